@@ -27,6 +27,7 @@ __all__ = [
     "WRITE_FAILED_EXIT_STATUS",
     "OutputError",
     "OutputInterruptedError",
+    "as_shown",
     "print_text",
     "printable",
     "say_error",
@@ -116,6 +117,19 @@ def text_columns() -> int:
     was one line per paragraph.
     """
     return min(_WIDEST_TEXT, terminal_columns())
+
+
+def as_shown(text: str) -> str:
+    r"""Return ``text`` as standard output shows it: a character it cannot encode as its escape.
+
+    A table lays its columns out by the text it prints: measured before
+    :func:`write_stdout` escaped a name (``\u65e5``, six columns for one
+    character), every column after the name was pushed out of line.
+    """
+    if unicode_stdout():
+        return text
+    encoding = sys.stdout.encoding  # a stream that is not Unicode names its codec
+    return text.encode(encoding, "backslashreplace").decode(encoding)
 
 
 def unicode_stdout() -> bool:

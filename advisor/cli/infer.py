@@ -20,7 +20,6 @@ import numpy.typing as npt
 from advisor_client.client import AdvisorClient
 from advisor_client.errors import InvalidArgumentError
 
-from advisor.cli.format import table, wrapped
 from advisor.cli.options import TaskFormat
 from advisor.cli.output import document_text, stdout_document
 from advisor.cli.progress import progress_bar_for
@@ -34,6 +33,7 @@ from advisor.infer.report import THIN_EVIDENCE, InferenceReport, task_file
 from advisor.infer.significance import least_samples
 from advisor.infer.task import edge_thresholds
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
+from advisor.layout import table, wrapped
 from advisor.model.documents import document_form, read_document
 from advisor.model.grid import InputSpec, data_channel_axis
 from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
@@ -399,9 +399,9 @@ def _save_task_inputs(args: argparse.Namespace) -> tuple[tuple[str, Path | None]
 def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
     """Describe the data, the surrogate entanglement before/after and every candidate measured.
 
-    Its prose wraps as the recommendation tables' does (:func:`~advisor.cli.format.wrapped`),
+    Its prose wraps as the recommendation tables' does (:func:`~advisor.layout.wrapped`),
     within the terminal's width: unwrapped, the evidence line ran to 180 columns. Its partitions
-    are laid out as those tables are (:func:`~advisor.cli.format.table`).
+    are laid out as those tables are (:func:`~advisor.layout.table`).
     """
     grid = "x".join(str(n) for n in graph.shape)
     notes = [

@@ -9,7 +9,6 @@ back to the same names; a table, which people read, shows Python's backslash esc
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import Any, Final, Literal
 
@@ -18,7 +17,6 @@ from advisor.cli.options import ExitCode
 from advisor.stdout import print_text, say_error, unicode_stdout
 
 __all__ = [
-    "as_shown",
     "document_text",
     "fail",
     "print_output",
@@ -27,19 +25,6 @@ __all__ = [
 
 _COMMAND: Final = "advisor"
 """The name the command's error lines start with."""
-
-
-def as_shown(text: str) -> str:
-    r"""Return ``text`` as standard output shows it: a character it cannot encode as its escape.
-
-    A table lays its columns out by the text it prints: measured before
-    :func:`~advisor.stdout.write_stdout` escaped a name (``\u65e5``, six columns for one
-    character), every column after the name was pushed out of line.
-    """
-    if unicode_stdout():
-        return text
-    encoding = sys.stdout.encoding  # a stream that is not Unicode names its codec
-    return text.encode(encoding, "backslashreplace").decode(encoding)
 
 
 def document_text(

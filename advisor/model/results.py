@@ -7,6 +7,7 @@ the wire without importing the separation-rank engine or the search.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -14,11 +15,13 @@ from typing import Annotated, ClassVar, Final, Literal, TypeAlias, get_args
 
 from pydantic import BeforeValidator, ConfigDict, Field
 
+from advisor.layout import TableDisplay, TableHints, packed, table, wrapped
 from advisor.model.architecture import Architecture
 from advisor.model.documents import frozen_hash
 from advisor.model.scalars import finite_number
 
 __all__ = [
+    "LIBRARY_HINTS",
     "Analysis",
     "Certificate",
     "CorrelationAnalysis",
@@ -91,6 +94,20 @@ _FIXED_DIGITS = 6
 _ABOVE_BOUND: Final = 1e-6
 """How far a figure passes its dimension bound to be above it: both are written to 9 decimals,
 rounded up, so a figure at its bound reads as the bound or within this of it."""
+
+_PLAIN_LIMIT: Final = 1e9
+_PLAIN_FLOOR: Final = 0.01
+_WHOLE: Final = 1e-9
+"""A log2 figure this close to a whole number is one (figures carry 9 decimals)."""
+
+
+LIBRARY_HINTS: Final = TableHints(
+    explain="why: each design's summary; its rationale (recommendations[i].rationale) holds the "
+    "whole (the score's parts, the contiguous and shallow nets at this budget, what 10% more "
+    "budget buys)",
+    next_page='next page: budget.model_copy(update={{"page_token": "{token}"}})',
+)
+"""What a result's own table (:meth:`SearchResult.as_table`, its notebook display) says."""
 
 
 @dataclass(frozen=True)
@@ -260,7 +277,7 @@ def _count(log2_value: float) -> str:
 
 
 @dataclass(frozen=True)
-class Analysis:
+class Analysis(TableDisplay):
     """An architecture scored against a task: its costs and one entry per correlation.
 
     ``multiply_adds`` is per input, as :mod:`advisor.model.compute` counts it; ``efficiency``
@@ -276,6 +293,14 @@ class Analysis:
 
     def __hash__(self) -> int:
         return _hash(self)
+
+    def as_table(self, architecture: Architecture | None = None) -> str:
+        """Return the table ``advisor analyze`` prints: the costs, the figures, the efficiency.
+
+        ``architecture``, the one analysed: a padded one's grid and margins, which its costs
+        count, are said with the costs (the analysis leaves them to the architecture).
+        """
+        return _analysis_table(self, architecture)
 
 
 @dataclass(frozen=True)
@@ -347,7 +372,7 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
-class SearchResult:
+class SearchResult(TableDisplay):
     """The ranked recommendations and how the search went.
 
     ``candidates_evaluated`` counts the complete architectures (tree and widths) the search put a
@@ -393,9 +418,210 @@ class SearchResult:
             return None
         return _EMPTY_REASON
 
+    def as_table(self, explain: bool = False, hints: TableHints = LIBRARY_HINTS) -> str:
+        """Return the table ``advisor recommend`` prints: how the search went, then each design.
+
+        Each design's costs, shape and figures, and why: its ``summary``, or with ``explain``
+        its whole ``rationale``; ``hints`` say where the rest is (the rationales, the next page).
+        """
+        return _search_result_table(self, explain, hints)
+
 
 def _hash(result: Analysis | Recommendation | SearchResult) -> int:
     """Hash a result by the fields it compares, its lists as tuples (:func:`frozen_hash`)."""
     return frozen_hash(
         getattr(result, item.name) for item in dataclasses.fields(result) if item.compare
     )
+
+
+def _search_result_table(result: SearchResult, explain: bool, hints: TableHints) -> str:
+    """Lay a result out as ``advisor recommend`` prints it (:meth:`SearchResult.as_table`)."""
+    count = len(result.recommendations)
+    state = result.empty_reason or (
+        "complete" if result.complete else "stopped early: the best found so far"
+    )
+    candidates = result.candidates_evaluated
+    # Wrapped as prose: an empty page's reason ran the line to 183 columns.
+    lines = wrapped(
+        f"{count} recommendation{'' if count == 1 else 's'} from "
+        f"{candidates:,} candidate{'' if candidates == 1 else 's'} in "
+        f"{result.search_seconds:.2f} s (search {state})",
+        "",
+        "",
+    )
+    scores = _scores_apart([r.score for r in result.recommendations])
+    for recommendation, score in zip(result.recommendations, scores, strict=True):
+        lines.append("")
+        lines.extend(_recommendation_lines(recommendation, score, explain))
+    if not explain and any(r.summary != r.rationale for r in result.recommendations):
+        lines.extend(["", *wrapped(hints.explain, "", "")])
+    if result.next_page_token is not None:
+        lines.extend(["", hints.next_page.format(token=result.next_page_token)])
+    return "\n".join(lines) + "\n"
+
+
+def _scores_apart(scores: Sequence[float]) -> list[str]:
+    """Write ranked scores with 4 significant digits, or more (up to 12) where neighbours differ.
+
+    Every two neighbours that differ read differently: "score 1" above "score 1" would
+    contradict the rule that gives equal scores to the larger net (1.0 against 0.999983).
+    """
+    for digits in range(4, 13):
+        texts = [f"{score:.{digits}g}" for score in scores]
+        if all(
+            a != b or x == y
+            for (x, a), (y, b) in itertools.pairwise(zip(scores, texts, strict=True))
+        ):
+            break
+    return texts
+
+
+def _recommendation_lines(recommendation: Recommendation, score: str, explain: bool) -> list[str]:
+    architecture = recommendation.architecture
+    header = [
+        f"#{recommendation.rank}",
+        architecture.family or "custom",
+        f"depth {len(architecture.layers)}",
+        f"score {score}",
+        f"{recommendation.parameters:,} parameters",
+        f"{recommendation.multiply_adds:,} multiply-adds",
+    ]
+    shape = _shape_summary(architecture)
+    if recommendation.dilations is not None:
+        shape.append(f"dilations {' '.join(map(str, recommendation.dilations))}")
+    lines = [*packed(header, "", "    "), *packed(shape, "    ", "    ")]
+    lines.extend(_correlation_table(recommendation.analysis, "    "))
+    # A result from a producer that predates summaries has the rationale only.
+    why = (
+        recommendation.rationale
+        if explain or not recommendation.summary
+        else recommendation.summary
+    )
+    lines.extend(wrapped(why, "    why: ", "         "))
+    return lines
+
+
+def _padded(architecture: Architecture) -> str:
+    """Say a padded architecture's grid and margins: ``padded to 16x16 (margins 0/1 0/1)``."""
+    assert architecture.padding is not None and architecture.padded, "only a padded one has margins"
+    margins = " ".join(f"{before}/{after}" for before, after in architecture.padding)
+    return f"padded to {'x'.join(map(str, architecture.grid))} (margins {margins})"
+
+
+def _shape_summary(architecture: Architecture) -> list[str]:
+    """Return the fields of a recommendation's shape line: M, widths, pools, outputs and more."""
+    widths = " ".join(str(layer.channels) for layer in architecture.layers)
+    pools = " ".join("x".join(map(str, layer.pool)) for layer in architecture.layers)
+    summary = [
+        f"representation {architecture.representation}",
+        f"widths {widths}",
+        f"pools {pools}",
+        f"outputs {architecture.outputs}",
+    ]
+    if architecture.padded:
+        summary.append(_padded(architecture))
+    if architecture.mixture is not None:
+        members = len(architecture.mixture.members) + 1
+        summary.append(
+            f"mixture of {members} members, summed {architecture.mixture.summed_where()}"
+        )
+    return summary
+
+
+def _analysis_table(analysis: Analysis, architecture: Architecture | None) -> str:
+    """Lay an analysis out as ``advisor analyze`` prints it (:meth:`Analysis.as_table`)."""
+    costs = f"{analysis.parameters:,} parameters, {analysis.multiply_adds:,} multiply-adds"
+    if architecture is not None and architecture.padded:
+        costs += f", on the input {_padded(architecture)}"
+    lines = [*wrapped(costs, "", ""), ""]
+    lines.extend(_correlation_table(analysis.correlations))
+    lines.extend(_efficiency_lines(analysis.efficiency, analysis.correlations))
+    return "\n".join(lines) + "\n"
+
+
+def _efficiency_lines(
+    efficiency: Efficiency | None, correlations: Sequence[CorrelationAnalysis]
+) -> list[str]:
+    """Return the analysis table's closing paragraph: what shallow or contiguous nets would need."""
+    if efficiency is None:
+        return []
+    return ["", *wrapped(efficiency.summary(correlations), "", "")]
+
+
+def _correlation_table(correlations: Sequence[CorrelationAnalysis], indent: str = "") -> list[str]:
+    """Tabulate the figures, each line after ``indent``; a mixture's get a column per member.
+
+    A member's cell is its log2 rank and certificate (``64 tight``): the member whose figure
+    reaches the mixture's carries the correlation (docs/FORMATS.md §3). A mixture's figures from
+    a server that predates member figures (``members`` None) get a line saying so instead.
+    """
+    members = max((len(c.members or ()) for c in correlations), default=0)
+    rows = [
+        [
+            c.name,
+            _number(c.weight),
+            _log2_rank(c.log2_separation_rank, c.certificate, c.log2_max_rank),
+            _log2_number(c.log2_max_rank, up=True),
+            c.certificate,
+            *(
+                f"{_log2_rank(m.log2_separation_rank, m.certificate, c.log2_max_rank)} "
+                f"{m.certificate}"
+                for m in c.members or ()
+            ),
+        ]
+        for c in correlations
+    ]
+    headers = [
+        "correlation",
+        "weight",
+        "log2 rank",
+        "log2 max",
+        "certificate",
+        *(f"member {index}" for index in range(members)),
+    ]
+    # The members' columns are read side by side: kept together where they fit.
+    lines = table(headers, rows, right_aligned={1, 2, 3}, indent=indent, blocks={5})
+    if any(c.members is None for c in correlations):
+        lines.append(f"{indent}member figures: not reported (the server predates them)")
+    return lines
+
+
+def _log2_rank(value: float, certificate: Certificate, log2_max_rank: float) -> str:
+    """Write a log2 rank as its certificate says: a bound rounded up, an exact rank to the nearest.
+
+    An exact rank at the dimension bound is written as the bound is, so the two read alike (to
+    the nearest, 5.61 beside 5.62 said the rank fell short of it). The mixture's figure and its
+    members' go through here alike: a member's exact rank 3 was written rounded up, ``1.59``,
+    beside the mixture's exact rank 3 written ``1.58``.
+    """
+    return _log2_number(value, up=certificate != "exact" or value == log2_max_rank)
+
+
+def _log2_number(value: float, up: bool) -> str:
+    """:func:`_number` for a log2 figure, which reads as a whole number only when it is one.
+
+    A whole log2 is a power of two; two decimals of log2(511) = 8.997 are ``9.00``, which
+    :func:`_number` would shorten to ``9``, a rank of 512. Such a figure keeps its zeros.
+    ``up``: the figure is an upper bound (a ``tight`` or ``upper_bound`` rank, the dimension
+    bound), written rounded up as the documents write it (docs/FORMATS.md §3), so it stays one:
+    156.744 is ``156.75``, where the nearest, ``156.74``, would read below the bound.
+    """
+    whole = abs(value - round(value)) < _WHOLE
+    if up and not whole and abs(value) < _PLAIN_LIMIT:
+        value = math.ceil(value * 100 - _WHOLE) / 100
+    text = _number(value)
+    if "." in text or "e" in text or whole:
+        return text
+    return f"{value:.2f}"
+
+
+def _number(value: float) -> str:
+    """Two decimals, without trailing zeros: 48 -> ``48``, log2(3) -> ``1.58``; 1e308 -> ``1e+308``.
+
+    Values of a billion and more (a weight a user wrote as ``1e308``) keep three significant
+    digits, so a column is never hundreds of characters wide; so do values under a hundredth
+    other than 0 (a weight of ``1e-5``), which two decimals would show as 0.
+    """
+    if abs(value) >= _PLAIN_LIMIT or 0 < abs(value) < _PLAIN_FLOOR:
+        return f"{value:.3g}"
+    return f"{value:.2f}".rstrip("0").rstrip(".")

@@ -1,0 +1,123 @@
+"""A result shows in a notebook and the IPython shell as the table the command prints.
+
+Its repr, what a notebook showed, was every field: 8,329 characters for a search of two designs,
+each design's whole rationale. IPython's rich display (``_repr_html_``, ``_repr_pretty_``) shows
+the command's table instead, laid out by the one renderer (:meth:`SearchResult.as_table`); the
+repr stays the dataclass' (IPython is not installed here: a stand-in printer takes its calls).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from advisor.cli.format import render_analysis, render_search_result
+from advisor.model.budget import Budget
+from advisor.model.results import Analysis, SearchResult
+from advisor.model.task import Task, parse_task
+from advisor.search.recommend import recommend
+from advisor.seprank.analysis import analyze
+
+_SCRIPT = "<script>alert(1)</script>"
+_TASK = {
+    "input": {"shape": [8]},
+    "correlations": [
+        {"name": _SCRIPT, "a": {"indices": [0, 1]}, "b": {"indices": [6, 7]}},
+        {"name": "pair & co", "a": {"indices": [2]}, "b": {"indices": [3]}, "weight": 2},
+    ],
+}
+
+
+class _Printer:
+    """IPython's ``RepresentationPrinter`` as far as ``_repr_pretty_`` uses it."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+
+    def text(self, obj: str) -> None:
+        self.written.append(obj)
+
+
+@pytest.fixture(scope="module")
+def task() -> Task:
+    return parse_task(_TASK)
+
+
+@pytest.fixture(scope="module")
+def result(task: Task) -> SearchResult:
+    return recommend(task, Budget(max_parameters=20_000, top_k=2, time_limit_seconds=None))
+
+
+def _pretty(shown: SearchResult | Analysis) -> str:
+    printer = _Printer()
+    shown._repr_pretty_(printer, cycle=False)
+    return "".join(printer.written)
+
+
+def _html_text(shown: SearchResult | Analysis) -> str:
+    """The text a notebook shows of the result's HTML, which is preformatted and escaped."""
+    page = shown._repr_html_()
+    match = re.fullmatch(r"<pre>(.*)</pre>", page, re.DOTALL)
+    assert match is not None, page
+    return html.unescape(match[1])
+
+
+def test_a_search_result_shows_as_its_table(result: SearchResult) -> None:
+    table = result.as_table()
+    rows = table.splitlines()
+    assert rows[0].startswith("2 recommendations from ")
+    assert [row[:3] for row in rows if row.startswith("#")] == ["#1 ", "#2 "]
+    assert sum(row.split() == ["correlation", "weight", "log2", "rank", "log2", "max",
+                               "certificate"] for row in rows) == 2  # fmt: skip
+    assert _pretty(result) == table.removesuffix("\n")
+    assert _html_text(result) == table
+    # The repr is still every field, the data the table leaves out included.
+    assert repr(result).startswith("SearchResult(recommendations=[Recommendation(rank=1,")
+    assert result.recommendations[0].rationale in repr(result)
+
+
+def _split_at_hints(table: str) -> tuple[str, str]:
+    """Return a search result's table before its closing hints, and the hints."""
+    body, hint, hints = table.partition("\nwhy: each design's summary;")
+    return body, hint + hints
+
+
+def test_the_command_prints_the_same_table_but_for_where_to_see_more(
+    result: SearchResult,
+) -> None:
+    shown, library_hints = _split_at_hints(result.as_table())
+    printed, command_hints = _split_at_hints(render_search_result(result, "table"))
+    assert shown == printed
+    assert "recommendations[i].rationale" in library_hints and "budget.model_copy" in library_hints
+    assert "--explain" in command_hints and "--page-token" in command_hints
+    # With the whole rationales, only the next page's line differs.
+    explained = result.as_table(explain=True).splitlines()
+    assert explained[:-1] == render_search_result(result, "table", True).splitlines()[:-1]
+
+
+def test_the_next_page_line_is_the_budget_that_asks_for_it(result: SearchResult) -> None:
+    assert result.next_page_token is not None
+    line = result.as_table().splitlines()[-1]
+    assert (
+        line == f'next page: budget.model_copy(update={{"page_token": "{result.next_page_token}"}})'
+    )
+
+
+def test_html_escapes_the_names(result: SearchResult, task: Task) -> None:
+    analysis = analyze(task, result.recommendations[0].architecture)
+    for shown in (result, analysis):
+        page = shown._repr_html_()
+        assert "<script>" not in page and "&lt;script&gt;" in page
+        assert "pair &amp; co" in page and "pair & co" not in page
+        assert _SCRIPT in _html_text(shown)
+
+
+def test_an_analysis_shows_as_the_table_analyze_prints(result: SearchResult, task: Task) -> None:
+    analysis = analyze(task, result.recommendations[0].architecture)
+    table = analysis.as_table()
+    assert table == render_analysis(analysis, "table")
+    assert table.splitlines()[2].split()[:2] == ["correlation", "weight"]
+    assert _pretty(analysis) == table.removesuffix("\n")
+    assert _html_text(analysis) == table
