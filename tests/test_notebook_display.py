@@ -2,8 +2,9 @@
 
 Its repr, what a notebook showed, was every field: 8,329 characters for a search of two designs,
 each design's whole rationale. IPython's rich display (``_repr_html_``, ``_repr_pretty_``) shows
-the command's table instead, laid out by the one renderer (:meth:`SearchResult.as_table`); the
-repr stays the dataclass' (IPython is not installed here: a stand-in printer takes its calls).
+the command's table instead, laid out by the one renderer (:meth:`SearchResult.as_table`,
+:meth:`Analysis.as_table`, :meth:`InferenceReport.as_table`); the repr stays the dataclass'.
+IPython is not installed here: a stand-in printer takes its calls.
 """
 
 from __future__ import annotations
@@ -11,9 +12,15 @@ from __future__ import annotations
 import html
 import re
 
+import numpy as np
 import pytest
 
 from advisor.cli.format import render_analysis, render_search_result
+from advisor.cli.infer import render_report
+from advisor.infer.data import data_from_array
+from advisor.infer.dependence import dependence_graph
+from advisor.infer.report import InferenceReport
+from advisor.infer.task import infer_task
 from advisor.model.budget import Budget
 from advisor.model.results import Analysis, SearchResult
 from advisor.model.task import Task, parse_task
@@ -50,13 +57,13 @@ def result(task: Task) -> SearchResult:
     return recommend(task, Budget(max_parameters=20_000, top_k=2, time_limit_seconds=None))
 
 
-def _pretty(shown: SearchResult | Analysis) -> str:
+def _pretty(shown: SearchResult | Analysis | InferenceReport) -> str:
     printer = _Printer()
     shown._repr_pretty_(printer, cycle=False)
     return "".join(printer.written)
 
 
-def _html_text(shown: SearchResult | Analysis) -> str:
+def _html_text(shown: SearchResult | Analysis | InferenceReport) -> str:
     """The text a notebook shows of the result's HTML, which is preformatted and escaped."""
     page = shown._repr_html_()
     match = re.fullmatch(r"<pre>(.*)</pre>", page, re.DOTALL)
@@ -121,3 +128,22 @@ def test_an_analysis_shows_as_the_table_analyze_prints(result: SearchResult, tas
     assert table.splitlines()[2].split()[:2] == ["correlation", "weight"]
     assert _pretty(analysis) == table.removesuffix("\n")
     assert _html_text(analysis) == table
+
+
+def test_an_inference_report_shows_as_the_part_of_infer_s_report_it_holds() -> None:
+    # Mirrored columns of an 8x8 grid: the left half's column j and the right half's 7 - j.
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(400, 8, 8))
+    values[:, :, 4:] = values[:, :, 3::-1] + 0.3 * rng.normal(size=(400, 8, 4))
+    graph = dependence_graph(data_from_array(values))
+    report = infer_task(graph).report()
+    table = report.as_table()
+    rows = table.splitlines()
+    assert rows[0].startswith("surrogate entanglement, fraction of the dependence crossing")
+    assert rows[rows.index("") + 1].split() == ["partition", "entanglement", "chance", "weight"]
+    assert len(rows) > rows.index("") + 1 + len(report.correlations) - 1
+    # The command prints the lines on the data (which need the graph), then this table.
+    assert render_report(graph, report).endswith("\n" + table)
+    assert _pretty(report) == table.removesuffix("\n")
+    assert _html_text(report) == table
+    assert repr(report).startswith("InferenceReport(task=")

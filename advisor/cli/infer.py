@@ -29,11 +29,11 @@ from advisor.infer.combine import input_mismatch, with_data
 from advisor.infer.data import DataSample, npz_names, read_data, read_labels
 from advisor.infer.dependence import DEFAULT_TOP_K, dependence_graph
 from advisor.infer.graph import DependenceGraph
-from advisor.infer.report import THIN_EVIDENCE, InferenceReport, task_file
+from advisor.infer.report import InferenceReport, own_order_reason, task_file
 from advisor.infer.significance import least_samples
 from advisor.infer.task import edge_thresholds
-from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS
-from advisor.layout import table, wrapped
+from advisor.infer.terms import DATA_PARTS
+from advisor.layout import wrapped
 from advisor.model.documents import document_form, read_document
 from advisor.model.grid import InputSpec, data_channel_axis
 from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
@@ -346,7 +346,7 @@ def arranged_task(
     if report.task is None:
         return task, f"--data: {_no_task(graph, report)}; the task is the description alone"
     if "arrangement" in parts and report.task.arrangement is None:
-        return task, f"--data: {_own_order_reason(report)}; the task keeps the data's own order"
+        return task, f"--data: {own_order_reason(report)}; the task keeps the data's own order"
     return task, None
 
 
@@ -400,8 +400,9 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
     """Describe the data, the surrogate entanglement before/after and every candidate measured.
 
     Its prose wraps as the recommendation tables' does (:func:`~advisor.layout.wrapped`),
-    within the terminal's width: unwrapped, the evidence line ran to 180 columns. Its partitions
-    are laid out as those tables are (:func:`~advisor.layout.table`).
+    within the terminal's width: unwrapped, the evidence line ran to 180 columns. The lines on
+    the data are the command's; the rest is the report's own table
+    (:meth:`~advisor.infer.report.InferenceReport.as_table`, what a notebook shows).
     """
     grid = "x".join(str(n) for n in graph.shape)
     notes = [
@@ -430,39 +431,8 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
     if graph.constant:
         shown = ", ".join(str(i) for i in graph.constant[:10])
         notes.append(f"constant locations (no edges): {len(graph.constant):,} ({shown})")
-    notes.append(
-        "surrogate entanglement, fraction of the dependence crossing each canonical level "
-        "(top-down):"
-    )
     lines = [line for note in notes for line in wrapped(note, "", "  ")]
-    before, after = report.entanglement_before, report.entanglement_after
-    for order, text in (
-        ("own order", f"{_figures(before)}  total {sum(before):.3f}"),
-        ("arranged ", f"{_figures(after)}  total {sum(after):.3f} ({report.partitioner})"),
-    ):
-        lines += wrapped(f"{order}  {text}", "  ", " " * 13)
-    lines += [*wrapped(_arrangement_line(report), "", "  "), ""]
-    weights = {} if report.task is None else {c.name: c.weight for c in report.task.correlations}
-    rows = [
-        [
-            c.name,
-            f"{c.entanglement:.3f}",
-            "not reported" if c.chance is None else f"{c.chance:.3f}",
-            f"{weights[c.name]:.3f}" if c.kept else _dropped(c.dropped),
-        ]
-        for c in report.correlations
-    ]
-    headers = ["partition", "entanglement", "chance", "weight"]
-    lines += table(headers, rows, right_aligned={1, 2}, prose_last=True)
-    return "\n".join(lines) + "\n"
-
-
-def _dropped(reason: str) -> str:
-    """Return the weight column of a partition not kept: ``dropped (not above chance)``.
-
-    A server that predates the reasons sends none, which read ``dropped ()``.
-    """
-    return f"dropped ({reason})" if reason else "dropped"
+    return "\n".join(lines) + "\n" + report.as_table()
 
 
 def _evidence_line(graph: DependenceGraph, report: InferenceReport) -> str:
@@ -494,27 +464,6 @@ def _evidence_line(graph: DependenceGraph, report: InferenceReport) -> str:
         "which independent locations reach with probability 5% over every pair of the grid; the "
         "rest is sampling noise and is not read"
     )
-
-
-def _arrangement_line(report: InferenceReport) -> str:
-    if report.task is None:
-        return "no task: no partition is kept (the reasons below)"
-    if report.task.arrangement is not None:
-        return "the task carries the arrangement"
-    return f"the task keeps the data's own order ({_own_order_reason(report)})"
-
-
-def _own_order_reason(report: InferenceReport) -> str:
-    """Say which rule kept the arrangement out of ``report.task`` (a task without one).
-
-    The task carries the arrangement when the evidence reaches enough of the varying locations
-    and the arrangement lowers the crossing dependence enough. Where the evidence falls short,
-    the inference drops every stripe and half with that reason (:data:`THIN_EVIDENCE`), so
-    the report's partitions show it; otherwise the arrangement's gain was short.
-    """
-    if any(c.dropped == THIN_EVIDENCE for c in report.correlations):
-        return THIN_EVIDENCE
-    return f"the arrangement lowers the crossing dependence by under {ARRANGEMENT_GAIN}"
 
 
 def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:
@@ -630,7 +579,3 @@ def _samples_text(graph: DependenceGraph) -> str:
         weighing = f", weighing as {graph.independent_samples:,.0f}"
     kind = "distinct sample" if distinct == 1 else "distinct samples"
     return f"{distinct:,} {kind} ({graph.samples:,} with repeats{weighing})"
-
-
-def _figures(values: tuple[float, ...]) -> str:
-    return " ".join(f"{v:.3f}" for v in values)

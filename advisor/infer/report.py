@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from advisor.infer.terms import EVIDENCE_COVERAGE
+from advisor.infer.terms import ARRANGEMENT_GAIN, EVIDENCE_COVERAGE
+from advisor.layout import TableDisplay, table, wrapped
 from advisor.model.documents import ShortRepr, short_dataclass_repr
 from advisor.model.task import Task
 
@@ -20,6 +21,7 @@ __all__ = [
     "InferenceReport",
     "InferredCorrelation",
     "dropped_reason",
+    "own_order_reason",
     "task_file",
 ]
 
@@ -55,7 +57,7 @@ class InferredCorrelation:
 
 
 @dataclass(frozen=True)
-class InferenceReport:
+class InferenceReport(TableDisplay):
     """The result of task inference.
 
     Attributes
@@ -81,7 +83,8 @@ class InferenceReport:
         The graph's edges at or above ``threshold``; the inference reads only those. None with
         ``threshold``.
 
-    Its repr abbreviates the arrangement, as a task's repr does its location ids.
+    Its repr abbreviates the arrangement, as a task's repr does its location ids. In a notebook
+    and the IPython shell it shows as :meth:`as_table`.
     """
 
     task: Task | None
@@ -95,6 +98,16 @@ class InferenceReport:
     evidence: int | None
 
     __repr__ = short_dataclass_repr
+
+    def as_table(self) -> str:
+        """Return what ``advisor infer`` reports of the inference, after its lines on the data.
+
+        The surrogate entanglement in the data's own order and arranged, whether the task
+        carries the arrangement, and every partition measured with its density, chance and
+        weight or why it was dropped. The lines before them, on the data (samples, evidence,
+        constant locations), need the dependence graph, which the report does not hold.
+        """
+        return _report_table(self)
 
 
 THIN_EVIDENCE: Final = (
@@ -149,3 +162,70 @@ def task_file(task: Task) -> dict[str, Any]:
     if task.arrangement is not None:
         document["arrangement"] = list(task.arrangement)
     return document
+
+
+def _report_table(report: InferenceReport) -> str:
+    """Lay a report out as ``advisor infer`` prints it, after its lines on the data.
+
+    See :meth:`InferenceReport.as_table`.
+    """
+    heading = (
+        "surrogate entanglement, fraction of the dependence crossing each canonical level "
+        "(top-down):"
+    )
+    lines = wrapped(heading, "", "  ")
+    before, after = report.entanglement_before, report.entanglement_after
+    for order, text in (
+        ("own order", f"{_figures(before)}  total {sum(before):.3f}"),
+        ("arranged ", f"{_figures(after)}  total {sum(after):.3f} ({report.partitioner})"),
+    ):
+        lines += wrapped(f"{order}  {text}", "  ", " " * 13)
+    lines += [*wrapped(_arrangement_line(report), "", "  "), ""]
+    weights = {} if report.task is None else {c.name: c.weight for c in report.task.correlations}
+    rows = [
+        [
+            c.name,
+            f"{c.entanglement:.3f}",
+            "not reported" if c.chance is None else f"{c.chance:.3f}",
+            f"{weights[c.name]:.3f}" if c.kept else _dropped(c.dropped),
+        ]
+        for c in report.correlations
+    ]
+    headers = ["partition", "entanglement", "chance", "weight"]
+    lines += table(headers, rows, right_aligned={1, 2}, prose_last=True)
+    return "\n".join(lines) + "\n"
+
+
+def _arrangement_line(report: InferenceReport) -> str:
+    """Say whether the inferred task carries the arrangement, and why not."""
+    if report.task is None:
+        return "no task: no partition is kept (the reasons below)"
+    if report.task.arrangement is not None:
+        return "the task carries the arrangement"
+    return f"the task keeps the data's own order ({own_order_reason(report)})"
+
+
+def own_order_reason(report: InferenceReport) -> str:
+    """Say which rule kept the arrangement out of ``report.task`` (a task without one).
+
+    The task carries the arrangement when the evidence reaches enough of the varying locations
+    and the arrangement lowers the crossing dependence enough. Where the evidence falls short,
+    the inference drops every stripe and half with that reason (:data:`THIN_EVIDENCE`), so
+    the report's partitions show it; otherwise the arrangement's gain was short.
+    """
+    if any(c.dropped == THIN_EVIDENCE for c in report.correlations):
+        return THIN_EVIDENCE
+    return f"the arrangement lowers the crossing dependence by under {ARRANGEMENT_GAIN}"
+
+
+def _dropped(reason: str) -> str:
+    """Return the weight column of a partition not kept: ``dropped (not above chance)``.
+
+    A server that predates the reasons sends none, which read ``dropped ()``.
+    """
+    return f"dropped ({reason})" if reason else "dropped"
+
+
+def _figures(values: tuple[float, ...]) -> str:
+    """Write per-level entanglement figures to three decimals, a space apart."""
+    return " ".join(f"{v:.3f}" for v in values)
