@@ -634,3 +634,20 @@ def test_the_readme_quotes_the_relation_tie_breaks_gains_as_the_ties_table_holds
         f" {_in_words(len(gains))} sequence tasks whose best trees tie on the ranks,"
         f" {_in_words(len(held_out))} of them held out,"
     ) in _readme_text()
+
+
+def test_the_readmes_set_up_commands_are_the_ci_scripts() -> None:
+    # A reader runs the two commands of "Set-up"; CI runs .ci/run, which must be the second, and
+    # the extras the README says the tests install are those .ci/test installs.
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    set_up = text.split("## Set-up", 1)[1].split("\n## ", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for line in set_up.splitlines() if line[:4] == "    "]
+    assert commands == ["bash .ci/demo", "bash .ci/test"]
+    assert all((ROOT / command.removeprefix("bash ")).is_file() for command in commands)
+    assert "\nexec bash .ci/test\n" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    (installed,) = re.findall(
+        r"^bash \.ci/setup (\S+)$", (ROOT / ".ci" / "test").read_text(encoding="utf-8"), re.M
+    )
+    extras = _readme_text().split("The tests also install the optional extras they cover (", 1)[1]
+    named = re.findall(r"`(\w+)`", extras.split(").", 1)[0])
+    assert sorted(["dev", *named]) == sorted(installed.split(","))
