@@ -651,3 +651,41 @@ def test_the_readmes_set_up_commands_are_the_ci_scripts() -> None:
     extras = _readme_text().split("The tests also install the optional extras they cover (", 1)[1]
     named = re.findall(r"`(\w+)`", extras.split(").", 1)[0])
     assert sorted(["dev", *named]) == sorted(installed.split(","))
+
+
+def test_the_outcomes_prose_quotes_the_tables_beside_it() -> None:
+    # docs/OUTCOMES.md's prose around its generated tables said what earlier pools read: the
+    # noise ceiling +0.59 where the metrics table reads +0.58, the draws +0.41 where it reads
+    # +0.42, forty-one held-out tasks where the overview counts forty-five.
+    text = " ".join(OUTCOMES.read_text(encoding="utf-8").split())
+    (overview,) = _generated_tables(OUTCOMES, "outcomes-overview")
+    held_out = int(overview["all"]["count"]) - int(overview["tuned"]["count"])
+    assert f"(and {_in_words(held_out)} held-out tasks added later, below)" in text
+
+    (metrics,) = _generated_tables(OUTCOMES, "outcomes-metrics")
+    ceiling = "tau one run (ceiling)"
+    per_task = sorted((row[ceiling] for name, row in metrics.items() if name != "mean"), key=float)
+    assert (
+        f"gives mean τ **{metrics['mean'][ceiling]}** (per task {per_task[0]} to {per_task[-1]};"
+    ) in text
+
+    (data_metrics,) = _generated_tables(OUTCOMES, "outcomes-data-metrics")
+    assert f"NASWOT ({data_metrics['mean']['tau NASWOT']}) measured on the same members" in text
+
+    (fresh,) = _generated_tables(OUTCOMES, "outcomes-draw-paired")
+    with_data = fresh["mean"]["description's pool: tau with the data"]
+    alone = fresh["mean"]["description's pool: tau description"]
+    assert f"better on average ({with_data} against {alone} on the description's draws)" in text
+    assert f"the data's correlations rank at {with_data} against {alone};" in text
+
+    (draws,) = _generated_tables(OUTCOMES, "outcomes-draws")
+    score = "tau advisor score"
+    both, both_with_data = draws["description, both"], draws["with the data, both"]
+    assert f"reads {both_with_data[score]} with the data and {both[score]} without" in text
+    assert f"Both as one pool, {both[score]} and {both_with_data[score]}, are the best" in text
+    first, second = draws["with the data, first draw"], draws["with the data, second draw"]
+    assert f"{first[score]} and {second[score]} (with the data) on the two draws" in text
+    assert (
+        f"({second[score]}, above #params {second['tau #params']}, synflow"
+        f" {second['tau synflow']} and NASWOT {second['tau NASWOT']} on the same members)"
+    ) in text
