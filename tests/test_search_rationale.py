@@ -11,14 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from advisor.model.architecture import parse_architecture
+from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.results import Efficiency, Recommendation
 from advisor.model.task import load_task, parse_task
 from advisor.search.coherence import describe_relation
 from advisor.search.explain import Design, Widening, _apart, listed, rationale, summary
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
-from advisor.search.recommend import recommend, score_architecture
+from advisor.search.recommend import recommend, score_architecture, score_architectures
 from advisor.seprank.analysis import analyze
 
 OBJECTIVE = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted")
@@ -754,3 +754,61 @@ def test_names_are_quoted_once_whatever_quotes_they_hold() -> None:
     assert re.search(r"""falls short on "left's mirror" at \d+% \(""", top.summary), top.summary
     assert "'\"" not in top.rationale
     assert listed(["'tick", "tock"]) == "\"'tick\" and 'tock'"
+
+
+def _named_net(shape: list[int], windows: str, representation: str, widths: str) -> Architecture:
+    """Build the net a rationale names: its windows in words (``2x2, global 2x2``; ``None`` for
+    one global pooling), ``M`` and its hidden widths (``64-128``)."""
+    texts = windows.split(", ") if windows else ["x".join(map(str, shape))]
+    pools = [[int(n) for n in text.removeprefix("global ").split("x")] for text in texts]
+    hidden = [int(w) for w in widths.split("-")]
+    return parse_architecture(
+        {
+            "input": {"shape": shape},
+            "representation": int(representation),
+            "layers": [{"channels": w, "pool": p} for w, p in zip(hidden, pools, strict=True)],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "max_parameters", "label"),
+    [
+        ("examples/tasks/local.yaml", 20_000, "The shallow net"),
+        ("examples/tasks/periodic.yaml", 200_000, "The best contiguous net"),
+    ],
+)
+def test_a_reference_the_compute_bound_holds_says_so_and_what_it_leaves_out(
+    path: str, max_parameters: int, label: str
+) -> None:
+    # The shallow net of local at 20,000 parameters read "(one global pooling, M = 4 and width
+    # 256)": width 512 fits the budget, but not the default compute bound, and a reader took
+    # 256 for the widest the budget allows.
+    task = load_task(path)
+    shape = list(task.input.shape)
+    budget = Budget(max_parameters=max_parameters, top_k=1, time_limit_seconds=None)
+    (top,) = recommend(task, budget).recommendations
+    text = " ".join(top.rationale.split())
+    widths = r"M = (\d+) and widths? ([\d-]+)"
+    said = re.search(
+        rf"{label} at this budget \((?:one global pooling|\w+ pooling \(([^)]*)\)), {widths}, "
+        rf"the best within the compute bound of ([\d,]+) multiply-adds per input; without it, "
+        rf"{widths}, within the parameter budget, would score ([\d.e+-]+) on these targets\) "
+        r"scores ([\d.e+-]+)",
+        text,
+    )
+    assert said is not None, text
+    windows, bound = said[1], int(said[4].replace(",", ""))
+    named = _named_net(shape, windows, said[2], said[3])
+    wider = _named_net(shape, windows, said[5], said[6])
+    assert named.multiply_adds <= bound < wider.multiply_adds
+    assert wider.parameters <= max_parameters
+    named_score, wider_score = score_architectures(task, budget, [named, wider])
+    assert f"{named_score:.4g}" == said[8] and f"{wider_score:.4g}" == said[7]
+    assert wider_score > named_score
+    # Where the parameters hold the references, nothing is said of a compute bound.
+    unbound = Budget(
+        max_parameters=max_parameters, max_multiply_adds=2**60, top_k=1, time_limit_seconds=None
+    )
+    (free,) = recommend(task, unbound).recommendations
+    assert "the best within the compute bound" not in free.rationale

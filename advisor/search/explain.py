@@ -5,7 +5,8 @@ budget and against the standard CNN of that budget, and the compute bound where 
 parameters, excludes the tree's larger ladders), which of the task's correlations it can
 model as well as the target asks and which it falls short on (in percent of the target, the log2
 separation rank in bits beside it), how the best contiguous net and the shallow net at the same
-budget compare on the correlation where they differ most short of its target, what a shallow
+budget compare on the correlation where they differ most short of its target (and the compute
+bound, where it rather than the parameters holds a reference to a lower score), what a shallow
 and a contiguous net would need to reach its figures (expressive efficiency), the correlation
 furthest from its target with what widening one layer would add (and what keeps the search
 from that design: the budget, the compute bound, or a width profile it does not build), and what
@@ -91,6 +92,9 @@ class Design:
     coherence
         How alike and how soon its pooling meets the description's relations (docs/THEORY.md
         §18); 0 where the objective does not weigh it.
+    held
+        For a reference net, what holds it below a higher score where the compute bound does,
+        not the parameters, in words (the bound and the ladder it leaves out); empty otherwise.
     """
 
     description: str
@@ -101,6 +105,7 @@ class Design:
     multiply_adds: int = 0
     discarded: float = 0.0
     coherence: float = 0.0
+    held: str = ""
 
     def widths_text(self) -> str:
         """``M = 32 and widths 512-1-1``; ``M = 8 and width 512`` for one hidden layer."""
@@ -432,9 +437,10 @@ def _versus(
     # is none it models less well, however far this net's rank passes it (--rank-target).
     counted = np.where(reached < _FULL, gains, 0.0)
     best = int(np.argmax(counted))
+    held = f", {reference.held}" if reference.held else ""
     head = (
         f"{_capitalised(label)} at this budget ({reference.description}, "
-        f"{reference.widths_text()}) scores {reference.score:.4g}"
+        f"{reference.widths_text()}{held}) scores {reference.score:.4g}"
     )
     if counted[best] <= 0:
         closing = _past_targets(chosen, reference, objective, names)

@@ -12,6 +12,7 @@ with, a tie with another family). The recommendations are built while the search
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Final
 
 import numpy as np
@@ -40,8 +41,9 @@ from advisor.search.explain import (
 )
 from advisor.search.ladders import no_standard_cnn_reason
 from advisor.search.paging import PAST_THE_END, next_page_token
-from advisor.search.profiles import ProfileRules
+from advisor.search.profiles import ProfileRules, maximal
 from advisor.search.run import SearchRun
+from advisor.search.widths import best_point
 from advisor.seprank.analysis import analyze
 from advisor.stopping import StopSignal
 from advisor.version import RANKING_VERSION
@@ -185,8 +187,8 @@ def build_recommendation(
     text = rationale(
         design,
         opening=brief,
-        contiguous=_design(run, board.contiguous) if board.contiguous else None,
-        shallow=_design(run, shallow),
+        contiguous=_reference(run, board.contiguous) if board.contiguous else None,
+        shallow=_reference(run, shallow),
         objective=run.objective,
         names=run.names,
         max_parameters=run.budget.max_parameters,
@@ -513,6 +515,47 @@ def _held_by_compute(run: SearchRun, entry: Entry) -> str:
             if run.budget.max_multiply_adds is not None
             else "max_multiply_adds (--max-macs) sets another."
         )
+    )
+
+
+def _reference(run: SearchRun, entry: Entry) -> Design:
+    """Describe a reference net (the best contiguous or the shallow net) for the rationale.
+
+    With what holds it where the compute bound, not the parameters, does (:func:`_bound_by`).
+    """
+    return replace(_design(run, entry), held=_bound_by(run, entry))
+
+
+def _bound_by(run: SearchRun, entry: Entry) -> str:
+    """Say that the compute bound, not the parameters, keeps a reference from a higher score.
+
+    Said when a ladder of its tree within the parameter budget but over the compute bound
+    scores higher, naming the best such ladder (empty: none does). The shallow net of
+    ``local`` at 20,000 parameters read "M = 4 and width 256", which a reader took for the
+    widest the budget allows; width 512 fits it, and only the compute bound leaves it out.
+    """
+    bound = run.ladders.max_multiply_adds
+    if bound is None or run.budget.width_profile != "practical":
+        return ""
+    candidate = entry.candidate
+    profiles, parameters = run.ladders.of_depth(candidate.depth)
+    over = (parameters <= run.budget.max_parameters) & (
+        run.ladders.multiply_adds(candidate, profiles) > bound
+    )
+    profiles, parameters = profiles[over], parameters[over]
+    # A ladder another over the bound dominates scores no higher than that one.
+    best = maximal(profiles)
+    profiles, parameters = profiles[best], parameters[best]
+    if profiles.size == 0:
+        return ""
+    keys = run.profile_keys(candidate, entry.dag.log2_ranks(np.log2(profiles)), parameters)
+    top = best_point(keys, parameters, profiles)
+    if keys[top, 0] <= entry.allocation.keys[0]:
+        return ""
+    return (
+        f"the best within the compute bound of {bound:,} multiply-adds per input; without "
+        f"it, {widths_text(profiles[top].tolist())}, within the parameter budget, would score "
+        f"{keys[top, 0]:.4g} on these targets"
     )
 
 

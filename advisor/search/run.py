@@ -67,6 +67,7 @@ from advisor.stopping import StopSignal
 __all__ = ["SearchRun"]
 
 _Floats = npt.NDArray[np.float64]
+_Ints = npt.NDArray[np.int64]
 _Tree = tuple[tuple[npt.NDArray[np.intp], ...], list[Hashable]]
 """A tree's windows per level and the keys naming its levels' prefixes."""
 
@@ -456,14 +457,7 @@ class SearchRun:
             return None
         if figures is None:
             figures = dag.log2_ranks(np.log2(profiles))
-        objective = self.objective.at_budget(scale)
-        weighs = objective.best_coherence is not None
-        keys = objective.keys(
-            figures,
-            parameters,
-            self.discarded(candidate),
-            self.coherent(candidate) if weighs else None,
-        )
+        keys = self.profile_keys(candidate, figures, parameters, scale)
         # The ladders the contenders dominate are settled by that bound: evaluated too. The
         # scoring pass counted the tree's ladders within the budget (:meth:`score`); only a
         # larger budget's others are scored anew, so the count of the result is never below
@@ -476,6 +470,23 @@ class SearchRun:
             keys=tuple(float(k) for k in keys[top]),
             parameters=int(parameters[top]),
             log2_ranks=tuple(float(f) for f in figures[top]),
+        )
+
+    def profile_keys(
+        self, candidate: Candidate, figures: _Floats, parameters: _Ints, scale: float = 1.0
+    ) -> _Floats:
+        """Return the score keys of the tree's width profiles of these figures and parameters.
+
+        ``scale`` times the budget breaks the ties between equal scores, as in
+        :meth:`best_profile`.
+        """
+        objective = self.objective.at_budget(scale)
+        weighs = objective.best_coherence is not None
+        return objective.keys(
+            figures,
+            parameters,
+            self.discarded(candidate),
+            self.coherent(candidate) if weighs else None,
         )
 
     def discarded(self, candidate: Candidate) -> float:
