@@ -40,6 +40,7 @@ __all__ = [
     "LinesHelpFormatter",
     "OneLineParser",
     "VersionAction",
+    "quoted",
     "settle_grpc_verbosity",
     "variable_problem",
     "violations_as_options",
@@ -321,7 +322,8 @@ class OneLineParser(argparse.ArgumentParser):
             _deferring.active = outer
         if unknown:
             hints = _meant_options(unknown, _option_strings(self, parsed), words)
-            self._report(f"unrecognized arguments: {' '.join(unknown)}{hints}")
+            words_shown = " ".join(shown_path(word) for word in unknown)
+            self._report(f"unrecognized arguments: {words_shown}{hints}")
         return parsed
 
     def print_help(self, file: SupportsWrite[str] | None = None) -> None:
@@ -378,28 +380,39 @@ class OneLineParser(argparse.ArgumentParser):
             return super()._get_value(action, arg_string)
         except argparse.ArgumentError as error:
             hint = _list_hint(self, action, [arg_string])
-            if not hint:
-                raise
-            raise argparse.ArgumentError(action, self._reworded(error.message) + hint) from None
+            problem = self._reworded(error.message, arg_string)
+            raise argparse.ArgumentError(action, problem + hint) from None
 
     def _one_line(self, message: str) -> str:
         """Reword argparse's ``message`` as ``--budget: invalid value 'abc' (a whole number)``."""
         argument = _ARGUMENT_ERROR.fullmatch(message)
         if argument is None:
             return message
-        return f"{argument['name']}: {self._reworded(argument['problem'])}"
+        return f"{argument['name']}: {argument['problem']}"
 
-    def _reworded(self, problem: str) -> str:
+    def _reworded(self, problem: str, value: str) -> str:
         """Reword argparse's ``invalid int value: 'abc'`` as ``invalid value 'abc' (a number)``.
 
-        The kind of number is the option type's (:data:`VALUE_KINDS`); any other problem is
-        returned as it is.
+        The kind of number is the option type's (:data:`VALUE_KINDS`), the ``value`` refused
+        is :func:`quoted`; any other problem is returned as it is.
         """
         bad_value = _BAD_VALUE.fullmatch(problem)
         if bad_value is None:
             return problem
         kind = self.value_kinds.get(bad_value["kind"])
-        return f"invalid value {bad_value['value']}" + ("" if kind is None else f" ({kind})")
+        return f"invalid value {quoted(value)}" + ("" if kind is None else f" ({kind})")
+
+
+def quoted(value: Any) -> str:
+    r"""Return a value the user gave quoted as a usage error shows it: ``'abc'``.
+
+    A word of the command line (or of the environment) is shown as a file's name is
+    (:func:`~advisor.stdout.shown_path`), one rule for both: argparse's ``repr`` wrote a byte
+    the locale does not decode as the surrogate Python reads it as, ``'t\udcc3\udca2che.yaml'``
+    for ``tâche.yaml`` under ``LC_ALL=C``, beside ``'t\xc3\xa2che.yaml'`` in the same line's
+    hint. A value that is not a string (a number its type read) is its ``repr``.
+    """
+    return f"'{shown_path(value)}'" if isinstance(value, str) else repr(value)
 
 
 def variable_problem(variable: str, choices: Sequence[str]) -> str | None:
@@ -410,7 +423,7 @@ def variable_problem(variable: str, choices: Sequence[str]) -> str | None:
     value = os.environ.get(variable, "")
     if not value or value.casefold() in {choice.casefold() for choice in choices}:
         return None
-    return f"invalid value {value!r} (choose from {', '.join(choices)}, in any case)"
+    return f"invalid value {quoted(value)} (choose from {', '.join(choices)}, in any case)"
 
 
 def settle_grpc_verbosity(command: str, default: str = GRPC_DEFAULT_VERBOSITY) -> None:
@@ -571,7 +584,7 @@ def _meant_options(unknown: Sequence[str], options: Sequence[str], words: Sequen
         hints.append(("--", _NOTHING_AFTER_THE_END))
     if len(hints) == 1:
         return hints[0][1]
-    return "".join(f"; {word}:{hint.removeprefix(';')}" for word, hint in hints if hint)
+    return "".join(f"; {shown_path(word)}:{hint.removeprefix(';')}" for word, hint in hints if hint)
 
 
 def _not_a_choice(value: Any, choices: Iterable[Any]) -> str:
@@ -581,4 +594,4 @@ def _not_a_choice(value: Any, choices: Iterable[Any]) -> str:
 
     names = [str(choice) for choice in choices]
     meant = did_you_mean(str(value), names)
-    return f"invalid value {value!r} (choose from {', '.join(names)}){meant}"
+    return f"invalid value {quoted(value)} (choose from {', '.join(names)}){meant}"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor.stdout import shown_path
-from advisor.usage import LinesHelpFormatter
+from advisor.usage import LinesHelpFormatter, quoted
 
 __all__ = [
     "add_write_option",
@@ -79,7 +79,7 @@ def at_least(minimum: int, why: str = "") -> Callable[[str], int]:
         value = int(text) if text.strip().lstrip("+-").isdigit() else minimum - 1
         if value < minimum:
             raise argparse.ArgumentTypeError(
-                f"expected a whole number of at least {minimum}, got {text!r}{why}"
+                f"expected a whole number of at least {minimum}, got {quoted(text)}{why}"
             )
         return value
 

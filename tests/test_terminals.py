@@ -139,6 +139,28 @@ def test_a_file_name_the_locale_cannot_decode_is_shown_by_its_bytes(
 
 
 @pytest.mark.parametrize("locale", _LOCALES)
+def test_a_usage_error_shows_a_word_as_it_shows_the_file_it_names(
+    locale: str, tmp_path: Path
+) -> None:
+    # Under LC_ALL=C the value refused was argparse's repr, 't\udcc3\udca2che.yaml', beside
+    # the hint's 't\xc3\xa2che.yaml' (shown_path) for the same word on the same line.
+    task = tmp_path / "tâche.yaml"
+    task.write_text("")
+    command = [sys.executable, "-m", "advisor", "recommend", "--budget", "100", "--channels"]
+    result = subprocess.run(
+        [*command, "2", os.fsencode(task)],
+        capture_output=True,
+        env={**os.environ, **_LOCALES[locale]},
+        cwd=_ROOT,
+    )
+    assert result.returncode == 2
+    shown = f"'{tmp_path}/" + ("tâche.yaml'" if locale == "C.UTF-8" else r"t\xc3\xa2che.yaml'")
+    line = result.stderr.decode("utf-8")
+    assert line.startswith(f"advisor: error: --channels: invalid value {shown} (a whole number")
+    assert f"--channels took {shown} into its list" in line
+
+
+@pytest.mark.parametrize("locale", _LOCALES)
 def test_infer_names_a_data_file_the_locale_cannot_decode_by_its_bytes(
     locale: str, tmp_path: Path
 ) -> None:

@@ -21,6 +21,7 @@ from advisor.usage import (
     variable_problem,
     violations_as_options,
 )
+from bench.report import at_least
 
 
 def test_a_parser_and_its_subcommands_refuse_an_abbreviated_option(
@@ -292,3 +293,45 @@ def test_each_file_s_refusals_name_it_once() -> None:
         "task.correlations[0].name: x; task.correlations[1].name: y (from task.yaml); --top: z; "
         "architecture.layers: w; architecture.representation: v (from arch.yaml)"
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["presets", "\udcff"], r"unrecognized arguments: \xff"),
+        (["presets", "--format", "\udcff"], r"--format: invalid value '\xff' (choose from "),
+        (["recommend", "--budget", "t\udcff"], r"--budget: invalid value 't\xff' (a whole number"),
+        (["presets", "--fromat", "x", "--forma\udcff"], r"; --forma\xff: did you mean"),
+    ],
+    ids=["unrecognized", "choice", "type", "hint"],
+)
+def test_a_word_the_locale_cannot_decode_is_shown_by_its_bytes(
+    argv: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Python reads an undecodable byte as a lone surrogate, and the usage errors showed it as
+    # such: `advisor presets $'\xff'` said `unrecognized arguments: \udcff`, where an error
+    # naming a file shows its bytes (shown_path).
+    with pytest.raises(SystemExit) as ended:
+        advisor_main(argv)
+    assert ended.value.code == USAGE_EXIT_STATUS
+    printed = capsys.readouterr().err
+    assert error in printed
+    assert "\\udc" not in printed
+
+
+def test_a_grpc_verbosity_the_locale_cannot_decode_is_shown_by_its_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GRPC_VERBOSITY", "\udcff")
+    problem = variable_problem("GRPC_VERBOSITY", GRPC_VERBOSITIES)
+    assert problem is not None
+    assert problem.startswith(r"invalid value '\xff' (choose from")
+
+
+def test_the_server_and_the_benchmarks_show_such_a_word_by_its_bytes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert serve_main(["--limit", "\udcff"]) == USAGE_EXIT_STATUS
+    assert capsys.readouterr().err.endswith(r"--limit: expected NAME=VALUE, got '\xff'" + "\n")
+    with pytest.raises(argparse.ArgumentTypeError, match=r"got '\\xff'$"):
+        at_least(1)("\udcff")

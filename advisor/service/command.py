@@ -37,6 +37,7 @@ from advisor.service.options import (
 from advisor.stdout import OutputError, say_error, shown_path, silence_stdout, write_stdout
 from advisor.usage import (
     OneLineParser,
+    quoted,
     settle_grpc_verbosity,
     variable_problem,
     violations_as_options,
@@ -229,7 +230,7 @@ def limit_options(entries: Sequence[str]) -> dict[str, str]:
     for entry in entries:
         name, equals, value = entry.partition("=")
         if not equals or not name.strip() or not value.strip():
-            raise InvalidRequestError.single("limits", f"expected NAME=VALUE, got {entry!r}")
+            raise InvalidRequestError.single("limits", f"expected NAME=VALUE, got {quoted(entry)}")
         limits[name.strip()] = value.strip()
     return limits
 
