@@ -34,7 +34,12 @@ from advisor.service.held_signals import (
     release_drain_signals,
     take_held_signals,
 )
-from advisor.service.options import add_limit_argument, add_serve_arguments, given_path
+from advisor.service.options import (
+    add_limit_argument,
+    add_serve_arguments,
+    address,
+    given_path,
+)
 from advisor.usage import (
     GRPC_DEFAULT_VERBOSITY,
     LinesHelpFormatter,
@@ -268,6 +273,7 @@ def _call_options(timeout_default: str) -> _Parser:
     calls = _Parser(add_help=False)
     calls.add_argument(
         "--target",
+        type=address,
         metavar="HOST:PORT",
         help="use this running server (default: start one in-process on 127.0.0.1)",
     )

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from advisor.usage import EMPTY_PATH, USAGE_EXIT_STATUS, VersionAction
+from advisor.usage import EMPTY_PATH, USAGE_EXIT_STATUS, VersionAction, quoted
 
 __all__ = [
     "BAD_OPTION_EXIT_STATUS",
@@ -21,6 +21,7 @@ __all__ = [
     "START_FAILED_EXIT_STATUS",
     "add_limit_argument",
     "add_serve_arguments",
+    "address",
     "given_path",
 ]
 
@@ -70,10 +71,30 @@ def given_path(text: str) -> Path:
     return Path(text)
 
 
+def address(text: str) -> str:
+    r"""Read an address option (``--host``, ``--katib-host``, ``--target``): text gRPC takes.
+
+    gRPC takes an address as text, which it writes in UTF-8. A byte of the command line the
+    locale does not decode is read by Python as a lone surrogate, which has no UTF-8: ``--host
+    unix:/tmp/x/$'\xff'/x.sock`` was refused as pydantic's "unable to parse raw data as a
+    unicode string", naming no byte; ``--katib-host`` such a socket ended in a traceback once
+    the advisor's server had started, and ``--target`` in ``unexpected UnicodeEncodeError``.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(
+            f"{quoted(text)} holds bytes the locale's encoding does not decode (each \\xNN), "
+            "and gRPC takes an address as text: name it in characters the locale reads"
+        ) from None
+    return text
+
+
 SERVE_SETTINGS: dict[str, dict[str, Any]] = {
     "host": {
+        "type": address,
         "help": "interface to bind (default 127.0.0.1), or a Unix domain socket, unix:PATH "
-        "(--port is then unused)"
+        "(--port is then unused)",
     },
     "port": {"type": int, "help": "TCP port to bind; 0 picks a free one (default 0)"},
     "workers": {
@@ -160,6 +181,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         SERVE_OPTION_FLAGS["katib_host"],
         dest="katib_host",
+        type=address,
         metavar="H",
         help="interface the Katib endpoint binds (default: --host's), e.g. 0.0.0.0 for Katib's "
         "controller while the advisor's own service stays on 127.0.0.1",

@@ -467,6 +467,37 @@ def test_a_unix_socket_of_no_name_is_refused_naming_its_option(
     assert capsys.readouterr().err == f"advisor-server: error: --katib-host: {problem}\n"
 
 
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["--host", "unix:SOCKET"], "--host"),
+        (["--katib-host", "unix:SOCKET", "--katib-port", "0"], "--katib-host"),
+    ],
+)
+def test_an_address_of_bytes_the_locale_does_not_decode_is_refused_by_its_bytes(
+    tmp_path: Path, argv: list[str], option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Python reads such a byte as a lone surrogate, which gRPC cannot write as the UTF-8 it
+    # takes an address in: --host was refused as "Input should be a valid string, unable to
+    # parse raw data as a unicode string", and --katib-host ended in a traceback once the
+    # advisor's own server had started. Both are refused before anything starts.
+    (tmp_path / "\udcff").mkdir()
+    socket = f"{tmp_path}/\udcff/x.sock"
+    argv = [word.replace("SOCKET", socket) for word in argv]
+    problem = (
+        f"'unix:{tmp_path}/\\xff/x.sock' holds bytes the locale's encoding does not decode (each "
+        "\\xNN), and gRPC takes an address as text: name it in characters the locale reads"
+    )
+    with pytest.raises(SystemExit) as ended:
+        serve_main([*argv, "--executor", "threads"])
+    assert ended.value.code == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == f"advisor-server: error: {option}: {problem}\n"
+    with pytest.raises(SystemExit) as ended:
+        advisor_main(["presets", "--target", f"unix:{socket}"])
+    assert ended.value.code == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == f"advisor: error: --target: {problem}\n"
+
+
 def test_a_port_in_use_names_the_address(live_server: RunningServer) -> None:
     with pytest.raises(ServerStartError) as error:
         start_server(ServerConfig(port=live_server.port))
