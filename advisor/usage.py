@@ -16,13 +16,14 @@ and ``--version`` (:class:`VersionAction`, both commands') :mod:`advisor.version
 from __future__ import annotations
 
 import argparse
+import copy
 import itertools
 import os
 import re
 import sys
 import textwrap
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, NoReturn
 
 from advisor.stdout import print_text, say_error, shown_path, text_columns, write_stderr
@@ -76,13 +77,34 @@ _BULLET = re.compile(r"[-*] ")
 """The mark that starts a bulleted item of a help text's list."""
 
 
+_CHOICES_IN_USAGE: Final = 40
+"""The widest an option's choices are shown in its usage, as ``{a,b,c}``; wider ones are named
+by the option's metavar there and listed in its help."""
+
+
+def _choices_in_help(action: argparse.Action) -> bool:
+    """Whether ``action``'s choices are too wide for a usage line (:data:`_CHOICES_IN_USAGE`).
+
+    argparse writes them as the option's value, in the usage and again beside the option:
+    ``python -m bench.bench_scale --help`` had a usage line of 127 characters, ``[--case
+    {analyze,analyze-large,...}]``, which no wrapping breaks. A metavar the command gives
+    its option, or a subcommand's, is kept.
+    """
+    if action.choices is None or action.metavar is not None:
+        return False
+    if isinstance(action, argparse._SubParsersAction):
+        return False
+    return len(",".join(map(str, action.choices))) + 2 > _CHOICES_IN_USAGE
+
+
 class _TextWidthHelpFormatter(argparse.HelpFormatter):
     """A help formatter that wraps within prose's width (:func:`~advisor.stdout.text_columns`).
 
     argparse wraps at ``COLUMNS`` itself: at 100000 ``advisor recommend --help`` printed its
     usage as one line of 823 characters, and at 20 every summary of a subcommand a word a line
     under its name. The width is the terminal's less argparse's margin of two, held between 40
-    and 96 as prose is.
+    and 96 as prose is. Choices too wide for a usage line are named by the option's default
+    metavar (``--case CASE``) and listed in its help, which wraps (:func:`_choices_in_help`).
     """
 
     def __init__(
@@ -94,6 +116,20 @@ class _TextWidthHelpFormatter(argparse.HelpFormatter):
     ) -> None:
         width = text_columns() - 2 if width is None else width
         super().__init__(prog, indent_increment, max_help_position, width)
+
+    def _format_action(self, action: argparse.Action) -> str:
+        if _choices_in_help(action):
+            listed = f"choose from {', '.join(map(str, action.choices or ()))}"
+            action = copy.copy(action)
+            action.help = (f"{action.help}; " if action.help else "") + listed.replace("%", "%%")
+        return super()._format_action(action)
+
+    def _metavar_formatter(
+        self, action: argparse.Action, default_metavar: str
+    ) -> Callable[[int], tuple[str, ...]]:
+        if _choices_in_help(action):
+            return lambda size: (default_metavar,) * size
+        return super()._metavar_formatter(action, default_metavar)
 
 
 class LinesHelpFormatter(_TextWidthHelpFormatter):

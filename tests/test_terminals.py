@@ -31,7 +31,15 @@ _HELPS = (
     + [[sys.executable, str(_ROOT / "server.py"), "--help"]]
     + [
         [sys.executable, "-m", module, "--help"]
-        for module in ("bench.bench_anytime", "bench.infer.speed", "bench.infer.findings")
+        for module in (
+            "bench.bench_anytime",
+            "bench.infer.speed",
+            "bench.infer.findings",
+            # Each has an option of choices wider than a usage line (--case, --kinds, --tasks).
+            "bench.bench_scale",
+            "bench.infer.tails",
+            "bench.outcomes.run",
+        )
     ]
 )
 

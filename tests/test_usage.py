@@ -335,3 +335,26 @@ def test_the_server_and_the_benchmarks_show_such_a_word_by_its_bytes(
     assert capsys.readouterr().err.endswith(r"--limit: expected NAME=VALUE, got '\xff'" + "\n")
     with pytest.raises(argparse.ArgumentTypeError, match=r"got '\\xff'$"):
         at_least(1)("\udcff")
+
+
+def test_choices_too_wide_for_a_usage_line_are_listed_in_the_option_s_help(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # `python -m bench.bench_scale --help` had a usage line of 127 characters, `[--case
+    # {analyze,analyze-large,...}]`, at any COLUMNS: argparse writes the choices as the value.
+    parser = OneLineParser(prog="tool")
+    cases = [f"case_{n}_of_many" for n in range(8)]
+    parser.add_argument("--case", choices=cases, help="run one case")
+    parser.add_argument("--kinds", nargs="+", choices=[*cases, "100%"])
+    parser.add_argument("--format", choices=["table", "json"], help="output format")
+    parser.print_help()
+    printed = capsys.readouterr().out
+    listed = " ".join(printed.split())
+    assert listed.startswith(
+        "usage: tool [-h] [--case CASE] [--kinds KINDS [KINDS ...]] [--format {table,json}] "
+    )
+    assert f"--case CASE run one case; choose from {', '.join(cases)} " in listed
+    assert f"--kinds KINDS [KINDS ...] choose from {', '.join(cases)}, 100% " in listed
+    assert "--format {table,json} output format" in listed
+    assert max(map(len, printed.splitlines())) <= 96
+    assert parser.parse_args(["--case", cases[3]]).case == cases[3]
