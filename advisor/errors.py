@@ -452,6 +452,8 @@ def _message(error: ErrorDetails) -> str:
         # pydantic's "Input should be a valid integer" does not say that a list or a mapping
         # was given, the slip of a list nested one level too deep (``pool: [[2, 2]]``).
         return f"{error['msg']}, not {_kind(error['input'])}"
+    if error["type"] == "string_unicode" and (lone := _lone_surrogate(error["input"])):
+        return f"must not hold a lone surrogate, which no text encodes: {lone}"
     if error["type"] == "string_too_short" and error.get("ctx", {}).get("min_length") == 1:
         # An empty string, where one character would do: it "has 0 characters: must have at
         # least 1" said a length rule where the rule is that it be given.
@@ -475,6 +477,19 @@ def _message(error: ErrorDetails) -> str:
             message += f" ({_READS_AS_ZERO})"
         return message
     return error["msg"]
+
+
+def _lone_surrogate(value: object) -> str | None:
+    r"""Say which lone surrogate the text ``value`` holds first, and where; None if it holds none.
+
+    A text field with a constraint refuses one (no UTF-8 encodes it) as pydantic's "Input should
+    be a valid string, unable to parse raw data as a unicode string", which names neither the
+    character nor where it is: a ``--config`` file's ``"host": "unix:/tmp/\udcff.sock"`` was
+    refused so. Said as a name holding one is (:func:`~advisor.model.text.printable_name`).
+    """
+    text = value if isinstance(value, str) else ""
+    found = next((i for i, char in enumerate(text) if 0xD800 <= ord(char) <= 0xDFFF), None)
+    return None if found is None else f"U+{ord(text[found]):04X} at position {found}"
 
 
 FLOAT_FOR_INTEGER: Final = "Input should be a valid integer, not a float: got {value}"

@@ -511,3 +511,17 @@ def test_a_read_timeout_no_request_can_meet_is_refused_naming_its_option() -> No
         ("request_read_seconds", "is 1e-05: must be at least 0.1")
     ]
     assert _config_of("--request-read-timeout", "0.1").request_read_seconds == 0.1
+
+
+def test_a_config_file_s_lone_surrogate_is_named_with_where_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # JSON writes one as an escape: the refusal was pydantic's "Input should be a valid string,
+    # unable to parse raw data as a unicode string", naming neither the character nor where.
+    path = tmp_path / "server.json"
+    path.write_text('{"host": "unix:/tmp/\\udcff.sock"}')
+    assert server_main(["--config", str(path)]) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == (
+        "advisor-server: error: --config host: must not hold a lone surrogate, which no text "
+        "encodes: U+DCFF at position 10\n"
+    )
