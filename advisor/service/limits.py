@@ -59,8 +59,6 @@ from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
 from advisor.protocol.metadata import DEFAULT_MAX_MESSAGE_BYTES
-from advisor.search.candidates import deepest_tree
-from advisor.search.checks import too_deep
 
 __all__ = [
     "LOCAL_LIMITS",
@@ -922,6 +920,11 @@ def _min_depth_violations(
     depth = budget.min_depth
     if depth <= limits.max_layers:
         return
+    # Only for a depth over the limit: importing the search loads its engines, which a command
+    # that builds no request (`advisor presets`) must not load (tests/test_startup.py).
+    from advisor.search.candidates import deepest_tree
+    from advisor.search.checks import too_deep
+
     shape = _admitted_grid(spec, limits)
     if shape is None or depth <= deepest_tree(shape):
         yield _over(field, "depth", depth, limits, "max_layers")
