@@ -12,6 +12,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Final
 
+from advisor.protocol.metadata import address_problem
+
 __all__ = ["is_loopback", "target_problem"]
 
 _URL_SCHEMES: Final = ("http://", "https://", "grpc://", "grpcs://")
@@ -24,6 +26,9 @@ def target_problem(target: str) -> str | None:
     gRPC reads a URL or a name with whitespace as a host name, fails to resolve it, and fails
     every call ``UNAVAILABLE``: a transient failure, which a pipeline retries for ever.
     """
+    problem = address_problem(target)
+    if problem is not None:
+        return problem
     if target != target.strip():
         return f"starts or ends with whitespace: {target!r}"
     bracketed = _unbracketed_ipv6(target)

@@ -138,6 +138,9 @@ def test_ragged_data_is_named_data(fake: tuple[ScriptedAdvisor, str]) -> None:
         ("localhost:http", {}, "target"),
         ("localhost:0", {}, "target"),
         ("localhost:", {}, "target"),
+        # A byte the locale does not decode (a lone surrogate) has no UTF-8, which gRPC writes
+        # a target in: a raw UnicodeEncodeError.
+        ("unix:/tmp/\udcff.sock", {}, "target"),
         ("localhost:1", {"max_message_bytes": 2**40}, "max_message_bytes"),
         ("localhost:1", {"max_message_bytes": 2**31}, "max_message_bytes"),
         ("localhost:1", {"max_message_bytes": "4"}, "max_message_bytes"),

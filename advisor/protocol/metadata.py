@@ -1,12 +1,14 @@
 """What the client and the server agree on beside the wire messages.
 
-The call metadata (the bearer token), the names of the error details, and the default size
-limit of a message.
+The call metadata (the bearer token), the names of the error details, the default size limit
+of a message, and what text an address (a bind's or a target's) may be.
 """
 
 from __future__ import annotations
 
 from typing import Final
+
+from advisor.stdout import shown_path
 
 __all__ = [
     "AUTHORIZATION_METADATA_KEY",
@@ -14,6 +16,7 @@ __all__ = [
     "ERROR_DOMAIN",
     "LIMIT_EXCEEDED_REASON",
     "MAX_TOKEN_CHARS",
+    "address_problem",
     "bearer_metadata",
     "token_problem",
 ]
@@ -85,5 +88,25 @@ def token_problem(token: str) -> str | None:
         return (
             "starts or ends with whitespace (a line break read with its file, say): strip it; "
             f"{_TOKEN_RULE}, with no space at either end"
+        )
+    return None
+
+
+def address_problem(text: str) -> str | None:
+    r"""Say why ``text`` can be no gRPC address (a bind's or a target's), or None when it may be.
+
+    gRPC takes an address as text, which it writes in UTF-8. A byte of the command line the
+    locale does not decode is read by Python as a lone surrogate, which has no UTF-8: ``--host
+    unix:/tmp/x/$'\xff'/x.sock`` was refused as pydantic's "unable to parse raw data as a
+    unicode string", naming no byte; ``--katib-host`` such a socket ended in a traceback once
+    the advisor's server had started, ``--target`` in ``unexpected UnicodeEncodeError``, and
+    the client library's ``AdvisorClient`` in a raw ``UnicodeEncodeError``.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return (
+            f"'{shown_path(text)}' holds bytes the locale's encoding does not decode (each \\xNN), "
+            "and gRPC takes an address as text: name it in characters the locale reads"
         )
     return None

@@ -11,7 +11,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from advisor.usage import EMPTY_PATH, USAGE_EXIT_STATUS, VersionAction, quoted
+from advisor.protocol.metadata import address_problem
+from advisor.usage import EMPTY_PATH, USAGE_EXIT_STATUS, VersionAction
 
 __all__ = [
     "BAD_OPTION_EXIT_STATUS",
@@ -72,21 +73,13 @@ def given_path(text: str) -> Path:
 
 
 def address(text: str) -> str:
-    r"""Read an address option (``--host``, ``--katib-host``, ``--target``): text gRPC takes.
+    """Read an address option (``--host``, ``--katib-host``, ``--target``): text gRPC takes.
 
-    gRPC takes an address as text, which it writes in UTF-8. A byte of the command line the
-    locale does not decode is read by Python as a lone surrogate, which has no UTF-8: ``--host
-    unix:/tmp/x/$'\xff'/x.sock`` was refused as pydantic's "unable to parse raw data as a
-    unicode string", naming no byte; ``--katib-host`` such a socket ended in a traceback once
-    the advisor's server had started, and ``--target`` in ``unexpected UnicodeEncodeError``.
+    Refused as :func:`~advisor.protocol.metadata.address_problem` says.
     """
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise argparse.ArgumentTypeError(
-            f"{quoted(text)} holds bytes the locale's encoding does not decode (each \\xNN), "
-            "and gRPC takes an address as text: name it in characters the locale reads"
-        ) from None
+    problem = address_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
     return text
 
 
