@@ -9,6 +9,7 @@ IPython is not installed here: a stand-in printer takes its calls.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 
@@ -22,7 +23,7 @@ from advisor.infer.dependence import dependence_graph
 from advisor.infer.report import InferenceReport
 from advisor.infer.task import infer_task
 from advisor.model.budget import Budget
-from advisor.model.results import Analysis, SearchResult
+from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.model.task import Task, parse_task
 from advisor.search.recommend import recommend
 from advisor.seprank.analysis import analyze
@@ -57,13 +58,16 @@ def result(task: Task) -> SearchResult:
     return recommend(task, Budget(max_parameters=20_000, top_k=2, time_limit_seconds=None))
 
 
-def _pretty(shown: SearchResult | Analysis | InferenceReport) -> str:
+_Shown = SearchResult | Recommendation | Analysis | InferenceReport
+
+
+def _pretty(shown: _Shown) -> str:
     printer = _Printer()
     shown._repr_pretty_(printer, cycle=False)
     return "".join(printer.written)
 
 
-def _html_text(shown: SearchResult | Analysis | InferenceReport) -> str:
+def _html_text(shown: _Shown) -> str:
     """The text a notebook shows of the result's HTML, which is preformatted and escaped."""
     page = shown._repr_html_()
     match = re.fullmatch(r"<pre>(.*)</pre>", page, re.DOTALL)
@@ -112,9 +116,36 @@ def test_the_next_page_line_is_the_budget_that_asks_for_it(result: SearchResult)
     )
 
 
+def test_a_recommendation_shows_as_its_rows_of_the_search_table(result: SearchResult) -> None:
+    for recommendation in result.recommendations:
+        table = recommendation.as_table()
+        rows, hint = _split_at_hint(table)
+        # The design's rows are the search table's, word for word; its hint names its field.
+        assert "\n\n" + rows + "\n\n" in result.as_table()
+        assert rows.startswith(f"#{recommendation.rank}  ")
+        assert ".rationale" in hint and "recommendations[i]" not in hint
+        assert _pretty(recommendation) == table.removesuffix("\n")
+        assert _html_text(recommendation) == table
+        # With the whole rationale, the rows are the explained table's, and nothing follows.
+        explained = recommendation.as_table(explain=True)
+        assert "\n\n" + explained + "\n" in result.as_table(explain=True)
+        assert repr(recommendation).startswith(f"Recommendation(rank={recommendation.rank},")
+
+
+def _split_at_hint(table: str) -> tuple[str, str]:
+    """Return a recommendation's table before its closing hint, and the hint."""
+    rows, blank, hint = table.partition("\n\n")
+    assert blank and hint.startswith("why: "), table
+    return rows, hint
+
+
 def test_html_escapes_the_names(result: SearchResult, task: Task) -> None:
     analysis = analyze(task, result.recommendations[0].architecture)
-    for shown in (result, analysis):
+    best = result.recommendations[0]
+    # The summary and the rationale quote the names too: escaped with the rest of their text.
+    assert _SCRIPT in best.summary and "pair & co" in best.rationale
+    rationale_only = dataclasses.replace(best, summary="")  # shown whole, as from an old server
+    for shown in (result, best, rationale_only, analysis):
         page = shown._repr_html_()
         assert "<script>" not in page and "&lt;script&gt;" in page
         assert "pair &amp; co" in page and "pair & co" not in page

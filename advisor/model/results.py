@@ -101,13 +101,20 @@ _WHOLE: Final = 1e-9
 """A log2 figure this close to a whole number is one (figures carry 9 decimals)."""
 
 
+_RATIONALE_HOLDS: Final = (
+    "holds the whole (the score's parts, the contiguous and shallow nets at this budget, what "
+    "10% more budget buys)"
+)
+
 LIBRARY_HINTS: Final = TableHints(
-    explain="why: each design's summary; its rationale (recommendations[i].rationale) holds the "
-    "whole (the score's parts, the contiguous and shallow nets at this budget, what 10% more "
-    "budget buys)",
+    explain="why: each design's summary; its rationale (recommendations[i].rationale) "
+    + _RATIONALE_HOLDS,
     next_page='next page: budget.model_copy(update={{"page_token": "{token}"}})',
 )
 """What a result's own table (:meth:`SearchResult.as_table`, its notebook display) says."""
+
+_DESIGN_HINT: Final = "why: the design's summary; its rationale (.rationale) " + _RATIONALE_HOLDS
+"""How a recommendation's own table (:meth:`Recommendation.as_table`) ends after its summary."""
 
 
 @dataclass(frozen=True)
@@ -321,7 +328,7 @@ class SearchProgress:
 
 
 @dataclass(frozen=True)
-class Recommendation:
+class Recommendation(TableDisplay):
     """One ranked design.
 
     ``score`` is the objective's primary score on the analysis' ``log2_separation_rank``
@@ -333,7 +340,7 @@ class Recommendation:
     it falls short on; for a mixture, which member carries which correlation), for a listing of
     several designs; empty from producers that predate it. A mixture's ``analysis`` without
     member figures (from producers that predate them) has ``members`` None, whoever builds it
-    (:func:`reported_members`).
+    (:func:`reported_members`). In a notebook and the IPython shell it shows as :meth:`as_table`.
     """
 
     __pydantic_config__: ClassVar[ConfigDict] = _DOCUMENT
@@ -369,6 +376,15 @@ class Recommendation:
         holding it is not ``complete``: run again with more time, it would carry the comparison.
         """
         return self.efficiency is not None and self.efficiency.unpriced_reason == "stopped"
+
+    def as_table(self, explain: bool = False) -> str:
+        """Return this design's rows of the table ``advisor recommend`` prints.
+
+        Its costs, shape and figures, and why: its ``summary``, then where the rest is, or with
+        ``explain`` its whole ``rationale``. The score has 4 significant digits (the search's
+        table writes more where two neighbours would otherwise read alike).
+        """
+        return _recommendation_table(self, explain)
 
 
 @dataclass(frozen=True)
@@ -499,6 +515,15 @@ def _recommendation_lines(recommendation: Recommendation, score: str, explain: b
     )
     lines.extend(wrapped(why, "    why: ", "         "))
     return lines
+
+
+def _recommendation_table(recommendation: Recommendation, explain: bool) -> str:
+    """Lay one design out as the search's table does (:meth:`Recommendation.as_table`)."""
+    (score,) = _scores_apart([recommendation.score])
+    lines = _recommendation_lines(recommendation, score, explain)
+    if not explain and recommendation.summary not in ("", recommendation.rationale):
+        lines.extend(["", *wrapped(_DESIGN_HINT, "", "")])
+    return "\n".join(lines) + "\n"
 
 
 def _padded(architecture: Architecture) -> str:
