@@ -61,6 +61,15 @@ def result(task: Task) -> SearchResult:
 _Shown = SearchResult | Recommendation | Analysis | InferenceReport
 
 
+@pytest.fixture(scope="module")
+def mirrored() -> np.ndarray:
+    """Mirrored columns of an 8x8 grid: the left half's column j and the right half's 7 - j."""
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(400, 8, 8))
+    values[:, :, 4:] = values[:, :, 3::-1] + 0.3 * rng.normal(size=(400, 8, 4))
+    return values
+
+
 def _pretty(shown: _Shown) -> str:
     printer = _Printer()
     shown._repr_pretty_(printer, cycle=False)
@@ -152,6 +161,21 @@ def test_html_escapes_the_names(result: SearchResult, task: Task) -> None:
         assert _SCRIPT in _html_text(shown)
 
 
+def test_html_escapes_what_an_inference_report_names(mirrored: np.ndarray) -> None:
+    # A server names the partitions, the reasons and the partitioner: its text, escaped alike.
+    report = infer_task(dependence_graph(data_from_array(mirrored))).report()
+    dropped = next(i for i, c in enumerate(report.correlations) if not c.kept)
+    correlations = list(report.correlations)
+    correlations[dropped] = dataclasses.replace(
+        correlations[dropped], name=_SCRIPT, dropped="pair & co"
+    )
+    named = dataclasses.replace(report, correlations=tuple(correlations), partitioner="a & b")
+    page = named._repr_html_()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "pair &amp; co" in page and "a &amp; b" in page and " & " not in page
+    assert _SCRIPT in _html_text(named) and "(pair & co)" in _html_text(named)
+
+
 def test_an_analysis_shows_as_the_table_analyze_prints(result: SearchResult, task: Task) -> None:
     analysis = analyze(task, result.recommendations[0].architecture)
     table = analysis.as_table()
@@ -161,12 +185,10 @@ def test_an_analysis_shows_as_the_table_analyze_prints(result: SearchResult, tas
     assert _html_text(analysis) == table
 
 
-def test_an_inference_report_shows_as_the_part_of_infer_s_report_it_holds() -> None:
-    # Mirrored columns of an 8x8 grid: the left half's column j and the right half's 7 - j.
-    rng = np.random.default_rng(0)
-    values = rng.normal(size=(400, 8, 8))
-    values[:, :, 4:] = values[:, :, 3::-1] + 0.3 * rng.normal(size=(400, 8, 4))
-    graph = dependence_graph(data_from_array(values))
+def test_an_inference_report_shows_as_the_part_of_infer_s_report_it_holds(
+    mirrored: np.ndarray,
+) -> None:
+    graph = dependence_graph(data_from_array(mirrored))
     report = infer_task(graph).report()
     table = report.as_table()
     rows = table.splitlines()
