@@ -3,15 +3,15 @@
 Every call a server answers is logged once it has ended, on the ``advisor.access`` logger (the
 advisor's asyncio server through :class:`AccessLog`, the Katib endpoint's synchronous one
 through :class:`SyncAccessLog`):
-its method, the status it ended with, how long it took and the peer, the request id an
-``INTERNAL`` error was logged under (:data:`~advisor.service.status.REQUEST_ID_METADATA_KEY`),
-so the line leads to the traceback, and the search's name where a search request gives one or
+its method, the status it ended with, how long it took and the peer, the call's request id
+(:mod:`advisor.service.request_ids`: the one its client got, which an ``INTERNAL`` error's
+traceback was logged under), and the search's name where a search request gives one or
 ``FinishSearch`` asks for one (:data:`~advisor.service.searches.CALL_SEARCH_ID`, as the handler
 read it), so a search finished early is told from one its time limit ended::
 
-    /advisor.v1.ArchitectureAdvisor/Recommend OK 0.412 s peer=ipv4:10.0.0.7:53124
+    /advisor.v1.ArchitectureAdvisor/Recommend OK 0.412 s peer=ipv4:10.0.0.7:53124 request-id=0b9e
     /advisor.v1.ArchitectureAdvisor/Analyze INTERNAL 0.031 s peer=ipv4:10.0.0.7:5313 request-id=5f0c
-    /advisor.v1.ArchitectureAdvisor/FinishSearch OK 0.001 s peer=ipv4:10.0.0.7:531 search-id=trial-7
+    /advisor.v1.ArchitectureAdvisor/FinishSearch OK 0.001 s peer=- request-id=a3d1 search-id=trial-7
 
 Each line also carries these as the record's :data:`~advisor.service.logs.FIELDS`, which the
 JSON log writes as fields of their own (``method``, ``status``, ``seconds``, ``peer``,
@@ -30,15 +30,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Final, TypeAlias
 
 import grpc
 
-from advisor.service.behaviors import Context, Handler, behavior_of, write_responses
+from advisor.service.behaviors import (
+    NOT_FOUND,
+    NOT_FOUND_SYNC,
+    Context,
+    Handler,
+    rewrapped,
+    write_responses,
+)
 from advisor.service.logs import FIELDS
+from advisor.service.request_ids import CALL_REQUEST_ID
 from advisor.service.searches import CALL_SEARCH_ID
-from advisor.service.status import REQUEST_ID_METADATA_KEY, ended_status
+from advisor.service.status import ended_status
 
 __all__ = ["ACCESS_LOGGER", "AccessLog", "SyncAccessLog"]
 
@@ -53,24 +61,6 @@ _Behavior: TypeAlias = Callable[..., Any]
 
 _LOGGER = logging.getLogger(ACCESS_LOGGER)
 
-_NOT_FOUND_DETAILS: Final = "Method not found!"
-"""gRPC's own answer to a method no service of the server has, which the client decodes."""
-
-
-async def _not_found(requests: AsyncIterator[object], context: Context) -> None:
-    await context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND_DETAILS)
-
-
-def _not_found_sync(requests: Iterator[object], context: grpc.ServicerContext) -> None:
-    context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND_DETAILS)
-
-
-# gRPC answers a method no handler serves itself, after the interceptors, which then never
-# see its end. These answer it as gRPC would, through the access log. A status-only answer is
-# the same on the wire for every RPC shape; being request-streaming, they never read the request.
-_NOT_FOUND: Final[Handler] = grpc.stream_unary_rpc_method_handler(_not_found)
-_NOT_FOUND_SYNC: Final[Handler] = grpc.stream_unary_rpc_method_handler(_not_found_sync)
-
 
 class AccessLog(grpc.aio.ServerInterceptor):
     """Log every call the asyncio server answers once it has ended (see the module docstring)."""
@@ -81,7 +71,7 @@ class AccessLog(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
         """Serve the method as it is, through a behaviour that logs the call's end."""
-        handler = await continuation(handler_call_details) or _NOT_FOUND
+        handler = await continuation(handler_call_details) or NOT_FOUND
         return _rewrapped(handler, handler_call_details.method, _logged)
 
 
@@ -94,7 +84,7 @@ class SyncAccessLog(grpc.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
         """Serve the method as it is, through a behaviour that logs the call's end."""
-        handler = continuation(handler_call_details) or _NOT_FOUND_SYNC
+        handler = continuation(handler_call_details) or NOT_FOUND_SYNC
         return _rewrapped(handler, handler_call_details.method, _logged_sync)
 
 
@@ -102,23 +92,12 @@ _Wrapper: TypeAlias = Callable[[_Behavior, str, int, bool], _Behavior]
 """Wraps a behaviour of a method (its name, the log level, whether it streams responses)."""
 
 
-def _rewrapped(handler: Handler | None, method: str, wrap: _Wrapper) -> Handler | None:
+def _rewrapped(handler: Handler, method: str, wrap: _Wrapper) -> Handler:
     """Return ``handler`` with its behaviour wrapped to log the call (as it is if not logged)."""
     level = logging.DEBUG if method.startswith(_QUIET_SERVICES) else logging.INFO
-    if handler is None or not _LOGGER.isEnabledFor(level):
+    if not _LOGGER.isEnabledFor(level):
         return handler
-    streaming_in, streaming_out = handler.request_streaming, handler.response_streaming
-    factory = {
-        (False, False): grpc.unary_unary_rpc_method_handler,
-        (False, True): grpc.unary_stream_rpc_method_handler,
-        (True, False): grpc.stream_unary_rpc_method_handler,
-        (True, True): grpc.stream_stream_rpc_method_handler,
-    }[streaming_in, streaming_out]
-    return factory(
-        wrap(behavior_of(handler), method, level, streaming_out),
-        request_deserializer=handler.request_deserializer,
-        response_serializer=handler.response_serializer,
-    )
+    return rewrapped(handler, lambda behavior, streaming: wrap(behavior, method, level, streaming))
 
 
 def _logged(behavior: _Behavior, method: str, level: int, streaming: bool) -> _Behavior:
@@ -197,14 +176,7 @@ def _log(
     search_id: str | None = None,
 ) -> None:
     """Write the call's access line."""
-    request_id = next(
-        (
-            value
-            for key, value in context.trailing_metadata() or ()
-            if key == REQUEST_ID_METADATA_KEY and isinstance(value, str)
-        ),
-        None,
-    )
+    request_id = CALL_REQUEST_ID.get()
     seconds = time.monotonic() - started
     fields = {
         "method": method,

@@ -8,11 +8,21 @@ through the context themselves and return nothing).
 from __future__ import annotations
 
 import inspect
-from typing import Any, TypeAlias
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Final, TypeAlias
 
 import grpc
 
-__all__ = ["Context", "Handler", "behavior_of", "write_responses"]
+__all__ = [
+    "NOT_FOUND",
+    "NOT_FOUND_SYNC",
+    "Context",
+    "Handler",
+    "Rewrap",
+    "behavior_of",
+    "rewrapped",
+    "write_responses",
+]
 
 # grpc's types are generic only in their type stubs, hence the quoted aliases.
 Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
@@ -21,12 +31,51 @@ Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 """A call's context on the asyncio server."""
 
+Rewrap: TypeAlias = Callable[[Callable[..., Any], bool], Callable[..., Any]]
+"""Wraps a handler behaviour of either server (and whether it streams responses) in another."""
+
+_NOT_FOUND_DETAILS: Final = "Method not found!"
+"""gRPC's own answer to a method no service of the server has, which the client decodes."""
+
+
+async def _not_found(requests: AsyncIterator[object], context: Context) -> None:
+    await context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND_DETAILS)
+
+
+def _not_found_sync(requests: Iterator[object], context: grpc.ServicerContext) -> None:
+    context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND_DETAILS)
+
+
+# gRPC answers a method no handler serves itself, after the interceptors, which then never
+# see its end. These answer it as gRPC would, through the interceptors. A status-only answer is
+# the same on the wire for every RPC shape; being request-streaming, they never read the request.
+NOT_FOUND: Final[Handler] = grpc.stream_unary_rpc_method_handler(_not_found)
+"""The asyncio server's answer to a method it does not have, as gRPC's own."""
+NOT_FOUND_SYNC: Final[Handler] = grpc.stream_unary_rpc_method_handler(_not_found_sync)
+"""A synchronous server's answer to a method it does not have, as gRPC's own."""
+
 
 def behavior_of(handler: Handler) -> Any:
     """Return the behaviour ``handler`` serves its method with (the one of its kind set)."""
     if handler.request_streaming:
         return handler.stream_stream if handler.response_streaming else handler.stream_unary
     return handler.unary_stream if handler.response_streaming else handler.unary_unary
+
+
+def rewrapped(handler: Handler, wrap: Rewrap) -> Handler:
+    """Return ``handler`` with its behaviour wrapped by ``wrap``, its kind and serializers kept."""
+    streaming_in, streaming_out = handler.request_streaming, handler.response_streaming
+    factory = {
+        (False, False): grpc.unary_unary_rpc_method_handler,
+        (False, True): grpc.unary_stream_rpc_method_handler,
+        (True, False): grpc.stream_unary_rpc_method_handler,
+        (True, True): grpc.stream_stream_rpc_method_handler,
+    }[streaming_in, streaming_out]
+    return factory(
+        wrap(behavior_of(handler), streaming_out),
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
 
 
 async def write_responses(responses: Any, context: Context) -> None:

@@ -174,11 +174,17 @@ def run_call(
 
 
 def aborted_for(
-    error: Exception, method: str, context: ThreadContext | None = None
+    error: Exception,
+    method: str,
+    context: ThreadContext | None = None,
+    request_id: str | None = None,
 ) -> CallAbortedError:
-    """Return the status ``error`` ends a call of ``method`` with (see :mod:`.status`)."""
+    """Return the status ``error`` ends a call of ``method`` with (see :mod:`.status`).
+
+    ``request_id``: the call's, where this runs outside it (a worker process died under it).
+    """
     try:
-        abort_for(error, ThreadContext() if context is None else context, method)
+        abort_for(error, ThreadContext() if context is None else context, method, request_id)
     except CallAbortedError as aborted:
         return aborted
 

@@ -24,6 +24,7 @@ from advisor.service.access import SyncAccessLog
 from advisor.service.admission import Admission
 from advisor.service.katib import KatibSuggestionServicer
 from advisor.service.limits import RequestLimits
+from advisor.service.request_ids import SyncRequestIds
 from advisor.service.server import FINAL_GRACE_SECONDS, bind, host_port
 from advisor.stdout import shown_path
 
@@ -125,7 +126,8 @@ def start_katib_server(
     files = None if data_dir is None else _writable_files(data_dir, namespace or "")
     server = grpc.server(
         ThreadPoolExecutor(max_workers=workers + _RESERVED_THREADS, thread_name_prefix="katib"),
-        interceptors=[SyncAccessLog()] if access_log else None,
+        # Outermost, the ids: the access line names the call's.
+        interceptors=[SyncRequestIds(), *([SyncAccessLog()] if access_log else [])],
         options=[("grpc.so_reuseport", 0)],  # a port in use is an error, not a shared port
     )
     admission = Admission(workers)

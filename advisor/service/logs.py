@@ -6,7 +6,8 @@ in the same form:
 
 - ``text`` (the default; unset or empty reads as it):
   ``2026-12-04 16:40:02,118 INFO advisor.access: /advisor.v1.ArchitectureAdvisor/Recommend OK
-  0.412 s peer=ipv4:10.0.0.7:53124``, a worker's with ``[worker PID]`` after its logger;
+  0.412 s peer=ipv4:10.0.0.7:53124 request-id=0b9e``, a worker's with ``[worker PID]`` after
+  its logger;
 - ``json``: one JSON object a line, for a log pipeline that would otherwise parse the text:
   ``time`` (ISO 8601, UTC, milliseconds), ``level``, ``logger``, ``message`` (the text line's
   message), ``pid``, ``worker_pid`` on a worker's lines, ``exception`` (the traceback) where the

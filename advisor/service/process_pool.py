@@ -53,6 +53,7 @@ from advisor.service.admission import Admission, NotServingError
 from advisor.service.calls import Outcomes, StartedCall, aborted_for
 from advisor.service.limits import RequestLimits
 from advisor.service.machine import usable_memory
+from advisor.service.request_ids import CALL_REQUEST_ID
 from advisor.service.threads import AioContext, CallAbortedError, deadline_in
 from advisor.service.worker_link import (
     Accepted,
@@ -238,8 +239,15 @@ class _Job:
     hurry_seconds: float | None = None  # asked to finish within this of its work's start
     hurried: float | None = None  # the deadline written for its worker (monotonic)
     resend: asyncio.Task[None] | None = field(default=None, repr=False)
+    request_id: str | None = None  # the call's (:mod:`advisor.service.request_ids`)
     unstick: asyncio.TimerHandle | None = field(default=None, repr=False)
     """The check, :data:`_STUCK_SECONDS` after the call ended, that its worker has let it go."""
+
+    def fail(self, error: Exception) -> None:
+        """End the call with the status of ``error``, under its request id (unless it ended)."""
+        self.finish(
+            None if self.ended else aborted_for(error, self.method, request_id=self.request_id)
+        )
 
     def finish(self, outcome: CallAbortedError | None = None) -> None:
         """End the call's outcomes (with ``outcome`` first, if any) and free its slot.
@@ -378,8 +386,9 @@ class ProcessWorkers:
         call_id = next(self._call_ids)
         outcomes: Outcomes = asyncio.Queue()
         deadline = deadline_in(context.time_remaining())
-        frame = encode_frame(Job(call_id, method, payload, deadline))
-        job = _Job(call_id, method, frame, outcomes, slot)
+        request_id = CALL_REQUEST_ID.get()
+        frame = encode_frame(Job(call_id, method, payload, deadline, request_id))
+        job = _Job(call_id, method, frame, outcomes, slot, request_id=request_id)
         self._dispatch(job, worker)
         # gRPC keeps a call's done callbacks after the call (its context stays referenced), so
         # the callback holds the job weakly: held by its closure, every job and its request's
@@ -500,7 +509,7 @@ class ProcessWorkers:
         if resend.cancelled():
             job.resend = None
             closed = WorkerExitedError("the server closed before a worker took the call")
-            job.finish(None if job.ended else aborted_for(closed, job.method))
+            job.fail(closed)
 
     async def _resend(self, job: _Job) -> None:
         """Give a job its dead worker never read to the next idle worker (unless the call ended).
@@ -511,7 +520,7 @@ class ProcessWorkers:
             worker = await self._idle_worker()
         except NotServingError as error:
             job.resend = None
-            job.finish(None if job.ended else aborted_for(error, job.method))
+            job.fail(error)
             return
         job.resend = None  # the call's end now goes to the worker, as for any job it has
         if job.ended:
@@ -742,7 +751,7 @@ class ProcessWorkers:
             job.worker = None
             if job.accepted or job.ended or self._closing:
                 error = WorkerExitedError(f"{description} during {job.method}")
-                job.finish(None if job.ended else aborted_for(error, job.method))
+                job.fail(error)
             else:
                 self._resend_later(job)
         if worker.superseded:  # let go for its memory, its replacement started then

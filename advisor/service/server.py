@@ -64,6 +64,7 @@ from advisor.service.process_pool import (
     worker_processes_that_fit,
 )
 from advisor.service.reading import RequestReadTimeout
+from advisor.service.request_ids import RequestIds
 from advisor.service.searches import FINISH_GRACE_SECONDS
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.thread_pool import ThreadWorkers
@@ -611,8 +612,10 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
             ),
         )
     if config.access_log:
-        # Outermost: a refusal by the interceptors inside it is logged as an answer too.
+        # A refusal by the interceptors inside it is logged as an answer too.
         interceptors.insert(0, AccessLog())
+    # Outermost: every answer carries the call's id, and every line about the call names it.
+    interceptors.insert(0, RequestIds())
     server = grpc.aio.server(interceptors=interceptors, options=_channel_options(config))
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

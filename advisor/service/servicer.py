@@ -11,6 +11,7 @@ so far (``complete=false``) before it; an analysis or a task inference is abando
 
 from __future__ import annotations
 
+import contextvars
 import math
 import queue
 import threading
@@ -108,7 +109,11 @@ class AdvisorServicer:
                 except Exception as error:  # handed to the call's thread, which maps it
                     events.put(_Failed(error))
 
-            worker = threading.Thread(target=search, name="advisor-search", daemon=True)
+            # Under the call's context, so its lines name the call's request id.
+            call = contextvars.copy_context()
+            worker = threading.Thread(
+                target=call.run, args=(search,), name="advisor-search", daemon=True
+            )
             worker.start()
             try:
                 while True:

@@ -40,6 +40,7 @@ from advisor.errors import (
 )
 from advisor.protocol.metadata import ERROR_DOMAIN, LIMIT_EXCEEDED_REASON
 from advisor.service.admission import NotServingError, SaturatedError, ShuttingDownError
+from advisor.service.request_ids import CALL_REQUEST_ID, REQUEST_ID_METADATA_KEY
 from advisor.service.threads import ThreadContext
 
 __all__ = [
@@ -52,9 +53,6 @@ __all__ = [
     "stream_errors",
     "unary_errors",
 ]
-
-REQUEST_ID_METADATA_KEY = "request-id"
-"""Trailing-metadata key carrying the id an ``INTERNAL`` error was logged under."""
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -127,9 +125,17 @@ def _status(code: int, message: str, details: Sequence[any_pb2.Any]) -> grpc.Sta
 
 
 def abort_for(
-    error: BaseException, context: ThreadContext | grpc.ServicerContext, method: str
+    error: BaseException,
+    context: ThreadContext | grpc.ServicerContext,
+    method: str,
+    request_id: str | None = None,
 ) -> Never:
-    """End the call with the status that ``error`` maps to (see the module docstring)."""
+    """End the call with the status that ``error`` maps to (see the module docstring).
+
+    An ``INTERNAL`` error is logged under the call's request id: ``request_id``, else the one
+    of the call being served (:data:`~advisor.service.request_ids.CALL_REQUEST_ID`), else a
+    new one.
+    """
     if isinstance(error, InvalidRequestError):
         context.abort_with_status(bad_request_status(error))
     if isinstance(error, SaturatedError):
@@ -138,7 +144,7 @@ def abort_for(
         context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
     if isinstance(error, StoppedError):
         context.abort(_stopped_status(context), str(error))
-    request_id = uuid.uuid4().hex
+    request_id = request_id or CALL_REQUEST_ID.get() or uuid.uuid4().hex
     if error.__traceback__ is None:
         # Built, never raised (a worker process that died): its text says all there is, and
         # exc_info would put it on a line of its own, without the request id.

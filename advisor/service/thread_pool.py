@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 
 from advisor.service.admission import Admission
@@ -68,7 +69,8 @@ class ThreadWorkers:
             finally:
                 post(None)
 
-        loop.run_in_executor(self._executor, drive)
+        # Under the call's context: its request id (advisor.service.request_ids) goes along.
+        loop.run_in_executor(self._executor, contextvars.copy_context().run, drive)
         return StartedCall(outcomes, thread_context.hurry)
 
     async def drain(self, deadline: float) -> None:

@@ -38,6 +38,7 @@ from advisor.service.calls import Outcome, run_call
 from advisor.service.limits import RequestLimits
 from advisor.service.logs import configure_logging
 from advisor.service.machine import peak_resident_bytes, resident_bytes
+from advisor.service.request_ids import CALL_REQUEST_ID
 from advisor.service.server import DRAIN_SIGNALS, freeze_long_lived_objects
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.threads import ThreadContext
@@ -216,8 +217,12 @@ def _serve(servicer: AdvisorServicer, call_end: CallEnd, job: Job, frames_out: B
     _send(frames_out, Accepted())
     call_end.begin(job.call_id)
     context = WorkerContext(call_end, job.deadline)
-    for frame in _bounded(run_call(servicer, job.method, job.payload, context), call_end):
-        _send(frames_out, frame)
+    request_id = CALL_REQUEST_ID.set(job.request_id)  # for the lines about the call
+    try:
+        for frame in _bounded(run_call(servicer, job.method, job.payload, context), call_end):
+            _send(frames_out, frame)
+    finally:
+        CALL_REQUEST_ID.reset(request_id)
     call_end.call_id = _NO_CALL
     _send(frames_out, Ended(resident_bytes(), peak_resident_bytes()))
 

@@ -67,12 +67,17 @@ class Setup:
 
 @dataclass(frozen=True)
 class Job:
-    """One call's work: its id, the method, the request bytes, the deadline (monotonic; inf)."""
+    """One call's work: its id, the method, the request bytes, the deadline (monotonic; inf).
+
+    ``request_id``: the call's request id (:mod:`advisor.service.request_ids`), which the
+    worker's lines about the call and its ``INTERNAL`` error name.
+    """
 
     call_id: int
     method: str
     payload: bytes
     deadline: float
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)

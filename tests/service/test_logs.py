@@ -17,6 +17,7 @@ from advisor.service import server as server_module
 from advisor.service.command import main as serve_main
 from advisor.service.logs import FIELDS, LOG_FORMAT_VARIABLE, JsonFormatter
 from advisor.service.options import BAD_OPTION_EXIT_STATUS
+from advisor.service.request_ids import INCOMING_REQUEST_ID_KEY
 from advisor.service.server import RunningServer
 from tests.support.harness import LiveAdvisor
 from tests.support.named_search import start_named_search
@@ -68,7 +69,7 @@ def test_a_server_logs_every_line_as_json_with_the_access_fields(
         with grpc.insecure_channel(server.address) as channel:
             advisor = LiveAdvisor(channel)
             request = pb.RecommendRequest(task=small_task(), budget=quick_budget(), search_id="j")
-            advisor.unary("Recommend", request)
+            advisor.stub.Recommend(request, metadata=((INCOMING_REQUEST_ID_KEY, "r-1"),))
         server.terminate()
         assert server.wait(30) == 0, server.log()
         entries = [json.loads(line) for line in server.log().splitlines()]
@@ -77,7 +78,7 @@ def test_a_server_logs_every_line_as_json_with_the_access_fields(
     )
     [access] = [e for e in entries if e["logger"] == "advisor.access"]
     assert access["method"] == "/advisor.v1.ArchitectureAdvisor/Recommend"
-    assert (access["status"], access["search_id"], access["request_id"]) == ("OK", "j", None)
+    assert (access["status"], access["search_id"], access["request_id"]) == ("OK", "j", "r-1")
     assert access["peer"].startswith("ipv4:127.0.0.1:")
     assert isinstance(access["seconds"], float)
 

@@ -246,7 +246,10 @@ def test_a_worker_killed_mid_call_ends_only_that_call_and_is_replaced(
                 future.result(timeout=_PROBE_TIMEOUT)
         error: grpc.Call = failure.value  # type: ignore[assignment]
         assert error.code() is grpc.StatusCode.INTERNAL
-        assert "request id" in (error.details() or "")
+        # The call's own id, the one it got at its start, which its access line names.
+        [request_id] = [v for k, v in error.initial_metadata() or () if k == "request-id"]
+        assert isinstance(request_id, str)
+        assert error.details() == f"internal error; request id {request_id}"
         assert "SIGKILL" not in (error.details() or "")
         assert _health(channel) == SERVING
         assert running.in_flight == 0

@@ -1,0 +1,136 @@
+"""One request id per call, which the client gets and every log line about the call names.
+
+A user who hands an operator the id finds the call's access line, its ``INTERNAL`` traceback
+and its worker's lines by it, where matching by method, peer and time was guesswork. The id is
+the call's ``x-request-id`` metadata value when it has a sane one (:func:`request_id_of`: at
+most :data:`MAX_REQUEST_ID_CHARS` visible ASCII characters, so it is safe on a text log line),
+else a new random one, and it goes back to the client in the response's initial metadata
+(:data:`REQUEST_ID_METADATA_KEY`) at the start of the call, so every answer carries it, whatever
+status the call ends with. While the call runs, :data:`CALL_REQUEST_ID` holds it, for the code
+that logs about the call and for the ``INTERNAL`` error that reports it
+(:func:`advisor.service.status.abort_for`).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextvars import ContextVar
+from typing import Any, Final
+
+import grpc
+
+from advisor.service.behaviors import (
+    NOT_FOUND,
+    NOT_FOUND_SYNC,
+    Context,
+    Handler,
+    rewrapped,
+    write_responses,
+)
+
+__all__ = [
+    "CALL_REQUEST_ID",
+    "INCOMING_REQUEST_ID_KEY",
+    "MAX_REQUEST_ID_CHARS",
+    "REQUEST_ID_METADATA_KEY",
+    "RequestIds",
+    "SyncRequestIds",
+    "request_id_of",
+]
+
+REQUEST_ID_METADATA_KEY: Final = "request-id"
+"""The response metadata key carrying the call's request id (initial metadata; an ``INTERNAL``
+error's trailing metadata too)."""
+
+INCOMING_REQUEST_ID_KEY: Final = "x-request-id"
+"""The request metadata key whose sane value the server takes as the call's request id."""
+
+MAX_REQUEST_ID_CHARS: Final = 128
+"""The longest incoming request id the server honours."""
+
+_SANE_ID: Final = re.compile(rf"[\x21-\x7e]{{1,{MAX_REQUEST_ID_CHARS}}}")
+
+CALL_REQUEST_ID: ContextVar[str | None] = ContextVar("CALL_REQUEST_ID", default=None)
+"""The request id of the call being served; None outside a call."""
+
+
+def request_id_of(metadata: Iterable[tuple[str, object]] | None) -> str:
+    """Return the call's request id: its one sane ``x-request-id`` value, else a new one.
+
+    An id that is missing, repeated, too long, or holds a space or a control character (which
+    would let it forge or break a log line) is replaced, not refused: the call itself is fine.
+    """
+    given = [value for key, value in metadata or () if key == INCOMING_REQUEST_ID_KEY]
+    if len(given) == 1 and isinstance(given[0], str) and _SANE_ID.fullmatch(given[0]):
+        return given[0]
+    return uuid.uuid4().hex
+
+
+class RequestIds(grpc.aio.ServerInterceptor):
+    """Give every call of the asyncio server its request id (see the module docstring)."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        """Serve the method through a behaviour that holds the call's id and announces it."""
+        handler = await continuation(handler_call_details) or NOT_FOUND
+        return rewrapped(handler, _identified)
+
+
+class SyncRequestIds(grpc.ServerInterceptor):
+    """Give every call of a synchronous server (the Katib endpoint) its request id."""
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        """Serve the method through a behaviour that holds the call's id and announces it."""
+        handler = continuation(handler_call_details) or NOT_FOUND_SYNC
+        return rewrapped(handler, _identified_sync)
+
+
+def _identified(behavior: Callable[..., Any], streaming: bool) -> Callable[..., Any]:
+    """Wrap an asyncio server's behaviour to run under the call's id, sent to the client first."""
+
+    async def call(request: Any, context: Context) -> Any:
+        request_id = request_id_of(context.invocation_metadata())
+        token = CALL_REQUEST_ID.set(request_id)
+        try:
+            await context.send_initial_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
+            if not streaming:
+                return await behavior(request, context)
+            await write_responses(behavior(request, context), context)
+            return None
+        finally:
+            CALL_REQUEST_ID.reset(token)
+
+    return call
+
+
+def _identified_sync(behavior: Callable[..., Any], streaming: bool) -> Callable[..., Any]:
+    """Wrap a synchronous server's behaviour like :func:`_identified` (its thread is reused)."""
+
+    def call(request: Any, context: grpc.ServicerContext) -> Any:
+        request_id = request_id_of(context.invocation_metadata())
+        token = CALL_REQUEST_ID.set(request_id)
+        try:
+            context.send_initial_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
+            return behavior(request, context)
+        finally:
+            CALL_REQUEST_ID.reset(token)
+
+    def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        request_id = request_id_of(context.invocation_metadata())
+        token = CALL_REQUEST_ID.set(request_id)
+        try:
+            context.send_initial_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
+            yield from behavior(request, context)
+        finally:
+            CALL_REQUEST_ID.reset(token)
+
+    return stream if streaming else call

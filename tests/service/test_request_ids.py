@@ -1,0 +1,180 @@
+"""One request id per call: every answer carries it, and the access line names the same one."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+
+import grpc
+import pytest
+
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
+from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
+from advisor.protocol.metadata import bearer_metadata
+from advisor.service.access import ACCESS_LOGGER
+from advisor.service.katib_server import start_katib_server
+from advisor.service.request_ids import (
+    INCOMING_REQUEST_ID_KEY,
+    MAX_REQUEST_ID_CHARS,
+    REQUEST_ID_METADATA_KEY,
+    request_id_of,
+)
+from advisor.service.server import RunningServer
+from advisor.service.servicer import AdvisorServicer
+from tests.service.test_katib import experiment
+from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
+
+_ADVISOR = "/advisor.v1.ArchitectureAdvisor/"
+_WAIT_SECONDS = 30.0
+_TOKEN = "s3cret"
+_GENERATED = re.compile(r"[0-9a-f]{32}")
+
+
+def _sent_id(call: grpc.Call) -> str:
+    """Return the request id the server sent the call in its initial metadata."""
+    [request_id] = [v for k, v in call.initial_metadata() or () if k == REQUEST_ID_METADATA_KEY]
+    assert isinstance(request_id, str)
+    return request_id
+
+
+def _access_line(caplog: pytest.LogCaptureFixture, request_id: str) -> str:
+    """Return the access line naming ``request_id``, waiting for it a while."""
+    deadline = time.monotonic() + _WAIT_SECONDS
+    while True:
+        lines = [r.getMessage() for r in caplog.records if r.name == ACCESS_LOGGER]
+        named = [line for line in lines if f" request-id={request_id}" in line]
+        if named:
+            [line] = named
+            return line
+        assert time.monotonic() < deadline, (request_id, lines)
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def advisor(
+    serve: Callable[..., RunningServer],
+) -> tuple[advisor_pb2_grpc.ArchitectureAdvisorStub, grpc.Channel]:
+    """A token-guarded threads server's stub and its channel."""
+    running = serve(workers=1, executor="threads", token=_TOKEN)
+    channel = grpc.insecure_channel(running.address)
+    return advisor_pb2_grpc.ArchitectureAdvisorStub(channel), channel
+
+
+def test_every_answer_carries_the_id_its_access_line_names(
+    advisor: tuple[advisor_pb2_grpc.ArchitectureAdvisorStub, grpc.Channel],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stub, channel = advisor
+    token = (bearer_metadata(_TOKEN),)
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    _, ok = stub.ListPresets.with_call(
+        pb.ListPresetsRequest(), metadata=token, timeout=_WAIT_SECONDS
+    )
+    calls: list[grpc.Call] = [ok]
+    bad = pb.RecommendRequest(task=small_task(), budget=quick_budget(max_parameters=-1))
+    missing: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(f"{_ADVISOR}Missing")
+    for refused in (
+        lambda: stub.ListPresets(pb.ListPresetsRequest(), timeout=_WAIT_SECONDS),
+        lambda: stub.Recommend(bad, metadata=token, timeout=_WAIT_SECONDS),
+        lambda: missing(b"", metadata=token, timeout=_WAIT_SECONDS),
+    ):
+        with pytest.raises(grpc.RpcError) as failed:
+            refused()
+        calls.append(failed.value)  # type: ignore[arg-type]
+    streamed = stub.StreamRecommend(
+        pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget()), metadata=token
+    )
+    assert next(streamed).HasField("progress")
+    streamed.cancel()
+    calls.append(streamed)
+    codes = []
+    for call in calls:
+        request_id = _sent_id(call)
+        assert _GENERATED.fullmatch(request_id)
+        codes.append(_access_line(caplog, request_id).split()[1])
+    assert codes == ["OK", "UNAUTHENTICATED", "INVALID_ARGUMENT", "UNIMPLEMENTED", "CANCELLED"]
+    assert len({_sent_id(call) for call in calls}) == len(calls)
+
+
+def test_a_sane_incoming_id_is_the_calls_id(
+    advisor: tuple[advisor_pb2_grpc.ArchitectureAdvisorStub, grpc.Channel],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stub, _ = advisor
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    given = "ticket-4711/retry.2"
+    _, call = stub.ListPresets.with_call(
+        pb.ListPresetsRequest(),
+        metadata=(bearer_metadata(_TOKEN), (INCOMING_REQUEST_ID_KEY, given)),
+        timeout=_WAIT_SECONDS,
+    )
+    assert _sent_id(call) == given
+    assert _access_line(caplog, given).startswith(f"{_ADVISOR}ListPresets OK ")
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        [],
+        ["a" * (MAX_REQUEST_ID_CHARS + 1)],
+        ["two words"],
+        ["forged\nline"],
+        ["caf\u00e9"],
+        [""],
+        ["one", "two"],
+    ],
+)
+def test_an_insane_incoming_id_is_replaced_by_a_new_one(given: list[str]) -> None:
+    request_id = request_id_of([(INCOMING_REQUEST_ID_KEY, value) for value in given])
+    assert _GENERATED.fullmatch(request_id)
+
+
+def test_the_longest_incoming_id_is_honoured() -> None:
+    longest = "a" * MAX_REQUEST_ID_CHARS
+    assert request_id_of([("other", "x"), (INCOMING_REQUEST_ID_KEY, longest)]) == longest
+
+
+def test_an_internal_error_reports_the_calls_own_id(
+    advisor: tuple[advisor_pb2_grpc.ArchitectureAdvisorStub, grpc.Channel],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fails(*_: object) -> None:
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(AdvisorServicer, "ListPresets", fails)
+    stub, _ = advisor
+    caplog.set_level(logging.INFO)
+    with pytest.raises(grpc.RpcError) as failed:
+        stub.ListPresets(
+            pb.ListPresetsRequest(),
+            metadata=(bearer_metadata(_TOKEN), (INCOMING_REQUEST_ID_KEY, "mine-1")),
+            timeout=_WAIT_SECONDS,
+        )
+    error: grpc.Call = failed.value  # type: ignore[assignment]
+    trailing = [v for k, v in error.trailing_metadata() or () if k == REQUEST_ID_METADATA_KEY]
+    assert (_sent_id(error), trailing) == ("mine-1", ["mine-1"])
+    assert error.details() == "internal error; request id mine-1"
+    assert _access_line(caplog, "mine-1").startswith(f"{_ADVISOR}ListPresets INTERNAL ")
+    assert any(r.getMessage() == "request mine-1 (ListPresets) failed" for r in caplog.records)
+
+
+def test_the_katib_endpoint_gives_its_calls_ids_too(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    server = start_katib_server("127.0.0.1", 0, workers=1, access_log=True)
+    refused = api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment(max_parameters="-1"))
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            katib = api_pb2_grpc.SuggestionStub(channel)
+            with pytest.raises(grpc.RpcError) as invalid:
+                katib.ValidateAlgorithmSettings(
+                    refused, metadata=((INCOMING_REQUEST_ID_KEY, "k-1"),), timeout=_WAIT_SECONDS
+                )
+    finally:
+        server.stop(0)
+    assert _sent_id(invalid.value) == "k-1"  # type: ignore[arg-type]
+    line = _access_line(caplog, "k-1")
+    assert line.startswith("/api.v1.beta1.Suggestion/ValidateAlgorithmSettings INVALID_ARGUMENT ")
