@@ -15,14 +15,16 @@ read it), so a search finished early is told from one its time limit ended::
 
 Each line also carries these as the record's :data:`~advisor.service.logs.FIELDS`, which the
 JSON log writes as fields of their own (``method``, ``status``, ``seconds``, ``peer``,
-``request_id``, ``search_id``). Advisor calls are logged at INFO; health checks and reflection,
-which probes and tools send every few seconds, at DEBUG. The status is what the call ended with
-on the server: the one it was aborted with (or set), ``OK`` when its handler returned,
-``CANCELLED`` or ``DEADLINE_EXCEEDED`` when gRPC ended it first (the client cancelled, its
-deadline passed, the server's shutdown cancelled it), and ``UNKNOWN`` for an exception no
-handler mapped (gRPC's own answer to one). A refusal by an interceptor inside this one (a bad
-bearer token, a request that never arrived) is logged with its status like any other answer, and
-so is a call of a method the server does not have, ``UNIMPLEMENTED`` as gRPC answers it.
+``request_id``, ``search_id``, and ``fields``, the field paths an ``INVALID_ARGUMENT`` refused,
+which its text line names as ``fields=a,b``). Advisor calls are logged at INFO; health checks
+and reflection, which probes and tools send every few seconds, at DEBUG. The status is what
+the call ended with on the server: the one it was aborted with (or set), ``OK`` when its handler
+returned, ``CANCELLED`` or ``DEADLINE_EXCEEDED`` when gRPC ended it first (the client
+cancelled, its deadline passed, the server's shutdown cancelled it), and ``UNKNOWN`` for an
+exception no handler mapped (gRPC's own answer to one). A refusal by an interceptor inside this
+one (a bad bearer token, a request that never arrived) is logged with its status like any other
+answer, and so is a call of a method the server does not have, ``UNIMPLEMENTED`` as gRPC
+answers it.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from advisor.service.behaviors import (
 from advisor.service.logs import FIELDS
 from advisor.service.request_ids import CALL_REQUEST_ID
 from advisor.service.searches import CALL_SEARCH_ID
-from advisor.service.status import ended_status
+from advisor.service.status import ended_status, refused_fields
 
 __all__ = ["ACCESS_LOGGER", "AccessLog", "SyncAccessLog"]
 
@@ -60,6 +62,9 @@ _Behavior: TypeAlias = Callable[..., Any]
 """A handler behaviour of either server: (request or request iterator, context) -> answer."""
 
 _LOGGER = logging.getLogger(ACCESS_LOGGER)
+
+_WHOLE: Final = "(request)"
+"""How the access line names the empty field path: the request as a whole."""
 
 
 class AccessLog(grpc.aio.ServerInterceptor):
@@ -175,8 +180,13 @@ def _log(
     context: Context | grpc.ServicerContext,
     search_id: str | None = None,
 ) -> None:
-    """Write the call's access line."""
+    """Write the call's access line; an ``INVALID_ARGUMENT`` one names the refused fields."""
     request_id = CALL_REQUEST_ID.get()
+    refused = (
+        refused_fields(context.trailing_metadata())
+        if code is grpc.StatusCode.INVALID_ARGUMENT
+        else None
+    )
     seconds = time.monotonic() - started
     fields = {
         "method": method,
@@ -185,15 +195,18 @@ def _log(
         "peer": peer or None,
         "request_id": request_id,
         "search_id": search_id,
+        "fields": refused,
     }
     _LOGGER.log(
         level,
-        "%s %s %.3f s peer=%s%s%s",
+        "%s %s %.3f s peer=%s%s%s%s",
         method,
         code.name,
         seconds,
         peer or "-",
         "" if request_id is None else f" request-id={request_id}",
         "" if search_id is None else f" search-id={search_id}",
+        # The empty path is the request as a whole (bytes that are no request message).
+        "" if not refused else f" fields={','.join(field or _WHOLE for field in refused)}",
         extra={FIELDS: fields},
     )

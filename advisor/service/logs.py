@@ -12,7 +12,7 @@ in the same form:
   ``time`` (ISO 8601, UTC, milliseconds), ``level``, ``logger``, ``message`` (the text line's
   message), ``pid``, ``worker_pid`` on a worker's lines, ``exception`` (the traceback) where the
   text form prints one under the line, and a record's :data:`FIELDS` (an access line's
-  ``method``, ``status``, ``seconds``, ``peer``, ``request_id``, ``search_id``).
+  ``method``, ``status``, ``seconds``, ``peer``, ``request_id``, ``search_id``, ``fields``).
 
 The serving commands refuse any other value (:func:`advisor.usage.variable_problem`), as an
 option's invalid value; a worker reads one as ``text``.

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Never, TypeVar
 
 import grpc
@@ -50,11 +50,15 @@ __all__ = [
     "ended_status",
     "exhausted_status",
     "past",
+    "refused_fields",
     "stream_errors",
     "unary_errors",
 ]
 
 _LOGGER = logging.getLogger(__name__)
+
+_DETAILS_METADATA_KEY = "grpc-status-details-bin"
+"""The trailing-metadata key of a rich status (``google.rpc.Status``, serialized)."""
 
 _Self = TypeVar("_Self")
 _Request = TypeVar("_Request")
@@ -87,6 +91,22 @@ def bad_request_status(error: InvalidRequestError) -> grpc.Status:
     # The limits of every violation, those cut from the answer too: the request needs them all.
     details = [detail, *_limit_details(refused_limits(error.violations))]
     return _status(code_pb2.INVALID_ARGUMENT, message, details)
+
+
+def refused_fields(trailing_metadata: Iterable[tuple[str, object]] | None) -> list[str]:
+    """Return the fields the BadRequest detail of a rich status's trailing metadata names.
+
+    In the order of its violations, each once; none where the metadata has no such detail.
+    """
+    fields: list[str] = []
+    for key, value in trailing_metadata or ():
+        if key != _DETAILS_METADATA_KEY or not isinstance(value, bytes):
+            continue
+        bad_request = error_details_pb2.BadRequest()
+        for detail in status_pb2.Status.FromString(value).details:
+            if detail.Unpack(bad_request):
+                fields.extend(violation.field for violation in bad_request.field_violations)
+    return list(dict.fromkeys(fields))
 
 
 def exhausted_status(message: str, refused: RefusedLimit) -> grpc.Status:

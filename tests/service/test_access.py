@@ -22,6 +22,7 @@ from advisor.service import searches as searches_module
 from advisor.service.access import ACCESS_LOGGER
 from advisor.service.katib_server import start_katib_server
 from advisor.service.limits import MIN_MESSAGE_BYTES, RequestLimits
+from advisor.service.logs import FIELDS
 from advisor.service.server import RunningServer
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.status import REQUEST_ID_METADATA_KEY
@@ -326,3 +327,30 @@ def test_a_search_request_is_read_for_its_name_once(
     _, searched = _line_of(caplog, f"{_ADVISOR}Recommend", "OK")
     assert searched.endswith(" search-id=trial-8")
     assert len(parses) == 1
+
+
+def test_an_invalid_argument_line_names_the_refused_fields(
+    stub_of: Callable[..., _Stub],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stub, channel = stub_of()
+    token = (bearer_metadata(_TOKEN),)
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    bad = pb.RecommendRequest(
+        task=small_task(), budget=quick_budget(max_parameters=-1, max_depth=-1)
+    )
+    with pytest.raises(grpc.RpcError):
+        stub.Recommend(bad, metadata=token, timeout=_WAIT_SECONDS)
+    _, message = _line_of(caplog, f"{_ADVISOR}Recommend", "INVALID_ARGUMENT")
+    [record] = [r for r in caplog.records if r.getMessage() == message]
+    refused = getattr(record, FIELDS)["fields"]
+    assert sorted(refused) == ["budget.max_depth", "budget.max_parameters"]
+    assert message.endswith(f" fields={','.join(refused)}")
+    garbage: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(f"{_ADVISOR}Analyze")
+    with pytest.raises(grpc.RpcError):
+        garbage(b"\xff\xff\xff", metadata=token, timeout=_WAIT_SECONDS)
+    _, message = _line_of(caplog, f"{_ADVISOR}Analyze", "INVALID_ARGUMENT")
+    assert message.endswith(" fields=(request)")
+    stub.ListPresets(pb.ListPresetsRequest(), metadata=token, timeout=_WAIT_SECONDS)
+    _, message = _line_of(caplog, f"{_ADVISOR}ListPresets", "OK")
+    assert " fields=" not in message
