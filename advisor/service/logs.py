@@ -7,12 +7,14 @@ in the same form:
 - ``text`` (the default; unset or empty reads as it):
   ``2026-12-04 16:40:02,118 INFO advisor.access: /advisor.v1.ArchitectureAdvisor/Recommend OK
   0.412 s peer=ipv4:10.0.0.7:53124 request-id=0b9e``, a worker's with ``[worker PID]`` after
-  its logger;
+  its logger, and one logged while a call is served with ``[request ID]`` after that (the
+  call's id, :mod:`advisor.service.request_ids`) unless it names the call itself;
 - ``json``: one JSON object a line, for a log pipeline that would otherwise parse the text:
   ``time`` (ISO 8601, UTC, milliseconds), ``level``, ``logger``, ``message`` (the text line's
   message), ``pid``, ``worker_pid`` on a worker's lines, ``exception`` (the traceback) where the
   text form prints one under the line, and a record's :data:`FIELDS` (an access line's
-  ``method``, ``status``, ``seconds``, ``peer``, ``request_id``, ``search_id``, ``fields``).
+  ``method``, ``status``, ``seconds``, ``peer``, ``request_id``, ``search_id``, ``fields``;
+  any line about a call its ``request_id``).
 
 The serving commands refuse any other value (:func:`advisor.usage.variable_problem`), as an
 option's invalid value; a worker reads one as ``text``.
@@ -25,6 +27,8 @@ import json
 import logging
 import os
 from typing import Final
+
+from advisor.service.request_ids import CALL_REQUEST_ID
 
 __all__ = [
     "FIELDS",
@@ -42,7 +46,26 @@ FIELDS: Final = "fields"
 
 LOG_FORMATS: Final = ("text", "json")
 """The values :data:`LOG_FORMAT_VARIABLE` takes, in any case."""
-_TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s{worker}: %(message)s"
+_TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s{worker}%(call)s: %(message)s"
+
+
+class _CallIds(logging.Filter):
+    """Name the call a record was logged about: the request id of the call being served.
+
+    A record whose :data:`FIELDS` have a ``request_id`` names its call in its message already
+    (an access line); any other logged while a call is served gets the call's id as its
+    ``request_id`` field, and ``[request ID]`` after its logger on a text line.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Stamp ``record`` with its call's request id, if any; keep every record."""
+        fields = getattr(record, FIELDS, {})
+        request_id = CALL_REQUEST_ID.get()
+        record.call = ""
+        if request_id is not None and "request_id" not in fields:
+            setattr(record, FIELDS, {**fields, "request_id": request_id})
+            record.call = f" [request {request_id}]"
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -82,4 +105,5 @@ def configure_logging(worker_pid: int | None = None) -> None:
     else:
         worker = "" if worker_pid is None else f" [worker {worker_pid}]"
         handler.setFormatter(logging.Formatter(_TEXT_FORMAT.format(worker=worker)))
+    handler.addFilter(_CallIds())
     logging.basicConfig(level=logging.INFO, handlers=[handler])

@@ -52,6 +52,7 @@ from advisor.errors import ServerStartError
 from advisor.service.admission import Admission, NotServingError
 from advisor.service.calls import Outcomes, StartedCall, aborted_for
 from advisor.service.limits import RequestLimits
+from advisor.service.logs import FIELDS
 from advisor.service.machine import usable_memory
 from advisor.service.request_ids import CALL_REQUEST_ID
 from advisor.service.threads import AioContext, CallAbortedError, deadline_in
@@ -656,15 +657,17 @@ class ProcessWorkers:
             worker.job, job.worker = None, None
             if worker.retired:  # its replacement got ready during the call: it exits now
                 self._retire(worker)
-            elif not worker.superseded and self._holds_too_much(worker, frame, job.method):
+            elif not worker.superseded and self._holds_too_much(worker, frame, job):
                 self._supersede(worker)
             else:
                 self._idle.put_nowait(worker)
             # The slot is free before the call's answer goes out (answer() waits for the end).
             job.finish()
 
-    def _holds_too_much(self, worker: _Worker, ended: Ended, method: str) -> bool:
-        """Whether ``worker`` has held more memory by the end of a ``method`` call than it may.
+    def _holds_too_much(self, worker: _Worker, ended: Ended, job: _Job) -> bool:
+        """Whether ``worker`` has held more memory by the end of ``job``'s call than it may.
+
+        The log line that says so names the call's request id, which its client has.
 
         Its peak counts, not only what it holds at the end: a worker whose peak is over its
         bound would stop every later call at its first poll (:mod:`advisor.service.worker`).
@@ -679,13 +682,15 @@ class ProcessWorkers:
         fate = "replacing it" if self._replacement_needed() else f"letting it go, {_NOT_REPLACED}"
         _LOGGER.info(
             # To a tenth: whole MiB read "held 100 MiB, over worker_max_memory_mib 100".
-            "worker process %d held up to %.1f MiB by the end of a %s call, over "
+            "worker process %d held up to %.1f MiB by the end of a %s call (request %s), over "
             "worker_max_memory_mib %d; %s",
             worker.process.pid,
             held / 2**20,
-            method,
+            job.method,
+            job.request_id,
             most // 2**20,
             fate,
+            extra={FIELDS: {"request_id": job.request_id}},
         )
         return True
 

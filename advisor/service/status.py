@@ -40,6 +40,7 @@ from advisor.errors import (
 )
 from advisor.protocol.metadata import ERROR_DOMAIN, LIMIT_EXCEEDED_REASON
 from advisor.service.admission import NotServingError, SaturatedError, ShuttingDownError
+from advisor.service.logs import FIELDS
 from advisor.service.request_ids import CALL_REQUEST_ID, REQUEST_ID_METADATA_KEY
 from advisor.service.threads import ThreadContext
 
@@ -165,12 +166,13 @@ def abort_for(
     if isinstance(error, StoppedError):
         context.abort(_stopped_status(context), str(error))
     request_id = request_id or CALL_REQUEST_ID.get() or uuid.uuid4().hex
+    fields = {FIELDS: {"request_id": request_id}}
     if error.__traceback__ is None:
         # Built, never raised (a worker process that died): its text says all there is, and
         # exc_info would put it on a line of its own, without the request id.
-        _LOGGER.error("request %s (%s) failed: %s", request_id, method, error)
+        _LOGGER.error("request %s (%s) failed: %s", request_id, method, error, extra=fields)
     else:
-        _LOGGER.error("request %s (%s) failed", request_id, method, exc_info=error)
+        _LOGGER.error("request %s (%s) failed", request_id, method, exc_info=error, extra=fields)
     context.set_trailing_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
     context.abort(grpc.StatusCode.INTERNAL, f"internal error; request id {request_id}")
 

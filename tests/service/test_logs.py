@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -15,10 +17,12 @@ from advisor_client.client import AdvisorClient
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service import server as server_module
 from advisor.service.command import main as serve_main
+from advisor.service.limits import RequestLimits
 from advisor.service.logs import FIELDS, LOG_FORMAT_VARIABLE, JsonFormatter
 from advisor.service.options import BAD_OPTION_EXIT_STATUS
 from advisor.service.request_ids import INCOMING_REQUEST_ID_KEY
 from advisor.service.server import RunningServer
+from advisor.service.worker_link import ControlBlock, Job, Setup, encode_frame
 from tests.support.harness import LiveAdvisor
 from tests.support.named_search import start_named_search
 from tests.support.server_process import ROOT, ServerProcess
@@ -109,3 +113,46 @@ def test_the_drain_says_how_many_calls_it_waits_for_and_how_long(
     assert messages[0] == (
         "draining 1 call(s) in flight for up to 0.5 s; new calls are refused UNAVAILABLE"
     )
+
+
+_LOGGING_WORKER = """
+import logging, sys
+from advisor.service import worker
+from advisor.service.servicer import AdvisorServicer
+
+listed = AdvisorServicer.ListPresets
+
+def logging_list(self, request, context):
+    logging.getLogger("advisor.test").info("listing")
+    return listed(self, request, context)
+
+AdvisorServicer.ListPresets = logging_list
+sys.exit(worker.main())
+"""
+
+
+@pytest.mark.parametrize("form", ["text", "json"])
+def test_a_workers_lines_about_a_call_name_its_request_id(form: str) -> None:
+    # A worker's lines named only the worker: which call a line was about took the time of day.
+    control = ControlBlock.create()
+    job = Job(1, "ListPresets", pb.ListPresetsRequest().SerializeToString(), math.inf, "r-9")
+    frames = encode_frame(Setup(RequestLimits().model_dump_json(), 0)) + encode_frame(job)
+    env = {"PATH": "", "PYTHONPATH": str(ROOT), LOG_FORMAT_VARIABLE: form}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _LOGGING_WORKER, str(control.fd)],
+            input=frames,
+            env=env,
+            capture_output=True,
+            pass_fds=(control.fd,),
+            timeout=120,
+            check=True,
+        )
+    finally:
+        control.close()
+    [line] = [line for line in done.stderr.decode().splitlines() if "listing" in line]
+    if form == "json":
+        entry = json.loads(line)
+        assert (entry["logger"], entry["request_id"]) == ("advisor.test", "r-9")
+    else:
+        assert re.search(r" advisor\.test \[worker \d+\] \[request r-9\]: listing$", line), line

@@ -41,6 +41,7 @@ from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service import process_pool
 from advisor.service.admission import Admission
 from advisor.service.limits import RequestLimits
+from advisor.service.logs import FIELDS
 from advisor.service.process_pool import ProcessWorkers
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.service.threads import CallAbortedError
@@ -195,16 +196,26 @@ def test_a_replaced_workers_log_line_gives_what_it_held_past_its_bound(
     held = Ended(resident_bytes=100 * 2**20 + 2**19)
     peaked = Ended(resident_bytes=90 * 2**20, peak_bytes=150 * 2**20)
     within = Ended(resident_bytes=90 * 2**20, peak_bytes=100 * 2**20)
+
+    def job(method: str, request_id: str) -> Any:
+        return types.SimpleNamespace(method=method, request_id=request_id)
+
     with caplog.at_level(logging.INFO, logger=process_pool.__name__):
-        assert workers._holds_too_much(worker, held, "Recommend")
-        assert workers._holds_too_much(worker, peaked, "StreamRecommend")
-        assert not workers._holds_too_much(worker, Ended(resident_bytes=100 * 2**20), "Analyze")
-        assert not workers._holds_too_much(worker, within, "Analyze")
+        assert workers._holds_too_much(worker, held, job("Recommend", "r-1"))
+        assert workers._holds_too_much(worker, peaked, job("StreamRecommend", "r-2"))
+        over = Ended(resident_bytes=100 * 2**20)
+        assert not workers._holds_too_much(worker, over, job("Analyze", "r-3"))
+        assert not workers._holds_too_much(worker, within, job("Analyze", "r-4"))
+    # Each names its call, whose client has the id (the JSON log: its request_id field).
     assert [record.getMessage() for record in caplog.records] == [
-        "worker process 4321 held up to 100.5 MiB by the end of a Recommend call, over "
-        "worker_max_memory_mib 100; replacing it",
-        "worker process 4321 held up to 150.0 MiB by the end of a StreamRecommend call, over "
-        "worker_max_memory_mib 100; replacing it",
+        "worker process 4321 held up to 100.5 MiB by the end of a Recommend call (request r-1), "
+        "over worker_max_memory_mib 100; replacing it",
+        "worker process 4321 held up to 150.0 MiB by the end of a StreamRecommend call "
+        "(request r-2), over worker_max_memory_mib 100; replacing it",
+    ]
+    assert [getattr(record, FIELDS) for record in caplog.records] == [
+        {"request_id": "r-1"},
+        {"request_id": "r-2"},
     ]
 
 
