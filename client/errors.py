@@ -31,7 +31,7 @@ from advisor.errors import (
     InvalidRequestError,
     LimitExceededError,
 )
-from advisor.protocol.metadata import ERROR_DOMAIN, LIMIT_EXCEEDED_REASON
+from advisor.protocol.metadata import ERROR_DOMAIN, LIMIT_EXCEEDED_REASON, REQUEST_ID_METADATA_KEY
 
 if TYPE_CHECKING:
     from google.rpc import status_pb2
@@ -66,6 +66,11 @@ class AdvisorRpcError(AdvisorError):
     empty when there is none: a refusal of anything else, a server that sends none, or a
     message gRPC itself refused.
 
+    ``request_id`` is the id the server gave the call (its ``request-id`` response metadata),
+    which names the call on every line the server logged about it: hand it to the server's
+    operator. None where no answer of the server's came (a connection never made, a deadline
+    that passed before the call reached it, a closed client).
+
     Raised by a call, its ``__cause__`` is the :class:`grpc.RpcError` it was decoded from (also
     a :class:`grpc.Call`), for what the decoding leaves out: ``trailing_metadata()``,
     ``debug_error_string()``, the status details (``grpc_status.rpc_status.from_call``).
@@ -77,6 +82,7 @@ class AdvisorRpcError(AdvisorError):
         self.code = code
         self.details = details
         self.limits: Mapping[str, str] = dict(limits or {})
+        self.request_id: str | None = None
         super().__init__(details or code.name)
 
     def _pickled_arguments(self) -> tuple[Any, ...]:
@@ -251,10 +257,20 @@ def error_from_rpc(
         status code, else the base class (an ``UNIMPLEMENTED`` one's details say what it
         likely means: not the advisor's port, or an older server; so do a health check's
         ``NOT_FOUND``: a server that does not serve the advisor); each with the ``limits`` of
-        the status's ``LIMIT_EXCEEDED`` ErrorInfo (none without one).
+        the status's ``LIMIT_EXCEEDED`` ErrorInfo (none without one) and the call's
+        ``request_id`` (None where the server sent none).
     """
     if not isinstance(error, grpc.Call):
         return AdvisorRpcError(grpc.StatusCode.UNKNOWN, str(error))
+    converted = _converted(error, client_closed, plaintext, without_certificate)
+    converted.request_id = _request_id(error)
+    return converted
+
+
+def _converted(
+    error: grpc.Call, client_closed: bool, plaintext: bool, without_certificate: bool
+) -> AdvisorRpcError:
+    """Return the typed error of a failed call (see :func:`error_from_rpc`)."""
     code = error.code()
     details = error.details() or ""
     if code == grpc.StatusCode.CANCELLED and client_closed:
@@ -272,6 +288,15 @@ def error_from_rpc(
     if code == grpc.StatusCode.UNAVAILABLE and without_certificate and _unexplained(details):
         details += CLIENT_CERTIFICATE_HINT
     return _ERROR_BY_CODE.get(code, AdvisorRpcError)(code, details, limits)
+
+
+def _request_id(call: grpc.Call) -> str | None:
+    """Return the request id the server sent the call, first thing or with its status."""
+    for metadata in (call.initial_metadata(), call.trailing_metadata()):
+        for key, value in metadata or ():
+            if key == REQUEST_ID_METADATA_KEY and isinstance(value, str):
+                return value
+    return None
 
 
 def _unexplained(details: str) -> bool:

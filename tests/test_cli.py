@@ -842,9 +842,11 @@ def test_unreachable_target_is_exit_5() -> None:
 def test_wrong_token_is_exit_3(target: str, tmp_path: Path) -> None:
     wrong = tmp_path / "wrong"
     wrong.write_text("not-the-token")
-    assert_one_error_line(
+    line = assert_one_error_line(
         advisor("presets", "--target", target, "--token-file", wrong), ExitCode.UNAUTHENTICATED
     )
+    # The id of the call, which the server's access line names, for its operator.
+    assert re.search(r"^advisor: error: UNAUTHENTICATED: .* \(request id [0-9a-f]{32}\)$", line)
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ from advisor.errors import (
     LimitExceededError,
     ServerStartError,
 )
+from advisor.protocol.metadata import REQUEST_ID_METADATA_KEY
 from advisor.service.limits import RequestLimits
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.usage import violations_as_options
@@ -173,3 +174,17 @@ def test_the_client_s_own_refusal_of_its_message_limit_carries_the_same_data() -
     assert size is not None, refused.value
     assert refused.value.limits == {"max_message_bytes": size[1].replace(",", "")}
     assert pickle.loads(pickle.dumps(refused.value)).limits == refused.value.limits
+
+
+def test_a_failed_call_carries_the_request_id_the_server_gave_it(
+    small_server: RunningServer,
+) -> None:
+    # Refused by the server (ResourceExhaustedError: its answer over the small limit).
+    client = AdvisorClient(small_server.address)
+    with client, pytest.raises(ResourceExhaustedError) as refused:
+        client.list_presets()
+    cause = refused.value.__cause__
+    assert isinstance(cause, grpc.Call)
+    [sent] = [v for k, v in cause.initial_metadata() or () if k == REQUEST_ID_METADATA_KEY]
+    assert refused.value.request_id == sent
+    assert pickle.loads(pickle.dumps(refused.value)).request_id == sent

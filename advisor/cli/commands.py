@@ -286,7 +286,12 @@ def _describe(
     details = error.details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT).replace(
         CLIENT_CERTIFICATE_HINT, _CLIENT_CERTIFICATE_HINT
     )
-    return f"{error.code.name}: {_raise_hints(details, limits)}"
+    line = f"{error.code.name}: {_raise_hints(details, limits)}"
+    # A remote server's failure: its id finds the call in that server's log, for its operator.
+    # An embedded server's log is dropped, and an INTERNAL's details name the id already.
+    if embedded or error.request_id is None or error.request_id in line:
+        return line
+    return f"{line} (request id {error.request_id})"
 
 
 def _raise_hints(refusal: str, limits: Mapping[str, str]) -> str:

@@ -1,7 +1,7 @@
 """What the client and the server agree on beside the wire messages.
 
-The call metadata (the bearer token), the names of the error details, the default size limit
-of a message, and what text an address (a bind's or a target's) may be.
+The call metadata (the bearer token, the request id), the names of the error details, the
+default size limit of a message, and what text an address (a bind's or a target's) may be.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ __all__ = [
     "AUTHORIZATION_METADATA_KEY",
     "DEFAULT_MAX_MESSAGE_BYTES",
     "ERROR_DOMAIN",
+    "INCOMING_REQUEST_ID_KEY",
     "LIMIT_EXCEEDED_REASON",
     "MAX_TOKEN_CHARS",
+    "REQUEST_ID_METADATA_KEY",
     "address_problem",
     "bearer_metadata",
     "token_problem",
@@ -23,6 +25,13 @@ __all__ = [
 
 AUTHORIZATION_METADATA_KEY: Final = "authorization"
 """The metadata key (gRPC metadata keys are lower case) carrying ``Bearer <token>``."""
+
+REQUEST_ID_METADATA_KEY: Final = "request-id"
+"""The response metadata key carrying the call's request id (initial metadata; an ``INTERNAL``
+error's trailing metadata too), which every server log line about the call names."""
+
+INCOMING_REQUEST_ID_KEY: Final = "x-request-id"
+"""The request metadata key whose sane value the server takes as the call's request id."""
 
 DEFAULT_MAX_MESSAGE_BYTES: Final = 4 * 1024 * 1024
 """The largest message either way, by default, 4 MiB: the server's ``max_message_bytes`` limit

@@ -21,6 +21,7 @@ from typing import Any, Final
 
 import grpc
 
+from advisor.protocol.metadata import INCOMING_REQUEST_ID_KEY, REQUEST_ID_METADATA_KEY
 from advisor.service.behaviors import (
     NOT_FOUND,
     NOT_FOUND_SYNC,
@@ -39,13 +40,6 @@ __all__ = [
     "SyncRequestIds",
     "request_id_of",
 ]
-
-REQUEST_ID_METADATA_KEY: Final = "request-id"
-"""The response metadata key carrying the call's request id (initial metadata; an ``INTERNAL``
-error's trailing metadata too)."""
-
-INCOMING_REQUEST_ID_KEY: Final = "x-request-id"
-"""The request metadata key whose sane value the server takes as the call's request id."""
 
 MAX_REQUEST_ID_CHARS: Final = 128
 """The longest incoming request id the server honours."""
