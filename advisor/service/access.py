@@ -45,7 +45,7 @@ from advisor.service.behaviors import (
     rewrapped,
     write_responses,
 )
-from advisor.service.logs import FIELDS
+from advisor.service.logs import FIELDS, shown
 from advisor.service.request_ids import CALL_REQUEST_ID
 from advisor.service.searches import CALL_SEARCH_ID
 from advisor.service.status import ended_status, refused_fields
@@ -200,7 +200,7 @@ def _log(
     _LOGGER.log(
         level,
         "%s %s %.3f s peer=%s%s%s%s",
-        method,
+        shown(method),
         code.name,
         seconds,
         peer or "-",

@@ -27,6 +27,7 @@ from typing import Any, TypeAlias
 import grpc
 
 from advisor.protocol.metadata import AUTHORIZATION_METADATA_KEY, token_problem
+from advisor.service.logs import shown
 from advisor.stopping import Clock
 
 __all__ = ["BearerTokenInterceptor", "RefusalLog", "Schedule"]
@@ -111,7 +112,7 @@ class RefusalLog:
             "reported at most every %g s",
             count,
             _REFUSAL_DETAILS,
-            method,
+            shown(method),
             self._interval,
         )
 

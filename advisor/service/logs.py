@@ -26,6 +26,7 @@ import datetime
 import json
 import logging
 import os
+import re
 from typing import Final
 
 from advisor.service.request_ids import CALL_REQUEST_ID
@@ -36,6 +37,7 @@ __all__ = [
     "LOG_FORMAT_VARIABLE",
     "JsonFormatter",
     "configure_logging",
+    "shown",
 ]
 
 LOG_FORMAT_VARIABLE: Final = "ADVISOR_LOG_FORMAT"
@@ -47,6 +49,32 @@ FIELDS: Final = "fields"
 LOG_FORMATS: Final = ("text", "json")
 """The values :data:`LOG_FORMAT_VARIABLE` takes, in any case."""
 _TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s{worker}%(call)s: %(message)s"
+
+
+def shown(text: str) -> str:
+    r"""Return a caller's ``text`` as a text line may quote it: visible ASCII, nothing else.
+
+    A client chooses some words that reach a line before anything checks them (a call's method
+    path, which an unauthenticated caller sends too): a newline in one forged a line of its
+    own, a space a ``request-id=`` of its own, an escape sequence recoloured the terminal. Each
+    character outside ``!`` to ``~``, and the backslash, is written as Python's escape
+    (``\x0a``, ``\x20``, ``\u2028``), so ``text`` reads back from the line unambiguously.
+    Stricter than a terminal message's :func:`advisor.stdout.printable`: on a log line a space
+    separates fields, and a look-alike letter (a Cyrillic ``\u0435`` for an ``e``) passes for
+    the name it imitates.
+    """
+    return _UNSHOWN.sub(_escaped, text)
+
+
+_UNSHOWN: Final = re.compile(r"[^\x21-\x5b\x5d-\x7e]")
+"""A character :func:`shown` escapes: any but the visible ASCII ones, and the backslash."""
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 class _CallIds(logging.Filter):

@@ -8,6 +8,7 @@ loaded machine they only fail when the server does not answer at all.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -319,3 +320,37 @@ def test_the_refusals_after_a_line_are_logged_when_its_interval_is_up(
         report()
         log.flush()  # nothing more to report
     assert [record.args[0] for record in caplog.records] == [1, 3]  # type: ignore[index]
+
+
+def test_a_method_path_forges_no_log_line_and_no_field(
+    serve: Callable[..., RunningServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    # A caller without the token chooses the method path, which the access line and the
+    # refusal line quoted as sent: a newline wrote a line of its own, a space a field.
+    running = serve(workers=1, token="s3cret")
+    paths = {
+        "/advisor.v1.ArchitectureAdvisor/X\nERROR forged": r"/X\x0aERROR\x20forged",
+        "/a peer=x request-id=forged": r"/a\x20peer=x\x20request-id=forged",
+        "/a\x1b[31m\\": r"/a\x1b[31m\x5c",
+        "/advisor.v1.ArchitectureAdvisor/Recomm\u0435nd": r"/Recomm\u0435nd",  # a Cyrillic e
+    }
+    with (
+        caplog.at_level(logging.INFO),
+        grpc.insecure_channel(running.address) as channel,
+    ):
+        for path in paths:
+            call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(path)
+            with pytest.raises(grpc.RpcError):
+                call(b"", timeout=_PROBE_TIMEOUT)
+        running.stop(grace=0)  # the refusal line of the calls after the first
+    lines = [
+        record.getMessage()
+        for record in caplog.records
+        if record.name in ("advisor.access", "advisor.service.auth")
+    ]
+    access = [line for line in lines if " UNAUTHENTICATED " in line]
+    assert len(access) == len(paths), lines
+    for line in lines:
+        assert re.fullmatch(r"[\x20-\x7e]+", line), line
+    for line, escaped in zip(access, paths.values(), strict=True):
+        assert escaped in line and line.count(" request-id=") == 1, line
