@@ -123,11 +123,17 @@ class StartingWorkers:
     did, its bound port took connections and answered nothing, and a probe with a short
     timeout failed where it was to read NOT_SERVING. A call that comes meanwhile waits for the
     workers, within its deadline, as it waited for the server to start before; once the start
-    has failed or was abandoned it is refused UNAVAILABLE. Make it on the event loop.
+    has failed or was abandoned it is refused UNAVAILABLE. At most ``slots`` calls wait (the
+    admission's bound): one more would be refused ``RESOURCE_EXHAUSTED`` by the workers once
+    they start, so it is refused at once, as a call over the bound is later. Unbounded, a flood
+    during a start of up to 120 s piled up calls without a deadline, each holding its request
+    (up to ``max_message_bytes``) in memory. Make it on the event loop.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, slots: int) -> None:
         self._workers: asyncio.Future[CallWorkers] = asyncio.get_running_loop().create_future()
+        self._slots = slots
+        self._waiting = 0
 
     def started(self, workers: CallWorkers) -> None:
         """Hand the waiting calls, and every later one, to ``workers``, now ready."""
@@ -140,8 +146,17 @@ class StartingWorkers:
 
     async def begin(self, method: str, payload: bytes, context: AioContext) -> StartedCall:
         """Begin the call on the workers once they are ready (see :class:`CallStarter`)."""
-        # Shielded: a call cancelled while it waits must not cancel the start for the others.
-        workers = await asyncio.shield(self._workers)
+        if not self._workers.done() and self._waiting >= self._slots:
+            raise SaturatedError(
+                f"all {self._slots} advisor slots are taken by calls waiting for the workers "
+                "to start; retry later"
+            )
+        self._waiting += 1
+        try:
+            # Shielded: a call cancelled while it waits must not cancel the start for the others.
+            workers = await asyncio.shield(self._workers)
+        finally:
+            self._waiting -= 1
         return await workers.begin(method, payload, context)
 
 

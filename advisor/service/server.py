@@ -624,7 +624,7 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
             (ADVISOR_SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), server
         )
     port = bind(server, config.host, config.port, ["host", "port"], credentials)
-    starting = StartingWorkers()
+    starting = StartingWorkers(config.workers)
     server.add_generic_rpc_handlers(
         (advisor_handler(starting, max_message_bytes=config.limits.max_message_bytes),)
     )

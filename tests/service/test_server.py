@@ -82,12 +82,11 @@ def test_health_is_serving_for_the_server_and_the_advisor_service(channel: grpc.
     assert _health(channel, ADVISOR_SERVICE_NAME) == SERVING
 
 
-def test_health_answers_not_serving_while_the_workers_start_and_a_call_waits_for_them(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The bound port took connections but gRPC answered nothing until the workers were ready
-    # (2-3 s, tens of seconds on a busy machine): a Kubernetes probe with a 1 s timeout failed
-    # where it was to read NOT_SERVING. Here the workers start only once the test lets them.
+def _held_workers(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Make a server's workers start only once the test sets the second event.
+
+    The first is set when the start has reached them (the gRPC server is serving by then).
+    """
     loading, release = threading.Event(), threading.Event()
     call_workers = server_module._call_workers
 
@@ -99,6 +98,16 @@ def test_health_answers_not_serving_while_the_workers_start_and_a_call_waits_for
         return await call_workers(config, admission, on_serving)
 
     monkeypatch.setattr(server_module, "_call_workers", held_workers)
+    return loading, release
+
+
+def test_health_answers_not_serving_while_the_workers_start_and_a_call_waits_for_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The bound port took connections but gRPC answered nothing until the workers were ready
+    # (2-3 s, tens of seconds on a busy machine): a Kubernetes probe with a 1 s timeout failed
+    # where it was to read NOT_SERVING. Here the workers start only once the test lets them.
+    loading, release = _held_workers(monkeypatch)
     target = closed_target()
     config = ServerConfig(
         port=int(target.rpartition(":")[2]), workers=1, executor=GRPC_LAYER_EXECUTOR
@@ -118,6 +127,42 @@ def test_health_answers_not_serving_while_the_workers_start_and_a_call_waits_for
             starter.join(60)
             assert _health(channel) == SERVING
             assert presets.result().presets  # served once they were ready
+    finally:
+        release.set()
+        starter.join(60)
+        for running in started:
+            running.stop(0)
+
+
+def test_calls_over_the_slots_are_refused_at_once_while_the_workers_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every call made during the start waited for the workers, however many came: a flood of
+    # calls without a deadline piled up, each holding its request, for as long as the start
+    # took (up to 120 s), to be refused RESOURCE_EXHAUSTED past the slots once it ended.
+    loading, release = _held_workers(monkeypatch)
+    target = closed_target()
+    config = ServerConfig(
+        port=int(target.rpartition(":")[2]), workers=2, executor=GRPC_LAYER_EXECUTOR
+    )
+    started: list[RunningServer] = []
+    starter = threading.Thread(target=lambda: started.append(start_server(config)))
+    starter.start()
+    try:
+        assert loading.wait(60)
+        with grpc.insecure_channel(target) as channel:
+            stub = advisor_pb2_grpc.ArchitectureAdvisorStub(channel)
+            calls = [stub.ListPresets.future(pb.ListPresetsRequest(), timeout=30) for _ in range(5)]
+            # The first two to arrive wait; the others are refused without waiting for the start.
+            wait_until(lambda: sum(call.done() for call in calls) == 3)
+            refused = [call for call in calls if call.done()]
+            waiting = [call for call in calls if not call.done()]
+            assert started == [] and _health(channel) == NOT_SERVING
+            for call in refused:
+                assert call.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+                assert "waiting for the workers" in (call.details() or "")
+            release.set()
+            assert all(call.result(timeout=60).presets for call in waiting)
     finally:
         release.set()
         starter.join(60)
