@@ -3,7 +3,7 @@
 The one layout of every table the project prints: the ``advisor`` command's results and
 ``infer``'s report, and the results' own display in a notebook or the IPython shell
 (:class:`TableDisplay`), which show the table the command prints. Text is measured as it is
-shown (:func:`~advisor.stdout.as_shown`) and within :func:`~advisor.stdout.terminal_columns`.
+shown (:func:`_shown`) and within :func:`~advisor.stdout.terminal_columns`.
 It loads the standard library and :mod:`advisor.stdout` only, so a result's model loads no more.
 """
 
@@ -17,12 +17,15 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from advisor.stdout import NARROWEST_TEXT, as_shown, terminal_columns, text_columns
+from advisor.stdout import NARROWEST_TEXT, as_shown, printable, terminal_columns, text_columns
 
 __all__ = ["TableDisplay", "TableHints", "packed", "table", "wrapped"]
 
 _PROSE_COLUMN: Final = NARROWEST_TEXT // 2
 """The narrowest a table's prose column (a preset's description) wraps within."""
+
+_SPACES: Final = str.maketrans("\t\n\x0b\x0c\r", "     ")
+"""The white space prose wraps at, each a space (as :func:`textwrap.wrap` makes it)."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,8 @@ def packed(fields: Sequence[str], first: str, rest: str) -> list[str]:
     field is never split, so ``7,901,408 multiply-adds`` reads whole.
     """
     width = text_columns()
-    lines = [first + as_shown(fields[0])]
-    for field in map(as_shown, fields[1:]):
+    lines = [first + _shown(fields[0])]
+    for field in map(_shown, fields[1:]):
         if _display_width(lines[-1]) + 2 + _display_width(field) <= width:
             lines[-1] += "  " + field
         else:
@@ -93,7 +96,7 @@ def wrapped(text: str, first: str, rest: str) -> list[str]:
     command prints for people wraps here (results, ``infer``'s report), so all fit one width.
     """
     return textwrap.wrap(
-        as_shown(text),
+        _shown(text.expandtabs().translate(_SPACES)),
         width=text_columns(),
         initial_indent=first,
         subsequent_indent=rest,
@@ -128,7 +131,7 @@ def table(
     unwrapped, a description ran up to 116 columns, past the edge of an 80-column terminal.
     """
     # Measured and laid out as printed, names escaped where standard output cannot take them.
-    rows = [[as_shown(cell) for cell in row] for row in rows]
+    rows = [[_shown(cell) for cell in row] for row in rows]
     widths = [
         max(_display_width(cell) for cell in column) for column in zip(headers, *rows, strict=True)
     ]
@@ -238,6 +241,19 @@ def _cell_lines(text: str, width: int, further: str) -> list[str]:
         break_on_hyphens=False,
         break_long_words=False,
     ) or [text]
+
+
+def _shown(text: str) -> str:
+    r"""Return ``text`` as a table or prose shows it: a control or format character escaped.
+
+    What a result says comes from wherever it was made, a server too, whose summary and
+    rationale reach the terminal through here (the command's table, the IPython shell): an
+    escape sequence in one recoloured the terminal or set its title (``\x1b]0;...\x07``),
+    a carriage return in a cell wrote over its line. Each is Python's escape
+    (:func:`~advisor.stdout.printable`), then as standard output shows it
+    (:func:`~advisor.stdout.as_shown`).
+    """
+    return as_shown(printable(text))
 
 
 def _display_width(text: str) -> int:

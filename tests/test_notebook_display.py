@@ -161,6 +161,29 @@ def test_html_escapes_the_names(result: SearchResult, task: Task) -> None:
         assert _SCRIPT in _html_text(shown)
 
 
+def test_a_servers_control_characters_are_escaped_in_every_form_of_the_table(
+    result: SearchResult,
+) -> None:
+    # The client reads a summary and a rationale as the server sent them: an escape sequence in
+    # one reached the terminal as it was, through the command's table and the IPython shell,
+    # recolouring it or setting its title, and a notebook's page held the raw bytes.
+    hostile = "x\x1b[31mred\x1b]0;title\x07\u202egnp.exe\x08"
+    escaped = r"x\x1b[31mred\x1b]0;title\x07\u202egnp.exe\x08"
+    best = dataclasses.replace(
+        result.recommendations[0], summary="s " + hostile, rationale="r " + hostile
+    )
+    tables = [
+        best.as_table(),
+        best.as_table(explain=True),
+        _pretty(best),
+        _html_text(best),
+        render_search_result(dataclasses.replace(result, recommendations=[best]), "table", True),
+    ]
+    for table in tables:
+        assert escaped in table, table
+        assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]", table), table
+
+
 def test_html_escapes_what_an_inference_report_names(mirrored: np.ndarray) -> None:
     # A server names the partitions, the reasons and the partitioner: its text, escaped alike.
     report = infer_task(dependence_graph(data_from_array(mirrored))).report()
