@@ -207,6 +207,6 @@ def _log(
         "" if request_id is None else f" request-id={request_id}",
         "" if search_id is None else f" search-id={search_id}",
         # The empty path is the request as a whole (bytes that are no request message).
-        "" if not refused else f" fields={','.join(field or _WHOLE for field in refused)}",
+        "" if not refused else f" fields={','.join(shown(field) or _WHOLE for field in refused)}",
         extra={FIELDS: fields},
     )

@@ -55,7 +55,8 @@ def shown(text: str) -> str:
     r"""Return a caller's ``text`` as a text line may quote it: visible ASCII, nothing else.
 
     A client chooses some words that reach a line before anything checks them (a call's method
-    path, which an unauthenticated caller sends too): a newline in one forged a line of its
+    path, which an unauthenticated caller sends too; a refused field path, which names a key of
+    a document as written): a newline in one forged a line of its
     own, a space a ``request-id=`` of its own, an escape sequence recoloured the terminal. Each
     character outside ``!`` to ``~``, and the backslash, is written as Python's escape
     (``\x0a``, ``\x20``, ``\u2028``), so ``text`` reads back from the line unambiguously.

@@ -5,6 +5,8 @@ Both servers log alike: the advisor's asyncio server and the Katib endpoint's sy
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import re
 import time
@@ -327,6 +329,38 @@ def test_a_search_request_is_read_for_its_name_once(
     _, searched = _line_of(caplog, f"{_ADVISOR}Recommend", "OK")
     assert searched.endswith(" search-id=trial-8")
     assert len(parses) == 1
+
+
+def test_a_refused_field_a_caller_named_is_escaped_on_the_katib_endpoints_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # An unknown key of a Katib experiment's task document is its violation's field path, as
+    # written: a newline in it wrote a line of the experiment author's making after the access
+    # line, a space a field of the author's own.
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+    key = "x\nERROR forged request-id=k-9"
+    document = base64.b64encode(json.dumps({key: 1}).encode()).decode()
+    request = api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment(task=document))
+    server = start_katib_server("127.0.0.1", 0, workers=1, access_log=True)
+    try:
+        with (
+            grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel,
+            pytest.raises(grpc.RpcError),
+        ):
+            api_pb2_grpc.SuggestionStub(channel).ValidateAlgorithmSettings(
+                request, timeout=_WAIT_SECONDS
+            )
+    finally:
+        server.stop(0)
+    _, message = _line_of(
+        caplog, "/api.v1.beta1.Suggestion/ValidateAlgorithmSettings", "INVALID_ARGUMENT"
+    )
+    [record] = [r for r in caplog.records if r.getMessage() == message]
+    [refused] = [field for field in getattr(record, FIELDS)["fields"] if field.endswith(key)]
+    assert re.fullmatch(r"[\x20-\x7e]+", message), message
+    assert message.count(" request-id=") == 1
+    assert r"x\x0aERROR\x20forged\x20request-id=k-9" in message
+    assert refused.endswith(key)  # the JSON log's field holds it as the detail names it
 
 
 def test_an_invalid_argument_line_names_the_refused_fields(
