@@ -29,7 +29,7 @@ import os
 import re
 from typing import Final
 
-from advisor.service.request_ids import CALL_REQUEST_ID
+from advisor.service.call_id import CALL_REQUEST_ID
 
 __all__ = [
     "FIELDS",

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from contextvars import ContextVar
 from typing import Any, Final
 
 import grpc
@@ -30,6 +29,7 @@ from advisor.service.behaviors import (
     rewrapped,
     write_responses,
 )
+from advisor.service.call_id import CALL_REQUEST_ID
 
 __all__ = [
     "CALL_REQUEST_ID",
@@ -45,9 +45,6 @@ MAX_REQUEST_ID_CHARS: Final = 128
 """The longest incoming request id the server honours."""
 
 _SANE_ID: Final = re.compile(rf"[\x21-\x7e]{{1,{MAX_REQUEST_ID_CHARS}}}")
-
-CALL_REQUEST_ID: ContextVar[str | None] = ContextVar("CALL_REQUEST_ID", default=None)
-"""The request id of the call being served; None outside a call."""
 
 
 def request_id_of(metadata: Iterable[tuple[str, object]] | None) -> str:
