@@ -101,16 +101,19 @@ def _held_workers(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, thr
     return loading, release
 
 
-def test_health_answers_not_serving_while_the_workers_start_and_a_call_waits_for_them(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The bound port took connections but gRPC answered nothing until the workers were ready
-    # (2-3 s, tens of seconds on a busy machine): a Kubernetes probe with a 1 s timeout failed
-    # where it was to read NOT_SERVING. Here the workers start only once the test lets them.
+@contextlib.contextmanager
+def _starting(
+    monkeypatch: pytest.MonkeyPatch, workers: int
+) -> Iterator[tuple[grpc.Channel, threading.Event, list[RunningServer]]]:
+    """Start a server on a thread whose workers wait for the test (:func:`_held_workers`).
+
+    Yield a channel to it, once the start has reached the workers, the event that lets them
+    start, and the list the server is put in once started (stopped on the way out).
+    """
     loading, release = _held_workers(monkeypatch)
     target = closed_target()
     config = ServerConfig(
-        port=int(target.rpartition(":")[2]), workers=1, executor=GRPC_LAYER_EXECUTOR
+        port=int(target.rpartition(":")[2]), workers=workers, executor=GRPC_LAYER_EXECUTOR
     )
     started: list[RunningServer] = []
     starter = threading.Thread(target=lambda: started.append(start_server(config)))
@@ -118,20 +121,30 @@ def test_health_answers_not_serving_while_the_workers_start_and_a_call_waits_for
     try:
         assert loading.wait(60)
         with grpc.insecure_channel(target) as channel:
-            stub = advisor_pb2_grpc.ArchitectureAdvisorStub(channel)
-            presets = stub.ListPresets.future(pb.ListPresetsRequest(), timeout=60)
-            assert _health(channel) == NOT_SERVING
-            assert _health(channel, ADVISOR_SERVICE_NAME) == NOT_SERVING
-            assert not presets.done()  # it waits for the workers
-            release.set()
-            starter.join(60)
-            assert _health(channel) == SERVING
-            assert presets.result().presets  # served once they were ready
+            yield channel, release, started
     finally:
         release.set()
         starter.join(60)
         for running in started:
             running.stop(0)
+
+
+def test_health_answers_not_serving_while_the_workers_start_and_a_call_waits_for_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The bound port took connections but gRPC answered nothing until the workers were ready
+    # (2-3 s, tens of seconds on a busy machine): a Kubernetes probe with a 1 s timeout failed
+    # where it was to read NOT_SERVING. Here the workers start only once the test lets them.
+    with _starting(monkeypatch, workers=1) as (channel, release, started):
+        stub = advisor_pb2_grpc.ArchitectureAdvisorStub(channel)
+        presets = stub.ListPresets.future(pb.ListPresetsRequest(), timeout=60)
+        assert _health(channel) == NOT_SERVING
+        assert _health(channel, ADVISOR_SERVICE_NAME) == NOT_SERVING
+        assert not presets.done()  # it waits for the workers
+        release.set()
+        wait_until(lambda: bool(started))
+        assert _health(channel) == SERVING
+        assert presets.result().presets  # served once they were ready
 
 
 def test_calls_over_the_slots_are_refused_at_once_while_the_workers_start(
@@ -140,34 +153,19 @@ def test_calls_over_the_slots_are_refused_at_once_while_the_workers_start(
     # Every call made during the start waited for the workers, however many came: a flood of
     # calls without a deadline piled up, each holding its request, for as long as the start
     # took (up to 120 s), to be refused RESOURCE_EXHAUSTED past the slots once it ended.
-    loading, release = _held_workers(monkeypatch)
-    target = closed_target()
-    config = ServerConfig(
-        port=int(target.rpartition(":")[2]), workers=2, executor=GRPC_LAYER_EXECUTOR
-    )
-    started: list[RunningServer] = []
-    starter = threading.Thread(target=lambda: started.append(start_server(config)))
-    starter.start()
-    try:
-        assert loading.wait(60)
-        with grpc.insecure_channel(target) as channel:
-            stub = advisor_pb2_grpc.ArchitectureAdvisorStub(channel)
-            calls = [stub.ListPresets.future(pb.ListPresetsRequest(), timeout=30) for _ in range(5)]
-            # The first two to arrive wait; the others are refused without waiting for the start.
-            wait_until(lambda: sum(call.done() for call in calls) == 3)
-            refused = [call for call in calls if call.done()]
-            waiting = [call for call in calls if not call.done()]
-            assert started == [] and _health(channel) == NOT_SERVING
-            for call in refused:
-                assert call.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-                assert "waiting for the workers" in (call.details() or "")
-            release.set()
-            assert all(call.result(timeout=60).presets for call in waiting)
-    finally:
+    with _starting(monkeypatch, workers=2) as (channel, release, started):
+        stub = advisor_pb2_grpc.ArchitectureAdvisorStub(channel)
+        calls = [stub.ListPresets.future(pb.ListPresetsRequest(), timeout=30) for _ in range(5)]
+        # The first two to arrive wait; the others are refused without waiting for the start.
+        wait_until(lambda: sum(call.done() for call in calls) == 3)
+        refused = [call for call in calls if call.done()]
+        waiting = [call for call in calls if not call.done()]
+        assert started == [] and _health(channel) == NOT_SERVING
+        for call in refused:
+            assert call.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "waiting for the workers" in (call.details() or "")
         release.set()
-        starter.join(60)
-        for running in started:
-            running.stop(0)
+        assert all(call.result(timeout=60).presets for call in waiting)
 
 
 def test_a_call_waiting_for_workers_that_fail_to_start_is_refused_unavailable(
