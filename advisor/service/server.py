@@ -735,6 +735,10 @@ def _channel_options(config: ServerConfig) -> list[tuple[str, int]]:
             "grpc.http2.min_ping_interval_without_data_ms",
             _milliseconds(_MIN_CLIENT_PING_SECONDS),
         ),
+        # Without it gRPC holds a connection with no call open to one ping in 2 hours, whatever
+        # the interval above says, and does not ping it itself: a client keeping its idle
+        # connection alive every 10 s or more was sent GOAWAY "too_many_pings" at its third ping.
+        ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.max_ping_strikes", 2),
         # Without this a second server on a busy port binds "successfully" and silently
         # shares the traffic; a port in use must be an error.
