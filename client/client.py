@@ -10,7 +10,9 @@ with exponential backoff, by gRPC itself from the channel's service config, for 
 calls: ``Analyze``, ``ListPresets``, ``InferTask``, ``Recommend`` (deterministic for the same
 request) and ``FinishSearch`` (asked again, a search keeps its first deadline), and
 ``StreamRecommend`` only until its first event arrives (gRPC commits a call once the server has
-answered, so a started stream is never replayed). Every attempt shares the call's one deadline.
+answered, so a started stream is never replayed). Every attempt shares the call's one deadline,
+and each is sent to the next of the target's addresses (``round_robin``): a retry of a call that a
+draining replica refused meets another replica.
 gRPC replays a request only while it still holds it in its retry buffer (256 KiB by default); the
 client sizes that buffer to the largest message it may send, ``max_message_bytes``, so large
 requests are retried like small ones. A channel whose server went away tries to reconnect at
@@ -158,6 +160,12 @@ def _is_real(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+_LOAD_BALANCING: Final[dict[str, object]] = {"loadBalancingConfig": [{"round_robin": {}}]}
+"""The channel's load balancing (service config). gRPC's default, ``pick_first``, keeps every
+call on one connection: a target of several replicas (``ipv4:a,b``, a DNS name of several
+addresses) had all of a call's retries refused ``UNAVAILABLE`` by the one that was draining,
+while the others served. gRPC picks an address for each attempt of a call again."""
+
 _HEALTH_RECHECK_SECONDS: Final = 0.1
 """How often ``check_health(wait_for_ready=True)`` asks again a server that answers NOT_SERVING."""
 
@@ -229,9 +237,13 @@ class RetryPolicy:
         ]
 
     def service_config(self) -> str:
-        """Return the gRPC service config (JSON) applying this policy to the idempotent calls."""
+        """Return the gRPC service config (JSON) applying this policy to the idempotent calls.
+
+        Calls, and each retry anew, are spread over the target's addresses (``round_robin``), so
+        a retry of a call a draining replica refused meets another replica.
+        """
         if self.max_attempts == 1:
-            return json.dumps({})
+            return json.dumps(_LOAD_BALANCING)
         policy = {
             "maxAttempts": int(self.max_attempts),
             "initialBackoff": _duration(self.initial_backoff_seconds),
@@ -240,7 +252,9 @@ class RetryPolicy:
             "retryableStatusCodes": [grpc.StatusCode.UNAVAILABLE.name],
         }
         names = [{"service": _SERVICE.full_name, "method": name} for name in _RETRIED_METHODS]
-        return json.dumps({"methodConfig": [{"name": names, "retryPolicy": policy}]})
+        return json.dumps(
+            _LOAD_BALANCING | {"methodConfig": [{"name": names, "retryPolicy": policy}]}
+        )
 
 
 @dataclass(frozen=True)

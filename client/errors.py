@@ -198,10 +198,14 @@ was made (:data:`_CONNECT_FAILED`): a server that asks for one ends the handshak
 reports whatever its last address attempt said (``Connection refused`` on ``::1`` for
 ``localhost``), no word of a certificate."""
 
-_CONNECT_FAILED: Final = "failed to connect to all addresses"
-"""What gRPC's ``UNAVAILABLE`` says when it made no connection. Without it the status is the
-server's own (``the server is shutting down``): the handshake succeeded, so no client
-certificate is missing."""
+_CONNECT_FAILED: Final = (
+    "connections to all backends failing",
+    "failed to connect to all addresses",
+)
+"""What gRPC's ``UNAVAILABLE`` says when it made no connection: the client's ``round_robin``
+balancing's words, and its default ``pick_first``'s. Without them the status is the server's own
+(``the server is shutting down``): the handshake succeeded, so no client certificate is
+missing."""
 
 _CLIENT_HANDSHAKE_REFUSALS: Final = (
     "WRONG_VERSION_NUMBER",
@@ -305,7 +309,7 @@ def _unexplained(details: str) -> bool:
     A server that asks for a client certificate and gets none ends the handshake with no word
     of it; a refusal of the client's own (:data:`_CLIENT_HANDSHAKE_REFUSALS`) names its cause.
     """
-    return _CONNECT_FAILED in details and not any(
+    return any(words in details for words in _CONNECT_FAILED) and not any(
         refusal in details for refusal in _CLIENT_HANDSHAKE_REFUSALS
     )
 

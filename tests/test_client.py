@@ -539,7 +539,7 @@ def test_retry_policy_rejects_what_grpc_would_not_apply() -> None:
     with pytest.raises(InvalidRequestError) as caught:
         RetryPolicy(max_attempts=6)
     assert caught.value.violations[0].field == "retry.max_attempts"
-    assert RetryPolicy(max_attempts=1).service_config() == "{}"
+    assert "methodConfig" not in json.loads(RetryPolicy(max_attempts=1).service_config())
 
 
 @pytest.mark.parametrize(
@@ -837,7 +837,7 @@ def test_a_tls_handshake_the_client_refused_is_not_said_to_want_a_client_certifi
         pytest.raises(UnavailableError) as caught,
     ):
         client.list_presets()
-    assert caught.value.details.startswith("failed to connect to all addresses")
+    assert caught.value.details.startswith("connections to all backends failing")
     assert CLIENT_CERTIFICATE_HINT not in caught.value.details
 
 
