@@ -712,3 +712,20 @@ def test_the_performance_prose_that_presents_the_anytime_table_quotes_it() -> No
     for paragraph in presenting:
         assert f"({worst['worst progress error']} at worst)" in paragraph, paragraph[:80]
         assert f"{misses[0][:-1]}-{misses[-1]} of the time" in paragraph, paragraph[:80]
+
+
+def test_deploying_names_every_connection_setting_the_server_gives_grpc() -> None:
+    # An operator putting the server behind a load balancer reads "Deploying"; it named no
+    # connection bound, so what a balancer's keepalive and timeouts must agree with (the
+    # connection age, the pings the server permits) was left to be found in the code.
+    from advisor.service.server import ServerConfig, _channel_options
+
+    text = (ROOT / "docs" / "SERVICE.md").read_text(encoding="utf-8")
+    deploying = text.split("\n## Deploying\n", 1)[1].split("\n## ", 1)[0]
+    bounds = ("connection", "keepalive", "ping")
+    options = [
+        name for name, _ in _channel_options(ServerConfig()) if any(b in name for b in bounds)
+    ]
+    assert [name for name in options if f"`{name}`" not in deploying] == []
+    settings = ["keepalive_seconds", "max_connection_idle_seconds", "max_connection_age_seconds"]
+    assert [name for name in settings if f"`{name}`" not in deploying] == []
