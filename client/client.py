@@ -18,6 +18,8 @@ client sizes that buffer to the largest message it may send, ``max_message_bytes
 requests are retried like small ones. A channel whose server went away tries to reconnect at
 least every ``max_backoff_seconds`` of the policy (gRPC's own wait grows to 120 s, and every
 call fails at once while it waits), so a server that comes back is reached within the backoff.
+A connection whose calls carry nothing for 20 s is pinged, and ended when a ping goes unanswered
+for 20 s: its calls fail ``UNAVAILABLE`` rather than wait for their deadlines.
 """
 
 from __future__ import annotations
@@ -165,6 +167,18 @@ _LOAD_BALANCING: Final[dict[str, object]] = {"loadBalancingConfig": [{"round_rob
 call on one connection: a target of several replicas (``ipv4:a,b``, a DNS name of several
 addresses) had all of a call's retries refused ``UNAVAILABLE`` by the one that was draining,
 while the others served. gRPC picks an address for each attempt of a call again."""
+
+_KEEPALIVE_SECONDS: Final = 20.0
+"""How long a connection with calls open may carry nothing before the channel pings it. A server
+(or a balancer) that stopped answering without closing the connection (a host lost, a process
+stopped, a path dropped by a NAT) left a call waiting for its deadline, up to a search's time
+limit and more; a ping not answered within :data:`_KEEPALIVE_TIMEOUT_SECONDS` now ends the
+connection, and the call fails ``UNAVAILABLE``. At least the 10 s a server permits between a
+client's pings (``grpc.http2.min_ping_interval_without_data_ms``), or it closes the connection
+with GOAWAY ``too_many_pings``."""
+
+_KEEPALIVE_TIMEOUT_SECONDS: Final = 20.0
+"""How long a keepalive ping may go unanswered: the server's own bound on its pings."""
 
 _HEALTH_RECHECK_SECONDS: Final = 0.1
 """How often ``check_health(wait_for_ready=True)`` asks again a server that answers NOT_SERVING."""
@@ -397,6 +411,14 @@ class AdvisorClient:
             ("grpc.per_rpc_retry_buffer_size", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
             ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.keepalive_time_ms", round(_KEEPALIVE_SECONDS * 1000)),
+            ("grpc.keepalive_timeout_ms", round(_KEEPALIVE_TIMEOUT_SECONDS * 1000)),
+            # What bounds the wait for a keepalive ping's answer in gRPC's transport: 1 minute
+            # when unset, whatever the keepalive timeout says.
+            ("grpc.http2.ping_timeout_ms", round(_KEEPALIVE_TIMEOUT_SECONDS * 1000)),
+            # gRPC stops pinging after two pings with no data between them: a search that sends
+            # nothing for a minute would go unwatched after its first 40 s.
+            ("grpc.http2.max_pings_without_data", 0),
         ]
         if is_loopback(target):
             options.append(("grpc.enable_http_proxy", 0))

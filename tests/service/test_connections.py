@@ -3,19 +3,26 @@ and replicas that drain."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable
 
 import grpc
 import pytest
-from advisor_client.client import AdvisorClient
+from advisor_client import client as client_module
+from advisor_client.client import AdvisorClient, RetryPolicy
+from advisor_client.errors import UnavailableError
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
 from advisor.service import server as server_module
 from advisor.service.server import RunningServer
+from tests.support.processes import stat_fields
+from tests.support.server_process import ServerProcess
 from tests.support.waiting import wait_until
 from tests.support.workloads import LONG_TASK, long_budget
 
@@ -87,3 +94,51 @@ def test_a_call_a_draining_replica_refuses_is_retried_on_another(
         finally:
             search.cancel()
             stop.join()
+
+
+def _scale_pings(monkeypatch: pytest.MonkeyPatch, scale: float) -> None:
+    """Scale the client's keepalive interval and the server's least ping interval alike."""
+    for module, name in (
+        (client_module, "_KEEPALIVE_SECONDS"),
+        (server_module, "_MIN_CLIENT_PING_SECONDS"),
+    ):
+        monkeypatch.setattr(module, name, getattr(module, name) * scale)
+
+
+def test_a_call_to_a_server_that_stopped_answering_fails_within_the_keepalive(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A server that stops answering without closing the connection (its host lost, a NAT or
+    # balancer dropping the path; here SIGSTOP) left the client's call waiting for its
+    # deadline: the client sent no keepalive pings. Scaled down 40 times: a ping after 0.5 s
+    # (gRPC sends one a second at most), answered within 0.5 s.
+    _scale_pings(monkeypatch, 1 / 40)
+    monkeypatch.setattr(client_module, "_KEEPALIVE_TIMEOUT_SECONDS", 0.5)
+    with (
+        ServerProcess("--workers", "1", "--executor", "threads") as server,
+        AdvisorClient(server.address, retry=RetryPolicy(max_attempts=1)) as client,
+    ):
+        assert client.list_presets()
+        os.kill(server.process.pid, signal.SIGSTOP)
+        try:
+            wait_until(lambda: stat_fields(server.process.pid)[0] == "T")  # a signal is no stop
+            with pytest.raises(UnavailableError):
+                client.list_presets(timeout=30)  # not DEADLINE_EXCEEDED at 30 s
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
+
+
+def test_the_clients_keepalive_is_what_the_server_permits(
+    serve: Callable[..., RunningServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The client pings a connection whose calls carry nothing (a search answers only at its
+    # end); a server permitting fewer pings would close it with GOAWAY "too_many_pings", and the
+    # search with it. Both scaled down 20 times: an 8 s search pinged every second (gRPC's
+    # least), where the server permits one every 0.5 s; at 1.5 s it failed "Too many pings".
+    _scale_pings(monkeypatch, 1 / 20)
+    running = serve(workers=1, executor="threads")
+    with AdvisorClient(running.address, retry=RetryPolicy(max_attempts=1)) as client:
+        result = client.recommend(
+            wire.task_from_proto(LONG_TASK), wire.budget_from_proto(long_budget(8.0))
+        )
+    assert result.recommendations
