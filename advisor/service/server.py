@@ -729,6 +729,9 @@ def _channel_options(config: ServerConfig) -> list[tuple[str, int]]:
         ),
         ("grpc.keepalive_time_ms", _milliseconds(config.keepalive_seconds)),
         ("grpc.keepalive_timeout_ms", _milliseconds(_KEEPALIVE_TIMEOUT_SECONDS)),
+        # What bounds the wait for a ping's answer in gRPC's transport: 1 minute when unset,
+        # whatever the keepalive timeout says.
+        ("grpc.http2.ping_timeout_ms", _milliseconds(_KEEPALIVE_TIMEOUT_SECONDS)),
         # Clients pinging more often than this (without calls in between) are disconnected after
         # a few strikes, so pings cannot be used to keep the server busy.
         (

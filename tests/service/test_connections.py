@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -142,3 +143,35 @@ def test_the_clients_keepalive_is_what_the_server_permits(
             wire.task_from_proto(LONG_TASK), wire.budget_from_proto(long_budget(8.0))
         )
     assert result.recommendations
+
+
+# An HTTP/2 client's first bytes: the preface, its (empty) SETTINGS, and the ACK of the server's.
+_HTTP2_OPENING = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes(3) + b"\x04\x00" + bytes(4)
+_HTTP2_OPENING += bytes(3) + b"\x04\x01" + bytes(4)
+_GOAWAY = 7
+
+
+def _frame_types_until_closed(connection: socket.socket) -> list[int]:
+    """Read HTTP/2 frames, answering none, until the peer closes; return their types."""
+    types: list[int] = []
+    while len(head := connection.recv(9, socket.MSG_WAITALL)) == 9:
+        length = int.from_bytes(head[:3], "big")
+        if length:
+            connection.recv(length, socket.MSG_WAITALL)
+        types.append(head[3])
+    return types
+
+
+def test_the_server_closes_a_connection_whose_peer_stopped_answering_its_pings(
+    serve: Callable[..., RunningServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server was to close a connection whose ping went unanswered for 20 s
+    # (keepalive_timeout_ms), but gRPC's transport waited the minute of its own ping timeout:
+    # here a 1 s keepalive and a 1 s timeout closed the connection after 61 s, not 2 s.
+    monkeypatch.setattr(server_module, "_KEEPALIVE_TIMEOUT_SECONDS", 1.0)
+    running = serve(workers=1, executor="threads", keepalive_seconds=1.0)
+    host, _, port = running.address.rpartition(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(_HTTP2_OPENING)
+        types = _frame_types_until_closed(connection)  # a timeout at 30 s fails the test
+    assert types[-1] == _GOAWAY
