@@ -2,7 +2,8 @@
 
 Cheap, deterministic checks of drift the prose cannot catch on its own: a link to a file or a
 heading that was renamed, a module added without its contract in docs/INTERNALS.md, a command
-shown with an option its parser does not take (renamed, or of another subcommand).
+shown with an option its parser does not take (renamed, or of another subcommand), an option a
+parser takes that docs/CLI.md does not describe.
 """
 
 from __future__ import annotations
@@ -172,10 +173,12 @@ def _command_options() -> dict[str, set[str]]:
         for action in build_parser()._actions
         if isinstance(action, argparse._SubParsersAction)
     )
-    return {
-        name: {flag for action in command._actions for flag in action.option_strings}
-        for name, command in commands.choices.items()
-    }
+    return {name: _command_options_of(command) for name, command in commands.choices.items()}
+
+
+def _command_options_of(parser: argparse.ArgumentParser) -> set[str]:
+    """Return the option strings ``parser`` accepts."""
+    return {flag for action in parser._actions for flag in action.option_strings}
 
 
 @pytest.mark.parametrize(
@@ -290,6 +293,63 @@ def test_the_usage_of_python_server_py_names_every_serve_option() -> None:
     accepted = _command_options()["serve"] - {"-h", "--help", "--access-log"}
     written = {option for _, option in _options_by_command(server.__doc__ or "")}
     assert written == accepted
+
+
+# The headings of docs/CLI.md whose prose describes each command's own options; the options of
+# the commands that call the service are described once, under _CALLS_SECTION.
+_COMMAND_SECTIONS = {
+    "recommend": ("Output: `--format table|json|yaml`", "`recommend` options"),
+    "analyze": ("Output: `--format table|json|yaml`",),
+    "presets": ("Output: `--format table|json|yaml`",),
+    "infer": ("`infer`",),
+    "serve": ("`serve` options",),
+}
+_CALLS_SECTION = "Where the calls go"
+# Every command takes them, and the document describes them once.
+_EVERY_COMMANDS_OPTIONS = {"--help", "--version"}
+
+
+def _described(text: str) -> set[str]:
+    """Return the options ``text`` describes: those its prose and tables write, not its usages.
+
+    A usage line (``[--top-k K]``) or a command in a code block names an option without saying
+    what it does, so neither counts.
+    """
+    prose = _FENCE.sub("", text).splitlines()
+    return set(_OPTION.findall("\n".join(line for line in prose if not line.startswith("    "))))
+
+
+def _cli_sections() -> dict[str, str]:
+    """Return the sections of docs/CLI.md by heading, the text above the first under ``""``."""
+    text = (ROOT / "docs" / "CLI.md").read_text(encoding="utf-8")
+    first, *sections = re.split(r"^## ", text, flags=re.MULTILINE)
+    return {"": first} | {section.split("\n", 1)[0]: section for section in sections}
+
+
+def test_every_option_of_every_command_is_described_in_its_section_of_the_cli_document() -> None:
+    # The converse of the check that a document writes only options its command takes: an
+    # option a parser takes is described where a reader of that command looks. infer's --top-k
+    # was in its usage line alone: its meaning and default were in INFER.md only.
+    from advisor.cli.main import _call_options
+    from advisor.service.options import add_serve_arguments
+
+    server = argparse.ArgumentParser(add_help=False)
+    add_serve_arguments(server)  # advisor-server's and python server.py's options
+    accepted = _command_options()
+    assert accepted["serve"] - {"-h", "--help"} == _command_options_of(server)
+    assert set(accepted) == set(_COMMAND_SECTIONS)
+    calls = _command_options_of(_call_options("30"))
+    sections = _cli_sections()
+    undescribed = sorted(calls - _described(sections[_CALLS_SECTION]))
+    for command, options in accepted.items():
+        own = {option for option in options if option.startswith("--")}
+        own -= _EVERY_COMMANDS_OPTIONS | (calls if command != "serve" else set())
+        described = set().union(
+            *(_described(sections[name]) for name in _COMMAND_SECTIONS[command])
+        )
+        undescribed += [f"advisor {command} {option}" for option in sorted(own - described)]
+    undescribed += sorted(_EVERY_COMMANDS_OPTIONS - _described("\n".join(sections.values())))
+    assert not undescribed, f"options docs/CLI.md does not describe where it should: {undescribed}"
 
 
 def _line_with(document: Path, start: str) -> str:
