@@ -3,7 +3,7 @@
 Cheap, deterministic checks of drift the prose cannot catch on its own: a link to a file or a
 heading that was renamed, a module added without its contract in docs/INTERNALS.md, a command
 shown with an option its parser does not take (renamed, or of another subcommand), an option a
-parser takes that docs/CLI.md does not describe.
+parser takes or an environment variable the product reads that docs/CLI.md does not describe.
 """
 
 from __future__ import annotations
@@ -350,6 +350,96 @@ def test_every_option_of_every_command_is_described_in_its_section_of_the_cli_do
         undescribed += [f"advisor {command} {option}" for option in sorted(own - described)]
     undescribed += sorted(_EVERY_COMMANDS_OPTIONS - _described("\n".join(sections.values())))
     assert not undescribed, f"options docs/CLI.md does not describe where it should: {undescribed}"
+
+
+def _product_sources() -> list[Path]:
+    """Return the product's Python files: advisor/, client/ and server.py, not generated code."""
+    sources = [ROOT / "server.py"]
+    sources += [path for folder in ("advisor", "client") for path in (ROOT / folder).rglob("*.py")]
+    return [path for path in sources if "_proto" not in path.parts]
+
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _environment_variables_read() -> set[str]:
+    """Return the names of the environment variables the product's code reads.
+
+    A read is ``os.environ.get(NAME)``, ``os.environ[NAME]``, ``NAME in os.environ`` or
+    ``os.getenv(NAME)``, NAME a string, a module's string constant (``LOG_FORMAT_VARIABLE``), or
+    a parameter of the function that reads it, then named by the calls of that function
+    (``variable_problem("GRPC_VERBOSITY", ...)``). A name in any other form fails, so no
+    variable goes unseen.
+    """
+    trees = [ast.parse(path.read_text(encoding="utf-8")) for path in _product_sources()]
+    constants = {name: value for tree in trees for name, value in _string_constants(tree)}
+    names: set[str] = set()
+    parameters: set[tuple[str, int]] = set()  # (function, position) of a variable's name
+    for tree in trees:
+        functions = [node for node in ast.walk(tree) if isinstance(node, _FUNCTIONS)]
+        for key in filter(None, map(_environment_key, ast.walk(tree))):
+            name = _string(key, constants)
+            if name is not None:
+                names.add(name)
+                continue
+            # The innermost function holding the read: ast.walk meets the outer ones first.
+            owner = [f for f in functions if any(node is key for node in ast.walk(f))][-1:]
+            arguments = [argument.arg for function in owner for argument in function.args.args]
+            assert isinstance(key, ast.Name) and key.id in arguments, ast.unparse(key)
+            parameters.add((owner[0].name, arguments.index(key.id)))
+    for tree in trees:
+        for call in ast.walk(tree):
+            if not isinstance(call, ast.Call):
+                continue
+            called = ast.unparse(call.func).rsplit(".", 1)[-1]
+            for reader, position in parameters:
+                if called == reader and len(call.args) > position:
+                    name = _string(call.args[position], constants)
+                    assert name is not None, ast.unparse(call)
+                    names.add(name)
+    return names
+
+
+def _string_constants(tree: ast.Module) -> list[tuple[str, str]]:
+    """Return the ``(NAME, value)`` of each string a module assigns to a name at its top."""
+    constants = []
+    for node in tree.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        value = getattr(node, "value", None)
+        string = value.value if isinstance(value, ast.Constant) else None
+        if isinstance(target, ast.Name) and isinstance(string, str):
+            constants.append((target.id, string))
+    return constants
+
+
+def _string(node: ast.expr, constants: dict[str, str]) -> str | None:
+    """Return the string ``node`` is, written out or as one of ``constants``, else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return constants.get(node.id) if isinstance(node, ast.Name) else None
+
+
+def _environment_key(node: ast.AST) -> ast.expr | None:
+    """Return the expression of the name ``node`` reads from the environment, if it reads one."""
+    if isinstance(node, ast.Call) and node.args:
+        return node.args[0] if ast.unparse(node.func) in {"os.environ.get", "os.getenv"} else None
+    if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+        return node.slice if ast.unparse(node.value) == "os.environ" else None
+    if isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.In | ast.NotIn):
+        return node.left if ast.unparse(node.comparators[0]) == "os.environ" else None
+    return None
+
+
+def test_every_environment_variable_the_product_reads_is_in_the_cli_document() -> None:
+    # A variable changes what a command does without a word on its command line, so a reader
+    # finds it only where the commands are described: docs/CLI.md, as every variable the product
+    # reads acts on some command, `advisor serve` included. ADVISOR_LOG_FORMAT, which `advisor
+    # serve` reads and refuses a wrong value of, was in docs/SERVICE.md alone.
+    read = _environment_variables_read()
+    assert {"COLUMNS", "GRPC_VERBOSITY", "ADVISOR_LOG_FORMAT"} <= read
+    documented = _FENCE.sub("", (ROOT / "docs" / "CLI.md").read_text(encoding="utf-8"))
+    missing = sorted(name for name in read if not re.search(rf"`{name}[`=]", documented))
+    assert not missing, f"environment variables docs/CLI.md does not describe: {missing}"
 
 
 def _line_with(document: Path, start: str) -> str:
