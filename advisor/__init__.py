@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from advisor.model.task import (
         Correlation,
         PresetInfo,
+        Presets,
         Task,
         list_presets,
         load_task,
@@ -70,6 +71,7 @@ __all__ = [
     "Layer",
     "MemberFigure",
     "PresetInfo",
+    "Presets",
     "Recommendation",
     "SearchProgress",
     "SearchResult",
@@ -116,6 +118,7 @@ _HOMES: dict[str, str] = {
     "SearchResult": "advisor.model.results",
     "Correlation": "advisor.model.task",
     "PresetInfo": "advisor.model.task",
+    "Presets": "advisor.model.task",
     "Task": "advisor.model.task",
     "list_presets": "advisor.model.task",
     "load_task": "advisor.model.task",

@@ -51,12 +51,12 @@ class _Printer(Protocol):
 class TableDisplay:
     """A result shown as its table in a notebook and the IPython shell, as the command prints it.
 
-    A subclass says its table in :meth:`as_table`. Its repr stays the dataclass' (every field,
-    valid Python); IPython's rich display shows the table instead: ``_repr_html_`` in a notebook
-    (the table preformatted, every name escaped, so a correlation named ``<script>`` reads as
-    written) and ``_repr_pretty_`` in the IPython shell and as the notebook's plain text. The
-    repr of a search result, every design's whole rationale, ran to 8,329 characters for two
-    designs.
+    A subclass says its table in :meth:`as_table`. Its repr stays the dataclass' or the list's
+    (every field, valid Python); IPython's rich display shows the table instead: ``_repr_html_``
+    in a notebook (the table preformatted, every name escaped, so a correlation named
+    ``<script>`` reads as written) and ``_repr_pretty_`` in the IPython shell and as the
+    notebook's plain text. The repr of a search result, every design's whole rationale, ran to
+    8,329 characters for two designs.
     """
 
     def as_table(self) -> str:

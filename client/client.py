@@ -72,7 +72,7 @@ from advisor.model.documents import read_document
 from advisor.model.pem import certificates_problem, key_problem, read_pem
 from advisor.model.results import Analysis, SearchProgress, SearchResult
 from advisor.model.scalars import is_whole
-from advisor.model.task import PresetInfo, Task, parse_task
+from advisor.model.task import Presets, Task, parse_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.protocol.metadata import DEFAULT_MAX_MESSAGE_BYTES, bearer_metadata, token_problem
@@ -625,15 +625,16 @@ class AdvisorClient:
             raise
         return True
 
-    def list_presets(self, *, timeout: float | None = None) -> list[PresetInfo]:
+    def list_presets(self, *, timeout: float | None = None) -> Presets:
         """List the named regions and task presets the server knows.
 
-        A preset of a kind a newer server added, which no field of this version takes, is left
-        out (:func:`~advisor.protocol.wire.preset_from_proto`).
+        A list that shows as ``advisor presets``' table in a notebook. A preset of a kind a newer
+        server added, which no field of this version takes, is left out
+        (:func:`~advisor.protocol.wire.preset_from_proto`).
         """
         response = self._call(self._stub.ListPresets, advisor_pb2.ListPresetsRequest(), timeout)
         decoded = [_decoded(wire.preset_from_proto, preset) for preset in response.presets]
-        return [preset for preset in decoded if preset is not None]
+        return Presets(preset for preset in decoded if preset is not None)
 
     def check_health(self, *, wait_for_ready: bool = False, timeout: float | None = None) -> bool:
         """Return whether the server is serving the advisor, by its ``grpc.health.v1`` check.

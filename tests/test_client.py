@@ -42,7 +42,7 @@ from advisor.cli.format import render_search_result
 from advisor.errors import InvalidRequestError
 from advisor.model.pem import MAX_PEM_BYTES
 from advisor.model.results import Analysis, SearchProgress, SearchResult
-from advisor.model.task import PresetInfo
+from advisor.model.task import PresetInfo, Presets
 from advisor.protocol import wire
 from advisor.service.server import ServerConfig, start_server
 from tests.support.certificates import make_certificates, make_server_certificate
@@ -96,6 +96,7 @@ def test_calls_return_the_library_models(fake: tuple[ScriptedAdvisor, str]) -> N
         analysis = client.analyze(TASK, ARCHITECTURE)
         result = client.recommend(TASK, BUDGET)
     assert presets == [PresetInfo(name="left_half", kind="region", description="the left half")]
+    assert isinstance(presets, Presets) and presets.as_table().startswith("name ")
     assert isinstance(analysis, Analysis)
     assert analysis.parameters == 52
     assert [(c.name, c.certificate) for c in analysis.correlations] == [("ends", "tight")]

@@ -3,7 +3,8 @@
 Its repr, what a notebook showed, was every field: 8,329 characters for a search of two designs,
 each design's whole rationale. IPython's rich display (``_repr_html_``, ``_repr_pretty_``) shows
 the command's table instead, laid out by the one renderer (:meth:`SearchResult.as_table`,
-:meth:`Analysis.as_table`, :meth:`InferenceReport.as_table`); the repr stays the dataclass'.
+:meth:`Analysis.as_table`, :meth:`InferenceReport.as_table`, :meth:`Presets.as_table`); the repr
+stays the dataclass' (the list's).
 IPython is not installed here: a stand-in printer takes its calls.
 """
 
@@ -11,12 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
+import pickle
 import re
 
 import numpy as np
 import pytest
 
-from advisor.cli.format import render_analysis, render_search_result
+from advisor.cli.format import render_analysis, render_presets, render_search_result
 from advisor.cli.infer import render_report
 from advisor.infer.data import data_from_array
 from advisor.infer.dependence import dependence_graph
@@ -24,7 +27,7 @@ from advisor.infer.report import InferenceReport
 from advisor.infer.task import infer_task
 from advisor.model.budget import Budget
 from advisor.model.results import Analysis, Recommendation, SearchResult
-from advisor.model.task import Task, parse_task
+from advisor.model.task import PresetInfo, Presets, Task, list_presets, parse_task
 from advisor.search.recommend import recommend
 from advisor.seprank.analysis import analyze
 
@@ -58,7 +61,7 @@ def result(task: Task) -> SearchResult:
     return recommend(task, Budget(max_parameters=20_000, top_k=2, time_limit_seconds=None))
 
 
-_Shown = SearchResult | Recommendation | Analysis | InferenceReport
+_Shown = SearchResult | Recommendation | Analysis | InferenceReport | Presets
 
 
 @pytest.fixture(scope="module")
@@ -223,3 +226,54 @@ def test_an_inference_report_shows_as_the_part_of_infer_s_report_it_holds(
     assert _pretty(report) == table.removesuffix("\n")
     assert _html_text(report) == table
     assert repr(report).startswith("InferenceReport(task=")
+
+
+def _ipython_display_method(shown: object) -> str:
+    """Name what IPython's shell shows ``shown`` by, looking along its class' bases in order.
+
+    As ``IPython.lib.pretty.RepresentationPrinter.pretty`` does: a base it prints itself (a
+    ``list``), a base's own ``_repr_pretty_``, or else a base's own ``__repr__``.
+    """
+    for cls in type(shown).__mro__:
+        if cls in (list, tuple, dict, set):
+            return f"the {cls.__name__} printer"
+        if "_repr_pretty_" in cls.__dict__:
+            return "_repr_pretty_"
+        if cls is not object and "__repr__" in cls.__dict__:
+            return "__repr__"
+    return "the default printer"
+
+
+def test_the_presets_show_as_the_table_advisor_presets_prints() -> None:
+    # A plain list showed in a notebook as its repr, every description whole: 9,849 characters.
+    presets = list_presets()
+    table = presets.as_table()
+    rows = table.splitlines()
+    assert rows[0].split() == ["name", "kind", "description"]
+    assert rows[1].split()[:2] == [presets[0].name, "region"]
+    assert table == render_presets(presets, "table")
+    assert _pretty(presets) == table.removesuffix("\n")
+    assert _html_text(presets) == table
+    assert _ipython_display_method(presets) == "_repr_pretty_"
+    assert repr(presets) == repr(list(presets))
+
+
+def test_the_presets_are_still_a_list() -> None:
+    presets = list_presets()
+    plain = list(presets)
+    assert isinstance(presets, list) and presets == plain and plain == presets
+    assert len(presets) == len(plain) > 1 and presets[-1] == plain[-1]
+    assert [preset.name for preset in presets] == [preset.name for preset in plain]
+    copied = pickle.loads(pickle.dumps(presets))
+    assert type(copied) is Presets and copied == presets
+    assert json.loads(render_presets(presets, "json")) == {
+        "presets": [dataclasses.asdict(preset) for preset in plain]
+    }
+
+
+def test_html_escapes_the_preset_names() -> None:
+    presets = Presets([PresetInfo(_SCRIPT, "region", "pair & co\nthe rest")])
+    page = presets._repr_html_()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "pair &amp; co" in page and "pair & co" not in page and "the rest" not in page
+    assert _SCRIPT in _html_text(presets)

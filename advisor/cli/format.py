@@ -8,16 +8,16 @@ the same facts laid out for reading: the result's own (``as_table``, what a note
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
 from advisor.cli.options import OutputFormat
 from advisor.cli.output import stdout_document
 from advisor.export.document import analysis_document, presets_document, search_result_document
-from advisor.layout import TableHints, table
+from advisor.layout import TableHints
 from advisor.model.architecture import Architecture
 from advisor.model.results import Analysis, SearchResult
-from advisor.model.task import PresetInfo
+from advisor.model.task import Presets
 
 __all__ = ["render_analysis", "render_presets", "render_search_result"]
 
@@ -57,9 +57,9 @@ def render_analysis(
     return _render(analysis, output_format, analysis_document, lambda a: a.as_table(architecture))
 
 
-def render_presets(presets: Sequence[PresetInfo], output_format: OutputFormat) -> str:
+def render_presets(presets: Presets, output_format: OutputFormat) -> str:
     """Render the preset list in ``output_format``."""
-    return _render(presets, output_format, presets_document, _presets_table)
+    return _render(presets, output_format, presets_document, Presets.as_table)
 
 
 def _render(
@@ -71,9 +71,3 @@ def _render(
     if output_format == "table":
         return as_table(value)
     return stdout_document(document(value), output_format)
-
-
-def _presets_table(presets: Sequence[PresetInfo]) -> str:
-    # The first line of a description is its summary; the whole text is in JSON and YAML.
-    rows = [[p.name, p.kind, p.description.partition("\n")[0]] for p in presets]
-    return "\n".join(table(["name", "kind", "description"], rows, prose_last=True)) + "\n"

@@ -44,6 +44,7 @@ from pydantic import (
 )
 
 from advisor.errors import FieldViolation, InvalidRequestError, did_you_mean, unknown_name
+from advisor.layout import TableDisplay, table
 from advisor.model.documents import RequestModel, ShortRepr
 from advisor.model.grid import LocationIds, axes_mismatch
 from advisor.model.packed import PackedIds
@@ -58,6 +59,7 @@ __all__ = [
     "MaskRegion",
     "PresetInfo",
     "PresetRegion",
+    "Presets",
     "Region",
     "RelationKind",
     "ResolvedCorrelation",
@@ -266,6 +268,23 @@ class PresetInfo:
     name: str
     kind: Literal["region", "task"]
     description: str
+
+
+class Presets(TableDisplay, list[PresetInfo]):
+    """The presets ``ListPresets`` serves: a list, shown as ``advisor presets``' table.
+
+    A plain list showed in a notebook as its repr, every description whole (9,849 characters).
+    As a list it indexes, iterates, equals a list of the same presets and pickles as before;
+    its repr is still the list's. ``TableDisplay`` comes first among the bases, so IPython,
+    which looks for the display along the class' bases in order, finds it before ``list``'s.
+    A slice or a sum of two is a plain list.
+    """
+
+    def as_table(self) -> str:
+        """Return the table ``advisor presets`` prints: each preset's name, kind and summary."""
+        # The first line of a description is its summary; the whole text is the field's.
+        rows = [[p.name, p.kind, p.description.partition("\n")[0]] for p in self]
+        return "\n".join(table(["name", "kind", "description"], rows, prose_last=True)) + "\n"
 
 
 class ResolvedCorrelation:

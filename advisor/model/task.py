@@ -54,6 +54,7 @@ from advisor.model.presets import TASK_PRESETS, expand_task_preset, task_preset_
 from advisor.model.regions import (
     Locations,
     PresetInfo,
+    Presets,
     Region,
     RelationKind,
     ResolvedCorrelation,
@@ -68,6 +69,7 @@ __all__ = [
     "NO_CORRELATION",
     "Correlation",
     "PresetInfo",
+    "Presets",
     "ResolvedCorrelation",
     "Task",
     "list_presets",
@@ -344,9 +346,9 @@ def load_task(path: str | os.PathLike[str]) -> Task:
     return parse_task(read_document(path, "task"))
 
 
-def list_presets() -> list[PresetInfo]:
+def list_presets() -> Presets:
     """Every region preset, then every task preset, with its exact definition."""
-    return [*region_preset_infos(), *task_preset_infos()]
+    return Presets([*region_preset_infos(), *task_preset_infos()])
 
 
 def task_document(task: Task) -> dict[str, Any]:
