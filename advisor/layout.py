@@ -59,6 +59,12 @@ class TableDisplay:
     8,329 characters for two designs.
     """
 
+    def __init_subclass__(cls) -> None:
+        # IPython looks along a class' bases in order for one's own _repr_pretty_, or else its
+        # own __repr__: a dataclass' __repr__, the subclass' own, came before this base's.
+        super().__init_subclass__()
+        cls._repr_pretty_ = TableDisplay._repr_pretty_  # type: ignore[method-assign]
+
     def as_table(self) -> str:
         """Return the table the ``advisor`` command prints for this result."""
         raise NotImplementedError

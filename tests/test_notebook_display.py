@@ -87,6 +87,22 @@ def _html_text(shown: _Shown) -> str:
     return html.unescape(match[1])
 
 
+def _ipython_display_method(shown: type) -> str:
+    """Name what IPython's shell shows a ``shown`` by, looking along the class' bases in order.
+
+    As ``IPython.lib.pretty.RepresentationPrinter.pretty`` does: a base it prints itself (a
+    ``list``), a base's own ``_repr_pretty_``, or else a base's own ``__repr__``.
+    """
+    for cls in shown.__mro__:
+        if cls in (list, tuple, dict, set):
+            return f"the {cls.__name__} printer"
+        if "_repr_pretty_" in cls.__dict__:
+            return "_repr_pretty_"
+        if cls is not object and "__repr__" in cls.__dict__:
+            return "__repr__"
+    return "the default printer"
+
+
 def test_a_search_result_shows_as_its_table(result: SearchResult) -> None:
     table = result.as_table()
     rows = table.splitlines()
@@ -228,20 +244,11 @@ def test_an_inference_report_shows_as_the_part_of_infer_s_report_it_holds(
     assert repr(report).startswith("InferenceReport(task=")
 
 
-def _ipython_display_method(shown: object) -> str:
-    """Name what IPython's shell shows ``shown`` by, looking along its class' bases in order.
-
-    As ``IPython.lib.pretty.RepresentationPrinter.pretty`` does: a base it prints itself (a
-    ``list``), a base's own ``_repr_pretty_``, or else a base's own ``__repr__``.
-    """
-    for cls in type(shown).__mro__:
-        if cls in (list, tuple, dict, set):
-            return f"the {cls.__name__} printer"
-        if "_repr_pretty_" in cls.__dict__:
-            return "_repr_pretty_"
-        if cls is not object and "__repr__" in cls.__dict__:
-            return "__repr__"
-    return "the default printer"
+@pytest.mark.parametrize("shown", [SearchResult, Recommendation, Analysis, InferenceReport])
+def test_the_ipython_shell_finds_the_table_before_the_dataclass_repr(shown: type) -> None:
+    # The dataclass' __repr__ is the class' own, TableDisplay's _repr_pretty_ a base's: the
+    # IPython shell showed a search result as its repr, the thousands of characters it replaces.
+    assert _ipython_display_method(shown) == "_repr_pretty_"
 
 
 def test_the_presets_show_as_the_table_advisor_presets_prints() -> None:
@@ -254,7 +261,7 @@ def test_the_presets_show_as_the_table_advisor_presets_prints() -> None:
     assert table == render_presets(presets, "table")
     assert _pretty(presets) == table.removesuffix("\n")
     assert _html_text(presets) == table
-    assert _ipython_display_method(presets) == "_repr_pretty_"
+    assert _ipython_display_method(Presets) == "_repr_pretty_"
     assert repr(presets) == repr(list(presets))
 
 

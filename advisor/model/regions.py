@@ -275,9 +275,7 @@ class Presets(TableDisplay, list[PresetInfo]):
 
     A plain list showed in a notebook as its repr, every description whole (9,849 characters).
     As a list it indexes, iterates, equals a list of the same presets and pickles as before;
-    its repr is still the list's. ``TableDisplay`` comes first among the bases, so IPython,
-    which looks for the display along the class' bases in order, finds it before ``list``'s.
-    A slice or a sum of two is a plain list.
+    its repr is still the list's. A slice or a sum of two is a plain list.
     """
 
     def as_table(self) -> str:
