@@ -295,11 +295,10 @@ def _converted(
 
 
 def _request_id(call: grpc.Call) -> str | None:
-    """Return the request id the server sent the call, first thing or with its status."""
-    for metadata in (call.initial_metadata(), call.trailing_metadata()):
-        for key, value in metadata or ():
-            if key == REQUEST_ID_METADATA_KEY and isinstance(value, str):
-                return value
+    """Return the request id the server sent the call, with its status (trailing metadata)."""
+    for key, value in call.trailing_metadata() or ():
+        if key == REQUEST_ID_METADATA_KEY and isinstance(value, str):
+            return value
     return None
 
 

@@ -185,6 +185,6 @@ def test_a_failed_call_carries_the_request_id_the_server_gave_it(
         client.list_presets()
     cause = refused.value.__cause__
     assert isinstance(cause, grpc.Call)
-    [sent] = [v for k, v in cause.initial_metadata() or () if k == REQUEST_ID_METADATA_KEY]
+    [sent] = [v for k, v in cause.trailing_metadata() or () if k == REQUEST_ID_METADATA_KEY]
     assert refused.value.request_id == sent
     assert pickle.loads(pickle.dumps(refused.value)).request_id == sent

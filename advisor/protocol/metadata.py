@@ -27,8 +27,8 @@ AUTHORIZATION_METADATA_KEY: Final = "authorization"
 """The metadata key (gRPC metadata keys are lower case) carrying ``Bearer <token>``."""
 
 REQUEST_ID_METADATA_KEY: Final = "request-id"
-"""The response metadata key carrying the call's request id (initial metadata; an ``INTERNAL``
-error's trailing metadata too), which every server log line about the call names."""
+"""The response metadata key carrying the call's request id (in the trailing metadata, with the
+call's status), which every server log line about the call names."""
 
 INCOMING_REQUEST_ID_KEY: Final = "x-request-id"
 """The request metadata key whose sane value the server takes as the call's request id."""

@@ -4,9 +4,9 @@ A user who hands an operator the id finds the call's access line, its ``INTERNAL
 and its worker's lines by it, where matching by method, peer and time was guesswork. The id is
 the call's ``x-request-id`` metadata value when it has a sane one (:func:`request_id_of`: at
 most :data:`MAX_REQUEST_ID_CHARS` visible ASCII characters, so it is safe on a text log line),
-else a new random one, and it goes back to the client in the response's initial metadata
-(:data:`REQUEST_ID_METADATA_KEY`) at the start of the call, so every answer carries it, whatever
-status the call ends with. While the call runs, :data:`CALL_REQUEST_ID` holds it, for the code
+else a new random one, and it goes back to the client in the response's trailing metadata
+(:data:`REQUEST_ID_METADATA_KEY`), with the status, so every answer carries it, whatever status
+the call ends with. While the call runs, :data:`CALL_REQUEST_ID` holds it, for the code
 that logs about the call and for the ``INTERNAL`` error that reports it
 (:func:`advisor.service.status.abort_for`).
 """
@@ -86,13 +86,20 @@ class SyncRequestIds(grpc.ServerInterceptor):
 
 
 def _identified(behavior: Callable[..., Any], streaming: bool) -> Callable[..., Any]:
-    """Wrap an asyncio server's behaviour to run under the call's id, sent to the client first."""
+    """Wrap an asyncio server's behaviour to run under the call's id, sent with its status.
+
+    In the trailing metadata, set before the behaviour runs: an abort that names no trailers
+    keeps it (one that does merges it, :func:`advisor.service.threads.abort_call` and
+    :func:`advisor.service.status.abort_for`). Not sent first, in the initial metadata: gRPC
+    commits a call once the server's headers arrive, and a client then retries none of its
+    ``UNAVAILABLE`` answers (a draining replica's refusal was not retried on another replica).
+    """
 
     async def call(request: Any, context: Context) -> Any:
         request_id = request_id_of(context.invocation_metadata())
         token = CALL_REQUEST_ID.set(request_id)
+        context.set_trailing_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
         try:
-            await context.send_initial_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
             if not streaming:
                 return await behavior(request, context)
             await write_responses(behavior(request, context), context)
@@ -109,8 +116,8 @@ def _identified_sync(behavior: Callable[..., Any], streaming: bool) -> Callable[
     def call(request: Any, context: grpc.ServicerContext) -> Any:
         request_id = request_id_of(context.invocation_metadata())
         token = CALL_REQUEST_ID.set(request_id)
+        context.set_trailing_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
         try:
-            context.send_initial_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
             return behavior(request, context)
         finally:
             CALL_REQUEST_ID.reset(token)
@@ -118,8 +125,8 @@ def _identified_sync(behavior: Callable[..., Any], streaming: bool) -> Callable[
     def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         request_id = request_id_of(context.invocation_metadata())
         token = CALL_REQUEST_ID.set(request_id)
+        context.set_trailing_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
         try:
-            context.send_initial_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
             yield from behavior(request, context)
         finally:
             CALL_REQUEST_ID.reset(token)

@@ -20,6 +20,7 @@ Servicer methods are wrapped with :func:`unary_errors` or :func:`stream_errors`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import uuid
@@ -40,6 +41,7 @@ from advisor.errors import (
 )
 from advisor.protocol.metadata import ERROR_DOMAIN, LIMIT_EXCEEDED_REASON
 from advisor.service.admission import NotServingError, SaturatedError, ShuttingDownError
+from advisor.service.call_id import with_call_id
 from advisor.service.logs import FIELDS
 from advisor.service.request_ids import CALL_REQUEST_ID, REQUEST_ID_METADATA_KEY
 from advisor.service.threads import ThreadContext
@@ -158,7 +160,7 @@ def abort_for(
     new one.
     """
     if isinstance(error, InvalidRequestError):
-        context.abort_with_status(bad_request_status(error))
+        context.abort_with_status(_with_call_id(bad_request_status(error)))
     if isinstance(error, SaturatedError):
         context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
     if isinstance(error, (ShuttingDownError, NotServingError)):
@@ -175,6 +177,23 @@ def abort_for(
         _LOGGER.error("request %s (%s) failed", request_id, method, exc_info=error, extra=fields)
     context.set_trailing_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
     context.abort(grpc.StatusCode.INTERNAL, f"internal error; request id {request_id}")
+
+
+def _with_call_id(status: grpc.Status) -> grpc.Status:
+    """Return ``status`` with the served call's request id among its trailers (see below).
+
+    An abort with a status replaces the trailers the call had, its request id among them.
+    """
+    return _IdentifiedStatus(status.code, status.details, with_call_id(status.trailing_metadata))
+
+
+@dataclasses.dataclass(frozen=True)
+class _IdentifiedStatus(grpc.Status):
+    """A status as gRPC's abort_with_status reads it: its code, details and trailers."""
+
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, str | bytes], ...]
 
 
 def _stopped_status(context: ThreadContext | grpc.ServicerContext) -> grpc.StatusCode:

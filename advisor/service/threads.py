@@ -20,6 +20,8 @@ from typing import Any, Never, TypeAlias
 
 import grpc
 
+from advisor.service.call_id import with_call_id
+
 __all__ = [
     "AioContext",
     "CallAbortedError",
@@ -153,6 +155,9 @@ class ThreadContext:
 
 
 async def abort_call(context: AioContext, aborted: CallAbortedError) -> Never:
-    """End the call of ``context`` with the status a worker's context was aborted with."""
-    await context.abort(aborted.code, aborted.details, aborted.trailing_metadata)
+    """End the call of ``context`` with the status a worker's context was aborted with.
+
+    Its trailers carry the call's request id (:func:`~advisor.service.call_id.with_call_id`).
+    """
+    await context.abort(aborted.code, aborted.details, with_call_id(aborted.trailing_metadata))
     raise AssertionError("unreachable: abort ends the call")

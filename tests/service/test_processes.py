@@ -257,8 +257,8 @@ def test_a_worker_killed_mid_call_ends_only_that_call_and_is_replaced(
                 future.result(timeout=_PROBE_TIMEOUT)
         error: grpc.Call = failure.value  # type: ignore[assignment]
         assert error.code() is grpc.StatusCode.INTERNAL
-        # The call's own id, the one it got at its start, which its access line names.
-        [request_id] = [v for k, v in error.initial_metadata() or () if k == "request-id"]
+        # The call's own id, sent with its status, which its access line names.
+        [request_id] = [v for k, v in error.trailing_metadata() or () if k == "request-id"]
         assert isinstance(request_id, str)
         assert error.details() == f"internal error; request id {request_id}"
         assert "SIGKILL" not in (error.details() or "")
