@@ -119,7 +119,7 @@ class RequestLimits(BaseModel):
         gt=0,
         le=LONGEST_SECONDS,
         allow_inf_nan=False,
-        description="Search time limit.",
+        description="Search time limit; also the longest an Analyze or InferTask call works.",
     )
     max_message_bytes: int = Field(
         default=DEFAULT_MAX_MESSAGE_BYTES,

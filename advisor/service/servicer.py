@@ -22,7 +22,7 @@ from typing import TypeAlias
 
 import grpc
 
-from advisor.errors import StoppedError
+from advisor.errors import StoppedError, exact_float
 from advisor.model.arguments import checked_inference_arguments
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
@@ -150,8 +150,7 @@ class AdvisorServicer:
             # analysis on another grid was refused on `exact`, for an instance that cannot exist.
             check_same_input(task, architecture)
             check_analysis_cost(task, architecture, request.exact, self._limits)
-            stop = call_stop_signal(context, self._admission.drain)
-            with shutdown_named(self._admission):
+            with self._bounded_stop(context, "Analyze") as stop:
                 analysis = analyze(task, architecture, exact=request.exact, stop=stop)
         return advisor_pb2.AnalyzeResponse(analysis=wire.analysis_to_proto(analysis))
 
@@ -184,10 +183,37 @@ class AdvisorServicer:
             outputs, seed = checked_inference_arguments(given, request.seed)
             wire.require_field(request, "graph")
             graph = wire.dependence_graph_from_proto(request.graph, self._limits.max_locations)
-            stop = call_stop_signal(context, self._admission.drain)
-            with shutdown_named(self._admission):
+            with self._bounded_stop(context, "InferTask") as stop:
                 inferred = infer_task(graph, outputs=outputs, seed=seed, stop=stop)
         return wire.inference_report_to_proto(inferred.report())
+
+    @contextmanager
+    def _bounded_stop(self, context: ThreadContext, method: str) -> Iterator[StopSignal]:
+        """Yield the stop signal of an analysis or inference, bounded by ``max_time_limit_seconds``.
+
+        A search stops by its time limit; these calls had no bound but the caller's deadline, so
+        one sent without a deadline to a server with raised size limits could outlast the grace
+        a connection past its maximum age gives its calls (``max_time_limit_seconds`` + grace
+        + 30 s) and end ``UNAVAILABLE``, its work lost. Stopped by the bound, the call
+        ends ``DEADLINE_EXCEEDED`` naming the setting; a drain still ends it ``UNAVAILABLE``.
+        """
+        bound = self._limits.max_time_limit_seconds
+        call = call_stop_signal(context, self._admission.drain)
+        stop = call.limited(bound)
+        bound_ends = stop.clock() + bound
+        with shutdown_named(self._admission):
+            try:
+                yield stop
+            except StoppedError:
+                # The call's own end (its deadline, a cancellation, the drain) keeps its words.
+                call_ends = call.deadline
+                if call.cancelled or (call_ends is not None and call_ends <= bound_ends):
+                    raise
+                raise StoppedError(
+                    f"the {method} call would run past this server's bound of "
+                    f"{exact_float(bound)} s (max_time_limit_seconds) and was stopped; send a "
+                    "smaller request, or a server whose max_time_limit_seconds is higher"
+                ) from None
 
     def _search_request(
         self, request: advisor_pb2.RecommendRequest | advisor_pb2.StreamRecommendRequest
