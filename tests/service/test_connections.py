@@ -175,3 +175,53 @@ def test_the_server_closes_a_connection_whose_peer_stopped_answering_its_pings(
         connection.sendall(_HTTP2_OPENING)
         types = _frame_types_until_closed(connection)  # a timeout at 30 s fails the test
     assert types[-1] == _GOAWAY
+
+
+_HEADERS, _PING, _END_HEADERS, _ACK = 1, 6, 4, 1
+
+
+def _silent_call_opening() -> bytes:
+    """A HEADERS frame opening a ``ListPresets`` call on stream 1 whose message never comes."""
+    fields = {
+        ":method": "POST",
+        ":scheme": "http",
+        ":path": "/advisor.v1.ArchitectureAdvisor/ListPresets",
+        ":authority": "advisor",
+        "content-type": "application/grpc",
+        "te": "trailers",
+    }
+    # HPACK literals without indexing, new names, no Huffman coding (RFC 7541, 6.2.2).
+    block = b"".join(
+        b"\x00" + bytes([len(name)]) + name.encode() + bytes([len(value)]) + value.encode()
+        for name, value in fields.items()
+    )
+    return (
+        len(block).to_bytes(3, "big")
+        + bytes([_HEADERS, _END_HEADERS])
+        + (1).to_bytes(4, "big")
+        + block
+    )
+
+
+def test_the_server_goes_on_pinging_a_call_through_which_nothing_flows(
+    serve: Callable[..., RunningServer],
+) -> None:
+    # gRPC's grpc.http2.max_pings_without_data (2 by default) stops a client's pings after two
+    # with no data sent; were it to hold the server's too, a silent peer under a search of
+    # max_time_limit_seconds would be watched for only two keepalive intervals. It does not:
+    # gRPC applies it to clients only (chttp2 ping_rate_policy.cc), so the server sets none.
+    # Here a call waits for its request message while the peer only answers pings.
+    running = serve(workers=1, executor="threads", keepalive_seconds=1.0, request_read_seconds=60)
+    host, _, port = running.address.rpartition(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(_HTTP2_OPENING + _silent_call_opening())
+        pings = 0
+        while pings < 4:  # twice the cap; a server that stopped pinging times out at 30 s
+            head = connection.recv(9, socket.MSG_WAITALL)
+            assert len(head) == 9, "the server closed the connection"
+            length = int.from_bytes(head[:3], "big")
+            payload = connection.recv(length, socket.MSG_WAITALL) if length else b""
+            assert head[3] != 0, "the call sent data"  # DATA: something flowed after all
+            if head[3] == _PING and not head[4] & _ACK:
+                connection.sendall(head[:4] + bytes([_ACK]) + bytes(4) + payload)
+                pings += 1
