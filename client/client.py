@@ -32,6 +32,7 @@ import os
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -75,7 +76,12 @@ from advisor.model.scalars import is_whole
 from advisor.model.task import Presets, Task, parse_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
-from advisor.protocol.metadata import DEFAULT_MAX_MESSAGE_BYTES, bearer_metadata, token_problem
+from advisor.protocol.metadata import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    INCOMING_REQUEST_ID_KEY,
+    bearer_metadata,
+    token_problem,
+)
 from advisor.protocol.search_id import search_id_problem
 
 if TYPE_CHECKING:
@@ -155,6 +161,16 @@ def _duration(seconds: float) -> str:
     Fixed-point: Python writes 1e-05 in exponent notation, which gRPC does not read.
     """
     return f"{float(seconds):.9f}s"
+
+
+def _new_request_id() -> str:
+    """Return the id a call sends as ``x-request-id``, which a server names the call by.
+
+    A server answers with it, and an error keeps it where no status of the server's came: a
+    search that ran into the caller's deadline was logged by the server under an id its
+    caller never learned.
+    """
+    return uuid.uuid4().hex
 
 
 def _is_real(value: object) -> bool:
@@ -733,11 +749,12 @@ class AdvisorClient:
     ) -> _Response:
         self._check_open()
         self._check_size(request)
-        with self._typed_errors():
+        request_id = _new_request_id()
+        with self._typed_errors(request_id):
             return method(
                 request,
                 timeout=self._timeout(timeout),
-                metadata=self._metadata,
+                metadata=(*self._metadata, (INCOMING_REQUEST_ID_KEY, request_id)),
                 wait_for_ready=wait_for_ready,
             )
 
@@ -779,9 +796,10 @@ class AdvisorClient:
         the way out, whatever ends it (the generator closed, an exception from ``progress``,
         a Ctrl-C), so the search does not run on.
         """
-        call = self._open_stream(request, timeout)
+        request_id = _new_request_id()
+        call = self._open_stream(request, timeout, request_id)
         arrived: queue.SimpleQueue[SearchProgress | SearchResult | Exception] = queue.SimpleQueue()
-        events = self._read_events(call, request.budget)
+        events = self._read_events(call, request.budget, request_id)
         reader = threading.Thread(
             target=_pass_on, args=(events, arrived), name="advisor-stream", daemon=True
         )
@@ -793,16 +811,18 @@ class AdvisorClient:
             reader.join()
 
     def _open_stream(
-        self, request: advisor_pb2.StreamRecommendRequest, timeout: float
+        self, request: advisor_pb2.StreamRecommendRequest, timeout: float, request_id: str
     ) -> grpc._CallIterator[advisor_pb2.StreamRecommendResponse]:
         """Start a ``StreamRecommend`` call; its caller cancels it once done with it."""
-        with self._typed_errors():
-            return self._stub.StreamRecommend(request, timeout=timeout, metadata=self._metadata)
+        metadata = (*self._metadata, (INCOMING_REQUEST_ID_KEY, request_id))
+        with self._typed_errors(request_id):
+            return self._stub.StreamRecommend(request, timeout=timeout, metadata=metadata)
 
     def _read_events(
         self,
         responses: Iterator[advisor_pb2.StreamRecommendResponse],
         budget: advisor_pb2.Budget,
+        request_id: str,
     ) -> Iterator[SearchProgress | SearchResult]:
         """Decode a stream's responses up to its result, raising a failed call's typed error.
 
@@ -810,7 +830,7 @@ class AdvisorClient:
         response's ``event``) is skipped: read as progress, it was an empty one, its counts 0
         after the events before it.
         """
-        with self._typed_errors():
+        with self._typed_errors(request_id):
             for response in responses:
                 event = response.WhichOneof("event")
                 if event == "result":
@@ -823,8 +843,11 @@ class AdvisorClient:
         )
 
     @contextlib.contextmanager
-    def _typed_errors(self) -> Iterator[None]:
+    def _typed_errors(self, request_id: str) -> Iterator[None]:
         """Raise a failed call's typed error, keeping gRPC's as its cause.
+
+        ``request_id`` is the ``x-request-id`` the call sent: the error's where no status of
+        the server's came (:func:`~advisor_client.errors.error_from_rpc`).
 
         A close from another thread can land after :meth:`_check_open` passed: gRPC then
         refuses to start the call with a bare ``ValueError``, raised as the
@@ -838,6 +861,7 @@ class AdvisorClient:
                 client_closed=self._closed,
                 plaintext=self._plaintext,
                 without_certificate=self._without_certificate,
+                sent_request_id=request_id,
             ) from error
         except ValueError:
             if not self._closed:

@@ -68,8 +68,10 @@ class AdvisorRpcError(AdvisorError):
 
     ``request_id`` is the id the server gave the call (its ``request-id`` response metadata),
     which names the call on every line the server logged about it: hand it to the server's
-    operator. None where no answer of the server's came (a connection never made, a deadline
-    that passed before the call reached it, a closed client).
+    operator. Where no status of the server's came (the call's deadline passed, it was
+    cancelled, no connection was made), it is the ``x-request-id`` the client sent, which a
+    server that received the call logged it by (a search that ran into its deadline); None for
+    a call never sent (a closed client).
 
     Raised by a call, its ``__cause__`` is the :class:`grpc.RpcError` it was decoded from (also
     a :class:`grpc.Call`), for what the decoding leaves out: ``trailing_metadata()``,
@@ -230,6 +232,7 @@ def error_from_rpc(
     client_closed: bool = False,
     plaintext: bool = False,
     without_certificate: bool = False,
+    sent_request_id: str | None = None,
 ) -> AdvisorRpcError:
     """Convert a failed call into the matching :class:`AdvisorRpcError` subclass.
 
@@ -252,6 +255,10 @@ def error_from_rpc(
         connection never made (:data:`_CONNECT_FAILED`), whose words name no other cause (a
         server certificate not trusted, a server without TLS), then adds
         :data:`CLIENT_CERTIFICATE_HINT`, as a server that asks for one leaves no other trace.
+    sent_request_id
+        The ``x-request-id`` the call sent, which a server honours as the call's id: the
+        error's ``request_id`` where no status of the server's came with one (the call's own
+        deadline or a cancellation ended it first, or it never reached a server).
 
     Returns
     -------
@@ -262,12 +269,12 @@ def error_from_rpc(
         likely means: not the advisor's port, or an older server; so do a health check's
         ``NOT_FOUND``: a server that does not serve the advisor); each with the ``limits`` of
         the status's ``LIMIT_EXCEEDED`` ErrorInfo (none without one) and the call's
-        ``request_id`` (None where the server sent none).
+        ``request_id``: the server's, else ``sent_request_id``.
     """
     if not isinstance(error, grpc.Call):
         return AdvisorRpcError(grpc.StatusCode.UNKNOWN, str(error))
     converted = _converted(error, client_closed, plaintext, without_certificate)
-    converted.request_id = _request_id(error)
+    converted.request_id = _request_id(error) or sent_request_id
     return converted
 
 

@@ -1030,7 +1030,11 @@ def test_each_status_has_its_exit_code(code: grpc.StatusCode, exit_code: ExitCod
     with scripted_server(servicer) as target:
         result = advisor("presets", "--target", target)
     assert result.status == exit_code
-    assert result.stderr == f"advisor: error: {code.name}: scripted {code.name}\n"
+    # The call's id, which the server got as its x-request-id, for its operator (not for an
+    # UNAVAILABLE, which mostly never reached a server).
+    sent = servicer.metadata["ListPresets"]["x-request-id"]
+    named = "" if code is grpc.StatusCode.UNAVAILABLE else f" (request id {sent!s})"
+    assert result.stderr == f"advisor: error: {code.name}: scripted {code.name}{named}\n"
 
 
 def test_timeout_option_sets_the_deadline() -> None:

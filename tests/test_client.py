@@ -13,6 +13,7 @@ import json
 import math
 import os
 import pickle
+import re
 import threading
 import time
 from collections import Counter
@@ -610,6 +611,19 @@ def test_a_slow_call_fails_at_its_deadline(fake: tuple[ScriptedAdvisor, str]) ->
     servicer.release = threading.Event()  # held: only the deadline can end the call
     with _client(target) as client, pytest.raises(DeadlineExceededError):
         client.list_presets(timeout=0.2)
+
+
+def test_a_call_its_deadline_ended_carries_the_id_it_sent_the_server(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    # The server logs the call under the x-request-id it received; ended by its own deadline,
+    # the call got no status of the server's, and its error had no id to hand an operator.
+    servicer, target = fake
+    servicer.release = threading.Event()  # held: only the deadline can end the call
+    with _client(target) as client, pytest.raises(DeadlineExceededError) as late:
+        client.list_presets(timeout=0.2)
+    sent = str(servicer.metadata["ListPresets"]["x-request-id"])
+    assert re.fullmatch(r"[0-9a-f]{32}", sent) and late.value.request_id == sent
 
 
 def test_the_token_travels_as_a_bearer_header(fake: tuple[ScriptedAdvisor, str]) -> None:

@@ -287,9 +287,12 @@ def _describe(
         CLIENT_CERTIFICATE_HINT, _CLIENT_CERTIFICATE_HINT
     )
     line = f"{error.code.name}: {_raise_hints(details, limits)}"
-    # A remote server's failure: its id finds the call in that server's log, for its operator.
-    # An embedded server's log is dropped, and an INTERNAL's details name the id already.
-    if embedded or error.request_id is None or error.request_id in line:
+    # A remote server's failure: its id finds the call in that server's log, for its operator
+    # (a call its --timeout ended too, logged under the id the client sent). An embedded
+    # server's log is dropped, an INTERNAL's details name the id already, and an UNAVAILABLE
+    # mostly never reached a server (a connection refused, a TLS handshake failed).
+    unlogged = error.code.name == "UNAVAILABLE"
+    if embedded or unlogged or error.request_id is None or error.request_id in line:
         return line
     return f"{line} (request id {error.request_id})"
 
