@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -104,6 +104,7 @@ def _recommendations(run: SearchRun, complete: bool, note_unbuilt: bool) -> list
     The page's best is always built; a page cut short says so (``note_unbuilt``).
     """
     notes = _notes(run, complete)
+    references = _references(run)
     recommendations = []
     board, clock = run.board, run.clock
     # A search stopped before any recommendable tree was scored still answers: with the
@@ -128,6 +129,7 @@ def _recommendations(run: SearchRun, complete: bool, note_unbuilt: bool) -> list
                 run.offset + 1 + index,
                 entry,
                 notes,
+                references,
                 None if first else run.signal,
                 pricing,
                 complete,
@@ -163,20 +165,20 @@ def build_recommendation(
     rank: int,
     entry: Entry,
     notes: Sequence[str],
+    references: References,
     stop: StopSignal | None,
     pricing: StopSignal,
     complete: bool,
 ) -> Recommendation:
     """Analyse one entry's architecture and explain it; ``stop`` may abandon the analysis.
 
+    ``notes`` and ``references`` (:func:`_references`) are the page's, the same for each design.
+
     ``pricing`` may cut the pricing of the contiguous reference net (the costly part of a
     small analysis): a recommendation built near the deadline comes without it, on time.
     ``complete`` says whether every tree was scored (else the targets and the references
     are those of the trees scored before the stop, and the rationale says so).
     """
-    board = run.board
-    shallow = board.shallow
-    assert shallow is not None, "the shallow net fits (checked up front) and always runs"
     architecture, analysis = _analysed(run, entry, stop, pricing)
     standard = run.ladders.standard
     design, held = _design(run, entry), _held(run, entry)
@@ -187,8 +189,8 @@ def build_recommendation(
     text = rationale(
         design,
         opening=brief,
-        contiguous=_reference(run, board.contiguous) if board.contiguous else None,
-        shallow=_reference(run, shallow),
+        contiguous=references.contiguous,
+        shallow=references.shallow,
         objective=run.objective,
         names=run.names,
         max_parameters=run.budget.max_parameters,
@@ -516,6 +518,26 @@ def _held_by_compute(run: SearchRun, entry: Entry) -> str:
             else "max_multiply_adds (--max-macs) sets another."
         )
     )
+
+
+class References(NamedTuple):
+    """The reference nets every rationale of a page compares its design with."""
+
+    contiguous: Design | None
+    shallow: Design
+
+
+def _references(run: SearchRun) -> References:
+    """Describe the page's reference nets once: the best contiguous tree's and the shallow net's.
+
+    Each is the same for every design of the page, and a reference held by the compute bound
+    is priced on its DAG (:func:`_bound_by`): built once, not once per design.
+    """
+    board = run.board
+    shallow = board.shallow
+    assert shallow is not None, "the shallow net fits (checked up front) and always runs"
+    contiguous = _reference(run, board.contiguous) if board.contiguous else None
+    return References(contiguous, _reference(run, shallow))
 
 
 def _reference(run: SearchRun, entry: Entry) -> Design:
