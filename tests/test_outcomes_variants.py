@@ -16,13 +16,15 @@ from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.task import parse_task
 from advisor.search.objective import Objective
 from bench.outcomes.describe import with_locality
-from bench.outcomes.metrics import ADVISOR_FIRST
+from bench.outcomes.metrics import ADVISOR_FIRST, rank_correlation
 from bench.outcomes.report import metrics_of, rows
 from bench.outcomes.run import RESULTS
 from bench.outcomes.variants import (
     FACTORS,
     VARIANTS,
     Member,
+    Pool,
+    Variant,
     level_bits,
     read_pools,
     rescored,
@@ -152,3 +154,21 @@ def test_a_grids_only_variant_leaves_sequences_as_stored() -> None:
     assert scores is not None
     pool = pools["sequence-local"]
     assert scores("sequence-local", pool) == [m.score for m in pool.members]
+
+
+def test_a_variant_that_ties_a_pool_counts_that_task_at_tau_zero() -> None:
+    pools = read_pools()
+    if not pools:
+        pytest.skip("no trained pools in this checkout")
+    stored = {task: [m.score for m in pool.members] for task, pool in pools.items()}
+    tied = next(iter(pools))
+
+    def tying(task: str, pool: Pool) -> list[float]:
+        return [1.0] * len(pool.members) if task == tied else stored[task]
+
+    faithful = screen(pools, Variant("the stored scores", lambda task, pool: stored[task]))
+    accuracy = [m.row.mean for m in pools[tied].members]
+    tied_tau = rank_correlation(stored[tied], accuracy).kendall_tau
+    assert screen(pools, Variant("ties one pool", tying)).mean_tau == pytest.approx(
+        faithful.mean_tau - tied_tau / len(pools)
+    )

@@ -202,7 +202,11 @@ VARIANTS: Final[dict[str, Variant]] = {
 
 @dataclass(frozen=True)
 class Screened:
-    """One variant's figures over the tasks (``mean_tau`` NaN: its scores are the stored ones)."""
+    """One variant's figures over the tasks (``mean_tau`` NaN: its scores are the stored ones).
+
+    A task whose pool a variant scores all alike counts at tau 0 in the mean: a variant that
+    says nothing about a task must not raise its figure by leaving the task out.
+    """
 
     mean_tau: float
     within: int
@@ -243,7 +247,7 @@ def screen(pools: dict[str, Pool], variant: Variant) -> Screened:
         changed += pick.row.source != ADVISOR_FIRST
         if not _within(max((m.row for m in members), key=lambda r: r.mean), pick.row):
             misses.append(task)
-    tau = float(np.nanmean(taus)) if variant.scores is not None else math.nan
+    tau = float(np.mean(np.nan_to_num(taus))) if variant.scores is not None else math.nan
     return Screened(tau, len(pools) - len(misses), len(pools), misses, changed)
 
 
