@@ -71,7 +71,10 @@ class AdvisorRpcError(AdvisorError):
     operator. Where no status of the server's came (the call's deadline passed, it was
     cancelled, no connection was made), it is the ``x-request-id`` the client sent, which a
     server that received the call logged it by (a search that ran into its deadline); None for
-    a call never sent (a closed client).
+    a call never sent (a closed client). ``request_id_from_server`` says which: True when the
+    server sent the id back with its status, so a server logged the call by it (a draining
+    server's ``UNAVAILABLE`` too), False when it is only the id the client sent (an
+    ``UNAVAILABLE`` of that kind mostly never reached a server).
 
     Raised by a call, its ``__cause__`` is the :class:`grpc.RpcError` it was decoded from (also
     a :class:`grpc.Call`), for what the decoding leaves out: ``trailing_metadata()``,
@@ -85,6 +88,7 @@ class AdvisorRpcError(AdvisorError):
         self.details = details
         self.limits: Mapping[str, str] = dict(limits or {})
         self.request_id: str | None = None
+        self.request_id_from_server = False
         super().__init__(details or code.name)
 
     def _pickled_arguments(self) -> tuple[Any, ...]:
@@ -269,12 +273,14 @@ def error_from_rpc(
         likely means: not the advisor's port, or an older server; so do a health check's
         ``NOT_FOUND``: a server that does not serve the advisor); each with the ``limits`` of
         the status's ``LIMIT_EXCEEDED`` ErrorInfo (none without one) and the call's
-        ``request_id``: the server's, else ``sent_request_id``.
+        ``request_id``: the server's (``request_id_from_server``), else ``sent_request_id``.
     """
     if not isinstance(error, grpc.Call):
         return AdvisorRpcError(grpc.StatusCode.UNKNOWN, str(error))
     converted = _converted(error, client_closed, plaintext, without_certificate)
-    converted.request_id = _request_id(error) or sent_request_id
+    answered_id = _request_id(error)
+    converted.request_id = answered_id or sent_request_id
+    converted.request_id_from_server = answered_id is not None
     return converted
 
 

@@ -624,6 +624,7 @@ def test_a_call_its_deadline_ended_carries_the_id_it_sent_the_server(
         client.list_presets(timeout=0.2)
     sent = str(servicer.metadata["ListPresets"]["x-request-id"])
     assert re.fullmatch(r"[0-9a-f]{32}", sent) and late.value.request_id == sent
+    assert not late.value.request_id_from_server
 
 
 def test_the_token_travels_as_a_bearer_header(fake: tuple[ScriptedAdvisor, str]) -> None:

@@ -186,5 +186,6 @@ def test_a_failed_call_carries_the_request_id_the_server_gave_it(
     cause = refused.value.__cause__
     assert isinstance(cause, grpc.Call)
     [sent] = [v for k, v in cause.trailing_metadata() or () if k == REQUEST_ID_METADATA_KEY]
-    assert refused.value.request_id == sent
-    assert pickle.loads(pickle.dumps(refused.value)).request_id == sent
+    assert refused.value.request_id == sent and refused.value.request_id_from_server
+    copy = pickle.loads(pickle.dumps(refused.value))
+    assert (copy.request_id, copy.request_id_from_server) == (sent, True)

@@ -290,8 +290,9 @@ def _describe(
     # A remote server's failure: its id finds the call in that server's log, for its operator
     # (a call its --timeout ended too, logged under the id the client sent). An embedded
     # server's log is dropped, an INTERNAL's details name the id already, and an UNAVAILABLE
-    # mostly never reached a server (a connection refused, a TLS handshake failed).
-    unlogged = error.code.name == "UNAVAILABLE"
+    # the server did not answer with its id never reached a server (a connection refused, a
+    # TLS handshake failed); a draining server's refusal did.
+    unlogged = error.code.name == "UNAVAILABLE" and not error.request_id_from_server
     if embedded or unlogged or error.request_id is None or error.request_id in line:
         return line
     return f"{line} (request id {error.request_id})"
