@@ -16,15 +16,15 @@ read it), so a search finished early is told from one its time limit ended::
 Each line also carries these as the record's :data:`~advisor.service.logs.FIELDS`, which the
 JSON log writes as fields of their own (``method``, ``status``, ``seconds``, ``peer``,
 ``request_id``, ``search_id``, and ``fields``, the field paths an ``INVALID_ARGUMENT`` refused,
-which its text line names as ``fields=a,b``). Advisor calls are logged at INFO; health checks
-and reflection, which probes and tools send every few seconds, at DEBUG. The status is what
-the call ended with on the server: the one it was aborted with (or set), ``OK`` when its handler
-returned, ``CANCELLED`` or ``DEADLINE_EXCEEDED`` when gRPC ended it first (the client
-cancelled, its deadline passed, the server's shutdown cancelled it), and ``UNKNOWN`` for an
-exception no handler mapped (gRPC's own answer to one). A refusal by an interceptor inside this
-one (a bad bearer token, a request that never arrived) is logged with its status like any other
-answer, and so is a call of a method the server does not have, ``UNIMPLEMENTED`` as gRPC
-answers it.
+which its text line names as ``fields=a,b``, a comma in a path escaped). Advisor calls are
+logged at INFO; health checks and reflection, which probes and tools send every few seconds, at
+DEBUG. The status is what the call ended with on the server: the one it was aborted with (or
+set), ``OK`` when its handler returned, ``CANCELLED`` or ``DEADLINE_EXCEEDED`` when gRPC ended
+it first (the client cancelled, its deadline passed, the server's shutdown cancelled it), and
+``UNKNOWN`` for an exception no handler mapped (gRPC's own answer to one). A refusal by an
+interceptor inside this one (a bad bearer token, a request that never arrived) is logged with
+its status like any other answer, and so is a call of a method the server does not have,
+``UNIMPLEMENTED`` as gRPC answers it.
 """
 
 from __future__ import annotations
@@ -65,6 +65,16 @@ _LOGGER = logging.getLogger(ACCESS_LOGGER)
 
 _WHOLE: Final = "(request)"
 """How the access line names the empty field path: the request as a whole."""
+
+
+def _listed(refused: list[str]) -> str:
+    r"""Return the ``refused`` field paths as the text line lists them, comma-separated.
+
+    Each is :func:`~advisor.service.logs.shown`, and a comma in one, which a caller may write in
+    a key, is escaped as ``\x2c`` too: the paths ``a,b`` and ``c`` read ``a\x2cb,c``, not as
+    three fields. The empty path is the request as a whole (bytes that are no request message).
+    """
+    return ",".join((shown(field) or _WHOLE).replace(",", r"\x2c") for field in refused)
 
 
 class AccessLog(grpc.aio.ServerInterceptor):
@@ -206,7 +216,6 @@ def _log(
         peer or "-",
         "" if request_id is None else f" request-id={request_id}",
         "" if search_id is None else f" search-id={search_id}",
-        # The empty path is the request as a whole (bytes that are no request message).
-        "" if not refused else f" fields={','.join(shown(field) or _WHOLE for field in refused)}",
+        "" if not refused else f" fields={_listed(refused)}",
         extra={FIELDS: fields},
     )

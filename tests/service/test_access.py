@@ -24,7 +24,7 @@ from advisor.service import searches as searches_module
 from advisor.service.access import ACCESS_LOGGER
 from advisor.service.katib_server import start_katib_server
 from advisor.service.limits import MIN_MESSAGE_BYTES, RequestLimits
-from advisor.service.logs import FIELDS
+from advisor.service.logs import FIELDS, JsonFormatter
 from advisor.service.server import RunningServer
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.status import REQUEST_ID_METADATA_KEY
@@ -331,15 +331,14 @@ def test_a_search_request_is_read_for_its_name_once(
     assert len(parses) == 1
 
 
-def test_a_refused_field_a_caller_named_is_escaped_on_the_katib_endpoints_line(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    # An unknown key of a Katib experiment's task document is its violation's field path, as
-    # written: a newline in it wrote a line of the experiment author's making after the access
-    # line, a space a field of the author's own.
+def _katib_refusal(caplog: pytest.LogCaptureFixture, task: object) -> tuple[str, list[str]]:
+    """Return the Katib endpoint's access line refusing an experiment of ``task``, and its fields.
+
+    Each unknown key of the experiment's task document is a refused field path, as written; the
+    fields are the JSON log's ``fields`` of the line.
+    """
     caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
-    key = "x\nERROR forged request-id=k-9"
-    document = base64.b64encode(json.dumps({key: 1}).encode()).decode()
+    document = base64.b64encode(json.dumps(task).encode()).decode()
     request = api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment(task=document))
     server = start_katib_server("127.0.0.1", 0, workers=1, access_log=True)
     try:
@@ -356,11 +355,34 @@ def test_a_refused_field_a_caller_named_is_escaped_on_the_katib_endpoints_line(
         caplog, "/api.v1.beta1.Suggestion/ValidateAlgorithmSettings", "INVALID_ARGUMENT"
     )
     [record] = [r for r in caplog.records if r.getMessage() == message]
-    [refused] = [field for field in getattr(record, FIELDS)["fields"] if field.endswith(key)]
+    fields = json.loads(JsonFormatter().format(record))["fields"]
+    assert isinstance(fields, list)
+    return message, fields
+
+
+def test_a_refused_field_a_caller_named_is_escaped_on_the_katib_endpoints_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A newline in a refused key wrote a line of the experiment author's making after the
+    # access line, a space a field of the author's own.
+    key = "x\nERROR forged request-id=k-9"
+    message, fields = _katib_refusal(caplog, {key: 1})
+    [refused] = [field for field in fields if field.endswith(key)]
     assert re.fullmatch(r"[\x20-\x7e]+", message), message
     assert message.count(" request-id=") == 1
     assert r"x\x0aERROR\x20forged\x20request-id=k-9" in message
     assert refused.endswith(key)  # the JSON log's field holds it as the detail names it
+
+
+def test_a_refused_field_with_a_comma_is_one_field_on_the_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The line lists the refused fields comma-separated: two keys "a,b" and "c" read as
+    # three fields "a", "b" and "c".
+    message, fields = _katib_refusal(caplog, {"a,b": 1, "c": 1})
+    assert len(fields) == 2 and any(field.endswith("a,b") for field in fields), fields
+    listed = message.rpartition(" fields=")[2].split(",")
+    assert [field.replace(r"\x2c", ",") for field in listed] == fields
 
 
 def test_an_invalid_argument_line_names_the_refused_fields(
