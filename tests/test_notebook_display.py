@@ -278,6 +278,26 @@ def test_the_presets_are_still_a_list() -> None:
     }
 
 
+def test_presets_made_only_of_presets_are_presets() -> None:
+    # A slice, a copy or a sum of two was a plain list, shown as its whole repr in a notebook.
+    presets = list_presets()
+    other = Presets(presets[1:2])
+    for made, plain in (
+        (presets[:3], list(presets)[:3]),
+        (presets[::-1], list(presets)[::-1]),
+        (presets.copy(), list(presets)),
+        (presets + other, [*presets, *other]),
+        (other * 2, [*other, *other]),
+        (2 * other, [*other, *other]),
+    ):
+        assert type(made) is Presets and made == plain
+        assert made.as_table() == render_presets(made, "table")
+    assert type(presets[0]) is PresetInfo
+    # A plain list may hold anything: added to it, the presets are a plain list.
+    anything: list[object] = [1]
+    assert type(presets + anything) is list and type(anything + presets) is list
+
+
 def test_html_escapes_the_preset_names() -> None:
     presets = Presets([PresetInfo(_SCRIPT, "region", "pair & co\nthe rest")])
     page = presets._repr_html_()

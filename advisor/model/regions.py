@@ -29,7 +29,7 @@ import math
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, SupportsIndex, TypeAlias, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -270,13 +270,52 @@ class PresetInfo:
     description: str
 
 
+_Item = TypeVar("_Item")
+
+
 class Presets(TableDisplay, list[PresetInfo]):
     """The presets ``ListPresets`` serves: a list, shown as ``advisor presets``' table.
 
     A plain list showed in a notebook as its repr, every description whole (9,849 characters).
     As a list it indexes, iterates, equals a list of the same presets and pickles as before;
-    its repr is still the list's. A slice or a sum of two is a plain list.
+    its repr is still the list's. What holds only its presets is a ``Presets`` too, shown as a
+    table: a slice, a copy, a sum of two, a repeat. A sum with a plain list, which may hold
+    anything, is a plain list.
     """
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> PresetInfo: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Presets: ...
+
+    def __getitem__(self, index: SupportsIndex | slice) -> PresetInfo | Presets:
+        if isinstance(index, slice):
+            return Presets(super().__getitem__(index))
+        return super().__getitem__(index)
+
+    def copy(self) -> Presets:
+        """Return a shallow copy, a ``Presets`` (a list's ``copy`` is a plain list)."""
+        return Presets(self)
+
+    # mypy refuses an overload ahead of the list's own, though a Presets is a list[PresetInfo].
+    @overload  # type: ignore[override]
+    def __add__(self, other: Presets, /) -> Presets: ...
+
+    @overload
+    def __add__(self, other: list[PresetInfo], /) -> list[PresetInfo]: ...
+
+    @overload
+    def __add__(self, other: list[_Item], /) -> list[_Item | PresetInfo]: ...
+
+    def __add__(self, other: list[Any], /) -> list[Any]:
+        added = super().__add__(other)
+        return Presets(added) if isinstance(other, Presets) else added
+
+    def __mul__(self, times: SupportsIndex) -> Presets:
+        return Presets(super().__mul__(times))
+
+    __rmul__ = __mul__
 
     def as_table(self) -> str:
         """Return the table ``advisor presets`` prints: each preset's name, kind and summary."""
