@@ -21,13 +21,17 @@ import pytest
 
 from advisor.cli.format import render_analysis, render_presets, render_search_result
 from advisor.cli.infer import render_report
+from advisor.errors import InvalidRequestError
+from advisor.export.document import analysis_document, parse_analysis
 from advisor.infer.data import data_from_array
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.report import InferenceReport
 from advisor.infer.task import infer_task
+from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.model.task import PresetInfo, Presets, Task, list_presets, parse_task
+from advisor.protocol import wire
 from advisor.search.recommend import recommend
 from advisor.seprank.analysis import analyze
 
@@ -225,6 +229,37 @@ def test_an_analysis_shows_as_the_table_analyze_prints(result: SearchResult, tas
     assert table.splitlines()[2].split()[:2] == ["correlation", "weight"]
     assert _pretty(analysis) == table.removesuffix("\n")
     assert _html_text(analysis) == table
+
+
+def test_an_analysis_of_a_padded_input_shows_the_grid_its_costs_count() -> None:
+    # The notebook's table left out "on the input padded to 8x16 (margins 0/0 0/8)", which
+    # advisor analyze prints: the analysis did not know the architecture it was of.
+    task = parse_task({"input": {"shape": [8, 8]}, "preset": "symmetry"})
+    layers = [{"channels": 8, "pool": [2, 2]}, {"channels": 8, "pool": [4, 8]}]
+    architecture = parse_architecture(
+        {
+            "input": {"shape": [8, 8]},
+            "representation": 4,
+            "layers": layers,
+            "padding": [[0, 0], [0, 8]],
+        }
+    )
+    said = ", on the input padded to 8x16 (margins 0/0 0/8)"
+    analysis = analyze(task, architecture)
+    decoded = wire.analysis_from_proto(wire.analysis_to_proto(analysis), architecture)
+    for shown in (analysis, decoded):
+        table = shown.as_table()
+        assert said in " ".join(table.partition("\n\n")[0].split("\n"))  # wrapped as prose
+        assert table == render_analysis(shown, "table", architecture)
+        assert _html_text(shown) == table and _pretty(shown) == table.removesuffix("\n")
+    # The grid is the architecture's to say: the analysis' document and equality leave it out.
+    document = analysis_document(analysis)
+    assert "padded" not in json.dumps(document)
+    assert parse_analysis(document) == analysis == decoded
+    assert said not in parse_analysis(document).as_table()
+    with pytest.raises(InvalidRequestError, match="padded_input"):
+        parse_analysis({**document, "padded_input": said})
+    assert pickle.loads(pickle.dumps(analysis)).as_table() == analysis.as_table()
 
 
 def test_an_inference_report_shows_as_the_part_of_infer_s_report_it_holds(

@@ -31,7 +31,9 @@ __all__ = [
     "SearchProgress",
     "SearchResult",
     "UnpricedReason",
+    "padded_input",
     "reported_members",
+    "with_padded_input",
 ]
 
 Certificate: TypeAlias = Literal["exact", "tight", "upper_bound"]
@@ -288,7 +290,12 @@ class Analysis(TableDisplay):
     """An architecture scored against a task: its costs and one entry per correlation.
 
     ``multiply_adds`` is per input, as :mod:`advisor.model.compute` counts it; ``efficiency``
-    what a shallow and a contiguous net would need to match its figures.
+    what a shallow and a contiguous net would need to match its figures. ``padded_input`` says
+    the grid those costs count, for an analysis of a padded architecture (:func:`padded_input`:
+    ``padded to 16x16 (margins 0/1 0/1)``), and is empty for one not padded or not known (an
+    analysis read from its document); it is the architecture's to say, so the document (which
+    refuses the key) and equality leave it out, and only the table shows it. It is set from the
+    architecture analysed (:func:`with_padded_input`), not passed.
     """
 
     __pydantic_config__: ClassVar[ConfigDict] = _DOCUMENT
@@ -297,6 +304,9 @@ class Analysis(TableDisplay):
     multiply_adds: _Count
     correlations: list[CorrelationAnalysis] = field(default_factory=list)
     efficiency: Efficiency | None = None
+    padded_input: Annotated[str, Field(exclude=True)] = field(
+        default="", init=False, compare=False, repr=False
+    )
 
     def __hash__(self) -> int:
         return _hash(self)
@@ -304,8 +314,8 @@ class Analysis(TableDisplay):
     def as_table(self, architecture: Architecture | None = None) -> str:
         """Return the table ``advisor analyze`` prints: the costs, the figures, the efficiency.
 
-        ``architecture``, the one analysed: a padded one's grid and margins, which its costs
-        count, are said with the costs (the analysis leaves them to the architecture).
+        A padded architecture's grid and margins, which its costs count, are said with the
+        costs: ``architecture``'s, the one analysed, else the analysis' ``padded_input``.
         """
         return _analysis_table(self, architecture)
 
@@ -526,11 +536,25 @@ def _recommendation_table(recommendation: Recommendation, explain: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _padded(architecture: Architecture) -> str:
-    """Say a padded architecture's grid and margins: ``padded to 16x16 (margins 0/1 0/1)``."""
-    assert architecture.padding is not None and architecture.padded, "only a padded one has margins"
+def padded_input(architecture: Architecture) -> str:
+    """Say a padded architecture's grid and margins: ``padded to 16x16 (margins 0/1 0/1)``.
+
+    Empty for an architecture whose input gets no margins.
+    """
+    if architecture.padding is None or not architecture.padded:
+        return ""
     margins = " ".join(f"{before}/{after}" for before, after in architecture.padding)
     return f"padded to {'x'.join(map(str, architecture.grid))} (margins {margins})"
+
+
+def with_padded_input(analysis: Analysis, architecture: Architecture) -> Analysis:
+    """Return a copy of ``analysis`` whose table says ``architecture``'s padded grid, if any.
+
+    ``architecture`` is the one analysed: its grid is what the analysis' costs count.
+    """
+    copied = dataclasses.replace(analysis)
+    object.__setattr__(copied, "padded_input", padded_input(architecture))
+    return copied
 
 
 def _shape_summary(architecture: Architecture) -> list[str]:
@@ -543,8 +567,8 @@ def _shape_summary(architecture: Architecture) -> list[str]:
         f"pools {pools}",
         f"outputs {architecture.outputs}",
     ]
-    if architecture.padded:
-        summary.append(_padded(architecture))
+    if padded := padded_input(architecture):
+        summary.append(padded)
     if architecture.mixture is not None:
         members = len(architecture.mixture.members) + 1
         summary.append(
@@ -556,8 +580,9 @@ def _shape_summary(architecture: Architecture) -> list[str]:
 def _analysis_table(analysis: Analysis, architecture: Architecture | None) -> str:
     """Lay an analysis out as ``advisor analyze`` prints it (:meth:`Analysis.as_table`)."""
     costs = f"{analysis.parameters:,} parameters, {analysis.multiply_adds:,} multiply-adds"
-    if architecture is not None and architecture.padded:
-        costs += f", on the input {_padded(architecture)}"
+    padded = analysis.padded_input if architecture is None else padded_input(architecture)
+    if padded:
+        costs += f", on the input {padded}"
     lines = [*wrapped(costs, "", ""), ""]
     lines.extend(_correlation_table(analysis.correlations))
     lines.extend(_efficiency_lines(analysis.efficiency, analysis.correlations))

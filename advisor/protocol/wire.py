@@ -48,6 +48,7 @@ from advisor.model.results import (
     SearchResult,
     UnpricedReason,
     reported_members,
+    with_padded_input,
 )
 from advisor.model.task import PresetInfo, Task, parse_task
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
@@ -600,12 +601,13 @@ def analysis_from_proto(
     """Decode an :class:`Analysis`; an unknown certificate names its path under ``analysis``.
 
     ``architecture``: the design analysed, whose multiply-adds stand in for those of a producer
-    that predates them (:func:`_multiply_adds`), and whose mixture, if any, has its missing
-    member figures read as not reported; without it such an analysis keeps the wire's 0 and
-    empty members.
+    that predates them (:func:`_multiply_adds`), whose mixture, if any, has its missing member
+    figures read as not reported, and whose padding the analysis' table says
+    (:attr:`~advisor.model.results.Analysis.padded_input`); without it such an analysis keeps
+    the wire's 0 and empty members.
     """
     mixture = architecture is not None and architecture.mixture is not None
-    return Analysis(
+    analysis = Analysis(
         parameters=message.parameters,
         correlations=reported_members(
             (
@@ -621,6 +623,7 @@ def analysis_from_proto(
         ),
         efficiency=_efficiency_from_proto(message),
     )
+    return analysis if architecture is None else with_padded_input(analysis, architecture)
 
 
 def _multiply_adds(sent: int, architecture: Architecture) -> int:

@@ -60,7 +60,13 @@ from advisor.model.architecture import Architecture
 from advisor.model.arguments import require_flag, require_instance
 from advisor.model.grid import channel_axis, channel_axis_hint
 from advisor.model.mixture import member_widths
-from advisor.model.results import Analysis, Certificate, CorrelationAnalysis, MemberFigure
+from advisor.model.results import (
+    Analysis,
+    Certificate,
+    CorrelationAnalysis,
+    MemberFigure,
+    with_padded_input,
+)
 from advisor.model.task import ResolvedCorrelation, Task
 from advisor.seprank.efficiency import expressive_efficiency
 from advisor.seprank.engines import ENGINES
@@ -180,7 +186,7 @@ def analyze(
             alone = [(float(m[index]), _TIGHT if t[index] else _BOUND) for m, t in members]
         scored.append(_with_members(result, alone))
     reached = [c.log2_separation_rank for c in scored]
-    return Analysis(
+    analysis = Analysis(
         parameters=architecture.parameters,
         multiply_adds=architecture.multiply_adds,
         correlations=scored,
@@ -188,6 +194,7 @@ def analyze(
             architecture, correlations, rows, reached, pricing_stop, price_contiguous
         ),
     )
+    return with_padded_input(analysis, architecture)
 
 
 def _check_exact_limits(
