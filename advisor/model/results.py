@@ -552,8 +552,11 @@ def with_padded_input(analysis: Analysis, architecture: Architecture) -> Analysi
 
     ``architecture`` is the one analysed: its grid is what the analysis' costs count.
     """
+    padded = padded_input(architecture)
+    if padded == analysis.padded_input:
+        return analysis
     copied = dataclasses.replace(analysis)
-    object.__setattr__(copied, "padded_input", padded_input(architecture))
+    object.__setattr__(copied, "padded_input", padded)
     return copied
 
 
