@@ -237,6 +237,14 @@ def test_the_sdist_holds_the_protos_and_examples_and_no_partial_test_suite(
     assert not [name for name in distributions.sdist if "__pycache__" in name]
 
 
+def test_the_sdist_holds_every_script_the_readme_runs(distributions: _Distributions) -> None:
+    # README's "python server.py" (the service alone) found no server.py in the unpacked sdist.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    scripts = set(re.findall(r"\bpython ([\w/]+\.py)\b", readme))
+    assert "server.py" in scripts
+    assert sorted(scripts - distributions.sdist) == []
+
+
 def test_the_classifiers_say_the_packages_are_typed_and_name_only_pythons_it_requires() -> None:
     project = _pyproject()["project"]
     classifiers: list[str] = project["classifiers"]
