@@ -7,6 +7,7 @@ import functools
 import importlib
 import importlib.metadata
 import importlib.util
+import posixpath
 import re
 import shutil
 import subprocess
@@ -243,6 +244,43 @@ def test_the_sdist_holds_every_script_the_readme_runs(distributions: _Distributi
     scripts = set(re.findall(r"\bpython ([\w/]+\.py)\b", readme))
     assert "server.py" in scripts
     assert sorted(scripts - distributions.sdist) == []
+
+
+def _in_sdist(target: str, sdist: frozenset[str]) -> bool:
+    """Return whether ``target``, a file or a folder, is in the sdist."""
+    return target in sdist or any(name.startswith(f"{target}/") for name in sdist)
+
+
+def test_the_sdist_holds_what_the_readme_links_and_the_messages_cite(
+    distributions: _Distributions,
+) -> None:
+    # The unpacked sdist had no docs/: README's links to docs/CLI.md and docs/SERVICE.md were
+    # dead, and so were the "docs/FORMATS.md §1" the program's messages send a reader to.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = {
+        target.partition("#")[0]
+        for target in re.findall(r"\]\(([^)\s]+)\)", readme)
+        if "://" not in target and not target.startswith("#")
+    }
+    cited = {
+        name
+        for source in [*ROOT.glob("advisor/**/*.py"), *ROOT.glob("client/**/*.py")]
+        for name in re.findall(r"\bdocs/[A-Z]+\.md\b", source.read_text(encoding="utf-8"))
+    }
+    assert "docs/CLI.md" in links and "docs/FORMATS.md" in cited
+    missing = [name for name in sorted(links | cited) if not _in_sdist(name, distributions.sdist)]
+    assert missing == []
+    docs = [name for name in distributions.sdist if name.startswith("docs/")]
+    for doc in (name for name in docs if name.endswith(".md")):
+        # A doc's own links (its figures, ../examples) resolve in the sdist as well.
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)\s#:]+)(?:#[^)]*)?\)", text):
+            resolved = posixpath.normpath(posixpath.join("docs", target))
+            assert _in_sdist(resolved, distributions.sdist), f"{doc}: {target}"
+    # They stay out of the wheel, which installs the two packages and their metadata alone.
+    tops = {name.split("/", 1)[0] for name in distributions.wheel}
+    metadata = f"architecture_advisor-{_pyproject()['project']['version']}.dist-info"
+    assert tops == {"advisor", "advisor_client", metadata}
 
 
 def test_the_classifiers_say_the_packages_are_typed_and_name_only_pythons_it_requires() -> None:
