@@ -385,6 +385,10 @@ def _distribution_of(module: str) -> str:
     raise AssertionError(f"{module}: no installed distribution holds {origin}")
 
 
+_OWN_MODULES: Final = frozenset({"advisor", "advisor_client", "tests", "bench", "server"})
+"""The project's own top-level modules, which no distribution but the checkout holds."""
+
+
 def _imported_distributions(path: Path) -> set[str]:
     """Return the distributions ``path`` imports from when it loads (its module-level imports)."""
     found = set()
@@ -403,7 +407,7 @@ def _imported_distributions(path: Path) -> set[str]:
             continue
         for module in modules:
             top = module.partition(".")[0]
-            if top not in sys.stdlib_module_names and top not in {"advisor", "advisor_client"}:
+            if top not in sys.stdlib_module_names and top not in _OWN_MODULES:
                 found.add(_distribution_of(module))
     return found
 
@@ -424,4 +428,31 @@ def test_every_distribution_the_core_imports_at_load_is_a_declared_dependency() 
         for distribution in _imported_distributions(source):
             if _PINNED_BY.get(distribution, distribution) not in declared:
                 undeclared.setdefault(distribution, []).append(relative)
+    assert undeclared == {}
+
+
+def _skips_without_an_extra(path: Path) -> bool:
+    """Return whether test module ``path`` calls ``pytest.importorskip`` as it loads."""
+    return any(
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr == "importorskip"
+        for node in ast.parse(path.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.Expr | ast.Assign)
+        for call in [node.value]
+    )
+
+
+def test_every_distribution_the_tests_import_at_load_is_a_declared_dependency() -> None:
+    # This file imported packaging, which no extra declared: it came only as pytest's dependency.
+    project = _pyproject()["project"]
+    requirements = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    declared = {canonicalize_name(Requirement(requirement).name) for requirement in requirements}
+    undeclared: dict[str, list[str]] = {}
+    for source in ROOT.glob("tests/**/*.py"):
+        if _skips_without_an_extra(source):
+            continue
+        for distribution in _imported_distributions(source):
+            if _PINNED_BY.get(distribution, distribution) not in declared:
+                undeclared.setdefault(distribution, []).append(source.relative_to(ROOT).as_posix())
     assert undeclared == {}
