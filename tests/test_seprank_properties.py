@@ -211,3 +211,61 @@ def test_batches_match_single_calls(case: Case, data: st.DataObject) -> None:
 
 def _approx(value: float) -> object:
     return pytest.approx(value, abs=TOLERANCE)
+
+
+# --- the shape of the bound in the widths (docs/THEORY.md §6, §14) --------------------------------
+
+_LOG2_WIDTHS = st.floats(0.0, 8.0, allow_nan=False)
+
+
+@settings(max_examples=80)
+@given(cases(trees(), powers_of_two=False), st.data())
+def test_the_min_cut_is_concave_and_linear_along_rays_in_the_log_widths(
+    case: Case, data: st.DataObject
+) -> None:
+    # docs/THEORY.md §6: a cut takes c_M input legs and c_l level-l deltas, so the min-cut is the
+    # least of linear forms c_M log2 M + sum_l c_l log2 r_l over the cut patterns: concave in the
+    # log-widths, and scaling them all by t scales it by t. §14 brackets the contiguous net's
+    # price by tangents and chords, which only concavity makes sound.
+    structure, labels, widths, _ = case
+    size = len(widths) + 1
+    x, y = (
+        np.array(data.draw(st.lists(_LOG2_WIDTHS, min_size=size, max_size=size))) for _ in range(2)
+    )
+    t = data.draw(st.floats(0.0, 1.0))
+    scale = data.draw(st.floats(0.0, 4.0))
+
+    def cut(point: npt.NDArray[np.float64]) -> float:
+        return float(log2_min_cut(structure, labels, point[1:], point[0])[0])
+
+    assert cut(t * x + (1 - t) * y) >= t * cut(x) + (1 - t) * cut(y) - 1e-7
+    assert cut(scale * x) == pytest.approx(scale * cut(x), abs=1e-7)
+
+
+@settings(max_examples=80)
+@given(cases(trees(), powers_of_two=False), st.data())
+def test_no_bound_falls_as_a_width_or_the_representation_grows(
+    case: Case, data: st.DataObject
+) -> None:
+    # docs/THEORY.md §14-15: every term of the recurrence is nondecreasing in every channel
+    # count, with shared weights too (a symmetric power grows with the dimension it powers); the
+    # contiguous pricing and the search's dominated ladders rely on it.
+    structure, labels, widths, representation = case
+    counts = [representation, *widths]
+    grown = list(counts)
+    index = data.draw(st.integers(0, len(counts) - 1))
+    grown[index] += data.draw(st.integers(1, 6))
+    for shared in (False, True):
+        before, after = (
+            float(
+                log2_min_cut(
+                    structure,
+                    labels,
+                    np.log2(np.asarray(c[1:], dtype=np.float64)),
+                    math.log2(c[0]),
+                    shared_weights=shared,
+                )[0]
+            )
+            for c in (counts, grown)
+        )
+        assert after >= before - TOLERANCE, (shared, counts, grown)
