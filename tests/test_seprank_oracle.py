@@ -18,6 +18,7 @@ passing everything.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from collections.abc import Sequence
@@ -208,6 +209,28 @@ def test_the_grid_tensor_is_well_below_the_rank_of_an_overlapping_network() -> N
     (figure,) = analyze(task, overlapping, exact=True).correlations
     assert (figure.log2_separation_rank, figure.log2_lower_bound) == (5.0, 3.0)
     assert architecture_rank(overlapping, [0, 2, 4], [1, 3, 5], cap=33) == 18
+
+
+def test_biases_lift_a_convac_above_the_figures_of_the_bias_free_one() -> None:
+    # docs/THEORY.md §13: the figures are the bias-free ConvAC's. Input [2], M = 2, one layer of
+    # 4 channels: h(u, v) = sum_c a_c (W u + b)_c (W v + b)_c has rank 3 over generic
+    # representation vectors u and v with biases b, and 2, the dimension bound printed, without.
+    rng = np.random.default_rng(0)
+    weights, biases, output = (rng.integers(0, P, shape) for shape in ((4, 2), (4,), (4,)))
+    points = [rng.integers(0, P, (6, 2)) for _ in range(2)]
+
+    def rank(shift: np.ndarray) -> int:
+        left, right = ((p @ weights.T + shift) % P for p in points)
+        return rank_mod_p((left * output % P) @ right.T % P)
+
+    assert rank(biases) == 3
+    assert rank(np.zeros(4, dtype=np.int64)) == 2
+    shallow = _architecture([2], 2, [(4, [2])], "contiguous")
+    task = parse_task(
+        {"input": {"shape": [2]}, "correlations": [{"name": "c", "a": {"indices": [0]}}]}
+    )
+    (figure,) = analyze(task, shallow, exact=True, price_contiguous=False).correlations
+    assert (figure.log2_separation_rank, figure.log2_max_rank) == (1.0, 1.0)
 
 
 def test_a_figure_above_the_dimension_bound_prices_a_shallow_net_no_width_reaches() -> None:
@@ -677,6 +700,43 @@ def test_mixture_figures_hold_against_the_oracle(data: st.DataObject) -> None:
     _check_against_the_oracle(task, architecture, regions)
 
 
+@_SETTINGS
+@given(st.data())
+def test_no_mixture_figure_falls_as_a_width_or_the_representation_grows(
+    data: st.DataObject,
+) -> None:
+    # docs/THEORY.md §15: every term of the recurrence and of the summing rule is nondecreasing
+    # in every channel count, so the bound never falls when one grows; the search scores only
+    # the ladders no other fitting ladder dominates on that ground.
+    architecture = data.draw(_mixtures())
+    task, _ = data.draw(_tasks(architecture.input.shape, count=3))
+    document = architecture.model_dump(mode="json", exclude_none=True)
+    grown = copy.deepcopy(document)
+    members = grown["mixture"]["members"]
+    owner = data.draw(st.integers(-1, len(members)))
+    level = data.draw(st.integers(0, len(grown["layers"]) - 1))
+    more = data.draw(st.integers(1, 3))
+    if owner == -1:
+        grown["representation"] += more
+    elif level + 1 in (*grown["mixture"]["mixing"], len(grown["layers"])):
+        # Members keep one width at their summed levels: grow it in every member at once.
+        grown["layers"][level]["channels"] += more
+        for member in members:
+            member["channels"][level] += more
+    elif owner == len(members):
+        grown["layers"][level]["channels"] += more
+    else:
+        members[owner]["channels"][level] += more
+    before, after = (
+        analyze(task, parse_architecture(d), price_contiguous=False).correlations
+        for d in (document, grown)
+    )
+    for small, large in zip(before, after, strict=True):
+        assert large.log2_separation_rank >= small.log2_separation_rank - TOLERANCE
+        assert large.log2_min_cut is not None and small.log2_min_cut is not None
+        assert large.log2_min_cut >= small.log2_min_cut - TOLERANCE
+
+
 @pytest.mark.parametrize(
     ("shape", "correlations", "options"),
     [
@@ -818,6 +878,18 @@ def test_a_dilation_order_merges_one_bit_per_level(order: list[int]) -> None:
         merged |= order[level]
         expected = {frozenset(x for x in range(16) if x & ~merged == y) for y in range(16)}
         assert set(sets) == {s for s in expected if s}, level
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 4, 5, 6])
+def test_interleaved_pooling_by_two_is_the_reversed_dilation_order(depth: int) -> None:
+    # docs/THEORY.md §7: on a sequence pooled by 2 at every level, interleaved pooling (window j
+    # of a level of n nodes pools j and j + n/2) is the dilation order 2^(L-1), ..., 2, 1.
+    layers = [(2, [2])] * depth
+    interleaved = _architecture([2**depth], 2, layers, "interleaved")
+    reversed_order = [2 ** (depth - 1 - level) for level in range(depth)]
+    dilated = _architecture([2**depth], 2, layers, {"dilations": reversed_order})
+    built = [set(sets) for sets in location_sets(export_levels(interleaved))]
+    assert built == [set(sets) for sets in location_sets(export_levels(dilated))]
 
 
 # --- the oracle's network is the exported module ------------------------------------------------
