@@ -164,6 +164,11 @@ def test_a_tight_figure_of_plain_2x2_pooling_is_above_the_shared_rank() -> None:
     assert (figure.certificate, figure.log2_separation_rank) == ("tight", 6.0)
     assert architecture_rank(plain, a, b, shared=False, cap=65) == 64
     assert architecture_rank(plain, a, b, cap=65) == 54
+    # docs/CLI.md: the min-cut printed beside the figure does not show it either; --exact does.
+    assert figure.log2_min_cut == 6.0
+    (certified,) = analyze(task, plain, exact=True, price_contiguous=False).correlations
+    assert certified.certificate == "exact"
+    assert certified.log2_separation_rank == pytest.approx(math.log2(54), abs=1e-9)
 
 
 def test_a_tight_figure_of_plain_1d_pooling_by_two_is_above_the_shared_rank() -> None:
