@@ -165,3 +165,19 @@ def test_an_architecture_reports_the_order_its_windows_discard() -> None:
     )
     # 64 + 16 + 4 + 1 windows of 4 locations, log2(4!) bits each, over 256 locations.
     assert standard.discarded_order == pytest.approx(85 * math.log2(24) / 256)
+
+
+def test_the_worked_figures_of_the_arrangement_section() -> None:
+    # docs/THEORY.md §16: a 16x16 grid whose first level pools 4x4 discards 2.86 bits per
+    # location; 64 steps pooled by 2 six times 0.98, pooled (2, 2, 16) 1.44, which the whole
+    # share scores x0.73 against the finest tree and its square root x0.85.
+    def bits(shape: tuple[int, ...], pools: list[tuple[int, ...]]) -> float:
+        return discarded_order(shape, pools, pools)
+
+    assert bits((16, 16), [(4, 4), (2, 2), (2, 2)]) == pytest.approx(2.86, abs=0.005)
+    finest = bits((64,), [(2,)] * 6)
+    coarse = bits((64,), [(2,), (2,), (16,)])
+    assert finest == pytest.approx(0.98, abs=0.005)
+    assert coarse == pytest.approx(1.44, abs=0.005)
+    assert 2 ** -(coarse - finest) == pytest.approx(0.73, abs=0.005)
+    assert 2 ** (-(coarse - finest) / 2) == pytest.approx(0.85, abs=0.005)
