@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from advisor.stopping import StopSignal
 
@@ -39,13 +39,23 @@ __all__ = ["Admission", "CallGate", "NotServingError", "SaturatedError", "Shutti
 class SaturatedError(Exception):
     """Every slot for advisor calls is taken; the caller should retry later."""
 
+    retry_delay: ClassVar[float] = 0.2
+    """Seconds to wait before a retry, its ``RetryInfo``: a call that ended on the client's
+    side frees its slot within 0.2 s in every stop measured but the longest (docs/SERVICE.md)."""
+
 
 class ShuttingDownError(Exception):
     """The server is draining before it stops and accepts no new calls."""
 
+    retry_delay: ClassVar[float] = 0.2
+    """Seconds to wait before a retry, on another replica: the client library's first backoff."""
+
 
 class NotServingError(Exception):
     """No worker can take the call now (health reads NOT_SERVING); another server may."""
+
+    retry_delay: ClassVar[float] = 1.0
+    """Seconds to wait before a retry: the pool tries to start a worker again every second."""
 
 
 class CallGate(Protocol):

@@ -6,7 +6,9 @@
   setting to the value that admits the request (:func:`_limit_details`);
 - :class:`~advisor.service.admission.SaturatedError` -> ``RESOURCE_EXHAUSTED``;
 - :class:`~advisor.service.admission.ShuttingDownError` and
-  :class:`~advisor.service.admission.NotServingError` -> ``UNAVAILABLE``;
+  :class:`~advisor.service.admission.NotServingError` -> ``UNAVAILABLE``; these three refusals,
+  which a retry may pass, carry a ``google.rpc.RetryInfo`` of the error's ``retry_delay``
+  (:func:`_retry_status`);
 - :class:`~advisor.errors.StoppedError` (the call's stop signal ended an analysis) ->
   ``CANCELLED`` if the client cancelled the call, else ``DEADLINE_EXCEEDED`` (its deadline
   passed, or the analysis could not finish before it); an analysis the shutdown drain ends is
@@ -21,6 +23,7 @@ Servicer methods are wrapped with :func:`unary_errors` or :func:`stream_errors`.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import logging
 import uuid
@@ -122,6 +125,24 @@ def exhausted_status(message: str, refused: RefusedLimit) -> grpc.Status:
     return _status(code_pb2.RESOURCE_EXHAUSTED, message, details)
 
 
+def _retry_status(error: SaturatedError | ShuttingDownError | NotServingError) -> grpc.Status:
+    """Build the status of a refusal a retry may pass: its code, and a ``RetryInfo`` detail.
+
+    ``RESOURCE_EXHAUSTED`` for a busy server, else ``UNAVAILABLE``; the detail's
+    ``retry_delay`` is the error's, so a caller (or a proxy) need not parse "retry later". The
+    other ``RESOURCE_EXHAUSTED`` refusals (a message over ``max_message_bytes``, a worker over
+    ``--worker-max-memory``) have none: the same request meets the same bound again.
+    """
+    code = (
+        code_pb2.RESOURCE_EXHAUSTED if isinstance(error, SaturatedError) else code_pb2.UNAVAILABLE
+    )
+    retry = error_details_pb2.RetryInfo()
+    retry.retry_delay.FromTimedelta(datetime.timedelta(seconds=error.retry_delay))
+    detail = any_pb2.Any()
+    detail.Pack(retry)
+    return _status(code, str(error), [detail])
+
+
 def _limit_details(limits: Mapping[str, str]) -> list[any_pb2.Any]:
     """Return the ``google.rpc.ErrorInfo`` detail of the refused ``limits``, if there are any.
 
@@ -161,10 +182,8 @@ def abort_for(
     """
     if isinstance(error, InvalidRequestError):
         context.abort_with_status(_with_call_id(bad_request_status(error)))
-    if isinstance(error, SaturatedError):
-        context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
-    if isinstance(error, (ShuttingDownError, NotServingError)):
-        context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
+    if isinstance(error, (SaturatedError, ShuttingDownError, NotServingError)):
+        context.abort_with_status(_with_call_id(_retry_status(error)))
     if isinstance(error, StoppedError):
         context.abort(_stopped_status(context), str(error))
     request_id = request_id or CALL_REQUEST_ID.get() or uuid.uuid4().hex

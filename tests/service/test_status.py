@@ -19,7 +19,7 @@ from advisor.errors import (
 )
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol.metadata import ERROR_DOMAIN
-from advisor.service.admission import SaturatedError, ShuttingDownError
+from advisor.service.admission import NotServingError, SaturatedError, ShuttingDownError
 from advisor.service.status import (
     REQUEST_ID_METADATA_KEY,
     abort_for,
@@ -188,3 +188,28 @@ def test_an_error_never_raised_is_logged_as_one_line_with_its_text(
 
 def test_the_error_domain_is_the_service_s_proto_package() -> None:
     assert advisor_pb2.DESCRIPTOR.package == ERROR_DOMAIN
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "delay"),
+    [
+        (SaturatedError("busy"), code_pb2.RESOURCE_EXHAUSTED, 0.2),
+        (ShuttingDownError("bye"), code_pb2.UNAVAILABLE, 0.2),
+        (NotServingError("no worker"), code_pb2.UNAVAILABLE, 1.0),
+    ],
+)
+def test_a_refusal_a_retry_may_pass_says_when_to_retry(
+    error: Exception, code: int, delay: float
+) -> None:
+    # AIP-193: a retryable refusal carries a google.rpc.RetryInfo; without one a caller had only
+    # the English ("retry later") to go by.
+    with pytest.raises(CallAbortedError) as aborted:
+        abort_for(error, ThreadContext(), "Recommend")
+    rich = status_pb2.Status.FromString(
+        dict(aborted.value.trailing_metadata)["grpc-status-details-bin"]
+    )
+    assert (rich.code, rich.message) == (code, str(error))
+    [detail] = rich.details
+    retry = error_details_pb2.RetryInfo()
+    assert detail.Unpack(retry)
+    assert retry.retry_delay.ToTimedelta().total_seconds() == delay
