@@ -45,7 +45,8 @@ from advisor.service.searches import (
     SearchKey,
     read_search_id,
 )
-from advisor.service.threads import CallAbortedError, abort_call
+from advisor.service.status import search_status
+from advisor.service.threads import abort_call
 
 __all__ = ["advisor_handler"]
 
@@ -179,7 +180,7 @@ async def _named(
             f"search_id {search_id!r} names a search running on this server; give each "
             "search its own name"
         )
-        await abort_call(context, CallAbortedError(grpc.StatusCode.ALREADY_EXISTS, details, ()))
+        await abort_call(context, search_status(grpc.StatusCode.ALREADY_EXISTS, details, search_id))
     assert named is not None
     # The stubs declare the callback type as a class, not a protocol a function could match.
     context.add_done_callback(lambda _: searches.release(key, named))  # type: ignore[arg-type]
@@ -205,7 +206,8 @@ def _finisher(searches: RunningSearches) -> Callable[[bytes, _Context], Awaitabl
                 "answered already; under mutual TLS, only a search of your client certificate "
                 "is yours to finish)"
             )
-            await abort_call(context, CallAbortedError(grpc.StatusCode.NOT_FOUND, details, ()))
+            refusal = search_status(grpc.StatusCode.NOT_FOUND, details, request.search_id)
+            await abort_call(context, refusal)
         return advisor_pb2.FinishSearchResponse().SerializeToString()
 
     return finish

@@ -28,7 +28,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Never, TypeVar
+from typing import Final, Never, TypeVar
 
 import grpc
 from google.protobuf import any_pb2
@@ -47,7 +47,7 @@ from advisor.service.admission import NotServingError, SaturatedError, ShuttingD
 from advisor.service.call_id import with_call_id
 from advisor.service.logs import FIELDS
 from advisor.service.request_ids import CALL_REQUEST_ID, REQUEST_ID_METADATA_KEY
-from advisor.service.threads import ThreadContext
+from advisor.service.threads import CallAbortedError, ThreadContext
 
 __all__ = [
     "REQUEST_ID_METADATA_KEY",
@@ -57,6 +57,7 @@ __all__ = [
     "exhausted_status",
     "past",
     "refused_fields",
+    "search_status",
     "stream_errors",
     "unary_errors",
 ]
@@ -141,6 +142,28 @@ def _retry_status(error: SaturatedError | ShuttingDownError | NotServingError) -
     detail = any_pb2.Any()
     detail.Pack(retry)
     return _status(code, str(error), [detail])
+
+
+_SEARCH_RESOURCE_TYPE: Final = f"{ERROR_DOMAIN}/Search"
+"""The ``resource_type`` of the ``ResourceInfo`` of a running search, which its name names."""
+
+
+def search_status(code: grpc.StatusCode, message: str, search_id: str) -> CallAbortedError:
+    """Return the status of a call refused over the running search of ``search_id``.
+
+    ``NOT_FOUND`` (``FinishSearch`` finds none) or ``ALREADY_EXISTS`` (a search request's name
+    is taken): its ``ResourceInfo`` detail names the search, as AIP-193 has those codes do, so
+    a caller reads which name without parsing ``message``.
+    """
+    info = error_details_pb2.ResourceInfo(
+        resource_type=_SEARCH_RESOURCE_TYPE,
+        resource_name=search_id,
+        description="a running search, named by its request's search_id",
+    )
+    detail = any_pb2.Any()
+    detail.Pack(info)
+    status = _status(code.value[0], message, [detail])
+    return CallAbortedError(status.code, status.details, tuple(status.trailing_metadata))
 
 
 def _limit_details(limits: Mapping[str, str]) -> list[any_pb2.Any]:

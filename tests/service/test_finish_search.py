@@ -14,6 +14,8 @@ import pytest
 from advisor_client.client import AdvisorClient
 from advisor_client.errors import AdvisorRpcError, error_from_rpc
 from google.protobuf.message import DecodeError
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -103,6 +105,8 @@ def test_a_name_a_running_search_holds_is_refused(
         # Refused on the name, before admission (the one slot is busy: RESOURCE_EXHAUSTED).
         assert refused.value.code is grpc.StatusCode.ALREADY_EXISTS
         assert "'shared'" in refused.value.details
+        assert isinstance(refused.value.__cause__, grpc.Call)
+        assert _resource_info(refused.value.__cause__) == ("advisor.v1/Search", "shared")
     finally:
         assert client.finish_search("shared")
         thread.join(timeout=20.0)
@@ -113,6 +117,27 @@ def test_a_name_a_running_search_holds_is_refused(
 
 def test_no_search_of_the_name_is_false(client: AdvisorClient) -> None:
     assert client.finish_search("never-started") is False
+
+
+def test_no_search_of_the_name_is_not_found_naming_the_search(server: RunningServer) -> None:
+    # AIP-193: a NOT_FOUND carries a ResourceInfo naming what was not found; it had no details.
+    with grpc.insecure_channel(server.address) as channel:
+        stub = advisor_pb2_grpc.ArchitectureAdvisorStub(channel)
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.FinishSearch(pb.FinishSearchRequest(search_id="never-started"), timeout=10.0)
+    assert refused.value.code() is grpc.StatusCode.NOT_FOUND
+    assert isinstance(refused.value, grpc.Call)
+    assert _resource_info(refused.value) == ("advisor.v1/Search", "never-started")
+
+
+def _resource_info(call: grpc.Call) -> tuple[str, str] | None:
+    """The resource type and name of the ResourceInfo detail of the status ``call`` ended with."""
+    status = rpc_status.from_call(call)
+    for detail in status.details if status is not None else ():
+        info = error_details_pb2.ResourceInfo()
+        if detail.Unpack(info):
+            return info.resource_type, info.resource_name
+    return None
 
 
 @pytest.mark.parametrize(
