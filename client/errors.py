@@ -76,6 +76,14 @@ class AdvisorRpcError(AdvisorError):
     server's ``UNAVAILABLE`` too), False when it is only the id the client sent (an
     ``UNAVAILABLE`` of that kind mostly never reached a server).
 
+    ``retry_delay`` is the seconds the server asks a caller to wait before retrying the call
+    (its ``google.rpc.RetryInfo``): 0.2 for a busy server's :class:`ResourceExhaustedError` and
+    a draining server's :class:`UnavailableError`, 1.0 for one without a worker process
+    (docs/SERVICE.md, "Status codes"). None where the server asked for no retry, which is what
+    tells the refusals the same request meets again (an answer over ``max_message_bytes``, a
+    call over ``--worker-max-memory``) from a busy server's; also where no status of the
+    server's came, and from a server that predates it.
+
     Raised by a call, its ``__cause__`` is the :class:`grpc.RpcError` it was decoded from (also
     a :class:`grpc.Call`), for what the decoding leaves out: ``trailing_metadata()``,
     ``debug_error_string()``, the status details (``grpc_status.rpc_status.from_call``).
@@ -89,6 +97,7 @@ class AdvisorRpcError(AdvisorError):
         self.limits: Mapping[str, str] = dict(limits or {})
         self.request_id: str | None = None
         self.request_id_from_server = False
+        self.retry_delay: float | None = None
         super().__init__(details or code.name)
 
     def _pickled_arguments(self) -> tuple[Any, ...]:
@@ -272,27 +281,36 @@ def error_from_rpc(
         status code, else the base class (an ``UNIMPLEMENTED`` one's details say what it
         likely means: not the advisor's port, or an older server; so do a health check's
         ``NOT_FOUND``: a server that does not serve the advisor); each with the ``limits`` of
-        the status's ``LIMIT_EXCEEDED`` ErrorInfo (none without one) and the call's
-        ``request_id``: the server's (``request_id_from_server``), else ``sent_request_id``.
+        the status's ``LIMIT_EXCEEDED`` ErrorInfo (none without one), the ``retry_delay`` of
+        its ``RetryInfo`` (None without one) and the call's ``request_id``: the server's
+        (``request_id_from_server``), else ``sent_request_id``.
     """
     if not isinstance(error, grpc.Call):
         return AdvisorRpcError(grpc.StatusCode.UNKNOWN, str(error))
-    converted = _converted(error, client_closed, plaintext, without_certificate)
+    status = _rich_status(error)
+    converted = _converted(error, status, client_closed, plaintext, without_certificate)
     answered_id = _request_id(error)
     converted.request_id = answered_id or sent_request_id
     converted.request_id_from_server = answered_id is not None
+    converted.retry_delay = _retry_delay(status)
     return converted
 
 
 def _converted(
-    error: grpc.Call, client_closed: bool, plaintext: bool, without_certificate: bool
+    error: grpc.Call,
+    status: status_pb2.Status | None,
+    client_closed: bool,
+    plaintext: bool,
+    without_certificate: bool,
 ) -> AdvisorRpcError:
-    """Return the typed error of a failed call (see :func:`error_from_rpc`)."""
+    """Return the typed error of a failed call whose rich status is ``status`` (or None).
+
+    See :func:`error_from_rpc`.
+    """
     code = error.code()
     details = error.details() or ""
     if code == grpc.StatusCode.CANCELLED and client_closed:
         return ClientClosedError()
-    status = _rich_status(error)
     limits = _limits(status)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return InvalidArgumentError(details, _field_violations(status), limits)
@@ -352,6 +370,18 @@ def _field_violations(status: status_pb2.Status | None) -> list[FieldViolation]:
                 FieldViolation(v.field, v.description) for v in bad_request.field_violations
             )
     return violations
+
+
+def _retry_delay(status: status_pb2.Status | None) -> float | None:
+    """Return the seconds of the ``google.rpc.RetryInfo`` in ``status``; None without one."""
+    from google.rpc import error_details_pb2
+
+    for detail in status.details if status is not None else ():
+        retry = error_details_pb2.RetryInfo()
+        if detail.Unpack(retry):
+            seconds: float = retry.retry_delay.seconds + retry.retry_delay.nanos / 1e9
+            return seconds
+    return None
 
 
 def _limits(status: status_pb2.Status | None) -> dict[str, str]:

@@ -35,6 +35,7 @@ from advisor.protocol.metadata import REQUEST_ID_METADATA_KEY
 from advisor.service.limits import RequestLimits
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.usage import violations_as_options
+from tests.support.named_search import start_named_search
 from tests.support.other_servers import other_grpc_server
 
 VIOLATIONS = (FieldViolation("budget.top_k", "must be at least 1"),)
@@ -189,3 +190,27 @@ def test_a_failed_call_carries_the_request_id_the_server_gave_it(
     assert refused.value.request_id == sent and refused.value.request_id_from_server
     copy = pickle.loads(pickle.dumps(refused.value))
     assert (copy.request_id, copy.request_id_from_server) == (sent, True)
+
+
+def test_a_refusal_a_retry_may_pass_says_when_to_retry_and_one_it_cannot_does_not(
+    small_server: RunningServer,
+) -> None:
+    # The server's RetryInfo, as data: a busy server's refusal and an answer over the message
+    # limit are both ResourceExhaustedError, and only the first passes when retried.
+    config = ServerConfig(port=0, workers=1, executor="threads", grace_seconds=1.0)
+    with start_server(config) as one_slot, AdvisorClient(one_slot.address) as client:
+        thread, _ = start_named_search(client, one_slot, "holds-the-slot")
+        try:
+            with pytest.raises(ResourceExhaustedError) as busy:
+                client.recommend(TINY_TASK, {"max_parameters": 1_000})
+        finally:
+            client.finish_search("holds-the-slot")
+            thread.join(timeout=30.0)
+    with (
+        AdvisorClient(small_server.address) as client,
+        pytest.raises(ResourceExhaustedError) as oversized,
+    ):
+        client.list_presets()
+    assert busy.value.retry_delay == 0.2
+    assert pickle.loads(pickle.dumps(busy.value)).retry_delay == 0.2
+    assert oversized.value.retry_delay is None
