@@ -39,6 +39,9 @@ __all__ = ["Admission", "CallGate", "NotServingError", "SaturatedError", "Shutti
 class SaturatedError(Exception):
     """Every slot for advisor calls is taken; the caller should retry later."""
 
+    reason: ClassVar[str] = "SERVER_BUSY"
+    """The ``reason`` of its ``google.rpc.ErrorInfo``."""
+
     retry_delay: ClassVar[float] = 0.2
     """Seconds to wait before a retry, its ``RetryInfo``: a call that ended on the client's
     side frees its slot within 0.2 s in every stop measured but the longest (docs/SERVICE.md)."""
@@ -47,12 +50,18 @@ class SaturatedError(Exception):
 class ShuttingDownError(Exception):
     """The server is draining before it stops and accepts no new calls."""
 
+    reason: ClassVar[str] = "SERVER_DRAINING"
+    """The ``reason`` of its ``google.rpc.ErrorInfo``."""
+
     retry_delay: ClassVar[float] = 0.2
     """Seconds to wait before a retry, on another replica: the client library's first backoff."""
 
 
 class NotServingError(Exception):
     """No worker can take the call now (health reads NOT_SERVING); another server may."""
+
+    reason: ClassVar[str] = "NO_WORKER"
+    """The ``reason`` of its ``google.rpc.ErrorInfo``."""
 
     retry_delay: ClassVar[float] = 1.0
     """Seconds to wait before a retry: the pool tries to start a worker again every second."""

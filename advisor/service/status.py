@@ -7,8 +7,8 @@
 - :class:`~advisor.service.admission.SaturatedError` -> ``RESOURCE_EXHAUSTED``;
 - :class:`~advisor.service.admission.ShuttingDownError` and
   :class:`~advisor.service.admission.NotServingError` -> ``UNAVAILABLE``; these three refusals,
-  which a retry may pass, carry a ``google.rpc.RetryInfo`` of the error's ``retry_delay``
-  (:func:`_retry_status`);
+  which a retry may pass, carry a ``google.rpc.RetryInfo`` of the error's ``retry_delay`` and an
+  ``ErrorInfo`` of its ``reason`` (:func:`_retry_status`);
 - :class:`~advisor.errors.StoppedError` (the call's stop signal ended an analysis) ->
   ``CANCELLED`` if the client cancelled the call, else ``DEADLINE_EXCEEDED`` (its deadline
   passed, or the analysis could not finish before it); an analysis the shutdown drain ends is
@@ -26,12 +26,14 @@ import dataclasses
 import datetime
 import functools
 import logging
+import math
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Final, Never, TypeVar
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -57,6 +59,7 @@ __all__ = [
     "exhausted_status",
     "past",
     "refused_fields",
+    "memory_status",
     "search_status",
     "stream_errors",
     "unary_errors",
@@ -92,11 +95,9 @@ def bad_request_status(error: InvalidRequestError) -> grpc.Status:
             for violation in violations
         ]
     )
-    detail = any_pb2.Any()
-    detail.Pack(bad_request)
     message = str(error)  # its violations cut by the same rule, as the detail's
     # The limits of every violation, those cut from the answer too: the request needs them all.
-    details = [detail, *_limit_details(refused_limits(error.violations))]
+    details = [_packed(bad_request), *_limit_details(refused_limits(error.violations))]
     return _status(code_pb2.INVALID_ARGUMENT, message, details)
 
 
@@ -127,7 +128,7 @@ def exhausted_status(message: str, refused: RefusedLimit) -> grpc.Status:
 
 
 def _retry_status(error: SaturatedError | ShuttingDownError | NotServingError) -> grpc.Status:
-    """Build the status of a refusal a retry may pass: its code, and a ``RetryInfo`` detail.
+    """Build the status of a refusal a retry may pass: its code, ``RetryInfo`` and ``ErrorInfo``.
 
     ``RESOURCE_EXHAUSTED`` for a busy server, else ``UNAVAILABLE``; the detail's
     ``retry_delay`` is the error's, so a caller (or a proxy) need not parse "retry later". The
@@ -139,13 +140,21 @@ def _retry_status(error: SaturatedError | ShuttingDownError | NotServingError) -
     )
     retry = error_details_pb2.RetryInfo()
     retry.retry_delay.FromTimedelta(datetime.timedelta(seconds=error.retry_delay))
-    detail = any_pb2.Any()
-    detail.Pack(retry)
-    return _status(code, str(error), [detail])
+    return _status(code, str(error), [_packed(retry), _error_info(error.reason)])
 
 
 _SEARCH_RESOURCE_TYPE: Final = f"{ERROR_DOMAIN}/Search"
 """The ``resource_type`` of the ``ResourceInfo`` of a running search, which its name names."""
+
+
+_SEARCH_REASONS: Final = {
+    grpc.StatusCode.NOT_FOUND: "SEARCH_NOT_FOUND",
+    grpc.StatusCode.ALREADY_EXISTS: "SEARCH_ID_IN_USE",
+}
+"""The ``ErrorInfo`` reason of each refusal over a search's name, by its code."""
+
+_WORKER_MEMORY_REASON: Final = "WORKER_MEMORY_EXCEEDED"
+"""The ``ErrorInfo`` reason of a call stopped over the server's ``--worker-max-memory``."""
 
 
 def search_status(code: grpc.StatusCode, message: str, search_id: str) -> CallAbortedError:
@@ -153,17 +162,32 @@ def search_status(code: grpc.StatusCode, message: str, search_id: str) -> CallAb
 
     ``NOT_FOUND`` (``FinishSearch`` finds none) or ``ALREADY_EXISTS`` (a search request's name
     is taken): its ``ResourceInfo`` detail names the search, as AIP-193 has those codes do, so
-    a caller reads which name without parsing ``message``.
+    a caller reads which name without parsing ``message``, and its ``ErrorInfo`` the cause.
     """
     info = error_details_pb2.ResourceInfo(
         resource_type=_SEARCH_RESOURCE_TYPE,
         resource_name=search_id,
         description="a running search, named by its request's search_id",
     )
-    detail = any_pb2.Any()
-    detail.Pack(info)
-    status = _status(code.value[0], message, [detail])
+    details = [_packed(info), _error_info(_SEARCH_REASONS[code])]
+    status = _status(code.value[0], message, details)
     return CallAbortedError(status.code, status.details, tuple(status.trailing_metadata))
+
+
+def memory_status(message: str, held_mib: float, bound_mib: float) -> grpc.Status:
+    """Build the ``RESOURCE_EXHAUSTED`` of a call whose work took its worker over its bound.
+
+    ``message`` says so; the ``ErrorInfo`` (reason ``WORKER_MEMORY_EXCEEDED``) gives the bound
+    and what the worker held, in whole MiB, so a caller tells it from a busy server's refusal
+    (which a retry may pass) and from one over ``max_message_bytes`` without the English.
+    """
+    metadata = {
+        "worker_max_memory_mib": f"{bound_mib:.0f}",
+        "held_mib": f"{math.ceil(held_mib)}",
+    }
+    return _status(
+        code_pb2.RESOURCE_EXHAUSTED, message, [_error_info(_WORKER_MEMORY_REASON, metadata)]
+    )
 
 
 def _limit_details(limits: Mapping[str, str]) -> list[any_pb2.Any]:
@@ -176,12 +200,21 @@ def _limit_details(limits: Mapping[str, str]) -> list[any_pb2.Any]:
     """
     if not limits:
         return []
-    info = error_details_pb2.ErrorInfo(
-        reason=LIMIT_EXCEEDED_REASON, domain=ERROR_DOMAIN, metadata=limits
+    return [_error_info(LIMIT_EXCEEDED_REASON, limits)]
+
+
+def _error_info(reason: str, metadata: Mapping[str, str] | None = None) -> any_pb2.Any:
+    """Return the packed ``google.rpc.ErrorInfo`` of ``reason`` in the service's domain."""
+    return _packed(
+        error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN, metadata=metadata)
     )
-    detail = any_pb2.Any()
-    detail.Pack(info)
-    return [detail]
+
+
+def _packed(detail: Message) -> any_pb2.Any:
+    """Return ``detail`` packed as a status detail."""
+    packed = any_pb2.Any()
+    packed.Pack(detail)
+    return packed
 
 
 def _status(code: int, message: str, details: Sequence[any_pb2.Any]) -> grpc.Status:

@@ -41,6 +41,7 @@ from advisor.service.machine import peak_resident_bytes, resident_bytes
 from advisor.service.request_ids import CALL_REQUEST_ID
 from advisor.service.server import DRAIN_SIGNALS, freeze_long_lived_objects
 from advisor.service.servicer import AdvisorServicer
+from advisor.service.status import memory_status
 from advisor.service.threads import ThreadContext
 from advisor.service.worker_link import (
     Accepted,
@@ -67,6 +68,9 @@ MEMORY_CHECK_SECONDS = 0.05
 _ENGINES = ("advisor.search.recommend", "advisor.seprank.analysis", "advisor.infer.task")
 # The call id of no call: call ids start at 1, and a control block starts with 0 ended.
 _NO_CALL = -1
+
+_MIB = 2**20
+"""Bytes in a MiB, the unit of ``--worker-max-memory``."""
 
 
 class CallEnd(StopSignal):
@@ -242,15 +246,15 @@ def _bounded(outcomes: Iterator[Outcome], call_end: CallEnd) -> Iterator[Respons
             yield Status(outcome.code.name, outcome.details, outcome.trailing_metadata)
     if call_end.over_bound is not None:
         held, bound = call_end.over_bound
-        yield Status("RESOURCE_EXHAUSTED", _over_bound_message(held, bound), ())
+        status = memory_status(_over_bound_message(held, bound), held / _MIB, bound / _MIB)
+        yield Status(status.code.name, status.details, tuple(status.trailing_metadata))
 
 
 def _over_bound_message(held: int, bound: float) -> str:
     """Say that a call took its worker to ``held`` bytes, over its ``bound``, and what to do."""
-    mib = 2**20
     return (
-        f"the call took its worker process to {held / mib:,.1f} MiB, over this server's bound of "
-        f"{bound / mib:,.0f} MiB a worker (--worker-max-memory): send a smaller request (fewer "
+        f"the call took its worker process to {held / _MIB:,.1f} MiB, over this server's bound of "
+        f"{bound / _MIB:,.0f} MiB a worker (--worker-max-memory): send a smaller request (fewer "
         "or smaller regions, fewer widths), or send it to a server with a larger bound"
     )
 

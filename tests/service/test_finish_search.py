@@ -107,6 +107,7 @@ def test_a_name_a_running_search_holds_is_refused(
         assert "'shared'" in refused.value.details
         assert isinstance(refused.value.__cause__, grpc.Call)
         assert _resource_info(refused.value.__cause__) == ("advisor.v1/Search", "shared")
+        assert _reason(refused.value.__cause__) == "SEARCH_ID_IN_USE"
     finally:
         assert client.finish_search("shared")
         thread.join(timeout=20.0)
@@ -128,6 +129,18 @@ def test_no_search_of_the_name_is_not_found_naming_the_search(server: RunningSer
     assert refused.value.code() is grpc.StatusCode.NOT_FOUND
     assert isinstance(refused.value, grpc.Call)
     assert _resource_info(refused.value) == ("advisor.v1/Search", "never-started")
+    assert _reason(refused.value) == "SEARCH_NOT_FOUND"
+
+
+def _reason(call: grpc.Call) -> str | None:
+    """The reason of the advisor's ErrorInfo detail of the status ``call`` ended with."""
+    status = rpc_status.from_call(call)
+    for detail in status.details if status is not None else ():
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info) and info.domain == "advisor.v1":
+            reason: str = info.reason
+            return reason
+    return None
 
 
 def _resource_info(call: grpc.Call) -> tuple[str, str] | None:

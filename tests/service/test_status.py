@@ -191,25 +191,26 @@ def test_the_error_domain_is_the_service_s_proto_package() -> None:
 
 
 @pytest.mark.parametrize(
-    ("error", "code", "delay"),
+    ("error", "code", "delay", "reason"),
     [
-        (SaturatedError("busy"), code_pb2.RESOURCE_EXHAUSTED, 0.2),
-        (ShuttingDownError("bye"), code_pb2.UNAVAILABLE, 0.2),
-        (NotServingError("no worker"), code_pb2.UNAVAILABLE, 1.0),
+        (SaturatedError("busy"), code_pb2.RESOURCE_EXHAUSTED, 0.2, "SERVER_BUSY"),
+        (ShuttingDownError("bye"), code_pb2.UNAVAILABLE, 0.2, "SERVER_DRAINING"),
+        (NotServingError("no worker"), code_pb2.UNAVAILABLE, 1.0, "NO_WORKER"),
     ],
 )
-def test_a_refusal_a_retry_may_pass_says_when_to_retry(
-    error: Exception, code: int, delay: float
+def test_a_refusal_a_retry_may_pass_says_when_to_retry_and_why(
+    error: Exception, code: int, delay: float, reason: str
 ) -> None:
-    # AIP-193: a retryable refusal carries a google.rpc.RetryInfo; without one a caller had only
-    # the English ("retry later") to go by.
+    # AIP-193: a retryable refusal carries a google.rpc.RetryInfo, and every error an ErrorInfo
+    # naming its cause; without them a caller had only the English ("retry later") to go by.
     with pytest.raises(CallAbortedError) as aborted:
         abort_for(error, ThreadContext(), "Recommend")
     rich = status_pb2.Status.FromString(
         dict(aborted.value.trailing_metadata)["grpc-status-details-bin"]
     )
     assert (rich.code, rich.message) == (code, str(error))
-    [detail] = rich.details
-    retry = error_details_pb2.RetryInfo()
-    assert detail.Unpack(retry)
+    retry, info = error_details_pb2.RetryInfo(), error_details_pb2.ErrorInfo()
+    assert len(rich.details) == 2
+    assert rich.details[0].Unpack(retry) and rich.details[1].Unpack(info)
     assert retry.retry_delay.ToTimedelta().total_seconds() == delay
+    assert (info.reason, info.domain) == (reason, "advisor.v1")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2, status_pb2
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service.server import RunningServer
@@ -110,6 +111,12 @@ def test_a_call_stopped_over_the_bound_ends_resource_exhausted_naming_it() -> No
         "the call took its worker process to 1,536.0 MiB, over this server's bound of 1,024 "
         "MiB a worker (--worker-max-memory)"
     )
+    # Told from the other RESOURCE_EXHAUSTED refusals by its ErrorInfo, not only its English.
+    rich = status_pb2.Status.FromString(dict(status.trailing_metadata)["grpc-status-details-bin"])
+    info = error_details_pb2.ErrorInfo()
+    assert len(rich.details) == 1 and rich.details[0].Unpack(info)
+    assert (info.reason, info.domain) == ("WORKER_MEMORY_EXCEEDED", "advisor.v1")
+    assert dict(info.metadata) == {"worker_max_memory_mib": "1024", "held_mib": "1536"}
 
 
 # ---------------------------------------------------------------------------------------------
