@@ -34,7 +34,7 @@ from advisor.errors import (
 from advisor.protocol.metadata import ERROR_DOMAIN, LIMIT_EXCEEDED_REASON, REQUEST_ID_METADATA_KEY
 
 if TYPE_CHECKING:
-    from google.rpc import status_pb2
+    from google.rpc import error_details_pb2, status_pb2
 
 __all__ = [
     "AdvisorRpcError",
@@ -76,6 +76,12 @@ class AdvisorRpcError(AdvisorError):
     server's ``UNAVAILABLE`` too), False when it is only the id the client sent (an
     ``UNAVAILABLE`` of that kind mostly never reached a server).
 
+    ``reason`` is the ``reason`` of the status's ``google.rpc.ErrorInfo`` in the ``advisor.v1``
+    domain, the cause as a constant: ``LIMIT_EXCEEDED``, ``SERVER_BUSY``, ``SERVER_DRAINING``,
+    ``NO_WORKER``, ``SEARCH_ID_IN_USE``, ``SEARCH_NOT_FOUND``, ``WORKER_MEMORY_EXCEEDED``
+    (docs/SERVICE.md); None where there is none (a refusal on the request's fields alone, a
+    status of gRPC's own, a server that predates it).
+
     ``retry_delay`` is the seconds the server asks a caller to wait before retrying the call
     (its ``google.rpc.RetryInfo``): 0.2 for a busy server's :class:`ResourceExhaustedError` and
     a draining server's :class:`UnavailableError`, 1.0 for one without a worker process
@@ -97,6 +103,7 @@ class AdvisorRpcError(AdvisorError):
         self.limits: Mapping[str, str] = dict(limits or {})
         self.request_id: str | None = None
         self.request_id_from_server = False
+        self.reason: str | None = None
         self.retry_delay: float | None = None
         super().__init__(details or code.name)
 
@@ -292,6 +299,7 @@ def error_from_rpc(
     answered_id = _request_id(error)
     converted.request_id = answered_id or sent_request_id
     converted.request_id_from_server = answered_id is not None
+    converted.reason = _reason(status)
     converted.retry_delay = _retry_delay(status)
     return converted
 
@@ -384,17 +392,26 @@ def _retry_delay(status: status_pb2.Status | None) -> float | None:
     return None
 
 
+def _reason(status: status_pb2.Status | None) -> str | None:
+    """Return the reason of the service's ErrorInfo in ``status``; None without one."""
+    info = _error_info(status)
+    return None if info is None else str(info.reason)
+
+
 def _limits(status: status_pb2.Status | None) -> dict[str, str]:
     """Return the refused limits of the service's ``LIMIT_EXCEEDED`` ErrorInfo in ``status``."""
+    info = _error_info(status)
+    if info is None or info.reason != LIMIT_EXCEEDED_REASON:
+        return {}
+    return dict(info.metadata)
+
+
+def _error_info(status: status_pb2.Status | None) -> error_details_pb2.ErrorInfo | None:
+    """Return the ErrorInfo of the service's domain (``advisor.v1``) in ``status``, if any."""
     from google.rpc import error_details_pb2
 
-    limits: dict[str, str] = {}
     for detail in status.details if status is not None else ():
         info = error_details_pb2.ErrorInfo()
-        if (
-            detail.Unpack(info)
-            and info.domain == ERROR_DOMAIN
-            and info.reason == LIMIT_EXCEEDED_REASON
-        ):
-            limits.update(info.metadata)
-    return limits
+        if detail.Unpack(info) and info.domain == ERROR_DOMAIN:
+            return info
+    return None

@@ -140,6 +140,7 @@ def test_a_refusal_of_no_limit_has_no_limits(small_server: RunningServer) -> Non
         # A search whose answer is estimated within the limit, whose budget holds no design.
         client.recommend(TINY_TASK, {"max_parameters": 1, "top_k": 1})
     assert bad.value.violations and bad.value.limits == {}
+    assert bad.value.reason is None  # a refusal on its fields alone names no ErrorInfo reason
 
 
 def test_one_except_catches_bad_input_the_client_checks_and_bad_input_only_the_server_does(
@@ -214,3 +215,6 @@ def test_a_refusal_a_retry_may_pass_says_when_to_retry_and_one_it_cannot_does_no
     assert busy.value.retry_delay == 0.2
     assert pickle.loads(pickle.dumps(busy.value)).retry_delay == 0.2
     assert oversized.value.retry_delay is None
+    # And why, as the server's ErrorInfo says it.
+    assert (busy.value.reason, oversized.value.reason) == ("SERVER_BUSY", "LIMIT_EXCEEDED")
+    assert pickle.loads(pickle.dumps(busy.value)).reason == "SERVER_BUSY"
