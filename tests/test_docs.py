@@ -879,3 +879,45 @@ def test_deploying_names_every_connection_setting_the_server_gives_grpc() -> Non
     assert [name for name in options if f"`{name}`" not in deploying] == []
     settings = ["keepalive_seconds", "max_connection_idle_seconds", "max_connection_age_seconds"]
     assert [name for name in settings if f"`{name}`" not in deploying] == []
+
+
+def test_every_optional_field_a_request_carries_says_what_its_absence_means() -> None:
+    # AIP-203: a field's behaviour is documented with it. Budget.top_k said "Number of
+    # recommendations to return" and time_limit_seconds nothing of its default or bound, so a
+    # caller reading the contract learned neither the 5 designs nor the 10 s it gets.
+    from google.protobuf.descriptor import Descriptor
+
+    from advisor.protocol._proto.advisor.v1 import advisor_pb2
+
+    proto = ROOT / "protos" / "advisor" / "v1" / "advisor.proto"
+    lines = proto.read_text(encoding="utf-8").splitlines()
+    seen: set[str] = set()
+    silent: list[str] = []
+
+    def visit(message: Descriptor) -> None:
+        if message.full_name in seen:
+            return
+        seen.add(message.full_name)
+        start = next(
+            i for i, line in enumerate(lines) if line.startswith(f"message {message.name} ")
+        )
+        for field in message.fields:
+            if field.message_type is not None:
+                visit(field.message_type)
+            elif field.containing_oneof and field.containing_oneof.name == f"_{field.name}":
+                # A proto3 optional field (its synthetic oneof), not a member of a real one.
+                index = next(
+                    i
+                    for i in range(start, len(lines))
+                    if lines[i].strip().endswith(f" {field.name} = {field.number};")
+                )
+                comment: list[str] = []
+                while lines[index - 1 - len(comment)].strip().startswith("//"):
+                    comment.append(lines[index - 1 - len(comment)])
+                if not re.search(r"\b(absent|Absent)\b", " ".join(comment)):
+                    silent.append(f"{message.name}.{field.name}")
+
+    for name, message in advisor_pb2.DESCRIPTOR.message_types_by_name.items():
+        if name.endswith("Request"):
+            visit(message)
+    assert not silent, f"optional request fields whose comment says no 'absent': {silent}"

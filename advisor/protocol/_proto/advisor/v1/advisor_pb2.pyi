@@ -483,9 +483,13 @@ class Task(_message.Message):
     OUTPUTS_FIELD_NUMBER: _builtins.int
     ARRANGEMENT_FIELD_NUMBER: _builtins.int
     preset: _builtins.str
-    """A task-level preset that expands into further correlations (kind PRESET_KIND_TASK)."""
+    """A task-level preset that expands into further correlations (kind PRESET_KIND_TASK); absent =
+    none, the correlations alone.
+    """
     outputs: _builtins.int
-    """The task's classes (network outputs); a search uses them unless its budget names outputs."""
+    """The task's classes (network outputs), at least 1; a search uses them unless its budget names
+    outputs. Absent = not stated (a search's candidates then have 1 output).
+    """
     @_builtins.property
     def input(self) -> Global___InputSpec:
         """Required: the input grid (1 to 3 axes, at most max_locations locations)."""
@@ -733,7 +737,7 @@ class Architecture(_message.Message):
     """Output count Y; absent = 1."""
     family: _builtins.str
     """Where a recommended architecture came from (contiguous, mirror, interleaved, dilations,
-    synthesized, ...); informational.
+    synthesized, ...); informational; absent = none.
     """
     representation_kernel: _builtins.int
     """k: the representation layer is a k x k conv with 'same' padding; absent = 1."""
@@ -860,9 +864,13 @@ class Budget(_message.Message):
     [1, 64]); absent = true.
     """
     top_k: _builtins.int
-    """Number of recommendations to return."""
+    """Number of recommendations to return (on this page); absent = 5; at least 1, at most
+    max_top_k (50, docs/SERVICE.md).
+    """
     time_limit_seconds: _builtins.float
-    """Wall-clock limit of the search; the call's deadline also stops it."""
+    """Wall-clock limit of the search; the call's deadline also stops it. Absent = 10; finite and
+    greater than 0, at most max_time_limit_seconds (60, docs/SERVICE.md).
+    """
     seed: _builtins.int
     """The search is deterministic for the same request and seed; absent = 0; 0 to 2^63 - 1. It
     draws the 120 dilation orders searched on a 1-D input of more than 720 (a power of two from
