@@ -38,7 +38,7 @@ from advisor.service.limits import (
     check_recommend_request,
     defaults_within,
 )
-from advisor.service.status import stream_errors, unary_errors
+from advisor.service.status import ServerTimeBoundError, stream_errors, unary_errors
 from advisor.service.threads import ThreadContext
 from advisor.stopping import StopSignal
 
@@ -209,10 +209,11 @@ class AdvisorServicer:
                 call_ends = call.deadline
                 if call.cancelled or (call_ends is not None and call_ends <= bound_ends):
                     raise
-                raise StoppedError(
+                raise ServerTimeBoundError(
                     f"the {method} call would run past this server's bound of "
                     f"{exact_float(bound)} s (max_time_limit_seconds) and was stopped; send a "
-                    "smaller request, or a server whose max_time_limit_seconds is higher"
+                    "smaller request, or a server whose max_time_limit_seconds is higher",
+                    bound,
                 ) from None
 
     def _search_request(

@@ -9,6 +9,8 @@
   :class:`~advisor.service.admission.NotServingError` -> ``UNAVAILABLE``; these three refusals,
   which a retry may pass, carry a ``google.rpc.RetryInfo`` of the error's ``retry_delay`` and an
   ``ErrorInfo`` of its ``reason`` (:func:`_retry_status`);
+- :class:`ServerTimeBoundError` (an analysis or inference stopped at the server's
+  ``max_time_limit_seconds``) -> ``DEADLINE_EXCEEDED`` with an ``ErrorInfo`` naming the bound;
 - :class:`~advisor.errors.StoppedError` (the call's stop signal ended an analysis) ->
   ``CANCELLED`` if the client cancelled the call, else ``DEADLINE_EXCEEDED`` (its deadline
   passed, or the analysis could not finish before it); an analysis the shutdown drain ends is
@@ -41,6 +43,7 @@ from advisor.errors import (
     InvalidRequestError,
     RefusedLimit,
     StoppedError,
+    exact_float,
     fitting_violations,
     refused_limits,
 )
@@ -53,6 +56,7 @@ from advisor.service.threads import CallAbortedError, ThreadContext
 
 __all__ = [
     "REQUEST_ID_METADATA_KEY",
+    "ServerTimeBoundError",
     "abort_for",
     "bad_request_status",
     "ended_status",
@@ -153,8 +157,24 @@ _SEARCH_REASONS: Final = {
 }
 """The ``ErrorInfo`` reason of each refusal over a search's name, by its code."""
 
+_SERVER_TIME_BOUND_REASON: Final = "SERVER_TIME_BOUND"
+"""The ``ErrorInfo`` reason of a call stopped at the server's ``max_time_limit_seconds``."""
+
 _WORKER_MEMORY_REASON: Final = "WORKER_MEMORY_EXCEEDED"
 """The ``ErrorInfo`` reason of a call stopped over the server's ``--worker-max-memory``."""
+
+
+class ServerTimeBoundError(StoppedError):
+    """An analysis or inference stopped at the server's ``max_time_limit_seconds``.
+
+    Not at its call's own end: its ``DEADLINE_EXCEEDED`` carries an ``ErrorInfo`` (reason
+    ``SERVER_TIME_BOUND``) naming the setting and its ``bound``, the seconds it has, so a caller
+    does not read it as its own deadline and retry with a longer one, which meets the same bound.
+    """
+
+    def __init__(self, message: str, bound: float) -> None:
+        super().__init__(message)
+        self.bound = bound
 
 
 def search_status(code: grpc.StatusCode, message: str, search_id: str) -> CallAbortedError:
@@ -240,6 +260,11 @@ def abort_for(
         context.abort_with_status(_with_call_id(bad_request_status(error)))
     if isinstance(error, (SaturatedError, ShuttingDownError, NotServingError)):
         context.abort_with_status(_with_call_id(_retry_status(error)))
+    if isinstance(error, ServerTimeBoundError):
+        metadata = {"max_time_limit_seconds": exact_float(error.bound)}
+        details = [_error_info(_SERVER_TIME_BOUND_REASON, metadata)]
+        status = _status(code_pb2.DEADLINE_EXCEEDED, str(error), details)
+        context.abort_with_status(_with_call_id(status))
     if isinstance(error, StoppedError):
         context.abort(_stopped_status(context), str(error))
     request_id = request_id or CALL_REQUEST_ID.get() or uuid.uuid4().hex

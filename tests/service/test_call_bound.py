@@ -44,6 +44,11 @@ def test_a_call_without_a_deadline_ends_at_the_servers_bound_naming_it(
         "(max_time_limit_seconds) and was stopped; send a smaller request, or a server whose "
         "max_time_limit_seconds is higher"
     )
+    # Told from the call's own deadline by its ErrorInfo, which names the bound: retrying the
+    # same request with a longer deadline meets the same bound.
+    [info] = failure.value.error_infos
+    assert (info.reason, info.domain) == ("SERVER_TIME_BOUND", "advisor.v1")
+    assert dict(info.metadata) == {"max_time_limit_seconds": "1e-06"}
     assert direct.in_flight() == 0
 
 
@@ -54,3 +59,4 @@ def test_a_call_whose_own_deadline_comes_first_keeps_its_words() -> None:
         direct.unary("InferTask", request, timeout=_BOUND_SECONDS)
     assert failure.value.code is grpc.StatusCode.DEADLINE_EXCEEDED
     assert "max_time_limit_seconds" not in failure.value.details
+    assert failure.value.error_infos == []
