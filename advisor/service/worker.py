@@ -76,12 +76,15 @@ _MIB = 2**20
 class CallEnd(StopSignal):
     """The end of the worker's current call, as the serving process writes it in ``control``.
 
-    Cancelled once the serving process marks the call ended, or once the worker has held more
+    Cancelled once the serving process marks the call ended, once it is gone (this process's
+    parent is no longer the one it had when this was built), or once the worker has held more
     memory than the bound in ``control`` (read by ``peak_memory`` at a poll, at most every
-    :data:`MEMORY_CHECK_SECONDS` on ``clock``); its deadline is the end of the shutdown drain,
-    once there is one, or the deadline the call was asked to finish by (``FinishSearch``), if
-    earlier. Every call's stop signal follows it, as on a thread every call's signal follows the
-    admission's drain and its own context's hurry.
+    :data:`MEMORY_CHECK_SECONDS` on ``clock``). A serving process killed, or one that exited
+    without stopping its server, closes the worker's input, which an idle worker reads as its
+    end; but a worker amid a call worked on, for nobody, until the call's time limit. Its deadline
+    is the end of the shutdown drain, once there is one, or the deadline the call was asked to
+    finish by (``FinishSearch``), if earlier. Every call's stop signal follows it, as on a thread
+    every call's signal follows the admission's drain and its own context's hurry.
     """
 
     def __init__(
@@ -92,6 +95,7 @@ class CallEnd(StopSignal):
     ) -> None:
         super().__init__(clock=clock)
         self._control = control
+        self._serving_process = os.getppid()
         self._peak_memory = peak_memory
         self._next_check = -math.inf
         self.call_id = _NO_CALL
@@ -122,8 +126,8 @@ class CallEnd(StopSignal):
 
     @property
     def cancelled(self) -> bool:
-        """Whether the current call has ended or taken the worker over its memory bound."""
-        return self.ended or self._over_bound()
+        """Whether the call has ended, its serving process is gone, or it is over the bound."""
+        return self.ended or os.getppid() != self._serving_process or self._over_bound()
 
     def _over_bound(self) -> bool:
         """Whether the worker has held more than its bound during the call (read now and then)."""

@@ -1,0 +1,82 @@
+"""An embedded server's life as a library user meets it: what outlives the process that started it.
+
+``start_server`` runs in the process of whatever application embeds it; these tests end that
+process, or drop the server, in the ways an application does, and look at the worker processes
+left behind. Each starts its own serving process (or server): they are about its end.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import grpc
+
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from tests.support.harness import LiveAdvisor
+from tests.support.processes import cpu_ticks, stat_fields
+from tests.support.server_process import ROOT
+from tests.support.waiting import wait_until
+from tests.support.workloads import LONG_TASK, long_budget
+
+# A search far longer than any wait of these tests: one that ran to its time limit fails them.
+_LONG_SEARCH_SECONDS = 600.0
+
+# A serving process that embeds a server of one worker process, says its address and worker,
+# then waits to be ended.
+_EMBEDDING = textwrap.dedent(
+    f"""
+    import sys, time
+    from advisor.service.limits import RequestLimits
+    from advisor.service.server import ServerConfig, start_server
+
+    limits = RequestLimits(max_time_limit_seconds={_LONG_SEARCH_SECONDS})
+    running = start_server(ServerConfig(workers=1, limits=limits))
+    print(running.address, *running.worker_pids, flush=True)
+    time.sleep(3600)
+    """
+)
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has exited (reaped, or a zombie nobody has reaped yet)."""
+    try:
+        return stat_fields(pid)[0] in {"Z", "X"}
+    except FileNotFoundError:
+        return True
+
+
+def test_a_worker_amid_a_call_exits_once_its_serving_process_is_killed() -> None:
+    # Killed (SIGKILL, or SIGTERM to an application that embeds the server without handling
+    # it), the serving process closed the worker's input; an idle worker exited, but one amid a
+    # search worked on for nobody until the search's time limit (40 s of a 40 s search, an
+    # orphan of init all the while).
+    serving = subprocess.Popen(
+        [sys.executable, "-c", _EMBEDDING], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    worker = None
+    try:
+        assert serving.stdout is not None
+        address, worker_pid = serving.stdout.readline().split()
+        worker = int(worker_pid)
+        with grpc.insecure_channel(address) as channel:
+            idle = cpu_ticks(worker)
+            call = LiveAdvisor(channel).stub.Recommend.future(
+                pb.RecommendRequest(task=LONG_TASK, budget=long_budget(_LONG_SEARCH_SECONDS))
+            )
+            wait_until(lambda: cpu_ticks(worker) >= idle + 5)  # it works on the call
+            serving.kill()
+            serving.wait()
+            wait_until(lambda: _gone(worker))
+            call.cancel()
+    finally:
+        if worker is not None and not _gone(worker):
+            os.kill(worker, signal.SIGKILL)
+        if serving.poll() is None:
+            serving.kill()
+            serving.wait()
+        if serving.stdout is not None:
+            serving.stdout.close()
