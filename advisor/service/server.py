@@ -31,6 +31,7 @@ import socket
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -408,7 +409,9 @@ def read_token_file(path: Path) -> str:
 class RunningServer:
     """A started server: its bound port, graceful stop and wait.
 
-    Use :func:`start_server` to create one; as a context manager it stops on exit.
+    Use :func:`start_server` to create one; as a context manager it stops on exit. One dropped
+    unstopped warns ``ResourceWarning`` when it is collected, as an unclosed file does, and stops
+    at once (:meth:`__del__`).
     """
 
     def __init__(
@@ -431,6 +434,7 @@ class RunningServer:
         self._stop_lock = threading.Lock()
         self._stopped = threading.Event()
         self._hurried = False
+        self._pid = os.getpid()
 
     @property
     def port(self) -> int:
@@ -544,6 +548,19 @@ class RunningServer:
         workers = f"{self._config.workers} worker{'s' if self._config.workers != 1 else ''}"
         return f"<RunningServer {self.address!r} {self._config.executor}, {workers}, {state}>"
 
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        """Warn that the server was dropped unstopped, and stop it at once, its workers too.
+
+        gRPC closed a dropped server's port (its own finalizer), but its worker processes ran on
+        until the interpreter exited. Nothing here waits: the last reference may go on any
+        thread, the event loop's among them. A forked child's copy of the server is not its
+        own to stop.
+        """
+        if self._stopped.is_set() or os.getpid() != self._pid:
+            return
+        _warn(f"unstopped server {self!r}", ResourceWarning, source=self)
+        asyncio.run_coroutine_threadsafe(_let_go(self._server, self._workers), _event_loop())
+
     def __enter__(self) -> Self:
         return self
 
@@ -554,6 +571,12 @@ class RunningServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+async def _let_go(server: grpc.aio.Server, workers: CallWorkers) -> None:
+    """Stop ``server`` at once, cancelling its calls, then close its ``workers``."""
+    await server.stop(0)
+    await workers.close()
 
 
 def freeze_long_lived_objects() -> None:

@@ -7,6 +7,7 @@ left behind. Each starts its own serving process (or server): they are about its
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -14,8 +15,10 @@ import sys
 import textwrap
 
 import grpc
+import pytest
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.service.server import ServerConfig, start_server
 from tests.support.harness import LiveAdvisor
 from tests.support.processes import cpu_ticks, stat_fields
 from tests.support.server_process import ROOT
@@ -80,3 +83,16 @@ def test_a_worker_amid_a_call_exits_once_its_serving_process_is_killed() -> None
             serving.wait()
         if serving.stdout is not None:
             serving.stdout.close()
+
+
+@pytest.mark.parametrize("executor", ["processes", "threads"])
+def test_a_server_dropped_unstopped_warns_and_stops_its_workers(executor: str) -> None:
+    # gRPC closed the port of a dropped server, but its worker processes ran on until the
+    # interpreter exited, and nothing said that the server had never been stopped.
+    running = start_server(ServerConfig(workers=1, executor=executor))
+    workers = running.worker_pids
+    with pytest.warns(ResourceWarning, match="unstopped server <RunningServer"):
+        del running
+        gc.collect()
+    for worker in workers:
+        wait_until(lambda: _gone(worker))  # noqa: B023 - waited for before the next
