@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -435,6 +436,7 @@ class RunningServer:
         self._stopped = threading.Event()
         self._hurried = False
         self._pid = os.getpid()
+        _RUNNING.add(self)
 
     @property
     def port(self) -> int:
@@ -571,6 +573,28 @@ class RunningServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+_RUNNING: weakref.WeakSet[RunningServer] = weakref.WeakSet()
+"""The servers of this process, for :func:`_stop_at_exit`."""
+
+
+def _stop_at_exit() -> None:
+    """Stop this process's servers still running as the interpreter exits, as ``stop()`` does.
+
+    The calls in flight drain, as at a SIGTERM, for the server's ``grace_seconds`` at most. Run
+    before Python joins its threads: left to the exit, a threads server's call in flight held it
+    until its search ended (at its time limit, if need be), and a worker process's call was
+    answered ``UNAVAILABLE`` as the process went. A forked child's copies of its parent's
+    servers are not its own to stop.
+    """
+    for running in list(_RUNNING):
+        if running._pid == os.getpid():
+            running.stop()
+
+
+# CPython's hook for what must run before the threads are joined (concurrent.futures' own).
+threading._register_atexit(_stop_at_exit)  # type: ignore[attr-defined]
 
 
 async def _let_go(server: grpc.aio.Server, workers: CallWorkers) -> None:

@@ -43,6 +43,23 @@ _EMBEDDING = textwrap.dedent(
     """
 )
 
+# A script that starts a server (the executor its argument), says its address and workers, and
+# ends once a call is in flight, the server still running.
+_EXITING = textwrap.dedent(
+    f"""
+    import sys, time
+    from advisor.service.limits import RequestLimits
+    from advisor.service.server import ServerConfig, start_server
+
+    limits = RequestLimits(max_time_limit_seconds={_LONG_SEARCH_SECONDS})
+    config = ServerConfig(workers=1, executor=sys.argv[1], grace_seconds=5.0, limits=limits)
+    running = start_server(config)
+    print(running.address, *running.worker_pids, flush=True)
+    while running.in_flight == 0:
+        time.sleep(0.01)
+    """
+)
+
 
 def _gone(pid: int) -> bool:
     """Whether process ``pid`` has exited (reaped, or a zombie nobody has reaped yet)."""
@@ -96,3 +113,32 @@ def test_a_server_dropped_unstopped_warns_and_stops_its_workers(executor: str) -
         gc.collect()
     for worker in workers:
         wait_until(lambda: _gone(worker))  # noqa: B023 - waited for before the next
+
+
+@pytest.mark.parametrize("executor", ["processes", "threads"])
+def test_an_interpreter_exit_stops_a_running_server_and_answers_its_call(executor: str) -> None:
+    # A script that ends with its server still running: on threads the exit waited for the
+    # call in flight to end (a search left to its time limit: 26-38 s here for LONG_TASK, which
+    # then completes); on processes the call was answered UNAVAILABLE as the process went. Now
+    # the exit drains as stop() does: the search answers, cut, by the end of the 5 s grace.
+    serving = subprocess.Popen(
+        [sys.executable, "-c", _EXITING, executor], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert serving.stdout is not None
+        address, *workers = serving.stdout.readline().split()
+        with grpc.insecure_channel(address) as channel:
+            call = LiveAdvisor(channel).stub.Recommend.future(
+                pb.RecommendRequest(task=LONG_TASK, budget=long_budget(_LONG_SEARCH_SECONDS))
+            )
+            assert serving.wait(60) == 0
+            result = call.result(timeout=60).result
+        assert not result.complete
+        for worker in map(int, workers):
+            wait_until(lambda: _gone(worker))  # noqa: B023 - waited for before the next
+    finally:
+        if serving.poll() is None:
+            serving.kill()
+            serving.wait()
+        if serving.stdout is not None:
+            serving.stdout.close()
