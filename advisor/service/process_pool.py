@@ -60,6 +60,7 @@ from advisor.service.worker_link import (
     Accepted,
     ControlBlock,
     Ended,
+    Exit,
     Job,
     Ready,
     Response,
@@ -727,15 +728,17 @@ class ProcessWorkers:
             self._close_input(worker)
 
     def _close_input(self, worker: _Worker) -> None:
-        """Close ``worker``'s input, which tells it to exit; kill it if it has not in time.
+        """Send ``worker`` :class:`Exit` and close its input; kill it if it has not exited in time.
 
         It has :data:`_EXIT_SECONDS` (:meth:`_expect_exit`) to end the call it has, if any (only
         at the close, when the drain is over), and exit. A retired worker that never exited was
         left running for good beside its replacement, a process and its memory more for every
         such retirement.
         """
-        if worker.process.stdin is not None:
-            worker.process.stdin.close()
+        stdin = worker.process.stdin
+        if stdin is not None and not stdin.is_closing():
+            stdin.write(encode_frame(Exit()))
+            stdin.close()
         self._expect_exit(worker, "its input was closed")
 
     def _on_exit(self, worker: _Worker, status: int) -> None:

@@ -209,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve_next(
     servicer: AdvisorServicer, call_end: CallEnd, frames_in: BinaryIO, frames_out: BinaryIO
 ) -> bool:
-    """Read the next job and serve it; return False at the end of the input.
+    """Read the next job and serve it; return False at :class:`Exit` or the end of the input.
 
     The job lives only in this call: a loop variable held the last one, the request's bytes
     included, for as long as the worker waited for the next.

@@ -3,9 +3,10 @@
 Frames go both ways on the worker's standard input and output: a 4-byte big-endian length, then a
 pickled frame object. Pickle is safe here: both ends are this program, and a client's bytes travel
 only as a ``bytes`` value inside a frame. The serving process sends the request limits and the
-worker's niceness (:class:`Setup`), then one :class:`Job` at a time; the worker answers
-:class:`Ready` once it has loaded the engines, then for each job :class:`Accepted` as soon as it
-has read it, its :class:`Response` messages, perhaps a :class:`Status`, and :class:`Ended`.
+worker's niceness (:class:`Setup`), then one :class:`Job` at a time, and :class:`Exit` at the
+end; the worker answers :class:`Ready` once it has loaded the engines, then for each job
+:class:`Accepted` as soon as it has read it, its :class:`Response` messages, perhaps a
+:class:`Status`, and :class:`Ended`.
 
 The control block is 40 bytes of shared memory per worker (a memfd the worker inherits), written
 by the serving process and read by the worker's stop signal at every poll, so stopping a call
@@ -34,6 +35,7 @@ __all__ = [
     "Accepted",
     "ControlBlock",
     "Ended",
+    "Exit",
     "Job",
     "Ready",
     "Response",
@@ -78,6 +80,15 @@ class Job:
     payload: bytes
     deadline: float
     request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Exit:
+    """The last frame to a worker: exit once the current job is done.
+
+    Sent before its input is closed, as that close is no end of the input while another
+    process holds a copy of the pipe (a child the serving process forked).
+    """
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,19 @@ left behind. Each starts its own serving process (or server): they are about its
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import grpc
 import pytest
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.service import process_pool
 from advisor.service.server import ServerConfig, start_server
 from tests.support.harness import LiveAdvisor
 from tests.support.processes import cpu_ticks, stat_fields
@@ -142,3 +145,30 @@ def test_an_interpreter_exit_stops_a_running_server_and_answers_its_call(executo
             serving.wait()
         if serving.stdout is not None:
             serving.stdout.close()
+
+
+def test_a_stop_after_a_fork_lets_the_workers_exit_without_killing_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A forked child (a multiprocessing pool's, with Linux's default fork) holds a copy of the
+    # workers' input pipes, so closing them in the serving process was no end of input: the stop
+    # waited its 5 s for every idle worker and then killed it ("did not exit within 5 s").
+    caplog.set_level(logging.WARNING, logger=process_pool.__name__)
+    running = start_server(ServerConfig(workers=1))
+    (worker,) = running.worker_pids
+    release, hold = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.12's fork with threads
+        child = os.fork()
+    if child == 0:  # holds its copies until the test is done with the stop
+        os.read(release, 1)
+        os._exit(0)
+    try:
+        running.stop()
+        wait_until(lambda: _gone(worker))
+    finally:
+        os.write(hold, b"x")
+        os.waitpid(child, 0)
+        os.close(release)
+        os.close(hold)
+    assert "did not exit" not in caplog.text
