@@ -564,6 +564,13 @@ class RunningServer:
         asyncio.run_coroutine_threadsafe(_let_go(self._server, self._workers), _event_loop())
 
     def __enter__(self) -> Self:
+        """Return the server, to stop on exit; a stopped one raises ``RuntimeError``.
+
+        A ``with`` on a server stopped before went on silently, its address refusing every
+        call, as a ``with`` on a closed file does not.
+        """
+        if self._stopped.is_set():
+            raise RuntimeError(f"{self!r} has been stopped: start another with start_server")
         return self
 
     def __exit__(

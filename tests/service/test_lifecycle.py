@@ -172,3 +172,13 @@ def test_a_stop_after_a_fork_lets_the_workers_exit_without_killing_them(
         os.close(release)
         os.close(hold)
     assert "did not exit" not in caplog.text
+
+
+def test_a_with_on_a_stopped_server_says_it_has_been_stopped() -> None:
+    # It went on silently, as a server whose address refused every call.
+    running = start_server(ServerConfig(workers=1, executor="threads"))
+    running.stop()
+    running.stop()  # a second stop is no error
+    stopped = pytest.raises(RuntimeError, match=r"threads, 1 worker, stopped> has been stopped")
+    with stopped, running:
+        pass
