@@ -467,8 +467,10 @@ class RunningServer:
         ``config.grace_seconds``): the end of the grace period becomes the deadline of their stop
         signals, so searches among them answer with ``complete=false`` before it ends and
         analyses are abandoned. gRPC then gives every call 0.5 s more to finish sending before it
-        cancels what is left.
+        cancels what is left. In a child forked after the server started, ``RuntimeError``: the
+        server is its parent's to stop.
         """
+        _event_loop()  # in a forked child, its RuntimeError before anything changes
         grace_seconds = self._config.grace_seconds if grace is None else max(grace, 0.0)
         with self._stop_lock:
             if self._stopped.is_set():
@@ -638,12 +640,13 @@ def start_server(config: ServerConfig) -> RunningServer:
         abandoned: the workers started so far exit and the port closes. The start ran on on the
         servers' event loop, and its server served on with nothing to stop it (a notebook's
         re-run cell left one more each time).
+    RuntimeError
+        In a child forked after its parent started a server (:func:`_event_loop`).
     """
+    loop = _event_loop()
     credentials = _server_credentials(config)
     # The task's handle is kept as a future: a Ctrl-C in the wait for it must not lose it.
-    starting = asyncio.run_coroutine_threadsafe(
-        _as_task(_start(config, credentials)), _event_loop()
-    )
+    starting = asyncio.run_coroutine_threadsafe(_as_task(_start(config, credentials)), loop)
     try:
         return _on_loop(_awaited(starting.result()))
     except KeyboardInterrupt:
@@ -808,18 +811,34 @@ def _milliseconds(seconds: float) -> int:
 
 
 _EVENT_LOOP: asyncio.AbstractEventLoop | None = None
+_EVENT_LOOP_PID = 0  # the process whose thread runs it
 _EVENT_LOOP_LOCK = threading.Lock()
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
-    """Return the event loop of every server of this process (on its own daemon thread)."""
-    global _EVENT_LOOP
+    """Return the event loop of every server of this process (on its own daemon thread).
+
+    Raises
+    ------
+    RuntimeError
+        In a child forked from a process that had started a server: the loop's thread is not
+        in the child, and gRPC serves nothing there. ``start_server`` and ``stop`` waited for
+        the loop for ever.
+    """
+    global _EVENT_LOOP, _EVENT_LOOP_PID
     with _EVENT_LOOP_LOCK:
         if _EVENT_LOOP is None:
             loop = asyncio.new_event_loop()
             thread = threading.Thread(target=loop.run_forever, name="advisor-serve", daemon=True)
             thread.start()
-            _EVENT_LOOP = loop
+            _EVENT_LOOP, _EVENT_LOOP_PID = loop, os.getpid()
+        if os.getpid() != _EVENT_LOOP_PID:
+            raise RuntimeError(
+                f"this process was forked from process {_EVENT_LOOP_PID} after that one started "
+                "an advisor server, and gRPC serves nothing in a forked child: start and stop "
+                "servers in the process that started the first, or spawn the child "
+                "(multiprocessing's 'spawn' or 'forkserver' start method)"
+            )
         return _EVENT_LOOP
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service import process_pool
-from advisor.service.server import ServerConfig, start_server
+from advisor.service.server import RunningServer, ServerConfig, start_server
 from tests.support.harness import LiveAdvisor
 from tests.support.processes import cpu_ticks, stat_fields
 from tests.support.server_process import ROOT
@@ -182,3 +182,45 @@ def test_a_with_on_a_stopped_server_says_it_has_been_stopped() -> None:
     stopped = pytest.raises(RuntimeError, match=r"threads, 1 worker, stopped> has been stopped")
     with stopped, running:
         pass
+
+
+def test_a_forked_child_is_told_it_cannot_start_or_stop_a_server() -> None:
+    # In a child forked after its parent started a server, start_server and the parent's
+    # server's stop() waited for ever for an event loop whose thread the child does not have.
+    running = start_server(ServerConfig(workers=1, executor="threads"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.12's fork with threads
+            child = os.fork()
+        if child == 0:
+            os._exit(_refusals_in_child(running))
+        statuses: list[int] = []
+        try:
+            wait_until(lambda: _reaped(child, statuses))
+        finally:
+            if not statuses:
+                os.kill(child, signal.SIGKILL)
+                os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(statuses[0]) == 2
+    finally:
+        running.stop()
+
+
+def _refusals_in_child(running: RunningServer) -> int:
+    """Count the calls a forked child makes that raise the fork's RuntimeError (of 2)."""
+    refused = 0
+    config = ServerConfig(workers=1, executor="threads")
+    for attempt in (lambda: start_server(config), running.stop):
+        try:
+            attempt()
+        except RuntimeError as error:
+            refused += "forked from process" in str(error)
+    return refused
+
+
+def _reaped(pid: int, statuses: list[int]) -> bool:
+    """Whether child ``pid`` has exited; its wait status goes into ``statuses``."""
+    reaped, status = os.waitpid(pid, os.WNOHANG)
+    if reaped:
+        statuses.append(status)
+    return bool(reaped)
