@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import io
 import math
 import os
 import warnings
@@ -16,6 +17,7 @@ import pytest
 from advisor_client import AdvisorClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typing_extensions import Buffer
 
 from advisor.errors import InvalidRequestError
 from advisor.infer import data as data_module
@@ -345,6 +347,37 @@ def test_a_column_major_npy_is_read_in_chunks_not_mapped(
     assert [start for start, _ in read] == [0, 3, 6, 9]
     for (_, chunk), (_, want) in zip(read, expected, strict=True):
         assert chunk.dtype == np.float64
+        np.testing.assert_array_equal(chunk, want)
+
+
+def test_a_column_major_npy_is_read_several_chunks_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each chunk was one read per feature: 128 bytes each of a uint8 file of 65,536 features,
+    # 5 million reads a pass over 10,000 samples. A read now fills a float64 chunk's bytes as
+    # stored, 8 chunks of uint8, and the chunks are those of the in-memory array all the same.
+    monkeypatch.setattr(data_module, "_CHUNK_BYTES", 8 * 16 * 3)  # 3 samples, 24 as uint8
+    values = np.random.default_rng(9).integers(0, 256, (50, 4, 4)).astype(np.uint8)
+    path = tmp_path / "f.npy"
+    np.save(path, np.asfortranarray(values))
+    reads: list[int] = []  # the bytes of each read of the file
+
+    class Counting(io.FileIO):
+        def readinto(self, buffer: Buffer) -> int | None:
+            reads.append(memoryview(buffer).nbytes)
+            return super().readinto(buffer)
+
+    opened = Path.open
+    monkeypatch.setattr(
+        Path,
+        "open",
+        lambda self, *a, **k: Counting(self) if self == path else opened(self, *a, **k),
+    )
+    read = list(read_data(path).chunks())
+    assert reads == [24] * 32 + [2] * 16  # 24, 24 and 2 samples of 16 features
+    expected = list(data_from_array(values).chunks())
+    assert [start for start, _ in read] == [start for start, _ in expected] == list(range(0, 50, 3))
+    for (_, chunk), (_, want) in zip(read, expected, strict=True):
         np.testing.assert_array_equal(chunk, want)
 
 
