@@ -13,9 +13,12 @@ import sys
 import zipfile
 from pathlib import Path
 
+import grpc
 import numpy as np
 import pytest
 import yaml
+from advisor_client import AdvisorClient
+from advisor_client.errors import DeadlineExceededError
 
 from advisor.cli.options import ExitCode
 from advisor.model.task import load_task
@@ -971,3 +974,30 @@ def _noted_then_advised(data: Path, note: str, shape: list[str], grid: str) -> R
 def _unwrapped(report: str) -> str:
     """The report as read, its lines wrapped within the terminal's width joined by spaces."""
     return " ".join(report.split())
+
+
+def test_an_inference_its_deadline_stopped_names_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `advisor infer` of 2,000 samples of a 16x64x64 volume read the data for minutes, then
+    # ended with only "DEADLINE_EXCEEDED: the inference was stopped before it finished": the
+    # default --timeout of 30 s had bounded the arrangement, which the message did not say.
+    data, _ = _blocks(tmp_path)
+
+    def stopped(*args: object, **kwargs: object) -> None:
+        raise DeadlineExceededError(
+            grpc.StatusCode.DEADLINE_EXCEEDED, "the inference was stopped before it finished"
+        )
+
+    monkeypatch.setattr(AdvisorClient, "infer_task", stopped)
+    task = tmp_path / "bare.yaml"
+    task.write_text("input: {shape: [8, 8]}\noutputs: 3\n")
+    for command in (("infer", data), ("recommend", task, "--data", data, "--budget", "1000")):
+        line = assert_one_error_line(
+            advisor(*command, "--timeout", "7"), ExitCode.DEADLINE_EXCEEDED
+        )
+        assert line.endswith(
+            "DEADLINE_EXCEEDED: the inference was stopped before it finished (--timeout 7 s, "
+            "which bounds the arrangement of the 64 locations, not the reading of the data: pass "
+            "a longer --timeout)"
+        ), line

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from advisor_client.client import AdvisorClient
-from advisor_client.errors import InvalidArgumentError
+from advisor_client.errors import DeadlineExceededError, InvalidArgumentError
 
 from advisor.cli.options import TaskFormat
 from advisor.cli.output import document_text, stdout_document
@@ -156,6 +156,30 @@ def _infer_task(
             for v in error.violations
         ]
         raise InvalidArgumentError(error.details, violations, error.limits) from error
+    except DeadlineExceededError as error:
+        raise _timeout_named(error, graph, options["timeout"]) from error
+
+
+def _timeout_named(
+    error: DeadlineExceededError, graph: DependenceGraph, timeout: float
+) -> DeadlineExceededError:
+    """Say that ``--timeout`` ended the inference, and how to let it finish.
+
+    The call's deadline bounds the arrangement only, after the passes over the data, which may
+    have taken minutes: ``the inference was stopped before it finished``, alone, named neither
+    the option nor its default of 30 s. A server's own bound names its setting and is kept.
+    """
+    if "max_time_limit_seconds" in error.details:
+        return error
+    named = DeadlineExceededError(
+        error.code,
+        f"{error.details} (--timeout {timeout:g} s, which bounds the arrangement of the "
+        f"{graph.num_locations:,} locations, not the reading of the data: pass a longer "
+        "--timeout)",
+        error.limits,
+    )
+    named.request_id = error.request_id
+    return named
 
 
 def _labels_note(
