@@ -20,7 +20,7 @@ error pickles whole, so it crosses a process pool or a Ray task intact.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Self
 
 import grpc
 
@@ -109,6 +109,19 @@ class AdvisorRpcError(AdvisorError):
 
     def _pickled_arguments(self) -> tuple[Any, ...]:
         return self.code, self.details, self.limits
+
+    def with_call_of(self, error: AdvisorRpcError) -> Self:
+        """Return this error, given what ``error`` knows of its call, and raise it in its stead.
+
+        For a caller that says a server's refusal in its own words (the command names its
+        option): the request id, whether the server sent it, the reason and the retry delay
+        are the call's, not the words', and were lost with the new error.
+        """
+        self.request_id = error.request_id
+        self.request_id_from_server = error.request_id_from_server
+        self.reason = error.reason
+        self.retry_delay = error.retry_delay
+        return self
 
     def __str__(self) -> str:
         # The status leads, as the command prints it: a log line of the base class (INTERNAL,

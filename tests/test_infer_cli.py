@@ -18,9 +18,12 @@ import numpy as np
 import pytest
 import yaml
 from advisor_client import AdvisorClient
-from advisor_client.errors import DeadlineExceededError
+from advisor_client.errors import AdvisorRpcError, DeadlineExceededError, InvalidArgumentError
 
+from advisor.cli.infer import _infer_task
 from advisor.cli.options import ExitCode
+from advisor.errors import FieldViolation
+from advisor.infer.graph import DependenceGraph
 from advisor.model.task import load_task
 from tests.test_cli import Run, advisor, assert_one_error_line
 
@@ -1001,3 +1004,33 @@ def test_an_inference_its_deadline_stopped_names_the_timeout(
             "which bounds the arrangement of the 64 locations, not the reading of the data: pass "
             "a longer --timeout)"
         ), line
+
+
+@pytest.mark.parametrize("code", ["invalid", "deadline"])
+def test_the_commands_words_for_a_refusal_keep_what_the_call_said(code: str) -> None:
+    # The command re-raises a server's refusal in its own words (the option it names); the
+    # request id the server logged, its reason and retry delay are the call's, and were lost.
+    empty = np.zeros(0, dtype=np.int64)
+    graph = DependenceGraph((8, 8), 1, 10, 1, empty, empty, np.zeros(0))
+    refused: AdvisorRpcError = (
+        InvalidArgumentError("graph too large", [FieldViolation("graph.input.shape", "too large")])
+        if code == "invalid"
+        else DeadlineExceededError(grpc.StatusCode.DEADLINE_EXCEEDED, "stopped")
+    )
+    refused.request_id, refused.request_id_from_server = "the-servers-id", True
+    refused.reason, refused.retry_delay = "SOME_REASON", 0.5
+
+    class Refusing:
+        def infer_task(self, *args: object, **kwargs: object) -> None:
+            raise refused
+
+    with pytest.raises(AdvisorRpcError) as raised:
+        _infer_task(Refusing(), graph, "--data", timeout=7.0)  # type: ignore[arg-type]
+    assert raised.value is not refused and raised.value.__cause__ is refused
+    said = raised.value
+    assert (said.request_id, said.request_id_from_server, said.reason, said.retry_delay) == (
+        "the-servers-id",
+        True,
+        "SOME_REASON",
+        0.5,
+    )

@@ -38,6 +38,7 @@ from advisor.model.documents import document_form, read_document
 from advisor.model.grid import InputSpec, data_channel_axis
 from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
 from advisor.model.text import told_apart
+from advisor.protocol.metadata import SERVER_TIME_BOUND_REASON
 from advisor.stdout import shown_on, shown_path, write_stderr
 
 __all__ = ["arranged_task", "infer", "render_report", "save_searched_task"]
@@ -155,7 +156,9 @@ def _infer_task(
             dataclasses.replace(v, field=data_option) if v.field.startswith("graph") else v
             for v in error.violations
         ]
-        raise InvalidArgumentError(error.details, violations, error.limits) from error
+        raise InvalidArgumentError(error.details, violations, error.limits).with_call_of(
+            error
+        ) from error
     except DeadlineExceededError as error:
         raise _timeout_named(error, graph, options["timeout"]) from error
 
@@ -169,17 +172,15 @@ def _timeout_named(
     have taken minutes: ``the inference was stopped before it finished``, alone, named neither
     the option nor its default of 30 s. A server's own bound names its setting and is kept.
     """
-    if "max_time_limit_seconds" in error.details:
+    if error.reason == SERVER_TIME_BOUND_REASON:
         return error
-    named = DeadlineExceededError(
+    return DeadlineExceededError(
         error.code,
         f"{error.details} (--timeout {timeout:g} s, which bounds the arrangement of the "
         f"{graph.num_locations:,} locations, not the reading of the data: pass a longer "
         "--timeout)",
         error.limits,
-    )
-    named.request_id = error.request_id
-    return named
+    ).with_call_of(error)
 
 
 def _labels_note(

@@ -18,6 +18,7 @@ __all__ = [
     "LIMIT_EXCEEDED_REASON",
     "MAX_TOKEN_CHARS",
     "REQUEST_ID_METADATA_KEY",
+    "SERVER_TIME_BOUND_REASON",
     "address_problem",
     "bearer_metadata",
     "token_problem",
@@ -48,6 +49,11 @@ LIMIT_EXCEEDED_REASON: Final = "LIMIT_EXCEEDED"
 
 Its ``metadata`` maps each refused setting's name (``max_top_k``) to the value that admits the
 request, as ``advisor serve --limit NAME=VALUE`` reads it (``60``); docs/SERVICE.md."""
+
+SERVER_TIME_BOUND_REASON: Final = "SERVER_TIME_BOUND"
+"""The ``reason`` of the ``google.rpc.ErrorInfo`` of an analysis or inference the server stopped
+at its ``max_time_limit_seconds``, not at the call's own deadline (its ``metadata`` gives the
+setting's value): a longer deadline meets the same bound."""
 
 
 def bearer_metadata(token: str) -> tuple[str, str]:

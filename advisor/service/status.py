@@ -47,7 +47,11 @@ from advisor.errors import (
     fitting_violations,
     refused_limits,
 )
-from advisor.protocol.metadata import ERROR_DOMAIN, LIMIT_EXCEEDED_REASON
+from advisor.protocol.metadata import (
+    ERROR_DOMAIN,
+    LIMIT_EXCEEDED_REASON,
+    SERVER_TIME_BOUND_REASON,
+)
 from advisor.service.admission import NotServingError, SaturatedError, ShuttingDownError
 from advisor.service.call_id import with_call_id
 from advisor.service.logs import FIELDS
@@ -157,9 +161,6 @@ _SEARCH_REASONS: Final = {
 }
 """The ``ErrorInfo`` reason of each refusal over a search's name, by its code."""
 
-_SERVER_TIME_BOUND_REASON: Final = "SERVER_TIME_BOUND"
-"""The ``ErrorInfo`` reason of a call stopped at the server's ``max_time_limit_seconds``."""
-
 _WORKER_MEMORY_REASON: Final = "WORKER_MEMORY_EXCEEDED"
 """The ``ErrorInfo`` reason of a call stopped over the server's ``--worker-max-memory``."""
 
@@ -262,7 +263,7 @@ def abort_for(
         context.abort_with_status(_with_call_id(_retry_status(error)))
     if isinstance(error, ServerTimeBoundError):
         metadata = {"max_time_limit_seconds": exact_float(error.bound)}
-        details = [_error_info(_SERVER_TIME_BOUND_REASON, metadata)]
+        details = [_error_info(SERVER_TIME_BOUND_REASON, metadata)]
         status = _status(code_pb2.DEADLINE_EXCEEDED, str(error), details)
         context.abort_with_status(_with_call_id(status))
     if isinstance(error, StoppedError):
