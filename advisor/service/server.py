@@ -20,6 +20,7 @@ would refuse health checks with the rest.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import errno
 import gc
 import ipaddress
@@ -645,12 +646,16 @@ def start_server(config: ServerConfig) -> RunningServer:
     """
     loop = _event_loop()
     credentials = _server_credentials(config)
-    # The task's handle is kept as a future: a Ctrl-C in the wait for it must not lose it.
-    starting = asyncio.run_coroutine_threadsafe(_as_task(_start(config, credentials)), loop)
+    # The start's task comes back in a future made before the start is scheduled: a Ctrl-C that
+    # came as it was scheduled (in the write that wakes the loop) lost the handle, and the start
+    # went on with nothing to stop it.
+    starting: concurrent.futures.Future[asyncio.Task[RunningServer]] = concurrent.futures.Future()
     try:
-        return _on_loop(_awaited(starting.result()))
+        loop.call_soon_threadsafe(_schedule_start, config, credentials, starting)
+        return _on_loop(_awaited(starting))
     except KeyboardInterrupt:
-        started = _on_loop(_cancelled(starting.result()))
+        abandoning = _abandoned(starting)
+        started = _on_loop(abandoning)
         if started is not None:  # it had just started as the Ctrl-C came
             started.stop(0)
         raise
@@ -979,9 +984,30 @@ async def _as_task(coroutine: Coroutine[Any, Any, _Result]) -> asyncio.Task[_Res
     return asyncio.ensure_future(coroutine)
 
 
-async def _awaited(task: asyncio.Task[_Result]) -> _Result:
-    """Return ``task``'s result, for a thread that waits on it and may give up (cancel it)."""
-    return await task
+def _schedule_start(
+    config: ServerConfig,
+    credentials: grpc.ServerCredentials | None,
+    handle: concurrent.futures.Future[asyncio.Task[RunningServer]],
+) -> None:
+    """Start serving ``config`` as a task of the running loop, and put the task in ``handle``."""
+    handle.set_result(asyncio.get_running_loop().create_task(_start(config, credentials)))
+
+
+async def _awaited(handle: concurrent.futures.Future[asyncio.Task[_Result]]) -> _Result:
+    """Return the result of the task in ``handle``, for a thread that may give up waiting on it.
+
+    Scheduled after the task was put in ``handle`` (the loop runs its callbacks in order).
+    """
+    return await handle.result()
+
+
+async def _abandoned(handle: concurrent.futures.Future[asyncio.Task[_Result]]) -> _Result | None:
+    """Cancel the task in ``handle``, as :func:`_cancelled`; None if it was never scheduled.
+
+    Scheduled after the task's scheduling, if that came about: ``handle`` is empty only where
+    the thread gave up before it scheduled the task.
+    """
+    return await _cancelled(handle.result()) if handle.done() else None
 
 
 async def _ended_within(task: asyncio.Task[Any], seconds: float) -> bool:

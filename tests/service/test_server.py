@@ -691,6 +691,37 @@ def test_ctrl_c_while_start_server_waits_abandons_the_start(
     assert cancelled.is_set()  # abandoned before start_server gave the interrupt back
 
 
+def test_ctrl_c_as_start_server_schedules_the_start_abandons_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A Ctrl-C that came in the write waking the servers' loop, after the start was queued on
+    # it, lost the start's handle: start_server gave the interrupt back and the start went on
+    # (one in two runs of this file, where the loop already ran and took the start at once).
+    loop = server_module._event_loop()
+    wake = type(loop)._write_to_self  # type: ignore[attr-defined]
+    interrupted = threading.Event()
+
+    def interrupted_once(self: asyncio.AbstractEventLoop) -> None:
+        wake(self)
+        if threading.current_thread() is threading.main_thread() and not interrupted.is_set():
+            interrupted.set()
+            raise KeyboardInterrupt
+
+    async def pending_starts() -> list[asyncio.Task[object]]:
+        return [
+            task
+            for task in asyncio.all_tasks()
+            if getattr(task.get_coro(), "__name__", "") == "_start" and not task.done()
+        ]
+
+    monkeypatch.setattr(type(loop), "_write_to_self", interrupted_once)
+    with pytest.raises(KeyboardInterrupt):
+        start_server(ServerConfig(port=0, workers=1, executor="threads"))
+    assert interrupted.is_set()
+    # The loop runs its callbacks in order: whatever start_server queued has run by now.
+    assert server_module._on_loop(pending_starts()) == []
+
+
 def test_a_start_that_fails_after_binding_closes_its_port(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
