@@ -368,6 +368,9 @@ _SPELLINGS: list[tuple[Task, dict[str, object], Task, dict[str, object]]] = [
         {"outputs": 10},
     ),
     (_PRESET_TASK, {}, _PRESET_TASK, {"outputs": 1}),
+    # The narrowest hidden width written as its default, max(outputs, 8), or left out.
+    (_PRESET_TASK, {}, _PRESET_TASK, {"min_width": 8}),
+    (_PRESET_TASK, {"outputs": 10}, _PRESET_TASK, {"outputs": 10, "min_width": 10}),
     # The families in another order (a set of them is listed as PYTHONHASHSEED orders it).
     (
         _PRESET_TASK,
@@ -424,6 +427,7 @@ def test_correlations_that_differ_in_anything_have_another_token() -> None:
     for correlations in others:
         other = expanded.model_copy(update={"correlations": correlations})
         assert next_page_token(other, budget, 2) != token, correlations[0]
+    assert next_page_token(expanded, Budget(**OPTIONS, min_width=16), 2) != token
     widths = Budget(**OPTIONS, channel_choices=[8, 16])
     assert next_page_token(expanded, widths, 2) != next_page_token(
         expanded, Budget(**OPTIONS, channel_choices=[8, 16, 32]), 2

@@ -47,6 +47,7 @@ __all__ = [
     "Family",
     "ObjectiveKind",
     "WidthProfile",
+    "default_hidden_floor",
     "scaled_parameters",
     "seed_problem",
 ]
@@ -152,6 +153,15 @@ def scaled_parameters(max_parameters: int, scale: float) -> int:
     here, so a count fits the larger budget in one of them exactly when it fits in all.
     """
     return int(max_parameters * scale)
+
+
+def default_hidden_floor(outputs: int) -> int:
+    """Return the narrowest hidden width of a practical profile that sets no ``min_width``.
+
+    :data:`DEFAULT_MIN_WIDTH`, or the outputs where there are more of them; the one rule for
+    the search's floor and for the page token, which reads ``min_width`` at this value as unset.
+    """
+    return max(outputs, DEFAULT_MIN_WIDTH)
 
 
 def seed_problem(seed: int) -> str | None:
@@ -524,7 +534,7 @@ class Budget(NullsOmitted):
 
     def hidden_floor(self, outputs: int) -> int:
         """Return the narrowest hidden width of a practical profile with ``outputs`` outputs."""
-        return self.min_width if self.min_width is not None else max(outputs, DEFAULT_MIN_WIDTH)
+        return self.min_width if self.min_width is not None else default_hidden_floor(outputs)
 
     def floor_outputs(self, outputs: int) -> int | None:
         """Return ``outputs`` when they set :meth:`hidden_floor`, else None.

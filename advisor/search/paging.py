@@ -21,7 +21,7 @@ import json
 from typing import Final
 
 from advisor.errors import InvalidRequestError
-from advisor.model.budget import FAMILIES, Budget
+from advisor.model.budget import FAMILIES, Budget, default_hidden_floor
 from advisor.model.task import Task
 from advisor.search.candidates import deepest_tree
 from advisor.version import RANKING_VERSION
@@ -81,7 +81,9 @@ def _search_options(task: Task, budget: Budget) -> dict[str, object]:
     request's; measured against the most levels any grid of the input's size could have
     (:func:`~advisor.search.candidates.deepest_schedule`, 17 on 128 x 128, whose trees have at
     most 7), a server's 16 still was. The outputs are those every candidate has (the budget's,
-    else the task's, else 1): given by the task or by the budget, they are one search.
+    else the task's, else 1): given by the task or by the budget, they are one search. So are
+    a ``min_width`` at its default, max(outputs, 8), and none: ``--min-width 8`` got another
+    token, and refused the default request's.
     """
     options = budget.model_dump(mode="json", exclude=set(_PAGE_INDEPENDENT))
     if budget.channel_choices is not None:  # a set of widths: the search sorts them
@@ -92,7 +94,9 @@ def _search_options(task: Task, budget: Budget) -> dict[str, object]:
         options["max_depth"] = None
     if budget.min_depth is not None and budget.min_depth <= 1:
         options["min_depth"] = None
-    options["outputs"] = budget.outputs_for(task.outputs)
+    outputs = options["outputs"] = budget.outputs_for(task.outputs)
+    if budget.min_width == default_hidden_floor(outputs):
+        options["min_width"] = None
     return options
 
 
