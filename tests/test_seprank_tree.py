@@ -16,7 +16,7 @@ from advisor.geometry.layouts import mirror_permutation, structure_from_permutat
 from advisor.geometry.structure import PoolingStructure
 from advisor.seprank import tree as tree_module
 from advisor.seprank.exact import exact_rank
-from advisor.seprank.labels import SIDE_A, SIDE_B, correlation_labels
+from advisor.seprank.labels import FREE, SIDE_A, SIDE_B, correlation_labels
 from advisor.seprank.tree import SUMMED_SIZES, log2_min_cut, log2_min_cuts
 from tests.support.memory import traced_peak
 from tests.support.trees import draw_tree_and_labels
@@ -128,6 +128,20 @@ def test_shared_weights_at_a_higher_level() -> None:
     assert shared[0] == pytest.approx(math.log2(6))
     assert log2_min_cut(structure, labels_of(in_a), [3.0, 4.0], 1.0)[0] == 4.0
     assert exact_rank(structure, np.arange(6), np.arange(6, 10), [8, 16], 2) == 6
+    # The rank is symmetric in A and B: with the sides swapped the figure is the same.
+    swapped = log2_min_cut(structure, labels_of(~in_a), [3.0, 4.0], 1.0, shared_weights=True)
+    assert swapped[0] == pytest.approx(math.log2(6))
+
+
+def test_shared_weights_two_levels_up_span_what_the_width_below_caps() -> None:
+    # 16 locations pooled by 2, 2 and 4 (M = 2, r = (8, 4, 64)), halves: a quarter spans
+    # binom(binom(3, 2) + 1, 2) = 6 dimensions, capped by r_1 = 4, and the two interchangeable
+    # B quarters under the root binom(4 + 1, 2) = 10.
+    structure = structure_from_permutation((16,), [(2,), (2,), (4,)], np.arange(16))
+    halves = labels_of(np.arange(16) < 8)
+    shared = log2_min_cut(structure, halves, [3.0, 2.0, 6.0], 1.0, shared_weights=True)
+    assert shared[0] == pytest.approx(math.log2(10))
+    assert exact_rank(structure, np.arange(8), np.arange(8, 16), [8, 4, 64], 2) == 10
 
 
 def test_overlapping_windows_give_the_unrolled_tree_cut() -> None:
@@ -211,6 +225,11 @@ def test_wide_groups_of_one_sided_siblings_get_their_binomial() -> None:
     halves = labels_of(np.arange(700) < 400)
     shared = log2_min_cut(window, halves, [100.0], math.log2(3), shared_weights=True)
     assert shared[0] == pytest.approx(math.log2(math.comb(302, 300)), abs=1e-9)
+    # Counts on both sides of the table's end in one call (300 and 10 in B): each its binomial.
+    both = labels_of(np.arange(700) < 400, np.arange(700) < 690)
+    shared = log2_min_cut(window, both, [100.0], math.log2(3), shared_weights=True)
+    expected = np.log2([math.comb(302, 300), math.comb(12, 10)])
+    np.testing.assert_allclose(shared, expected, rtol=0, atol=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -249,3 +268,17 @@ def test_both_figures_in_one_pass_equal_two_passes(
     for figures, sharing in ((plain, False), (shared, True)):
         expected = log2_min_cut(structure, labels, widths, representation, shared_weights=sharing)
         np.testing.assert_array_equal(figures, expected)
+
+
+def test_uncharged_siblings_are_reported_only_for_one_width_vector_when_asked() -> None:
+    # A = {3}, B = {5, 7}: windows (4, 5) and (6, 7) each pool a B leaf beside a free location,
+    # one-sided siblings holding a constant, which the shared bound does not charge.
+    structure = contiguous_1d(3)
+    a, b = SIDE_A, SIDE_B
+    labels = np.array([[FREE, FREE, FREE, a, FREE, b, FREE, b]], dtype=np.int8)
+    widths = [1.0, 2.0, 2.0]
+    assert log2_min_cuts(structure, labels, widths, 1.0, siblings=True).uncharged.tolist() == [True]
+    assert not log2_min_cuts(structure, labels, widths, 1.0).uncharged.any()
+    batch = log2_min_cuts(structure, labels, [widths, [2.0, 2.0, 2.0]], 1.0, siblings=True)
+    assert batch.uncharged.shape == batch.plain.shape == (2, 1)
+    assert not batch.uncharged.any()
