@@ -64,6 +64,23 @@ def test_powers_of_two_on_a_tree_are_tight() -> None:
     assert figures["ends"].log2_max_rank == 2.0
 
 
+def test_the_contiguous_reference_net_is_priced_unless_left_out() -> None:
+    arch = architecture([16], [4, 4, 8, 2], [[2]] * 4, 4)
+    halves = task([16], ("halves", list(range(8)), None))
+    default = analyze(halves, arch).efficiency
+    left_out = analyze(halves, arch, price_contiguous=False).efficiency
+    assert default is not None and left_out is not None
+    assert default.contiguous_priced
+    assert not left_out.contiguous_priced
+
+
+def test_the_dimension_bound_is_that_of_the_smaller_side() -> None:
+    # docs/THEORY.md §2: M^min(|A|, |B|); one location against the other 15 at M = 4: 2 bits.
+    arch = architecture([16], [4, 4, 8, 2], [[2]] * 4, 4)
+    (corner,) = analyze(task([16], ("corner", [0], None)), arch).correlations
+    assert corner.log2_max_rank == 2.0
+
+
 def test_known_loose_case_is_an_upper_bound_until_certified() -> None:
     arch = architecture([4, 4], [3, 2], [[2, 2], [2, 2]], 2)
     loose = task([4, 4], ("loose", LOOSE_A, None))
