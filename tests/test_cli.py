@@ -34,7 +34,7 @@ import grpc
 import numpy as np
 import pytest
 import yaml
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
 from advisor.cli.format import render_search_result
 from advisor.cli.json_output import readable_json
@@ -48,17 +48,14 @@ from advisor.model.budget import Budget
 from advisor.model.exact_bounds import EXACT_MAX_LOG2_SIZE
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import parse_task
-from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
-from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
 from advisor.search.recommend import recommend
 from advisor.service import limits as service_limits
 from advisor.service import status as service_status
 from advisor.service.limits import LONGEST_SECONDS, RequestLimits
 from advisor.service.server import ServerConfig, start_server
 from tests.support.certificates import make_certificates
+from tests.support.draining import held_draining
 from tests.support.scripted import ScriptedAdvisor, scripted_server
-from tests.support.waiting import wait_until
-from tests.support.workloads import LONG_TASK, long_budget
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("advisor")
 CLI_DOC = Path(__file__).resolve().parent.parent / "docs" / "CLI.md"
@@ -1048,24 +1045,8 @@ def test_a_draining_servers_refusal_names_the_request_id_it_logged() -> None:
     # A draining replica answers UNAVAILABLE with the id it logged the refusal by, which the
     # error line left off, as it does for an UNAVAILABLE that never reached a server.
     config = ServerConfig(workers=1, executor="threads", grace_seconds=60.0)
-    with (
-        start_server(config) as running,
-        grpc.insecure_channel(running.address) as channel,
-    ):
-        # A search in flight holds the drain open until the test cancels it.
-        search = advisor_pb2_grpc.ArchitectureAdvisorStub(channel).Recommend.future(
-            pb.RecommendRequest(task=LONG_TASK, budget=long_budget(60.0))
-        )
-        wait_until(lambda: running.in_flight == 1)
-        stop = threading.Thread(target=running.stop)
-        stop.start()
-        try:
-            health = health_pb2_grpc.HealthStub(channel)
-            wait_until(lambda: health.Check(health_pb2.HealthCheckRequest()).status == NOT_SERVING)
-            result = advisor("presets", "--target", running.address)
-        finally:
-            search.cancel()
-            stop.join()
+    with start_server(config) as running, held_draining(running):
+        result = advisor("presets", "--target", running.address)
     line = assert_one_error_line(result, ExitCode.UNAVAILABLE)
     assert re.fullmatch(
         r"advisor: error: UNAVAILABLE: the server is shutting down \(request id [0-9a-f]{32}\)",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import threading
 import time
 from collections.abc import Callable
 
@@ -18,10 +17,9 @@ from advisor_client.errors import UnavailableError
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from advisor.protocol import wire
-from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
-from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
 from advisor.service import server as server_module
 from advisor.service.server import RunningServer
+from tests.support.draining import held_draining
 from tests.support.processes import stat_fields
 from tests.support.server_process import ServerProcess
 from tests.support.waiting import wait_until
@@ -76,25 +74,11 @@ def test_a_call_a_draining_replica_refuses_is_retried_on_another(
     other = serve(workers=1, executor="threads")
     ports = [running.address.rpartition(":")[2] for running in (draining, other)]
     target = "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports)
-    with (
-        AdvisorClient(target) as client,
-        grpc.insecure_channel(draining.address) as channel,
-    ):
+    with AdvisorClient(target) as client:
         assert client.list_presets()
-        # A search in flight holds the drain open until the test cancels it.
-        search = advisor_pb2_grpc.ArchitectureAdvisorStub(channel).Recommend.future(
-            pb.RecommendRequest(task=LONG_TASK, budget=long_budget(60.0))
-        )
-        wait_until(lambda: draining.in_flight == 1)
-        stop = threading.Thread(target=draining.stop)
-        stop.start()
-        try:
-            wait_until(lambda: _health(channel) == health_pb2.HealthCheckResponse.NOT_SERVING)
+        with held_draining(draining):
             for _ in range(4):  # whichever replica each call meets first
                 assert client.list_presets()
-        finally:
-            search.cancel()
-            stop.join()
 
 
 def _scale_pings(monkeypatch: pytest.MonkeyPatch, scale: float) -> None:
