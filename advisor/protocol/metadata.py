@@ -19,6 +19,8 @@ __all__ = [
     "MAX_TOKEN_CHARS",
     "REQUEST_ID_METADATA_KEY",
     "SERVER_TIME_BOUND_REASON",
+    "TOKEN_INVALID_REASON",
+    "TOKEN_MISSING_REASON",
     "address_problem",
     "bearer_metadata",
     "token_problem",
@@ -54,6 +56,16 @@ SERVER_TIME_BOUND_REASON: Final = "SERVER_TIME_BOUND"
 """The ``reason`` of the ``google.rpc.ErrorInfo`` of an analysis or inference the server stopped
 at its ``max_time_limit_seconds``, not at the call's own deadline (its ``metadata`` gives the
 setting's value): a longer deadline meets the same bound."""
+
+TOKEN_MISSING_REASON: Final = "TOKEN_MISSING"
+"""The ``reason`` of the ``google.rpc.ErrorInfo`` of an ``UNAUTHENTICATED`` call that carried no
+``authorization`` entry at all: the caller has no token configured (or a proxy dropped it)."""
+
+TOKEN_INVALID_REASON: Final = "TOKEN_INVALID"
+"""The ``reason`` of the ``google.rpc.ErrorInfo`` of an ``UNAUTHENTICATED`` call whose
+``authorization`` entries are not exactly one ``Bearer`` of the server's token: a wrong (say,
+rotated) token, another scheme, or several entries. Which of these it is goes unsaid, so the
+refusal tells nothing of the token a guess did not already know."""
 
 
 def bearer_metadata(token: str) -> tuple[str, str]:

@@ -9,7 +9,9 @@ which load balancers probe without credentials) pass through unchecked.
 The token travels in the call's headers, so a call without it is refused before its request
 message is read: the refusal is a request-streaming handler that never reads. Refusals are logged
 at most once per interval, with the count since the last line (written when the interval is up),
-so a flood of unauthenticated calls cannot flood the log.
+so a flood of unauthenticated calls cannot flood the log. A refusal says its cause as data
+(AIP-193): a ``google.rpc.ErrorInfo`` of reason ``TOKEN_MISSING`` (no ``authorization`` entry)
+or ``TOKEN_INVALID`` (any other), which tell a caller nothing it did not send.
 
 A token must be something gRPC can send: :func:`advisor.protocol.metadata.token_problem` says why
 one is not, for the server's token file and for the client's token alike.
@@ -26,8 +28,15 @@ from typing import Any, TypeAlias
 
 import grpc
 
-from advisor.protocol.metadata import AUTHORIZATION_METADATA_KEY, token_problem
+from advisor.protocol.metadata import (
+    AUTHORIZATION_METADATA_KEY,
+    TOKEN_INVALID_REASON,
+    TOKEN_MISSING_REASON,
+    token_problem,
+)
 from advisor.service.logs import shown
+from advisor.service.status import reason_status
+from advisor.service.threads import abort_call
 from advisor.stopping import Clock
 
 __all__ = ["BearerTokenInterceptor", "RefusalLog", "Schedule"]
@@ -40,10 +49,20 @@ _Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 _REFUSAL_DETAILS = "missing or invalid bearer token"
 
 
-async def _refuse(
-    requests: AsyncIterator[object], context: grpc.aio.ServicerContext[Any, Any]
-) -> None:
-    await context.abort(grpc.StatusCode.UNAUTHENTICATED, _REFUSAL_DETAILS)
+def _refusal(reason: str) -> _Handler:
+    """Return the handler that refuses a call ``UNAUTHENTICATED`` with ``reason``'s ErrorInfo.
+
+    A status-only answer is the same on the wire for every RPC shape, so one handler refuses
+    every call; being request-streaming, it ends the call without reading the request.
+    """
+    refusal = reason_status(grpc.StatusCode.UNAUTHENTICATED, _REFUSAL_DETAILS, reason)
+
+    async def refuse(
+        requests: AsyncIterator[object], context: grpc.aio.ServicerContext[Any, Any]
+    ) -> None:
+        await abort_call(context, refusal)
+
+    return grpc.stream_unary_rpc_method_handler(refuse)
 
 
 Schedule: TypeAlias = Callable[[float, Callable[[], None]], object]
@@ -143,9 +162,9 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         self._expected = token.encode()
         self._exempt_services = frozenset(exempt_services)
         self._refusals = refusals or RefusalLog()
-        # A status-only answer is the same on the wire for every RPC shape, so one handler refuses
-        # every call; being request-streaming, it ends the call without reading the request.
-        self._refusal: _Handler = grpc.stream_unary_rpc_method_handler(_refuse)
+        self._refusal_of = {
+            reason: _refusal(reason) for reason in (TOKEN_MISSING_REASON, TOKEN_INVALID_REASON)
+        }
 
     async def intercept_service(
         self,
@@ -155,24 +174,35 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         """Pass authorised and exempt calls on; answer every other call ``UNAUTHENTICATED``."""
         method = handler_call_details.method
         service = method.lstrip("/").partition("/")[0]
-        if service in self._exempt_services or self._authorized(handler_call_details):
+        if service in self._exempt_services:
+            return await continuation(handler_call_details)
+        reason = self._refusal_reason(handler_call_details)
+        if reason is None:
             return await continuation(handler_call_details)
         self._refusals.refused(method)
-        return self._refusal
+        return self._refusal_of[reason]
 
-    def _authorized(self, handler_call_details: grpc.HandlerCallDetails) -> bool:
+    def _refusal_reason(self, handler_call_details: grpc.HandlerCallDetails) -> str | None:
+        """Return why the call is refused (an ErrorInfo reason), or None when it is authorised.
+
+        ``TOKEN_MISSING`` for a call without an ``authorization`` entry, which tells a caller
+        only what it sent; ``TOKEN_INVALID`` for any other refusal, whatever is wrong with it.
+        """
         values = [
             value
             for key, value in handler_call_details.invocation_metadata or ()
             if key == AUTHORIZATION_METADATA_KEY
         ]
+        if not values:
+            return TOKEN_MISSING_REASON
         if len(values) != 1:
-            return False
+            return TOKEN_INVALID_REASON
         presented = values[0].encode() if isinstance(values[0], str) else values[0]
         # HTTP's credentials: a case-insensitive scheme, one or more spaces (RFC 9110, 11.4).
         scheme, space, credentials = presented.partition(b" ")
-        return (
+        authorized = (
             scheme.lower() == b"bearer"
             and bool(space)
             and hmac.compare_digest(credentials.lstrip(b" "), self._expected)
         )
+        return None if authorized else TOKEN_INVALID_REASON

@@ -68,6 +68,7 @@ __all__ = [
     "past",
     "refused_fields",
     "memory_status",
+    "reason_status",
     "search_status",
     "stream_errors",
     "unary_errors",
@@ -191,7 +192,23 @@ def search_status(code: grpc.StatusCode, message: str, search_id: str) -> CallAb
         description="a running search, named by its request's search_id",
     )
     details = [_packed(info), _error_info(_SEARCH_REASONS[code])]
-    status = _status(code.value[0], message, details)
+    return _aborted(_status(code.value[0], message, details))
+
+
+def reason_status(
+    code: grpc.StatusCode, message: str, reason: str, metadata: Mapping[str, str] | None = None
+) -> CallAbortedError:
+    """Return the status of a call refused for ``reason``, its one detail an ``ErrorInfo``.
+
+    For a refusal the server's interceptors make on the event loop (a token, the request
+    read's bound), which :func:`~advisor.service.threads.abort_call` ends the call with: the
+    ``ErrorInfo`` (``metadata`` its own) says the cause, so a caller acts on it unparsed.
+    """
+    return _aborted(_status(code.value[0], message, [_error_info(reason, metadata)]))
+
+
+def _aborted(status: grpc.Status) -> CallAbortedError:
+    """Return ``status`` as the error that ends a call with it."""
     return CallAbortedError(status.code, status.details, tuple(status.trailing_metadata))
 
 

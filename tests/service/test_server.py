@@ -239,18 +239,21 @@ def token_server() -> Iterator[RunningServer]:
 
 
 @pytest.mark.parametrize(
-    "metadata",
+    ("metadata", "reason"),
     [
-        (),
-        (("authorization", "Bearer wrong-token"),),
-        (("authorization", "s3cret-token"),),
-        (("authorization", "Bearers3cret-token"),),
-        (("authorization", "Bearer s3cret-token"), ("authorization", "Bearer s3cret-token")),
+        ((), "TOKEN_MISSING"),
+        ((("authorization", "Bearer wrong-token"),), "TOKEN_INVALID"),
+        ((("authorization", "s3cret-token"),), "TOKEN_INVALID"),
+        ((("authorization", "Bearers3cret-token"),), "TOKEN_INVALID"),
+        (
+            (("authorization", "Bearer s3cret-token"), ("authorization", "Bearer s3cret-token")),
+            "TOKEN_INVALID",
+        ),
     ],
     ids=["missing", "wrong", "no-scheme", "no-space", "repeated"],
 )
 def test_calls_without_the_right_token_are_unauthenticated(
-    token_server: RunningServer, metadata: tuple[tuple[str, str], ...]
+    token_server: RunningServer, metadata: tuple[tuple[str, str], ...], reason: str
 ) -> None:
     with grpc.insecure_channel(token_server.address) as channel:
         advisor = LiveAdvisor(channel, metadata)
@@ -260,6 +263,10 @@ def test_calls_without_the_right_token_are_unauthenticated(
         with pytest.raises(CallError) as stream:
             advisor.stream(pb.StreamRecommendRequest(task=small_task(), budget=quick_budget()))
         assert stream.value.code is grpc.StatusCode.UNAUTHENTICATED
+        # The cause as data (AIP-193): a caller tells a token it never sent from a wrong one.
+        for error in (unary.value, stream.value):
+            [info] = error.error_infos
+            assert (info.reason, info.domain, dict(info.metadata)) == (reason, "advisor.v1", {})
         assert _health(channel) == SERVING  # health is exempt
 
 
