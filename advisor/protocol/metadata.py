@@ -18,6 +18,7 @@ __all__ = [
     "LIMIT_EXCEEDED_REASON",
     "MAX_TOKEN_CHARS",
     "REQUEST_ID_METADATA_KEY",
+    "REQUEST_READ_TIMEOUT_REASON",
     "SERVER_TIME_BOUND_REASON",
     "TOKEN_INVALID_REASON",
     "TOKEN_MISSING_REASON",
@@ -56,6 +57,12 @@ SERVER_TIME_BOUND_REASON: Final = "SERVER_TIME_BOUND"
 """The ``reason`` of the ``google.rpc.ErrorInfo`` of an analysis or inference the server stopped
 at its ``max_time_limit_seconds``, not at the call's own deadline (its ``metadata`` gives the
 setting's value): a longer deadline meets the same bound."""
+
+REQUEST_READ_TIMEOUT_REASON: Final = "REQUEST_READ_TIMEOUT"
+"""The ``reason`` of the ``google.rpc.ErrorInfo`` of a ``DEADLINE_EXCEEDED`` the server answered
+because the call's request message did not arrive within its ``request_read_seconds`` (its
+``metadata`` gives the setting's value), not at the call's own deadline: a longer deadline
+meets the same bound; a request sent at once does not."""
 
 TOKEN_MISSING_REASON: Final = "TOKEN_MISSING"
 """The ``reason`` of the ``google.rpc.ErrorInfo`` of an ``UNAUTHENTICATED`` call that carried no

@@ -3,7 +3,9 @@
 A client can open a call and never send its request (a client-streaming call to a unary method
 whose messages never come). On the asyncio server such a call costs no thread, but it still
 holds a stream and a little memory; :class:`RequestReadTimeout` ends it once ``seconds`` pass
-without a request message (``DEADLINE_EXCEEDED``). Every method with a single request message is
+without a request message (``DEADLINE_EXCEEDED``, with a ``google.rpc.ErrorInfo`` of reason
+``REQUEST_READ_TIMEOUT`` naming ``request_read_seconds``, so a caller does not take it for its own
+deadline). Every method with a single request message is
 served through it: gRPC reads the request of a unary handler before the handler runs, out of
 reach of any timeout, so the interceptor serves such a method as a request-streaming one that
 reads its one message itself.
@@ -17,7 +19,11 @@ from typing import Any
 
 import grpc
 
+from advisor.errors import exact_float
+from advisor.protocol.metadata import REQUEST_READ_TIMEOUT_REASON
 from advisor.service.behaviors import Context, Handler, behavior_of, write_responses
+from advisor.service.status import reason_status
+from advisor.service.threads import abort_call
 
 __all__ = ["RequestReadTimeout"]
 
@@ -29,6 +35,12 @@ class RequestReadTimeout(grpc.aio.ServerInterceptor):
         if not seconds > 0:
             raise ValueError(f"the read timeout must be positive, got {seconds}")
         self._seconds = seconds
+        self._timed_out = reason_status(
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+            f"the request message did not arrive within {seconds:g} s",
+            REQUEST_READ_TIMEOUT_REASON,
+            {"request_read_seconds": exact_float(seconds)},
+        )
 
     async def intercept_service(
         self,
@@ -96,8 +108,5 @@ class RequestReadTimeout(grpc.aio.ServerInterceptor):
         except TimeoutError:
             if ended:
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the call sent no request")
-            await context.abort(
-                grpc.StatusCode.DEADLINE_EXCEEDED,
-                f"the request message did not arrive within {self._seconds:g} s",
-            )
+            await abort_call(context, self._timed_out)
         raise AssertionError("unreachable: abort ends the call")

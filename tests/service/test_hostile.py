@@ -17,6 +17,7 @@ from contextlib import contextmanager
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
 
 from advisor.errors import FieldViolation, InvalidRequestError, fitting_violations
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
@@ -24,7 +25,7 @@ from advisor.protocol.metadata import bearer_metadata
 from advisor.service.auth import RefusalLog
 from advisor.service.server import RunningServer
 from advisor.service.status import bad_request_status
-from tests.support.harness import Advisor, CallError, LiveAdvisor
+from tests.support.harness import Advisor, CallError, LiveAdvisor, error_infos_of
 from tests.support.workloads import quick_budget
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -133,6 +134,11 @@ def test_a_request_message_that_never_arrives_ends_the_call(
     assert isinstance(error, grpc.Call)
     assert error.code() is grpc.StatusCode.DEADLINE_EXCEEDED
     assert "did not arrive within 0.2 s" in error.details()
+    # The server's bound, not the caller's deadline, as data (AIP-193): a longer deadline
+    # meets the same bound, a message sent sooner does not.
+    [info] = error_infos_of(rpc_status.from_call(error))
+    assert (info.reason, info.domain) == ("REQUEST_READ_TIMEOUT", "advisor.v1")
+    assert dict(info.metadata) == {"request_read_seconds": "0.2"}
 
 
 def test_a_call_that_ends_its_requests_without_a_message_is_told_so(
