@@ -15,7 +15,8 @@
   ``CANCELLED`` if the client cancelled the call, else ``DEADLINE_EXCEEDED`` (its deadline
   passed, or the analysis could not finish before it); an analysis the shutdown drain ends is
   reported by the servicer as a shutdown (``UNAVAILABLE``);
-- anything else -> ``INTERNAL`` with a generic message and a request id, the traceback logged
+- anything else -> ``INTERNAL`` with a generic message and a request id (also as a
+  ``google.rpc.RequestInfo``), the traceback logged
   server-side under that id (it never reaches the client); an error built but never raised (a
   worker process that died mid-call) has no traceback, and is logged as one line with its text.
 
@@ -293,8 +294,20 @@ def abort_for(
         _LOGGER.error("request %s (%s) failed: %s", request_id, method, error, extra=fields)
     else:
         _LOGGER.error("request %s (%s) failed", request_id, method, exc_info=error, extra=fields)
-    context.set_trailing_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
-    context.abort(grpc.StatusCode.INTERNAL, f"internal error; request id {request_id}")
+    context.abort_with_status(_internal_status(request_id))
+
+
+def _internal_status(request_id: str) -> grpc.Status:
+    """Build the ``INTERNAL`` status of the call of ``request_id``, the id in three places.
+
+    Its message, its ``request-id`` trailer, and a ``google.rpc.RequestInfo`` detail, the
+    standard place (AIP-193) where a caller's error tooling looks for the id to hand an
+    operator. Its ``serving_data`` stays empty: nothing of the failure leaves the server.
+    """
+    info = error_details_pb2.RequestInfo(request_id=request_id)
+    status = _status(code_pb2.INTERNAL, f"internal error; request id {request_id}", [_packed(info)])
+    trailers = (*status.trailing_metadata, (REQUEST_ID_METADATA_KEY, request_id))
+    return _IdentifiedStatus(status.code, status.details, trailers)
 
 
 def _with_call_id(status: grpc.Status) -> grpc.Status:

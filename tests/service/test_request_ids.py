@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
@@ -172,6 +174,11 @@ def test_an_internal_error_reports_the_calls_own_id(
     trailing = [v for k, v in error.trailing_metadata() or () if k == REQUEST_ID_METADATA_KEY]
     assert (_sent_id(error), trailing) == ("mine-1", ["mine-1"])
     assert error.details() == "internal error; request id mine-1"
+    # The standard detail for it (AIP-193's RequestInfo), and nothing of the defect.
+    [detail] = rpc_status.from_call(error).details
+    info = error_details_pb2.RequestInfo()
+    assert detail.Unpack(info)
+    assert (info.request_id, info.serving_data) == ("mine-1", "")
     assert _access_line(caplog, "mine-1").startswith(f"{_ADVISOR}ListPresets INTERNAL ")
     assert any(r.getMessage() == "request mine-1 (ListPresets) failed" for r in caplog.records)
 

@@ -158,7 +158,7 @@ def test_unexpected_errors_are_logged_with_a_request_id_and_hidden_from_the_clie
         _Servicer(ZeroDivisionError("secret detail")).unary(1, context)
     assert "secret detail" not in aborted.value.details
     assert "Traceback" not in aborted.value.details
-    request_id = dict(context.trailing_metadata)[REQUEST_ID_METADATA_KEY]
+    request_id = dict(aborted.value.trailing_metadata)[REQUEST_ID_METADATA_KEY]
     assert isinstance(request_id, str)
     assert request_id in aborted.value.details
     [record] = caplog.records
@@ -174,9 +174,9 @@ def test_an_error_never_raised_is_logged_as_one_line_with_its_text(
     # process 31782 exited ...") that a grep for the request id did not find.
     context = ThreadContext()
     error = RuntimeError("worker process 7 exited with signal SIGKILL during Recommend")
-    with caplog.at_level(logging.ERROR), pytest.raises(CallAbortedError):
+    with caplog.at_level(logging.ERROR), pytest.raises(CallAbortedError) as aborted:
         abort_for(error, context, "Recommend")
-    request_id = dict(context.trailing_metadata)[REQUEST_ID_METADATA_KEY]
+    request_id = dict(aborted.value.trailing_metadata)[REQUEST_ID_METADATA_KEY]
     assert isinstance(request_id, str)
     [record] = caplog.records
     assert record.exc_info is None
