@@ -1034,3 +1034,20 @@ def test_the_commands_words_for_a_refusal_keep_what_the_call_said(code: str) -> 
         "SOME_REASON",
         0.5,
     )
+
+
+@pytest.mark.parametrize("reason", ["SERVER_TIME_BOUND", "REQUEST_READ_TIMEOUT"])
+def test_a_deadline_of_the_servers_own_bound_is_not_blamed_on_the_timeout(reason: str) -> None:
+    # A server's bound names its setting; "pass a longer --timeout" would meet the same bound.
+    empty = np.zeros(0, dtype=np.int64)
+    graph = DependenceGraph((8, 8), 1, 10, 1, empty, empty, np.zeros(0))
+    bounded = DeadlineExceededError(grpc.StatusCode.DEADLINE_EXCEEDED, "the server's bound")
+    bounded.reason = reason
+
+    class Bounding:
+        def infer_task(self, *args: object, **kwargs: object) -> None:
+            raise bounded
+
+    with pytest.raises(DeadlineExceededError) as raised:
+        _infer_task(Bounding(), graph, "--data", timeout=7.0)  # type: ignore[arg-type]
+    assert raised.value is bounded

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -38,7 +38,7 @@ from advisor.model.documents import document_form, read_document
 from advisor.model.grid import InputSpec, data_channel_axis
 from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
 from advisor.model.text import told_apart
-from advisor.protocol.metadata import SERVER_TIME_BOUND_REASON
+from advisor.protocol.metadata import REQUEST_READ_TIMEOUT_REASON, SERVER_TIME_BOUND_REASON
 from advisor.stdout import shown_on, shown_path, write_stderr
 
 __all__ = ["arranged_task", "infer", "render_report", "save_searched_task"]
@@ -163,6 +163,10 @@ def _infer_task(
         raise _timeout_named(error, graph, options["timeout"]) from error
 
 
+_SERVER_BOUNDS: Final = frozenset({SERVER_TIME_BOUND_REASON, REQUEST_READ_TIMEOUT_REASON})
+"""The reasons of a ``DEADLINE_EXCEEDED`` that a bound of the server's, not ``--timeout``, gave."""
+
+
 def _timeout_named(
     error: DeadlineExceededError, graph: DependenceGraph, timeout: float
 ) -> DeadlineExceededError:
@@ -170,9 +174,10 @@ def _timeout_named(
 
     The call's deadline bounds the arrangement only, after the passes over the data, which may
     have taken minutes: ``the inference was stopped before it finished``, alone, named neither
-    the option nor its default of 30 s. A server's own bound names its setting and is kept.
+    the option nor its default of 30 s. A server's own bound (its analysis time, its read of
+    the request) names its setting and is kept: a longer ``--timeout`` meets it again.
     """
-    if error.reason == SERVER_TIME_BOUND_REASON:
+    if error.reason in _SERVER_BOUNDS:
         return error
     return DeadlineExceededError(
         error.code,
