@@ -526,3 +526,60 @@ def test_the_torch_module_exports_moves_and_round_trips_as_the_readme_says(mixed
     for size in (1, 5):
         inputs = torch.randn((size, 2, 7))
         torch.testing.assert_close(exported(inputs), module(inputs))
+
+
+def _contiguous_and_mirror(mixed: bool) -> tuple[Architecture, Architecture]:
+    """A tiny contiguous sequence net (or a mixture whose member 0 is) and its mirror twin."""
+    contiguous = _padded_sequence(mixed)
+    return contiguous, contiguous.model_copy(update={"geometry": "mirror"})
+
+
+def _gathered_buffers(module: object) -> set[str]:
+    """The buffers ``module``'s forward indexes by, as ``torch.fx`` records them."""
+    torch = pytest.importorskip("torch")
+    graph = torch.fx.symbolic_trace(module).graph
+    return {str(node.target) for node in graph.nodes if node.op == "get_attr"}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mixed", [False, True])
+def test_an_identity_gather_is_skipped_and_the_state_dict_keeps_its_keys(mixed: bool) -> None:
+    """A contiguous pick copied its whole feature map through an identity gather every forward.
+
+    Skipping it changes no output bit, and every buffer stays in the ``state_dict`` (an older
+    export's loads, and the other way round); which gathers are skipped follows what loads.
+    """
+    torch = pytest.importorskip("torch")
+    from advisor.export.torch_net import ConvNet, GatherNet
+
+    contiguous, mirror = _contiguous_and_mirror(mixed)
+    torch.manual_seed(0)
+    module = torch_module(contiguous)
+    assert isinstance(module, GatherNet)
+    geometry = "gather_0" if mixed else "permutation"
+    skipped = {geometry, "to_canonical_0_0", "from_canonical_0_0"} if mixed else {geometry}
+    assert skipped <= module.identities  # the root's alignments are of one node
+    assert not skipped & _gathered_buffers(module)
+    buffers = {name for name, _ in module.named_buffers()}
+    assert set(module.state_dict()) == buffers | {n for n, _ in module.named_parameters()}
+    assert ("permutation" in buffers) != mixed
+    batch = torch.randn((3, 2, 7))
+    if isinstance(module, ConvNet):  # the gather it skips, written out: the same bits
+        features = module.representation(batch)
+        gathered = features.flatten(2)[:, :, module.permutation].reshape(features.shape)
+        expected = module.output(module.hidden(gathered).flatten(1))
+        torch.testing.assert_close(module(batch), expected, rtol=0, atol=0)
+    torch.manual_seed(1)
+    other = torch_module(mirror)
+    assert isinstance(other, GatherNet)
+    assert geometry not in other.identities
+    for source, target in [(other, module), (module, other)]:
+        target.load_state_dict(source.state_dict())
+        torch.testing.assert_close(target(batch), source(batch), rtol=0, atol=0)
+        assert target.identities == source.identities
+    with torch.device("meta"):  # no values to compare: gathered until weights are assigned
+        empty = torch_module(contiguous)
+    assert isinstance(empty, GatherNet)
+    assert not empty.identities
+    empty.load_state_dict(module.state_dict(), assign=True)
+    assert empty.identities == module.identities

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from advisor.export.torch_net import (
-    NotScriptable,
+    GatherNet,
     check_inputs,
     gather_buffer,
     hidden_layer,
@@ -34,7 +34,7 @@ from advisor.model.mixture import member_geometries, member_widths
 __all__ = ["MixtureNet"]
 
 
-class MixtureNet(NotScriptable):
+class MixtureNet(GatherNet):
     """The network of an architecture with a ``mixture``; parameters = ``Architecture.parameters``.
 
     Input ``(batch, C_in, *shape)``; output ``(batch, outputs)``.
@@ -72,6 +72,7 @@ class MixtureNet(NotScriptable):
             for own in widths
         )
         self.output = nn.Linear(architecture.widths[-1], architecture.outputs)
+        self.find_identities()
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Score a batch ``(batch, C_in, *shape)``; returns ``(batch, outputs)``."""
@@ -79,7 +80,7 @@ class MixtureNet(NotScriptable):
         features = self.representation(inputs)
         flat = features.flatten(2)
         maps = [
-            flat[:, :, self.get_buffer(f"gather_{m}")].reshape(features.shape)
+            self.gather(flat, f"gather_{m}").reshape(features.shape)
             for m in range(len(self.members))
         ]
         for level in range(self.depth):
@@ -99,12 +100,12 @@ class MixtureNet(NotScriptable):
         total = functools.reduce(
             operator.add,
             (
-                own.flatten(2)[:, :, self.get_buffer(f"to_canonical_{m}_{index}")]
+                self.gather(own.flatten(2), f"to_canonical_{m}_{index}")
                 for m, own in enumerate(maps)
             ),
         )
         return [
-            total[:, :, self.get_buffer(f"from_canonical_{m}_{index}")].reshape(shape)
+            self.gather(total, f"from_canonical_{m}_{index}").reshape(shape)
             for m in range(len(maps))
         ]
 

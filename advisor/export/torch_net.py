@@ -20,6 +20,7 @@ from advisor.model.grid import InputSpec
 
 __all__ = [
     "ConvNet",
+    "GatherNet",
     "NotScriptable",
     "check_inputs",
     "gather_buffer",
@@ -59,7 +60,49 @@ class NotScriptable(nn.Module):
         )
 
 
-class ConvNet(NotScriptable):
+class GatherNet(NotScriptable):
+    """A module whose own buffers are gathers of the flattened grid, skipping those that are none.
+
+    A contiguous pick's gather is the identity, yet indexing by it copies the whole feature map on
+    every forward (411 MB for an ImageNet-sized pick at batch 32). The buffers stay registered
+    whatever they hold, so every ``state_dict`` keeps its keys; which are identities is worked out
+    again whenever one loads, as the loaded gathers may be another geometry's.
+    """
+
+    identities: frozenset[str]
+    """The names of the module's own buffers that are the identity (their gather is skipped)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.identities = frozenset()
+        # torch's stubs leave register_load_state_dict_post_hook unannotated.
+        self.register_load_state_dict_post_hook(_after_load)  # type: ignore[no-untyped-call]
+
+    def find_identities(self) -> None:
+        """Record which of the module's own buffers are the identity; call once they are all in.
+
+        A buffer on the ``meta`` device (a module built under ``torch.device("meta")``) holds no
+        values to compare: it is kept as a gather until a ``state_dict`` loads into it.
+        """
+        self.identities = frozenset(
+            name
+            for name, buffer in self.named_buffers(recurse=False)
+            if not buffer.is_meta
+            and torch.equal(buffer, torch.arange(len(buffer), device=buffer.device))
+        )
+
+    def gather(self, flat: torch.Tensor, name: str) -> torch.Tensor:
+        """Gather the last axis of ``flat`` by the buffer ``name``, or return it if no gather."""
+        return flat if name in self.identities else flat[:, :, self.get_buffer(name)]
+
+
+def _after_load(module: nn.Module, incompatible: object) -> None:
+    """Find a :class:`GatherNet`'s identities again: its ``load_state_dict`` post-hook."""
+    assert isinstance(module, GatherNet)
+    module.find_identities()
+
+
+class ConvNet(GatherNet):
     """The network of an :class:`~advisor.model.architecture.Architecture`, layer by layer.
 
     1. Representation: the input zero-padded by the architecture's ``padding`` (its margin is then
@@ -67,7 +110,7 @@ class ConvNet(NotScriptable):
        from the input channels to M, zero-padded so it keeps that grid ('same'), then ReLU.
     2. Geometry: a fixed gather of the locations (a registered buffer ``permutation``): position
        ``p`` of the permuted grid holds ``permutation[p]`` (docs/FORMATS.md §2), so the pooling
-       tree is the architecture's.
+       tree is the architecture's. Skipped where it is the identity (:class:`GatherNet`).
     3. Hidden layers: a 1x1 conv to ``channels``, ReLU, then max (or average) pooling with
        ``kernel = pool`` and ``stride = stride`` (default ``pool``).
     4. Output: a linear layer from the last width to ``outputs``.
@@ -93,11 +136,11 @@ class ConvNet(NotScriptable):
             )
         )
         self.output = nn.Linear(architecture.widths[-1], architecture.outputs)
+        self.find_identities()
 
     def permute(self, features: torch.Tensor) -> torch.Tensor:
         """Apply the geometry's gather to ``(batch, channels, *shape)`` features."""
-        flat = features.flatten(2)[:, :, self.permutation]
-        return flat.reshape(features.shape)
+        return self.gather(features.flatten(2), "permutation").reshape(features.shape)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Score a batch ``(batch, C_in, *shape)``; returns ``(batch, outputs)``."""
