@@ -583,3 +583,37 @@ def test_an_identity_gather_is_skipped_and_the_state_dict_keeps_its_keys(mixed: 
     assert not empty.identities
     empty.load_state_dict(module.state_dict(), assign=True)
     assert empty.identities == module.identities
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mixed", [False, True])
+def test_a_batch_of_another_dtype_is_refused_naming_both_dtypes(mixed: bool) -> None:
+    """It failed in torch's words: "Input type (double) and bias type (float) should be the same".
+
+    Torch modules do not cast; the module takes its own dtype after ``.to(dtype)``, and any
+    floating batch under ``torch.autocast``, which casts it itself.
+    """
+    torch = pytest.importorskip("torch")
+    module = torch_module(_padded_sequence(mixed))
+    refusals = [
+        (
+            torch.float64,
+            r"inputs: expected dtype torch.float32, the module's; got torch.float64 "
+            r"\(convert the batch with inputs.to\(torch.float32\), or the module with "
+            r"module.to\(torch.float64\)\)",
+        ),
+        (torch.uint8, r"got torch.uint8 \(convert the batch with inputs.to\(torch.float32\)\)$"),
+        (torch.int64, r"got torch.int64 "),
+        (torch.bfloat16, r"got torch.bfloat16 "),
+    ]
+    for dtype, message in refusals:
+        with pytest.raises(TypeError, match=message):
+            module(torch.zeros((3, 2, 7), dtype=dtype))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert module(torch.zeros((3, 2, 7), dtype=torch.bfloat16)).dtype == torch.bfloat16
+        with pytest.raises(TypeError, match=r"got torch.uint8 "):
+            module(torch.zeros((3, 2, 7), dtype=torch.uint8))
+    double = module.to(dtype=torch.float64)
+    assert double(torch.zeros((3, 2, 7), dtype=torch.float64)).dtype == torch.float64
+    with pytest.raises(TypeError, match=r"expected dtype torch.float64, the module's; got torch.f"):
+        double(torch.zeros((3, 2, 7)))

@@ -144,13 +144,13 @@ class ConvNet(GatherNet):
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Score a batch ``(batch, C_in, *shape)``; returns ``(batch, outputs)``."""
-        check_inputs(inputs, self.input, self.pads)
+        check_inputs(inputs, self.input, self.pads, self.output)
         features = self.hidden(self.permute(self.representation(inputs)))
         output: torch.Tensor = self.output(features.flatten(1))
         return output
 
 
-def check_inputs(inputs: torch.Tensor, spec: InputSpec, pads: bool) -> None:
+def check_inputs(inputs: torch.Tensor, spec: InputSpec, pads: bool, output: nn.Linear) -> None:
     """Refuse ``inputs`` unless it is a batch ``(batch, C_in, *shape)`` of the architecture's input.
 
     Without it, a batch of another shape fails inside the gather in torch's words (a shape that
@@ -166,10 +166,16 @@ def check_inputs(inputs: torch.Tensor, spec: InputSpec, pads: bool) -> None:
     ``Proxy`` without a shape, and a branch on it is a ``TraceError``. ``torch.export`` keeps the
     check: it turns the shape into guards of the exported program.
 
+    The batch must also hold the module's dtype, its ``output`` layer's: torch modules do not
+    cast, and torch's own refusal (``Input type (double) and bias type (float) should be the
+    same``) named neither ``inputs`` nor either conversion. Under ``torch.autocast`` any floating
+    dtype passes, autocast casting it itself.
+
     Raises
     ------
     TypeError
-        When ``inputs`` is no tensor (a numpy array, a list), naming what to pass.
+        When ``inputs`` is no tensor (a numpy array, a list), naming what to pass; when it holds
+        another dtype than the module, naming both and the conversions.
     ValueError
         Naming ``inputs``, the shape expected and the shape given.
     """
@@ -189,6 +195,19 @@ def check_inputs(inputs: torch.Tensor, spec: InputSpec, pads: bool) -> None:
             f"inputs: expected (batch, {', '.join(map(str, expected))}), i.e. (batch, channels, "
             f"*input.shape){unpadded}; got {tuple(inputs.shape)}"
         )
+    _check_dtype(inputs, output.weight.dtype)
+
+
+def _check_dtype(inputs: torch.Tensor, dtype: torch.dtype) -> None:
+    """Refuse ``inputs`` that a module of ``dtype`` cannot take (:func:`check_inputs`)."""
+    floating = inputs.is_floating_point()
+    if inputs.dtype == dtype or (floating and torch.is_autocast_enabled(inputs.device.type)):
+        return
+    module = f", or the module with module.to({inputs.dtype})" if floating else ""
+    raise TypeError(
+        f"inputs: expected dtype {dtype}, the module's; got {inputs.dtype} "
+        f"(convert the batch with inputs.to({dtype}){module})"
+    )
 
 
 def pads_inputs(architecture: Architecture) -> bool:
