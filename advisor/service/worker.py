@@ -18,12 +18,15 @@ The worker lowers its own priority by the server's ``worker_niceness``, so that 
 the serving process (health, admission, refusals) gets a core before the searches do. It ignores
 SIGINT, SIGTERM and SIGHUP (the server's ``DRAIN_SIGNALS``), which a terminal or a supervisor may
 send to the whole process group: the serving process drains and then closes the worker's input,
-and the worker exits once its job is done.
+and the worker exits once its job is done. It never outlives the serving process: the kernel
+kills it once that process has exited (:func:`_die_with_parent`), idle or amid a call, even while
+a child the serving process forked holds a copy of the worker's pipes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib
 import math
 import os
@@ -72,16 +75,17 @@ _NO_CALL = -1
 _MIB = 2**20
 """Bytes in a MiB, the unit of ``--worker-max-memory``."""
 
+# prctl(2)'s option that has the kernel signal this process once its parent has exited.
+_PR_SET_PDEATHSIG = 1
+
 
 class CallEnd(StopSignal):
     """The end of the worker's current call, as the serving process writes it in ``control``.
 
-    Cancelled once the serving process marks the call ended, once it is gone (this process's
-    parent is no longer the one it had when this was built), or once the worker has held more
+    Cancelled once the serving process marks the call ended, or once the worker has held more
     memory than the bound in ``control`` (read by ``peak_memory`` at a poll, at most every
-    :data:`MEMORY_CHECK_SECONDS` on ``clock``). A serving process killed, or one that exited
-    without stopping its server, closes the worker's input, which an idle worker reads as its
-    end; but a worker amid a call worked on, for nobody, until the call's time limit. Its deadline
+    :data:`MEMORY_CHECK_SECONDS` on ``clock``). A serving process that is gone takes the worker
+    with it (:func:`_die_with_parent`), amid a call or not. Its deadline
     is the end of the shutdown drain, once there is one, or the deadline the call was asked to
     finish by (``FinishSearch``), if earlier. Every call's stop signal follows it, as on a thread
     every call's signal follows the admission's drain and its own context's hurry.
@@ -95,7 +99,6 @@ class CallEnd(StopSignal):
     ) -> None:
         super().__init__(clock=clock)
         self._control = control
-        self._serving_process = os.getppid()
         self._peak_memory = peak_memory
         self._next_check = -math.inf
         self.call_id = _NO_CALL
@@ -126,8 +129,8 @@ class CallEnd(StopSignal):
 
     @property
     def cancelled(self) -> bool:
-        """Whether the call has ended, its serving process is gone, or it is over the bound."""
-        return self.ended or os.getppid() != self._serving_process or self._over_bound()
+        """Whether the call has ended or is over the bound."""
+        return self.ended or self._over_bound()
 
     def _over_bound(self) -> bool:
         """Whether the worker has held more than its bound during the call (read now and then)."""
@@ -180,6 +183,7 @@ class WorkerContext(ThreadContext):
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve jobs from standard input until it closes; return the exit status."""
     (control_fd,) = sys.argv[1:] if argv is None else argv
+    _die_with_parent()
     frames_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     # Whatever a library prints goes to the log, never into the frames.
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
@@ -261,6 +265,32 @@ def _over_bound_message(held: int, bound: float) -> str:
         f"{bound / _MIB:,.0f} MiB a worker (--worker-max-memory): send a smaller request (fewer "
         "or smaller regions, fewer widths), or send it to a server with a larger bound"
     )
+
+
+def _die_with_parent() -> None:
+    """Have the kernel kill this process (SIGKILL) once its parent, the serving process, exits.
+
+    The end of the worker's input is no sign of that end while another process holds a copy of
+    the pipe (a child the serving process forked): an idle worker, or one still loading the
+    engines, waited in its read for as long as that child lived, an orphan of init.
+
+    SIGKILL, as the worker ignores SIGTERM (:data:`~advisor.service.server.DRAIN_SIGNALS`, which a
+    supervisor sends the whole group) and a handler would run only between two of Python's
+    bytecodes, not amid a long computation in C; and it skips nothing the worker must do: its
+    control block (a memfd) and its pipes are the kernel's to free, it writes no files, and its
+    answers have no reader left. The kernel signals on the exit of the thread that spawned the
+    worker, the servers' event loop (:mod:`advisor.service.server`), which lasts as long as the
+    serving process.
+
+    Raises
+    ------
+    OSError
+        If the kernel refuses (``prctl`` is Linux's, the product's platform).
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"prctl(PR_SET_PDEATHSIG): {os.strerror(error)}")
 
 
 def _send(frames_out: BinaryIO, frame: object) -> None:

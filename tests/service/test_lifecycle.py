@@ -64,6 +64,27 @@ _EXITING = textwrap.dedent(
 )
 
 
+# A serving process that starts a server of one worker process and forks a child that holds its
+# copies of the worker's pipes until its standard input ends; it says the child's and the
+# worker's ids, then exits at once (the server still running).
+_FORKING_THEN_EXITING = textwrap.dedent(
+    """
+    import os, warnings
+    from advisor.service.server import ServerConfig, start_server
+
+    running = start_server(ServerConfig(workers=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.12's fork with threads
+        child = os.fork()
+    if child == 0:
+        os.read(0, 1)
+        os._exit(0)
+    print(child, *running.worker_pids, flush=True)
+    os._exit(0)
+    """
+)
+
+
 def _gone(pid: int) -> bool:
     """Whether process ``pid`` has exited (reaped, or a zombie nobody has reaped yet)."""
     try:
@@ -103,6 +124,42 @@ def test_a_worker_amid_a_call_exits_once_its_serving_process_is_killed() -> None
             serving.wait()
         if serving.stdout is not None:
             serving.stdout.close()
+
+
+def test_an_idle_worker_exits_with_its_serving_process_though_a_fork_holds_its_input() -> None:
+    # The serving process's forked child held a copy of the worker's input pipe, so the
+    # serving process's exit was no end of that input: the idle worker waited in its read,
+    # an orphan of init, for as long as the child lived.
+    _assert_worker_dies_with_serving_process(_FORKING_THEN_EXITING)
+
+
+def _assert_worker_dies_with_serving_process(script: str) -> None:
+    """Run ``script`` (a ``_FORKING_...`` one) to its end; see its worker exit before its child."""
+    serving = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert serving.stdin is not None and serving.stdout is not None
+    pids: list[int] = []
+    try:
+        pids = [int(pid) for pid in serving.stdout.readline().split()]
+        child, worker = pids
+        serving.wait(60)
+        wait_until(lambda: _gone(worker))
+        assert not _gone(child)  # its copies of the pipes were held all along
+    finally:
+        if serving.poll() is None:
+            serving.kill()
+            serving.wait()
+        serving.stdin.close()  # the child's standard input ends: it exits
+        serving.stdout.close()
+        if len(pids) == 2 and not _gone(pids[1]):
+            os.kill(pids[1], signal.SIGKILL)
+        if pids:
+            wait_until(lambda: _gone(pids[0]))
 
 
 @pytest.mark.parametrize("executor", ["processes", "threads"])
