@@ -575,6 +575,7 @@ class ProcessWorkers:
                 "-m",
                 "advisor.service.worker",
                 str(control.fd),
+                str(os.getpid()),  # the serving process, which the worker dies with
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=_worker_stderr(),

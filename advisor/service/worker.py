@@ -1,12 +1,13 @@
 """A worker process: runs advisor calls' work for the serving process, one call at a time.
 
 :class:`~advisor.service.process_pool.ProcessWorkers` starts it as ``python -m
-advisor.service.worker FD``, ``FD`` being its control block (:mod:`advisor.service.worker_link`),
-and talks to it in frames on its standard input and output. The worker loads the engines once,
-then runs each job with the servicer, the same code as in the serving process
-(:func:`advisor.service.calls.run_call`). The serving process holds the job's admission slot; here
-the servicer's stop signals read the control block, so the end of the call (its client cancelled,
-its deadline passed) and the shutdown drain stop the work at its next poll, as on a thread.
+advisor.service.worker FD PID``, ``FD`` being its control block
+(:mod:`advisor.service.worker_link`) and ``PID`` the serving process's id, and talks to it in
+frames on its standard input and output. The worker loads the engines once, then runs each job with
+the servicer, the same code as in the serving process (:func:`advisor.service.calls.run_call`). The
+serving process holds the job's admission slot; here the servicer's stop signals read the control
+block, so the end of the call (its client cancelled, its deadline passed) and the shutdown drain
+stop the work at its next poll, as on a thread.
 
 The same polls bound the worker's memory (``worker_max_memory_mib``, in the control block): at
 most every :data:`MEMORY_CHECK_SECONDS` a poll reads the most the process has held at once, and
@@ -182,8 +183,9 @@ class WorkerContext(ThreadContext):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve jobs from standard input until it closes; return the exit status."""
-    (control_fd,) = sys.argv[1:] if argv is None else argv
-    _die_with_parent()
+    control_fd, serving_pid = sys.argv[1:] if argv is None else argv
+    if not _die_with_parent(int(serving_pid)):
+        return 0
     frames_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     # Whatever a library prints goes to the log, never into the frames.
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
@@ -267,8 +269,12 @@ def _over_bound_message(held: int, bound: float) -> str:
     )
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(serving_pid: int) -> bool:
     """Have the kernel kill this process (SIGKILL) once its parent, the serving process, exits.
+
+    Returns whether the serving process ``serving_pid`` is still this process's parent: if it
+    exited before the kernel was asked (while the interpreter was importing the worker's modules,
+    a second or more), no signal will come, and the worker must end by itself.
 
     The end of the worker's input is no sign of that end while another process holds a copy of
     the pipe (a child the serving process forked): an idle worker, or one still loading the
@@ -291,6 +297,7 @@ def _die_with_parent() -> None:
     if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
         error = ctypes.get_errno()
         raise OSError(error, f"prctl(PR_SET_PDEATHSIG): {os.strerror(error)}")
+    return os.getppid() == serving_pid
 
 
 def _send(frames_out: BinaryIO, frame: object) -> None:

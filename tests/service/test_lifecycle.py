@@ -84,6 +84,35 @@ _FORKING_THEN_EXITING = textwrap.dedent(
     """
 )
 
+# A serving process that starts a server of one worker process and, as soon as the worker is
+# spawned (still starting: importing its modules), forks a child as above; it says the child's
+# and the worker's ids, then waits to be killed.
+_FORKING_WHILE_LOADING = textwrap.dedent(
+    """
+    import os, threading, time, warnings
+    from advisor.service.server import ServerConfig, start_server
+
+    def children():
+        found = []
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children") as listing:
+                found += listing.read().split()
+        return found
+
+    threading.Thread(target=start_server, args=(ServerConfig(workers=1),), daemon=True).start()
+    while not (workers := children()):
+        time.sleep(0.001)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.12's fork with threads
+        child = os.fork()
+    if child == 0:
+        os.read(0, 1)
+        os._exit(0)
+    print(child, *workers, flush=True)
+    time.sleep(3600)
+    """
+)
+
 
 def _gone(pid: int) -> bool:
     """Whether process ``pid`` has exited (reaped, or a zombie nobody has reaped yet)."""
@@ -130,11 +159,22 @@ def test_an_idle_worker_exits_with_its_serving_process_though_a_fork_holds_its_i
     # The serving process's forked child held a copy of the worker's input pipe, so the
     # serving process's exit was no end of that input: the idle worker waited in its read,
     # an orphan of init, for as long as the child lived.
-    _assert_worker_dies_with_serving_process(_FORKING_THEN_EXITING)
+    _assert_worker_dies_with_serving_process(_FORKING_THEN_EXITING, kill=False)
 
 
-def _assert_worker_dies_with_serving_process(script: str) -> None:
-    """Run ``script`` (a ``_FORKING_...`` one) to its end; see its worker exit before its child."""
+def test_a_worker_still_loading_exits_once_its_serving_process_is_killed() -> None:
+    # Killed while its worker was still starting (importing its modules, a second or more),
+    # before the worker asked the kernel to kill it at its parent's exit, the serving process
+    # left the worker to load the engines, answer Ready into the pipe the forked child held,
+    # and wait in its read for as long as the child lived.
+    _assert_worker_dies_with_serving_process(_FORKING_WHILE_LOADING, kill=True)
+
+
+def _assert_worker_dies_with_serving_process(script: str, *, kill: bool) -> None:
+    """Run ``script`` (a ``_FORKING_...`` one), end it, and see its worker exit before its child.
+
+    ``kill``: SIGKILL the serving process once it has said its ids; else it exits by itself.
+    """
     serving = subprocess.Popen(
         [sys.executable, "-c", script],
         cwd=ROOT,
@@ -147,6 +187,8 @@ def _assert_worker_dies_with_serving_process(script: str) -> None:
     try:
         pids = [int(pid) for pid in serving.stdout.readline().split()]
         child, worker = pids
+        if kill:
+            serving.kill()
         serving.wait(60)
         wait_until(lambda: _gone(worker))
         assert not _gone(child)  # its copies of the pipes were held all along

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import re
 import subprocess
 import sys
@@ -140,7 +141,7 @@ def test_a_workers_lines_about_a_call_name_its_request_id(form: str) -> None:
     env = {"PATH": "", "PYTHONPATH": str(ROOT), LOG_FORMAT_VARIABLE: form}
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _LOGGING_WORKER, str(control.fd)],
+            [sys.executable, "-c", _LOGGING_WORKER, str(control.fd), str(os.getpid())],
             input=frames,
             env=env,
             capture_output=True,

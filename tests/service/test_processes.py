@@ -1408,7 +1408,7 @@ def test_an_idle_worker_holds_no_job_of_a_call_that_has_ended() -> None:
     frames = encode_frame(Setup(RequestLimits().model_dump_json(), 0)) + encode_frame(job)
     try:
         result = subprocess.run(
-            [sys.executable, "-c", _COUNTING_JOBS, str(control.fd)],
+            [sys.executable, "-c", _COUNTING_JOBS, str(control.fd), str(os.getpid())],
             input=frames,
             capture_output=True,
             pass_fds=(control.fd,),
