@@ -443,3 +443,25 @@ def test_a_default_servers_depth_bound_on_a_128_by_128_grid_keeps_the_librarys_t
     assert next_page_token(task, served, 1) == next_page_token(task, budget, 1)
     shallower = Budget(max_parameters=20_000, max_depth=deepest_tree(task.input.shape) - 1)
     assert next_page_token(task, shallower, 1) != next_page_token(task, budget, 1)
+
+
+def test_depth_bounds_that_leave_out_no_tree_are_digested_as_none() -> None:
+    # A max_depth of exactly the deepest tree, and a min_depth of 1, bound nothing: the same
+    # search as none, so the same token; one level tighter is another search.
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "local"})
+    deepest = deepest_tree(task.input.shape)
+    token = next_page_token(task, Budget(max_parameters=20_000), 1)
+    for same in ({"max_depth": deepest}, {"min_depth": 1}, {"min_depth": 1, "max_depth": deepest}):
+        assert next_page_token(task, Budget(max_parameters=20_000, **same), 1) == token, same
+    for other in ({"max_depth": deepest - 1}, {"min_depth": 2}):
+        assert next_page_token(task, Budget(max_parameters=20_000, **other), 1) != token, other
+
+
+def test_a_token_is_its_offset_a_short_digest_and_its_ranking_version() -> None:
+    # docs/INTERNALS.md (paging.py): base64url of the three, unpadded.
+    token = next_page_token(TASK, Budget(**OPTIONS), 7)
+    text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    offset, digest, version = text.split(":")
+    assert (offset, version) == ("7", str(RANKING_VERSION))
+    assert len(digest) == 16 and int(digest, 16) >= 0
+    assert "=" not in token

@@ -175,6 +175,33 @@ def test_multiply_adds_count_every_conv_at_every_location() -> None:
     assert rows[0] == by_hand and rows[1] > rows[0]
 
 
+def test_multiply_adds_count_the_locations_overlapping_windows_leave() -> None:
+    # 7 steps, windows of 3 every 2: 3 of them; the top window of 3 pools those whole.
+    architecture = parse_architecture(
+        {
+            "input": {"shape": [7]},
+            "representation": 2,
+            "representation_kernel": 3,
+            "layers": [{"channels": 3, "pool": [3], "stride": [2]}, {"channels": 5, "pool": [3]}],
+            "outputs": 4,
+        }
+    )
+    by_hand = 7 * 3 * 2 + 7 * 2 * 3 + 3 * 3 * 5 + 5 * 4
+    assert architecture.multiply_adds == by_hand
+    assert layer_locations([7], [[3], [3]], [[2], [3]]) == (7, 3)
+    assert layer_locations([9, 5], [[3, 1], [4, 5]], [[1, 1], [4, 5]]) == (45, 35)
+
+
+def test_multiply_adds_are_int64_unless_asked_exact() -> None:
+    # 2^31 channels into 2^31 on 8 locations: 2^65 for that conv, past int64, which wraps.
+    widths, locations = [[2**31, 2**31]], (8,)
+    by_hand = 8 * 2**31 * 2**31 + 8 * 1 * 2**31 + 2**31 * 1
+    exact = multiply_adds(widths, locations, 1, 1, exact=True)
+    assert int(exact[0]) == by_hand
+    assert multiply_adds(widths, locations, 1, 1).dtype == np.int64
+    assert multiply_adds([[4, 8]], locations, 1, 1).tolist() == [8 * 4 + 8 * 4 * 8 + 8]
+
+
 def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tuple[float, int]:
     """The best practical (score, parameters) by enumeration through the tree engine alone.
 
