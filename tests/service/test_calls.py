@@ -9,6 +9,7 @@ from typing import cast
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2, status_pb2
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service.calls import SERVICE, Outcomes, StartedCall, oversized, relay, run_call
@@ -67,7 +68,14 @@ def test_a_failure_outside_the_servicer_mapping_is_an_opaque_internal_error(
     assert isinstance(outcome, CallAbortedError)
     assert outcome.code is grpc.StatusCode.INTERNAL
     assert "object" not in outcome.details
-    assert [key for key, _ in outcome.trailing_metadata] == [REQUEST_ID_METADATA_KEY]
+    trailers = dict(outcome.trailing_metadata)
+    assert set(trailers) == {REQUEST_ID_METADATA_KEY, "grpc-status-details-bin"}
+    status = status_pb2.Status.FromString(cast(bytes, trailers["grpc-status-details-bin"]))
+    # The status names the request, and nothing of the failure: no DebugInfo, no words of it.
+    assert status.message == outcome.details
+    assert any(detail.Is(error_details_pb2.RequestInfo.DESCRIPTOR) for detail in status.details)
+    assert not any(detail.Is(error_details_pb2.DebugInfo.DESCRIPTOR) for detail in status.details)
+    assert b"object" not in status.SerializeToString()
 
 
 def _inference(seed: int) -> pb.InferTaskRequest:
