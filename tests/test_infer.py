@@ -9,7 +9,7 @@ import math
 import os
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import networkx as nx
 import numpy as np
@@ -17,7 +17,6 @@ import pytest
 from advisor_client import AdvisorClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typing_extensions import Buffer
 
 from advisor.errors import InvalidRequestError
 from advisor.infer import data as data_module
@@ -40,6 +39,9 @@ from advisor.search.recommend import recommend
 from advisor.seprank.analysis import analyze
 from advisor.service.server import ServerConfig, start_server
 from tests.support.partitioners import PARTITIONERS
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 
 def _fields(error: pytest.ExceptionInfo[InvalidRequestError]) -> list[str]:
@@ -363,7 +365,7 @@ def test_a_column_major_npy_is_read_several_chunks_at_a_time(
     reads: list[int] = []  # the bytes of each read of the file
 
     class Counting(io.FileIO):
-        def readinto(self, buffer: Buffer) -> int | None:
+        def readinto(self, buffer: WriteableBuffer) -> int | None:
             reads.append(memoryview(buffer).nbytes)
             return super().readinto(buffer)
 
