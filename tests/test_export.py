@@ -258,6 +258,29 @@ def test_the_torch_module_costs_the_architectures_multiply_adds(architecture: Ar
 
 
 @pytest.mark.torch
+@pytest.mark.parametrize("architecture", _architectures())
+def test_the_torch_module_holds_the_architectures_activations(architecture: Architecture) -> None:
+    """Every conv's, pool's and the output layer's output, as compute.activations counts."""
+    torch = pytest.importorskip("torch")
+    from torch import Tensor, nn
+
+    module = torch_module(architecture)
+    counted = []
+
+    def count(_: nn.Module, __: object, output: Tensor) -> None:
+        counted.append(output[0].numel())
+
+    layers = tuple(
+        getattr(nn, f"{kind}{ndim}d") for kind in ("Conv", "MaxPool") for ndim in (1, 2, 3)
+    )
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, *layers)):
+            layer.register_forward_hook(count)
+    module(torch.zeros((1, architecture.input.channels, *architecture.input.shape)))
+    assert sum(counted) == architecture.activations
+
+
+@pytest.mark.torch
 @pytest.mark.parametrize("architecture", [a for a in _architectures() if a.padding is not None])
 def test_the_padded_margin_is_one_constant_input(architecture: Architecture) -> None:
     """The analysis models the padding as a constant input; the module must feed exactly that."""

@@ -17,7 +17,7 @@ from advisor.errors import InvalidRequestError
 from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
-from advisor.model.compute import layer_locations, multiply_adds
+from advisor.model.compute import activations, grid_locations, layer_locations, multiply_adds
 from advisor.model.task import parse_task
 from advisor.search.coherence import task_relations
 from advisor.search.objective import ARRANGEMENT_WEIGHT
@@ -190,6 +190,44 @@ def test_multiply_adds_count_the_locations_overlapping_windows_leave() -> None:
     assert architecture.multiply_adds == by_hand
     assert layer_locations([7], [[3], [3]], [[2], [3]]) == (7, 3)
     assert layer_locations([9, 5], [[3, 1], [4, 5]], [[1, 1], [4, 5]]) == (45, 35)
+
+
+def test_activations_count_each_layers_output_on_the_padded_and_overlapping_grids() -> None:
+    # 7 steps padded to 9, windows of 3 every 2 (4 of them), then a window of 4.
+    architecture = parse_architecture(
+        {
+            "input": {"shape": [7], "channels": 2},
+            "representation": 2,
+            "representation_kernel": 3,
+            "padding": [[1, 1]],
+            "layers": [{"channels": 3, "pool": [3], "stride": [2]}, {"channels": 5, "pool": [4]}],
+            "outputs": 4,
+        }
+    )
+    # The representation on 9, layer 0's conv on 9 and pooled on 4, layer 1's on 4 then 1.
+    assert architecture.activations == 2 * 9 + 3 * 9 + 3 * 4 + 5 * 4 + 5 * 1 + 4
+    assert grid_locations([9], [[3], [4]], [[2], [4]]) == (9, 4, 1)
+
+
+def test_a_mixtures_activations_count_each_members_layers_and_the_shared_ones_once() -> None:
+    members = [
+        {"geometry": "mirror", "channels": [3, 2]},
+        {"geometry": "interleaved", "channels": [5, 2]},
+    ]
+    architecture = parse_architecture(
+        {
+            "input": {"shape": [8, 8]},
+            "representation": 4,
+            "layers": [{"channels": 6, "pool": [2, 2]}, {"channels": 2, "pool": [4, 4]}],
+            "outputs": 10,
+            "mixture": {"members": members},
+        }
+    )
+    hidden = sum(r0 * (64 + 16) + r1 * (16 + 1) for r0, r1 in [(6, 2), (3, 2), (5, 2)])
+    assert architecture.activations == 4 * 64 + hidden + 10
+    assert activations([[4, 6, 2], [4, 3, 2], [4, 5, 2]], (64, 16, 1), 10) == (
+        architecture.activations
+    )
 
 
 def test_multiply_adds_are_int64_unless_asked_exact() -> None:

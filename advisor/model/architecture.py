@@ -27,7 +27,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from advisor.errors import FieldViolation, InvalidRequestError, list_form
 from advisor.model.arguments import require_path
 from advisor.model.arrangement import discarded_order
-from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
+from advisor.model.compute import COUNT_LIMIT, activations, grid_locations, multiply_adds
 from advisor.model.documents import (
     NullsOmitted,
     RequestModel,
@@ -278,6 +278,16 @@ class Architecture(NullsOmitted):
             )
         return self._own_multiply_adds(exact=False)
 
+    @property
+    def activations(self) -> int:
+        """Values one input's forward pass holds (:func:`~advisor.model.compute.activations`).
+
+        Every member network's hidden layers for a mixture, the shared layers once.
+        """
+        widths = [self.widths] if self.mixture is None else member_widths(self.widths, self.mixture)
+        members = [(self.representation, *own) for own in widths]
+        return activations(members, self._grid_locations(), self.outputs)
+
     def summed_counts(self, rows: npt.NDArray[np.int64], members: int) -> tuple[_Ints, _Ints]:
         """Return the parameters and multiply-adds of mixtures on this tree's schedule, per row.
 
@@ -300,8 +310,13 @@ class Architecture(NullsOmitted):
         return int(figures[0])
 
     def _locations(self) -> tuple[int, ...]:
+        """Return ``N_0, ..., N_{L-1}``, the locations each hidden layer's conv runs on."""
+        return self._grid_locations()[:-1]
+
+    def _grid_locations(self) -> tuple[int, ...]:
+        """Return ``N_0, ..., N_L``, the locations of the padded grid and of each pooled grid."""
         pools, steps = [layer.pool for layer in self.layers], [layer.step for layer in self.layers]
-        return layer_locations(self.grid, pools, steps)
+        return grid_locations(self.grid, pools, steps)
 
     def _representation_weights(self) -> int:
         return int(self.representation_kernel**self.input.ndim * self.input.channels)

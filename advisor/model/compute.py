@@ -8,17 +8,28 @@ pooling levels below it: ``N_0 = N`` and ``N_{l+1}`` = the windows of level ``l`
 figure practitioners compare networks by (a standard 5-level CNN on 32x32 costs a few hundred
 thousand); two nets of one parameter count can differ a hundredfold, so it is reported with every
 recommendation and may be bounded (``Budget.max_multiply_adds``).
+
+Beside it, :func:`activations` counts the values one input's forward pass holds: the memory a
+recommendation needs beyond its weights, which decides whether it trains at a given batch size.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["COUNT_LIMIT", "end_multiply_adds", "layer_locations", "multiply_adds"]
+__all__ = [
+    "COUNT_LIMIT",
+    "activations",
+    "end_multiply_adds",
+    "grid_locations",
+    "layer_locations",
+    "multiply_adds",
+]
 
 COUNT_LIMIT: Final = 2**62
 """The largest multiply-add count a network may have: its parameters are fewer, and both are
@@ -27,19 +38,31 @@ held as int64 figures (with headroom) by the search and the parameter model."""
 _Ints = npt.NDArray[np.int64]
 
 
+def grid_locations(
+    shape: Sequence[int], pools: Sequence[Sequence[int]], steps: Sequence[Sequence[int]]
+) -> tuple[int, ...]:
+    """Return ``N_0, ..., N_L``: the locations of the input grid and of each level's pooled grid.
+
+    ``pools`` and ``steps`` are the windows and window steps per level, bottom-up; ``N_{l+1}``
+    is the number of windows of level ``l`` on the ``N_l`` locations below it.
+    """
+    grid = list(shape)
+    counts = [math.prod(grid)]
+    for pool, step in zip(pools, steps, strict=True):
+        grid = [(n - p) // s + 1 for n, p, s in zip(grid, pool, step, strict=True)]
+        counts.append(math.prod(grid))
+    return tuple(counts)
+
+
 def layer_locations(
     shape: Sequence[int], pools: Sequence[Sequence[int]], steps: Sequence[Sequence[int]]
 ) -> tuple[int, ...]:
     """Return ``N_0, ..., N_{L-1}``: the locations each hidden layer's conv runs on.
 
-    ``pools`` and ``steps`` are the windows and window steps per level, bottom-up.
+    ``pools`` and ``steps`` are the windows and window steps per level, bottom-up
+    (:func:`grid_locations` without the top level's).
     """
-    grid = list(shape)
-    counts = []
-    for pool, step in zip(pools, steps, strict=True):
-        counts.append(int(np.prod(grid)))
-        grid = [(n - p) // s + 1 for n, p, s in zip(grid, pool, step, strict=True)]
-    return tuple(counts)
+    return grid_locations(shape, pools, steps)[:-1]
 
 
 def multiply_adds(
@@ -89,3 +112,35 @@ def end_multiply_adds(
     """
     ends: _Ints = input_locations * representation_weights * representation + last_widths * outputs
     return ends
+
+
+def activations(members: Sequence[Sequence[int]], locations: Sequence[int], outputs: int) -> int:
+    """Return the values one input's forward pass holds in the exported network, exactly.
+
+    ``members`` holds each member network's widths ``(M, r_0, ..., r_{L-1})`` (one row for a
+    tree; a mixture's members share ``M``), ``locations`` is ``N_0, ..., N_L``
+    (:func:`grid_locations`) and ``outputs`` is ``Y``. The count is every layer's output in
+    :class:`~advisor.export.torch_net.ConvNet` (and ``MixtureNet``): the representation conv's
+    ``M N_0`` (on the padded grid), each hidden layer's 1x1 conv ``r_l N_l`` and its pooled map
+    ``r_l N_{l+1}``, per member, and the ``Y`` logits once::
+
+        M N_0 + sum_members sum_l r_l (N_l + N_{l+1}) + Y
+
+    These are the feature maps a forward pass must hold, the figure that says whether a batch
+    fits in memory (a multiply-add count does not: pooling costs none but halves nothing of the
+    map it reads). Copies of values already counted are left out: the zero-padded input, each
+    ReLU's output (the size of the conv output before it; ``inplace`` ReLUs reuse it), the
+    geometry's gather and a mixture's sums (reorderings and sums of pooled maps). Training holds
+    more: autograd keeps the inputs of each op for the backward pass (docs/FORMATS.md §3).
+
+    Python integers, never wrapping. The count is below twice the multiply-adds, so below
+    ``2 * COUNT_LIMIT``, and fits an int64: ``M N_0`` and ``Y`` are at most the representation's
+    and the output layer's multiply-adds, and ``r_l N_{l+1} <= r_l N_l <= r_{l-1} r_l N_l``.
+    """
+    representation = members[0][0]
+    hidden = sum(
+        width * (below + above)
+        for row in members
+        for width, below, above in zip(row[1:], locations[:-1], locations[1:], strict=True)
+    )
+    return representation * locations[0] + hidden + outputs
