@@ -75,6 +75,7 @@ def test_the_recommendation_document_is_json_ready() -> None:
         "score",
         "parameters",
         "multiply_adds",
+        "activations",
         "dilations",
         "architecture",
         "analysis",

@@ -288,6 +288,36 @@ def test_a_saved_analysis_without_member_figures_reads_them_as_not_recorded(
     assert [c.members for c in read.correlations] == [None] * len(read.correlations)
 
 
+def test_a_result_saved_before_activations_reads_each_design_s_own_count(
+    result: SearchResult,
+) -> None:
+    # The saved design is the one counted; the wire reads an older server's answer the same.
+    document = json.loads(json.dumps(search_result_document(result)))
+    for entry in document["recommendations"]:
+        del entry["activations"]
+    older = wire.search_result_to_proto(result)
+    for recommendation in older.recommendations:
+        recommendation.ClearField("activations")
+    read = parse_search_result(document)
+    assert read == result == wire.search_result_from_proto(older)
+    assert [r.activations for r in read.recommendations] == [
+        r.architecture.activations for r in result.recommendations
+    ]
+
+
+def test_a_saved_analysis_without_activations_reads_them_as_not_recorded(
+    analysis: Analysis,
+) -> None:
+    # An analysis document names no design to count: its activations are not said, never 0.
+    document = json.loads(json.dumps(analysis_document(analysis)))
+    assert document["activations"] == analysis.activations
+    del document["activations"]
+    read = parse_analysis(document)
+    assert read == dataclasses.replace(analysis, activations=None)
+    assert "activations" not in read.as_table()
+    assert "activations per input" in analysis.as_table()
+
+
 def _refused(
     result: SearchResult, edit: Callable[[dict[str, Any]], None]
 ) -> tuple[FieldViolation, ...]:

@@ -21,6 +21,7 @@ from advisor.model.compute import COUNT_LIMIT
 from advisor.model.presets import expand_task_preset
 from advisor.model.results import Recommendation, SearchProgress, SearchResult
 from advisor.model.task import Task, load_task, parse_task
+from advisor.model.text import activations_text
 from advisor.search import mixtures
 from advisor.search import page as page_module
 from advisor.search import run as run_module
@@ -311,6 +312,17 @@ def test_the_table_says_where_a_mixture_is_summed() -> None:
         "after level 9 and at the root"
     )
     assert "summed at the root only: " in top.rationale
+
+
+def test_trees_and_mixtures_say_their_activations_and_the_memory_of_a_batch() -> None:
+    result = recommend(_local_and_mirrored(32), _WITH_MIXTURES.model_copy(update={"top_k": 3}))
+    assert {r.architecture.mixture is None for r in result.recommendations} == {True, False}
+    table = " ".join(render_search_result(result, "table").split())
+    for recommendation in result.recommendations:
+        said = activations_text(recommendation.architecture.activations)
+        assert recommendation.activations == recommendation.architecture.activations
+        assert said in recommendation.summary and said in " ".join(recommendation.rationale.split())
+        assert said in table
 
 
 def test_a_mixture_rationale_says_how_it_fits_the_task_in_the_analysis_figures() -> None:

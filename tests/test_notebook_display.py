@@ -226,7 +226,7 @@ def test_an_analysis_shows_as_the_table_analyze_prints(result: SearchResult, tas
     analysis = analyze(task, result.recommendations[0].architecture)
     table = analysis.as_table()
     assert table == render_analysis(analysis, "table")
-    assert table.splitlines()[2].split()[:2] == ["correlation", "weight"]
+    assert table.split("\n\n")[1].split()[:2] == ["correlation", "weight"]
     assert _pretty(analysis) == table.removesuffix("\n")
     assert _html_text(analysis) == table
 

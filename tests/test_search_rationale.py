@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.results import Efficiency, Recommendation
 from advisor.model.task import load_task, parse_task
+from advisor.model.text import binary_size
 from advisor.search.coherence import describe_relation
 from advisor.search.explain import Design, Widening, _apart, listed, rationale, summary
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
@@ -68,11 +70,31 @@ def test_the_compute_against_the_standard_cnn_is_said_to_three_digits(standard: 
     assert float(said[1]) == pytest.approx(ratio, rel=5e-3)  # 1.04 was written "1"
 
 
+@pytest.mark.parametrize(
+    ("size", "said"),
+    [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.00 KiB"),
+        (15_624_448, "14.9 MiB"),
+        (7 * 2**30 + 2**24, "7.02 GiB"),
+        (1023 * 2**20, "1023 MiB"),
+        (2**70, "1.00 ZiB"),
+        (2**80, "1024 ZiB"),
+    ],
+)
+def test_a_batch_s_memory_is_said_in_the_largest_binary_unit_it_fills(size: int, said: str) -> None:
+    assert binary_size(size) == said
+
+
 def test_it_states_the_design_the_budget_the_compute_and_the_gains() -> None:
     text = _text(standard_multiply_adds=1_000)
     assert "Mirror pooling (2x2, global 8x8) with M = 32 and widths 512-1" in text
     assert "17,475 parameters of the 20,000 allowed (87%)" in text
     assert "4,000 multiply-adds per input (4x the standard CNN of this budget)" in text
+    assert "activations" not in text  # a design built without its activations says none
+    held = _text(replace(CHOSEN, activations=3 * 2**20), standard_multiply_adds=1_000)
+    assert "this budget), 3,145,728 activations per input (384 MiB a float32 batch of 32)" in held
     assert "The best contiguous net at this budget" in text
     assert "it models 'symmetry' at 2% of the target (log2 rank 9 against this net's 576" in text
     assert "+567 bits, x2^567" in text

@@ -278,8 +278,14 @@ def test_analyses_round_trip() -> None:
             for i, certificate in enumerate(typing.get_args(Certificate))
         ],
         efficiency=Efficiency(96.0, 101.5, None, None),
+        activations=890,
     )
     assert wire.analysis_from_proto(_over_the_wire(wire.analysis_to_proto(analysis))) == analysis
+    # Activations not reported (a document that predates them) stay so: the wire's 0 is no count.
+    unreported = dataclasses.replace(analysis, activations=None)
+    assert wire.analysis_from_proto(_over_the_wire(wire.analysis_to_proto(unreported))) == (
+        unreported
+    )
     for efficiency in (
         Efficiency(3.0, 9.5, 4.0, 10.25),
         Efficiency(3.0, 9.5, None, None, False),
@@ -322,8 +328,12 @@ def test_search_results_round_trip() -> None:
     )
     result = recommend(task, Budget(max_parameters=5_000, top_k=3, time_limit_seconds=5.0))
     assert result.recommendations
-    decoded = wire.search_result_from_proto(_over_the_wire(wire.search_result_to_proto(result)))
-    assert decoded == result
+    message = _over_the_wire(wire.search_result_to_proto(result))
+    assert wire.search_result_from_proto(message) == result
+    # Sent, not left for the reader to count (it counts only what an older server leaves out).
+    assert [r.activations for r in message.recommendations] == [
+        r.activations for r in result.recommendations
+    ]
 
 
 @pytest.mark.parametrize("best_score", [None, 0.0, 12.5])

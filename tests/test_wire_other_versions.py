@@ -92,6 +92,31 @@ def test_a_server_that_predates_multiply_adds_gets_each_design_s_own_count() -> 
     assert analysis.multiply_adds == MIRROR.multiply_adds == 2_394_144
 
 
+def _without_activations(result: pb.SearchResult) -> None:
+    for recommendation in result.recommendations:
+        recommendation.ClearField("activations")
+
+
+def test_a_server_that_predates_activations_gets_each_design_s_own_count() -> None:
+    # Recommendation.activations (9) and Analysis.activations (4) came later: their 0 would read
+    # as "0 activations", a count no network has.
+    budget = Budget(max_parameters=20_000, top_k=2, geometries=["mirror", "contiguous"])
+    with (
+        other_version_server(
+            older_result=_without_activations,
+            older_analysis=lambda analysis: analysis.ClearField("activations"),
+        ) as target,
+        AdvisorClient(target) as client,
+    ):
+        result = client.recommend(TASK, budget)
+        analysis = client.analyze(TASK, MIRROR)
+    assert [r.activations for r in result.recommendations] == [
+        r.architecture.activations for r in result.recommendations
+    ]
+    assert all(r.activations > 0 for r in result.recommendations)
+    assert analysis.activations == MIRROR.activations == 122_066
+
+
 def test_an_unpriced_reason_a_newer_server_added_reads_as_no_reason_not_a_broken_answer() -> None:
     # Refused, it made every Recommend and Analyze of such a design fail as a malformed answer.
     unpriced = _analysis(Efficiency(3.0, 9.5, None, None, contiguous_priced=False))

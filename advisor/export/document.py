@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, get_args
 import pydantic
 
 from advisor.errors import InvalidRequestError, extra_needed, invalid_request_from_pydantic
-from advisor.model.architecture import Architecture, architecture_document
+from advisor.model.architecture import Architecture, architecture_document, parse_architecture
 from advisor.model.arguments import require_instance
 from advisor.model.documents import refuse_other_kind
 from advisor.model.results import Analysis, SearchResult
@@ -68,6 +68,7 @@ def recommendation_document(recommendation: Recommendation) -> dict[str, Any]:
         "score": recommendation.score,
         "parameters": recommendation.parameters,
         "multiply_adds": recommendation.multiply_adds,
+        "activations": recommendation.activations,
         "dilations": None if recommendation.dilations is None else list(recommendation.dilations),
         "architecture": architecture_document(recommendation.architecture),
         "analysis": [dataclasses.asdict(c) for c in recommendation.analysis],
@@ -111,7 +112,9 @@ def parse_search_result(document: Mapping[str, Any]) -> SearchResult:
 
     The document as saved (``json.load`` of ``advisor recommend --format json``, a YAML one
     read with ``yaml.safe_load``) gives the result written, equal to it. Its ``empty_reason``
-    is derived from the rest (:attr:`SearchResult.empty_reason`), so it is read as nothing.
+    is derived from the rest (:attr:`SearchResult.empty_reason`), so it is read as nothing; a
+    recommendation saved before ``activations`` gets its architecture's count
+    (:func:`_activations_counted`).
 
     Raises
     ------
@@ -129,7 +132,9 @@ def parse_search_result(document: Mapping[str, Any]) -> SearchResult:
     True
     """
     if isinstance(document, Mapping):
-        document = {key: value for key, value in document.items() if key != "empty_reason"}
+        document = _activations_counted(
+            {key: value for key, value in document.items() if key != "empty_reason"}
+        )
     result = _parsed(SearchResult, document, "a search result", "recommend result", _RESULT_HOLDS)
     if result.ranking_version is not None and result.ranking_version < 1:
         # The wire's 0 for "predates it" is a document's null: a 0 here would read as a version.
@@ -139,6 +144,34 @@ def parse_search_result(document: Mapping[str, Any]) -> SearchResult:
             f"{result.ranking_version}",
         )
     return result
+
+
+def _activations_counted(document: dict[str, Any]) -> dict[str, Any]:
+    """Return ``document``, each recommendation without ``activations`` given its design's count.
+
+    A result saved before the field holds every design it would count, so the count is the one
+    the result's producer would have written, as the wire reads a producer that predates it. A
+    recommendation whose architecture does not parse is left for validation to refuse, naming
+    its faults.
+    """
+    recommendations = document.get("recommendations")
+    if not isinstance(recommendations, list):
+        return document
+    return {**document, "recommendations": [_with_activations(r) for r in recommendations]}
+
+
+def _with_activations(recommendation: object) -> object:
+    """Return a recommendation's document, its ``activations`` counted if it has none."""
+    if not isinstance(recommendation, Mapping) or "activations" in recommendation:
+        return recommendation
+    design = recommendation.get("architecture")
+    try:
+        architecture = parse_architecture(design) if isinstance(design, Mapping) else None
+    except InvalidRequestError:
+        architecture = None
+    if architecture is None:
+        return recommendation
+    return {**recommendation, "activations": architecture.activations}
 
 
 def parse_analysis(document: Mapping[str, Any]) -> Analysis:

@@ -19,6 +19,7 @@ from advisor.layout import TableDisplay, TableHints, packed, table, wrapped
 from advisor.model.architecture import Architecture
 from advisor.model.documents import frozen_hash
 from advisor.model.scalars import finite_number
+from advisor.model.text import activations_text
 
 __all__ = [
     "LIBRARY_HINTS",
@@ -289,13 +290,15 @@ def _count(log2_value: float) -> str:
 class Analysis(TableDisplay):
     """An architecture scored against a task: its costs and one entry per correlation.
 
-    ``multiply_adds`` is per input, as :mod:`advisor.model.compute` counts it; ``efficiency``
-    what a shallow and a contiguous net would need to match its figures. ``padded_input`` says
-    the grid those costs count, for an analysis of a padded architecture (:func:`padded_input`:
-    ``padded to 16x16 (margins 0/1 0/1)``), and is empty for one not padded or not known (an
-    analysis read from its document); it is the architecture's to say, so the document (which
-    refuses the key) and equality leave it out, and only the table shows it. It is set from the
-    architecture analysed (:func:`with_padded_input`), not passed.
+    ``multiply_adds`` is per input, as :mod:`advisor.model.compute` counts it, and so is
+    ``activations`` (the values a forward pass holds, :func:`~advisor.model.compute.activations`;
+    None from an analysis document, or a wire answer without its design, that predates it);
+    ``efficiency`` what a shallow and a contiguous net would need to match its figures.
+    ``padded_input`` says the grid those costs count, for an analysis of a padded architecture
+    (:func:`padded_input`: ``padded to 16x16 (margins 0/1 0/1)``), and is empty for one not
+    padded or not known (an analysis read from its document); it is the architecture's to say,
+    so the document (which refuses the key) and equality leave it out, and only the table shows
+    it. It is set from the architecture analysed (:func:`with_padded_input`), not passed.
     """
 
     __pydantic_config__: ClassVar[ConfigDict] = _DOCUMENT
@@ -304,6 +307,7 @@ class Analysis(TableDisplay):
     multiply_adds: _Count
     correlations: list[CorrelationAnalysis] = field(default_factory=list)
     efficiency: Efficiency | None = None
+    activations: _Count | None = None
     padded_input: Annotated[str, Field(exclude=True)] = field(
         default="", init=False, compare=False, repr=False
     )
@@ -350,7 +354,9 @@ class Recommendation(TableDisplay):
     it falls short on; for a mixture, which member carries which correlation), for a listing of
     several designs; empty from producers that predate it. A mixture's ``analysis`` without
     member figures (from producers that predate them) has ``members`` None, whoever builds it
-    (:func:`reported_members`). In a notebook and the IPython shell it shows as :meth:`as_table`.
+    (:func:`reported_members`). ``multiply_adds`` and ``activations`` are per input
+    (:mod:`advisor.model.compute`). In a notebook and the IPython shell it shows as
+    :meth:`as_table`.
     """
 
     __pydantic_config__: ClassVar[ConfigDict] = _DOCUMENT
@@ -362,6 +368,7 @@ class Recommendation(TableDisplay):
     analysis: list[CorrelationAnalysis]
     rationale: str
     multiply_adds: _Count
+    activations: _Count
     efficiency: Efficiency | None = None
     dilations: tuple[_Count, ...] | None = None
     summary: str = ""
@@ -511,6 +518,7 @@ def _recommendation_lines(recommendation: Recommendation, score: str, explain: b
         f"score {score}",
         f"{recommendation.parameters:,} parameters",
         f"{recommendation.multiply_adds:,} multiply-adds",
+        activations_text(recommendation.activations),
     ]
     shape = _shape_summary(architecture)
     if recommendation.dilations is not None:
@@ -583,6 +591,8 @@ def _shape_summary(architecture: Architecture) -> list[str]:
 def _analysis_table(analysis: Analysis, architecture: Architecture | None) -> str:
     """Lay an analysis out as ``advisor analyze`` prints it (:meth:`Analysis.as_table`)."""
     costs = f"{analysis.parameters:,} parameters, {analysis.multiply_adds:,} multiply-adds"
+    if analysis.activations is not None:
+        costs += f", {activations_text(analysis.activations)}"
     padded = analysis.padded_input if architecture is None else padded_input(architecture)
     if padded:
         costs += f", on the input {padded}"

@@ -3,6 +3,8 @@
 The rule for names: no character a terminal acts on. Correlation names go in tables, an
 architecture's ``family`` in its provenance; both may come from a file anyone wrote. Two figures
 compared in one sentence are written with the decimals that tell them apart (:func:`told_apart`).
+A net's activations are said with the memory they take in a training batch
+(:func:`activations_text`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,14 @@ from __future__ import annotations
 import unicodedata
 from typing import Final
 
-__all__ = ["printable_name", "told_apart"]
+__all__ = ["BATCH_SIZE", "activations_text", "binary_size", "printable_name", "told_apart"]
+
+BATCH_SIZE: Final = 32
+"""The batch a net's activations are priced at in memory: a common training batch."""
+
+_FLOAT32_BYTES: Final = 4
+
+_BINARY_UNITS: Final = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB")
 
 _UNPRINTABLE: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 """Unicode categories no name may hold: control (Cc), format (Cf), surrogate (Cs), line and
@@ -50,3 +59,28 @@ def told_apart(value: float, other: float, least: int = 2, most: int = 6) -> tup
         if written[0] != written[1] or value == other:
             return written
     return written
+
+
+def activations_text(count: int) -> str:
+    """Say a net's activations per input and what a float32 batch of them takes in memory.
+
+    ``122,066 activations per input (14.9 MiB a float32 batch of 32)``: the count alone does not
+    tell an engineer whether a design fits the memory it trains in; the batch's bytes do.
+    """
+    size = binary_size(count * BATCH_SIZE * _FLOAT32_BYTES)
+    return f"{count:,} activations per input ({size} a float32 batch of {BATCH_SIZE})"
+
+
+def binary_size(size: int) -> str:
+    """Write a byte count in the largest binary unit it fills: ``512 B``, ``14.9 MiB``.
+
+    Three significant digits at most (two decimals below 10, one below 100, none above).
+    """
+    power = 0
+    while size >= 1024 ** (power + 1) and power + 1 < len(_BINARY_UNITS):
+        power += 1
+    if power == 0:
+        return f"{size} B"
+    value = size / 1024**power
+    decimals = 2 if value < 10 else 1 if value < 100 else 0
+    return f"{value:.{decimals}f} {_BINARY_UNITS[power]}"

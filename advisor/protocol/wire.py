@@ -591,6 +591,7 @@ def analysis_to_proto(analysis: Analysis) -> advisor_pb2.Analysis:
         parameters=analysis.parameters,
         correlations=[_correlation_analysis_to_proto(c) for c in analysis.correlations],
         multiply_adds=analysis.multiply_adds,
+        activations=analysis.activations or 0,
         efficiency=_efficiency_to_proto(analysis.efficiency),
     )
 
@@ -600,11 +601,12 @@ def analysis_from_proto(
 ) -> Analysis:
     """Decode an :class:`Analysis`; an unknown certificate names its path under ``analysis``.
 
-    ``architecture``: the design analysed, whose multiply-adds stand in for those of a producer
-    that predates them (:func:`_multiply_adds`), whose mixture, if any, has its missing member
-    figures read as not reported, and whose padding the analysis' table says
-    (:attr:`~advisor.model.results.Analysis.padded_input`); without it such an analysis keeps
-    the wire's 0 and empty members.
+    ``architecture``: the design analysed, whose multiply-adds and activations stand in for
+    those of a producer that predates them (:func:`_multiply_adds`, :func:`_activations`), whose
+    mixture, if any, has its missing member figures read as not reported, and whose padding the
+    analysis' table says (:attr:`~advisor.model.results.Analysis.padded_input`); without it such
+    an analysis keeps the wire's 0 multiply-adds and empty members, and its activations are not
+    reported (None).
     """
     mixture = architecture is not None and architecture.mixture is not None
     analysis = Analysis(
@@ -622,6 +624,11 @@ def analysis_from_proto(
             else _multiply_adds(message.multiply_adds, architecture)
         ),
         efficiency=_efficiency_from_proto(message),
+        activations=(
+            message.activations or None
+            if architecture is None
+            else _activations(message.activations, architecture)
+        ),
     )
     return analysis if architecture is None else with_padded_input(analysis, architecture)
 
@@ -637,6 +644,16 @@ def _multiply_adds(sent: int, architecture: Architecture) -> int:
     return sent or architecture.multiply_adds
 
 
+def _activations(sent: int, architecture: Architecture) -> int:
+    """Return the activations an answer ``sent`` for ``architecture``, or the design's own count.
+
+    As :func:`_multiply_adds`: a producer that predates the field sends proto3's 0, a count no
+    network has (it holds its logits at least), and the design's count is what a current one
+    sends.
+    """
+    return sent or architecture.activations
+
+
 def _write_recommendation(
     message: advisor_pb2.Recommendation, recommendation: Recommendation
 ) -> None:
@@ -649,6 +666,7 @@ def _write_recommendation(
             rationale=recommendation.rationale,
             summary=recommendation.summary,
             multiply_adds=recommendation.multiply_adds,
+            activations=recommendation.activations,
             efficiency=_efficiency_to_proto(recommendation.efficiency),
             dilations=recommendation.dilations or (),
         )
@@ -669,6 +687,7 @@ def _recommendation_from_proto(message: advisor_pb2.Recommendation, field: str) 
         ],
         rationale=message.rationale,
         multiply_adds=_multiply_adds(message.multiply_adds, architecture),
+        activations=_activations(message.activations, architecture),
         efficiency=_efficiency_from_proto(message),
         dilations=tuple(message.dilations) or None,
         summary=message.summary,

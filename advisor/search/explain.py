@@ -1,7 +1,8 @@
 """Rationale: why a recommendation, in a practitioner's terms, with the bits behind it.
 
 A rationale says what the net is (geometry, widths, parameters and multiply-adds against the
-budget and against the standard CNN of that budget, and the compute bound where it, not the
+budget and against the standard CNN of that budget, the activations a forward pass holds and
+their memory in a training batch, and the compute bound where it, not the
 parameters, excludes the tree's larger ladders), which of the task's correlations it can
 model as well as the target asks and which it falls short on (in percent of the target, the log2
 separation rank in bits beside it), how the best contiguous net and the shallow net at the same
@@ -29,7 +30,7 @@ import numpy as np
 
 from advisor.model.budget import scaled_parameters
 from advisor.model.results import CorrelationAnalysis, Efficiency
-from advisor.model.text import told_apart
+from advisor.model.text import activations_text, told_apart
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
 
 __all__ = [
@@ -89,6 +90,9 @@ class Design:
         The objective's primary score.
     multiply_adds
         Multiply-adds per input.
+    activations
+        Values a forward pass holds per input (:func:`~advisor.model.compute.activations`); 0
+        for a reference net, whose memory no sentence states.
     discarded
         Bits of window order per location its pooling discards (docs/THEORY.md §16).
     coherence
@@ -105,6 +109,7 @@ class Design:
     log2_ranks: tuple[float, ...]
     score: float
     multiply_adds: int = 0
+    activations: int = 0
     discarded: float = 0.0
     coherence: float = 0.0
     held: str = ""
@@ -307,6 +312,8 @@ def _what(chosen: Design, max_parameters: int, standard: int | None) -> str:
     if standard:
         # Three digits: two wrote 4% more as "1x" (1.04).
         cost += f" ({chosen.multiply_adds / standard:.3g}x the standard CNN of this budget)"
+    if chosen.activations:
+        cost += f", {activations_text(chosen.activations)}"
     return (
         f"{_capitalised(chosen.description)} with {chosen.widths_text()}: "
         f"{chosen.parameters:,} parameters of the {max_parameters:,} allowed "

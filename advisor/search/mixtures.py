@@ -60,6 +60,7 @@ from advisor.model.compute import COUNT_LIMIT
 from advisor.model.mixture import coinciding_levels, member_widths
 from advisor.model.results import Recommendation, SearchResult
 from advisor.model.task import Task
+from advisor.model.text import activations_text
 from advisor.search.candidates import padding_text
 from advisor.search.coherence import Relation, architecture_coherence
 from advisor.search.explain import Design, Scope, carriers, family_words, fit, verdict
@@ -610,7 +611,8 @@ def _recommendation(
         f"{'-'.join(str(w) for w in architecture.widths)}, summed "
         f"{architecture.mixture.summed_where()}: {architecture.parameters:,} parameters (both "
         "members' convs), "
-        f"{architecture.multiply_adds:,} multiply-adds per input."
+        f"{architecture.multiply_adds:,} multiply-adds per input, "
+        f"{activations_text(architecture.activations)}."
     )
     design = Design(
         description="mixture",
@@ -647,6 +649,7 @@ def _recommendation(
         analysis=analysis.correlations,
         rationale=text,
         multiply_adds=entry.architecture.multiply_adds,
+        activations=entry.architecture.activations,
         efficiency=analysis.efficiency,
         summary=f"{opening} {verdict(design, objective, names)} {carried}",
     )

@@ -181,7 +181,8 @@ def build_recommendation(
     """
     architecture, analysis = _analysed(run, entry, stop, pricing)
     standard = run.ladders.standard
-    design, held = _design(run, entry), _held(run, entry)
+    design = replace(_design(run, entry), activations=architecture.activations)
+    held = _held(run, entry)
     standard_multiply_adds = standard.multiply_adds if standard else None
     brief = summary(
         design, run.objective, run.names, run.budget.max_parameters, standard_multiply_adds, held
@@ -211,6 +212,7 @@ def build_recommendation(
         analysis=analysis.correlations,
         rationale=text,
         multiply_adds=architecture.multiply_adds,
+        activations=architecture.activations,
         efficiency=analysis.efficiency,
         dilations=entry.candidate.dilations,
         summary=brief,

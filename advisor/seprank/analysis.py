@@ -193,6 +193,7 @@ def analyze(
         efficiency=expressive_efficiency(
             architecture, correlations, rows, reached, pricing_stop, price_contiguous
         ),
+        activations=architecture.activations,
     )
     return with_padded_input(analysis, architecture)
 

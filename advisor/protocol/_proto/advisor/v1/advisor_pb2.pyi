@@ -1184,11 +1184,16 @@ class Analysis(_message.Message):
     PARAMETERS_FIELD_NUMBER: _builtins.int
     CORRELATIONS_FIELD_NUMBER: _builtins.int
     MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
+    ACTIVATIONS_FIELD_NUMBER: _builtins.int
     EFFICIENCY_FIELD_NUMBER: _builtins.int
     parameters: _builtins.int
     """Parameter count, as the library counts it (docs/FORMATS.md §2)."""
     multiply_adds: _builtins.int
     """Multiply-adds per input (every conv at every location it runs on)."""
+    activations: _builtins.int
+    """Values one input's forward pass holds: every layer's output in the exported network
+    (docs/FORMATS.md §3). 0 from producers that predate it.
+    """
     @_builtins.property
     def correlations(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrelationAnalysis]:
         """One per correlation of the task (its preset's included), in the task's order."""
@@ -1203,11 +1208,12 @@ class Analysis(_message.Message):
         parameters: _builtins.int = ...,
         correlations: _abc.Iterable[Global___CorrelationAnalysis] | None = ...,
         multiply_adds: _builtins.int = ...,
+        activations: _builtins.int = ...,
         efficiency: Global___Efficiency | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["efficiency", b"efficiency"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["correlations", b"correlations", "efficiency", b"efficiency", "multiply_adds", b"multiply_adds", "parameters", b"parameters"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activations", b"activations", "correlations", b"correlations", "efficiency", b"efficiency", "multiply_adds", b"multiply_adds", "parameters", b"parameters"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1227,6 +1233,7 @@ class Recommendation(_message.Message):
     RATIONALE_FIELD_NUMBER: _builtins.int
     SUMMARY_FIELD_NUMBER: _builtins.int
     MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
+    ACTIVATIONS_FIELD_NUMBER: _builtins.int
     EFFICIENCY_FIELD_NUMBER: _builtins.int
     DILATIONS_FIELD_NUMBER: _builtins.int
     rank: _builtins.int
@@ -1243,6 +1250,10 @@ class Recommendation(_message.Message):
     """
     multiply_adds: _builtins.int
     """Multiply-adds per input (every conv at every location it runs on)."""
+    activations: _builtins.int
+    """Values one input's forward pass holds: every layer's output in the exported network
+    (docs/FORMATS.md §3). 0 from producers that predate it.
+    """
     @_builtins.property
     def architecture(self) -> Global___Architecture:
         """The design, its geometry an explicit permutation and family set."""
@@ -1270,12 +1281,13 @@ class Recommendation(_message.Message):
         rationale: _builtins.str = ...,
         summary: _builtins.str = ...,
         multiply_adds: _builtins.int = ...,
+        activations: _builtins.int = ...,
         efficiency: Global___Efficiency | None = ...,
         dilations: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["architecture", b"architecture", "efficiency", b"efficiency"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "architecture", b"architecture", "dilations", b"dilations", "efficiency", b"efficiency", "multiply_adds", b"multiply_adds", "parameters", b"parameters", "rank", b"rank", "rationale", b"rationale", "score", b"score", "summary", b"summary"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activations", b"activations", "analysis", b"analysis", "architecture", b"architecture", "dilations", b"dilations", "efficiency", b"efficiency", "multiply_adds", b"multiply_adds", "parameters", b"parameters", "rank", b"rank", "rationale", b"rationale", "score", b"score", "summary", b"summary"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
