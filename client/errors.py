@@ -77,11 +77,13 @@ class AdvisorRpcError(AdvisorError):
     ``UNAVAILABLE`` of that kind mostly never reached a server).
 
     ``reason`` is the ``reason`` of the status's ``google.rpc.ErrorInfo`` in the ``advisor.v1``
-    domain, the cause as a constant: ``LIMIT_EXCEEDED``, ``SERVER_BUSY``, ``SERVER_DRAINING``,
-    ``NO_WORKER``, ``SEARCH_ID_IN_USE``, ``SEARCH_NOT_FOUND``, ``WORKER_MEMORY_EXCEEDED``,
-    ``SERVER_TIME_BOUND``, ``REQUEST_READ_TIMEOUT``, ``TOKEN_MISSING``, ``TOKEN_INVALID``
-    (docs/SERVICE.md); None where there is none (a refusal on the request's fields alone, a
-    status of gRPC's own, a server that predates it).
+    domain, the cause as a constant: ``INVALID_REQUEST`` (a refusal on the request's fields
+    alone), ``LIMIT_EXCEEDED``, ``SERVER_BUSY``, ``SERVER_DRAINING``, ``NO_WORKER``,
+    ``SEARCH_ID_IN_USE``, ``SEARCH_NOT_FOUND``, ``WORKER_MEMORY_EXCEEDED``,
+    ``SERVER_TIME_BOUND``, ``REQUEST_READ_TIMEOUT``, ``TOKEN_MISSING``, ``TOKEN_INVALID``,
+    ``INTERNAL_ERROR``, ``METHOD_NOT_FOUND``, ``CALL_DEADLINE_EXCEEDED``... (docs/SERVICE.md,
+    "Status codes"); None where there is none (a status of gRPC's own, the call's own deadline
+    or cancel as the client's gRPC ends it, a server that predates the reason).
 
     ``retry_delay`` is the seconds the server asks a caller to wait before retrying the call
     (its ``google.rpc.RetryInfo``): 0.2 for a busy server's :class:`ResourceExhaustedError` and

@@ -1176,7 +1176,7 @@ def test_a_refusal_without_the_limit_as_data_gets_no_hint(
     task_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A server that sends no LIMIT_EXCEEDED detail (an older one): its words are not scraped.
-    monkeypatch.setattr(service_status, "_limit_details", lambda limits: [])
+    monkeypatch.setattr(service_status, "refused_limits", lambda violations: {})
     search = ("recommend", task_file, "--budget", "2000", "--top", "60")
     line = assert_one_error_line(advisor(*search), ExitCode.INVALID_ARGUMENT)
     assert line == "advisor: error: --top: top_k 60 exceeds the server's limit of 50 (max_top_k)"

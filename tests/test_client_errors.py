@@ -140,7 +140,7 @@ def test_a_refusal_of_no_limit_has_no_limits(small_server: RunningServer) -> Non
         # A search whose answer is estimated within the limit, whose budget holds no design.
         client.recommend(TINY_TASK, {"max_parameters": 1, "top_k": 1})
     assert bad.value.violations and bad.value.limits == {}
-    assert bad.value.reason is None  # a refusal on its fields alone names no ErrorInfo reason
+    assert bad.value.reason == "INVALID_REQUEST"  # a refusal on its fields alone
 
 
 def test_one_except_catches_bad_input_the_client_checks_and_bad_input_only_the_server_does(

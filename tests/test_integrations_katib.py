@@ -186,7 +186,7 @@ def test_a_controller_loop_gets_three_distinct_valid_designs_per_round(
 def _described(error: grpc.RpcError) -> list[tuple[str, str]]:
     """The field and description of each violation of an INVALID_ARGUMENT error.
 
-    Its BadRequest details; a refusal of limits has an ErrorInfo beside them.
+    Its BadRequest details; an ErrorInfo (``INVALID_REQUEST``, ``LIMIT_EXCEEDED``) is beside them.
     """
     status = rpc_status.from_call(error)
     assert status is not None

@@ -12,12 +12,18 @@ from advisor.stdout import shown_path
 
 __all__ = [
     "AUTHORIZATION_METADATA_KEY",
+    "CALL_CANCELLED_REASON",
+    "CALL_DEADLINE_EXCEEDED_REASON",
     "DEFAULT_MAX_MESSAGE_BYTES",
     "ERROR_DOMAIN",
     "INCOMING_REQUEST_ID_KEY",
+    "INTERNAL_ERROR_REASON",
+    "INVALID_REQUEST_REASON",
     "LIMIT_EXCEEDED_REASON",
     "MAX_TOKEN_CHARS",
+    "METHOD_NOT_FOUND_REASON",
     "REQUEST_ID_METADATA_KEY",
+    "REQUEST_MISSING_REASON",
     "REQUEST_READ_TIMEOUT_REASON",
     "SERVER_TIME_BOUND_REASON",
     "TOKEN_INVALID_REASON",
@@ -52,6 +58,34 @@ LIMIT_EXCEEDED_REASON: Final = "LIMIT_EXCEEDED"
 
 Its ``metadata`` maps each refused setting's name (``max_top_k``) to the value that admits the
 request, as ``advisor serve --limit NAME=VALUE`` reads it (``60``); docs/SERVICE.md."""
+
+INVALID_REQUEST_REASON: Final = "INVALID_REQUEST"
+"""The ``reason`` of the ``google.rpc.ErrorInfo`` of an ``INVALID_ARGUMENT`` refused on its fields
+alone, no request limit among them (those are ``LIMIT_EXCEEDED``): its ``BadRequest`` detail names
+the fields; the same request is refused again whatever the server's settings."""
+
+REQUEST_MISSING_REASON: Final = "REQUEST_MISSING"
+"""The ``reason`` of the ``google.rpc.ErrorInfo`` of an ``INVALID_ARGUMENT`` whose call ended its
+requests without sending the request message (no stub does), so there are no fields to name."""
+
+INTERNAL_ERROR_REASON: Final = "INTERNAL_ERROR"
+"""The ``reason`` of the ``google.rpc.ErrorInfo`` of an ``INTERNAL``: a defect of the server or a
+worker process that died during the call; its ``RequestInfo`` names the call for an operator."""
+
+METHOD_NOT_FOUND_REASON: Final = "METHOD_NOT_FOUND"
+"""The ``reason`` of the ``google.rpc.ErrorInfo`` of an ``UNIMPLEMENTED``: the server has no such
+method (a newer client's, or another service's)."""
+
+CALL_DEADLINE_EXCEEDED_REASON: Final = "CALL_DEADLINE_EXCEEDED"
+"""The ``reason`` of the ``google.rpc.ErrorInfo`` of a ``DEADLINE_EXCEEDED`` the server answered
+for the call's own deadline: it passed, or an analysis saw it could not finish before it. A
+longer deadline may pass; the client's own ``DEADLINE_EXCEEDED``, which its gRPC makes when the
+deadline passes first, carries no detail at all."""
+
+CALL_CANCELLED_REASON: Final = "CALL_CANCELLED"
+"""The ``reason`` of the ``google.rpc.ErrorInfo`` of the ``CANCELLED`` the server ends a cancelled
+call with. The client that cancelled never reads it (its gRPC made the call's status); the
+server's access log and a proxy between them may."""
 
 SERVER_TIME_BOUND_REASON: Final = "SERVER_TIME_BOUND"
 """The ``reason`` of the ``google.rpc.ErrorInfo`` of an analysis or inference the server stopped

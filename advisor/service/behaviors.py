@@ -13,6 +13,11 @@ from typing import Any, Final, TypeAlias
 
 import grpc
 
+from advisor.protocol.metadata import METHOD_NOT_FOUND_REASON
+from advisor.service.call_id import with_call_id
+from advisor.service.status import reason_status
+from advisor.service.threads import abort_call
+
 __all__ = [
     "NOT_FOUND",
     "NOT_FOUND_SYNC",
@@ -34,21 +39,27 @@ Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 Rewrap: TypeAlias = Callable[[Callable[..., Any], bool], Callable[..., Any]]
 """Wraps a handler behaviour of either server (and whether it streams responses) in another."""
 
-_NOT_FOUND_DETAILS: Final = "Method not found!"
-"""gRPC's own answer to a method no service of the server has, which the client decodes."""
+_NOT_FOUND_REFUSAL: Final = reason_status(
+    grpc.StatusCode.UNIMPLEMENTED, "Method not found!", METHOD_NOT_FOUND_REASON
+)
+"""gRPC's own answer to a method no service of the server has, which the client decodes, with
+the ``ErrorInfo`` every status of the service carries."""
 
 
 async def _not_found(requests: AsyncIterator[object], context: Context) -> None:
-    await context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND_DETAILS)
+    await abort_call(context, _NOT_FOUND_REFUSAL)
 
 
 def _not_found_sync(requests: Iterator[object], context: grpc.ServicerContext) -> None:
-    context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_FOUND_DETAILS)
+    # An abort sends the trailers set last, which name the call's request id until replaced.
+    context.set_trailing_metadata(with_call_id(_NOT_FOUND_REFUSAL.trailing_metadata))
+    context.abort(_NOT_FOUND_REFUSAL.code, _NOT_FOUND_REFUSAL.details)
 
 
 # gRPC answers a method no handler serves itself, after the interceptors, which then never
-# see its end. These answer it as gRPC would, through the interceptors. A status-only answer is
-# the same on the wire for every RPC shape; being request-streaming, they never read the request.
+# see its end. These answer it as gRPC would (with an ErrorInfo too), through the interceptors.
+# A status-only answer is the same on the wire for every RPC shape; being request-streaming,
+# they never read the request.
 NOT_FOUND: Final[Handler] = grpc.stream_unary_rpc_method_handler(_not_found)
 """The asyncio server's answer to a method it does not have, as gRPC's own."""
 NOT_FOUND_SYNC: Final[Handler] = grpc.stream_unary_rpc_method_handler(_not_found_sync)

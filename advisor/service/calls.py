@@ -29,7 +29,9 @@ from advisor.service.admission import NotServingError, SaturatedError, ShuttingD
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.status import (
     abort_for,
+    as_aborted,
     bad_request_status,
+    ended_call_status,
     ended_status,
     exhausted_status,
     past,
@@ -232,7 +234,7 @@ def ended_before_work(remaining: float | None) -> CallAbortedError:
     """
     code = ended_status(remaining)
     how = "its deadline passed" if code is grpc.StatusCode.DEADLINE_EXCEEDED else "it was cancelled"
-    return CallAbortedError(code, f"the call ended before its work started: {how}", ())
+    return as_aborted(ended_call_status(code, f"the call ended before its work started: {how}"))
 
 
 async def refuse_ended(context: AioContext) -> Never:
@@ -331,7 +333,7 @@ def oversized(message: bytes, max_message_bytes: int) -> CallAbortedError | None
         f"{refused.limit:,} ({refused.setting})",
         refused,
     )
-    return CallAbortedError(status.code, status.details, status.trailing_metadata)
+    return as_aborted(status)
 
 
 _RESULT_FIELD = advisor_pb2.StreamRecommendResponse.DESCRIPTOR.fields_by_name["result"]

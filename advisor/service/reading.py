@@ -20,12 +20,17 @@ from typing import Any
 import grpc
 
 from advisor.errors import exact_float
-from advisor.protocol.metadata import REQUEST_READ_TIMEOUT_REASON
+from advisor.protocol.metadata import REQUEST_MISSING_REASON, REQUEST_READ_TIMEOUT_REASON
 from advisor.service.behaviors import Context, Handler, behavior_of, write_responses
 from advisor.service.status import reason_status
 from advisor.service.threads import abort_call
 
 __all__ = ["RequestReadTimeout"]
+
+_NO_REQUEST = reason_status(
+    grpc.StatusCode.INVALID_ARGUMENT, "the call sent no request", REQUEST_MISSING_REASON
+)
+"""The answer to a call that ended its requests without a message and was not cancelled."""
 
 
 class RequestReadTimeout(grpc.aio.ServerInterceptor):
@@ -107,6 +112,6 @@ class RequestReadTimeout(grpc.aio.ServerInterceptor):
                     await asyncio.Event().wait()
         except TimeoutError:
             if ended:
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the call sent no request")
+                await abort_call(context, _NO_REQUEST)
             await abort_call(context, self._timed_out)
         raise AssertionError("unreachable: abort ends the call")

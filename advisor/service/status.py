@@ -1,9 +1,10 @@
 """The one place that turns exceptions into gRPC statuses.
 
 - :class:`~advisor.errors.InvalidRequestError` (including limit violations) -> ``INVALID_ARGUMENT``
-  with a ``google.rpc.BadRequest`` detail listing every field violation, and for violations over
-  a request limit a ``google.rpc.ErrorInfo`` (reason ``LIMIT_EXCEEDED``) mapping each refused
-  setting to the value that admits the request (:func:`_limit_details`);
+  with a ``google.rpc.BadRequest`` detail listing every field violation, and a
+  ``google.rpc.ErrorInfo``: for violations over a request limit of reason ``LIMIT_EXCEEDED``,
+  mapping each refused setting to the value that admits the request (:func:`_limit_info`), else
+  of reason ``INVALID_REQUEST``;
 - :class:`~advisor.service.admission.SaturatedError` -> ``RESOURCE_EXHAUSTED``;
 - :class:`~advisor.service.admission.ShuttingDownError` and
   :class:`~advisor.service.admission.NotServingError` -> ``UNAVAILABLE``; these three refusals,
@@ -13,13 +14,15 @@
   ``max_time_limit_seconds``) -> ``DEADLINE_EXCEEDED`` with an ``ErrorInfo`` naming the bound;
 - :class:`~advisor.errors.StoppedError` (the call's stop signal ended an analysis) ->
   ``CANCELLED`` if the client cancelled the call, else ``DEADLINE_EXCEEDED`` (its deadline
-  passed, or the analysis could not finish before it); an analysis the shutdown drain ends is
-  reported by the servicer as a shutdown (``UNAVAILABLE``);
+  passed, or the analysis could not finish before it), with an ``ErrorInfo`` saying which
+  (:func:`ended_call_status`); an analysis the shutdown drain ends is reported by the servicer
+  as a shutdown (``UNAVAILABLE``);
 - anything else -> ``INTERNAL`` with a generic message and a request id (also as a
-  ``google.rpc.RequestInfo``), the traceback logged
+  ``google.rpc.RequestInfo``), an ``ErrorInfo`` of reason ``INTERNAL_ERROR``, the traceback logged
   server-side under that id (it never reaches the client); an error built but never raised (a
   worker process that died mid-call) has no traceback, and is logged as one line with its text.
 
+Every status built here carries exactly one ``ErrorInfo`` of the service's domain (AIP-193).
 Servicer methods are wrapped with :func:`unary_errors` or :func:`stream_errors`.
 """
 
@@ -49,21 +52,27 @@ from advisor.errors import (
     refused_limits,
 )
 from advisor.protocol.metadata import (
+    CALL_CANCELLED_REASON,
+    CALL_DEADLINE_EXCEEDED_REASON,
     ERROR_DOMAIN,
+    INTERNAL_ERROR_REASON,
+    INVALID_REQUEST_REASON,
     LIMIT_EXCEEDED_REASON,
+    REQUEST_ID_METADATA_KEY,
     SERVER_TIME_BOUND_REASON,
 )
 from advisor.service.admission import NotServingError, SaturatedError, ShuttingDownError
-from advisor.service.call_id import with_call_id
+from advisor.service.call_id import CALL_REQUEST_ID, with_call_id
 from advisor.service.logs import FIELDS
-from advisor.service.request_ids import CALL_REQUEST_ID, REQUEST_ID_METADATA_KEY
 from advisor.service.threads import CallAbortedError, ThreadContext
 
 __all__ = [
     "REQUEST_ID_METADATA_KEY",
     "ServerTimeBoundError",
     "abort_for",
+    "as_aborted",
     "bad_request_status",
+    "ended_call_status",
     "ended_status",
     "exhausted_status",
     "past",
@@ -94,7 +103,8 @@ def bad_request_status(error: InvalidRequestError) -> grpc.Status:
     Every field is named as long as the answer fits a default client's metadata limit; past
     that, long texts are cut (saying how many characters were left out) and the last violation
     says how many violations were left out (:func:`~advisor.errors.fitting_violations`, the
-    rule of the error's own message).
+    rule of the error's own message). Its one ErrorInfo is ``LIMIT_EXCEEDED``'s where a
+    violation is over a request limit (:func:`_limit_info`), else of reason ``INVALID_REQUEST``.
     """
     violations = fitting_violations(error.violations)
     bad_request = error_details_pb2.BadRequest(
@@ -107,8 +117,9 @@ def bad_request_status(error: InvalidRequestError) -> grpc.Status:
     )
     message = str(error)  # its violations cut by the same rule, as the detail's
     # The limits of every violation, those cut from the answer too: the request needs them all.
-    details = [_packed(bad_request), *_limit_details(refused_limits(error.violations))]
-    return _status(code_pb2.INVALID_ARGUMENT, message, details)
+    limits = refused_limits(error.violations)
+    info = _limit_info(limits) if limits else _error_info(INVALID_REQUEST_REASON)
+    return _status(code_pb2.INVALID_ARGUMENT, message, [_packed(bad_request), info])
 
 
 def refused_fields(trailing_metadata: Iterable[tuple[str, object]] | None) -> list[str]:
@@ -131,10 +142,10 @@ def exhausted_status(message: str, refused: RefusedLimit) -> grpc.Status:
     """Build the ``RESOURCE_EXHAUSTED`` status of an answer over the limit ``refused``.
 
     ``message`` says what is over it; the status's ErrorInfo names the setting and the value
-    that admits the answer (:func:`_limit_details`), as an ``INVALID_ARGUMENT`` refusal does.
+    that admits the answer (:func:`_limit_info`), as an ``INVALID_ARGUMENT`` refusal does.
     """
-    details = _limit_details({refused.setting: refused.needed_text})
-    return _status(code_pb2.RESOURCE_EXHAUSTED, message, details)
+    info = _limit_info({refused.setting: refused.needed_text})
+    return _status(code_pb2.RESOURCE_EXHAUSTED, message, [info])
 
 
 def _retry_status(error: SaturatedError | ShuttingDownError | NotServingError) -> grpc.Status:
@@ -166,6 +177,12 @@ _SEARCH_REASONS: Final = {
 _WORKER_MEMORY_REASON: Final = "WORKER_MEMORY_EXCEEDED"
 """The ``ErrorInfo`` reason of a call stopped over the server's ``--worker-max-memory``."""
 
+_ENDED_REASONS: Final = {
+    grpc.StatusCode.DEADLINE_EXCEEDED: CALL_DEADLINE_EXCEEDED_REASON,
+    grpc.StatusCode.CANCELLED: CALL_CANCELLED_REASON,
+}
+"""The ``ErrorInfo`` reason of a call its own deadline or its cancel ended, by its code."""
+
 
 class ServerTimeBoundError(StoppedError):
     """An analysis or inference stopped at the server's ``max_time_limit_seconds``.
@@ -193,7 +210,7 @@ def search_status(code: grpc.StatusCode, message: str, search_id: str) -> CallAb
         description="a running search, named by its request's search_id",
     )
     details = [_packed(info), _error_info(_SEARCH_REASONS[code])]
-    return _aborted(_status(code.value[0], message, details))
+    return as_aborted(_status(code.value[0], message, details))
 
 
 def reason_status(
@@ -205,10 +222,20 @@ def reason_status(
     read's bound), which :func:`~advisor.service.threads.abort_call` ends the call with: the
     ``ErrorInfo`` (``metadata`` its own) says the cause, so a caller acts on it unparsed.
     """
-    return _aborted(_status(code.value[0], message, [_error_info(reason, metadata)]))
+    return as_aborted(_status(code.value[0], message, [_error_info(reason, metadata)]))
 
 
-def _aborted(status: grpc.Status) -> CallAbortedError:
+def ended_call_status(code: grpc.StatusCode, message: str) -> grpc.Status:
+    """Build the status of a call its own deadline (``code`` ``DEADLINE_EXCEEDED``) or cancel ended.
+
+    Its ``ErrorInfo`` (``CALL_DEADLINE_EXCEEDED``, ``CALL_CANCELLED``) tells it from the
+    server's own bounds, which end calls with the same codes (``SERVER_TIME_BOUND``,
+    ``REQUEST_READ_TIMEOUT``). The client reads it only where the server's answer comes first.
+    """
+    return _status(code.value[0], message, [_error_info(_ENDED_REASONS[code])])
+
+
+def as_aborted(status: grpc.Status) -> CallAbortedError:
     """Return ``status`` as the error that ends a call with it."""
     return CallAbortedError(status.code, status.details, tuple(status.trailing_metadata))
 
@@ -229,17 +256,15 @@ def memory_status(message: str, held_mib: float, bound_mib: float) -> grpc.Statu
     )
 
 
-def _limit_details(limits: Mapping[str, str]) -> list[any_pb2.Any]:
-    """Return the ``google.rpc.ErrorInfo`` detail of the refused ``limits``, if there are any.
+def _limit_info(limits: Mapping[str, str]) -> any_pb2.Any:
+    """Return the ``google.rpc.ErrorInfo`` detail of the refused ``limits`` (at least one).
 
     Its reason is ``LIMIT_EXCEEDED``, its domain the service's proto package (``advisor.v1``),
     and its metadata ``limits``: each refused setting mapped to the value that admits the
     request, as ``--limit NAME=VALUE`` reads it (:func:`~advisor.errors.refused_limits`),
-    ``{"max_top_k": "60"}``. Empty where no limit is refused; BadRequest names the fields.
+    ``{"max_top_k": "60"}``; BadRequest names the fields.
     """
-    if not limits:
-        return []
-    return [_error_info(LIMIT_EXCEEDED_REASON, limits)]
+    return _error_info(LIMIT_EXCEEDED_REASON, limits)
 
 
 def _error_info(reason: str, metadata: Mapping[str, str] | None = None) -> any_pb2.Any:
@@ -285,7 +310,8 @@ def abort_for(
         status = _status(code_pb2.DEADLINE_EXCEEDED, str(error), details)
         context.abort_with_status(_with_call_id(status))
     if isinstance(error, StoppedError):
-        context.abort(_stopped_status(context), str(error))
+        status = ended_call_status(_stopped_status(context), str(error))
+        context.abort_with_status(_with_call_id(status))
     request_id = request_id or CALL_REQUEST_ID.get() or uuid.uuid4().hex
     fields = {FIELDS: {"request_id": request_id}}
     if error.__traceback__ is None:
@@ -302,10 +328,12 @@ def _internal_status(request_id: str) -> grpc.Status:
 
     Its message, its ``request-id`` trailer, and a ``google.rpc.RequestInfo`` detail, the
     standard place (AIP-193) where a caller's error tooling looks for the id to hand an
-    operator. Its ``serving_data`` stays empty: nothing of the failure leaves the server.
+    operator. Its ``serving_data`` stays empty: nothing of the failure leaves the server. Its
+    ``ErrorInfo`` (reason ``INTERNAL_ERROR``) is the one every status of the service carries.
     """
     info = error_details_pb2.RequestInfo(request_id=request_id)
-    status = _status(code_pb2.INTERNAL, f"internal error; request id {request_id}", [_packed(info)])
+    details = [_packed(info), _error_info(INTERNAL_ERROR_REASON)]
+    status = _status(code_pb2.INTERNAL, f"internal error; request id {request_id}", details)
     trailers = (*status.trailing_metadata, (REQUEST_ID_METADATA_KEY, request_id))
     return _IdentifiedStatus(status.code, status.details, trailers)
 

@@ -471,10 +471,14 @@ def test_a_refusal_of_limits_carries_each_setting_and_the_value_that_admits_the_
         assert f"({setting})" in failure.value.details
 
 
-def test_a_refusal_of_no_limit_carries_no_error_info(advisor: Advisor) -> None:
+def test_a_refusal_of_no_limit_carries_the_error_info_of_a_refusal_on_its_fields(
+    advisor: Advisor,
+) -> None:
     with pytest.raises(CallError) as failure:
         advisor.unary("Recommend", _with_budget(top_k=0), timeout=10)
-    assert failure.value.violations and failure.value.error_infos == []
+    assert failure.value.violations
+    [info] = failure.value.error_infos
+    assert (info.reason, info.domain, dict(info.metadata)) == ("INVALID_REQUEST", "advisor.v1", {})
 
 
 @pytest.mark.parametrize("advisor", ["direct", "threads"], indirect=True)
@@ -490,7 +494,7 @@ def test_a_time_limit_that_is_no_number_is_refused_in_the_librarys_words(
     with pytest.raises(CallError) as failure:
         advisor.unary("Recommend", _with_budget(time_limit_seconds=seconds), timeout=10)
     assert failure.value.violations == [(v.field, v.description) for v in library.value.violations]
-    assert failure.value.error_infos == []
+    assert [info.reason for info in failure.value.error_infos] == ["INVALID_REQUEST"]
 
 
 @pytest.mark.parametrize(

@@ -178,7 +178,8 @@ def test_a_min_depth_no_tree_reaches_is_refused_for_the_grid_not_the_limit(
             "within the depth bounds has 3 levels; lower it to 3 or less",
         )
     ]
-    assert refused.value.error_infos == []
+    [info] = refused.value.error_infos  # no LIMIT_EXCEEDED: raising a limit would not admit it
+    assert info.reason == "INVALID_REQUEST"
 
 
 def test_a_min_depth_the_grid_reaches_is_refused_over_the_limit() -> None:

@@ -15,7 +15,7 @@ from grpc_status import rpc_status
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
-from advisor.protocol.metadata import bearer_metadata
+from advisor.protocol.metadata import ERROR_DOMAIN, bearer_metadata
 from advisor.service.access import ACCESS_LOGGER
 from advisor.service.katib_server import start_katib_server
 from advisor.service.request_ids import (
@@ -27,6 +27,7 @@ from advisor.service.request_ids import (
 from advisor.service.server import RunningServer
 from advisor.service.servicer import AdvisorServicer
 from tests.service.test_katib import experiment
+from tests.support.harness import error_infos_of
 from tests.support.waiting import wait_until
 from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
 
@@ -46,6 +47,13 @@ def _sent_id(call: grpc.Call) -> str:
     [request_id] = [v for k, v in call.trailing_metadata() or () if k == REQUEST_ID_METADATA_KEY]
     assert isinstance(request_id, str)
     return request_id
+
+
+def _reason(call: grpc.Call) -> str:
+    """Return the reason of the one ErrorInfo of the status ``call`` ended with (AIP-193)."""
+    [info] = error_infos_of(rpc_status.from_call(call))
+    assert info.domain == ERROR_DOMAIN
+    return str(info.reason)
 
 
 def _access_line(caplog: pytest.LogCaptureFixture, request_id: str) -> str:
@@ -103,6 +111,12 @@ def test_every_answer_carries_the_id_its_access_line_names(
         assert _GENERATED.fullmatch(request_id)
         codes.append(_access_line(caplog, request_id).split()[1])
     assert codes == ["OK", "UNAUTHENTICATED", "INVALID_ARGUMENT", "UNIMPLEMENTED"]
+    # Each refusal says its cause as data too, the interceptors' own answers among them.
+    assert [_reason(call) for call in calls[1:]] == [
+        "TOKEN_MISSING",
+        "INVALID_REQUEST",
+        "METHOD_NOT_FOUND",
+    ]
     assert len({_sent_id(call) for call in calls}) == len(calls)
     wait_until(
         lambda: any(f"{_ADVISOR}StreamRecommend CANCELLED " in line for line in _lines(caplog))
@@ -175,10 +189,11 @@ def test_an_internal_error_reports_the_calls_own_id(
     assert (_sent_id(error), trailing) == ("mine-1", ["mine-1"])
     assert error.details() == "internal error; request id mine-1"
     # The standard detail for it (AIP-193's RequestInfo), and nothing of the defect.
-    [detail] = rpc_status.from_call(error).details
+    [detail, _] = rpc_status.from_call(error).details
     info = error_details_pb2.RequestInfo()
     assert detail.Unpack(info)
     assert (info.request_id, info.serving_data) == ("mine-1", "")
+    assert _reason(error) == "INTERNAL_ERROR"
     assert _access_line(caplog, "mine-1").startswith(f"{_ADVISOR}ListPresets INTERNAL ")
     assert any(r.getMessage() == "request mine-1 (ListPresets) failed" for r in caplog.records)
 
@@ -194,8 +209,17 @@ def test_the_katib_endpoint_gives_its_calls_ids_too(caplog: pytest.LogCaptureFix
                 katib.ValidateAlgorithmSettings(
                     refused, metadata=((INCOMING_REQUEST_ID_KEY, "k-1"),), timeout=_WAIT_SECONDS
                 )
+            missing: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
+                "/api.v1.beta1.Suggestion/Missing"
+            )
+            with pytest.raises(grpc.RpcError) as unknown:
+                missing(b"", metadata=((INCOMING_REQUEST_ID_KEY, "k-2"),), timeout=_WAIT_SECONDS)
     finally:
         server.stop(0)
     assert _sent_id(invalid.value) == "k-1"  # type: ignore[arg-type]
+    assert _reason(invalid.value) == "INVALID_REQUEST"  # type: ignore[arg-type]
+    # The synchronous server's answer to a method it lacks: its ErrorInfo, and its id kept.
+    assert _sent_id(unknown.value) == "k-2"  # type: ignore[arg-type]
+    assert _reason(unknown.value) == "METHOD_NOT_FOUND"  # type: ignore[arg-type]
     line = _access_line(caplog, "k-1")
     assert line.startswith("/api.v1.beta1.Suggestion/ValidateAlgorithmSettings INVALID_ARGUMENT ")

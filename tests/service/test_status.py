@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import grpc
 import pytest
@@ -20,14 +20,20 @@ from advisor.errors import (
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol.metadata import ERROR_DOMAIN
 from advisor.service.admission import NotServingError, SaturatedError, ShuttingDownError
+from advisor.service.calls import aborted_for, ended_before_work, oversized
 from advisor.service.status import (
     REQUEST_ID_METADATA_KEY,
+    ServerTimeBoundError,
     abort_for,
+    as_aborted,
     bad_request_status,
+    memory_status,
+    search_status,
     stream_errors,
     unary_errors,
 )
 from advisor.service.threads import CallAbortedError, ThreadContext
+from tests.support.harness import call_error_of
 
 
 def test_bad_request_status_lists_every_violation() -> None:
@@ -40,7 +46,7 @@ def test_bad_request_status_lists_every_violation() -> None:
     assert key == "grpc-status-details-bin"
     rich = status_pb2.Status.FromString(value)
     assert rich.code == code_pb2.INVALID_ARGUMENT
-    [detail] = rich.details
+    [detail, _] = rich.details  # and its ErrorInfo, INVALID_REQUEST (below)
     bad_request = error_details_pb2.BadRequest()
     assert detail.Unpack(bad_request)
     assert [(v.field, v.description) for v in bad_request.field_violations] == [
@@ -214,3 +220,135 @@ def test_a_refusal_a_retry_may_pass_says_when_to_retry_and_why(
     assert rich.details[0].Unpack(retry) and rich.details[1].Unpack(info)
     assert retry.retry_delay.ToTimedelta().total_seconds() == delay
     assert (info.reason, info.domain) == (reason, "advisor.v1")
+
+
+def _stopped(*, cancelled: bool) -> CallAbortedError:
+    """The status of an analysis its call's stop signal ended, the call cancelled or not."""
+    context = ThreadContext()
+    if cancelled:
+        context.end()
+    return aborted_for(StoppedError("stopped"), "Analyze", context)
+
+
+_LIMITED = FieldViolation("budget.top_k", "big", limit=RefusedLimit("max_top_k", 50, 60))
+
+_SERVER_STATUSES: list[tuple[str, Callable[[], CallAbortedError], grpc.StatusCode, str]] = [
+    (
+        "fields",
+        lambda: aborted_for(InvalidRequestError.single("task", "bad"), "Recommend"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_REQUEST",
+    ),
+    (
+        "limit",
+        lambda: aborted_for(LimitExceededError([_LIMITED]), "Recommend"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "LIMIT_EXCEEDED",
+    ),
+    (
+        "busy",
+        lambda: aborted_for(SaturatedError("busy"), "Recommend"),
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "SERVER_BUSY",
+    ),
+    (
+        "draining",
+        lambda: aborted_for(ShuttingDownError("bye"), "Recommend"),
+        grpc.StatusCode.UNAVAILABLE,
+        "SERVER_DRAINING",
+    ),
+    (
+        "no worker",
+        lambda: aborted_for(NotServingError("none"), "Recommend"),
+        grpc.StatusCode.UNAVAILABLE,
+        "NO_WORKER",
+    ),
+    (
+        "time bound",
+        lambda: aborted_for(ServerTimeBoundError("bound", 60.0), "Analyze"),
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        "SERVER_TIME_BOUND",
+    ),
+    (
+        "could not finish",
+        lambda: _stopped(cancelled=False),
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        "CALL_DEADLINE_EXCEEDED",
+    ),
+    (
+        "cancelled",
+        lambda: _stopped(cancelled=True),
+        grpc.StatusCode.CANCELLED,
+        "CALL_CANCELLED",
+    ),
+    (
+        "deadline before work",
+        lambda: ended_before_work(0.0),
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        "CALL_DEADLINE_EXCEEDED",
+    ),
+    (
+        "cancelled before work",
+        lambda: ended_before_work(None),
+        grpc.StatusCode.CANCELLED,
+        "CALL_CANCELLED",
+    ),
+    (
+        "internal",
+        lambda: aborted_for(ZeroDivisionError("secret"), "Recommend"),
+        grpc.StatusCode.INTERNAL,
+        "INTERNAL_ERROR",
+    ),
+    (
+        "answer too large",
+        lambda: oversized(b"x" * 9, 8) or pytest.fail("9 bytes fit a limit of 8"),
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "LIMIT_EXCEEDED",
+    ),
+    (
+        "worker memory",
+        lambda: as_aborted(memory_status("over", 120.0, 100.0)),
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "WORKER_MEMORY_EXCEEDED",
+    ),
+    (
+        "search not found",
+        lambda: search_status(grpc.StatusCode.NOT_FOUND, "none", "s"),
+        grpc.StatusCode.NOT_FOUND,
+        "SEARCH_NOT_FOUND",
+    ),
+    (
+        "search id in use",
+        lambda: search_status(grpc.StatusCode.ALREADY_EXISTS, "taken", "s"),
+        grpc.StatusCode.ALREADY_EXISTS,
+        "SEARCH_ID_IN_USE",
+    ),
+]
+"""Every status the server builds (the interceptors' own: tests/service/test_request_ids.py,
+test_hostile.py), its code and the reason of its ErrorInfo."""
+
+
+@pytest.mark.parametrize(
+    ("build", "code", "reason"),
+    [pytest.param(*case[1:], id=case[0]) for case in _SERVER_STATUSES],
+)
+def test_every_status_the_server_makes_carries_one_error_info_naming_its_cause(
+    build: Callable[[], CallAbortedError], code: grpc.StatusCode, reason: str
+) -> None:
+    # AIP-193: every error carries exactly one google.rpc.ErrorInfo; a refusal on the fields
+    # alone, an INTERNAL and the call's own deadline had none, so a caller's error handling had
+    # only the code (DEADLINE_EXCEEDED is also the server's bounds') and the English.
+    aborted = build()
+    assert aborted.code is code
+    [info] = call_error_of(aborted).error_infos
+    assert (info.reason, info.domain) == (reason, ERROR_DOMAIN)
+
+
+def test_an_internal_error_keeps_its_request_info_beside_its_error_info() -> None:
+    aborted = aborted_for(ZeroDivisionError("secret"), "Recommend", request_id="r-1")
+    rich = status_pb2.Status.FromString(dict(aborted.trailing_metadata)["grpc-status-details-bin"])
+    request, info = error_details_pb2.RequestInfo(), error_details_pb2.ErrorInfo()
+    assert len(rich.details) == 2
+    assert rich.details[0].Unpack(request) and rich.details[1].Unpack(info)
+    assert (request.request_id, request.serving_data) == ("r-1", "")
+    assert (info.reason, dict(info.metadata)) == ("INTERNAL_ERROR", {})
