@@ -852,6 +852,19 @@ def test_wrong_token_is_exit_3(target: str, tmp_path: Path) -> None:
     )
     # The id of the call, which the server's access line names, for its operator.
     assert re.search(r"^advisor: error: UNAUTHENTICATED: .* \(request id [0-9a-f]{32}\)$", line)
+    # A token sent and refused (the server's TOKEN_INVALID), not one missing.
+    assert "the server refused the bearer token sent (--token-file): a wrong token" in line
+
+
+def test_a_token_not_sent_is_told_apart_from_a_wrong_one(target: str) -> None:
+    # The server's words, "missing or invalid bearer token", said neither which nor what to do;
+    # its ErrorInfo (TOKEN_MISSING) says the call carried none.
+    line = assert_one_error_line(advisor("presets", "--target", target), ExitCode.UNAUTHENTICATED)
+    assert line.startswith(
+        "advisor: error: UNAUTHENTICATED: the server requires a bearer token and the call "
+        "reached it without one: pass --token-file, or, if you did, check that a proxy on the "
+        "way passes the authorization header on (request id "
+    ), line
 
 
 @pytest.mark.parametrize(

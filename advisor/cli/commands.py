@@ -15,6 +15,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from typing import Final
 
 from advisor_client.client import (
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -57,6 +58,7 @@ from advisor.errors import (
 )
 from advisor.model.architecture import architecture_argument, checked_rank
 from advisor.model.documents import STDIN, source_name
+from advisor.protocol.metadata import TOKEN_INVALID_REASON, TOKEN_MISSING_REASON
 from advisor.service.command import (
     describe_start_error,
     limit_options,
@@ -282,11 +284,7 @@ def _describe(
             FieldViolation(v.field, _raise_hints(v.description, limits)) for v in error.violations
         ]
         return violations_as_options(violations, _FIELD_OPTIONS, files)
-    # The client's hint names its setting; the command names its option.
-    details = error.details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT).replace(
-        CLIENT_CERTIFICATE_HINT, _CLIENT_CERTIFICATE_HINT
-    )
-    line = f"{error.code.name}: {_raise_hints(details, limits)}"
+    line = f"{error.code.name}: {_raise_hints(_details(error), limits)}"
     # A remote server's failure: its id finds the call in that server's log, for its operator
     # (a call its --timeout ended too, logged under the id the client sent). An embedded
     # server's log is dropped, an INTERNAL's details name the id already, and an UNAVAILABLE
@@ -296,6 +294,21 @@ def _describe(
     if embedded or unlogged or error.request_id is None or error.request_id in line:
         return line
     return f"{line} (request id {error.request_id})"
+
+
+def _details(error: AdvisorRpcError) -> str:
+    """Return what ``error`` says, in the command's terms.
+
+    A refused token is said from the server's ``ErrorInfo`` reason, which tells a token the call
+    did not carry from one the server refused (its words, "missing or invalid bearer token",
+    tell neither); a server that sends no reason keeps its words. The client's hints name its
+    settings, the command its options.
+    """
+    if error.reason in _TOKEN_REFUSALS:
+        return _TOKEN_REFUSALS[error.reason]
+    return error.details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT).replace(
+        CLIENT_CERTIFICATE_HINT, _CLIENT_CERTIFICATE_HINT
+    )
 
 
 def _raise_hints(refusal: str, limits: Mapping[str, str]) -> str:
@@ -354,6 +367,19 @@ _CLIENT_CERTIFICATE_HINT = (
     " (if the server asks for a client certificate, pass --tls-client-cert and --tls-client-key)"
 )
 """The client's :data:`CLIENT_CERTIFICATE_HINT` in the command's terms."""
+
+_TOKEN_REFUSALS: Final = {
+    TOKEN_MISSING_REASON: (
+        "the server requires a bearer token and the call reached it without one: pass "
+        "--token-file, or, if you did, check that a proxy on the way passes the authorization "
+        "header on"
+    ),
+    TOKEN_INVALID_REASON: (
+        "the server refused the bearer token sent (--token-file): a wrong token, or one the "
+        "server's operator has rotated"
+    ),
+}
+"""An ``UNAUTHENTICATED`` refusal's words by its ``ErrorInfo`` reason, naming the option."""
 
 
 _FIELD_OPTIONS = {
