@@ -538,7 +538,12 @@ class RunningServer:
                 return False
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the server has stopped (or ``timeout`` passes); True if it has."""
+        """Block until the server has stopped (or ``timeout`` passes); True if it has.
+
+        In a child forked after the server started, ``RuntimeError``, as :meth:`stop` raises:
+        only the parent stops it, so the child's copy would wait for ever.
+        """
+        _event_loop()  # in a forked child, its RuntimeError
         return self._stopped.wait(timeout)
 
     def __repr__(self) -> str:
@@ -828,7 +833,7 @@ def _event_loop() -> asyncio.AbstractEventLoop:
     RuntimeError
         In a child forked from a process that had started a server: the loop's thread is not
         in the child, and gRPC serves nothing there. ``start_server`` and ``stop`` waited for
-        the loop for ever.
+        the loop for ever, ``wait`` for a stop only the parent makes.
     """
     global _EVENT_LOOP, _EVENT_LOOP_PID
     with _EVENT_LOOP_LOCK:
@@ -840,8 +845,8 @@ def _event_loop() -> asyncio.AbstractEventLoop:
         if os.getpid() != _EVENT_LOOP_PID:
             raise RuntimeError(
                 f"this process was forked from process {_EVENT_LOOP_PID} after that one started "
-                "an advisor server, and gRPC serves nothing in a forked child: start and stop "
-                "servers in the process that started the first, or spawn the child "
+                "an advisor server, and gRPC serves nothing in a forked child: start, stop and "
+                "wait for servers in the process that started the first, or spawn the child "
                 "(multiprocessing's 'spawn' or 'forkserver' start method)"
             )
         return _EVENT_LOOP

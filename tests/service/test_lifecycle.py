@@ -283,9 +283,10 @@ def test_a_with_on_a_stopped_server_says_it_has_been_stopped() -> None:
         pass
 
 
-def test_a_forked_child_is_told_it_cannot_start_or_stop_a_server() -> None:
+def test_a_forked_child_is_told_it_cannot_start_stop_or_wait_for_a_server() -> None:
     # In a child forked after its parent started a server, start_server and the parent's
-    # server's stop() waited for ever for an event loop whose thread the child does not have.
+    # server's stop() waited for ever for an event loop whose thread the child does not have;
+    # its wait() for a stop that only the parent can make.
     running = start_server(ServerConfig(workers=1, executor="threads"))
     try:
         with warnings.catch_warnings():
@@ -300,16 +301,16 @@ def test_a_forked_child_is_told_it_cannot_start_or_stop_a_server() -> None:
             if not statuses:
                 os.kill(child, signal.SIGKILL)
                 os.waitpid(child, 0)
-        assert os.waitstatus_to_exitcode(statuses[0]) == 2
+        assert os.waitstatus_to_exitcode(statuses[0]) == 3
     finally:
         running.stop()
 
 
 def _refusals_in_child(running: RunningServer) -> int:
-    """Count the calls a forked child makes that raise the fork's RuntimeError (of 2)."""
+    """Count the calls a forked child makes that raise the fork's RuntimeError (of 3)."""
     refused = 0
     config = ServerConfig(workers=1, executor="threads")
-    for attempt in (lambda: start_server(config), running.stop):
+    for attempt in (lambda: start_server(config), running.stop, running.wait):
         try:
             attempt()
         except RuntimeError as error:
