@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -22,9 +21,9 @@ from advisor_client.errors import DeadlineExceededError, InvalidArgumentError
 
 from advisor.cli.options import TaskFormat
 from advisor.cli.output import document_text, stdout_document
+from advisor.cli.output_files import check_writable, standard_output, write_output_file
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.files import replace_file
 from advisor.infer.combine import input_mismatch, with_data
 from advisor.infer.data import DataSample, npz_names, read_data, read_labels
 from advisor.infer.dependence import DEFAULT_TOP_K, dependence_graph
@@ -105,7 +104,7 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     """Run ``advisor infer``: write the task (``--output`` or stdout) and return the report."""
     # --output /dev/stdout is standard output, as - is: the report goes to stderr, not after
     # the task into the stream a script reads.
-    output = None if args.output is None or _standard_output(args.output) else args.output
+    output = None if args.output is None or standard_output(args.output) else args.output
     _check_output(args, output)
     sample = _sample(args, "DATA")
     classes = None
@@ -228,19 +227,11 @@ def _write_task(
     """Write a task ``document`` to ``path`` as ``form``; refuse (on ``option``) an input path.
 
     ``form`` defaults to the one the advisor reads ``path`` in
-    (:func:`~advisor.model.documents.document_form`). The file is replaced in one step
-    (:func:`~advisor.files.replace_file`): a write that fails part-way or a Ctrl-C leaves the
-    file written before whole, not cut short.
+    (:func:`~advisor.model.documents.document_form`), replaced in one step
+    (:func:`~advisor.cli.output_files.write_output_file`).
     """
-    _check_writable(option, path, inputs)
-    try:
-        text = document_text(document, form or document_form(path))
-        replace_file(Path(path), text, f".{Path(path).name}.")
-    except OSError as error:
-        # The error's own words may name the temporary file: the path is named here.
-        raise InvalidRequestError.single(
-            option, f"{shown_path(path)}: {error.strerror or error}"
-        ) from None
+    check_writable(option, path, inputs, "the task")
+    write_output_file(path, document_text(document, form or document_form(path)), option)
 
 
 def _check_output(args: argparse.Namespace, output: Path | None) -> None:
@@ -251,66 +242,13 @@ def _check_output(args: argparse.Namespace, output: Path | None) -> None:
     """
     if output is None:
         return
-    _check_writable("--output", output, (("DATA", args.data), ("--labels", args.labels)))
+    check_writable("--output", output, (("DATA", args.data), ("--labels", args.labels)), "the task")
     if args.format == "yaml" and document_form(output) == "json":
         raise InvalidRequestError.single(
             "--format",
             f"yaml into {shown_path(output)}, which is read as JSON (its name ends .json); pass "
             "--format json, or name the file .yaml",
         )
-
-
-def _standard_output(path: Path) -> bool:
-    """Return whether ``path`` is the process's standard output: one file, whatever its name.
-
-    ``/dev/stdout`` and ``/proc/self/fd/1`` are, and so is the file standard output is
-    redirected to (``> task.yaml``).
-    """
-    try:
-        named, standard = os.stat(path), os.fstat(1)
-    except OSError:  # no such file yet, or standard output closed
-        return False
-    return (named.st_dev, named.st_ino) == (standard.st_dev, standard.st_ino)
-
-
-def _check_writable(option: str, path: Path, inputs: Sequence[tuple[str, Path | None]]) -> None:
-    """Refuse (on ``option``) a task path that is one of the ``inputs``, a directory, or in none.
-
-    Checked before the work whose task is written there, so a mistyped path is told at once,
-    not after a search or an inference the failed write would then throw away.
-    """
-    _refuse_overwriting(option, path, inputs)
-    if Path(path).is_dir():
-        raise InvalidRequestError.single(option, f"{shown_path(path)}: is a directory")
-    if not Path(path).parent.is_dir():
-        raise InvalidRequestError.single(
-            option,
-            f"{shown_path(path)}: no directory {shown_path(Path(path).parent)} to write it in",
-        )
-
-
-def _refuse_overwriting(
-    option: str, output: Path, inputs: Sequence[tuple[str, Path | None]]
-) -> None:
-    """Refuse (on ``option``) writing a task to ``output`` when it is one of the ``inputs``.
-
-    Writing the task there would replace the sample with YAML. A path names the input when both
-    resolve to one file: one inode where both exist (a hard link), else one path once ``.``,
-    ``..`` and symbolic links are resolved.
-    """
-    for name, path in inputs:
-        if path is None:
-            continue
-        try:
-            same = os.path.samefile(output, path)
-        except OSError:  # either does not exist
-            same = os.path.realpath(output) == os.path.realpath(path)
-        if same:
-            raise InvalidRequestError.single(
-                option,
-                f"{shown_path(output)} is the {name} file {shown_path(path)}: writing the task "
-                "would overwrite it; name another file",
-            )
 
 
 def arranged_task(
@@ -342,13 +280,13 @@ def arranged_task(
             raise InvalidRequestError(needing)
         return str(args.task), None
     if args.save_task is not None:
-        if _standard_output(args.save_task):
+        if standard_output(args.save_task):
             raise InvalidRequestError.single(
                 "--save-task",
                 f"{shown_path(args.save_task)} is standard output, which holds the result: "
                 "name a file",
             )
-        _check_writable("--save-task", args.save_task, _save_task_inputs(args))
+        check_writable("--save-task", args.save_task, _save_task_inputs(args), "the task")
     parts = args.from_data or DATA_PARTS
     try:
         document: dict[str, Any] = dict(read_document(args.task, "task"))

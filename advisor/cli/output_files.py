@@ -1,0 +1,93 @@
+"""The files a command writes its output to: checked before the work, replaced in one step.
+
+``advisor infer --output`` and ``recommend --save-task`` write through here, so each refuses
+the same paths in the same words and a failed write is one line naming the option.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from advisor.errors import InvalidRequestError
+from advisor.files import replace_file
+from advisor.stdout import shown_path
+
+__all__ = ["check_writable", "standard_output", "write_output_file"]
+
+
+def standard_output(path: Path) -> bool:
+    """Return whether ``path`` is the process's standard output: one file, whatever its name.
+
+    ``/dev/stdout`` and ``/proc/self/fd/1`` are, and so is the file standard output is
+    redirected to (``> task.yaml``).
+    """
+    try:
+        named, standard = os.stat(path), os.fstat(1)
+    except OSError:  # no such file yet, or standard output closed
+        return False
+    return (named.st_dev, named.st_ino) == (standard.st_dev, standard.st_ino)
+
+
+def check_writable(
+    option: str, path: Path, inputs: Sequence[tuple[str, Path | None]], written: str
+) -> None:
+    """Refuse (on ``option``) an output path that is one of the ``inputs``, a directory, or in none.
+
+    ``written`` names what goes there (``the task``). Checked before the work whose output is
+    written there, so a mistyped path is told at once, not after a search or an inference the
+    failed write would then throw away.
+    """
+    _refuse_overwriting(option, path, inputs, written)
+    if Path(path).is_dir():
+        raise InvalidRequestError.single(option, f"{shown_path(path)}: is a directory")
+    if not Path(path).parent.is_dir():
+        raise InvalidRequestError.single(
+            option,
+            f"{shown_path(path)}: no directory {shown_path(Path(path).parent)} to write it in",
+        )
+
+
+def _refuse_overwriting(
+    option: str, output: Path, inputs: Sequence[tuple[str, Path | None]], written: str
+) -> None:
+    """Refuse (on ``option``) writing ``written`` to ``output`` when it is one of the ``inputs``.
+
+    Writing a task there would replace the sample with YAML. A path names the input when both
+    resolve to one file: one inode where both exist (a hard link), else one path once ``.``,
+    ``..`` and symbolic links are resolved.
+    """
+    for name, path in inputs:
+        if path is None:
+            continue
+        try:
+            same = os.path.samefile(output, path)
+        except OSError:  # either does not exist
+            same = os.path.realpath(output) == os.path.realpath(path)
+        if same:
+            raise InvalidRequestError.single(
+                option,
+                f"{shown_path(output)} is the {name} file {shown_path(path)}: writing {written} "
+                "would overwrite it; name another file",
+            )
+
+
+def write_output_file(path: Path, text: str, option: str) -> None:
+    """Write ``text`` to ``path`` (``option``'s file) in one step; a failure names ``option``.
+
+    The file is replaced in one step (:func:`~advisor.files.replace_file`): a write that fails
+    part-way or a Ctrl-C leaves the file written before whole, not cut short.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``option``, naming the path and why it could not be written (a full disk).
+    """
+    try:
+        replace_file(Path(path), text, f".{Path(path).name}.")
+    except OSError as error:
+        # The error's own words may name the temporary file: the path is named here.
+        raise InvalidRequestError.single(
+            option, f"{shown_path(path)}: {error.strerror or error}"
+        ) from None
