@@ -34,6 +34,7 @@ __all__ = [
     "PoolingKind",
     "analysis_document",
     "architecture_yaml",
+    "check_pooling",
     "parse_analysis",
     "parse_search_result",
     "presets_document",
@@ -260,6 +261,14 @@ def _document(value: object, **replaced: object) -> dict[str, Any]:
     return {name: replaced.get(name, field) for name, field in dumped.items()}
 
 
+def check_pooling(pooling: object) -> None:
+    """Refuse a ``pooling`` that is no :data:`PoolingKind`, naming the field ``pooling``."""
+    if pooling not in get_args(PoolingKind):
+        raise InvalidRequestError.single(
+            "pooling", f"must be one of {', '.join(get_args(PoolingKind))}; got {pooling!r}"
+        )
+
+
 def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> nn.Module:
     """Build ``architecture`` as a PyTorch module (see :class:`advisor.export.torch_net.ConvNet`).
 
@@ -280,10 +289,7 @@ def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> nn
         When PyTorch is not installed; the message names the extra that provides it.
     """
     require_instance(architecture, Architecture, "architecture")
-    if pooling not in get_args(PoolingKind):
-        raise InvalidRequestError.single(
-            "pooling", f"must be one of {', '.join(get_args(PoolingKind))}; got {pooling!r}"
-        )
+    check_pooling(pooling)
     with extra_needed("The PyTorch export", "torch", "torch"):
         from advisor.export.torch_mixture import MixtureNet
         from advisor.export.torch_net import ConvNet

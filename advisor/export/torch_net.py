@@ -14,6 +14,7 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
+from advisor.export.margins import input_pads
 from advisor.geometry.layouts import input_permutation
 from advisor.model.architecture import Architecture
 from advisor.model.grid import InputSpec
@@ -216,7 +217,7 @@ def pads_inputs(architecture: Architecture) -> bool:
     It pads by the architecture's ``padding`` and by the conv's 'same' margins: not at all for
     a net without ``padding`` whose representation conv is 1 wide.
     """
-    return any(_input_pads(architecture))
+    return any(input_pads(architecture))
 
 
 def representation_layer(architecture: Architecture) -> nn.Sequential:
@@ -227,22 +228,11 @@ def representation_layer(architecture: Architecture) -> nn.Sequential:
     kernels with a warning and a copy. torch lists the margins from the last axis to the first.
     """
     spec = architecture.input
-    padding = _LAYERS[f"ConstantPad{spec.ndim}d"](_input_pads(architecture), 0.0)
+    padding = _LAYERS[f"ConstantPad{spec.ndim}d"](input_pads(architecture), 0.0)
     conv = _LAYERS[f"Conv{spec.ndim}d"](
         spec.channels, architecture.representation, architecture.representation_kernel
     )
     return nn.Sequential(padding, conv, nn.ReLU())
-
-
-def _input_pads(architecture: Architecture) -> tuple[int, ...]:
-    """Return the margins the representation layer adds, last axis first as torch lists them."""
-    kernel = architecture.representation_kernel
-    margins = architecture.padding or ((0, 0),) * architecture.input.ndim
-    return tuple(
-        pad
-        for before, after in reversed(margins)
-        for pad in (before + (kernel - 1) // 2, after + kernel // 2)
-    )
 
 
 def hidden_layer(

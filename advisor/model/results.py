@@ -34,6 +34,7 @@ __all__ = [
     "UnpricedReason",
     "padded_input",
     "reported_members",
+    "shape_summary",
     "with_padded_input",
 ]
 
@@ -520,7 +521,7 @@ def _recommendation_lines(recommendation: Recommendation, score: str, explain: b
         f"{recommendation.multiply_adds:,} multiply-adds",
         activations_text(recommendation.activations),
     ]
-    shape = _shape_summary(architecture)
+    shape = shape_summary(architecture)
     if recommendation.dilations is not None:
         shape.append(f"dilations {' '.join(map(str, recommendation.dilations))}")
     lines = [*packed(header, "", "    "), *packed(shape, "    ", "    ")]
@@ -568,7 +569,7 @@ def with_padded_input(analysis: Analysis, architecture: Architecture) -> Analysi
     return copied
 
 
-def _shape_summary(architecture: Architecture) -> list[str]:
+def shape_summary(architecture: Architecture) -> list[str]:
     """Return the fields of a recommendation's shape line: M, widths, pools, outputs and more."""
     widths = " ".join(str(layer.channels) for layer in architecture.layers)
     pools = " ".join("x".join(map(str, layer.pool)) for layer in architecture.layers)

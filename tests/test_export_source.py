@@ -1,0 +1,335 @@
+"""A recommendation as standalone PyTorch source, equal to the torch export (``torch_source``).
+
+Without torch: the source is written (never importing torch), parses and spells out the layers
+and the permutation; a mixture is refused. With torch: the file, run where ``import advisor``
+fails, computes what ``torch_module`` computes from the same ``state_dict``, and its own weights
+load back.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from advisor.errors import InvalidRequestError
+from advisor.export.document import PoolingKind, torch_module
+from advisor.export.torch_source import torch_source
+from advisor.geometry.layouts import input_permutation
+from advisor.model.architecture import (
+    Architecture,
+    Layer,
+    PermutationGeometry,
+    architecture_document,
+    parse_architecture,
+)
+from advisor.model.grid import InputSpec
+from advisor.version import __version__
+
+_RNG = np.random.default_rng(7)
+
+PERMUTED = Architecture(
+    input=InputSpec(shape=(8, 8), channels=3),
+    representation=6,
+    layers=[Layer(channels=5, pool=(2, 2)), Layer(channels=4, pool=(4, 4))],
+    geometry=PermutationGeometry(permutation=tuple(int(p) for p in _RNG.permutation(64))),
+    outputs=10,
+    representation_kernel=3,
+)
+CONTIGUOUS = PERMUTED.model_copy(update={"geometry": "contiguous"})
+
+CASES: dict[str, tuple[Architecture, PoolingKind]] = {
+    "sequence, padded, interleaved": (
+        Architecture(
+            input=InputSpec(shape=(13,), channels=2),
+            representation=4,
+            layers=[Layer(channels=3, pool=(2,))] * 4,
+            geometry="interleaved",
+            padding=((1, 2),),
+            outputs=2,
+        ),
+        "max",
+    ),
+    "image, permuted, avg": (PERMUTED, "avg"),
+    "image, overlapping windows": (
+        Architecture(
+            input=InputSpec(shape=(8, 8)),
+            representation=4,
+            layers=[Layer(channels=3, pool=(4, 4), stride=(2, 2)), Layer(channels=2, pool=(3, 3))],
+        ),
+        "max",
+    ),
+    "image, mirror, even kernel": (
+        Architecture(
+            input=InputSpec(shape=(8, 8)),
+            representation=4,
+            layers=[Layer(channels=3, pool=(2, 2))] * 3,
+            geometry="mirror",
+            representation_kernel=2,
+        ),
+        "max",
+    ),
+    "volume, padded, mirror": (
+        Architecture(
+            input=InputSpec(shape=(2, 7, 7), channels=2),
+            representation=4,
+            layers=[Layer(channels=3, pool=(2, 2, 2)), Layer(channels=2, pool=(1, 4, 4))],
+            geometry="mirror",
+            padding=((0, 0), (0, 1), (1, 0)),
+        ),
+        "max",
+    ),
+}
+
+MIXTURE = parse_architecture(
+    {
+        "input": {"shape": [8]},
+        "representation": 2,
+        "layers": [{"channels": 2, "pool": [2]}, {"channels": 2, "pool": [4]}],
+        "mixture": {"members": [{"geometry": "mirror", "channels": [2, 2]}]},
+    }
+)
+
+
+def _tree(source: str) -> ast.Module:
+    return ast.parse(source)
+
+
+def _layer_calls(source: str) -> list[tuple[str, dict[str, Any]]]:
+    """Return each layer ``nn.X(...)`` the source builds, in order, with its keyword arguments."""
+    calls = sorted(
+        (
+            node
+            for node in ast.walk(_tree(source))
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "nn"
+            and node.func.attr != "Sequential"
+        ),
+        key=lambda node: (node.lineno, node.col_offset),
+    )
+    return [
+        (node.func.attr, {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg})
+        for node in calls
+        if isinstance(node.func, ast.Attribute)
+    ]
+
+
+def _permutation_in(source: str) -> list[int]:
+    """Evaluate the source's ``PERMUTATION`` display alone (no torch needed)."""
+    (value,) = (
+        node.value
+        for node in _tree(source).body
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "PERMUTATION" for t in node.targets)
+    )
+    permutation: list[int] = eval(compile(ast.Expression(value), "<PERMUTATION>", "eval"))
+    return permutation
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_source_parses_and_spells_out_every_layer(case: str) -> None:
+    architecture, pooling = CASES[case]
+    source = torch_source(architecture, pooling)
+    calls = _layer_calls(source)
+    ndim = architecture.input.ndim
+    assert [name for name, _ in calls] == [
+        f"ConstantPad{ndim}d",
+        f"Conv{ndim}d",
+        "ReLU",
+        *[
+            name
+            for _ in architecture.layers
+            for name in (f"Conv{ndim}d", "ReLU", f"{pooling.capitalize()}Pool{ndim}d")
+        ],
+        "Linear",
+    ]
+    pools = [keywords for name, keywords in calls if "Pool" in name]
+    assert pools == [
+        {"kernel_size": layer.pool, "stride": layer.step} for layer in architecture.layers
+    ]
+    assert _permutation_in(source) == input_permutation(architecture).tolist()
+    assert max(map(len, source.splitlines())) <= 100
+
+
+def test_the_header_says_what_the_file_is() -> None:
+    architecture, pooling = CASES["image, permuted, avg"]
+    source = torch_source(architecture, pooling, source="result.yaml", rank=3)
+    header = "".join(line[1:] for line in source.splitlines() if line.startswith("#"))
+    words = " ".join(header.split())
+    for said in (
+        f"architecture advisor {__version__}",
+        "geometry permutation",
+        "widths 5 4",
+        "pools 2x2 4x4",
+        "avg pooling",
+        f"parameters: {architecture.parameters:,}",
+        f"multiply-adds per input: {architecture.multiply_adds:,}",
+        "source: result.yaml, its recommendation of rank 3",
+        "The weights are untrained",
+    ):
+        assert said in words
+
+
+def test_runs_of_the_permutation_are_written_as_ranges() -> None:
+    """A 32x32 contiguous grid's 1,024 locations are one range, not 1,024 numbers."""
+    contiguous = Architecture(
+        input=InputSpec(shape=(32, 32)),
+        representation=4,
+        layers=[Layer(channels=4, pool=(2, 2))] * 5,
+    )
+    assert "\nPERMUTATION = [\n    *range(0, 1024),\n]\n" in torch_source(contiguous)
+    permutation = (*range(7, -1, -1), 8, 10, 9, *range(11, 16))
+    runs = contiguous.model_copy(
+        update={
+            "input": InputSpec(shape=(16,)),
+            "layers": [Layer(channels=4, pool=(2,))] * 4,
+            "geometry": PermutationGeometry(permutation=permutation),
+        }
+    )
+    source = torch_source(runs)
+    assert "\n    *range(7, -1, -1), 8, 10, 9, *range(11, 16),\n" in source
+    assert _permutation_in(source) == list(permutation)
+
+
+def test_a_mixture_is_refused_naming_the_python_api() -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        torch_source(MIXTURE)
+    assert raised.value.violations[0].field == "mixture"
+    assert "advisor.torch_module" in raised.value.violations[0].description
+
+
+def test_a_bad_pooling_is_refused() -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        torch_source(CONTIGUOUS, "sum")  # type: ignore[arg-type]
+    assert raised.value.violations[0].field == "pooling"
+
+
+def test_writing_the_source_never_imports_torch() -> None:
+    """The source is written where torch cannot be imported, as the core never needs it."""
+    architecture, pooling = CASES["image, permuted, avg"]
+    document = json.dumps(architecture_document(architecture))
+    script = (
+        "import json, sys; sys.modules['torch'] = None\n"
+        "from advisor.export.torch_source import torch_source\n"
+        "from advisor.model.architecture import parse_architecture\n"
+        f"print(torch_source(parse_architecture(json.loads({document!r})), {pooling!r}), end='')\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == torch_source(architecture, pooling)
+
+
+# What the generated file computes, run in a process of its own where `import advisor` fails:
+# one process for every case (torch takes seconds to import on a loaded machine).
+_RUNNER = textwrap.dedent(
+    """
+    import importlib.util, json, sys
+    from pathlib import Path
+
+    sys.modules["advisor"] = None  # the file must not need the advisor
+    import torch
+
+    report = {}
+    for folder in sorted(Path(sys.argv[1]).iterdir()):
+        spec = importlib.util.spec_from_file_location(f"net_{folder.name}", folder / "net.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        torch.manual_seed(1)
+        own = module.build()
+        torch.save(own.state_dict(), folder / "own_state.pt")
+        net = module.Net()
+        net.load_state_dict(torch.load(folder / "state.pt"))
+        with torch.no_grad():
+            torch.save(net(torch.load(folder / "batch.pt")), folder / "scores.pt")
+        try:
+            net(torch.zeros((1, 1)))
+        except ValueError as error:
+            refusal = str(error)
+        report[folder.name] = {
+            "parameters": sum(p.numel() for p in own.parameters()),
+            "refusal": refusal,
+        }
+    print(json.dumps(report))
+    """
+)
+
+
+def _exported_cases() -> dict[str, tuple[Architecture, Architecture, PoolingKind]]:
+    """Per case: the source's architecture, the state's (another geometry's) and the pooling."""
+    cases = {name: (arch, arch, pooling) for name, (arch, pooling) in CASES.items()}
+    cases["contiguous source, permuted state"] = (CONTIGUOUS, PERMUTED, "max")
+    return cases
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """Run every case's file on the torch module's weights and batch; return the folder, report."""
+    torch = pytest.importorskip("torch")
+    root = tmp_path_factory.mktemp("exported")
+    for index, (source_arch, state_arch, pooling) in enumerate(_exported_cases().values()):
+        folder = root / f"{index}"
+        folder.mkdir()
+        (folder / "net.py").write_text(torch_source(source_arch, pooling), encoding="utf-8")
+        torch.manual_seed(index)
+        module = torch_module(state_arch, pooling)
+        with torch.no_grad():  # at PyTorch's initial scale these small nets barely see a gather
+            for parameter in module.parameters():
+                parameter.normal_()
+        spec = state_arch.input
+        torch.save(module.state_dict(), folder / "state.pt")
+        torch.save(torch.randn((4, spec.channels, *spec.shape)), folder / "batch.pt")
+    run = subprocess.run(
+        [sys.executable, "-c", _RUNNER, str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    return root, json.loads(run.stdout)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("index", "case"), list(enumerate(_exported_cases())))
+def test_the_file_computes_what_the_torch_module_computes(
+    exported: tuple[Path, dict[str, Any]], index: int, case: str
+) -> None:
+    torch = pytest.importorskip("torch")
+    source_arch, state_arch, pooling = _exported_cases()[case]
+    root, report = exported
+    folder = root / f"{index}"
+    module = torch_module(state_arch, pooling)
+    module.load_state_dict(torch.load(folder / "state.pt"))
+    with torch.no_grad():
+        expected = module(torch.load(folder / "batch.pt"))
+    torch.testing.assert_close(torch.load(folder / "scores.pt"), expected)
+    assert report[f"{index}"]["parameters"] == source_arch.parameters
+    with pytest.raises(ValueError) as refused:
+        module(torch.zeros((1, 1)))
+    assert report[f"{index}"]["refusal"] == str(refused.value)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("index", "case"), list(enumerate(CASES)))
+def test_the_files_weights_load_into_the_torch_module(
+    exported: tuple[Path, dict[str, Any]], index: int, case: str
+) -> None:
+    torch = pytest.importorskip("torch")
+    architecture, pooling = CASES[case]
+    own = torch.load(exported[0] / f"{index}" / "own_state.pt")
+    module = torch_module(architecture, pooling)
+    expected = module.state_dict()
+    assert {k: v.shape for k, v in own.items()} == {k: v.shape for k, v in expected.items()}
+    module.load_state_dict(own)
+    torch.testing.assert_close(module.state_dict(), own)
