@@ -302,6 +302,7 @@ _COMMAND_SECTIONS = {
     "analyze": ("Output: `--format table|json|yaml`",),
     "presets": ("Output: `--format table|json|yaml`",),
     "infer": ("`infer`",),
+    "export": ("`export`",),
     "serve": ("`serve` options",),
 }
 _CALLS_SECTION = "Where the calls go"

@@ -1,9 +1,9 @@
-"""A recommendation as standalone PyTorch source, equal to the torch export (``torch_source``).
+"""``advisor export``: a recommendation as standalone PyTorch source, equal to the torch export.
 
-Without torch: the source is written (never importing torch), parses and spells out the layers
-and the permutation; a mixture is refused. With torch: the file, run where ``import advisor``
-fails, computes what ``torch_module`` computes from the same ``state_dict``, and its own weights
-load back.
+Without torch: the source is written (never importing torch), parses, spells out the layers and
+the permutation, and the command refuses a mixture, a rank the result lacks and an existing
+``--output``. With torch: the file, run where ``import advisor`` fails, computes what
+``torch_module`` computes from the same ``state_dict``, and its own weights load back.
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pytest
+import yaml
 
+from advisor.cli.options import POOLING_KINDS, ExitCode
 from advisor.errors import InvalidRequestError
-from advisor.export.document import PoolingKind, torch_module
+from advisor.export.document import PoolingKind, search_result_document, torch_module
 from advisor.export.torch_source import torch_source
 from advisor.geometry.layouts import input_permutation
 from advisor.model.architecture import (
@@ -30,9 +32,14 @@ from advisor.model.architecture import (
     architecture_document,
     parse_architecture,
 )
+from advisor.model.budget import Budget
 from advisor.model.grid import InputSpec
+from advisor.model.task import parse_task
+from advisor.search.recommend import recommend
 from advisor.version import __version__
+from tests.test_cli import advisor, assert_one_error_line
 
+ROOT = Path(__file__).resolve().parent.parent
 _RNG = np.random.default_rng(7)
 
 PERMUTED = Architecture(
@@ -200,34 +207,149 @@ def test_runs_of_the_permutation_are_written_as_ranges() -> None:
     assert _permutation_in(source) == list(permutation)
 
 
-def test_a_mixture_is_refused_naming_the_python_api() -> None:
+def test_writing_the_source_never_imports_torch(tmp_path: Path) -> None:
+    """The command runs where torch cannot be imported, as the core never needs it."""
+    architecture, pooling = CASES["image, permuted, avg"]
+    arch = tmp_path / "arch.yaml"
+    arch.write_text(yaml.safe_dump(architecture_document(architecture)))
+    script = (
+        "import sys; sys.modules['torch'] = None\n"
+        "from advisor.cli.main import main\n"
+        f"sys.exit(main(['export', {str(arch)!r}, '--pooling', {pooling!r}, '--output', '-']))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == torch_source(architecture, pooling, source=str(arch))
+
+
+@pytest.fixture(scope="module")
+def saved_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Any]]:
+    """A recommend result saved as YAML, with its recommendations."""
+    task = parse_task({"input": {"shape": [8, 8]}, "preset": "symmetry"})
+    result = recommend(task, Budget(max_parameters=5_000, top_k=2, time_limit_seconds=None))
+    document = search_result_document(result)
+    path = tmp_path_factory.mktemp("result") / "result.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path, list(result.recommendations)
+
+
+def test_the_command_writes_a_results_recommendation_by_rank(
+    saved_result: tuple[Path, list[Any]], tmp_path: Path
+) -> None:
+    path, recommendations = saved_result
+    assert len(recommendations) == 2
+    for rank in (None, 2):
+        chosen = recommendations[0 if rank is None else 1]
+        output = tmp_path / f"net_{rank}.py"
+        extra = () if rank is None else ("--rank", str(rank))
+        run = advisor("export", path, *extra, "--output", output)
+        assert run.status == ExitCode.OK, run.stderr
+        assert run.stdout == f"PyTorch source written to {output}\n"
+        assert output.read_text(encoding="utf-8") == torch_source(
+            chosen.architecture, source=str(path), rank=chosen.rank
+        )
+
+
+def test_the_command_writes_standard_output_for_a_dash() -> None:
+    arch = ROOT / "examples" / "architectures" / "mirror.yaml"
+    run = advisor("export", arch, "--output", "-")
+    assert run.status == ExitCode.OK, run.stderr
+    assert "class Net(nn.Module):" in run.stdout
+    assert "# architecture: family mirror, geometry mirror" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("rank", "refusal"),
+    [
+        ("3", "--rank: {path} holds the ranks [1, 2]"),
+        ("0", "--rank: must be a whole number from 1, a recommendation's rank; got 0"),
+    ],
+)
+def test_a_rank_the_result_lacks_is_refused(
+    saved_result: tuple[Path, list[Any]], tmp_path: Path, rank: str, refusal: str
+) -> None:
+    path, _ = saved_result
+    output = tmp_path / "net.py"
+    line = assert_one_error_line(
+        advisor("export", path, "--rank", rank, "--output", output), ExitCode.INVALID_ARGUMENT
+    )
+    assert line == f"advisor: error: {refusal.format(path=path)}"
+    assert not output.exists()
+
+
+def test_a_rank_of_an_architecture_file_is_refused(tmp_path: Path) -> None:
+    arch = ROOT / "examples" / "architectures" / "mirror.yaml"
+    line = assert_one_error_line(
+        advisor("export", arch, "--rank", "1", "--output", tmp_path / "net.py"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line == f"advisor: error: --rank: {arch} is an architecture, not a result"
+
+
+def test_a_mixture_is_refused_naming_the_python_api(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequestError) as raised:
         torch_source(MIXTURE)
     assert raised.value.violations[0].field == "mixture"
-    assert "advisor.torch_module" in raised.value.violations[0].description
+    arch = tmp_path / "mixture.yaml"
+    arch.write_text(yaml.safe_dump(architecture_document(MIXTURE)))
+    output = tmp_path / "net.py"
+    line = assert_one_error_line(
+        advisor("export", arch, "--output", output), ExitCode.INVALID_ARGUMENT
+    )
+    assert line.startswith("advisor: error: architecture.mixture: ")
+    assert "advisor.torch_module" in line
+    assert line.endswith(f"(from {arch})")
+    assert not output.exists()
+
+
+def test_an_existing_output_is_replaced_only_with_force(tmp_path: Path) -> None:
+    arch = ROOT / "examples" / "architectures" / "mirror.yaml"
+    output = tmp_path / "net.py"
+    output.write_text("# my edits\n")
+    line = assert_one_error_line(
+        advisor("export", arch, "--output", output), ExitCode.INVALID_ARGUMENT
+    )
+    assert line == f"advisor: error: --output: {output} exists: pass --force to replace it"
+    assert output.read_text() == "# my edits\n"
+    run = advisor("export", arch, "--output", output, "--force")
+    assert run.status == ExitCode.OK, run.stderr
+    assert "class Net(nn.Module):" in output.read_text()
+
+
+def test_the_architecture_file_is_never_the_output(tmp_path: Path) -> None:
+    arch = tmp_path / "arch.yaml"
+    arch.write_text(yaml.safe_dump(architecture_document(CONTIGUOUS)))
+    line = assert_one_error_line(
+        advisor("export", arch, "--output", arch, "--force"), ExitCode.INVALID_ARGUMENT
+    )
+    assert line == (
+        f"advisor: error: --output: {arch} is the ARCH file {arch}: writing the source would "
+        "overwrite it; name another file"
+    )
+    assert yaml.safe_load(arch.read_text()) == architecture_document(CONTIGUOUS)
 
 
 def test_a_bad_pooling_is_refused() -> None:
     with pytest.raises(InvalidRequestError) as raised:
         torch_source(CONTIGUOUS, "sum")  # type: ignore[arg-type]
     assert raised.value.violations[0].field == "pooling"
+    line = assert_one_error_line(
+        advisor("export", "arch.yaml", "--pooling", "sum", "--output", "-"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line.startswith("advisor: error: --pooling: invalid value 'sum'")
 
 
-def test_writing_the_source_never_imports_torch() -> None:
-    """The source is written where torch cannot be imported, as the core never needs it."""
-    architecture, pooling = CASES["image, permuted, avg"]
-    document = json.dumps(architecture_document(architecture))
-    script = (
-        "import json, sys; sys.modules['torch'] = None\n"
-        "from advisor.export.torch_source import torch_source\n"
-        "from advisor.model.architecture import parse_architecture\n"
-        f"print(torch_source(parse_architecture(json.loads({document!r})), {pooling!r}), end='')\n"
-    )
-    run = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert run.returncode == 0, run.stderr
-    assert run.stdout == torch_source(architecture, pooling)
+def test_the_commands_pooling_choices_are_the_exports() -> None:
+    assert get_args(PoolingKind) == POOLING_KINDS
+
+
+def test_help_lists_the_command() -> None:
+    run = advisor("--help")
+    assert run.status == ExitCode.OK
+    assert "export    write a recommendation as standalone PyTorch source" in run.stdout
 
 
 # What the generated file computes, run in a process of its own where `import advisor` fails:

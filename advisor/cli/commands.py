@@ -34,6 +34,7 @@ from advisor_client.errors import (
     UnavailableError,
 )
 
+from advisor.cli.export import export
 from advisor.cli.format import render_analysis, render_presets, render_search_result
 from advisor.cli.infer import arranged_task, infer, save_searched_task
 from advisor.cli.interrupt import SearchInterrupt, finisher
@@ -92,19 +93,26 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.command == "serve":
             return serve_from_arguments(args)
-        _check_connection_options(args)
-        with _connect(args) as advisor:
-            if args.command == "recommend":
-                output, status = _recommend(advisor, args)
-            else:
-                output, status = _CALLS[args.command](advisor, args), ExitCode.OK
+        if args.command == "export":  # no call: written here, without a server
+            output, status = export(args), ExitCode.OK
+        else:
+            output, status = _call(args)
         written = print_output(output)
     except (InvalidRequestError, AdvisorRpcError, ServerStartError) as error:
-        on_embedded = args.command != "serve" and args.target is None
+        on_embedded = args.command not in ("serve", "export") and args.target is None
         return fail(_describe(error, on_embedded, _document_files(args)), _exit_code(error))
     except Exception as error:  # the promise: one line, never a traceback
         return fail(f"unexpected {type(error).__name__}: {error}", ExitCode.OTHER)
     return status if written == ExitCode.OK else written
+
+
+def _call(args: argparse.Namespace) -> tuple[str, ExitCode]:
+    """Run a command that calls the service; return its output and exit status."""
+    _check_connection_options(args)
+    with _connect(args) as advisor:
+        if args.command == "recommend":
+            return _recommend(advisor, args)
+        return _CALLS[args.command](advisor, args), ExitCode.OK
 
 
 def _check_connection_options(args: argparse.Namespace) -> None:

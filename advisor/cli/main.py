@@ -1,4 +1,4 @@
-"""The ``advisor`` command: recommend, infer, analyze, presets, serve (docs/CLI.md).
+"""The ``advisor`` command: recommend, infer, analyze, presets, export, serve (docs/CLI.md).
 
 This module builds the parser and parses; :mod:`advisor.cli.commands` runs the parsed command.
 It is imported only once the command line parsed, so ``advisor --help`` and a usage error answer
@@ -21,6 +21,7 @@ from advisor.cli.options import (
     BUDGET_OPTIONS,
     EXIT_STATUS_HELP,
     OUTPUT_FORMATS,
+    POOLING_KINDS,
     TASK_FORMATS,
     VALUE_KINDS,
     ExitCode,
@@ -52,7 +53,7 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser of ``advisor`` and its five subcommands."""
+    """Build the argument parser of ``advisor`` and its six subcommands."""
     parser = _Parser(
         prog="advisor",
         description="Recommend convolutional-network designs from a task's correlation structure "
@@ -156,6 +157,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _add_format(_add_command(commands, "presets", "list region and task presets", calls))
+
+    export = _add_command(
+        commands, "export", "write a recommendation as standalone PyTorch source (no server)"
+    )
+    export.add_argument(
+        "arch",
+        metavar="ARCH",
+        help="architecture file, or a result of recommend --format json|yaml (- reads standard "
+        "input)",
+    )
+    export.add_argument(
+        "--rank",
+        type=int,
+        metavar="K",
+        help="with a recommend result as ARCH: its recommendation of rank K (default: its first)",
+    )
+    export.add_argument(
+        "--pooling",
+        choices=POOLING_KINDS,
+        default="max",
+        help="the pooling layers' kind (default max)",
+    )
+    export.add_argument(
+        "--output",
+        type=output_path,
+        required=True,
+        metavar="NET.py",
+        help="write the source here (-: stdout); an existing file is replaced only with --force",
+    )
+    export.add_argument("--force", action="store_true", help="replace an existing --output file")
 
     serve = _add_command(commands, "serve", "run the gRPC service until SIGTERM or Ctrl-C")
     add_serve_arguments(serve)

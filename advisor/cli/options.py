@@ -29,6 +29,7 @@ __all__ = [
     "EXIT_STATUS_HELP",
     "NO_BOUND",
     "OUTPUT_FORMATS",
+    "POOLING_KINDS",
     "TASK_FORMATS",
     "REMOTE_OPTIONS",
     "TLS_OPTIONS",
@@ -87,6 +88,9 @@ EXIT_STATUS_HELP = "exit status:\n" + "\n".join(
 
 OutputFormat = Literal["table", "json", "yaml"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
+POOLING_KINDS: Final = ("max", "avg")
+"""``advisor export --pooling``'s choices: ``advisor.export.document.PoolingKind``'s, written
+here as that module loads pydantic (a test holds them equal)."""
 TaskFormat = Literal["yaml", "json"]
 TASK_FORMATS: tuple[TaskFormat, ...] = get_args(TaskFormat)
 """The formats ``advisor infer`` writes its task in (a task file is YAML or JSON)."""

@@ -1,7 +1,8 @@
 """The files a command writes its output to: checked before the work, replaced in one step.
 
-``advisor infer --output`` and ``recommend --save-task`` write through here, so each refuses
-the same paths in the same words and a failed write is one line naming the option.
+``advisor infer --output``, ``recommend --save-task`` and ``advisor export --output`` write
+through here, so each refuses the same paths in the same words and a failed write is one line
+naming the option.
 """
 
 from __future__ import annotations

@@ -77,6 +77,7 @@ __all__ = [
     "load_architecture",
     "parameter_count",
     "parse_architecture",
+    "ranked_architecture_argument",
     "validate_permutation",
     "validate_schedule",
 ]
@@ -474,7 +475,7 @@ def load_architecture(path: str | os.PathLike[str], rank: int | None = None) -> 
         :func:`parse_architecture` reads it).
     """
     require_path(path, "path", "Architecture")
-    return _chosen_architecture(read_document(path, "architecture"), path, rank, "")
+    return _chosen_architecture(read_document(path, "architecture"), path, rank, "")[0]
 
 
 def architecture_document(arch: Architecture) -> dict[str, Any]:
@@ -503,6 +504,22 @@ def architecture_argument(path: str | os.PathLike[str], rank: int | None) -> Arc
         ``architecture.layers[0].pool``), ``architecture.recommendations...`` (the result, and
         an invalid architecture in it) or ``rank``.
     """
+    return ranked_architecture_argument(path, rank)[0]
+
+
+def ranked_architecture_argument(
+    path: str | os.PathLike[str], rank: int | None
+) -> tuple[Architecture, int | None]:
+    """Read the architecture a path stands for as :func:`architecture_argument`, with its rank.
+
+    The rank is the chosen recommendation's (``rank``, or the first listed's), None for an
+    architecture file: ``advisor export`` says which design of a result it wrote.
+
+    Raises
+    ------
+    InvalidRequestError
+        As :func:`architecture_argument`.
+    """
     try:
         document = read_document(path, "architecture")
     except InvalidRequestError as error:
@@ -530,11 +547,12 @@ def checked_rank(rank: object) -> int:
 
 def _chosen_architecture(
     document: Mapping[str, Any], path: str | os.PathLike[str], rank: int | None, field: str
-) -> Architecture:
+) -> tuple[Architecture, int | None]:
     """Return the architecture ``document`` (read from ``path``, lying at ``field``) stands for.
 
-    An architecture file's own, or the recommendation of rank ``rank`` of a recommend result;
-    errors on the document's fields are placed under ``field``, an error on ``rank`` is not.
+    An architecture file's own (its rank None), or the recommendation of rank ``rank`` of a
+    recommend result (with its rank, the first listed's without ``rank``); errors on the
+    document's fields are placed under ``field``, an error on ``rank`` is not.
     """
     if rank is not None:
         rank = checked_rank(rank)
@@ -543,7 +561,7 @@ def _chosen_architecture(
             raise InvalidRequestError.single(
                 "rank", f"{source_name(path)} is an architecture, not a result"
             )
-        return _parsed_at(document, field)
+        return _parsed_at(document, field), None
     recommendations = document["recommendations"]
     listed = f"{field}.recommendations" if field else "recommendations"
     if not isinstance(recommendations, list):
@@ -563,7 +581,7 @@ def _chosen_architecture(
     at = f"{listed}[{index}].architecture"
     if not isinstance(chosen.get("architecture"), Mapping):
         raise InvalidRequestError.single(at, "must be an architecture")
-    return _parsed_at(chosen["architecture"], at)
+    return _parsed_at(chosen["architecture"], at), ranks[index]
 
 
 def _ranks(recommendations: list[Any], listed: str) -> list[int]:

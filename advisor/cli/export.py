@@ -1,0 +1,60 @@
+"""The ``advisor export`` command: a recommendation as standalone PyTorch source.
+
+It reads an architecture file or a saved ``recommend`` result (its ``--rank``), as ``analyze
+--arch`` does, and writes :func:`~advisor.export.torch_source.torch_source`'s file. It calls
+no server and imports no torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from advisor.cli.output_files import check_writable, standard_output, write_output_file
+from advisor.errors import InvalidRequestError
+from advisor.export.torch_source import torch_source
+from advisor.model.architecture import checked_rank, ranked_architecture_argument
+from advisor.model.documents import STDIN, source_name
+from advisor.stdout import shown_path
+
+__all__ = ["export"]
+
+
+def export(args: argparse.Namespace) -> str:
+    """Run ``advisor export``: write the source to ``--output``; return what to print.
+
+    With ``--output -`` (or a path that is standard output) the source itself is printed.
+    An existing regular file is replaced only with ``--force``: a device or a pipe
+    (``/dev/null``) is written through, never replaced.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``--output`` (an existing file without ``--force``, a directory, the ARCH file),
+        ``--rank``, or the architecture's fields (``architecture.mixture`` for a mixture).
+    """
+    output = None if args.output is None or standard_output(args.output) else args.output
+    if output is not None:
+        _check_output(args, output)
+    rank = None if args.rank is None else checked_rank(args.rank)
+    architecture, chosen = ranked_architecture_argument(args.arch, rank)
+    try:
+        source = torch_source(
+            architecture, args.pooling, source=source_name(args.arch), rank=chosen
+        )
+    except InvalidRequestError as error:
+        raise error.prefixed("architecture") from None
+    if output is None:
+        return source
+    write_output_file(output, source, "--output")
+    return f"PyTorch source written to {shown_path(output)}\n"
+
+
+def _check_output(args: argparse.Namespace, output: Path) -> None:
+    """Refuse an ``output`` that exists as a file (unless ``--force``), or is ARCH, or a folder."""
+    arch = None if args.arch == STDIN else Path(args.arch)
+    check_writable("--output", output, (("ARCH", arch),), "the source")
+    if output.is_file() and not args.force:
+        raise InvalidRequestError.single(
+            "--output", f"{shown_path(output)} exists: pass --force to replace it"
+        )
