@@ -179,7 +179,8 @@ def test_the_header_says_what_the_file_is() -> None:
         "pools 2x2 4x4",
         "avg pooling",
         f"parameters: {architecture.parameters:,}",
-        f"multiply-adds per input: {architecture.multiply_adds:,}",
+        f"multiply-adds per input: {architecture.multiply_adds:,}; "
+        f"{architecture.activations:,} activations per input",
         "source: result.yaml, its recommendation of rank 3",
         "The weights are untrained",
     ):

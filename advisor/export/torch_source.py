@@ -22,6 +22,7 @@ from advisor.model.architecture import Architecture
 from advisor.model.arguments import require_instance
 from advisor.model.geometries import family_of
 from advisor.model.results import shape_summary
+from advisor.model.text import activations_text
 from advisor.stdout import printable
 from advisor.version import __version__
 
@@ -50,7 +51,7 @@ def torch_source(
 
     ``source`` names the file the architecture was read from and ``rank`` the recommendation of
     a result it is, for the header; the header also gives the advisor's version, the design,
-    its parameters and multiply-adds, and says the weights are untrained.
+    its parameters, multiply-adds and activations, and says the weights are untrained.
 
     Raises
     ------
@@ -89,14 +90,14 @@ def _header(
     geometry_name = geometry if isinstance(geometry, str) else family_of(geometry).name
     spec = architecture.input
     paragraphs = [
-        f"A network recommended by the architecture advisor {__version__} (advisor export), "
+        f"A network written by the architecture advisor {__version__} (advisor export), "
         "as standalone PyTorch source: it imports torch alone.",
         f"architecture: family {architecture.family or 'custom'}, geometry {geometry_name}, "
         f"input {'x'.join(map(str, spec.shape))} ({spec.channels} channel"
         f"{'' if spec.channels == 1 else 's'}); "
         f"{', '.join(shape_summary(architecture))}; {pooling} pooling",
         f"parameters: {architecture.parameters:,}; multiply-adds per input: "
-        f"{architecture.multiply_adds:,}",
+        f"{architecture.multiply_adds:,}; {activations_text(architecture.activations)}",
     ]
     if source is not None:
         chosen = "" if rank is None else f", its recommendation of rank {rank}"
