@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import grpc
 import numpy as np
@@ -67,54 +67,32 @@ def test_contiguous_figures_from_a_server_that_predates_contiguous_priced_are_pr
     assert "not computed" not in decoded.efficiency.summary()
 
 
-def _without_multiply_adds(result: pb.SearchResult) -> None:
-    for recommendation in result.recommendations:
-        recommendation.ClearField("multiply_adds")
+@pytest.mark.parametrize(
+    ("field", "mirror_count"), [("multiply_adds", 2_394_144), ("activations", 122_066)]
+)
+def test_a_server_that_predates_a_count_gets_each_design_s_own(
+    field: Literal["multiply_adds", "activations"], mirror_count: int
+) -> None:
+    # Recommendation.multiply_adds (7) and Analysis.multiply_adds (3) came later, and
+    # .activations (9, 4) later still: their 0 read as a count of 0, which no network has.
+    def older_result(result: pb.SearchResult) -> None:
+        for recommendation in result.recommendations:
+            recommendation.ClearField(field)
 
-
-def test_a_server_that_predates_multiply_adds_gets_each_design_s_own_count() -> None:
-    # Recommendation.multiply_adds (7) and Analysis.multiply_adds (3) came later: their 0 read as
-    # "0 multiply-adds", a count no network has.
     budget = Budget(max_parameters=20_000, top_k=2, geometries=["mirror", "contiguous"])
     with (
         other_version_server(
-            older_result=_without_multiply_adds,
-            older_analysis=lambda analysis: analysis.ClearField("multiply_adds"),
+            older_result=older_result,
+            older_analysis=lambda analysis: analysis.ClearField(field),
         ) as target,
         AdvisorClient(target) as client,
     ):
         result = client.recommend(TASK, budget)
         analysis = client.analyze(TASK, MIRROR)
-    assert [r.multiply_adds for r in result.recommendations] == [
-        r.architecture.multiply_adds for r in result.recommendations
-    ]
-    assert all(r.multiply_adds > 0 for r in result.recommendations)
-    assert analysis.multiply_adds == MIRROR.multiply_adds == 2_394_144
-
-
-def _without_activations(result: pb.SearchResult) -> None:
-    for recommendation in result.recommendations:
-        recommendation.ClearField("activations")
-
-
-def test_a_server_that_predates_activations_gets_each_design_s_own_count() -> None:
-    # Recommendation.activations (9) and Analysis.activations (4) came later: their 0 would read
-    # as "0 activations", a count no network has.
-    budget = Budget(max_parameters=20_000, top_k=2, geometries=["mirror", "contiguous"])
-    with (
-        other_version_server(
-            older_result=_without_activations,
-            older_analysis=lambda analysis: analysis.ClearField("activations"),
-        ) as target,
-        AdvisorClient(target) as client,
-    ):
-        result = client.recommend(TASK, budget)
-        analysis = client.analyze(TASK, MIRROR)
-    assert [r.activations for r in result.recommendations] == [
-        r.architecture.activations for r in result.recommendations
-    ]
-    assert all(r.activations > 0 for r in result.recommendations)
-    assert analysis.activations == MIRROR.activations == 122_066
+    counts = [getattr(r, field) for r in result.recommendations]
+    assert counts == [getattr(r.architecture, field) for r in result.recommendations]
+    assert all(count > 0 for count in counts)
+    assert getattr(analysis, field) == getattr(MIRROR, field) == mirror_count
 
 
 def test_an_unpriced_reason_a_newer_server_added_reads_as_no_reason_not_a_broken_answer() -> None:
