@@ -225,9 +225,37 @@ def test_a_mixtures_activations_count_each_members_layers_and_the_shared_ones_on
     )
     hidden = sum(r0 * (64 + 16) + r1 * (16 + 1) for r0, r1 in [(6, 2), (3, 2), (5, 2)])
     assert architecture.activations == 4 * 64 + hidden + 10
-    assert activations([[4, 6, 2], [4, 3, 2], [4, 5, 2]], (64, 16, 1), 10) == (
-        architecture.activations
-    )
+    member_rows = [[[4, 6, 2]], [[4, 3, 2]], [[4, 5, 2]]]
+    assert activations(member_rows, (64, 16, 1), 10).tolist() == [architecture.activations]
+
+
+def test_activations_count_a_batch_of_ladders_as_each_architecture_does() -> None:
+    # The search bounds the activations of a tree's ladders at once: row by row, the figures of
+    # the architectures they build, trees as (P, L + 1) rows and mixtures as (K, P, L + 1).
+    rows = [[2, 3, 5], [4, 8, 8], [6, 7, 1]]
+    trees = [
+        parse_architecture(
+            {
+                "input": {"shape": [7], "channels": 2},
+                "representation": representation,
+                "representation_kernel": 3,
+                "padding": [[1, 1]],
+                "layers": [
+                    {"channels": first, "pool": [3], "stride": [2]},
+                    {"channels": second, "pool": [4]},
+                ],
+                "outputs": 4,
+            }
+        ).activations
+        for representation, first, second in rows
+    ]
+    counts = activations(rows, (9, 4, 1), 4)
+    assert counts.dtype == np.int64
+    assert counts.tolist() == trees
+    paired = activations([rows, rows], (9, 4, 1), 4)
+    # Two equal members: each one's hidden layers, the representation and logits once.
+    shared = [row[0] * 9 + 4 for row in rows]
+    assert paired.tolist() == [2 * tree - once for tree, once in zip(trees, shared, strict=True)]
 
 
 def test_multiply_adds_are_int64_unless_asked_exact() -> None:

@@ -286,8 +286,8 @@ class Architecture(NullsOmitted):
         Every member network's hidden layers for a mixture, the shared layers once.
         """
         widths = [self.widths] if self.mixture is None else member_widths(self.widths, self.mixture)
-        members = [(self.representation, *own) for own in widths]
-        return activations(members, self._grid_locations(), self.outputs)
+        members = [[(self.representation, *own)] for own in widths]
+        return int(activations(members, self._grid_locations(), self.outputs, exact=True)[0])
 
     def summed_counts(self, rows: npt.NDArray[np.int64], members: int) -> tuple[_Ints, _Ints]:
         """Return the parameters and multiply-adds of mixtures on this tree's schedule, per row.

@@ -114,15 +114,29 @@ def end_multiply_adds(
     return ends
 
 
-def activations(members: Sequence[Sequence[int]], locations: Sequence[int], outputs: int) -> int:
-    """Return the values one input's forward pass holds in the exported network, exactly.
+def activations(
+    widths: npt.ArrayLike, locations: Sequence[int], outputs: int, exact: bool = False
+) -> _Ints:
+    """Return the values one input's forward pass holds in the exported network, per row.
 
-    ``members`` holds each member network's widths ``(M, r_0, ..., r_{L-1})`` (one row for a
-    tree; a mixture's members share ``M``), ``locations`` is ``N_0, ..., N_L``
-    (:func:`grid_locations`) and ``outputs`` is ``Y``. The count is every layer's output in
-    :class:`~advisor.export.torch_net.ConvNet` (and ``MixtureNet``): the representation conv's
-    ``M N_0`` (on the padded grid), each hidden layer's 1x1 conv ``r_l N_l`` and its pooled map
-    ``r_l N_{l+1}``, per member, and the ``Y`` logits once::
+    Parameters
+    ----------
+    widths
+        ``(P, L + 1)`` widths ``(M, r_0, ..., r_{L-1})``, one row per tree; or ``(K, P, L + 1)``
+        for ``P`` mixtures of ``K`` members on one schedule, which share their ``M`` (the first
+        member's is read) and output layer.
+    locations
+        ``N_0, ..., N_L`` (:func:`grid_locations`).
+    outputs
+        ``Y``.
+    exact
+        Count in Python integers (an object array), never wrapping; the default int64 is what
+        the search's batches use.
+
+    The count is every layer's output in :class:`~advisor.export.torch_net.ConvNet` (and
+    ``MixtureNet``): the representation conv's ``M N_0`` (on the padded grid), each hidden
+    layer's 1x1 conv ``r_l N_l`` and its pooled map ``r_l N_{l+1}``, per member, and the ``Y``
+    logits once::
 
         M N_0 + sum_members sum_l r_l (N_l + N_{l+1}) + Y
 
@@ -133,14 +147,15 @@ def activations(members: Sequence[Sequence[int]], locations: Sequence[int], outp
     geometry's gather and a mixture's sums (reorderings and sums of pooled maps). Training holds
     more: autograd keeps the inputs of each op for the backward pass (docs/FORMATS.md §3).
 
-    Python integers, never wrapping. The count is below twice the multiply-adds, so below
+    The count is linear in the widths, so a search bounds it per ladder row as it bounds the
+    multiply-adds (``Budget.max_activations``). It is below twice the multiply-adds, so below
     ``2 * COUNT_LIMIT``, and fits an int64: ``M N_0`` and ``Y`` are at most the representation's
     and the output layer's multiply-adds, and ``r_l N_{l+1} <= r_l N_l <= r_{l-1} r_l N_l``.
     """
-    representation = members[0][0]
-    hidden = sum(
-        width * (below + above)
-        for row in members
-        for width, below, above in zip(row[1:], locations[:-1], locations[1:], strict=True)
-    )
-    return representation * locations[0] + hidden + outputs
+    dtype = object if exact else np.int64
+    w = np.asarray(widths, dtype=dtype)
+    members = w[None] if w.ndim == 2 else w
+    counts = np.asarray(locations, dtype=dtype)
+    hidden = (members[..., 1:] * (counts[:-1] + counts[1:])).sum(axis=(0, 2))
+    total: _Ints = members[0, :, 0] * counts[0] + hidden + outputs
+    return total
