@@ -179,6 +179,19 @@ def test_the_trials_after_the_proposals_fit_the_budget_and_the_compute_bound(
     assert _params(_budget_study(task, budget, fallback)) == _params(study)
 
 
+def test_the_trials_keep_the_budgets_activation_bound() -> None:
+    # The ladders a tree's widths are drawn from are the search's, within every bound it holds
+    # its designs to: a bound below the unbounded pick's activations holds every trial.
+    task = parse_task({"input": {"shape": [64]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=20_000, top_k=3, time_limit_seconds=None)
+    bound = recommend(task, budget).recommendations[0].activations - 1
+    study = _budget_study(task, budget.model_copy(update={"max_activations": bound}), "tpe")
+    assert [t.user_attrs.get("advisor.refused") for t in study.trials] == [None] * 40
+    for trial in study.trials:
+        architecture = parse_architecture(json.loads(trial.user_attrs[ARCHITECTURE_ATTR]))
+        assert architecture.activations <= bound
+
+
 def test_the_same_seed_gives_the_same_trials() -> None:
     first, _ = _study(seed=7, trials=K + 5)
     again, _ = _study(seed=7, trials=K + 5)

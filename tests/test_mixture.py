@@ -152,7 +152,8 @@ def test_a_trees_summed_counts_are_the_counts_of_its_mixtures(data: st.DataObjec
     # The search filters a pair's ladders by these vectorised counts before it builds any
     # mixture. A mixture of K members of one width ladder has K trees' convs but one
     # representation conv (k^d C_in M weights, M biases, on every input location) and one
-    # output layer (r_{L-1} Y weights, Y biases): counted from the tree's own figures here.
+    # output layer (r_{L-1} Y weights, Y biases): counted from the tree's own figures here,
+    # the activations too.
     depth = data.draw(st.integers(2, 4))
     members = data.draw(st.integers(2, 3))
     dilations = [2**level for level in range(depth)]
@@ -170,18 +171,21 @@ def test_a_trees_summed_counts_are_the_counts_of_its_mixtures(data: st.DataObjec
         document["input"]["channels"] = channels
         return parse_architecture({**document, "outputs": outputs, "representation_kernel": kernel})
 
-    parameters, compute = parsed(rows[0].tolist(), 1).summed_counts(rows, members)
-    for row, count, cost in zip(rows.tolist(), parameters, compute, strict=True):
+    counts = parsed(rows[0].tolist(), 1).summed_counts(rows, members)
+    for row, count, cost, held in zip(rows.tolist(), *counts, strict=True):
         tree, mixture = parsed(row, 1), parsed(row, members)
         representation, last, locations = row[0], row[-1], 2**depth
         shared = kernel * channels * representation + representation + last * outputs + outputs
         shared_cost = locations * kernel * channels * representation + last * outputs
+        # The representation's map and the logits, held once.
+        shared_held = locations * representation + outputs
         expected = (
             members * tree.parameters - (members - 1) * shared,
             members * tree.multiply_adds - (members - 1) * shared_cost,
+            members * tree.activations - (members - 1) * shared_held,
         )
-        assert (int(count), int(cost)) == expected
-        assert (mixture.parameters, mixture.multiply_adds) == expected
+        assert (int(count), int(cost), int(held)) == expected
+        assert (mixture.parameters, mixture.multiply_adds, mixture.activations) == expected
 
 
 @settings(max_examples=200, deadline=None)

@@ -92,6 +92,19 @@ def test_a_mixture_is_held_to_the_compute_bound_its_trees_are_held_to() -> None:
     assert all(r.multiply_adds <= bound for r in result.recommendations)
 
 
+def test_a_mixture_is_held_to_the_activation_bound_counting_both_members() -> None:
+    # A mixture holds both members' hidden maps: one bound below the best mixture's count takes
+    # a narrower mixture, and every design of the page, tree or mixture, is within it.
+    task = _local_and_mirrored(32)
+    unbounded = recommend(task, _WITH_MIXTURES).recommendations
+    best = next(r for r in unbounded if r.architecture.mixture is not None)
+    bound = best.activations - 1
+    result = recommend(task, _WITH_MIXTURES.model_copy(update={"max_activations": bound}))
+    mixed = [r for r in result.recommendations if r.architecture.mixture is not None]
+    assert mixed and all(r.architecture != best.architecture for r in mixed)
+    assert all(r.activations == r.architecture.activations <= bound for r in result.recommendations)
+
+
 def test_mixtures_are_proposed_only_on_request() -> None:
     task = _local_and_mirrored(32)
     result = recommend(task, Budget(max_parameters=3000, time_limit_seconds=None, outputs=2))

@@ -465,3 +465,23 @@ def test_a_token_is_its_offset_a_short_digest_and_its_ranking_version() -> None:
     assert (offset, version) == ("7", str(RANKING_VERSION))
     assert len(digest) == 16 and int(digest, 16) >= 0
     assert "=" not in token
+
+
+def test_a_request_without_an_activation_bound_keeps_the_token_it_had_before_the_bound() -> None:
+    # Tokens written before budget.max_activations existed (recorded from that advisor, ranking
+    # version 4) continue their request: the unset bound is left out of the digest, and a bound
+    # set is another request.
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=20_000, outputs=2)
+    bounded = Budget(max_parameters=20_000, outputs=2, max_multiply_adds=10**6)
+    assert RANKING_VERSION == 4, "another ranking version writes other tokens: record them anew"
+    assert next_page_token(task, budget, 3) == "Mzo4MDRjZTBiY2Y3ODNkYTJmOjQ"
+    assert next_page_token(task, bounded, 3) == "MzpiZmM5NWFiYmQ4YWViNDNhOjQ"
+    assert next_page_token(
+        task, Budget(max_parameters=20_000, outputs=2, max_activations=None), 3
+    ) == (next_page_token(task, budget, 3))
+    tokens = {
+        next_page_token(task, Budget(max_parameters=20_000, outputs=2, max_activations=bound), 3)
+        for bound in (10_000, 20_000)
+    }
+    assert len(tokens) == 2 and next_page_token(task, budget, 3) not in tokens

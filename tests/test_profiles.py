@@ -268,8 +268,14 @@ def test_multiply_adds_are_int64_unless_asked_exact() -> None:
     assert multiply_adds([[4, 8]], locations, 1, 1).tolist() == [8 * 4 + 8 * 4 * 8 + 8]
 
 
-def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tuple[float, int]:
+def _brute_force(
+    task_document: dict[str, Any], options: dict[str, Any]
+) -> tuple[float, int] | None:
     """The best practical (score, parameters) by enumeration through the tree engine alone.
+
+    None when no practical net is within the parameters, the compute bound and the budget's
+    ``max_activations`` (each tree's activations counted on its grid, as the exported net holds
+    them).
 
     Targets are the best figure any recommendable tree reaches with a fitting profile; the score
     of a point is its weighted fraction of the targets times 2^-(ARRANGEMENT_WEIGHT x bits of
@@ -282,7 +288,10 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
     """
     task = parse_task(task_document)
     budget = Budget(**options)
-    search = SearchRun(task, budget, StopSignal(), None)
+    # The space without the activation bound, which is applied here (a search refuses a bound
+    # no net meets).
+    unbounded = budget.model_copy(update={"max_activations": None})
+    search = SearchRun(task, unbounded, StopSignal(), None)
     correlations = task.resolved()
     labels = correlation_labels(correlations, task.input.num_locations)
     weights = np.array([c.weight for c in correlations]) / sum(c.weight for c in correlations)
@@ -297,6 +306,10 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
         most = search.ladders.max_multiply_adds
         bound = np.inf if most is None else most
         fits = (parameters <= budget.max_parameters) & (costs <= bound)
+        if budget.max_activations is not None:
+            grid = grid_locations(search.space.grid(candidate), candidate.pools, candidate.pools)
+            held = activations(profiles, grid, search.model.outputs)
+            fits &= held <= budget.max_activations
         if not fits.any():
             continue
         windows, _ = search.space.tree(candidate)
@@ -310,6 +323,8 @@ def _brute_force(task_document: dict[str, Any], options: dict[str, Any]) -> tupl
         points.extend(
             (f, p, discarded, coherent) for f, p in zip(figures, parameters[fits], strict=True)
         )
+    if not points:
+        return None
     targets = np.maximum(np.max([point[0] for point in points], axis=0), 1e-6)
     least = min(point[2] for point in points)
     best_coherence = max(point[3] for point in points)
@@ -346,11 +361,94 @@ def test_the_practical_pick_is_the_enumerated_optimum(
     except Exception as error:  # a preset or budget this grid cannot serve
         assert type(error).__name__ == "InvalidRequestError"
         return
-    score, parameters = _brute_force(document, options)
+    best = _brute_force(document, options)
+    assert best is not None
+    score, parameters = best
     top = result.recommendations[0]
     assert top.score == pytest.approx(score, abs=1e-9)
     assert top.parameters == parameters
     assert 0.0 < top.score <= 1.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    shape=st.sampled_from([[16], [32], [4, 4], [8, 8]]),
+    preset=st.sampled_from(["local", "long_range", "symmetry"]),
+    budget=st.integers(2_000, 60_000),
+    max_activations=st.integers(300, 6_000),
+)
+def test_the_practical_pick_under_an_activation_bound_is_the_enumerated_optimum(
+    shape: list[int], preset: str, budget: int, max_activations: int
+) -> None:
+    document = {"input": {"shape": shape}, "preset": preset}
+    options = {
+        "max_parameters": budget,
+        "outputs": 2,
+        "max_activations": max_activations,
+        "time_limit_seconds": None,
+        "top_k": 10,
+    }
+    best = _brute_force(document, options)
+    if best is None:  # no practical net within the bounds: refused, on a bound
+        with pytest.raises(InvalidRequestError) as raised:
+            recommend(parse_task(document), Budget(**options))
+        assert raised.value.violations[0].field.startswith("budget.max_")
+        return
+    result = recommend(parse_task(document), Budget(**options))
+    top = result.recommendations[0]
+    assert top.score == pytest.approx(best[0], abs=1e-9)
+    assert top.parameters == best[1]
+    for recommendation in result.recommendations:
+        assert recommendation.activations == recommendation.architecture.activations
+        assert recommendation.activations <= max_activations
+
+
+def test_an_activation_bound_that_binds_changes_the_pick_and_the_rationale_says_so() -> None:
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    options = {"max_parameters": 20_000, "outputs": 2, "top_k": 3, "time_limit_seconds": None}
+    free = recommend(task, Budget(**options)).recommendations[0]
+    bound = free.activations // 2
+    held = recommend(task, Budget(**options, max_activations=bound)).recommendations
+    assert held[0].architecture != free.architecture
+    assert all(r.activations <= bound for r in held)
+    text = " ".join(held[0].rationale.split())
+    assert (
+        f"The activation bound of {bound:,} activations per input (the budget's "
+        "max_activations, --max-activations) excludes this tree's ladders of up to"
+    ) in text
+    # The shallow reference's wider ladders pass both bounds, and so does widening the pick.
+    assert f"and the activation bound of {bound:,} activations per input; without them," in text
+    assert f"(over the activation bound of {bound:,} activations per input;" in text
+    assert "The activation bound" not in " ".join(free.rationale.split())
+
+
+def test_an_activation_bound_no_practical_net_fits_names_max_activations_and_its_threshold() -> (
+    None
+):
+    """The parameters and the compute bound fit, the activations do not: the refusal names that
+    bound, and its figure is the least that admits a practical net."""
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=20_000, outputs=2, max_activations=1_000)
+    with pytest.raises(InvalidRequestError) as caught:
+        recommend(task, budget)
+    [violation] = caught.value.violations
+    assert violation.field == "budget.max_activations"
+    assert violation.description.startswith("is 1,000: ")
+    assert "within budget.max_parameters and budget.max_multiply_adds" in violation.description
+    least = int(violation.description.split("needs ")[1].split(" per input")[0].replace(",", ""))
+    enough = budget.model_copy(update={"max_activations": least, "time_limit_seconds": None})
+    picks = recommend(task, enough).recommendations
+    assert picks and min(r.activations for r in picks) == least
+    with pytest.raises(InvalidRequestError):
+        recommend(task, budget.model_copy(update={"max_activations": least - 1}))
+
+
+@pytest.mark.parametrize("value", [0, -5, "3", 2**63, True, 1.5])
+def test_a_bad_activation_bound_is_refused_on_its_field(value: object) -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        Budget.model_validate({"max_parameters": 20_000, "max_activations": value})
+    assert [v.field for v in raised.value.violations] == ["budget.max_activations"]
+    assert Budget(max_parameters=20_000, max_activations=2e5).max_activations == 200_000
 
 
 def test_the_practical_picks_say_their_budget_share_and_keep_the_compute_bound() -> None:
@@ -551,6 +649,7 @@ def test_a_compute_bound_no_practical_net_fits_names_max_multiply_adds_and_its_t
     ("field", "value"),
     [
         ("max_multiply_adds", 100_000),
+        ("max_activations", 100_000),
         ("min_width", 16),
         ("min_representation", 4),
         ("max_representation", 32),

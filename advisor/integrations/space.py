@@ -21,21 +21,20 @@ so is suggested under its own name, ``schedule[GEOMETRY]``
 choices; every draw is then a design.
 
 The widths are drawn last, as one ladder of the drawn tree: ``widths[WINDOWS]``
-(:meth:`ArchitectureSpace.ladder_parameter`), whose choices are the tree's practical width
-ladders within the parameter budget and the search's compute bound
-(:meth:`advisor.search.ladders.Ladders.fitting`), those that spend at least half the budget
-where the tree has any (:func:`advisor.search.ladders.spending`, as the search's own random
-designs are drawn, :mod:`advisor.search.draws`). Drawn one by one from every width any ladder
-uses, 19-65% of the trials after the proposals exceeded the parameter budget and 1-15% more the
-compute bound (docs/INTEGRATIONS.md, "Flat parameters"); drawn as a ladder of the tree, none
-does. A budget with free widths (``width_profile: free``) has no ladders: M and each width are
-then drawn on their own from the allowed widths, in that order, and a draw may exceed the
-budget. Each such parameter keeps one set of choices (every allowed width), so the draw cannot
-be restricted by name; instead :meth:`ArchitectureSpace.fitting_widths` says which of a width's
-choices still fit once the widths before it are drawn (the count grows with every width, so
-they are the choices up to some width), and the Optuna sampler caps its draw there
-(:class:`advisor.integrations.optuna.AdvisorSampler`). Another sampler's draw may exceed the
-budget, which the Optuna helper refuses before training.
+(:meth:`ArchitectureSpace.ladder_parameter`), whose choices are the tree's practical width ladders
+within the parameter budget and the search's compute bound (and ``max_activations`` where the
+budget sets it; :meth:`advisor.search.ladders.Ladders.fitting`), those that spend at least half the
+budget where the tree has any (:func:`advisor.search.ladders.spending`, as the search's own random
+designs are drawn, :mod:`advisor.search.draws`). Drawn one by one from every width any ladder uses,
+19-65% of the trials after the proposals exceeded the parameter budget and 1-15% more the compute
+bound (docs/INTEGRATIONS.md, "Flat parameters"); drawn as a ladder of the tree, none does. A budget
+with free widths (``width_profile: free``) has no ladders: M and each width are then drawn on their
+own from the allowed widths, in that order, and a draw may exceed the budget. Each such parameter
+keeps one set of choices (every allowed width), so the draw cannot be restricted by name; instead
+:meth:`ArchitectureSpace.fitting_widths` says which of a width's choices still fit once the widths
+before it are drawn (the count grows with every width, so they are the choices up to some width),
+and the Optuna sampler caps its draw there (:class:`advisor.integrations.optuna.AdvisorSampler`).
+Another sampler's draw may exceed the budget, which the Optuna helper refuses before training.
 """
 
 from __future__ import annotations
@@ -426,9 +425,10 @@ def _ladders(
 ) -> dict[str, tuple[str, ...]]:
     """Return the choices of every ``widths[WINDOWS]`` parameter of ``schedules``.
 
-    Each tree's practical ladders within the parameter budget and the compute bound, as the
-    search holds them (:meth:`~advisor.search.ladders.Ladders.fitting`, of the search's own
-    ``run``, so the bound is the one the search applies), those
+    Each tree's practical ladders within the parameter budget and the compute bound (and the
+    activation bound the budget sets), as the search holds them
+    (:meth:`~advisor.search.ladders.Ladders.fitting`, of the search's own ``run``, so the bound
+    is the one the search applies), those
     that spend at least half the budget where the tree has any
     (:func:`~advisor.search.ladders.spending`, as the search's random designs are drawn), and
     the ladders of the ``designs`` on their trees. A ladder's parameters and multiply-adds

@@ -289,18 +289,22 @@ class Architecture(NullsOmitted):
         members = [[(self.representation, *own)] for own in widths]
         return int(activations(members, self._grid_locations(), self.outputs, exact=True)[0])
 
-    def summed_counts(self, rows: npt.NDArray[np.int64], members: int) -> tuple[_Ints, _Ints]:
-        """Return the parameters and multiply-adds of mixtures on this tree's schedule, per row.
+    def summed_counts(
+        self, rows: npt.NDArray[np.int64], members: int
+    ) -> tuple[_Ints, _Ints, _Ints]:
+        """Return the parameters, multiply-adds and activations of mixtures of this tree, per row.
 
         Mixture ``p`` sums ``members`` trees on this architecture's input and schedule, each of
         widths ``rows[p]`` = ``(M, r_0, ...)``: a search's width ladders at once, the figures
-        the mixture architecture's :attr:`parameters` and :attr:`multiply_adds` give.
+        the mixture architecture's :attr:`parameters`, :attr:`multiply_adds` and
+        :attr:`activations` give.
         """
         stacked = np.broadcast_to(rows, (members, *rows.shape))
         parameters = summed_parameters(_parameter_model(self), stacked)
         weights = self._representation_weights()
         compute = summed_multiply_adds(stacked, self._locations(), weights, self.outputs)
-        return parameters, compute
+        held = activations(stacked, self._grid_locations(), self.outputs)
+        return parameters, compute, held
 
     def _own_multiply_adds(self, exact: bool) -> int:
         """Count the own member's multiply-adds (all of a tree's); ``exact`` never wraps."""

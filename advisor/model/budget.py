@@ -107,6 +107,7 @@ PRACTICAL_ONLY: Final = (
     "max_window",
     "max_step",
     "max_multiply_adds",
+    "max_activations",
 )
 """Budget fields only a practical search uses; a free budget that sets one is refused."""
 
@@ -289,6 +290,16 @@ class Budget(NullsOmitted):
         description="Upper bound on multiply-adds per input; default (practical): "
         "DEFAULT_COMPUTE_FACTOR times the standard CNN's at this parameter budget.",
     )
+    max_activations: int | None = Field(
+        default=None,
+        gt=0,
+        le=INT64_MAX,
+        description="Upper bound on Architecture.activations, the values one input's forward "
+        "pass holds (the memory a batch needs beyond the weights); practical only, as the "
+        "compute bound is: the free profile allocates widths by parameters alone. None (the "
+        "default): no bound; unlike max_multiply_adds there is none by default, since no "
+        "standard CNN's figure says what memory the caller's device has.",
+    )
     page_token: str | None = Field(
         default=None,
         min_length=1,
@@ -311,6 +322,7 @@ class Budget(NullsOmitted):
         "max_window",
         "max_step",
         "max_multiply_adds",
+        "max_activations",
         mode="before",
     )
     @classmethod

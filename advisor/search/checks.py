@@ -5,8 +5,8 @@ representation conv or width choices whose networks' counts would overflow its i
 :data:`~advisor.model.compute.COUNT_LIMIT`); geometries the budget names that have no tree on
 this input; depth bounds that leave no recommendable tree; a window or step bound the caller set
 that no tree meets; and budgets no candidate fits — the parameter budget, or, for a practical
-search, the compute bound, each with the exact figure the cheapest net needs (and the window
-bound that leaves out the nets within them, when one does).
+search, the compute bound or the activation bound, each with the exact figure the cheapest net
+needs (and the window bound that leaves out the nets within them, when one does).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from advisor.search.candidates import (
     widened_bound,
     widest_step,
 )
-from advisor.search.ladders import Ladders
+from advisor.search.ladders import Bound, Ladders
 from advisor.search.profiles import ProfileRules
 
 __all__ = ["check_bounds", "check_kernel", "check_space", "too_deep"]
@@ -264,9 +264,10 @@ def _nothing_fits(
     unbounded: Sequence[Candidate],
     ladders: Ladders,
 ) -> InvalidRequestError:
-    """Name the bound no practical net fits: the parameters, else the multiply-adds.
+    """Name the bound no practical net fits: the parameters, the multiply-adds, the activations.
 
-    Either refusal is followed by :func:`_left_out`'s: the window bounds may be what keeps out
+    Each per-input bound is tried within the ones before it, so the first no net meets is named.
+    Each refusal is followed by :func:`_left_out`'s: the window bounds may be what keeps out
     the nets within the budget (``unbounded`` is ``candidates`` before those bounds applied).
     """
     eligible = [c for c in candidates if c.eligible]
@@ -291,29 +292,63 @@ def _nothing_fits(
                 f"{narrowing} or set budget.width_profile to free"
             )
         return InvalidRequestError([FieldViolation("budget.max_parameters", refusal), *left_out])
-    bound = ladders.max_multiply_adds
-    assert bound is not None, "only the two bounds refuse a ladder"
-    costs = [
-        cost for c in eligible if (cost := _fewest_multiply_adds(c, budget, ladders)) is not None
-    ]
-    source = "" if budget.max_multiply_adds is not None else f" ({ladders.bound_source()})"
-    refusal = (
-        f"is {bound:,}{source}: the practical net ({floor}) with the fewest multiply-adds "
-        f"within budget.max_parameters needs {min(costs):,} per input; raise it or lower "
-        f"{narrowing}"
+    # The parameters fit: the first per-input bound no net within the ones before it meets.
+    held: list[Bound] = []
+    for bound in ladders.bounds():
+        costs = [
+            cost for c in eligible if (cost := _fewest(c, budget, ladders, bound, held)) is not None
+        ]
+        if min(costs) > bound.limit:
+            return _over_bound(budget, candidates, unbounded, ladders, bound, held, min(costs))
+        held.append(bound)
+    raise AssertionError("only the parameters and the per-input bounds refuse a ladder")
+
+
+def _over_bound(
+    budget: Budget,
+    candidates: Sequence[Candidate],
+    unbounded: Sequence[Candidate],
+    ladders: Ladders,
+    bound: Bound,
+    held: Sequence[Bound],
+    least: int,
+) -> InvalidRequestError:
+    """Refuse a per-input ``bound`` no net within the parameters and the ``held`` bounds meets.
+
+    ``least`` is the fewest of its unit among those nets: the least value of it that admits one.
+    """
+    floor, narrowing = _hidden_floor(ladders), _narrowing(ladders.rules)
+    within = " and ".join(
+        f"budget.{field}" for field in ("max_parameters", *(b.field for b in held))
     )
-    left_out = _left_out(budget, candidates, unbounded, _Cost.multiply_adds(budget, ladders))
-    return InvalidRequestError([FieldViolation("budget.max_multiply_adds", refusal), *left_out])
+    source = "" if bound.stated else f" ({bound.source})"
+    refusal = (
+        f"is {bound.limit:,}{source}: the practical net ({floor}) with the fewest {bound.unit} "
+        f"within {within} needs {least:,} per input; raise it or lower {narrowing}"
+    )
+
+    def of(candidate: Candidate) -> int | None:
+        fewest = _fewest(candidate, budget, ladders, bound, held)
+        return fewest if fewest is not None and fewest <= bound.limit else None
+
+    cost = _Cost(f"{within} and budget.{bound.field}", bound.unit, of)
+    left_out = _left_out(budget, candidates, unbounded, cost)
+    return InvalidRequestError([FieldViolation(f"budget.{bound.field}", refusal), *left_out])
 
 
-def _fewest_multiply_adds(candidate: Candidate, budget: Budget, ladders: Ladders) -> int | None:
-    """Return the fewest multiply-adds of the tree's practical nets within the parameter budget.
+def _fewest(
+    candidate: Candidate, budget: Budget, ladders: Ladders, bound: Bound, held: Sequence[Bound]
+) -> int | None:
+    """Return the least count in ``bound``'s unit of the tree's practical nets within the rest.
 
-    None when none of them is within it.
+    The rest: the parameter budget and the ``held`` bounds; None when no net is within them.
     """
     profiles, parameters = ladders.of_depth(candidate.depth)
-    within = profiles[parameters <= budget.max_parameters]
-    return int(ladders.multiply_adds(candidate, within).min()) if within.size else None
+    within = parameters <= budget.max_parameters
+    for other in held:
+        within &= ~other.over(candidate, profiles)
+    chosen = profiles[within]
+    return int(bound.measure(candidate, chosen).min()) if chosen.size else None
 
 
 @dataclass(frozen=True)
@@ -337,17 +372,6 @@ class _Cost:
             return cheapest if cheapest <= budget.max_parameters else None
 
         return cls("budget.max_parameters", "parameters", of)
-
-    @classmethod
-    def multiply_adds(cls, budget: Budget, ladders: Ladders) -> _Cost:
-        """Cost a tree by its fewest multiply-adds within both budgets (compute refusal)."""
-        bound = ladders.max_multiply_adds
-
-        def of(candidate: Candidate) -> int | None:
-            fewest = _fewest_multiply_adds(candidate, budget, ladders)
-            return fewest if fewest is not None and bound is not None and fewest <= bound else None
-
-        return cls("budget.max_parameters and budget.max_multiply_adds", "multiply-adds", of)
 
 
 _WINDOW_BOUNDS = (("max_window", largest_window), ("max_step", widest_step))

@@ -2,21 +2,21 @@
 
 A rationale says what the net is (geometry, widths, parameters and multiply-adds against the
 budget and against the standard CNN of that budget, the activations a forward pass holds and
-their memory in a training batch, and the compute bound where it, not the
+their memory in a training batch, and the compute or activation bound where it, not the
 parameters, excludes the tree's larger ladders), which of the task's correlations it can
 model as well as the target asks and which it falls short on (in percent of the target, the log2
 separation rank in bits beside it), how the best contiguous net and the shallow net at the same
 budget compare on the correlation where they differ most short of its target (where a
 reference scores higher, also where it is stronger: a correlation, the order its windows forget,
-how its levels meet the description's relations; and the compute bound, where it rather than
-the parameters holds a reference to a lower score), what a shallow
+how its levels meet the description's relations; and the compute or activation bound, where it
+rather than the parameters holds a reference to a lower score), what a shallow
 and a contiguous net would need to reach its figures (expressive efficiency), the correlation
 furthest from its target with what widening one layer would add (and what keeps the search
-from that design: the budget, the compute bound, or a width profile it does not build), and what
-10% more budget would buy; the score sentence says what the arrangement its windows forget
-costs (docs/THEORY.md §16). Figures are the analysis' ``log2_separation_rank`` (the search's
-objective); a practical search's targets are the best any recommendable net reaches at this
-budget, a free search's the dimension bounds.
+from that design: the budget, the compute or activation bound, or a width profile it does not
+build), and what 10% more budget would buy; the score sentence says what the arrangement its
+windows forget costs (docs/THEORY.md §16). Figures are the analysis' ``log2_separation_rank``
+(the search's objective); a practical search's targets are the best any recommendable net
+reaches at this budget, a free search's the dimension bounds.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class Design:
         How alike and how soon its pooling meets the description's relations (docs/THEORY.md
         §18); 0 where the objective does not weigh it.
     held
-        For a reference net, what holds it below a higher score where the compute bound does,
+        For a reference net, what holds it below a higher score where a per-input bound does,
         not the parameters, in words (the bound and the ladder it leaves out); empty otherwise.
     """
 
@@ -238,10 +238,10 @@ def summary(
 
     What the net is and costs (against the standard CNN at this budget, of
     ``standard_multiply_adds``, when there is one), what holds it below the budget when it is
-    not the parameters (``held``, a sentence: the compute bound excludes the tree's larger
-    ladders; empty otherwise), and which correlations it models fully or falls short on: the
-    sentences a reader comparing designs wants first (the command's table shows only these,
-    ``--explain`` the whole rationale).
+    not the parameters (``held``, a sentence: the compute or activation bound excludes the
+    tree's larger ladders; empty otherwise), and which correlations it models fully or falls
+    short on: the sentences a reader comparing designs wants first (the command's table shows
+    only these, ``--explain`` the whole rationale).
     """
     opening = (_what(chosen, max_parameters, standard_multiply_adds), held)
     return " ".join(s for s in (*opening, verdict(chosen, objective, names)) if s)

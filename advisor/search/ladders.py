@@ -1,7 +1,9 @@
 """The practical width ladders of each tree that fit a search's parameter and compute budgets.
 
 A practical search scores, on each tree, the width ladders of :mod:`advisor.search.profiles` for
-the tree's depth that fit ``budget.max_parameters`` and the compute bound: ``max_multiply_adds``
+the tree's depth that fit ``budget.max_parameters``, the activation bound ``max_activations`` when
+the budget sets one (it has no default: no figure of a standard CNN says what memory a caller has),
+and the compute bound: ``max_multiply_adds``
 when the budget sets one, else :data:`~advisor.model.budget.DEFAULT_COMPUTE_FACTOR` times the
 multiply-adds of the standard CNN at this budget (contiguous pooling 2 per axis, widths doubling
 per level up to the widest allowed width, as practitioners cap them), so a parameter-only budget
@@ -17,6 +19,7 @@ Every figure is computed once per depth or schedule and kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -24,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget, scaled_parameters
-from advisor.model.compute import layer_locations, multiply_adds
+from advisor.model.compute import activations, grid_locations, layer_locations, multiply_adds
 from advisor.model.grid import MAX_LOCATIONS, InputSpec
 from advisor.model.padding import friendly_paddings
 from advisor.model.parameters import ParameterModel
@@ -36,7 +39,7 @@ from advisor.search.candidates import (
 )
 from advisor.search.profiles import ProfileRules, maximal, practical_profiles
 
-__all__ = ["MIN_SHARE", "Ladders", "StandardCnn", "no_standard_cnn_reason", "spending"]
+__all__ = ["MIN_SHARE", "Bound", "Ladders", "StandardCnn", "no_standard_cnn_reason", "spending"]
 
 _Ints = npt.NDArray[np.int64]
 _Pools = tuple[tuple[int, ...], ...]
@@ -84,15 +87,59 @@ class StandardCnn:
     parameters: int
 
 
+@dataclass(frozen=True)
+class Bound:
+    """A per-input bound a practical ladder is held to beside the parameters (``Ladders.bounds``).
+
+    Attributes
+    ----------
+    field
+        The budget field that sets it (``max_multiply_adds``, ``max_activations``).
+    option
+        The command's option for it (``--max-macs``, ``--max-activations``).
+    name
+        What a rationale calls it (``compute bound``, ``activation bound``).
+    unit
+        What it counts (``multiply-adds``, ``activations``).
+    limit
+        The most a ladder may have.
+    measure
+        The count of a candidate's tree at each width profile.
+    stated
+        Whether the budget sets it (else it is the compute bound's default).
+    source
+        Where it comes from, in words (:meth:`Ladders.bound_source` for the compute bound).
+    """
+
+    field: str
+    option: str
+    name: str
+    unit: str
+    limit: int
+    measure: Callable[[Candidate, npt.NDArray[np.int64]], npt.NDArray[np.int64]]
+    stated: bool
+    source: str
+
+    def said(self) -> str:
+        """Say the bound and its figure: ``the compute bound of 5,000 multiply-adds per input``."""
+        return f"the {self.name} of {self.limit:,} {self.unit} per input"
+
+    def over(self, candidate: Candidate, profiles: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Mark the candidate's width profiles past the bound."""
+        passed: npt.NDArray[np.bool_] = self.measure(candidate, profiles) > self.limit
+        return passed
+
+
 class Ladders:
     """The width ladders of a search's trees within its budgets, and the standard CNN.
 
     ``standard`` is the standard CNN at this budget (None when none fits), ``narrowest`` the
     standard CNN of the narrowest allowed width (the default bound's reference where none fits;
-    None when the grid has no standard CNN's tree) and ``max_multiply_adds`` the compute bound
-    the ladders are held to (None: no bound); at a larger budget (:meth:`compute_bound`) the
-    default bound follows that budget's standard CNN, as a search at that budget would hold its
-    ladders to it.
+    None when the grid has no standard CNN's tree), ``max_multiply_adds`` the compute bound
+    the ladders are held to (None: no bound) and ``max_activations`` the budget's activation
+    bound (None: no bound); at a larger budget (:meth:`compute_bound`) the default compute bound
+    follows that budget's standard CNN, as a search at that budget would hold its ladders to it,
+    while the activation bound, the memory the caller has, stays.
     """
 
     def __init__(
@@ -104,6 +151,7 @@ class Ladders:
         self._maximal: dict[tuple[_Pools, float], tuple[_Ints, _Ints]] = {}
         self._depths: dict[int, tuple[_Ints, _Ints]] = {}
         self._stated_bound = budget.max_multiply_adds
+        self.max_activations = budget.max_activations
         self._practical = budget.width_profile == "practical"
         self._bounds: dict[float, int | None] = {}
         self.standard = self._standard_cnn(self.max_parameters)
@@ -193,13 +241,53 @@ class Ladders:
             profiles, locations, self.model.representation_weights, self.model.outputs
         )
 
+    def activations(self, candidate: Candidate, profiles: _Ints) -> _Ints:
+        """Return the activations per input of the candidate's tree at each width profile."""
+        locations = grid_locations(self.space.grid(candidate), candidate.pools, candidate.pools)
+        return activations(profiles, locations, self.model.outputs)
+
+    def bounds(self, scale: float = 1.0) -> list[Bound]:
+        """Return the bounds beside the parameters a ladder is held to at ``scale`` times them.
+
+        The compute bound (:meth:`compute_bound`) where one applies, then the budget's
+        activation bound where it sets one.
+        """
+        held = []
+        compute = self.compute_bound(scale)
+        if compute is not None:
+            held.append(
+                Bound(
+                    "max_multiply_adds",
+                    "--max-macs",
+                    "compute bound",
+                    "multiply-adds",
+                    compute,
+                    self.multiply_adds,
+                    self._stated_bound is not None,
+                    self.bound_source(),
+                )
+            )
+        if self.max_activations is not None:
+            held.append(
+                Bound(
+                    "max_activations",
+                    "--max-activations",
+                    "activation bound",
+                    "activations",
+                    self.max_activations,
+                    self.activations,
+                    stated=True,
+                    source="the budget's max_activations, --max-activations",
+                )
+            )
+        return held
+
     def _fits(self, candidate: Candidate, scale: float) -> npt.NDArray[np.bool_]:
         """Mark the depth's practical profiles within ``scale`` times the budgets."""
         profiles, parameters = self.of_depth(candidate.depth)
         fits: npt.NDArray[np.bool_] = parameters <= scaled_parameters(self.max_parameters, scale)
-        bound = self.compute_bound(scale)
-        if bound is not None:
-            fits &= self.multiply_adds(candidate, profiles) <= bound
+        for bound in self.bounds(scale):
+            fits &= ~bound.over(candidate, profiles)
         return fits
 
     def _standard_cnn(self, max_parameters: int | None) -> StandardCnn | None:

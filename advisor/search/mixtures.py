@@ -12,7 +12,8 @@ satisfy the summing rule) and keeps, per pair, the ladder whose mixture scores b
 search's own objective, charged its real parameter count (every member's convs) within
 ``max_parameters`` and the compute bound the trees were held to (``max_multiply_adds``, or a
 practical search's default: a mixture costs both members' multiply-adds, and it is held to the
-same bound as a tree). As for a tree, only the fitting ladders no other fitting ladder dominates
+same bound as a tree), and ``max_activations`` where the budget sets it (a mixture holds both
+members' hidden maps). As for a tree, only the fitting ladders no other fitting ladder dominates
 are scored (the bound never falls when a width grows, and a tie goes to the larger net): a
 handful per pair of the several hundred. Figures come from
 :func:`advisor.seprank.mixture.log2_mixture_bound`, the bound the analysis reports (a pair's
@@ -230,7 +231,7 @@ def with_mixtures(
         if _pairable(first.architecture, second.architecture)
     ]
     reserve = min(budget.top_k, len(pairs)) * _ANALYSIS_BUILDS * build_seconds
-    limits = (budget.max_parameters, max_multiply_adds)
+    limits = (budget.max_parameters, max_multiply_adds, budget.max_activations)
     contending = [
         (first, second, _contenders(first, second, limits, rules)) for first, second in pairs
     ]
@@ -491,18 +492,19 @@ def _ranked_here(count: int) -> str:
 def _contenders(
     first: Recommendation,
     second: Recommendation,
-    bounds: tuple[int, int | None],
+    bounds: tuple[int, int | None, int | None],
     rules: ProfileRules,
 ) -> list[Architecture]:
     """Return the pair's mixtures at the practical ladders that can be its best, in their order.
 
-    A ladder fits within ``bounds``: the parameters and the multiply-adds (None: no bound). Of
+    A ladder fits within ``bounds``: the parameters, the multiply-adds and the activations
+    (None: no bound). Of
     the fitting ladders only those no other fitting ladder dominates (no width smaller, one
     larger) are kept, as a tree's are (:func:`~advisor.search.profiles.maximal`): the bound
     never falls when a width or M grows, and a tie goes to the larger share of the budget. Empty
     when the trees cannot be summed or no ladder fits.
     """
-    max_parameters, max_multiply_adds = bounds
+    max_parameters, max_multiply_adds, max_activations = bounds
     trees = first.architecture, second.architecture
     mixing = _mixing(*trees)
     if mixing is None:
@@ -511,10 +513,12 @@ def _contenders(
     # Both members take each row's widths. The search's widths keep each member within
     # COUNT_LIMIT (recommend checks its widest net), so two members' count cannot wrap int64,
     # but it may pass the limit, past which the mixture could not be counted (nor parsed back).
-    parameters, compute = trees[0].summed_counts(rows, members=len(trees))
+    parameters, compute, held = trees[0].summed_counts(rows, members=len(trees))
     fits = (compute <= COUNT_LIMIT) & (parameters <= max_parameters)
     if max_multiply_adds is not None:
         fits &= compute <= max_multiply_adds
+    if max_activations is not None:
+        fits &= held <= max_activations
     fitting = rows[fits]
     return [
         _summed(*trees, mixing, [int(w) for w in row[1:]], int(row[0]))

@@ -348,12 +348,8 @@ def _beyond(
     practical ladder holds either, sent the reader to a higher --max-macs that builds it no more.
     """
     over_budget = entry.allocation.parameters + extra > run.budget.max_parameters
-    bound = run.ladders.max_multiply_adds
-    over_compute = (
-        run.ladders.multiply_adds(entry.candidate, points) > bound
-        if bound is not None
-        else np.zeros(len(points), dtype=bool)
-    )
+    bounds = run.ladders.bounds()
+    passed = [bound.over(entry.candidate, points) for bound in bounds]  # per bound, per point
     ladders = (
         {tuple(row) for row in run.ladders.of_depth(entry.candidate.depth)[0].tolist()}
         if run.budget.width_profile == "practical"
@@ -362,12 +358,13 @@ def _beyond(
     # Their hidden widths, read once for every widened profile off them.
     hidden = {ladder[1:] for ladder in ladders or ()}
     reasons = []
-    for point, budget, compute in zip(points.tolist(), over_budget, over_compute, strict=True):
+    for index, (point, budget) in enumerate(zip(points.tolist(), over_budget, strict=True)):
         said = []
+        past = [b.said() for b, over in zip(bounds, passed, strict=True) if over[index]]
         if budget:
             said.append("over the budget")
-        elif compute:
-            said.append(f"over the compute bound of {bound:,} multiply-adds per input")
+        elif past:
+            said.append(f"over {listed(past, quoted=False)}")
         if ladders is not None and tuple(point) not in ladders:
             rules = _broken_rules(point, hidden, run.ladders.rules)
             off = "off the practical profiles the search builds"
@@ -440,12 +437,18 @@ def _wider_limit(run: SearchRun, entry: Entry, said: bool = False) -> str:
     # The ladders within both bounds, as the 10%-more design was searched among (cached).
     _, fitting = run.ladders.fitting(entry.candidate, MORE_BUDGET)
     if not (fitting > chosen).any():
-        bound = run.ladders.compute_bound(MORE_BUDGET)
-        assert bound is not None, "only a compute bound drops a ladder within the parameters"
-        return (
-            f"every wider ladder of this tree passes the compute bound of {bound:,} "
-            "multiply-adds per input at that budget (max_multiply_adds, --max-macs)"
-        )
+        profiles, _ = run.ladders.of_depth(entry.candidate.depth)
+        wider = profiles[
+            (parameters > chosen)
+            & (parameters <= scaled_parameters(run.budget.max_parameters, MORE_BUDGET))
+        ]
+        passed = [
+            f"{bound.said()} at that budget ({bound.field}, {bound.option})"
+            for bound in run.ladders.bounds(MORE_BUDGET)
+            if bound.over(entry.candidate, wider).any()
+        ]
+        assert passed, "only a per-input bound drops a ladder within the parameters"
+        return f"every wider ladder of this tree passes {listed(passed, quoted=False, last='or')}"
     if run.objective.kind == "maximin":
         # Ranked by the smallest fraction, then the weighted mean: a wider ladder can reach the
         # same score and rank lower only on the mean (grid-local at 3,000 parameters).
@@ -476,14 +479,14 @@ def _width_limits(run: SearchRun) -> str:
 def _held(run: SearchRun, entry: Entry) -> str:
     """Say what, not the parameters, keeps the entry's tree from spending more of the budget.
 
-    The compute bound (:func:`_held_by_compute`), or, for a pick that spends under half the
+    The per-input bounds (:func:`_held_by_bounds`), or, for a pick that spends under half the
     parameters, the width limits when no ladder of its tree is wider: a user given 7% of a
     25M budget asks why, and the limits are options (empty: the parameters hold it, or it
     spends half or more).
     """
-    by_compute = _held_by_compute(run, entry)
-    if by_compute or run.budget.width_profile != "practical":
-        return by_compute
+    by_bounds = _held_by_bounds(run, entry)
+    if by_bounds or run.budget.width_profile != "practical":
+        return by_bounds
     if 2 * entry.allocation.parameters >= run.budget.max_parameters or not _at_widest(run, entry):
         return ""
     option = (
@@ -495,31 +498,35 @@ def _held(run: SearchRun, entry: Entry) -> str:
     return f"It is {_WIDEST} ({_width_limits(run)}); {option}."
 
 
-def _held_by_compute(run: SearchRun, entry: Entry) -> str:
-    """Say that the compute bound, not the parameters, keeps the entry's tree from larger ladders.
+def _held_by_bounds(run: SearchRun, entry: Entry) -> str:
+    """Say that a per-input bound, not the parameters, keeps the entry's tree from larger ladders.
 
-    Said when a ladder of the tree with more parameters than the pick fits the parameter budget
-    but not the compute bound: a pick using a small share of the budget then says why (a
-    practical search; a free one has no compute bound).
+    Said per bound (the compute bound, then the activation bound) when a ladder of the tree with
+    more parameters than the pick fits the parameter budget and the bounds before it, but not
+    this one: a pick using a small share of the budget then says why (a practical search; a
+    free one has neither bound).
     """
-    bound = run.ladders.max_multiply_adds
-    if bound is None or run.budget.width_profile != "practical":
+    if run.budget.width_profile != "practical":
         return ""
     profiles, parameters = run.ladders.of_depth(entry.candidate.depth)
     larger = (parameters > entry.allocation.parameters) & (parameters <= run.budget.max_parameters)
-    over = run.ladders.multiply_adds(entry.candidate, profiles[larger]) > bound
-    if not over.any():
-        return ""
-    largest = int(parameters[larger][over].max())
-    return (
-        f"The compute bound of {bound:,} multiply-adds per input ({run.ladders.bound_source()}) "
-        f"excludes this tree's ladders of up to {largest:,} parameters, which fit the budget; "
-        + (
-            "a higher one admits them."
-            if run.budget.max_multiply_adds is not None
-            else "max_multiply_adds (--max-macs) sets another."
-        )
-    )
+    said = []
+    for bound in run.ladders.bounds():
+        over = bound.over(entry.candidate, profiles)
+        if (larger & over).any():
+            largest = int(parameters[larger & over].max())
+            another = (
+                "a higher one admits them."
+                if bound.stated
+                else f"{bound.field} ({bound.option}) sets another."
+            )
+            words = bound.said()
+            said.append(
+                f"{words[0].upper()}{words[1:]} ({bound.source}) excludes this tree's ladders "
+                f"of up to {largest:,} parameters, which fit the budget; {another}"
+            )
+        larger &= ~over
+    return " ".join(said)
 
 
 class References(NamedTuple):
@@ -532,7 +539,7 @@ class References(NamedTuple):
 def _references(run: SearchRun) -> References:
     """Describe the page's reference nets once: the best contiguous tree's and the shallow net's.
 
-    Each is the same for every design of the page, and a reference held by the compute bound
+    Each is the same for every design of the page, and a reference held by a per-input bound
     is priced on its DAG (:func:`_bound_by`): built once, not once per design.
     """
     board = run.board
@@ -545,41 +552,42 @@ def _references(run: SearchRun) -> References:
 def _reference(run: SearchRun, entry: Entry) -> Design:
     """Describe a reference net (the best contiguous or the shallow net) for the rationale.
 
-    With what holds it where the compute bound, not the parameters, does (:func:`_bound_by`).
+    With what holds it where a per-input bound, not the parameters, does (:func:`_bound_by`).
     """
     return replace(_design(run, entry), held=_bound_by(run, entry))
 
 
 def _bound_by(run: SearchRun, entry: Entry) -> str:
-    """Say that the compute bound, not the parameters, keeps a reference from a higher score.
+    """Say that a per-input bound, not the parameters, keeps a reference from a higher score.
 
-    Said when a ladder of its tree within the parameter budget but over the compute bound
-    scores higher, naming the best such ladder (empty: none does). The shallow net of
+    Said when a ladder of its tree within the parameter budget but over the compute bound or
+    the activation bound scores higher, naming the best such ladder and the bounds it passes
+    (empty: none does). The shallow net of
     ``local`` at 20,000 parameters read "M = 4 and width 256", which a reader took for the
     widest the budget allows; width 512 fits it, and only the compute bound leaves it out.
     """
-    bound = run.ladders.max_multiply_adds
-    if bound is None or run.budget.width_profile != "practical":
+    bounds = run.ladders.bounds()
+    if not bounds or run.budget.width_profile != "practical":
         return ""
     candidate = entry.candidate
     profiles, parameters = run.ladders.of_depth(candidate.depth)
-    over = (parameters <= run.budget.max_parameters) & (
-        run.ladders.multiply_adds(candidate, profiles) > bound
-    )
-    profiles, parameters = profiles[over], parameters[over]
-    # A ladder another over the bound dominates scores no higher than that one.
+    past = np.array([bound.over(candidate, profiles) for bound in bounds])
+    over = (parameters <= run.budget.max_parameters) & past.any(axis=0)
+    profiles, parameters, past = profiles[over], parameters[over], past[:, over]
+    # A ladder another over the bounds dominates scores no higher than that one.
     best = maximal(profiles)
-    profiles, parameters = profiles[best], parameters[best]
+    profiles, parameters, past = profiles[best], parameters[best], past[:, best]
     if profiles.size == 0:
         return ""
     keys = run.profile_keys(candidate, entry.dag.log2_ranks(np.log2(profiles)), parameters)
     top = best_point(keys, parameters, profiles)
     if keys[top, 0] <= entry.allocation.keys[0]:
         return ""
+    held = [bound.said() for bound, row in zip(bounds, past, strict=True) if row[top]]
     return (
-        f"the best within the compute bound of {bound:,} multiply-adds per input; without "
-        f"it, {widths_text(profiles[top].tolist())}, within the parameter budget, would score "
-        f"{keys[top, 0]:.4g} on these targets"
+        f"the best within {listed(held, quoted=False)}; without "
+        f"{'it' if len(held) == 1 else 'them'}, {widths_text(profiles[top].tolist())}, within "
+        f"the parameter budget, would score {keys[top, 0]:.4g} on these targets"
     )
 
 

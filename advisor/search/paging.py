@@ -31,6 +31,8 @@ __all__ = ["PAST_THE_END", "next_page_token", "page_offset"]
 _FIELD: Final = "budget.page_token"
 _PAGE_INDEPENDENT: Final = frozenset({"top_k", "time_limit_seconds", "page_token"})
 _DIGEST_CHARS: Final = 16
+_DIGESTED_WHEN_SET: Final = ("max_activations",)
+"""Budget fields added after tokens were first written: left out of the digest while unset."""
 
 PAST_THE_END: Final = "starts past the end of this request's ranking ({count} designs)"
 """Why a token is refused when a complete search ranks fewer designs than it skips."""
@@ -83,9 +85,14 @@ def _search_options(task: Task, budget: Budget) -> dict[str, object]:
     most 7), a server's 16 still was. The outputs are those every candidate has (the budget's,
     else the task's, else 1): given by the task or by the budget, they are one search. So are
     a ``min_width`` at its default, max(outputs, 8), and none: ``--min-width 8`` got another
-    token, and refused the default request's.
+    token, and refused the default request's. A bound newer than the tokens already written
+    (``max_activations``) is digested only when set: a request without it keeps the token it had
+    before the field existed.
     """
     options = budget.model_dump(mode="json", exclude=set(_PAGE_INDEPENDENT))
+    for field in _DIGESTED_WHEN_SET:
+        if options[field] is None:
+            del options[field]
     if budget.channel_choices is not None:  # a set of widths: the search sorts them
         options["channel_choices"] = sorted(budget.channel_choices)
     if budget.geometries is not None:  # a set of families: the search asks only which it holds
