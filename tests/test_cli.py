@@ -586,6 +586,32 @@ def test_a_compute_bound_nothing_fits_names_max_macs_in_one_whole_line(task_file
     assert line.endswith("raise it or lower --min-width")
 
 
+def test_an_activation_bound_nothing_fits_names_max_activations_in_one_whole_line(
+    task_file: Path,
+) -> None:
+    line = assert_one_error_line(
+        advisor("recommend", task_file, "--budget", "200000", "--max-activations", "10"),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line.startswith("advisor: error: --max-activations: is 10: ")
+    assert "activations within --budget and --max-macs needs " in line
+    assert line.endswith("raise it or lower --min-width")
+
+
+_BOUNDED = ("--budget", "20000", "--top", "3")
+
+
+def test_an_activation_bound_holds_every_recommendation_within_it(task_file: Path) -> None:
+    unbounded = json.loads(advisor("recommend", task_file, *_BOUNDED, "--format", "json").stdout)
+    bound = unbounded["recommendations"][0]["activations"] - 1
+    result = advisor(
+        "recommend", task_file, *_BOUNDED, "--max-activations", str(bound), "--format", "json"
+    )
+    assert result.status == 0, result.stderr
+    held = json.loads(result.stdout)["recommendations"]
+    assert held and all(r["activations"] <= bound for r in held)
+
+
 def test_a_budget_nothing_fits_names_the_options_to_change(task_file: Path) -> None:
     line = assert_one_error_line(
         advisor("recommend", task_file, "--budget", "10"), ExitCode.INVALID_ARGUMENT

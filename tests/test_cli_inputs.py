@@ -56,6 +56,7 @@ def write(directory: Path, name: str, text: str) -> Path:
         ("--max-channels", INT32_MAX, f"must be at most {INT32_MAX:,}"),
         ("--top", INT32_MAX, f"must be at most {INT32_MAX:,}"),
         ("--max-macs", INT64_MAX, f"must be at most {INT64_MAX:,}"),
+        ("--max-activations", INT64_MAX, f"must be at most {INT64_MAX:,}"),
     ],
 )
 def test_a_number_the_wire_cannot_carry_names_its_option(
@@ -74,6 +75,14 @@ def test_a_number_the_wire_cannot_carry_names_its_option(
         ("--max-step", "1", "--max-step: is 1: must be greater than 1"),
         ("--budget", "0", "--budget: is 0: must be greater than 0"),
         ("--top", "3000000000", "--top: is 3,000,000,000: must be at most 2,147,483,647"),
+        ("--max-activations", "0", "--max-activations: is 0: must be greater than 0"),
+        ("--max-activations", "-5", "--max-activations: is -5: must be greater than 0"),
+        (
+            "--max-activations",
+            "lots",
+            "--max-activations: invalid value 'lots' (a whole number: 200000, 200_000, 2e5 or "
+            "200k)",
+        ),
     ],
 )
 def test_a_number_past_its_bound_is_refused_naming_the_value_given(

@@ -98,6 +98,7 @@ def _requests(draw: st.DrawFn) -> tuple[Document, Document]:
                 "seed": st.integers(0, 100),
                 "objective": st.sampled_from(["weighted", "maximin"]),
                 "max_multiply_adds": st.sampled_from([500, 100_000, 10**7]),
+                "max_activations": st.sampled_from([300, 5_000, 10**6]),
                 "channel_choices": st.lists(
                     st.sampled_from([2, 4, 8, 16, 32, 64]), min_size=1, max_size=4, unique=True
                 ),

@@ -95,6 +95,16 @@ def test_budgets_round_trip(document: dict[str, Any]) -> None:
     assert set(PRACTICAL_ONLY) & decoded.model_fields_set == chosen
 
 
+def test_an_activation_bound_crosses_the_wire_and_its_absence_is_no_bound() -> None:
+    budget = Budget(max_parameters=20_000, max_activations=123_456)
+    message = _over_the_wire(wire.budget_to_proto(budget))
+    assert message.max_activations == 123_456
+    assert wire.budget_from_proto(message) == budget
+    unbounded = wire.budget_to_proto(Budget(max_parameters=20_000))
+    assert not unbounded.HasField("max_activations")
+    assert wire.budget_from_proto(unbounded).max_activations is None
+
+
 def test_a_free_budget_crosses_the_wire_without_the_practical_defaults() -> None:
     budget = Budget(max_parameters=100, width_profile="free")
     assert wire.budget_from_proto(_over_the_wire(wire.budget_to_proto(budget))) == budget

@@ -349,6 +349,16 @@ BUDGET_OPTIONS = (
             "help": "most multiply-adds per input (default 4x the standard CNN's)",
         },
     ),
+    Option(
+        "--max-activations",
+        "max_activations",
+        {
+            "type": count,
+            "metavar": "N",
+            "help": "most activations per input, the values its forward pass holds "
+            "(default: no bound)",
+        },
+    ),
 )
 """The ``recommend`` options, one per budget field."""
 

@@ -317,6 +317,7 @@ def _budget_document(message: advisor_pb2.Budget) -> _Document:
         "min_representation",
         "max_representation",
         "max_multiply_adds",
+        "max_activations",
         "page_token",
     ):
         if message.HasField(optional):
@@ -446,6 +447,7 @@ def budget_to_proto(budget: Budget) -> advisor_pb2.Budget:
         max_window=(budget.max_window or 0) if "max_window" in chosen else None,
         max_step=(budget.max_step or 0) if "max_step" in chosen else None,
         max_multiply_adds=budget.max_multiply_adds,
+        max_activations=budget.max_activations,
         page_token=budget.page_token,
     )
 

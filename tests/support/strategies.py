@@ -498,6 +498,7 @@ def valid_budget_documents(max_seconds: float = 0.5) -> st.SearchStrategy[Docume
             "max_window": st.one_of(st.none(), st.integers(4, 64)),
             "max_step": st.one_of(st.none(), st.integers(2, 8)),
             "max_multiply_adds": st.integers(10**6, 10**9),
+            "max_activations": st.integers(10**5, 10**9),
         },
     ).filter(
         lambda budget: (

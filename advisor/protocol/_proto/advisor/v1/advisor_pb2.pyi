@@ -848,6 +848,7 @@ class Budget(_message.Message):
     MAX_WINDOW_FIELD_NUMBER: _builtins.int
     MAX_MULTIPLY_ADDS_FIELD_NUMBER: _builtins.int
     MAX_STEP_FIELD_NUMBER: _builtins.int
+    MAX_ACTIVATIONS_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     max_parameters: _builtins.int
     """Upper bound on Architecture parameters (counted as the library counts them); required, > 0."""
@@ -909,6 +910,11 @@ class Budget(_message.Message):
     """Widest pooling step per axis below the top level a practical recommendation may have (2: 2x2
     pooling only); a value no tree meets is refused; absent or 0 = no bound.
     """
+    max_activations: _builtins.int
+    """Upper bound on activations per input, the values one input's forward pass holds in the
+    exported net (Recommendation.activations; the memory a batch needs beyond the weights);
+    absent = no bound (there is no default); practical profiles only, refused with free.
+    """
     page_token: _builtins.str
     """Continue a ranking: the next_page_token of the previous result of the same request (every
     field but top_k, time_limit_seconds and page_token equal); absent = the first page. Set, it
@@ -951,14 +957,17 @@ class Budget(_message.Message):
         max_window: _builtins.int | None = ...,
         max_multiply_adds: _builtins.int | None = ...,
         max_step: _builtins.int | None = ...,
+        max_activations: _builtins.int | None = ...,
         page_token: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_step", b"_max_step", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_page_token", b"_page_token", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_representation", b"max_representation", "max_step", b"max_step", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "outputs", b"outputs", "page_token", b"page_token", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_activations", b"_max_activations", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_step", b"_max_step", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_page_token", b"_page_token", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "log2_rank_target", b"log2_rank_target", "max_activations", b"max_activations", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_representation", b"max_representation", "max_step", b"max_step", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "outputs", b"outputs", "page_token", b"page_token", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_step", b"_max_step", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_page_token", b"_page_token", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "channel_choices", b"channel_choices", "geometries", b"geometries", "log2_rank_target", b"log2_rank_target", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_parameters", b"max_parameters", "max_representation", b"max_representation", "max_step", b"max_step", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "objective", b"objective", "outputs", b"outputs", "page_token", b"page_token", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k", "width_profile", b"width_profile"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target", "_max_activations", b"_max_activations", "_max_channels", b"_max_channels", "_max_depth", b"_max_depth", "_max_multiply_adds", b"_max_multiply_adds", "_max_representation", b"_max_representation", "_max_step", b"_max_step", "_max_window", b"_max_window", "_min_depth", b"_min_depth", "_min_representation", b"_min_representation", "_min_width", b"_min_width", "_outputs", b"_outputs", "_page_token", b"_page_token", "_representation_kernel", b"_representation_kernel", "_search_dilations", b"_search_dilations", "_seed", b"_seed", "_time_limit_seconds", b"_time_limit_seconds", "_top_k", b"_top_k", "channel_choices", b"channel_choices", "geometries", b"geometries", "log2_rank_target", b"log2_rank_target", "max_activations", b"max_activations", "max_channels", b"max_channels", "max_depth", b"max_depth", "max_multiply_adds", b"max_multiply_adds", "max_parameters", b"max_parameters", "max_representation", b"max_representation", "max_step", b"max_step", "max_window", b"max_window", "min_depth", b"min_depth", "min_representation", b"min_representation", "min_width", b"min_width", "objective", b"objective", "outputs", b"outputs", "page_token", b"page_token", "representation_kernel", b"representation_kernel", "search_dilations", b"search_dilations", "seed", b"seed", "time_limit_seconds", b"time_limit_seconds", "top_k", b"top_k", "width_profile", b"width_profile"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__log2_rank_target: _TypeAlias = _typing.Literal["log2_rank_target"]  # noqa: Y015
     _WhichOneofArgType__log2_rank_target: _TypeAlias = _typing.Literal["_log2_rank_target", b"_log2_rank_target"]  # noqa: Y015
+    _WhichOneofReturnType__max_activations: _TypeAlias = _typing.Literal["max_activations"]  # noqa: Y015
+    _WhichOneofArgType__max_activations: _TypeAlias = _typing.Literal["_max_activations", b"_max_activations"]  # noqa: Y015
     _WhichOneofReturnType__max_channels: _TypeAlias = _typing.Literal["max_channels"]  # noqa: Y015
     _WhichOneofArgType__max_channels: _TypeAlias = _typing.Literal["_max_channels", b"_max_channels"]  # noqa: Y015
     _WhichOneofReturnType__max_depth: _TypeAlias = _typing.Literal["max_depth"]  # noqa: Y015
@@ -993,6 +1002,8 @@ class Budget(_message.Message):
     _WhichOneofArgType__top_k: _TypeAlias = _typing.Literal["_top_k", b"_top_k"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__log2_rank_target) -> _WhichOneofReturnType__log2_rank_target | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_activations) -> _WhichOneofReturnType__max_activations | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__max_channels) -> _WhichOneofReturnType__max_channels | None: ...
     @_typing.overload
