@@ -365,6 +365,57 @@ def test_the_searchs_refusals_name_what_the_experiment_sets(
         assert _described(error) == refusals
 
 
+@pytest.mark.parametrize(
+    ("setting", "unit"),
+    [("max_multiply_adds", "multiply-adds"), ("max_activations", "activations")],
+)
+def test_a_per_input_bound_no_design_meets_is_refused_on_it_advising_to_raise_it(
+    katib: api_pb2_grpc.SuggestionStub, setting: str, unit: str
+) -> None:
+    # A larger max_parameters cannot admit a net the bound keeps out: the advice names the
+    # bound. The answer keeps each description to 400 characters (fitting_violations), here
+    # past the advice's bound.
+    experiment = _experiment(task="symmetry", max_parameters="200000", **{setting: "100"})
+    with pytest.raises(InvalidRequestError) as refused:
+        suggestions(read_experiment(experiment), 0, 1)
+    (violation,) = refused.value.violations
+    assert violation.field == f"{SETTINGS_FIELD}[2].value"
+    assert violation.description.startswith(f"{setting}: is 100: the practical net (")
+    assert f"with the fewest {unit} within max_parameters" in violation.description
+    assert violation.description.endswith(
+        f"; in the experiment: raise {setting}, or add num_filter values narrower than 32 (a "
+        "design's hidden widths go down to 10)"
+    )
+    for error in _refused_by_both(katib, experiment):
+        ((field, description),) = _described(error)
+        assert field == violation.field
+        assert violation.description.startswith(description.partition("... (")[0])
+        assert f"in the experiment: raise {setting}," in description
+
+
+def test_the_default_compute_bound_is_refused_as_the_setting_the_experiment_leaves_unset() -> None:
+    # The compute bound the experiment does not set is the advisor's default, which a larger
+    # max_parameters widens and the max_multiply_adds setting replaces: both are levers, and
+    # max_multiply_adds is no longer an option no part of an experiment sets.
+    search = read_experiment(_experiment(task="symmetry", max_parameters="200000"))
+    refusal = FieldViolation(
+        "budget.max_multiply_adds",
+        "is 5,000 (by default 4x the standard CNN of this budget): the practical net with the "
+        "fewest multiply-adds within budget.max_parameters needs 6,000 per input",
+    )
+    (violation,) = in_katib_terms(
+        InvalidRequestError([refusal]), search.sources, search.budget
+    ).violations
+    assert violation.field == SETTINGS_FIELD
+    assert violation.description == (
+        "max_multiply_adds (not set: the advisor's default): is 5,000 (by default 4x the "
+        "standard CNN of this budget): the practical net with the fewest multiply-adds within "
+        "max_parameters needs 6,000 per input; in the experiment: raise max_parameters or set a "
+        "larger max_multiply_adds, or add num_filter values narrower than 32 (a design's hidden "
+        "widths go down to 10)"
+    )
+
+
 def test_a_task_refusal_lies_under_the_task_setting_and_katibs_own_fields_stay() -> None:
     sources = read_experiment(_experiment()).sources
     # As the library's refusal reaches a door: placed under ``task`` with what it cites.
@@ -813,13 +864,16 @@ def _small_experiment(**settings: str) -> api_pb2.Experiment:
 
     Its sequence: 8 ranked designs (the ranking's search takes ~0.2 s) and 48 sampled ones
     (scored on the objective one pass over the trees builds, then a few ms each), 56 in all;
-    draws of 64 designs and more come back short.
+    draws of 64 designs and more come back short. ``settings`` replace the golden file's values;
+    one it does not set is added after them.
     """
     experiment = _experiment()
     for setting in experiment.spec.algorithm.algorithm_settings:
         if setting.name == "max_parameters":
             setting.value = "50000"
         setting.value = settings.pop(setting.name, setting.value)
+    for name, value in settings.items():
+        experiment.spec.algorithm.algorithm_settings.add(name=name, value=value)
     graph = experiment.spec.nas_config.graph_config
     graph.input_sizes[:] = [8, 8]
     graph.num_layers = 3
@@ -827,7 +881,6 @@ def _small_experiment(**settings: str) -> api_pb2.Experiment:
         for parameter in operation.parameter_specs.parameters:
             if parameter.name == "num_filter":
                 parameter.feasible_space.list[:] = ["8", "16", "32"]
-    assert not settings, settings
     return experiment
 
 
@@ -1538,7 +1591,47 @@ def test_the_budget_setting_is_read_as_every_budget_count_is(written: str) -> No
     assert [v.field for v in refused.value.violations] == [f"{SETTINGS_FIELD}[1].value"]
 
 
-@pytest.mark.parametrize("setting", ["max_parameters", "seed"])
+PER_INPUT_BOUNDS = (("max_multiply_adds", "multiply_adds"), ("max_activations", "activations"))
+"""Each per-input bound setting, with the Architecture count it bounds."""
+
+
+@pytest.mark.parametrize("setting", [setting for setting, _ in PER_INPUT_BOUNDS])
+def test_a_per_input_bound_setting_is_read_as_max_parameters_is(setting: str) -> None:
+    # Written as every budget count is; a value that is no positive count, or one the Budget
+    # refuses (past int64), is refused on the setting's value, its description led by its name.
+    search = read_experiment(
+        _experiment(task="symmetry", max_parameters="200k", **{setting: "2e5"})
+    )
+    assert getattr(search.budget, setting) == 200_000
+    for value in ("0", "-3", "2.5e5x", str(2**63)):
+        with pytest.raises(InvalidRequestError) as refused:
+            read_experiment(_experiment(task="symmetry", max_parameters="1000", **{setting: value}))
+        (violation,) = refused.value.violations
+        assert violation.field == f"{SETTINGS_FIELD}[2].value"
+        assert violation.description.startswith(f"{setting}: ")
+        assert "budget." not in violation.description
+
+
+@pytest.mark.parametrize(("setting", "count"), PER_INPUT_BOUNDS)
+def test_a_per_input_bound_setting_holds_every_suggestion_within_it(
+    setting: str, count: str
+) -> None:
+    # A Katib user with a GPU's memory or a latency to keep could not bound the designs' compute
+    # or activations per input, as the library, the command and the gRPC Budget can. A bound
+    # just under the most the unbounded designs have binds: ranked and sampled designs alike
+    # keep within it.
+    unbounded = suggestions(_small_search(), 0, 12)
+    bound = max(getattr(s.architecture, count) for s in unbounded) - 1
+    search = _small_search(**{setting: str(bound)})
+    assert getattr(search.budget, setting) == bound
+    bounded = suggestions(search, 0, 12)
+    assert {s.source for s in bounded} == {"ranked", "sampled"}
+    assert all(getattr(s.architecture, count) <= bound for s in bounded)
+
+
+@pytest.mark.parametrize(
+    "setting", ["max_parameters", "seed", *(setting for setting, _ in PER_INPUT_BOUNDS)]
+)
 def test_a_count_too_long_for_any_budget_is_told_so_not_called_no_integer(setting: str) -> None:
     # 1e40 is a whole number, only past every bound: "is not a positive integer" told the
     # experiment's author to write another kind of number, as --budget once did.

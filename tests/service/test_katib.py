@@ -290,7 +290,13 @@ def test_hurrying_the_drain_ends_a_long_katib_call_at_once(monkeypatch: pytest.M
 
 @pytest.mark.parametrize(
     ("setting", "value"),
-    [("seed", str(2**64)), ("seed", "-1"), ("max_parameters", "1" + "0" * 30)],
+    [
+        ("seed", str(2**64)),
+        ("seed", "-1"),
+        ("max_parameters", "1" + "0" * 30),
+        ("max_multiply_adds", str(2**63)),
+        ("max_activations", str(2**63)),
+    ],
 )
 def test_a_setting_the_budget_refuses_is_invalid_argument_from_both_rpcs(
     katib: api_pb2_grpc.SuggestionStub, setting: str, value: str

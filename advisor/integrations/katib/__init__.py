@@ -13,14 +13,17 @@ search as follows (docs/INTEGRATIONS.md has a sample Experiment):
   one is refused;
 - ``algorithm.algorithm_settings``: ``task`` (a task preset name, or a task document as base64
   YAML whose ``input`` and ``outputs``, if given, must match ``input_sizes`` and
-  ``output_sizes``), ``max_parameters`` (required), ``objective`` (weighted or maximin),
+  ``output_sizes``), ``max_parameters`` (required), ``max_multiply_adds`` and
+  ``max_activations`` (optional bounds per input on every design's compute and activations,
+  written as ``max_parameters`` is), ``objective`` (weighted or maximin),
   ``time_limit`` (seconds for the whole call, at most :data:`MAX_TIME_LIMIT` to stay under
   Katib's 60 s call timeout), ``seed``, ``learn`` (``true`` or ``false``, the default: see
   below).
 
 Every problem is one :class:`~advisor.errors.FieldViolation` naming the request field
 (``experiment.spec.algorithm.algorithm_settings[1].value``, ...), the Budget's and the search's
-refusals too, with advice on what the experiment sets (:func:`in_katib_terms`).
+refusals too, with advice on what the experiment sets (:func:`in_katib_terms`): a bound no
+design fits is refused on the setting that sets it, whose raising the advice names first.
 
 The designs are the advisor's ranking (paged past ``top_k``), then, once it ends, distinct
 random designs of the search's own space at the budget (seeded; the designs of

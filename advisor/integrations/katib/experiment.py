@@ -52,7 +52,16 @@ the ranking are scored after the search."""
 DEFAULT_TIME_LIMIT: Final = 20.0
 """Seconds a call's searches may take when the settings give no ``time_limit``."""
 
-SETTINGS: Final = ("task", "max_parameters", "objective", "time_limit", "seed", "learn")
+SETTINGS: Final = (
+    "task",
+    "max_parameters",
+    "max_multiply_adds",
+    "max_activations",
+    "objective",
+    "time_limit",
+    "seed",
+    "learn",
+)
 """The algorithm settings the advisor reads; any other is refused."""
 
 _SETTINGS_FIELD: Final = "experiment.spec.algorithm.algorithm_settings"
@@ -169,6 +178,8 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
     }
     readers: dict[str, tuple[str, Callable[[str], object], str]] = {
         "max_parameters": ("max_parameters", _positive_int, "a positive integer"),
+        "max_multiply_adds": ("max_multiply_adds", _positive_int, "a positive integer"),
+        "max_activations": ("max_activations", _positive_int, "a positive integer"),
         "objective": ("objective", _objective, f"one of {', '.join(_OBJECTIVES)}"),
         "time_limit": ("time_limit_seconds", _time_limit, f"seconds in (0, {MAX_TIME_LIMIT:g}]"),
         "seed": ("seed", read_count, "an integer"),
@@ -252,13 +263,16 @@ def in_katib_terms(
     ``task.correlations[0].name``), which a Katib user never wrote. A violation of an option
     the experiment sets is placed on the field that sets it (``sources``), its description led
     by the name the user wrote (``max_parameters: ...``); one of the task, under the ``task``
-    setting's value. One of an option no part of the experiment sets (``min_width``,
-    ``max_window``, ...: the advisor's defaults) is placed on the algorithm settings and says
-    so. Within a description every option it names is named as the experiment names it, or
-    said to be a default the experiment cannot set; the search's advice is kept whole. A
-    budget no design fits (parameters or compute) also says what of the experiment to change
-    (:func:`_katib_advice`, with ``budget``: the search's). Violations on Katib's own fields
-    (``current_request_number``) are kept as they are.
+    setting's value. One of an option no part of the experiment sets is placed on the algorithm
+    settings and says so: an advisor default no experiment can set (``min_width``,
+    ``max_window``, ...), or one a setting the experiment leaves out would set (the default
+    compute bound, ``max_multiply_adds``). Within a description every option it names is named
+    as the experiment names it (a setting's name, set or not), or said to be a default the
+    experiment cannot set; the search's advice is kept whole. A budget no design fits
+    (parameters, multiply-adds or activations) also says what of the experiment to change,
+    the bound that excludes the designs first (:func:`_katib_advice`, with ``budget``: the
+    search's). Violations on Katib's own fields (``current_request_number``) are kept as they
+    are.
     """
     return type(error)([_in_katib_terms(v, sources, budget) for v in error.violations])
 
@@ -268,7 +282,10 @@ _BUDGET_NAME: Final = re.compile(r"\bbudget\.([a-z_]+)")
 
 _NO_SOURCE: Final = "an advisor default no part of a Katib experiment sets"
 
-_BUDGETS: Final = ("max_parameters", "max_multiply_adds")
+_UNSET: Final = "not set: the advisor's default"
+"""What a refused option is when the experiment could set it (a setting) but does not."""
+
+_BUDGETS: Final = ("max_parameters", "max_multiply_adds", "max_activations")
 """The options whose refusal means no design fits the experiment's budget."""
 
 
@@ -291,38 +308,46 @@ def _in_katib_terms(
         are = "is an advisor default" if len(unset) == 1 else "are advisor defaults"
         description += f" ({names} {are} no part of a Katib experiment sets)"
     if budget is not None and option in _BUDGETS:
-        description += f"; in the experiment: {_katib_advice(budget)}"
+        description += f"; in the experiment: {_katib_advice(budget, option, source)}"
     if source is None:
-        return FieldViolation(_SETTINGS_FIELD, f"{path} ({_NO_SOURCE}): {description}")
+        unread = _UNSET if option in SETTINGS else _NO_SOURCE
+        return FieldViolation(_SETTINGS_FIELD, f"{path} ({unread}): {description}")
     return FieldViolation(source.field, f"{source.name}{path[len(option) :]}: {description}")
 
 
 def _named_in_katib_terms(text: str, sources: Mapping[str, Source]) -> tuple[str, list[str]]:
     """Return ``text`` naming each budget option it names as the experiment does.
 
-    Also return the options it names that no part of the experiment sets, in their order.
+    Also return the options it names that no part of an experiment can set, in their order:
+    one a setting sets (``max_multiply_adds``) is named as that setting, set or not.
     """
     unset: list[str] = []
 
     def named(found: re.Match[str]) -> str:
         source = sources.get(found[1])
-        if source is None and found[1] not in unset:
+        if source is None and found[1] not in SETTINGS and found[1] not in unset:
             unset.append(found[1])
         return found[1] if source is None else source.name
 
     return _BUDGET_NAME.sub(named, text), unset
 
 
-def _katib_advice(budget: Budget) -> str:
-    """Say what of the experiment to change when no design fits its budget.
+def _katib_advice(budget: Budget, option: str, source: Source | None) -> str:
+    """Say what of the experiment to change when no design fits its ``option``.
 
-    The parameter budget is the experiment's own lever (a larger one also widens the
-    advisor's default compute bound and admits deeper trees within its default window bound);
-    narrower ``num_filter`` values are one too while the narrowest is above the floor a
-    design's hidden widths keep: the outputs, and never fewer than
+    ``source`` is where the experiment sets ``option``, the bound no design fits: that setting
+    is the lever, as raising ``max_parameters`` cannot admit a design a ``max_activations`` or
+    ``max_multiply_adds`` setting excludes. None: the advisor's default compute bound, which
+    ``max_parameters`` widens (a larger budget also admits deeper trees within the default
+    window bound), or the setting replaces. Narrower ``num_filter`` values (fewer parameters,
+    multiply-adds and activations alike) are a lever too while the narrowest is above the
+    floor a design's hidden widths keep: the outputs, and never fewer than
     :data:`~advisor.model.budget.DEFAULT_MIN_WIDTH`.
     """
-    advice = "raise max_parameters"
+    if source is None:
+        advice = f"raise max_parameters or set a larger {option}"
+    else:
+        advice = f"raise {source.name}"
     narrowest = budget.choices()[0]
     floor = budget.hidden_floor(budget.outputs or 1)
     if narrowest > floor:
