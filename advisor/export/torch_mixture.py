@@ -14,11 +14,10 @@ import functools
 import operator
 from typing import Literal
 
-import numpy as np
-import numpy.typing as npt
 import torch
 from torch import nn
 
+from advisor.export.mixture_gathers import mixture_gathers
 from advisor.export.torch_net import (
     GatherNet,
     check_inputs,
@@ -27,9 +26,8 @@ from advisor.export.torch_net import (
     pads_inputs,
     representation_layer,
 )
-from advisor.geometry.layouts import input_permutation
 from advisor.model.architecture import Architecture
-from advisor.model.mixture import member_geometries, member_widths
+from advisor.model.mixture import member_widths
 
 __all__ = ["MixtureNet"]
 
@@ -50,18 +48,8 @@ class MixtureNet(GatherNet):
         self.representation = representation_layer(architecture)
         self.pads = pads_inputs(architecture)
         widths = member_widths(architecture.widths, mixture)
-        permutations = [
-            input_permutation(architecture.model_copy(update={"geometry": g, "mixture": None}))
-            for g in member_geometries(architecture.geometry, mixture)
-        ]
-        for member, permutation in enumerate(permutations):
-            self.register_buffer(f"gather_{member}", gather_buffer(permutation))
-            for index, level in enumerate(self.mixing):
-                to_canonical, from_canonical = _alignment(
-                    architecture, permutations[0], permutation, level
-                )
-                self.register_buffer(f"to_canonical_{member}_{index}", to_canonical)
-                self.register_buffer(f"from_canonical_{member}_{index}", from_canonical)
+        for name, gather in mixture_gathers(architecture).items():
+            self.register_buffer(name, gather_buffer(gather))
         self.members = nn.ModuleList(
             nn.Sequential(
                 *(
@@ -108,40 +96,3 @@ class MixtureNet(GatherNet):
             self.gather(total, f"from_canonical_{m}_{index}").reshape(shape)
             for m in range(len(maps))
         ]
-
-
-def _alignment(
-    architecture: Architecture,
-    reference: npt.NDArray[np.intp],
-    permutation: npt.NDArray[np.intp],
-    level: int,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gathers between a member's level-``level`` positions and the reference (member 0) order.
-
-    ``to[c]`` is the member's position holding the node at canonical position ``c``; ``back[q]``
-    the canonical position of the member's position ``q``.
-    """
-    reference_positions = _positions(architecture, reference, level)
-    own_positions = _positions(architecture, permutation, level)
-    count = int(reference_positions.max()) + 1
-    to = np.empty(count, dtype=np.int64)
-    to[reference_positions] = own_positions
-    back = np.empty(count, dtype=np.int64)
-    back[own_positions] = reference_positions
-    return gather_buffer(to), gather_buffer(back)
-
-
-def _positions(
-    architecture: Architecture, permutation: npt.NDArray[np.intp], level: int
-) -> npt.NDArray[np.intp]:
-    """Per input location, its position (row-major) in the map pooled ``level`` times."""
-    schedule = architecture.schedule
-    grid = schedule.grids[0]
-    where = np.empty(len(permutation), dtype=np.intp)
-    where[permutation] = np.arange(len(permutation))
-    coordinates = np.array(np.unravel_index(where, grid))
-    span = np.prod(np.array(schedule.pools[:level]).reshape(level, -1), axis=0)
-    return np.asarray(
-        np.ravel_multi_index(tuple(coordinates // span[:, None]), schedule.grids[level]),
-        dtype=np.intp,
-    )
