@@ -1,9 +1,10 @@
 """``advisor export``: a recommendation as standalone PyTorch source, equal to the torch export.
 
 Without torch: the source is written (never importing torch), parses, spells out the layers and
-the permutation, and the command refuses a mixture, a rank the result lacks and an existing
-``--output``. With torch: the file, run where ``import advisor`` fails, computes what
-``torch_module`` computes from the same ``state_dict``, and its own weights load back.
+the permutations (a mixture's: every member's layers and gathers), and the command refuses a rank
+the result lacks and an existing ``--output``. With torch: the file, run where ``import advisor``
+fails, computes what ``torch_module`` computes (a tree's ``ConvNet``, a mixture's ``MixtureNet``)
+from the same ``state_dict``, and its own weights load back.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import yaml
 from advisor.cli.options import POOLING_KINDS, ExitCode
 from advisor.errors import InvalidRequestError
 from advisor.export.document import PoolingKind, search_result_document, torch_module
+from advisor.export.mixture_gathers import mixture_gathers
 from advisor.export.torch_source import torch_source
 from advisor.geometry.layouts import input_permutation
 from advisor.model.architecture import (
@@ -34,6 +36,7 @@ from advisor.model.architecture import (
 )
 from advisor.model.budget import Budget
 from advisor.model.grid import InputSpec
+from advisor.model.mixture import member_widths
 from advisor.model.task import parse_task
 from advisor.search.recommend import recommend
 from advisor.version import __version__
@@ -95,22 +98,64 @@ CASES: dict[str, tuple[Architecture, PoolingKind]] = {
     ),
 }
 
-MIXTURE = parse_architecture(
-    {
-        "input": {"shape": [8]},
-        "representation": 2,
-        "layers": [{"channels": 2, "pool": [2]}, {"channels": 2, "pool": [4]}],
-        "mixture": {"members": [{"geometry": "mirror", "channels": [2, 2]}]},
-    }
-)
+
+def _image_mixture(geometry: str, member: str) -> Architecture:
+    """A 2-D mixture of a tree of this ``geometry`` and one of the ``member`` geometry."""
+    return parse_architecture(
+        {
+            "input": {"shape": [8, 8], "channels": 3},
+            "representation": 4,
+            "representation_kernel": 3,
+            "layers": [{"channels": w, "pool": [2, 2]} for w in (3, 2, 2)],
+            "geometry": geometry,
+            "mixture": {"members": [{"geometry": member, "channels": [2, 3, 2]}]},
+        }
+    )
+
+
+IMAGE_MIXTURE = _image_mixture("contiguous", "mirror")
+
+MIXTURES: dict[str, tuple[Architecture, PoolingKind]] = {
+    "sequence mixture, padded, with its mirror": (
+        parse_architecture(
+            {
+                "input": {"shape": [7], "channels": 2},
+                "representation": 2,
+                "padding": [[0, 1]],
+                "layers": [{"channels": 2, "pool": [2]}, {"channels": 3, "pool": [4]}],
+                "mixture": {"members": [{"geometry": "mirror", "channels": [4, 3]}]},
+            }
+        ),
+        "max",
+    ),
+    "sequence mixture of three, summed at level 2, avg": (
+        parse_architecture(
+            {
+                "input": {"shape": [16]},
+                "representation": 2,
+                "layers": [{"channels": w, "pool": [2]} for w in (3, 4, 2, 5)],
+                "geometry": {"dilations": [1, 2, 4, 8]},
+                "mixture": {
+                    "members": [
+                        {"geometry": {"dilations": [2, 1, 8, 4]}, "channels": [2, 4, 6, 5]},
+                        {"geometry": {"dilations": [2, 1, 4, 8]}, "channels": [1, 4, 2, 5]},
+                    ],
+                    "mixing": [2],
+                },
+            }
+        ),
+        "avg",
+    ),
+    "image mixture, contiguous and mirror": (IMAGE_MIXTURE, "max"),
+}
 
 
 def _tree(source: str) -> ast.Module:
     return ast.parse(source)
 
 
-def _layer_calls(source: str) -> list[tuple[str, dict[str, Any]]]:
-    """Return each layer ``nn.X(...)`` the source builds, in order, with its keyword arguments."""
+def _layer_calls(source: str) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
+    """Return each layer ``nn.X(...)`` the source builds, in order, with its arguments."""
     calls = sorted(
         (
             node
@@ -119,26 +164,35 @@ def _layer_calls(source: str) -> list[tuple[str, dict[str, Any]]]:
             and isinstance(node.func, ast.Attribute)
             and isinstance(node.func.value, ast.Name)
             and node.func.value.id == "nn"
-            and node.func.attr != "Sequential"
+            and node.func.attr not in {"Sequential", "ModuleList"}
         ),
         key=lambda node: (node.lineno, node.col_offset),
     )
     return [
-        (node.func.attr, {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg})
+        (
+            node.func.attr,
+            tuple(ast.literal_eval(a) for a in node.args),
+            {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg},
+        )
         for node in calls
         if isinstance(node.func, ast.Attribute)
     ]
 
 
-def _permutation_in(source: str) -> list[int]:
-    """Evaluate the source's ``PERMUTATION`` display alone (no torch needed)."""
+def _constant_in(source: str, name: str) -> Any:
+    """Evaluate the display the source assigns to ``name`` alone (no torch needed)."""
     (value,) = (
         node.value
         for node in _tree(source).body
         if isinstance(node, ast.Assign)
-        and any(isinstance(t, ast.Name) and t.id == "PERMUTATION" for t in node.targets)
+        and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
     )
-    permutation: list[int] = eval(compile(ast.Expression(value), "<PERMUTATION>", "eval"))
+    return eval(compile(ast.Expression(value), f"<{name}>", "eval"))
+
+
+def _permutation_in(source: str) -> list[int]:
+    """Evaluate the source's ``PERMUTATION`` display alone (no torch needed)."""
+    permutation: list[int] = _constant_in(source, "PERMUTATION")
     return permutation
 
 
@@ -148,7 +202,7 @@ def test_the_source_parses_and_spells_out_every_layer(case: str) -> None:
     source = torch_source(architecture, pooling)
     calls = _layer_calls(source)
     ndim = architecture.input.ndim
-    assert [name for name, _ in calls] == [
+    assert [name for name, _, _ in calls] == [
         f"ConstantPad{ndim}d",
         f"Conv{ndim}d",
         "ReLU",
@@ -159,12 +213,53 @@ def test_the_source_parses_and_spells_out_every_layer(case: str) -> None:
         ],
         "Linear",
     ]
-    pools = [keywords for name, keywords in calls if "Pool" in name]
+    pools = [keywords for name, _, keywords in calls if "Pool" in name]
     assert pools == [
         {"kernel_size": layer.pool, "stride": layer.step} for layer in architecture.layers
     ]
     assert _permutation_in(source) == input_permutation(architecture).tolist()
     assert max(map(len, source.splitlines())) <= 100
+
+
+@pytest.mark.parametrize("case", list(MIXTURES))
+def test_a_mixtures_source_spells_out_every_members_layers_and_gathers(case: str) -> None:
+    architecture, pooling = MIXTURES[case]
+    mixture = architecture.mixture
+    assert mixture is not None
+    source = torch_source(architecture, pooling)
+    calls = _layer_calls(source)
+    ndim = architecture.input.ndim
+    pool = f"{pooling.capitalize()}Pool{ndim}d"
+    members = [
+        [
+            (f"Conv{ndim}d", (architecture.representation, *widths)[level], widths[level])
+            for level in range(len(architecture.layers))
+        ]
+        for widths in member_widths(architecture.widths, mixture)
+    ]
+    assert [name for name, _, _ in calls] == [
+        f"ConstantPad{ndim}d",
+        f"Conv{ndim}d",
+        "ReLU",
+        *[name for member in members for _ in member for name in (f"Conv{ndim}d", "ReLU", pool)],
+        "Linear",
+    ]
+    convs = [(name, *arguments) for name, arguments, _ in calls if name.startswith("Conv")]
+    assert convs[1:] == [conv for member in members for conv in member]
+    gathers = {name: gather.tolist() for name, gather in mixture_gathers(architecture).items()}
+    assert _constant_in(source, "GATHERS") == gathers
+    assert _constant_in(source, "MIXING") == (*mixture.mixing, len(architecture.layers))
+    assert max(map(len, source.splitlines())) <= 100
+
+
+def test_a_mixtures_header_names_its_members() -> None:
+    source = torch_source(IMAGE_MIXTURE)
+    words = " ".join("".join(line[1:] for line in source.splitlines() if line[:1] == "#").split())
+    assert "mixture of 2 members, summed at the root only" in words
+    assert (
+        "members: 0: geometry contiguous, widths 3 2 2; 1: geometry mirror, widths 2 3 2" in words
+    )
+    assert f"parameters: {IMAGE_MIXTURE.parameters:,};" in words
 
 
 def test_the_header_says_what_the_file_is() -> None:
@@ -208,9 +303,15 @@ def test_runs_of_the_permutation_are_written_as_ranges() -> None:
     assert _permutation_in(source) == list(permutation)
 
 
-def test_writing_the_source_never_imports_torch(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("architecture", "pooling"),
+    [CASES["image, permuted, avg"], MIXTURES["sequence mixture of three, summed at level 2, avg"]],
+    ids=["tree", "mixture"],
+)
+def test_writing_the_source_never_imports_torch(
+    tmp_path: Path, architecture: Architecture, pooling: PoolingKind
+) -> None:
     """The command runs where torch cannot be imported, as the core never needs it."""
-    architecture, pooling = CASES["image, permuted, avg"]
     arch = tmp_path / "arch.yaml"
     arch.write_text(yaml.safe_dump(architecture_document(architecture)))
     script = (
@@ -287,22 +388,6 @@ def test_a_rank_of_an_architecture_file_is_refused(tmp_path: Path) -> None:
         ExitCode.INVALID_ARGUMENT,
     )
     assert line == f"advisor: error: --rank: {arch} is an architecture, not a result"
-
-
-def test_a_mixture_is_refused_naming_the_python_api(tmp_path: Path) -> None:
-    with pytest.raises(InvalidRequestError) as raised:
-        torch_source(MIXTURE)
-    assert raised.value.violations[0].field == "mixture"
-    arch = tmp_path / "mixture.yaml"
-    arch.write_text(yaml.safe_dump(architecture_document(MIXTURE)))
-    output = tmp_path / "net.py"
-    line = assert_one_error_line(
-        advisor("export", arch, "--output", output), ExitCode.INVALID_ARGUMENT
-    )
-    assert line.startswith("advisor: error: architecture.mixture: ")
-    assert "advisor.torch_module" in line
-    assert line.endswith(f"(from {arch})")
-    assert not output.exists()
 
 
 def test_an_existing_output_is_replaced_only_with_force(tmp_path: Path) -> None:
@@ -389,9 +474,17 @@ _RUNNER = textwrap.dedent(
 
 
 def _exported_cases() -> dict[str, tuple[Architecture, Architecture, PoolingKind]]:
-    """Per case: the source's architecture, the state's (another geometry's) and the pooling."""
-    cases = {name: (arch, arch, pooling) for name, (arch, pooling) in CASES.items()}
+    """Per case: the source's architecture, the state's (another geometry's) and the pooling.
+
+    A contiguous source's identity gathers are skipped until a state that gathers loads.
+    """
+    cases = {name: (arch, arch, pooling) for name, (arch, pooling) in {**CASES, **MIXTURES}.items()}
     cases["contiguous source, permuted state"] = (CONTIGUOUS, PERMUTED, "max")
+    cases["mixture: contiguous source, mirror state"] = (
+        IMAGE_MIXTURE,
+        _image_mixture("mirror", "contiguous"),
+        "max",
+    )
     return cases
 
 
@@ -444,12 +537,12 @@ def test_the_file_computes_what_the_torch_module_computes(
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize(("index", "case"), list(enumerate(CASES)))
+@pytest.mark.parametrize(("index", "case"), list(enumerate({**CASES, **MIXTURES})))
 def test_the_files_weights_load_into_the_torch_module(
     exported: tuple[Path, dict[str, Any]], index: int, case: str
 ) -> None:
     torch = pytest.importorskip("torch")
-    architecture, pooling = CASES[case]
+    architecture, pooling = {**CASES, **MIXTURES}[case]
     own = torch.load(exported[0] / f"{index}" / "own_state.pt")
     module = torch_module(architecture, pooling)
     expected = module.state_dict()

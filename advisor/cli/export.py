@@ -31,19 +31,14 @@ def export(args: argparse.Namespace) -> str:
     ------
     InvalidRequestError
         On ``--output`` (an existing file without ``--force``, a directory, the ARCH file),
-        ``--rank``, or the architecture's fields (``architecture.mixture`` for a mixture).
+        ``--rank``, or the ARCH file's fields.
     """
     output = None if args.output is None or standard_output(args.output) else args.output
     if output is not None:
         _check_output(args, output)
     rank = None if args.rank is None else checked_rank(args.rank)
     architecture, chosen = ranked_architecture_argument(args.arch, rank)
-    try:
-        source = torch_source(
-            architecture, args.pooling, source=source_name(args.arch), rank=chosen
-        )
-    except InvalidRequestError as error:
-        raise error.prefixed("architecture") from None
+    source = torch_source(architecture, args.pooling, source=source_name(args.arch), rank=chosen)
     if output is None:
         return source
     write_output_file(output, source, "--output")

@@ -2,25 +2,26 @@
 
 :func:`torch_source` writes one Python file defining ``class Net(torch.nn.Module)`` and ``def
 build() -> Net``, importing torch alone, so a net is read, edited and trained without the
-advisor installed. ``Net`` computes what :class:`advisor.export.torch_net.ConvNet` computes, with
-the same ``state_dict`` keys and shapes, so weights load from either into the other. Writing it
-needs no torch: the layers are spelt out from the architecture, the geometry's gather as a
-literal permutation.
+advisor installed. ``Net`` computes what :class:`advisor.export.torch_net.ConvNet` computes (a
+mixture's, :class:`advisor.export.torch_mixture.MixtureNet`), with the same ``state_dict`` keys
+and shapes, so weights load from either into the other. Writing it needs no torch: the layers
+are spelt out from the architecture, the geometry's gathers as literal permutations.
 """
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Final
 
-from advisor.errors import InvalidRequestError
 from advisor.export.document import PoolingKind, check_pooling
 from advisor.export.margins import input_pads
+from advisor.export.mixture_gathers import mixture_gathers
 from advisor.geometry.layouts import input_permutation
 from advisor.model.architecture import Architecture
 from advisor.model.arguments import require_instance
-from advisor.model.geometries import family_of
+from advisor.model.geometries import Geometry, family_of
+from advisor.model.mixture import Mixture, member_geometries, member_widths
 from advisor.model.results import shape_summary
 from advisor.model.text import activations_text
 from advisor.stdout import printable
@@ -34,10 +35,8 @@ _LINE: Final = 96
 _RUN: Final = 4
 """The fewest numbers in arithmetic progression written as one ``range``."""
 
-_MIXTURE: Final = (
-    "standalone source is written for a single tree; build a mixture's network with the Python "
-    "API advisor.torch_module (README, 'The PyTorch export')"
-)
+_INDENT: Final = "    "
+"""One level of the written source's indentation."""
 
 
 def torch_source(
@@ -51,54 +50,105 @@ def torch_source(
 
     ``source`` names the file the architecture was read from and ``rank`` the recommendation of
     a result it is, for the header; the header also gives the advisor's version, the design,
-    its parameters, multiply-adds and activations, and says the weights are untrained.
+    its parameters, multiply-adds and activations, and says the weights are untrained. A tree's
+    ``Net`` is :class:`~advisor.export.torch_net.ConvNet`'s network, a mixture's
+    :class:`~advisor.export.torch_mixture.MixtureNet`'s.
 
     Raises
     ------
     InvalidRequestError
         On ``architecture`` when it is no :class:`Architecture`, on ``pooling`` when it is not
-        ``"max"`` or ``"avg"``, on ``mixture`` for a mixture (:func:`advisor.torch_module`
-        builds it).
+        ``"max"`` or ``"avg"``.
     """
     require_instance(architecture, Architecture, "architecture")
     check_pooling(pooling)
-    if architecture.mixture is not None:
-        raise InvalidRequestError.single("mixture", _MIXTURE)
     spec = architecture.input
-    ndim = spec.ndim
-    input_shape = (spec.channels, *spec.shape)
+    shared = {
+        "pad": f"nn.ConstantPad{spec.ndim}d({_tuple(input_pads(architecture))}, 0.0)",
+        "conv": f"nn.Conv{spec.ndim}d({spec.channels}, {architecture.representation}, "
+        f"kernel_size={architecture.representation_kernel})",
+        "output": f"nn.Linear({architecture.widths[-1]}, {architecture.outputs})",
+        "outputs": str(architecture.outputs),
+    }
+    mixture = architecture.mixture
+    gathers, net = (
+        _tree(architecture, pooling, shared)
+        if mixture is None
+        else _mixture(architecture, mixture, pooling, shared)
+    )
     unpadded = " without the padding the module adds" if any(input_pads(architecture)) else ""
     return _TEMPLATE.format(
         header=_header(architecture, pooling, source, rank),
-        input_shape=_tuple(input_shape),
-        permutation=_permutation_literal(input_permutation(architecture).tolist()),
-        pad=f"nn.ConstantPad{ndim}d({_tuple(input_pads(architecture))}, 0.0)",
-        conv=f"nn.Conv{ndim}d({spec.channels}, {architecture.representation}, "
-        f"kernel_size={architecture.representation_kernel})",
-        hidden="".join(_hidden_layers(architecture, pooling)),
-        output=f"nn.Linear({architecture.widths[-1]}, {architecture.outputs})",
-        outputs=architecture.outputs,
+        input_shape=_tuple((spec.channels, *spec.shape)),
+        gathers=gathers,
+        net=net,
         unpadded=unpadded,
     )
+
+
+def _tree(
+    architecture: Architecture, pooling: PoolingKind, shared: Mapping[str, str]
+) -> tuple[str, str]:
+    """Return a tree's gather (``PERMUTATION``) and its ``Net`` class, as ``ConvNet`` builds."""
+    permutation = _permutation_literal(input_permutation(architecture).tolist())
+    hidden = "".join(
+        _layer_lines(architecture, architecture.widths, level, pooling, _INDENT * 3)
+        for level in range(len(architecture.layers))
+    )
+    return _TREE_GATHER.format(permutation=permutation), _TREE_NET.format(**shared, hidden=hidden)
+
+
+def _mixture(
+    architecture: Architecture, mixture: Mixture, pooling: PoolingKind, shared: Mapping[str, str]
+) -> tuple[str, str]:
+    """Return a mixture's gathers (``GATHERS``, ``MIXING``) and ``Net``, as MixtureNet builds."""
+    depth = len(architecture.layers)
+    entries = "".join(
+        f'{_INDENT}"{name}": {_permutation_literal(gather.tolist(), _INDENT)},\n'
+        for name, gather in mixture_gathers(architecture).items()
+    )
+    members = "".join(
+        _member_lines(architecture, member, widths, pooling)
+        for member, widths in enumerate(member_widths(architecture.widths, mixture))
+    )
+    gathers = _MIXTURE_GATHERS.format(entries=entries, mixing=_tuple((*mixture.mixing, depth)))
+    net = _MIXTURE_NET.format(
+        **shared, members=members, count=len(mixture.members) + 1, depth=depth
+    )
+    return gathers, net
+
+
+def _member_lines(
+    architecture: Architecture, member: int, widths: Sequence[int], pooling: PoolingKind
+) -> str:
+    """Return ``members[member]``'s lines: an ``nn.Sequential`` of one per level's layers."""
+    levels = "".join(
+        f"{_INDENT * 4}nn.Sequential(\n"
+        f"{_layer_lines(architecture, widths, level, pooling, _INDENT * 5)}"
+        f"{_INDENT * 4}),\n"
+        for level in range(len(architecture.layers))
+    )
+    return f"{_INDENT * 3}nn.Sequential(  # member {member}\n{levels}{_INDENT * 3}),\n"
 
 
 def _header(
     architecture: Architecture, pooling: PoolingKind, source: str | None, rank: int | None
 ) -> str:
     """Return the comment that opens the file: what it is, where from, what it costs."""
-    geometry = architecture.geometry
-    geometry_name = geometry if isinstance(geometry, str) else family_of(geometry).name
     spec = architecture.input
     paragraphs = [
         f"A network written by the architecture advisor {__version__} (advisor export), "
         "as standalone PyTorch source: it imports torch alone.",
-        f"architecture: family {architecture.family or 'custom'}, geometry {geometry_name}, "
+        f"architecture: family {architecture.family or 'custom'}, "
+        f"geometry {_geometry_name(architecture.geometry)}, "
         f"input {'x'.join(map(str, spec.shape))} ({spec.channels} channel"
         f"{'' if spec.channels == 1 else 's'}); "
         f"{', '.join(shape_summary(architecture))}; {pooling} pooling",
         f"parameters: {architecture.parameters:,}; multiply-adds per input: "
         f"{architecture.multiply_adds:,}; {activations_text(architecture.activations)}",
     ]
+    if architecture.mixture is not None:
+        paragraphs.append(_members_line(architecture, architecture.mixture))
     if source is not None:
         chosen = "" if rank is None else f", its recommendation of rank {rank}"
         paragraphs.append(f"source: {printable(source)}{chosen}")
@@ -113,19 +163,41 @@ def _header(
     )
 
 
-def _hidden_layers(architecture: Architecture, pooling: PoolingKind) -> Iterator[str]:
-    """Yield the hidden layers' lines: per layer a 1x1 conv, ReLU and the pooling."""
+def _members_line(architecture: Architecture, mixture: Mixture) -> str:
+    """Return the header's line on a mixture's members: each one's geometry and widths."""
+    members = zip(
+        member_geometries(architecture.geometry, mixture),
+        member_widths(architecture.widths, mixture),
+        strict=True,
+    )
+    return "members: " + "; ".join(
+        f"{index}: geometry {_geometry_name(geometry)}, widths {' '.join(map(str, widths))}"
+        for index, (geometry, widths) in enumerate(members)
+    )
+
+
+def _geometry_name(geometry: Geometry) -> str:
+    """Return a geometry's name: its own, or its family's for a written-out one."""
+    return geometry if isinstance(geometry, str) else family_of(geometry).name
+
+
+def _layer_lines(
+    architecture: Architecture,
+    widths: Sequence[int],
+    level: int,
+    pooling: PoolingKind,
+    indent: str,
+) -> str:
+    """Return hidden layer ``level``'s lines with these ``widths``: a 1x1 conv, ReLU, pooling."""
     ndim = architecture.input.ndim
-    pool = f"{pooling.capitalize()}Pool{ndim}d"
-    fan_in = architecture.representation
-    for layer in architecture.layers:
-        yield f"            nn.Conv{ndim}d({fan_in}, {layer.channels}, kernel_size=1),\n"
-        yield "            nn.ReLU(),\n"
-        yield (
-            f"            nn.{pool}(kernel_size={_tuple(layer.pool)}, "
-            f"stride={_tuple(layer.step)}),\n"
-        )
-        fan_in = layer.channels
+    layer = architecture.layers[level]
+    fan_in = architecture.representation if level == 0 else widths[level - 1]
+    return (
+        f"{indent}nn.Conv{ndim}d({fan_in}, {widths[level]}, kernel_size=1),\n"
+        f"{indent}nn.ReLU(),\n"
+        f"{indent}nn.{pooling.capitalize()}Pool{ndim}d(kernel_size={_tuple(layer.pool)}, "
+        f"stride={_tuple(layer.step)}),\n"
+    )
 
 
 def _tuple(values: Sequence[int]) -> str:
@@ -133,12 +205,13 @@ def _tuple(values: Sequence[int]) -> str:
     return f"({values[0]},)" if len(values) == 1 else f"({', '.join(map(str, values))})"
 
 
-def _permutation_literal(permutation: Sequence[int]) -> str:
+def _permutation_literal(permutation: Sequence[int], indent: str = "") -> str:
     """Write ``permutation`` as a list display, each run as a starred ``range``, lines wrapped.
 
     A run is :data:`_RUN` or more numbers in arithmetic progression: a contiguous or mirror
     grid's permutation is a few runs per row, where a list of numbers took 1,024 of them for a
-    32x32 grid. Lines are at most :data:`_LINE` characters, each item whole.
+    32x32 grid. Lines are at most :data:`_LINE` characters, each item whole; the display's
+    lines are indented by ``indent`` (the first is the caller's).
     """
     lines: list[str] = []
     line = ""
@@ -146,9 +219,9 @@ def _permutation_literal(permutation: Sequence[int]) -> str:
         if line and len(line) + len(item) + 2 > _LINE:
             lines.append(line)
             line = ""
-        line = f"{line} {item}," if line else f"    {item},"
+        line = f"{line} {item}," if line else f"{indent}{_INDENT}{item},"
     lines.append(line)
-    return "[\n" + "\n".join(lines) + "\n]"
+    return "[\n" + "\n".join(lines) + f"\n{indent}]"
 
 
 def _runs(permutation: Sequence[int]) -> Iterator[str]:
@@ -179,67 +252,38 @@ from torch import nn
 INPUT_SHAPE = {input_shape}
 """One input's (channels, *grid), without the padding the net adds."""
 
-PERMUTATION = {permutation}
-"""The pooling geometry: position p of the grid the layers pool holds location PERMUTATION[p]."""
+{gathers}
 
 
-class Net(nn.Module):
-    """The recommended network, taking (batch, *INPUT_SHAPE) and returning (batch, {outputs}).
-
-    1. Representation: the input zero-padded, a conv to the representation channels, ReLU.
-    2. Geometry: the locations gathered by the buffer ``permutation`` (saved in the
-       state_dict), so the plain pooling below pools the recommended windows; skipped while it
-       is the identity.
-    3. Hidden layers: a 1x1 conv, ReLU and pooling each.
-    4. Output: a linear layer to the scores (logits).
-    """
-
-    permutation: torch.Tensor
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.representation = nn.Sequential(
-            {pad},
-            {conv},
-            nn.ReLU(),
-        )
-        self.register_buffer("permutation", torch.tensor(PERMUTATION, dtype=torch.int64))
-        self.hidden = nn.Sequential(
-{hidden}        )
-        self.output = {output}
-        self.gathers = _gathers(self.permutation)
-        self.register_load_state_dict_post_hook(_after_load)
-
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Score a batch (batch, *INPUT_SHAPE); returns (batch, {outputs})."""
-        _check_inputs(inputs, self.output.weight.dtype)
-        features = self.representation(inputs)
-        if self.gathers:
-            flat = features.flatten(2)[:, :, self.permutation]
-            features = flat.reshape(features.shape)
-        features = self.hidden(features)
-        output: torch.Tensor = self.output(features.flatten(1))
-        return output
-
+{net}
 
 def build() -> Net:
     """Return a new ``Net`` with untrained weights (PyTorch's default initialisation)."""
     return Net()
 
 
-def _gathers(permutation: torch.Tensor) -> bool:
-    """Return whether ``permutation`` moves a location: the identity's gather is a copy only.
+def _identities(net: Net) -> frozenset[str]:
+    """Return the names of the net's gather buffers that are the identity: a copy, skipped.
 
     A buffer on the meta device holds no values to compare, and is kept as a gather.
     """
-    identity = torch.arange(len(permutation), device=permutation.device)
-    return permutation.is_meta or not torch.equal(permutation, identity)
+    return frozenset(
+        name
+        for name, buffer in net.named_buffers(recurse=False)
+        if not buffer.is_meta
+        and torch.equal(buffer, torch.arange(len(buffer), device=buffer.device))
+    )
 
 
 def _after_load(module: nn.Module, incompatible: object) -> None:
-    """Find again whether the loaded permutation gathers: a load_state_dict post-hook."""
+    """Find again which loaded gathers are the identity: a load_state_dict post-hook."""
     assert isinstance(module, Net)
-    module.gathers = _gathers(module.permutation)
+    module.identities = _identities(module)
+
+
+def _gather(net: Net, flat: torch.Tensor, name: str) -> torch.Tensor:
+    """Gather the last axis of ``flat`` by the net's buffer ``name``, unless the identity."""
+    return flat if name in net.identities else flat[:, :, net.get_buffer(name)]
 
 
 def _check_inputs(inputs: torch.Tensor, dtype: torch.dtype) -> None:
@@ -270,4 +314,121 @@ def _check_inputs(inputs: torch.Tensor, dtype: torch.dtype) -> None:
         f"(convert the batch with inputs.to({{dtype}}){{module}})"
     )
 '''
-"""The file's text; each field is filled from the architecture (:func:`torch_source`)."""
+"""The file's text: the gathers and ``Net`` are a tree's or a mixture's (:func:`torch_source`)."""
+
+_TREE_GATHER: Final = '''\
+PERMUTATION = {permutation}
+"""The pooling geometry: position p of the grid the layers pool holds location PERMUTATION[p]."""'''
+"""A tree's gather, the buffer ``permutation``."""
+
+_TREE_NET: Final = '''\
+class Net(nn.Module):
+    """The recommended network, taking (batch, *INPUT_SHAPE) and returning (batch, {outputs}).
+
+    1. Representation: the input zero-padded, a conv to the representation channels, ReLU.
+    2. Geometry: the locations gathered by the buffer ``permutation`` (saved in the
+       state_dict), so the plain pooling below pools the recommended windows; skipped while it
+       is the identity.
+    3. Hidden layers: a 1x1 conv, ReLU and pooling each.
+    4. Output: a linear layer to the scores (logits).
+    """
+
+    permutation: torch.Tensor
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.representation = nn.Sequential(
+            {pad},
+            {conv},
+            nn.ReLU(),
+        )
+        self.register_buffer("permutation", torch.tensor(PERMUTATION, dtype=torch.int64))
+        self.hidden = nn.Sequential(
+{hidden}        )
+        self.output = {output}
+        self.identities = _identities(self)
+        self.register_load_state_dict_post_hook(_after_load)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Score a batch (batch, *INPUT_SHAPE); returns (batch, {outputs})."""
+        _check_inputs(inputs, self.output.weight.dtype)
+        features = self.representation(inputs)
+        features = _gather(self, features.flatten(2), "permutation").reshape(features.shape)
+        features = self.hidden(features)
+        output: torch.Tensor = self.output(features.flatten(1))
+        return output
+'''
+"""A tree's ``Net``: ``ConvNet``'s layers and buffer."""
+
+_MIXTURE_GATHERS: Final = '''\
+GATHERS = {{
+{entries}}}
+"""The gather buffers by name. gather_m is member m's pooling geometry: position p of the grid
+its layers pool holds location GATHERS["gather_m"][p]. Where the members' maps are summed, the
+i-th level of MIXING, to_canonical_m_i[c] is member m's position of the node at member 0's
+position c, and from_canonical_m_i is its inverse."""
+
+MIXING = {mixing}
+"""The levels after whose pooling the members' maps are summed node by node, the root last."""'''
+"""A mixture's gathers, ``mixture_gathers``'s buffers, and its summing levels."""
+
+_MIXTURE_NET: Final = '''\
+class Net(nn.Module):
+    """A mixture of {count} member networks, taking (batch, *INPUT_SHAPE) to (batch, {outputs}).
+
+    1. Representation, shared: the input zero-padded, a conv to the representation channels,
+       ReLU.
+    2. Geometry, per member m: the locations gathered by the buffer ``gather_m``, so the plain
+       pooling of its layers pools its windows; skipped while it is the identity.
+    3. Hidden layers, per member: members[m][level] is a 1x1 conv, ReLU and pooling.
+    4. After each level in MIXING, the members' maps summed node by node: each gathered into
+       member 0's order (``to_canonical_m_i``), summed, and every member going on from the sum
+       gathered back into its own order (``from_canonical_m_i``).
+    5. Output, shared: a linear layer from the root's sum to the scores (logits).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.representation = nn.Sequential(
+            {pad},
+            {conv},
+            nn.ReLU(),
+        )
+        for name, gather in GATHERS.items():
+            self.register_buffer(name, torch.tensor(gather, dtype=torch.int64))
+        self.members = nn.ModuleList([
+{members}        ])
+        self.output = {output}
+        self.identities = _identities(self)
+        self.register_load_state_dict_post_hook(_after_load)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Score a batch (batch, *INPUT_SHAPE); returns (batch, {outputs})."""
+        _check_inputs(inputs, self.output.weight.dtype)
+        features = self.representation(inputs)
+        flat = features.flatten(2)
+        maps = [
+            _gather(self, flat, f"gather_{{m}}").reshape(features.shape)
+            for m in range(len(self.members))
+        ]
+        for level in range({depth}):
+            maps = [layers[level](own) for layers, own in zip(self.members, maps, strict=True)]
+            if level + 1 in MIXING:
+                maps = self._summed(MIXING.index(level + 1), maps)
+        output: torch.Tensor = self.output(maps[0].flatten(1))
+        return output
+
+    def _summed(self, index: int, maps: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Sum the maps node by node at MIXING[index]; return the sum in each member's order."""
+        shape = maps[0].shape
+        canonical = [
+            _gather(self, own.flatten(2), f"to_canonical_{{m}}_{{index}}")
+            for m, own in enumerate(maps)
+        ]
+        total = torch.stack(canonical).sum(dim=0)
+        return [
+            _gather(self, total, f"from_canonical_{{m}}_{{index}}").reshape(shape)
+            for m in range(len(maps))
+        ]
+'''
+"""A mixture's ``Net``: ``MixtureNet``'s layers and buffers."""
