@@ -289,7 +289,7 @@ def test_runs_of_the_permutation_are_written_as_ranges() -> None:
         representation=4,
         layers=[Layer(channels=4, pool=(2, 2))] * 5,
     )
-    assert "\nPERMUTATION = [\n    *range(0, 1024),\n]\n" in torch_source(contiguous)
+    assert "\nPERMUTATION = [*range(0, 1024)]\n" in torch_source(contiguous)
     permutation = (*range(7, -1, -1), 8, 10, 9, *range(11, 16))
     runs = contiguous.model_copy(
         update={
@@ -299,7 +299,7 @@ def test_runs_of_the_permutation_are_written_as_ranges() -> None:
         }
     )
     source = torch_source(runs)
-    assert "\n    *range(7, -1, -1), 8, 10, 9, *range(11, 16),\n" in source
+    assert "\nPERMUTATION = [*range(7, -1, -1), 8, 10, 9, *range(11, 16)]\n" in source
     assert _permutation_in(source) == list(permutation)
 
 

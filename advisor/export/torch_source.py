@@ -32,6 +32,9 @@ __all__ = ["torch_source"]
 _LINE: Final = 96
 """The longest line written for the permutation (ruff's 100, less some slack)."""
 
+_INLINE: Final = 48
+"""The longest list display written on the caller's line: short enough beside a buffer's name."""
+
 _RUN: Final = 4
 """The fewest numbers in arithmetic progression written as one ``range``."""
 
@@ -211,11 +214,15 @@ def _permutation_literal(permutation: Sequence[int], indent: str = "") -> str:
     A run is :data:`_RUN` or more numbers in arithmetic progression: a contiguous or mirror
     grid's permutation is a few runs per row, where a list of numbers took 1,024 of them for a
     32x32 grid. Lines are at most :data:`_LINE` characters, each item whole; the display's
-    lines are indented by ``indent`` (the first is the caller's).
+    lines are indented by ``indent`` (the first is the caller's). A display that fits in
+    :data:`_INLINE` characters stays on the caller's line (``[0, 1]``, ``[*range(0, 64)]``).
     """
+    items = list(_runs(permutation))
+    if len(inline := f"[{', '.join(items)}]") <= _INLINE:
+        return inline
     lines: list[str] = []
     line = ""
-    for item in _runs(permutation):
+    for item in items:
         if line and len(line) + len(item) + 2 > _LINE:
             lines.append(line)
             line = ""
