@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget
 from advisor.model.compute import activations, grid_locations, layer_locations, multiply_adds
-from advisor.model.task import parse_task
+from advisor.model.task import load_task, parse_task
 from advisor.search.coherence import task_relations
 from advisor.search.objective import ARRANGEMENT_WEIGHT
 from advisor.search.profiles import GROWTHS, ProfileRules, maximal, practical_profiles
@@ -420,6 +421,29 @@ def test_an_activation_bound_that_binds_changes_the_pick_and_the_rationale_says_
     assert f"and the activation bound of {bound:,} activations per input; without them," in text
     assert f"(over the activation bound of {bound:,} activations per input;" in text
     assert "The activation bound" not in " ".join(free.rationale.split())
+
+
+def test_the_rationale_names_the_bound_that_holds_the_pick() -> None:
+    # long_range at 50,000 with 20,000 activations: the pick (365 parameters, 0.1x the standard
+    # CNN's compute) is held by the activation bound, yet the opening first said that the default
+    # compute bound excluded ladders of up to 43,713 parameters, which held nothing near it. And
+    # the 10%-more sentence said the activation bound applied "at that budget", as if it grew.
+    task = load_task(Path(__file__).parents[1] / "examples/tasks/long_range.yaml")
+    budget = Budget(max_parameters=50_000, top_k=1, max_activations=20_000)
+    (top,) = recommend(task, budget).recommendations
+    text = " ".join(top.rationale.split())
+    assert top.parameters < 1_000 and top.activations <= 20_000
+    assert "The compute bound of" not in text
+    assert (
+        "The activation bound of 20,000 activations per input (the budget's max_activations, "
+        "--max-activations) excludes this tree's ladders of up to"
+    ) in text
+    assert "the activation bound of 20,000 activations per input (max_activations," in text
+    assert "activations per input at that budget" not in text
+    # Alone, the default compute bound still says what it excludes, at the budget it follows.
+    wide = Budget(max_parameters=50_000, top_k=1, max_multiply_adds=80_000)
+    (held,) = recommend(task, wide).recommendations
+    assert "The compute bound of 80,000 multiply-adds per input" in " ".join(held.rationale.split())
 
 
 def test_an_activation_bound_no_practical_net_fits_names_max_activations_and_its_threshold() -> (

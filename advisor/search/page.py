@@ -442,13 +442,15 @@ def _wider_limit(run: SearchRun, entry: Entry, said: bool = False) -> str:
             (parameters > chosen)
             & (parameters <= scaled_parameters(run.budget.max_parameters, MORE_BUDGET))
         ]
+        # Only the default compute bound follows the budget; a bound the budget states stays.
         passed = [
-            f"{bound.said()} at that budget ({bound.field}, {bound.option})"
+            f"{bound.said()}{'' if bound.stated else ' at that budget'} "
+            f"({bound.field}, {bound.option})"
             for bound in run.ladders.bounds(MORE_BUDGET)
             if bound.over(entry.candidate, wider).any()
         ]
         assert passed, "only a per-input bound drops a ladder within the parameters"
-        return f"every wider ladder of this tree passes {listed(passed, quoted=False, last='or')}"
+        return f"every wider ladder of this tree exceeds {listed(passed, quoted=False, last='or')}"
     if run.objective.kind == "maximin":
         # Ranked by the smallest fraction, then the weighted mean: a wider ladder can reach the
         # same score and rank lower only on the mean (grid-local at 3,000 parameters).
@@ -499,22 +501,31 @@ def _held(run: SearchRun, entry: Entry) -> str:
 
 
 def _held_by_bounds(run: SearchRun, entry: Entry) -> str:
-    """Say that a per-input bound, not the parameters, keeps the entry's tree from larger ladders.
+    """Say which per-input bound, not the parameters, keeps the entry's tree from larger ladders.
 
-    Said per bound (the compute bound, then the activation bound) when a ladder of the tree with
-    more parameters than the pick fits the parameter budget and the bounds before it, but not
-    this one: a pick using a small share of the budget then says why (a practical search; a
-    free one has neither bound).
+    Said when a ladder of the tree with more parameters than the pick fits the parameter budget
+    but not a bound: a pick using a small share of the budget then says why (a practical search;
+    a free one has neither bound). Only the bounds that exclude the nearest such ladder (the
+    fewest parameters above the pick's) are said, each with the largest ladder it excludes: a
+    pick at 0.7% of the budget held by the activation bound said first that the default compute
+    bound excluded ladders of up to 43,713 parameters, true, and no reason for that pick.
     """
     if run.budget.width_profile != "practical":
         return ""
     profiles, parameters = run.ladders.of_depth(entry.candidate.depth)
     larger = (parameters > entry.allocation.parameters) & (parameters <= run.budget.max_parameters)
+    overs = [
+        (bound, larger & bound.over(entry.candidate, profiles)) for bound in run.ladders.bounds()
+    ]
+    held = np.zeros(len(parameters), dtype=bool)
+    for _, over in overs:
+        held |= over
+    if not held.any():
+        return ""
+    nearest = int(np.flatnonzero(held)[np.argmin(parameters[held])])
     said = []
-    for bound in run.ladders.bounds():
-        over = bound.over(entry.candidate, profiles)
-        if (larger & over).any():
-            largest = int(parameters[larger & over].max())
+    for bound, over in overs:
+        if over[nearest]:
             another = (
                 "a higher one admits them."
                 if bound.stated
@@ -523,9 +534,9 @@ def _held_by_bounds(run: SearchRun, entry: Entry) -> str:
             words = bound.said()
             said.append(
                 f"{words[0].upper()}{words[1:]} ({bound.source}) excludes this tree's ladders "
-                f"of up to {largest:,} parameters, which fit the budget; {another}"
+                f"of up to {int(parameters[over].max()):,} parameters, which fit the budget; "
+                f"{another}"
             )
-        larger &= ~over
     return " ".join(said)
 
 
