@@ -598,6 +598,41 @@ def test_an_activation_bound_nothing_fits_names_max_activations_in_one_whole_lin
     assert line.endswith("raise it or lower --min-width")
 
 
+@pytest.mark.parametrize(
+    ("options", "advice"),
+    [
+        # The narrowest allowed width (4) is the floor already: a lower --min-width admits nothing.
+        (("--min-width", "1", "--max-activations", "100"), "allow narrower widths (--channels)"),
+        (("--channels", "8", "16", "32", "--max-activations", "100"), "allow narrower widths"),
+        (("--max-activations", "100"), "lower --min-width"),
+    ],
+)
+def test_a_bound_nothing_fits_advises_what_admits_narrower_nets(
+    task_file: Path, options: tuple[str, ...], advice: str
+) -> None:
+    line = assert_one_error_line(
+        advisor("recommend", task_file, "--budget", "20000", *options),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line.startswith("advisor: error: --max-activations: is 100: ")
+    assert line.split("; raise it or ")[-1].startswith(advice)
+
+
+@pytest.mark.parametrize("option", [("--max-activations", "20000"), ("--min-width", "8")])
+def test_a_budget_nothing_fits_advises_the_free_profile_only_where_it_would_be_taken(
+    task_file: Path, option: tuple[str, str]
+) -> None:
+    # Advised beside a field the free profile refuses, it was refused at the next call.
+    line = assert_one_error_line(
+        advisor("recommend", task_file, "--budget", "50", *option), ExitCode.INVALID_ARGUMENT
+    )
+    assert line.startswith("advisor: error: --budget: the smallest practical net ")
+    assert "--width-profile" not in line
+    taken = advisor("recommend", task_file, "--budget", "50", "--width-profile", "free", *option)
+    assert taken.status == ExitCode.INVALID_ARGUMENT
+    assert "applies to the practical width profile only" in taken.stderr
+
+
 _BOUNDED = ("--budget", "20000", "--top", "3")
 
 

@@ -310,11 +310,11 @@ def _reshaped(
                 (
                     f"{SETTINGS_FIELD}[1].value",
                     "max_parameters: the smallest practical net (hidden widths >= 32, the 10 "
-                    "outputs rounded up to an allowed width) needs 3,626 parameters; lower "
-                    "min_width or set width_profile to free (min_width and width_profile are "
-                    "advisor defaults no part of a Katib experiment sets); in the experiment: "
-                    "raise max_parameters, or add num_filter values narrower than 32 (a "
-                    "design's hidden widths go down to 10)",
+                    "outputs rounded up to an allowed width) needs 3,626 parameters; allow "
+                    "narrower widths (num_filter) or set width_profile to free (width_profile "
+                    "is an advisor default no part of a Katib experiment sets); in the "
+                    "experiment: raise max_parameters, or add num_filter values narrower than "
+                    "32 (a design's hidden widths go down to 10)",
                 )
             ],
         ),
@@ -338,9 +338,9 @@ def _reshaped(
                 (
                     f"{SETTINGS_FIELD}[1].value",
                     "max_parameters: the smallest practical net (hidden widths >= 8) needs 178 "
-                    "parameters; lower min_width or set width_profile to free (min_width and "
-                    "width_profile are advisor defaults no part of a Katib experiment sets); in "
-                    "the experiment: raise max_parameters",
+                    "parameters; allow narrower widths (num_filter) or set width_profile to "
+                    "free (width_profile is an advisor default no part of a Katib experiment "
+                    "sets); in the experiment: raise max_parameters",
                 ),
                 (
                     SETTINGS_FIELD,

@@ -1194,7 +1194,9 @@ def test_a_budget_only_the_window_bounds_keep_from_fitting_names_them(
         recommend(parse_task(_HALVES), budget)
     refusal, bound = error.value.violations
     assert refusal.field == "budget.max_parameters"
-    assert refusal.description.endswith("set budget.width_profile to free")
+    # The free profile is advised only where the budget sets no field that profile refuses.
+    free_advised = refusal.description.endswith("set budget.width_profile to free")
+    assert free_advised == (not bounds)
     assert (bound.field, bound.description) == (field, said)
     # Raised as it says, the bound admits a net within the budget.
     raised = budget.model_copy(update={"max_window": 20, "max_step": 5})

@@ -351,6 +351,14 @@ class Budget(NullsOmitted):
             raise ValueError(problem)
         return seed
 
+    def practical_fields(self) -> list[str]:
+        """Return the :data:`PRACTICAL_ONLY` fields this budget sets: a free search refuses them."""
+        return [
+            field
+            for field in PRACTICAL_ONLY
+            if field in self.model_fields_set and getattr(self, field) is not None
+        ]
+
     @model_validator(mode="after")
     def _consistent(self) -> Budget:
         violations = []
@@ -366,8 +374,7 @@ class Budget(NullsOmitted):
                     "applies to the practical width profile only (budget.width_profile): the "
                     "free profile allocates widths by parameters alone",
                 )
-                for field in PRACTICAL_ONLY
-                if field in self.model_fields_set and getattr(self, field) is not None
+                for field in self.practical_fields()
             )
         if self.channel_choices is not None and "max_channels" in self.model_fields_set:
             violations.append(

@@ -288,8 +288,8 @@ def _nothing_fits(
             )
         else:
             refusal = (
-                f"the smallest practical net ({floor}) needs {cheapest:,} parameters; lower "
-                f"{narrowing} or set budget.width_profile to free"
+                f"the smallest practical net ({floor}) needs {cheapest:,} parameters; "
+                f"{narrowing}{_or_free(budget)}"
             )
         return InvalidRequestError([FieldViolation("budget.max_parameters", refusal), *left_out])
     # The parameters fit: the first per-input bound no net within the ones before it meets.
@@ -324,7 +324,7 @@ def _over_bound(
     source = "" if bound.stated else f" ({bound.source})"
     refusal = (
         f"is {bound.limit:,}{source}: the practical net ({floor}) with the fewest {bound.unit} "
-        f"within {within} needs {least:,} per input; raise it or lower {narrowing}"
+        f"within {within} needs {least:,} per input; raise it or {narrowing}"
     )
 
     def of(candidate: Candidate) -> int | None:
@@ -458,14 +458,27 @@ def _left_out(
 
 
 def _narrowing(rules: ProfileRules) -> str:
-    """Name the field whose lowering admits narrower practical nets.
+    """Say what admits narrower practical nets: ``lower budget.min_width``, or the field that binds.
 
     Every width of a practical ladder is at least its ``M``, so when the narrowest allowed
-    ``M`` is above the narrowest hidden width, ``min_representation`` sets the floor.
+    ``M`` is above the narrowest hidden width, ``min_representation`` sets the floor; when the
+    narrowest hidden width is already the narrowest allowed width, a lower ``min_width`` admits
+    nothing (``--min-width 1`` was advised to go lower), and only narrower allowed widths do.
     """
     if rules.representations()[0] > rules.hidden()[0]:
-        return "budget.min_representation"
-    return "budget.min_width"
+        return "lower budget.min_representation"
+    if rules.hidden()[0] == rules.choices[0]:
+        return "allow narrower widths (budget.channel_choices)"
+    return "lower budget.min_width"
+
+
+def _or_free(budget: Budget) -> str:
+    """Advise the free width profile, unless the budget sets a field that profile refuses.
+
+    Advised beside ``--max-activations``, ``--max-macs`` or ``--min-width``, the free profile
+    was refused on them at the next call (:meth:`~advisor.model.budget.Budget.practical_fields`).
+    """
+    return "" if budget.practical_fields() else " or set budget.width_profile to free"
 
 
 def _hidden_floor(ladders: Ladders) -> str:
