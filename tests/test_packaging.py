@@ -69,6 +69,8 @@ def test_curated_api_matches_star_import_and_every_name_resolves() -> None:
     for name in advisor.__all__:
         assert getattr(advisor, name) is namespace[name]
         assert name in dir(advisor)
+    # Once loaded, a name is a global too: it was listed twice.
+    assert len(dir(advisor)) == len(set(dir(advisor)))
 
 
 def test_the_curated_apis_docstring_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
