@@ -32,6 +32,7 @@ from advisor.model.architecture import (
     Layer,
     PermutationGeometry,
     architecture_document,
+    load_architecture,
     parse_architecture,
 )
 from advisor.model.budget import Budget
@@ -280,6 +281,15 @@ def test_the_header_says_what_the_file_is() -> None:
         "The weights are untrained",
     ):
         assert said in words
+
+
+def test_the_header_says_the_strides_of_overlapping_windows() -> None:
+    """``pools 3x3 2x2`` alone reads as tiling windows; the strides are said where they differ."""
+    overlapping = load_architecture(ROOT / "examples/architectures/overlapping.yaml")
+    words = " ".join(torch_source(overlapping).split())
+    assert "pools 3x3 2x2 2x2 2x2, strides 2x2 2x2 2x2 2x2, outputs 2" in words
+    tiling = load_architecture(ROOT / "examples/architectures/mirror.yaml")
+    assert "strides" not in torch_source(tiling).partition('"""')[0]
 
 
 def test_runs_of_the_permutation_are_written_as_ranges() -> None:

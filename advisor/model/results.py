@@ -570,15 +570,22 @@ def with_padded_input(analysis: Analysis, architecture: Architecture) -> Analysi
 
 
 def shape_summary(architecture: Architecture) -> list[str]:
-    """Return the fields of a recommendation's shape line: M, widths, pools, outputs and more."""
-    widths = " ".join(str(layer.channels) for layer in architecture.layers)
-    pools = " ".join("x".join(map(str, layer.pool)) for layer in architecture.layers)
+    """Return the fields of a recommendation's shape line: M, widths, pools, outputs and more.
+
+    The windows' strides are said where one differs from its window: ``pools 3x3 2x2`` alone
+    reads as tiling windows, which an overlapping net's are not.
+    """
+    layers = architecture.layers
+    widths = " ".join(str(layer.channels) for layer in layers)
+    pools = " ".join("x".join(map(str, layer.pool)) for layer in layers)
     summary = [
         f"representation {architecture.representation}",
         f"widths {widths}",
         f"pools {pools}",
-        f"outputs {architecture.outputs}",
     ]
+    if any(layer.step != layer.pool for layer in layers):
+        summary.append(f"strides {' '.join('x'.join(map(str, layer.step)) for layer in layers)}")
+    summary.append(f"outputs {architecture.outputs}")
     if padded := padded_input(architecture):
         summary.append(padded)
     if architecture.mixture is not None:
