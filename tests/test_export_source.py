@@ -352,10 +352,12 @@ def test_the_command_writes_a_results_recommendation_by_rank(
 ) -> None:
     path, recommendations = saved_result
     assert len(recommendations) == 2
-    for rank in (None, 2):
+    # A rank is written as every count of the command is: 2.0 and 2e0 are rank 2, as --top 5.0
+    # is 5 recommendations (argparse's int refused them).
+    for rank, written in ((None, None), (2, "2"), (2, "2.0"), (2, "2e0")):
         chosen = recommendations[0 if rank is None else 1]
-        output = tmp_path / f"net_{rank}.py"
-        extra = () if rank is None else ("--rank", str(rank))
+        output = tmp_path / f"net_{written}.py"
+        extra = () if written is None else ("--rank", written)
         run = advisor("export", path, *extra, "--output", output)
         assert run.status == ExitCode.OK, run.stderr
         assert run.stdout == f"PyTorch source written to {output}\n"

@@ -25,6 +25,7 @@ from advisor.cli.options import (
     TASK_FORMATS,
     VALUE_KINDS,
     ExitCode,
+    count,
     output_path,
     saved_path,
 )
@@ -148,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument(
         "--rank",
-        type=int,
+        type=count,
         metavar="K",
         help="with a recommend result as ARCH: its recommendation of rank K (default: its first)",
     )
@@ -169,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument(
         "--rank",
-        type=int,
+        type=count,
         metavar="K",
         help="with a recommend result as ARCH: its recommendation of rank K (default: its first)",
     )

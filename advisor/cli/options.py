@@ -38,6 +38,7 @@ __all__ = [
     "Option",
     "OutputFormat",
     "TaskFormat",
+    "count",
     "output_path",
     "saved_path",
 ]
