@@ -575,26 +575,23 @@ def test_a_representation_range_no_allowed_width_meets_is_refused_naming_the_opt
     )
 
 
-def test_a_compute_bound_nothing_fits_names_max_macs_in_one_whole_line(task_file: Path) -> None:
-    line = assert_one_error_line(
-        advisor("recommend", task_file, "--budget", "200000", "--max-macs", "10"),
-        ExitCode.INVALID_ARGUMENT,
-    )
-    assert line.startswith("advisor: error: --max-macs: is 10: ")
-    # The fields the library's message names as fixes are named as the options that set them.
-    assert "multiply-adds within --budget needs " in line
-    assert line.endswith("raise it or lower --min-width")
-
-
-def test_an_activation_bound_nothing_fits_names_max_activations_in_one_whole_line(
-    task_file: Path,
+@pytest.mark.parametrize(
+    ("option", "within"),
+    [
+        ("--max-macs", "multiply-adds within --budget needs "),
+        ("--max-activations", "activations within --budget and --max-macs needs "),
+    ],
+)
+def test_a_per_input_bound_nothing_fits_names_its_option_in_one_whole_line(
+    task_file: Path, option: str, within: str
 ) -> None:
     line = assert_one_error_line(
-        advisor("recommend", task_file, "--budget", "200000", "--max-activations", "10"),
+        advisor("recommend", task_file, "--budget", "200000", option, "10"),
         ExitCode.INVALID_ARGUMENT,
     )
-    assert line.startswith("advisor: error: --max-activations: is 10: ")
-    assert "activations within --budget and --max-macs needs " in line
+    assert line.startswith(f"advisor: error: {option}: is 10: ")
+    # The fields the library's message names as fixes are named as the options that set them.
+    assert within in line
     assert line.endswith("raise it or lower --min-width")
 
 
