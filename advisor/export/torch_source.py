@@ -66,8 +66,9 @@ def torch_source(
     require_instance(architecture, Architecture, "architecture")
     check_pooling(pooling)
     spec = architecture.input
+    pads = input_pads(architecture)
     shared = {
-        "pad": f"nn.ConstantPad{spec.ndim}d({_tuple(input_pads(architecture))}, 0.0)",
+        "pad": f"nn.ConstantPad{spec.ndim}d({_tuple(pads)}, 0.0)",
         "conv": f"nn.Conv{spec.ndim}d({spec.channels}, {architecture.representation}, "
         f"kernel_size={architecture.representation_kernel})",
         "output": f"nn.Linear({architecture.widths[-1]}, {architecture.outputs})",
@@ -79,7 +80,7 @@ def torch_source(
         if mixture is None
         else _mixture(architecture, mixture, pooling, shared)
     )
-    unpadded = " without the padding the module adds" if any(input_pads(architecture)) else ""
+    unpadded = " without the padding the module adds" if any(pads) else ""
     return _TEMPLATE.format(
         header=_header(architecture, pooling, source, rank),
         input_shape=_tuple((spec.channels, *spec.shape)),
