@@ -429,7 +429,7 @@ def _wider_limit(run: SearchRun, entry: Entry, said: bool = False) -> str:
         limits = "" if said else f" ({_width_limits(run)})"
         return f"it is already {_WIDEST}{limits}"
     chosen = entry.allocation.parameters
-    _, parameters = run.ladders.of_depth(entry.candidate.depth)
+    profiles, parameters = run.ladders.of_depth(entry.candidate.depth)
     if not (parameters <= scaled_parameters(run.budget.max_parameters, MORE_BUDGET))[
         parameters > chosen
     ].any():
@@ -437,7 +437,6 @@ def _wider_limit(run: SearchRun, entry: Entry, said: bool = False) -> str:
     # The ladders within both bounds, as the 10%-more design was searched among (cached).
     _, fitting = run.ladders.fitting(entry.candidate, MORE_BUDGET)
     if not (fitting > chosen).any():
-        profiles, _ = run.ladders.of_depth(entry.candidate.depth)
         wider = profiles[
             (parameters > chosen)
             & (parameters <= scaled_parameters(run.budget.max_parameters, MORE_BUDGET))
