@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from decimal import Decimal
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -270,6 +271,10 @@ def test_an_analysis_asked_without_the_pricing_leaves_it_out_and_every_figure_as
     assert "not computed (not asked for)." in bare.efficiency.summary()
 
 
+_SCALE_WORDS: Final = {"": 1, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+"""A written count's scale word and the count it multiplies."""
+
+
 def _floored(value: float) -> float:
     return math.floor(value * 10**DECIMALS) / 10**DECIMALS
 
@@ -281,13 +286,16 @@ def test_a_count_is_written_as_a_true_lower_bound_to_the_digits_its_figure_fixes
     figure = _floored(math.log2(count))
     efficiency = Efficiency(figure, figure, None, None, contiguous_priced=False)
     written = efficiency.summary().split("at least ")[1].split(" channel")[0]
-    shown = int(written.replace(",", ""))
+    number, _, word = written.partition(" ")
+    shown = int(Decimal(number.replace(",", "")) * _SCALE_WORDS[word])
     assert shown <= count
     if count <= 2**20:
         assert shown == count
+        assert not word
     else:
         assert count - shown < count * 1e-5
-        assert len(written.replace(",", "").rstrip("0")) <= 6
+        assert len(number.replace(".", "").lstrip("0")) <= 6
+        assert _SCALE_WORDS[word] <= count < 1000 * _SCALE_WORDS[word]
 
 
 @given(st.floats(40.001, 5000.0))
@@ -301,6 +309,24 @@ def test_a_count_written_as_a_power_of_two_is_no_more_than_its_figure(figure: fl
     assert figure - shown < 0.1 + 1e-6
 
 
+@pytest.mark.parametrize(
+    ("log2_channels", "written"),
+    [
+        (20.0, "1,048,576 channels"),
+        (24.0, "16.7772 million channels"),
+        (math.log2(2_000_000), "2 million channels"),
+        (39.9, "1.02588 trillion channels"),
+    ],
+)
+def test_a_count_past_two_to_the_twenty_says_its_scale_so_it_does_not_read_as_exact(
+    log2_channels: float, written: str
+) -> None:
+    # 2^24 channels, rounded to the six digits the figure fixes, read "16,777,200": a count
+    # 16 short of 2^24 to anyone who knows the power.
+    summary = Efficiency(log2_channels, 60.0, None, None, contiguous_priced=False).summary()
+    assert f"at least {written} (" in summary
+
+
 def test_a_figure_a_hair_below_a_tenth_reads_as_that_tenth() -> None:
     # The contiguous pricing stops 1e-7 bits below its threshold and figures are floored to 6
     # decimals: 1535.999999 is the README's 2^1,536.0, not 2^1,535.9.
@@ -311,7 +337,7 @@ def test_a_figure_a_hair_below_a_tenth_reads_as_that_tenth() -> None:
 def test_a_power_of_twenty_reads_to_six_digits_not_past_them_and_one_channel_is_singular() -> None:
     figure = _floored(math.log2(20**8))
     assert (
-        "at least 25,599,900,000 channels"
+        "at least 25.5999 billion channels"
         in Efficiency(figure, figure, None, None, contiguous_priced=False).summary()
     )
     one = Efficiency(0.0, 1.0, 0.0, 1.0, contiguous_priced=True).summary()

@@ -250,7 +250,9 @@ def test_it_states_what_a_shallow_and_a_contiguous_net_would_need() -> None:
     assert "A shallow net would need at least 2^576.0 channels (2^581.0 parameters)" in text
     # 2^27.25 = 159,612,677.097...: past 2^20, written to the 6 digits its figure fixes;
     # 2^12.5 = 5,792.6...: the least whole count, the next integer.
-    assert "at least 159,612,000 parameters and a widest layer of at least 5,793 channels" in text
+    assert (
+        "at least 159.612 million parameters and a widest layer of at least 5,793 channels" in text
+    )
     unreachable = _text(efficiency=Efficiency(576.0, 581.0, None, None))
     assert "no contiguous net on these windows reaches them at any width" in unreachable
 

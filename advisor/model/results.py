@@ -95,6 +95,10 @@ _EXACT_BITS = 20
 _FIXED_DIGITS = 6
 """Significant digits a larger count is written to (see :func:`_count`)."""
 
+_SCALES: Final = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"))
+"""The words a count past 2^20 is written in, largest first: every such count is a million or
+more."""
+
 _ABOVE_BOUND: Final = 1e-6
 """How far a figure passes its dimension bound to be above it: both are written to 9 decimals,
 rounded up, so a figure at its bound reads as the bound or within this of it."""
@@ -265,7 +269,7 @@ def _counted(log2_value: float, noun: str) -> str:
 
 
 def _count(log2_value: float) -> str:
-    """Write a log2 lower bound as a whole count: ``1,024``, ``25,599,900,000``, ``2^96.0``.
+    """Write a log2 lower bound as a count: ``1,024``, ``25.5999 billion``, ``2^96.0``.
 
     A power of two is written down to the tenth of a bit (``2^389.3`` for 389.358), as every
     figure here is a lower bound, within the 1e-6 of the figure's own floor.
@@ -273,7 +277,9 @@ def _count(log2_value: float) -> str:
     The figures are floored to 6 decimals, which fix a count to about 7 parts in 10 million:
     up to 2^20 the least whole count is exact, beyond it the count is rounded down to the 6
     significant digits the figure fixes (20^8 channels, floored to 2^34.575424, would
-    otherwise read 25,599,986,531, digits the figure does not hold).
+    otherwise read 25,599,986,531, digits the figure does not hold) and written with its
+    scale's word, so it does not read as an exact count: 2^24 channels as ``16.7772
+    million``, where ``16,777,200`` looked like a miscount of 16,777,216.
     """
     if log2_value > _PLAIN_BITS:
         # Down to the tenth, as the figure is a lower bound (2^389.358 is not "2^389.4"); the
@@ -284,7 +290,9 @@ def _count(log2_value: float) -> str:
     if log2_value <= _EXACT_BITS:
         return f"{least:,}"
     unit = 10 ** (len(str(least)) - _FIXED_DIGITS)
-    return f"{least // unit * unit:,}"
+    scale, word = next((scale, word) for scale, word in _SCALES if least >= scale)
+    digits = f"{least // unit * unit / scale:.{_FIXED_DIGITS}g}"
+    return f"{digits} {word}"
 
 
 @dataclass(frozen=True)
