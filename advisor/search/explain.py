@@ -450,7 +450,8 @@ def _versus(
     stronger = _stronger(chosen, reference, objective, names)
     head = (
         f"{_capitalised(label)} at this budget ({reference.description}, "
-        f"{reference.widths_text()}{held}) scores {reference.score:.4g}{stronger}"
+        f"{reference.widths_text()}{held}) scores {reference.score:.4g}"
+        f"{stronger or _factors_below_one(reference, objective)}"
     )
     if counted[best] <= 0:
         closing = _past_targets(chosen, reference, objective, names)
@@ -461,6 +462,33 @@ def _versus(
         f"(log2 rank {_bits(reference.log2_ranks[best])} against this net's "
         f"{_bits(chosen.log2_ranks[best])}: {_ratio(float(gains[best]))})."
     )
+
+
+def _factors_below_one(reference: Design, objective: Objective) -> str:
+    """Say how ``reference``'s score is made where a factor below 1 cuts its fractions.
+
+    The comparison gave a reference net's score and then its fraction of one target: "scores
+    0.03116; it models 'x' at 19% of the target" left the factors that cut 19% to 3% unsaid.
+    Empty where no factor is below 1, as the fractions alone then make the score.
+    """
+    order, meets = _order_factor(reference, objective), _coherence_factor(reference, objective)
+    factors = [
+        f"times {_factor(value)} for {what}"
+        for value, what in (
+            (order, "the order its pooling windows forget"),
+            (meets, "how its pooling levels meet the location pairs the description repeats"),
+        )
+        if value is not None and value < 1
+    ]
+    if not factors:
+        return ""
+    reached = objective.fractions(np.asarray(reference.log2_ranks))
+    kind, fraction = (
+        ("weighted mean", float(reached @ objective.weights))
+        if objective.kind == "weighted"
+        else ("smallest", float(reached.min()))
+    )
+    return f" (the {kind} fraction of the targets {fraction:.4g}, {', '.join(factors)})"
 
 
 def _stronger(chosen: Design, reference: Design, objective: Objective, names: Sequence[str]) -> str:
