@@ -68,9 +68,13 @@ def torch_source(
     spec = architecture.input
     pads = input_pads(architecture)
     shared = {
-        "pad": f"nn.ConstantPad{spec.ndim}d({_tuple(pads)}, 0.0)",
-        "conv": f"nn.Conv{spec.ndim}d({spec.channels}, {architecture.representation}, "
-        f"kernel_size={architecture.representation_kernel})",
+        "representation": _REPRESENTATION.format(
+            ndim=spec.ndim,
+            pads=_tuple(pads),
+            channels=spec.channels,
+            representation=architecture.representation,
+            kernel=architecture.representation_kernel,
+        ),
         "output": f"nn.Linear({architecture.widths[-1]}, {architecture.outputs})",
         "outputs": str(architecture.outputs),
     }
@@ -324,6 +328,16 @@ def _check_inputs(inputs: torch.Tensor, dtype: torch.dtype) -> None:
 '''
 """The file's text: the gathers and ``Net`` are a tree's or a mixture's (:func:`torch_source`)."""
 
+_REPRESENTATION: Final = """\
+nn.Sequential(
+            nn.ConstantPad{ndim}d({pads}, 0.0),
+            nn.Conv{ndim}d({channels}, {representation}, kernel_size={kernel}),
+            nn.ReLU(),
+        )"""
+"""The representation layers, a tree's and a mixture's ``Net`` alike: padding, conv, ReLU.
+
+Written after ``self.representation = `` in ``Net.__init__``, hence its indentation."""
+
 _TREE_GATHER: Final = '''\
 PERMUTATION = {permutation}
 """The pooling geometry: position p of the grid the layers pool holds location PERMUTATION[p]."""'''
@@ -345,11 +359,7 @@ class Net(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.representation = nn.Sequential(
-            {pad},
-            {conv},
-            nn.ReLU(),
-        )
+        self.representation = {representation}
         self.register_buffer("permutation", torch.tensor(PERMUTATION, dtype=torch.int64))
         self.hidden = nn.Sequential(
 {hidden}        )
@@ -397,11 +407,7 @@ class Net(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.representation = nn.Sequential(
-            {pad},
-            {conv},
-            nn.ReLU(),
-        )
+        self.representation = {representation}
         for name, gather in GATHERS.items():
             self.register_buffer(name, torch.tensor(gather, dtype=torch.int64))
         self.members = nn.ModuleList([
