@@ -1,10 +1,11 @@
 """``advisor export``: a recommendation as standalone PyTorch source, equal to the torch export.
 
 Without torch: the source is written (never importing torch), parses, spells out the layers and
-the permutations (a mixture's: every member's layers and gathers), and the command refuses a rank
-the result lacks and an existing ``--output``. With torch: the file, run where ``import advisor``
-fails, computes what ``torch_module`` computes (a tree's ``ConvNet``, a mixture's ``MixtureNet``)
-from the same ``state_dict``, and its own weights load back.
+the permutations (a mixture's: every member's layers and gathers), ruff finds nothing to report
+in it, and the command refuses a rank the result lacks and an existing ``--output``. With torch:
+the file, run where ``import advisor`` fails, computes what ``torch_module`` computes (a tree's
+``ConvNet``, a mixture's ``MixtureNet``) from the same ``state_dict``, and its own weights load
+back.
 """
 
 from __future__ import annotations
@@ -311,6 +312,57 @@ def test_runs_of_the_permutation_are_written_as_ranges() -> None:
     source = torch_source(runs)
     assert "\nPERMUTATION = [*range(7, -1, -1), 8, 10, 9, *range(11, 16)]\n" in source
     assert _permutation_in(source) == list(permutation)
+
+
+PADDED_PERMUTED = parse_architecture(
+    {
+        **architecture_document(PERMUTED),
+        "input": {"shape": [7, 8], "channels": 3},
+        "padding": [[0, 1], [0, 0]],
+    }
+)
+"""A tree whose input is padded and whose permutation wraps over several lines."""
+
+_RUFF = (
+    "-m",
+    "ruff",
+    "check",
+    "--no-cache",
+    "--isolated",
+    "--select",
+    "E,F,W,B,UP",
+    "--line-length",
+    "100",
+    "-",
+)
+"""ruff's check of a source on standard input: pycodestyle, pyflakes, bugbear and pyupgrade.
+
+Not ``ruff format --check``: the permutation's numbers are packed many to a line, where the
+formatter puts one per line, and a mixture's members' list hugs ``nn.ModuleList([``."""
+
+
+@pytest.mark.parametrize(
+    ("architecture", "pooling"),
+    [
+        (PADDED_PERMUTED, "max"),
+        CASES["sequence, padded, interleaved"],
+        *MIXTURES.values(),
+    ],
+    ids=["tree, padded, permuted", "tree, padded, interleaved", *MIXTURES],
+)
+def test_the_source_is_lint_clean(architecture: Architecture, pooling: PoolingKind) -> None:
+    """The file is the user's to edit and lint: ruff finds nothing to report in it."""
+    pytest.importorskip("ruff")
+    source = torch_source(architecture, pooling, source="result.json", rank=1)
+    run = subprocess.run(
+        [sys.executable, *_RUFF],
+        input=source,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
 
 
 @pytest.mark.parametrize(
