@@ -418,6 +418,78 @@ def test_the_command_writes_a_results_recommendation_by_rank(
         )
 
 
+@pytest.fixture(scope="module")
+def dilations_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """A result of the dilations family saved as JSON, with its first recommendation."""
+    task = parse_task({"input": {"shape": [16]}, "preset": "long_range"})
+    budget = Budget(
+        max_parameters=20_000, top_k=1, geometries=("dilations",), time_limit_seconds=None
+    )
+    result = recommend(task, budget)
+    path = tmp_path_factory.mktemp("dilations") / "result.json"
+    path.write_text(json.dumps(search_result_document(result)))
+    return path, result.recommendations[0]
+
+
+def _header_words(source: str) -> str:
+    """Return the header comment's text, its lines joined and its spaces collapsed."""
+    return " ".join("".join(line[1:] for line in source.splitlines() if line[:1] == "#").split())
+
+
+def test_the_header_says_a_dilations_designs_order(
+    dilations_result: tuple[Path, Any], tmp_path: Path
+) -> None:
+    """The order the table says (``dilations 8 1 2 4``), which the permutation hides, is said."""
+    path, chosen = dilations_result
+    assert chosen.dilations is not None
+    said = f"dilations {' '.join(map(str, chosen.dilations))}"
+    assert said in chosen.as_table()
+    run = advisor("export", path, "--output", "-")
+    assert run.status == ExitCode.OK, run.stderr
+    assert f"outputs 1, {said}; max pooling" in _header_words(run.stdout)
+    arch = tmp_path / "arch.yaml"
+    arch.write_text(yaml.safe_dump(architecture_document(chosen.architecture)))
+    run = advisor("export", arch, "--output", "-")
+    assert run.status == ExitCode.OK, run.stderr
+    assert "dilations " not in _header_words(run.stdout)
+
+
+@pytest.mark.parametrize(
+    ("dilations", "refusal"),
+    [
+        (["1"], "dilations[0]: Input should be a valid integer"),
+        ([1, 2], "dilations: has 2 entries, the architecture has"),
+        ([1, 2, 4, 16], "dilations: must be a permutation of [1, 2, 4, 8]"),
+    ],
+)
+def test_a_results_dilation_order_is_read_strictly(
+    dilations_result: tuple[Path, Any], tmp_path: Path, dilations: list[Any], refusal: str
+) -> None:
+    """A hand-edited order is refused naming it, not written into the header as the design's."""
+    path, _ = dilations_result
+    document = json.loads(path.read_text())
+    document["recommendations"][0]["dilations"] = dilations
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(document))
+    line = assert_one_error_line(
+        advisor("export", edited, "--output", "-"), ExitCode.INVALID_ARGUMENT
+    )
+    assert f"architecture.recommendations[0].{refusal}" in line
+
+
+def test_a_dilation_order_not_the_architectures_is_refused(
+    dilations_result: tuple[Path, Any],
+) -> None:
+    _, chosen = dilations_result
+    other = tuple(reversed(chosen.dilations))
+    with pytest.raises(InvalidRequestError) as raised:
+        torch_source(chosen.architecture, dilations=other)
+    assert [v.field for v in raised.value.violations] == ["dilations"]
+    assert "is not the dilation order of the architecture's geometry" in str(raised.value)
+    with pytest.raises(InvalidRequestError, match="dilations"):
+        torch_source(chosen.architecture, dilations=(1, 2))
+
+
 def test_the_command_writes_standard_output_for_a_dash() -> None:
     arch = ROOT / "examples" / "architectures" / "mirror.yaml"
     run = advisor("export", arch, "--output", "-")

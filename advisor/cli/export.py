@@ -37,8 +37,14 @@ def export(args: argparse.Namespace) -> str:
     if output is not None:
         _check_output(args, output)
     rank = None if args.rank is None else checked_rank(args.rank)
-    architecture, chosen = ranked_architecture_argument(args.arch, rank)
-    source = torch_source(architecture, args.pooling, source=source_name(args.arch), rank=chosen)
+    chosen = ranked_architecture_argument(args.arch, rank)
+    source = torch_source(
+        chosen.architecture,
+        args.pooling,
+        source=source_name(args.arch),
+        rank=chosen.rank,
+        dilations=chosen.dilations,
+    )
     if output is None:
         return source
     write_output_file(output, source, "--output")

@@ -14,10 +14,13 @@ import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Final
 
+import numpy as np
+
+from advisor.errors import InvalidRequestError
 from advisor.export.document import PoolingKind, check_pooling
 from advisor.export.margins import input_pads
 from advisor.export.mixture_gathers import mixture_gathers
-from advisor.geometry.layouts import input_permutation
+from advisor.geometry.layouts import dilation_permutation, input_permutation
 from advisor.model.architecture import Architecture
 from advisor.model.arguments import require_instance
 from advisor.model.geometries import Geometry, family_of
@@ -48,12 +51,15 @@ def torch_source(
     *,
     source: str | None = None,
     rank: int | None = None,
+    dilations: Sequence[int] | None = None,
 ) -> str:
     """Return ``architecture`` as the source of a standalone PyTorch module ``Net``.
 
-    ``source`` names the file the architecture was read from and ``rank`` the recommendation of
-    a result it is, for the header; the header also gives the advisor's version, the design,
-    its parameters, multiply-adds and activations, and says the weights are untrained. A tree's
+    ``source`` names the file the architecture was read from, ``rank`` the recommendation of
+    a result it is and ``dilations`` that recommendation's dilation order
+    (``Recommendation.dilations``, which its permutation does not show), for the header; the
+    header also gives the advisor's version, the design, its parameters, multiply-adds and
+    activations, and says the weights are untrained. A tree's
     ``Net`` is :class:`~advisor.export.torch_net.ConvNet`'s network, a mixture's
     :class:`~advisor.export.torch_mixture.MixtureNet`'s.
 
@@ -61,10 +67,13 @@ def torch_source(
     ------
     InvalidRequestError
         On ``architecture`` when it is no :class:`Architecture`, on ``pooling`` when it is not
-        ``"max"`` or ``"avg"``.
+        ``"max"`` or ``"avg"``, on ``dilations`` when it is no dilation order whose permutation
+        is the architecture's.
     """
     require_instance(architecture, Architecture, "architecture")
     check_pooling(pooling)
+    if dilations is not None:
+        _check_dilations(architecture, dilations)
     spec = architecture.input
     pads = input_pads(architecture)
     shared = {
@@ -86,7 +95,7 @@ def torch_source(
     )
     unpadded = " without the padding the module adds" if any(pads) else ""
     return _TEMPLATE.format(
-        header=_header(architecture, pooling, source, rank),
+        header=_header(architecture, pooling, source, rank, dilations),
         input_shape=_tuple((spec.channels, *spec.shape)),
         gathers=gathers,
         net=net,
@@ -139,8 +148,27 @@ def _member_lines(
     return f"{_INDENT * 3}nn.Sequential(  # member {member}\n{levels}{_INDENT * 3}),\n"
 
 
+def _check_dilations(architecture: Architecture, dilations: Sequence[int]) -> None:
+    """Refuse ``dilations`` unless it is the order of ``architecture``'s pooling geometry."""
+    permutation = input_permutation(architecture)
+    try:
+        matches = np.array_equal(dilation_permutation(len(permutation), dilations), permutation)
+    except (InvalidRequestError, TypeError):  # no order of powers of two, one per layer
+        matches = False
+    if not matches:
+        raise InvalidRequestError.single(
+            "dilations",
+            f"{dilations!r} is not the dilation order of the architecture's geometry (the one "
+            "whose size-2 dilated convs pool as its permutation does)",
+        )
+
+
 def _header(
-    architecture: Architecture, pooling: PoolingKind, source: str | None, rank: int | None
+    architecture: Architecture,
+    pooling: PoolingKind,
+    source: str | None,
+    rank: int | None,
+    dilations: Sequence[int] | None,
 ) -> str:
     """Return the comment that opens the file: what it is, where from, what it costs."""
     spec = architecture.input
@@ -151,7 +179,7 @@ def _header(
         f"geometry {_geometry_name(architecture.geometry)}, "
         f"input {'x'.join(map(str, spec.shape))} ({spec.channels} channel"
         f"{'' if spec.channels == 1 else 's'}); "
-        f"{', '.join(shape_summary(architecture))}; {pooling} pooling",
+        f"{', '.join(shape_summary(architecture, dilations))}; {pooling} pooling",
         f"parameters: {architecture.parameters:,}; multiply-adds per input: "
         f"{architecture.multiply_adds:,}; {activations_text(architecture.activations)}",
     ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, ClassVar, Final
+from typing import Annotated, Any, ClassVar, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -71,6 +71,7 @@ __all__ = [
     "Padding",
     "ParameterCount",
     "PermutationGeometry",
+    "RankedArchitecture",
     "architecture_argument",
     "architecture_document",
     "checked_rank",
@@ -479,7 +480,7 @@ def load_architecture(path: str | os.PathLike[str], rank: int | None = None) -> 
         :func:`parse_architecture` reads it).
     """
     require_path(path, "path", "Architecture")
-    return _chosen_architecture(read_document(path, "architecture"), path, rank, "")[0]
+    return _chosen_architecture(read_document(path, "architecture"), path, rank, "").architecture
 
 
 def architecture_document(arch: Architecture) -> dict[str, Any]:
@@ -508,22 +509,42 @@ def architecture_argument(path: str | os.PathLike[str], rank: int | None) -> Arc
         ``architecture.layers[0].pool``), ``architecture.recommendations...`` (the result, and
         an invalid architecture in it) or ``rank``.
     """
-    return ranked_architecture_argument(path, rank)[0]
+    return _chosen_argument(path, rank).architecture
+
+
+class RankedArchitecture(NamedTuple):
+    """The architecture a path stands for, and what its recommendation says beside it.
+
+    ``rank`` is the chosen recommendation's (the one asked for, or the first listed's),
+    ``dilations`` its dilation order (``Recommendation.dilations``), None for a design of
+    another family; both are None for an architecture file.
+    """
+
+    architecture: Architecture
+    rank: int | None
+    dilations: tuple[int, ...] | None
 
 
 def ranked_architecture_argument(
     path: str | os.PathLike[str], rank: int | None
-) -> tuple[Architecture, int | None]:
+) -> RankedArchitecture:
     """Read the architecture a path stands for as :func:`architecture_argument`, with its rank.
 
-    The rank is the chosen recommendation's (``rank``, or the first listed's), None for an
-    architecture file: ``advisor export`` says which design of a result it wrote.
+    And its dilation order: ``advisor export`` says which design of a result it wrote, and the
+    order a ``dilations`` design's permutation does not show.
 
     Raises
     ------
     InvalidRequestError
-        As :func:`architecture_argument`.
+        As :func:`architecture_argument`; on ``architecture.recommendations[i].dilations`` when
+        the chosen recommendation's order is no dilation order of its architecture's layers.
     """
+    chosen = _chosen_argument(path, rank)
+    return RankedArchitecture(chosen.architecture, chosen.rank, _dilation_order(chosen))
+
+
+def _chosen_argument(path: str | os.PathLike[str], rank: int | None) -> _Chosen:
+    """Read the design a path stands for, its fields' errors placed under ``architecture``."""
     try:
         document = read_document(path, "architecture")
     except InvalidRequestError as error:
@@ -549,14 +570,28 @@ def checked_rank(rank: object) -> int:
     return int(rank)
 
 
+class _Chosen(NamedTuple):
+    """A design of a document: its architecture, and the recommendation holding it, if any.
+
+    ``recommendation`` is the chosen recommendation's mapping as read, lying at ``field``, and
+    ``rank`` its rank; both None (``field`` the document's) for an architecture file.
+    """
+
+    architecture: Architecture
+    rank: int | None
+    recommendation: Mapping[str, Any] | None
+    field: str
+
+
 def _chosen_architecture(
     document: Mapping[str, Any], path: str | os.PathLike[str], rank: int | None, field: str
-) -> tuple[Architecture, int | None]:
-    """Return the architecture ``document`` (read from ``path``, lying at ``field``) stands for.
+) -> _Chosen:
+    """Return the design ``document`` (read from ``path``, lying at ``field``) stands for.
 
-    An architecture file's own (its rank None), or the recommendation of rank ``rank`` of a
-    recommend result (with its rank, the first listed's without ``rank``); errors on the
-    document's fields are placed under ``field``, an error on ``rank`` is not.
+    An architecture file's own, or the recommendation of rank ``rank`` of a recommend result
+    (the first listed without ``rank``); errors on the document's fields are placed under
+    ``field``, an error on ``rank`` is not. Of the recommendation, only its ``architecture`` is
+    read here.
     """
     if rank is not None:
         rank = checked_rank(rank)
@@ -565,7 +600,7 @@ def _chosen_architecture(
             raise InvalidRequestError.single(
                 "rank", f"{source_name(path)} is an architecture, not a result"
             )
-        return _parsed_at(document, field), None
+        return _Chosen(_parsed_at(document, field), None, None, field)
     recommendations = document["recommendations"]
     listed = f"{field}.recommendations" if field else "recommendations"
     if not isinstance(recommendations, list):
@@ -582,10 +617,41 @@ def _chosen_architecture(
     else:
         raise InvalidRequestError.single("rank", f"{source_name(path)} holds the ranks {ranks}")
     chosen = recommendations[index]
-    at = f"{listed}[{index}].architecture"
+    at = f"{listed}[{index}]"
     if not isinstance(chosen.get("architecture"), Mapping):
-        raise InvalidRequestError.single(at, "must be an architecture")
-    return _parsed_at(chosen["architecture"], at), ranks[index]
+        raise InvalidRequestError.single(f"{at}.architecture", "must be an architecture")
+    architecture = _parsed_at(chosen["architecture"], f"{at}.architecture")
+    return _Chosen(architecture, ranks[index], chosen, at)
+
+
+def _dilation_order(chosen: _Chosen) -> tuple[int, ...] | None:
+    """Read the chosen recommendation's ``dilations``: None, or an order of its layers.
+
+    Read as the geometry ``{dilations: [...]}`` of its architecture's layers is (whole numbers,
+    a permutation of 1, 2, 4, ... with one per layer), errors named at the recommendation's
+    ``dilations``: a hand-edited order was otherwise written into ``advisor export``'s header
+    as the design's.
+    """
+    value = None if chosen.recommendation is None else chosen.recommendation.get("dilations")
+    if value is None:
+        return None
+    field = f"{chosen.field}.dilations"
+
+    def placed(path: str) -> str:
+        """Place a path of the geometry's (``dilations[0]``, ``geometry.dilations``) at field."""
+        root = next(
+            root
+            for root in ("geometry.dilations", "geometry", "dilations", "")
+            if path.startswith(root)
+        )
+        return field + path[len(root) :]
+
+    try:
+        geometry = DilationGeometry.model_validate({"dilations": value})
+        family_of(geometry).check(geometry, chosen.architecture.schedule)
+    except InvalidRequestError as error:
+        raise error.renamed(placed) from None
+    return geometry.dilations
 
 
 def _ranks(recommendations: list[Any], listed: str) -> list[int]:

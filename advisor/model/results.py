@@ -529,9 +529,7 @@ def _recommendation_lines(recommendation: Recommendation, score: str, explain: b
         f"{recommendation.multiply_adds:,} multiply-adds",
         activations_text(recommendation.activations),
     ]
-    shape = shape_summary(architecture)
-    if recommendation.dilations is not None:
-        shape.append(f"dilations {' '.join(map(str, recommendation.dilations))}")
+    shape = shape_summary(architecture, recommendation.dilations)
     lines = [*packed(header, "", "    "), *packed(shape, "    ", "    ")]
     lines.extend(_correlation_table(recommendation.analysis, "    "))
     # A result from a producer that predates summaries has the rationale only.
@@ -577,11 +575,13 @@ def with_padded_input(analysis: Analysis, architecture: Architecture) -> Analysi
     return copied
 
 
-def shape_summary(architecture: Architecture) -> list[str]:
+def shape_summary(architecture: Architecture, dilations: Sequence[int] | None = None) -> list[str]:
     """Return the fields of a recommendation's shape line: M, widths, pools, outputs and more.
 
     The windows' strides are said where one differs from its window: ``pools 3x3 2x2`` alone
-    reads as tiling windows, which an overlapping net's are not.
+    reads as tiling windows, which an overlapping net's are not. ``dilations``, a ``dilations``
+    design's order (:attr:`Recommendation.dilations`), ends the line: its permutation alone
+    does not show it.
     """
     layers = architecture.layers
     widths = " ".join(str(layer.channels) for layer in layers)
@@ -601,6 +601,8 @@ def shape_summary(architecture: Architecture) -> list[str]:
         summary.append(
             f"mixture of {members} members, summed {architecture.mixture.summed_where()}"
         )
+    if dilations is not None:
+        summary.append(f"dilations {' '.join(map(str, dilations))}")
     return summary
 
 
