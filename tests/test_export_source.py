@@ -452,6 +452,13 @@ def test_the_header_says_a_dilations_designs_order(
     run = advisor("export", arch, "--output", "-")
     assert run.status == ExitCode.OK, run.stderr
     assert "dilations " not in _header_words(run.stdout)
+    # An architecture file written with the order as its geometry says it as its geometry.
+    document = architecture_document(chosen.architecture)
+    document["geometry"] = {"dilations": list(chosen.dilations)}
+    arch.write_text(yaml.safe_dump(document))
+    run = advisor("export", arch, "--output", "-")
+    assert run.status == ExitCode.OK, run.stderr
+    assert f"geometry {said}, input" in _header_words(run.stdout)
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from advisor.export.mixture_gathers import mixture_gathers
 from advisor.geometry.layouts import dilation_permutation, input_permutation
 from advisor.model.architecture import Architecture
 from advisor.model.arguments import require_instance
-from advisor.model.geometries import Geometry, family_of
+from advisor.model.geometries import DilationGeometry, Geometry, family_of
 from advisor.model.mixture import Mixture, member_geometries, member_widths
 from advisor.model.results import shape_summary
 from advisor.model.text import activations_text
@@ -213,7 +213,13 @@ def _members_line(architecture: Architecture, mixture: Mixture) -> str:
 
 
 def _geometry_name(geometry: Geometry) -> str:
-    """Return a geometry's name: its own, or its family's for a written-out one."""
+    """Return a geometry's name: its own, or its family's for a written-out one.
+
+    A written-out dilation order is said whole (``dilations 8 1 2 4``): its family's name
+    alone left the header without the order the file's permutation encodes.
+    """
+    if isinstance(geometry, DilationGeometry):
+        return f"dilations {' '.join(map(str, geometry.dilations))}"
     return geometry if isinstance(geometry, str) else family_of(geometry).name
 
 
