@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 import advisor.model.strict_yaml
 import advisor.model.task
 from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.model.budget import Budget
 from advisor.model.presets import TASK_PRESETS, symmetry
 from advisor.model.regions import REGION_PRESETS
 from advisor.model.task import Task, list_presets, load_task, parse_task
@@ -447,6 +448,22 @@ def test_an_unknown_field_is_told_the_closest_field_of_its_model(
     description = _refusal_of(document, field)
     assert description.startswith("Extra inputs are not permitted")
     assert description.endswith(f"; did you mean {suggested!r}?" if suggested else "permitted")
+
+
+@pytest.mark.parametrize("key", ["classes", "num_classes", "n_classes", "num_outputs"])
+def test_another_frameworks_class_count_is_told_its_name_here(key: str) -> None:
+    # `classes: 10` was refused as any unknown key, with no pointer to `outputs`.
+    for kind, document in (
+        ("task", {"input": {"shape": [8]}, "preset": "symmetry", key: 10}),
+        ("budget", {"max_parameters": 1_000, key: 10}),
+    ):
+        with pytest.raises(InvalidRequestError) as raised:
+            parse_task(document) if kind == "task" else Budget.model_validate(document)
+        (violation,) = raised.value.violations
+        assert violation.field == (key if kind == "task" else f"budget.{key}")
+        assert violation.description.endswith(
+            "; write the class count as outputs (the network's outputs)"
+        )
 
 
 @pytest.mark.parametrize(

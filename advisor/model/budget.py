@@ -9,6 +9,7 @@ its field, rather than failing in the encoder.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias
 
 import numpy as np
@@ -33,6 +34,7 @@ from advisor.model.scalars import (
 )
 
 __all__ = [
+    "CLASS_COUNT_KEYS",
     "AllowedFamily",
     "DEFAULT_COMPUTE_FACTOR",
     "DEFAULT_FAMILIES",
@@ -181,6 +183,14 @@ _UNORDERED: Final = frozenset({"channel_choices", "geometries"})
 """Budget fields whose lists the search reads as sets: their order asks for no other search."""
 
 
+CLASS_COUNT_KEYS: Final[Mapping[str, str]] = dict.fromkeys(
+    ("classes", "num_classes", "n_classes", "num_outputs"),
+    "write the class count as outputs (the network's outputs)",
+)
+"""Other frameworks' names for ``outputs``, a task's and a budget's: refused with its name
+(``foreign_keys``, which :func:`advisor.errors.invalid_request_from_pydantic` reads)."""
+
+
 class Budget(NullsOmitted):
     """The search request's options (docs/FORMATS.md §5).
 
@@ -194,6 +204,7 @@ class Budget(NullsOmitted):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     # Every refusal, pydantic's and the checks across fields, on budget.<field> (RequestModel).
     _error_prefix: ClassVar[str] = "budget"
+    foreign_keys: ClassVar[Mapping[str, str]] = CLASS_COUNT_KEYS
     _copy_validates: ClassVar[bool] = True
 
     max_parameters: int = Field(

@@ -46,6 +46,7 @@ from advisor.errors import (
     unknown_name,
 )
 from advisor.model.arguments import require_path
+from advisor.model.budget import CLASS_COUNT_KEYS
 from advisor.model.documents import NullsOmitted, read_document, refuse_other_kind
 from advisor.model.geometries import validate_permutation
 from advisor.model.grid import InputSpec, LocationIds
@@ -137,6 +138,7 @@ class Task(NullsOmitted):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     _copy_validates: ClassVar[bool] = True
+    foreign_keys: ClassVar[Mapping[str, str]] = CLASS_COUNT_KEYS
 
     input: InputSpec
     # Kept as a tuple: a list could be changed in place, past the validation and the resolved
