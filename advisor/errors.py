@@ -277,18 +277,29 @@ class InvalidRequestError(BadRequestError):
 
         ``cites`` as :meth:`FieldViolation.prefixed` takes it.
         """
-        return type(self)([v.prefixed(prefix, cites=cites) for v in self.violations])
+        return self._holding([v.prefixed(prefix, cites=cites) for v in self.violations])
 
     def renamed(self, rename: Callable[[str], str]) -> InvalidRequestError:
         """Return the same error with every field path passed through ``rename``."""
-        return type(self)([v.renamed(rename) for v in self.violations])
+        return self._holding([v.renamed(rename) for v in self.violations])
+
+    def _holding(self, violations: Sequence[FieldViolation]) -> InvalidRequestError:
+        """Return an error of this class holding ``violations``: what :meth:`prefixed` makes.
+
+        A subclass whose constructor takes more than the violations (the client's refusal of a
+        server's limit) builds it here.
+        """
+        return type(self)(violations)
 
     def _pickled_arguments(self) -> tuple[Any, ...]:
         return (self.violations,)
 
 
 class LimitExceededError(InvalidRequestError):
-    """The request is well formed but over a documented size limit (checked before any work)."""
+    """The request is well formed but over a documented size limit (checked before any work).
+
+    The client's refusal of a server's limit (``ServerLimitExceededError``) is one too.
+    """
 
     @property
     def limits(self) -> Mapping[str, str]:

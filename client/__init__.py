@@ -25,6 +25,7 @@ from advisor_client.errors import (
     InvalidRequestError,
     LimitExceededError,
     ResourceExhaustedError,
+    ServerLimitExceededError,
     UnauthenticatedError,
     UnavailableError,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "LimitExceededError",
     "ResourceExhaustedError",
     "RetryPolicy",
+    "ServerLimitExceededError",
     "TaskLike",
     "TlsConfig",
     "UnauthenticatedError",

@@ -10,7 +10,10 @@ Python callers never touch the wire.
 A request the client refuses before sending it (a bad task, a wrong-typed argument, a timeout
 gRPC cannot hold) raises the library's :class:`~advisor.errors.InvalidRequestError` (its
 :class:`~advisor.errors.LimitExceededError` for a request over ``max_message_bytes``), exported
-here too, so one import catches both. Bad input raises :class:`InvalidRequestError` where the
+here too, so one import catches both; the server's refusal of a request over one of its limits
+is a :class:`ServerLimitExceededError`, both an :class:`InvalidArgumentError` and a
+:class:`~advisor.errors.LimitExceededError`, so ``except LimitExceededError`` catches a request
+over a limit wherever it was refused. Bad input raises :class:`InvalidRequestError` where the
 client checks it and :class:`InvalidArgumentError` where only the server does: both are the
 library's :class:`~advisor.errors.BadRequestError`, so ``except BadRequestError`` catches bad
 input either way; every error here derives from :class:`~advisor.errors.AdvisorError`. Every
@@ -48,6 +51,7 @@ __all__ = [
     "PLAINTEXT_HINT",
     "PLAINTEXT_REFUSED",
     "ResourceExhaustedError",
+    "ServerLimitExceededError",
     "UnauthenticatedError",
     "UnavailableError",
     "error_from_rpc",
@@ -103,12 +107,20 @@ class AdvisorRpcError(AdvisorError):
     ) -> None:
         self.code = code
         self.details = details
-        self.limits: Mapping[str, str] = dict(limits or {})
+        self._limits: Mapping[str, str] = dict(limits or {})
         self.request_id: str | None = None
         self.request_id_from_server = False
         self.reason: str | None = None
         self.retry_delay: float | None = None
-        super().__init__(details or code.name)
+        # Not super(): in a ServerLimitExceededError the next class is LimitExceededError, whose
+        # constructor takes violations, not a message.
+        AdvisorError.__init__(self, details or code.name)
+
+    @property
+    def limits(self) -> Mapping[str, str]:
+        """The request limits the server refused the call over (see the class)."""
+        # A property, as LimitExceededError's is: ServerLimitExceededError is both errors.
+        return self._limits
 
     def _pickled_arguments(self) -> tuple[Any, ...]:
         return self.code, self.details, self.limits
@@ -155,6 +167,22 @@ class InvalidArgumentError(AdvisorRpcError, BadRequestError):
         if not self.violations:
             return self.details
         return "; ".join(map(str, self.violations))
+
+
+class ServerLimitExceededError(InvalidArgumentError, LimitExceededError):
+    """The server refused the request over one of its limits (``reason`` ``LIMIT_EXCEEDED``).
+
+    An :class:`InvalidArgumentError`, whose ``limits`` are the server's (``{"max_top_k":
+    "60"}``), and a :class:`~advisor.errors.LimitExceededError`, as the client's own refusal of
+    a request over its ``max_message_bytes`` is: ``except LimitExceededError`` catches a request
+    over a limit wherever it was refused. So it is an
+    :class:`~advisor.errors.InvalidRequestError` too: code that tells the client's refusals
+    from the server's tests for :class:`AdvisorRpcError` first. An answer over the server's
+    ``max_message_bytes`` is no request's fault and stays a :class:`ResourceExhaustedError`.
+    """
+
+    def _holding(self, violations: Sequence[FieldViolation]) -> ServerLimitExceededError:
+        return type(self)(self.details, violations, self.limits).with_call_of(self)
 
 
 class UnauthenticatedError(AdvisorRpcError):
@@ -303,7 +331,8 @@ def error_from_rpc(
     -------
     AdvisorRpcError
         :class:`InvalidArgumentError` with the decoded ``BadRequest`` field violations (none when
-        the server attached no detail), :class:`ClientClosedError` as above, or the class for the
+        the server attached no detail; a :class:`ServerLimitExceededError` for a refusal of
+        reason ``LIMIT_EXCEEDED``), :class:`ClientClosedError` as above, or the class for the
         status code, else the base class (an ``UNIMPLEMENTED`` one's details say what it
         likely means: not the advisor's port, or an older server; so do a health check's
         ``NOT_FOUND``: a server that does not serve the advisor); each with the ``limits`` of
@@ -340,7 +369,9 @@ def _converted(
         return ClientClosedError()
     limits = _limits(status)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return InvalidArgumentError(details, _field_violations(status), limits)
+        over_limit = _reason(status) == LIMIT_EXCEEDED_REASON
+        refusal = ServerLimitExceededError if over_limit else InvalidArgumentError
+        return refusal(details, _field_violations(status), limits)
     if code == grpc.StatusCode.UNIMPLEMENTED:
         details += _UNIMPLEMENTED_HINT
     if code == grpc.StatusCode.NOT_FOUND and not details:

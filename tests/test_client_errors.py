@@ -21,6 +21,7 @@ from advisor_client.errors import (
     DeadlineExceededError,
     InvalidArgumentError,
     ResourceExhaustedError,
+    ServerLimitExceededError,
     UnavailableError,
 )
 
@@ -52,6 +53,7 @@ ERRORS: list[AdvisorError] = [
     ResourceExhaustedError(grpc.StatusCode.RESOURCE_EXHAUSTED, "big", {"max_message_bytes": "9"}),
     InvalidArgumentError("bad request", VIOLATIONS),
     InvalidArgumentError("top_k 60 exceeds", VIOLATIONS, {"max_top_k": "60"}),
+    ServerLimitExceededError("top_k 60 exceeds", VIOLATIONS, {"max_top_k": "60"}),
     ClientClosedError(),
     InvalidRequestError(VIOLATIONS),
     LimitExceededError(VIOLATIONS),
@@ -135,11 +137,32 @@ def test_a_refused_limit_is_typed_data_with_the_value_that_admits_the_request(
     assert pickle.loads(pickle.dumps(exhausted.value)).limits == exhausted.value.limits
 
 
+def test_a_servers_refusal_of_a_limit_is_caught_as_the_clients_own_is(
+    small_server: RunningServer,
+) -> None:
+    # It was an InvalidArgumentError alone: `except LimitExceededError`, which catches the
+    # client's refusal of its max_message_bytes, let the server's max_top_k through.
+    with (
+        AdvisorClient(small_server.address) as client,
+        pytest.raises(LimitExceededError) as refused,
+    ):
+        client.recommend(TASK, {"max_parameters": 20_000, "top_k": 60})
+    error = refused.value
+    assert isinstance(error, InvalidArgumentError)
+    assert (error.reason, error.limits) == ("LIMIT_EXCEEDED", {"max_top_k": "60"})
+    assert [v.field for v in error.violations] == ["budget.top_k"]
+    placed = error.prefixed("request")  # rebuilt as the library's errors are, its call kept
+    assert type(placed) is ServerLimitExceededError
+    assert [v.field for v in placed.violations] == ["request.budget.top_k"]
+    assert (placed.limits, placed.request_id) == (error.limits, error.request_id)
+
+
 def test_a_refusal_of_no_limit_has_no_limits(small_server: RunningServer) -> None:
     with AdvisorClient(small_server.address) as client, pytest.raises(InvalidArgumentError) as bad:
         # A search whose answer is estimated within the limit, whose budget holds no design.
         client.recommend(TINY_TASK, {"max_parameters": 1, "top_k": 1})
     assert bad.value.violations and bad.value.limits == {}
+    assert not isinstance(bad.value, LimitExceededError)
     assert bad.value.reason == "INVALID_REQUEST"  # a refusal on its fields alone
 
 
@@ -157,7 +180,7 @@ def test_one_except_catches_bad_input_the_client_checks_and_bad_input_only_the_s
                 refused.append(error)
     assert [(type(e), e.violations[0].field) for e in refused] == [
         (InvalidRequestError, "budget.max_parameters"),
-        (InvalidArgumentError, "budget.top_k"),
+        (ServerLimitExceededError, "budget.top_k"),  # an InvalidArgumentError
     ]
     assert not issubclass(UnavailableError, BadRequestError)
 

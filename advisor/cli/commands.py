@@ -75,11 +75,12 @@ from advisor.usage import violations_as_options
 __all__ = ["run"]
 
 _EXIT_CODE_BY_ERROR: tuple[tuple[type[Exception], ExitCode], ...] = (
+    # First: a server's refusal of one of its limits is a LimitExceededError too.
+    (InvalidArgumentError, ExitCode.INVALID_ARGUMENT),
     # The one limit the client checks itself, --max-message-bytes: a message over a size
     # limit, like the server's, which gRPC answers RESOURCE_EXHAUSTED.
     (LimitExceededError, ExitCode.RESOURCE_EXHAUSTED),
     (InvalidRequestError, ExitCode.INVALID_ARGUMENT),
-    (InvalidArgumentError, ExitCode.INVALID_ARGUMENT),
     (UnauthenticatedError, ExitCode.UNAUTHENTICATED),
     (DeadlineExceededError, ExitCode.DEADLINE_EXCEEDED),
     (UnavailableError, ExitCode.UNAVAILABLE),
@@ -274,7 +275,7 @@ def _describe(
     """
     if isinstance(error, ServerStartError):
         return describe_start_error(error)
-    if isinstance(error, InvalidRequestError):
+    if isinstance(error, InvalidRequestError) and not isinstance(error, AdvisorRpcError):
         # Refused here (the client checks files before any call): cut as the service cuts what
         # it refuses, so an echoed megabyte-long name or key reads as it would from a server.
         violations = fitting_violations(error.violations)
