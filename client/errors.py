@@ -34,7 +34,12 @@ from advisor.errors import (
     InvalidRequestError,
     LimitExceededError,
 )
-from advisor.protocol.metadata import ERROR_DOMAIN, LIMIT_EXCEEDED_REASON, REQUEST_ID_METADATA_KEY
+from advisor.protocol.metadata import (
+    ERROR_DOMAIN,
+    LIMIT_EXCEEDED_REASON,
+    REQUEST_ID_METADATA_KEY,
+    token_refusal,
+)
 
 if TYPE_CHECKING:
     from google.rpc import error_details_pb2, status_pb2
@@ -188,8 +193,15 @@ class ServerLimitExceededError(InvalidArgumentError, LimitExceededError):
 class UnauthenticatedError(AdvisorRpcError):
     """The server requires a bearer token and the call had none, or a wrong one.
 
-    ``reason`` says which: ``TOKEN_MISSING`` (none sent) or ``TOKEN_INVALID`` (any other).
+    ``reason`` says which: ``TOKEN_MISSING`` (none sent) or ``TOKEN_INVALID`` (any other), and
+    so do ``details`` in the words the ``advisor`` command prints, naming
+    ``AdvisorClient(token=...)``: the server's words, "missing or invalid bearer token", told
+    neither. A server that sends no reason keeps its words.
     """
+
+
+_TOKEN_SETTING: Final = "AdvisorClient(token=...)"
+"""Where a caller of the client gives the bearer token, as a refused token's ``details`` name it."""
 
 
 class ResourceExhaustedError(AdvisorRpcError):
@@ -332,22 +344,24 @@ def error_from_rpc(
     AdvisorRpcError
         :class:`InvalidArgumentError` with the decoded ``BadRequest`` field violations (none when
         the server attached no detail; a :class:`ServerLimitExceededError` for a refusal of
-        reason ``LIMIT_EXCEEDED``), :class:`ClientClosedError` as above, or the class for the
-        status code, else the base class (an ``UNIMPLEMENTED`` one's details say what it
-        likely means: not the advisor's port, or an older server; so do a health check's
-        ``NOT_FOUND``: a server that does not serve the advisor); each with the ``limits`` of
-        the status's ``LIMIT_EXCEEDED`` ErrorInfo (none without one), the ``retry_delay`` of
-        its ``RetryInfo`` (None without one) and the call's ``request_id``: the server's
-        (``request_id_from_server``), else ``sent_request_id``.
+        reason ``LIMIT_EXCEEDED``), :class:`ClientClosedError` as above, an
+        :class:`UnauthenticatedError` whose details say whether the token was missing or
+        refused, or the class for the status code, else the base class (an ``UNIMPLEMENTED``
+        one's details say what it likely means: not the advisor's port, or an older server; so
+        do a health check's ``NOT_FOUND``: a server that does not serve the advisor); each with
+        the ``limits`` of the status's ``LIMIT_EXCEEDED`` ErrorInfo (none without one), the
+        ``retry_delay`` of its ``RetryInfo`` (None without one) and the call's ``request_id``:
+        the server's (``request_id_from_server``), else ``sent_request_id``.
     """
     if not isinstance(error, grpc.Call):
         return AdvisorRpcError(grpc.StatusCode.UNKNOWN, str(error))
     status = _rich_status(error)
-    converted = _converted(error, status, client_closed, plaintext, without_certificate)
+    reason = _reason(status)
+    converted = _converted(error, status, reason, client_closed, plaintext, without_certificate)
     answered_id = _request_id(error)
     converted.request_id = answered_id or sent_request_id
     converted.request_id_from_server = answered_id is not None
-    converted.reason = _reason(status)
+    converted.reason = reason
     converted.retry_delay = _retry_delay(status)
     return converted
 
@@ -355,13 +369,14 @@ def error_from_rpc(
 def _converted(
     error: grpc.Call,
     status: status_pb2.Status | None,
+    reason: str | None,
     client_closed: bool,
     plaintext: bool,
     without_certificate: bool,
 ) -> AdvisorRpcError:
     """Return the typed error of a failed call whose rich status is ``status`` (or None).
 
-    See :func:`error_from_rpc`.
+    ``reason`` is its ErrorInfo's (:func:`_reason`). See :func:`error_from_rpc`.
     """
     code = error.code()
     details = error.details() or ""
@@ -369,9 +384,11 @@ def _converted(
         return ClientClosedError()
     limits = _limits(status)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        over_limit = _reason(status) == LIMIT_EXCEEDED_REASON
+        over_limit = reason == LIMIT_EXCEEDED_REASON
         refusal = ServerLimitExceededError if over_limit else InvalidArgumentError
         return refusal(details, _field_violations(status), limits)
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        details = token_refusal(reason, _TOKEN_SETTING) or details
     if code == grpc.StatusCode.UNIMPLEMENTED:
         details += _UNIMPLEMENTED_HINT
     if code == grpc.StatusCode.NOT_FOUND and not details:

@@ -754,6 +754,27 @@ def test_real_server_rejections_are_typed(server_target: str) -> None:
     assert {v.field for v in caught.value.violations} == {"exact"}
 
 
+@pytest.mark.parametrize(
+    ("token", "reason", "said"),
+    [
+        (None, "TOKEN_MISSING", "reached it without one: pass AdvisorClient(token=...), or, if"),
+        ("wrong", "TOKEN_INVALID", "refused the bearer token sent (AdvisorClient(token=...)): a"),
+    ],
+)
+def test_a_refused_token_says_whether_none_was_sent_or_a_wrong_one(
+    server_target: str, token: str | None, reason: str, said: str
+) -> None:
+    # Both read "missing or invalid bearer token": only the reason told them apart.
+    with (
+        AdvisorClient(server_target, token=token) as client,
+        pytest.raises(UnauthenticatedError) as refused,
+    ):
+        client.list_presets()
+    assert refused.value.reason == reason
+    assert str(refused.value).startswith("UNAUTHENTICATED: the server ")
+    assert said in str(refused.value)
+
+
 def test_a_search_in_flight_when_the_client_closes_raises_client_closed(
     server_target: str,
 ) -> None:

@@ -15,7 +15,6 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from typing import Final
 
 from advisor_client.client import (
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -59,7 +58,7 @@ from advisor.errors import (
 )
 from advisor.model.architecture import architecture_argument, checked_rank
 from advisor.model.documents import STDIN, source_name
-from advisor.protocol.metadata import TOKEN_INVALID_REASON, TOKEN_MISSING_REASON
+from advisor.protocol.metadata import token_refusal
 from advisor.service.command import (
     describe_start_error,
     limit_options,
@@ -308,13 +307,13 @@ def _describe(
 def _details(error: AdvisorRpcError) -> str:
     """Return what ``error`` says, in the command's terms.
 
-    A refused token is said from the server's ``ErrorInfo`` reason, which tells a token the call
-    did not carry from one the server refused (its words, "missing or invalid bearer token",
-    tell neither); a server that sends no reason keeps its words. The client's hints name its
+    A refused token is said as the client says it (:func:`token_refusal`), naming
+    ``--token-file``; a server that sends no reason keeps its words. The client's hints name its
     settings, the command its options.
     """
-    if error.reason in _TOKEN_REFUSALS:
-        return _TOKEN_REFUSALS[error.reason]
+    refused = token_refusal(error.reason, "--token-file")
+    if refused is not None:
+        return refused
     return error.details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT).replace(
         CLIENT_CERTIFICATE_HINT, _CLIENT_CERTIFICATE_HINT
     )
@@ -376,20 +375,6 @@ _CLIENT_CERTIFICATE_HINT = (
     " (if the server asks for a client certificate, pass --tls-client-cert and --tls-client-key)"
 )
 """The client's :data:`CLIENT_CERTIFICATE_HINT` in the command's terms."""
-
-_TOKEN_REFUSALS: Final = {
-    TOKEN_MISSING_REASON: (
-        "the server requires a bearer token and the call reached it without one: pass "
-        "--token-file, or, if you did, check that a proxy on the way passes the authorization "
-        "header on"
-    ),
-    TOKEN_INVALID_REASON: (
-        "the server refused the bearer token sent (--token-file): a wrong token, or one the "
-        "server's operator has rotated"
-    ),
-}
-"""An ``UNAUTHENTICATED`` refusal's words by its ``ErrorInfo`` reason, naming the option."""
-
 
 _FIELD_OPTIONS = {
     **{f"budget.{o.field}": o.flag for o in BUDGET_OPTIONS},

@@ -1,7 +1,8 @@
 """What the client and the server agree on beside the wire messages.
 
-The call metadata (the bearer token, the request id), the names of the error details, the
-default size limit of a message, and what text an address (a bind's or a target's) may be.
+The call metadata (the bearer token, the request id), the names of the error details and the
+words of a refused token, the default size limit of a message, and what text an address (a
+bind's or a target's) may be.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "address_problem",
     "bearer_metadata",
     "token_problem",
+    "token_refusal",
 ]
 
 AUTHORIZATION_METADATA_KEY: Final = "authorization"
@@ -107,6 +109,32 @@ TOKEN_INVALID_REASON: Final = "TOKEN_INVALID"
 ``authorization`` entries are not exactly one ``Bearer`` of the server's token: a wrong (say,
 rotated) token, another scheme, or several entries. Which of these it is goes unsaid, so the
 refusal tells nothing of the token a guess did not already know."""
+
+
+_TOKEN_REFUSALS: Final = {
+    TOKEN_MISSING_REASON: (
+        "the server requires a bearer token and the call reached it without one: pass {token}, "
+        "or, if you did, check that a proxy on the way passes the authorization header on"
+    ),
+    TOKEN_INVALID_REASON: (
+        "the server refused the bearer token sent ({token}): a wrong token, or one the "
+        "server's operator has rotated"
+    ),
+}
+"""An ``UNAUTHENTICATED`` refusal's words by its ``ErrorInfo`` reason; ``{token}`` names where
+the caller gives the token."""
+
+
+def token_refusal(reason: str | None, token: str) -> str | None:
+    """Say why a server refused a call ``UNAUTHENTICATED`` for ``reason``; None for another reason.
+
+    The server's words, "missing or invalid bearer token", tell neither a token the call did not
+    carry from one it refused, nor what to do; its ``ErrorInfo`` reason tells them apart.
+    ``token`` names where the caller gives the token (the command's ``--token-file``, the
+    client's ``AdvisorClient(token=...)``), so the client and the command say it alike.
+    """
+    words = _TOKEN_REFUSALS.get(reason or "")
+    return None if words is None else words.format(token=token)
 
 
 def bearer_metadata(token: str) -> tuple[str, str]:
