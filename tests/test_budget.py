@@ -49,6 +49,41 @@ def test_a_whole_number_past_its_field_is_refused_by_its_bound(number: Any, writ
     )
 
 
+COUNTS = [name for name, f in Budget.model_fields.items() if f.annotation in (int, int | None)]
+"""Every count field of a budget (``channel_choices`` holds counts too)."""
+
+
+@pytest.mark.parametrize("field", [*COUNTS, "channel_choices"])
+def test_a_count_given_as_text_is_told_the_count_to_write(field: str) -> None:
+    # "200k", valid on the command line and in Katib's settings, was refused as "Input should be
+    # a valid integer", which said neither that a text was given nor what to write.
+    document = {
+        "max_parameters": 200_000,
+        field: [8, " 2k "] if field == "channel_choices" else "2k",
+    }
+    with pytest.raises(InvalidRequestError) as raised:
+        Budget.model_validate(document)
+    path = "budget.channel_choices[1]" if field == "channel_choices" else f"budget.{field}"
+    assert raised.value.violations == (
+        FieldViolation(
+            path,
+            "Input should be a valid integer, not a text: write 2000 ('2k' is the command "
+            "line's form)",
+        ),
+    )
+
+
+@pytest.mark.parametrize("text", ["lots", "1.0005k", "1e999", "{advice}"])
+def test_a_text_that_is_no_count_is_quoted(text: str) -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        Budget(max_parameters=text)
+    assert raised.value.violations == (
+        FieldViolation(
+            "budget.max_parameters", f"Input should be a valid integer, not a text: got {text!r}"
+        ),
+    )
+
+
 @pytest.mark.parametrize("number", [np.float32(2e5), np.int16(20_000), np.uint64(200_000)])
 def test_numpy_whole_numbers_are_the_ints_they_equal(number: Any) -> None:
     budget = Budget(max_parameters=number, top_k=np.int8(3))

@@ -249,6 +249,25 @@ def test_a_numpy_boolean_is_no_number_in_a_task_or_a_budget(
     assert not servicer.calls
 
 
+def test_a_count_given_as_text_is_refused_alike_by_the_library_and_the_client(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    # "200k" is the command line's form of a count; a budget built in Python was told only
+    # "Input should be a valid integer".
+    servicer, target = fake
+    budget = {**BUDGET, "max_parameters": "200k"}
+    with pytest.raises(InvalidRequestError) as in_process:
+        advisor.recommend(parse_task(TASK), advisor.Budget(**budget))
+    with AdvisorClient(target) as client, pytest.raises(InvalidRequestError) as by_client:
+        client.recommend(TASK, budget)
+    expected = (
+        "budget.max_parameters: Input should be a valid integer, not a text: write 200000 "
+        "('200k' is the command line's form)"
+    )
+    assert str(in_process.value) == str(by_client.value) == expected
+    assert not servicer.calls
+
+
 def test_exact_must_be_a_bool_and_progress_callable(fake: tuple[ScriptedAdvisor, str]) -> None:
     servicer, target = fake
     # Typed Any: no type-checked caller passes them, and the client's own checks are the test.

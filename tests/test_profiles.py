@@ -922,8 +922,16 @@ def test_max_channels_beside_channel_choices_is_refused_not_ignored() -> None:
     [
         ({"max_parameters": True}, "max_parameters", "a valid integer"),
         ({"max_parameters": 200_000, "top_k": True}, "top_k", "a valid integer"),
-        ({"max_parameters": 200_000, "top_k": "3"}, "top_k", "a valid integer"),
-        ({"max_parameters": "200000"}, "max_parameters", "a valid integer"),
+        (
+            {"max_parameters": 200_000, "top_k": "3"},
+            "top_k",
+            "a valid integer, not a text: write 3 ('3' is the command line's form)",
+        ),
+        (
+            {"max_parameters": "200000"},
+            "max_parameters",
+            "a valid integer, not a text: write 200000 ('200000' is the command line's form)",
+        ),
         (
             {"max_parameters": 200_000, "time_limit_seconds": True},
             "time_limit_seconds",

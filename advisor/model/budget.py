@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.documents import NullsOmitted
+from advisor.model.integer_text import read_count
 from advisor.model.scalars import (
     INT32_MAX,
     INT64_MAX,
@@ -136,16 +137,37 @@ def _whole(value: Any) -> Any:
 
     Left to pydantic's lax mode, ``top_k: true`` and ``np.True_`` read as 1 and
     ``max_parameters: "3"`` as 3, as the task's fields never do; a whole float (``2e5``) stays
-    accepted, as Python callers write budgets that way. A whole float and a NumPy integer are
-    handed on as the ``int`` they equal, so one past the field's range is refused by its bound
-    ("less than or equal to ..."): pydantic says "Unable to parse input string as an integer"
-    of ``1e300`` or ``np.uint64(2**64 - 1)``, which are no strings.
+    accepted, as Python callers write budgets that way. A text is told the count to write
+    (:func:`_text_for_count`). A whole float and a NumPy integer are handed on as the ``int``
+    they equal, so one past the field's range is refused by its bound ("less than or equal to
+    ..."): pydantic says "Unable to parse input string as an integer" of ``1e300`` or
+    ``np.uint64(2**64 - 1)``, which are no strings.
     """
-    if is_boolean(value) or isinstance(value, str):
+    if isinstance(value, str):
+        raise PydanticCustomError("int_type", _TEXT_FOR_COUNT, {"advice": _text_for_count(value)})
+    if is_boolean(value):
         raise PydanticCustomError("int_type", "Input should be a valid integer")
     if isinstance(value, float | np.floating) and math.isfinite(value) and value.is_integer():
         return int(value)
     return numpy_integer(value)
+
+
+_TEXT_FOR_COUNT: Final = "Input should be a valid integer, not a text: {advice}"
+"""The refusal of a text where a budget takes a count, as a float's and a boolean's name theirs."""
+
+
+def _text_for_count(text: str) -> str:
+    """Say what to write for a budget count given as ``text``: the count it reads as, if any.
+
+    ``"200k"`` is the command line's and Katib's form of a count (:func:`read_count`), easily
+    carried into a budget built in Python, where pydantic's "Input should be a valid integer"
+    did not say that a text was given, nor what to write instead.
+    """
+    try:
+        count = read_count(text)
+    except ValueError:  # a CountTooLongError too: no count to write
+        return f"got {text!r}"
+    return f"write {count} ({text.strip()!r} is the command line's form)"
 
 
 def scaled_parameters(max_parameters: int, scale: float) -> int:
