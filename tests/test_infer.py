@@ -103,6 +103,16 @@ def test_one_channel_of_several_gives_the_rv_coefficient_root() -> None:
             ".reshape(-1, 8, 8, 3) or .reshape(-1, 3, 8, 8), as its values are ordered",
         ),
         (np.zeros((5, 190)), (8, 8), "data.shape", "nor its flattened form"),
+        # [256] is the flattened form of [16, 16]: "nor its flattened form" was untrue there.
+        (
+            np.zeros((5, 16, 16)),
+            (256,),
+            "data.shape",
+            "samples of shape [16, 16]: as many values as the grid [256] has locations, on "
+            "other axes. To read each sample's values in order (row-major) as the grid, save the "
+            "array reshaped as .reshape(-1, 256)",
+        ),
+        (np.zeros((5, 8, 32)), (16, 16), "data.shape", "as .reshape(-1, 16, 16); else give"),
         (np.arange(10.0).reshape(5, 2), (1,), "data.shape", "[1] is one location"),
         (np.arange(10.0).reshape(5, 1, 2), (1,), "data.shape", "[1] is one location"),
         (np.arange(5.0).reshape(5, 1), None, "data", "[1] is one location: no pair"),
@@ -118,6 +128,41 @@ def test_bad_data_is_one_error_naming_the_problem(
         dependence_graph(data_from_array(values, shape))
     assert _fields(error) == [field]
     assert words in str(error.value)
+
+
+def test_data_on_a_large_offset_varies_and_keeps_its_pairs() -> None:
+    # Spread 1 on an offset of 1e12 (float64 holds it to about 1e-4) read as "36 location(s)
+    # never vary" under a floor of 1e-12 of the mean: a planted pair was lost with them.
+    rng = np.random.default_rng(1)
+    values = rng.standard_normal((2000, 64))
+    values[:, 60] = 0.8 * values[:, 3] + 0.6 * values[:, 60]
+    plain = dependence_graph(data_from_array(values), top_k=1)
+    graph = dependence_graph(data_from_array(values + 1e12), top_k=1)
+    assert graph.constant == ()
+    strongest = int(np.argmax(graph.weights))
+    assert {int(graph.rows[strongest]), int(graph.cols[strongest])} == {3, 60}
+    np.testing.assert_allclose(graph.weights, plain.weights, atol=1e-3)
+
+
+def test_values_a_few_ulps_apart_are_still_constant() -> None:
+    # The floor is float rounding: a location whose values differ by a few ulps never varies.
+    rng = np.random.default_rng(2)
+    values = rng.standard_normal((50, 4))
+    values[:, 2] = 0.3 * (1.0 + rng.integers(0, 8, size=50) * np.finfo(np.float64).eps)
+    assert np.ptp(values[:, 2]) > 0
+    graph = dependence_graph(data_from_array(values), allow_constant=True)
+    assert graph.constant == (2,)
+
+
+def test_constant_locations_of_a_grid_are_named_by_their_coordinates() -> None:
+    values = np.random.default_rng(3).standard_normal((20, 4, 4))
+    values[:, 0, 1:3] = 5.0
+    with pytest.raises(
+        InvalidRequestError,
+        match=r"2 location\(s\) never vary in the sample "
+        r"\(\(0, 1\), \(0, 2\)\)",
+    ):
+        dependence_graph(data_from_array(values))
 
 
 class _Unconvertible:

@@ -991,6 +991,16 @@ def _layout(
     values = math.prod(rest)
     locations = math.prod(grid)
     flattened = ""
+    if values == locations:
+        # The grid's values on other axes: [16, 16] for the grid [256] read as a flat row of it
+        # only if the user says so, as an 8x32 image is no 16x16 one.
+        raise InvalidRequestError.single(
+            "data.shape",
+            f"{named}the array holds samples of shape {list(rest)}: as many values as the grid "
+            f"{list(grid)} has locations, on other axes. To read each sample's values in order "
+            f"(row-major) as the grid, save the array reshaped as .reshape(-1, "
+            f"{', '.join(map(str, grid))}); else give the shape the samples have",
+        )
     if len(rest) == 1 and values % locations == 0:
         # Interleaved (HWC) or planar (CHW): a flat row cannot say which, so it is not guessed.
         channels = values // locations

@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.infer.data import DataSample
-from advisor.infer.graph import MAX_TOP_K, DependenceGraph, Estimate
+from advisor.infer.graph import MAX_TOP_K, DependenceGraph, Estimate, location_text
 from advisor.model.arguments import checked_integer, checked_seed, require_flag
 
 __all__ = ["DEFAULT_TOP_K", "DENSE_FEATURES", "SKETCH_DIM", "Progress", "dependence_graph"]
@@ -54,9 +54,11 @@ _SUBSAMPLE: Final = 8
 _BLOCK_ELEMENTS: Final = 1 << 24
 """Elements of one block of the correlation matrix (or of gathered pair values) at a time."""
 
-_CONSTANT_SPREAD: Final = 1e-12
-"""A feature whose spread is under this fraction of its mean's magnitude is constant: its values
-differ by float rounding at most (relative, so the verdict does not depend on the data's units)."""
+_CONSTANT_SPREAD: Final = 64 * float(np.finfo(np.float64).eps)
+"""A feature whose spread is under this fraction of its mean's magnitude (64 float64 ulps, about
+1.4e-14) is constant: its values differ by float rounding at most (relative, so the verdict does
+not depend on the data's units). The floor was 1e-12, some 4,500 ulps: sequences of spread 1 on
+an offset of 1e12, which float64 holds to about 1e-4, read as never varying."""
 
 Progress = Callable[[int, int], None]
 """Told ``(work done, work to do)`` after each chunk, over every pass of the sample (the graph's
@@ -160,7 +162,7 @@ def dependence_graph(
     second = repeats.weighed(_reported(data, progress, passes - 1, passes))
     constant = _constant_locations(moments, data.channels)
     if constant.size and not allow_constant:
-        shown = ", ".join(str(i) for i in constant[:10].tolist())
+        shown = ", ".join(location_text(data.shape, i) for i in constant[:10].tolist())
         more = ", ..." if constant.size > 10 else ""
         raise data.refused(
             f"{constant.size} location(s) never vary in the sample ({shown}{more}): their "

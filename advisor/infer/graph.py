@@ -20,7 +20,7 @@ import numpy.typing as npt
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.grid import grid_axes_problem, grid_problem
 
-__all__ = ["MAX_TOP_K", "DependenceGraph", "Estimate", "check_graph"]
+__all__ = ["MAX_TOP_K", "DependenceGraph", "Estimate", "check_graph", "location_text"]
 
 MAX_TOP_K: Final = 256
 """Most edges kept per location."""
@@ -397,3 +397,14 @@ def _constant_violations(graph: DependenceGraph, n: int) -> list[FieldViolation]
             )
         ]
     return []
+
+
+def location_text(shape: tuple[int, ...], index: int) -> str:
+    """Name location ``index`` of a grid of ``shape`` as the reports do.
+
+    ``40`` on a sequence, its coordinates on a grid, ``(6, 2)`` (row-major, as the locations
+    are numbered).
+    """
+    if len(shape) == 1:
+        return str(index)
+    return "(" + ", ".join(str(int(c)) for c in np.unravel_index(index, shape)) + ")"

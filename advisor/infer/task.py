@@ -60,7 +60,7 @@ import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
 from advisor.infer.arrangement import Arrangement, arrange
-from advisor.infer.graph import DependenceGraph
+from advisor.infer.graph import DependenceGraph, location_text
 from advisor.infer.polling import poll
 from advisor.infer.report import MIN_WEIGHT, InferenceReport, InferredCorrelation, dropped_reason
 from advisor.infer.significance import independence_threshold, pair_thresholds
@@ -439,8 +439,8 @@ def _long_range_pairs(graph: DependenceGraph, total: float) -> list[Candidate]:
     chance = chance_density(total, graph.num_locations, 1, 1)
     return [
         Candidate(
-            f"locations {_location(graph.shape, int(graph.rows[e]))} vs "
-            f"{_location(graph.shape, int(graph.cols[e]))}",
+            f"locations {location_text(graph.shape, int(graph.rows[e]))} vs "
+            f"{location_text(graph.shape, int(graph.cols[e]))}",
             graph.rows[e : e + 1].copy(),
             graph.cols[e : e + 1].copy(),
             float(graph.weights[e]),
@@ -448,9 +448,3 @@ def _long_range_pairs(graph: DependenceGraph, total: float) -> list[Candidate]:
         )
         for e in chosen
     ]
-
-
-def _location(shape: tuple[int, ...], index: int) -> str:
-    if len(shape) == 1:
-        return str(index)
-    return "(" + ", ".join(str(int(c)) for c in np.unravel_index(index, shape)) + ")"
