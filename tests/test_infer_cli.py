@@ -303,9 +303,14 @@ def test_a_description_of_the_input_alone_takes_its_correlations_from_the_data(
         ": the description has none, and the data adds none: the sample shows no dependence to "
         "model: "
     )
+    # With only the arrangement, the line says the data's correlations were left out.
+    takes_none = (
+        ": the description has none, and --from-data arrangement takes none from the data (add "
+        "correlations to --from-data)"
+    )
     for options, reason in (
         ((), ""),
-        (("--data", data, "--from-data", "arrangement"), ""),
+        (("--data", data, "--from-data", "arrangement"), takes_none),
         (("--data", noise), adds_none),
     ):
         run = advisor("recommend", task, *options, "--budget", "20000")

@@ -334,8 +334,15 @@ def _described_input(document: dict[str, Any], parts: Sequence[str]) -> InputSpe
     try:
         return parse_task(document).input
     except InvalidRequestError as error:
-        if "correlations" not in parts or error.violations != (NO_CORRELATION,):
+        if error.violations != (NO_CORRELATION,):
             raise
+        if "correlations" not in parts:
+            # Said alone, the refusal did not tell that --from-data had left the data's out.
+            raise InvalidRequestError.single(
+                NO_CORRELATION.field,
+                f"{NO_CORRELATION.description}: the description has none, and --from-data "
+                f"{' '.join(parts)} takes none from the data (add correlations to --from-data)",
+            ) from None
     return InputSpec.model_validate(document["input"])
 
 
