@@ -1307,6 +1307,62 @@ def test_input_sizes_written_channels_first_are_refused_with_the_order_meant(
     assert read_experiment(experiment).task.input.channels == sizes[0]
 
 
+def _on_sequence(input_sizes: list[int], task: str) -> api_pb2.Experiment:
+    """The golden experiment on ``input_sizes`` with the ``task`` setting, 50,000 parameters."""
+    experiment = _experiment(task=task, max_parameters="50000")
+    experiment.spec.nas_config.graph_config.input_sizes[:] = input_sizes
+    return experiment
+
+
+def test_a_sequence_with_channels_is_its_steps_a_1_and_its_channels() -> None:
+    # [64, 1, 3] was a 64 x 1 grid with 3 channels, refused for a 1-D preset; a sequence with
+    # channels could not be stated in Katib's sizes at all.
+    search = read_experiment(_on_sequence([64, 1, 3], "start_end"))
+    assert search.task.input == InputSpec(shape=(64,), channels=3)
+    (design,) = suggestions(search, 0, 1)
+    assert design.architecture.input == search.task.input
+    assert all(len(layer.pool) == 1 for layer in design.architecture.layers)
+    document = "input: {shape: [64], channels: 3}\npreset: start_end\n"
+    stated = read_experiment(_on_sequence([64, 1, 3], base64.b64encode(document.encode()).decode()))
+    assert stated.task.input == search.task.input
+
+
+@pytest.mark.parametrize(
+    ("sizes", "meant", "forms"),
+    [
+        (
+            [64, 3],
+            "a sequence of 64 steps with 3 channels is [64, 1, 3] (the grid of 64 x 3 is "
+            "[64, 3, 1])",
+            {(64, 1, 3): InputSpec(shape=(64,), channels=3), (64, 3, 1): InputSpec(shape=(64, 3))},
+        ),
+        (
+            [64, 1],
+            "a sequence of 64 steps with 1 channel is [64]",
+            {(64,): InputSpec(shape=(64,))},
+        ),
+    ],
+)
+def test_a_sequence_written_without_its_1_is_refused_with_the_forms_meant(
+    katib: api_pb2_grpc.SuggestionStub,
+    sizes: list[int],
+    meant: str,
+    forms: dict[tuple[int, ...], InputSpec],
+) -> None:
+    # [64, 3] was read as a 64 x 3 grid of one channel, its designs pooling the channel axis.
+    experiment = _on_sequence(sizes, "local")
+    for error in _refused_by_both(katib, experiment):
+        ((field, description),) = _described(error)
+        assert field == "experiment.spec.nas_config.graph_config.input_sizes"
+        assert (
+            description == f"{sizes} reads as a grid of {sizes[0]} x {sizes[1]} locations "
+            f"of one channel; {meant}"
+        )
+    for form, read in forms.items():
+        experiment.spec.nas_config.graph_config.input_sizes[:] = form
+        assert read_experiment(experiment).task.input == read
+
+
 # Learning from the trials' results: the ``learn`` setting re-ranks the designs not tried.
 
 METRIC = "Validation-Accuracy"  # the golden experiment's objective metric

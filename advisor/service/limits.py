@@ -394,8 +394,8 @@ def check_katib_request(
     """Raise :class:`LimitExceededError` naming every field of a Katib request over a limit.
 
     Checked on the raw experiment before it is read: the grid of ``input_sizes`` (``[H, W, C]``
-    has the grid H x W, ``[D, H, W, C]`` D x H x W), ``output_sizes``, ``num_layers``, each
-    ``num_filter`` space (counted, not expanded) and, for GetSuggestions,
+    has the grid H x W, ``[N, 1, C]`` N, ``[D, H, W, C]`` D x H x W), ``output_sizes``,
+    ``num_layers``, each ``num_filter`` space (counted, not expanded) and, for GetSuggestions,
     ``total_request_number``, for ValidateAlgorithmSettings ``max_trial_count`` (both
     ``max_katib_designs``).
     """

@@ -360,7 +360,11 @@ def _katib_advice(budget: Budget, option: str, source: Source | None) -> str:
 
 _MOST_LEADING_CHANNELS = 4
 """The most channels a leading entry of ``input_sizes`` may be read as (RGBA), see
-:func:`channels_last`."""
+:func:`channels_last`, and the most a second entry of two may be, see :func:`sequence_meant`."""
+
+_SEQUENCE_RATIO = 4
+"""How many times its second entry the first of ``[N, C]`` must be, at least, to be read as a
+sequence with its channels (:func:`sequence_meant`)."""
 
 
 def input_document(sizes: Sequence[int]) -> dict[str, Any] | None:
@@ -368,14 +372,20 @@ def input_document(sizes: Sequence[int]) -> dict[str, Any] | None:
 
     ``[N]``, ``[H, W]``, ``[H, W, C]`` or ``[D, H, W, C]``, all positive; C is the channels
     (three entries are an image with its channels, as Katib's examples write them; a volume
-    states its channels, ``[D, H, W, 1]`` for one). Sizes written channels first
-    (:func:`channels_last` says which) describe none.
+    states its channels, ``[D, H, W, 1]`` for one). ``[N, 1, C]`` is a sequence of N steps
+    with C channels, the shape ``[N]``: Katib's three entries with the 1-D input's missing axis
+    written 1. Sizes written channels first (:func:`channels_last` says which), or a sequence's
+    without that 1 (:func:`sequence_meant`), describe none.
     """
-    if len(sizes) in (1, 2, 3, 4) and all(n > 0 for n in sizes) and channels_last(sizes) is None:
-        if len(sizes) >= 3:
-            return {"shape": list(sizes[:-1]), "channels": sizes[-1]}
-        return {"shape": list(sizes)}
-    return None
+    if not (len(sizes) in (1, 2, 3, 4) and all(n > 0 for n in sizes)):
+        return None
+    if channels_last(sizes) is not None or sequence_meant(sizes) is not None:
+        return None
+    if len(sizes) == 3 and sizes[1] == 1:
+        return {"shape": [sizes[0]], "channels": sizes[2]}
+    if len(sizes) >= 3:
+        return {"shape": list(sizes[:-1]), "channels": sizes[-1]}
+    return {"shape": list(sizes)}
 
 
 def channels_last(sizes: Sequence[int]) -> list[int] | None:
@@ -392,18 +402,46 @@ def channels_last(sizes: Sequence[int]) -> list[int] | None:
     return None
 
 
+def sequence_meant(sizes: Sequence[int]) -> list[int] | None:
+    """Return the sizes of a sequence with its channels when ``sizes`` are one without the 1.
+
+    ``[64, 3]`` reads as a 64 x 3 grid of one channel, whose designs pool the channel axis as a
+    spatial one, silently; a sequence of 64 steps with 3 channels is ``[64, 1, 3]`` (of one
+    channel, ``[64]``). So ``[N, C]`` with C at most :data:`_MOST_LEADING_CHANNELS` and N at
+    least :data:`_SEQUENCE_RATIO` times C is refused with that form; a grid so narrow is written
+    with its channel, ``[64, 3, 1]``.
+    """
+    if len(sizes) != 2 or not 0 < sizes[1] <= _MOST_LEADING_CHANNELS:
+        return None
+    steps, channels = sizes
+    if steps < _SEQUENCE_RATIO * channels:
+        return None
+    return [steps] if channels == 1 else [steps, 1, channels]
+
+
 def _input_document(sizes: list[int], violations: list[FieldViolation]) -> dict[str, Any] | None:
+    """Return :func:`input_document` of ``sizes``; when none, add why to ``violations``."""
     document = input_document(sizes)
     if document is not None:
         return document
     meant = channels_last(sizes)
+    sequence = sequence_meant(sizes)
     if meant is not None:
         problem = (
             f"{sizes} reads as a {' x '.join(map(str, sizes[:-1]))} grid with {sizes[-1]} "
             f"channels; Katib's order is channels last: did you mean {meant}?"
         )
+    elif sequence is not None:
+        steps, channels = sizes
+        # [N, 1, 1] is the sequence [N] too: a grid N x 1 has no form of its own.
+        grid = f" (the grid of {steps} x {channels} is {[*sizes, 1]})" if channels > 1 else ""
+        problem = (
+            f"{sizes} reads as a grid of {steps} x {channels} locations of one channel; a "
+            f"sequence of {steps} steps with {channels} channel{'s' if channels > 1 else ''} "
+            f"is {sequence}{grid}"
+        )
     else:
-        problem = f"must be [N], [H, W], [H, W, C] or [D, H, W, C] > 0; got {sizes}"
+        problem = f"must be [N], [H, W], [H, W, C], [N, 1, C] or [D, H, W, C] > 0; got {sizes}"
     violations.append(FieldViolation(f"{_GRAPH_FIELD}.input_sizes", problem))
     return None
 
