@@ -41,6 +41,7 @@ __all__ = [
     "LinesHelpFormatter",
     "OneLineParser",
     "VersionAction",
+    "exit_status_help",
     "quoted",
     "settle_grpc_verbosity",
     "variable_problem",
@@ -52,6 +53,17 @@ USAGE_EXIT_STATUS = 2
 
 EMPTY_PATH = "must not be empty (it would name the working directory)"
 """Why an empty path option or setting is refused: pathlib and pydantic read ``""`` as ``.``."""
+
+
+def exit_status_help(meanings: Mapping[int, str]) -> str:
+    """Return a help's epilog listing each exit status and its meaning, one line each.
+
+    :class:`LinesHelpFormatter` wraps each line under its meaning.
+    """
+    return "exit status:\n" + "\n".join(
+        f"  {int(status):<3}  {meaning}" for status, meaning in meanings.items()
+    )
+
 
 VALUE_KINDS: Mapping[str, str] = {int.__name__: "a whole number", float.__name__: "a number"}
 """What an option of each value type takes, by the type's name, as a usage error states it."""

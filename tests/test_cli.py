@@ -25,7 +25,7 @@ import subprocess
 import sys
 import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ from advisor.model.task import parse_task
 from advisor.search.recommend import recommend
 from advisor.service import limits as service_limits
 from advisor.service import status as service_status
+from advisor.service.command import main as serve_main
 from advisor.service.limits import LONGEST_SECONDS, RequestLimits
 from advisor.service.server import ServerConfig, start_server
 from tests.support.certificates import make_certificates
@@ -873,7 +874,7 @@ def test_help_prints_the_whole_usage() -> None:
     assert result.stdout.startswith("usage: advisor recommend") and "--max-macs N" in result.stdout
 
 
-@pytest.mark.parametrize("command", [[], ["recommend"], ["serve"]])
+@pytest.mark.parametrize("command", [[], ["recommend"]])
 def test_help_fits_the_terminal_its_exit_statuses_under_their_codes(
     command: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -888,6 +889,31 @@ def test_help_fits_the_terminal_its_exit_statuses_under_their_codes(
         "  143  SIGTERM ended the command (a cancelled job, a stopped container):",
         "       nothing is printed but the error line",
     ]
+
+
+def _help_of_advisor_server() -> Run:
+    """Run ``advisor-server --help`` in this process."""
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout), pytest.raises(SystemExit) as ended:
+        serve_main(["--help"])
+    assert isinstance(ended.value.code, int)
+    return Run(ended.value.code, stdout.getvalue(), "")
+
+
+@pytest.mark.parametrize("helped", [lambda: advisor("serve", "--help"), _help_of_advisor_server])
+def test_serve_help_lists_the_statuses_a_server_ends_with(
+    helped: Callable[[], Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # serve's help listed the client commands' statuses, 143 for SIGTERM among them, where
+    # SIGTERM drains a server and ends it 0; and its description left SIGHUP out.
+    monkeypatch.setenv("COLUMNS", "80")
+    result = helped()
+    assert result.status == ExitCode.OK
+    assert all(len(line) <= 80 for line in result.stdout.splitlines()), result.stdout
+    assert "until SIGTERM, SIGHUP or Ctrl-C" in " ".join(result.stdout.split())
+    statuses = result.stdout.partition("exit status:\n")[2]
+    assert re.findall(r"^  (\d+) ", statuses, re.MULTILINE) == ["0", "1", "2", "7"]
+    assert statuses.startswith("  0    stopped by SIGTERM, SIGHUP or Ctrl-C, after draining")
 
 
 def test_unreachable_target_is_exit_5() -> None:

@@ -37,6 +37,8 @@ from advisor.service.held_signals import (
     take_held_signals,
 )
 from advisor.service.options import (
+    SERVE_DESCRIPTION,
+    SERVE_EXIT_STATUS_HELP,
     add_limit_argument,
     add_serve_arguments,
     address,
@@ -189,7 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--force", action="store_true", help="replace an existing --output file")
 
-    serve = _add_command(commands, "serve", "run the gRPC service until SIGTERM or Ctrl-C")
+    serve = _add_command(
+        commands,
+        "serve",
+        "run the gRPC service until SIGTERM, SIGHUP or Ctrl-C",
+        description=SERVE_DESCRIPTION,
+        epilog=SERVE_EXIT_STATUS_HELP,
+    )
     add_serve_arguments(serve)
     return parser
 
@@ -282,13 +290,21 @@ def _add_command(
     name: str,
     summary: str,
     parent: _Parser | None = None,
+    *,
+    description: str | None = None,
+    epilog: str = EXIT_STATUS_HELP,
 ) -> argparse.ArgumentParser:
+    """Add the subcommand ``name``, its one line in the list of commands ``summary``.
+
+    ``summary`` is its help's description too unless ``description`` is given; ``epilog`` lists
+    its exit statuses (``serve`` has its own: a signal drains it, exit status 0).
+    """
     return commands.add_parser(
         name,
         help=summary,
-        description=summary,
+        description=summary if description is None else description,
         parents=[] if parent is None else [parent],
-        epilog=EXIT_STATUS_HELP,
+        epilog=epilog,
         formatter_class=LinesHelpFormatter,
     )
 

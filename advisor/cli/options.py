@@ -60,7 +60,7 @@ class ExitCode(IntEnum):
     TERMINATED = 143  # 128 + SIGTERM, the shells' status of a command SIGTERM ended
 
 
-_EXIT_STATUS_MEANINGS = {
+_EXIT_STATUS_MEANINGS: dict[int, str] = {
     ExitCode.OK: "success",
     ExitCode.OTHER: "any other failure",
     ExitCode.INVALID_ARGUMENT: "invalid input (bad file, option or request: INVALID_ARGUMENT) or "
@@ -82,10 +82,9 @@ _EXIT_STATUS_MEANINGS = {
     "nothing is printed but the error line",
 }
 
-EXIT_STATUS_HELP = "exit status:\n" + "\n".join(
-    f"  {code.value:<3}  {meaning}" for code, meaning in _EXIT_STATUS_MEANINGS.items()
-)
-"""The exit statuses as the help text lists them."""
+EXIT_STATUS_HELP = usage.exit_status_help(_EXIT_STATUS_MEANINGS)
+"""The exit statuses as the help text of every command but ``serve`` lists them
+(:data:`~advisor.service.options.SERVE_EXIT_STATUS_HELP`)."""
 
 OutputFormat = Literal["table", "json", "yaml"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)

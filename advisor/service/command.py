@@ -29,6 +29,8 @@ from advisor.service.logs import LOG_FORMAT_VARIABLE, LOG_FORMATS, configure_log
 from advisor.service.options import (
     BAD_OPTION_EXIT_STATUS,
     INTERRUPTED_EXIT_STATUS,
+    SERVE_DESCRIPTION,
+    SERVE_EXIT_STATUS_HELP,
     SERVE_OPTION_FLAGS,
     SERVE_SETTINGS,
     START_FAILED_EXIT_STATUS,
@@ -36,6 +38,7 @@ from advisor.service.options import (
 )
 from advisor.stdout import OutputError, say_error, shown_path, silence_stdout, write_stdout
 from advisor.usage import (
+    LinesHelpFormatter,
     OneLineParser,
     quoted,
     settle_grpc_verbosity,
@@ -63,7 +66,7 @@ __all__ = [
 
 
 def serve_from_arguments(args: argparse.Namespace) -> int:
-    """Serve with the parsed options until SIGTERM or Ctrl-C; return the exit status.
+    """Serve with the parsed options until SIGTERM, SIGHUP or Ctrl-C; return the exit status.
 
     Raises
     ------
@@ -389,7 +392,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int
     if argv is None:  # the process's own command line: a supervisor's SIGTERM may come now
         hold_drain_signals()
     parser = OneLineParser(
-        prog=prog, description="Serve the architecture advisor until SIGTERM or Ctrl-C."
+        prog=prog,
+        description=SERVE_DESCRIPTION,
+        epilog=SERVE_EXIT_STATUS_HELP,
+        formatter_class=LinesHelpFormatter,
     )
     add_serve_arguments(parser)
     try:

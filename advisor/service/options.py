@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from advisor.protocol.metadata import address_problem
-from advisor.usage import EMPTY_PATH, USAGE_EXIT_STATUS, VersionAction
+from advisor.usage import EMPTY_PATH, USAGE_EXIT_STATUS, VersionAction, exit_status_help
 
 __all__ = [
     "BAD_OPTION_EXIT_STATUS",
     "INTERRUPTED_EXIT_STATUS",
+    "SERVE_DESCRIPTION",
+    "SERVE_EXIT_STATUS_HELP",
     "SERVE_OPTION_FLAGS",
     "SERVE_SETTINGS",
     "START_FAILED_EXIT_STATUS",
@@ -35,6 +37,24 @@ START_FAILED_EXIT_STATUS = 7
 INTERRUPTED_EXIT_STATUS = 1
 """Exit status when Ctrl-C comes before the server handles SIGINT (while gRPC and the server
 load), as ``advisor`` ends on an interruption."""
+
+SERVE_DESCRIPTION = (
+    "serve the architecture advisor until SIGTERM, SIGHUP or Ctrl-C, then drain the calls in flight"
+)
+"""What the serve command does, as its help says it (``advisor serve``, ``advisor-server``)."""
+
+SERVE_EXIT_STATUS_HELP = exit_status_help(
+    {
+        0: "stopped by SIGTERM, SIGHUP or Ctrl-C, after draining (--grace; a second signal "
+        "ends the drain at once), or before serving when one came while it started",
+        INTERRUPTED_EXIT_STATUS: "Ctrl-C while gRPC and the server loaded, or any other failure",
+        BAD_OPTION_EXIT_STATUS: "invalid option, --config setting or --limit, or usage error",
+        START_FAILED_EXIT_STATUS: "the server could not start: address in use or not "
+        "bindable, unusable TLS file, a --katib-data-dir it cannot write in",
+    }
+)
+"""The exit statuses of the serve command, as its help lists them: a signal stops a server
+after its drain, exit status 0, where it ends the other commands (130, 143)."""
 
 # ServerConfig field -> the option that sets it, so a rejected field is reported as the option.
 SERVE_OPTION_FLAGS: dict[str, str] = {
@@ -124,7 +144,11 @@ SERVE_SETTINGS: dict[str, dict[str, Any]] = {
         "metavar": "PEM",
         "help": "require client certificates (mTLS)",
     },
-    "grace_seconds": {"type": float, "metavar": "S", "help": "drain time on SIGTERM (default 10)"},
+    "grace_seconds": {
+        "type": float,
+        "metavar": "S",
+        "help": "drain time once stopped (default 10)",
+    },
     "request_read_seconds": {
         "type": float,
         "metavar": "S",
