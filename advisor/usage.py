@@ -40,6 +40,7 @@ __all__ = [
     "VALUE_KINDS",
     "LinesHelpFormatter",
     "OneLineParser",
+    "StoreOnce",
     "VersionAction",
     "exit_status_help",
     "quoted",
@@ -291,13 +292,14 @@ def violations_as_options(
     )
 
 
-class _StoreListOnce(argparse._StoreAction):
-    """Store an option's value as argparse does, refusing a list option given a second time.
+class StoreOnce(argparse._StoreAction):
+    """Store an option's value as argparse does, refusing the option given a second time.
 
-    argparse's store replaces the first list by the second: ``--geometries mirror --geometries
-    contiguous`` searched contiguous pooling alone, and dropped mirror without a word. A list
-    option (``nargs`` ``+`` or ``*``) given before holds a value other than its default; any
-    other option keeps argparse's last-one-wins.
+    argparse's store replaces the first value by the second, and drops the first without a
+    word: ``--config a.yaml --config b.yaml`` ignored a.yaml, typos and all. An option given
+    before holds a value other than its default. An option whose second value would so drop
+    the first takes ``action=StoreOnce``; a list option (``nargs`` ``+`` or ``*``) of a
+    :class:`OneLineParser` is always taken once (:class:`_StoreListOnce`).
     """
 
     def __call__(
@@ -307,15 +309,37 @@ class _StoreListOnce(argparse._StoreAction):
         values: str | Sequence[Any] | None,
         option_string: str | None = None,
     ) -> None:
+        """Store ``values``; refuse them when the option was given before and is taken once."""
         given = getattr(namespace, self.dest, self.default) is not self.default
-        if self.nargs in ("+", "*") and given:
+        if given and self._taken_once():
             option = option_string or self.option_strings[0]
-            raise argparse.ArgumentError(
-                self,
-                "is given twice, and the second list would replace the first: give every value "
-                f"after one {option} ({option} {self.metavar or self.dest.upper()} ...)",
-            )
+            raise argparse.ArgumentError(self, self._given_twice(option))
         super().__call__(parser, namespace, values, option_string)
+
+    def _taken_once(self) -> bool:
+        return True
+
+    def _given_twice(self, option: str) -> str:
+        """Say that ``option`` is given twice, and how to give it once."""
+        value = self.metavar or self.dest.upper()
+        if self.nargs in ("+", "*"):
+            return (
+                "is given twice, and the second list would replace the first: give every value "
+                f"after one {option} ({option} {value} ...)"
+            )
+        return f"is given twice, and the second would replace the first: give one {option} {value}"
+
+
+class _StoreListOnce(StoreOnce):
+    """A :class:`OneLineParser`'s store: :class:`StoreOnce` for a list option.
+
+    ``--geometries mirror --geometries contiguous`` searched contiguous pooling alone, and
+    dropped mirror without a word. Any other option keeps argparse's last-one-wins unless it
+    takes ``action=StoreOnce``.
+    """
+
+    def _taken_once(self) -> bool:
+        return self.nargs in ("+", "*")
 
 
 class OneLineParser(argparse.ArgumentParser):

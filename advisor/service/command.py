@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from advisor.errors import InvalidRequestError, ServerStartError
+from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError
 from advisor.model.documents import read_document
 from advisor.protocol.metadata import token_problem
 from advisor.service.held_signals import hold_drain_signals, release_drain_signals
@@ -220,21 +220,29 @@ def _from_options(field: str, options: Mapping[str, Any], limits: Mapping[str, s
 def limit_options(entries: Sequence[str]) -> dict[str, str]:
     """Read ``--limit NAME=VALUE`` options as a mapping of limit names to their values' text.
 
-    The names and values are left to :class:`ServerConfig` to check (a later entry of a name
-    overrides an earlier one), so every command that takes ``--limit`` refuses the same ones
-    with the same message.
+    Every command that takes ``--limit`` reads it here, so they refuse the same ones with the
+    same message: a name given twice, whose second value would silently replace the first. The
+    names and values are left to :class:`ServerConfig` to check.
 
     Raises
     ------
     InvalidRequestError
-        On field ``limits`` for an entry that is not ``NAME=VALUE``.
+        On field ``limits`` for an entry that is not ``NAME=VALUE``; on ``limits.NAME`` for a
+        name given twice, one violation each.
     """
     limits: dict[str, str] = {}
+    violations: list[FieldViolation] = []
     for entry in entries:
-        name, equals, value = entry.partition("=")
-        if not equals or not name.strip() or not value.strip():
+        name, equals, value = (part.strip() for part in entry.partition("="))
+        if not equals or not name or not value:
             raise InvalidRequestError.single("limits", f"expected NAME=VALUE, got {quoted(entry)}")
-        limits[name.strip()] = value.strip()
+        if name in limits:
+            problem = f"is given twice, {limits[name]} and {value}: give it once"
+            violations.append(FieldViolation(f"limits.{name}", problem))
+        else:
+            limits[name] = value
+    if violations:
+        raise InvalidRequestError(violations)
     return limits
 
 

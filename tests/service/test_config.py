@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -261,6 +262,47 @@ def test_advisor_server_names_a_refused_setting_as_advisor_serve_does(
     serve = capsys.readouterr().err
     assert server.startswith(f"advisor-server: error: {option}: ")
     assert server.removeprefix("advisor-server") == serve.removeprefix("advisor")
+
+
+def _ended(run: Callable[[], int]) -> int:
+    """Return the exit status of ``run``: returned, or argparse's ``SystemExit`` code."""
+    try:
+        return run()
+    except SystemExit as ended:
+        assert isinstance(ended.code, int)
+        return ended.code
+
+
+@pytest.mark.parametrize(
+    ("argv", "refusal"),
+    [
+        (
+            ("--config", "a.yaml", "--config", "b.yaml"),
+            "--config: is given twice, and the second would replace the first: give one "
+            "--config FILE",
+        ),
+        (
+            ("--limit", "max_top_k=3", "--limit", "max_layers=4", "--limit", "max_top_k=4"),
+            "--limit max_top_k: is given twice, 3 and 4: give it once",
+        ),
+    ],
+)
+def test_a_serve_option_given_twice_is_refused_naming_it(
+    argv: tuple[str, ...], refusal: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The second replaced the first without a word: a.yaml was never read, its typos never told.
+    # --katib-host without --katib-port is refused after both: a server that took the repeated
+    # option ends on that refusal rather than serving.
+    argv = (*argv, "--katib-host", "0.0.0.0")
+    assert _ended(lambda: server_main(list(argv))) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == f"advisor-server: error: {refusal}\n"
+    assert _ended(lambda: cli_main(["serve", *argv])) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == f"advisor: error: {refusal}\n"
+
+
+def test_limits_of_different_names_are_each_taken() -> None:
+    config = _config_of("--limit", "max_top_k=3", "--limit", "max_layers=4")
+    assert (config.limits.max_top_k, config.limits.max_layers) == (3, 4)
 
 
 def test_more_worker_processes_than_the_memory_holds_are_refused_naming_workers() -> None:
