@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError
+from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError, unknown_name
 from advisor.model.documents import read_document
 from advisor.protocol.metadata import token_problem
 from advisor.service.held_signals import hold_drain_signals, release_drain_signals
@@ -221,26 +221,35 @@ def limit_options(entries: Sequence[str]) -> dict[str, str]:
     """Read ``--limit NAME=VALUE`` options as a mapping of limit names to their values' text.
 
     Every command that takes ``--limit`` reads it here, so they refuse the same ones with the
-    same message: a name given twice, whose second value would silently replace the first. The
-    names and values are left to :class:`ServerConfig` to check.
+    same message: a name no limit has, listing the limits' names, and a name given twice, whose
+    second value would silently replace the first. The values are left to :class:`ServerConfig`
+    to check.
 
     Raises
     ------
     InvalidRequestError
         On field ``limits`` for an entry that is not ``NAME=VALUE``; on ``limits.NAME`` for a
-        name given twice, one violation each.
+        name unknown or given twice, one violation each.
     """
+    from advisor.service.limits import RequestLimits  # see the module docstring
+
+    known = list(RequestLimits.model_fields)
     limits: dict[str, str] = {}
     violations: list[FieldViolation] = []
     for entry in entries:
         name, equals, value = (part.strip() for part in entry.partition("="))
         if not equals or not name or not value:
             raise InvalidRequestError.single("limits", f"expected NAME=VALUE, got {quoted(entry)}")
-        if name in limits:
+        if name not in known:
+            problem = unknown_name("limit", name, known)
+        elif name in limits:
             problem = f"is given twice, {limits[name]} and {value}: give it once"
-            violations.append(FieldViolation(f"limits.{name}", problem))
         else:
             limits[name] = value
+            continue
+        violation = FieldViolation(f"limits.{name}", problem)
+        if violation not in violations:  # an unknown name given twice is told once
+            violations.append(violation)
     if violations:
         raise InvalidRequestError(violations)
     return limits

@@ -87,6 +87,20 @@ def test_bad_limits_name_the_limit(argv: tuple[str, ...], field: str) -> None:
     assert [violation.field for violation in error.value.violations] == [field]
 
 
+@pytest.mark.parametrize(
+    ("name", "hint"), [("nope", ""), ("max_topk", "; did you mean 'max_top_k'?")]
+)
+def test_an_unknown_limit_is_told_the_limits_names(
+    name: str, hint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "--limit nope: Extra inputs are not permitted" named no limit the server has.
+    names = ", ".join(RequestLimits.model_fields)
+    assert server_main(["--limit", f"{name}=3"]) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == (
+        f"advisor-server: error: --limit {name}: unknown limit {name!r}; known: {names}{hint}\n"
+    )
+
+
 def test_a_misspelt_limit_or_setting_is_told_the_closest_name(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequestError) as error:
         _config_of("--limit", "max_locatons=5")
