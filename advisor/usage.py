@@ -23,6 +23,7 @@ import re
 import sys
 import textwrap
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, NoReturn
 
@@ -296,11 +297,20 @@ class StoreOnce(argparse._StoreAction):
     """Store an option's value as argparse does, refusing the option given a second time.
 
     argparse's store replaces the first value by the second, and drops the first without a
-    word: ``--config a.yaml --config b.yaml`` ignored a.yaml, typos and all. An option given
-    before holds a value other than its default. An option whose second value would so drop
-    the first takes ``action=StoreOnce``; a list option (``nargs`` ``+`` or ``*``) of a
-    :class:`OneLineParser` is always taken once (:class:`_StoreListOnce`).
+    word: ``--geometries mirror --geometries contiguous`` searched contiguous pooling alone,
+    ``--config a.yaml --config b.yaml`` ignored a.yaml, typos and all, and ``--budget 20000
+    --budget 3000`` searched at 3,000, so the first run's page token was then refused as another
+    request's. Every store of a :class:`OneLineParser` is this one.
+
+    The namespaces it stored into are kept (weakly), as a value other than the default did not
+    tell a given option: ``--top 5 --top 3`` stored the default's own object, 5, first.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # By id, as a Namespace (which defines ==) cannot be hashed; the reference tells a
+        # namespace from a later one at the same address.
+        self._stored: dict[int, weakref.ref[argparse.Namespace]] = {}
 
     def __call__(
         self,
@@ -309,15 +319,13 @@ class StoreOnce(argparse._StoreAction):
         values: str | Sequence[Any] | None,
         option_string: str | None = None,
     ) -> None:
-        """Store ``values``; refuse them when the option was given before and is taken once."""
-        given = getattr(namespace, self.dest, self.default) is not self.default
-        if given and self._taken_once():
+        """Store ``values``; refuse them when the option was given before."""
+        stored = self._stored.get(id(namespace))
+        if stored is not None and stored() is namespace:
             option = option_string or self.option_strings[0]
             raise argparse.ArgumentError(self, self._given_twice(option))
+        self._stored[id(namespace)] = weakref.ref(namespace)
         super().__call__(parser, namespace, values, option_string)
-
-    def _taken_once(self) -> bool:
-        return True
 
     def _given_twice(self, option: str) -> str:
         """Say that ``option`` is given twice, and how to give it once."""
@@ -328,18 +336,6 @@ class StoreOnce(argparse._StoreAction):
                 f"after one {option} ({option} {value} ...)"
             )
         return f"is given twice, and the second would replace the first: give one {option} {value}"
-
-
-class _StoreListOnce(StoreOnce):
-    """A :class:`OneLineParser`'s store: :class:`StoreOnce` for a list option.
-
-    ``--geometries mirror --geometries contiguous`` searched contiguous pooling alone, and
-    dropped mirror without a word. Any other option keeps argparse's last-one-wins unless it
-    takes ``action=StoreOnce``.
-    """
-
-    def _taken_once(self) -> bool:
-        return self.nargs in ("+", "*")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -361,10 +357,10 @@ class OneLineParser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         kwargs.setdefault("formatter_class", _TextWidthHelpFormatter)
         super().__init__(*args, **kwargs)
-        # The registry, not add_argument: argument groups share it, so their list options too
-        # are taken once.
+        # The registry, not add_argument: argument groups share it, so their options too are
+        # taken once.
         for name in (None, "store"):
-            self.register("action", name, _StoreListOnce)
+            self.register("action", name, StoreOnce)
 
     def parse_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None

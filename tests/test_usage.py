@@ -156,18 +156,27 @@ def test_an_option_after_the_end_of_the_options_is_told_to_come_before_it(
     assert "did you mean '--budget'?" not in error or "--budgte" in argv
 
 
-def test_a_list_option_is_taken_once_wherever_it_was_added(
+def test_an_option_is_taken_once_wherever_it_was_added(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Added through an argument group, a list option kept argparse's store: `--sizes 1 --sizes 2`
-    # silently became [2]. A SUPPRESS default read as "given" on first use.
+    # silently became [2]; so did any option of one value (`--budget 20000 --budget 3000`
+    # searched at 3,000). A SUPPRESS default read as "given" on first use.
     parser = OneLineParser(prog="tool")
     parser.add_argument_group("sizes").add_argument("--sizes", nargs="+", type=int)
     parser.add_argument("--tags", nargs="*", default=argparse.SUPPRESS)
-    parser.add_argument("--level", type=int)
-    args = parser.parse_args(["--tags", "a", "--level", "1", "--level", "2", "--sizes", "3", "4"])
-    assert (args.tags, args.level, args.sizes) == (["a"], 2, [3, 4])
-    for twice in (["--sizes", "1", "--sizes", "2"], ["--tags", "a", "--tags", "b"]):
+    parser.add_argument("--level", type=int, default=1)
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(
+        ["--tags", "a", "--level", "2", "--verbose", "--verbose", "--sizes", "3"]
+    )
+    assert (args.tags, args.level, args.sizes, args.verbose) == (["a"], 2, [3], True)
+    twice_each = (
+        ["--sizes", "1", "--sizes", "2"],
+        ["--tags", "a", "--tags", "b"],
+        ["--level", "1", "--level", "2"],  # the default's value given, then another
+    )
+    for twice in twice_each:
         with pytest.raises(SystemExit) as exited:
             parser.parse_args(twice)
         assert exited.value.code == USAGE_EXIT_STATUS

@@ -12,13 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor.protocol.metadata import address_problem
-from advisor.usage import (
-    EMPTY_PATH,
-    USAGE_EXIT_STATUS,
-    StoreOnce,
-    VersionAction,
-    exit_status_help,
-)
+from advisor.usage import EMPTY_PATH, USAGE_EXIT_STATUS, VersionAction, exit_status_help
 
 __all__ = [
     "BAD_OPTION_EXIT_STATUS",
@@ -222,7 +216,6 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--config",
-        action=StoreOnce,
         type=given_path,
         metavar="FILE",
         help="YAML or JSON file of server settings and a 'limits' mapping; options override it",
