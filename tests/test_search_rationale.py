@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from hypothesis import given
@@ -21,7 +21,9 @@ from advisor.search.coherence import describe_relation
 from advisor.search.explain import Design, Widening, _apart, listed, rationale, summary
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
 from advisor.search.recommend import recommend, score_architecture, score_architectures
+from advisor.search.run import SearchRun
 from advisor.seprank.analysis import analyze
+from advisor.stopping import StopSignal
 
 OBJECTIVE = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted")
 NAMES = ["symmetry", "corner"]
@@ -30,6 +32,13 @@ CHOSEN = Design(
 )
 CONTIGUOUS = Design("contiguous pooling (2x2, global 8x8)", (4, 512, 8), 3_089, (9.0, 45.0), 0.26)
 SHALLOW = Design("one global pooling", (4, 512), 3_081, (9.0, 40.0), 0.23)
+
+
+class _Standard(NamedTuple):
+    """The costs of a standard CNN, as a summary compares a design's with them."""
+
+    multiply_adds: int
+    activations: int = 1_000_000
 
 
 def _text(
@@ -55,7 +64,7 @@ def _text(
         arguments["objective"],
         arguments["names"],
         arguments["max_parameters"],
-        standard_multiply_adds,
+        None if standard_multiply_adds is None else _Standard(standard_multiply_adds),
     )
     return rationale(chosen, opening=opening, **arguments)
 
@@ -93,8 +102,8 @@ def test_it_states_the_design_the_budget_the_compute_and_the_gains() -> None:
     assert "17,475 parameters of the 20,000 allowed (87%)" in text
     assert "4,000 multiply-adds per input (4x the standard CNN of this budget)" in text
     assert "activations" not in text  # a design built without its activations says none
-    held = _text(replace(CHOSEN, activations=3 * 2**20), standard_multiply_adds=1_000)
-    assert "this budget), 3,145,728 activations per input (384 MiB a float32 batch of 32)" in held
+    held = _text(replace(CHOSEN, activations=3 * 2**20))
+    assert "input, 3,145,728 activations per input (384 MiB a float32 batch of 32)" in held
     assert "The best contiguous net at this budget" in text
     assert "it models 'symmetry' at 2% of the target (log2 rank 9 against this net's 576" in text
     assert "+567 bits, x2^567" in text
@@ -600,7 +609,7 @@ def test_a_compute_bound_that_holds_the_pick_says_whose_it_is_and_what_admits_mo
 
 def test_the_summary_opens_the_rationale_and_leaves_the_comparisons_to_it() -> None:
     # The table printed every design's whole rationale, 20-30 lines each.
-    brief = summary(CHOSEN, OBJECTIVE, NAMES, 20_000, 1_000)
+    brief = summary(CHOSEN, OBJECTIVE, NAMES, 20_000, _Standard(1_000))
     text = _text(standard_multiply_adds=1_000)
     assert text.startswith(brief)
     assert "falls short on 'corner' at 50% (45 of 90 bits of log2 rank)." in brief
@@ -947,3 +956,32 @@ def test_a_compared_net_whose_factors_are_whole_is_given_its_score_alone() -> No
     text = " ".join(_text().split())
     assert "scores 0.26; it models" in text
     assert "scores 0.26 (" not in text
+
+
+def test_the_activations_are_compared_with_the_standard_cnn_as_the_multiply_adds_are() -> None:
+    # The multiply-adds read "(0.343x the standard CNN of this budget)", the activations alone.
+    task = load_task("examples/tasks/local.yaml")
+    budget = Budget(max_parameters=100_000, top_k=2, time_limit_seconds=None)
+    run = SearchRun(task, budget, StopSignal.after(None), None)
+    standard = run.ladders.standard
+    assert standard is not None
+    built = run.space.architecture(
+        standard.tree, standard.widths, outputs=run.outputs, representation_kernel=1
+    )
+    for design in recommend(task, budget).recommendations:
+        brief = " ".join(design.summary.split())
+        for count, noun in [(design.multiply_adds, "multiply-adds"), (design.activations, "")]:
+            reference = built.multiply_adds if noun else built.activations
+            said = f"{count:,} {noun or 'activations'} per input ({count / reference:.3g}x the "
+            assert f"{said}standard CNN of this budget" in brief
+        assert "this budget; " in brief  # the activations' ratio, then their batch's memory
+
+
+def test_a_summary_compares_the_activations_in_the_multiply_adds_terms() -> None:
+    chosen = replace(CHOSEN, activations=3 * 2**20)
+    brief = summary(chosen, OBJECTIVE, NAMES, 20_000, _Standard(1_000, 1_500_000))
+    assert (
+        "4,000 multiply-adds per input (4x the standard CNN of this budget), 3,145,728 "
+        "activations per input (2.1x the standard CNN of this budget; 384 MiB a float32 batch "
+        "of 32)."
+    ) in brief

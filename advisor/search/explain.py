@@ -1,9 +1,9 @@
 """Rationale: why a recommendation, in a practitioner's terms, with the bits behind it.
 
 A rationale says what the net is (geometry, widths, parameters and multiply-adds against the
-budget and against the standard CNN of that budget, the activations a forward pass holds and
-their memory in a training batch, and the compute or activation bound where it, not the
-parameters, excludes the tree's larger ladders), which of the task's correlations it can
+budget and against the standard CNN of that budget, the activations a forward pass holds, against
+that CNN's too, and their memory in a training batch, and the compute or activation bound where
+it, not the parameters, excludes the tree's larger ladders), which of the task's correlations it can
 model as well as the target asks and which it falls short on (in percent of the target, the log2
 separation rank in bits beside it), how the best contiguous net and the shallow net at the same
 budget compare on the correlation where they differ most short of its target (where a
@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 import numpy as np
 
@@ -37,6 +37,7 @@ __all__ = [
     "MORE_BUDGET",
     "Design",
     "Scope",
+    "StandardCosts",
     "Widening",
     "carriers",
     "family_words",
@@ -70,6 +71,23 @@ _PLAIN_PERCENT = 1e-4
 
 MORE_BUDGET = 1.1
 """The larger budget a rationale prices: 10% more."""
+
+
+class StandardCosts(Protocol):
+    """The costs of the standard CNN of a budget that a design's are compared with.
+
+    :class:`~advisor.search.ladders.StandardCnn` has them, computed once per search.
+    """
+
+    @property
+    def multiply_adds(self) -> int:
+        """Multiply-adds per input."""
+        ...
+
+    @property
+    def activations(self) -> int:
+        """Values its forward pass holds per input."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -231,19 +249,19 @@ def summary(
     objective: Objective,
     names: Sequence[str],
     max_parameters: int,
-    standard_multiply_adds: int | None = None,
+    standard: StandardCosts | None = None,
     held: str = "",
 ) -> str:
     """Return a tree's rationale's opening, the recommendation's ``summary``.
 
-    What the net is and costs (against the standard CNN at this budget, of
-    ``standard_multiply_adds``, when there is one), what holds it below the budget when it is
-    not the parameters (``held``, a sentence: the compute or activation bound excludes the
-    tree's larger ladders; empty otherwise), and which correlations it models fully or falls
-    short on: the sentences a reader comparing designs wants first (the command's table shows
-    only these, ``--explain`` the whole rationale).
+    What the net is and costs (its multiply-adds and activations against the ``standard`` CNN
+    at this budget, when there is one), what holds it below the budget when it is not the
+    parameters (``held``, a sentence: the compute or activation bound excludes the tree's larger
+    ladders; empty otherwise), and which correlations it models fully or falls short on: the
+    sentences a reader comparing designs wants first (the command's table shows only these,
+    ``--explain`` the whole rationale).
     """
-    opening = (_what(chosen, max_parameters, standard_multiply_adds), held)
+    opening = (_what(chosen, max_parameters, standard), held)
     return " ".join(s for s in (*opening, verdict(chosen, objective, names)) if s)
 
 
@@ -307,18 +325,26 @@ def fit(
     return f"{_coverage(chosen, objective, names)} {_score(chosen, objective, scope, reading)}"
 
 
-def _what(chosen: Design, max_parameters: int, standard: int | None) -> str:
+def _what(chosen: Design, max_parameters: int, standard: StandardCosts | None) -> str:
     cost = f"{chosen.multiply_adds:,} multiply-adds per input"
     if standard:
-        # Three digits: two wrote 4% more as "1x" (1.04).
-        cost += f" ({chosen.multiply_adds / standard:.3g}x the standard CNN of this budget)"
+        cost += f" ({_against_standard(chosen.multiply_adds, standard.multiply_adds)})"
     if chosen.activations:
-        cost += f", {activations_text(chosen.activations)}"
+        compared = _against_standard(chosen.activations, standard.activations) if standard else ""
+        cost += f", {activations_text(chosen.activations, compared)}"
     return (
         f"{_capitalised(chosen.description)} with {chosen.widths_text()}: "
         f"{chosen.parameters:,} parameters of the {max_parameters:,} allowed "
         f"({_percent(chosen.parameters / max_parameters)}), {cost}."
     )
+
+
+def _against_standard(cost: int, standard: int) -> str:
+    """Say a cost as a multiple of the standard CNN's: ``0.343x the standard CNN of this budget``.
+
+    Three digits: two wrote 4% more as "1x" (1.04).
+    """
+    return f"{cost / standard:.3g}x the standard CNN of this budget"
 
 
 def _coverage(chosen: Design, objective: Objective, names: Sequence[str]) -> str:

@@ -79,12 +79,16 @@ class StandardCnn:
         Its widths, M first.
     parameters
         Its parameter count.
+    activations
+        The values its forward pass holds per input (:func:`~advisor.model.compute.activations`),
+        which a rationale compares a design's with, as it does the multiply-adds.
     """
 
     tree: Candidate
     multiply_adds: int
     widths: tuple[int, ...]
     parameters: int
+    activations: int
 
 
 @dataclass(frozen=True)
@@ -320,8 +324,10 @@ class Ladders:
         if best is None:
             return None
         widths, parameters = best
-        cost = int(self.multiply_adds(tree, np.asarray([widths], dtype=np.int64))[0])
-        return StandardCnn(tree, cost, tuple(widths), parameters)
+        profile = np.asarray([widths], dtype=np.int64)
+        cost = int(self.multiply_adds(tree, profile)[0])
+        held = int(self.activations(tree, profile)[0])
+        return StandardCnn(tree, cost, tuple(widths), parameters, held)
 
 
 def _standard_tree(grid: tuple[int, ...], pools: _Pools) -> bool:

@@ -180,12 +180,10 @@ def build_recommendation(
     are those of the trees scored before the stop, and the rationale says so).
     """
     architecture, analysis = _analysed(run, entry, stop, pricing)
-    standard = run.ladders.standard
     design = replace(_design(run, entry), activations=architecture.activations)
     held = _held(run, entry)
-    standard_multiply_adds = standard.multiply_adds if standard else None
     brief = summary(
-        design, run.objective, run.names, run.budget.max_parameters, standard_multiply_adds, held
+        design, run.objective, run.names, run.budget.max_parameters, run.ladders.standard, held
     )
     text = rationale(
         design,
