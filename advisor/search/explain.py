@@ -191,6 +191,7 @@ def rationale(
     scope: Scope = "complete",
     reading: Sequence[str] = (),
     no_contiguous: str = "",
+    searched: Sequence[str] = (),
 ) -> str:
     """Explain ``chosen`` against the references; see the module docstring.
 
@@ -227,11 +228,21 @@ def rationale(
     no_contiguous
         Why the search holds no contiguous tree at all, where it holds none (``contiguous`` is
         then None): the depth bounds, say, not the budget.
+    searched
+        The families a search restricted to some of the default ones searched, whose best the
+        targets are (empty: not restricted), as :func:`summary` takes them.
     """
     sentences = [
         opening,
         # The opening has named the score where a factor lowered it (:func:`_lowered`).
-        _score(chosen, objective, scope, reading, stated=bool(_lowered(chosen, objective))),
+        _score(
+            chosen,
+            objective,
+            scope,
+            reading,
+            stated=bool(_lowered(chosen, objective)),
+            searched=searched,
+        ),
         _versus(
             "the best contiguous net", chosen, contiguous, objective, names, scope, no_contiguous
         ),
@@ -251,6 +262,7 @@ def summary(
     max_parameters: int,
     standard: StandardCosts | None = None,
     held: str = "",
+    searched: Sequence[str] = (),
 ) -> str:
     """Return a tree's rationale's opening, the recommendation's ``summary``.
 
@@ -259,10 +271,27 @@ def summary(
     parameters (``held``, a sentence: the compute or activation bound excludes the tree's larger
     ladders; empty otherwise), and which correlations it models fully or falls short on: the
     sentences a reader comparing designs wants first (the command's table shows only these,
-    ``--explain`` the whole rationale).
+    ``--explain`` the whole rationale). ``searched`` names the families a search restricted to
+    some of the default ones searched (empty: not restricted): the targets are those families'
+    best, so the summary says its score does not compare with a default search's.
     """
     opening = (_what(chosen, max_parameters, standard), held)
-    return " ".join(s for s in (*opening, verdict(chosen, objective, names)) if s)
+    closing = (verdict(chosen, objective, names), _restricted(searched))
+    return " ".join(s for s in (*opening, *closing) if s)
+
+
+def _restricted(searched: Sequence[str]) -> str:
+    """Say that the score is a share of the ``searched`` families' best (empty: none named).
+
+    A ``--geometries contiguous`` search scored a net 0.9653 that a default search scores
+    0.005636, its targets set by mirror nets; the targets were said only under ``--explain``.
+    """
+    if not searched:
+        return ""
+    return (
+        f"Its targets are the best the families searched ({listed(searched, quoted=False)}) "
+        "reach, so its score does not compare with a default search's."
+    )
 
 
 def verdict(chosen: Design, objective: Objective, names: Sequence[str]) -> str:
@@ -368,8 +397,8 @@ def _coverage(chosen: Design, objective: Objective, names: Sequence[str]) -> str
 
 
 _TARGETS: dict[Scope, str] = {
-    "complete": "the best any net reaches here",
-    "stopped": "the best any net scored before the search stopped reaches",
+    "complete": "the best {nets} reaches here",
+    "stopped": "the best {nets} scored before the search stopped reaches",
     "bounds": "the dimension bounds, the most any net of the search space could reach, as the "
     "search stopped before it scored a design it recommends",
 }
@@ -381,11 +410,13 @@ def _score(
     scope: Scope,
     reading: Sequence[str],
     stated: bool = False,
+    searched: Sequence[str] = (),
 ) -> str:
     """Say how ``chosen``'s score is made: the fractions of the targets and the factors.
 
     ``stated``: a sentence before has given the score's figure, so this one refers to it rather
-    than giving it again.
+    than giving it again. ``searched``: the families a restricted search searched, whose best
+    the targets are (:func:`summary`).
     """
     kind = "weighted mean" if objective.kind == "weighted" else "smallest"
     head = "That score is" if stated else f"Score {chosen.score:.4g}:"
@@ -394,7 +425,9 @@ def _score(
     if objective.rank_target is not None:
         capped = f", at most {_bits(objective.rank_target)} bits, log2_rank_target (--rank-target)"
     if objective.max_parameters is not None:
-        text += f" (targets: {_TARGETS[scope]}{capped}; equal scores go to the larger net)"
+        nets = f" of the families searched ({listed(searched, quoted=False)})" if searched else ""
+        targets = _TARGETS[scope].format(nets=f"any net{nets}")
+        text += f" (targets: {targets}{capped}; equal scores go to the larger net)"
     elif capped or objective.bound_channels is not None:
         text += f" (targets: the dimension bounds{_bounds_at(objective)}{capped})"
     order = _order_factor(chosen, objective)
