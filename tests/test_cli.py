@@ -1714,3 +1714,19 @@ def test_every_budget_count_option_reads_a_whole_float_as_a_budget_does() -> Non
     assert (args.max_parameters, args.top_k, args.seed) == (100_000, 5, 1000)
     assert (args.max_depth, args.channel_choices, args.max_window) == (4, [8, 16], 16)
     assert Budget(max_parameters=100_000.0, top_k=5.0, seed=1e3).top_k == 5  # the same rule
+
+
+@pytest.mark.parametrize(("top", "said"), [(["--top", "3"], "3"), ([], "5"), (["--top", "1"], "")])
+def test_a_complete_search_short_of_top_says_its_ranking_ends(
+    tmp_path: Path, top: list[str], said: str
+) -> None:
+    # One pair of locations: every dilation order of [64] is one tree to the model.
+    path = tmp_path / "pair.yaml"
+    pair = {"name": "ends", "a": {"indices": [0]}, "b": {"indices": [63]}}
+    path.write_text(yaml.safe_dump({"input": {"shape": [64]}, "correlations": [pair]}))
+    result = advisor("recommend", path, "--budget", "20000", "--geometries", "dilations", *top)
+    assert result.status == ExitCode.OK
+    header = " ".join(result.stdout.split("\n#1")[0].split())
+    ended = f"1 of the {said} asked for: the search's ranking ends here."
+    assert header.startswith("1 recommendation from")
+    assert (ended in header) == bool(said)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -21,8 +22,10 @@ from advisor.search import page as page_module
 from advisor.search import paging
 from advisor.search.candidates import deepest_schedule, deepest_tree
 from advisor.search.paging import next_page_token, page_offset
+from advisor.search.run import SearchRun
 from advisor.service.limits import LOCAL_LIMITS, RequestLimits
 from advisor.service.server import ServerConfig, start_server
+from advisor.stopping import StopSignal
 from advisor.version import RANKING_VERSION
 
 
@@ -485,3 +488,33 @@ def test_a_request_without_an_activation_bound_keeps_the_token_it_had_before_the
         for bound in (10_000, 20_000)
     }
     assert len(tokens) == 2 and next_page_token(task, budget, 3) not in tokens
+
+
+_PAIR = parse_task(
+    {
+        "input": {"shape": [64]},
+        "correlations": [{"name": "ends", "a": {"indices": [0]}, "b": {"indices": [63]}}],
+    }
+)
+"""One pair of locations: every dilation order of a [64] sequence has the same ranks on it."""
+_ENDED = "the search's ranking ends here"
+
+
+def test_a_complete_page_short_of_top_k_says_the_ranking_ends_there() -> None:
+    # --top 3 --geometries dilations returned 1 design from 94,302 candidates, and no word why.
+    budget = Budget(
+        max_parameters=20_000, top_k=3, geometries=["dilations"], time_limit_seconds=None
+    )
+    run = SearchRun(_PAIR, budget, StopSignal.after(None), None)
+    assert run.execute()
+    dilated = [s for s in run.visited if s.candidate.eligible]
+    assert len(dilated) > 3 and len({s.dag.digest for s in dilated}) == 1  # what the words say
+    result = recommend(_PAIR, budget)
+    assert result.complete and result.next_page_token is None
+    table = " ".join(result.as_table(top_k=3).split())
+    assert f"(search complete) 1 of the 3 asked for: {_ENDED}." in table
+    assert "only the best of trees with the same ranks at every width" in table
+    assert _ENDED not in result.as_table()  # the result alone does not know what was asked
+    assert _ENDED not in result.as_table(top_k=1)
+    for other in (replace(result, complete=False), replace(result, next_page_token="more")):
+        assert _ENDED not in other.as_table(top_k=3)  # a stop, or a ranking that goes on

@@ -57,6 +57,7 @@ from advisor.errors import (
     refused_limits,
 )
 from advisor.model.architecture import architecture_argument, checked_rank
+from advisor.model.budget import Budget
 from advisor.model.documents import STDIN, source_name
 from advisor.protocol.metadata import token_refusal
 from advisor.service.command import (
@@ -218,7 +219,8 @@ def _recommend(advisor: AdvisorClient, args: argparse.Namespace) -> tuple[str, E
     # A Ctrl-C that came as the search ended changed nothing: its result is the full one.
     stopped = interrupt.interrupted and not result.complete
     status = ExitCode.INTERRUPTED if stopped else ExitCode.OK
-    return render_search_result(result, args.format, args.explain), status
+    top_k = budget.get("top_k", Budget.model_fields["top_k"].default)
+    return render_search_result(result, args.format, args.explain, top_k), status
 
 
 def _analyze(advisor: AdvisorClient, args: argparse.Namespace) -> str:

@@ -31,18 +31,22 @@ _T = TypeVar("_T")
 
 
 def render_search_result(
-    result: SearchResult, output_format: OutputFormat, explain: bool = False
+    result: SearchResult,
+    output_format: OutputFormat,
+    explain: bool = False,
+    top_k: int | None = None,
 ) -> str:
     """Render a recommendation result in ``output_format``.
 
     The table says why each design in its ``summary``, or with ``explain`` its whole rationale
-    (the documents hold both).
+    (the documents hold both), and, given the request's ``top_k``, why a complete search's
+    page holds fewer designs.
     """
     return _render(
         result,
         output_format,
         search_result_document,
-        lambda r: r.as_table(explain, _COMMAND_HINTS),
+        lambda r: r.as_table(explain, _COMMAND_HINTS, top_k),
     )
 
 

@@ -460,13 +460,17 @@ class SearchResult(TableDisplay):
             return None
         return _EMPTY_REASON
 
-    def as_table(self, explain: bool = False, hints: TableHints = LIBRARY_HINTS) -> str:
+    def as_table(
+        self, explain: bool = False, hints: TableHints = LIBRARY_HINTS, top_k: int | None = None
+    ) -> str:
         """Return the table ``advisor recommend`` prints: how the search went, then each design.
 
         Each design's costs, shape and figures, and why: its ``summary``, or with ``explain``
         its whole ``rationale``; ``hints`` say where the rest is (the rationales, the next page).
+        ``top_k``, the request's (the result does not hold it), has the table say why a complete
+        search's page holds fewer designs (:func:`_ranking_ended`).
         """
-        return _search_result_table(self, explain, hints)
+        return _search_result_table(self, explain, hints, top_k)
 
 
 def _hash(result: Analysis | Recommendation | SearchResult) -> int:
@@ -476,7 +480,9 @@ def _hash(result: Analysis | Recommendation | SearchResult) -> int:
     )
 
 
-def _search_result_table(result: SearchResult, explain: bool, hints: TableHints) -> str:
+def _search_result_table(
+    result: SearchResult, explain: bool, hints: TableHints, top_k: int | None
+) -> str:
     """Lay a result out as ``advisor recommend`` prints it (:meth:`SearchResult.as_table`)."""
     count = len(result.recommendations)
     state = result.empty_reason or (
@@ -491,6 +497,9 @@ def _search_result_table(result: SearchResult, explain: bool, hints: TableHints)
         "",
         "",
     )
+    ended = _ranking_ended(result, top_k)
+    if ended:
+        lines.extend(wrapped(ended, "", ""))
     scores = _scores_apart([r.score for r in result.recommendations])
     for recommendation, score in zip(result.recommendations, scores, strict=True):
         lines.append("")
@@ -500,6 +509,23 @@ def _search_result_table(result: SearchResult, explain: bool, hints: TableHints)
     if result.next_page_token is not None:
         lines.extend(["", hints.next_page.format(token=result.next_page_token)])
     return "\n".join(lines) + "\n"
+
+
+def _ranking_ended(result: SearchResult, top_k: int | None) -> str:
+    """Say why a complete search returned fewer than the ``top_k`` designs asked for (else '').
+
+    Its ranking ends on this page (it has no next one): ``--top 3 --geometries dilations`` on a
+    pair of locations of a [64] sequence returned 1 design from 94,302 candidates, as its 720
+    dilation orders have the same ranks at every width, and the table did not say why.
+    """
+    count = len(result.recommendations)
+    if top_k is None or not result.complete or result.next_page_token or count >= top_k:
+        return ""
+    return (
+        f"{count} of the {top_k} asked for: the search's ranking ends here. It lists each tree "
+        "once, at its best widths, and only the best of trees with the same ranks at every "
+        "width (one tree to the model) or of one family, schedule, dilation order and padding."
+    )
 
 
 def _scores_apart(scores: Sequence[float]) -> list[str]:
