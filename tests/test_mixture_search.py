@@ -846,3 +846,16 @@ def test_a_mixture_search_whose_deadline_cut_a_pricing_is_not_complete(
     mixed = [r for r in result.recommendations if r.architecture.mixture is not None]
     assert mixed and all(r.pricing_stopped for r in mixed)
     assert not result.complete
+
+
+def test_a_mixture_of_some_families_says_its_targets_are_their_trees_best() -> None:
+    # A tree of a --geometries search said that its families set the targets; a mixture did not.
+    task = parse_task({"input": {"shape": [8, 8]}, "preset": "symmetry"})
+    geometries = ["contiguous", "mirror", "mixture"]
+    budget = Budget(max_parameters=20_000, geometries=geometries, top_k=3, time_limit_seconds=None)
+    designs = recommend(task, budget).recommendations
+    assert any(d.architecture.mixture is not None for d in designs)
+    for design in designs:
+        brief, text = " ".join(design.summary.split()), " ".join(design.rationale.split())
+        assert "Its targets are the best the families searched (contiguous and mirror)" in brief
+        assert "the best any net of the families searched (contiguous and mirror) reaches" in text

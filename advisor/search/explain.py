@@ -276,8 +276,7 @@ def summary(
     best, so the summary says its score does not compare with a default search's.
     """
     opening = (_what(chosen, max_parameters, standard), held)
-    closing = (verdict(chosen, objective, names), _restricted(searched))
-    return " ".join(s for s in (*opening, *closing) if s)
+    return " ".join(s for s in (*opening, verdict(chosen, objective, names, searched)) if s)
 
 
 def _restricted(searched: Sequence[str]) -> str:
@@ -294,14 +293,16 @@ def _restricted(searched: Sequence[str]) -> str:
     )
 
 
-def verdict(chosen: Design, objective: Objective, names: Sequence[str]) -> str:
+def verdict(
+    chosen: Design, objective: Objective, names: Sequence[str], searched: Sequence[str] = ()
+) -> str:
     """Say which correlations ``chosen`` models fully or falls short on, and what lowered it.
 
-    The close of a summary, a tree's (:func:`summary`) or a mixture's.
+    The close of a summary, a tree's (:func:`summary`) or a mixture's; with the families
+    ``searched`` where they set the targets (:func:`_restricted`).
     """
-    return " ".join(
-        s for s in (_coverage(chosen, objective, names), _lowered(chosen, objective)) if s
-    )
+    said = (_coverage(chosen, objective, names), _lowered(chosen, objective), _restricted(searched))
+    return " ".join(s for s in said if s)
 
 
 def _lowered(chosen: Design, objective: Objective) -> str:
@@ -344,14 +345,17 @@ def fit(
     names: Sequence[str],
     scope: Scope,
     reading: Sequence[str],
+    searched: Sequence[str] = (),
 ) -> str:
     """Say which correlations ``chosen`` models fully and which it falls short on, and its score.
 
     The two sentences every design's rationale holds, a tree's or a mixture's: the fractions of
     the targets, then the score they make with the factors the objective weighs (the relations
-    ``reading`` names where it weighs coherence).
+    ``reading`` names where it weighs coherence; the families ``searched`` where they set the
+    targets).
     """
-    return f"{_coverage(chosen, objective, names)} {_score(chosen, objective, scope, reading)}"
+    score = _score(chosen, objective, scope, reading, searched=searched)
+    return f"{_coverage(chosen, objective, names)} {score}"
 
 
 def _what(chosen: Design, max_parameters: int, standard: StandardCosts | None) -> str:

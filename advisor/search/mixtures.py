@@ -193,6 +193,7 @@ def with_mixtures(
     *,
     scope: Scope = "complete",
     reading: Sequence[str] = (),
+    searched: Sequence[str] = (),
     notes: Sequence[str] = (),
     max_multiply_adds: int | None,
     build_seconds: float,
@@ -212,7 +213,9 @@ def with_mixtures(
     ``result`` ranks the trees from the first (:func:`tree_budget`); ``relations`` are the
     description's, as the tree search read them, where ``objective`` weighs coherence (else
     none), and ``reading`` says them in words for the rationales; ``scope`` is what the
-    objective's targets are (:data:`~advisor.search.explain.Scope`). The page holds the
+    objective's targets are (:data:`~advisor.search.explain.Scope`), ``searched`` the families
+    whose best they are where the budget left out a default one
+    (:func:`~advisor.search.page.families_searched`). The page holds the
     ``top_k`` best designs after the first ``offset`` of the trees and mixtures ranked together,
     with a token for the next page when more are ranked, as a tree search's page does
     (:mod:`advisor.search.paging`).
@@ -276,7 +279,7 @@ def with_mixtures(
             continue
         try:
             recommendations.append(
-                _recommendation(task, entry, objective, scope, reading, notes, analyses)
+                _recommendation(task, entry, objective, scope, reading, searched, notes, analyses)
             )
             end = position
         except StoppedError:
@@ -588,13 +591,15 @@ def _recommendation(
     objective: Objective,
     scope: Scope,
     reading: Sequence[str],
+    searched: Sequence[str],
     notes: Sequence[str],
     stop: StopSignal,
 ) -> Recommendation:
     """Analyse a mixture and say what it is, against its two members, and how it fits the task.
 
     The fit is said as a tree's rationale says it (:func:`~advisor.search.explain.fit`): which
-    correlations it models fully, which it falls short on, and the score's factors; which
+    correlations it models fully, which it falls short on, and the score's factors (and the
+    families ``searched``, where they set the targets: :func:`~.page.families_searched`); which
     member carries each correlation (:func:`~advisor.search.explain.carriers`, which the
     summary, the table's ``why:``, also ends with); then the
     search's ``notes``, as a tree's rationale ends with them. ``stop``
@@ -633,7 +638,7 @@ def _recommendation(
     # Which member carries which correlation is said in the summary too: the table's member
     # columns give each member's figure but not which tree each member is.
     carried = carriers([_member(first), _member(second)], analysis.correlations)
-    text += " " + fit(design, objective, names, scope, reading)
+    text += " " + fit(design, objective, names, scope, reading, searched)
     text += " " + carried
     if analysis.efficiency is not None:
         text += " " + analysis.efficiency.summary(analysis.correlations)
@@ -655,5 +660,5 @@ def _recommendation(
         multiply_adds=entry.architecture.multiply_adds,
         activations=entry.architecture.activations,
         efficiency=analysis.efficiency,
-        summary=f"{opening} {verdict(design, objective, names)} {carried}",
+        summary=f"{opening} {verdict(design, objective, names, searched)} {carried}",
     )

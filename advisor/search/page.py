@@ -56,6 +56,7 @@ from advisor.version import RANKING_VERSION
 
 __all__ = [
     "build_recommendation",
+    "families_searched",
     "relations_read",
     "result_page",
     "search_notes",
@@ -188,7 +189,7 @@ def build_recommendation(
     architecture, analysis = _analysed(run, entry, stop, pricing)
     design = replace(_design(run, entry), activations=architecture.activations)
     held = _held(run, entry)
-    searched = _families_searched(run)
+    searched = families_searched(run)
     brief = summary(
         design,
         run.objective,
@@ -231,7 +232,7 @@ def build_recommendation(
     )
 
 
-def _families_searched(run: SearchRun) -> list[str]:
+def families_searched(run: SearchRun) -> list[str]:
     """Name the families searched where the budget left out a default one that applies.
 
     The targets are the best of the families searched: the net a ``--geometries contiguous``

@@ -56,6 +56,7 @@ from advisor.search.mixtures import (
 )
 from advisor.search.objective import Objective
 from advisor.search.page import (
+    families_searched,
     relations_read,
     result_page,
     search_notes,
@@ -149,6 +150,7 @@ def recommend(
         offset,
         scope=targets_scope(run, complete),
         reading=relations_read(run),
+        searched=families_searched(run),
         notes=search_notes(run),
         max_multiply_adds=run.ladders.max_multiply_adds,
         build_seconds=run.clock.each + run.clock.pricing,
