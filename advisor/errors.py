@@ -680,7 +680,15 @@ def _closest_field(roots: list[type[Any]], loc: tuple[int | str, ...]) -> str:
     if advice:
         return f"; {advice[0]}"
     names = {f.alias or name for m in models for name, f in _fields_of(m).items()}
-    return did_you_mean(str(key), sorted(names))
+    closest = did_you_mean(str(key), sorted(names))
+    if closest or not names or len(names) > _MOST_LISTED_FIELDS:
+        return closest
+    # Nothing spelt alike: the fields this place takes, as an unknown --limit name is told.
+    return f"; known: {', '.join(sorted(names))}"
+
+
+_MOST_LISTED_FIELDS: Final = 24
+"""The most fields an unknown key with no close match is told, where a place takes a few."""
 
 
 def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:

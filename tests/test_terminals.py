@@ -142,7 +142,10 @@ def test_a_file_name_the_locale_cannot_decode_is_shown_by_its_bytes(
         lines.append(result.stderr.decode(encoding))
     prefix = f"advisor: error: task: cannot read task file '{tmp_path}/{shown}': "
     assert lines[0] == f"{prefix}No such file or directory\n"
-    refused = "advisor: error: task.x: Extra inputs are not permitted"
+    refused = (
+        "advisor: error: task.x: Extra inputs are not permitted; known: arrangement, "
+        "correlations, input, outputs, preset"
+    )
     assert lines[1] == f"{refused} (from {tmp_path}/bad-{shown})\n"
 
 

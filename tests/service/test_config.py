@@ -114,6 +114,20 @@ def test_a_misspelt_limit_or_setting_is_told_the_closest_name(tmp_path: Path) ->
     assert error.value.violations[0].description.endswith("; did you mean 'workers'?")
 
 
+def test_a_config_files_unknown_limit_is_told_the_limits_names(tmp_path: Path) -> None:
+    # A key under `limits:` spelt like none was told only "Extra inputs are not permitted",
+    # where the same name given to --limit lists the limits.
+    path = tmp_path / "server.yaml"
+    path.write_text("limits:\n  nope: 3\n")
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--config", str(path))
+    [violation] = error.value.violations
+    assert violation.field == "config.limits.nope"
+    assert violation.description == (
+        "Extra inputs are not permitted; known: " + ", ".join(sorted(RequestLimits.model_fields))
+    )
+
+
 @pytest.mark.parametrize(
     ("written", "meant"), [("grace", "'grace_seconds'"), ("seconds_grace", "'grace_seconds'")]
 )
