@@ -7,6 +7,7 @@
                      [--max-streams-per-connection N] [--limit NAME=VALUE ...] [--config FILE]
                      [--katib-port PORT [--katib-host H]
                       [--katib-data-dir DIR [--katib-namespace NS]]]
+                     [--metrics-port PORT [--metrics-host H]]
     python server.py --version
 
 A thin entry point: the same options and behaviour as the ``advisor-server`` console script and

@@ -25,6 +25,10 @@ it first (the client cancelled, its deadline passed, the server's shutdown cance
 interceptor inside this one (a bad bearer token, a request that never arrived) is logged with
 its status like any other answer, and so is a call of a method the server does not have,
 ``UNIMPLEMENTED`` as gRPC answers it.
+
+The server's metrics (:mod:`advisor.service.metrics`, ``--metrics-port``) count each call here,
+at its start and where its line is written, with the status and seconds the line says: every
+call the access log writes, at either level, whether or not the log is on.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
 from typing import Any, Final, TypeAlias
 
 import grpc
@@ -46,6 +51,7 @@ from advisor.service.behaviors import (
     write_responses,
 )
 from advisor.service.logs import FIELDS, shown
+from advisor.service.metrics import Metrics
 from advisor.service.request_ids import CALL_REQUEST_ID
 from advisor.service.searches import CALL_SEARCH_ID
 from advisor.service.status import ended_status, refused_fields
@@ -78,7 +84,14 @@ def _listed(refused: list[str]) -> str:
 
 
 class AccessLog(grpc.aio.ServerInterceptor):
-    """Log every call the asyncio server answers once it has ended (see the module docstring)."""
+    """Log every call the asyncio server answers once it has ended (see the module docstring).
+
+    With ``metrics``, count its start and end there too; with ``log`` False, only count them.
+    """
+
+    def __init__(self, *, log: bool = True, metrics: Metrics | None = None) -> None:
+        self._log = log
+        self._metrics = metrics
 
     async def intercept_service(
         self,
@@ -87,7 +100,8 @@ class AccessLog(grpc.aio.ServerInterceptor):
     ) -> Handler | None:
         """Serve the method as it is, through a behaviour that logs the call's end."""
         handler = await continuation(handler_call_details) or NOT_FOUND
-        return _rewrapped(handler, handler_call_details.method, _logged)
+        call = _CallEnd.of(handler_call_details.method, self._log, self._metrics)
+        return handler if call is None else rewrapped(handler, partial(_logged, call))
 
 
 class SyncAccessLog(grpc.ServerInterceptor):
@@ -100,28 +114,59 @@ class SyncAccessLog(grpc.ServerInterceptor):
     ) -> Handler | None:
         """Serve the method as it is, through a behaviour that logs the call's end."""
         handler = continuation(handler_call_details) or NOT_FOUND_SYNC
-        return _rewrapped(handler, handler_call_details.method, _logged_sync)
+        call = _CallEnd.of(handler_call_details.method, True, None)
+        return handler if call is None else rewrapped(handler, partial(_logged_sync, call))
 
 
-_Wrapper: TypeAlias = Callable[[_Behavior, str, int, bool], _Behavior]
-"""Wraps a behaviour of a method (its name, the log level, whether it streams responses)."""
+class _CallEnd:
+    """What a call of ``method`` tells at its start and end: its access line and ``metrics``.
+
+    The line is written at ``level``, not at all where ``level`` is None.
+    """
+
+    def __init__(self, method: str, level: int | None, metrics: Metrics | None) -> None:
+        self._method = method
+        self._level = level
+        self._metrics = metrics
+
+    @classmethod
+    def of(cls, method: str, log: bool, metrics: Metrics | None) -> _CallEnd | None:
+        """Return what a call of ``method`` tells; None if nothing: no line, no metrics."""
+        level = logging.DEBUG if method.startswith(_QUIET_SERVICES) else logging.INFO
+        logged = log and _LOGGER.isEnabledFor(level)
+        if not logged and metrics is None:
+            return None
+        return cls(method, level if logged else None, metrics)
+
+    def started(self) -> float:
+        """Count the call in flight; return when it started (monotonic seconds)."""
+        if self._metrics is not None:
+            self._metrics.started(self._method)
+        return time.monotonic()
+
+    def ended(
+        self,
+        code: grpc.StatusCode,
+        started: float,
+        peer: str,
+        context: Context | grpc.ServicerContext,
+        search_id: str | None = None,
+    ) -> None:
+        """Count the call's end and write its access line."""
+        seconds = time.monotonic() - started
+        if self._metrics is not None:
+            self._metrics.ended(self._method, code.name, seconds)
+        if self._level is not None:
+            _log(self._level, self._method, code, seconds, peer, context, search_id)
 
 
-def _rewrapped(handler: Handler, method: str, wrap: _Wrapper) -> Handler:
-    """Return ``handler`` with its behaviour wrapped to log the call (as it is if not logged)."""
-    level = logging.DEBUG if method.startswith(_QUIET_SERVICES) else logging.INFO
-    if not _LOGGER.isEnabledFor(level):
-        return handler
-    return rewrapped(handler, lambda behavior, streaming: wrap(behavior, method, level, streaming))
-
-
-def _logged(behavior: _Behavior, method: str, level: int, streaming: bool) -> _Behavior:
+def _logged(call: _CallEnd, behavior: _Behavior, streaming: bool) -> _Behavior:
     """Wrap an asyncio server's behaviour so the call's end is logged, however it ends."""
 
-    async def call(request: Any, context: Context) -> Any:
-        started = time.monotonic()
+    async def logged(request: Any, context: Context) -> Any:
         peer = context.peer()  # gRPC forgets it once a deadline has ended the call
         code: grpc.StatusCode | None = None
+        started = call.started()
         try:
             if not streaming:
                 return await behavior(request, context)
@@ -137,12 +182,12 @@ def _logged(behavior: _Behavior, method: str, level: int, streaming: bool) -> _B
             raise
         finally:
             code = code or context.code() or grpc.StatusCode.OK
-            _log(level, method, code, started, peer, context, CALL_SEARCH_ID.get())
+            call.ended(code, started, peer, context, CALL_SEARCH_ID.get())
 
-    return call
+    return logged
 
 
-def _logged_sync(behavior: _Behavior, method: str, level: int, streaming: bool) -> _Behavior:
+def _logged_sync(call: _CallEnd, behavior: _Behavior, streaming: bool) -> _Behavior:
     """Wrap a synchronous server's behaviour so the call's end is logged, however it ends.
 
     Its handler runs on to its end when the call is cancelled, which it then reads as not
@@ -158,17 +203,19 @@ def _logged_sync(behavior: _Behavior, method: str, level: int, streaming: bool) 
             return ended_status(context.time_remaining())
         return grpc.StatusCode.UNKNOWN if failed else grpc.StatusCode.OK
 
-    def call(request: Any, context: grpc.ServicerContext) -> Any:
-        started, peer, failed = time.monotonic(), context.peer(), True
+    def unary(request: Any, context: grpc.ServicerContext) -> Any:
+        peer, failed = context.peer(), True
+        started = call.started()
         try:
             response = behavior(request, context)
             failed = False
             return response
         finally:
-            _log(level, method, ended(context, failed), started, peer, context)
+            call.ended(ended(context, failed), started, peer, context)
 
     def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-        started, peer, failed = time.monotonic(), context.peer(), True
+        peer, failed = context.peer(), True
+        started = call.started()
         try:
             yield from behavior(request, context)
             failed = False
@@ -176,16 +223,16 @@ def _logged_sync(behavior: _Behavior, method: str, level: int, streaming: bool) 
             failed = False
             raise
         finally:
-            _log(level, method, ended(context, failed), started, peer, context)
+            call.ended(ended(context, failed), started, peer, context)
 
-    return stream if streaming else call
+    return stream if streaming else unary
 
 
 def _log(
     level: int,
     method: str,
     code: grpc.StatusCode,
-    started: float,
+    seconds: float,
     peer: str,
     context: Context | grpc.ServicerContext,
     search_id: str | None = None,
@@ -197,7 +244,6 @@ def _log(
         if code is grpc.StatusCode.INVALID_ARGUMENT
         else None
     )
-    seconds = time.monotonic() - started
     fields = {
         "method": method,
         "status": code.name,

@@ -376,6 +376,8 @@ def _option_of(setting: str) -> str:
 
 def _announce(running: RunningServer) -> None:
     _print_line(f"listening on {running.address}")
+    if running.metrics_address is not None:
+        _print_line(f"metrics on {running.metrics_address}")
 
 
 def _print_line(line: str) -> None:

@@ -77,6 +77,8 @@ SERVE_OPTION_FLAGS: dict[str, str] = {
     "katib_host": "--katib-host",
     "katib_data_dir": "--katib-data-dir",
     "katib_namespace": "--katib-namespace",
+    "metrics_port": "--metrics-port",
+    "metrics_host": "--metrics-host",
     "limits": "--limit",
 }
 
@@ -170,6 +172,17 @@ SERVE_SETTINGS: dict[str, dict[str, Any]] = {
         "help": "the Kubernetes namespace of the Katib experiments served (the pod's own): names "
         "their records in --katib-data-dir with their name, since Katib's request names no "
         "namespace (needs --katib-data-dir)",
+    },
+    "metrics_port": {
+        "type": int,
+        "metavar": "PORT",
+        "help": "serve Prometheus metrics at GET /metrics on this TCP port (0 picks a free one; "
+        "default: none)",
+    },
+    "metrics_host": {
+        "type": address,
+        "metavar": "H",
+        "help": "interface the metrics endpoint binds (default: --host's; needs --metrics-port)",
     },
 }
 """The ServerConfig fields the command line sets, with their argparse settings."""

@@ -43,7 +43,7 @@ import grpc
 import pydantic
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from advisor.errors import InvalidRequestError, ServerStartError, invalid_request_from_pydantic
@@ -60,6 +60,7 @@ from advisor.service.decoding import advisor_handler
 from advisor.service.held_signals import take_held_signals
 from advisor.service.limits import LONGEST_SECONDS, RequestLimits
 from advisor.service.machine import usable_cpus
+from advisor.service.metrics import METRICS_PATH, Metrics, MetricsEndpoint, method_paths
 from advisor.service.process_pool import (
     ProcessWorkers,
     worker_bound_problem,
@@ -96,6 +97,16 @@ __all__ = [
 
 ADVISOR_SERVICE_NAME: str = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"].full_name
 HEALTH_SERVICE_NAME: str = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+
+_SERVED_METHODS: Final = method_paths(
+    module.DESCRIPTOR.services_by_name[name]
+    for module, name in (
+        (advisor_pb2, "ArchitectureAdvisor"),
+        (health_pb2, "Health"),
+        (reflection_pb2, "ServerReflection"),
+    )
+)
+"""The methods the server may have, which its metrics name (any other is counted as other)."""
 
 # How long past the longest search a connection that has reached its maximum age may stay open
 # for its calls to finish.
@@ -272,6 +283,18 @@ class ServerConfig(BaseModel):
         "suggestion pod's own): their records in katib_data_dir are named by it and their name, "
         "since Katib's request names no namespace; needs katib_data_dir.",
     )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="TCP port of the Prometheus metrics endpoint, GET /metrics (0: any free "
+        "port); None: no endpoint.",
+    )
+    metrics_host: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Interface the metrics endpoint binds (None: host's); needs metrics_port.",
+    )
     limits: RequestLimits = Field(default_factory=RequestLimits)
 
     @model_validator(mode="wrap")
@@ -318,6 +341,24 @@ class ServerConfig(BaseModel):
                 "katib_namespace", "needs --katib-data-dir (it names the records kept there)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _metrics_endpoint_has_an_interface(self) -> ServerConfig:
+        # HTTP on a Unix domain socket is no endpoint Prometheus scrapes.
+        if self.metrics_port is None:
+            if self.metrics_host is not None:
+                raise InvalidRequestError.single("metrics_host", "needs --metrics-port")
+            return self
+        if self.metrics_host is None and self.host.startswith(UNIX_SCHEMES):
+            problem = f"--host is a Unix domain socket, {self.host}"
+        elif self.metrics_host is not None and self.metrics_host.startswith(UNIX_SCHEMES):
+            problem = f"{self.metrics_host} is a Unix domain socket"
+        else:
+            return self
+        raise InvalidRequestError.single(
+            "metrics_host",
+            f"{problem}: the metrics endpoint is HTTP on an interface, e.g. 127.0.0.1",
+        )
 
     @model_validator(mode="after")
     def _token_can_be_sent(self) -> ServerConfig:
@@ -425,8 +466,10 @@ class RunningServer:
         config: ServerConfig,
         port: int,
         refusals: RefusalLog | None = None,
+        metrics: MetricsEndpoint | None = None,
     ) -> None:
         self._server = server
+        self._metrics = metrics
         self._health = health_servicer
         self._admission = admission
         self._workers = workers
@@ -448,6 +491,13 @@ class RunningServer:
     def address(self) -> str:
         """``host:port`` as bound (IPv6 hosts in brackets), for ``--target`` and channels."""
         return host_port(self._config.host, self._port)
+
+    @property
+    def metrics_address(self) -> str | None:
+        """``host:port`` of the metrics endpoint, as bound; None without one (no metrics_port)."""
+        if self._metrics is None:
+            return None
+        return host_port(self._config.metrics_host or self._config.host, self._metrics.port)
 
     @property
     def worker_pids(self) -> list[int]:
@@ -495,6 +545,8 @@ class RunningServer:
                 )
             _on_loop(self._server.stop(FINAL_GRACE_SECONDS))
             _on_loop(self._workers.close())
+            if self._metrics is not None:  # scraped to the end of the drain
+                self._metrics.close()
             if self._refusals is not None:  # the last burst's count, which no later line reports
                 self._refusals.flush()
             self._stopped.set()
@@ -569,7 +621,9 @@ class RunningServer:
         if self._stopped.is_set() or os.getpid() != self._pid:
             return
         _warn(f"unstopped server {self!r}", ResourceWarning, source=self)
-        asyncio.run_coroutine_threadsafe(_let_go(self._server, self._workers), _event_loop())
+        asyncio.run_coroutine_threadsafe(
+            _let_go(self._server, self._workers, self._metrics), _event_loop()
+        )
 
     def __enter__(self) -> Self:
         """Return the server, to stop on exit; a stopped one raises ``RuntimeError``.
@@ -612,10 +666,14 @@ def _stop_at_exit() -> None:
 threading._register_atexit(_stop_at_exit)  # type: ignore[attr-defined]
 
 
-async def _let_go(server: grpc.aio.Server, workers: CallWorkers) -> None:
-    """Stop ``server`` at once, cancelling its calls, then close its ``workers``."""
+async def _let_go(
+    server: grpc.aio.Server, workers: CallWorkers, metrics: MetricsEndpoint | None
+) -> None:
+    """Stop ``server`` at once, cancelling its calls, then close its ``workers`` and ``metrics``."""
     await server.stop(0)
     await workers.close()
+    if metrics is not None:
+        await asyncio.to_thread(metrics.close)
 
 
 def freeze_long_lived_objects() -> None:
@@ -667,6 +725,52 @@ def start_server(config: ServerConfig) -> RunningServer:
 
 
 async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | None) -> RunningServer:
+    """Start the metrics endpoint (with ``metrics_port``), then the server; close it on failure.
+
+    The endpoint binds before gRPC, whose port no stop closes once bound (its start failing).
+    """
+    admission = Admission(config.workers)
+    metrics = None
+    endpoint = None
+    if config.metrics_port is not None:
+        metrics = Metrics(_SERVED_METHODS, lambda: admission.shutting_down, config.workers)
+        endpoint = _metrics_endpoint(config, config.metrics_port, metrics)
+    try:
+        return await _start_grpc(config, credentials, admission, metrics, endpoint)
+    except BaseException:
+        if endpoint is not None:
+            await asyncio.to_thread(endpoint.close)
+        raise
+
+
+def _metrics_endpoint(config: ServerConfig, port: int, metrics: Metrics) -> MetricsEndpoint:
+    """Serve ``metrics`` on ``config.metrics_host`` (else ``config.host``) and ``port``.
+
+    Raises
+    ------
+    ServerStartError
+        On the settings that gave the address (``host`` for a ``metrics_host`` not given) when
+        it cannot be bound, saying why.
+    """
+    host = config.metrics_host or config.host
+    try:
+        endpoint = MetricsEndpoint(host, port, metrics)
+    except OSError as error:
+        settings = ["host" if config.metrics_host is None else "metrics_host", "metrics_port"]
+        problem = f"cannot bind {host_port(host, port)}: {_bind_error(error)}"
+        raise ServerStartError(settings, problem) from None
+    _LOGGER.info("serving metrics at http://%s%s", host_port(host, endpoint.port), METRICS_PATH)
+    return endpoint
+
+
+async def _start_grpc(
+    config: ServerConfig,
+    credentials: grpc.ServerCredentials | None,
+    admission: Admission,
+    metrics: Metrics | None,
+    endpoint: MetricsEndpoint | None,
+) -> RunningServer:
+    """Build, bind and start the gRPC server, its calls counted in ``metrics`` (if any)."""
     interceptors: list[grpc.aio.ServerInterceptor] = [
         RequestReadTimeout(config.request_read_seconds)
     ]
@@ -678,9 +782,9 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
                 config.token, exempt_services=[HEALTH_SERVICE_NAME], refusals=refusals
             ),
         )
-    if config.access_log:
-        # A refusal by the interceptors inside it is logged as an answer too.
-        interceptors.insert(0, AccessLog())
+    if config.access_log or metrics is not None:
+        # A refusal by the interceptors inside it is logged (and counted) as an answer too.
+        interceptors.insert(0, AccessLog(log=config.access_log, metrics=metrics))
     # Outermost: every answer carries the call's id, and every line about the call names it.
     interceptors.insert(0, RequestIds())
     server = grpc.aio.server(interceptors=interceptors, options=_channel_options(config))
@@ -699,7 +803,6 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
     # reached the bound port was answered nothing until then.
     await _set_health(health_servicer, serving=False)
     await server.start()
-    admission = Admission(config.workers)
     try:
         workers = await _call_workers(config, admission, _health_setter(health_servicer))
     except (ServerStartError, asyncio.CancelledError):  # cancelled: the start was abandoned
@@ -731,7 +834,9 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
         "request limits: %s",
         ", ".join(f"{name}={value}" for name, value in config.limits.model_dump().items()),
     )
-    return RunningServer(server, health_servicer, admission, workers, config, port, refusals)
+    return RunningServer(
+        server, health_servicer, admission, workers, config, port, refusals, endpoint
+    )
 
 
 async def _call_workers(
@@ -1214,9 +1319,15 @@ def _tcp_address_problem(host: str, port: int) -> str | None:
             try:
                 probe.bind(address)
             except OSError as error:
-                hint = _BIND_ERROR_HINTS.get(error.errno)
-                return error.strerror if hint is None else f"{error.strerror} ({hint})"
+                return _bind_error(error)
     return None
+
+
+def _bind_error(error: OSError) -> str:
+    """Say what the failed ``bind`` of a TCP address, ``error``, means."""
+    reason = error.strerror or str(error)
+    hint = _BIND_ERROR_HINTS.get(error.errno)
+    return reason if hint is None else f"{reason} ({hint})"
 
 
 def reaches_other_machines(host: str) -> bool:

@@ -1,0 +1,271 @@
+"""Prometheus metrics of a server: a registry of its calls and an HTTP endpoint that serves it.
+
+:class:`Metrics` counts the calls a server has finished, times them and counts those in flight,
+as :mod:`advisor.service.access` reports each call's start and end (the place its access line
+is written, so the two never disagree). :class:`MetricsEndpoint` serves the registry at
+``GET /metrics`` in Prometheus' text exposition format 0.0.4, on a thread of its own
+(``advisor serve --metrics-port``); standard library only. docs/SERVICE.md, "Metrics", says
+what each metric means.
+
+A method is labelled by its short name (``Recommend``), one of the methods the server has:
+any other a caller may send is counted under :data:`OTHER_METHOD`, so no caller can grow the
+registry (or a scrape) without bound.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import socket
+import socketserver
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Final
+from urllib.parse import urlsplit
+
+from google.protobuf.descriptor import ServiceDescriptor
+
+from advisor.version import RANKING_VERSION, __version__
+
+__all__ = [
+    "BUCKETS",
+    "CONTENT_TYPE",
+    "METRICS_PATH",
+    "OTHER_METHOD",
+    "Metrics",
+    "MetricsEndpoint",
+    "method_paths",
+]
+
+BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+"""Upper bounds (seconds) of ``advisor_call_seconds``' buckets, ``+Inf`` after them: from a
+health check's milliseconds to a search's time limit (60 s by default)."""
+
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+"""The ``Content-Type`` of Prometheus' text exposition format, version 0.0.4."""
+
+OTHER_METHOD: Final = "(other)"
+"""The method label of a call of a method the server does not have."""
+
+METRICS_PATH: Final = "/metrics"
+"""The path the endpoint serves the metrics at."""
+
+_REQUEST_SECONDS: Final = 10.0
+"""How long a scrape's connection may wait for its request: an idle one is closed after it."""
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def method_paths(services: Iterable[ServiceDescriptor]) -> list[str]:
+    """Return the full method paths (``/package.Service/Method``) of ``services``' methods."""
+    return [
+        f"/{service.full_name}/{method.name}" for service in services for method in service.methods
+    ]
+
+
+@dataclass
+class _Histogram:
+    """One method's call durations: a count per bucket (not cumulative), their sum and count."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * (len(BUCKETS) + 1))
+    total: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        """Count a call of ``seconds`` in the first bucket whose upper bound it does not exceed."""
+        self.counts[bisect.bisect_left(BUCKETS, seconds)] += 1
+        self.total += seconds
+
+
+class Metrics:
+    """The calls a server has finished and has in flight, and its state, for a scrape.
+
+    ``methods`` are the full paths of the methods the server has (:func:`method_paths`);
+    ``draining`` says whether the server has begun to drain; ``workers`` is its capacity, the
+    advisor calls it serves at once. Thread-safe: calls end on the event loop and on the Katib
+    endpoint's threads while a scrape reads on the endpoint's.
+    """
+
+    def __init__(self, methods: Iterable[str], draining: Callable[[], bool], workers: int) -> None:
+        self._labels = {path: path.rpartition("/")[2] for path in methods}
+        self._draining = draining
+        self._workers = workers
+        self._lock = threading.Lock()
+        self._calls: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self._durations: defaultdict[str, _Histogram] = defaultdict(_Histogram)
+        self._in_flight: defaultdict[str, int] = defaultdict(int)
+
+    def started(self, method: str) -> None:
+        """Count a call of ``method`` (its full path) in flight."""
+        label = self._labels.get(method, OTHER_METHOD)
+        with self._lock:
+            self._in_flight[label] += 1
+
+    def ended(self, method: str, code: str, seconds: float) -> None:
+        """Count a started call of ``method`` as ended with status ``code`` in ``seconds``."""
+        label = self._labels.get(method, OTHER_METHOD)
+        with self._lock:
+            self._in_flight[label] -= 1
+            self._calls[label, code] += 1
+            self._durations[label].observe(seconds)
+
+    def exposition(self) -> str:
+        """Return every metric in Prometheus' text exposition format 0.0.4."""
+        with self._lock:
+            calls = sorted(self._calls.items())
+            durations = sorted(
+                (label, list(h.counts), h.total) for label, h in self._durations.items()
+            )
+            in_flight = sorted(self._in_flight.items())
+        version = {"version": __version__, "ranking_version": str(RANKING_VERSION)}
+        info = (_labelled("advisor_info", **version), 1)
+        lines = [
+            *_family("advisor_info", "gauge", "The advisor's version and ranking version.", [info]),
+            *_family(
+                "advisor_draining",
+                "gauge",
+                "1 once the server has begun to drain, else 0.",
+                [("advisor_draining", int(self._draining()))],
+            ),
+            *_family(
+                "advisor_workers",
+                "gauge",
+                "Advisor calls the server serves at once.",
+                [("advisor_workers", self._workers)],
+            ),
+            *_family(
+                "advisor_calls_total",
+                "counter",
+                "Calls finished, by method and gRPC status code.",
+                [(_labelled("advisor_calls_total", method=m, code=c), n) for (m, c), n in calls],
+            ),
+            *_family(
+                "advisor_call_seconds",
+                "histogram",
+                "How long finished calls took, by method.",
+                [s for label, counts, total in durations for s in _histogram(label, counts, total)],
+            ),
+            *_family(
+                "advisor_calls_in_flight",
+                "gauge",
+                "Calls started and not yet finished, by method.",
+                [(_labelled("advisor_calls_in_flight", method=m), n) for m, n in in_flight],
+            ),
+        ]
+        return "\n".join(lines) + "\n"
+
+
+_Sample = tuple[str, float]
+"""A sample: its name with its labels, and its value."""
+
+
+def _family(name: str, kind: str, help: str, samples: Iterable[_Sample]) -> Iterator[str]:
+    """Yield the lines of the metric family ``name``: its HELP and TYPE, then its samples."""
+    yield f"# HELP {name} {help}"
+    yield f"# TYPE {name} {kind}"
+    for sample, value in samples:
+        yield f"{sample} {_number(value)}"
+
+
+def _histogram(method: str, counts: list[int], total: float) -> Iterator[_Sample]:
+    """Yield one method's ``advisor_call_seconds``: cumulative buckets, sum, count."""
+    name = "advisor_call_seconds"
+    cumulative = 0
+    for bound, count in zip([*map(_number, BUCKETS), "+Inf"], counts, strict=True):
+        cumulative += count
+        yield _labelled(f"{name}_bucket", method=method, le=bound), cumulative
+    yield _labelled(f"{name}_sum", method=method), total
+    yield _labelled(f"{name}_count", method=method), cumulative
+
+
+def _labelled(name: str, **labels: str) -> str:
+    """Return the sample name ``name`` with ``labels``, their values escaped as the format says."""
+    pairs = ",".join(f'{key}="{_escaped(value)}"' for key, value in labels.items())
+    return f"{name}{{{pairs}}}"
+
+
+def _escaped(value: str) -> str:
+    """Escape a label value: backslash, double quote and line feed."""
+    return value.replace("\\", r"\\").replace('"', r"\"").replace("\n", r"\n")
+
+
+def _number(value: float) -> str:
+    """Write a sample's value or a bucket's bound: an integer without a fraction."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Answer ``GET`` and ``HEAD`` of :data:`METRICS_PATH` with the metrics, 404 elsewhere."""
+
+    server: _HTTPServer
+    timeout = _REQUEST_SECONDS
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        """Send the metrics."""
+        self._answer(send_body=True)
+
+    def do_HEAD(self) -> None:
+        """Send the metrics' headers alone."""
+        self._answer(send_body=False)
+
+    def _answer(self, *, send_body: bool) -> None:
+        if urlsplit(self.path).path != METRICS_PATH:
+            self.send_error(HTTPStatus.NOT_FOUND, f"the metrics are at {METRICS_PATH}")
+            return
+        body = self.server.metrics.exposition().encode("utf-8")
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", CONTENT_TYPE)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Log each request at DEBUG: a scrape every few seconds is no news (stderr by default)."""
+        _LOGGER.debug("%s %s", self.address_string(), format % args)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    """The endpoint's HTTP server: an IPv6 host bound as such, no reverse DNS lookup at bind."""
+
+    def __init__(self, host: str, port: int, metrics: Metrics) -> None:
+        self.metrics = metrics
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        super().__init__((host.removeprefix("[").removesuffix("]"), port), _Handler)
+
+    def server_bind(self) -> None:
+        """Bind, without ``HTTPServer``'s ``getfqdn`` of the host (a DNS query, which may hang)."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
+
+
+class MetricsEndpoint:
+    """``GET /metrics`` of ``metrics`` served on ``host:port`` by a daemon thread, until closed.
+
+    Raises
+    ------
+    OSError
+        When ``host:port`` cannot be bound (in use, not this machine's interface).
+    """
+
+    def __init__(self, host: str, port: int, metrics: Metrics) -> None:
+        self._server = _HTTPServer(host, port, metrics)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="advisor-metrics", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        """The TCP port the endpoint is bound to (the chosen one for 0)."""
+        return self._server.server_port
+
+    def close(self) -> None:
+        """Stop serving and close the port; returns once the serving thread has ended."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()

@@ -1,0 +1,255 @@
+"""The metrics endpoint: what it counts is the calls made, in Prometheus' text format 0.0.4."""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
+from advisor.service.command import main as serve_main
+from advisor.service.metrics import BUCKETS, CONTENT_TYPE, OTHER_METHOD, Metrics
+from advisor.service.options import BAD_OPTION_EXIT_STATUS, START_FAILED_EXIT_STATUS
+from advisor.service.server import RunningServer
+from advisor.version import RANKING_VERSION, __version__
+from tests.support.server_process import ServerProcess
+from tests.support.waiting import wait_until
+from tests.support.workloads import quick_budget, small_task
+
+_SECONDS = 30.0
+_SAMPLE = re.compile(r"^(?P<name>[a-z_]+)(?:\{(?P<labels>.*)\})? (?P<value>\S+)$")
+_LABEL = re.compile(r'(?P<key>[a-z_]+)="(?P<value>(?:[^"\\]|\\.)*)",?')
+_UNESCAPED = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
+
+_Labels = frozenset[tuple[str, str]]
+_Samples = dict[tuple[str, _Labels], float]
+
+
+def _scrape(address: str, path: str = "/metrics", method: str = "GET") -> tuple[str, str]:
+    """Return the ``Content-Type`` and the text of ``method`` ``path`` at ``address``."""
+    request = urllib.request.Request(f"http://{address}{path}", method=method)
+    with urllib.request.urlopen(request, timeout=_SECONDS) as response:
+        return response.headers["Content-Type"], response.read().decode("utf-8")
+
+
+def _samples(text: str) -> _Samples:
+    """Read every sample of an exposition, by name and labels (their values unescaped)."""
+    samples: _Samples = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        match = _SAMPLE.match(line)
+        assert match is not None, line
+        labels = (
+            (m["key"], re.sub(r"\\.", lambda e: _UNESCAPED[e[0]], m["value"]))
+            for m in _LABEL.finditer(match["labels"] or "")
+        )
+        samples[match["name"], frozenset(labels)] = float(match["value"])
+    return samples
+
+
+def _of(samples: _Samples, name: str, **labels: str) -> dict[_Labels, float]:
+    """The samples named ``name`` whose labels include ``labels``, by their labels."""
+    wanted = set(labels.items())
+    return {ls: v for (n, ls), v in samples.items() if n == name and wanted <= ls}
+
+
+def _label(labels: _Labels, key: str) -> str:
+    return dict(labels)[key]
+
+
+def _calls(address: str) -> dict[tuple[str, str], float]:
+    """``advisor_calls_total`` now, by method and code."""
+    counts = _of(_samples(_scrape(address)[1]), "advisor_calls_total")
+    return {(_label(ls, "method"), _label(ls, "code")): v for ls, v in counts.items()}
+
+
+@pytest.fixture
+def metered(serve: Callable[..., RunningServer]) -> Iterator[tuple[RunningServer, grpc.Channel]]:
+    """A threads server with its metrics endpoint on a free port, and a channel to it."""
+    running = serve(workers=2, executor="threads", metrics_port=0)
+    with grpc.insecure_channel(running.address) as channel:
+        yield running, channel
+
+
+def test_a_scrape_counts_the_calls_made_and_times_them(
+    metered: tuple[RunningServer, grpc.Channel],
+) -> None:
+    running, channel = metered
+    assert running.metrics_address is not None
+    stub = advisor_pb2_grpc.ArchitectureAdvisorStub(channel)
+    stub.Recommend(pb.RecommendRequest(task=small_task(), budget=quick_budget()), timeout=_SECONDS)
+    bad = pb.RecommendRequest(task=small_task(), budget=quick_budget(max_parameters=-1))
+    with pytest.raises(grpc.RpcError) as invalid:
+        stub.Recommend(bad, timeout=_SECONDS)
+    assert invalid.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    stub.ListPresets(pb.ListPresetsRequest(), timeout=_SECONDS)
+    made = {("Recommend", "OK"): 1, ("Recommend", "INVALID_ARGUMENT"): 1, ("ListPresets", "OK"): 1}
+    # Counted where the access line is written, just after the client has its answer.
+    wait_until(lambda: _calls(running.metrics_address or "") == made, _SECONDS)
+
+    content_type, text = _scrape(running.metrics_address)
+    assert content_type == CONTENT_TYPE
+    samples = _samples(text)
+    for method in ("Recommend", "ListPresets"):
+        calls = sum(_of(samples, "advisor_calls_total", method=method).values())
+        buckets = sorted(
+            (float(_label(ls, "le")), v)
+            for ls, v in _of(samples, "advisor_call_seconds_bucket", method=method).items()
+        )
+        assert [bound for bound, _ in buckets] == [*BUCKETS, float("inf")]
+        counts = [count for _, count in buckets]
+        assert counts == sorted(counts), counts  # cumulative
+        (count,) = _of(samples, "advisor_call_seconds_count", method=method).values()
+        (seconds,) = _of(samples, "advisor_call_seconds_sum", method=method).values()
+        assert count == counts[-1] == calls
+        assert seconds > 0
+    assert set(_of(samples, "advisor_calls_in_flight").values()) == {0}
+    info = {"version": __version__, "ranking_version": str(RANKING_VERSION)}
+    assert _of(samples, "advisor_info", **info) == {frozenset(info.items()): 1}
+    assert samples["advisor_draining", frozenset()] == 0
+    assert samples["advisor_workers", frozenset()] == 2
+    families = {
+        "advisor_info": "gauge",
+        "advisor_draining": "gauge",
+        "advisor_workers": "gauge",
+        "advisor_calls_total": "counter",
+        "advisor_call_seconds": "histogram",
+        "advisor_calls_in_flight": "gauge",
+    }
+    for name, kind in families.items():
+        assert f"\n# TYPE {name} {kind}\n" in f"\n{text}"
+        assert re.search(rf"^# HELP {name} \S", text, re.MULTILINE), name
+
+
+def test_a_call_of_a_method_the_server_lacks_is_counted_as_other(
+    metered: tuple[RunningServer, grpc.Channel],
+) -> None:
+    # Labelled by its name, every caller's invented method was a new series of every metric.
+    running, channel = metered
+    for name in ("Missing", "Other"):
+        missing: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
+            f"/advisor.v1.ArchitectureAdvisor/{name}"
+        )
+        with pytest.raises(grpc.RpcError) as failed:
+            missing(b"", timeout=_SECONDS)
+        assert failed.value.code() is grpc.StatusCode.UNIMPLEMENTED
+    address = running.metrics_address or ""
+    wait_until(lambda: _calls(address) == {(OTHER_METHOD, "UNIMPLEMENTED"): 2}, _SECONDS)
+
+
+def test_calls_are_counted_with_the_access_log_off(serve: Callable[..., RunningServer]) -> None:
+    running = serve(workers=1, executor="threads", metrics_port=0, access_log=False)
+    with grpc.insecure_channel(running.address) as channel:
+        advisor_pb2_grpc.ArchitectureAdvisorStub(channel).ListPresets(
+            pb.ListPresetsRequest(), timeout=_SECONDS
+        )
+    address = running.metrics_address or ""
+    wait_until(lambda: _calls(address) == {("ListPresets", "OK"): 1}, _SECONDS)
+
+
+def test_only_get_and_head_of_the_metrics_path_are_served(
+    metered: tuple[RunningServer, grpc.Channel],
+) -> None:
+    address = metered[0].metrics_address or ""
+    assert _scrape(address, method="HEAD") == (CONTENT_TYPE, "")
+    for path, method, status in (("/other", "GET", 404), ("/metrics", "POST", 501)):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _scrape(address, path, method)
+        refused.value.close()  # the error is the response, its connection open
+        assert refused.value.code == status
+
+
+def test_the_endpoint_closes_with_the_server(serve: Callable[..., RunningServer]) -> None:
+    running = serve(workers=1, executor="threads", metrics_port=0)
+    address = running.metrics_address or ""
+    _scrape(address)
+    running.stop(0)
+    with pytest.raises(urllib.error.URLError) as closed:
+        _scrape(address)
+    assert isinstance(closed.value.reason, ConnectionRefusedError)
+
+
+def test_no_endpoint_unless_asked(serve: Callable[..., RunningServer]) -> None:
+    assert serve(workers=1, executor="threads").metrics_address is None
+
+
+def test_label_values_and_draining_are_written_as_the_format_says() -> None:
+    draining = [False]
+    metrics = Metrics(['/s.S/a"b\\c\nd'], lambda: draining[0], workers=3)
+    metrics.started('/s.S/a"b\\c\nd')
+    text = metrics.exposition()
+    assert 'advisor_calls_in_flight{method="a\\"b\\\\c\\nd"} 1\n' in text
+    assert _of(_samples(text), "advisor_calls_in_flight") == {
+        frozenset({("method", 'a"b\\c\nd')}): 1
+    }
+    draining[0] = True
+    assert _samples(metrics.exposition())["advisor_draining", frozenset()] == 1
+
+
+def test_the_command_announces_the_endpoint_and_stops_it_at_sigterm() -> None:
+    with ServerProcess("--executor", "threads", "--metrics-port", "0") as server:
+        assert server.process.stdout is not None
+        line = server.process.stdout.readline()
+        assert line.startswith("metrics on 127.0.0.1:"), line
+        address = line.removeprefix("metrics on ").strip()
+        assert "# TYPE advisor_calls_total counter" in _scrape(address)[1]
+        server.terminate()
+        assert server.wait(_SECONDS) == 0
+        assert f"serving metrics at http://{address}/metrics" in server.log()
+
+
+@pytest.mark.parametrize(
+    ("options", "config", "named"),
+    [
+        (("--metrics-port", "PORT"), None, "--host/--metrics-port"),
+        (
+            ("--metrics-port", "PORT", "--metrics-host", "127.0.0.1"),
+            None,
+            "--metrics-host/--metrics-port",
+        ),
+        ((), "{metrics_port: PORT}", "--host/--config metrics_port"),
+    ],
+)
+def test_a_metrics_port_in_use_is_a_start_error(
+    live_server: RunningServer,
+    tmp_path: Path,
+    options: tuple[str, ...],
+    config: str | None,
+    named: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    port = str(live_server.port)
+    argv = [o.replace("PORT", port) for o in options]
+    if config is not None:
+        (tmp_path / "server.yaml").write_text(config.replace("PORT", port))
+        argv += ["--config", str(tmp_path / "server.yaml")]
+    assert serve_main([*argv, "--executor", "threads"]) == START_FAILED_EXIT_STATUS
+    assert capsys.readouterr().err == (
+        f"advisor-server: error: {named}: cannot bind 127.0.0.1:{port}: Address already in use\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["--metrics-host", "0.0.0.0"], "--metrics-host: needs --metrics-port"),
+        (
+            ["--host", "unix:/tmp/advisor-metrics.sock", "--metrics-port", "0"],
+            "--metrics-host: --host is a Unix domain socket, unix:/tmp/advisor-metrics.sock: the "
+            "metrics endpoint is HTTP on an interface, e.g. 127.0.0.1",
+        ),
+        (["--metrics-port", "65536"], "--metrics-port: "),
+    ],
+)
+def test_metrics_settings_that_cannot_serve_are_refused_naming_the_option(
+    argv: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert serve_main([*argv, "--executor", "threads"]) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err.startswith(f"advisor-server: error: {error}")
