@@ -83,15 +83,23 @@ def _listed(refused: list[str]) -> str:
     return ",".join((shown(field) or _WHOLE).replace(",", r"\x2c") for field in refused)
 
 
-class AccessLog(grpc.aio.ServerInterceptor):
-    """Log every call the asyncio server answers once it has ended (see the module docstring).
-
-    With ``metrics``, count its start and end there too; with ``log`` False, only count them.
-    """
+class _Told:
+    """What an interceptor tells of each call: its access line (``log``), and its ``metrics``."""
 
     def __init__(self, *, log: bool = True, metrics: Metrics | None = None) -> None:
         self._log = log
         self._metrics = metrics
+
+    def _call(self, method: str) -> _CallEnd | None:
+        """Return what a call of ``method`` tells (:meth:`_CallEnd.of`)."""
+        return _CallEnd.of(method, self._log, self._metrics)
+
+
+class AccessLog(_Told, grpc.aio.ServerInterceptor):
+    """Log every call the asyncio server answers once it has ended (see the module docstring).
+
+    With ``metrics``, count its start and end there too; with ``log`` False, only count them.
+    """
 
     async def intercept_service(
         self,
@@ -100,12 +108,12 @@ class AccessLog(grpc.aio.ServerInterceptor):
     ) -> Handler | None:
         """Serve the method as it is, through a behaviour that logs the call's end."""
         handler = await continuation(handler_call_details) or NOT_FOUND
-        call = _CallEnd.of(handler_call_details.method, self._log, self._metrics)
+        call = self._call(handler_call_details.method)
         return handler if call is None else rewrapped(handler, partial(_logged, call))
 
 
-class SyncAccessLog(grpc.ServerInterceptor):
-    """The access log of a synchronous server (the Katib endpoint): the same lines."""
+class SyncAccessLog(_Told, grpc.ServerInterceptor):
+    """The access log of a synchronous server (the Katib endpoint): the same lines and counts."""
 
     def intercept_service(
         self,
@@ -114,7 +122,7 @@ class SyncAccessLog(grpc.ServerInterceptor):
     ) -> Handler | None:
         """Serve the method as it is, through a behaviour that logs the call's end."""
         handler = continuation(handler_call_details) or NOT_FOUND_SYNC
-        call = _CallEnd.of(handler_call_details.method, True, None)
+        call = self._call(handler_call_details.method)
         return handler if call is None else rewrapped(handler, partial(_logged_sync, call))
 
 

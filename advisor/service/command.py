@@ -262,8 +262,14 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str | N
     signal, concurrently: Katib's drain begins (without blocking) just before the advisor's, so
     the process ends one grace period after the signal (plus gRPC's final cancel), not two.
     """
-    from advisor.service.katib_server import start_katib_server
-    from advisor.service.server import UNIX_SCHEMES, serve_forever, socket_name_problem
+    from advisor.service.katib_server import KATIB_METHODS, start_katib_server
+    from advisor.service.metrics import Metrics
+    from advisor.service.server import (
+        ADVISOR_METHODS,
+        UNIX_SCHEMES,
+        serve_forever,
+        socket_name_problem,
+    )
 
     host = config.host if katib_host is None else katib_host
     if not 0 <= katib_port <= 65535:
@@ -285,6 +291,8 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str | N
         raise InvalidRequestError.single(
             "katib_port", f"{katib_port} is --port's too: each endpoint needs a port of its own"
         )
+    # One registry counts both servers' calls, served by the advisor's metrics endpoint.
+    metrics = None if config.metrics_port is None else Metrics([*ADVISOR_METHODS, *KATIB_METHODS])
     try:
         katib = start_katib_server(
             host,
@@ -294,6 +302,7 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str | N
             access_log=config.access_log,
             data_dir=config.katib_data_dir,
             namespace=config.katib_namespace,
+            metrics=metrics,
         )
     except ServerStartError as error:
         if katib_host is not None or "katib_host" not in error.settings:
@@ -312,7 +321,11 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str | N
 
     try:
         return serve_forever(
-            config, on_ready=announce_both, on_stop=drain_katib, on_hurry=katib.hurry
+            config,
+            on_ready=announce_both,
+            on_stop=drain_katib,
+            on_hurry=katib.hurry,
+            metrics=metrics,
         )
     finally:
         # Begun with the advisor's drain, Katib's has had its grace period by now: this waits for

@@ -19,22 +19,35 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from advisor.errors import ServerStartError
 from advisor.integrations.katib import HandedOutFiles
-from advisor.protocol._proto.katib.v1beta1 import api_pb2_grpc
+from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.service.access import SyncAccessLog
 from advisor.service.admission import Admission
 from advisor.service.katib import KatibSuggestionServicer
 from advisor.service.limits import RequestLimits
+from advisor.service.metrics import Metrics, method_paths
 from advisor.service.request_ids import SyncRequestIds
 from advisor.service.server import FINAL_GRACE_SECONDS, bind, host_port
 from advisor.stdout import shown_path
 
-__all__ = ["KATIB_DEFAULT_PORT", "KATIB_HEALTH_SERVICE", "KatibServer", "start_katib_server"]
+__all__ = [
+    "KATIB_DEFAULT_PORT",
+    "KATIB_HEALTH_SERVICE",
+    "KATIB_METHODS",
+    "KatibServer",
+    "start_katib_server",
+]
 
 KATIB_DEFAULT_PORT: Final = 6789
 """The port Katib's suggestion services listen on by default."""
 
 KATIB_HEALTH_SERVICE: Final = "manager.v1beta1.Suggestion"
 """The health service name Katib's controller probes (its ``DefaultGRPCService``)."""
+
+KATIB_METHODS: Final = method_paths(
+    module.DESCRIPTOR.services_by_name[name]
+    for module, name in ((api_pb2, "Suggestion"), (health_pb2, "Health"))
+)
+"""The methods of the Katib endpoint, which the metrics name (:mod:`advisor.service.metrics`)."""
 
 _RESERVED_THREADS: Final = 2  # health checks stay answered while every slot is busy
 
@@ -107,12 +120,14 @@ def start_katib_server(
     access_log: bool = True,
     data_dir: Path | None = None,
     namespace: str | None = None,
+    metrics: Metrics | None = None,
 ) -> KatibServer:
     """Bind and start the Katib Suggestion service on ``host:port``, SERVING on return.
 
     ``limits`` bound each call as they bound the advisor's (default :class:`RequestLimits`);
     with ``access_log`` every finished call is logged as the advisor's are
-    (:mod:`advisor.service.access`); with ``data_dir``, what learning calls hand out is kept
+    (:mod:`advisor.service.access`), and counted in ``metrics`` (names: :data:`KATIB_METHODS`),
+    whether or not it is logged; with ``data_dir``, what learning calls hand out is kept
     in files there (:class:`~advisor.integrations.katib.HandedOutFiles`), read back after a
     restart, each named by the experiment's ``namespace`` (the service's: Katib's request
     names none) and name.
@@ -127,7 +142,7 @@ def start_katib_server(
     server = grpc.server(
         ThreadPoolExecutor(max_workers=workers + _RESERVED_THREADS, thread_name_prefix="katib"),
         # Outermost, the ids: the access line names the call's.
-        interceptors=[SyncRequestIds(), *([SyncAccessLog()] if access_log else [])],
+        interceptors=[SyncRequestIds(), *_access_log(access_log, metrics)],
         options=[("grpc.so_reuseport", 0)],  # a port in use is an error, not a shared port
     )
     admission = Admission(workers)
@@ -143,6 +158,13 @@ def start_katib_server(
     bound_address = host_port(host, bound)
     _LOGGER.info("serving Katib's api.v1.beta1.Suggestion on %s", bound_address)
     return KatibServer(server, health_servicer, admission, bound, bound_address)
+
+
+def _access_log(log: bool, metrics: Metrics | None) -> list[grpc.ServerInterceptor]:
+    """Return the access log interceptor, which logs with ``log`` and counts in ``metrics``."""
+    if not log and metrics is None:
+        return []
+    return [SyncAccessLog(log=log, metrics=metrics)]
 
 
 def _writable_files(directory: Path, namespace: str) -> HandedOutFiles:

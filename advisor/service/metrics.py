@@ -81,18 +81,15 @@ class _Histogram:
 
 
 class Metrics:
-    """The calls a server has finished and has in flight, and its state, for a scrape.
+    """The calls finished and in flight, of a server and the Katib endpoint beside it.
 
-    ``methods`` are the full paths of the methods the server has (:func:`method_paths`);
-    ``draining`` says whether the server has begun to drain; ``workers`` is its capacity, the
-    advisor calls it serves at once. Thread-safe: calls end on the event loop and on the Katib
-    endpoint's threads while a scrape reads on the endpoint's.
+    ``methods`` are the full paths of the methods the servers have (:func:`method_paths`).
+    Thread-safe: calls end on the event loop and on the Katib endpoint's threads while a scrape
+    reads on the endpoint's.
     """
 
-    def __init__(self, methods: Iterable[str], draining: Callable[[], bool], workers: int) -> None:
+    def __init__(self, methods: Iterable[str]) -> None:
         self._labels = {path: path.rpartition("/")[2] for path in methods}
-        self._draining = draining
-        self._workers = workers
         self._lock = threading.Lock()
         self._calls: defaultdict[tuple[str, str], int] = defaultdict(int)
         self._durations: defaultdict[str, _Histogram] = defaultdict(_Histogram)
@@ -112,8 +109,12 @@ class Metrics:
             self._calls[label, code] += 1
             self._durations[label].observe(seconds)
 
-    def exposition(self) -> str:
-        """Return every metric in Prometheus' text exposition format 0.0.4."""
+    def exposition(self, *, draining: bool, workers: int) -> str:
+        """Return every metric in Prometheus' text exposition format 0.0.4.
+
+        ``draining`` and ``workers`` are the server's state at the scrape: whether it has begun
+        to drain, and the advisor calls it serves at once.
+        """
         with self._lock:
             calls = sorted(self._calls.items())
             durations = sorted(
@@ -128,13 +129,13 @@ class Metrics:
                 "advisor_draining",
                 "gauge",
                 "1 once the server has begun to drain, else 0.",
-                [("advisor_draining", int(self._draining()))],
+                [("advisor_draining", int(draining))],
             ),
             *_family(
                 "advisor_workers",
                 "gauge",
                 "Advisor calls the server serves at once.",
-                [("advisor_workers", self._workers)],
+                [("advisor_workers", workers)],
             ),
             *_family(
                 "advisor_calls_total",
@@ -216,7 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
         if urlsplit(self.path).path != METRICS_PATH:
             self.send_error(HTTPStatus.NOT_FOUND, f"the metrics are at {METRICS_PATH}")
             return
-        body = self.server.metrics.exposition().encode("utf-8")
+        body = self.server.exposition().encode("utf-8")
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", CONTENT_TYPE)
         self.send_header("Content-Length", str(len(body)))
@@ -232,8 +233,8 @@ class _Handler(BaseHTTPRequestHandler):
 class _HTTPServer(ThreadingHTTPServer):
     """The endpoint's HTTP server: an IPv6 host bound as such, no reverse DNS lookup at bind."""
 
-    def __init__(self, host: str, port: int, metrics: Metrics) -> None:
-        self.metrics = metrics
+    def __init__(self, host: str, port: int, exposition: Callable[[], str]) -> None:
+        self.exposition = exposition
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         super().__init__((host.removeprefix("[").removesuffix("]"), port), _Handler)
 
@@ -244,7 +245,9 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class MetricsEndpoint:
-    """``GET /metrics`` of ``metrics`` served on ``host:port`` by a daemon thread, until closed.
+    """``GET /metrics`` served on ``host:port`` by a daemon thread, until closed.
+
+    Each scrape is answered with what ``exposition`` returns then (:meth:`Metrics.exposition`).
 
     Raises
     ------
@@ -252,8 +255,8 @@ class MetricsEndpoint:
         When ``host:port`` cannot be bound (in use, not this machine's interface).
     """
 
-    def __init__(self, host: str, port: int, metrics: Metrics) -> None:
-        self._server = _HTTPServer(host, port, metrics)
+    def __init__(self, host: str, port: int, exposition: Callable[[], str]) -> None:
+        self._server = _HTTPServer(host, port, exposition)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="advisor-metrics", daemon=True
         )

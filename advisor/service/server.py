@@ -75,6 +75,7 @@ from advisor.service.thread_pool import ThreadWorkers
 from advisor.stdout import shown_path
 
 __all__ = [
+    "ADVISOR_METHODS",
     "ADVISOR_SERVICE_NAME",
     "DRAIN_SIGNALS",
     "FINAL_GRACE_SECONDS",
@@ -98,7 +99,7 @@ __all__ = [
 ADVISOR_SERVICE_NAME: str = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"].full_name
 HEALTH_SERVICE_NAME: str = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 
-_SERVED_METHODS: Final = method_paths(
+ADVISOR_METHODS: Final = method_paths(
     module.DESCRIPTOR.services_by_name[name]
     for module, name in (
         (advisor_pb2, "ArchitectureAdvisor"),
@@ -724,17 +725,27 @@ def start_server(config: ServerConfig) -> RunningServer:
         raise
 
 
-async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | None) -> RunningServer:
+async def _start(
+    config: ServerConfig,
+    credentials: grpc.ServerCredentials | None,
+    metrics: Metrics | None = None,
+) -> RunningServer:
     """Start the metrics endpoint (with ``metrics_port``), then the server; close it on failure.
 
-    The endpoint binds before gRPC, whose port no stop closes once bound (its start failing).
+    The endpoint serves ``metrics`` (default: a registry of this server's own), and binds before
+    gRPC, whose port no stop closes once bound (its start failing).
     """
     admission = Admission(config.workers)
-    metrics = None
     endpoint = None
-    if config.metrics_port is not None:
-        metrics = Metrics(_SERVED_METHODS, lambda: admission.shutting_down, config.workers)
-        endpoint = _metrics_endpoint(config, config.metrics_port, metrics)
+    if config.metrics_port is None:
+        metrics = None
+    else:
+        counted = metrics = metrics or Metrics(ADVISOR_METHODS)
+
+        def exposition() -> str:
+            return counted.exposition(draining=admission.shutting_down, workers=config.workers)
+
+        endpoint = _metrics_endpoint(config, config.metrics_port, exposition)
     try:
         return await _start_grpc(config, credentials, admission, metrics, endpoint)
     except BaseException:
@@ -743,8 +754,10 @@ async def _start(config: ServerConfig, credentials: grpc.ServerCredentials | Non
         raise
 
 
-def _metrics_endpoint(config: ServerConfig, port: int, metrics: Metrics) -> MetricsEndpoint:
-    """Serve ``metrics`` on ``config.metrics_host`` (else ``config.host``) and ``port``.
+def _metrics_endpoint(
+    config: ServerConfig, port: int, exposition: Callable[[], str]
+) -> MetricsEndpoint:
+    """Serve ``exposition`` on ``config.metrics_host`` (else ``config.host``) and ``port``.
 
     Raises
     ------
@@ -754,7 +767,7 @@ def _metrics_endpoint(config: ServerConfig, port: int, metrics: Metrics) -> Metr
     """
     host = config.metrics_host or config.host
     try:
-        endpoint = MetricsEndpoint(host, port, metrics)
+        endpoint = MetricsEndpoint(host, port, exposition)
     except OSError as error:
         settings = ["host" if config.metrics_host is None else "metrics_host", "metrics_port"]
         problem = f"cannot bind {host_port(host, port)}: {_bind_error(error)}"
@@ -991,6 +1004,7 @@ def serve_forever(
     on_ready: Callable[[RunningServer], None] | None = None,
     on_stop: Callable[[], None] | None = None,
     on_hurry: Callable[[], None] | None = None,
+    metrics: Metrics | None = None,
 ) -> int:
     """Serve until SIGTERM or SIGINT, drain for ``config.grace_seconds``, return exit code 0.
 
@@ -1002,8 +1016,10 @@ def serve_forever(
     begins: a server running beside this one (Katib's endpoint) begins its own drain there
     without blocking, so both drain over the same grace period instead of one after the other.
     A second signal ends the drain at once (:meth:`RunningServer.hurry`), and calls ``on_hurry``
-    to end that server's too. A signal of :data:`DRAIN_SIGNALS` the process was started ignoring
-    (``nohup``'s SIGHUP) stays ignored. A signal the entry point held while it loaded
+    to end that server's too. With ``config.metrics_port``, the metrics endpoint serves
+    ``metrics``, where that server counts its calls too (default: a registry of this server's
+    alone). A signal of :data:`DRAIN_SIGNALS` the process was started ignoring (``nohup``'s
+    SIGHUP) stays ignored. A signal the entry point held while it loaded
     (:mod:`advisor.service.held_signals`) is acted on as one received now: the server stops
     before serving.
     """
@@ -1037,7 +1053,7 @@ def serve_forever(
         request_stop(held, None)
     switch_interval = sys.getswitchinterval()
     try:
-        running = _start_unless_stopped(config, stop_requested)
+        running = _start_unless_stopped(config, stop_requested, metrics)
         if running is None:
             _LOGGER.info("stopped before serving")
             return 0
@@ -1064,8 +1080,12 @@ def serve_forever(
     return 0
 
 
-def _start_unless_stopped(config: ServerConfig, stop: threading.Event) -> RunningServer | None:
+def _start_unless_stopped(
+    config: ServerConfig, stop: threading.Event, metrics: Metrics | None = None
+) -> RunningServer | None:
     """Start a server as :func:`start_server` does, unless ``stop`` is set before it has started.
+
+    Its metrics endpoint serves ``metrics``, as :func:`serve_forever` says.
 
     Worker processes take tens of seconds to load the engines on a machine whose cores are
     taken (up to ``_START_SECONDS``); a SIGTERM in that time (a supervisor giving up, a pod
@@ -1082,7 +1102,7 @@ def _start_unless_stopped(config: ServerConfig, stop: threading.Event) -> Runnin
     if stop.is_set():  # a signal held while the server loaded: nothing started, nothing to stop
         return None
     credentials = _server_credentials(config)
-    starting = _on_loop(_as_task(_start(config, credentials)))
+    starting = _on_loop(_as_task(_start(config, credentials, metrics)))
     while not _on_loop(_ended_within(starting, _SIGNAL_POLL_SECONDS)):
         if stop.is_set():
             return _on_loop(_cancelled(starting))

@@ -13,11 +13,13 @@ import pytest
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
+from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.service.command import main as serve_main
 from advisor.service.metrics import BUCKETS, CONTENT_TYPE, OTHER_METHOD, Metrics
 from advisor.service.options import BAD_OPTION_EXIT_STATUS, START_FAILED_EXIT_STATUS
 from advisor.service.server import RunningServer
 from advisor.version import RANKING_VERSION, __version__
+from tests.service.test_katib import experiment
 from tests.support.server_process import ServerProcess
 from tests.support.waiting import wait_until
 from tests.support.workloads import quick_budget, small_task
@@ -180,17 +182,16 @@ def test_no_endpoint_unless_asked(serve: Callable[..., RunningServer]) -> None:
     assert serve(workers=1, executor="threads").metrics_address is None
 
 
-def test_label_values_and_draining_are_written_as_the_format_says() -> None:
-    draining = [False]
-    metrics = Metrics(['/s.S/a"b\\c\nd'], lambda: draining[0], workers=3)
+def test_label_values_and_the_servers_state_are_written_as_the_format_says() -> None:
+    metrics = Metrics(['/s.S/a"b\\c\nd'])
     metrics.started('/s.S/a"b\\c\nd')
-    text = metrics.exposition()
+    text = metrics.exposition(draining=False, workers=3)
     assert 'advisor_calls_in_flight{method="a\\"b\\\\c\\nd"} 1\n' in text
     assert _of(_samples(text), "advisor_calls_in_flight") == {
         frozenset({("method", 'a"b\\c\nd')}): 1
     }
-    draining[0] = True
-    assert _samples(metrics.exposition())["advisor_draining", frozenset()] == 1
+    state = _samples(metrics.exposition(draining=True, workers=3))
+    assert (state["advisor_draining", frozenset()], state["advisor_workers", frozenset()]) == (1, 3)
 
 
 def test_the_command_announces_the_endpoint_and_stops_it_at_sigterm() -> None:
@@ -203,6 +204,22 @@ def test_the_command_announces_the_endpoint_and_stops_it_at_sigterm() -> None:
         server.terminate()
         assert server.wait(_SECONDS) == 0
         assert f"serving metrics at http://{address}/metrics" in server.log()
+
+
+def test_the_katib_endpoints_calls_are_counted_beside_the_advisors() -> None:
+    options = ("--executor", "threads", "--metrics-port", "0", "--katib-port", "0")
+    with ServerProcess(*options) as server:
+        assert server.process.stdout is not None
+        address = server.process.stdout.readline().removeprefix("metrics on ").strip()
+        katib = server.process.stdout.readline().removeprefix("katib suggestion service on ")
+        with grpc.insecure_channel(katib.strip()) as channel:
+            request = api_pb2.ValidateAlgorithmSettingsRequest(experiment=experiment())
+            api_pb2_grpc.SuggestionStub(channel).ValidateAlgorithmSettings(
+                request, timeout=_SECONDS
+            )
+        wait_until(lambda: _calls(address) == {("ValidateAlgorithmSettings", "OK"): 1}, _SECONDS)
+        server.terminate()
+        assert server.wait(_SECONDS) == 0
 
 
 @pytest.mark.parametrize(
