@@ -83,19 +83,19 @@ def _listed(refused: list[str]) -> str:
     return ",".join((shown(field) or _WHOLE).replace(",", r"\x2c") for field in refused)
 
 
-class _Told:
+class _Reporting:
     """What an interceptor tells of each call: its access line (``log``), and its ``metrics``."""
 
     def __init__(self, *, log: bool = True, metrics: Metrics | None = None) -> None:
         self._log = log
         self._metrics = metrics
 
-    def _call(self, method: str) -> _CallEnd | None:
-        """Return what a call of ``method`` tells (:meth:`_CallEnd.of`)."""
-        return _CallEnd.of(method, self._log, self._metrics)
+    def _call(self, method: str) -> _CallReport | None:
+        """Return what a call of ``method`` tells (:meth:`_CallReport.of`)."""
+        return _CallReport.of(method, self._log, self._metrics)
 
 
-class AccessLog(_Told, grpc.aio.ServerInterceptor):
+class AccessLog(_Reporting, grpc.aio.ServerInterceptor):
     """Log every call the asyncio server answers once it has ended (see the module docstring).
 
     With ``metrics``, count its start and end there too; with ``log`` False, only count them.
@@ -112,7 +112,7 @@ class AccessLog(_Told, grpc.aio.ServerInterceptor):
         return handler if call is None else rewrapped(handler, partial(_logged, call))
 
 
-class SyncAccessLog(_Told, grpc.ServerInterceptor):
+class SyncAccessLog(_Reporting, grpc.ServerInterceptor):
     """The access log of a synchronous server (the Katib endpoint): the same lines and counts."""
 
     def intercept_service(
@@ -126,7 +126,7 @@ class SyncAccessLog(_Told, grpc.ServerInterceptor):
         return handler if call is None else rewrapped(handler, partial(_logged_sync, call))
 
 
-class _CallEnd:
+class _CallReport:
     """What a call of ``method`` tells at its start and end: its access line and ``metrics``.
 
     The line is written at ``level``, not at all where ``level`` is None.
@@ -138,7 +138,7 @@ class _CallEnd:
         self._metrics = metrics
 
     @classmethod
-    def of(cls, method: str, log: bool, metrics: Metrics | None) -> _CallEnd | None:
+    def of(cls, method: str, log: bool, metrics: Metrics | None) -> _CallReport | None:
         """Return what a call of ``method`` tells; None if nothing: no line, no metrics."""
         level = logging.DEBUG if method.startswith(_QUIET_SERVICES) else logging.INFO
         logged = log and _LOGGER.isEnabledFor(level)
@@ -168,7 +168,7 @@ class _CallEnd:
             _log(self._level, self._method, code, seconds, peer, context, search_id)
 
 
-def _logged(call: _CallEnd, behavior: _Behavior, streaming: bool) -> _Behavior:
+def _logged(call: _CallReport, behavior: _Behavior, streaming: bool) -> _Behavior:
     """Wrap an asyncio server's behaviour so the call's end is logged, however it ends."""
 
     async def logged(request: Any, context: Context) -> Any:
@@ -195,7 +195,7 @@ def _logged(call: _CallEnd, behavior: _Behavior, streaming: bool) -> _Behavior:
     return logged
 
 
-def _logged_sync(call: _CallEnd, behavior: _Behavior, streaming: bool) -> _Behavior:
+def _logged_sync(call: _CallReport, behavior: _Behavior, streaming: bool) -> _Behavior:
     """Wrap a synchronous server's behaviour so the call's end is logged, however it ends.
 
     Its handler runs on to its end when the call is cancelled, which it then reads as not
