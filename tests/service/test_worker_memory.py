@@ -18,6 +18,7 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.service import worker as worker_module
 from advisor.service.server import RunningServer
 from advisor.service.threads import CallAbortedError
 from advisor.service.worker import MEMORY_CHECK_SECONDS, CallEnd, _bounded
@@ -117,6 +118,22 @@ def test_a_call_stopped_over_the_bound_ends_resource_exhausted_naming_it() -> No
     assert len(rich.details) == 1 and rich.details[0].Unpack(info)
     assert (info.reason, info.domain) == ("WORKER_MEMORY_EXCEEDED", "advisor.v1")
     assert dict(info.metadata) == {"worker_max_memory_mib": "1024", "held_mib": "1536"}
+
+
+@pytest.mark.parametrize(("at_end", "reported"), [(121.9, 122.1), (130.0, 130.0)])
+def test_the_peak_reported_at_a_calls_end_is_at_least_what_stopped_it(
+    control: ControlBlock, monkeypatch: pytest.MonkeyPatch, at_end: float, reported: float
+) -> None:
+    # The kernel's high-water mark read 121.9 MiB at the end of a call a poll had stopped at
+    # 122.1 MiB (its per-thread counters are folded in now and then): the client was told
+    # 122.1 and the serving process logged a peak of 121.9.
+    call_end = CallEnd(control, peak_memory=lambda: int(122.1 * _MIB), clock=_Clock())
+    call_end.begin(3)
+    assert call_end.limited(None).stopped()
+    monkeypatch.setattr(worker_module, "peak_resident_bytes", lambda: int(at_end * _MIB))
+    assert worker_module._peak_through(call_end) == int(reported * _MIB)
+    call_end.begin(4)  # a call not stopped over the bound reports the mark as read
+    assert worker_module._peak_through(call_end) == int(at_end * _MIB)
 
 
 # ---------------------------------------------------------------------------------------------
