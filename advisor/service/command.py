@@ -21,7 +21,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError, unknown_name
+from advisor.errors import (
+    FieldViolation,
+    InvalidRequestError,
+    ServerStartError,
+    did_you_mean,
+    unknown_name,
+)
 from advisor.model.documents import read_document
 from advisor.protocol.metadata import token_problem
 from advisor.service.held_signals import hold_drain_signals, release_drain_signals
@@ -117,18 +123,22 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
     from advisor.service.server import ServerConfig  # see the module docstring
 
     settings: dict[str, Any] = {}
+    unknown: list[FieldViolation] = []
     if args.config is not None:
         try:
             settings = dict(read_document(args.config, "server config", _CONFIG_BYTES))
         except InvalidRequestError as error:
             raise error.prefixed("config") from None
-    if "token_file" in settings:
+        known = sorted([*ServerConfig.model_fields, _TOKEN_FILE_KEY])
+        unknown = _unknown_keys(settings, known)
+        settings = {key: value for key, value in settings.items() if key in known}
+    if _TOKEN_FILE_KEY in settings:
         if "token" in settings:
             # Reading the file over it would silently drop the token the file also states.
             raise InvalidRequestError.single(
                 "config.token_file", "the file gives both token and token_file: keep one"
             )
-        token_file = settings.pop("token_file")
+        token_file = settings.pop(_TOKEN_FILE_KEY)
         if args.token_file is None:  # else --token-file overrides it, as options do
             if not isinstance(token_file, str) or not token_file:
                 # str() made null the file 'None' ("cannot read None: No such file ...").
@@ -150,7 +160,7 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
             raise InvalidRequestError.single("limits", "must be a mapping of limit names to values")
         settings["limits"] = {**limits, **given_limits}
     try:
-        return ServerConfig(**settings)
+        config = ServerConfig(**settings)
     except InvalidRequestError as error:
         if args.config is None:
             raise
@@ -159,7 +169,32 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
             v if _from_options(v.field, options, given_limits) else v.prefixed("config")
             for v in error.violations
         ]
-        raise InvalidRequestError(named) from None
+        raise InvalidRequestError([*unknown, *named]) from None
+    if unknown:
+        raise InvalidRequestError(unknown)
+    return config
+
+
+_TOKEN_FILE_KEY = "token_file"
+"""The config file's one key that is no :class:`ServerConfig` field: the file read as ``token``."""
+
+
+def _unknown_keys(settings: Mapping[str, Any], known: Sequence[str]) -> list[FieldViolation]:
+    """Refuse each key of the config file's ``settings`` that is not among its ``known`` keys.
+
+    Each is told the known key spelt closest to it, if any; the known keys are listed once, on
+    the first that none is spelt like, not repeated on every unknown key of the file.
+    """
+    violations = []
+    listed = False
+    for key in settings:
+        if key in known:
+            continue
+        hint = did_you_mean(str(key), known)
+        if not hint and not listed:
+            hint, listed = f"; known: {', '.join(known)}", True
+        violations.append(FieldViolation(f"config.{key}", f"Extra inputs are not permitted{hint}"))
+    return violations
 
 
 def read_bearer_token(path: Path) -> str:

@@ -595,3 +595,22 @@ def test_a_config_file_s_lone_surrogate_is_named_with_where_it_is(
         "advisor-server: error: --config host: must not hold a lone surrogate, which no text "
         "encodes: U+DCFF at position 10\n"
     )
+
+
+def test_a_config_files_unknown_keys_are_told_its_keys_once_token_file_included(
+    tmp_path: Path,
+) -> None:
+    # Each unknown key was told the ServerConfig fields, token_file left out though the file
+    # takes it, and the whole list again for every other unknown key.
+    path = tmp_path / "server.yaml"
+    path.write_text("zzzz: 1\nwrokers: 2\nqqqq: 3\nworkers: 0\n")
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--config", str(path))
+    keys = ", ".join(sorted([*ServerConfig.model_fields, "token_file"]))
+    *unknown, bad_value = error.value.violations
+    assert [(v.field, v.description) for v in unknown] == [
+        ("config.zzzz", f"Extra inputs are not permitted; known: {keys}"),
+        ("config.wrokers", "Extra inputs are not permitted; did you mean 'workers'?"),
+        ("config.qqqq", "Extra inputs are not permitted"),
+    ]
+    assert bad_value.field == "config.workers"  # the known keys' values are checked as well
