@@ -90,6 +90,7 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
         raise InvalidRequestError.single(LOG_FORMAT_VARIABLE, log_problem)
     configure_logging()
     config = config_from_arguments(args)
+    _warn_if_token_is_sent_in_clear(config)
     if args.katib_port is None:
         if args.katib_host is not None:
             raise InvalidRequestError.single("katib_host", "needs --katib-port")
@@ -132,6 +133,7 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
         known = sorted([*ServerConfig.model_fields, _TOKEN_FILE_KEY])
         unknown = _unknown_keys(settings, known)
         settings = {key: value for key, value in settings.items() if key in known}
+    inline_token = args.config is not None and "token" in settings
     if _TOKEN_FILE_KEY in settings:
         if "token" in settings:
             # Reading the file over it would silently drop the token the file also states.
@@ -153,6 +155,8 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
     settings |= options
     if args.token_file is not None:
         settings["token"] = _server_token(args.token_file)
+    elif inline_token:  # the file's own token is in force
+        _warn_if_others_can_read(args.config, "config file {path}, which holds the token,")
     given_limits = limit_options(args.limits) if args.limits else {}
     if given_limits:
         limits = settings.get("limits", {})
@@ -222,12 +226,14 @@ def read_bearer_token(path: Path) -> str:
 def _server_token(path: Path) -> str:
     """Read the server's bearer token (:func:`read_bearer_token`), warning if others can read it."""
     token = read_bearer_token(path)
-    _warn_if_others_can_read(path)
+    _warn_if_others_can_read(path, "token file {path}")
     return token
 
 
-def _warn_if_others_can_read(path: Path) -> None:
-    """Log a warning when the token file at ``path`` is readable beyond its owner.
+def _warn_if_others_can_read(path: Path, what: str) -> None:
+    """Log a warning when the file at ``path``, which holds the token, is readable by others.
+
+    ``what`` names the file in the warning, its ``{path}`` the file's name.
 
     The token is the one secret that admits a caller, and a umask's 0644 let every user of the
     machine read it. Warned of, not refused: a mounted secret (Kubernetes' default 0644) works
@@ -236,9 +242,9 @@ def _warn_if_others_can_read(path: Path) -> None:
     mode = path.stat().st_mode
     if stat.S_ISREG(mode) and mode & (stat.S_IRGRP | stat.S_IROTH):
         _LOGGER.warning(
-            "token file %s is readable by other users (mode %04o), who can then call the "
-            "server; make it its owner's alone (chmod 600 %s)",
-            shown_path(path),
+            "%s is readable by other users (mode %04o), who can then call the server; make it "
+            "its owner's alone (chmod 600 %s)",
+            what.format(path=shown_path(path)),
             stat.S_IMODE(mode),
             shown_path(path),
         )
@@ -389,6 +395,28 @@ def _warn_if_katib_is_open(config: ServerConfig, host: str, address: str) -> Non
         "(--katib-host ADDRESS) and keep its port inside the cluster",
         " and ".join(required),
         address,
+    )
+
+
+def _warn_if_token_is_sent_in_clear(config: ServerConfig) -> None:
+    """Log a warning when the advisor's port asks for a token without TLS, open to other machines.
+
+    A token crosses the network in clear then: whoever sees a call's bytes on the way reads the
+    token and can call the server. Warned of, not refused, as Katib's open port is
+    (:func:`_warn_if_katib_is_open`): TLS may end at a proxy beside the server (a service
+    mesh's sidecar), on a network the operator trusts.
+    """
+    from advisor.service.server import reaches_other_machines  # see the module docstring
+
+    if config.token is None or config.tls_cert is not None:
+        return
+    if not reaches_other_machines(config.host):
+        return
+    _LOGGER.warning(
+        "the advisor's port on %s requires a token but serves no TLS: the token crosses the "
+        "network in clear, for anyone who sees a call to read and call the server with; serve "
+        "TLS (--tls-cert, --tls-key) or bind it to 127.0.0.1",
+        config.host,
     )
 
 

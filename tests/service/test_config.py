@@ -511,6 +511,27 @@ def test_a_token_file_other_users_can_read_is_warned_of(
     assert "secret-token" not in line
 
 
+@pytest.mark.parametrize(("mode", "warned"), [(0o600, False), (0o640, True), (0o644, True)])
+def test_a_config_file_holding_the_token_that_others_can_read_is_warned_of(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, mode: int, warned: bool
+) -> None:
+    # A token file at 0644 was warned of, the same token written inline in a 0644 config file
+    # was not.
+    path = tmp_path / "server.yaml"
+    path.write_text("token: secret-token\n")
+    path.chmod(mode)
+    with caplog.at_level(logging.WARNING, logger="advisor.service.command"):
+        assert _config_of("--config", str(path)).token == "secret-token"
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    if not warned:
+        assert lines == []
+        return
+    [line] = lines
+    assert line.startswith(f"config file {path}, which holds the token, is readable by other")
+    assert f"mode {mode:04o}" in line and f"chmod 600 {path}" in line
+    assert "secret-token" not in line
+
+
 def test_worker_max_memory_is_refused_with_threads_and_below_an_idle_worker(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -614,3 +635,44 @@ def test_a_config_files_unknown_keys_are_told_its_keys_once_token_file_included(
         ("config.qqqq", "Extra inputs are not permitted"),
     ]
     assert bad_value.field == "config.workers"  # the known keys' values are checked as well
+
+
+def _start_up_log(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, *argv: str
+) -> list[logging.LogRecord]:
+    """Return what ``advisor-server *argv`` logs before it serves (it serves nothing here)."""
+    monkeypatch.setattr(server, "serve_forever", lambda config, **_: 0)
+    with caplog.at_level(logging.DEBUG, logger="advisor.service.command"):
+        assert server_main(list(argv)) == 0
+    return [r for r in caplog.records if r.name == "advisor.service.command"]
+
+
+@pytest.mark.parametrize(
+    ("options", "warned"),
+    [
+        (("--host", "0.0.0.0"), True),
+        (("--host", "0.0.0.0", "--tls-cert", "c.pem", "--tls-key", "k.pem"), False),
+        (("--host", "127.0.0.1"), False),
+        (("--host", "unix:/tmp/advisor-test.sock"), False),
+    ],
+)
+def test_a_token_served_without_tls_to_other_machines_is_warned_of(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    options: tuple[str, ...],
+    warned: bool,
+) -> None:
+    # The docs say to use the token only over TLS, but --host 0.0.0.0 --token-file without
+    # --tls-cert started without a word while the token crossed the network in clear.
+    token = tmp_path / "token"
+    token.write_text("secret-token\n")
+    token.chmod(0o600)
+    records = _start_up_log(monkeypatch, caplog, "--token-file", str(token), *options)
+    warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    if not warned:
+        assert warnings == []
+        return
+    [line] = warnings
+    assert line.startswith("the advisor's port on 0.0.0.0 requires a token but serves no TLS")
+    assert "--tls-cert" in line and "secret-token" not in line
