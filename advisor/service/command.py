@@ -31,7 +31,13 @@ from advisor.errors import (
 from advisor.model.documents import read_document
 from advisor.protocol.metadata import token_problem
 from advisor.service.held_signals import hold_drain_signals, release_drain_signals
-from advisor.service.logs import LOG_FORMAT_VARIABLE, LOG_FORMATS, configure_logging
+from advisor.service.logs import (
+    LOG_FORMAT_VARIABLE,
+    LOG_FORMATS,
+    LOG_LEVEL_VARIABLE,
+    LOG_LEVELS,
+    configure_logging,
+)
 from advisor.service.options import (
     BAD_OPTION_EXIT_STATUS,
     INTERRUPTED_EXIT_STATUS,
@@ -85,9 +91,13 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
     """
     from advisor.service.server import serve_forever  # see the module docstring
 
-    log_problem = variable_problem(LOG_FORMAT_VARIABLE, LOG_FORMATS)
-    if log_problem is not None:
-        raise InvalidRequestError.single(LOG_FORMAT_VARIABLE, log_problem)
+    problems = {
+        LOG_FORMAT_VARIABLE: variable_problem(LOG_FORMAT_VARIABLE, LOG_FORMATS),
+        LOG_LEVEL_VARIABLE: variable_problem(LOG_LEVEL_VARIABLE, LOG_LEVELS),
+    }
+    violations = [FieldViolation(name, problem) for name, problem in problems.items() if problem]
+    if violations:
+        raise InvalidRequestError(violations)
     configure_logging()
     config = config_from_arguments(args)
     _warn_if_token_is_sent_in_clear(config)

@@ -16,8 +16,12 @@ in the same form:
   ``method``, ``status``, ``seconds``, ``peer``, ``request_id``, ``search_id``, ``fields``;
   any line about a call its ``request_id``).
 
-The serving commands refuse any other value (:func:`advisor.usage.variable_problem`), as an
-option's invalid value; a worker reads one as ``text``.
+``ADVISOR_LOG_LEVEL`` (``DEBUG``, ``INFO``, ``WARNING``, ``ERROR``; ``INFO`` unset or empty)
+sets the least level logged, every logger's: ``DEBUG`` shows the access lines of health checks
+and reflection.
+
+The serving commands refuse any other value of either (:func:`advisor.usage.variable_problem`),
+as an option's invalid value; a worker reads one as the default, ``text`` or ``INFO``.
 """
 
 from __future__ import annotations
@@ -35,8 +39,11 @@ __all__ = [
     "FIELDS",
     "LOG_FORMATS",
     "LOG_FORMAT_VARIABLE",
+    "LOG_LEVELS",
+    "LOG_LEVEL_VARIABLE",
     "JsonFormatter",
     "configure_logging",
+    "logs_json",
     "shown",
 ]
 
@@ -48,6 +55,16 @@ FIELDS: Final = "fields"
 
 LOG_FORMATS: Final = ("text", "json")
 """The values :data:`LOG_FORMAT_VARIABLE` takes, in any case."""
+
+LOG_LEVEL_VARIABLE: Final = "ADVISOR_LOG_LEVEL"
+"""The environment variable that sets the least level logged."""
+
+LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
+"""The values :data:`LOG_LEVEL_VARIABLE` takes, in any case: :mod:`logging`'s level names."""
+
+_CHOICES: Final = {LOG_FORMAT_VARIABLE: LOG_FORMATS, LOG_LEVEL_VARIABLE: LOG_LEVELS}
+"""Each variable that shapes the log, with the values it takes, and its default: one rule."""
+_DEFAULTS: Final = {LOG_FORMAT_VARIABLE: "text", LOG_LEVEL_VARIABLE: "INFO"}
 _TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s{worker}%(call)s: %(message)s"
 
 
@@ -123,16 +140,31 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(worker_pid: int | None = None) -> None:
-    """Log INFO and above to standard error in the form :data:`LOG_FORMAT_VARIABLE` chooses.
+    """Log to standard error at the level and in the form the variables choose (see the module).
 
     ``worker_pid`` marks the lines of a worker process. As :func:`logging.basicConfig`, it does
     nothing when the root logger has a handler already.
     """
     handler = logging.StreamHandler()
-    if os.environ.get(LOG_FORMAT_VARIABLE, "").lower() == "json":
+    if logs_json():
         handler.setFormatter(JsonFormatter(worker_pid))
     else:
         worker = "" if worker_pid is None else f" [worker {worker_pid}]"
         handler.setFormatter(logging.Formatter(_TEXT_FORMAT.format(worker=worker)))
     handler.addFilter(_CallIds())
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    logging.basicConfig(level=_chosen(LOG_LEVEL_VARIABLE), handlers=[handler])
+
+
+def logs_json() -> bool:
+    """Whether :data:`LOG_FORMAT_VARIABLE` chooses JSON lines."""
+    return _chosen(LOG_FORMAT_VARIABLE) == "json"
+
+
+def _chosen(variable: str) -> str:
+    """Return the value of the log's ``variable`` as its choices spell it.
+
+    Unset, empty or no choice of its (a worker's; the commands refuse one before): the default.
+    """
+    value = os.environ.get(variable, "").casefold()
+    chosen = (choice for choice in _CHOICES[variable] if choice.casefold() == value)
+    return next(chosen, _DEFAULTS[variable])

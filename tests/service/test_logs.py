@@ -19,7 +19,7 @@ from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service import server as server_module
 from advisor.service.command import main as serve_main
 from advisor.service.limits import RequestLimits
-from advisor.service.logs import FIELDS, LOG_FORMAT_VARIABLE, JsonFormatter
+from advisor.service.logs import FIELDS, LOG_FORMAT_VARIABLE, LOG_LEVEL_VARIABLE, JsonFormatter
 from advisor.service.options import BAD_OPTION_EXIT_STATUS
 from advisor.service.request_ids import INCOMING_REQUEST_ID_KEY
 from advisor.service.server import RunningServer
@@ -96,6 +96,46 @@ def test_a_log_format_the_server_does_not_write_is_refused_naming_the_variable(
     assert capsys.readouterr().err == (
         "advisor-server: error: ADVISOR_LOG_FORMAT: invalid value 'xml' "
         "(choose from text, json, in any case)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("level", "shown"),
+    [
+        ("debug", ["DEBUG", "INFO", "WARNING"]),
+        ("", ["INFO", "WARNING"]),
+        ("Warning", ["WARNING"]),
+        ("bogus", ["INFO", "WARNING"]),  # a worker's reading; the commands refuse it first
+    ],
+)
+def test_the_log_level_variable_sets_the_least_level_logged(level: str, shown: list[str]) -> None:
+    # The health checks' access lines are logged at DEBUG, and nothing could show them.
+    code = (
+        "import logging; from advisor.service.logs import configure_logging; "
+        "configure_logging(worker_pid=7); log = logging.getLogger('advisor.access'); "
+        "log.debug('d'); log.info('i'); log.warning('w')"
+    )
+    env = {"PATH": "", "PYTHONPATH": str(ROOT), LOG_FORMAT_VARIABLE: "json"}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, LOG_LEVEL_VARIABLE: level},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert [json.loads(line)["level"] for line in done.stderr.splitlines()] == shown
+
+
+def test_bad_log_variables_are_refused_each_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(LOG_FORMAT_VARIABLE, "xml")
+    monkeypatch.setenv(LOG_LEVEL_VARIABLE, "verbose")
+    assert serve_main(["--executor", "threads"]) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == (
+        "advisor-server: error: ADVISOR_LOG_FORMAT: invalid value 'xml' (choose from text, json, "
+        "in any case); ADVISOR_LOG_LEVEL: invalid value 'verbose' (choose from DEBUG, INFO, "
+        "WARNING, ERROR, in any case)\n"
     )
 
 
