@@ -46,7 +46,7 @@ from advisor.cli.options import (
     TLS_OPTIONS,
     ExitCode,
 )
-from advisor.cli.output import fail, print_output
+from advisor.cli.output import fail, fail_serving, print_output
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import (
     FieldViolation,
@@ -101,7 +101,10 @@ def run(args: argparse.Namespace) -> int:
         written = print_output(output)
     except (InvalidRequestError, AdvisorRpcError, ServerStartError) as error:
         on_embedded = args.command not in ("serve", "export") and args.target is None
-        return fail(_describe(error, on_embedded, _document_files(args)), _exit_code(error))
+        message = _describe(error, on_embedded, _document_files(args))
+        if args.command == "serve":
+            return fail_serving(message, _exit_code(error))
+        return fail(message, _exit_code(error))
     except Exception as error:  # the promise: one line, never a traceback
         return fail(f"unexpected {type(error).__name__}: {error}", ExitCode.OTHER)
     return status if written == ExitCode.OK else written

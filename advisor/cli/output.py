@@ -14,11 +14,13 @@ from typing import Any, Final, Literal
 
 from advisor.cli.json_output import readable_json
 from advisor.cli.options import ExitCode
+from advisor.service.command import report_failure
 from advisor.stdout import print_text, say_error, unicode_stdout
 
 __all__ = [
     "document_text",
     "fail",
+    "fail_serving",
     "print_output",
     "stdout_document",
 ]
@@ -61,3 +63,8 @@ def fail(message: str, code: ExitCode) -> ExitCode:
     """
     say_error(_COMMAND, message)
     return code
+
+
+def fail_serving(message: str, code: ExitCode) -> ExitCode:
+    """As :func:`fail`, for ``advisor serve``: a record of its log where that log is JSON."""
+    return ExitCode(report_failure(_COMMAND, message, code))

@@ -2,9 +2,9 @@
 
 One parser and one start-up path, so every entry point accepts the same options, prints the same
 ``listening on HOST:PORT`` line once bound (the chosen port when ``--port 0``) and exits the same
-way (0 after a graceful drain; one line on stderr and 2 for a rejected option, 7 when the server
-cannot start: an address it cannot bind, a TLS file it cannot use, a Katib data directory it
-cannot write in).
+way (0 after a graceful drain; one line on stderr, a JSON record where the log is JSON, and 2
+for a rejected option, 7 when the server cannot start: an address it cannot bind, a TLS file it
+cannot use, a Katib data directory it cannot write in).
 
 The server and gRPC are imported only when the command runs, not with this module (the console
 script's entry point): Ctrl-C while they load (the first half second) is then one line and exit
@@ -32,11 +32,13 @@ from advisor.model.documents import read_document
 from advisor.protocol.metadata import token_problem
 from advisor.service.held_signals import hold_drain_signals, release_drain_signals
 from advisor.service.logs import (
+    FIELDS,
     LOG_FORMAT_VARIABLE,
     LOG_FORMATS,
     LOG_LEVEL_VARIABLE,
     LOG_LEVELS,
     configure_logging,
+    logs_json,
 )
 from advisor.service.options import (
     BAD_OPTION_EXIT_STATUS,
@@ -73,6 +75,7 @@ __all__ = [
     "limit_options",
     "main",
     "read_bearer_token",
+    "report_failure",
     "serve_from_arguments",
 ]
 
@@ -508,14 +511,29 @@ def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int
         settle_grpc_verbosity(prog)
         return serve_from_arguments(args)
     except InvalidRequestError as error:
-        say_error(prog, violations_as_options(error.violations, _FIELD_OPTIONS))
-        return BAD_OPTION_EXIT_STATUS
+        message = violations_as_options(error.violations, _FIELD_OPTIONS)
+        return report_failure(prog, message, BAD_OPTION_EXIT_STATUS)
     except ServerStartError as error:
-        say_error(prog, describe_start_error(error))
-        return START_FAILED_EXIT_STATUS
+        return report_failure(prog, describe_start_error(error), START_FAILED_EXIT_STATUS)
     except KeyboardInterrupt:
         # Ctrl-C before serve_forever handles SIGINT: while gRPC and the server load.
-        say_error(prog, "interrupted")
-        return INTERRUPTED_EXIT_STATUS
+        return report_failure(prog, "interrupted", INTERRUPTED_EXIT_STATUS)
     finally:
         release_drain_signals()
+
+
+def report_failure(prog: str, message: str, status: int) -> int:
+    """Say why the serve command ``prog`` ends with exit status ``status``; return that status.
+
+    As ``PROG: error: MESSAGE`` on standard error (:func:`~advisor.stdout.say_error`), or, where
+    the log is JSON, as one JSON record of level ERROR in its place, its ``message`` the
+    message and its ``exit_status`` the status: a pipeline that reads the log takes every line
+    as an object, and a server that cannot start (a port in use, a bad setting; a Kubernetes
+    pod in CrashLoopBackOff) says why only in this line.
+    """
+    if not logs_json():
+        say_error(prog, message)
+        return status
+    configure_logging()  # nothing if the serve command has configured it already
+    _LOGGER.error("%s", message, extra={FIELDS: {"exit_status": status}})
+    return status

@@ -7,9 +7,11 @@ import logging
 import math
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import grpc
 import pytest
@@ -20,7 +22,7 @@ from advisor.service import server as server_module
 from advisor.service.command import main as serve_main
 from advisor.service.limits import RequestLimits
 from advisor.service.logs import FIELDS, LOG_FORMAT_VARIABLE, LOG_LEVEL_VARIABLE, JsonFormatter
-from advisor.service.options import BAD_OPTION_EXIT_STATUS
+from advisor.service.options import BAD_OPTION_EXIT_STATUS, START_FAILED_EXIT_STATUS
 from advisor.service.request_ids import INCOMING_REQUEST_ID_KEY
 from advisor.service.server import RunningServer
 from advisor.service.worker_link import ControlBlock, Job, Setup, encode_frame
@@ -137,6 +139,49 @@ def test_bad_log_variables_are_refused_each_named(
         "in any case); ADVISOR_LOG_LEVEL: invalid value 'verbose' (choose from DEBUG, INFO, "
         "WARNING, ERROR, in any case)\n"
     )
+
+
+def _failed_start(command: list[str], *options: str) -> tuple[int, str, str]:
+    """Return the exit status, stdout and stderr of ``command *options`` with a JSON log.
+
+    gRPC's own lines silenced, as the JSON log's section says to.
+    """
+    done = subprocess.run(
+        [sys.executable, *command, "--executor", "threads", *options],
+        env={**os.environ, LOG_FORMAT_VARIABLE: "json", "GRPC_VERBOSITY": "NONE"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("command", [[str(ROOT / "server.py")], ["-m", "advisor", "serve"]])
+def test_a_start_that_fails_under_a_json_log_says_why_in_one_json_record(
+    command: list[str], tmp_path: Path
+) -> None:
+    # A port in use, an unusable TLS file, a refused setting: each was a text line among the
+    # JSON ones, so the reason of a crash-looping pod never reached the pipeline as a record.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cases = [
+            (("--port", str(port)), START_FAILED_EXIT_STATUS, "--host/--port: cannot bind"),
+            (("--workers", "0"), BAD_OPTION_EXIT_STATUS, "--workers: "),
+            (
+                ("--tls-cert", str(tmp_path / "nope.pem"), "--tls-key", str(tmp_path / "k.pem")),
+                START_FAILED_EXIT_STATUS,
+                "--tls-cert: cannot read",
+            ),
+        ]
+        for options, status, start in cases:
+            returned, stdout, stderr = _failed_start(command, *options)
+            assert (returned, stdout) == (status, ""), stderr
+            [entry] = [json.loads(line) for line in stderr.splitlines()]
+            assert (entry["level"], entry["exit_status"]) == ("ERROR", status)
+            assert entry["message"].startswith(start), entry
+            assert {"time", "logger", "pid"} <= entry.keys()
 
 
 def test_the_drain_says_how_many_calls_it_waits_for_and_how_long(
