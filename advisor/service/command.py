@@ -17,7 +17,7 @@ import argparse
 import logging
 import stat
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,10 +111,12 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
             # Set in the file or as an option, it would keep nothing: no endpoint hands out.
             field = "katib_data_dir" if args.katib_data_dir is not None else "config.katib_data_dir"
             raise InvalidRequestError.single(field, "needs --katib-port")
+    katib = {"katib_port": args.katib_port, "katib_host": args.katib_host}
+    announce = _announcing(_settings(config, **katib))
     try:
         if args.katib_port is None:
-            return serve_forever(config, on_ready=_announce)
-        return _serve_with_katib(config, args.katib_port, args.katib_host)
+            return serve_forever(config, on_ready=announce)
+        return _serve_with_katib(config, args.katib_port, args.katib_host, announce)
     except ServerStartError as error:
         # A setting the file gave (no option overrode it) is named as the file's key, as a
         # refused one is: config.tls_cert, written "--config tls_cert".
@@ -122,6 +124,19 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
         from_file = config.model_fields_set - options
         settings = [f"config.{s}" if s in from_file else s for s in error.settings]
         raise ServerStartError(settings, error.description) from None
+
+
+def _settings(config: ServerConfig, **katib: object) -> dict[str, object]:
+    """Return every setting in force, to state in the log: ``config``'s and the ``katib`` options.
+
+    Each field of ``config`` but its limits (the server's ``request limits:`` line states
+    those), so a setting added to the model is stated too. The token itself is no line's to
+    show: only whether one is required.
+    """
+    settings = {name: getattr(config, name) for name in type(config).model_fields}
+    del settings["limits"]
+    settings["token"] = config.token is not None
+    return settings | katib
 
 
 def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
@@ -309,8 +324,15 @@ def limit_options(entries: Sequence[str]) -> dict[str, str]:
     return limits
 
 
-def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str | None) -> int:
+def _serve_with_katib(
+    config: ServerConfig,
+    katib_port: int,
+    katib_host: str | None,
+    announce: Callable[[RunningServer], None],
+) -> int:
     """Serve the advisor and, on ``katib_host:katib_port``, Katib's Suggestion service; stop both.
+
+    Once both serve, ``announce`` says so, then the Katib endpoint's address is printed.
 
     ``katib_host`` None binds the advisor's interface (``config.host``). Both drain from the same
     signal, concurrently: Katib's drain begins (without blocking) just before the advisor's, so
@@ -367,7 +389,7 @@ def _serve_with_katib(config: ServerConfig, katib_port: int, katib_host: str | N
     _warn_if_katib_is_open(config, host, katib.address)
 
     def announce_both(running: RunningServer) -> None:
-        _announce(running)
+        announce(running)
         _print_line(f"katib suggestion service on {katib.address}")
 
     def drain_katib() -> None:
@@ -461,6 +483,24 @@ def _option_of(setting: str) -> str:
     if dot:
         return f"{_FIELD_OPTIONS[source]} {key}"
     return SERVE_OPTION_FLAGS.get(setting, setting)
+
+
+def _announcing(settings: Mapping[str, object]) -> Callable[[RunningServer], None]:
+    """Return what a server that has started says: the ``settings`` in force, then its address.
+
+    The settings are logged once it serves, not before the bind, so a start that fails stays
+    one error line; under a JSON log they are a ``settings`` field as well.
+    """
+
+    def announce(running: RunningServer) -> None:
+        _LOGGER.info(
+            "settings: %s",
+            ", ".join(f"{name}={value}" for name, value in settings.items()),
+            extra={FIELDS: {"settings": settings}},
+        )
+        _announce(running)
+
+    return announce
 
 
 def _announce(running: RunningServer) -> None:

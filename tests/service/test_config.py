@@ -7,6 +7,8 @@ import logging
 import math
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -640,8 +642,13 @@ def test_a_config_files_unknown_keys_are_told_its_keys_once_token_file_included(
 def _start_up_log(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, *argv: str
 ) -> list[logging.LogRecord]:
-    """Return what ``advisor-server *argv`` logs before it serves (it serves nothing here)."""
-    monkeypatch.setattr(server, "serve_forever", lambda config, **_: 0)
+    """Return what ``advisor-server *argv`` logs by the time it serves (it serves nothing here)."""
+
+    def serve_forever(config: ServerConfig, on_ready: Callable[[Any], None], **_: object) -> int:
+        on_ready(SimpleNamespace(address=f"{config.host}:1", metrics_address=None))
+        return 0
+
+    monkeypatch.setattr(server, "serve_forever", serve_forever)
     with caplog.at_level(logging.DEBUG, logger="advisor.service.command"):
         assert server_main(list(argv)) == 0
     return [r for r in caplog.records if r.name == "advisor.service.command"]
@@ -676,3 +683,38 @@ def test_a_token_served_without_tls_to_other_machines_is_warned_of(
     [line] = warnings
     assert line.startswith("the advisor's port on 0.0.0.0 requires a token but serves no TLS")
     assert "--tls-cert" in line and "secret-token" not in line
+
+
+def test_the_log_states_every_setting_in_force_but_the_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The start-up lines left out the drain, the read timeout, the connection bounds and more,
+    # so a file's grace_seconds or keepalive_seconds could not be checked in the log.
+    path = tmp_path / "server.yaml"
+    path.write_text(
+        "token: secret-token\ngrace_seconds: 4\nrequest_read_seconds: 5\n"
+        "max_streams_per_connection: 50\nkeepalive_seconds: 30\nmax_connection_idle_seconds: 60\n"
+        "max_connection_age_seconds: 600\n"
+    )
+    path.chmod(0o600)
+    options = ("--config", str(path), "--executor", "threads", "--workers", "1")
+    [first] = _start_up_log(monkeypatch, caplog, *options, "--no-access-log")
+    line = first.getMessage()
+    assert line.startswith("settings: host=127.0.0.1, ")
+    shown = dict(item.split("=", 1) for item in line.removeprefix("settings: ").split(", "))
+    settings = {*ServerConfig.model_fields} - {"limits"}
+    assert shown.keys() == settings | {"katib_port", "katib_host"}
+    expected = {
+        "token": "True",
+        "grace_seconds": "4.0",
+        "request_read_seconds": "5.0",
+        "max_streams_per_connection": "50",
+        "keepalive_seconds": "30.0",
+        "max_connection_idle_seconds": "60.0",
+        "max_connection_age_seconds": "600.0",
+        "access_log": "False",
+        "metrics_port": "None",
+        "katib_port": "None",
+    }
+    assert {name: shown[name] for name in expected} == expected
+    assert "secret-token" not in line and "secret-token" not in str(first.__dict__)
