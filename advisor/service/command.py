@@ -343,7 +343,9 @@ def _serve_with_katib(
     from advisor.service.server import (
         ADVISOR_METHODS,
         UNIX_SCHEMES,
+        port_taken_error,
         serve_forever,
+        shares_port,
         socket_name_problem,
     )
 
@@ -362,11 +364,11 @@ def _serve_with_katib(
             f"{host} is --host's socket too: give the Katib endpoint its own "
             "(--katib-host unix:OTHER_PATH, or an interface such as 0.0.0.0)",
         )
-    if katib_port != 0 and katib_port == config.port and _overlap(host, config.host):
-        # Katib's endpoint binds first, and the advisor's bind then failed naming --host/--port.
-        raise InvalidRequestError.single(
-            "katib_port", f"{katib_port} is --port's too: each endpoint needs a port of its own"
-        )
+    # Katib's endpoint binds first, and the other's bind then failed naming its host and port.
+    if shares_port(host, katib_port, config.host, config.port):
+        raise port_taken_error("katib_port", katib_port, "--port")
+    if shares_port(host, katib_port, config.metrics_interface, config.metrics_port):
+        raise port_taken_error("katib_port", katib_port, "--metrics-port")
     # One registry counts both servers' calls, served by the advisor's metrics endpoint.
     metrics = None if config.metrics_port is None else Metrics([*ADVISOR_METHODS, *KATIB_METHODS])
     try:
@@ -453,14 +455,6 @@ def _warn_if_token_is_sent_in_clear(config: ServerConfig) -> None:
         "TLS (--tls-cert, --tls-key) or bind it to 127.0.0.1",
         config.host,
     )
-
-
-_WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]", ""})
-
-
-def _overlap(host: str, other: str) -> bool:
-    """Whether binding both hosts on one port conflicts: the same host, or either every host's."""
-    return host == other or host in _WILDCARD_HOSTS or other in _WILDCARD_HOSTS
 
 
 _FIELD_OPTIONS = {**SERVE_OPTION_FLAGS, "token_file": "--token-file", "config": "--config"}

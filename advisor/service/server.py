@@ -89,9 +89,11 @@ __all__ = [
     "ServerConfig",
     "freeze_long_lived_objects",
     "host_port",
+    "port_taken_error",
     "reaches_other_machines",
     "read_token_file",
     "serve_forever",
+    "shares_port",
     "socket_name_problem",
     "start_server",
 ]
@@ -362,6 +364,18 @@ class ServerConfig(BaseModel):
         )
 
     @model_validator(mode="after")
+    def _metrics_port_is_its_own(self) -> ServerConfig:
+        port = self.metrics_port
+        if port is not None and shares_port(self.metrics_interface, port, self.host, self.port):
+            raise port_taken_error("metrics_port", port, "--port")
+        return self
+
+    @property
+    def metrics_interface(self) -> str:
+        """The interface the metrics endpoint binds: ``metrics_host``, else ``host``."""
+        return self.metrics_host or self.host
+
+    @model_validator(mode="after")
     def _token_can_be_sent(self) -> ServerConfig:
         # A token no client can send (token_problem) would start a server refusing every call.
         problem = None if self.token is None else token_problem(self.token)
@@ -498,7 +512,7 @@ class RunningServer:
         """``host:port`` of the metrics endpoint, as bound; None without one (no metrics_port)."""
         if self._metrics is None:
             return None
-        return host_port(self._config.metrics_host or self._config.host, self._metrics.port)
+        return host_port(self._config.metrics_interface, self._metrics.port)
 
     @property
     def worker_pids(self) -> list[int]:
@@ -765,7 +779,7 @@ def _metrics_endpoint(
         On the settings that gave the address (``host`` for a ``metrics_host`` not given) when
         it cannot be bound, saying why.
     """
-    host = config.metrics_host or config.host
+    host = config.metrics_interface
     try:
         endpoint = MetricsEndpoint(host, port, exposition)
     except OSError as error:
@@ -1348,6 +1362,34 @@ def _bind_error(error: OSError) -> str:
     reason = error.strerror or str(error)
     hint = _BIND_ERROR_HINTS.get(error.errno)
     return reason if hint is None else f"{reason} ({hint})"
+
+
+_WILDCARD_HOSTS: Final = frozenset({"0.0.0.0", "::", "[::]", ""})
+"""Hosts that bind every interface, and so clash with any other host on the same port."""
+
+
+def shares_port(host: str, port: int, other_host: str, other_port: int | None) -> bool:
+    """Whether an endpoint on ``host:port`` would take the port of one on ``other_host``.
+
+    The same port on overlapping hosts (the same, or either every interface's); 0 picks a free
+    port, which never clashes, and a Unix domain socket has no port.
+    """
+    if port == 0 or port != other_port:
+        return False
+    if host.startswith(UNIX_SCHEMES) or other_host.startswith(UNIX_SCHEMES):
+        return False
+    return host == other_host or host in _WILDCARD_HOSTS or other_host in _WILDCARD_HOSTS
+
+
+def port_taken_error(setting: str, port: int, owner: str) -> InvalidRequestError:
+    """Return the error of ``setting``, whose ``port`` is option ``owner``'s too (``--port``).
+
+    Refused up front: the second endpoint's bind failed only once the first served, its error
+    naming that endpoint's host and port rather than the option that repeats them.
+    """
+    return InvalidRequestError.single(
+        setting, f"{port} is {owner}'s too: each endpoint needs a port of its own"
+    )
 
 
 def reaches_other_machines(host: str) -> bool:

@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -17,7 +18,7 @@ from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.service.command import main as serve_main
 from advisor.service.metrics import BUCKETS, CONTENT_TYPE, OTHER_METHOD, Metrics
 from advisor.service.options import BAD_OPTION_EXIT_STATUS, START_FAILED_EXIT_STATUS
-from advisor.service.server import RunningServer
+from advisor.service.server import RunningServer, ServerConfig
 from advisor.version import RANKING_VERSION, __version__
 from tests.service.test_katib import experiment
 from tests.support.server_process import ServerProcess
@@ -253,6 +254,9 @@ def test_a_metrics_port_in_use_is_a_start_error(
     )
 
 
+_OWN_PORT = "%d is %s's too: each endpoint needs a port of its own"
+
+
 @pytest.mark.parametrize(
     ("argv", "error"),
     [
@@ -263,6 +267,23 @@ def test_a_metrics_port_in_use_is_a_start_error(
             "metrics endpoint is HTTP on an interface, e.g. 127.0.0.1",
         ),
         (["--metrics-port", "65536"], "--metrics-port: "),
+        # The metrics endpoint bound the port first: gRPC's bind failed, exit 7 on --port.
+        (
+            ["--port", "46120", "--metrics-port", "46120"],
+            f"--metrics-port: {_OWN_PORT % (46120, '--port')}",
+        ),
+        (
+            ["--port", "46120", "--metrics-port", "46120", "--metrics-host", "0.0.0.0"],
+            f"--metrics-port: {_OWN_PORT % (46120, '--port')}",
+        ),
+        (
+            ["--katib-port", "46121", "--metrics-port", "46121"],
+            f"--katib-port: {_OWN_PORT % (46121, '--metrics-port')}",
+        ),
+        (
+            ["--katib-port", "46121", "--katib-host", "::", "--metrics-port", "46121"],
+            f"--katib-port: {_OWN_PORT % (46121, '--metrics-port')}",
+        ),
     ],
 )
 def test_metrics_settings_that_cannot_serve_are_refused_naming_the_option(
@@ -270,3 +291,26 @@ def test_metrics_settings_that_cannot_serve_are_refused_naming_the_option(
 ) -> None:
     assert serve_main([*argv, "--executor", "threads"]) == BAD_OPTION_EXIT_STATUS
     assert capsys.readouterr().err.startswith(f"advisor-server: error: {error}")
+
+
+def test_a_metrics_port_in_the_config_file_is_checked_against_the_port(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "server.yaml").write_text("{port: 46120, metrics_port: 46120}")
+    argv = ["--config", str(tmp_path / "server.yaml"), "--executor", "threads"]
+    assert serve_main(argv) == BAD_OPTION_EXIT_STATUS
+    error = f"--config metrics_port: {_OWN_PORT % (46120, '--port')}"
+    assert capsys.readouterr().err == f"advisor-server: error: {error}\n"
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"port": 0, "metrics_port": 0},  # each picks a free port of its own
+        {"port": 46120, "metrics_port": 46120, "metrics_host": "127.0.0.2"},
+        {"host": "unix:advisor.sock", "port": 46120, "metrics_port": 46120, "metrics_host": "::1"},
+    ],
+)
+def test_a_metrics_port_that_takes_no_other_endpoints_is_accepted(settings: dict[str, Any]) -> None:
+    config = ServerConfig(**settings)
+    assert (config.port, config.metrics_port) == (settings["port"], settings["metrics_port"])
