@@ -743,11 +743,14 @@ async def _start(
     config: ServerConfig,
     credentials: grpc.ServerCredentials | None,
     metrics: Metrics | None = None,
+    stopping: threading.Event | None = None,
 ) -> RunningServer:
     """Start the metrics endpoint (with ``metrics_port``), then the server; close it on failure.
 
     The endpoint serves ``metrics`` (default: a registry of this server's own), and binds before
-    gRPC, whose port no stop closes once bound (its start failing).
+    gRPC, whose port no stop closes once bound (its start failing). It reports the server
+    draining once ``stopping`` is set (:func:`serve_forever`'s signal), before the drain itself
+    begins: also while a start the signal abandoned winds down, whose server never drains.
     """
     admission = Admission(config.workers)
     endpoint = None
@@ -757,7 +760,9 @@ async def _start(
         counted = metrics = metrics or Metrics(ADVISOR_METHODS)
 
         def exposition() -> str:
-            return counted.exposition(draining=admission.shutting_down, workers=config.workers)
+            signalled = stopping is not None and stopping.is_set()
+            draining = signalled or admission.shutting_down
+            return counted.exposition(draining=draining, workers=config.workers)
 
         endpoint = _metrics_endpoint(config, config.metrics_port, exposition)
     try:
@@ -1116,7 +1121,7 @@ def _start_unless_stopped(
     if stop.is_set():  # a signal held while the server loaded: nothing started, nothing to stop
         return None
     credentials = _server_credentials(config)
-    starting = _on_loop(_as_task(_start(config, credentials, metrics)))
+    starting = _on_loop(_as_task(_start(config, credentials, metrics, stop)))
     while not _on_loop(_ended_within(starting, _SIGNAL_POLL_SECONDS)):
         if stop.is_set():
             return _on_loop(_cancelled(starting))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import signal
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -15,8 +19,9 @@ import pytest
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
+from advisor.service import server as server_module
 from advisor.service.command import main as serve_main
-from advisor.service.metrics import BUCKETS, CONTENT_TYPE, OTHER_METHOD, Metrics
+from advisor.service.metrics import BUCKETS, CONTENT_TYPE, OTHER_METHOD, Metrics, MetricsEndpoint
 from advisor.service.options import BAD_OPTION_EXIT_STATUS, START_FAILED_EXIT_STATUS
 from advisor.service.server import RunningServer, ServerConfig
 from advisor.version import RANKING_VERSION, __version__
@@ -221,6 +226,42 @@ def test_the_katib_endpoints_calls_are_counted_beside_the_advisors() -> None:
         wait_until(lambda: _calls(address) == {("ValidateAlgorithmSettings", "OK"): 1}, _SECONDS)
         server.terminate()
         assert server.wait(_SECONDS) == 0
+
+
+def test_a_start_a_signal_abandons_is_draining_as_it_winds_down(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # "received SIGTERM; draining" and then "stopped before serving": the endpoint said
+    # advisor_draining 0 until it closed, as the abandoned start's server never drains.
+    endpoints: list[MetricsEndpoint] = []
+    starting = threading.Event()
+    scraped: list[str] = []
+
+    def recorded_endpoint(*args: Any) -> MetricsEndpoint:
+        endpoints.append(opened(*args))
+        return endpoints[-1]
+
+    async def workers_that_never_start(*args: Any) -> None:
+        starting.set()
+        try:
+            await asyncio.sleep(_SECONDS)
+        except asyncio.CancelledError:  # the start abandoned, its endpoint still open
+            address = f"127.0.0.1:{endpoints[0].port}"
+            scraped.append((await asyncio.to_thread(_scrape, address))[1])
+            raise
+
+    def signal_once_starting() -> None:
+        if starting.wait(_SECONDS):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    opened = server_module._metrics_endpoint
+    monkeypatch.setattr(server_module, "_metrics_endpoint", recorded_endpoint)
+    monkeypatch.setattr(server_module, "_call_workers", workers_that_never_start)
+    threading.Thread(target=signal_once_starting, daemon=True).start()
+    config = ServerConfig(port=0, workers=1, executor="threads", metrics_port=0)
+    assert server_module.serve_forever(config) == 0
+    (text,) = scraped
+    assert _samples(text)["advisor_draining", frozenset()] == 1
 
 
 @pytest.mark.parametrize(
