@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from google.protobuf.descriptor import ServiceDescriptor
@@ -34,6 +34,7 @@ from advisor.version import RANKING_VERSION, __version__
 __all__ = [
     "BUCKETS",
     "CONTENT_TYPE",
+    "MAX_CONNECTIONS",
     "METRICS_PATH",
     "OTHER_METHOD",
     "Metrics",
@@ -56,6 +57,10 @@ METRICS_PATH: Final = "/metrics"
 
 _REQUEST_SECONDS: Final = 10.0
 """How long a scrape's connection may wait for its request: an idle one is closed after it."""
+
+MAX_CONNECTIONS: Final = 8
+"""Connections the endpoint serves at once, each on a thread of its own; one more is closed at
+once, without a thread (Prometheus holds one, a person's ``curl`` another)."""
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -159,6 +164,9 @@ class Metrics:
         return "\n".join(lines) + "\n"
 
 
+_Request = socket.socket | tuple[bytes, socket.socket]
+"""What ``socketserver`` hands a server's ``process_request``: a TCP server's is a socket."""
+
 _Sample = tuple[str, float]
 """A sample: its name with its labels, and its value."""
 
@@ -231,10 +239,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _HTTPServer(ThreadingHTTPServer):
-    """The endpoint's HTTP server: an IPv6 host bound as such, no reverse DNS lookup at bind."""
+    """The endpoint's HTTP server: an IPv6 host bound as such, no reverse DNS lookup at bind.
+
+    It serves at most :data:`MAX_CONNECTIONS` connections at once: ``ThreadingHTTPServer``
+    started a thread for every one, each held until its idle timeout, so 300 idle connections
+    took 300 threads of the serving process.
+    """
 
     def __init__(self, host: str, port: int, exposition: Callable[[], str]) -> None:
         self.exposition = exposition
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         super().__init__((host.removeprefix("[").removesuffix("]"), port), _Handler)
 
@@ -242,6 +256,25 @@ class _HTTPServer(ThreadingHTTPServer):
         """Bind, without ``HTTPServer``'s ``getfqdn`` of the host (a DNS query, which may hang)."""
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
+
+    def process_request(self, request: _Request, client_address: Any) -> None:
+        """Serve ``request`` on a thread of its own if a slot is free, else close it at once."""
+        if not self._slots.acquire(blocking=False):
+            _LOGGER.debug("%s: over %d connections, closed", client_address, MAX_CONNECTIONS)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread started, none to free the slot
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: _Request, client_address: Any) -> None:
+        """Serve ``request`` (on its thread), then free its slot."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 class MetricsEndpoint:

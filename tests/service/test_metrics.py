@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -19,9 +20,17 @@ import pytest
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
+from advisor.service import metrics as metrics_module
 from advisor.service import server as server_module
 from advisor.service.command import main as serve_main
-from advisor.service.metrics import BUCKETS, CONTENT_TYPE, OTHER_METHOD, Metrics, MetricsEndpoint
+from advisor.service.metrics import (
+    BUCKETS,
+    CONTENT_TYPE,
+    MAX_CONNECTIONS,
+    OTHER_METHOD,
+    Metrics,
+    MetricsEndpoint,
+)
 from advisor.service.options import BAD_OPTION_EXIT_STATUS, START_FAILED_EXIT_STATUS
 from advisor.service.server import RunningServer, ServerConfig
 from advisor.version import RANKING_VERSION, __version__
@@ -182,6 +191,48 @@ def test_the_endpoint_closes_with_the_server(serve: Callable[..., RunningServer]
     with pytest.raises(urllib.error.URLError) as closed:
         _scrape(address)
     assert isinstance(closed.value.reason, ConnectionRefusedError)
+
+
+def _closed_by_the_server(connection: socket.socket) -> bool:
+    """Whether the server has closed ``connection`` (its end read, or reset), without waiting."""
+    try:
+        return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def _scrapes(address: str) -> bool:
+    """Whether a scrape of ``address`` is answered (a connection closed at the cap is not)."""
+    try:
+        return "advisor_up 1" in _scrape(address)[1]
+    except (urllib.error.URLError, ConnectionError):
+        return False
+
+
+def test_connections_over_the_cap_are_closed_without_a_thread_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each connection had a thread of its own, held until its idle timeout: 300 idle
+    # connections took 300 threads of the serving process. Idle ones wait for good here, so
+    # only the cap closes a connection.
+    monkeypatch.setattr(metrics_module._Handler, "timeout", None)
+    endpoint = MetricsEndpoint("127.0.0.1", 0, lambda: "advisor_up 1\n")
+    threads = threading.active_count()
+    try:
+        idle = [socket.create_connection(("127.0.0.1", endpoint.port)) for _ in range(40)]
+        try:
+            over = len(idle) - MAX_CONNECTIONS
+            wait_until(lambda: sum(map(_closed_by_the_server, idle)) == over, _SECONDS)
+            assert threading.active_count() <= threads + MAX_CONNECTIONS
+        finally:
+            for connection in idle:
+                connection.close()
+        # Their threads end as they read the closes, and free their slots for the next scrape.
+        wait_until(lambda: _scrapes(f"127.0.0.1:{endpoint.port}"), _SECONDS)
+    finally:
+        endpoint.close()
 
 
 def test_no_endpoint_unless_asked(serve: Callable[..., RunningServer]) -> None:
