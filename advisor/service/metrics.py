@@ -114,11 +114,12 @@ class Metrics:
             self._calls[label, code] += 1
             self._durations[label].observe(seconds)
 
-    def exposition(self, *, draining: bool, workers: int) -> str:
+    def exposition(self, *, draining: bool, serving: bool, workers: int) -> str:
         """Return every metric in Prometheus' text exposition format 0.0.4.
 
-        ``draining`` and ``workers`` are the server's state at the scrape: whether it has begun
-        to drain, and the advisor calls it serves at once.
+        ``draining``, ``serving`` and ``workers`` are the server's state at the scrape: whether
+        it has begun to drain, whether its health reports the advisor SERVING, and the advisor
+        calls it serves at once.
         """
         with self._lock:
             calls = sorted(self._calls.items())
@@ -135,6 +136,12 @@ class Metrics:
                 "gauge",
                 "1 once the server has begun to drain, else 0.",
                 [("advisor_draining", int(draining))],
+            ),
+            *_family(
+                "advisor_serving",
+                "gauge",
+                "1 while the server's health reports the advisor SERVING, else 0.",
+                [("advisor_serving", int(serving))],
             ),
             *_family(
                 "advisor_workers",

@@ -475,7 +475,7 @@ class RunningServer:
     def __init__(
         self,
         server: grpc.aio.Server,
-        health_servicer: HealthServicer,
+        health: _Health,
         admission: Admission,
         workers: CallWorkers,
         config: ServerConfig,
@@ -485,7 +485,7 @@ class RunningServer:
     ) -> None:
         self._server = server
         self._metrics = metrics
-        self._health = health_servicer
+        self._health = health
         self._admission = admission
         self._workers = workers
         self._config = config
@@ -551,7 +551,7 @@ class RunningServer:
             self._pass_on_drain()
             if self._hurried:  # a second signal that came before the drain began
                 self.hurry()
-            _on_loop(self._health.enter_graceful_shutdown())
+            _on_loop(self._health.shut_down())
             if not self._drained():
                 _LOGGER.warning(
                     "%d call(s) still running at the end of the drain; cancelling them in %g s",
@@ -753,6 +753,7 @@ async def _start(
     begins: also while a start the signal abandoned winds down, whose server never drains.
     """
     admission = Admission(config.workers)
+    health = _Health()
     endpoint = None
     if config.metrics_port is None:
         metrics = None
@@ -762,11 +763,13 @@ async def _start(
         def exposition() -> str:
             signalled = stopping is not None and stopping.is_set()
             draining = signalled or admission.shutting_down
-            return counted.exposition(draining=draining, workers=config.workers)
+            return counted.exposition(
+                draining=draining, serving=health.serving, workers=config.workers
+            )
 
         endpoint = _metrics_endpoint(config, config.metrics_port, exposition)
     try:
-        return await _start_grpc(config, credentials, admission, metrics, endpoint)
+        return await _start_grpc(config, credentials, admission, health, metrics, endpoint)
     except BaseException:
         if endpoint is not None:
             await asyncio.to_thread(endpoint.close)
@@ -799,6 +802,7 @@ async def _start_grpc(
     config: ServerConfig,
     credentials: grpc.ServerCredentials | None,
     admission: Admission,
+    health: _Health,
     metrics: Metrics | None,
     endpoint: MetricsEndpoint | None,
 ) -> RunningServer:
@@ -820,8 +824,7 @@ async def _start_grpc(
     # Outermost: every answer carries the call's id, and every line about the call names it.
     interceptors.insert(0, RequestIds())
     server = grpc.aio.server(interceptors=interceptors, options=_channel_options(config))
-    health_servicer = HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health.servicer, server)
     if config.reflection:
         reflection.enable_server_reflection(
             (ADVISOR_SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), server
@@ -833,16 +836,16 @@ async def _start_grpc(
     )
     # Serving before the workers load, health NOT_SERVING until they are ready: a probe that
     # reached the bound port was answered nothing until then.
-    await _set_health(health_servicer, serving=False)
+    await health.set(serving=False)
     await server.start()
     try:
-        workers = await _call_workers(config, admission, _health_setter(health_servicer))
+        workers = await _call_workers(config, admission, _health_setter(health))
     except (ServerStartError, asyncio.CancelledError):  # cancelled: the start was abandoned
         starting.failed()
         await server.stop(FINAL_GRACE_SECONDS)  # for the calls that waited to be refused
         raise
     starting.started(workers)
-    await _set_health(health_servicer, serving=True)
+    await health.set(serving=True)
     # The worker processes' settings too: an operator checks a --worker-max-memory here.
     processes = (
         f", worker_niceness={config.worker_niceness}, "
@@ -866,9 +869,7 @@ async def _start_grpc(
         "request limits: %s",
         ", ".join(f"{name}={value}" for name, value in config.limits.model_dump().items()),
     )
-    return RunningServer(
-        server, health_servicer, admission, workers, config, port, refusals, endpoint
-    )
+    return RunningServer(server, health, admission, workers, config, port, refusals, endpoint)
 
 
 async def _call_workers(
@@ -891,7 +892,37 @@ async def _call_workers(
     )
 
 
-def _health_setter(health: HealthServicer) -> Callable[[bool], None]:
+class _Health:
+    """The server's health service, and whether it reports the advisor SERVING.
+
+    For the metrics' ``advisor_serving``, read on the endpoint's thread: gRPC's servicer keeps
+    its statuses to itself.
+    """
+
+    def __init__(self) -> None:
+        self.servicer = HealthServicer()
+        self.serving = False
+        self._shut_down = False
+
+    async def set(self, *, serving: bool) -> None:
+        """Set ``""`` and the advisor's service SERVING, or NOT_SERVING; not once shut down."""
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for service in ("", ADVISOR_SERVICE_NAME):
+            await self.servicer.set(service, status)
+        self.serving = serving and not self._shut_down
+
+    async def shut_down(self) -> None:
+        """Set every service NOT_SERVING for good: the drain has begun."""
+        self._shut_down = True
+        self.serving = False
+        await self.servicer.enter_graceful_shutdown()
+
+
+def _health_setter(health: _Health) -> Callable[[bool], None]:
     """Return a function of the event loop that sets every service's health SERVING or not.
 
     Each change is set on a task of its own (the servicer's ``set`` is a coroutine), in the
@@ -900,22 +931,11 @@ def _health_setter(health: HealthServicer) -> Callable[[bool], None]:
     pending: set[asyncio.Task[None]] = set()
 
     def set_serving(serving: bool) -> None:
-        task = asyncio.create_task(_set_health(health, serving=serving))
+        task = asyncio.create_task(health.set(serving=serving))
         pending.add(task)
         task.add_done_callback(pending.discard)
 
     return set_serving
-
-
-async def _set_health(health: HealthServicer, *, serving: bool) -> None:
-    """Set the health of ``""`` and the advisor's service SERVING, or NOT_SERVING."""
-    status = (
-        health_pb2.HealthCheckResponse.SERVING
-        if serving
-        else health_pb2.HealthCheckResponse.NOT_SERVING
-    )
-    for service in ("", ADVISOR_SERVICE_NAME):
-        await health.set(service, status)
 
 
 def _channel_options(config: ServerConfig) -> list[tuple[str, int]]:

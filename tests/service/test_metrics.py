@@ -131,10 +131,12 @@ def test_a_scrape_counts_the_calls_made_and_times_them(
     info = {"version": __version__, "ranking_version": str(RANKING_VERSION)}
     assert _of(samples, "advisor_info", **info) == {frozenset(info.items()): 1}
     assert samples["advisor_draining", frozenset()] == 0
+    assert samples["advisor_serving", frozenset()] == 1
     assert samples["advisor_workers", frozenset()] == 2
     families = {
         "advisor_info": "gauge",
         "advisor_draining": "gauge",
+        "advisor_serving": "gauge",
         "advisor_workers": "gauge",
         "advisor_calls_total": "counter",
         "advisor_call_seconds": "histogram",
@@ -242,13 +244,27 @@ def test_no_endpoint_unless_asked(serve: Callable[..., RunningServer]) -> None:
 def test_label_values_and_the_servers_state_are_written_as_the_format_says() -> None:
     metrics = Metrics(['/s.S/a"b\\c\nd'])
     metrics.started('/s.S/a"b\\c\nd')
-    text = metrics.exposition(draining=False, workers=3)
+    text = metrics.exposition(draining=False, serving=True, workers=3)
     assert 'advisor_calls_in_flight{method="a\\"b\\\\c\\nd"} 1\n' in text
     assert _of(_samples(text), "advisor_calls_in_flight") == {
         frozenset({("method", 'a"b\\c\nd')}): 1
     }
-    state = _samples(metrics.exposition(draining=True, workers=3))
-    assert (state["advisor_draining", frozenset()], state["advisor_workers", frozenset()]) == (1, 3)
+    state = _samples(metrics.exposition(draining=True, serving=False, workers=3))
+    names = ("advisor_draining", "advisor_serving", "advisor_workers")
+    assert [state[name, frozenset()] for name in names] == [1, 0, 3]
+
+
+def test_advisor_serving_follows_health_and_stays_0_once_the_drain_begins() -> None:
+    async def states() -> list[bool]:
+        health = server_module._Health()
+        seen = [health.serving]
+        for step in (health.set(serving=True), health.shut_down(), health.set(serving=True)):
+            await step
+            seen.append(health.serving)
+        return seen
+
+    # The servicer ignores a worker's SERVING once shut down (NOT_SERVING for good): so does it.
+    assert asyncio.run(states()) == [False, True, False, False]
 
 
 def test_the_command_announces_the_endpoint_and_stops_it_at_sigterm() -> None:
@@ -312,7 +328,11 @@ def test_a_start_a_signal_abandons_is_draining_as_it_winds_down(
     config = ServerConfig(port=0, workers=1, executor="threads", metrics_port=0)
     assert server_module.serve_forever(config) == 0
     (text,) = scraped
-    assert _samples(text)["advisor_draining", frozenset()] == 1
+    samples = _samples(text)
+    assert (samples["advisor_draining", frozenset()], samples["advisor_serving", frozenset()]) == (
+        1,
+        0,  # health NOT_SERVING while the workers start
+    )
 
 
 @pytest.mark.parametrize(
