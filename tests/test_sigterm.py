@@ -198,7 +198,10 @@ def test_sigterm_while_the_workers_start_abandons_the_start(
     slow_seconds = 20.0
 
     async def slow_workers(
-        config: ServerConfig, admission: Admission, on_serving: Callable[[bool], None]
+        config: ServerConfig,
+        admission: Admission,
+        on_serving: Callable[[bool], None],
+        on_replaced: Callable[[], None] | None = None,
     ) -> CallWorkers:
         starting.set()
         await asyncio.sleep(slow_seconds)

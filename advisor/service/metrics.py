@@ -99,6 +99,7 @@ class Metrics:
         self._calls: defaultdict[tuple[str, str], int] = defaultdict(int)
         self._durations: defaultdict[str, _Histogram] = defaultdict(_Histogram)
         self._in_flight: defaultdict[str, int] = defaultdict(int)
+        self._replacements = 0
 
     def started(self, method: str) -> None:
         """Count a call of ``method`` (its full path) in flight."""
@@ -114,6 +115,11 @@ class Metrics:
             self._calls[label, code] += 1
             self._durations[label].observe(seconds)
 
+    def worker_replaced(self) -> None:
+        """Count a worker process replaced: a new one is ready where one died or went over."""
+        with self._lock:
+            self._replacements += 1
+
     def exposition(self, *, draining: bool, serving: bool, workers: int) -> str:
         """Return every metric in Prometheus' text exposition format 0.0.4.
 
@@ -127,6 +133,7 @@ class Metrics:
                 (label, list(h.counts), h.total) for label, h in self._durations.items()
             )
             in_flight = sorted(self._in_flight.items())
+            replacements = self._replacements
         version = {"version": __version__, "ranking_version": str(RANKING_VERSION)}
         info = (_labelled("advisor_info", **version), 1)
         lines = [
@@ -166,6 +173,12 @@ class Metrics:
                 "gauge",
                 "Calls started and not yet finished, by method.",
                 [(_labelled("advisor_calls_in_flight", method=m), n) for m, n in in_flight],
+            ),
+            *_family(
+                "advisor_worker_replacements_total",
+                "counter",
+                "Worker processes replaced, after a crash or over --worker-max-memory.",
+                [("advisor_worker_replacements_total", replacements)],
             ),
         ]
         return "\n".join(lines) + "\n"

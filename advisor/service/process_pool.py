@@ -295,6 +295,7 @@ class ProcessWorkers:
         niceness: int,
         max_worker_bytes: int | None = None,
         on_serving: Callable[[bool], None] | None = None,
+        on_replaced: Callable[[], None] | None = None,
     ) -> None:
         self._setup = Setup(limits.model_dump_json(), niceness)
         self._admission = admission
@@ -309,6 +310,7 @@ class ProcessWorkers:
         self._replacements: set[asyncio.Task[None]] = set()  # spawning, loading: close()'s
         self._waiting = 0  # calls waiting for an idle worker (new ones, and jobs to resend)
         self._on_serving = on_serving
+        self._on_replaced = on_replaced
         self._serving = True  # what on_serving was told last (the server starts serving)
 
     @classmethod
@@ -320,6 +322,7 @@ class ProcessWorkers:
         niceness: int,
         max_worker_bytes: int | None = None,
         on_serving: Callable[[bool], None] | None = None,
+        on_replaced: Callable[[], None] | None = None,
     ) -> ProcessWorkers:
         """Start ``count`` workers at ``niceness`` and wait until each has loaded the engines.
 
@@ -331,7 +334,9 @@ class ProcessWorkers:
 
         ``on_serving(False)`` is called (on the event loop) when no worker can take calls and a
         new one has failed to start, ``on_serving(True)`` once a worker is ready again: the
-        server's health follows (:meth:`_start_failed`).
+        server's health follows (:meth:`_start_failed`). ``on_replaced()`` is called (on the
+        event loop) each time a new worker is ready in place of one that died or went over
+        ``max_worker_bytes``: the server's metrics count them.
 
         Raises
         ------
@@ -339,7 +344,7 @@ class ProcessWorkers:
             On setting ``executor`` if a worker cannot be spawned, exits or does not get ready
             in time (those started are stopped).
         """
-        workers = cls(limits, admission, niceness, max_worker_bytes, on_serving)
+        workers = cls(limits, admission, niceness, max_worker_bytes, on_serving, on_replaced)
         try:
             launched = [await workers._launch() for _ in range(count)]
             async with asyncio.timeout(_START_SECONDS):
@@ -814,6 +819,8 @@ class ProcessWorkers:
                     )
                     with contextlib.suppress(ProcessLookupError):
                         replacement.process.kill()
+                elif replacement.ready.exception() is None and self._on_replaced is not None:
+                    self._on_replaced()  # one that exited before it was ready starts another
                 return
             except OSError as error:
                 _LOGGER.warning(

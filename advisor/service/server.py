@@ -839,7 +839,8 @@ async def _start_grpc(
     await health.set(serving=False)
     await server.start()
     try:
-        workers = await _call_workers(config, admission, _health_setter(health))
+        on_replaced = None if metrics is None else metrics.worker_replaced
+        workers = await _call_workers(config, admission, _health_setter(health), on_replaced)
     except (ServerStartError, asyncio.CancelledError):  # cancelled: the start was abandoned
         starting.failed()
         await server.stop(FINAL_GRACE_SECONDS)  # for the calls that waited to be refused
@@ -873,11 +874,15 @@ async def _start_grpc(
 
 
 async def _call_workers(
-    config: ServerConfig, admission: Admission, on_serving: Callable[[bool], None]
+    config: ServerConfig,
+    admission: Admission,
+    on_serving: Callable[[bool], None],
+    on_replaced: Callable[[], None] | None = None,
 ) -> CallWorkers:
     """Return the threads or the started worker processes the calls' work runs on.
 
-    The processes call ``on_serving`` when whether any of them can take calls changes.
+    The processes call ``on_serving`` when whether any of them can take calls changes, and
+    ``on_replaced`` when a new one is ready in place of another (threads are never replaced).
     """
     if config.executor == "threads":
         return ThreadWorkers(AdvisorServicer(config.limits, admission), admission, config.workers)
@@ -889,6 +894,7 @@ async def _call_workers(
         config.worker_niceness,
         None if max_bytes is None else max_bytes * 2**20,
         on_serving,
+        on_replaced,
     )
 
 

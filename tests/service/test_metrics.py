@@ -141,6 +141,7 @@ def test_a_scrape_counts_the_calls_made_and_times_them(
         "advisor_calls_total": "counter",
         "advisor_call_seconds": "histogram",
         "advisor_calls_in_flight": "gauge",
+        "advisor_worker_replacements_total": "counter",
     }
     for name, kind in families.items():
         assert f"\n# TYPE {name} {kind}\n" in f"\n{text}"
@@ -235,6 +236,24 @@ def test_connections_over_the_cap_are_closed_without_a_thread_each(
         wait_until(lambda: _scrapes(f"127.0.0.1:{endpoint.port}"), _SECONDS)
     finally:
         endpoint.close()
+
+
+def _replacements(address: str) -> float:
+    """``advisor_worker_replacements_total`` now."""
+    return _samples(_scrape(address)[1])["advisor_worker_replacements_total", frozenset()]
+
+
+def test_a_worker_process_replaced_after_it_died_is_counted(
+    serve: Callable[..., RunningServer],
+) -> None:
+    running = serve(workers=1, metrics_port=0)
+    address = running.metrics_address or ""
+    assert _replacements(address) == 0
+    (killed,) = running.worker_pids
+    os.kill(killed, signal.SIGKILL)
+    wait_until(lambda: _replacements(address) == 1, _SECONDS)  # once its replacement is ready
+    (replacement,) = running.worker_pids
+    assert replacement != killed
 
 
 def test_no_endpoint_unless_asked(serve: Callable[..., RunningServer]) -> None:

@@ -91,11 +91,14 @@ def _held_workers(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, thr
     call_workers = server_module._call_workers
 
     async def held_workers(
-        config: ServerConfig, admission: Admission, on_serving: Callable[[bool], None]
+        config: ServerConfig,
+        admission: Admission,
+        on_serving: Callable[[bool], None],
+        on_replaced: Callable[[], None] | None = None,
     ) -> CallWorkers:
         loading.set()
         await asyncio.to_thread(release.wait, 60)
-        return await call_workers(config, admission, on_serving)
+        return await call_workers(config, admission, on_serving, on_replaced)
 
     monkeypatch.setattr(server_module, "_call_workers", held_workers)
     return loading, release
@@ -174,7 +177,10 @@ def test_a_call_waiting_for_workers_that_fail_to_start_is_refused_unavailable(
     loading, release = threading.Event(), threading.Event()
 
     async def failing_workers(
-        config: ServerConfig, admission: Admission, on_serving: Callable[[bool], None]
+        config: ServerConfig,
+        admission: Admission,
+        on_serving: Callable[[bool], None],
+        on_replaced: Callable[[], None] | None = None,
     ) -> CallWorkers:
         loading.set()
         await asyncio.to_thread(release.wait, 60)
@@ -677,7 +683,10 @@ def test_ctrl_c_while_start_server_waits_abandons_the_start(
     cancelled = threading.Event()
 
     async def slow_workers(
-        config: ServerConfig, admission: Admission, on_serving: Callable[[bool], None]
+        config: ServerConfig,
+        admission: Admission,
+        on_serving: Callable[[bool], None],
+        on_replaced: Callable[[], None] | None = None,
     ) -> ThreadWorkers:
         starting.set()
         try:
@@ -744,7 +753,10 @@ def test_a_start_that_fails_after_binding_closes_its_port(
         return bound[-1]
 
     async def failing_workers(
-        config: ServerConfig, admission: Admission, on_serving: Callable[[bool], None]
+        config: ServerConfig,
+        admission: Admission,
+        on_serving: Callable[[bool], None],
+        on_replaced: Callable[[], None] | None = None,
     ) -> ThreadWorkers:
         raise ServerStartError(["executor"], "a worker process did not start")
 
