@@ -312,17 +312,26 @@ def _lowered(chosen: Design, objective: Objective) -> str:
     ranks below one that falls short: these factors do (the rationale's score sentence says
     each at length).
     """
-    factors = [
-        (_order_factor(chosen, objective), "the order its pooling windows forget"),
-        (
-            _coherence_factor(chosen, objective),
-            "how its pooling levels meet the location pairs the description repeats",
-        ),
-    ]
-    said = [f"{what} (times {_factor(f)})" for f, what in factors if f is not None and f < 1]
+    said = [f"{what} (times {_factor(f)})" for f, what in _factors_below_one(chosen, objective)]
     if not said:
         return ""
     return f"Score {chosen.score:.4g}, lowered by {listed(said, quoted=False)}."
+
+
+def _factors_below_one(design: Design, objective: Objective) -> list[tuple[float, str]]:
+    """Return the score's factors below 1 for ``design``, each with what it weighs, in words.
+
+    The summary's "lowered by" (:func:`_lowered`) and a compared net's score
+    (:func:`_score_made`) name the same factors alike.
+    """
+    factors = (
+        (_order_factor(design, objective), "the order its pooling windows forget"),
+        (
+            _coherence_factor(design, objective),
+            "how its pooling levels meet the location pairs the description repeats",
+        ),
+    )
+    return [(value, what) for value, what in factors if value is not None and value < 1]
 
 
 def _order_factor(chosen: Design, objective: Objective) -> float | None:
@@ -422,7 +431,7 @@ def _score(
     than giving it again. ``searched``: the families a restricted search searched, whose best
     the targets are (:func:`summary`).
     """
-    kind = "weighted mean" if objective.kind == "weighted" else "smallest"
+    kind = _fraction_kind(objective)
     head = "That score is" if stated else f"Score {chosen.score:.4g}:"
     text = f"{head} the {kind} fraction of the targets"
     capped = ""
@@ -514,7 +523,7 @@ def _versus(
     head = (
         f"{_capitalised(label)} at this budget ({reference.description}, "
         f"{reference.widths_text()}{held}) scores {reference.score:.4g}"
-        f"{stronger or _factors_below_one(reference, objective)}"
+        f"{stronger or _score_made(reference, objective)}"
     )
     if counted[best] <= 0:
         closing = _past_targets(chosen, reference, objective, names)
@@ -527,31 +536,31 @@ def _versus(
     )
 
 
-def _factors_below_one(reference: Design, objective: Objective) -> str:
+def _score_made(reference: Design, objective: Objective) -> str:
     """Say how ``reference``'s score is made where a factor below 1 cuts its fractions.
 
     The comparison gave a reference net's score and then its fraction of one target: "scores
     0.03116; it models 'x' at 19% of the target" left the factors that cut 19% to 3% unsaid.
     Empty where no factor is below 1, as the fractions alone then make the score.
     """
-    order, meets = _order_factor(reference, objective), _coherence_factor(reference, objective)
     factors = [
         f"times {_factor(value)} for {what}"
-        for value, what in (
-            (order, "the order its pooling windows forget"),
-            (meets, "how its pooling levels meet the location pairs the description repeats"),
-        )
-        if value is not None and value < 1
+        for value, what in _factors_below_one(reference, objective)
     ]
     if not factors:
         return ""
     reached = objective.fractions(np.asarray(reference.log2_ranks))
-    kind, fraction = (
-        ("weighted mean", float(reached @ objective.weights))
-        if objective.kind == "weighted"
-        else ("smallest", float(reached.min()))
+    weighted = objective.kind == "weighted"
+    fraction = float(reached @ objective.weights) if weighted else float(reached.min())
+    return (
+        f" (the {_fraction_kind(objective)} fraction of the targets {fraction:.4g}, "
+        f"{', '.join(factors)})"
     )
-    return f" (the {kind} fraction of the targets {fraction:.4g}, {', '.join(factors)})"
+
+
+def _fraction_kind(objective: Objective) -> str:
+    """Name the fraction of the targets ``objective`` scores: its weighted mean, or smallest."""
+    return "weighted mean" if objective.kind == "weighted" else "smallest"
 
 
 def _stronger(chosen: Design, reference: Design, objective: Objective, names: Sequence[str]) -> str:
