@@ -42,6 +42,7 @@ __all__ = [
     "LinesHelpFormatter",
     "OneLineParser",
     "StoreOnce",
+    "UsageReporter",
     "VersionAction",
     "exit_status_help",
     "quoted",
@@ -52,6 +53,9 @@ __all__ = [
 
 USAGE_EXIT_STATUS = 2
 """Exit status of a usage error (argparse's own)."""
+
+UsageReporter = Callable[[str, str, int], object]
+"""Says a usage error: called with the command's name, the one-line message and the status."""
 
 EMPTY_PATH = "must not be empty (it would name the working directory)"
 """Why an empty path option or setting is refused: pathlib and pydantic read ``""`` as ``.``."""
@@ -350,6 +354,10 @@ class OneLineParser(argparse.ArgumentParser):
 
     command: ClassVar[str | None] = None
     value_kinds: ClassVar[Mapping[str, str]] = VALUE_KINDS
+    reporter: UsageReporter | None = None
+    """How this parser's usage errors are said: ``reporter(command, message, status)``. None
+    (the default) is :func:`~advisor.stdout.say_error`'s one line; the serve commands' parsers
+    say theirs as a record of their log where that log is JSON."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # add_parser passes no allow_abbrev of its own: the default here is what keeps a
@@ -391,7 +399,8 @@ class OneLineParser(argparse.ArgumentParser):
         if unknown:
             hints = _meant_options(unknown, _option_strings(self, parsed), words)
             words_shown = " ".join(shown_path(word) for word in unknown)
-            self._report(f"unrecognized arguments: {words_shown}{hints}")
+            reporter = _chosen_parser(self, parsed).reporter
+            self._report(f"unrecognized arguments: {words_shown}{hints}", reporter)
         return parsed
 
     def print_help(self, file: SupportsWrite[str] | None = None) -> None:
@@ -418,8 +427,14 @@ class OneLineParser(argparse.ArgumentParser):
             raise _MissingRequiredError(message, self)
         self._report(message)
 
-    def _report(self, message: str) -> NoReturn:
-        say_error(self.command or self.prog, self._one_line(message))
+    def _report(self, message: str, reporter: UsageReporter | None = None) -> NoReturn:
+        """Say ``message`` by ``reporter`` (this parser's :attr:`reporter` when None); exit 2."""
+        command, line = self.command or self.prog, self._one_line(message)
+        say = reporter or self.reporter
+        if say is None:
+            say_error(command, line)
+        else:
+            say(command, line, USAGE_EXIT_STATUS)
         self.exit(USAGE_EXIT_STATUS)
 
     def _unrecognized(self, args: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
@@ -600,6 +615,21 @@ def _before_its_command(parser: argparse.ArgumentParser, words: Sequence[str]) -
         if name in theirs and name not in own:
             return f"{name}: is an option of {command}, so it goes after it ({command} {name} ...)"
     return ""
+
+
+def _chosen_parser(parser: OneLineParser, parsed: argparse.Namespace) -> OneLineParser:
+    """Return the parser of the deepest subcommand ``parsed`` chose; ``parser`` if none.
+
+    Arguments no parser took are reported by the top parser, after the subcommand's has
+    parsed, by that subcommand's :attr:`~OneLineParser.reporter`: ``advisor serve --bogus``
+    as serve's errors are said.
+    """
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(parsed, action.dest, None) or "")
+            if isinstance(chosen, OneLineParser):
+                return _chosen_parser(chosen, parsed)
+    return parser
 
 
 def _option_strings(parser: argparse.ArgumentParser, parsed: argparse.Namespace) -> list[str]:

@@ -41,6 +41,29 @@ def test_a_parser_and_its_subcommands_refuse_an_abbreviated_option(
     assert parser.parse_args(["--verbose", "run", "--outputs=3"]).outputs == 3
 
 
+def test_a_subcommands_reporter_says_its_errors_and_the_arguments_left_after_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # serve says its usage errors as JSON records under a JSON log; an option serve does not
+    # take is found by the top parser, after serve's has parsed, and was said as plain text.
+    said: list[tuple[str, str, int]] = []
+    parser = OneLineParser(prog="tool")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run")
+    run.add_argument("--workers", type=int)
+    run.reporter = lambda command, line, status: said.append((command, line, status))
+    commands.add_parser("other")
+    for argv in (["run", "--workers", "two"], ["run", "--wrokers", "2"], ["other", "--x"]):
+        with pytest.raises(SystemExit) as ended:
+            parser.parse_args(argv)
+        assert ended.value.code == USAGE_EXIT_STATUS
+    assert [(command, line.split(";")[0], status) for command, line, status in said] == [
+        ("tool run", "--workers: invalid value 'two' (a whole number)", USAGE_EXIT_STATUS),
+        ("tool", "unrecognized arguments: --wrokers 2", USAGE_EXIT_STATUS),
+    ]
+    assert capsys.readouterr().err == "tool: error: unrecognized arguments: --x\n"
+
+
 def test_advisor_server_refuses_an_abbreviated_option(capsys: pytest.CaptureFixture[str]) -> None:
     # --por was taken as --port: "--por 0" served, and "--por abc" was an invalid --port.
     with pytest.raises(SystemExit) as ended:

@@ -31,6 +31,7 @@ from advisor.cli.options import (
 )
 from advisor.cli.output import fail
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
+from advisor.service.command import report_failure
 from advisor.service.held_signals import (
     hold_drain_signals,
     release_drain_signals,
@@ -199,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=SERVE_EXIT_STATUS_HELP,
     )
     add_serve_arguments(serve)
+    serve.reporter = report_failure
     return parser
 
 
@@ -293,7 +295,7 @@ def _add_command(
     *,
     description: str | None = None,
     epilog: str = EXIT_STATUS_HELP,
-) -> argparse.ArgumentParser:
+) -> _Parser:
     """Add the subcommand ``name``, its one line in the list of commands ``summary``.
 
     ``summary`` is its help's description too unless ``description`` is given; ``epilog`` lists

@@ -540,6 +540,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int
         formatter_class=LinesHelpFormatter,
     )
     add_serve_arguments(parser)
+    parser.reporter = report_failure
     try:
         args = parser.parse_args(argv)
         settle_grpc_verbosity(prog)

@@ -174,6 +174,9 @@ def test_a_start_that_fails_under_a_json_log_says_why_in_one_json_record(
                 START_FAILED_EXIT_STATUS,
                 "--tls-cert: cannot read",
             ),
+            # The option parser's own refusals: a value not of its type, an option not taken.
+            (("--workers", "two"), BAD_OPTION_EXIT_STATUS, "--workers: invalid value 'two'"),
+            (("--wrokers", "2"), BAD_OPTION_EXIT_STATUS, "unrecognized arguments: --wrokers"),
         ]
         for options, status, start in cases:
             returned, stdout, stderr = _failed_start(command, *options)
