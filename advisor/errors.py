@@ -672,7 +672,8 @@ def _closest_field(roots: list[type[Any]], loc: tuple[int | str, ...]) -> str:
     The candidates are the fields (by their names in documents) of the models the location
     leads to from the validated model (``roots``; :func:`_walk`). A key a model lists in its
     ``foreign_keys`` (another framework's name for what it models otherwise) gets that advice
-    instead.
+    instead. A model's ``derived_keys`` (keys its documents hold beside its fields, which
+    reading them skips, such as a search result's ``empty_reason``) count as known too.
     """
     key = loc[-1]
     models = _walk(roots, loc[:-1])[0]
@@ -680,6 +681,7 @@ def _closest_field(roots: list[type[Any]], loc: tuple[int | str, ...]) -> str:
     if advice:
         return f"; {advice[0]}"
     names = {f.alias or name for m in models for name, f in _fields_of(m).items()}
+    names.update(derived for m in models for derived in getattr(m, "derived_keys", ()))
     closest = did_you_mean(str(key), sorted(names))
     if closest or not names or len(names) > _MOST_LISTED_FIELDS:
         return closest

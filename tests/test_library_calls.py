@@ -134,3 +134,16 @@ def test_analyze_takes_a_boolean_flag_only(result: SearchResult, flag: str) -> N
     assert analyze(TASK, architecture, **flagged(np.True_)) == analyze(
         TASK, architecture, **flagged(True)
     )
+
+
+def test_a_tables_arguments_are_checked(result: SearchResult) -> None:
+    # explain="no" printed every rationale (a truthy string), top_k=-1 or "5" passed unread.
+    assert refusal(lambda: result.as_table(explain="no")).startswith("explain: ")  # type: ignore[arg-type]
+    assert refusal(lambda: result.as_table(top_k=-1)).startswith("top_k: ")
+    assert refusal(lambda: result.as_table(top_k="5")).startswith("top_k: ")  # type: ignore[arg-type]
+    assert refusal(lambda: result.as_table(hints=None)).startswith("hints: ")  # type: ignore[arg-type]
+    # NumPy's scalars, which a notebook's arithmetic gives, read as Python's.
+    numpy_scalars: dict[str, Any] = {"explain": np.True_, "top_k": np.int64(3)}
+    assert result.as_table(**numpy_scalars) == result.as_table(True, top_k=3)
+    analysis = analyze(TASK, result.recommendations[0].architecture)
+    assert refusal(lambda: analysis.as_table(TASK)).startswith("architecture: ")  # type: ignore[arg-type]

@@ -419,6 +419,55 @@ def test_a_key_a_saved_result_does_not_have_is_refused_naming_it_and_the_closest
     assert raised.value.violations[0].description.endswith("did you mean 'unpriced_reason'?")
 
 
+def test_a_document_whose_figures_contradict_its_design_is_refused_naming_them(
+    result: SearchResult, analysis: Analysis
+) -> None:
+    # An edited document loaded as it was: a count that is not its design's, ranks out of
+    # order, a separation rank above the rank its regions allow.
+    searched = json.loads(json.dumps(search_result_document(result)))
+    first, second = searched["recommendations"][:2]
+    first["parameters"] = 1
+    second["rank"] = 7
+    figure = second["analysis"][0]
+    figure["log2_separation_rank"] = figure["log2_max_rank"] + 1
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_search_result(searched)
+    said = [(v.field, v.description) for v in raised.value.violations]
+    recommended = result.recommendations[0]
+    assert said[:2] == [
+        (
+            "recommendations[0].parameters",
+            f"is 1, but its architecture has {recommended.parameters:,}: the document was "
+            "edited; write the design's own count or recommend again",
+        ),
+        ("recommendations[1].rank", "is 7, after rank 1: ranks run on by one"),
+    ]
+    assert (
+        "recommendations[1].analysis[0].log2_separation_rank",
+        f"is {figure['log2_separation_rank']:g}, above its log2_max_rank of "
+        f"{figure['log2_max_rank']:g}, which bounds it",
+    ) in said
+    assert ("recommendations[2].rank", "is 3, after rank 7: ranks run on by one") in said
+    analysed = json.loads(json.dumps(analysis_document(analysis)))
+    bounded = analysed["correlations"][0]
+    bounded["log2_lower_bound"] = bounded["log2_separation_rank"] + 0.5
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_analysis(analysed)
+    assert [v.field for v in raised.value.violations] == ["correlations[0].log2_separation_rank"]
+    assert "below its log2_lower_bound" in raised.value.violations[0].description
+
+
+def test_a_key_no_field_is_close_to_is_told_every_key_a_result_document_holds(
+    result: SearchResult,
+) -> None:
+    # The list of known keys left out empty_reason, which every saved document holds.
+    document = search_result_document(result)
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_search_result({**document, "extra": 1})
+    known = raised.value.violations[0].description.partition("; known: ")[2]
+    assert known.split(", ") == sorted(document)
+
+
 @pytest.mark.parametrize(
     ("edit", "field"),
     [

@@ -18,11 +18,16 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, get_args
 
 import pydantic
 
-from advisor.errors import InvalidRequestError, extra_needed, invalid_request_from_pydantic
+from advisor.errors import (
+    FieldViolation,
+    InvalidRequestError,
+    extra_needed,
+    invalid_request_from_pydantic,
+)
 from advisor.model.architecture import Architecture, architecture_document, parse_architecture
 from advisor.model.arguments import require_instance
 from advisor.model.documents import refuse_other_kind
-from advisor.model.results import Analysis, SearchResult
+from advisor.model.results import Analysis, CorrelationAnalysis, SearchResult
 
 if TYPE_CHECKING:
     from torch import nn
@@ -137,6 +142,7 @@ def parse_search_result(document: Mapping[str, Any]) -> SearchResult:
             {key: value for key, value in document.items() if key != "empty_reason"}
         )
     result = _parsed(SearchResult, document, "a search result", "recommend result", _RESULT_HOLDS)
+    _refuse_contradictions(_result_contradictions(result))
     if result.ranking_version is not None and result.ranking_version < 1:
         # The wire's 0 for "predates it" is a document's null: a 0 here would read as a version.
         raise InvalidRequestError.single(
@@ -189,9 +195,87 @@ def parse_analysis(document: Mapping[str, Any]) -> Analysis:
         or the document itself when it is no mapping or another kind of document (a search
         result, a task), saying which.
     """
-    return _parsed(
+    analysis = _parsed(
         Analysis, _members_unrecorded(document), "an analysis", "analysis result", _ANALYSIS_HOLDS
     )
+    _refuse_contradictions(_figure_contradictions(analysis.correlations, "correlations"))
+    return analysis
+
+
+_SLACK: Final = 1e-9
+"""The relative rounding two figures of one design may differ by where one bounds the other."""
+
+
+def _result_contradictions(result: SearchResult) -> list[FieldViolation]:
+    """Name what a result's designs say against themselves: an edited document's figures.
+
+    A recommendation's costs are its architecture's (they are counted from it), the ranks run
+    on by one, and each design's figures are bounded as :func:`_figure_contradictions` checks.
+    """
+    found: list[FieldViolation] = []
+    for index, recommendation in enumerate(result.recommendations):
+        place, architecture = f"recommendations[{index}]", recommendation.architecture
+        counted = {
+            "parameters": architecture.parameters,
+            "multiply_adds": architecture.multiply_adds,
+            "activations": architecture.activations,
+        }
+        for name, count in counted.items():
+            given = getattr(recommendation, name)
+            if given is not None and given != count:
+                found.append(
+                    FieldViolation(
+                        f"{place}.{name}",
+                        f"is {given:,}, but its architecture has {count:,}: the document was "
+                        "edited; write the design's own count or recommend again",
+                    )
+                )
+        if index and recommendation.rank != result.recommendations[index - 1].rank + 1:
+            found.append(
+                FieldViolation(
+                    f"{place}.rank",
+                    f"is {recommendation.rank}, after rank "
+                    f"{result.recommendations[index - 1].rank}: ranks run on by one",
+                )
+            )
+        found += _figure_contradictions(recommendation.analysis, f"{place}.analysis")
+    return found
+
+
+def _figure_contradictions(
+    correlations: Sequence[CorrelationAnalysis], place: str
+) -> list[FieldViolation]:
+    """Name each correlation's figure that its bounds contradict.
+
+    A separation rank is at most the largest rank the two regions allow and at most the
+    min-cut, and at least its lower bound (docs/THEORY.md).
+    """
+    found: list[FieldViolation] = []
+    for index, figure in enumerate(correlations):
+        rank = figure.log2_separation_rank
+        bounds = [
+            ("above", "log2_max_rank", figure.log2_max_rank),
+            ("above", "log2_min_cut", figure.log2_min_cut),
+            ("below", "log2_lower_bound", figure.log2_lower_bound),
+        ]
+        for side, name, bound in bounds:
+            if bound is None:
+                continue
+            past = (rank - bound) * (1 if side == "above" else -1)
+            if past > _SLACK * max(1.0, abs(bound)):
+                found.append(
+                    FieldViolation(
+                        f"{place}[{index}].log2_separation_rank",
+                        f"is {rank:g}, {side} its {name} of {bound:g}, which bounds it",
+                    )
+                )
+    return found
+
+
+def _refuse_contradictions(violations: Sequence[FieldViolation]) -> None:
+    """Raise :class:`InvalidRequestError` naming ``violations``, if there are any."""
+    if violations:
+        raise InvalidRequestError(violations)
 
 
 def _members_unrecorded(document: Mapping[str, Any]) -> Mapping[str, Any]:

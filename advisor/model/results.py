@@ -17,6 +17,7 @@ from pydantic import BeforeValidator, ConfigDict, Field
 
 from advisor.layout import TableDisplay, TableHints, packed, table, wrapped
 from advisor.model.architecture import Architecture
+from advisor.model.arguments import checked_integer, require_flag, require_instance
 from advisor.model.documents import frozen_hash
 from advisor.model.scalars import finite_number
 from advisor.model.text import activations_text
@@ -329,7 +330,14 @@ class Analysis(TableDisplay):
 
         A padded architecture's grid and margins, which its costs count, are said with the
         costs: ``architecture``'s, the one analysed, else the analysis' ``padded_input``.
+
+        Raises
+        ------
+        InvalidRequestError
+            On ``architecture`` when it is neither None nor an :class:`Architecture`.
         """
+        if architecture is not None:
+            require_instance(architecture, Architecture, "architecture")
         return _analysis_table(self, architecture)
 
 
@@ -433,6 +441,8 @@ class SearchResult(TableDisplay):
     """
 
     __pydantic_config__: ClassVar[ConfigDict] = _DOCUMENT
+    derived_keys: ClassVar[tuple[str, ...]] = ("empty_reason",)
+    """Keys of its document derived from the fields, read as nothing (:attr:`empty_reason`)."""
 
     recommendations: list[Recommendation]
     candidates_evaluated: _Count
@@ -469,8 +479,17 @@ class SearchResult(TableDisplay):
         its whole ``rationale``; ``hints`` say where the rest is (the rationales, the next page).
         ``top_k``, the request's (the result does not hold it), has the table say why a complete
         search's page holds fewer designs (:func:`_ranking_ended`).
+
+        Raises
+        ------
+        InvalidRequestError
+            On ``explain`` when it is no boolean (``"no"`` printed every rationale), ``top_k``
+            when it is no whole number from 1, ``hints`` when it is no :class:`TableHints`.
         """
-        return _search_result_table(self, explain, hints, top_k)
+        shown = require_flag(explain, "explain")
+        asked = None if top_k is None else checked_integer("top_k", top_k, 1)
+        require_instance(hints, TableHints, "hints")
+        return _search_result_table(self, shown, hints, asked)
 
 
 def _hash(result: Analysis | Recommendation | SearchResult) -> int:
