@@ -71,6 +71,7 @@ from bench.outcomes.run import (
     RESULTS,
     SMOKE,
     WITH_DATA,
+    keep_stored_digits,
     pool_path,
     proxy_value,
     run_key,
@@ -623,3 +624,22 @@ def test_a_non_finite_proxy_is_held_as_a_string_float_reads_back(tmp_path: Path)
     assert float(proxy_value(-math.inf)) == -math.inf
     with pytest.raises(ValueError):  # a number JSON cannot hold is refused, not written
         write_document(tmp_path / "pool.json", {"pool": [{"naswot": -math.inf}]})
+
+
+def test_a_rerun_keeps_the_stored_digits_of_a_figure_recomputed_equal_to_rounding(
+    tmp_path: Path,
+) -> None:
+    # NASWOT recomputed on another machine differed in its last digit, and a rerun that trained
+    # nothing rewrote the committed files for it.
+    stored = {"architecture": "a", "naswot": 419.8426720283559, "synflow": 2.5, "score": 0.5}
+    path = tmp_path / "pool.json"
+    write_document(path, {"pool": [stored]})
+    pool = [
+        {"architecture": "a", "naswot": 419.84267202835593, "synflow": 2.6, "score": 0.5},
+        {"architecture": "b", "naswot": 1.0000000000000002},
+    ]
+    keep_stored_digits(pool, path)
+    assert pool == [
+        {"architecture": "a", "naswot": 419.8426720283559, "synflow": 2.6, "score": 0.5},
+        {"architecture": "b", "naswot": 1.0000000000000002},
+    ]
