@@ -27,6 +27,7 @@ from advisor.seprank.efficiency import (
     LADDER_GROWTHS,
     MAX_PRICED_WORK,
     _least_ladder,
+    log2_shallow_cap,
 )
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
@@ -112,6 +113,34 @@ def test_no_integer_ladder_reaching_the_figures_is_smaller_than_reported(
     # (Figures are rounded down to 6 decimals, so they stay lower bounds.)
     need = max(0.0, float(targets.max()))
     assert 0.0 <= need - result.efficiency.log2_shallow_channels < 1e-6
+
+
+@settings(max_examples=60, deadline=None)
+@given(_cases())
+def test_a_shallow_net_reaches_the_figures_exactly_when_its_own_analysis_at_a_vast_width_does(
+    case: tuple[Task, Architecture],
+) -> None:
+    # The summary said a shallow net "would need at least 4 channels" where, its weights shared,
+    # none of that M has a rank above 3 at any width (input [4], halves, M = 2). The engine's
+    # own figure of a shallow net wider than any rank here says what such a net reaches.
+    task, arch = case
+    result = analyze(task, arch)
+    assert result.efficiency is not None
+    shallow = parse_architecture(
+        {
+            "input": {"shape": [_LENGTH]},
+            "representation": arch.representation,
+            "layers": [{"channels": 2**30, "pool": [_LENGTH]}],
+        }
+    )
+    widest = analyze(task, shallow, price_contiguous=False).correlations
+    caps = [log2_shallow_cap(arch.representation, c) for c in task.resolved()]
+    assert [c.log2_separation_rank for c in widest] == pytest.approx(caps, abs=1e-9)
+    reached = all(
+        deep.log2_separation_rank <= wide.log2_separation_rank + 1e-9
+        for deep, wide in zip(result.correlations, widest, strict=True)
+    )
+    assert result.efficiency.shallow_reaches == reached
 
 
 @settings(max_examples=60, deadline=None)
@@ -377,4 +406,7 @@ def test_a_figure_above_its_dimension_bound_is_said_to_be_out_of_any_shallow_net
     assert "No shallow net of this M reaches these ranks at any width" in overlapping
     assert "the figure of 'oddeven' exceeds (its width alone would need at least 32 " in overlapping
     assert "A shallow net would need" not in overlapping
-    assert "A shallow net would need at least" in table({"pool": [2]}, 3)  # a tree: within it
+    # A tree's 2^3 is within the dimension bound and above the shared net's C(4, 3) = 4.
+    tree = table({"pool": [2]}, 3)
+    assert "its rank is at most C(M + m - 1, m) for the m locations" in tree
+    assert "A shallow net would need" not in tree

@@ -67,6 +67,19 @@ def test_contiguous_figures_from_a_server_that_predates_contiguous_priced_are_pr
     assert "not computed" not in decoded.efficiency.summary()
 
 
+@pytest.mark.parametrize("reaches", [True, False])
+def test_whether_a_shallow_net_reaches_crosses_the_wire_and_an_older_server_s_reads_true(
+    reaches: bool,
+) -> None:
+    # Field 7 came after the others: a server that predates it stated the channels as a need.
+    analysis = _analysis(Efficiency(3.0, 9.5, 4.0, 10.25, shallow_reaches=reaches))
+    message = wire.analysis_to_proto(analysis)
+    assert wire.analysis_from_proto(_over_the_wire(message)) == analysis
+    message.efficiency.ClearField("shallow_reaches")
+    older = wire.analysis_from_proto(_over_the_wire(message)).efficiency
+    assert older is not None and older.shallow_reaches
+
+
 @pytest.mark.parametrize(
     ("field", "mirror_count"), [("multiply_adds", 2_394_144), ("activations", 122_066)]
 )

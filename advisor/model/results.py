@@ -212,6 +212,11 @@ class Efficiency:
         ``stopped``, a search's deadline cut the pricing; ``not_asked``, the caller left it out
         (``analyze(..., price_contiguous=False)``, which scoring many designs does;
         advisor/seprank/efficiency.py).
+    shallow_reaches
+        False when no shallow net of this M reaches every figure at any width: sharing its
+        weights across locations, its rank on a correlation is at most C(M + m - 1, m) for the
+        m locations of the smaller side (docs/THEORY.md §5, §14), and the channel count is then
+        a bound no width attains. True from a producer or a document that predates the field.
     """
 
     __pydantic_config__: ClassVar[ConfigDict] = _DOCUMENT
@@ -224,6 +229,7 @@ class Efficiency:
     unpriced_reason: Annotated[UnpricedReason | None, BeforeValidator(_known_unpriced_reason)] = (
         None
     )
+    shallow_reaches: _Flag = True
 
     def __post_init__(self) -> None:
         if self.contiguous_priced and self.unpriced_reason is not None:
@@ -243,13 +249,21 @@ class Efficiency:
         beyond = [
             c.name for c in correlations if c.log2_separation_rank > c.log2_max_rank + _ABOVE_BOUND
         ]
-        shallow = (
-            f"A shallow net would need at least {needed} to reach these ranks"
-            if not beyond
-            else f"No shallow net of this M reaches these ranks at any width: its rank is at most "
-            f"the dimension bound, which the figure of {beyond[0]!r} exceeds (its width alone "
-            f"would need at least {needed})"
-        )
+        if beyond:
+            shallow = (
+                f"No shallow net of this M reaches these ranks at any width: its rank is at most "
+                f"the dimension bound, which the figure of {beyond[0]!r} exceeds (its width alone "
+                f"would need at least {needed})"
+            )
+        elif not self.shallow_reaches:
+            shallow = (
+                "No shallow net of this M reaches these ranks at any width: its weights shared "
+                "across the input, its rank is at most C(M + m - 1, m) for the m locations of a "
+                f"correlation's smaller side, which a figure exceeds (its width alone would need "
+                f"at least {needed})"
+            )
+        else:
+            shallow = f"A shallow net would need at least {needed} to reach these ranks"
         if not self.contiguous_priced:
             why = _UNPRICED[self.unpriced_reason]
             return shallow + f"; the contiguous comparison is not computed ({why})."

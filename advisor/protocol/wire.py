@@ -546,6 +546,7 @@ def _efficiency_to_proto(efficiency: Efficiency | None) -> advisor_pb2.Efficienc
             if efficiency.unpriced_reason is None
             else _UNPRICED_REASON.value(efficiency.unpriced_reason)
         ),
+        shallow_reaches=efficiency.shallow_reaches,
     )
 
 
@@ -570,6 +571,9 @@ def _efficiency_from_proto(
         log2_contiguous_parameters=efficiency.log2_contiguous_parameters if contiguous else None,
         contiguous_priced=priced,
         unpriced_reason=None if priced else _unpriced_reason(efficiency),
+        shallow_reaches=(
+            efficiency.shallow_reaches if efficiency.HasField("shallow_reaches") else True
+        ),
     )
 
 

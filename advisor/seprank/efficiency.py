@@ -6,7 +6,10 @@ networks (docs/THEORY.md §14), as lower bounds in log2:
 
 - **the shallow net** (one global pooling, same M and outputs): its rank on any partition is at
   most its width r_0 [CSS16], so reaching rank R on some correlation takes at least R channels;
-  its parameters follow from :class:`~advisor.model.parameters.ParameterModel`.
+  its parameters follow from :class:`~advisor.model.parameters.ParameterModel`. Its weights
+  shared, its rank is also at most C(M + m - 1, m) for the m locations of a correlation's
+  smaller side, whatever its width (:func:`log2_shallow_cap`): a figure above that is reached
+  by no shallow net of this M (``shallow_reaches`` False).
 - **the contiguous net** on the same windows and M, widths a ladder ``r_l = r_0 g^l`` with
   ``g`` in :data:`LADDER_GROWTHS`: the smallest real ``r_0`` at which the shared-weight bound
   (:func:`~advisor.seprank.tree.log2_min_cut`, which never falls below the rank) reaches every
@@ -47,6 +50,7 @@ __all__ = [
     "contiguous_structure",
     "expressive_efficiency",
     "is_priced",
+    "log2_shallow_cap",
 ]
 
 LADDER_GROWTHS: Final = (0.5, 1.0, 2.0)
@@ -136,6 +140,10 @@ def expressive_efficiency(
     # have a wider top than another growth's.
     parameters = min((model.log2_count([log2_m, *ladder]) for ladder in ladders), default=None)
     channels = min((max(ladder) for ladder in ladders), default=None)
+    caps = [log2_shallow_cap(architecture.representation, c) for c in correlations]
+    reaches = all(
+        target <= cap + _SLACK * max(1.0, cap) for target, cap in zip(targets, caps, strict=True)
+    )
     return Efficiency(
         log2_shallow_channels=_floored(shallow),
         log2_shallow_parameters=_floored(model.log2_count([log2_m, shallow])),
@@ -143,7 +151,22 @@ def expressive_efficiency(
         log2_contiguous_parameters=None if parameters is None else _floored(parameters),
         contiguous_priced=unpriced is None,
         unpriced_reason=unpriced,
+        shallow_reaches=reaches,
     )
+
+
+def log2_shallow_cap(representation: int, correlation: ResolvedCorrelation) -> float:
+    """Return log2 of the most rank a shallow net of M = ``representation`` has on a correlation.
+
+    One global window pools every location, and with the representation shared, the m
+    locations of the smaller side are interchangeable children on one side of the cut: they
+    span the symmetric power Sym^m(R^M), C(M + m - 1, m) dimensions (docs/THEORY.md §5), at
+    most the dimension bound M^m. The other locations, outside both regions, each contribute a
+    constant factor.
+    """
+    m = min(correlation.a_size, correlation.b_size)
+    ln_binomial = math.lgamma(representation + m) - math.lgamma(m + 1) - math.lgamma(representation)
+    return ln_binomial / math.log(2)
 
 
 def _floored(value: float) -> float:

@@ -1147,6 +1147,7 @@ class Efficiency(_message.Message):
     LOG2_CONTIGUOUS_PARAMETERS_FIELD_NUMBER: _builtins.int
     CONTIGUOUS_PRICED_FIELD_NUMBER: _builtins.int
     UNPRICED_REASON_FIELD_NUMBER: _builtins.int
+    SHALLOW_REACHES_FIELD_NUMBER: _builtins.int
     log2_shallow_channels: _builtins.float
     """A shallow net (one global pooling, same M and outputs)."""
     log2_shallow_parameters: _builtins.float
@@ -1161,6 +1162,12 @@ class Efficiency(_message.Message):
     """False: the contiguous net was not priced (both fields above absent); unpriced_reason says why."""
     unpriced_reason: Global___UnpricedReason.ValueType
     """Why the contiguous net was not priced; UNSPECIFIED when it was."""
+    shallow_reaches: _builtins.bool
+    """False: no shallow net of this M reaches every figure at any width (its weights shared, its
+    rank is at most C(M + m - 1, m) for the m locations of a correlation's smaller side), and
+    log2_shallow_channels is a bound no width attains. Absent (a producer that predates it):
+    true, as such a producer stated the channels as a need.
+    """
     def __init__(
         self,
         *,
@@ -1170,19 +1177,24 @@ class Efficiency(_message.Message):
         log2_contiguous_parameters: _builtins.float | None = ...,
         contiguous_priced: _builtins.bool = ...,
         unpriced_reason: Global___UnpricedReason.ValueType = ...,
+        shallow_reaches: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels", "_log2_contiguous_parameters", b"_log2_contiguous_parameters", "log2_contiguous_channels", b"log2_contiguous_channels", "log2_contiguous_parameters", b"log2_contiguous_parameters"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels", "_log2_contiguous_parameters", b"_log2_contiguous_parameters", "_shallow_reaches", b"_shallow_reaches", "log2_contiguous_channels", b"log2_contiguous_channels", "log2_contiguous_parameters", b"log2_contiguous_parameters", "shallow_reaches", b"shallow_reaches"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels", "_log2_contiguous_parameters", b"_log2_contiguous_parameters", "contiguous_priced", b"contiguous_priced", "log2_contiguous_channels", b"log2_contiguous_channels", "log2_contiguous_parameters", b"log2_contiguous_parameters", "log2_shallow_channels", b"log2_shallow_channels", "log2_shallow_parameters", b"log2_shallow_parameters", "unpriced_reason", b"unpriced_reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels", "_log2_contiguous_parameters", b"_log2_contiguous_parameters", "_shallow_reaches", b"_shallow_reaches", "contiguous_priced", b"contiguous_priced", "log2_contiguous_channels", b"log2_contiguous_channels", "log2_contiguous_parameters", b"log2_contiguous_parameters", "log2_shallow_channels", b"log2_shallow_channels", "log2_shallow_parameters", b"log2_shallow_parameters", "shallow_reaches", b"shallow_reaches", "unpriced_reason", b"unpriced_reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__log2_contiguous_channels: _TypeAlias = _typing.Literal["log2_contiguous_channels"]  # noqa: Y015
     _WhichOneofArgType__log2_contiguous_channels: _TypeAlias = _typing.Literal["_log2_contiguous_channels", b"_log2_contiguous_channels"]  # noqa: Y015
     _WhichOneofReturnType__log2_contiguous_parameters: _TypeAlias = _typing.Literal["log2_contiguous_parameters"]  # noqa: Y015
     _WhichOneofArgType__log2_contiguous_parameters: _TypeAlias = _typing.Literal["_log2_contiguous_parameters", b"_log2_contiguous_parameters"]  # noqa: Y015
+    _WhichOneofReturnType__shallow_reaches: _TypeAlias = _typing.Literal["shallow_reaches"]  # noqa: Y015
+    _WhichOneofArgType__shallow_reaches: _TypeAlias = _typing.Literal["_shallow_reaches", b"_shallow_reaches"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__log2_contiguous_channels) -> _WhichOneofReturnType__log2_contiguous_channels | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__log2_contiguous_parameters) -> _WhichOneofReturnType__log2_contiguous_parameters | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__shallow_reaches) -> _WhichOneofReturnType__shallow_reaches | None: ...
 
 Global___Efficiency: _TypeAlias = Efficiency  # noqa: Y015
 
