@@ -141,6 +141,15 @@ def test_a_shallow_net_reaches_the_figures_exactly_when_its_own_analysis_at_a_va
         for deep, wide in zip(result.correlations, widest, strict=True)
     )
     assert result.efficiency.shallow_reaches == reached
+    # The contiguous net on the same windows, as wide as the figures could ask: its figures
+    # say whether any contiguous net of this M reaches them (the ladder's price, else null).
+    vast = _arch([2**17] * _DEPTH, arch.representation)  # past every figure here (16 bits)
+    contiguous = analyze(task, vast, price_contiguous=False)
+    reachable = all(
+        deep.log2_separation_rank <= wide.log2_separation_rank + 1e-9
+        for deep, wide in zip(result.correlations, contiguous.correlations, strict=True)
+    )
+    assert (result.efficiency.log2_contiguous_parameters is not None) == reachable
 
 
 @settings(max_examples=60, deadline=None)
@@ -176,10 +185,9 @@ def test_the_contiguous_pricing_takes_a_few_runs_of_the_recurrence(
     # A feasible tangent root is the threshold: the bracket closes there at once instead of
     # halving down to its precision (175 runs for this net before, some 60 per growth).
     task = parse_task({"input": {"shape": [64, 64]}, "preset": "symmetry"})
+    # A contiguous net: a mirror net's halves no contiguous net of its M reaches at any width.
     layers = [{"channels": 24, "pool": [2, 2]} for _ in range(6)]
-    net = parse_architecture(
-        {"input": {"shape": [64, 64]}, "representation": 8, "layers": layers, "geometry": "mirror"}
-    )
+    net = parse_architecture({"input": {"shape": [64, 64]}, "representation": 8, "layers": layers})
     runs = []
 
     def counted(*args: Any, **kwargs: Any) -> npt.NDArray[np.float64]:
@@ -252,7 +260,7 @@ def test_a_large_input_leaves_the_contiguous_net_unpriced_and_says_so() -> None:
 
 def test_a_stopped_pricing_leaves_the_contiguous_net_out_and_every_figure_as_it_was() -> None:
     task = _task([[1] * 8 + [2] * 8, [1, 2] * 8])
-    arch = _arch([4, 4, 8, 8], 4, "mirror")
+    arch = _arch([4, 4, 8, 8], 4)
     stopped = StopSignal()
     stopped.cancel()
     full, cut = analyze(task, arch), analyze(task, arch, pricing_stop=stopped)
@@ -280,7 +288,7 @@ def test_a_pricing_timer_times_the_whole_pricing(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(efficiency_module, "log2_min_cut", slow)
     task = _task([[1] * 8 + [2] * 8, [1, 2] * 8])
     timer = PricingTimer(StopSignal(clock=lambda: now[0]), lead=0.0)
-    priced = analyze(task, _arch([4, 4, 8, 8], 4, "mirror"), pricing_stop=timer).efficiency
+    priced = analyze(task, _arch([4, 4, 8, 8], 4), pricing_stop=timer).efficiency
     assert priced is not None and priced.contiguous_priced
     assert now[0] > 1.0
     assert timer.seconds == now[0]
@@ -288,7 +296,7 @@ def test_a_pricing_timer_times_the_whole_pricing(monkeypatch: pytest.MonkeyPatch
 
 def test_an_analysis_asked_without_the_pricing_leaves_it_out_and_every_figure_as_it_was() -> None:
     task = _task([[1] * 8 + [2] * 8, [1, 2] * 8])
-    arch = _arch([4, 4, 8, 8], 4, "mirror")
+    arch = _arch([4, 4, 8, 8], 4)
     full, bare = analyze(task, arch), analyze(task, arch, price_contiguous=False)
     assert full.efficiency is not None and bare.efficiency is not None
     assert full.efficiency.contiguous_priced and full.efficiency.log2_contiguous_parameters

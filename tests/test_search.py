@@ -605,7 +605,9 @@ def test_the_pricing_of_the_best_pick_leaves_time_for_the_other_picks(
     priced = [
         r.efficiency is not None and r.efficiency.contiguous_priced for r in result.recommendations
     ]
-    assert priced[0] and not any(priced[1:]), "the best is priced, the others not"
+    # The best is priced; the others only while the limit leaves time: one whose contiguous
+    # reference no width reaches, its weights shared, takes one run, the others some 20.
+    assert priced[0] and not all(priced), "the best is priced, not every other"
 
 
 @pytest.mark.parametrize("budget", [10**7, 6_000])

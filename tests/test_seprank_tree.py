@@ -17,7 +17,12 @@ from advisor.geometry.structure import PoolingStructure
 from advisor.seprank import tree as tree_module
 from advisor.seprank.exact import exact_rank
 from advisor.seprank.labels import FREE, SIDE_A, SIDE_B, correlation_labels
-from advisor.seprank.tree import SUMMED_SIZES, log2_min_cut, log2_min_cuts
+from advisor.seprank.tree import (
+    SUMMED_SIZES,
+    log2_min_cut,
+    log2_min_cuts,
+    log2_symmetric_powers,
+)
 from tests.support.memory import traced_peak
 from tests.support.trees import draw_tree_and_labels
 
@@ -282,3 +287,25 @@ def test_uncharged_siblings_are_reported_only_for_one_width_vector_when_asked() 
     batch = log2_min_cuts(structure, labels, [widths, [2.0, 2.0, 2.0]], 1.0, siblings=True)
     assert batch.uncharged.shape == batch.plain.shape == (2, 1)
     assert not batch.uncharged.any()
+
+
+@given(st.integers(41, 200), st.lists(st.integers(0, 5_000), min_size=1, max_size=6))
+def test_the_symmetric_power_of_a_vast_dimension_is_the_binomial_s_log(
+    log2_dim: int, sizes: list[int]
+) -> None:
+    # Widths as wide as a figure of thousands of bits asks (the contiguous net's reach at any
+    # width) gave lgamma(D + m) - lgamma(D), every bit lost (-2041 for log2 C(2^999 + 299,
+    # 300)), and past 2^1024 an overflow to nan.
+    dim = 2**log2_dim
+    powers = log2_symmetric_powers(np.array([float(log2_dim)]), np.array(sizes))
+    for size, power in zip(sizes, powers[:, 0], strict=True):
+        assert power == pytest.approx(math.log2(math.comb(dim + size - 1, size)), abs=1e-9)
+
+
+def test_a_dimension_with_no_float_still_has_its_symmetric_powers() -> None:
+    log2_dims = np.array([999.0, 1024.5, 5000.0])
+    powers = log2_symmetric_powers(log2_dims, np.array([1, 2, 300]))
+    assert np.isfinite(powers).all()
+    assert powers[0] == pytest.approx(log2_dims)
+    assert powers[1] == pytest.approx(2 * log2_dims - 1)
+    assert powers[2] == pytest.approx(300 * log2_dims - math.lgamma(301) / math.log(2))

@@ -202,7 +202,8 @@ class Efficiency:
         ``r_l = r_0 g^l``, one growth g in 1/2, 1, 2 for every level: no such net reaching every
         figure has a narrower widest layer, and none has fewer parameters (two bounds, each the
         least over the growths; with shared weights possibly no ladder reaches at all); None
-        when no width reaches them even without sharing, or when not priced.
+        when no width reaches them, without sharing or within the shared-weight bound of any
+        width, or when not priced.
     contiguous_priced
         False when the contiguous net was not priced, and its figures are None.
     unpriced_reason

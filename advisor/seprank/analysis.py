@@ -128,7 +128,8 @@ def analyze(
     price_contiguous
         False leaves the contiguous net's pricing out (``contiguous_priced`` False): a caller
         that reads only the figures (scoring many designs) spares most of a small input's
-        analysis, some 20-45 times its figures' cost on a 32x32 grid (docs/FORMATS.md §3).
+        analysis, some 3 times its figures' cost on a 32x32 grid where a ladder is priced
+        (docs/FORMATS.md §3).
 
     Raises
     ------

@@ -11,15 +11,17 @@ networks (docs/THEORY.md §14), as lower bounds in log2:
   smaller side, whatever its width (:func:`log2_shallow_cap`): a figure above that is reached
   by no shallow net of this M (``shallow_reaches`` False).
 - **the contiguous net** on the same windows and M, widths a ladder ``r_l = r_0 g^l`` with
-  ``g`` in :data:`LADDER_GROWTHS`: the smallest real ``r_0`` at which the shared-weight bound
+  ``g`` in :data:`LADDER_GROWTHS`: the smallest real ``r_0`` at which the plain min-cut
   (:func:`~advisor.seprank.tree.log2_min_cut`, which never falls below the rank) reaches every
-  figure. The bound only grows with every width and so does the parameter count, so no integer
-  ladder of that growth reaching the figures is smaller. The least parameter count and the least
-  widest layer over the growths are reported (each a bound of its own: two growths may give them);
-  None when no width reaches them (the input legs bind first), or when the net is not priced
-  (``contiguous_priced`` is then False): the input is too large (:data:`MAX_PRICED_WORK`), or a
-  stop signal (a search's deadline) stopped the pricing, which is the costly part of a small
-  analysis (some 20 runs of the recurrence), so a search cut short still returns on time.
+  figure. The min-cut only grows with every width and so does the parameter count, so no
+  integer ladder of that growth reaching the figures is smaller. The least parameter count and
+  the least widest layer over the growths are reported (each a bound of its own: two growths
+  may give them); None when no width reaches them (the input legs bind first, or, its weights
+  shared, the shared-weight bound stays below a figure at any width), or when the net is not
+  priced (``contiguous_priced`` is then False): the input is too large
+  (:data:`MAX_PRICED_WORK`), or a stop signal (a search's deadline) stopped the pricing, which
+  is the costly part of a small analysis (some 20 runs of the recurrence), so a search cut
+  short still returns on time.
 """
 
 from __future__ import annotations
@@ -126,10 +128,12 @@ def expressive_efficiency(
     if unpriced is None:
         contiguous, labels = contiguous_structure(architecture.schedule), rows(correlations)
         try:
+            reachable = _shared_reach(contiguous, labels, targets, log2_m, stop)
             ladders = [
                 ladder
                 for growth in LADDER_GROWTHS
-                if (ladder := _least_ladder(contiguous, labels, targets, log2_m, growth, stop))
+                if reachable
+                and (ladder := _least_ladder(contiguous, labels, targets, log2_m, growth, stop))
                 is not None
             ]
             if stop is not None:
@@ -190,6 +194,28 @@ def is_priced(correlations: int, schedule: Schedule) -> bool:
         for grid, pool in zip(schedule.grids[1:], schedule.pools, strict=True)
     )
     return correlations * entries <= MAX_PRICED_WORK
+
+
+def _shared_reach(
+    structure: PoolingStructure,
+    labels: npt.NDArray[np.int8],
+    targets: npt.NDArray[np.float64],
+    log2_m: float,
+    stop: StopSignal | None,
+) -> bool:
+    """Return whether the contiguous net's shared-weight bound reaches ``targets`` at any width.
+
+    Its weights shared, a net's rank is at most that bound (docs/THEORY.md §6), which never
+    falls as a width grows; past a bit above every target each width only adds cuts dearer
+    than every target, so the bound there is its value at any larger width. Below a target
+    there, no contiguous net of this M on these windows reaches it, however wide. ``stop`` is
+    polled first, as before every run of the pricing (:class:`~advisor.errors.StoppedError`).
+    """
+    if stop is not None and stop.stopped():
+        raise StoppedError("the contiguous net's pricing was stopped")
+    vast = np.full(structure.depth, float(targets.max(initial=0.0)) + 1.0)
+    figures = log2_min_cut(structure, labels, vast, log2_m, shared_weights=True)
+    return bool(np.all(figures >= targets - _SLACK * np.maximum(1.0, targets)))
 
 
 def _least_ladder(

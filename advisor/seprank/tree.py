@@ -232,7 +232,7 @@ def log2_symmetric_powers(
     groups (a window of thousands of one-sided leaves) use ``lgamma``, within about ``1e-10``
     bits of the sum, at a cost independent of ``m``.
     """
-    dim = np.exp2(log2_dim)
+    dim = np.exp2(np.minimum(log2_dim, _VAST_LOG2_DIM))
     result = np.zeros((sizes.size, dim.size), dtype=np.float64)
     small = (sizes > 0) & (sizes <= SUMMED_SIZES)
     if small.any():
@@ -244,7 +244,34 @@ def log2_symmetric_powers(
         m = sizes[large].astype(np.float64)[:, None]
         logs = _lgamma(dim + m) - _lgamma(dim) - _lgamma(m + 1.0)
         result[large] = logs / math.log(2.0)
+    vast = log2_dim > _VAST_LOG2_DIM
+    if vast.any():
+        result[:, vast] = _vast_symmetric_powers(log2_dim[vast], sizes)
     return result
+
+
+_VAST_LOG2_DIM: Final = 40.0
+"""Past this ``log2 D``, which no layer of up to 2^31 - 1 channels reaches, ``G(m)`` is taken
+from its series in ``1 / D`` (:func:`_vast_symmetric_powers`): ``lgamma(D + m) - lgamma(D)``
+loses every bit there, and past 2^1024 ``D`` has no float at all."""
+
+
+def _vast_symmetric_powers(
+    log2_dim: npt.NDArray[np.float64], sizes: npt.NDArray[np.integer[Any]]
+) -> npt.NDArray[np.float64]:
+    """``G(m)`` for ``D`` past 2^40: ``m log2 D - log2 m! + log2 prod_{j<m} (1 + j / D)``.
+
+    The product's log is ``m(m - 1) / 2D - (m - 1) m (2m - 1) / 12 D^2`` and terms in ``m^4 /
+    D^3``, below a float's precision for any window of up to 2^20 siblings. The widths a figure
+    of thousands of bits asks for (the contiguous net's reach at any width,
+    :mod:`advisor.seprank.efficiency`) are such.
+    """
+    m = sizes.astype(np.float64)[:, None]
+    inverse = np.exp2(-log2_dim)[None, :]
+    series = m * (m - 1.0) / 2.0 * inverse - (m - 1.0) * m * (2.0 * m - 1.0) / 12.0 * inverse**2
+    return np.asarray(
+        m * log2_dim[None, :] + (series - _lgamma(m + 1.0)) / math.log(2.0), dtype=np.float64
+    )
 
 
 def _lgamma(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
