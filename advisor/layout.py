@@ -132,9 +132,10 @@ def table(
     ``blocks``: the columns that start a block kept in one table where it fits (a mixture's
     member columns, read side by side); every column is a block of its own otherwise.
 
-    ``prose_last``: the last column is prose (a preset's description), wrapped at spaces within
-    the terminal's width (and prose's 96 columns), its further lines under its first:
-    unwrapped, a description ran up to 116 columns, past the edge of an 80-column terminal.
+    ``prose_last``: the last column is prose (a preset's description), wrapped at spaces so its
+    lines end within prose's width (:func:`~advisor.stdout.text_columns`), its further lines
+    under its first: unwrapped, a description ran up to 116 columns, past the edge of an
+    80-column terminal; wrapped within 96 columns of its own, its lines ran to 116 on a wide one.
     """
     # Measured and laid out as printed, names escaped where standard output cannot take them.
     rows = [[_shown(cell) for cell in row] for row in rows]
@@ -142,6 +143,7 @@ def table(
         max(_display_width(cell) for cell in column) for column in zip(headers, *rows, strict=True)
     ]
     room = terminal_columns() - _display_width(indent)
+    prose_room = text_columns() - _display_width(indent)  # where a prose line ends
     if prose_last:  # it wraps as narrow as it must, after the names: count it at its floor
         widths[-1] = min(widths[-1], _PROSE_COLUMN)
     names = [headers[0], *(row[0] for row in rows)]
@@ -151,7 +153,7 @@ def table(
         group_widths = [widths[index] for index in shown]
         group_widths[0] = _names_width(group_widths, names, room)
         start = sum(group_widths[:-1]) + 2 * (len(group_widths) - 1)
-        prose = max(min(text_columns(), room - start), _PROSE_COLUMN)
+        prose = max(prose_room - start, _PROSE_COLUMN)
         last_is_prose = prose_last and group[-1] == len(widths) - 1
         for cells in [headers, *rows]:
             laid += _row_lines(

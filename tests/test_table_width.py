@@ -89,11 +89,15 @@ def test_the_analysis_paragraph_wraps_within_the_terminal(
     assert " ".join(paragraph) == best.efficiency.summary(best.analysis)
 
 
-def test_the_presets_descriptions_wrap_under_their_column(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "80")
+@pytest.mark.parametrize(("columns", "widest"), [(80, 80), (120, 96)])
+def test_the_presets_descriptions_wrap_under_their_column_within_prose_s_width(
+    columns: int, widest: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within the terminal, and within prose's 96 columns on a wider one, as ``recommend``'s."""
+    monkeypatch.setenv("COLUMNS", str(columns))
     presets = list_presets()
     table = render_presets(presets, "table").splitlines()
-    assert all(len(line) <= 80 for line in table), "\n".join(table)
+    assert all(len(line) <= widest for line in table), "\n".join(table)
     column = table[0].index("description")
     descriptions: list[str] = []
     for line in table[1:]:
