@@ -916,6 +916,17 @@ def test_serve_help_lists_the_statuses_a_server_ends_with(
     assert statuses.startswith("  0    stopped by SIGTERM, SIGHUP or Ctrl-C, after draining")
 
 
+def test_export_help_lists_only_the_statuses_export_ends_with() -> None:
+    # export makes no call, yet its help listed the calls' statuses 3 to 7 and named options
+    # it refuses as unrecognized (--token-file, --timeout, --max-message-bytes).
+    result = advisor("export", "--help")
+    assert result.status == ExitCode.OK
+    usage, _, statuses = result.stdout.partition("exit status:\n")
+    assert re.findall(r"^  (\d+) ", statuses, re.MULTILINE) == ["0", "1", "2", "130", "141", "143"]
+    named = set(re.findall(r"--[a-z][a-z-]*", statuses))
+    assert named <= set(re.findall(r"--[a-z][a-z-]*", usage)), statuses
+
+
 def test_unreachable_target_is_exit_5() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -20,6 +20,7 @@ from advisor.cli.infer_options import add_data_arguments
 from advisor.cli.options import (
     BUDGET_OPTIONS,
     EXIT_STATUS_HELP,
+    EXPORT_EXIT_STATUS_HELP,
     OUTPUT_FORMATS,
     POOLING_KINDS,
     TASK_FORMATS,
@@ -163,7 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format(_add_command(commands, "presets", "list region and task presets", calls))
 
     export = _add_command(
-        commands, "export", "write a recommendation as standalone PyTorch source (no server)"
+        commands,
+        "export",
+        "write a recommendation as standalone PyTorch source (no server)",
+        epilog=EXPORT_EXIT_STATUS_HELP,
     )
     export.add_argument(
         "arch",
@@ -299,7 +303,8 @@ def _add_command(
     """Add the subcommand ``name``, its one line in the list of commands ``summary``.
 
     ``summary`` is its help's description too unless ``description`` is given; ``epilog`` lists
-    its exit statuses (``serve`` has its own: a signal drains it, exit status 0).
+    its exit statuses (``serve`` has its own: a signal drains it, exit status 0; so has
+    ``export``, which makes no call).
     """
     return commands.add_parser(
         name,

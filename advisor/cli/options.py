@@ -27,6 +27,7 @@ __all__ = [
     "CONNECTION_OPTIONS",
     "EMBEDDED_OPTIONS",
     "EXIT_STATUS_HELP",
+    "EXPORT_EXIT_STATUS_HELP",
     "NO_BOUND",
     "OUTPUT_FORMATS",
     "POOLING_KINDS",
@@ -60,6 +61,11 @@ class ExitCode(IntEnum):
     TERMINATED = 143  # 128 + SIGTERM, the shells' status of a command SIGTERM ended
 
 
+_OUTPUT_CUT_SHORT: Final = (
+    "Ctrl-C while the output was being written: what was printed is incomplete"
+)
+"""Exit status 130 of a command that writes its output: a Ctrl-C came during the write."""
+
 _EXIT_STATUS_MEANINGS: dict[int, str] = {
     ExitCode.OK: "success",
     ExitCode.OTHER: "any other failure",
@@ -75,7 +81,7 @@ _EXIT_STATUS_MEANINGS: dict[int, str] = {
     "unusable TLS file",
     ExitCode.INTERRUPTED: "Ctrl-C stopped recommend's search (the embedded server's or a "
     "--target's): the best designs found so far were printed; a second Ctrl-C aborts (1); or "
-    "Ctrl-C while the output was being written: what was printed is incomplete",
+    + _OUTPUT_CUT_SHORT,
     ExitCode.BROKEN_PIPE: "the reader of standard output went away before the output ended "
     "(| head -1): nothing more is printed",
     ExitCode.TERMINATED: "SIGTERM ended the command (a cancelled job, a stopped container): "
@@ -83,8 +89,28 @@ _EXIT_STATUS_MEANINGS: dict[int, str] = {
 }
 
 EXIT_STATUS_HELP = usage.exit_status_help(_EXIT_STATUS_MEANINGS)
-"""The exit statuses as the help text of every command but ``serve`` lists them
-(:data:`~advisor.service.options.SERVE_EXIT_STATUS_HELP`)."""
+"""The exit statuses as the help text of every command but ``serve`` and ``export`` lists them
+(:data:`~advisor.service.options.SERVE_EXIT_STATUS_HELP`, :data:`EXPORT_EXIT_STATUS_HELP`)."""
+
+_EXPORT_EXIT_STATUSES: Final = (
+    ExitCode.OK,
+    ExitCode.OTHER,
+    ExitCode.INVALID_ARGUMENT,
+    ExitCode.INTERRUPTED,
+    ExitCode.BROKEN_PIPE,
+    ExitCode.TERMINATED,
+)
+"""The statuses ``export`` ends with: it makes no call, so no gRPC status and no server's."""
+
+_EXPORT_EXIT_STATUS_MEANINGS: dict[int, str] = {
+    **{status: _EXIT_STATUS_MEANINGS[status] for status in _EXPORT_EXIT_STATUSES},
+    ExitCode.INVALID_ARGUMENT: "invalid input (bad ARCH file or option) or usage error",
+    ExitCode.INTERRUPTED: _OUTPUT_CUT_SHORT,
+}
+
+EXPORT_EXIT_STATUS_HELP = usage.exit_status_help(_EXPORT_EXIT_STATUS_MEANINGS)
+"""The exit statuses as ``export``'s help lists them: the others' help listed 3 to 7, the
+statuses of a call, and options export does not have (``--token-file``, ``--timeout``)."""
 
 OutputFormat = Literal["table", "json", "yaml"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
