@@ -70,6 +70,7 @@ _CONFIG_BYTES = 1 << 20
 that never ends (``--config /dev/zero``) hung the start-up."""
 
 __all__ = [
+    "config_file_keys",
     "config_from_arguments",
     "describe_start_error",
     "limit_options",
@@ -158,7 +159,7 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
             settings = dict(read_document(args.config, "server config", _CONFIG_BYTES))
         except InvalidRequestError as error:
             raise error.prefixed("config") from None
-        known = sorted([*ServerConfig.model_fields, _TOKEN_FILE_KEY])
+        known = config_file_keys()
         unknown = _unknown_keys(settings, known)
         settings = {key: value for key, value in settings.items() if key in known}
     inline_token = args.config is not None and "token" in settings
@@ -209,6 +210,16 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
 
 _TOKEN_FILE_KEY = "token_file"
 """The config file's one key that is no :class:`ServerConfig` field: the file read as ``token``."""
+
+
+def config_file_keys() -> list[str]:
+    """Return the keys a ``--config`` file takes, sorted: ``ServerConfig``'s fields, ``token_file``.
+
+    Katib's port and host are no keys: options only (the endpoint runs beside the server).
+    """
+    from advisor.service.server import ServerConfig  # see the module docstring
+
+    return sorted([*ServerConfig.model_fields, _TOKEN_FILE_KEY])
 
 
 def _unknown_keys(settings: Mapping[str, Any], known: Sequence[str]) -> list[FieldViolation]:
