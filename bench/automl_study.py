@@ -1,4 +1,4 @@
-"""End-to-end Optuna study with training: AdvisorSampler vs plain TPE vs random (issue 14).
+"""End-to-end Optuna study with training: AdvisorSampler vs plain TPE vs random.
 
 The task is the trained-outcome benchmark's ``sequence-mirror`` (bench/outcomes/data.py: 64-step
 sequences of sparse +-1 events, the label planted at mirrored steps; docs/OUTCOMES.md), with its

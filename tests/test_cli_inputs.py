@@ -1,6 +1,6 @@
 """Inputs a new user brings to the command line: huge numbers, broken files, the wrong transport.
 
-Each test pins one defect of issue 12 ("Every input users bring"): the command must answer with
+Each test pins one defect found in the inputs users bring: the command must answer with
 one line naming what to fix (exit status 2 for bad input), never a wrong answer or a traceback.
 """
 

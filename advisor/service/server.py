@@ -162,7 +162,7 @@ _LEAST_READ_SECONDS: Final = 0.1
 """Least ``request_read_seconds``: the time a request has to arrive after its call starts must
 cover at least a network round trip (tens of milliseconds across a continent) and a moment of a
 busy event loop; below it a server answered every call ``DEADLINE_EXCEEDED`` (at 1 microsecond,
-all of them, on this machine) and started as if nothing were wrong."""
+all of them, on a 2-core machine) and started as if nothing were wrong."""
 
 
 def _default_workers() -> int:

@@ -1,4 +1,4 @@
-"""Validation experiments: do the advisor's picks train better? (docs/THEORY.md §12, issue 5).
+"""Validation experiments: do the advisor's picks train better? (docs/THEORY.md §12).
 
 Two experiments from the papers, run with PyTorch on CPU, each followed by asking the advisor:
 

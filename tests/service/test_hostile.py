@@ -1,4 +1,4 @@
-"""What an attacker tries (issue 11): half-open calls, piles of calls, oversized echoes and answers.
+"""What an attacker tries: half-open calls, piles of calls, oversized echoes and answers.
 
 Each test reproduces one way a client could starve or freeze the server, or make it answer with
 the wrong status, and checks the server's deliberate answer. Probes use generous deadlines: on a

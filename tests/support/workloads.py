@@ -35,7 +35,7 @@ def quick_budget(**fields: object) -> pb.Budget:
     return pb.Budget(**(settings | fields))  # type: ignore[arg-type]
 
 
-# A search that runs for tens of seconds (about 26 s alone on these machines: free widths from 64
+# A search that runs for tens of seconds (about 26 s alone on a 2-core machine: free widths from 64
 # channel choices per level on a 16,384-step input) and polls its stop predicate every few tens of
 # milliseconds, so the tests that cut it time the service, not the library.
 LONG_TASK = pb.Task(input=pb.InputSpec(shape=[16384]), preset="periodic")
