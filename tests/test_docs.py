@@ -118,6 +118,16 @@ def test_every_message_field_and_enum_of_the_contract_is_documented() -> None:
     assert not missing, f"names of advisor.proto no document mentions: {missing}"
 
 
+def test_the_readme_lists_every_rpc_of_the_service() -> None:
+    # The README's list of the service's RPCs left FinishSearch out.
+    from advisor.protocol._proto.advisor.v1 import advisor_pb2
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (listed,) = re.findall(r"`advisor\.v1\.ArchitectureAdvisor` — (.*?) —", readme, re.DOTALL)
+    service = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"]
+    assert re.findall(r"`(\w+)`", listed) == [method.name for method in service.methods]
+
+
 # A command as the documents write it: `advisor COMMAND`, or the server under its other names.
 _INVOCATION = re.compile(
     r"(?<![\w./-])(?:\.venv/bin/)?(?:advisor (?P<command>[a-z]+)\b"
