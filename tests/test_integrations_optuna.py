@@ -26,6 +26,7 @@ from advisor.integrations.optuna import (  # noqa: E402
     BUDGET_CONSTRAINT,
     COUPLING_ATTR,
     PARAMETERS_ATTR,
+    PARAMS_ATTR,
     RANK_ATTR,
     AdvisorSampler,
     AnalyzePruner,
@@ -455,6 +456,40 @@ def test_a_proposal_a_wrapping_sampler_overrides_is_refused_naming_the_parameter
     study = optuna.create_study(direction="maximize", sampler=fixed)
     with pytest.raises(ValueError, match=r"^geometry: the advisor's design #1 takes .*'contig"):
         study.optimize(_objective(lambda: sampler.space), n_trials=1)
+
+
+def test_a_proposal_its_trial_never_suggested_goes_back_to_the_queue() -> None:
+    # An objective that never used the space completed trials 0 and 1 as the advisor's #1 and
+    # #2: neither design was trained, the next trials ran #3 then TPE, and learning read the
+    # objective's values as those designs'.
+    sampler = AdvisorSampler(TASK, BUDGET, proposals=3, seed=0, learn=True)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    with pytest.warns(UserWarning, match=r"^trial 0 .* without suggesting the advisor's design #1"):
+        study.optimize(lambda trial: trial.suggest_float("lr", 1e-4, 1e-1, log=True), n_trials=2)
+    assert sampler._observed(study) == {}
+    study.optimize(_objective(lambda: sampler.space), n_trials=3)
+    assert [t.user_attrs.get(RANK_ATTR) for t in study.trials] == [None, None, 1, 2, 3]
+    assert [t.system_attrs.get(PARAMS_ATTR) for t in study.trials[:2]] == [None, None]
+    space = sampler.space
+    assert [t.params for t in study.trials[2:]] == [
+        space.trial_parameters(space.codec.encode(r.architecture)) for r in RANKING[:3]
+    ]
+
+
+def test_a_proposal_its_trial_was_refused_is_not_proposed_again() -> None:
+    # The trial asked for the design and failed on it: proposed again, every trial would fail.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+
+    def objective(trial: Any) -> float:
+        trial.suggest_categorical("geometry", ["contiguous", "mirror"])  # not the space of #1
+        return 0.0
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no proposal given back
+        study.optimize(objective, n_trials=2, catch=(ValueError,))
+    assert [t.user_attrs.get(RANK_ATTR) for t in study.trials] == [1, 2]
+    assert all(t.state == optuna.trial.TrialState.FAIL for t in study.trials)
 
 
 def test_a_design_is_held_whatever_else_its_trial_suggests() -> None:

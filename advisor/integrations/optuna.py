@@ -92,9 +92,10 @@ _RENAME_HINT: Final = (
     "representation and width_0 ...: give the objective's own parameters other names"
 )
 """The hint of the errors an objective's own parameter under a design's name can cause."""
-_DERIVED: Final = ("_lock", "_space", "_params", "_keys", "_exhausted")
-"""What :class:`AdvisorSampler` does not pickle: a lock, what it rebuilds from its designs, and
-which studies hold every design (read again from a study's trials)."""
+_DERIVED: Final = ("_lock", "_space", "_params", "_keys", "_exhausted", "_asked")
+"""What :class:`AdvisorSampler` does not pickle: a lock, what it rebuilds from its designs,
+which studies hold every design (read again from a study's trials) and which running trials
+asked for their proposal's parameters."""
 _OBSOLETE: Final = ("_observed",)
 """What an earlier version's pickle of :class:`AdvisorSampler` holds that this one reads from
 the study instead: the values learnt from."""
@@ -372,7 +373,8 @@ class AdvisorSampler(BaseSampler):
     Each design is proposed once per study: which designs a study holds, and the values
     learnt from, are read from its trials, as Optuna's own samplers read theirs, so a sampler
     resuming a study, another worker's, and one sampler serving several studies propose to
-    each the designs it does not hold.
+    each the designs it does not hold. A proposal counts once its trial asks for the design's
+    parameters; a trial that finishes without asking gives it back (:meth:`after_trial`).
 
     Parameters
     ----------
@@ -440,6 +442,8 @@ class AdvisorSampler(BaseSampler):
         self._remaining: list[int] = []  # of the study last proposed in (the view .remaining)
         self._exhausted: weakref.WeakKeyDictionary[Any, set[int]] = weakref.WeakKeyDictionary()
         self._warned = False  # of a study's trials under an earlier version's names
+        self._warned_unasked = False  # of a proposal given back (after_trial)
+        self._asked: set[int] = set()  # trials asked for a proposal's parameter, by id
 
     def __getstate__(self) -> dict[str, Any]:
         """Return the state to pickle: what the sampler was given, asked and learnt.
@@ -461,10 +465,12 @@ class AdvisorSampler(BaseSampler):
         """
         dropped = (*_DERIVED, *_OBSOLETE)
         kept = {name: value for name, value in state.items() if name not in dropped}
-        self.__dict__.update({"_warned": False} | kept)  # _warned: new in this version
+        new = {"_warned": False, "_warned_unasked": False}  # new in this version
+        self.__dict__.update(new | kept)
         self._lock = threading.Lock()
         self._space, self._params, self._keys = None, [], []
         self._exhausted = weakref.WeakKeyDictionary()
+        self._asked = set()
 
     def _ensure_ranking(self) -> None:
         if self._designs is None:
@@ -522,14 +528,16 @@ class AdvisorSampler(BaseSampler):
                 self._warned = True
                 _warn_renamed(study, self._space)
             # Keyed by the storage (a HyperbandPruner's bracket study shares its study's):
-            # trials are never deleted, so a study that held every design always will.
+            # finished trials never change, so a study whose finished trials hold every design
+            # always will (a running trial may still give its proposal back, after_trial).
             exhausted = self._exhausted.setdefault(study._storage, set())
             if study._study_id in exhausted:
                 self._remaining = []  # .remaining tells of this study, which holds every design
                 return
             self._remaining = self._unheld(study)
             if not self._remaining:
-                exhausted.add(study._study_id)
+                if set(self._keys) <= _held_designs(study, self._space, states=_FINISHED):
+                    exhausted.add(study._study_id)
                 return
             index = self._claim(study, trial)
             if index is None:
@@ -640,6 +648,7 @@ class AdvisorSampler(BaseSampler):
         """
         params = _proposal(trial)
         if params is not None and param_name in params:
+            self._asked.add(trial._trial_id)  # the proposal counts, run or refused (after_trial)
             design = f"the advisor's design #{trial.user_attrs.get(RANK_ATTR)}"
             for name, drawn in trial.params.items():
                 if name in params and drawn != params[name]:
@@ -698,8 +707,36 @@ class AdvisorSampler(BaseSampler):
         state: TrialState,
         values: Sequence[float] | None,
     ) -> None:
-        """Pass the trial to the fallback (learning reads the study, :meth:`before_trial`)."""
+        """Pass the trial to the fallback; give its proposal back if it never asked for it.
+
+        A proposal counts (the study holds the design for good, and learns from its value) once
+        the trial asks for one of the design's parameters, whether it runs the design or is
+        refused it. A trial that finished without asking (its objective never suggested from
+        :attr:`space`) trained no design: the claim and rank are withdrawn (set to None), so a
+        later trial is proposed the design, and learning does not read the trial's value as the
+        design's; warned once. Learning reads the study (:meth:`before_trial`).
+        """
         self._fallback.after_trial(study, trial, state, values)
+        asked = trial._trial_id in self._asked
+        self._asked.discard(trial._trial_id)
+        params = _proposal(trial)
+        # A trial an Optuna retry callback recreated carries the parameters it suggested.
+        if params is None or asked or any(name in trial.params for name in params):
+            return
+        storage = study._storage
+        storage.set_trial_system_attr(trial._trial_id, PARAMS_ATTR, None)
+        storage.set_trial_user_attr(trial._trial_id, RANK_ATTR, None)
+        if not self._warned_unasked:
+            self._warned_unasked = True
+            warnings.warn(
+                f"trial {trial.number} of study {study.study_name!r} finished without "
+                f"suggesting the advisor's design #{trial.user_attrs.get(RANK_ATTR)} proposed "
+                "to it (its objective never called suggest_architecture(trial, sampler.space)), "
+                "so no design was trained: the design goes back to the queue, for a later trial "
+                "that suggests it; warned once per sampler",
+                UserWarning,
+                stacklevel=2,
+            )
 
     def reseed_rng(self) -> None:
         """Reseed the fallback (the advisor's order has no randomness to reseed)."""
@@ -747,15 +784,18 @@ def _study_trials(study: Study, states: Container[TrialState] | None = None) -> 
 
 
 def _held_designs(
-    study: Study, space: ArchitectureSpace, other_than: FrozenTrial | None = None
+    study: Study,
+    space: ArchitectureSpace,
+    other_than: FrozenTrial | None = None,
+    states: Container[TrialState] | None = None,
 ) -> set[_Key]:
-    """Return the designs the study's trials hold, ``other_than``'s left out.
+    """Return the designs the study's trials (of ``states``; all) hold, ``other_than``'s left out.
 
     A trial holds its parameters, a queued trial its fixed ones and a proposed one the design
-    :class:`AdvisorSampler` claimed for it (a claim withdrawn holds none).
+    :class:`AdvisorSampler` claimed for it (a claim withdrawn or given back holds none).
     """
     held: set[_Key] = set()
-    for trial in _study_trials(study):
+    for trial in _study_trials(study, states):
         if other_than is not None and trial._trial_id == other_than._trial_id:
             continue
         for params in (
