@@ -378,6 +378,28 @@ def test_a_pickled_sampler_goes_on_as_the_original_also_from_an_earlier_versions
     assert _ranks(resumed) == [1, 2]
 
 
+@pytest.mark.parametrize(
+    ("queued", "unapplied"),
+    [
+        ({"representation": 16, "width_0": 32}, "representation=16"),
+        ({"geometry": "contiguous", "schedule[mirror]": "2x2/2x2/4x4"}, "schedule[mirror]="),
+    ],
+)
+def test_a_design_queued_in_part_under_names_the_trial_does_not_suggest_is_refused(
+    queued: dict[str, Any], unapplied: str
+) -> None:
+    # Queued in part under names the trial does not suggest, the trial completed with a TPE
+    # draw for them: no refusal, no warning (the full flat encoding was refused).
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.enqueue_trial(queued)
+    study.optimize(_objective(lambda: sampler.space), n_trials=1)
+    (refused,) = study.trials
+    assert refused.state == optuna.trial.TrialState.PRUNED
+    assert f"({unapplied}" in refused.user_attrs["advisor.refused"]
+    assert "was not applied" in refused.user_attrs["advisor.refused"]
+
+
 def test_a_design_queued_under_the_flat_encodings_names_is_refused_not_replaced() -> None:
     # Queued as the codec encodes it (representation, width_0 ...), the design's widths were
     # not applied (the trial suggests widths[WINDOWS]): the trial trained other widths, silently.

@@ -218,15 +218,13 @@ def suggest_architecture(
         flat = suggest_parameters(trial, space)
     except _NotOfferedError as error:
         return _refuse(trial, f"not a design of the space: {error}")
-    # A queued trial's parameters (Trial._fixed_params, what study.enqueue_trial set): Optuna
-    # applies only those under the names suggested, and lets the sampler draw the rest.
-    queued = _design_key(space, getattr(trial, "_fixed_params", None) or {})
-    if queued is not None and queued != _design_key(space, flat):
+    unapplied = _unapplied(trial, flat)
+    if unapplied is not None:
         return _refuse(
             trial,
-            "queued with a design under other parameter names than this space suggests (the "
-            "flat encoding's representation, width_0 ..., or an earlier version's), which "
-            "Optuna does not apply, so the trial drew another; queue "
+            f"queued with a design under other parameter names than this space suggests "
+            f"({unapplied}; the flat encoding's representation, width_0 ..., or an earlier "
+            "version's), which Optuna does not apply, so the trial drew another; queue "
             "space.trial_parameters(space.codec.encode(architecture))",
         )
     try:
@@ -247,6 +245,23 @@ def suggest_architecture(
             f"{architecture.parameters:,} parameters exceed the budget of {space.max_parameters:,}",
         )
     return architecture
+
+
+def _unapplied(trial: optuna.Trial, flat: dict[str, FlatValue]) -> str | None:
+    """Return the first design parameter the trial was queued with but drew otherwise.
+
+    A queued trial's parameters (``Trial._fixed_params``, what ``study.enqueue_trial`` set) are
+    applied only under the names the trial suggests; the sampler draws the rest. So one the
+    trial did not suggest (``width_0`` where it suggests a ladder, ``schedule[mirror]`` for a
+    drawn ``contiguous``) counts as applied only when the drawn design, ``flat``, has its value:
+    a design queued in part under such names is refused as one queued in full is.
+    """
+    queued = getattr(trial, "_fixed_params", None) or {}
+    suggested = trial.params
+    for name, value in queued.items():
+        if design_parameter(name) and suggested.get(name, flat.get(name)) != value:
+            return f"{name}={value!r} was not applied"
+    return None
 
 
 def _refuse(trial: optuna.Trial, reason: str) -> Architecture:
