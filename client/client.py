@@ -99,7 +99,9 @@ __all__ = [
     "TaskLike",
     "TlsConfig",
     "budget_model",
+    "check_connection",
     "checked_integer",
+    "checked_target",
     "checked_timeout",
     "task_model",
 ]
@@ -400,22 +402,11 @@ class AdvisorClient:
         retry: RetryPolicy = RetryPolicy(),
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
-        if not (isinstance(target, str) and target):
-            raise InvalidRequestError.single(
-                "target", f"must be a non-empty string such as 'host:port'; got {target!r}"
-            )
-        problem = target_problem(target)
-        if problem is not None:
-            raise InvalidRequestError.single("target", problem)
-        _check_type("token", token, str, optional=True)
-        problem = None if token is None else token_problem(token)
-        if problem is not None:
-            raise InvalidRequestError.single("token", problem)
-        _check_type("tls", tls, TlsConfig, optional=True)
-        _check_type("retry", retry, RetryPolicy)
-        max_message_bytes = checked_integer(
-            "max_message_bytes", max_message_bytes, 1, MAX_MESSAGE_BYTES
+        target = checked_target(target)
+        max_message_bytes = check_connection(
+            token=token, tls=tls, max_message_bytes=max_message_bytes
         )
+        _check_type("retry", retry, RetryPolicy)
         self._max_message_bytes = max_message_bytes
         self._default_timeout = checked_timeout("default_timeout", default_timeout)
         self._metadata = () if token is None else (bearer_metadata(token),)
@@ -925,6 +916,46 @@ def _named(search_id: object, *, required: bool = False) -> str:
     if (problem := search_id_problem(search_id)) is not None:
         raise InvalidRequestError.single("search_id", problem)
     return search_id
+
+
+def checked_target(target: object) -> str:
+    """Return ``target`` if a client can connect to it (:class:`AdvisorClient`'s ``target``).
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``target`` for anything but a non-empty string gRPC would call as written: a URL, an
+        IPv6 address with a port but no brackets, a port that is no port number.
+    """
+    if not (isinstance(target, str) and target):
+        raise InvalidRequestError.single(
+            "target", f"must be a non-empty string such as 'host:port'; got {target!r}"
+        )
+    problem = target_problem(target)
+    if problem is not None:
+        raise InvalidRequestError.single("target", problem)
+    return target
+
+
+def check_connection(*, token: object, tls: object, max_message_bytes: object) -> int:
+    """Refuse a connection setting a client cannot use; return ``max_message_bytes`` as an int.
+
+    The rules of :class:`AdvisorClient`'s settings, for whatever holds them to open clients
+    later (``advisor.integrations.proposals.AdvisorSource``), so both refuse alike at once.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``token`` (not a string or None, or not one line of printable ASCII without a space
+        at either end), ``tls`` (not a :class:`TlsConfig` or None) or ``max_message_bytes``
+        (not a whole number from 1 to :data:`MAX_MESSAGE_BYTES`).
+    """
+    _check_type("token", token, str, optional=True)
+    problem = token_problem(token) if isinstance(token, str) else None
+    if problem is not None:
+        raise InvalidRequestError.single("token", problem)
+    _check_type("tls", tls, TlsConfig, optional=True)
+    return checked_integer("max_message_bytes", max_message_bytes, 1, MAX_MESSAGE_BYTES)
 
 
 def checked_timeout(field: str, seconds: float) -> float:

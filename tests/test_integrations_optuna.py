@@ -1029,6 +1029,14 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         (lambda: AdvisorSource(timeout=-1.0), "timeout"),
         (lambda: AdvisorSource(timeout=cast(Any, "30")), "timeout"),
         (lambda: AdvisorSource(timeout=float("inf")), "timeout"),
+        # Built before, refused only in the first call (page_size: in fetch_ranking).
+        (lambda: AdvisorSource(page_size=-1), "page_size"),
+        (lambda: AdvisorSource(token=cast(Any, 123)), "token"),
+        (lambda: AdvisorSource(token="two words\n"), "token"),
+        (lambda: AdvisorSource(target=cast(Any, 5)), "target"),
+        (lambda: AdvisorSource(target="http://host:50051"), "target"),
+        (lambda: AdvisorSource(max_message_bytes=0), "max_message_bytes"),
+        (lambda: AdvisorSource(tls=cast(Any, "ca.pem")), "tls"),
     ],
     ids=[
         "enqueue-k",
@@ -1055,12 +1063,26 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         "source-timeout-negative",
         "source-timeout-text",
         "source-timeout-infinite",
+        "source-page-size-negative",
+        "source-token-number",
+        "source-token-line-break",
+        "source-target-number",
+        "source-target-url",
+        "source-max-message-bytes-zero",
+        "source-tls-path",
     ],
 )
 def test_a_bad_argument_is_refused_naming_it(call: Any, field: str) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         call()
     assert [v.field for v in caught.value.violations] == [field]
+
+
+def test_a_sources_repr_never_shows_its_token() -> None:
+    # The dataclass's repr showed token='SECRET-TOKEN', where the client's never shows it.
+    shown = repr(AdvisorSource(target="host:1", token="SECRET-TOKEN"))
+    assert "SECRET" not in shown
+    assert "target='host:1'" in shown
 
 
 def test_an_in_process_source_stops_each_search_at_its_timeout() -> None:

@@ -9,7 +9,7 @@ one deterministic order without repeats. With ``target`` the calls go to a runni
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from advisor.errors import InvalidRequestError
@@ -44,20 +44,44 @@ class AdvisorSource:
     ``page_size`` is the most designs :func:`fetch_ranking` asks per call (None:
     :data:`PAGE_SIZE`, the service's default ``max_top_k``; match a server whose ``max_top_k``
     is lower, which refuses a larger ``top_k`` rather than paging).
+    Its repr, as the client's, never shows the token.
+
+    Raises
+    ------
+    InvalidRequestError
+        When made, naming the setting, by the client's rules (:class:`advisor_client.AdvisorClient`,
+        whose settings these are): ``target``, ``token``, ``tls``, ``max_message_bytes``,
+        ``timeout``; and ``page_size`` (a whole number, at least 1).
     """
 
     target: str | None = None
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     timeout: float | None = None
     tls: TlsConfig | None = None
     max_message_bytes: int | None = None
     page_size: int | None = None
 
     def __post_init__(self) -> None:
-        if self.timeout is not None:  # as the client checks a call's, which it is for a server
-            from advisor_client.client import checked_timeout
+        from advisor_client.client import (
+            DEFAULT_MAX_MESSAGE_BYTES,
+            check_connection,
+            checked_integer,
+            checked_target,
+            checked_timeout,
+        )
 
+        if self.target is not None:
+            checked_target(self.target)
+        limit = self.max_message_bytes
+        check_connection(
+            token=self.token,
+            tls=self.tls,
+            max_message_bytes=DEFAULT_MAX_MESSAGE_BYTES if limit is None else limit,
+        )
+        if self.timeout is not None:  # as the client checks a call's, which it is for a server
             checked_timeout("timeout", self.timeout)
+        if self.page_size is not None:
+            checked_integer("page_size", self.page_size, 1)
 
     @classmethod
     def of(cls, source: object) -> AdvisorSource:
@@ -138,17 +162,15 @@ def fetch_ranking(
     Raises
     ------
     InvalidRequestError
-        Naming ``task``, ``budget``, ``count`` (a whole number, at least 0), ``source`` (no
-        :class:`AdvisorSource`) or ``page_size`` (a whole number, at least 1), before any
-        search.
+        Naming ``task``, ``budget``, ``count`` (a whole number, at least 0) or ``source`` (no
+        :class:`AdvisorSource`), before any search.
     """
     from advisor_client.client import budget_model, checked_integer, task_model
 
     task, budget = task_model(task), budget_model(budget)
     count = checked_integer("count", count, 0)
     source = AdvisorSource.of(source)
-    page_size = PAGE_SIZE if source.page_size is None else source.page_size
-    page_size = checked_integer("page_size", page_size, 1)
+    page_size = PAGE_SIZE if source.page_size is None else int(source.page_size)
     designs: list[Recommendation] = []
     token: str | None = None
     cut = False
