@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -261,6 +261,49 @@ def test_invalid_parameters_are_named(changes: dict[str, object], field: str) ->
     with pytest.raises(InvalidRequestError) as raised:
         codec.decode(_params(**changes))
     assert field in [v.field for v in raised.value.violations]
+
+
+@pytest.mark.parametrize("missing", ["width_0", "width_2", "representation"])
+def test_a_parameter_left_out_is_named_as_missing(missing: str) -> None:
+    # Read as None, it was refused as "width_2: Input should be a valid integer".
+    params = _params(schedule="2x2/2x2/4x4")  # a design of the input
+    del params[missing]
+    with pytest.raises(InvalidRequestError) as raised:
+        ArchitectureCodec(SYMMETRY.input).decode(params)
+    assert [str(v) for v in raised.value.violations] == [f"{missing}: Field required"]
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        # Built before, refused only by the first decode; decode(None), ArchitectureCodec(None):
+        # an AttributeError naming nothing.
+        (lambda: ArchitectureCodec(SYMMETRY.input, outputs=0), "outputs"),
+        (lambda: ArchitectureCodec(SYMMETRY.input, outputs=cast(Any, 2.5)), "outputs"),
+        (
+            lambda: ArchitectureCodec(SYMMETRY.input, representation_kernel=0),
+            "representation_kernel",
+        ),
+        (lambda: ArchitectureCodec(None), "input"),  # type: ignore[arg-type]
+        (lambda: ArchitectureCodec(SYMMETRY.input).decode(None), "params"),  # type: ignore[arg-type]
+    ],
+    ids=["outputs-zero", "outputs-fraction", "kernel-zero", "input-none", "decode-none"],
+)
+def test_a_bad_codec_argument_is_refused_naming_it(make: Callable[[], object], field: str) -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        make()
+    assert [v.field for v in raised.value.violations] == [field]
+
+
+@pytest.mark.parametrize("outputs", [0, 2.5, True, 2**31])
+def test_a_codecs_outputs_are_refused_in_the_architectures_words(outputs: object) -> None:
+    design = ArchitectureCodec(SYMMETRY.input).decode(_params(schedule="2x2/2x2/4x4"))
+    document = design.model_dump(mode="json")
+    with pytest.raises(InvalidRequestError) as made:
+        ArchitectureCodec(SYMMETRY.input, outputs=outputs)  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequestError) as parsed:
+        parse_architecture(document | {"outputs": outputs})
+    assert str(made.value) == str(parsed.value)
 
 
 def test_what_the_encoding_cannot_say_is_refused() -> None:

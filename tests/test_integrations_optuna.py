@@ -1037,6 +1037,13 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         (lambda: AdvisorSource(target="http://host:50051"), "target"),
         (lambda: AdvisorSource(max_message_bytes=0), "max_message_bytes"),
         (lambda: AdvisorSource(tls=cast(Any, "ca.pem")), "tls"),
+        # AttributeErrors before ('NoneType' object has no attribute '_storage', ...).
+        (lambda: enqueue_recommendations(cast(Any, None), TASK, BUDGET, 2), "study"),
+        (
+            lambda: AnalyzePruner(TASK, RANKING[0]).check(cast(Any, None), RANKING[0].architecture),
+            "trial",
+        ),
+        (lambda: AnalyzePruner(TASK, RANKING[0]).coupling(cast(Any, RANKING[0])), "architecture"),
     ],
     ids=[
         "enqueue-k",
@@ -1070,6 +1077,9 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         "source-target-url",
         "source-max-message-bytes-zero",
         "source-tls-path",
+        "enqueue-study-none",
+        "pruner-trial-none",
+        "pruner-architecture-recommendation",
     ],
 )
 def test_a_bad_argument_is_refused_naming_it(call: Any, field: str) -> None:

@@ -25,15 +25,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from typing import Final, TypeAlias
+from typing import Annotated, Any, Final, TypeAlias, cast
 
-from advisor.errors import FieldViolation, InvalidRequestError
+import pydantic
+
+from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.architecture import (
     Architecture,
     DilationGeometry,
     PermutationGeometry,
     parse_architecture,
 )
+from advisor.model.arguments import require_instance
 from advisor.model.grid import InputSpec, Padding
 
 __all__ = [
@@ -109,6 +112,13 @@ class ArchitectureCodec:
     permutations
         Permutations a ``geometry`` parameter may name by id; :meth:`encode` adds every one it
         meets.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``input`` (no :class:`~advisor.model.grid.InputSpec`), ``outputs`` or
+        ``representation_kernel`` (what an architecture's field refuses: a whole number of at
+        least 1), when made rather than in every :meth:`decode`.
     """
 
     def __init__(
@@ -118,9 +128,12 @@ class ArchitectureCodec:
         representation_kernel: int = 1,
         permutations: Iterable[Iterable[int]] = (),
     ) -> None:
+        require_instance(input, InputSpec, "input")
         self.input = input
-        self.outputs = outputs
-        self.representation_kernel = representation_kernel
+        self.outputs = _architecture_field("outputs", outputs)
+        self.representation_kernel = _architecture_field(
+            "representation_kernel", representation_kernel
+        )
         self.permutations: dict[str, tuple[int, ...]] = {}
         for permutation in permutations:
             self.remember(tuple(permutation))
@@ -190,10 +203,12 @@ class ArchitectureCodec:
         Raises
         ------
         InvalidRequestError
-            Naming the parameter: missing, of the wrong type, an unknown permutation id, a
-            ``depth`` that disagrees with the schedule, or an architecture the rules refuse
-            (a schedule that does not tile the input, mirror pooling on a window other than 2).
+            On ``params`` when it is no mapping; else naming the parameter: missing (``width_3:
+            Field required``), of the wrong type, an unknown permutation id, a ``depth`` that
+            disagrees with the schedule, or an architecture the rules refuse (a schedule that
+            does not tile the input, mirror pooling on a window other than 2).
         """
+        require_instance(params, Mapping, "params")
         pools, padding = self._schedule(params)
         depth = params.get(DEPTH, len(pools))
         if depth != len(pools):
@@ -201,11 +216,12 @@ class ArchitectureCodec:
                 DEPTH, f"is {depth!r} but the schedule has {len(pools)} levels"
             )
         geometry, family = self._geometry(_text(params, GEOMETRY))
+        # A parameter left out is a field left out, which the architecture names as missing.
         document = {
             "input": self.input.model_dump(mode="json"),
-            "representation": params.get(REPRESENTATION),
+            **_given(params, REPRESENTATION, "representation"),
             "layers": [
-                {"channels": params.get(width_name(level)), "pool": list(pool)}
+                {**_given(params, width_name(level), "channels"), "pool": list(pool)}
                 for level, pool in enumerate(pools)
             ],
             "geometry": geometry,
@@ -287,6 +303,29 @@ class ArchitectureCodec:
             GEOMETRY,
             f"{token!r} is none of {', '.join(_NAMED)}, dilations=D-D-..., FAMILY:PERMUTATION_ID",
         )
+
+
+def _architecture_field(name: str, value: object) -> int:
+    """Return ``value`` if the architecture's field ``name`` takes it, else refuse it, naming it.
+
+    The field's own rule (its type and bounds), so a codec refuses when made what every
+    :meth:`ArchitectureCodec.decode` would, in the same words.
+    """
+    field = Architecture.model_fields[name]
+    # Built at run time from the field; mypy takes no such form as a type.
+    adapter: pydantic.TypeAdapter[int] = pydantic.TypeAdapter(
+        cast(Any, Annotated[field.annotation, *field.metadata])
+    )
+    try:
+        taken = adapter.validate_python(value)
+    except pydantic.ValidationError as error:
+        raise invalid_request_from_pydantic(error, name) from None
+    return taken
+
+
+def _given(params: Mapping[str, object], name: str, field: str) -> dict[str, object]:
+    """Return ``{field: params[name]}``, or nothing when ``params`` lacks ``name``."""
+    return {field: params[name]} if name in params else {}
 
 
 def _text(params: Mapping[str, object], name: str) -> str:

@@ -48,7 +48,7 @@ from advisor.integrations.learning import rerank
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking
 from advisor.integrations.space import ArchitectureSpace, design_parameter, flat_budget
 from advisor.model.architecture import Architecture
-from advisor.model.arguments import require_flag
+from advisor.model.arguments import require_flag, require_instance
 from advisor.model.budget import Budget
 from advisor.model.results import Recommendation
 from advisor.model.scalars import is_boolean
@@ -320,8 +320,10 @@ def enqueue_recommendations(
     Raises
     ------
     InvalidRequestError
-        Naming ``task``, ``budget`` or ``k`` (a whole number, at least 0), before any search.
+        Naming ``study`` (no Optuna study), ``task``, ``budget`` or ``k`` (a whole number, at
+        least 0), before any search.
     """
+    require_instance(study, Study, "study")
     task, budget = task_model(task), flat_budget(budget_model(budget))
     designs = fetch_ranking(task, budget, checked_integer("k", k, 0), source)
     space = ArchitectureSpace.for_search(task, budget, designs)
@@ -889,7 +891,14 @@ class AnalyzePruner:
         self._reference = _reference_ranks(self._task, best)
 
     def coupling(self, architecture: Architecture) -> float:
-        """Return the coupling of ``architecture`` relative to the advisor's best, in [0, 1]."""
+        """Return the coupling of ``architecture`` relative to the advisor's best, in [0, 1].
+
+        Raises
+        ------
+        InvalidRequestError
+            On ``architecture`` when it is no :class:`~advisor.model.architecture.Architecture`.
+        """
+        require_instance(architecture, Architecture, "architecture")
         analysis = self._source.analyze(self._task, architecture)
         total = sum(c.weight for c in analysis.correlations)
         shares = (
@@ -906,7 +915,11 @@ class AnalyzePruner:
         ------
         optuna.TrialPruned
             When the coupling is below ``threshold``.
+        InvalidRequestError
+            On ``trial`` (no Optuna trial) or ``architecture`` (no ``Architecture``), before
+            the analysis.
         """
+        require_instance(trial, optuna.trial.BaseTrial, "trial")
         coupling = self.coupling(architecture)
         trial.set_user_attr(COUPLING_ATTR, coupling)
         if coupling < self.threshold:
