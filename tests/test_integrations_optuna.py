@@ -1088,6 +1088,18 @@ def test_a_bad_argument_is_refused_naming_it(call: Any, field: str) -> None:
     assert [v.field for v in caught.value.violations] == [field]
 
 
+def test_a_samplers_repr_names_its_search_and_the_designs_left() -> None:
+    # It showed <advisor.integrations.optuna.AdvisorSampler object at 0x...>.
+    sampler = AdvisorSampler(TASK, BUDGET, proposals=3, seed=0)
+    searched = "<AdvisorSampler 16x16, max_parameters=50,000:"
+    assert repr(sampler) == f"{searched} 3 proposals, not asked yet>"  # asks nothing
+    assert len(sampler.designs) == 3  # asks the advisor
+    assert repr(sampler) == f"{searched} 3 designs, 3 left, 0 held>"
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(_objective(lambda: sampler.space), n_trials=2)
+    assert repr(sampler) == f"{searched} 3 designs, 1 left, 2 held>"
+
+
 def test_a_sources_repr_never_shows_its_token() -> None:
     # The dataclass's repr showed token='SECRET-TOKEN', where the client's never shows it.
     shown = repr(AdvisorSource(target="host:1", token="SECRET-TOKEN"))

@@ -52,6 +52,7 @@ from advisor.model.arguments import require_flag, require_instance
 from advisor.model.budget import Budget
 from advisor.model.results import Recommendation
 from advisor.model.scalars import is_boolean
+from advisor.model.schedule import grid_text
 from advisor.model.task import Task
 
 with extra_needed("advisor.integrations.optuna", "optuna", "optuna"):
@@ -461,6 +462,21 @@ class AdvisorSampler(BaseSampler):
         self._warned = False  # of a study's trials under an earlier version's names
         self._warned_unasked = False  # of a proposal given back (after_trial)
         self._asked: set[int] = set()  # trials asked for a proposal's parameter, by id
+
+    def __repr__(self) -> str:
+        """Name the task's input, the parameter budget and the designs left and held.
+
+        What a notebook shows for a sampler; never asks the advisor (before the first trial,
+        how many designs it will ask for). Left and held are of the study it last proposed in.
+        """
+        searched = (
+            f"{grid_text(self._task.input.shape)}, max_parameters={self._budget.max_parameters:,}"
+        )
+        with self._lock:
+            if self._designs is None:
+                return f"<AdvisorSampler {searched}: {self._count} proposals, not asked yet>"
+            count, left = len(self._designs), len(self._remaining)
+        return f"<AdvisorSampler {searched}: {count} designs, {left} left, {count - left} held>"
 
     def __getstate__(self) -> dict[str, Any]:
         """Return the state to pickle: what the sampler was given, asked and learnt.
