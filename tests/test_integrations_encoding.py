@@ -284,8 +284,8 @@ def test_a_parameter_left_out_is_named_as_missing(missing: str) -> None:
             lambda: ArchitectureCodec(SYMMETRY.input, representation_kernel=0),
             "representation_kernel",
         ),
-        (lambda: ArchitectureCodec(None), "input"),  # type: ignore[arg-type]
-        (lambda: ArchitectureCodec(SYMMETRY.input).decode(None), "params"),  # type: ignore[arg-type]
+        (lambda: ArchitectureCodec(cast(Any, None)), "input"),
+        (lambda: ArchitectureCodec(SYMMETRY.input).decode(cast(Any, None)), "params"),
     ],
     ids=["outputs-zero", "outputs-fraction", "kernel-zero", "input-none", "decode-none"],
 )
