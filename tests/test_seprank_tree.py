@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import numpy.typing as npt
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from advisor.geometry.layouts import mirror_permutation, structure_from_permutation
@@ -289,17 +289,18 @@ def test_uncharged_siblings_are_reported_only_for_one_width_vector_when_asked() 
     assert not batch.uncharged.any()
 
 
-@given(st.integers(41, 200), st.lists(st.integers(0, 5_000), min_size=1, max_size=6))
-def test_the_symmetric_power_of_a_vast_dimension_is_the_binomial_s_log(
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 120), st.lists(st.integers(0, 5_000), min_size=1, max_size=4))
+def test_a_symmetric_power_is_the_binomial_s_log_at_every_dimension(
     log2_dim: int, sizes: list[int]
 ) -> None:
-    # Widths as wide as a figure of thousands of bits asks (the contiguous net's reach at any
-    # width) gave lgamma(D + m) - lgamma(D), every bit lost (-2041 for log2 C(2^999 + 299,
-    # 300)), and past 2^1024 an overflow to nan.
+    # lgamma(D + m) - lgamma(D) lost bits as D grew: 5e-6 at 2^31 (a layer's widest), -2041
+    # for log2 C(2^999 + 299, 300) (the contiguous net's reach at any width), and past 2^1024
+    # an overflow to nan.
     dim = 2**log2_dim
     powers = log2_symmetric_powers(np.array([float(log2_dim)]), np.array(sizes))
     for size, power in zip(sizes, powers[:, 0], strict=True):
-        assert power == pytest.approx(math.log2(math.comb(dim + size - 1, size)), abs=1e-9)
+        assert power == pytest.approx(math.log2(math.comb(dim + size - 1, size)), abs=5e-9)
 
 
 def test_a_dimension_with_no_float_still_has_its_symmetric_powers() -> None:

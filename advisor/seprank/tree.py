@@ -229,8 +229,10 @@ def log2_symmetric_powers(
     What ``m`` interchangeable one-sided siblings span (module docstring), for ``P`` values of
     ``log2 D``. Up to :data:`SUMMED_SIZES` siblings the terms ``log2((D + j - 1) / j)`` are
     summed one by one, so small figures agree to the last bit whichever engine asks; larger
-    groups (a window of thousands of one-sided leaves) use ``lgamma``, within about ``1e-10``
-    bits of the sum, at a cost independent of ``m``.
+    groups (a window of thousands of one-sided leaves) use ``lgamma``, within a few ``1e-9``
+    bits of the sum, at a cost independent of ``m``. Past ``D = 2^20`` for the larger groups,
+    where ``lgamma(D + m) - lgamma(D)`` loses bits (5e-6 at ``2^31``), and past ``2^40`` for
+    every group (``D`` has no float past ``2^1024``), :func:`_stirling_symmetric_powers`.
     """
     dim = np.exp2(np.minimum(log2_dim, _VAST_LOG2_DIM))
     result = np.zeros((sizes.size, dim.size), dtype=np.float64)
@@ -244,34 +246,50 @@ def log2_symmetric_powers(
         m = sizes[large].astype(np.float64)[:, None]
         logs = _lgamma(dim + m) - _lgamma(dim) - _lgamma(m + 1.0)
         result[large] = logs / math.log(2.0)
+        wide = log2_dim >= _WIDE_LOG2_DIM
+        if wide.any():
+            result[np.ix_(large, wide)] = _stirling_symmetric_powers(log2_dim[wide], sizes[large])
     vast = log2_dim > _VAST_LOG2_DIM
     if vast.any():
-        result[:, vast] = _vast_symmetric_powers(log2_dim[vast], sizes)
+        result[:, vast] = _stirling_symmetric_powers(log2_dim[vast], sizes)
     return result
 
 
+_WIDE_LOG2_DIM: Final = 20.0
+"""From this ``log2 D`` on, groups past :data:`SUMMED_SIZES` take ``G(m)`` from Stirling's
+series (:func:`_stirling_symmetric_powers`), within 1e-9 bits where ``lgamma`` was not."""
+
 _VAST_LOG2_DIM: Final = 40.0
-"""Past this ``log2 D``, which no layer of up to 2^31 - 1 channels reaches, ``G(m)`` is taken
-from its series in ``1 / D`` (:func:`_vast_symmetric_powers`): ``lgamma(D + m) - lgamma(D)``
-loses every bit there, and past 2^1024 ``D`` has no float at all."""
+"""Past this ``log2 D``, which no layer of up to 2^31 - 1 channels reaches, every group takes
+``G(m)`` from Stirling's series: widths as wide as a figure of thousands of bits asks (the
+contiguous net's reach at any width, :mod:`advisor.seprank.efficiency`)."""
 
 
-def _vast_symmetric_powers(
+def _stirling_symmetric_powers(
     log2_dim: npt.NDArray[np.float64], sizes: npt.NDArray[np.integer[Any]]
 ) -> npt.NDArray[np.float64]:
-    """``G(m)`` for ``D`` past 2^40: ``m log2 D - log2 m! + log2 prod_{j<m} (1 + j / D)``.
+    """``G(m)`` for ``D`` of ``2^20`` or more, from ``log2 D`` alone (``D`` may have no float).
 
-    The product's log is ``m(m - 1) / 2D - (m - 1) m (2m - 1) / 12 D^2`` and terms in ``m^4 /
-    D^3``, below a float's precision for any window of up to 2^20 siblings. The widths a figure
-    of thousands of bits asks for (the contiguous net's reach at any width,
-    :mod:`advisor.seprank.efficiency`) are such.
+    ``ln binom(D + m - 1, m) = lnΓ(D + m) - lnΓ(D) - lnΓ(m + 1)``, and by Stirling's series,
+    with ``x = m / D``, ``lnΓ(D + m) - lnΓ(D) = m ln D + m (log1p(x) / x - 1) + (m - 1/2)
+    log1p(x) - x / (12 D (1 + x))``, the next term below ``D^-3``: every part is of the size
+    of the result's own digits, where ``lgamma``'s difference cancels two numbers of ``D ln D``.
     """
     m = sizes.astype(np.float64)[:, None]
+    log_d = log2_dim[None, :] * math.log(2.0)
     inverse = np.exp2(-log2_dim)[None, :]
-    series = m * (m - 1.0) / 2.0 * inverse - (m - 1.0) * m * (2.0 * m - 1.0) / 12.0 * inverse**2
-    return np.asarray(
-        m * log2_dim[None, :] + (series - _lgamma(m + 1.0)) / math.log(2.0), dtype=np.float64
+    x = m * inverse
+    # log1p(x) / x - 1, by its series where the quotient would cancel to nothing.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quotient = np.where(x < 1e-4, -x / 2 + x * x / 3 - x**3 / 4, np.log1p(x) / x - 1.0)
+    logs = (
+        m * log_d
+        + m * quotient
+        + (m - 0.5) * np.log1p(x)
+        - x * inverse / (12.0 * (1.0 + x))
+        - _lgamma(m + 1.0)
     )
+    return np.asarray(logs / math.log(2.0), dtype=np.float64)
 
 
 def _lgamma(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
