@@ -44,6 +44,7 @@ __all__ = [
     "ServerStartError",
     "StoppedError",
     "did_you_mean",
+    "known_keys",
     "extra_needed",
     "exact_float",
     "field_path",
@@ -393,6 +394,7 @@ def invalid_request_from_pydantic(
     validator; a dataclass, which no list of models holds).
     """
     violations = []
+    listed: set[tuple[int | str, ...]] = set()  # the places whose known keys were listed
     errors = exc.errors(include_url=False)
     # A list whose items failed is also "too short" (it counts the valid items only): the
     # items' errors say what to fix, and the list's would name a length the document has.
@@ -414,7 +416,13 @@ def invalid_request_from_pydantic(
         message = _message(error)
         roots = [model] if model else [m for m in _advisor_models() if m.__name__ == exc.title]
         if error["type"] in _UNKNOWN_KEY:
-            message += _closest_field(roots, error["loc"])
+            hint = _closest_field(roots, error["loc"])
+            place = tuple(loc[:-1])
+            if hint.startswith(_KNOWN_KEYS):
+                # Once per place, as a --config file's keys are: on its first unknown key.
+                hint = "" if place in listed else hint
+                listed.add(place)
+            message += hint
         elif _misshapen_list(error):
             message += _form_of(roots, error["loc"])
         elif error["type"] in ("literal_error", "enum") and isinstance(error["input"], str):
@@ -686,7 +694,21 @@ def _closest_field(roots: list[type[Any]], loc: tuple[int | str, ...]) -> str:
     if closest or not names or len(names) > _MOST_LISTED_FIELDS:
         return closest
     # Nothing spelt alike: the fields this place takes, as an unknown --limit name is told.
-    return f"; known: {', '.join(sorted(names))}"
+    return known_keys(sorted(names))
+
+
+_KNOWN_KEYS: Final = "; known: "
+"""How a refusal of an unknown key that none is spelt like starts listing the keys known."""
+
+
+def known_keys(names: Iterable[str]) -> str:
+    """Return the hint listing the keys a place takes (``; known: a, b``), in ``names``' order.
+
+    An unknown key none is spelt like is told them: a document's nested place's
+    (:func:`invalid_request_from_pydantic`) and a server config file's alike, each once per
+    place, on its first such key.
+    """
+    return f"{_KNOWN_KEYS}{', '.join(names)}"
 
 
 _MOST_LISTED_FIELDS: Final = 24

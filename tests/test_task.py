@@ -452,6 +452,23 @@ def test_an_unknown_field_is_told_the_closest_field_of_its_model(
     assert description.endswith(f"; did you mean {suggested!r}?" if suggested else known)
 
 
+def test_the_keys_a_place_takes_are_listed_once_on_its_first_unknown_key() -> None:
+    # Every unknown key of a place repeated the list, as a --config file's no longer did.
+    document = {
+        "input": {"shape": [8], "qqq": 1, "www": 2},
+        "preset": "symmetry",
+        "zzzz": 1,
+        "yyyy": 2,
+    }
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_task(document)
+    said = {v.field: v.description for v in raised.value.violations}
+    listing = [field for field, description in said.items() if "; known: " in description]
+    assert sorted(said) == ["input.qqq", "input.www", "yyyy", "zzzz"]
+    assert sorted(listing) == ["input.qqq", "zzzz"]
+    assert all(d == "Extra inputs are not permitted" for f, d in said.items() if f not in listing)
+
+
 @pytest.mark.parametrize("key", ["classes", "num_classes", "n_classes", "num_outputs"])
 def test_another_frameworks_class_count_is_told_its_name_here(key: str) -> None:
     # `classes: 10` was refused as any unknown key, with no pointer to `outputs`.

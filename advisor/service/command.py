@@ -26,6 +26,7 @@ from advisor.errors import (
     InvalidRequestError,
     ServerStartError,
     did_you_mean,
+    known_keys,
     unknown_name,
 )
 from advisor.model.documents import read_document
@@ -235,7 +236,7 @@ def _unknown_keys(settings: Mapping[str, Any], known: Sequence[str]) -> list[Fie
             continue
         hint = did_you_mean(str(key), known)
         if not hint and not listed:
-            hint, listed = f"; known: {', '.join(known)}", True
+            hint, listed = known_keys(known), True
         violations.append(FieldViolation(f"config.{key}", f"Extra inputs are not permitted{hint}"))
     return violations
 
