@@ -27,7 +27,7 @@ from advisor.errors import InvalidRequestError
 from advisor.export.document import PoolingKind, search_result_document, torch_module
 from advisor.export.mixture_gathers import mixture_gathers
 from advisor.export.torch_source import torch_source
-from advisor.geometry.layouts import input_permutation
+from advisor.geometry.layouts import dilation_permutation, input_permutation
 from advisor.model.architecture import (
     Architecture,
     Layer,
@@ -262,6 +262,34 @@ def test_a_mixtures_header_names_its_members() -> None:
         "members: 0: geometry contiguous, widths 3 2 2; 1: geometry mirror, widths 2 3 2" in words
     )
     assert f"parameters: {IMAGE_MIXTURE.parameters:,};" in words
+
+
+def test_a_mixtures_header_says_a_dilated_members_order() -> None:
+    # A member laid out as a dilated tree was "geometry permutation" alone, where the summary
+    # named its order ("the dilated tree of dilations 2, 4, 8, 1").
+    orders = [(8, 4, 2, 1), (2, 4, 8, 1)]
+    mixture = {
+        "members": [
+            {
+                "geometry": {"permutation": dilation_permutation(16, orders[1]).tolist()},
+                "channels": [2, 2, 2, 2],
+            },
+            {"geometry": {"permutation": _RNG.permutation(16).tolist()}, "channels": [2, 2, 2, 2]},
+        ]
+    }
+    architecture = parse_architecture(
+        {
+            "input": {"shape": [16]},
+            "representation": 2,
+            "layers": [{"channels": 2, "pool": [2]} for _ in range(4)],
+            "geometry": {"permutation": dilation_permutation(16, orders[0]).tolist()},
+            "mixture": mixture,
+        }
+    )
+    words = _header_words(torch_source(architecture))
+    assert "members: 0: geometry permutation, dilations 8 4 2 1, widths 2 2 2 2;" in words
+    assert "1: geometry permutation, dilations 2 4 8 1, widths 2 2 2 2;" in words
+    assert "2: geometry permutation, widths 2 2 2 2" in words
 
 
 def test_the_header_says_what_the_file_is() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from advisor.errors import InvalidRequestError
-from advisor.geometry.layouts import WindowPositions, geometry_permutation, geometry_structure
+from advisor.geometry.layouts import (
+    WindowPositions,
+    dilation_order,
+    dilation_permutation,
+    geometry_permutation,
+    geometry_structure,
+)
 from advisor.model.architecture import validate_schedule
 from advisor.model.geometries import (
     FAMILIES,
@@ -220,3 +227,17 @@ def test_a_padded_axis_first_folded_above_a_level_of_one_reflects_about_the_inpu
     windows = geometry_structure("mirror", late).windows[1].tolist()
     row_pairs = {tuple(sorted({node // 4 for node in window})) for window in windows}
     assert row_pairs == {(0, 4), (1, 3), (2, 5)}
+
+
+def test_a_dilated_trees_permutation_gives_back_its_order_and_no_other_does() -> None:
+    pairs = validate_schedule((16,), [(2,)] * 4, None, "contiguous")
+    for order in itertools.permutations([1, 2, 4, 8]):
+        assert dilation_order(pairs, dilation_permutation(16, order)) == order
+    rng = np.random.default_rng(3)
+    shuffled = [rng.permutation(16) for _ in range(50)]
+    laid = {tuple(dilation_permutation(16, o)) for o in itertools.permutations([1, 2, 4, 8])}
+    for permutation in shuffled:
+        assert (dilation_order(pairs, permutation) is not None) == (tuple(permutation) in laid)
+    # Windows of 4 lay out no dilated tree of windows of 2, whatever the permutation.
+    fours = validate_schedule((16,), [(4,), (4,)], None, "contiguous")
+    assert dilation_order(fours, dilation_permutation(16, (1, 2, 4, 8))) is None

@@ -20,10 +20,15 @@ from advisor.errors import InvalidRequestError
 from advisor.export.document import PoolingKind, check_pooling
 from advisor.export.margins import input_pads
 from advisor.export.mixture_gathers import mixture_gathers
-from advisor.geometry.layouts import dilation_permutation, input_permutation
+from advisor.geometry.layouts import dilation_order, dilation_permutation, input_permutation
 from advisor.model.architecture import Architecture
 from advisor.model.arguments import require_instance
-from advisor.model.geometries import DilationGeometry, Geometry, family_of
+from advisor.model.geometries import (
+    DilationGeometry,
+    Geometry,
+    PermutationGeometry,
+    family_of,
+)
 from advisor.model.mixture import Mixture, member_geometries, member_widths
 from advisor.model.results import shape_summary
 from advisor.model.text import activations_text
@@ -200,16 +205,24 @@ def _header(
 
 
 def _members_line(architecture: Architecture, mixture: Mixture) -> str:
-    """Return the header's line on a mixture's members: each one's geometry and widths."""
+    """Return the header's line on a mixture's members: each one's geometry and widths.
+
+    A member laid out as a dilated tree's permutation is said with its order too
+    (``geometry permutation, dilations 2 4 8 1``), which the permutation alone does not show.
+    """
     members = zip(
         member_geometries(architecture.geometry, mixture),
         member_widths(architecture.widths, mixture),
         strict=True,
     )
-    return "members: " + "; ".join(
-        f"{index}: geometry {_geometry_name(geometry)}, widths {' '.join(map(str, widths))}"
-        for index, (geometry, widths) in enumerate(members)
-    )
+    said = []
+    for index, (geometry, widths) in enumerate(members):
+        name = _geometry_name(geometry)
+        if isinstance(geometry, PermutationGeometry):
+            order = dilation_order(architecture.schedule, geometry.permutation)
+            name += "" if order is None else f", dilations {' '.join(map(str, order))}"
+        said.append(f"{index}: geometry {name}, widths {' '.join(map(str, widths))}")
+    return "members: " + "; ".join(said)
 
 
 def _geometry_name(geometry: Geometry) -> str:

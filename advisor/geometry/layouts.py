@@ -38,6 +38,7 @@ from advisor.model.schedule import Schedule
 __all__ = [
     "PoolingTree",
     "WindowPositions",
+    "dilation_order",
     "dilation_permutation",
     "geometry_permutation",
     "geometry_structure",
@@ -191,6 +192,25 @@ def dilation_permutation(n: int, dilations: Sequence[int]) -> _Ids:
     return geometry_permutation(
         geometry, validate_schedule((n,), [(2,)] * len(dilations), None, geometry)
     )
+
+
+def dilation_order(schedule: Schedule, permutation: npt.ArrayLike) -> tuple[int, ...] | None:
+    """Return the dilation order whose tree ``permutation`` lays out on ``schedule``, if any.
+
+    A written-out permutation of a dilated tree does not say its order, which a mixture's
+    members and an architecture file hold only so: position ``2^l`` of
+    :func:`dilation_permutation` holds ``dilations[l]``, so the order is read there and checked
+    by laying it out again. None unless ``schedule`` pools a 1-D grid of ``2^L`` by ``L``
+    windows of 2 and ``permutation`` is such a tree.
+    """
+    grid, pools = schedule.grids[0], schedule.pools
+    if len(grid) != 1 or grid[0] != 2 ** len(pools) or any(pool != (2,) for pool in pools):
+        return None
+    laid = np.asarray(permutation)
+    order = tuple(int(laid[1 << level]) for level in range(len(pools)))
+    if sorted(order) != [1 << level for level in range(len(pools))]:
+        return None
+    return order if np.array_equal(dilation_permutation(grid[0], order), laid) else None
 
 
 class WindowPositions:
