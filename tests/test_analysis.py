@@ -127,10 +127,12 @@ def test_overlapping_windows_are_upper_bounds_unless_the_lower_bound_meets_them(
     figures = by_name(analyze(work, arch, exact=True))
     assert figures["halves"].certificate == "exact"  # grid-tensor rank 2^2 meets the min-cut
     assert figures["halves"].log2_separation_rank == 2.0
-    # Duplicated inputs: the unrolled cut (2^5) exceeds the grid tensor's rank (2^3).
+    # Duplicated inputs: the unrolled cut (2^5) exceeds the grid tensor's rank (2^3), and the
+    # regions' own cap, 18 (docs/THEORY.md §8), caps it.
     odd_even = figures["odd-even"]
-    assert (odd_even.certificate, odd_even.log2_separation_rank) == ("upper_bound", 5.0)
+    assert (odd_even.certificate, odd_even.log2_separation_rank) == ("upper_bound", 4.169925002)
     assert odd_even.log2_lower_bound == 3.0
+    assert odd_even.log2_min_cut == 5.0
 
 
 def test_exact_over_the_limit_is_rejected_before_any_rank_is_computed(

@@ -210,9 +210,14 @@ def _odd_against_even_on_overlapping_windows() -> tuple[Task, Architecture]:
 def test_the_grid_tensor_is_well_below_the_rank_of_an_overlapping_network() -> None:
     # docs/THEORY.md §9: the exact engine's lower bound on overlapping windows (the grid
     # tensor) against the rank of h over generic representation vectors.
+    # The figure is the regions' own cap (docs/THEORY.md §8), which the rank reaches here:
+    # each of A's locations enters the unrolled tree once, twice and twice, C(3, 2) = 3 times
+    # 3 times 2 = 18 (the unrolled min-cut said 2^5).
     task, overlapping = _odd_against_even_on_overlapping_windows()
     (figure,) = analyze(task, overlapping, exact=True).correlations
-    assert (figure.log2_separation_rank, figure.log2_lower_bound) == (5.0, 3.0)
+    capped = math.ceil(math.log2(18) * 1e9) / 1e9
+    assert (figure.log2_separation_rank, figure.log2_lower_bound) == (capped, 3.0)
+    assert figure.log2_max_rank == capped
     assert architecture_rank(overlapping, [0, 2, 4], [1, 3, 5], cap=33) == 18
 
 
@@ -239,19 +244,22 @@ def test_biases_lift_a_convac_above_the_figures_of_the_bias_free_one() -> None:
 
 
 def test_a_figure_above_the_dimension_bound_prices_a_shallow_net_no_width_reaches() -> None:
-    # docs/THEORY.md §14: a shallow net's rank is at most M^min(|A|, |B|) at any width, so the
-    # overlapping network's figure above that bound is priced at channels no shallow net of
-    # that M turns into rank: 2^5 against 2^3 on odd against even locations of [6].
+    # docs/THEORY.md §14: a shallow net's rank is at most M^min(|A|, |B|) at any width (8 on
+    # odd against even locations of [6] at M = 2), and, its weights shared, C(M + 2, 3) = 4:
+    # the overlapping network's 18 is priced at channels no shallow net of that M turns into
+    # rank.
     task, overlapping = _odd_against_even_on_overlapping_windows()
     analysis = analyze(task, overlapping)
     (figure,) = analysis.correlations
     assert analysis.efficiency is not None
-    assert (figure.log2_separation_rank, figure.log2_max_rank) == (5.0, 3.0)
-    assert analysis.efficiency.log2_shallow_channels == 5.0
+    assert figure.log2_separation_rank == figure.log2_max_rank == pytest.approx(math.log2(18))
+    assert analysis.efficiency.log2_shallow_channels == pytest.approx(math.log2(18), abs=1e-6)
+    assert not analysis.efficiency.shallow_reaches
     shallow = parse_architecture(
         {"input": {"shape": [6]}, "representation": 2, "layers": [{"channels": 64, "pool": [6]}]}
     )
     assert architecture_rank(shallow, [0, 2, 4], [1, 3, 5], shared=False, cap=33) == 8
+    assert architecture_rank(shallow, [0, 2, 4], [1, 3, 5], cap=33) == 4
 
 
 def test_a_wider_representation_conv_is_analysed_on_its_patches_not_its_pixels() -> None:
@@ -589,8 +597,9 @@ def _check_against_the_oracle(
         shared = architecture_rank(architecture, a, b, cap=cap)
         assert math.log2(shared) <= figure.log2_separation_rank + TOLERANCE, (figure, shared)
         assert figure.log2_separation_rank <= figure.log2_min_cut + TOLERANCE
-        if not architecture.is_overlapping:
-            assert figure.log2_separation_rank <= figure.log2_max_rank + TOLERANCE
+        # The regions' own cap bounds the figure and the rank, overlapping windows included.
+        assert figure.log2_separation_rank <= figure.log2_max_rank + TOLERANCE
+        assert math.log2(shared) <= figure.log2_max_rank + TOLERANCE, (figure, shared)
         if figure.log2_min_cut <= MOST_BITS:
             own = architecture_rank(
                 architecture, a, b, shared=False, cap=cap_above(figure.log2_min_cut)

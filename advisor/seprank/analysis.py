@@ -7,10 +7,13 @@ For each correlation (A, B) the analysis reports, in log2:
   ConvNets share them (:func:`~advisor.seprank.tree.log2_min_cut` with ``shared_weights``): an
   upper bound on the generic separation rank. With ``exact=True`` it is the generic rank computed
   modulo a prime (:mod:`advisor.seprank.exact`), when that certifies it.
-- ``log2_max_rank``: ``min(|A|, |B|) * log2 M``, the dimension bound of the matricization. With
+- ``log2_max_rank``: the largest rank the regions allow (:mod:`advisor.seprank.max_rank`):
+  ``min(|A|, |B|) * log2 M``, the dimension bound of the matricization, on a tree. With
   overlapping windows a location enters several windows, so the network is not linear in each
-  input's representation and the (unrolled) figure may exceed this bound; the grid tensor the
-  exact engine builds stays within it.
+  input's representation and its rank may exceed the dimension bound (the grid tensor the exact
+  engine builds stays within it); it is then the product over a side of ``C(M + d - 1, d)``, d
+  the times each location enters the unrolled tree, and the shared-weight figure is capped by
+  it.
 - ``log2_min_cut``: the plain tensor-network min-cut (docs/THEORY.md §4, per-node weights);
   it differs from the shared-weight figure only where interchangeable one-sided siblings bind.
 - ``log2_lower_bound``: the exact engine's figure when it is only a lower bound (overlapping
@@ -71,6 +74,7 @@ from advisor.model.task import ResolvedCorrelation, Task
 from advisor.seprank.efficiency import expressive_efficiency
 from advisor.seprank.engines import ENGINES
 from advisor.seprank.labels import LabelRows, RegionPair, correlation_labels, padded_labels
+from advisor.seprank.max_rank import log2_max_ranks
 from advisor.seprank.mixture_analysis import MemberBounds, MixtureBounds
 from advisor.seprank.siblings import SAME
 from advisor.seprank.tree import log2_min_cuts
@@ -171,12 +175,18 @@ def analyze(
     labels = rows(correlations) if exact else None
     if labels is not None:
         _check_exact_limits(bounds, labels, correlations)
-    log2_m = math.log2(architecture.representation)
     plain, shared, tight, members = bounds.figures(correlations, rows, stop)
+    overlaps = bounds.structure if isinstance(bounds, _TreeBounds) else None
+    maxima = log2_max_ranks(correlations, architecture, overlaps)
+    if overlaps is not None and not overlaps.is_tree:
+        # The unrolled figure may pass the dimension bound, never the rank's own cap.
+        shared = np.minimum(shared, maxima)
     scored = []
     pace = _Pace(stop, len(correlations) if exact else 0)
     for index, correlation in enumerate(correlations):
-        figures = _Figures(float(plain[index]), float(shared[index]), log2_m, correlation)
+        figures = _Figures(
+            float(plain[index]), float(shared[index]), float(maxima[index]), correlation
+        )
         if labels is not None:
             pace.next_step()
             row = labels[index : index + 1]
@@ -511,16 +521,15 @@ def _smallest_base(value: int) -> int:
 
 @dataclass(frozen=True)
 class _Figures:
-    """The bounds of one correlation, before the certificate is chosen."""
+    """The bounds of one correlation, before the certificate is chosen.
+
+    ``log2_max_rank`` is the largest rank the regions allow (:mod:`advisor.seprank.max_rank`).
+    """
 
     plain: float
     shared: float
-    log2_m: float
+    log2_max_rank: float
     correlation: ResolvedCorrelation
-
-    @property
-    def log2_max_rank(self) -> float:
-        return min(self.correlation.a_size, self.correlation.b_size) * self.log2_m
 
     def bound(self, tight: bool) -> CorrelationAnalysis:
         """Report the shared-weight bound, ``tight`` as the bounds decided it, else a bound."""
@@ -535,7 +544,7 @@ class _Figures:
     def _result(
         self, log2_rank: float, certificate: Certificate, log2_lower_bound: float | None = None
     ) -> CorrelationAnalysis:
-        beside = (self.plain, self.log2_max_rank)  # the min-cut and the dimension bound
+        beside = (self.plain, self.log2_max_rank)  # the min-cut and the regions' own cap
         return CorrelationAnalysis(
             name=self.correlation.name,
             log2_separation_rank=_rounded_rank(log2_rank, certificate, beside),
