@@ -825,7 +825,9 @@ class AdvisorClient:
             for response in responses:
                 event = response.WhichOneof("event")
                 if event == "result":
-                    yield _page(response.result, budget)
+                    result = _page(response.result, budget)
+                    _read_status(responses)
+                    yield result
                     return
                 if event == "progress":
                     yield _decoded(wire.search_progress_from_proto, response.progress)
@@ -997,6 +999,19 @@ def _check_type(field: str, value: object, expected: type, *, optional: bool = F
         return
     allowed = f"a {expected.__name__}" + (" or None" if optional else "")
     raise InvalidRequestError.single(field, f"must be {allowed}; got {type(value).__name__}")
+
+
+def _read_status(responses: Iterator[advisor_pb2.StreamRecommendResponse]) -> None:
+    """Read a stream on past its result, to the call's status, before the result is handed on.
+
+    The server sends its status right after the result; the call was cancelled as soon as the
+    result was taken, often before that status came, and the server logged and counted a
+    search that answered as ``CANCELLED``. A failure this late (a deadline passed just after
+    the result) leaves the result as it is.
+    """
+    with contextlib.suppress(grpc.RpcError):
+        for _ in responses:
+            pass
 
 
 def _pass_on(

@@ -961,3 +961,31 @@ def test_a_rank_that_picks_nothing_is_refused_before_any_call(
                 client.analyze(TASK, architecture, rank=rank)
             assert caught.value.violations[0].field == field, (architecture, rank)
     assert servicer.calls == Counter()
+
+
+class _LateStatus(ScriptedAdvisor):
+    """Sends its status a while after a stream's result; records whether the call still ran."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.active_at_end: list[bool] = []
+
+    def StreamRecommend(  # noqa: N802 - gRPC method names come from the proto
+        self, request: Any, context: grpc.ServicerContext
+    ) -> Iterator[Any]:
+        yield from super().StreamRecommend(request, context)
+        time.sleep(0.3)
+        self.active_at_end.append(context.is_active())
+
+
+def test_a_stream_read_to_its_result_ends_with_the_servers_status_not_a_cancel() -> None:
+    # The client cancelled a stream as soon as it took the result, often before the status
+    # that follows it: the server logged and counted a search that answered as CANCELLED.
+    servicer = _LateStatus()
+    with scripted_server(servicer) as target, AdvisorClient(target) as client:
+        assert isinstance(list(client.stream_recommend(TASK, BUDGET))[-1], SearchResult)
+        client.recommend(TASK, BUDGET, progress=lambda event: None)
+        deadline = time.monotonic() + HOLD_SECONDS
+        while len(servicer.active_at_end) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert servicer.active_at_end == [True, True]
