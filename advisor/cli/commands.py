@@ -66,7 +66,7 @@ from advisor.service.command import (
     read_bearer_token,
     serve_from_arguments,
 )
-from advisor.service.limits import LOCAL_LIMITS, settable, setting_ceiling
+from advisor.service.limits import LOCAL_LIMITS
 from advisor.service.options import SERVE_OPTION_FLAGS
 from advisor.service.server import ServerConfig, start_server
 from advisor.stdout import write_stderr
@@ -331,16 +331,12 @@ def _raise_hints(refusal: str, limits: Mapping[str, str]) -> str:
     request (the errors' ``limits``, the service's ``LIMIT_EXCEEDED`` detail). ``top_k 60
     exceeds the server's limit of 50 (max_top_k)`` gets ``(max_top_k; raise it with --limit
     max_top_k=60)``. A value no setting may hold (a time limit past a week, an exact rank larger
-    than the exact engine computes) is told the most a server may set instead.
+    than the exact engine computes) carries no limit: its refusal says the most a server may
+    set (:mod:`advisor.service.limits`).
     """
     option = SERVE_OPTION_FLAGS["limits"]
     for setting, value in limits.items():
-        if settable(setting, value):
-            hint = f"({setting}; raise it with {option} {setting}={value})"
-        elif (ceiling := setting_ceiling(setting)) is not None:
-            hint = f"({setting}, which no server may set above {ceiling})"
-        else:
-            continue
+        hint = f"({setting}; raise it with {option} {setting}={value})"
         refusal = refusal.replace(f"({setting})", hint)
     return refusal
 

@@ -663,7 +663,22 @@ def _over(
 ) -> FieldViolation:
     """Refuse on ``field`` ``what`` of ``value``, over the ``limits`` setting named ``setting``."""
     refused = _refused(limits, setting, value)
-    return replace(_exceeding(field, what, refused.needed, _limit(refused)), limit=refused)
+    violation = _exceeding(field, what, refused.needed, _limit(refused))
+    return _with_limit(violation, refused)
+
+
+def _with_limit(violation: FieldViolation, refused: RefusedLimit) -> FieldViolation:
+    """Carry ``refused`` with ``violation``, unless no server may set the value it needs.
+
+    A value past a setting's ceiling (an exact rank of 2^4096, a time limit past a week) is no
+    limit to raise: the refusal says the ceiling, and carries no limit, so the service answers
+    it as a plain bad request and a caller is not told a value no server accepts.
+    """
+    if settable(refused.setting, refused.needed_text):
+        return replace(violation, limit=refused)
+    setting = refused.setting
+    beyond = f"({setting}, which no server may set above {setting_ceiling(setting)})"
+    return replace(violation, description=violation.description.replace(f"({setting})", beyond))
 
 
 def _exceeding(field: str, what: str, value: float, bound: str) -> FieldViolation:
@@ -712,12 +727,12 @@ def _response(
     """Refuse on ``field`` an answer estimated over ``max_message_bytes`` (``whose``: which)."""
     if estimate > limits.max_message_bytes:
         refused = _refused(limits, "max_message_bytes", estimate)
-        yield FieldViolation(
+        refusal = FieldViolation(
             field,
             f"the response {whose} is estimated at {refused.needed:,} bytes, over "
             f"{_limit(refused)}",
-            limit=refused,
         )
+        yield _with_limit(refusal, refused)
 
 
 def _input_violations(

@@ -12,7 +12,7 @@ import pytest
 from advisor_client.client import AdvisorClient
 from advisor_client.errors import InvalidArgumentError
 
-from advisor.errors import LimitExceededError
+from advisor.errors import LimitExceededError, refused_limits
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import INT32_MAX, Budget
 from advisor.model.grid import InputSpec
@@ -552,9 +552,21 @@ def test_a_violation_states_the_count_and_the_limit_exactly() -> None:
         check_recommend_request(request, RequestLimits(max_locations=2**20 - 2**10))
     [violation] = error.value.violations
     assert violation.description == (
-        "grid of locations 1,049,598 exceeds the server's limit of 1,047,552 (max_locations); "
-        "downsample or crop it (a stride of 2 on every axis gives [512, 513])"
+        "grid of locations 1,049,598 exceeds the server's limit of 1,047,552 (max_locations, "
+        "which no server may set above 1,048,576); downsample or crop it (a stride of 2 on "
+        "every axis gives [512, 513])"
     )
+    # No server admits it, so no limit is carried: the service's ErrorInfo named 1049598 as
+    # the max_locations that admits the request, a value every server refuses at start.
+    assert violation.limit is None
+    assert refused_limits(error.value.violations) == {}
+    within = pb.Task(input=pb.InputSpec(shape=[1000, 1000]), preset="symmetry")
+    with pytest.raises(LimitExceededError) as error:
+        check_recommend_request(
+            pb.RecommendRequest(task=within, budget=request.budget),
+            RequestLimits(max_locations=2**19),
+        )
+    assert refused_limits(error.value.violations) == {"max_locations": "1000000"}
 
 
 _QUOTING_LIMITS = LIMITS.model_copy(
