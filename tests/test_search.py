@@ -522,6 +522,42 @@ def test_the_time_limit_is_a_deadline_on_the_stop_signals_clock() -> None:
     assert all(r.efficiency and r.efficiency.contiguous_priced for r in full.recommendations)
 
 
+def test_a_page_whose_stop_left_trees_unscored_has_no_next_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A stopped search's ranks are not the search's: its next page, a whole search, skipped the
+    # designs the first page ranked below their place (shallow nets, then ranks 4 to 6 of the
+    # mirror nets). A stop that cut only the builds leaves the ranking whole, and its token.
+    # Every tree's scoring takes 1 s of a 20 s limit on a clock that moves only so: some trees
+    # are scored, more than a page of one ranked, and the rest are not.
+    clock = _FakeClock()
+    score = run_module.SearchRun.score
+
+    def timed_score(run: run_module.SearchRun, *args: Any) -> None:
+        score(run, *args)
+        clock.advance(1.0)
+
+    with monkeypatch.context() as scoring:
+        scoring.setattr(run_module.SearchRun, "score", timed_score)
+        budget = Budget(max_parameters=30_000, top_k=1, time_limit_seconds=20.0)
+        square = parse_task({"input": {"shape": [32, 32]}, "preset": "symmetry"})
+        cut = recommend(square, budget, stop=StopSignal(clock=clock))
+    assert not cut.complete and len(cut.recommendations) == 1
+    assert cut.next_page_token is None
+    task = parse_task(SYMMETRY_AND_LOCAL)
+    builds = _FakeClock()
+
+    def slow_analyze(*args: Any, **kwargs: Any) -> Any:
+        builds.advance(1.5)
+        return analyze(*args, **kwargs)
+
+    monkeypatch.setattr(page_module, "analyze", slow_analyze)
+    wide = budget.model_copy(update={"top_k": 5, "time_limit_seconds": 4.0})
+    unbuilt = recommend(task, wide, stop=StopSignal(clock=builds))
+    assert not unbuilt.complete and 1 <= len(unbuilt.recommendations) < 5
+    assert unbuilt.next_page_token is not None
+
+
 def test_a_search_returns_before_its_deadline_with_as_many_recommendations_as_fit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

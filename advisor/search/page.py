@@ -71,12 +71,13 @@ def result_page(run: SearchRun, complete: bool, *, note_unbuilt: bool = True) ->
     The result is complete only when every tree was scored and every recommendation of the page
     was built whole, its contiguous pricing not cut by the deadline
     (:attr:`~advisor.model.results.Recommendation.pricing_stopped`); it carries a token for the
-    next page when the board holds a design after the last one returned (it ranks one past the
-    page's end, and a deadline may cut the page short).
+    next page when every tree was scored and the board holds a design after the last one
+    returned (it ranks one past the page's end, and a deadline may cut the page's builds short).
     A page the stop cut short says so in every design's rationale, unless ``note_unbuilt`` is
     False: the trees of a mixture search are not the caller's page (:func:`unbuilt`).
     """
     ranked = len(run.board.top)
+    scored_every_tree = complete
     # A page that starts at the end: a token no search wrote (its pages never end empty).
     if complete and 0 < run.offset >= ranked:
         raise InvalidRequestError.single("budget.page_token", PAST_THE_END.format(count=ranked))
@@ -89,7 +90,11 @@ def result_page(run: SearchRun, complete: bool, *, note_unbuilt: bool = True) ->
         and not any(r.pricing_stopped for r in recommendations)
     )
     end = run.offset + len(recommendations)
-    token = next_page_token(run.task, run.budget, end) if ranked > end else None
+    # Ranks past a stop that left trees unscored are not the search's: a next page, a whole
+    # search, would skip the designs this page ranked below their place (a page of shallow
+    # nets, then ranks 4 to 6 of the mirror nets). Builds the stop cut leave the ranking whole.
+    more = scored_every_tree and ranked > end
+    token = next_page_token(run.task, run.budget, end) if more else None
     return SearchResult(
         recommendations, run.scored, run.clock.elapsed(), complete, token, RANKING_VERSION
     )
