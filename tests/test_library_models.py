@@ -203,6 +203,15 @@ def test_a_budget_copied_with_an_update_is_validated(update: dict[str, Any], fie
     assert hash(copied) == hash(copied.model_copy(update={"channel_choices": (16, 8)}))
 
 
+def test_a_repeated_family_is_told_it_repeats_as_a_repeated_width_is() -> None:
+    # "must be one of contiguous, mirror, ..., once each" did not say which family repeated.
+    with pytest.raises(InvalidRequestError) as raised:
+        Budget(max_parameters=9_000, geometries=["mirror", "contiguous", "mirror"])
+    assert [(v.field, v.description) for v in raised.value.violations] == [
+        ("budget.geometries[2]", "repeats mirror")
+    ]
+
+
 def test_a_models_signature_lists_its_fields_before_its_first_validation() -> None:
     # defer_build leaves pydantic's signature to the first validation: help(Task) and a
     # notebook's tooltip showed "()" until then.

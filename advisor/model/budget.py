@@ -430,9 +430,7 @@ class Budget(NullsOmitted):
                 violations.append(("geometries", "must name at least one family"))
             for i, family in enumerate(self.geometries):
                 if family in self.geometries[:i]:
-                    violations.append(
-                        (f"geometries[{i}]", f"must be one of {', '.join(FAMILIES)}, once each")
-                    )
+                    violations.append((f"geometries[{i}]", f"repeats {family}"))
         if not violations and self.width_profile == "practical":
             violations.extend(self._representation_range())
         if violations:
