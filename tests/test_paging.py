@@ -131,18 +131,6 @@ def test_a_token_another_version_of_the_ranking_wrote_is_refused(
     )
 
 
-def test_a_token_written_before_tokens_named_their_version_is_still_read() -> None:
-    # Tokens of ranking version 3 were an offset and a digest alone: a server upgraded within
-    # that version continues the pages its predecessor started.
-    first = recommend(TASK, Budget(**OPTIONS, top_k=2))
-    assert first.next_page_token is not None
-    unversioned = _edited(first.next_page_token, 2)
-    second = recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=unversioned))
-    expected = recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=first.next_page_token))
-    assert second.recommendations == expected.recommendations
-    assert second.recommendations[0].rank == 3
-
-
 def test_every_result_names_the_version_of_the_ranking_that_produced_it() -> None:
     # A pipeline caches results by request: the version tells it when an upgraded advisor's
     # ranking replaces the cached one, in the library, over the wire and in the saved document.
@@ -212,7 +200,7 @@ def test_a_doctored_token_is_refused_not_read_as_the_page(doctor: Any) -> None:
 def _edited(token: str, offset: int | str) -> str:
     """The token with its offset replaced, as a hand-edited token would be."""
     text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    edited = f"{offset}:{text.split(':')[1]}"
+    edited = ":".join([str(offset), *text.split(":")[1:]])
     return base64.urlsafe_b64encode(edited.encode()).decode().rstrip("=")
 
 
@@ -224,6 +212,7 @@ def _edited(token: str, offset: int | str) -> str:
         ("+3", "is not a page token"),
         (" 3", "is not a page token"),
         ("\u0663", "is not a page token"),  # ARABIC-INDIC DIGIT THREE, which int() reads as 3
+        ("05", "is not a page token"),  # int() reads it as 5; no search writes it
         (len(FULL), f"starts past the end of this request's ranking ({len(FULL)} designs)"),
         (len(FULL) + 1, f"starts past the end of this request's ranking ({len(FULL)} designs)"),
         (10**20, f"starts past the end of this request's ranking ({len(FULL)} designs)"),
@@ -240,6 +229,21 @@ def test_a_token_no_search_wrote_is_refused_for_what_it_is(offset: int | str, sa
     # The pages a search may write are still served: one holding its last design.
     page = recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=_edited(token, len(FULL) - 1)))
     assert len(page.recommendations) == 1 and page.next_page_token is None
+
+
+def test_a_token_without_a_version_part_is_told_its_version_wrote_it() -> None:
+    # Tokens of ranking versions up to 3 had no version part; one made from this version's
+    # digest alone (an edited token) read as this version's page.
+    first = recommend(TASK, Budget(**OPTIONS, top_k=2))
+    assert first.next_page_token is not None
+    text = base64.urlsafe_b64decode(first.next_page_token + "==").decode()
+    versionless = base64.urlsafe_b64encode(":".join(text.split(":")[:2]).encode()).decode()
+    with pytest.raises(InvalidRequestError) as raised:
+        recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=versionless.rstrip("=")))
+    (violation,) = raised.value.violations
+    assert violation.description.startswith(
+        "was written by version 3 or earlier of the advisor's ranking"
+    )
 
 
 def test_a_page_that_ends_with_the_ranking_has_no_token() -> None:

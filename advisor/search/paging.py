@@ -144,9 +144,10 @@ def _count(text: str) -> int:
     int() also reads "+3", " 3" and other scripts' digits, and refuses past 4,300 digits.
     """
     try:
-        return int(text) if text.isascii() and text.isdigit() else 0
+        count = int(text) if text.isascii() and text.isdigit() else 0
     except ValueError:
         return 0
+    return count if str(count) == text else 0  # "05" is no count a token writes
 
 
 def page_offset(task: Task, budget: Budget) -> int:
@@ -171,10 +172,13 @@ def page_offset(task: Task, budget: Budget) -> int:
             _FIELD, "is not a page token (pass a result's next_page_token unchanged)"
         )
     offset, digest, version = counts[0], parts[1], counts[1:]
-    if version and version[0] != RANKING_VERSION:
+    if not version or version[0] != RANKING_VERSION:
+        # A token without a version part was written by version 3 or earlier, never by this one
+        # (one made from this version's digest alone is an edited token).
+        written = f"version {version[0]}" if version else "version 3 or earlier"
         raise InvalidRequestError.single(
             _FIELD,
-            f"was written by version {version[0]} of the advisor's ranking, and this "
+            f"was written by {written} of the advisor's ranking, and this "
             f"advisor ranks by version {RANKING_VERSION} (upgraded, or another one answered, "
             "between two pages), in another order: start again from the first page (leave "
             "page_token unset)",
