@@ -429,7 +429,7 @@ def test_a_document_whose_figures_contradict_its_design_is_refused_naming_them(
     first["parameters"] = 1
     second["rank"] = 7
     figure = second["analysis"][0]
-    figure["log2_separation_rank"] = figure["log2_max_rank"] + 1
+    figure["log2_separation_rank"] = figure["log2_min_cut"] + 1
     with pytest.raises(InvalidRequestError) as raised:
         parse_search_result(searched)
     said = [(v.field, v.description) for v in raised.value.violations]
@@ -444,8 +444,8 @@ def test_a_document_whose_figures_contradict_its_design_is_refused_naming_them(
     ]
     assert (
         "recommendations[1].analysis[0].log2_separation_rank",
-        f"is {figure['log2_separation_rank']:g}, above its log2_max_rank of "
-        f"{figure['log2_max_rank']:g}, which bounds it",
+        f"is {figure['log2_separation_rank']:g}, above its log2_min_cut of "
+        f"{figure['log2_min_cut']:g}, which bounds it",
     ) in said
     assert ("recommendations[2].rank", "is 3, after rank 7: ranks run on by one") in said
     analysed = json.loads(json.dumps(analysis_document(analysis)))

@@ -42,7 +42,7 @@ from advisor.model.regions import ResolvedCorrelation
 from advisor.model.results import Efficiency, UnpricedReason
 from advisor.model.schedule import Schedule
 from advisor.seprank.labels import LabelRows
-from advisor.seprank.tree import log2_min_cut
+from advisor.seprank.tree import log2_min_cut, log2_symmetric_powers
 from advisor.stopping import StopSignal
 
 __all__ = [
@@ -168,9 +168,8 @@ def log2_shallow_cap(representation: int, correlation: ResolvedCorrelation) -> f
     most the dimension bound M^m. The other locations, outside both regions, each contribute a
     constant factor.
     """
-    m = min(correlation.a_size, correlation.b_size)
-    ln_binomial = math.lgamma(representation + m) - math.lgamma(m + 1) - math.lgamma(representation)
-    return ln_binomial / math.log(2)
+    smaller = np.array([min(correlation.a_size, correlation.b_size)])
+    return float(log2_symmetric_powers(np.array([math.log2(representation)]), smaller)[0, 0])
 
 
 def _floored(value: float) -> float:

@@ -25,6 +25,7 @@ from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import Architecture
 from advisor.model.grid import padded_ids
 from advisor.model.regions import ResolvedCorrelation
+from advisor.seprank.tree import log2_symmetric_powers
 
 __all__ = ["log2_max_ranks", "unrolled_degrees"]
 
@@ -42,12 +43,8 @@ def log2_max_ranks(
     log2_m = math.log2(architecture.representation)
     if structure is None or structure.is_tree:
         return np.array([min(c.a_size, c.b_size) * log2_m for c in correlations], dtype=np.float64)
-    degrees = unrolled_degrees(structure)
-    distinct, inverse = np.unique(degrees, return_inverse=True)
-    m = architecture.representation
-    per_degree = np.array(
-        [(math.lgamma(m + d) - math.lgamma(d + 1) - math.lgamma(m)) / math.log(2) for d in distinct]
-    )
+    distinct, inverse = np.unique(unrolled_degrees(structure), return_inverse=True)
+    per_degree = log2_symmetric_powers(np.array([log2_m]), distinct.astype(np.int64))[:, 0]
     per_location = per_degree[inverse]
     shape, padding = architecture.input.shape, architecture.padding
     return np.array(
