@@ -674,10 +674,11 @@ def _with_limit(violation: FieldViolation, refused: RefusedLimit) -> FieldViolat
     limit to raise: the refusal says the ceiling, and carries no limit, so the service answers
     it as a plain bad request and a caller is not told a value no server accepts.
     """
-    if settable(refused.setting, refused.needed_text):
-        return replace(violation, limit=refused)
     setting = refused.setting
-    beyond = f"({setting}, which no server may set above {setting_ceiling(setting)})"
+    ceiling = setting_ceiling(setting)
+    if ceiling is None or settable(setting, refused.needed_text):
+        return replace(violation, limit=refused)
+    beyond = f"({setting}, which no server may set above {ceiling})"
     return replace(violation, description=violation.description.replace(f"({setting})", beyond))
 
 
