@@ -830,6 +830,19 @@ def test_requests_the_search_cannot_serve_name_the_field(
     assert [v.field for v in caught.value.violations] == [field]
 
 
+def test_dilations_asked_for_a_length_no_power_of_two_say_what_to_crop_or_pad_to() -> None:
+    # "no dilations tree fits the input [16000] within the depth bounds" sent a caller who set
+    # no depth bound to look for one; the length is the cause (999 the search pads to 1,024).
+    sequence = {"input": {"shape": [1000]}, "preset": "start_end"}
+    with pytest.raises(InvalidRequestError) as caught:
+        _search(sequence, max_parameters=10_000, geometries=["dilations"])
+    [violation] = caught.value.violations
+    assert violation.field == "budget.geometries[0]"
+    assert violation.description.endswith("crop it to 512 or pad it to 1,024 to search them")
+    padded = {"input": {"shape": [999]}, "preset": "start_end"}
+    assert _search(padded, max_parameters=10_000, geometries=["dilations"])[1].recommendations
+
+
 def test_dilations_asked_for_a_grid_say_they_pool_a_sequence_only() -> None:
     with pytest.raises(InvalidRequestError) as caught:
         _search(LEFT_RIGHT, max_parameters=10_000, geometries=["mirror", "dilations"])

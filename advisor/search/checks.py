@@ -19,7 +19,8 @@ from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.geometries import is_sequence
-from advisor.model.grid import squeezed_shape
+from advisor.model.grid import padded_shape, squeezed_shape
+from advisor.model.padding import friendly_paddings
 from advisor.model.parameters import ParameterModel
 from advisor.model.task import Task
 from advisor.search.candidates import (
@@ -513,6 +514,16 @@ def _missing_family(family: str, budget: Budget, task: Task, shape: list[int]) -
         return (
             "dilations pool a 1-D input only (or one whose other axes have one location), and "
             f"the input is {shape}"
+        )
+    length = math.prod(shape)
+    padded = [math.prod(padded_shape(shape, p)) for p in friendly_paddings(shape)]
+    if family == "dilations" and all(n & (n - 1) for n in [length, *padded]):
+        # "within the depth bounds" sent a caller who set none to look for them.
+        below = 1 << (length.bit_length() - 1)
+        return (
+            f"dilations pool a sequence whose length is a power of two, 2^L, and the input "
+            f"{shape} is none, nor one the search pads to one (it pads an odd or awkward "
+            f"length only): crop it to {below:,} or pad it to {below * 2:,} to search them"
         )
     if family == "data_arranged" and task.arrangement is None:
         return "the task has no arrangement (advisor infer, or advisor recommend --data)"
