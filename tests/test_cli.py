@@ -859,8 +859,9 @@ def test_a_budget_under_a_floor_the_outputs_set_says_so(tmp_path: Path) -> None:
     task.write_text("input: {shape: [224, 224], channels: 3}\npreset: local\noutputs: 1000\n")
     result = advisor("recommend", task, "--budget", "1000000")
     assert assert_one_error_line(result, ExitCode.INVALID_ARGUMENT) == (
-        "advisor: error: --budget: the smallest practical net (hidden widths >= 512, the 1,000 "
-        "outputs capped at the widest allowed width) needs 1,303,544 parameters; lower "
+        "advisor: error: --budget: the smallest practical net within the window bounds "
+        "(hidden widths >= 512, the 1,000 outputs capped at the widest allowed width) needs "
+        "1,303,544 parameters; lower "
         "--min-width or set --width-profile to free; --max-window: is 16 (the default, widened "
         "to 49: no tree within the depth bounds meets 16), and leaves out the nets within "
         "--budget: raise it to 50,176 for depth 1 (515,576 "

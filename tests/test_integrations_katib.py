@@ -337,8 +337,9 @@ def _reshaped(
             [
                 (
                     f"{SETTINGS_FIELD}[1].value",
-                    "max_parameters: the smallest practical net (hidden widths >= 8) needs 178 "
-                    "parameters; allow narrower widths (num_filter) or set width_profile to "
+                    "max_parameters: the smallest practical net within the window bounds "
+                    "(hidden widths >= 8) needs 178 parameters; allow narrower widths "
+                    "(num_filter) or set width_profile to "
                     "free (width_profile is an advisor default no part of a Katib experiment "
                     "sets); in the experiment: raise max_parameters",
                 ),

@@ -278,10 +278,12 @@ def _nothing_fits(
     representation = int(ladders.model.layer(ladders.model.representation_weights, narrowest_m))
     if cheapest > budget.max_parameters:
         left_out = _left_out(budget, candidates, unbounded, _Cost.parameters(budget, ladders))
+        # A net the window bounds keep out may need fewer (the violations after this say so).
+        smallest = "the smallest practical net" + (" within the window bounds" if left_out else "")
         if 2 * representation > cheapest:
             # Narrower hidden layers cannot help: the input's channels cost most of it.
             refusal = (
-                f"the smallest practical net needs {cheapest:,} parameters, {representation:,} "
+                f"{smallest} needs {cheapest:,} parameters, {representation:,} "
                 f"of them in its representation conv ({ladders.model.representation_weights:,} "
                 f"weights per channel: kernel taps x input channels, and M = {narrowest_m}); "
                 "raise it, or give the input fewer channels or a smaller "
@@ -289,8 +291,7 @@ def _nothing_fits(
             )
         else:
             refusal = (
-                f"the smallest practical net ({floor}) needs {cheapest:,} parameters; "
-                f"{narrowing}{_or_free(budget)}"
+                f"{smallest} ({floor}) needs {cheapest:,} parameters; {narrowing}{_or_free(budget)}"
             )
         return InvalidRequestError([FieldViolation("budget.max_parameters", refusal), *left_out])
     # The parameters fit: the first per-input bound no net within the ones before it meets.
