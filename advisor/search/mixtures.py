@@ -66,6 +66,7 @@ from advisor.search.candidates import padding_text
 from advisor.search.coherence import Relation, architecture_coherence
 from advisor.search.explain import Design, Scope, carriers, family_words, fit, verdict
 from advisor.search.objective import Objective
+from advisor.search.page import channel_note
 from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.profiles import ProfileRules, maximal, practical_profiles
 from advisor.seprank.analysis import analyze
@@ -634,6 +635,7 @@ def _recommendation(
         coherence=entry.coherence,
     )
     names = [correlation.name for correlation in task.resolved()]
+    text = " ".join(s for s in (text, channel_note(task.input.shape)) if s)
     opening = text
     # Which member carries which correlation is said in the summary too: the table's member
     # columns give each member's figure but not which tree each member is.

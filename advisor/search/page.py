@@ -56,6 +56,7 @@ from advisor.version import RANKING_VERSION
 
 __all__ = [
     "build_recommendation",
+    "channel_note",
     "families_searched",
     "relations_read",
     "result_page",
@@ -195,7 +196,7 @@ def build_recommendation(
     design = replace(_design(run, entry), activations=architecture.activations)
     held = _held(run, entry)
     searched = families_searched(run)
-    brief = summary(
+    said = summary(
         design,
         run.objective,
         run.names,
@@ -204,6 +205,7 @@ def build_recommendation(
         held,
         searched,
     )
+    brief = " ".join(s for s in (said, channel_note(run.task.input.shape)) if s)
     text = rationale(
         design,
         opening=brief,
@@ -696,6 +698,22 @@ def _stop_notes(run: SearchRun, complete: bool) -> list[str]:
     return notes
 
 
+def channel_note(shape: Sequence[int]) -> str:
+    """Say that an end axis of the input ``shape`` that looks like channels is pooled as one.
+
+    Every design's summary says it, so the table does (a ``[32, 32, 3]`` image was searched as
+    a 3-D grid, its colours pooled, and only ``--explain``'s last lines said how to give them);
+    "" when no axis looks so.
+    """
+    hint = channel_axis_hint(shape)
+    if hint is None:
+        return ""
+    return (
+        f"The input {list(shape)} is searched as a grid of {len(shape)} axes, each pooled "
+        f"like a spatial one; {hint}."
+    )
+
+
 def search_notes(run: SearchRun) -> list[str]:
     """Return the notes on the search as a whole, stopped or not, which every design carries.
 
@@ -709,12 +727,6 @@ def search_notes(run: SearchRun) -> list[str]:
             f"{run.budget.seed}), not all tried: there are too many for this length."
         )
     shape = run.task.input.shape
-    hint = channel_axis_hint(shape)
-    if hint is not None:
-        notes.append(
-            f"The input {list(shape)} is searched as a grid of {len(shape)} axes, each pooled "
-            f"like a spatial one; {hint}."
-        )
     ladders = run.ladders
     stated = run.budget.max_multiply_adds is not None
     if ladders.standard is None and run.budget.width_profile == "practical" and not stated:
