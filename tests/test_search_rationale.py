@@ -1026,3 +1026,23 @@ def test_a_search_s_summary_says_when_its_families_set_its_targets(
     assert (f"Its targets are the best the families searched ({named}) reach" in brief) == said
     assert ("so its score does not compare with a default search's." in brief) == said
     assert (f"the best any net of the families searched ({named}) reaches here" in text) == said
+
+
+@pytest.mark.parametrize(("shape", "said"), [([2], True), ([2, 2], True), ([4], False)])
+def test_a_pick_on_an_input_pooled_in_one_level_only_says_so_in_its_summary(
+    shape: list[int], said: bool
+) -> None:
+    # A [101, 101, 101] volume (prime axes, its paddings past the largest grid searched) had
+    # the shallow net alone, scored 1 and "modelled every correlation as fully as its target
+    # asks": nothing said that it was measured against itself.
+    last = math.prod(shape) - 1
+    task = parse_task(
+        {
+            "input": {"shape": shape},
+            "correlations": [{"name": "ends", "a": {"indices": [0]}, "b": {"indices": [last]}}],
+        }
+    )
+    [best] = recommend(task, Budget(max_parameters=2_000, top_k=1)).recommendations
+    note = f"The input {shape} is pooled in one level only, padded or not"
+    assert (note in " ".join(best.summary.split())) == said
+    assert " ".join(best.rationale.split()).count(note) == int(said)

@@ -11,6 +11,7 @@ with, a tie with another family). The recommendations are built while the search
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final, NamedTuple
@@ -27,7 +28,7 @@ from advisor.model.budget import (
     scaled_parameters,
 )
 from advisor.model.geometries import is_sequence
-from advisor.model.grid import channel_axis_hint
+from advisor.model.grid import MAX_LOCATIONS, channel_axis_hint
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.model.text import told_apart
 from advisor.search.board import Entry, ranked
@@ -57,6 +58,7 @@ from advisor.version import RANKING_VERSION
 __all__ = [
     "build_recommendation",
     "channel_note",
+    "one_level_note",
     "families_searched",
     "relations_read",
     "result_page",
@@ -205,7 +207,8 @@ def build_recommendation(
         held,
         searched,
     )
-    brief = " ".join(s for s in (said, channel_note(run.task.input.shape)) if s)
+    shape = run.task.input.shape
+    brief = " ".join(s for s in (said, channel_note(shape), one_level_note(tuple(shape))) if s)
     text = rationale(
         design,
         opening=brief,
@@ -711,6 +714,25 @@ def channel_note(shape: Sequence[int]) -> str:
     return (
         f"The input {list(shape)} is searched as a grid of {len(shape)} axes, each pooled "
         f"like a spatial one; {hint}."
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def one_level_note(shape: tuple[int, ...]) -> str:
+    """Say that the input ``shape`` is pooled in one level only, padded or not; else "".
+
+    Its one net is the shallow one, which then scores 1 against itself and "models every
+    correlation as fully as its target asks": a [101, 101, 101] volume, whose prime axes pool
+    in one window and whose padding passes the largest grid searched, read as a perfect pick.
+    Every design's summary says so, and what gives a deeper net. Cached: each build of a page
+    asks it, and the deepest tree of a 1024x1024 grid takes a few milliseconds to find.
+    """
+    if deepest_tree(shape) > 1:
+        return ""
+    return (
+        f"The input {list(shape)} is pooled in one level only, padded or not (no padding past "
+        f"{MAX_LOCATIONS:,} locations is searched), so this net is measured against itself: "
+        "crop or downsample the input for a deeper net."
     )
 
 
