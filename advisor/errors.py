@@ -471,6 +471,12 @@ def _message(error: ErrorDetails) -> str:
         # pydantic's "Input should be a valid integer" does not say that a list or a mapping
         # was given, the slip of a list nested one level too deep (``pool: [[2, 2]]``).
         return f"{error['msg']}, not {_kind(error['input'])}"
+    quoted = error["type"] in _NUMBER_TYPES and isinstance(error["input"], str)
+    if quoted and ", not " not in error["msg"]:
+        # A quoted number (``channels: "3"``), which a strict field refuses: pydantic's
+        # "Input should be a valid integer" did not say it was text. A field's own refusal of
+        # a text (a budget's count, a server setting's) has said what it was already.
+        return f"{error['msg']}, not a text: got {error['input']!r}"
     if error["type"] == "string_unicode" and (lone := _lone_surrogate(error["input"])):
         return f"must not hold a lone surrogate, which no text encodes: {lone}"
     if error["type"] == "string_too_short" and error.get("ctx", {}).get("min_length") == 1:
@@ -541,6 +547,9 @@ pydantic refuses as a sequence of characters)."""
 
 _SCALAR_TYPES = frozenset({"int_type", "float_type", "bool_type", "string_type"})
 """The error types of a number, a flag or a text field given something else."""
+
+_NUMBER_TYPES = frozenset({"int_type", "float_type"})
+"""The error types of a number field given something else (a quoted number, say)."""
 
 _LENGTHS = {
     "too_short": ("min_length", "at least"),

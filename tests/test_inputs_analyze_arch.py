@@ -264,7 +264,7 @@ def test_a_refusal_inside_a_file_names_the_file(tmp_path: Path) -> None:
     )
     assert line == (
         "advisor: error: architecture.recommendations[0].architecture.layers[0].pool[0]: Input "
-        f"should be a valid integer (from {result})"
+        f"should be a valid integer, not a text: got '2' (from {result})"
     )
     misspelt = tmp_path / "misspelt.yaml"
     misspelt.write_text("input: {shape: [4, 4]}\nprest: symmetry\n")

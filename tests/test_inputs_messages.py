@@ -41,7 +41,6 @@ _SHAPE_FORM = "; shape is one size per axis: [N], [H, W] or [D, H, W], as [32, 3
 @pytest.mark.parametrize(
     ("parse", "document", "violation"),
     [
-        (parse_task, {"input": [4, 4], "preset": "symmetry"}, ("input", "a list")),
         (
             parse_task,
             {"input": {"shape": [4]}, "correlations": ["x"]},
@@ -65,6 +64,30 @@ def test_a_mapping_given_as_something_else_is_told_so_without_class_names(
 ) -> None:
     field, kind = violation
     assert _refused(parse, document) == (FieldViolation(field, _MAPPING + kind),)
+
+
+def test_an_input_written_as_its_shape_is_told_the_mapping_to_write() -> None:
+    # `input: [32, 32, 3]` was told only "Input should be a mapping of field names to values".
+    assert _refused(parse_task, {"input": [32, 32, 3], "preset": "local"}) == (
+        FieldViolation(
+            "input",
+            "is a list: write the input as a mapping, input: {shape: [32, 32, 3]}, with "
+            "channels: N beside shape where an axis holds channels",
+        ),
+    )
+
+
+def test_a_list_of_task_presets_and_a_quoted_count_are_told_what_they_are() -> None:
+    # "task.preset: Input should be a valid string, not a list", "input.channels: Input should
+    # be a valid integer": neither said what to write.
+    [preset] = _refused(parse_task, {"input": {"shape": [8]}, "preset": ["local", "symmetry"]})
+    assert (preset.field, preset.description.split(";")[0]) == (
+        "preset",
+        "is a list: a task takes one preset",
+    )
+    assert _refused(parse_task, {"input": {"shape": [8], "channels": "3"}, "preset": "local"}) == (
+        FieldViolation("input.channels", "Input should be a valid integer, not a text: got '3'"),
+    )
 
 
 def _refused(parse: Any, document: Any) -> tuple[FieldViolation, ...]:
@@ -131,7 +154,9 @@ def test_a_library_error_of_many_violations_says_the_first_and_counts_the_rest()
     assert len(error.violations) == 100_000
     message = str(error)
     assert len(message) < 2_000, len(message)
-    assert message.startswith("correlations[0].a.indices[0]: Input should be a valid integer; ")
+    assert message.startswith(
+        "correlations[0].a.indices[0]: Input should be a valid integer, not a text: got '1'; "
+    )
     assert message.endswith(" more violation(s) left out")
     # A long echo is cut too, as a server cuts it.
     long_name = InvalidRequestError.single("preset", "unknown " + "s" * 100_000)

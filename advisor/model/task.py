@@ -164,6 +164,29 @@ class Task(NullsOmitted):
 
     _resolved: tuple[ResolvedCorrelation, ...] = PrivateAttr(default=())
 
+    @field_validator("preset", mode="before")
+    @classmethod
+    def _one_preset(cls, value: Any) -> Any:
+        # A list of presets was told only "Input should be a valid string, not a list".
+        if isinstance(value, list | tuple):
+            raise ValueError(
+                "is a list: a task takes one preset; write the others' correlations under "
+                "correlations (region presets such as left_half serve as their a and b; "
+                "advisor presets lists both kinds)"
+            )
+        return value
+
+    @field_validator("input", mode="before")
+    @classmethod
+    def _input_mapping(cls, value: Any) -> Any:
+        # `input: [32, 32, 3]` was told "Input should be a mapping of field names to values".
+        if isinstance(value, list | tuple):
+            raise ValueError(
+                f"is a list: write the input as a mapping, input: {{shape: {list(value)}}}, with "
+                "channels: N beside shape where an axis holds channels"
+            )
+        return value
+
     @field_validator("preset")
     @classmethod
     def _known_preset(cls, name: str | None) -> str | None:
