@@ -27,7 +27,7 @@ from advisor.seprank.efficiency import (
     LADDER_GROWTHS,
     MAX_PRICED_WORK,
     _least_ladder,
-    log2_shallow_cap,
+    log2_shallow_caps,
 )
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
@@ -134,7 +134,7 @@ def test_a_shallow_net_reaches_the_figures_exactly_when_its_own_analysis_at_a_va
         }
     )
     widest = analyze(task, shallow, price_contiguous=False).correlations
-    caps = [log2_shallow_cap(arch.representation, c) for c in task.resolved()]
+    caps = list(log2_shallow_caps(arch.representation, task.resolved()))
     assert [c.log2_separation_rank for c in widest] == pytest.approx(caps, abs=1e-9)
     reached = all(
         deep.log2_separation_rank <= wide.log2_separation_rank + 1e-9
