@@ -727,7 +727,7 @@ _MOST_LISTED_FIELDS: Final = 24
 def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:
     """Say that ``name`` is no known ``kind`` (e.g. "task preset"): the known ones, the closest."""
     names = list(known)
-    return f"unknown {kind} {name!r}; known: {', '.join(names)}{did_you_mean(name, names)}"
+    return f"unknown {kind} {name!r}{known_keys(names)}{did_you_mean(name, names)}"
 
 
 def did_you_mean(word: str, names: Iterable[str]) -> str:
