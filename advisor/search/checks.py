@@ -507,6 +507,12 @@ def _hidden_floor(ladders: Ladders) -> str:
     return f"{floor}, {rules.floor_source()}"
 
 
+def _pads_to_a_power_of_two(shape: list[int]) -> bool:
+    """Return whether ``shape``'s length, or one the search pads it to, is a power of two."""
+    lengths = [math.prod(padded_shape(shape, p)) for p in (None, *friendly_paddings(shape))]
+    return any(n & (n - 1) == 0 for n in lengths)
+
+
 def _missing_family(family: str, budget: Budget, task: Task, shape: list[int]) -> str:
     """Say why a family the budget names has no candidate."""
     if family == "dilations" and not budget.search_dilations:
@@ -516,11 +522,9 @@ def _missing_family(family: str, budget: Budget, task: Task, shape: list[int]) -
             "dilations pool a 1-D input only (or one whose other axes have one location), and "
             f"the input is {shape}"
         )
-    length = math.prod(shape)
-    padded = [math.prod(padded_shape(shape, p)) for p in friendly_paddings(shape)]
-    if family == "dilations" and all(n & (n - 1) for n in [length, *padded]):
+    if family == "dilations" and not _pads_to_a_power_of_two(shape):
         # "within the depth bounds" sent a caller who set none to look for them.
-        below = 1 << (length.bit_length() - 1)
+        below = 1 << (math.prod(shape).bit_length() - 1)
         return (
             f"dilations pool a sequence whose length is a power of two, 2^L, and the input "
             f"{shape} is none, nor one the search pads to one (it pads an odd or awkward "
