@@ -234,22 +234,21 @@ def log2_symmetric_powers(
     where ``lgamma(D + m) - lgamma(D)`` loses bits (5e-6 at ``2^31``), and past ``2^40`` for
     every group (``D`` has no float past ``2^1024``), :func:`_stirling_symmetric_powers`.
     """
-    dim = np.exp2(np.minimum(log2_dim, _VAST_LOG2_DIM))
-    result = np.zeros((sizes.size, dim.size), dtype=np.float64)
-    small = (sizes > 0) & (sizes <= SUMMED_SIZES)
-    if small.any():
+    result = np.zeros((sizes.size, log2_dim.size), dtype=np.float64)
+    small, large = (sizes > 0) & (sizes <= SUMMED_SIZES), sizes > SUMMED_SIZES
+    vast = log2_dim > _VAST_LOG2_DIM  # every group by the series
+    wide = log2_dim >= _WIDE_LOG2_DIM  # the larger groups by the series
+    if small.any() and not vast.all():
+        dim = np.exp2(log2_dim[~vast])
         j = np.arange(1, int(sizes[small].max()) + 1, dtype=np.float64)
         sums = np.cumsum(np.log2((dim[:, None] + j - 1) / j), axis=1)
-        result[small] = sums[:, sizes[small] - 1].T
-    large = sizes > SUMMED_SIZES
-    if large.any():
-        m = sizes[large].astype(np.float64)[:, None]
+        result[np.ix_(small, ~vast)] = sums[:, sizes[small] - 1].T
+    if large.any() and not wide.all():
+        m, dim = sizes[large].astype(np.float64)[:, None], np.exp2(log2_dim[~wide])
         logs = _lgamma(dim + m) - _lgamma(dim) - _lgamma(m + 1.0)
-        result[large] = logs / math.log(2.0)
-        wide = log2_dim >= _WIDE_LOG2_DIM
-        if wide.any():
-            result[np.ix_(large, wide)] = _stirling_symmetric_powers(log2_dim[wide], sizes[large])
-    vast = log2_dim > _VAST_LOG2_DIM
+        result[np.ix_(large, ~wide)] = logs / math.log(2.0)
+    if large.any() and wide.any():
+        result[np.ix_(large, wide)] = _stirling_symmetric_powers(log2_dim[wide], sizes[large])
     if vast.any():
         result[:, vast] = _stirling_symmetric_powers(log2_dim[vast], sizes)
     return result
