@@ -1052,7 +1052,7 @@ def test_a_kernel_an_axis_of_one_location_refuses_names_the_shape_without_it(
     [
         (
             1000,
-            {"max_parameters": 1000},
+            {"max_parameters": 100_000},
             "budget.max_parameters",
             "hidden widths >= 512, the 1,000 outputs capped at the widest allowed width",
         ),
@@ -1070,7 +1070,7 @@ def test_a_kernel_an_axis_of_one_location_refuses_names_the_shape_without_it(
         ),
         (
             11,
-            {"max_parameters": 100},
+            {"max_parameters": 150},
             "budget.max_parameters",
             "hidden widths >= 12, the 11 outputs rounded up to an allowed width",
         ),
@@ -1088,6 +1088,40 @@ def test_a_width_floor_the_outputs_set_is_said_to_come_from_them(
     assert violation.field == field
     assert f"practical net ({floor}) " in violation.description
     assert "lower budget.min_width" in violation.description
+
+
+@pytest.mark.parametrize("outputs", [1, 11])
+def test_every_way_out_a_parameter_refusal_names_admits_a_net(outputs: int) -> None:
+    """``lower --min-width`` was advised at 50 parameters on 16x16 where no net of the narrowest
+    widths within the window bounds has fewer than 58, and the free profile at 10 where none of
+    any widths has fewer than 33: each way out the refusal names must admit a net."""
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "local", "outputs": outputs})
+    narrowest = Budget(max_parameters=1).choices()[0]
+    said = set()
+    for budget in range(20, 200, 9):
+        try:
+            recommend(task, Budget(max_parameters=budget, time_limit_seconds=None))
+            continue
+        except InvalidRequestError as error:
+            refusal = error.violations[0].description
+        found = re.search(
+            r"smallest (?:net|\(depth \d+, every width \d+\)) needs ([\d,]+)", refusal
+        )
+        assert found is not None, refusal
+        least = int(found.group(1).replace(",", ""))
+        # The count is the least of any net: the free profile's smallest net has it.
+        free = Budget(max_parameters=least, width_profile="free", time_limit_seconds=None)
+        assert min(r.parameters for r in recommend(task, free).recommendations) == least
+        with pytest.raises(InvalidRequestError):
+            recommend(task, free.model_copy(update={"max_parameters": least - 1}))
+        assert ("set budget.width_profile to free" in refusal) == (least <= budget), refusal
+        assert ("no net of the allowed widths fits it" in refusal) == (least > budget), refusal
+        if "lower budget.min_width" in refusal:
+            lowered = Budget(max_parameters=budget, min_width=narrowest, time_limit_seconds=None)
+            assert recommend(task, lowered).recommendations
+            said.add("min_width")
+        said.add("free" if least <= budget else "none")
+    assert said == {"none", "free", "min_width"}
 
 
 HALVES: dict[str, dict[str, Any]] = {
@@ -1246,7 +1280,7 @@ def test_a_budget_only_the_window_bounds_keep_from_fitting_names_them(
     refusal, bound = error.value.violations
     assert refusal.field == "budget.max_parameters"
     # The free profile is advised only where the budget sets no field that profile refuses.
-    free_advised = refusal.description.endswith("set budget.width_profile to free")
+    free_advised = "set budget.width_profile to free" in refusal.description
     assert free_advised == (not bounds)
     assert (bound.field, bound.description) == (field, said)
     # Raised as it says, the bound admits a net within the budget.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.budget import Budget
@@ -166,15 +167,12 @@ def check_space(
             "budget.min_depth",
             too_deep(task.input.shape, budget.min_depth, budget.max_depth),
         )
-    depth = min(c.depth for c in candidates if c.eligible)
     if budget.width_profile == "free":
-        smallest_width = budget.choices()[0]
-        smallest = int(ladders.model.count([[smallest_width] * (depth + 1)])[0])
+        smallest, net = _smallest_net(budget, candidates, ladders)
         if smallest > budget.max_parameters:
             raise InvalidRequestError.single(
                 "budget.max_parameters",
-                f"the smallest candidate (depth {depth}, every width {smallest_width}) "
-                f"needs {smallest:,} parameters",
+                f"the smallest candidate ({net}) needs {smallest:,} parameters",
             )
         return
     widest = ladders.rules.choices[-1]
@@ -272,7 +270,7 @@ def _nothing_fits(
     the nets within the budget (``unbounded`` is ``candidates`` before those bounds applied).
     """
     eligible = [c for c in candidates if c.eligible]
-    floor, narrowing = _hidden_floor(ladders), _narrowing(ladders.rules)
+    floor = _hidden_floor(ladders)
     cheapest = min(int(ladders.of_depth(c.depth)[1].min()) for c in eligible)
     narrowest_m = ladders.rules.representations()[0]
     representation = int(ladders.model.layer(ladders.model.representation_weights, narrowest_m))
@@ -291,7 +289,8 @@ def _nothing_fits(
             )
         else:
             refusal = (
-                f"{smallest} ({floor}) needs {cheapest:,} parameters; {narrowing}{_or_free(budget)}"
+                f"{smallest} ({floor}) needs {cheapest:,} parameters; "
+                f"{_narrower(budget, candidates, unbounded, ladders)}"
             )
         return InvalidRequestError([FieldViolation("budget.max_parameters", refusal), *left_out])
     # The parameters fit: the first per-input bound no net within the ones before it meets.
@@ -459,6 +458,10 @@ def _left_out(
     return [FieldViolation(f"budget.{field}", description)]
 
 
+_NARROWER_CHOICES: Final = "allow narrower widths (budget.channel_choices)"
+"""What admits narrower practical nets when their widths are already the narrowest allowed."""
+
+
 def _narrowing(rules: ProfileRules) -> str:
     """Say what admits narrower practical nets: ``lower budget.min_width``, or the field that binds.
 
@@ -470,17 +473,56 @@ def _narrowing(rules: ProfileRules) -> str:
     if rules.representations()[0] > rules.hidden()[0]:
         return "lower budget.min_representation"
     if rules.hidden()[0] == rules.choices[0]:
-        return "allow narrower widths (budget.channel_choices)"
+        return _NARROWER_CHOICES
     return "lower budget.min_width"
 
 
-def _or_free(budget: Budget) -> str:
-    """Advise the free width profile, unless the budget sets a field that profile refuses.
+def _narrower(
+    budget: Budget,
+    candidates: Sequence[Candidate],
+    unbounded: Sequence[Candidate],
+    ladders: Ladders,
+) -> str:
+    """Say what admits a net within the parameter budget, when no practical net is within it.
 
-    Advised beside ``--max-activations``, ``--max-macs`` or ``--min-width``, the free profile
-    was refused on them at the next call (:meth:`~advisor.model.budget.Budget.practical_fields`).
+    Narrower widths (:func:`_narrowing`), where a net of the narrowest allowed widths within the
+    window bounds fits; the free profile, which has no window bounds, with its smallest net's
+    count, where that fits and the budget sets no field the free profile refuses (advised
+    beside ``--max-activations``, ``--max-macs`` or ``--min-width``, it was refused on them at
+    the next call: :meth:`~advisor.model.budget.Budget.practical_fields`). Where not even the
+    smallest net of the allowed widths fits, its count: ``lower --min-width`` was advised at 10
+    parameters, where no net of any allowed widths has fewer than 33. Widths narrower than the
+    allowed ones are advised without a count.
     """
-    return "" if budget.practical_fields() else " or set budget.width_profile to free"
+    least, net = _smallest_net(budget, unbounded, ladders)
+    narrowing = _narrowing(ladders.rules)
+    # Widths below the allowed ones are not priced here: that way out is named unpriced.
+    beyond = narrowing == _NARROWER_CHOICES
+    if least > budget.max_parameters:
+        refusal = f"no net of the allowed widths fits it: the smallest ({net}) needs {least:,}"
+        return refusal + (f"; {narrowing}" if beyond else "")
+    options = []
+    if beyond or _smallest_net(budget, candidates, ladders)[0] <= budget.max_parameters:
+        options.append(narrowing)
+    if not budget.practical_fields():
+        options.append(
+            f"set budget.width_profile to free (its smallest net needs {least:,} parameters)"
+        )
+    return " or ".join(options) or "raise it"
+
+
+def _smallest_net(
+    budget: Budget, candidates: Sequence[Candidate], ladders: Ladders
+) -> tuple[int, str]:
+    """Return the parameters of the smallest net of the search at the allowed widths, and say it.
+
+    The shallowest recommendable tree with every width the narrowest allowed: a level adds a
+    conv and windows add no weights, so no net of the search, free or practical, has fewer.
+    """
+    depth = min(c.depth for c in candidates if c.eligible)
+    narrowest = budget.choices()[0]
+    count = int(ladders.model.count([[narrowest] * (depth + 1)])[0])
+    return count, f"depth {depth}, every width {narrowest}"
 
 
 def _hidden_floor(ladders: Ladders) -> str:
