@@ -522,6 +522,31 @@ def test_the_time_limit_is_a_deadline_on_the_stop_signals_clock() -> None:
     assert all(r.efficiency and r.efficiency.contiguous_priced for r in full.recommendations)
 
 
+def test_a_mixture_page_whose_stop_left_trees_unscored_has_no_next_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The mixtures' page wrote a token whenever more designs were ranked than it returned,
+    # also after a stop in the tree search: a free-width search on 16,384 steps stopped after
+    # about 1% of its work handed on a token whose next page ranked designs 4 and 5.
+    clock = _FakeClock()
+    score = run_module.SearchRun.score
+
+    def timed_score(run: run_module.SearchRun, *args: Any) -> None:
+        score(run, *args)
+        clock.advance(1.0)
+
+    monkeypatch.setattr(run_module.SearchRun, "score", timed_score)
+    square = parse_task({"input": {"shape": [32, 32]}, "preset": "symmetry"})
+    geometries = ["contiguous", "mirror", "interleaved", "mixture"]
+    budget = Budget(max_parameters=30_000, top_k=1, time_limit_seconds=20.0, geometries=geometries)
+    cut = recommend(square, budget, stop=StopSignal(clock=clock))
+    assert not cut.complete and len(cut.recommendations) == 1
+    assert cut.next_page_token is None
+    # Unstopped, the same page hands on its token.
+    whole = recommend(square, budget.model_copy(update={"time_limit_seconds": 10_000.0}))
+    assert whole.complete and whole.next_page_token is not None
+
+
 def test_a_page_whose_stop_left_trees_unscored_has_no_next_page(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -243,6 +243,9 @@ def with_mixtures(
     pairing = _Pairing(stop, _pairing_share(stop, reserve), ladders, progress)
     scored = []
     complete = result.complete
+    # Whether the ranking is the whole search's: every tree scored (the targets' scope says
+    # so) and every pair; builds and analyses a stop cut leave it whole.
+    ranking_whole = scope == "complete"
     paired = 0  # the pairs scored before any stop
     cut: tuple[int, int] | None = None  # the ladders of the pair the stop cut: scored, of
     try:
@@ -252,11 +255,11 @@ def with_mixtures(
             if best is not None:
                 scored.append(best)
     except _PairCutError as pair:
-        complete, cut = False, (pair.scored, pair.ladders)
+        complete, ranking_whole, cut = False, False, (pair.scored, pair.ladders)
         if pair.best is not None:
             scored.append(pair.best)
     except StoppedError:
-        complete = False
+        complete = ranking_whole = False
     contenders: list[Recommendation | _Scored] = [*result.recommendations, *scored]
     ranked = sorted(contenders, key=_score)
     more_trees = result.next_page_token is not None
@@ -306,7 +309,9 @@ def with_mixtures(
         recommendations = [r.noted(f"No mixture is recommended: {why}") for r in recommendations]
     elif stopped:
         recommendations = [r.noted(stopped[0].upper() + stopped[1:]) for r in recommendations]
-    more = more_trees or len(ranked) > end
+    # Ranks past a stop that left trees or pairs unscored are not the search's: a next page,
+    # a whole search, would skip the designs ranked below their place (as a tree search's).
+    more = more_trees or (ranking_whole and len(ranked) > end)
     token = next_page_token(task, budget, end) if recommendations and more else None
     return SearchResult(
         recommendations=[
