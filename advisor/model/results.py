@@ -364,7 +364,10 @@ class SearchProgress:
     on the targets known when each tree was scored, and the final ranking, on the targets of
     every tree, may score the best design lower. ``candidates_evaluated`` only grows, up to the
     result's count; ``fraction_done`` only grows, and stays below 1 until the result is
-    returned.
+    returned. It is the share of the call's work: once a stop (a time limit, a deadline,
+    FinishSearch) cuts the search, the work left is the page's builds, so it moves on toward 1
+    as they go; how much of the whole search the stop left done, the result's rationale says
+    ("stopped early, after about 1% of its work").
     """
 
     candidates_evaluated: int

@@ -1387,7 +1387,10 @@ class SearchProgress(_message.Message):
     best_score: _builtins.float
     """Absent until a first candidate has been scored."""
     fraction_done: _builtins.float
-    """Estimated share of the search space visited, in [0, 1]."""
+    """Estimated share of the call's work done, in [0, 1): it only grows. Once a stop (the time
+    limit, the deadline, FinishSearch) cuts the search, the work left is the page's builds, so
+    it moves on toward 1 as they go; each rationale says how much of the whole search was done.
+    """
     def __init__(
         self,
         *,
