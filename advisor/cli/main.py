@@ -32,12 +32,12 @@ from advisor.cli.options import (
 )
 from advisor.cli.output import fail
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
-from advisor.service.command import report_failure
 from advisor.service.held_signals import (
     hold_drain_signals,
     release_drain_signals,
     take_held_signals,
 )
+from advisor.service.logs import report_failure
 from advisor.service.options import (
     SERVE_DESCRIPTION,
     SERVE_EXIT_STATUS_HELP,

@@ -14,7 +14,7 @@ from typing import Any, Final, Literal
 
 from advisor.cli.json_output import readable_json
 from advisor.cli.options import ExitCode
-from advisor.service.command import report_failure
+from advisor.service.logs import report_failure
 from advisor.stdout import print_text, say_error, unicode_stdout
 
 __all__ = [

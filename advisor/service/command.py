@@ -39,7 +39,7 @@ from advisor.service.logs import (
     LOG_LEVEL_VARIABLE,
     LOG_LEVELS,
     configure_logging,
-    logs_json,
+    report_failure,
 )
 from advisor.service.options import (
     BAD_OPTION_EXIT_STATUS,
@@ -51,7 +51,7 @@ from advisor.service.options import (
     START_FAILED_EXIT_STATUS,
     add_serve_arguments,
 )
-from advisor.stdout import OutputError, say_error, shown_path, silence_stdout, write_stdout
+from advisor.stdout import OutputError, shown_path, silence_stdout, write_stdout
 from advisor.usage import (
     LinesHelpFormatter,
     OneLineParser,
@@ -77,7 +77,6 @@ __all__ = [
     "limit_options",
     "main",
     "read_bearer_token",
-    "report_failure",
     "serve_from_arguments",
 ]
 
@@ -567,20 +566,3 @@ def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int
         return report_failure(prog, "interrupted", INTERRUPTED_EXIT_STATUS)
     finally:
         release_drain_signals()
-
-
-def report_failure(prog: str, message: str, status: int) -> int:
-    """Say why the serve command ``prog`` ends with exit status ``status``; return that status.
-
-    As ``PROG: error: MESSAGE`` on standard error (:func:`~advisor.stdout.say_error`), or, where
-    the log is JSON, as one JSON record of level ERROR in its place, its ``message`` the
-    message and its ``exit_status`` the status: a pipeline that reads the log takes every line
-    as an object, and a server that cannot start (a port in use, a bad setting; a Kubernetes
-    pod in CrashLoopBackOff) says why only in this line.
-    """
-    if not logs_json():
-        say_error(prog, message)
-        return status
-    configure_logging()  # nothing if the serve command has configured it already
-    _LOGGER.error("%s", message, extra={FIELDS: {"exit_status": status}})
-    return status

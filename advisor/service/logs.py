@@ -34,8 +34,10 @@ import re
 from typing import Final
 
 from advisor.service.call_id import CALL_REQUEST_ID
+from advisor.stdout import say_error
 
 __all__ = [
+    "COMMAND_LOGGER",
     "FIELDS",
     "LOG_FORMATS",
     "LOG_FORMAT_VARIABLE",
@@ -44,8 +46,13 @@ __all__ = [
     "JsonFormatter",
     "configure_logging",
     "logs_json",
+    "report_failure",
     "shown",
 ]
+
+COMMAND_LOGGER: Final = "advisor.service.command"
+"""The logger of the serve command's failures (docs/SERVICE.md quotes its records). Named here,
+beside :func:`report_failure`, so the commands' parsers report without loading the service."""
 
 LOG_FORMAT_VARIABLE: Final = "ADVISOR_LOG_FORMAT"
 """The environment variable that chooses the log's form: ``text`` or ``json``."""
@@ -168,3 +175,20 @@ def _chosen(variable: str) -> str:
     value = os.environ.get(variable, "").casefold()
     chosen = (choice for choice in _CHOICES[variable] if choice.casefold() == value)
     return next(chosen, _DEFAULTS[variable])
+
+
+def report_failure(prog: str, message: str, status: int) -> int:
+    """Say why the serve command ``prog`` ends with exit status ``status``; return that status.
+
+    As ``PROG: error: MESSAGE`` on standard error (:func:`~advisor.stdout.say_error`), or, where
+    the log is JSON, as one JSON record of level ERROR in its place, its ``message`` the
+    message and its ``exit_status`` the status: a pipeline that reads the log takes every line
+    as an object, and a server that cannot start (a port in use, a bad setting; a Kubernetes
+    pod in CrashLoopBackOff) says why only in this line.
+    """
+    if not logs_json():
+        say_error(prog, message)
+        return status
+    configure_logging()  # nothing if the serve command has configured it already
+    logging.getLogger(COMMAND_LOGGER).error("%s", message, extra={FIELDS: {"exit_status": status}})
+    return status
