@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -17,7 +18,7 @@ from advisor.geometry.layouts import pooling_structure
 from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.parameters import ParameterModel
 from advisor.model.results import CorrelationAnalysis, Efficiency
-from advisor.model.task import Task, parse_task
+from advisor.model.task import Task, load_task, parse_task
 from advisor.search.clock import PricingTimer
 from advisor.seprank import efficiency as efficiency_module
 from advisor.seprank.analysis import analyze
@@ -423,3 +424,42 @@ def test_a_figure_above_its_dimension_bound_is_said_to_be_out_of_any_shallow_net
     earlier = CorrelationAnalysis("oddeven", 5.0, 3.0, "upper_bound")
     said = Efficiency(5.0, 7.0, None, None).summary([earlier])
     assert "its rank is at most the dimension bound, which the figure of 'oddeven'" in said
+
+
+def _local_net(widths: list[int]) -> Architecture:
+    """A contiguous net of ``widths`` on ``local``'s 32x32 input, M = 16, every level 2x2."""
+    layers = [{"channels": width, "pool": [2, 2]} for width in widths]
+    return parse_architecture(
+        {"input": {"shape": [32, 32]}, "representation": 16, "layers": layers}
+    )
+
+
+def test_the_contiguous_need_names_one_growth_for_every_level_as_a_mixed_profile_needs_less() -> (
+    None
+):
+    # 40-40-20-10-5 stays, then halves: it reaches its own figures with fewer parameters than
+    # the need, which bounds only ladders of one growth; the sentence said "halve, stay or
+    # double at every level", a choice per level, and so was contradicted by this very net.
+    task = load_task(Path(__file__).parents[1] / "examples" / "tasks" / "local.yaml")
+    mixed = _local_net([40, 40, 20, 10, 5])
+    result = analyze(task, mixed)
+    assert (
+        result.efficiency is not None and result.efficiency.log2_contiguous_parameters is not None
+    )
+    need = 2.0**result.efficiency.log2_contiguous_parameters
+    assert mixed.parameters < need
+    figures = np.array([c.log2_separation_rank for c in result.correlations])
+    least = math.inf
+    for growth in LADDER_GROWTHS:
+        for first in range(1, 257):
+            widths = [first * growth**level for level in range(5)]
+            if not all(w == int(w) for w in widths):
+                continue
+            ladder = _local_net([int(w) for w in widths])
+            ranks = analyze(task, ladder, price_contiguous=False).correlations
+            if all(c.log2_separation_rank >= f - 1e-9 for c, f in zip(ranks, figures, strict=True)):
+                least = min(least, ladder.parameters)
+                break
+    assert need <= least < math.inf
+    sentence = result.efficiency.summary(result.correlations)
+    assert "whose widths change by the same factor at every level" in sentence
