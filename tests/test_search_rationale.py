@@ -151,6 +151,18 @@ def test_small_ratios_are_also_written_out() -> None:
     assert "x2^5 = x32" in _text(shallow=shallow)
 
 
+@given(st.floats(0.1, 30.0))
+def test_a_ratio_up_to_two_to_the_thirty_is_written_as_a_plain_number(bits: float) -> None:
+    # 2^17.7 read "x2.1e+05" and 2^28.7 "x4.29e+08" beside comma-grouped counts.
+    shallow = Design("one global pooling", (4, 512), 3_081, (576.0 - bits, 45.0), 0.7)
+    said = re.search(r"x2\^[\d.,]+ = x([\d.,]+)( million| billion)?\)", _text(shallow=shallow))
+    assert said is not None
+    scale = {None: 1, " million": 10**6, " billion": 10**9}[said[2]]
+    written = float(said[1].replace(",", "")) * scale
+    # 3 significant digits below a thousand; above, to the unit or to 6 significant digits.
+    assert written == pytest.approx(2.0**bits, rel=5e-3 if 2.0**bits < 1000 else 1e-5, abs=0.5)
+
+
 def test_when_nothing_helps_or_everything_is_reached_it_says_so() -> None:
     assert "No single layer one step wider would raise 'corner'." in _text(widenings=[])
     reached = Objective.create([576.0, 45.0], [1.0, 1.0], "weighted")

@@ -20,7 +20,7 @@ from advisor.model.architecture import Architecture
 from advisor.model.arguments import checked_integer, require_flag, require_instance
 from advisor.model.documents import frozen_hash
 from advisor.model.scalars import finite_number
-from advisor.model.text import activations_text
+from advisor.model.text import activations_text, count_text
 
 __all__ = [
     "LIBRARY_HINTS",
@@ -89,16 +89,6 @@ _EMPTY_REASON: Final = (
 
 _PLAIN_BITS = 40
 """Counts up to 2^40 are written out; larger ones as powers of two."""
-
-_EXACT_BITS = 20
-"""Counts up to 2^20 are written to the unit (see :func:`_count`)."""
-
-_FIXED_DIGITS = 6
-"""Significant digits a larger count is written to (see :func:`_count`)."""
-
-_SCALES: Final = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"))
-"""The words a count past 2^20 is written in, largest first: every such count is a million or
-more."""
 
 _ABOVE_BOUND: Final = 1e-6
 """How far a figure passes its dimension bound to be above it: both are written to 9 decimals,
@@ -295,24 +285,17 @@ def _count(log2_value: float) -> str:
     figure here is a lower bound, within the 1e-6 of the figure's own floor.
 
     The figures are floored to 6 decimals, which fix a count to about 7 parts in 10 million:
-    up to 2^20 the least whole count is exact, beyond it the count is rounded down to the 6
-    significant digits the figure fixes (20^8 channels, floored to 2^34.575424, would
-    otherwise read 25,599,986,531, digits the figure does not hold) and written with its
-    scale's word, so it does not read as an exact count: 2^24 channels as ``16.7772
-    million``, where ``16,777,200`` looked like a miscount of 16,777,216.
+    the least whole count is written as :func:`~advisor.model.text.count_text` writes counts,
+    exact up to 2^20 and beyond it rounded down to the 6 significant digits the figure fixes
+    (20^8 channels, floored to 2^34.575424, would otherwise read 25,599,986,531, digits the
+    figure does not hold).
     """
     if log2_value > _PLAIN_BITS:
         # Down to the tenth, as the figure is a lower bound (2^389.358 is not "2^389.4"); the
         # figure's own last digit is a floor's, so 1535.999999 is the tenth 1536.0.
         tenths = math.floor((log2_value + 1e-6) * 10)
         return f"2^{tenths // 10:,}.{tenths % 10}"
-    least = math.ceil(2.0**log2_value - 1e-6)
-    if log2_value <= _EXACT_BITS:
-        return f"{least:,}"
-    unit = 10 ** (len(str(least)) - _FIXED_DIGITS)
-    scale, word = next((scale, word) for scale, word in _SCALES if least >= scale)
-    digits = f"{least // unit * unit / scale:.{_FIXED_DIGITS}g}"
-    return f"{digits} {word}"
+    return count_text(math.ceil(2.0**log2_value - 1e-6))
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,29 @@ from __future__ import annotations
 import unicodedata
 from typing import Final
 
-__all__ = ["BATCH_SIZE", "activations_text", "binary_size", "printable_name", "told_apart"]
+__all__ = [
+    "BATCH_SIZE",
+    "activations_text",
+    "binary_size",
+    "count_text",
+    "printable_name",
+    "told_apart",
+]
 
 BATCH_SIZE: Final = 32
 """The batch a net's activations are priced at in memory: a common training batch."""
 
 _FLOAT32_BYTES: Final = 4
+
+_EXACT_COUNT: Final = 2**20
+"""Counts up to this are written to the unit (see :func:`count_text`)."""
+
+_FIXED_DIGITS: Final = 6
+"""Significant digits a larger count is written to (see :func:`count_text`)."""
+
+_SCALES: Final = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"))
+"""The words a count past 2^20 is written in, largest first: every such count is a million or
+more."""
 
 _BINARY_UNITS: Final = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB")
 
@@ -87,3 +104,18 @@ def binary_size(size: int) -> str:
     value = size / 1024**power
     decimals = 2 if value < 10 else 1 if value < 100 else 0
     return f"{value:.{decimals}f} {_BINARY_UNITS[power]}"
+
+
+def count_text(count: int) -> str:
+    """Write a large count as people read it: ``1,024``, ``16.7772 million``, ``25.5999 billion``.
+
+    Up to 2^20 to the unit, comma-grouped; beyond it rounded down to 6 significant digits and
+    written with its scale's word, so it does not read as an exact count: 2^24 as ``16.7772
+    million``, where ``16,777,200`` looked like a miscount of 16,777,216. The efficiency's
+    bounds and the rationale's rank ratios are written with it.
+    """
+    if count <= _EXACT_COUNT:
+        return f"{count:,}"
+    unit = 10 ** (len(str(count)) - _FIXED_DIGITS)
+    scale, word = next((scale, word) for scale, word in _SCALES if count >= scale)
+    return f"{count // unit * unit / scale:.{_FIXED_DIGITS}g} {word}"

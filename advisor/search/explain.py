@@ -30,7 +30,7 @@ import numpy as np
 
 from advisor.model.budget import scaled_parameters
 from advisor.model.results import CorrelationAnalysis, Efficiency
-from advisor.model.text import activations_text, told_apart
+from advisor.model.text import activations_text, count_text, told_apart
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
 
 __all__ = [
@@ -56,6 +56,9 @@ scored, the dimension bounds (``bounds``)."""
 
 _SMALL_RATIO_BITS = 30
 """Rank ratios up to 2^30 are also written out as plain numbers."""
+
+_SMALL_RATIO = 1000
+"""Smaller ratios are written to 3 significant digits, larger ones as counts are."""
 
 _FULL = 1 - 1e-9
 """A correlation at this fraction of its target or above is modelled fully: one that reaches
@@ -859,7 +862,14 @@ def _counted(bits: float) -> str:
 
 
 def _ratio(bits: float) -> str:
+    """Write a rank ratio of ``bits``: ``+5 bits, x2^5 = x32``; up to 2^30 also as a number.
+
+    Below a thousand to 3 significant digits (``x1.41``), above as counts are written
+    (:func:`~advisor.model.text.count_text`): ``.3g`` wrote 2^17.7 as ``x2.1e+05`` beside
+    comma-grouped parameter counts.
+    """
     text = f"+{_counted(bits)}, x2^{_bits(bits)}"
     if bits <= _SMALL_RATIO_BITS:
-        text += f" = x{2.0**bits:,.3g}"
+        ratio = 2.0**bits
+        text += f" = x{ratio:.3g}" if ratio < _SMALL_RATIO else f" = x{count_text(round(ratio))}"
     return text
