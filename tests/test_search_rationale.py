@@ -392,6 +392,40 @@ def test_a_wider_layer_past_the_compute_bound_and_off_the_profiles_names_both() 
         assert "hidden widths constant or doubling" in reasons, text
 
 
+def test_a_layer_at_max_channels_is_widened_past_it_and_the_cap_is_named() -> None:
+    # long_range at 10,000,000 parameters (widths 512x5) read "No single layer one step wider
+    # would raise 'long_range/left-right-borders'", which 640 channels raise by 20.6 bits
+    # within the budget: --max-channels, not the parameters, stops it. Here at 16 channels.
+    task = load_task("examples/tasks/local.yaml")
+    budget = Budget(
+        max_parameters=100_000,
+        max_channels=16,
+        max_multiply_adds=2**60,
+        top_k=1,
+        time_limit_seconds=None,
+    )
+    (top,) = recommend(task, budget).recommendations
+    assert max(top.architecture.widths) == budget.max_channels
+    text = " ".join(top.rationale.split())
+    found = re.search(
+        r"To raise '([^']+)': the (\d+)(?:st|nd|rd|th) width 16 -> (\d+) would add ([\d.]+) bits "
+        r"for ([\d,]+) more parameters \(([^)]*\))",
+        text,
+    )
+    assert found is not None, text
+    position, width = int(found[2]), int(found[3])
+    layers = list(top.architecture.layers)
+    layers[position - 1] = layers[position - 1].model_copy(update={"channels": width})
+    wider = top.architecture.model_copy(update={"layers": tuple(layers)})
+    before = {c.name: c.log2_separation_rank for c in top.analysis}
+    after = {c.name: c.log2_separation_rank for c in analyze(task, wider).correlations}
+    assert after[found[1]] - before[found[1]] == pytest.approx(float(found[4]), abs=0.05)
+    assert wider.parameters - top.parameters == int(found[5].replace(",", ""))
+    assert wider.parameters <= budget.max_parameters
+    assert "past the widest width allowed, 16 (max_channels, --max-channels)" in found[6]
+    assert "over the budget" not in found[6]
+
+
 @pytest.mark.parametrize(
     ("key", "shape", "words"),
     [

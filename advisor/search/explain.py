@@ -12,11 +12,11 @@ how its levels meet the description's relations; and the compute or activation b
 rather than the parameters holds a reference to a lower score), what a shallow
 and a contiguous net would need to reach its figures (expressive efficiency), the correlation
 furthest from its target with what widening one layer would add (and what keeps the search
-from that design: the budget, the compute or activation bound, or a width profile it does not
-build), and what 10% more budget would buy; the score sentence says what the arrangement its
-windows forget costs (docs/THEORY.md §16). Figures are the analysis' ``log2_separation_rank``
-(the search's objective); a practical search's targets are the best any recommendable net
-reaches at this budget, a free search's the dimension bounds.
+from that design: the budget, the compute or activation bound, the widest width allowed, or a
+width profile it does not build), and what 10% more budget would buy; the score sentence says
+what the arrangement its windows forget costs (docs/THEORY.md §16). Figures are the analysis'
+``log2_separation_rank`` (the search's objective); a practical search's targets are the best
+any recommendable net reaches at this budget, a free search's the dimension bounds.
 """
 
 from __future__ import annotations
@@ -166,8 +166,8 @@ class Widening:
         Parameters it costs.
     beyond
         What keeps the search from this design, in words ("over the budget" or the compute
-        bound, and a width profile the search does not build, each that applies); empty when
-        nothing does.
+        bound, ``max_channels`` for a width past it, and a width profile the search does not
+        build, each that applies); empty when nothing does.
     """
 
     position: int

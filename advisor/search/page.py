@@ -48,7 +48,7 @@ from advisor.search.explain import (
 )
 from advisor.search.ladders import no_standard_cnn_reason
 from advisor.search.paging import PAST_THE_END, next_page_token
-from advisor.search.profiles import ProfileRules, maximal
+from advisor.search.profiles import ProfileRules, maximal, practical_profiles
 from advisor.search.run import SearchRun
 from advisor.search.widths import best_point
 from advisor.seprank.analysis import analyze
@@ -356,7 +356,10 @@ def _widenings(run: SearchRun, entry: Entry) -> list[Widening]:
 
     A step is to the next width the search allocates: a practical profile's choices, a quarter
     step apart, else the free allocation's. Practical widths stepped to the next power of two,
-    "the 2nd width 80 -> 128" past the 96 and 112 the search builds, priced at their cost.
+    "the 2nd width 80 -> 128" past the 96 and 112 the search builds, priced at their cost. A
+    width at ``max_channels`` steps past it (:func:`_past_widest`), as the allowed widths would
+    with a higher one: a 512-wide net read "No single layer one step wider would raise" a
+    correlation that 640 channels raise within the budget.
     """
     widths = list(entry.allocation.widths)
     binding = run.objective.binding(entry.allocation.log2_ranks)
@@ -364,7 +367,7 @@ def _widenings(run: SearchRun, entry: Entry) -> list[Widening]:
     choices = run.ladders.rules.choices if practical else run.choices
     raised = []
     for position, width in enumerate(widths):
-        larger = [c for c in choices if c > width]
+        larger = [c for c in choices if c > width] or _past_widest(run, width)
         if larger:
             raised.append((position, [*widths[:position], larger[0], *widths[position + 1 :]]))
     if not raised:
@@ -381,6 +384,21 @@ def _widenings(run: SearchRun, entry: Entry) -> list[Widening]:
     ]
 
 
+def _past_widest(run: SearchRun, width: int) -> list[int]:
+    """Return the width one step past ``max_channels`` when ``width`` is at it (else none).
+
+    The step the allowed widths would take with a higher ``max_channels`` (a practical
+    profile's quarter step, 512 -> 640; a free allocation's power of two, 512 -> 1,024). None
+    past explicit ``channel_choices``, which name every width allowed.
+    """
+    budget = run.budget
+    if budget.channel_choices is not None or width < budget.max_channels:
+        return []
+    wider = budget.model_copy(update={"max_channels": 2 * width})
+    practical = budget.width_profile == "practical"
+    return [c for c in (wider.profile_choices() if practical else wider.choices()) if c > width][:1]
+
+
 def _beyond(
     run: SearchRun, entry: Entry, points: npt.NDArray[np.int64], extra: npt.NDArray[np.int64]
 ) -> list[str]:
@@ -388,17 +406,15 @@ def _beyond(
 
     Each obstacle is named, not the first: "over the compute bound" alone, on a widening no
     practical ladder holds either, sent the reader to a higher --max-macs that builds it no more.
+    A width past ``max_channels`` names it, and the practical profiles it is judged against are
+    those that a ``max_channels`` as wide builds, so a wider constant ladder is not said to break
+    "hidden widths constant or doubling".
     """
     over_budget = entry.allocation.parameters + extra > run.budget.max_parameters
     bounds = run.ladders.bounds()
     passed = [bound.over(entry.candidate, points) for bound in bounds]  # per bound, per point
-    ladders = (
-        {tuple(row) for row in run.ladders.of_depth(entry.candidate.depth)[0].tolist()}
-        if run.budget.width_profile == "practical"
-        else None
-    )
-    # Their hidden widths, read once for every widened profile off them.
-    hidden = {ladder[1:] for ladder in ladders or ()}
+    widest = run.budget.max_channels
+    known: _Profiles = {}
     reasons = []
     for index, (point, budget) in enumerate(zip(points.tolist(), over_budget, strict=True)):
         said = []
@@ -407,12 +423,39 @@ def _beyond(
             said.append("over the budget")
         elif past:
             said.append(f"over {listed(past, quoted=False)}")
-        if ladders is not None and tuple(point) not in ladders:
-            rules = _broken_rules(point, hidden, run.ladders.rules)
-            off = "off the practical profiles the search builds"
-            said.append(f"{off}: {rules}" if rules else off)
-        reasons.append("; ".join(said))
+        if run.budget.channel_choices is None and max(point) > widest:
+            said.append(f"past the widest width allowed, {widest:,} (max_channels, --max-channels)")
+        if run.budget.width_profile == "practical":
+            said.append(_off_profiles(run, entry, point, known))
+        reasons.append("; ".join(s for s in said if s))
     return reasons
+
+
+_Profiles = dict[ProfileRules, set[tuple[int, ...]]]
+"""The practical profiles of one depth under each set of rules, built once per rationale."""
+
+
+def _off_profiles(run: SearchRun, entry: Entry, point: Sequence[int], known: _Profiles) -> str:
+    """Say which rules of the practical profiles the width profile ``point`` breaks (empty: none).
+
+    Judged against the profiles the search builds, or, for a ``point`` wider than
+    ``max_channels``, against those a ``max_channels`` as wide would build (kept in ``known``).
+    """
+    rules = run.ladders.rules
+    if max(point) > run.budget.max_channels and run.budget.channel_choices is None:
+        wider = run.budget.model_copy(update={"max_channels": max(point)})
+        rules = ProfileRules.for_budget(wider, run.outputs)
+    if rules not in known:
+        depth = entry.candidate.depth
+        built = run.ladders.of_depth(depth)[0] if rules == run.ladders.rules else None
+        profiles = practical_profiles(depth, rules) if built is None else built
+        known[rules] = {tuple(row) for row in profiles.tolist()}
+    ladders = known[rules]
+    if tuple(point) in ladders:
+        return ""
+    broken = _broken_rules(point, {ladder[1:] for ladder in ladders}, rules)
+    off = "off the practical profiles the search builds"
+    return f"{off}: {broken}" if broken else off
 
 
 def _broken_rules(point: Sequence[int], hidden: set[tuple[int, ...]], rules: ProfileRules) -> str:
