@@ -1125,3 +1125,45 @@ def test_a_reference_that_models_every_correlation_better_and_scores_lower_says_
     assert "no correlation less well" not in said[4]
     assert " and models every correlation at least as well, " in said[4]
     assert "and scores lower through the order its pooling windows forget (times " in said[4]
+
+
+def test_the_standard_cnn_the_costs_are_compared_with_is_named_and_costs_what_it_says() -> None:
+    # On an 8x32x32 input at 1,000,000 parameters a pick read "0.299x the standard CNN of this
+    # budget" of a CNN no sentence named (M = 448, outside the search's range of M): neither
+    # the ratio nor the default compute bound, 4x its multiply-adds, could be checked.
+    task = load_task("examples/symmetry.yaml")
+    budget = Budget(max_parameters=20_000, top_k=1, time_limit_seconds=None)
+    (top,) = recommend(task, budget).recommendations
+    text = " ".join(top.rationale.split())
+    said = re.search(
+        r"The standard CNN of this budget, which the multiply-adds and activations are compared "
+        r"with, is contiguous pooling \(([^)]*)\) with M = (\d+) and widths ([\d-]+): "
+        r"([\d,]+) parameters, ([\d,]+) multiply-adds and ([\d,]+) activations per input; the "
+        r"compute bound, ([\d,]+) multiply-adds per input, is 4x its multiply-adds",
+        text,
+    )
+    assert said is not None, text
+    pools = [[int(n) for n in w.removeprefix("global ").split("x")] for w in said[1].split(", ")]
+    widths = [int(w) for w in said[3].split("-")]
+    standard = parse_architecture(
+        {
+            "input": {"shape": list(task.input.shape)},
+            "representation": int(said[2]),
+            "layers": [{"channels": w, "pool": p} for w, p in zip(widths, pools, strict=True)],
+        }
+    )
+    parameters, multiply_adds, activations, bound = (
+        int(said[i].replace(",", "")) for i in (4, 5, 6, 7)
+    )
+    assert (standard.parameters, standard.multiply_adds, standard.activations) == (
+        parameters,
+        multiply_adds,
+        activations,
+    )
+    assert standard.parameters <= budget.max_parameters
+    assert bound == 4 * multiply_adds
+    ratio = re.search(
+        r"multiply-adds per input \(([\d.]+)x the standard CNN of this budget\)", text
+    )
+    assert ratio is not None, text
+    assert float(ratio[1]) == pytest.approx(top.multiply_adds / multiply_adds, rel=5e-3)

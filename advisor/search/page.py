@@ -718,7 +718,36 @@ def _design(run: SearchRun, entry: Entry) -> Design:
 
 def _notes(run: SearchRun, complete: bool) -> Sequence[str]:
     """Return the search's notes, which every recommendation of the page carries."""
-    return [*_stop_notes(run, complete), *search_notes(run)]
+    standard = _standard_note(run)
+    return [*_stop_notes(run, complete), *([standard] if standard else []), *search_notes(run)]
+
+
+def _standard_note(run: SearchRun) -> str:
+    """Name the standard CNN of this budget, which every tree's summary compares its costs with.
+
+    Its tree, widths and costs, and the compute bound where it sets it (empty: no standard CNN
+    fits). A pick on an 8x32x32 input at 1,000,000 parameters read "575,149,056 multiply-adds
+    per input (0.299x the standard CNN of this budget)" of a CNN that no sentence named (M = 384,
+    outside the search's range of M), so neither the ratio nor the bound could be checked.
+    """
+    standard = run.ladders.standard
+    if standard is None:
+        return ""
+    tree = standard.tree
+    bound = ""
+    if run.budget.max_multiply_adds is None and run.budget.width_profile == "practical":
+        bound = (
+            f"; the compute bound, {run.ladders.max_multiply_adds:,} multiply-adds per input, is "
+            f"{DEFAULT_COMPUTE_FACTOR}x its multiply-adds, and max_multiply_adds (--max-macs) "
+            "sets another"
+        )
+    return (
+        "The standard CNN of this budget, which the multiply-adds and activations are compared "
+        f"with, is contiguous pooling ({tree.schedule_text()})"
+        f"{tree.padding_text(run.task.input.shape)} with {widths_text(standard.widths)}: "
+        f"{standard.parameters:,} parameters, {standard.multiply_adds:,} multiply-adds and "
+        f"{standard.activations:,} activations per input{bound}."
+    )
 
 
 def _stop_notes(run: SearchRun, complete: bool) -> list[str]:
