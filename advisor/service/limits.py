@@ -84,7 +84,7 @@ milliseconds, and the longest call (time limit, drain and a margin) must fit one
 24.8 days."""
 
 
-MIN_MESSAGE_BYTES: Final = 5247
+MIN_MESSAGE_BYTES: Final = 6271
 """The least ``max_message_bytes`` a server accepts: the estimated answer of the smallest search.
 
 Every search is refused up front when its response estimate exceeds the limit
@@ -241,7 +241,7 @@ _DEFAULT_TOP_K: int = Budget.model_fields["top_k"].default
 _CORRELATION_BYTES = 64
 # A recommendation without its names and permutations: numbers, layers, the rationale's prose
 # and the summary's (its opening sentences again, about 600 bytes).
-_RECOMMENDATION_BYTES = 5120
+_RECOMMENDATION_BYTES = 6144
 # The tags and lengths around a permutation's ids: at most five nested fields (a mixture member's
 # Mixture, MixtureMember, Geometry, PermutationGeometry and its packed ids), each a tag of at
 # most 2 bytes and a length of at most 5.

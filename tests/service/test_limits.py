@@ -15,7 +15,7 @@ from advisor_client.errors import InvalidArgumentError
 from advisor.errors import LimitExceededError, refused_limits
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import INT32_MAX, Budget
-from advisor.model.grid import InputSpec
+from advisor.model.grid import InputSpec, padded_shape
 from advisor.model.padding import largest_grid
 from advisor.model.presets import expand_task_preset
 from advisor.model.task import parse_task
@@ -234,8 +234,8 @@ def _assert_analysis_refused_on(architecture: pb.Architecture, field: str | None
 
 
 def test_a_padded_pick_is_admitted_to_analysis_where_its_input_is() -> None:
-    # A 3x3x7 input (63 locations, within 64) is searched padded to 4x4x8: the picks'
-    # permutations number those 128 locations, and Analyze refused what Recommend answered
+    # A 3x3x7 input (63 locations, within 64) is searched padded to 4x4x8 and 3x3x8: the picks'
+    # permutations number up to those 128 locations, and Analyze refused what Recommend answered
     # (`advisor analyze TASK --arch RESULT --target` on a 23x23x23 pick padded to 32x32x32).
     limits = RequestLimits(max_locations=64)
     task = parse_task({"input": {"shape": [3, 3, 7]}, "preset": "symmetry"})
@@ -246,10 +246,11 @@ def test_a_padded_pick_is_admitted_to_analysis_where_its_input_is() -> None:
         request = pb.AnalyzeRequest(
             task=task_to_proto(task), architecture=architecture_to_proto(architecture)
         )
-        assert len(request.architecture.geometry.permutation.permutation) == 128
+        grown = math.prod(padded_shape(task.input.shape, architecture.padding))
+        assert 63 < len(request.architecture.geometry.permutation.permutation) == grown <= 128
         check_analyze_request(request, limits)
     # No longer than the largest padded grid the search pools for that input.
-    request.architecture.geometry.permutation.permutation.append(128)
+    request.architecture.geometry.permutation.permutation[:] = range(129)
     with pytest.raises(LimitExceededError) as error:
         check_analyze_request(request, limits)
     assert _fields(error) == ["architecture.geometry.permutation"]
