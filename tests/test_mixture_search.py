@@ -19,12 +19,20 @@ from advisor.model.architecture import architecture_document, parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT
 from advisor.model.presets import expand_task_preset
-from advisor.model.results import Recommendation, SearchProgress, SearchResult
+from advisor.model.results import (
+    CARRIED_SHARE,
+    CorrelationAnalysis,
+    MemberFigure,
+    Recommendation,
+    SearchProgress,
+    SearchResult,
+)
 from advisor.model.task import Task, load_task, parse_task
 from advisor.model.text import activations_text
 from advisor.search import mixtures
 from advisor.search import page as page_module
 from advisor.search import run as run_module
+from advisor.search.explain import carriers
 from advisor.search.mixtures import mixture_of, tree_budget
 from advisor.search.recommend import recommend, score_architecture
 from advisor.search.run import SearchRun
@@ -386,7 +394,7 @@ def test_a_mixture_says_which_member_carries_each_correlation_with_its_figures(
         "the mirror tree (member 0) carries 'symmetry/halves' (64 bits against 16)" in top.rationale
     )
     sum_only = "no member alone reaches the mixture's figure on 'local/s1-mirrored'"
-    assert f"{sum_only} (33 bits against 32 and 32)" in (top.rationale)
+    assert f"{sum_only} (33 bits against 32 and 32, {_HALF_SHARE})" in top.rationale
     assert re.search(r"the dilated tree of dilations [\d, ]+ \(member 1\) carries ", top.rationale)
     # The table: a column per member, its figure and certificate; within 80 columns, the
     # members' columns go on under their own header, beside the names again.
@@ -398,7 +406,48 @@ def test_a_mixture_says_which_member_carries_each_correlation_with_its_figures(
     # Its why: says which tree each member is and what it carries, as the columns cannot.
     words = " ".join(table.split())
     assert "the mirror tree (member 0) carries 'symmetry/halves' (64 bits against 16)" in words
-    assert f"{sum_only} (33 bits against 32 and 32)" in words
+    assert f"{sum_only} (33 bits against 32 and 32, {_HALF_SHARE})" in words
+
+
+_HALF_SHARE = "the best member alone 50% of the mixture's rank"
+"""How a rationale says that of two equal members each reaches half the mixture's rank."""
+
+
+def _summed(name: str, ranks: list[float]) -> CorrelationAnalysis:
+    """Return a mixture's figures on ``name``: members of ``ranks``, the bound their sum's."""
+    figure = math.log2(sum(ranks))
+    members = tuple(MemberFigure(math.log2(r), "upper_bound") for r in ranks)
+    return CorrelationAnalysis(name, figure, 2 * figure, "upper_bound", members=members)
+
+
+def test_a_member_carries_a_correlation_alike_whatever_the_figures_magnitude() -> None:
+    # 'sym' at 10,000 + 10 (13.289 against 13.288 bits) read "no member alone reaches the
+    # mixture's figure (13.3 bits against 3.3 and 13.3)", while 2^73.36 + 24, whose sum a float
+    # cannot tell from the member's figure, read "the interleaved tree (member 0) carries 'sym'".
+    small, large = _summed("small", [10, 10_000]), _summed("large", [24, 2.0**73.36])
+    assert large.log2_separation_rank == 73.36  # the float lost the + 24
+    words = carriers(["contiguous tree", "interleaved tree"], [small, large])
+    assert (
+        "the interleaved tree (member 1) carries 'small' (13.3 bits against 3.3) and 'large' "
+        "(73.4 bits against 4.6)"
+    ) in words
+    assert "no member alone reaches" not in words
+
+
+def test_where_no_member_carries_a_correlation_its_best_share_says_why() -> None:
+    # One-decimal bits read alike (13.3 against 13.3 and 3.3): the best member's share, rounded
+    # down, says it falls short of the rule's, which the wording states.
+    near = _summed("near", [10_000, 160])
+    best = max(near.member_shares())
+    assert CARRIED_SHARE > best > round(CARRIED_SHARE - 0.01, 2)
+    words = carriers(["contiguous tree", "interleaved tree"], [near])
+    shown = math.floor(best * 1000) / 10
+    assert f"at least {CARRIED_SHARE:.0%} of the mixture's" in words
+    assert (
+        f"no member alone reaches the mixture's figure on 'near' (13.3 bits against 13.3 and 7.3, "
+        f"the best member alone {shown:g}% of the mixture's rank)"
+    ) in words
+    assert f"{shown:g}%" != f"{CARRIED_SHARE:.0%}"
 
 
 def test_a_mixture_says_its_members_scores_are_their_best_designs_not_its_own_members() -> None:

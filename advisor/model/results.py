@@ -23,6 +23,7 @@ from advisor.model.scalars import finite_number
 from advisor.model.text import activations_text, count_text
 
 __all__ = [
+    "CARRIED_SHARE",
     "LIBRARY_HINTS",
     "Analysis",
     "Certificate",
@@ -116,14 +117,24 @@ _DESIGN_HINT: Final = "why: the design's summary; its rationale (.rationale) " +
 """How a recommendation's own table (:meth:`Recommendation.as_table`) ends after its summary."""
 
 
+CARRIED_SHARE: Final = 0.99
+"""The share of a mixture's rank a member reaches alone to carry the correlation.
+
+A ratio, so the rule reads alike at any magnitude: the mixture's bound sums its members' ranks
+(docs/THEORY.md §15), and a member of 10,000 beside one of 10 (13.289 against 13.288 bits)
+carries the correlation as one of 2^73.36 beside one of 24 does, whose sum a float cannot tell
+from the member's own figure."""
+
+
 @dataclass(frozen=True)
 class MemberFigure:
     """What one member of a mixture reaches on a correlation alone, the others' convs zeroed.
 
     The mixture computes each member alone (docs/THEORY.md §15, the hybrid trees), so a member's
-    rank is at most the mixture's: the member whose figure reaches the mixture's carries the
-    correlation; where none does, no member alone reaches the mixture's figure (which, if only
-    an upper bound, the sum may not reach either). ``log2_separation_rank`` is the
+    rank is at most the mixture's: a member whose rank alone is at least :data:`CARRIED_SHARE`
+    of the mixture's carries the correlation (:meth:`CorrelationAnalysis.carried_by`); where
+    none does, no member alone reaches the mixture's figure (which, if only an upper bound, the
+    sum may not reach either). ``log2_separation_rank`` is the
     member's tree figure (its geometry and widths, the mixture's M), at most the mixture's own
     figure, and ``certificate`` says how far it is proven, as a tree's figure's does (in an
     exact analysis the member tree's exact rank, ``exact``, as the mixture's figure is).
@@ -156,6 +167,21 @@ class CorrelationAnalysis:
     log2_min_cut: _Number | None = None
     log2_lower_bound: _Number | None = None
     members: tuple[MemberFigure, ...] | None = ()
+
+    def member_shares(self) -> list[float]:
+        """Return the share of the mixture's rank each member reaches alone, in member order.
+
+        ``2^(member's figure - mixture's)``, at most 1 (a member's figure is capped by the
+        mixture's); empty for a tree and for figures not reported.
+        """
+        return [
+            2.0 ** min(m.log2_separation_rank - self.log2_separation_rank, 0.0)
+            for m in self.members or ()
+        ]
+
+    def carried_by(self) -> tuple[int, ...]:
+        """Return the members that carry the correlation: at least :data:`CARRIED_SHARE` alone."""
+        return tuple(i for i, s in enumerate(self.member_shares()) if s >= CARRIED_SHARE)
 
 
 def reported_members(
@@ -682,8 +708,9 @@ def _efficiency_lines(
 def _correlation_table(correlations: Sequence[CorrelationAnalysis], indent: str = "") -> list[str]:
     """Tabulate the figures, each line after ``indent``; a mixture's get a column per member.
 
-    A member's cell is its log2 rank and certificate (``64 tight``): the member whose figure
-    reaches the mixture's carries the correlation (docs/FORMATS.md §3). A mixture's figures from
+    A member's cell is its log2 rank and certificate (``64 tight``): a member whose rank alone
+    is at least :data:`CARRIED_SHARE` of the mixture's carries the correlation
+    (docs/FORMATS.md §3). A mixture's figures from
     a server that predates member figures (``members`` None) get a line saying so instead.
     """
     members = max((len(c.members or ()) for c in correlations), default=0)

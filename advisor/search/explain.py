@@ -29,7 +29,7 @@ from typing import Final, Literal, Protocol
 import numpy as np
 
 from advisor.model.budget import scaled_parameters
-from advisor.model.results import CorrelationAnalysis, Efficiency
+from advisor.model.results import CARRIED_SHARE, CorrelationAnalysis, Efficiency
 from advisor.model.text import activations_text, count_text, told_apart
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
 
@@ -722,26 +722,27 @@ def carriers(members: Sequence[str], correlations: Sequence[CorrelationAnalysis]
     """Say which member of a mixture carries each correlation, with the bits each reaches alone.
 
     ``members`` names the member networks in the order of each correlation's ``members``
-    figures. A member carries a correlation when its figure alone reaches the mixture's (the
-    mixture computes each member alone, so none exceeds it); where none does, no member alone
-    reaches the figure (which, an upper bound, the sum may not reach either). Each group names
-    its first correlations, with the member's bits against the others'; the analysis'
-    ``members`` hold every figure. Empty for a tree.
+    figures. A member carries a correlation when its rank alone is at least
+    :data:`~advisor.model.results.CARRIED_SHARE` of the mixture's
+    (:meth:`~advisor.model.results.CorrelationAnalysis.carried_by`; the mixture computes each
+    member alone, so none exceeds it); where none does, no member alone reaches the figure
+    (which, an upper bound, the sum may not reach either), and the best member's share, rounded
+    down, says by how much, as one-decimal bits may not. Each group names its first
+    correlations, with the member's bits against the others'; the analysis' ``members`` hold
+    every figure. Empty for a tree.
     """
     groups: dict[tuple[int, ...], list[str]] = {}
     for correlation in correlations:
         if not correlation.members:
             continue
         figures = [m.log2_separation_rank for m in correlation.members]
-        reach = tuple(
-            index
-            for index, figure in enumerate(figures)
-            if figure >= correlation.log2_separation_rank - _REACHED
-        )
+        reach = correlation.carried_by()
         others = [_bits(f) for i, f in enumerate(figures) if i not in reach]
         own = _bits(correlation.log2_separation_rank)
         against = f" against {listed(others, quoted=False)}" if others else ""
-        groups.setdefault(reach, []).append(f"{correlation.name!r} ({own} bits{against})")
+        best = math.floor(max(correlation.member_shares()) * 1000) / 10
+        share = "" if reach else f", the best member alone {best:g}% of the mixture's rank"
+        groups.setdefault(reach, []).append(f"{correlation.name!r} ({own} bits{against}{share})")
     if not groups:
         return ""
 
@@ -758,14 +759,11 @@ def carriers(members: Sequence[str], correlations: Sequence[CorrelationAnalysis]
     # last those no member reaches alone.
     ordered = sorted(groups.items(), key=lambda group: (not group[0], len(group[0]), group[0]))
     return (
-        "Which member carries each correlation, its figure alone reaching the mixture's (the "
-        "other members' bits alone after 'against'; every member's figure is in the "
-        f"analysis' members): {'; '.join(said(reach, names) for reach, names in ordered)}."
+        "Which member carries each correlation, its rank alone at least "
+        f"{CARRIED_SHARE:.0%} of the mixture's (the other members' bits alone after 'against'; "
+        "every member's figure is in the analysis' members): "
+        f"{'; '.join(said(reach, names) for reach, names in ordered)}."
     )
-
-
-_REACHED: Final = 1e-9
-"""A member's figure this close below the mixture's reaches it (both are rounded figures)."""
 
 
 _FAMILY_WORDS: Final = {"dilations": "dilated", "data_arranged": "data-arranged"}
