@@ -26,6 +26,7 @@ from advisor.model.results import (
     Recommendation,
     SearchProgress,
     SearchResult,
+    pools_text,
 )
 from advisor.model.task import Task, load_task, parse_task
 from advisor.model.text import activations_text
@@ -466,16 +467,65 @@ def test_a_mixture_says_its_members_scores_are_their_best_designs_not_its_own_me
             schedule
         ):
             trees.setdefault(r.architecture.family, r)
-    said = re.search(
-        r"of the (\w+) tree and the (\w+) tree, whose best designs alone at this budget "
-        r"score ([\d.]+) and ([\d.]+), both here with M = (\d+)",
-        mixture.summary,
-    )
+    said = _PAIRED.search(mixture.summary)
     assert said, mixture.summary
-    first, second, first_score, second_score, representation = said.groups()
+    first, second, _, first_score, second_score, representation = said.groups()
     assert float(first_score) == pytest.approx(trees[first].score, abs=5e-5)
     assert trees[first].architecture.representation != int(representation)
     assert float(second_score) == pytest.approx(trees[second].score, abs=5e-5)
+
+
+_PAIRED = re.compile(
+    r"of the (\w+) tree and the (\w+) tree, the trees it pairs \(pools ([\dx ]+)\) scoring "
+    r"([\d.]+) and ([\d.]+) alone at this budget, both here with M = (\d+)"
+)
+"""A mixture's opening: its members' trees, the schedule they share and their scores alone."""
+
+
+def test_a_mixture_quotes_its_paired_trees_scores_on_its_schedule_not_as_the_best() -> None:
+    # "whose best designs alone at this budget score 0.8651 and 0.08661": 0.08661 was the
+    # interleaved tree on the mixture's pools 2 2 4, while the interleaved tree on pools
+    # 2 2 2 2 scored 0.08843, ranked next to it.
+    task = parse_task(
+        {
+            "input": {"shape": [16]},
+            "correlations": [
+                {"name": "halves", "a": {"preset": "left_half"}, "b": {"preset": "right_half"}},
+                {"name": "evenodd", "a": {"preset": "even"}, "b": {"preset": "odd"}},
+                {
+                    "name": "ends",
+                    "a": {"indices": [0, 1, 2, 3]},
+                    "b": {"indices": [12, 13, 14, 15]},
+                },
+                {
+                    "name": "pairs",
+                    "a": {"indices": [0, 1, 4, 5, 8, 9, 12, 13]},
+                    "b": {"indices": [2, 3, 6, 7, 10, 11, 14, 15]},
+                },
+            ],
+        }
+    )
+    result = recommend(task, Budget(max_parameters=400, geometries=["mixture"], top_k=20))
+    trees = [r for r in result.recommendations if r.architecture.mixture is None]
+    checked = 0
+    for mixture in (r for r in result.recommendations if r.architecture.mixture is not None):
+        said = _PAIRED.search(mixture.summary)
+        assert said, mixture.summary
+        first, second, pools, first_score, second_score, _ = said.groups()
+        assert pools == pools_text(mixture.architecture)
+        for family, score in ((first, first_score), (second, second_score)):
+            # The score quoted is a tree of that family on the mixture's own schedule ...
+            assert any(
+                r.architecture.family == family
+                and pools_text(r.architecture) == pools
+                and float(score) == pytest.approx(r.score, rel=5e-4)
+                for r in trees
+            ), (family, score)
+            # ... which need not be the family's best (the sentence no longer says it is).
+            best = max(r.score for r in trees if r.architecture.family == family)
+            checked += best > float(score) * (1 + 5e-4)
+    assert checked, "no mixture pairs a tree that another of its family outscores"
+    assert not any("best designs" in r.rationale for r in result.recommendations)
 
 
 def test_a_mixture_on_a_padded_grid_says_so_in_its_rationale() -> None:

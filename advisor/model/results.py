@@ -35,6 +35,7 @@ __all__ = [
     "SearchResult",
     "UnpricedReason",
     "padded_input",
+    "pools_text",
     "reported_members",
     "shape_summary",
     "with_padded_input",
@@ -661,11 +662,10 @@ def shape_summary(architecture: Architecture, dilations: Sequence[int] | None = 
     """
     layers = architecture.layers
     widths = " ".join(str(layer.channels) for layer in layers)
-    pools = " ".join("x".join(map(str, layer.pool)) for layer in layers)
     summary = [
         f"representation {architecture.representation}",
         f"widths {widths}",
-        f"pools {pools}",
+        f"pools {pools_text(architecture)}",
     ]
     if any(layer.step != layer.pool for layer in layers):
         summary.append(f"strides {' '.join('x'.join(map(str, layer.step)) for layer in layers)}")
@@ -680,6 +680,11 @@ def shape_summary(architecture: Architecture, dilations: Sequence[int] | None = 
     if dilations is not None:
         summary.append(f"dilations {' '.join(map(str, dilations))}")
     return summary
+
+
+def pools_text(architecture: Architecture) -> str:
+    """Return the windows bottom-up as the shape line writes them after ``pools``: ``2x2 2x2``."""
+    return " ".join("x".join(map(str, layer.pool)) for layer in architecture.layers)
 
 
 def _analysis_table(analysis: Analysis, architecture: Architecture | None) -> str:

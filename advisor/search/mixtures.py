@@ -59,7 +59,7 @@ from advisor.model.architecture import Architecture, Mixture, MixtureMember
 from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT
 from advisor.model.mixture import coinciding_levels, member_widths
-from advisor.model.results import Recommendation, SearchResult
+from advisor.model.results import Recommendation, SearchResult, pools_text
 from advisor.model.task import Task
 from advisor.model.text import activations_text
 from advisor.search.candidates import padding_text
@@ -620,8 +620,9 @@ def _recommendation(
     assert architecture.mixture is not None, "a mixture entry builds a mixture"
     text = (
         f"A mixture [CTS18] of the {_member(first)} and the {_member(second)}"
-        f"{padding_text(task.input.shape, architecture.padding)}, whose best designs alone "
-        f"at this budget score {first.score:.4g} and {second.score:.4g}, both here "
+        f"{padding_text(task.input.shape, architecture.padding)}, the trees it pairs (pools "
+        f"{pools_text(architecture)}) scoring {first.score:.4g} and {second.score:.4g} alone "
+        "at this budget, both here "
         f"with M = {architecture.representation} and widths "
         f"{'-'.join(str(w) for w in architecture.widths)}, summed "
         f"{architecture.mixture.summed_where()}: {architecture.parameters:,} parameters (both "
