@@ -818,6 +818,39 @@ def test_scoring_only_undominated_ladders_finds_what_scoring_every_ladder_finds(
     assert pruned and pruned == mixtures_found()
 
 
+@pytest.mark.parametrize(
+    ("geometries", "build_seconds", "ways"),
+    [
+        (_TREES, 0.0, ""),
+        (
+            _TREES,
+            2.0,
+            "; a longer time limit (the stop cut the tree search short) may give it pairs",
+        ),
+        (("mirror",), 0.0, "; another tree family in the geometries may give it pairs"),
+    ],
+)
+def test_trees_not_pooled_alike_are_told_only_the_ways_to_pairs_still_open(
+    monkeypatch: pytest.MonkeyPatch, geometries: tuple[str, ...], build_seconds: float, ways: str
+) -> None:
+    # A search that named every tree family, stopped early, was told "another tree family in
+    # the geometries gives it pairs"; so was a complete one, whose best trees no family pools
+    # alike. A stop leaves the longer time limit; only geometries that leave a family out, that.
+    task = parse_task({"input": {"shape": [256]}, "preset": "symmetry"})
+    budget = Budget(
+        max_parameters=20_000, top_k=3, width_profile="free", geometries=[*geometries, "mixture"]
+    )
+    clock = ManualClock(0.0)
+    _timed_builds(monkeypatch, clock, build_seconds)
+    result = recommend(task, budget, stop=StopSignal(100.0, clock=clock))
+    assert result.complete is (build_seconds == 0)
+    pools = [pools_text(r.architecture) for r in result.recommendations]
+    assert len(set(pools)) == len(pools) >= 2, pools
+    for recommendation in result.recommendations:
+        note = recommendation.rationale.rpartition("No mixture is recommended: ")[2]
+        assert f"on one pooling schedule{ways}." in note, note
+
+
 def test_trees_a_stop_left_unbuilt_are_told_in_the_callers_terms(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

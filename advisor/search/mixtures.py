@@ -304,7 +304,13 @@ def with_mixtures(
     earlier = any(isinstance(entry, _Scored) for entry in ranked[:offset])
     if recommendations and not earlier and not any(r.architecture.mixture for r in recommendations):
         why = stopped or _none_recommended(
-            len(trees), len(pairs), scored, recommendations[-1], unbuilt > 0
+            len(trees),
+            len(pairs),
+            scored,
+            recommendations[-1],
+            cut=unbuilt > 0,
+            trees_stopped=not result.complete,
+            left_out=bool(searched),
         )
         recommendations = [r.noted(f"No mixture is recommended: {why}") for r in recommendations]
     elif stopped:
@@ -445,13 +451,23 @@ def _stopped(
 
 
 def _none_recommended(
-    trees: int, pairs: int, scored: Sequence[_Scored], last: Recommendation, cut: bool = False
+    trees: int,
+    pairs: int,
+    scored: Sequence[_Scored],
+    last: Recommendation,
+    *,
+    cut: bool = False,
+    trees_stopped: bool = False,
+    left_out: bool = False,
 ) -> str:
     """Say why no mixture is among the recommendations of a pass that did all its work.
 
     ``trees`` were paired (the best trees found; ``cut``: those built before a stop left the
     others unbuilt), ``pairs`` of them share a schedule, ``scored`` are the best mixtures of
-    the pairs that fit the budget, ``last`` is the page's last design.
+    the pairs that fit the budget, ``last`` is the page's last design. Where no two trees are
+    pooled alike, the ways to pairs are those open (:func:`_ways_to_pairs`): ``trees_stopped``,
+    the tree search was stopped before it scored every tree; ``left_out``, the geometries leave
+    out a default tree family.
     """
     held = "built before the stop" if cut else "found"
     if trees < 2:
@@ -465,8 +481,8 @@ def _none_recommended(
             else f"no two of the {trees} best trees {held} are"
         )
         return (
-            f"{which} pooled alike, and a mixture sums two trees on one pooling "
-            "schedule; another tree family in the geometries gives it pairs."
+            f"{which} pooled alike, and a mixture sums two trees on one pooling schedule"
+            f"{_ways_to_pairs(cut or trees_stopped, left_out)}."
         )
     if not scored:
         return (
@@ -479,6 +495,20 @@ def _none_recommended(
         f"the best of {len(scored)} mixtures of the {trees} best trees scores "
         f"{best.score[0]:.4g}, below the last design here ({last.score:.4g})."
     )
+
+
+def _ways_to_pairs(stopped: bool, left_out: bool) -> str:
+    """Say what may give the mixture pass trees pooled alike, as a clause after a semicolon.
+
+    A longer time limit where a stop cut the tree search (``stopped``), another tree family
+    where the geometries leave out a default one (``left_out``); '' where neither is open: a
+    complete search of every default family found no two of its best trees pooled alike.
+    """
+    ways = [
+        *(["a longer time limit (the stop cut the tree search short)"] if stopped else []),
+        *(["another tree family in the geometries"] if left_out else []),
+    ]
+    return f"; {' or '.join(ways)} may give it pairs" if ways else ""
 
 
 def _trees_unbuilt(built: int, unbuilt: int) -> str:
