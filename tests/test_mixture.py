@@ -24,6 +24,7 @@ from advisor.model.architecture import (
     parameter_count,
     parse_architecture,
 )
+from advisor.model.exact_bounds import EXACT_MAX_LOG2_SIZE
 from advisor.model.task import load_task, parse_task
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
@@ -37,8 +38,9 @@ from advisor.seprank.mixture import (
     log2_mixture_bound,
     mixture_structure,
 )
-from advisor.seprank.mixture_exact import mixture_exact_rank
+from advisor.seprank.mixture_exact import MIXTURE_EXACT_MAX_LOG2_SIZE, mixture_exact_rank
 from advisor.seprank.tree import log2_min_cut
+from advisor.service.limits import RequestLimits, check_analysis_cost
 from tests.support.mixtures import member_trees
 
 
@@ -387,6 +389,35 @@ def test_exact_analysis_of_a_mixture_over_the_limit_names_the_correlation() -> N
     assert violation.description.startswith("exact certification of 'halves': ")
 
 
+def test_a_mixture_over_its_fixed_exact_limit_is_told_no_server_setting_raises_it() -> None:
+    # `advisor serve --limit max_exact_log2_size=24` certified a tree of size 16 but refused a
+    # 2-member mixture on length 16 at M = 2 with "... <= 16 ..., got 18", which read as the
+    # setting the server had just raised.
+    document = _document([[1, 2, 4, 8], [8, 4, 2, 1]], [[4] * 4, [4] * 4], [], 2)
+    mixture = parse_architecture(document)
+    tree = parse_architecture({k: v for k, v in document.items() if k != "mixture"})
+    task = parse_task(
+        {
+            "input": {"shape": [16]},
+            "correlations": [{"name": "halves", "a": {"preset": "left_half"}}],
+        }
+    )
+    raised = RequestLimits(max_exact_log2_size=EXACT_MAX_LOG2_SIZE)
+    for arch in (tree, mixture):
+        check_analysis_cost(task, arch, True, raised)  # the server admits both
+    assert analyze(task, tree, exact=True).correlations[0].certificate == "exact"
+    with pytest.raises(LimitExceededError) as refused:
+        analyze(task, mixture, exact=True)
+    [violation] = refused.value.violations
+    assert violation.field == "exact"
+    size = 16 * math.log2(2) + math.log2(4)
+    assert size > MIXTURE_EXACT_MAX_LOG2_SIZE
+    assert f"<= {MIXTURE_EXACT_MAX_LOG2_SIZE} " in violation.description
+    assert "which no server setting raises" in violation.description
+    assert violation.description.endswith(f"got {size:.4g}")
+    assert refused.value.limits == {}
+
+
 def test_a_mixture_refused_exact_for_its_m_quotes_m() -> None:
     # M = 32 is over the engine's 31 channels while the widths (2) and the size (2 log2 32 +
     # 1 = 11) are within its limits: the refusal quoted those two, "got 11.0 and 2".
@@ -401,7 +432,10 @@ def test_a_mixture_refused_exact_for_its_m_quotes_m() -> None:
         analyze(task, arch, exact=True)
     [violation] = refused.value.violations
     assert violation.field == "exact"
-    assert violation.description.endswith("of at most 31, got 32")
+    assert violation.description.endswith(
+        "of at most 31 (a fixed bound of the mixture engine, which no server setting raises), "
+        "got 32"
+    )
 
 
 @settings(max_examples=40, deadline=None)

@@ -31,10 +31,19 @@ from advisor.seprank.mixture import MixtureStructure
 __all__ = ["MIXTURE_EXACT_MAX_LOG2_SIZE", "check_mixture_exact_limits", "mixture_exact_rank"]
 
 MIXTURE_EXACT_MAX_LOG2_SIZE: Final = 16
-"""Largest ``(|A| + |B|) log2 M`` + ``log2`` of the widest layer the engine contracts."""
+"""Largest ``(|A| + |B|) log2 M`` + ``log2`` of the widest layer the engine contracts.
+
+Fixed, unlike a tree's (a server's ``max_exact_log2_size``, up to the tree engine's 24): the
+contraction holds every node tensor whole, with no bound on its intermediates or elimination as
+the tree engine has. Two members of width 4 at M = 2 took 2.9 s and 220 MiB at 22 and 66 s and
+2.6 GiB at 26 (a 2^12 x 2^12 elimination, which the tree engine refuses)."""
 
 _MAX_FAN_IN: Final = 31
 """Products of two residues are below 2^58; 31 of them summed stay below 2^63 (int64)."""
+
+_FIXED: Final = "a fixed bound of the mixture engine, which no server setting raises"
+"""How a refusal says its limit is no server's setting: ``max_exact_*`` bound trees and mixtures
+alike, and raise neither of this engine's bounds."""
 
 _REGIONS: Final = (SIDE_A, SIDE_B)
 """The labels whose locations are modes of the matrix; free and padded ones take input vectors."""
@@ -47,7 +56,9 @@ def check_mixture_exact_limits(structure: MixtureStructure, labels: npt.NDArray[
 
     Each limit is refused in its own words, quoting the figure that passes it: one message for
     both quoted the widest layer where M was over :data:`_MAX_FAN_IN`, figures within the
-    limits it stated.
+    limits it stated. Both say no server setting raises them: a server whose
+    ``max_exact_log2_size`` admitted the request (it counts ``(|A| + |B|) log2 M`` only) still
+    gets this refusal.
     """
     widest = max(max(widths) for widths in structure.widths)
     channels = max(widest, structure.representation)
@@ -55,7 +66,7 @@ def check_mixture_exact_limits(structure: MixtureStructure, labels: npt.NDArray[
         raise LimitExceededError.single(
             "exact",
             f"the exact rank of a mixture takes channel counts (M and every member's widths) "
-            f"of at most {_MAX_FAN_IN}, got {channels}",
+            f"of at most {_MAX_FAN_IN} ({_FIXED}), got {channels}",
         )
     log2_m = math.log2(structure.representation)
     for row in labels:
@@ -64,7 +75,7 @@ def check_mixture_exact_limits(structure: MixtureStructure, labels: npt.NDArray[
             raise LimitExceededError.single(
                 "exact",
                 f"the exact rank of a mixture is limited to (|A|+|B|) log2 M + log2 r <= "
-                f"{MIXTURE_EXACT_MAX_LOG2_SIZE} (r the widest layer), got {size:.4g}",
+                f"{MIXTURE_EXACT_MAX_LOG2_SIZE} (r the widest layer; {_FIXED}), got {size:.4g}",
             )
 
 
