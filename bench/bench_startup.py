@@ -84,16 +84,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "| command | min ms | median ms | max ms | median CPU ms |",
         "|---|---|---|---|---|",
     ]
-    met = True
+    missed = []
     for name, command in _commands().items():
         wall, cpu = time_command(command, args.runs)
         rows.append(
             f"| `{name}` | {min(wall) * 1000:.0f} | {statistics.median(wall) * 1000:.0f} "
             f"| {max(wall) * 1000:.0f} | {statistics.median(cpu) * 1000:.0f} |"
         )
-        print(rows[-1], flush=True)
-        if name in _TARGETED:
-            met &= statistics.median(wall) <= TARGET_SECONDS
+        print(rows[-1], flush=True)  # as each command is timed; the whole table follows
+        if name in _TARGETED and statistics.median(wall) > TARGET_SECONDS:
+            missed.append(f"`{name}` median {statistics.median(wall) * 1000:.0f} ms")
     load_after = os.getloadavg()[0]
     report = (
         "## Start-up\n\n"
@@ -108,7 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report)
     if args.write_docs:
         update_section("PERFORMANCE.md", "startup", report)
-    return 0 if met else 1
+    if missed:
+        # Exit 1 said nothing: a loaded machine misses the target by its wall clock alone.
+        print(
+            f"target missed: {', '.join(missed)} > {TARGET_SECONDS * 1000:.0f} ms (1-minute load "
+            f"average {load_after:.1f}; the CPU column shows the command's own time)",
+            file=sys.stderr,
+        )
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
