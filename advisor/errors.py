@@ -42,6 +42,7 @@ __all__ = [
     "LimitExceededError",
     "RefusedLimit",
     "ServerStartError",
+    "StalePageTokenError",
     "StoppedError",
     "did_you_mean",
     "known_keys",
@@ -312,6 +313,36 @@ class LimitExceededError(InvalidRequestError):
         the request's size, as the service's ``LIMIT_EXCEEDED`` detail does its own.
         """
         return refused_limits(self.violations)
+
+
+class StalePageTokenError(InvalidRequestError):
+    """A page token another version of the advisor's ranking wrote: start again from page 1.
+
+    A server upgraded between two pages, or a fleet of two versions, ranks in another order,
+    so the token's offset continues no ranking of this one; unlike a token of another request
+    (the caller changed its request) or one no search wrote, the request is right as it is and
+    only its first page, asked again, helps. ``token_ranking_version`` is the version that
+    wrote the token (None for a token of version 3 or earlier, which did not name it) and
+    ``ranking_version`` this advisor's (:data:`~advisor.version.RANKING_VERSION`), so a
+    pipeline acts on it without reading the message. The client's refusal of the same by a
+    server (``ServerStalePageTokenError``) is one too.
+    """
+
+    def __init__(
+        self,
+        violations: Sequence[FieldViolation],
+        token_ranking_version: int | None,
+        ranking_version: int,
+    ) -> None:
+        super().__init__(violations)
+        self.token_ranking_version = token_ranking_version
+        self.ranking_version = ranking_version
+
+    def _holding(self, violations: Sequence[FieldViolation]) -> StalePageTokenError:
+        return type(self)(violations, self.token_ranking_version, self.ranking_version)
+
+    def _pickled_arguments(self) -> tuple[Any, ...]:
+        return self.violations, self.token_ranking_version, self.ranking_version
 
 
 def refused_limits(violations: Iterable[FieldViolation]) -> dict[str, str]:

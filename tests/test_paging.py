@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import pickle
 from dataclasses import replace
 from typing import Any
 
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from advisor import Budget, parse_search_result, parse_task, recommend, search_result_document
-from advisor.errors import InvalidRequestError, StoppedError
+from advisor.errors import InvalidRequestError, StalePageTokenError, StoppedError
 from advisor.model.regions import IndicesRegion
 from advisor.model.results import Recommendation
 from advisor.model.task import Task
@@ -106,6 +107,7 @@ def test_a_token_of_another_request_is_refused() -> None:
         recommend(TASK, other)
     assert [v.field for v in raised.value.violations] == ["budget.page_token"]
     assert "another request" in raised.value.violations[0].description
+    assert not isinstance(raised.value, StalePageTokenError)  # the request changed: no restart
 
 
 def test_a_token_another_version_of_the_ranking_wrote_is_refused(
@@ -119,9 +121,12 @@ def test_a_token_another_version_of_the_ranking_wrote_is_refused(
     assert recommend(TASK, again).recommendations  # the same version reads it
     written = RANKING_VERSION
     monkeypatch.setattr(paging, "RANKING_VERSION", written + 1)
-    with pytest.raises(InvalidRequestError) as raised:
+    with pytest.raises(StalePageTokenError) as raised:
         recommend(TASK, again)
     assert [v.field for v in raised.value.violations] == ["budget.page_token"]
+    # Told apart as data, not by its English: the versions a pipeline acts on.
+    stale = raised.value
+    assert (stale.token_ranking_version, stale.ranking_version) == (written, written + 1)
     # Not "belongs to another request ... keep the task and every budget field as they were":
     # the caller changed nothing, and only starting again helps.
     assert raised.value.violations[0].description == (
@@ -161,6 +166,7 @@ def test_a_malformed_token_is_refused(token: str) -> None:
     with pytest.raises(InvalidRequestError) as raised:
         recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=token))
     assert [v.field for v in raised.value.violations] == ["budget.page_token"]
+    assert not isinstance(raised.value, StalePageTokenError)  # no version wrote it
 
 
 def test_an_empty_token_on_the_wire_is_refused_not_read_as_the_first_page() -> None:
@@ -238,12 +244,50 @@ def test_a_token_without_a_version_part_is_told_its_version_wrote_it() -> None:
     assert first.next_page_token is not None
     text = base64.urlsafe_b64decode(first.next_page_token + "==").decode()
     versionless = base64.urlsafe_b64encode(":".join(text.split(":")[:2]).encode()).decode()
-    with pytest.raises(InvalidRequestError) as raised:
+    with pytest.raises(StalePageTokenError) as raised:
         recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=versionless.rstrip("=")))
     (violation,) = raised.value.violations
     assert violation.description.startswith(
         "was written by version 3 or earlier of the advisor's ranking"
     )
+    assert (raised.value.token_ranking_version, raised.value.ranking_version) == (
+        None,
+        RANKING_VERSION,
+    )
+
+
+def _of_version(token: str, version: int) -> str:
+    """The token with its version part replaced, as another version of the ranking wrote it."""
+    text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    written = ":".join([*text.split(":")[:2], str(version)])
+    return base64.urlsafe_b64encode(written.encode()).decode().rstrip("=")
+
+
+def test_a_token_of_an_earlier_version_is_a_stale_token_that_survives_its_placing() -> None:
+    first = recommend(TASK, Budget(**OPTIONS, top_k=2))
+    assert first.next_page_token is not None
+    token = _of_version(first.next_page_token, RANKING_VERSION - 1)
+    with pytest.raises(StalePageTokenError) as raised:
+        page_offset(TASK, Budget(**OPTIONS, top_k=2, page_token=token))
+    stale = raised.value
+    assert (stale.token_ranking_version, stale.ranking_version) == (
+        RANKING_VERSION - 1,
+        RANKING_VERSION,
+    )
+    # A front door places the library's paths under its own, a worker's error is pickled:
+    # each keeps the class and the versions, so the refusal stays one to start again on.
+    for kept in (
+        stale.prefixed("request"),
+        stale.renamed(lambda path: path.upper()),
+        pickle.loads(pickle.dumps(stale)),
+    ):
+        assert type(kept) is StalePageTokenError
+        assert (kept.token_ranking_version, kept.ranking_version) == (
+            RANKING_VERSION - 1,
+            RANKING_VERSION,
+        )
+    assert [v.field for v in stale.prefixed("request").violations] == ["request.budget.page_token"]
+    assert str(pickle.loads(pickle.dumps(stale))) == str(stale)
 
 
 def test_a_page_that_ends_with_the_ranking_has_no_token() -> None:

@@ -9,7 +9,8 @@ offset, so a sampler or a Katib controller can keep asking; pages of a complete 
 refused, not misread, and so is one whose page starts past the end of a complete search's
 ranking (a token no search wrote), or one another version of the ranking wrote
 (:data:`~advisor.version.RANKING_VERSION`: a server upgraded between two pages does not
-continue another order).
+continue another order), this last as a :class:`~advisor.errors.StalePageTokenError`, since
+its caller starts again rather than changing its request.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import hashlib
 import json
 from typing import Final
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError, StalePageTokenError
 from advisor.model.budget import FAMILIES, Budget, default_hidden_floor
 from advisor.model.task import Task
 from advisor.search.candidates import deepest_tree
@@ -157,7 +158,8 @@ def page_offset(task: Task, budget: Budget) -> int:
     ------
     InvalidRequestError
         On ``budget.page_token`` when it is not a token this module wrote, or was written for
-        another request or by another :data:`RANKING_VERSION`.
+        another request; a :class:`~advisor.errors.StalePageTokenError` when another
+        :data:`RANKING_VERSION` wrote it (the caller starts again from the first page).
     """
     token = budget.page_token
     if token is None:
@@ -176,13 +178,14 @@ def page_offset(task: Task, budget: Budget) -> int:
         # A token without a version part was written by version 3 or earlier, never by this one
         # (one made from this version's digest alone is an edited token).
         written = f"version {version[0]}" if version else "version 3 or earlier"
-        raise InvalidRequestError.single(
-            _FIELD,
+        description = (
             f"was written by {written} of the advisor's ranking, and this "
             f"advisor ranks by version {RANKING_VERSION} (upgraded, or another one answered, "
             "between two pages), in another order: start again from the first page (leave "
-            "page_token unset)",
+            "page_token unset)"
         )
+        violation = FieldViolation(_FIELD, description)
+        raise StalePageTokenError([violation], version[0] if version else None, RANKING_VERSION)
     if digest != _request_digest(task, budget):
         raise InvalidRequestError.single(
             _FIELD,
