@@ -28,6 +28,7 @@ from advisor.service.limits import LOCAL_LIMITS, RequestLimits
 from advisor.service.server import ServerConfig, start_server
 from advisor.stopping import StopSignal
 from advisor.version import RANKING_VERSION
+from tests.support.page_tokens import of_ranking_version
 
 
 def _mirrored_task(length: int) -> Task:
@@ -242,10 +243,9 @@ def test_a_token_without_a_version_part_is_told_its_version_wrote_it() -> None:
     # digest alone (an edited token) read as this version's page.
     first = recommend(TASK, Budget(**OPTIONS, top_k=2))
     assert first.next_page_token is not None
-    text = base64.urlsafe_b64decode(first.next_page_token + "==").decode()
-    versionless = base64.urlsafe_b64encode(":".join(text.split(":")[:2]).encode()).decode()
+    versionless = of_ranking_version(first.next_page_token, None)
     with pytest.raises(StalePageTokenError) as raised:
-        recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=versionless.rstrip("=")))
+        recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=versionless))
     (violation,) = raised.value.violations
     assert violation.description.startswith(
         "was written by version 3 or earlier of the advisor's ranking"
@@ -256,17 +256,10 @@ def test_a_token_without_a_version_part_is_told_its_version_wrote_it() -> None:
     )
 
 
-def _of_version(token: str, version: int) -> str:
-    """The token with its version part replaced, as another version of the ranking wrote it."""
-    text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    written = ":".join([*text.split(":")[:2], str(version)])
-    return base64.urlsafe_b64encode(written.encode()).decode().rstrip("=")
-
-
 def test_a_token_of_an_earlier_version_is_a_stale_token_that_survives_its_placing() -> None:
     first = recommend(TASK, Budget(**OPTIONS, top_k=2))
     assert first.next_page_token is not None
-    token = _of_version(first.next_page_token, RANKING_VERSION - 1)
+    token = of_ranking_version(first.next_page_token, RANKING_VERSION - 1)
     with pytest.raises(StalePageTokenError) as raised:
         page_offset(TASK, Budget(**OPTIONS, top_k=2, page_token=token))
     stale = raised.value

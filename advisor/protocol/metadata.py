@@ -7,6 +7,7 @@ bind's or a target's) may be.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 from advisor.stdout import shown_path
@@ -23,6 +24,7 @@ __all__ = [
     "LIMIT_EXCEEDED_REASON",
     "MAX_TOKEN_CHARS",
     "METHOD_NOT_FOUND_REASON",
+    "PAGE_TOKEN_STALE_REASON",
     "REQUEST_ID_METADATA_KEY",
     "REQUEST_MISSING_REASON",
     "REQUEST_READ_TIMEOUT_REASON",
@@ -31,6 +33,8 @@ __all__ = [
     "TOKEN_MISSING_REASON",
     "address_problem",
     "bearer_metadata",
+    "stale_token_metadata",
+    "stale_token_versions",
     "token_problem",
     "token_refusal",
 ]
@@ -65,6 +69,15 @@ INVALID_REQUEST_REASON: Final = "INVALID_REQUEST"
 """The ``reason`` of the ``google.rpc.ErrorInfo`` of an ``INVALID_ARGUMENT`` refused on its fields
 alone, no request limit among them (those are ``LIMIT_EXCEEDED``): its ``BadRequest`` detail names
 the fields; the same request is refused again whatever the server's settings."""
+
+PAGE_TOKEN_STALE_REASON: Final = "PAGE_TOKEN_STALE"
+"""The ``reason`` of the ``google.rpc.ErrorInfo`` of an ``INVALID_ARGUMENT`` refusing a page token
+another version of the advisor's ranking wrote (a server upgraded between two pages, a fleet of
+two versions): the request is right as it is, and its first page, asked again, starts a ranking
+that continues. Its ``metadata`` gives the versions (:func:`stale_token_metadata`)."""
+
+_RANKING_VERSION_KEY: Final = "ranking_version"
+_TOKEN_RANKING_VERSION_KEY: Final = "token_ranking_version"
 
 REQUEST_MISSING_REASON: Final = "REQUEST_MISSING"
 """The ``reason`` of the ``google.rpc.ErrorInfo`` of an ``INVALID_ARGUMENT`` whose call ended its
@@ -135,6 +148,40 @@ def token_refusal(reason: str | None, token: str) -> str | None:
     """
     words = _TOKEN_REFUSALS.get(reason or "")
     return None if words is None else words.format(token=token)
+
+
+def stale_token_metadata(token_ranking_version: int | None, ranking_version: int) -> dict[str, str]:
+    """Return the ``PAGE_TOKEN_STALE`` ErrorInfo's metadata: the server's and the token's versions.
+
+    ``ranking_version`` is the server's; ``token_ranking_version``, the version that wrote the
+    token, is left out where the token does not name it (version 3 or earlier).
+    """
+    metadata = {_RANKING_VERSION_KEY: str(ranking_version)}
+    if token_ranking_version is not None:
+        metadata[_TOKEN_RANKING_VERSION_KEY] = str(token_ranking_version)
+    return metadata
+
+
+def stale_token_versions(metadata: Mapping[str, str]) -> tuple[int | None, int] | None:
+    """Return the token's and the server's ranking versions :func:`stale_token_metadata` wrote.
+
+    None where the server's is not a version (no server of the advisor sends such an answer).
+    """
+    ranking_version = _version(metadata.get(_RANKING_VERSION_KEY))
+    if ranking_version is None:
+        return None
+    return _version(metadata.get(_TOKEN_RANKING_VERSION_KEY)), ranking_version
+
+
+_VERSION_DIGITS: Final = 9
+"""The most digits a ranking version read off an answer has: int() refuses past 4,300."""
+
+
+def _version(text: str | None) -> int | None:
+    """Return the ranking version ``text`` writes (ASCII digits, as a server writes it), or None."""
+    if text is None or not (text.isascii() and text.isdigit()) or len(text) > _VERSION_DIGITS:
+        return None
+    return int(text)
 
 
 def bearer_metadata(token: str) -> tuple[str, str]:

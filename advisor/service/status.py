@@ -3,8 +3,10 @@
 - :class:`~advisor.errors.InvalidRequestError` (including limit violations) -> ``INVALID_ARGUMENT``
   with a ``google.rpc.BadRequest`` detail listing every field violation, and a
   ``google.rpc.ErrorInfo``: for violations over a request limit of reason ``LIMIT_EXCEEDED``,
-  mapping each refused setting to the value that admits the request (:func:`_limit_info`), else
-  of reason ``INVALID_REQUEST``;
+  mapping each refused setting to the value that admits the request (:func:`_limit_info`), of
+  reason ``PAGE_TOKEN_STALE`` for a page token another version of the ranking wrote
+  (:class:`~advisor.errors.StalePageTokenError`, the versions in its metadata), else of reason
+  ``INVALID_REQUEST``;
 - :class:`~advisor.service.admission.SaturatedError` -> ``RESOURCE_EXHAUSTED``;
 - :class:`~advisor.service.admission.ShuttingDownError` and
   :class:`~advisor.service.admission.NotServingError` -> ``UNAVAILABLE``; these three refusals,
@@ -46,6 +48,7 @@ from grpc_status import rpc_status
 from advisor.errors import (
     InvalidRequestError,
     RefusedLimit,
+    StalePageTokenError,
     StoppedError,
     exact_float,
     fitting_violations,
@@ -58,8 +61,10 @@ from advisor.protocol.metadata import (
     INTERNAL_ERROR_REASON,
     INVALID_REQUEST_REASON,
     LIMIT_EXCEEDED_REASON,
+    PAGE_TOKEN_STALE_REASON,
     REQUEST_ID_METADATA_KEY,
     SERVER_TIME_BOUND_REASON,
+    stale_token_metadata,
 )
 from advisor.service.admission import NotServingError, SaturatedError, ShuttingDownError
 from advisor.service.call_id import CALL_REQUEST_ID, with_call_id
@@ -103,8 +108,7 @@ def bad_request_status(error: InvalidRequestError) -> grpc.Status:
     Every field is named as long as the answer fits a default client's metadata limit; past
     that, long texts are cut (saying how many characters were left out) and the last violation
     says how many violations were left out (:func:`~advisor.errors.fitting_violations`, the
-    rule of the error's own message). Its one ErrorInfo is ``LIMIT_EXCEEDED``'s where a
-    violation is over a request limit (:func:`_limit_info`), else of reason ``INVALID_REQUEST``.
+    rule of the error's own message). Its one ErrorInfo is :func:`_refusal_info`'s.
     """
     violations = fitting_violations(error.violations)
     bad_request = error_details_pb2.BadRequest(
@@ -116,10 +120,24 @@ def bad_request_status(error: InvalidRequestError) -> grpc.Status:
         ]
     )
     message = str(error)  # its violations cut by the same rule, as the detail's
-    # The limits of every violation, those cut from the answer too: the request needs them all.
+    return _status(code_pb2.INVALID_ARGUMENT, message, [_packed(bad_request), _refusal_info(error)])
+
+
+def _refusal_info(error: InvalidRequestError) -> any_pb2.Any:
+    """Return the ``ErrorInfo`` of ``error``'s ``INVALID_ARGUMENT``, which says what to change.
+
+    ``LIMIT_EXCEEDED`` where a violation is over a request limit (:func:`_limit_info`; the limits
+    of every violation, those cut from the answer too: the request needs them all), else
+    ``PAGE_TOKEN_STALE`` for a page token another ranking version wrote (the versions in its
+    metadata: the request is right, its first page starts again), else ``INVALID_REQUEST``.
+    """
     limits = refused_limits(error.violations)
-    info = _limit_info(limits) if limits else _error_info(INVALID_REQUEST_REASON)
-    return _status(code_pb2.INVALID_ARGUMENT, message, [_packed(bad_request), info])
+    if limits:
+        return _limit_info(limits)
+    if isinstance(error, StalePageTokenError):
+        versions = stale_token_metadata(error.token_ranking_version, error.ranking_version)
+        return _error_info(PAGE_TOKEN_STALE_REASON, versions)
+    return _error_info(INVALID_REQUEST_REASON)
 
 
 def refused_fields(trailing_metadata: Iterable[tuple[str, object]] | None) -> list[str]:

@@ -19,7 +19,9 @@ from advisor.model.task import list_presets
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.seprank.analysis import analyze
+from advisor.version import RANKING_VERSION
 from tests.support.harness import CONTRACT_LIMITS, Advisor, CallError, LiveAdvisor
+from tests.support.page_tokens import of_ranking_version
 from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
 
 # Reference figures of tests/test_seprank_reference.py (computed independently of the product).
@@ -479,6 +481,41 @@ def test_a_refusal_of_no_limit_carries_the_error_info_of_a_refusal_on_its_fields
     assert failure.value.violations
     [info] = failure.value.error_infos
     assert (info.reason, info.domain, dict(info.metadata)) == ("INVALID_REQUEST", "advisor.v1", {})
+
+
+@pytest.mark.parametrize(
+    ("version", "metadata"),
+    [
+        pytest.param(
+            RANKING_VERSION - 1,
+            {"token_ranking_version": str(RANKING_VERSION - 1)},
+            id="an earlier version",
+        ),
+        pytest.param(None, {}, id="version-less"),
+    ],
+)
+def test_a_page_token_another_ranking_version_wrote_has_a_reason_of_its_own(
+    advisor: Advisor, version: int | None, metadata: dict[str, str]
+) -> None:
+    # A fleet upgraded between two pages refused the token as INVALID_REQUEST, as it refuses a
+    # changed request: a pipeline had the English alone to tell "start again from page 1".
+    first = advisor.unary("Recommend", _with_budget(top_k=2), timeout=10)
+    assert first.result.next_page_token
+    stale = of_ranking_version(first.result.next_page_token, version)
+    with pytest.raises(CallError) as failure:
+        advisor.unary("Recommend", _with_budget(top_k=2, page_token=stale), timeout=10)
+    assert failure.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert [field for field, _ in failure.value.violations] == ["budget.page_token"]
+    [info] = failure.value.error_infos
+    assert (info.reason, info.domain) == ("PAGE_TOKEN_STALE", "advisor.v1")
+    assert dict(info.metadata) == {"ranking_version": str(RANKING_VERSION), **metadata}
+    # A token of this version for another request is the request's fault, as it was.
+    with pytest.raises(CallError) as changed:
+        other = _with_budget(
+            top_k=2, max_parameters=19_000, page_token=first.result.next_page_token
+        )
+        advisor.unary("Recommend", other, timeout=10)
+    assert [info.reason for info in changed.value.error_infos] == ["INVALID_REQUEST"]
 
 
 @pytest.mark.parametrize("advisor", ["direct", "threads"], indirect=True)

@@ -14,6 +14,7 @@ from advisor.errors import (
     InvalidRequestError,
     LimitExceededError,
     RefusedLimit,
+    StalePageTokenError,
     StoppedError,
     fitting_violations,
 )
@@ -231,6 +232,7 @@ def _stopped(*, cancelled: bool) -> CallAbortedError:
 
 
 _LIMITED = FieldViolation("budget.top_k", "big", limit=RefusedLimit("max_top_k", 50, 60))
+_STALE = FieldViolation("budget.page_token", "was written by version 3 of the advisor's ranking")
 
 _SERVER_STATUSES: list[tuple[str, Callable[[], CallAbortedError], grpc.StatusCode, str]] = [
     (
@@ -244,6 +246,12 @@ _SERVER_STATUSES: list[tuple[str, Callable[[], CallAbortedError], grpc.StatusCod
         lambda: aborted_for(LimitExceededError([_LIMITED]), "Recommend"),
         grpc.StatusCode.INVALID_ARGUMENT,
         "LIMIT_EXCEEDED",
+    ),
+    (
+        "stale page token",
+        lambda: aborted_for(StalePageTokenError([_STALE], 3, 4), "Recommend"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "PAGE_TOKEN_STALE",
     ),
     (
         "busy",

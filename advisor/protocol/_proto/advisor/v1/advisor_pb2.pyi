@@ -920,6 +920,8 @@ class Budget(_message.Message):
     field but top_k, time_limit_seconds and page_token equal); absent = the first page. Set, it
     must be a token a result wrote, passed exactly: an empty string is refused, not read as the
     first page (leave the field unset when next_page_token is empty: there is no next page).
+    A token another version of the advisor's ranking wrote is refused with the ErrorInfo reason
+    PAGE_TOKEN_STALE (ask for the first page again), any other with INVALID_REQUEST.
     """
     @_builtins.property
     def channel_choices(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
