@@ -26,6 +26,8 @@ from advisor_client.errors import (
     LimitExceededError,
     ResourceExhaustedError,
     ServerLimitExceededError,
+    ServerStalePageTokenError,
+    StalePageTokenError,
     UnauthenticatedError,
     UnavailableError,
 )
@@ -45,6 +47,8 @@ __all__ = [
     "ResourceExhaustedError",
     "RetryPolicy",
     "ServerLimitExceededError",
+    "ServerStalePageTokenError",
+    "StalePageTokenError",
     "TaskLike",
     "TlsConfig",
     "UnauthenticatedError",

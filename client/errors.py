@@ -13,10 +13,13 @@ gRPC cannot hold) raises the library's :class:`~advisor.errors.InvalidRequestErr
 here too, so one import catches both; the server's refusal of a request over one of its limits
 is a :class:`ServerLimitExceededError`, both an :class:`InvalidArgumentError` and a
 :class:`~advisor.errors.LimitExceededError`, so ``except LimitExceededError`` catches a request
-over a limit wherever it was refused. Bad input raises :class:`InvalidRequestError` where the
-client checks it and :class:`InvalidArgumentError` where only the server does: both are the
-library's :class:`~advisor.errors.BadRequestError`, so ``except BadRequestError`` catches bad
-input either way; every error here derives from :class:`~advisor.errors.AdvisorError`. Every
+over a limit wherever it was refused. Its refusal of a page token another version of its ranking
+wrote is a :class:`ServerStalePageTokenError`, also the library's
+:class:`~advisor.errors.StalePageTokenError`, so a pager starts again from the first page
+without reading the English. Bad input raises :class:`InvalidRequestError` where the client
+checks it and :class:`InvalidArgumentError` where only the server does: both are the library's
+:class:`~advisor.errors.BadRequestError`, so ``except BadRequestError`` catches bad input
+either way; every error here derives from :class:`~advisor.errors.AdvisorError`. Every
 error pickles whole, so it crosses a process pool or a Ray task intact.
 """
 
@@ -33,11 +36,14 @@ from advisor.errors import (
     FieldViolation,
     InvalidRequestError,
     LimitExceededError,
+    StalePageTokenError,
 )
 from advisor.protocol.metadata import (
     ERROR_DOMAIN,
     LIMIT_EXCEEDED_REASON,
+    PAGE_TOKEN_STALE_REASON,
     REQUEST_ID_METADATA_KEY,
+    stale_token_versions,
     token_refusal,
 )
 
@@ -57,6 +63,8 @@ __all__ = [
     "PLAINTEXT_REFUSED",
     "ResourceExhaustedError",
     "ServerLimitExceededError",
+    "ServerStalePageTokenError",
+    "StalePageTokenError",
     "UnauthenticatedError",
     "UnavailableError",
     "error_from_rpc",
@@ -87,8 +95,8 @@ class AdvisorRpcError(AdvisorError):
 
     ``reason`` is the ``reason`` of the status's ``google.rpc.ErrorInfo`` in the ``advisor.v1``
     domain, the cause as a constant: ``INVALID_REQUEST`` (a refusal on the request's fields
-    alone), ``LIMIT_EXCEEDED``, ``SERVER_BUSY``, ``SERVER_DRAINING``, ``NO_WORKER``,
-    ``SEARCH_ID_IN_USE``, ``SEARCH_NOT_FOUND``, ``WORKER_MEMORY_EXCEEDED``,
+    alone), ``LIMIT_EXCEEDED``, ``PAGE_TOKEN_STALE``, ``SERVER_BUSY``, ``SERVER_DRAINING``,
+    ``NO_WORKER``, ``SEARCH_ID_IN_USE``, ``SEARCH_NOT_FOUND``, ``WORKER_MEMORY_EXCEEDED``,
     ``SERVER_TIME_BOUND``, ``REQUEST_READ_TIMEOUT``, ``TOKEN_MISSING``, ``TOKEN_INVALID``,
     ``INTERNAL_ERROR``, ``METHOD_NOT_FOUND``, ``CALL_DEADLINE_EXCEEDED``... (docs/SERVICE.md,
     "Status codes"); None where there is none (a status of gRPC's own, the call's own deadline
@@ -188,6 +196,37 @@ class ServerLimitExceededError(InvalidArgumentError, LimitExceededError):
 
     def _holding(self, violations: Sequence[FieldViolation]) -> ServerLimitExceededError:
         return type(self)(self.details, violations, self.limits).with_call_of(self)
+
+
+class ServerStalePageTokenError(InvalidArgumentError, StalePageTokenError):
+    """The server refused a page token another version of its ranking wrote (``PAGE_TOKEN_STALE``).
+
+    A server upgraded between two pages, or a fleet of two versions: ask for the first page
+    again (``page_token`` unset), the request unchanged. An :class:`InvalidArgumentError` and a
+    :class:`~advisor.errors.StalePageTokenError`, as the library raises in-process, so ``except
+    StalePageTokenError`` catches it wherever the ranking ran. ``ranking_version`` is the
+    server's, ``token_ranking_version`` the token's (None for a token of version 3 or earlier),
+    both read off the status's ``ErrorInfo``.
+    """
+
+    def __init__(
+        self,
+        details: str,
+        violations: Sequence[FieldViolation],
+        token_ranking_version: int | None,
+        ranking_version: int,
+    ) -> None:
+        super().__init__(details, violations)
+        self.token_ranking_version = token_ranking_version
+        self.ranking_version = ranking_version
+
+    def _pickled_arguments(self) -> tuple[Any, ...]:
+        return self.details, self.violations, self.token_ranking_version, self.ranking_version
+
+    def _holding(self, violations: Sequence[FieldViolation]) -> ServerStalePageTokenError:
+        return type(self)(
+            self.details, violations, self.token_ranking_version, self.ranking_version
+        ).with_call_of(self)
 
 
 class UnauthenticatedError(AdvisorRpcError):
@@ -344,7 +383,8 @@ def error_from_rpc(
     AdvisorRpcError
         :class:`InvalidArgumentError` with the decoded ``BadRequest`` field violations (none when
         the server attached no detail; a :class:`ServerLimitExceededError` for a refusal of
-        reason ``LIMIT_EXCEEDED``), :class:`ClientClosedError` as above, an
+        reason ``LIMIT_EXCEEDED``, a :class:`ServerStalePageTokenError` for one of reason
+        ``PAGE_TOKEN_STALE``), :class:`ClientClosedError` as above, an
         :class:`UnauthenticatedError` whose details say whether the token was missing or
         refused, or the class for the status code, else the base class (an ``UNIMPLEMENTED``
         one's details say what it likely means: not the advisor's port, or an older server; so
@@ -384,9 +424,7 @@ def _converted(
         return ClientClosedError()
     limits = _limits(status)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        over_limit = reason == LIMIT_EXCEEDED_REASON
-        refusal = ServerLimitExceededError if over_limit else InvalidArgumentError
-        return refusal(details, _field_violations(status), limits)
+        return _invalid_argument(details, status, reason, limits)
     if code == grpc.StatusCode.UNAUTHENTICATED:
         details = token_refusal(reason, _TOKEN_SETTING) or details
     if code == grpc.StatusCode.UNIMPLEMENTED:
@@ -398,6 +436,24 @@ def _converted(
     if code == grpc.StatusCode.UNAVAILABLE and without_certificate and _unexplained(details):
         details += CLIENT_CERTIFICATE_HINT
     return _ERROR_BY_CODE.get(code, AdvisorRpcError)(code, details, limits)
+
+
+def _invalid_argument(
+    details: str, status: status_pb2.Status | None, reason: str | None, limits: dict[str, str]
+) -> InvalidArgumentError:
+    """Return the typed refusal of an ``INVALID_ARGUMENT``: by its ErrorInfo's ``reason``.
+
+    A :class:`ServerLimitExceededError` for ``LIMIT_EXCEEDED``, a
+    :class:`ServerStalePageTokenError` for ``PAGE_TOKEN_STALE`` whose metadata names the
+    server's ranking version, else an :class:`InvalidArgumentError`.
+    """
+    violations = _field_violations(status)
+    if reason == LIMIT_EXCEEDED_REASON:
+        return ServerLimitExceededError(details, violations, limits)
+    versions = _stale_versions(status) if reason == PAGE_TOKEN_STALE_REASON else None
+    if versions is not None:
+        return ServerStalePageTokenError(details, violations, *versions)
+    return InvalidArgumentError(details, violations, limits)
 
 
 def _request_id(call: grpc.Call) -> str | None:
@@ -471,6 +527,12 @@ def _limits(status: status_pb2.Status | None) -> dict[str, str]:
     if info is None or info.reason != LIMIT_EXCEEDED_REASON:
         return {}
     return dict(info.metadata)
+
+
+def _stale_versions(status: status_pb2.Status | None) -> tuple[int | None, int] | None:
+    """Return the token's and the server's ranking versions of a ``PAGE_TOKEN_STALE`` ErrorInfo."""
+    info = _error_info(status)
+    return None if info is None else stale_token_versions(info.metadata)
 
 
 def _error_info(status: status_pb2.Status | None) -> error_details_pb2.ErrorInfo | None:

@@ -22,6 +22,7 @@ from advisor_client.errors import (
     InvalidArgumentError,
     ResourceExhaustedError,
     ServerLimitExceededError,
+    ServerStalePageTokenError,
     UnavailableError,
 )
 
@@ -31,15 +32,19 @@ from advisor.errors import (
     InvalidRequestError,
     LimitExceededError,
     ServerStartError,
+    StalePageTokenError,
 )
 from advisor.protocol.metadata import REQUEST_ID_METADATA_KEY
 from advisor.service.limits import RequestLimits
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.usage import violations_as_options
+from advisor.version import RANKING_VERSION
 from tests.support.named_search import start_named_search
 from tests.support.other_servers import other_grpc_server
+from tests.support.page_tokens import of_ranking_version
 
 VIOLATIONS = (FieldViolation("budget.top_k", "must be at least 1"),)
+STALE = (FieldViolation("budget.page_token", "was written by version 3 of the advisor's ranking"),)
 TASK = {
     "input": {"shape": [8, 8]},
     "correlations": [{"name": "lr", "a": {"preset": "left_half"}, "b": {"preset": "right_half"}}],
@@ -54,9 +59,11 @@ ERRORS: list[AdvisorError] = [
     InvalidArgumentError("bad request", VIOLATIONS),
     InvalidArgumentError("top_k 60 exceeds", VIOLATIONS, {"max_top_k": "60"}),
     ServerLimitExceededError("top_k 60 exceeds", VIOLATIONS, {"max_top_k": "60"}),
+    ServerStalePageTokenError("written by version 3", STALE, 3, 4),
     ClientClosedError(),
     InvalidRequestError(VIOLATIONS),
     LimitExceededError(VIOLATIONS),
+    StalePageTokenError(STALE, None, 4),
     ServerStartError(("tls_cert", "tls_key"), "not a PEM certificate"),
 ]
 
@@ -155,6 +162,34 @@ def test_a_servers_refusal_of_a_limit_is_caught_as_the_clients_own_is(
     assert type(placed) is ServerLimitExceededError
     assert [v.field for v in placed.violations] == ["request.budget.top_k"]
     assert (placed.limits, placed.request_id) == (error.limits, error.request_id)
+
+
+@pytest.mark.parametrize("version", [RANKING_VERSION - 1, None], ids=["earlier", "version-less"])
+def test_a_servers_refusal_of_a_stale_page_token_is_caught_as_the_librarys_own_is(
+    small_server: RunningServer, version: int | None
+) -> None:
+    # It was an InvalidArgumentError of reason INVALID_REQUEST, as a changed request's: a pager
+    # told "start again from the first page" only by the English.
+    budget = {"max_parameters": 20_000, "top_k": 1}
+    with AdvisorClient(small_server.address) as client:
+        token = client.recommend(TASK, budget).next_page_token
+        assert token is not None
+        with pytest.raises(StalePageTokenError) as refused:
+            client.recommend(TASK, {**budget, "page_token": of_ranking_version(token, version)})
+        with pytest.raises(InvalidArgumentError) as changed:  # this version's, another request's
+            client.recommend(TASK, {**budget, "max_parameters": 19_000, "page_token": token})
+    error = refused.value
+    assert isinstance(error, ServerStalePageTokenError) and isinstance(error, BadRequestError)
+    assert (error.reason, error.token_ranking_version, error.ranking_version) == (
+        "PAGE_TOKEN_STALE",
+        version,
+        RANKING_VERSION,
+    )
+    assert [v.field for v in error.violations] == ["budget.page_token"]
+    placed = error.prefixed("request")  # rebuilt as the library's errors are, its call kept
+    assert type(placed) is ServerStalePageTokenError
+    assert (placed.token_ranking_version, placed.request_id) == (version, error.request_id)
+    assert not isinstance(changed.value, StalePageTokenError)
 
 
 def test_a_refusal_of_no_limit_has_no_limits(small_server: RunningServer) -> None:
