@@ -8,6 +8,7 @@ import pickle
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, cast
@@ -20,7 +21,7 @@ from advisor_client.errors import InvalidArgumentError, ResourceExhaustedError
 optuna = pytest.importorskip("optuna")
 
 from advisor import Budget, load_task, parse_task  # noqa: E402
-from advisor.errors import InvalidRequestError  # noqa: E402
+from advisor.errors import InvalidRequestError, StalePageTokenError  # noqa: E402
 from advisor.integrations.optuna import (  # noqa: E402
     ARCHITECTURE_ATTR,
     BUDGET_CONSTRAINT,
@@ -39,13 +40,16 @@ from advisor.integrations.optuna import (  # noqa: E402
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking  # noqa: E402
 from advisor.integrations.space import ArchitectureSpace  # noqa: E402
 from advisor.model.architecture import parse_architecture  # noqa: E402
+from advisor.model.results import SearchResult  # noqa: E402
 from advisor.model.task import Task  # noqa: E402
+from advisor.search import paging  # noqa: E402
 from advisor.search.recommend import recommend  # noqa: E402
 from advisor.search.run import SearchRun  # noqa: E402
 from advisor.seprank.analysis import analyze  # noqa: E402
 from advisor.service.limits import RequestLimits  # noqa: E402
 from advisor.service.server import ServerConfig, start_server  # noqa: E402
 from advisor.stopping import StopSignal  # noqa: E402
+from advisor.version import RANKING_VERSION  # noqa: E402
 from tests.support.certificates import make_certificates  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -934,6 +938,54 @@ def test_a_server_with_a_lower_max_top_k_pages_at_the_sources_page_size() -> Non
     with pytest.raises(InvalidRequestError) as refused:
         fetch_ranking(TASK, BUDGET, K, AdvisorSource(page_size=0))
     assert [v.field for v in refused.value.violations] == ["page_size"]
+
+
+def _versions_answering(
+    monkeypatch: pytest.MonkeyPatch, versions: Callable[[int], int]
+) -> list[str | None]:
+    """Have the in-process source's ``n``-th search (from 0) rank as version ``versions(n)``.
+
+    As a server upgraded between two calls, or a fleet of two versions, answers them. Returns
+    the page tokens the searches were asked, as they are asked.
+    """
+    asked: list[str | None] = []
+    search = AdvisorSource.recommend
+
+    def answer(
+        source: AdvisorSource, task: Task, budget: Budget, stop: StopSignal | None = None
+    ) -> SearchResult:
+        monkeypatch.setattr(paging, "RANKING_VERSION", versions(len(asked)))
+        asked.append(budget.page_token)
+        return search(source, task, budget, stop)
+
+    monkeypatch.setattr(AdvisorSource, "recommend", answer)
+    return asked
+
+
+def test_a_ranking_met_by_an_upgraded_server_between_two_pages_starts_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The second page's token, written by the version before, was refused, and the sampler
+    # failed: its caller had to tell "start again" from the English. The ranking is asked
+    # again from its first page, all of it of the new version.
+    source = AdvisorSource(page_size=2)
+    asked = _versions_answering(monkeypatch, lambda n: RANKING_VERSION + min(n, 1))
+    designs = fetch_ranking(TASK, BUDGET, K, source)
+    assert [d.architecture for d in designs] == [d.architecture for d in RANKING]
+    assert [token is None for token in asked] == [True, False, True, False, False]
+
+
+def test_a_fleet_of_two_versions_is_asked_again_once_then_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every other call reaches the other version: asking again meets it again, so the refusal
+    # is the caller's rather than a loop's.
+    asked = _versions_answering(monkeypatch, lambda n: RANKING_VERSION + n % 2)
+    with pytest.raises(StalePageTokenError) as refused:
+        fetch_ranking(TASK, BUDGET, K, AdvisorSource(page_size=2))
+    assert len(asked) == 4
+    versions = (refused.value.token_ranking_version, refused.value.ranking_version)
+    assert versions == (RANKING_VERSION, RANKING_VERSION + 1)
 
 
 def test_the_documented_example_runs_the_advisors_designs_first() -> None:

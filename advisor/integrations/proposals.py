@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, StalePageTokenError
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.results import Analysis, Recommendation, SearchResult
@@ -157,19 +157,43 @@ def fetch_ranking(
     have come, the ranking ends or ``stop`` stops (then the last page may be a stopped search's
     partial one). A page whose search ended otherwise before it was complete (the budget's time
     limit, the call's deadline) is warned of: its ranking depends on the machine's speed, so
-    an AutoML study resumed elsewhere, or another worker, may get other designs.
+    an AutoML study resumed elsewhere, or another worker, may get other designs. A page refused
+    as written by another version of the ranking (a server upgraded between two pages) starts
+    the ranking again from its first page, once.
 
     Raises
     ------
     InvalidRequestError
         Naming ``task``, ``budget``, ``count`` (a whole number, at least 0) or ``source`` (no
         :class:`AdvisorSource`), before any search.
+    StalePageTokenError
+        When the pages asked again meet another version of the ranking too (a fleet of two
+        versions): a server's is the client's ``ServerStalePageTokenError``.
     """
     from advisor_client.client import budget_model, checked_integer, task_model
 
     task, budget = task_model(task), budget_model(budget)
     count = checked_integer("count", count, 0)
     source = AdvisorSource.of(source)
+    try:
+        designs, cut = _ranking_pages(task, budget, count, source, stop)
+    except StalePageTokenError:
+        # A later page reached another version of the ranking (a server upgraded between two
+        # pages, a fleet of two versions), whose order the pages so far are not of: the whole
+        # ranking again, once. A fleet still mixed refuses it again, and that is raised.
+        designs, cut = _ranking_pages(task, budget, count, source, stop)
+    if cut and not (stop is not None and stop.stopped()):
+        warnings.warn(_cut_ranking(budget, source, len(designs)), stacklevel=2)
+    return designs
+
+
+def _ranking_pages(
+    task: Task, budget: Budget, count: int, source: AdvisorSource, stop: StopSignal | None
+) -> tuple[list[Recommendation], bool]:
+    """Return the first ``count`` designs as :func:`fetch_ranking` asks them, page by page.
+
+    And whether a page's search ended before it was complete.
+    """
     page_size = PAGE_SIZE if source.page_size is None else int(source.page_size)
     designs: list[Recommendation] = []
     token: str | None = None
@@ -184,9 +208,7 @@ def fetch_ranking(
         token = result.next_page_token
         if token is None or not result.recommendations or (stop is not None and stop.stopped()):
             break
-    if cut and not (stop is not None and stop.stopped()):
-        warnings.warn(_cut_ranking(budget, source, len(designs)), stacklevel=2)
-    return designs
+    return designs, cut
 
 
 def _cut_ranking(budget: Budget, source: AdvisorSource, count: int) -> str:
