@@ -34,7 +34,11 @@ from advisor.errors import (
     ServerStartError,
     StalePageTokenError,
 )
-from advisor.protocol.metadata import REQUEST_ID_METADATA_KEY
+from advisor.protocol.metadata import (
+    REQUEST_ID_METADATA_KEY,
+    stale_token_metadata,
+    stale_token_versions,
+)
 from advisor.service.limits import RequestLimits
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.usage import violations_as_options
@@ -190,6 +194,18 @@ def test_a_servers_refusal_of_a_stale_page_token_is_caught_as_the_librarys_own_i
     assert type(placed) is ServerStalePageTokenError
     assert (placed.token_ranking_version, placed.request_id) == (version, error.request_id)
     assert not isinstance(changed.value, StalePageTokenError)
+
+
+@pytest.mark.parametrize("version", [3, None])
+def test_a_stale_tokens_versions_read_back_and_an_answer_naming_no_server_version_has_none(
+    version: int | None,
+) -> None:
+    # What the server writes into the PAGE_TOKEN_STALE ErrorInfo, the client reads back; an
+    # answer whose server version is no number (no advisor's) builds no stale-token error.
+    assert stale_token_versions(stale_token_metadata(version, 4)) == (version, 4)
+    written = stale_token_metadata(version, 4)
+    for server in ("", "four", "\u0664", "-4", "9" * 5_000):  # \u0664: ARABIC-INDIC DIGIT FOUR
+        assert stale_token_versions({**written, "ranking_version": server}) is None, server
 
 
 def test_a_refusal_of_no_limit_has_no_limits(small_server: RunningServer) -> None:
