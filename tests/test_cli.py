@@ -1218,22 +1218,22 @@ def test_a_lowered_message_limit_of_the_embedded_server_says_which_limit_raises_
 ) -> None:
     # The server's answer over it, and a request over it, which the client refuses before it is
     # sent: the client holds the embedded server's limit, not --max-message-bytes's default.
-    presets = advisor("presets", "--limit", "max_message_bytes=6000")
+    presets = advisor("presets", "--limit", "max_message_bytes=7000")
     line = assert_one_error_line(presets, ExitCode.RESOURCE_EXHAUSTED)
     assert re.fullmatch(
         r"advisor: error: RESOURCE_EXHAUSTED: the response is ([\d,]+) bytes, over this "
-        r"server's limit of 6,000 \(max_message_bytes; raise it with --limit "
+        r"server's limit of 7,000 \(max_message_bytes; raise it with --limit "
         r"max_message_bytes=\d+\)",
         line,
     ), line
     names = [{"name": f"{i} {'x' * 200}", "a": {"indices": [i]}} for i in range(40)]
     task = tmp_path / "task.json"
     task.write_text(json.dumps({"input": {"shape": [64]}, "correlations": names}))
-    request = advisor("recommend", task, "--budget", "2000", "--limit", "max_message_bytes=6000")
+    request = advisor("recommend", task, "--budget", "2000", "--limit", "max_message_bytes=7000")
     line = assert_one_error_line(request, ExitCode.RESOURCE_EXHAUSTED)
     found = re.fullmatch(
         r"advisor: error: task: makes the request ([\d,]+) bytes, over the server's limit of "
-        r"6,000 \(max_message_bytes; raise it with --limit max_message_bytes=(\d+)\)",
+        r"7,000 \(max_message_bytes; raise it with --limit max_message_bytes=(\d+)\)",
         line,
     )
     assert found is not None, line

@@ -125,8 +125,8 @@ def test_a_violation_of_the_whole_request_is_its_description_alone() -> None:
 
 @pytest.fixture(scope="module")
 def small_server() -> Iterator[RunningServer]:
-    """A server whose messages are at most 6,000 bytes (ListPresets answers about 8.9 kB)."""
-    limits = RequestLimits(max_message_bytes=6_000)
+    """A server whose messages are at most 7,000 bytes (ListPresets answers about 8.9 kB)."""
+    limits = RequestLimits(max_message_bytes=7_000)
     config = ServerConfig(port=0, workers=1, executor="threads", grace_seconds=1.0, limits=limits)
     with start_server(config) as running:
         yield running
