@@ -123,6 +123,19 @@ def test_it_names_the_binding_correlation_and_what_would_raise_it() -> None:
     assert "the 1st width" not in text.split("To raise")[1]  # no gain, not offered
 
 
+def test_a_design_at_the_widest_named_width_says_the_choices_hold_it() -> None:
+    # With --channels 4 8 a design short of its target, every width 8, read "No single layer
+    # one step wider would raise ...", as if a step had been tried: the choices have none.
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=1_000_000, top_k=8, channel_choices=[4, 8])
+    said = "Every width is the widest the channel choices allow (channel_choices, --channels)"
+    held = [r for r in recommend(task, budget).recommendations if said in r.rationale]
+    assert held, "no design of this search falls short at the widest widths: pick another"
+    for design in held:
+        widths = [design.architecture.representation, *design.architecture.widths]
+        assert max(widths) == 8 and "one step wider" not in design.rationale
+
+
 def test_it_prices_ten_percent_more_budget() -> None:
     wider = Design("mirror pooling (2x2, global 8x8)", (32, 640, 1), 21_900, (576.0, 50.0), 0.8)
     text = _text(more_budget=wider)
@@ -164,7 +177,10 @@ def test_a_ratio_up_to_two_to_the_thirty_is_written_as_a_plain_number(bits: floa
 
 
 def test_when_nothing_helps_or_everything_is_reached_it_says_so() -> None:
-    assert "No single layer one step wider would raise 'corner'." in _text(widenings=[])
+    useless = [Widening(1, 1024, 0.0, 17_000, "over the budget")]
+    assert "No single layer one step wider would raise 'corner'." in _text(widenings=useless)
+    # No step at all: every width is the widest of the widths a request named.
+    assert "so no layer can be widened to raise 'corner'." in _text(widenings=[])
     reached = Objective.create([576.0, 45.0], [1.0, 1.0], "weighted")
     text = _text(objective=reached)
     assert "It models every correlation as fully as its target asks." in text

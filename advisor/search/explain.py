@@ -679,6 +679,12 @@ def _binding(
     if np.all(objective.fractions(ranks) >= _FULL):
         return ""
     binding = objective.binding(ranks)
+    if not widenings:
+        # Only the widths a request names have no step past the widest (max_channels has one).
+        return (
+            f"Every width is the widest the channel choices allow (channel_choices, --channels), "
+            f"so no layer can be widened to raise {names[binding]!r}."
+        )
     helpful = sorted((w for w in widenings if w.gain > 0), key=lambda w: (-w.gain, w.position))
     if not helpful:
         return f"No single layer one step wider would raise {names[binding]!r}."
