@@ -7,7 +7,9 @@ one benchmark replaces its figures and leaves the others' untouched.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
+import platform
 import statistics
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -122,8 +124,26 @@ def add_write_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
 
 
-def publish(arguments: argparse.Namespace, filename: str, section: str, markdown: str) -> None:
-    """Print ``markdown``; write it as ``section`` of ``docs/filename`` unless ``--no-write``."""
+def publish(
+    arguments: argparse.Namespace,
+    filename: str,
+    section: str,
+    markdown: str,
+    *,
+    measured: bool = True,
+) -> None:
+    """Print ``markdown``; write it as ``section`` of ``docs/filename`` unless ``--no-write``.
+
+    A ``measured`` table (times, memory: figures of the machine that ran it) ends with the date,
+    the CPUs and the load it was measured at: the engine, search and scale tables said none of
+    them, and a reader could not tell a stale figure from a slower machine's.
+    """
+    if measured:
+        markdown = (
+            f"{markdown.rstrip()}\n\nMeasured {datetime.date.today().isoformat()} on "
+            f"{os.cpu_count()} CPUs, Python {platform.python_version()}, 1-minute load average "
+            f"{os.getloadavg()[0]:.1f} at the end.\n"
+        )
     print(markdown)
     if not arguments.no_write:
         print(f"written to {update_section(filename, section, markdown)}")
