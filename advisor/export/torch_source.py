@@ -267,7 +267,7 @@ def _permutation_literal(permutation: Sequence[int], indent: str = "") -> str:
     grid's permutation is a few runs per row, where a list of numbers took 1,024 of them for a
     32x32 grid. Lines are at most :data:`_LINE` characters, each item whole; the display's
     lines are indented by ``indent`` (the first is the caller's). A display that fits in
-    :data:`_INLINE` characters stays on the caller's line (``[0, 1]``, ``[*range(0, 64)]``).
+    :data:`_INLINE` characters stays on the caller's line (``[0, 1]``, ``[*range(64)]``).
     """
     items = list(_runs(permutation))
     if len(inline := f"[{', '.join(items)}]") <= _INLINE:
@@ -296,8 +296,18 @@ def _runs(permutation: Sequence[int]) -> Iterator[str]:
             start += 1
             continue
         first, end = permutation[start], permutation[stop - 1] + step
-        yield f"*range({first}, {end})" if step == 1 else f"*range({first}, {end}, {step})"
+        yield f"*range({_range_arguments(first, end, step)})"
         start = stop
+
+
+def _range_arguments(first: int, end: int, step: int) -> str:
+    """Write the arguments of ``range`` from ``first`` to ``end`` by ``step``, defaults left out.
+
+    ``range(16)``, not ``range(0, 16)``: ruff flags the start 0 as unnecessary (PIE808).
+    """
+    if step != 1:
+        return f"{first}, {end}, {step}"
+    return f"{end}" if first == 0 else f"{first}, {end}"
 
 
 _TEMPLATE: Final = '''\
@@ -387,7 +397,7 @@ Written after ``self.representation = `` in ``Net.__init__``, hence its indentat
 
 _TREE_GATHER: Final = '''\
 PERMUTATION = {permutation}
-"""The pooling geometry: position p of the grid the layers pool holds location PERMUTATION[p]."""'''
+"""The pooling geometry: position p of the pooled grid holds location PERMUTATION[p]."""'''
 """A tree's gather, the buffer ``permutation``."""
 
 _TREE_NET: Final = '''\
