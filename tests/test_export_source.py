@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, get_args
 
@@ -624,6 +625,13 @@ _RUNNER = textwrap.dedent(
     sys.modules["advisor"] = None  # the file must not need the advisor
     import torch
 
+    def refusal(call, *args):  # what call(*args) raises: its type and message
+        try:
+            call(*args)
+        except Exception as error:
+            return f"{type(error).__name__}: {error}"
+        return None
+
     report = {}
     for folder in sorted(Path(sys.argv[1]).iterdir()):
         spec = importlib.util.spec_from_file_location(f"net_{folder.name}", folder / "net.py")
@@ -634,15 +642,15 @@ _RUNNER = textwrap.dedent(
         torch.save(own.state_dict(), folder / "own_state.pt")
         net = module.Net()
         net.load_state_dict(torch.load(folder / "state.pt"))
+        batch = torch.load(folder / "batch.pt")
         with torch.no_grad():
-            torch.save(net(torch.load(folder / "batch.pt")), folder / "scores.pt")
-        try:
-            net(torch.zeros((1, 1)))
-        except ValueError as error:
-            refusal = str(error)
+            torch.save(net(batch), folder / "scores.pt")
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            autocast = refusal(net, batch.double())
         report[folder.name] = {
             "parameters": sum(p.numel() for p in own.parameters()),
-            "refusal": refusal,
+            "refusal": refusal(net, torch.zeros((1, 1))),
+            "autocast": autocast,
         }
     print(json.dumps(report))
     """
@@ -707,9 +715,17 @@ def test_the_file_computes_what_the_torch_module_computes(
         expected = module(torch.load(folder / "batch.pt"))
     torch.testing.assert_close(torch.load(folder / "scores.pt"), expected)
     assert report[f"{index}"]["parameters"] == source_arch.parameters
-    with pytest.raises(ValueError) as refused:
-        module(torch.zeros((1, 1)))
-    assert report[f"{index}"]["refusal"] == str(refused.value)
+    assert report[f"{index}"]["refusal"] == _refusal(ValueError, module, torch.zeros((1, 1)))
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # which casts no float64
+        autocast = _refusal(TypeError, module, torch.load(folder / "batch.pt").double())
+    assert report[f"{index}"]["autocast"] == autocast
+
+
+def _refusal(kind: type[Exception], call: Callable[..., object], *args: object) -> str:
+    """Return the refusal ``call(*args)`` raises, a ``kind``, as the runner reports it."""
+    with pytest.raises(kind) as refused:
+        call(*args)
+    return f"{kind.__name__}: {refused.value}"
 
 
 @pytest.mark.torch

@@ -170,7 +170,8 @@ def check_inputs(inputs: torch.Tensor, spec: InputSpec, pads: bool, output: nn.L
     The batch must also hold the module's dtype, its ``output`` layer's: torch modules do not
     cast, and torch's own refusal (``Input type (double) and bias type (float) should be the
     same``) named neither ``inputs`` nor either conversion. Under ``torch.autocast`` any floating
-    dtype passes, autocast casting it itself.
+    dtype passes but ``float64``, autocast casting it itself: autocast casts no ``float64``
+    tensor, so a ``float64`` batch still needs a ``float64`` module (and the other way round).
 
     Raises
     ------
@@ -202,7 +203,8 @@ def check_inputs(inputs: torch.Tensor, spec: InputSpec, pads: bool, output: nn.L
 def _check_dtype(inputs: torch.Tensor, dtype: torch.dtype) -> None:
     """Refuse ``inputs`` that a module of ``dtype`` cannot take (:func:`check_inputs`)."""
     floating = inputs.is_floating_point()
-    if inputs.dtype == dtype or (floating and torch.is_autocast_enabled(inputs.device.type)):
+    cast = floating and torch.float64 not in (inputs.dtype, dtype)  # autocast casts no float64
+    if inputs.dtype == dtype or (cast and torch.is_autocast_enabled(inputs.device.type)):
         return
     module = f", or the module with module.to({inputs.dtype})" if floating else ""
     raise TypeError(

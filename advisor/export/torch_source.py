@@ -359,7 +359,7 @@ def _check_inputs(inputs: torch.Tensor, dtype: torch.dtype) -> None:
     """Refuse a batch that is not (batch, *INPUT_SHAPE) of the module's ``dtype``.
 
     Tracers that record no Python branch (torch.jit.trace, torch.fx) skip the check; under
-    torch.autocast any floating dtype passes.
+    torch.autocast any floating dtype passes but float64, which autocast never casts.
     """
     if torch.jit.is_tracing() or isinstance(inputs, torch.fx.Proxy):
         return
@@ -375,7 +375,8 @@ def _check_inputs(inputs: torch.Tensor, dtype: torch.dtype) -> None:
             f"{unpadded}; got {{tuple(inputs.shape)}}"
         )
     floating = inputs.is_floating_point()
-    if inputs.dtype == dtype or (floating and torch.is_autocast_enabled(inputs.device.type)):
+    cast = floating and torch.float64 not in (inputs.dtype, dtype)  # autocast casts no float64
+    if inputs.dtype == dtype or (cast and torch.is_autocast_enabled(inputs.device.type)):
         return
     module = f", or the module with module.to({{inputs.dtype}})" if floating else ""
     raise TypeError(
