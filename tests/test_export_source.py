@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, get_args
@@ -651,6 +652,7 @@ _RUNNER = textwrap.dedent(
             "parameters": sum(p.numel() for p in own.parameters()),
             "refusal": refusal(net, torch.zeros((1, 1))),
             "autocast": autocast,
+            "script": refusal(torch.jit.script, net),
         }
     print(json.dumps(report))
     """
@@ -719,6 +721,11 @@ def test_the_file_computes_what_the_torch_module_computes(
     with torch.autocast("cpu", dtype=torch.bfloat16):  # which casts no float64
         autocast = _refusal(TypeError, module, torch.load(folder / "batch.pt").double())
     assert report[f"{index}"]["autocast"] == autocast
+    # TorchScript failed deep in the file ("Unknown type annotation: 'torch.Tensor'").
+    with warnings.catch_warnings():  # torch 2.13 deprecates torch.jit.script itself
+        warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
+        script = _refusal(NotImplementedError, torch.jit.script, module)
+    assert report[f"{index}"]["script"] == script.replace(f" {type(module).__name__} ", " Net ")
 
 
 def _refusal(kind: type[Exception], call: Callable[..., object], *args: object) -> str:

@@ -91,6 +91,7 @@ def torch_source(
         ),
         "output": f"nn.Linear({architecture.widths[-1]}, {architecture.outputs})",
         "outputs": str(architecture.outputs),
+        "methods": _NET_METHODS,
     }
     mixture = architecture.mixture
     gathers, net = (
@@ -396,6 +397,21 @@ nn.Sequential(
 
 Written after ``self.representation = `` in ``Net.__init__``, hence its indentation."""
 
+_NET_METHODS: Final = '''
+    def __prepare_scriptable__(self) -> nn.Module:
+        """Refuse torch.jit.script, which calls this first: Net is not TorchScript."""
+        raise NotImplementedError(
+            "torch.jit.script: Net is not written in TorchScript's subset; use torch.compile, "
+            "torch.export.export, torch.jit.trace or torch.fx.symbolic_trace "
+            "(README, 'The PyTorch export')"
+        )
+'''
+"""The methods of a tree's and a mixture's ``Net`` alike, after ``__init__``.
+
+``torch.jit.script`` failed deep in the file (``Unknown type annotation: 'torch.Tensor'``, a
+mixture's ``import statements aren't supported``); it is refused as ``NotScriptable`` refuses it.
+"""
+
 _TREE_GATHER: Final = '''\
 PERMUTATION = {permutation}
 """The pooling geometry: position p of the pooled grid holds location PERMUTATION[p]."""'''
@@ -424,7 +440,7 @@ class Net(nn.Module):
         self.output = {output}
         self.identities = _identities(self)
         self.register_load_state_dict_post_hook(_after_load)
-
+{methods}
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Score a batch (batch, *INPUT_SHAPE); returns (batch, {outputs})."""
         _check_inputs(inputs, self.output.weight.dtype)
@@ -473,7 +489,7 @@ class Net(nn.Module):
         self.output = {output}
         self.identities = _identities(self)
         self.register_load_state_dict_post_hook(_after_load)
-
+{methods}
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Score a batch (batch, *INPUT_SHAPE); returns (batch, {outputs})."""
         _check_inputs(inputs, self.output.weight.dtype)
