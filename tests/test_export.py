@@ -611,6 +611,37 @@ def test_an_identity_gather_is_skipped_and_the_state_dict_keeps_its_keys(mixed: 
 
 @pytest.mark.torch
 @pytest.mark.parametrize("mixed", [False, True])
+@pytest.mark.parametrize("edit", ["assigned", "copied"])
+def test_a_gather_buffer_edited_by_hand_is_the_one_the_module_uses(mixed: bool, edit: str) -> None:
+    """Only a load found the identities again: a contiguous module given a mirror's gathers by
+    assignment or ``copy_`` held them, yet skipped them as identities (a silently wrong net)."""
+    torch = pytest.importorskip("torch")
+    contiguous, mirror = _contiguous_and_mirror(mixed)
+    torch.manual_seed(0)
+    reference = torch_module(mirror)
+    with torch.no_grad():  # biases of 1: fewer ReLUs hide which locations pool together
+        for name, parameter in reference.named_parameters():
+            if name.endswith("weight"):
+                parameter.normal_()
+            else:
+                parameter.fill_(1.0)
+    module = torch_module(contiguous)
+    module.load_state_dict({**reference.state_dict(), **dict(module.named_buffers())})
+    batch = torch.randn((8, 2, 7))
+    assert not torch.equal(module(batch), reference(batch))  # its own gathers: another net
+    geometry = "gather_0" if mixed else "permutation"
+    assert geometry not in _gathered_buffers(module)
+    for name, gather in reference.named_buffers():
+        if edit == "assigned":
+            setattr(module, name, gather.clone())
+        else:
+            module.get_buffer(name).copy_(gather)
+    assert geometry in _gathered_buffers(module)
+    torch.testing.assert_close(module(batch), reference(batch), rtol=0, atol=0)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mixed", [False, True])
 def test_a_batch_of_another_dtype_is_refused_naming_both_dtypes(mixed: bool) -> None:
     """It failed in torch's words: "Input type (double) and bias type (float) should be the same".
 

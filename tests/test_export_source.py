@@ -645,7 +645,21 @@ _RUNNER = textwrap.dedent(
         net.load_state_dict(torch.load(folder / "state.pt"))
         batch = torch.load(folder / "batch.pt")
         with torch.no_grad():
-            torch.save(net(batch), folder / "scores.pt")
+            scores = net(batch)
+        torch.save(scores, folder / "scores.pt")
+        edited = {}  # the state's gathers assigned, or copied in place, after a load of the rest
+        state = torch.load(folder / "state.pt")
+        for edit in ("assigned", "copied"):
+            other = module.Net()
+            other.load_state_dict({**state, **dict(other.named_buffers())})
+            other(batch)
+            for name, _ in list(other.named_buffers()):
+                if edit == "assigned":
+                    setattr(other, name, state[name].clone())
+                else:
+                    other.get_buffer(name).copy_(state[name])
+            with torch.no_grad():
+                edited[edit] = torch.equal(other(batch), scores)
         with torch.autocast("cpu", dtype=torch.bfloat16):
             autocast = refusal(net, batch.double())
         report[folder.name] = {
@@ -653,6 +667,7 @@ _RUNNER = textwrap.dedent(
             "refusal": refusal(net, torch.zeros((1, 1))),
             "autocast": autocast,
             "script": refusal(torch.jit.script, net),
+            "edited": edited,
         }
     print(json.dumps(report))
     """
@@ -717,6 +732,8 @@ def test_the_file_computes_what_the_torch_module_computes(
         expected = module(torch.load(folder / "batch.pt"))
     torch.testing.assert_close(torch.load(folder / "scores.pt"), expected)
     assert report[f"{index}"]["parameters"] == source_arch.parameters
+    # A gather assigned or copied in place by hand was held, yet skipped as the identity.
+    assert report[f"{index}"]["edited"] == {"assigned": True, "copied": True}
     assert report[f"{index}"]["refusal"] == _refusal(ValueError, module, torch.zeros((1, 1)))
     with torch.autocast("cpu", dtype=torch.bfloat16):  # which casts no float64
         autocast = _refusal(TypeError, module, torch.load(folder / "batch.pt").double())

@@ -65,6 +65,7 @@ class MixtureNet(GatherNet):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Score a batch ``(batch, C_in, *shape)``; returns ``(batch, outputs)``."""
         check_inputs(inputs, self.input, self.pads, self.output)
+        self.refresh_identities()
         features = self.representation(inputs)
         flat = features.flatten(2)
         maps = [

@@ -332,23 +332,41 @@ def build() -> Net:
     return Net()
 
 
-def _identities(net: Net) -> frozenset[str]:
-    """Return the names of the net's gather buffers that are the identity: a copy, skipped.
+def _find_identities(net: Net) -> None:
+    """Record which of the net's gather buffers are the identity (a copy, skipped): in
+    net.identities, and each buffer then, with its version counter, in net.found.
 
     A buffer on the meta device holds no values to compare, and is kept as a gather.
     """
-    return frozenset(
+    buffers = dict(net.named_buffers(recurse=False))
+    net.identities = frozenset(
         name
-        for name, buffer in net.named_buffers(recurse=False)
+        for name, buffer in buffers.items()
         if not buffer.is_meta
         and torch.equal(buffer, torch.arange(len(buffer), device=buffer.device))
     )
+    net.found = {{name: (buffer, buffer._version) for name, buffer in buffers.items()}}
+
+
+def _refresh(net: Net) -> None:
+    """Find the identities again if a gather buffer changed since: replaced, or by copy_.
+
+    A call torch.compile or torch.jit.trace records skips it: its graph keeps its gathers.
+    """
+    if torch.jit.is_tracing() or torch.compiler.is_compiling():
+        return
+    found = net.found
+    if any(
+        name not in found or found[name][0] is not buffer or found[name][1] != buffer._version
+        for name, buffer in net.named_buffers(recurse=False)
+    ):
+        _find_identities(net)
 
 
 def _after_load(module: nn.Module, incompatible: object) -> None:
     """Find again which loaded gathers are the identity: a load_state_dict post-hook."""
     assert isinstance(module, Net)
-    module.identities = _identities(module)
+    _find_identities(module)
 
 
 def _gather(net: Net, flat: torch.Tensor, name: str) -> torch.Tensor:
@@ -398,6 +416,11 @@ nn.Sequential(
 Written after ``self.representation = `` in ``Net.__init__``, hence its indentation."""
 
 _NET_METHODS: Final = '''
+    def __setattr__(self, name: str, value: torch.Tensor | nn.Module) -> None:
+        """Set an attribute; a gather buffer assigned is looked at again: identity or not."""
+        super().__setattr__(name, value)
+        if name in self._buffers:
+            _find_identities(self)
     def __prepare_scriptable__(self) -> nn.Module:
         """Refuse torch.jit.script, which calls this first: Net is not TorchScript."""
         raise NotImplementedError(
@@ -407,6 +430,9 @@ _NET_METHODS: Final = '''
         )
 '''
 """The methods of a tree's and a mixture's ``Net`` alike, after ``__init__``.
+
+An assigned gather buffer is looked at again as ``GatherNet`` does (so a graph torch.compile
+captured, which guards on ``identities``, is captured again).
 
 ``torch.jit.script`` failed deep in the file (``Unknown type annotation: 'torch.Tensor'``, a
 mixture's ``import statements aren't supported``); it is refused as ``NotScriptable`` refuses it.
@@ -438,12 +464,13 @@ class Net(nn.Module):
         self.hidden = nn.Sequential(
 {hidden}        )
         self.output = {output}
-        self.identities = _identities(self)
+        _find_identities(self)
         self.register_load_state_dict_post_hook(_after_load)
 {methods}
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Score a batch (batch, *INPUT_SHAPE); returns (batch, {outputs})."""
         _check_inputs(inputs, self.output.weight.dtype)
+        _refresh(self)
         features = self.representation(inputs)
         features = _gather(self, features.flatten(2), "permutation").reshape(features.shape)
         features = self.hidden(features)
@@ -487,12 +514,13 @@ class Net(nn.Module):
         self.members = nn.ModuleList([
 {members}        ])
         self.output = {output}
-        self.identities = _identities(self)
+        _find_identities(self)
         self.register_load_state_dict_post_hook(_after_load)
 {methods}
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Score a batch (batch, *INPUT_SHAPE); returns (batch, {outputs})."""
         _check_inputs(inputs, self.output.weight.dtype)
+        _refresh(self)
         features = self.representation(inputs)
         flat = features.flatten(2)
         maps = [
