@@ -454,8 +454,9 @@ def test_the_torch_module_compiles_whole_for_any_batch(mixed: bool) -> None:
 
     The ``eager`` backend runs the captured graph as it is: what the module decides is the
     capture (Dynamo), not the code generation behind it, which is torch's own. Compiled without
-    ``fullgraph``, a batch of another shape is still refused in the input check's words (with
-    it, Dynamo wraps the check's error in its own ``Unsupported: Observed exception``).
+    ``fullgraph``, a batch of another shape is still refused in the input check's words; with
+    it, Dynamo wraps the check's error in its own ``Unsupported: Observed exception``, quoting it
+    (README, "Compiling").
     """
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
@@ -464,6 +465,8 @@ def test_the_torch_module_compiles_whole_for_any_batch(mixed: bool) -> None:
     for size in (1, 3, 6):
         batch = torch.randn((size, 2, 7))
         torch.testing.assert_close(compiled(batch), module(batch))
+    with pytest.raises(torch._dynamo.exc.Unsupported, match=r"inputs: expected \(batch, 2, 7\)"):
+        compiled(torch.randn((3, 2, 8)))
     with pytest.raises(ValueError, match=r"inputs: expected \(batch, 2, 7\)"):
         torch.compile(module, backend="eager")(torch.randn((3, 2, 8)))
 
