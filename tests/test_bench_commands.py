@@ -157,6 +157,7 @@ _COUNT_OPTIONS = [
     ("bench.fuzz", "--cases"),
     ("bench.fuzz", "--concurrency"),
     ("bench.fuzz", "--workers"),
+    ("bench.infer.channels", "--runs"),
     ("bench.infer.run", "--seeds"),
     ("bench.infer.tails", "--runs"),
     ("bench.load", "--recommend-every"),

@@ -371,7 +371,7 @@ def test_skewed_noise_reports_its_pairs_as_skewed(tmp_path: Path) -> None:
     assert (
         f"evidence: 0 of the pairs at dependence {normal:.3f} or more ({own.min():.3f} to "
         f"{own.max():.3f} for {own.size:,} of the graph's pairs (sparse, heavy-tailed or "
-        "skewed), whose tails make larger chance correlations), "
+        "skewed), whose values make larger chance correlations), "
     ) in " ".join(run.stderr.split())  # as read, unwrapped
 
 

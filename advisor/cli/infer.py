@@ -414,7 +414,8 @@ def _evidence_line(graph: DependenceGraph, report: InferenceReport) -> str:
     """Return the report's ``evidence`` line: how many pairs reach their threshold, or why none can.
 
     None can where the normal threshold is above 1 (too few samples), and where every pair of
-    the graph needs more than 1, being of sparse, heavy-tailed or skewed locations: a count of 0
+    the graph needs more than 1, being of several channels or of sparse, heavy-tailed or skewed
+    locations (:func:`_raised_kinds`): a count of 0
     "at dependence 0.481 or more" read as if some pair could have been. A server that predates
     the threshold reports none ("0 of the pairs at dependence 0.000 or more", it read).
     """
@@ -429,13 +430,13 @@ def _evidence_line(graph: DependenceGraph, report: InferenceReport) -> str:
     own = edge_thresholds(graph)
     if own.size and bool((own > 1.0).all()):
         return (
-            f"evidence: none can be: each of the graph's {own.size:,} pairs is of sparse, "
-            f"heavy-tailed or skewed locations and needs more than 1, the largest dependence "
+            f"evidence: none can be: each of the graph's {own.size:,} pairs is of "
+            f"{_raised_kinds(graph)} locations and needs more than 1, the largest dependence "
             f"({_span(own)}), in {_samples_text(graph)}"
         )
     return (
         f"evidence: {evidence:,} of the pairs at dependence {threshold:.3f} or "
-        f"more{_heavy_pairs(own, threshold, _HEAVY_FORM)}, "
+        f"more{_heavy_pairs(graph, own, threshold, _HEAVY_FORM)}, "
         "which independent locations reach with probability 5% over every pair of the grid; the "
         "rest is sampling noise and is not read"
     )
@@ -475,7 +476,8 @@ def _largest_pair(graph: DependenceGraph, normal: float) -> str:
     skewed locations.
 
     The pair's own threshold is given where it is above the normal one (its locations are
-    sparse, heavy-tailed or skewed), which alone would read as a contradiction. The largest
+    sparse, heavy-tailed or skewed, or of several channels), which alone would read as a
+    contradiction. The largest
     weight and what it needs take the digits that tell them apart (:func:`told_apart`): "largest
     0.078, which needs 0.078" read as a pair at its threshold.
     """
@@ -484,7 +486,7 @@ def _largest_pair(graph: DependenceGraph, normal: float) -> str:
     edge = int(np.argmax(graph.weights))
     own = edge_thresholds(graph)
     weight = float(graph.weights[edge])
-    heavy = _heavy_pairs(own, normal, ", and from {}")
+    heavy = _heavy_pairs(graph, own, normal, ", and from {}")
     if own[edge] > normal:
         largest, needs = told_apart(weight, float(own[edge]), least=3, most=9)
         return f"largest {largest}, which needs {needs}; evidence from {normal:.3f}{heavy}"
@@ -492,24 +494,36 @@ def _largest_pair(graph: DependenceGraph, normal: float) -> str:
     return f"largest {largest}; evidence from {evidence}{heavy}"
 
 
-_HEAVY_FORM = " ({}, whose tails make larger chance correlations)"
+_HEAVY_FORM = " ({}, whose values make larger chance correlations)"
 """How the report's evidence line names the pairs with a higher threshold (:func:`_heavy_pairs`)."""
 
 
-def _heavy_pairs(own: npt.NDArray[np.float64], threshold: float, form: str) -> str:
+def _heavy_pairs(
+    graph: DependenceGraph, own: npt.NDArray[np.float64], threshold: float, form: str
+) -> str:
     """``1.018 to 2.947 for 2,458 of the graph's pairs (sparse, heavy-tailed or skewed)``.
 
     In ``form``. ``own`` holds the graph's pairs' thresholds
     (:func:`~advisor.infer.task.edge_thresholds`): a sparse or heavy-tailed pair's, Bennett's,
-    and a skewed one's, Cornish-Fisher's, are above ``threshold``, the normal one the report
-    gives; empty when no pair of the graph has one.
+    a skewed one's, Cornish-Fisher's, and one of several channels are above ``threshold``, the
+    normal one the report gives; empty when no pair of the graph has one.
     """
     heavy = own[own > threshold]
     if not heavy.size:
         return ""
     return form.format(
-        f"{_span(heavy)} for {heavy.size:,} of the graph's pairs (sparse, heavy-tailed or skewed)"
+        f"{_span(heavy)} for {heavy.size:,} of the graph's pairs ({_raised_kinds(graph)})"
     )
+
+
+def _raised_kinds(graph: DependenceGraph) -> str:
+    """Say what raises a pair's threshold above the normal one in ``graph``.
+
+    ``sparse, heavy-tailed or skewed`` for one channel; with several, their effective channels
+    too (:mod:`advisor.infer.significance`), which alone read as "sparse" on Gaussian noise.
+    """
+    tails = "sparse, heavy-tailed or skewed"
+    return tails if graph.channels == 1 else f"several channels, or {tails}"
 
 
 def _span(thresholds: npt.NDArray[np.float64]) -> str:

@@ -173,13 +173,17 @@ def dependence_graph(
     if sketch is None:
         correlation = _dense_correlation(data, second, moments)
         rows, cols, weights = _top_pairs(correlation, data.channels, keep)
+        blocks: _Floats | None = None
+        if data.channels > 1:
+            blocks = correlation.diagonal_blocks(data.channels)
         estimate: Estimate = "exact"
     else:
         rows, cols, _ = _top_pairs(_GramSource(sketch, data.samples), data.channels, keep)
-        weights = _pair_weights(data, second, moments, rows, cols)
+        weights, blocks = _pair_weights(data, second, moments, rows, cols)
         estimate = "sketch"
     positive = weights > 0
     kurtosis, largest, skewness = _location_tails(moments, data.channels)
+    effective, tail = (None, None) if blocks is None else _channel_figures(blocks)
     return DependenceGraph(
         shape=data.shape,
         channels=data.channels,
@@ -196,7 +200,30 @@ def dependence_graph(
         kurtosis=kurtosis,
         largest_deviation=largest,
         skewness=skewness,
+        effective_channels=effective,
+        tail_channels=tail,
     )
+
+
+def _channel_figures(blocks: _Floats) -> tuple[_Floats, _Floats]:
+    """Each location's effective and tail channels of its channel correlations ``R`` (``blocks``).
+
+    ``tr(R)^2 / tr(R^2)`` and ``tr(R^2)^3 / tr(R^3)^2``: of ``R``'s eigenvalues, the sum over
+    the root of the sum of squares, and the sum of squares cubed over the sum of cubes squared,
+    each squared. Both 1 where the channels move as one and the number of channels where they
+    are independent; the tail's at most the effective's (Cauchy-Schwarz; rounding is clipped);
+    both 0 at a constant location. They set the mean and the tail of the null distribution of
+    the location's pairs' weights (:mod:`advisor.infer.significance`, "Several channels").
+    """
+    trace = np.trace(blocks, axis1=1, axis2=2)
+    squares = (blocks**2).sum(axis=(1, 2))
+    cubes = np.einsum("nab,nab->n", blocks @ blocks, blocks)  # tr(R^3), R symmetric
+    varying = squares > 0
+    effective, tail = np.zeros(len(blocks)), np.zeros(len(blocks))
+    effective[varying] = np.clip(trace[varying] ** 2 / squares[varying], 1.0, blocks.shape[1])
+    ratio = squares[varying] ** 3 / np.maximum(cubes[varying], np.finfo(np.float64).tiny) ** 2
+    tail[varying] = np.clip(ratio, 1.0, effective[varying])
+    return effective, tail
 
 
 def _reported(data: DataSample, progress: Progress | None, index: int, passes: int) -> _Chunks:
@@ -610,8 +637,11 @@ def _row_top(weights: _Block, keep: int) -> _Ints:
 
 def _pair_weights(
     data: DataSample, chunks: _Chunks, moments: _Moments, rows: _Ints, cols: _Ints
-) -> _Floats:
-    """Exact weights of the given pairs, streamed over the samples."""
+) -> tuple[_Floats, _Floats | None]:
+    """Return the exact weights of the given pairs, streamed over the samples.
+
+    And each location's channel correlations (None for one channel).
+    """
     channels = data.channels
     cross = np.zeros((rows.size, channels, channels))
     own = np.zeros((data.num_locations, channels, channels))
@@ -626,11 +656,12 @@ def _pair_weights(
             cross[start:stop] += np.einsum("psc,psd->pcd", left, right)
     cross /= data.samples
     if channels == 1:
-        return np.abs(cross[:, 0, 0])
-    norms = np.sqrt(((own / data.samples) ** 2).sum(axis=(1, 2)))
+        return np.abs(cross[:, 0, 0]), None
+    own /= data.samples
+    norms = np.sqrt((own**2).sum(axis=(1, 2)))
     with np.errstate(divide="ignore", invalid="ignore"):
         weights = np.sqrt((cross**2).sum(axis=(1, 2)) / (norms[rows] * norms[cols]))
-    return np.asarray(np.nan_to_num(weights, nan=0.0, posinf=0.0), dtype=np.float64)
+    return np.asarray(np.nan_to_num(weights, nan=0.0, posinf=0.0), dtype=np.float64), own
 
 
 def _spans(size: int, step: int) -> Iterator[tuple[int, int]]:

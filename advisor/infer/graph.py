@@ -20,7 +20,14 @@ import numpy.typing as npt
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.grid import grid_axes_problem, grid_problem
 
-__all__ = ["MAX_TOP_K", "DependenceGraph", "Estimate", "check_graph", "location_text"]
+__all__ = [
+    "MAX_TOP_K",
+    "DependenceGraph",
+    "Estimate",
+    "channel_problem",
+    "check_graph",
+    "location_text",
+]
 
 MAX_TOP_K: Final = 256
 """Most edges kept per location."""
@@ -74,6 +81,13 @@ class DependenceGraph:
         channel's of largest magnitude; 0 for a constant location): how skewed it is, which
         also sets the evidence threshold of its pairs. Only with ``kurtosis``; None when not
         measured: the threshold looks at the kurtosis alone.
+    effective_channels, tail_channels
+        Per location with several channels, figures of its channel correlation matrix ``R``:
+        ``tr(R)^2 / tr(R^2)`` and ``tr(R^2)^3 / tr(R^3)^2`` (the tail's at most the effective's),
+        both 1 where its channels move as one and ``channels`` where they are independent, 0 at
+        a constant location. The evidence threshold of a pair rises with its two locations'
+        (:mod:`advisor.infer.significance`, "Several channels"). None for one channel (each
+        location's are 1); required with several (:func:`channel_problem`).
     """
 
     shape: tuple[int, ...]
@@ -90,6 +104,8 @@ class DependenceGraph:
     kurtosis: _Floats | None = None
     largest_deviation: _Floats | None = None
     skewness: _Floats | None = None
+    effective_channels: _Floats | None = None
+    tail_channels: _Floats | None = None
 
     @property
     def num_locations(self) -> int:
@@ -149,6 +165,8 @@ def check_graph(graph: DependenceGraph, max_locations: int) -> None:
     violations += _tail_violations(graph) or _skewness_violations(graph)
     if graph.channels < 1:
         violations.append(FieldViolation("input.channels", f"{graph.channels}: must be positive"))
+    else:
+        violations += _channel_violations(graph)
     edges = graph.weights.size
     if not graph.rows.size == graph.cols.size == edges:
         violations.append(_length_violation(graph))
@@ -264,6 +282,68 @@ def _skewness_violations(graph: DependenceGraph) -> list[FieldViolation]:
             )
         ]
     return []
+
+
+def channel_problem(graph: DependenceGraph) -> FieldViolation | None:
+    """Return the problem of a graph of several channels without its channel figures, if so.
+
+    Its pairs' evidence threshold needs each location's ``effective_channels`` and
+    ``tail_channels``; a graph without them (a client that predates them) would read the
+    one-channel threshold, which counts the noise of many channels as dependence. It is refused
+    rather than guessed.
+    """
+    if graph.channels <= 1:
+        return None
+    for name in _CHANNEL_FIGURES:
+        if getattr(graph, name) is None:
+            return FieldViolation(
+                name,
+                f"needed with {graph.channels} channels: each location's effective and tail "
+                "channels set its pairs' evidence threshold (docs/INFER.md, \"Several "
+                'channels"); a client that predates them sends none: upgrade it',
+            )
+    return None
+
+
+_CHANNEL_FIGURES: Final = ("effective_channels", "tail_channels")
+
+
+def _channel_violations(graph: DependenceGraph) -> list[FieldViolation]:
+    """Return the first problem of the channel figures (:func:`channel_problem` first).
+
+    One finite figure per location: 0 at a constant location, at a varying one from 1 to
+    ``channels`` (participation ratios of ``channels`` eigenvalues), the tail's at most the
+    effective's.
+    """
+    if (problem := channel_problem(graph)) is not None:
+        return [problem]
+    effective, tail = graph.effective_channels, graph.tail_channels
+    alone = _alone_violations({"effective_channels": effective, "tail_channels": tail})
+    if alone or effective is None or tail is None:
+        return alone
+    n = graph.num_locations
+    channels = np.full(n, float(graph.channels))
+    return _figure_violations(graph, "effective_channels", effective, channels, "channels") or (
+        _figure_violations(graph, "tail_channels", tail, effective, "effective_channels[{i}]")
+    )
+
+
+def _figure_violations(
+    graph: DependenceGraph, name: str, figures: _Floats, most: _Floats, most_name: str
+) -> list[FieldViolation]:
+    """Return the first location whose figure is not 0 (constant) or from 1 to ``most``."""
+    n = graph.num_locations
+    if figures.size != n:
+        return [FieldViolation(name, f"{figures.size} values: one per location ({n}) is needed")]
+    constant = np.zeros(n, dtype=np.bool_)
+    constant[[i for i in graph.constant if 0 <= i < n]] = True
+    high = most * (1.0 + _TAIL_TOLERANCE)
+    varying = (figures >= 1.0) & (figures <= high)
+    if (i := _first(~(np.isfinite(figures) & np.where(constant, figures == 0.0, varying)))) is None:
+        return []
+    limit = f"from 1 to {most[i]:.6g} ({most_name.format(i=i)})"
+    need = "0 (a constant location)" if constant[i] else limit
+    return [FieldViolation(f"{name}[{i}]", f"{float(figures[i])}: must be {need}")]
 
 
 _TAIL_TOLERANCE: Final = 1e-6

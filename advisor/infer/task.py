@@ -3,7 +3,8 @@
 Only the graph's *evidence* is read: the edges whose weight exceeds what independent locations
 reach in a sample of this size (:func:`~advisor.infer.significance.independence_threshold`, 5%
 over every pair of the grid; higher for a pair of sparse, heavy-tailed or skewed locations when
-the graph carries their tails, :func:`~advisor.infer.significance.pair_thresholds`). The rest is
+the graph carries their tails, and for a pair of several channels,
+:func:`~advisor.infer.significance.pair_thresholds`). The rest is
 sampling noise, which on data without dependence is the whole graph; where nothing is evidence,
 no partition is kept and there is no task.
 
@@ -60,7 +61,7 @@ import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
 from advisor.infer.arrangement import Arrangement, arrange
-from advisor.infer.graph import DependenceGraph, location_text
+from advisor.infer.graph import DependenceGraph, channel_problem, location_text
 from advisor.infer.polling import poll
 from advisor.infer.report import MIN_WEIGHT, InferenceReport, InferredCorrelation, dropped_reason
 from advisor.infer.significance import independence_threshold, pair_thresholds
@@ -136,7 +137,8 @@ class InferredTask:
 
     ``task`` is None when no candidate is kept (nothing in the graph is evidence of dependence,
     or nothing crosses more of it than chance). ``threshold`` is the least weight read as
-    evidence (a pair of sparse, heavy-tailed or skewed locations may need more) and ``evidence`` the
+    evidence (a pair of sparse, heavy-tailed or skewed locations, or of several channels, may need
+    more) and ``evidence`` the
     graph's edges at or above their thresholds.
     """
 
@@ -278,13 +280,27 @@ def edge_thresholds(graph: DependenceGraph) -> npt.NDArray[np.float64]:
 
     Counted in the graph's independent samples (:attr:`DependenceGraph.independent_samples`);
     with the locations' tails (``kurtosis``, ``largest_deviation``, and ``skewness`` where
-    given) each pair's own (:func:`~advisor.infer.significance.pair_thresholds`), without them
-    the normal threshold.
+    given) and channel figures (``effective_channels``, ``tail_channels``) each pair's own
+    (:func:`~advisor.infer.significance.pair_thresholds`), without the tails that of the
+    lightest values (the normal threshold, raised for several channels).
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``effective_channels`` for a graph of several channels without them
+        (:func:`~advisor.infer.graph.channel_problem`).
     """
+    if (problem := channel_problem(graph)) is not None:
+        raise InvalidRequestError([problem])
     samples, locations = graph.independent_samples, graph.num_locations
-    if graph.kurtosis is None or graph.largest_deviation is None:
-        return np.full(graph.weights.size, independence_threshold(samples, locations))
     rows, cols = graph.rows, graph.cols
+    effective, tail = graph.effective_channels, graph.tail_channels
+    spread = None
+    if effective is not None and tail is not None:
+        spread = effective[rows] * effective[cols], tail[rows] * tail[cols]
+    if graph.kurtosis is None or graph.largest_deviation is None:
+        lightest = np.ones(graph.weights.size)
+        return pair_thresholds(samples, locations, lightest, lightest, spread=spread)
     kurtosis = graph.kurtosis[rows] * graph.kurtosis[cols]
     bound = graph.largest_deviation[rows] * graph.largest_deviation[cols]
     shape = None
@@ -292,7 +308,7 @@ def edge_thresholds(graph: DependenceGraph) -> npt.NDArray[np.float64]:
         excess = graph.kurtosis - 3.0
         shape = graph.skewness[rows] * graph.skewness[cols], excess[rows] * excess[cols]
     return pair_thresholds(
-        samples, locations, kurtosis, bound, shape=shape, channels=graph.channels
+        samples, locations, kurtosis, bound, shape=shape, channels=graph.channels, spread=spread
     )
 
 

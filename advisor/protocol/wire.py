@@ -797,6 +797,10 @@ def dependence_graph_to_proto(graph: DependenceGraph) -> advisor_pb2.DependenceG
             None if graph.largest_deviation is None else graph.largest_deviation.tolist()
         ),
         skewness=None if graph.skewness is None else graph.skewness.tolist(),
+        effective_channels=(
+            None if graph.effective_channels is None else graph.effective_channels.tolist()
+        ),
+        tail_channels=None if graph.tail_channels is None else graph.tail_channels.tolist(),
     )
 
 
@@ -833,6 +837,8 @@ def dependence_graph_from_proto(
         kurtosis=_given_floats(message.kurtosis),
         largest_deviation=_given_floats(message.largest_deviation),
         skewness=_given_floats(message.skewness),
+        effective_channels=_given_floats(message.effective_channels),
+        tail_channels=_given_floats(message.tail_channels),
     )
     try:
         check_graph(graph, max_locations)

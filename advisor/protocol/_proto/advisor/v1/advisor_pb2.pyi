@@ -1742,6 +1742,8 @@ class DependenceGraph(_message.Message):
     KURTOSIS_FIELD_NUMBER: _builtins.int
     LARGEST_DEVIATION_FIELD_NUMBER: _builtins.int
     SKEWNESS_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_CHANNELS_FIELD_NUMBER: _builtins.int
+    TAIL_CHANNELS_FIELD_NUMBER: _builtins.int
     samples: _builtins.int
     """Samples the weights were estimated from (at least 2)."""
     top_k: _builtins.int
@@ -1804,6 +1806,22 @@ class DependenceGraph(_message.Message):
         one (docs/INFER.md, "Skewed values").
         """
 
+    @_builtins.property
+    def effective_channels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Per location (row-major), with several channels: its effective channels, tr(R)^2 / tr(R^2)
+        of its channel correlation matrix R (1 where the channels move as one, channels where they
+        are independent; 0 at a constant location). Required with channels > 1, with
+        tail_channels (a graph without them is refused: its pairs' evidence threshold rises with
+        their locations' figures, docs/INFER.md, "Several channels"); absent with one channel.
+        """
+
+    @_builtins.property
+    def tail_channels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Per location (row-major), with several channels: tr(R^2)^3 / tr(R^3)^2, from 1 to its
+        effective_channels (0 at a constant location), which sets the tail of its pairs' null
+        weights. Given with effective_channels.
+        """
+
     def __init__(
         self,
         *,
@@ -1820,10 +1838,12 @@ class DependenceGraph(_message.Message):
         kurtosis: _abc.Iterable[_builtins.float] | None = ...,
         largest_deviation: _abc.Iterable[_builtins.float] | None = ...,
         skewness: _abc.Iterable[_builtins.float] | None = ...,
+        effective_channels: _abc.Iterable[_builtins.float] | None = ...,
+        tail_channels: _abc.Iterable[_builtins.float] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_distinct_samples", b"_distinct_samples", "_effective_samples", b"_effective_samples", "distinct_samples", b"distinct_samples", "effective_samples", b"effective_samples", "input", b"input"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_distinct_samples", b"_distinct_samples", "_effective_samples", b"_effective_samples", "cols", b"cols", "constant", b"constant", "distinct_samples", b"distinct_samples", "effective_samples", b"effective_samples", "estimate", b"estimate", "input", b"input", "kurtosis", b"kurtosis", "largest_deviation", b"largest_deviation", "rows", b"rows", "samples", b"samples", "skewness", b"skewness", "top_k", b"top_k", "weights", b"weights"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_distinct_samples", b"_distinct_samples", "_effective_samples", b"_effective_samples", "cols", b"cols", "constant", b"constant", "distinct_samples", b"distinct_samples", "effective_channels", b"effective_channels", "effective_samples", b"effective_samples", "estimate", b"estimate", "input", b"input", "kurtosis", b"kurtosis", "largest_deviation", b"largest_deviation", "rows", b"rows", "samples", b"samples", "skewness", b"skewness", "tail_channels", b"tail_channels", "top_k", b"top_k", "weights", b"weights"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__distinct_samples: _TypeAlias = _typing.Literal["distinct_samples"]  # noqa: Y015
     _WhichOneofArgType__distinct_samples: _TypeAlias = _typing.Literal["_distinct_samples", b"_distinct_samples"]  # noqa: Y015
@@ -1940,12 +1960,13 @@ class InferTaskResponse(_message.Message):
     """The least dependence weight read as evidence: independent locations put any edge of the grid
     at or above it with probability 5% (a Bonferroni bound over every pair of locations). A pair
     of sparse, heavy-tailed or skewed locations (the graph's kurtosis, largest_deviation and
-    skewness) may need more. Above 1, the largest weight, when the sample is too small for any
-    pair to be evidence (docs/INFER.md).
+    skewness), or of several channels (its effective_channels and tail_channels), may need more.
+    Above 1, the largest weight, when the sample is too small for any pair to be evidence
+    (docs/INFER.md).
     """
     evidence: _builtins.int
     """The graph's edges at or above their own pair's threshold (threshold, or the higher one of a
-    sparse, heavy-tailed or skewed pair); the inference reads only those.
+    sparse, heavy-tailed or skewed pair, or of several channels); the inference reads only those.
     """
     @_builtins.property
     def task(self) -> Global___Task:
