@@ -577,6 +577,26 @@ def test_data_with_one_varying_location_says_so_rather_than_blame_chance(tmp_pat
     )
 
 
+def test_constant_locations_are_named_by_coordinates_and_a_cut_list_says_how_many_more(
+    tmp_path: Path,
+) -> None:
+    # --allow-constant listed flat ids, "2 (2, 61)" read as one coordinate, and cut the list at
+    # ten without a word; the refusal without it wrote "..." for what it left out.
+    values = np.random.default_rng(5).standard_normal((60, 8, 8))
+    values[:, 0, 2] = values[:, 7, 5] = 1.0
+    run = advisor("infer", _saved(tmp_path, "two.npy", values), "--allow-constant")
+    assert "constant locations (no edges): 2 ((0, 2), (7, 5))" in run.stderr
+    values[:, 2:6] = 1.0  # 32 more, rows 2 to 5
+    data = _saved(tmp_path, "many.npy", values)
+    first = [(0, 2), *((2, column) for column in range(8)), (3, 0)]
+    shown = ", ".join(f"({row}, {column})" for row, column in first) + ", ..., 24 more"
+    report = " ".join(advisor("infer", data, "--allow-constant").stderr.split())
+    assert f"constant locations (no edges): 34 ({shown})" in report
+    refused = advisor("infer", data)
+    assert refused.status == ExitCode.INVALID_ARGUMENT
+    assert f"34 location(s) never vary in the sample ({shown}): their" in refused.stderr
+
+
 def test_data_that_never_varies_says_so_rather_than_ask_for_more_samples(tmp_path: Path) -> None:
     # 100 samples of zeros are one distinct sample, so the threshold lay above 1 and the error
     # read "1 distinct samples (100 with repeats) are too few ...; at least 13 ... are needed".

@@ -27,7 +27,7 @@ from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer.combine import input_mismatch, with_data
 from advisor.infer.data import DataSample, npz_names, read_data, read_labels
 from advisor.infer.dependence import DEFAULT_TOP_K, dependence_graph
-from advisor.infer.graph import DependenceGraph
+from advisor.infer.graph import DependenceGraph, locations_text
 from advisor.infer.report import InferenceReport, own_order_reason, task_file
 from advisor.infer.significance import least_samples
 from advisor.infer.task import edge_thresholds
@@ -404,7 +404,7 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
             f"read as channels{left_out})"
         )
     if graph.constant:
-        shown = ", ".join(str(i) for i in graph.constant[:10])
+        shown = locations_text(graph.shape, graph.constant)
         notes.append(f"constant locations (no edges): {len(graph.constant):,} ({shown})")
     lines = [line for note in notes for line in wrapped(note, "", "  ")]
     return "\n".join(lines) + "\n" + report.as_table()

@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.infer.data import DataSample
-from advisor.infer.graph import MAX_TOP_K, DependenceGraph, Estimate, location_text
+from advisor.infer.graph import MAX_TOP_K, DependenceGraph, Estimate, locations_text
 from advisor.model.arguments import checked_integer, checked_seed, require_flag
 
 __all__ = ["DEFAULT_TOP_K", "DENSE_FEATURES", "SKETCH_DIM", "Progress", "dependence_graph"]
@@ -162,10 +162,9 @@ def dependence_graph(
     second = repeats.weighed(_reported(data, progress, passes - 1, passes))
     constant = _constant_locations(moments, data.channels)
     if constant.size and not allow_constant:
-        shown = ", ".join(location_text(data.shape, i) for i in constant[:10].tolist())
-        more = ", ..." if constant.size > 10 else ""
+        shown = locations_text(data.shape, constant.tolist())
         raise data.refused(
-            f"{constant.size} location(s) never vary in the sample ({shown}{more}): their "
+            f"{constant.size:,} location(s) never vary in the sample ({shown}): their "
             "correlation is undefined; pass allow_constant (--allow-constant) to give them no "
             "edges (they are listed in the result)"
         )

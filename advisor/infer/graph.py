@@ -10,7 +10,7 @@ client sends over the wire instead of the data; the service checks it with
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
@@ -27,6 +27,7 @@ __all__ = [
     "channel_problem",
     "check_graph",
     "location_text",
+    "locations_text",
 ]
 
 MAX_TOP_K: Final = 256
@@ -488,3 +489,14 @@ def location_text(shape: tuple[int, ...], index: int) -> str:
     if len(shape) == 1:
         return str(index)
     return "(" + ", ".join(str(int(c)) for c in np.unravel_index(index, shape)) + ")"
+
+
+def locations_text(shape: tuple[int, ...], ids: Sequence[int], most: int = 10) -> str:
+    """Name the locations ``ids`` of a grid of ``shape`` as :func:`location_text` does.
+
+    At most ``most`` of them, then how many more: ``(0, 0), (0, 1), ..., 22 more``. A list cut
+    without a word read as the whole of it, and flat ids (``2, 87``) as one coordinate.
+    """
+    shown = ", ".join(location_text(shape, int(i)) for i in ids[:most])
+    left = len(ids) - most
+    return f"{shown}, ..., {left:,} more" if left > 0 else shown
