@@ -112,6 +112,21 @@ def test_too_few_distinct_samples_say_so_with_the_repeats_apart(tmp_path: Path) 
     ) in " ".join(run.stderr.split())  # as read, unwrapped
 
 
+def test_a_sample_its_repeats_weigh_down_says_removing_them_leaves_enough(tmp_path: Path) -> None:
+    # One sample saved 600 times beside 600 distinct ones: "601 distinct samples (1,200 with
+    # repeats, weighing as 2) are too few" read as if more data were what it lacked.
+    draws = _independent(601, 8, seed=4)
+    data = tmp_path / "dominated.npy"
+    np.save(data, np.concatenate([draws[:600], np.repeat(3.0 * draws[600:], 600, axis=0)]))
+    run = advisor("infer", data)
+    assert run.status == 2
+    assert "601 distinct samples (1,200 with repeats, weighing as" in run.stderr
+    assert run.stderr.splitlines()[-1].endswith(
+        "at least 18 independent samples are needed, a few hundred to find moderate dependence; "
+        "the repeats dominate: removing them leaves 601 usable samples: no task to write"
+    )
+
+
 def _independent(samples: int = 2000, side: int = 12, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((samples, side, side))
 

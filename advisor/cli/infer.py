@@ -539,16 +539,31 @@ def _too_few(graph: DependenceGraph) -> str:
     """Say why no weight can be evidence (the report's ``threshold`` is above 1): too few samples.
 
     In so few samples independent locations reach any weight, ``|r| = 1`` included (every pair
-    of two samples has it), with more than 5% probability over the grid's pairs.
+    of two samples has it), with more than 5% probability over the grid's pairs. Where the
+    distinct samples alone would be enough, the repeats are what weigh the sample down, and it
+    says so (:func:`_repeats_dominate`).
     """
+    needed = least_samples(graph.num_locations)
     return (
         f"{_samples_text(graph)} {'is' if graph.distinct_samples == 1 else 'are'} too few to "
         "tell dependence from independence "
         f"on {graph.num_locations:,} locations (independent locations correlate up to |r| = 1 by "
-        f"chance); at least {least_samples(graph.num_locations):,} independent samples are "
-        "needed, a few hundred "
-        "to find moderate dependence"
+        f"chance); at least {needed:,} independent samples are needed, a few hundred "
+        f"to find moderate dependence{_repeats_dominate(graph, needed)}"
     )
+
+
+def _repeats_dominate(graph: DependenceGraph, needed: int) -> str:
+    """``; the repeats dominate: removing them leaves 601 usable samples``, where that is so.
+
+    Where the distinct samples number at least ``needed``: copies of a few samples (one saved
+    600 times beside 600 others) weigh the sample as next to none, and "601 distinct samples
+    ... are too few" read as if more data were what it lacked.
+    """
+    distinct = graph.distinct_samples
+    if distinct is None or distinct < needed:
+        return ""
+    return f"; the repeats dominate: removing them leaves {distinct:,} usable samples"
 
 
 def _samples_text(graph: DependenceGraph) -> str:
