@@ -137,9 +137,8 @@ class InferredTask:
 
     ``task`` is None when no candidate is kept (nothing in the graph is evidence of dependence,
     or nothing crosses more of it than chance). ``threshold`` is the least weight read as
-    evidence (a pair of sparse, heavy-tailed or skewed locations, or of several channels, may need
-    more) and ``evidence`` the
-    graph's edges at or above their thresholds.
+    evidence (a pair of sparse, heavy-tailed or skewed locations, or of several channels, may
+    need more) and ``evidence`` the graph's edges at or above their thresholds.
     """
 
     task: Task | None
@@ -287,8 +286,8 @@ def edge_thresholds(graph: DependenceGraph) -> npt.NDArray[np.float64]:
     Raises
     ------
     InvalidRequestError
-        On ``effective_channels`` for a graph of several channels without them
-        (:func:`~advisor.infer.graph.channel_problem`).
+        On ``effective_channels`` or ``tail_channels`` for a graph of several channels without
+        them (:func:`~advisor.infer.graph.channel_problem`).
     """
     if (problem := channel_problem(graph)) is not None:
         raise InvalidRequestError([problem])
