@@ -497,9 +497,10 @@ def _location_tails(moments: _Moments, channels: int) -> tuple[_Floats, _Floats,
     """Each location's kurtosis, largest deviation and skewness: its heaviest channel's.
 
     With one channel, the feature's own. With several, the largest over the channels (the
-    skewness of largest magnitude, with its sign): the weight's null tail is heaviest when the
-    channels move as one (:mod:`advisor.infer.significance`), and then the location's values are
-    its heaviest channel's.
+    skewness of largest magnitude, with its sign): where the channels move as one the location's
+    values are its heaviest channel's, the case the tails' thresholds are calibrated on; what
+    more channels add is raised apart, by the effective and tail channels
+    (:mod:`advisor.infer.significance`, "Several channels").
     """
     kurtosis = moments.kurtosis.reshape(-1, channels).max(axis=1)
     largest = moments.largest.reshape(-1, channels).max(axis=1)
