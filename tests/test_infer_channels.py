@@ -30,6 +30,7 @@ from advisor.infer.significance import (
 )
 from advisor.infer.task import edge_thresholds, infer_task
 from advisor.protocol import wire
+from tests.support.graph_fields import assert_fields_refused
 from tests.test_cli import advisor
 
 
@@ -131,28 +132,39 @@ def test_the_effective_channels_cross_the_wire_and_are_checked() -> None:
     assert back.effective_channels is not None and graph.effective_channels is not None
     np.testing.assert_array_equal(back.effective_channels, graph.effective_channels)
     effective = graph.effective_channels.tolist()
-    for field, values, says in (
-        ("effective_channels", [2.0] * 15, "graph.effective_channels: 15 values: one per location"),
-        ("effective_channels", [2.0] * 3 + [0.5] + [2.0] * 12, "graph.effective_channels[3]: 0.5"),
-        ("effective_channels", [2.0] * 15 + [3.5], "graph.effective_channels[15]: 3.5: must be"),
-        ("effective_channels", [2.0] * 15 + [math.nan], "graph.effective_channels[15]: nan: must"),
-        (
-            "tail_channels",
-            [*effective[:15], 3.0],
-            "graph.tail_channels[15]: 3.0: must be from 1 to",
-        ),
-        # A client that predates them: refused, not read at the one-channel threshold.
-        ("effective_channels", [], "graph.effective_channels: needed with 3 channels: each"),
-        ("tail_channels", [], "graph.tail_channels: needed with 3 channels: each location's"),
-    ):
-        bad = type(message)()
-        bad.CopyFrom(message)
-        del getattr(bad, field)[:]
-        getattr(bad, field).extend(values)
-        with pytest.raises(InvalidRequestError) as error:
-            wire.dependence_graph_from_proto(bad, 1 << 14)
-        [violation] = error.value.violations
-        assert f"{violation.field}: {violation.description}".startswith(says)
+    assert_fields_refused(
+        message,
+        [
+            (
+                "effective_channels",
+                [2.0] * 15,
+                "graph.effective_channels: 15 values: one per location",
+            ),
+            (
+                "effective_channels",
+                [2.0] * 3 + [0.5] + [2.0] * 12,
+                "graph.effective_channels[3]: 0.5",
+            ),
+            (
+                "effective_channels",
+                [2.0] * 15 + [3.5],
+                "graph.effective_channels[15]: 3.5: must be",
+            ),
+            (
+                "effective_channels",
+                [2.0] * 15 + [math.nan],
+                "graph.effective_channels[15]: nan: must",
+            ),
+            (
+                "tail_channels",
+                [*effective[:15], 3.0],
+                "graph.tail_channels[15]: 3.0: must be from 1 to",
+            ),
+            # A client that predates them: refused, not read at the one-channel threshold.
+            ("effective_channels", [], "graph.effective_channels: needed with 3 channels: each"),
+            ("tail_channels", [], "graph.tail_channels: needed with 3 channels: each location's"),
+        ],
+    )
     assert effective[15] < 3.0  # the tail's bound is the location's effective channels
     with pytest.raises(InvalidRequestError, match="effective_channels: needed with 3 channels"):
         infer_task(dataclasses.replace(graph, effective_channels=None))

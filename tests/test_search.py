@@ -7,6 +7,7 @@ import itertools
 import math
 import re
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -522,6 +523,17 @@ def test_the_time_limit_is_a_deadline_on_the_stop_signals_clock() -> None:
     assert all(r.efficiency and r.efficiency.contiguous_priced for r in full.recommendations)
 
 
+def _scoring_takes_a_second(clock: _FakeClock) -> Callable[..., None]:
+    """Return ``SearchRun.score`` with each tree's scoring moving ``clock`` on by 1 s."""
+    score = run_module.SearchRun.score
+
+    def timed_score(run: run_module.SearchRun, *args: Any) -> None:
+        score(run, *args)
+        clock.advance(1.0)
+
+    return timed_score
+
+
 def test_a_mixture_page_whose_stop_left_trees_unscored_has_no_next_page(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -529,12 +541,7 @@ def test_a_mixture_page_whose_stop_left_trees_unscored_has_no_next_page(
     # also after a stop in the tree search: a free-width search on 16,384 steps stopped after
     # about 1% of its work handed on a token whose next page ranked designs 4 and 5.
     clock = _FakeClock()
-    score = run_module.SearchRun.score
-
-    def timed_score(run: run_module.SearchRun, *args: Any) -> None:
-        score(run, *args)
-        clock.advance(1.0)
-
+    timed_score = _scoring_takes_a_second(clock)
     monkeypatch.setattr(run_module.SearchRun, "score", timed_score)
     square = parse_task({"input": {"shape": [32, 32]}, "preset": "symmetry"})
     geometries = ["contiguous", "mirror", "interleaved", "mixture"]
@@ -556,12 +563,7 @@ def test_a_page_whose_stop_left_trees_unscored_has_no_next_page(
     # Every tree's scoring takes 1 s of a 20 s limit on a clock that moves only so: some trees
     # are scored, more than a page of one ranked, and the rest are not.
     clock = _FakeClock()
-    score = run_module.SearchRun.score
-
-    def timed_score(run: run_module.SearchRun, *args: Any) -> None:
-        score(run, *args)
-        clock.advance(1.0)
-
+    timed_score = _scoring_takes_a_second(clock)
     with monkeypatch.context() as scoring:
         scoring.setattr(run_module.SearchRun, "score", timed_score)
         budget = Budget(max_parameters=30_000, top_k=1, time_limit_seconds=20.0)
