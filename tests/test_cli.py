@@ -651,7 +651,8 @@ def test_an_activation_bound_holds_every_recommendation_within_it(task_file: Pat
         ("40", "lower --min-width or set --width-profile to free (its smallest net needs 33 "),
         (
             "10",
-            "no net of the allowed widths fits it: the smallest (depth 1, every width 4) needs 33",
+            "no net of the allowed widths fits it: the smallest of any width profile (the free "
+            "profile's, depth 1, every width 4) needs 33",
         ),
     ],
 )

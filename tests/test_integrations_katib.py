@@ -311,10 +311,10 @@ def _reshaped(
                     f"{SETTINGS_FIELD}[1].value",
                     "max_parameters: the smallest practical net (hidden widths >= 32, the 10 "
                     "outputs rounded up to an allowed width) needs 3,626 parameters; no net of "
-                    "the allowed widths fits it: the smallest (depth 1, every width 32) needs "
-                    "1,514; allow narrower widths (num_filter); in the experiment: raise "
-                    "max_parameters, or add num_filter values narrower than 32 (a design's "
-                    "hidden widths go down to 10)",
+                    "the allowed widths fits it: the smallest of any width profile (the free "
+                    "profile's, depth 1, every width 32) needs 1,514; in the "
+                    "experiment: raise max_parameters, or add num_filter values narrower than "
+                    "32 (a design's hidden widths go down to 10)",
                 )
             ],
         ),
@@ -339,9 +339,10 @@ def _reshaped(
                     f"{SETTINGS_FIELD}[1].value",
                     "max_parameters: the smallest practical net within the window bounds "
                     "(hidden widths >= 8) needs 178 parameters; allow narrower widths "
-                    "(num_filter) or set width_profile to free (its smallest net needs 106 "
-                    "parameters) (width_profile is an advisor default no part of a Katib "
-                    "experiment sets); in the experiment: raise max_parameters",
+                    "(num_filter), as narrow as 4 (38 parameters at every width 4) or set "
+                    "width_profile to free (its smallest net needs 106 parameters) "
+                    "(width_profile is an advisor default no part of a Katib experiment sets); "
+                    "in the experiment: raise max_parameters",
                 ),
                 (
                     SETTINGS_FIELD,

@@ -1132,7 +1132,9 @@ def test_every_way_out_a_parameter_refusal_names_admits_a_net(outputs: int) -> N
         except InvalidRequestError as error:
             refusal = error.violations[0].description
         found = re.search(
-            r"smallest (?:net|\(depth \d+, every width \d+\)) needs ([\d,]+)", refusal
+            r"smallest (?:net|of any width profile \(the free profile's, depth \d+, every width "
+            r"\d+\)) needs ([\d,]+)",
+            refusal,
         )
         assert found is not None, refusal
         least = int(found.group(1).replace(",", ""))
@@ -1149,6 +1151,31 @@ def test_every_way_out_a_parameter_refusal_names_admits_a_net(outputs: int) -> N
             said.add("min_width")
         said.add("free" if least <= budget else "none")
     assert said == {"none", "free", "min_width"}
+
+
+def test_narrower_widths_than_the_allowed_are_advised_with_a_true_count() -> None:
+    """Past widths of 32 and up, ``allow narrower widths`` was advised at 10 parameters where no
+    net of 4 channels has fewer than 78; it is advised only where such a net fits, with its
+    count, which a free search of that one width reaches exactly."""
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry", "outputs": 10})
+    advised = []
+    for budget in (10, 100, 1000):
+        allowed = Budget(max_parameters=budget, channel_choices=[32, 64, 128])
+        with pytest.raises(InvalidRequestError) as error:
+            recommend(task, allowed)
+        found = re.search(
+            r"allow narrower widths \(budget.channel_choices\), as narrow as (\d+) \(([\d,]+) "
+            r"parameters at every width \1\)",
+            error.value.violations[0].description,
+        )
+        if found is None:
+            continue
+        width, least = int(found[1]), int(found[2].replace(",", ""))
+        assert least <= budget
+        free = Budget(max_parameters=least, channel_choices=[width], width_profile="free")
+        assert min(r.parameters for r in recommend(task, free).recommendations) == least
+        advised.append(budget)
+    assert advised == [100, 1000]  # 10 is under the 78 a net of 4 channels needs
 
 
 HALVES: dict[str, dict[str, Any]] = {

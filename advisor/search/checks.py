@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.budget import Budget
+from advisor.model.budget import DEFAULT_MIN_CHANNELS, Budget
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.geometries import is_sequence
 from advisor.model.grid import padded_shape, squeezed_shape
@@ -458,6 +458,52 @@ def _left_out(
     return [FieldViolation(f"budget.{field}", description)]
 
 
+def _narrower(
+    budget: Budget,
+    candidates: Sequence[Candidate],
+    unbounded: Sequence[Candidate],
+    ladders: Ladders,
+) -> str:
+    """Say what admits a net within the parameter budget, when no practical net is within it.
+
+    Each way out only where it admits one: narrower widths (:func:`_narrowing`), where a net of
+    the narrowest allowed widths within the window bounds fits, or, past the allowed widths,
+    one of :data:`~advisor.model.budget.DEFAULT_MIN_CHANNELS` (with its count); the free
+    profile, which has no window bounds, with its smallest net's count, where that fits and the
+    budget sets no field the free profile refuses (advised beside ``--max-activations``,
+    ``--max-macs`` or ``--min-width``, it was refused on them at the next call:
+    :meth:`~advisor.model.budget.Budget.practical_fields`). Where not even the smallest net of
+    the allowed widths fits, its count: ``lower --min-width`` was advised at 10 parameters,
+    where no net of any allowed widths has fewer than 33, and ``allow narrower widths`` where
+    none of 4 channels has fewer than 78.
+    """
+    least, net = _smallest_net(budget, unbounded, ladders)
+    narrowing = _narrowing(ladders.rules)
+    options = []
+    if narrowing == _NARROWER_CHOICES:
+        # Widths past the allowed ones: priced at the default narrowest.
+        narrowest = min(DEFAULT_MIN_CHANNELS, budget.choices()[0])
+        fewest, _ = _smallest_net(budget, unbounded, ladders, narrowest)
+        if narrowest < budget.choices()[0] and fewest <= budget.max_parameters:
+            options.append(
+                f"{narrowing}, as narrow as {narrowest} ({fewest:,} parameters at every width "
+                f"{narrowest})"
+            )
+    elif _smallest_net(budget, candidates, ladders)[0] <= budget.max_parameters:
+        options.append(narrowing)
+    if least > budget.max_parameters:
+        refusal = (
+            f"no net of the allowed widths fits it: the smallest of any width profile (the "
+            f"free profile's, {net}) needs {least:,}"
+        )
+        return refusal + "".join(f"; {option}" for option in options)
+    if not budget.practical_fields():
+        options.append(
+            f"set budget.width_profile to free (its smallest net needs {least:,} parameters)"
+        )
+    return " or ".join(options) or "raise it"
+
+
 _NARROWER_CHOICES: Final = "allow narrower widths (budget.channel_choices)"
 """What admits narrower practical nets when their widths are already the narrowest allowed."""
 
@@ -477,50 +523,17 @@ def _narrowing(rules: ProfileRules) -> str:
     return "lower budget.min_width"
 
 
-def _narrower(
-    budget: Budget,
-    candidates: Sequence[Candidate],
-    unbounded: Sequence[Candidate],
-    ladders: Ladders,
-) -> str:
-    """Say what admits a net within the parameter budget, when no practical net is within it.
-
-    Narrower widths (:func:`_narrowing`), where a net of the narrowest allowed widths within the
-    window bounds fits; the free profile, which has no window bounds, with its smallest net's
-    count, where that fits and the budget sets no field the free profile refuses (advised
-    beside ``--max-activations``, ``--max-macs`` or ``--min-width``, it was refused on them at
-    the next call: :meth:`~advisor.model.budget.Budget.practical_fields`). Where not even the
-    smallest net of the allowed widths fits, its count: ``lower --min-width`` was advised at 10
-    parameters, where no net of any allowed widths has fewer than 33. Widths narrower than the
-    allowed ones are advised without a count.
-    """
-    least, net = _smallest_net(budget, unbounded, ladders)
-    narrowing = _narrowing(ladders.rules)
-    # Widths below the allowed ones are not priced here: that way out is named unpriced.
-    beyond = narrowing == _NARROWER_CHOICES
-    if least > budget.max_parameters:
-        refusal = f"no net of the allowed widths fits it: the smallest ({net}) needs {least:,}"
-        return refusal + (f"; {narrowing}" if beyond else "")
-    options = []
-    if beyond or _smallest_net(budget, candidates, ladders)[0] <= budget.max_parameters:
-        options.append(narrowing)
-    if not budget.practical_fields():
-        options.append(
-            f"set budget.width_profile to free (its smallest net needs {least:,} parameters)"
-        )
-    return " or ".join(options) or "raise it"
-
-
 def _smallest_net(
-    budget: Budget, candidates: Sequence[Candidate], ladders: Ladders
+    budget: Budget, candidates: Sequence[Candidate], ladders: Ladders, width: int | None = None
 ) -> tuple[int, str]:
-    """Return the parameters of the smallest net of the search at the allowed widths, and say it.
+    """Return the parameters of the smallest net of the search at one width, and say it.
 
-    The shallowest recommendable tree with every width the narrowest allowed: a level adds a
-    conv and windows add no weights, so no net of the search, free or practical, has fewer.
+    The shallowest recommendable tree with every width ``width``, by default the narrowest
+    allowed: a level adds a conv and windows add no weights, so no net of the search, free or
+    practical, has fewer at those widths.
     """
     depth = min(c.depth for c in candidates if c.eligible)
-    narrowest = budget.choices()[0]
+    narrowest = budget.choices()[0] if width is None else width
     count = int(ladders.model.count([[narrowest] * (depth + 1)])[0])
     return count, f"depth {depth}, every width {narrowest}"
 
