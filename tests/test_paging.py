@@ -133,7 +133,7 @@ def test_a_token_another_version_of_the_ranking_wrote_is_refused(
     assert raised.value.violations[0].description == (
         f"was written by version {written} of the advisor's ranking, and this advisor ranks by "
         f"version {written + 1} (upgraded, or another one answered, between two pages), in "
-        "another order: start again from the first page (leave page_token unset)"
+        "another order: start again from the first page (without a page token)"
     )
 
 

@@ -395,9 +395,12 @@ def _check_inputs(inputs: torch.Tensor, dtype: torch.dtype) -> None:
         )
     floating = inputs.is_floating_point()
     cast = floating and torch.float64 not in (inputs.dtype, dtype)  # autocast casts no float64
-    if inputs.dtype == dtype or (cast and torch.is_autocast_enabled(inputs.device.type)):
+    autocast = torch.is_autocast_enabled(inputs.device.type)
+    if inputs.dtype == dtype or (cast and autocast):
         return
-    module = f", or the module with module.to({{inputs.dtype}})" if floating else ""
+    # Under autocast a module made float64 would run the whole net in float64: not advised.
+    other = floating and not autocast
+    module = f", or the module with module.to({{inputs.dtype}})" if other else ""
     raise TypeError(
         f"inputs: expected dtype {{dtype}}, the module's; got {{inputs.dtype}} "
         f"(convert the batch with inputs.to({{dtype}}){{module}})"
@@ -426,7 +429,7 @@ _NET_METHODS: Final = '''
         raise NotImplementedError(
             "torch.jit.script: Net is not written in TorchScript's subset; use torch.compile, "
             "torch.export.export, torch.jit.trace or torch.fx.symbolic_trace "
-            "(README, 'The PyTorch export')"
+            "(the architecture advisor's README, 'The PyTorch export')"
         )
 '''
 """The methods of a tree's and a mixture's ``Net`` alike, after ``__init__``.

@@ -301,7 +301,8 @@ def channel_problem(graph: DependenceGraph) -> FieldViolation | None:
                 name,
                 f"needed with {graph.channels} channels: each location's effective and tail "
                 "channels set its pairs' evidence threshold (docs/INFER.md, \"Several "
-                'channels"); a client that predates them sends none: upgrade it',
+                'channels"); a graph built by an advisor or client that predates them has '
+                "none: build it again, or upgrade the client that sent it",
             )
     return None
 

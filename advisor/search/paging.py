@@ -181,16 +181,15 @@ def page_offset(task: Task, budget: Budget) -> int:
         description = (
             f"was written by {written} of the advisor's ranking, and this "
             f"advisor ranks by version {RANKING_VERSION} (upgraded, or another one answered, "
-            "between two pages), in another order: start again from the first page (leave "
-            "page_token unset)"
+            "between two pages), in another order: start again from the first page (without a "
+            "page token)"
         )
         violation = FieldViolation(_FIELD, description)
         raise StalePageTokenError([violation], version[0] if version else None, RANKING_VERSION)
     if digest != _request_digest(task, budget):
         raise InvalidRequestError.single(
             _FIELD,
-            "belongs to another request (or another version of the advisor's ranking): keep the "
-            "task and every budget field but top_k, time_limit_seconds and page_token as they "
-            "were",
+            "belongs to another request: keep the task and every budget field but top_k, "
+            "time_limit_seconds and page_token as they were",
         )
     return offset
