@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
+from advisor.infer.graph import location_text
 from advisor.model.grid import grid_problem, squeezed_shape
 from advisor.stdout import shown_path
 
@@ -131,9 +132,15 @@ class DataSample:
         )
 
     def place(self, feature: int) -> str:
-        """Name a location-major feature: ``location 7``, ``location 7, channel 2``."""
+        """Name a location-major feature: ``location 7``, ``location (0, 7), channel 2``.
+
+        By its coordinates on a grid, as the reports name locations
+        (:func:`~advisor.infer.graph.location_text`): "location 17" of an 8x8 grid left the
+        reader to work out (2, 1), where the constant-location refusal gave coordinates.
+        """
         location, channel = divmod(feature, self.channels)
-        return f"location {location}" + (f", channel {channel}" if self.channels > 1 else "")
+        named = f"location {location_text(self.shape, location)}"
+        return named + (f", channel {channel}" if self.channels > 1 else "")
 
     def _float64(self, start: int, values: npt.NDArray[np.generic]) -> _Floats:
         """Return a chunk's stored values as float64, refusing one past its range.
