@@ -1,24 +1,24 @@
 """Benchmark the anytime search: the pick of a search cut at 10% of its time, and its progress.
 
-Run ``python -m bench.bench_anytime``; it prints a table and writes it to the "anytime" section
-of docs/PERFORMANCE.md. For each task (searches of a fifth of a second to several seconds; on
-the shorter ones a stopped search's fixed costs, setting up, the shallow baseline, the reserve's
-timed build and the build of its pick, are a large share of a tenth of the time) it runs the
-full search (no time limit) once with a progress callback, then the same search with a time
-limit of 10% of the full search's wall time, a few times. A stopped search's pick is scored on
-the *full* search's objective (:func:`advisor.search.recommend.score_architectures`), so the two
-scores compare: the target is at least 90% of the full search's best. Progress is compared with the
-truth, the elapsed time over the full search's time, at every report: the target is an error
-within 0.15 and fractions that never decrease. Reports are asked for as often as the search
-polls (the 0.25 s throttle of the service is lifted for the measurement). A stopped search must
-also return by its time limit: the slowest of them is reported against it (a search plans its
-stop from times it measures as it goes, so on a loaded machine it may overrun a little). The
-full search also says when, in its own visiting order, it had first scored a tree within 90% of
-its final best (that tree's best width ladder on the final objective; the share counts the
-set-up and the timing of the reserve before the trees), and how long it took to build its best
-recommendation (without the pricing of its contiguous reference net, which a deadline may cut):
-a stopped search needs at least the sum of the two to return a pick within 90%. Every timed search
-starts after a garbage collection, so it does not pay for the searches before it.
+Run ``python -m bench.bench_anytime``; it prints a table (``--write-docs`` also writes it to the
+"anytime" section of docs/PERFORMANCE.md). For each task (searches of a fifth of a second to several
+seconds; on the shorter ones a stopped search's fixed costs, setting up, the shallow baseline, the
+reserve's timed build and the build of its pick, are a large share of a tenth of the time) it runs
+the full search (no time limit) once with a progress callback, then the same search with a time
+limit of 10% of the full search's wall time, a few times. A stopped search's pick is scored on the
+*full* search's objective (:func:`advisor.search.recommend.score_architectures`), so the two scores
+compare: the target is at least 90% of the full search's best. Progress is compared with the truth,
+the elapsed time over the full search's time, at every report: the target is an error within 0.15
+and fractions that never decrease. Reports are asked for as often as the search polls (the 0.25 s
+throttle of the service is lifted for the measurement). A stopped search must also return by its
+time limit: the slowest of them is reported against it (a search plans its stop from times it
+measures as it goes, so on a loaded machine it may overrun a little). The full search also says
+when, in its own visiting order, it had first scored a tree within 90% of its final best (that
+tree's best width ladder on the final objective; the share counts the set-up and the timing of the
+reserve before the trees), and how long it took to build its best recommendation (without the
+pricing of its contiguous reference net, which a deadline may cut): a stopped search needs at least
+the sum of the two to return a pick within 90%. Every timed search starts after a garbage
+collection, so it does not pay for the searches before it.
 """
 
 from __future__ import annotations
@@ -213,7 +213,7 @@ def _tree_log() -> Iterator[_TreeLog]:
 def main() -> None:
     parser = command_parser(description=__doc__)
     parser.add_argument("--repeats", type=positive_int, default=3, help="stopped searches per task")
-    add_write_option(parser)
+    add_write_option(parser, "PERFORMANCE.md")
     arguments = parser.parse_args()
     # Every poll reports: the accuracy is what is measured.
     unthrottled = mock.patch.object(run_module, "_PROGRESS_INTERVAL", 0.0)

@@ -1,7 +1,8 @@
 """Time the separation-rank engine: analyze() on large grids, tree vs max-flow, the exact engine.
 
-Run ``python -m bench.bench_engine``; the table goes to the "engine" section of
-docs/PERFORMANCE.md. Times are the best of a few runs, CPU and wall (the machine is shared).
+Run ``python -m bench.bench_engine``; it prints a table (``--write-docs`` also writes it to the
+"engine" section of docs/PERFORMANCE.md). Times are the best of a few runs, CPU and wall (the
+machine is shared).
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ def bench_exact() -> list[str]:
 
 def main() -> None:
     parser = command_parser(description=__doc__)
-    add_write_option(parser)
+    add_write_option(parser, "PERFORMANCE.md")
     arguments = parser.parse_args()
     rows = [*bench_analyze(), *bench_tree_vs_graph(), *bench_exact()]
     table = "\n".join(

@@ -1,8 +1,8 @@
 """Benchmark the engine and the search past 1024x1024: time, growth in correlations, memory.
 
-Run ``python -m bench.bench_scale``; it prints a table and writes it to the "scale" section of
-docs/PERFORMANCE.md. Every case runs in a fresh process (so its peak resident memory is its own)
-and reports CPU and wall seconds:
+Run ``python -m bench.bench_scale``; it prints a table (``--write-docs`` also writes it to the
+"scale" section of docs/PERFORMANCE.md). Every case runs in a fresh process (so its peak resident
+memory is its own) and reports CPU and wall seconds:
 
 - analyze 256x256 x 64 random box correlations (the engine benchmark's instance), best of 7,
   beside a plain strided ``int32`` numpy implementation of the tree recurrence (the plain
@@ -216,7 +216,7 @@ def verdict(met: bool) -> str:
 def main() -> None:
     parser = command_parser(description=__doc__)
     parser.add_argument("--case", choices=sorted(CASES), help="run one case (internal)")
-    add_write_option(parser)
+    add_write_option(parser, "PERFORMANCE.md")
     arguments = parser.parse_args()
     if arguments.case is not None:
         print(json.dumps(CASES[arguments.case]()))

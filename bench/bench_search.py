@@ -1,11 +1,11 @@
 """Benchmark the search: seconds per recommendation and architectures scored per second.
 
-Run ``python -m bench.bench_search``; it prints a table and writes it to the "search" section of
-docs/PERFORMANCE.md. Each case is a task with the stated number of correlations (a fixed mix of
-halves, quadrants, parities, a diagonal, near and far blocks), a budget of 100,000 parameters and
-the default search options without a time limit, so it runs to completion; the time is the best
-of a few runs. The last case is the worst one for the search: random masks share no subtrees.
-The longest gap between two polls of the stop signal bounds how late a search stops.
+Run ``python -m bench.bench_search``; it prints a table (``--write-docs`` also writes it to the
+"search" section of docs/PERFORMANCE.md). Each case is a task with the stated number of correlations
+(a fixed mix of halves, quadrants, parities, a diagonal, near and far blocks), a budget of 100,000
+parameters and the default search options without a time limit, so it runs to completion; the time
+is the best of a few runs. The last case is the worst one for the search: random masks share no
+subtrees. The longest gap between two polls of the stop signal bounds how late a search stops.
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=positive_int, default=3, help="runs per case (best is kept)"
     )
-    add_write_option(parser)
+    add_write_option(parser, "PERFORMANCE.md")
     arguments = parser.parse_args()
     budget = Budget(max_parameters=BUDGET, time_limit_seconds=None)
     rows = [

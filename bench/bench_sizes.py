@@ -1,13 +1,13 @@
 """Any size and 3-D grids from the command line: recommend, then analyze the pick.
 
-Run ``python -m bench.bench_sizes``; the figures go to the "sizes" section of
-docs/PERFORMANCE.md. For each task the real ``advisor`` command runs ``recommend`` (JSON output),
-then ``analyze`` on the architecture it printed, both against a server started here in-process.
-That server admits grids up to the library's own limit (``MAX_LOCATIONS``): the service's default
-limit is a deployment setting, not what is measured. A case passes when the search completes, its
-pick is deeper than the shallow net, and the analysis of the printed architecture reports the
-same figure and certificate for every correlation. CPU seconds are the whole process's (client
-and server threads); wall seconds beside them.
+Run ``python -m bench.bench_sizes``; it prints the figures (``--write-docs`` also writes them to the
+"sizes" section of docs/PERFORMANCE.md). For each task the real ``advisor`` command runs
+``recommend`` (JSON output), then ``analyze`` on the architecture it printed, both against a server
+started here in-process. That server admits grids up to the library's own limit (``MAX_LOCATIONS``):
+the service's default limit is a deployment setting, not what is measured. A case passes when the
+search completes, its pick is deeper than the shallow net, and the analysis of the printed
+architecture reports the same figure and certificate for every correlation. CPU seconds are the
+whole process's (client and server threads); wall seconds beside them.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def figures(analysis: list[dict[str, Any]]) -> list[tuple[str, float, str]]:
 def main() -> None:
     """Run every case, print the table and record it."""
     parser = command_parser(description=__doc__)
-    add_write_option(parser)
+    add_write_option(parser, "PERFORMANCE.md")
     arguments = parser.parse_args()
     limits = RequestLimits(max_locations=MAX_LOCATIONS)
     load = os.getloadavg()[0]

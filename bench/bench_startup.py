@@ -29,7 +29,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.report import command_parser, update_section
+from bench.report import add_write_option, command_parser, update_section
 
 __all__ = ["main", "time_command"]
 
@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Time every command, print the table (optionally record it); exit 1 if a target is missed."""
     parser = command_parser(description="Start-up time of advisor and advisor_client.")
     parser.add_argument("--runs", type=int, default=20, help="timed runs per command (>= 10)")
-    parser.add_argument("--write-docs", action="store_true", help="update docs/PERFORMANCE.md")
+    add_write_option(parser, "PERFORMANCE.md")
     args = parser.parse_args(argv)
     if args.runs < 10:
         parser.error("--runs: at least 10, so the median means something")

@@ -1,6 +1,7 @@
 """Time parsing and resolving a large task: 256x256 input, 64 correlations of every region form.
 
-Run ``python -m bench.bench_task``; the figures go to the "task" section of docs/PERFORMANCE.md.
+Run ``python -m bench.bench_task``; it prints the figures (``--write-docs`` also writes them to
+the "task" section of docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ TARGET_SECONDS = 0.05
 def main() -> None:
     """Print the best-of-15 CPU and wall time and record them."""
     parser = command_parser(description=__doc__)
-    add_write_option(parser)
+    add_write_option(parser, "PERFORMANCE.md")
     arguments = parser.parse_args()
     document = large_task_document()
     cpu, wall = [], []

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 
 from advisor.service.server import ServerConfig, start_server
-from bench.report import command_parser, positive_int, update_section
+from bench.report import add_write_option, command_parser, positive_int, update_section
 from tests.support.faults import (
     LONG_CALLS,
     cancellation_release,
@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--deadline", type=float, default=0.5, help="deadline of the probes (s)")
     parser.add_argument("--workers", type=positive_int, default=2)
     parser.add_argument("--disconnects", type=int, default=6)
-    parser.add_argument("--write-docs", action="store_true", help="update docs/RELIABILITY.md")
+    add_write_option(parser, "RELIABILITY.md")
     args = parser.parse_args(argv)
 
     rows = [

@@ -22,7 +22,7 @@ from advisor_client.client import AdvisorClient
 from advisor.model.results import SearchResult
 from advisor.protocol import wire
 from advisor.service.server import RunningServer, ServerConfig, start_server
-from bench.report import command_parser, positive_int, update_section
+from bench.report import add_write_option, command_parser, positive_int, update_section
 from tests.support.workloads import LONG_TASK, long_budget
 
 __all__ = ["main"]
@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Measure, print (optionally publish) the figures; exit 1 if a search was not cut short."""
     parser = command_parser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=positive_int, default=5, help="searches per executor")
-    parser.add_argument("--write-docs", action="store_true", help="update docs/RELIABILITY.md")
+    add_write_option(parser, "RELIABILITY.md")
     args = parser.parse_args(argv)
     rows = [
         "| executor | FinishSearch answered, max ms | search answered after the ask, s "

@@ -27,7 +27,7 @@ import grpc
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from advisor.service.server import ServerConfig, start_server
-from bench.report import command_parser, positive_int, update_section
+from bench.report import add_write_option, command_parser, positive_int, update_section
 from tests.support.raw_calls import Outcome, call_raw, health_status, problems
 from tests.support.strategies import CASE_KINDS, RpcCase, rpc_cases
 
@@ -188,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--concurrency", type=positive_int, default=1, help="requests in flight at once"
     )
     parser.add_argument("--health-every", type=int, default=250)
-    parser.add_argument("--write-docs", action="store_true", help="update docs/RELIABILITY.md")
+    add_write_option(parser, "RELIABILITY.md")
     args = parser.parse_args(argv)
 
     with (

@@ -29,7 +29,13 @@ import grpc
 
 from bench.memory import RssWatch
 from bench.poller import Poller
-from bench.report import command_parser, milliseconds, positive_int, update_section
+from bench.report import (
+    add_write_option,
+    command_parser,
+    milliseconds,
+    positive_int,
+    update_section,
+)
 from bench.requests import ANALYZE_REQUEST, RECOMMEND_REQUEST
 from tests.support.raw_calls import Outcome, call_raw, problems
 from tests.support.server_process import ServerProcess
@@ -204,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--recovery-requests", type=positive_int, default=40)
     parser.add_argument("--health-every", type=float, default=0.1, help="health poll interval")
     parser.add_argument("--section", default="load", help="docs/RELIABILITY.md section")
-    parser.add_argument("--write-docs", action="store_true", help="update docs/RELIABILITY.md")
+    add_write_option(parser, "RELIABILITY.md")
     args = parser.parse_args(argv)
 
     mix = request_mix(args.recommend_every)

@@ -119,9 +119,17 @@ def output_file(text: str) -> Path:
     return path
 
 
-def add_write_option(parser: argparse.ArgumentParser) -> None:
-    """Add ``--no-write``: print the benchmark's table without writing it into docs/."""
-    parser.add_argument("--no-write", action="store_true", help="print only")
+def add_write_option(parser: argparse.ArgumentParser, filename: str) -> None:
+    """Add ``--write-docs``: also write the benchmark's figures into ``docs/filename``.
+
+    Every benchmark prints its figures and rewrites a tracked doc only when asked, so a run to
+    check a figure leaves docs/ as it was.
+    """
+    parser.add_argument(
+        "--write-docs",
+        action="store_true",
+        help=f"also write the figures into docs/{filename} (without it they are only printed)",
+    )
 
 
 def publish(
@@ -132,7 +140,7 @@ def publish(
     *,
     measured: bool = True,
 ) -> None:
-    """Print ``markdown``; write it as ``section`` of ``docs/filename`` unless ``--no-write``.
+    """Print ``markdown``; write it as ``section`` of ``docs/filename`` on ``--write-docs``.
 
     A ``measured`` table (times, memory: figures of the machine that ran it) ends with the date,
     the CPUs and the load it was measured at: the engine, search and scale tables said none of
@@ -145,7 +153,7 @@ def publish(
             f"{os.getloadavg()[0]:.1f} at the end.\n"
         )
     print(markdown)
-    if not arguments.no_write:
+    if arguments.write_docs:
         print(f"written to {update_section(filename, section, markdown)}")
 
 

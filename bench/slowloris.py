@@ -35,7 +35,13 @@ from advisor.protocol.metadata import bearer_metadata
 from bench.load import warm_up
 from bench.memory import RssWatch
 from bench.poller import Poller
-from bench.report import command_parser, milliseconds, positive_int, update_section
+from bench.report import (
+    add_write_option,
+    command_parser,
+    milliseconds,
+    positive_int,
+    update_section,
+)
 from tests.support.raw_calls import method_path
 from tests.support.server_process import ServerProcess
 
@@ -122,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--every", type=float, default=0.1, help="victim's poll interval (s)")
     parser.add_argument("--workers", type=positive_int, default=2, help="server advisor slots")
     parser.add_argument("--token", action="store_true", help="the server requires a token")
-    parser.add_argument("--write-docs", action="store_true", help="update docs/RELIABILITY.md")
+    add_write_option(parser, "RELIABILITY.md")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as scratch:

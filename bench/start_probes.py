@@ -36,7 +36,7 @@ from typing import IO
 import grpc
 from advisor_client.client import AdvisorClient
 
-from bench.report import at_least, command_parser, positive_int, update_section
+from bench.report import add_write_option, at_least, command_parser, positive_int, update_section
 from bench.stress_stop import cpu_burners
 from tests.support.raw_calls import health_status
 from tests.support.server_process import ROOT
@@ -270,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--max-seconds", type=float, default=150.0, help="longest one start may take (s)"
     )
-    parser.add_argument("--write-docs", action="store_true", help="update docs/SERVICE.md")
+    add_write_option(parser, "SERVICE.md")
     args = parser.parse_args(argv)
     # Killed with SIGTERM, leave through the ``finally`` blocks that stop the server and burners.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(1))

@@ -14,9 +14,9 @@ from types import ModuleType
 
 import pytest
 
-from bench import bench_anytime, bench_search
+from bench import bench_anytime, bench_search, report
 from bench.infer import speed
-from bench.report import command_parser, no_options
+from bench.report import add_write_option, command_parser, no_options, publish
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
@@ -55,6 +55,42 @@ def test_every_benchmark_command_parses_its_command_line_before_it_runs() -> Non
         if "no_options" not in _calls(block) and "parse_args" not in _calls(modules[path])
     ]
     assert unparsed == []
+
+
+# The commands whose whole job is to rebuild docs from committed results (no measuring).
+_DOC_BUILDERS = {"validate/report.py", "outcomes/report.py"}
+
+
+def test_every_measuring_benchmark_writes_docs_only_on_write_docs() -> None:
+    # The table benchmarks rewrote docs/PERFORMANCE.md unless given --no-write, the reliability
+    # ones only on --write-docs: a run to check a figure dirtied tracked docs unasked.
+    writers = {
+        str(path.relative_to(BENCH)): _calls(tree)
+        for path in BENCH.rglob("*.py")
+        if (tree := ast.parse(path.read_text())) and _main_block(tree)
+    }
+    writing = {name for name, calls in writers.items() if calls & {"update_section", "publish"}}
+    assert {"bench_search.py", "fuzz.py", "outcomes/ties.py"} <= writing, "the scan finds them"
+    unasked = sorted(
+        name for name in writing - _DOC_BUILDERS if "add_write_option" not in writers[name]
+    )
+    assert unasked == []
+
+
+@pytest.mark.parametrize("asked", [False, True])
+def test_publish_prints_its_table_and_writes_it_only_when_asked(
+    asked: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(report, "DOCS", tmp_path)
+    parser = command_parser()
+    add_write_option(parser, "TABLES.md")
+    arguments = parser.parse_args(["--write-docs"] if asked else [])
+    publish(arguments, "TABLES.md", "speed", "| a | b |", measured=False)
+    assert "| a | b |" in capsys.readouterr().out
+    written = tmp_path / "TABLES.md"
+    assert written.exists() == asked
+    if asked:
+        assert "<!-- begin speed -->\n| a | b |\n<!-- end speed -->" in written.read_text()
 
 
 def test_every_benchmark_command_s_parser_wraps_its_help_as_the_cli_s() -> None:
@@ -139,7 +175,7 @@ def test_the_search_benchmarks_refuse_no_repeats_by_the_option_before_they_run(
     module: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # With 0 repeats each ran its searches, then stopped on min() of nothing: a traceback.
-    monkeypatch.setattr(sys, "argv", [f"{module.__name__}.py", "--repeats", "0", "--no-write"])
+    monkeypatch.setattr(sys, "argv", [f"{module.__name__}.py", "--repeats", "0"])
     with pytest.raises(SystemExit) as exited:
         module.main()
     assert exited.value.code == 2

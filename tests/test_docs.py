@@ -546,7 +546,7 @@ def _benchmark_options() -> dict[str, set[str]]:
     """Return the options of every benchmark module that runs as a command, by module name.
 
     A module's options are those its own parser adds and those of the shared helpers it calls
-    (``add_write_option``: ``--no-write``).
+    (``add_write_option``: ``--write-docs``).
     """
     sources = {
         ".".join(path.relative_to(ROOT).with_suffix("").parts): path.read_text(encoding="utf-8")
@@ -603,7 +603,7 @@ def test_the_benchmark_commands_of_the_documents_are_read() -> None:
         ("bench.fuzz", "--concurrency"),  # a generated section's command, RELIABILITY.md
     } <= written
     options = _benchmark_options()
-    assert "--no-write" in options["bench.bench_search"]  # the shared helper's option
+    assert "--write-docs" in options["bench.bench_search"]  # the shared helper's option
     assert "bench.report" not in options  # a helper module is no command
 
 

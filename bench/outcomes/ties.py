@@ -1,9 +1,9 @@
 """The coherence ablation: the #1 each way of weighing the description's relations gives, trained.
 
-Run ``python -m bench.outcomes.ties [--tasks T ...] [--seeds 5] [--jobs 2]`` after
-``bench.outcomes.run`` (it reads each task's budget and protocol from its pool); it trains what
-is not cached yet, keeps the runs in ``results/ties/<task>.json`` and writes the table to the
-``outcomes-ties`` section of docs/OUTCOMES.md.
+Run ``python -m bench.outcomes.ties [--tasks T ...] [--seeds 5] [--jobs 2] [--write-docs]``
+after ``bench.outcomes.run`` (it reads each task's budget and protocol from its pool); it trains
+what is not cached yet, keeps the runs in ``results/ties/<task>.json``, prints the table and,
+with ``--write-docs``, writes it to the ``outcomes-ties`` section of docs/OUTCOMES.md.
 
 The search scales each score by the tree's coherence on the description's relations
 (:mod:`advisor.search.coherence`, docs/THEORY.md §18) and breaks exact ties by the levels apart
@@ -44,7 +44,7 @@ from bench.outcomes.run import (
     trained,
     write_document,
 )
-from bench.report import command_parser, positive_int, update_section
+from bench.report import add_write_option, command_parser, positive_int, update_section
 from bench.validate.report import SeedAccuracies
 from bench.validate.training import TrainingPlan
 
@@ -160,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--tasks", nargs="+", choices=list(ALL_TASKS), default=list(ALL_TASKS))
     parser.add_argument("--seeds", type=positive_int, default=5)
     parser.add_argument("--jobs", type=positive_int, default=2)
+    add_write_option(parser, "OUTCOMES.md")
     args = parser.parse_args(argv)
     rows = [row for name in args.tasks for row in run(name, args.seeds, args.jobs)]
     markdown = (
@@ -168,7 +169,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "rules give different #1s.\n"
     )
     print(markdown)
-    print(f"written to {update_section('OUTCOMES.md', 'outcomes-ties', markdown)}")
+    if args.write_docs:
+        print(f"written to {update_section('OUTCOMES.md', 'outcomes-ties', markdown)}")
 
 
 if __name__ == "__main__":

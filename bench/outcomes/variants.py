@@ -3,7 +3,7 @@
 Run after :mod:`bench.outcomes.run` (docs/OUTCOMES.md, "Objective variants screened on the
 trained pools")::
 
-    .venv/bin/python -m bench.outcomes.variants [--no-write]
+    .venv/bin/python -m bench.outcomes.variants [--write-docs]
 
 Each variant multiplies the score every pool member has (``results/<task>.json``) by a factor
 of its architecture, rescores every member on a changed description of its task (the score
@@ -283,7 +283,7 @@ def markdown(pools: dict[str, Pool]) -> str:
 
 def main() -> None:
     parser = command_parser(description=__doc__)
-    add_write_option(parser)
+    add_write_option(parser, "OUTCOMES.md")
     arguments = parser.parse_args()
     publish(arguments, "OUTCOMES.md", "outcomes-variants", markdown(read_pools()), measured=False)
 
