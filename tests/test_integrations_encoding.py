@@ -381,6 +381,23 @@ def test_the_space_keeps_the_window_bounds_the_budget_states(
     assert set(space.schedules) < set(unbounded.schedules)
 
 
+def test_the_space_keeps_the_window_bounds_the_search_holds_by_default() -> None:
+    # Before, only a bound the budget states bound the space: left at its default max_window of
+    # 16, the space of a 16x16 input offered 16x16 and 2x2/8x8 windows (256 and 64 locations),
+    # which no default search recommends.
+    task, budget = BUDGETS["symmetry"]
+    designs = recommend(task, budget).recommendations
+    space = ArchitectureSpace.for_search(task, budget, designs)
+    windows = [space.codec.decode(_flat(space, s)).schedule.pools for s in space.schedules]
+    default = budget.max_window
+    assert default is not None and windows
+    assert all(largest_window(pools) <= default for pools in windows)
+    stated = budget.model_copy(update={"max_window": default})
+    assert "max_window" in stated.stated_bounds()
+    bound = ArchitectureSpace.for_search(task, stated, designs)
+    assert (bound.schedules, bound.pairings) == (space.schedules, space.pairings)
+
+
 def _flat(space: ArchitectureSpace, schedule: str) -> dict[str, Any]:
     """Return flat parameters of a contiguous design of ``schedule`` (its first ladder)."""
     ladder = space.ladder_parameter(schedule)

@@ -432,13 +432,15 @@ def test_a_design_queued_outside_the_space_is_refused_naming_the_parameter() -> 
     sampler = AdvisorSampler(TASK, BUDGET, seed=0)
     space = sampler.space
     study = optuna.create_study(direction="maximize", sampler=sampler)
-    study.enqueue_trial({"geometry": "contiguous", "schedule": "16x16", "widths[16x16]": "999-1"})
+    study.enqueue_trial(
+        {"geometry": "contiguous", "schedule": "4x4/4x4", "widths[4x4/4x4]": "999-1"}
+    )
     study.enqueue_trial({"geometry": "mirror:unknown"})
     study.optimize(_objective(lambda: space), n_trials=3)
     ladder, geometry, proposal = study.trials
     assert [ladder.state, geometry.state] == [optuna.trial.TrialState.PRUNED] * 2
     assert ladder.user_attrs["advisor.refused"].startswith(
-        "not a design of the space: widths[16x16]: the trial was queued with '999-1'"
+        "not a design of the space: widths[4x4/4x4]: the trial was queued with '999-1'"
     )
     refused = geometry.user_attrs["advisor.refused"]
     assert "geometry: the trial was queued with 'mirror:unknown'" in refused

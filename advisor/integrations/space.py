@@ -3,12 +3,13 @@
 The advisor proposes designs; a tool's own sampler (TPE, random, ...) continues in the same
 space, so its trials are designs of the kind the advisor searches: the window schedules of the
 search on the input and on each padding of an awkward grid to a friendlier one
-(:func:`advisor.search.candidates.grid_schedules`; within the ``max_window`` and ``max_step``
-the budget states), the named geometries the budget allows (``budget.geometries``) and the
-advisor's own permutations, and the widths and M that some practical width ladder within the
-parameter budget uses (:mod:`advisor.search.profiles`; every width choice for a free search),
-each widened by what the proposals use. Parameters are categorical (schedules and geometries
-are names; widths come from a ladder of allowed values).
+(:func:`advisor.search.candidates.grid_schedules`; within the window bounds the search holds
+its recommendations to, ``max_window`` and ``max_step`` at their defaults too,
+:meth:`advisor.search.run.SearchRun.recommendable`), the named geometries the budget allows
+(``budget.geometries``) and the advisor's own permutations, and the widths and M that some
+practical width ladder within the parameter budget uses (:mod:`advisor.search.profiles`; every
+width choice for a free search), each widened by what the proposals use. Parameters are
+categorical (schedules and geometries are names; widths come from a ladder of allowed values).
 
 The geometry is drawn first and the schedule from those it can pool (its pairings, by the
 architecture's own rule, :func:`advisor.model.geometries.applies_to`): mirror pooling only
@@ -179,12 +180,12 @@ class ArchitectureSpace:
         ladders: dict[str, tuple[str, ...]] = {}
         if budget.width_profile == "practical":
             run = SearchRun(task, budget, StopSignal(), None, named=budget.geometries)
-            # The window bounds the budget states (max_window, max_step) bind the space as
-            # they bind the search's recommendations (SearchRun.admits).
+            # The window bounds bind the space as they bind the search's recommendations, the
+            # defaults too: the space offered 16x16 windows that no default search recommends.
             schedules = {
                 text: schedule
                 for text, schedule in schedules.items()
-                if run.admits(_tree(schedule))
+                if run.recommendable(_tree(schedule))
             }
             # A tree no ladder fits would only draw designs over the budgets: not offered.
             ladders = {

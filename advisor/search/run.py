@@ -19,6 +19,7 @@ needs its objective up front. The clock (:mod:`advisor.search.clock`) says when 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Hashable, Sequence
 from typing import Final
@@ -68,6 +69,8 @@ __all__ = ["SearchRun"]
 
 _Floats = npt.NDArray[np.float64]
 _Ints = npt.NDArray[np.int64]
+_Pools = tuple[tuple[int, ...], ...]
+"""A tree's windows, bottom-up."""
 _Tree = tuple[tuple[npt.NDArray[np.intp], ...], list[Hashable]]
 """A tree's windows per level and the keys naming its levels' prefixes."""
 
@@ -189,6 +192,36 @@ class SearchRun:
             for field, bound, measure in (
                 ("max_window", self.budget.max_window, largest_window),
                 ("max_step", self.budget.max_step, widest_step),
+            )
+        )
+
+    def recommendable(self, candidate: Candidate) -> bool:
+        """Return whether the search recommends a tree of ``candidate``'s depth and windows.
+
+        As :meth:`admits`, with the window bounds as a practical search holds its recommendable
+        trees to them (:func:`_bounded`): a default binds too, widened to the least window (or
+        step) any tree has where no tree meets it. The family is not read. The AutoML
+        integrations' space offers these trees (:mod:`advisor.integrations.space`).
+        """
+        low, high = self.depths
+        return low <= candidate.depth <= high and all(
+            bound is None or measure(candidate.pools) <= bound
+            for measure, bound in self._held_bounds
+        )
+
+    @functools.cached_property
+    def _held_bounds(self) -> tuple[tuple[Callable[[_Pools], int], int | None], ...]:
+        """The window bounds :func:`_bounded` held :attr:`candidates` to (none for free widths).
+
+        Widened on the bounded trees, as on those :func:`_bounded` read: the same values.
+        """
+        if self.budget.width_profile != "practical":
+            return ()
+        return tuple(
+            (measure, widened_bound(self.candidates, measure, bound))
+            for measure, bound in (
+                (largest_window, self.budget.max_window),
+                (widest_step, self.budget.max_step),
             )
         )
 
