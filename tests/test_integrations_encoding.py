@@ -145,7 +145,7 @@ def test_the_space_pairs_each_geometry_with_exactly_the_schedules_it_pools(name:
             params = width | {"geometry": geometry, "schedule": schedule}
             if schedule in paired:
                 space.codec.decode(params)
-            else:
+            elif "/" in schedule:  # one global pool is one net, paired once (test below)
                 with pytest.raises(InvalidRequestError):
                     space.codec.decode(params)
     assert space.schedule_parameter("contiguous") == "schedule"
@@ -396,6 +396,33 @@ def test_the_space_keeps_the_window_bounds_the_search_holds_by_default() -> None
     assert "max_window" in stated.stated_bounds()
     bound = ArchitectureSpace.for_search(task, stated, designs)
     assert (bound.schedules, bound.pairings) == (space.schedules, space.pairings)
+
+
+@pytest.mark.parametrize(
+    ("name", "bounds", "family", "shallow"),
+    [
+        ("symmetry", {"max_window": 256}, "contiguous", "16x16"),
+        ("awkward-sequence", {}, "contiguous", "13"),
+        ("sequence", {}, "shallow", "16"),  # the ranking holds the shallow net: its geometry
+    ],
+)
+def test_the_space_offers_the_shallow_net_once(
+    name: str, bounds: dict[str, int], family: str, shallow: str
+) -> None:
+    # One global pool ignores the geometry: the space offered the one shallow net under every
+    # geometry (7 on 16x16) and on every padding of an awkward grid (13 padded to 16, ...),
+    # each with its own ladders. The search holds it once, on the input.
+    task, budget = BUDGETS[name]
+    budget = budget.model_copy(update=bounds)
+    space = ArchitectureSpace.for_search(task, budget, recommend(task, budget).recommendations)
+    assert len(space.geometries) > 1
+    one_level = [
+        (g.partition(":")[0], s)
+        for g in space.geometries
+        for s in space.pairings[g]
+        if "/" not in s
+    ]
+    assert one_level == [(family, shallow)]
 
 
 def _flat(space: ArchitectureSpace, schedule: str) -> dict[str, Any]:

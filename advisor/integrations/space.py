@@ -15,11 +15,12 @@ The geometry is drawn first and the schedule from those it can pool (its pairing
 architecture's own rule, :func:`advisor.model.geometries.applies_to`): mirror pooling only
 where the windows below the top are 2, a permutation only on the grid it numbers (a
 permutation of the 405 locations of a 5x9x9 input cannot pair with a schedule of its 6x10x10
-padding). Drawn independently, 16-45% of the trials after the advisor's proposals on padded
-grids were no design at all (docs/INTEGRATIONS.md, "Flat parameters"). A schedule restricted
-so is suggested under its own name, ``schedule[GEOMETRY]``
-(:meth:`ArchitectureSpace.schedule_parameter`), since an Optuna parameter keeps one set of
-choices; every draw is then a design.
+padding), and the one-level schedule (one global pool: the shallow net, whatever the geometry)
+under one geometry alone, on the input alone, as the search holds the shallow net. Drawn
+independently, 16-45% of the trials after the advisor's proposals on padded grids were no design
+at all (docs/INTEGRATIONS.md, "Flat parameters"). A schedule restricted so is suggested under
+its own name, ``schedule[GEOMETRY]`` (:meth:`ArchitectureSpace.schedule_parameter`), since an
+Optuna parameter keeps one set of choices; every draw is then a design.
 
 The widths are drawn last, as one ladder of the drawn tree: ``widths[WINDOWS]``
 (:meth:`ArchitectureSpace.ladder_parameter`), whose choices are the tree's practical width ladders
@@ -131,6 +132,7 @@ class ArchitectureSpace:
 
     ``geometries`` are the choices of ``geometry``; ``schedules`` every schedule of the space;
     ``pairings`` each geometry's schedules, those of ``schedules`` it can pool, in that order
+    (the one-level schedule, the shallow net, under one geometry alone)
     (never empty: a geometry that pools none is not offered). ``ladders`` holds the choices of
     each ``widths[WINDOWS]`` parameter (:meth:`ladder_parameter`): the width ladders, M first,
     of the trees with those windows that fit the budgets; empty for free widths, whose M and
@@ -167,7 +169,8 @@ class ArchitectureSpace:
         lowest, highest = budget.min_depth or 1, budget.max_depth or deepest_schedule(spec)
         schedules: dict[str, Schedule] = {}
         for padding, grid, pools_list in grid_schedules(spec.shape, lowest, highest):
-            for pools in pools_list:
+            # One global pool is the shallow net, which the search holds on the input alone.
+            for pools in (p for p in pools_list if len(p) > 1 or padding is None):
                 schedule = Schedule.trusted(grid, pools, padding=padding)
                 schedules[schedule_text(pools, padding)] = schedule
         # The named geometries the budget allows: a study asking for mirror designs alone had
@@ -204,10 +207,16 @@ class ArchitectureSpace:
         else:
             rules = ProfileRules.for_budget(budget, codec.outputs)
             representations, widths = set(rules.representations()), set(budget.choices())
+        # One global pool ignores the geometry: the shallow net is offered once, under the
+        # geometry of the search's own shallow net among the designs, else as contiguous.
+        shallow = next(
+            (str(params[GEOMETRY]) for params in encoded if params[DEPTH] == 1),
+            "contiguous" if "contiguous" in geometries else next(iter(geometries), None),
+        )
         pairings = {
             token: paired
             for token, geometry in geometries.items()
-            if (paired := _pairing(geometry, schedules))
+            if (paired := _pairing(geometry, schedules, shallow=token == shallow))
         }
         if not pairings and budget.geometries is not None:
             raise InvalidRequestError.single(
@@ -390,8 +399,13 @@ class ArchitectureSpace:
         return not names.keys() <= params.keys()
 
 
-def _pairing(geometry: Geometry, schedules: Mapping[str, Schedule]) -> tuple[str, ...]:
+def _pairing(
+    geometry: Geometry, schedules: Mapping[str, Schedule], *, shallow: bool
+) -> tuple[str, ...]:
     """Return the schedules ``geometry`` can pool (:func:`applies_to`, the architecture's rule).
+
+    The one-level schedule (one global pool, the shallow net) only where ``shallow`` says: every
+    geometry pools it, into one and the same net.
 
     A permutation's check reads only the grid it numbers, and costs a sort of the permutation
     (a million entries on the largest grids): it is made once per grid, not once per schedule.
@@ -399,6 +413,8 @@ def _pairing(geometry: Geometry, schedules: Mapping[str, Schedule]) -> tuple[str
     on_grid: dict[tuple[int, ...], bool] = {}
     paired = []
     for text, schedule in schedules.items():
+        if schedule.depth == 1 and not shallow:
+            continue
         if isinstance(geometry, PermutationGeometry):
             grid = schedule.grids[0]
             if grid not in on_grid:
