@@ -610,6 +610,32 @@ def test_the_search_space_the_designs_ignore_is_logged_once_per_experiment(
     ]
 
 
+def test_a_ranking_its_time_limit_cut_is_logged_once_per_experiment(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A ranking the time limit cut turned into sampled designs for the rest of the experiment,
+    # and nothing said so (the Optuna sampler warns of it). A whole ranking is not logged.
+    cache = SuggestionCache()
+    cut = _experiment(task="symmetry", max_parameters="50000", time_limit="1e-9")
+    whole = _experiment(task="symmetry", max_parameters="50000", time_limit=f"{MAX_TIME_LIMIT:g}")
+    whole.name = "whole"
+    whole.spec.nas_config.graph_config.input_sizes[:] = [4, 4, 3]
+    with caplog.at_level(logging.WARNING, logger="advisor.integrations.katib.sequence"):
+        for name, start in [("cut", 0), ("cut", 3), ("other", 0)]:
+            cut.name = name
+            picked = suggestions(read_experiment(cut), start, 3, cache=cache)
+            assert "sampled" in [suggestion.source for suggestion in picked]
+        suggestions(read_experiment(whole), 0, 3, cache=cache)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"Katib experiment {name!r}: the advisor's search ended before it was complete (its "
+        "time limit, 1e-09 s): 1 design ranked as far as the search got, and the experiment's "
+        "designs past them are seeded random designs of the space (advisor.source 'sampled'); "
+        "a larger time_limit setting ranks further"
+        for name in ("cut", "other")
+    ]
+
+
 def test_an_operation_of_widths_alone_leaves_nothing_unread() -> None:
     experiment = _experiment()
     (width,) = [

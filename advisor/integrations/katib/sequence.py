@@ -9,6 +9,7 @@ instead of computing it from position 1 again.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import threading
 from collections import OrderedDict
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from advisor.search.scoring import DesignScorer
 
 __all__ = ["MAX_CACHED_BYTES", "MAX_CACHED_EXPERIMENTS", "DesignSequence", "SuggestionCache"]
+
+_LOGGER = logging.getLogger(__name__)
 
 _FIRST_DRAW: Final = 8
 """Designs drawn first past the ranking; each further draw doubles (``DesignSequence._sample``)."""
@@ -107,6 +110,8 @@ class DesignSequence:
         self._digests: list[str] = []  # each ranked design's JSON's sha256, which records match
         self._token: str | None = None
         self._ranking_ended = False
+        self._ranking_cut = False  # a page's search ended before it was complete
+        self._told_cut: set[str] = set()  # the experiments told so (tell_cut)
         self._seen: set[str] = set()  # the ranked designs' JSON, once the ranking ended
         self._draws: SpaceDraws | None = None
         self._draw = _FIRST_DRAW  # the count of the current draw
@@ -115,6 +120,29 @@ class DesignSequence:
         self._scores: list[float] = []  # the scores of the first sampled designs
         self._scorer: DesignScorer | None = None  # the search's objective, once built
         self._handed: dict[str, dict[int, str]] = {}  # by experiment: place -> design digest
+
+    def tell_cut(self, experiment: str) -> None:
+        """Log at WARNING, once per experiment, that the time limit cut the ranking short.
+
+        The designs past a cut ranking are the space's seeded random ones (``sampled``), for
+        the rest of the experiment, and how far the search got depends on the machine's load:
+        the operator is told once, not on every round (again for a sequence computed anew).
+        """
+        if not self._ranking_cut or experiment in self._told_cut:
+            return
+        self._told_cut.add(experiment)
+        limit = self.search.budget.time_limit_seconds or DEFAULT_TIME_LIMIT
+        count = len(self._ranked)
+        _LOGGER.warning(
+            "Katib experiment %r: the advisor's search ended before it was complete (its time "
+            "limit, %g s): %d design%s ranked as far as the search got, and the experiment's "
+            "designs past them are seeded random designs of the space (advisor.source "
+            "'sampled'); a larger time_limit setting ranks further",
+            experiment,
+            limit,
+            count,
+            "" if count == 1 else "s",
+        )
 
     def handed_out(self, experiment: str, start: int) -> set[str]:
         """Return the designs learning calls handed ``experiment`` at places before ``start``.
@@ -277,6 +305,7 @@ class DesignSequence:
                 self._texts.append(text)
                 self._digests.append(_digest(text))
             self._log2_ranks.extend(log2_ranks(result.recommendations))
+            self._ranking_cut |= not result.complete
             self._token = result.next_page_token
             if self._token is None or not result.recommendations:
                 self._ranking_ended = True

@@ -156,6 +156,8 @@ def _turn(
     """Hold ``search``'s sequence: ``cache``'s, or a new one computed alone.
 
     What the search refuses inside is refused in the experiment's terms (:func:`in_katib_terms`).
+    A ranking its time limit cut is logged once the work is done
+    (:meth:`DesignSequence.tell_cut`).
     """
     hold: AbstractContextManager[DesignSequence] = (
         nullcontext(DesignSequence(search)) if cache is None else cache.sequence(search, stop)
@@ -163,5 +165,6 @@ def _turn(
     try:
         with hold as sequence:
             yield sequence
+            sequence.tell_cut(search.experiment)
     except InvalidRequestError as error:
         raise in_katib_terms(error, search.sources, search.budget) from None
