@@ -439,6 +439,23 @@ def test_a_task_refusal_lies_under_the_task_setting_and_katibs_own_fields_stay()
     ]
 
 
+def test_a_preset_that_does_not_apply_is_refused_on_the_settings_value() -> None:
+    # The refusal named "...value.preset", a field the plain string has not; a document's
+    # own preset field keeps its path.
+    named = _experiment(task="symmetry", max_parameters="50000")
+    document = base64.b64encode(b"preset: symmetry\n").decode()
+    written = _experiment(task=document, max_parameters="50000")
+    fields = []
+    for experiment in (named, written):
+        experiment.spec.nas_config.graph_config.input_sizes[:] = [2, 2, 3]
+        with pytest.raises(InvalidRequestError) as raised:
+            read_experiment(experiment)
+        ((field, description),) = [(v.field, v.description) for v in raised.value.violations]
+        assert description.startswith("symmetry does not apply to the input [2, 2]")
+        fields.append(field)
+    assert fields == [f"{SETTINGS_FIELD}[0].value", f"{SETTINGS_FIELD}[0].value.preset"]
+
+
 def test_a_bad_graph_config_and_request_counts_are_named(
     katib: api_pb2_grpc.SuggestionStub,
 ) -> None:

@@ -660,7 +660,12 @@ def _task(
     try:
         task = parse_task(document)
     except InvalidRequestError as error:
-        violations.extend(v.prefixed(field) for v in error.violations)
+        # A preset's refusal is on the setting's value, the name itself (no field "preset").
+        named = value in presets
+        violations.extend(
+            v.rerooted("preset", field) if named and v.field == "preset" else v.prefixed(field)
+            for v in error.violations
+        )
         return None
     if task.outputs is not None and output_count is not None and task.outputs != output_count:
         violations.append(
