@@ -1229,3 +1229,23 @@ def test_the_constraints_budget_is_read_as_a_budgets_count_is() -> None:
     trial = optuna.trial.create_trial(value=0.0, user_attrs={PARAMETERS_ATTR: 150_000})
     assert budget_constraints(2e5)(trial) == [-50_000.0]
     assert budget_constraints(200_000)(trial) == [-50_000.0]
+
+
+def test_a_whole_ranking_shorter_than_asked_is_warned_of_once() -> None:
+    # proposals=20 on a whole ranking of 12 designs proposed 12, and nothing said so.
+    budget = BUDGET.model_copy(update={"time_limit_seconds": None})
+    held = len(recommend(TASK, budget.model_copy(update={"top_k": 50})).recommendations)
+    short = rf"only {held} designs: those are all it gives$"
+    sampler = AdvisorSampler(TASK, budget, proposals=held + 1, seed=0)
+    with pytest.warns(UserWarning, match=rf"^proposals={held + 1}, but .*{short}") as record:
+        assert len(sampler.designs) == held
+        assert len(sampler.designs) == held  # asked once: warned once
+    assert len(record) == 1
+    with pytest.warns(UserWarning, match=rf"^budget.top_k={held + 1}, but .*{short}"):
+        top = AdvisorSampler(TASK, budget.model_copy(update={"top_k": held + 1}), seed=0)
+        assert len(top.designs) == held
+    with pytest.warns(UserWarning, match=rf"^k={held + 1}, but .*{short}"):
+        enqueue_recommendations(optuna.create_study(), TASK, budget, held + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(AdvisorSampler(TASK, budget, proposals=held, seed=0).designs) == held

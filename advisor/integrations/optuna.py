@@ -312,6 +312,8 @@ def enqueue_recommendations(
 ) -> ArchitectureSpace:
     """Queue the advisor's top ``k`` designs as the study's next trials, best first.
 
+    A ranking that holds fewer at the budget queues those it holds, with a warning.
+
     ``task`` and ``budget`` are whatever :class:`advisor_client.AdvisorClient` takes. Returns
     the space to pass to :func:`suggest_architecture` in the objective (it knows the designs'
     permutations). A design the study already holds or has queued is not queued again, whatever
@@ -326,7 +328,7 @@ def enqueue_recommendations(
     """
     require_instance(study, Study, "study")
     task, budget = task_model(task), flat_budget(budget_model(budget))
-    designs = fetch_ranking(task, budget, checked_integer("k", k, 0), source)
+    designs = fetch_ranking(task, budget, checked_integer("k", k, 0), source, asked_as="k")
     space = ArchitectureSpace.for_search(task, budget, designs)
     _warn_renamed(study, space)
     held = _held_designs(study, space)
@@ -401,7 +403,9 @@ class AdvisorSampler(BaseSampler):
         (a model, its mapping, a task file); its ``top_k`` is how many designs are proposed
         unless ``proposals`` says otherwise (pages are fetched past 50).
     proposals
-        How many ranked designs to propose before the fallback takes over (at least 0).
+        How many ranked designs to propose before the fallback takes over (at least 0). A
+        ranking that holds fewer at the budget proposes those it holds, with a warning (once,
+        when the sampler first asks the advisor).
     source
         Where to ask: the library in-process (default) or a server (``AdvisorSource(target)``).
     fallback
@@ -437,6 +441,7 @@ class AdvisorSampler(BaseSampler):
         self._count = (
             self._budget.top_k if proposals is None else checked_integer("proposals", proposals, 0)
         )
+        self._asked_as = "budget.top_k" if proposals is None else "proposals"  # to warn of
         self._source = AdvisorSource.of(source)
         if fallback is not None and not isinstance(fallback, BaseSampler):
             raise InvalidRequestError.single(
@@ -498,7 +503,8 @@ class AdvisorSampler(BaseSampler):
         """
         dropped = (*_DERIVED, *_OBSOLETE)
         kept = {name: value for name, value in state.items() if name not in dropped}
-        new = {"_warned": False, "_warned_unasked": False}  # new in this version
+        # Attributes an earlier version's pickle may lack.
+        new = {"_warned": False, "_warned_unasked": False, "_asked_as": "proposals"}
         self.__dict__.update(new | kept)
         self._lock = threading.Lock()
         self._space, self._params, self._keys = None, [], []
@@ -507,7 +513,9 @@ class AdvisorSampler(BaseSampler):
 
     def _ensure_ranking(self) -> None:
         if self._designs is None:
-            designs = fetch_ranking(self._task, self._budget, self._count, self._source)
+            designs = fetch_ranking(
+                self._task, self._budget, self._count, self._source, asked_as=self._asked_as
+            )
             self._remaining = list(range(len(designs)))
             self._designs = designs
         if self._space is None:

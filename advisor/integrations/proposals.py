@@ -148,6 +148,8 @@ def fetch_ranking(
     count: int,
     source: AdvisorSource | None = None,
     stop: StopSignal | None = None,
+    *,
+    asked_as: str | None = None,
 ) -> list[Recommendation]:
     """Return the first ``count`` designs of the advisor's ranking (fewer if it has fewer).
 
@@ -159,7 +161,9 @@ def fetch_ranking(
     limit, the call's deadline) is warned of: its ranking depends on the machine's speed, so
     an AutoML study resumed elsewhere, or another worker, may get other designs. A page refused
     as written by another version of the ranking (a server upgraded between two pages) starts
-    the ranking again from its first page, once.
+    the ranking again from its first page, once. With ``asked_as``, the name of the caller's
+    argument ``count`` comes from, a whole ranking of fewer designs is warned of too, naming it
+    (the caller gets fewer designs than it asked for, which the list's length alone shows).
 
     Raises
     ------
@@ -182,8 +186,16 @@ def fetch_ranking(
         # pages, a fleet of two versions), whose order the pages so far are not of: the whole
         # ranking again, once. A fleet still mixed refuses it again, and that is raised.
         designs, cut = _ranking_pages(task, budget, count, source, stop)
-    if cut and not (stop is not None and stop.stopped()):
+    if stop is not None and stop.stopped():
+        return designs
+    if cut:
         warnings.warn(_cut_ranking(budget, source, len(designs)), stacklevel=2)
+    elif asked_as is not None and len(designs) < count:
+        warnings.warn(
+            f"{asked_as}={count}, but the advisor's ranking at this budget holds only "
+            f"{len(designs)} design{'' if len(designs) == 1 else 's'}: those are all it gives",
+            stacklevel=2,
+        )
     return designs
 
 
