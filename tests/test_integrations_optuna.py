@@ -29,6 +29,7 @@ from advisor.integrations.optuna import (  # noqa: E402
     PARAMETERS_ATTR,
     PARAMS_ATTR,
     RANK_ATTR,
+    SCORE_ATTR,
     AdvisorSampler,
     AnalyzePruner,
     budget_constraints,
@@ -497,6 +498,8 @@ def test_a_proposal_its_trial_never_suggested_goes_back_to_the_queue() -> None:
     assert sampler._observed(study) == {}
     study.optimize(_objective(lambda: sampler.space), n_trials=3)
     assert [t.user_attrs.get(RANK_ATTR) for t in study.trials] == [None, None, 1, 2, 3]
+    scores = [None, None, *(r.score for r in RANKING[:3])]
+    assert [t.user_attrs.get(SCORE_ATTR) for t in study.trials] == scores
     assert [t.system_attrs.get(PARAMS_ATTR) for t in study.trials[:2]] == [None, None]
     space = sampler.space
     assert [t.params for t in study.trials[2:]] == [
@@ -1249,3 +1252,15 @@ def test_a_whole_ranking_shorter_than_asked_is_warned_of_once() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(AdvisorSampler(TASK, budget, proposals=held, seed=0).designs) == held
+
+
+def test_proposed_and_queued_trials_carry_the_designs_score() -> None:
+    # Katib's trials carried the advisor's score (the advisor.score label), Optuna's did not.
+    study, sampler = _study(0, 2)
+    queued = optuna.create_study(direction="maximize")
+    space = enqueue_recommendations(queued, TASK, BUDGET, 2)
+    queued.optimize(_objective(lambda: space), n_trials=2)
+    for trials in (study.trials, queued.trials):
+        ranks = [t.user_attrs[RANK_ATTR] for t in trials]
+        assert ranks == [1, 2]
+        assert [t.user_attrs[SCORE_ATTR] for t in trials] == [r.score for r in sampler.designs[:2]]

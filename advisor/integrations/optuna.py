@@ -27,7 +27,7 @@ which suggests the flat parameters of :mod:`advisor.integrations.encoding` from 
 
 Each trial keeps its architecture as JSON in the user attribute ``architecture`` (the
 permutation in full), its parameter count in ``advisor.parameters``, and a proposed or queued
-design its rank in ``advisor.rank``.
+design its rank in ``advisor.rank`` and its score in ``advisor.score`` (as Katib's labels).
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ __all__ = [
     "PARAMETERS_ATTR",
     "PARAMS_ATTR",
     "RANK_ATTR",
+    "SCORE_ATTR",
     "AdvisorSampler",
     "AnalyzePruner",
     "budget_constraints",
@@ -83,6 +84,7 @@ PARAMETERS_ATTR: Final = "advisor.parameters"
 BUDGET_CONSTRAINT: Final = "advisor.budget"
 COUPLING_ATTR: Final = "advisor.coupling"
 RANK_ATTR: Final = "advisor.rank"
+SCORE_ATTR: Final = "advisor.score"
 PARAMS_ATTR: Final = "advisor.params"
 _FIXED_PARAMS: Final = "fixed_params"  # optuna's system attribute of an enqueued trial
 _FINISHED: Final = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -335,7 +337,12 @@ def enqueue_recommendations(
     for design, params in zip(designs, _encoded(space, designs), strict=True):
         if _design_key(space, params) not in held:
             study.enqueue_trial(
-                params, user_attrs={RANK_ATTR: design.rank, ARCHITECTURE_ATTR: _json(design)}
+                params,
+                user_attrs={
+                    RANK_ATTR: design.rank,
+                    SCORE_ATTR: design.score,
+                    ARCHITECTURE_ATTR: _json(design),
+                },
             )
     return space
 
@@ -583,14 +590,15 @@ class AdvisorSampler(BaseSampler):
             index = self._claim(study, trial)
             if index is None:
                 return
-            params, rank = self._params[index], self._designs[index].rank
-            study._storage.set_trial_user_attr(trial._trial_id, RANK_ATTR, rank)
+            design = self._designs[index]
             # ``trial`` is the Trial's cached copy, which later writes start from (as
             # Trial.set_user_attr keeps it in step with the storage) and which the relative
             # sampling reads: without the params there, a multivariate fallback past its
             # start-up trials would sample the design's shared parameters itself.
-            trial.system_attrs[PARAMS_ATTR] = params
-            trial.user_attrs[RANK_ATTR] = rank
+            trial.system_attrs[PARAMS_ATTR] = self._params[index]
+            for name, value in ((RANK_ATTR, design.rank), (SCORE_ATTR, design.score)):
+                study._storage.set_trial_user_attr(trial._trial_id, name, value)
+                trial.user_attrs[name] = value
 
     def _claim(self, study: Study, trial: FrozenTrial) -> int | None:
         """Claim for ``trial`` the first design of ``_remaining`` no other trial holds.
@@ -753,7 +761,7 @@ class AdvisorSampler(BaseSampler):
         A proposal counts (the study holds the design for good, and learns from its value) once
         the trial asks for one of the design's parameters, whether it runs the design or is
         refused it. A trial that finished without asking (its objective never suggested from
-        :attr:`space`) trained no design: the claim and rank are withdrawn (set to None), so a
+        :attr:`space`) trained no design: the claim, rank and score are withdrawn (None), so a
         later trial is proposed the design, and learning does not read the trial's value as the
         design's; warned once. Learning reads the study (:meth:`before_trial`).
         """
@@ -767,6 +775,7 @@ class AdvisorSampler(BaseSampler):
         storage = study._storage
         storage.set_trial_system_attr(trial._trial_id, PARAMS_ATTR, None)
         storage.set_trial_user_attr(trial._trial_id, RANK_ATTR, None)
+        storage.set_trial_user_attr(trial._trial_id, SCORE_ATTR, None)
         if not self._warned_unasked:
             self._warned_unasked = True
             warnings.warn(
