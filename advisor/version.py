@@ -25,7 +25,7 @@ UNKNOWN_VERSION: Final = "0+unknown"
 """The version of code neither in a checkout nor installed (copied by hand): a valid PEP 440
 version, below every release, so a comparison with it does not raise."""
 
-RANKING_VERSION: Final = 4
+RANKING_VERSION: Final = 5
 """The version of the order the search ranks one request's designs in, written in every page
 token and part of its digest (:mod:`advisor.search.paging`) and in every result
 (``ranking_version``): raised whenever that order changes (the objective, its factors, its
@@ -34,7 +34,10 @@ another ranking. 2: the arrangement a tree discards weighs at half its bits
 (:data:`advisor.search.objective.ARRANGEMENT_WEIGHT`, 2026-12-05); 3: at all its bits again
 (the same day, by the fourteenth held-out set); 4: an input written with axes of one location
 (``[1, 64]``, ``[64, 1, 1]``) is ranked as the grid it extends along (its trees' coherence counts
-those axes only, and a sequence so written takes its dilation orders), 2026-12-05."""
+those axes only, and a sequence so written takes its dilation orders), 2026-12-05; 5: the standard
+CNN, whose multiply-adds set the default compute bound, pools each axis by its smallest prime
+factor below the top, not 2 alone (44,100 steps: 2, 2, 3, 3, 5, 5, 7, global 7, not 2, 2, global
+11,025), 2026-12-06."""
 
 _PYPROJECT: Final = Path(__file__).resolve().parent.parent / "pyproject.toml"
 

@@ -568,7 +568,7 @@ def test_a_search_with_no_standard_cnn_at_its_budget_says_which_compute_bound_ap
         assert ("no compute bound applies; max_multiply_adds (--max-macs) sets one." in text) == (
             said == "none"
         )
-        assert (f"The grid {shape} has no standard CNN (contiguous pooling of 2" in text) == (
+        assert (f"The grid {shape} has no standard CNN (contiguous pooling of" in text) == (
             said == "none"
         )
         assert ("fits this budget" in text) == (said == "narrowest")
@@ -605,6 +605,7 @@ def test_a_grid_without_a_standard_cnn_is_told_the_true_reason(
     (top,) = recommend(task, budget).recommendations
     text = " ".join(top.rationale.split())
     assert f"The grid {shape} has no standard CNN" in text, text
+    assert "by its smallest prime factor at every level below the top: " in text, text
     assert f"{reason}), so the multiply-adds are not compared with one" in text, text
     assert "an axis of one location" not in text
 
@@ -617,14 +618,73 @@ def test_an_odd_grid_too_large_to_pad_is_told_so_not_blamed_on_an_axis_of_one() 
         reason = "a window of 2 on every axis pools the whole grid"
         assert no_standard_cnn_reason(shape, 1, 16) == reason
 
+    # The standard CNN pools each axis by its smallest prime factor: 101 in one window pools the
+    # grid whole, and no level pools by 101 and 2 at once; padded, each grid would have one.
     assert no_standard_cnn_reason((101, 101, 101), 1, 24) == (
-        "the axes of 101 locations are odd, and padding them to an even size would grow the "
-        "grid past 1,048,576 locations"
+        "a window of 101 on every axis pools the whole grid; padding the axes of 101 locations "
+        "to a friendlier size would grow the grid past 1,048,576 locations"
     )
     assert no_standard_cnn_reason((101, 100, 100), 1, 24) == (
-        "the axis of 101 locations is odd, and padding it to an even size would grow the "
-        "grid past 1,048,576 locations"
+        "its axes' smallest prime factors (2 and 101) differ, and no level pools axes by "
+        "different windows; padding the axis of 101 locations to a friendlier size would grow "
+        "the grid past 1,048,576 locations"
     )
+
+
+def _standard_tree(shape: list[int]) -> tuple[list[tuple[int, ...]], tuple[int, ...]] | None:
+    """Return the pools of the standard CNN of a search on ``shape`` and the grid it pools."""
+    ends = {"name": "ends", "a": {"indices": [0]}, "b": {"indices": [math.prod(shape) - 1]}}
+    task = parse_task({"input": {"shape": shape}, "correlations": [ends]})
+    ladders = SearchRun(task, Budget(max_parameters=100_000, top_k=1), StopSignal(), None).ladders
+    if ladders.narrowest is None:
+        return None
+    tree = ladders.narrowest.tree
+    return list(tree.pools), ladders.space.grid(tree)
+
+
+@pytest.mark.parametrize(
+    ("shape", "pools", "grid"),
+    [
+        # Odd factors: 2 alone left one window of 11,025 steps, of 125, of 9x9x9 or 3x9x9.
+        ([44100], [(2,), (2,), (3,), (3,), (5,), (5,), (7,), (7,)], (44100,)),
+        ([1000], [(2,), (2,), (2,), (5,), (5,), (5,)], (1000,)),
+        ([18, 18, 18], [(2, 2, 2), (3, 3, 3), (3, 3, 3)], (18, 18, 18)),
+        ([12, 36, 36], [(2, 2, 2)] * 2 + [(3, 3, 3), (1, 3, 3)], (12, 36, 36)),
+        # Unchanged: a power of two, a prime left at the top, axes whose smallest primes part.
+        ([32, 32], [(2, 2)] * 5, (32, 32)),
+        ([28, 28], [(2, 2), (2, 2), (7, 7)], (28, 28)),
+        ([64], [(2,)] * 6, (64,)),
+        ([224, 224], [(2, 2)] * 5 + [(7, 7)], (224, 224)),
+        ([8, 28, 28], [(2, 2, 2), (2, 2, 2), (2, 7, 7)], (8, 28, 28)),
+        # Padded to 16x16 as before: four levels there, two on 15x15 (3x3, global 5x5).
+        ([15, 15], [(2, 2)] * 4, (16, 16)),
+    ],
+)
+def test_the_standard_cnn_pools_each_axis_by_its_smallest_prime_factor(
+    shape: list[int], pools: list[tuple[int, ...]], grid: tuple[int, ...]
+) -> None:
+    # 44,100 steps pooled 2, 2, global 11,025: the default compute bound at 100,000 parameters
+    # was 4.5G multiply-adds per input, a CNN nobody builds.
+    assert _standard_tree(shape) == (pools, grid)
+
+
+@settings(max_examples=60)
+@given(size=st.integers(2, 400))
+def test_the_standard_cnn_pools_smallest_prime_factors_as_deep_as_they_go(size: int) -> None:
+    def smallest_prime(n: int) -> int:
+        return next(p for p in range(2, n + 1) if n % p == 0)
+
+    standard = _standard_tree([size])
+    if size == 2:  # one window of 2 pools it whole, and an even size is not padded
+        assert standard is None
+        return
+    assert standard is not None
+    pools, (grid,) = standard
+    for (window,) in pools[:-1]:
+        assert window == smallest_prime(grid), (size, pools)
+        grid //= window
+    (top,) = pools[-1]
+    assert top == grid and smallest_prime(top) == top, (size, pools)  # no level left to pool
 
 
 def test_a_larger_budget_never_returns_a_smaller_net_where_no_standard_cnn_fits() -> None:

@@ -3,11 +3,13 @@
 A practical search scores, on each tree, the width ladders of :mod:`advisor.search.profiles` for
 the tree's depth that fit ``budget.max_parameters``, the activation bound ``max_activations`` when
 the budget sets one (it has no default: no figure of a standard CNN says what memory a caller has),
-and the compute bound: ``max_multiply_adds``
-when the budget sets one, else :data:`~advisor.model.budget.DEFAULT_COMPUTE_FACTOR` times the
-multiply-adds of the standard CNN at this budget (contiguous pooling 2 per axis, widths doubling
-per level up to the widest allowed width, as practitioners cap them), so a parameter-only budget
-never returns a net far costlier than the one a practitioner would build. Below the parameter
+and the compute bound: ``max_multiply_adds`` when the budget sets one, else
+:data:`~advisor.model.budget.DEFAULT_COMPUTE_FACTOR` times the multiply-adds of the standard CNN
+at this budget (contiguous pooling by each axis's smallest prime factor, 2 on an even one, widths
+doubling per level up to the widest allowed width, as practitioners cap them), so a
+parameter-only budget never returns a net far costlier than the one a practitioner would build
+(on 44,100 steps one window of 11,025 over two levels of 2 had set it at 4.5G multiply-adds per
+input at 100,000 parameters). Below the parameter
 count of the narrowest standard CNN (widths doubling from the narrowest allowed width) the bound
 is that CNN's: a larger budget then never has a tighter bound than a smaller one (without it,
 32x32x3 with 10 classes returned M = 24 and 3.0M multiply-adds at 15,000 parameters, where no
@@ -29,7 +31,7 @@ import numpy.typing as npt
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR, Budget, scaled_parameters
 from advisor.model.compute import activations, grid_locations, layer_locations, multiply_adds
 from advisor.model.grid import MAX_LOCATIONS, InputSpec
-from advisor.model.padding import friendly_paddings
+from advisor.model.padding import factorise, friendly_paddings
 from advisor.model.parameters import ParameterModel
 from advisor.search.candidates import (
     Candidate,
@@ -71,8 +73,8 @@ class StandardCnn:
     Attributes
     ----------
     tree
-        Its tree: contiguous pooling 2 per axis (1 on an axis of one location) at every level
-        below the top.
+        Its tree: contiguous pooling by each axis's smallest prime factor (2 on an even axis, 1
+        on an axis of one location) at every level below the top.
     multiply_adds
         Its multiply-adds per input.
     widths
@@ -297,11 +299,12 @@ class Ladders:
     def _standard_cnn(self, max_parameters: int | None) -> StandardCnn | None:
         """Return the standard CNN at a budget.
 
-        Contiguous pooling 2 per axis (1 on an axis of one location) at every level below the
-        top, as deep as the grid allows (:func:`_standard_tree`), ``M = r_0`` and widths
-        doubling per level up to the widest allowed width (a CNN of 16 levels on 65,536 steps
-        does not double to 262,144 channels), the widest such ladder within ``max_parameters``
-        (None: the narrowest, whatever its count). None when no such tree or ladder fits.
+        Contiguous pooling by each axis's smallest prime factor (2 on an even axis, 1 on an axis
+        of one location) at every level below the top, as deep as the grid allows, padded or not
+        (:func:`_standard_tree`), ``M = r_0`` and widths doubling per level up to the widest
+        allowed width (a CNN of 16 levels on 65,536 steps does not double to 262,144 channels),
+        the widest such ladder within ``max_parameters`` (None: the narrowest, whatever its
+        count). None when no such tree or ladder fits.
         """
         trees = [
             c
@@ -333,22 +336,40 @@ class Ladders:
 def _standard_tree(grid: tuple[int, ...], pools: _Pools) -> bool:
     """Return whether ``pools`` on ``grid`` is a standard CNN's tree.
 
-    2 on every axis at every level below the top, but 1 on an axis of one location: such an
-    axis pools nothing, so ``[1, 64]`` gets the CNN of the sequence ``[64]`` (docs/FORMATS.md
-    §1). An axis pooled down to one location below the top (a video's frames) is not one:
-    such a tree ends there, in its global window, as C3D's features end at 1x4x4.
+    At every level below the top each axis pools by the smallest prime factor of its size there
+    (:func:`_standard_window`): 2 on an even axis, as practitioners pool, and on sizes with odd
+    factors the smallest of those (44,100 steps: 2, 2, 3, 3, 5, 5, 7, global 7, where 2 alone
+    left one window of 11,025). 1 on an axis of one location: such an axis pools nothing, so
+    ``[1, 64]`` gets the CNN of the sequence ``[64]`` (docs/FORMATS.md §1). An axis pooled down
+    to one location below the top (a video's frames) is not one: such a tree ends there, in its
+    global window, as C3D's features end at 1x4x4.
     """
-    return len(pools) > 1 and all(
-        k == 2 or k == n == 1 for pool in pools[:-1] for k, n in zip(pool, grid, strict=True)
-    )
+    sizes = grid
+    for pool in pools[:-1]:
+        if pool != tuple(_standard_window(n, g) for n, g in zip(sizes, grid, strict=True)):
+            return False
+        sizes = tuple(n // k for n, k in zip(sizes, pool, strict=True))
+    return len(pools) > 1
+
+
+def _standard_window(size: int, grid_size: int) -> int | None:
+    """Return the window a standard CNN's level pools an axis of ``size`` locations by.
+
+    The smallest prime factor of ``size``; 1 on an axis of one location (``grid_size``, its
+    size in the input's grid, is 1); None on an axis pooled down to one location, which no
+    level below the top pools.
+    """
+    return 1 if grid_size == 1 else min(factorise(size), default=None)
 
 
 def no_standard_cnn_reason(shape: tuple[int, ...], min_depth: int, max_depth: int) -> str:
     """Say why a search on ``shape`` within these depth bounds has no standard CNN's tree.
 
-    For a rationale (:attr:`Ladders.narrowest` is None): the depth bounds, an odd axis the
-    search cannot pad (every even size passes ``MAX_LOCATIONS``), or a grid one window of 2 per
-    axis pools whole.
+    For a rationale (:attr:`Ladders.narrowest` is None): the depth bounds; else why the input's
+    own grid has none (:func:`_standard_tree`: its axes' smallest prime factors differ, and a
+    level of the search pools every axis it pools by one step, or one window of that factor
+    pools the grid whole), and an odd axis the search cannot pad (every friendlier size passes
+    ``MAX_LOCATIONS``; padded, the grid would have one).
     """
     deepest = deepest_schedule(InputSpec(shape=shape))
     if any(
@@ -360,13 +381,19 @@ def no_standard_cnn_reason(shape: tuple[int, ...], min_depth: int, max_depth: in
             f"the depth bounds ({min_depth} to {max_depth} levels) leave out every tree that "
             "pools so"
         )
+    windows = sorted({min(factorise(n)) for n in shape if n > 1})
+    reason = (
+        f"its axes' smallest prime factors ({' and '.join(map(str, windows))}) differ, and no "
+        "level pools axes by different windows"
+        if len(windows) > 1
+        else f"a window of {windows[0]} on every axis pools the whole grid"
+    )
     odd = sorted({n for n in shape if n > 1 and n % 2})  # an axis of one location pools nothing
     if odd and not friendly_paddings(shape):
         sizes = " and ".join(map(str, odd))
-        many = sum(n > 1 and n % 2 for n in shape) > 1
-        axes, verb, them = ("axes", "are", "them") if many else ("axis", "is", "it")
-        return (
-            f"the {axes} of {sizes} locations {verb} odd, and padding {them} to an even size "
-            f"would grow the grid past {MAX_LOCATIONS:,} locations"
+        axes = "axes" if sum(n > 1 and n % 2 for n in shape) > 1 else "axis"
+        reason += (
+            f"; padding the {axes} of {sizes} locations to a friendlier size would grow the "
+            f"grid past {MAX_LOCATIONS:,} locations"
         )
-    return "a window of 2 on every axis pools the whole grid"
+    return reason

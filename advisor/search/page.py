@@ -834,8 +834,9 @@ def search_notes(run: SearchRun) -> list[str]:
             # to raise a budget that changes nothing.
             reason = no_standard_cnn_reason(shape, *run.depths)
             notes.append(
-                f"The grid {list(shape)} has no standard CNN (contiguous pooling of 2 on every "
-                f"axis of more than one location at every level below the top: {reason}), "
+                f"The grid {list(shape)} has no standard CNN (contiguous pooling of every axis "
+                "of more than one location by its smallest prime factor at every level below "
+                f"the top: {reason}), "
                 f"{unpriced} and no compute "
                 "bound applies; max_multiply_adds (--max-macs) sets one."
             )
