@@ -323,3 +323,24 @@ def test_a_file_with_several_refusals_is_named_once(tmp_path: Path) -> None:
         "than 0; architecture.mixture.members[1].channels[0]: is -1: must be greater than 0 "
         f"(from {architecture})"
     )
+
+
+@pytest.mark.parametrize("command", ["analyze", "export"])
+def test_a_result_whose_ranks_do_not_run_on_is_refused_as_a_saved_result_is(
+    tmp_path: Path, command: str
+) -> None:
+    # Of two designs of rank 1, analyze and export took the first; parse_search_result
+    # refused the same file. They read its ranks by one rule.
+    task, _, result = _files(tmp_path)
+    designs = [{"rank": 1, "architecture": ARCHITECTURE}] * 2
+    result.write_text(yaml.safe_dump({"recommendations": designs}))
+    arguments: dict[str, tuple[str | Path, ...]] = {
+        "analyze": ("analyze", task, "--arch", result, "--rank", "1"),
+        "export": ("export", result, "--rank", "1", "--output", tmp_path / "net.py"),
+    }
+    line = assert_one_error_line(advisor(*arguments[command]), ExitCode.INVALID_ARGUMENT)
+    assert line == (
+        "advisor: error: architecture.recommendations[1].rank: is 1, after rank 1: ranks run "
+        f"on by one (from {result})"
+    )
+    assert not (tmp_path / "net.py").exists()

@@ -523,3 +523,87 @@ def test_a_saved_result_s_architecture_written_in_another_form_is_told_its_form(
 
     violations = _refused(result, one_pool)
     assert "; pool is one window size per input axis" in violations[0].description
+
+
+def _edited(document: dict[str, Any], edit: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
+    """Return a copy of ``document`` with ``edit`` applied to it."""
+    copy: dict[str, Any] = json.loads(json.dumps(document))
+    edit(copy)
+    return copy
+
+
+def test_an_analysis_s_impossible_figures_are_refused_naming_each(analysis: Analysis) -> None:
+    # Each read as written: a rank below 1, a tree's rank above its dimension bound, one
+    # correlation twice, contiguous figures an unpriced net has none of, a channel count below 1.
+    analysed = json.loads(json.dumps(analysis_document(analysis)))
+    first = analysed["correlations"][0]
+
+    def above_its_bound(document: dict[str, Any]) -> None:
+        figure = document["correlations"][0]
+        figure.update(certificate="tight", log2_max_rank=figure["log2_separation_rank"] - 1)
+
+    def unpriced(document: dict[str, Any]) -> None:
+        document["efficiency"].update(
+            contiguous_priced=False, log2_contiguous_channels=1.0, log2_contiguous_parameters=2.0
+        )
+
+    edits: list[tuple[Callable[[dict[str, Any]], object], str, str]] = [
+        (
+            lambda d: d["correlations"][0].update(log2_separation_rank=-3.0),
+            "correlations[0].log2_separation_rank",
+            "is -3: the log2 of a rank or a count is at least 0",
+        ),
+        (
+            above_its_bound,
+            "correlations[0].log2_separation_rank",
+            f"is {first['log2_separation_rank']:g}, above its log2_max_rank of "
+            f"{first['log2_separation_rank'] - 1:g}, which bounds it",
+        ),
+        (
+            lambda d: d["correlations"][1].update(name=first["name"]),
+            "correlations[1].name",
+            f"duplicate name {first['name']!r} (also correlations[0].name)",
+        ),
+        (
+            unpriced,
+            "efficiency",
+            "an unpriced contiguous net (contiguous_priced: false) has null "
+            "log2_contiguous_channels and log2_contiguous_parameters",
+        ),
+        (
+            lambda d: d["efficiency"].update(log2_shallow_channels=-5.0),
+            "efficiency.log2_shallow_channels",
+            "is -5: the log2 of a rank or a count is at least 0",
+        ),
+    ]
+    for edit, field, description in edits:
+        with pytest.raises(InvalidRequestError) as raised:
+            parse_analysis(_edited(analysed, edit))
+        assert raised.value.violations == (FieldViolation(field, description),), field
+
+
+def test_figures_every_version_writes_read_back_at_their_bounds(analysis: Analysis) -> None:
+    # A rank 1's figure rounded a hair below 0 is no edit, nor is an overlapping net's
+    # upper bound above its dimension bound, which documents written before the cap hold.
+    analysed = json.loads(json.dumps(analysis_document(analysis)))
+    figure = analysed["correlations"][0]
+    figure.update(log2_separation_rank=-1e-9, log2_lower_bound=None)
+    assert parse_analysis(analysed).correlations[0].log2_separation_rank == -1e-9
+    figure.update(
+        log2_separation_rank=5.0, log2_max_rank=3.0, log2_min_cut=5.0, certificate="upper_bound"
+    )
+    assert parse_analysis(analysed).correlations[0].log2_max_rank == 3.0
+
+
+def test_a_saved_tree_s_figure_above_its_dimension_bound_is_refused(result: SearchResult) -> None:
+    # A recommendation's design says whether it is a tree, whose rank no version let pass it.
+    searched = json.loads(json.dumps(search_result_document(result)))
+    index = next(i for i, r in enumerate(result.recommendations) if r.architecture.mixture is None)
+    figure = searched["recommendations"][index]["analysis"][0]
+    figure.update(certificate="upper_bound", log2_max_rank=figure["log2_separation_rank"] - 1)
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_search_result(searched)
+    assert [v.field for v in raised.value.violations] == [
+        f"recommendations[{index}].analysis[0].log2_separation_rank"
+    ]
+    assert "above its log2_max_rank" in raised.value.violations[0].description

@@ -24,10 +24,16 @@ from advisor.errors import (
     extra_needed,
     invalid_request_from_pydantic,
 )
-from advisor.model.architecture import Architecture, architecture_document, parse_architecture
+from advisor.model.architecture import (
+    Architecture,
+    architecture_document,
+    misranked,
+    parse_architecture,
+)
 from advisor.model.arguments import require_instance
 from advisor.model.documents import refuse_other_kind
 from advisor.model.results import Analysis, CorrelationAnalysis, SearchResult
+from advisor.model.task import repeated_names
 
 if TYPE_CHECKING:
     from torch import nn
@@ -120,13 +126,18 @@ def parse_search_result(document: Mapping[str, Any]) -> SearchResult:
     read with ``yaml.safe_load``) gives the result written, equal to it. Its ``empty_reason``
     is derived from the rest (:attr:`SearchResult.empty_reason`), so it is read as nothing; a
     recommendation saved before ``activations`` gets its architecture's count
-    (:func:`_activations_counted`).
+    (:func:`_activations_counted`). Its figures are as the search wrote them: the ranks cannot
+    be recomputed without the task, so only what contradicts itself is refused (below), and a
+    hand-edited design keeps the figures of the one it replaced; ``analyze(task,
+    recommendation.architecture)`` (``advisor analyze TASK --arch RESULT --rank K``) recomputes
+    them.
 
     Raises
     ------
     InvalidRequestError
         Naming each field that does not hold what a result does (``recommendations[0].score``),
-        or the document itself when it is no mapping (its text, say: ``json.loads`` reads it)
+        each figure its design or its bounds contradict (:func:`_result_contradictions`), or the
+        document itself when it is no mapping (its text, say: ``json.loads`` reads it)
         or another kind of document (an analysis, a task), saying which.
 
     Examples
@@ -192,8 +203,9 @@ def parse_analysis(document: Mapping[str, Any]) -> Analysis:
     ------
     InvalidRequestError
         Naming each field that does not hold what an analysis does (``correlations[0].name``),
-        or the document itself when it is no mapping or another kind of document (a search
-        result, a task), saying which.
+        each figure no analysis writes (:func:`_figure_contradictions`), or the document itself
+        when it is no mapping or another kind of document (a search result, a task), saying
+        which.
     """
     analysis = _parsed(
         Analysis, _members_unrecorded(document), "an analysis", "analysis result", _ANALYSIS_HOLDS
@@ -213,6 +225,7 @@ def _result_contradictions(result: SearchResult) -> list[FieldViolation]:
     on by one, and each design's figures are bounded as :func:`_figure_contradictions` checks.
     """
     found: list[FieldViolation] = []
+    ranks = [recommendation.rank for recommendation in result.recommendations]
     for index, recommendation in enumerate(result.recommendations):
         place, architecture = f"recommendations[{index}]", recommendation.architecture
         counted = {
@@ -230,33 +243,32 @@ def _result_contradictions(result: SearchResult) -> list[FieldViolation]:
                         "edited; write the design's own count or recommend again",
                     )
                 )
-        if index and recommendation.rank != result.recommendations[index - 1].rank + 1:
-            found.append(
-                FieldViolation(
-                    f"{place}.rank",
-                    f"is {recommendation.rank}, after rank "
-                    f"{result.recommendations[index - 1].rank}: ranks run on by one",
-                )
-            )
-        found += _figure_contradictions(recommendation.analysis, f"{place}.analysis")
+        found += misranked(ranks, index, f"{place}.rank")
+        tree = not architecture.is_overlapping and architecture.mixture is None
+        found += _figure_contradictions(recommendation.analysis, f"{place}.analysis", tree)
     return found
 
 
 def _figure_contradictions(
-    correlations: Sequence[CorrelationAnalysis], place: str
+    correlations: Sequence[CorrelationAnalysis], place: str, tree: bool = False
 ) -> list[FieldViolation]:
-    """Name each correlation's figure that its bounds contradict.
+    """Name each correlation's figure that its bounds contradict, and each name used twice.
 
     A separation rank is at most the min-cut and at least its lower bound (docs/THEORY.md).
-    Its ``log2_max_rank`` is not checked: an overlapping net's figure passed it in documents
-    written before the figure was capped by it (docs/THEORY.md §8).
+    Its ``log2_max_rank`` caps it only where every version capped it: on a tree (``tree``, a
+    recommendation's design says so) and for a ``tight`` figure, which only a tree's is. An
+    overlapping net's figure passed it in documents written before the figure was capped by it
+    (docs/THEORY.md §8), and such a document still reads. The names are a task's, which are
+    distinct.
     """
-    found: list[FieldViolation] = []
+    found = repeated_names([figure.name for figure in correlations], place)
     for index, figure in enumerate(correlations):
         rank = figure.log2_separation_rank
+        capped = tree or figure.certificate == "tight"
         bounds = [
             ("above", "log2_min_cut", figure.log2_min_cut),
             ("below", "log2_lower_bound", figure.log2_lower_bound),
+            ("above", "log2_max_rank", figure.log2_max_rank if capped else None),
         ]
         for side, name, bound in bounds:
             if bound is None:

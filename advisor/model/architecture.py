@@ -76,6 +76,7 @@ __all__ = [
     "architecture_document",
     "checked_rank",
     "load_architecture",
+    "misranked",
     "parameter_count",
     "parse_architecture",
     "ranked_architecture_argument",
@@ -660,13 +661,15 @@ def _ranks(recommendations: list[Any], listed: str) -> list[int]:
     The ranks pick the design, so each is read strictly, as a saved result's fields are
     (:mod:`advisor.model.results`): a rank that is no whole number from 1 (``rank: "1"``,
     ``rank: true``, which ``rank in ranks`` took for 1) or is missing (a misspelt ``rnak:``) is
-    refused naming it, where it was passed over and, without ``--rank``, never looked at. The
-    rest of a recommendation is not read: a newer version's result still gives its designs.
+    refused naming it, where it was passed over and, without ``--rank``, never looked at, and
+    so are ranks that do not run on by one (:func:`misranked`). The rest of a recommendation is
+    not read: a newer version's result still gives its designs.
 
     Raises
     ------
     InvalidRequestError
-        Naming each recommendation that is no mapping, and each rank that is no rank.
+        Naming each recommendation that is no mapping, each rank that is no rank, and each
+        that does not follow the one before it by one.
     """
     violations = []
     for index, entry in enumerate(recommendations):
@@ -679,9 +682,27 @@ def _ranks(recommendations: list[Any], listed: str) -> list[int]:
             violations.append(FieldViolation(f"{at}.rank", "Field required"))
         elif type(entry["rank"]) is not int or entry["rank"] < 1:
             violations.append(FieldViolation(f"{at}.rank", _NO_RANK.format(entry["rank"])))
+    ranks = [entry["rank"] for entry in recommendations] if not violations else []
+    for index in range(len(ranks)):
+        violations += misranked(ranks, index, f"{listed}[{index}].rank")
     if violations:
         raise InvalidRequestError(violations)
-    return [entry["rank"] for entry in recommendations]
+    return ranks
+
+
+def misranked(ranks: Sequence[int], index: int, field: str) -> list[FieldViolation]:
+    """Refuse ``ranks[index]`` (lying at ``field``) unless it follows the rank before it by one.
+
+    The one rule of a result's ranks, ``parse_search_result``'s and the one ``--rank``
+    picks by: of two recommendations of rank 1, ``analyze`` and ``export`` took the first.
+    """
+    if not index or ranks[index] == ranks[index - 1] + 1:
+        return []
+    return [
+        FieldViolation(
+            field, f"is {ranks[index]}, after rank {ranks[index - 1]}: ranks run on by one"
+        )
+    ]
 
 
 _NO_RANK: Final = "must be a whole number from 1, a recommendation's rank; got {!r}"

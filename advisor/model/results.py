@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, ClassVar, Final, Literal, TypeAlias, get_args
 
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
 from advisor.layout import TableDisplay, TableHints, packed, table, wrapped
 from advisor.model.architecture import Architecture
@@ -50,10 +50,25 @@ Certificate: TypeAlias = Literal["exact", "tight", "upper_bound"]
 # and JSON's NaN or YAML's .inf read as one, which a score's comparisons would take for a value.
 # A count is never negative; a field the search writes in a narrower range says so where it is
 # declared (a rank from 1, a score in [0, 1], a task's weight above 0), so a hand-edited -3 is
-# refused naming it. The log2 figures are not bounded: rounded outward or floored from
-# floating-point sums, a rank 1's figure is not kept from a hair below 0 by its writer.
+# refused naming it. A log2 figure is of a rank or a count, at least 1, so at least 0 within
+# _BELOW_ZERO: rounded outward or floored from floating-point sums, a rank 1's figure is not
+# kept from a hair below 0 by its writer, and a hand-edited -3 is refused.
 _Count: TypeAlias = Annotated[int, Field(strict=True, ge=0)]
 _Number: TypeAlias = Annotated[float, BeforeValidator(finite_number), Field(strict=True)]
+
+
+_BELOW_ZERO: Final = 1e-6
+"""How far below 0 a log2 figure written to 9 decimals may read for a rank or a count of 1."""
+
+
+def _log2_of_count(value: float) -> float:
+    """After-validator of a log2 figure: refuse one below 0 (a rank or a count is at least 1)."""
+    if value < -_BELOW_ZERO:
+        raise ValueError(f"is {value:g}: the log2 of a rank or a count is at least 0")
+    return value
+
+
+_Log2: TypeAlias = Annotated[_Number, AfterValidator(_log2_of_count)]
 _Flag: TypeAlias = Annotated[bool, Field(strict=True)]
 
 _DOCUMENT: Final = ConfigDict(extra="forbid")
@@ -143,7 +158,7 @@ class MemberFigure:
 
     __pydantic_config__: ClassVar[ConfigDict] = _DOCUMENT
 
-    log2_separation_rank: _Number
+    log2_separation_rank: _Log2
     certificate: Certificate
 
 
@@ -161,12 +176,12 @@ class CorrelationAnalysis:
     __pydantic_config__: ClassVar[ConfigDict] = _DOCUMENT
 
     name: str
-    log2_separation_rank: _Number
-    log2_max_rank: _Number
+    log2_separation_rank: _Log2
+    log2_max_rank: _Log2
     certificate: Certificate
     weight: Annotated[_Number, Field(gt=0)] = 1.0  # the task's, which is above 0
-    log2_min_cut: _Number | None = None
-    log2_lower_bound: _Number | None = None
+    log2_min_cut: _Log2 | None = None
+    log2_lower_bound: _Log2 | None = None
     members: tuple[MemberFigure, ...] | None = ()
 
     def member_shares(self) -> list[float]:
@@ -239,10 +254,10 @@ class Efficiency:
 
     __pydantic_config__: ClassVar[ConfigDict] = _DOCUMENT
 
-    log2_shallow_channels: _Number
-    log2_shallow_parameters: _Number
-    log2_contiguous_channels: _Number | None
-    log2_contiguous_parameters: _Number | None
+    log2_shallow_channels: _Log2
+    log2_shallow_parameters: _Log2
+    log2_contiguous_channels: _Log2 | None
+    log2_contiguous_parameters: _Log2 | None
     contiguous_priced: _Flag = True
     unpriced_reason: Annotated[UnpricedReason | None, BeforeValidator(_known_unpriced_reason)] = (
         None
@@ -252,6 +267,13 @@ class Efficiency:
     def __post_init__(self) -> None:
         if self.contiguous_priced and self.unpriced_reason is not None:
             raise ValueError("a priced contiguous net has no unpriced_reason")
+        if not self.contiguous_priced and (
+            self.log2_contiguous_channels is not None or self.log2_contiguous_parameters is not None
+        ):
+            raise ValueError(
+                "an unpriced contiguous net (contiguous_priced: false) has null "
+                "log2_contiguous_channels and log2_contiguous_parameters"
+            )
 
     def summary(self, correlations: Sequence[CorrelationAnalysis] = ()) -> str:
         """Say the figures in a sentence (the rationale and the analysis table use it).

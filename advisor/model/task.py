@@ -76,6 +76,7 @@ __all__ = [
     "list_presets",
     "load_task",
     "parse_task",
+    "repeated_names",
     "task_document",
 ]
 
@@ -289,34 +290,43 @@ def _resolve_correlation(correlation: Correlation, shape: tuple[int, ...]) -> Re
 def _name_violations(
     task: Task, preset_correlations: tuple[ResolvedCorrelation, ...]
 ) -> list[FieldViolation]:
-    """Names used twice among the explicit correlations or by a correlation of the preset.
+    """Names used twice among the explicit correlations or by a correlation of the preset."""
+    names = [correlation.name for correlation in task.correlations]
+    violations = repeated_names(names, "correlations")
+    repeated = {violation.field for violation in violations}
+    preset_names = {_as_read(correlation.name) for correlation in preset_correlations}
+    for index, name in enumerate(names):
+        field = f"correlations[{index}].name"
+        if field not in repeated and _as_read(name) in preset_names:
+            violations.append(
+                FieldViolation(
+                    field,
+                    f"duplicate name {name!r}: preset {task.preset!r} gives it to one of its "
+                    "correlations; rename this one",
+                )
+            )
+    return violations
+
+
+def repeated_names(names: Sequence[str], listed: str) -> list[FieldViolation]:
+    """Name each correlation of ``listed`` whose name an earlier one has: a task's, a result's.
 
     Names are compared as they read (:func:`_as_read`): ``é`` written as one code point and as
     ``e`` with a combining accent are one name to a reader of the rationale, as ``x`` and ``x ``
     are to a reader of the table.
     """
     first_use: dict[str, int] = {}
-    preset_names = {_as_read(correlation.name) for correlation in preset_correlations}
     violations = []
-    for index, correlation in enumerate(task.correlations):
-        earlier = first_use.setdefault(_as_read(correlation.name), index)
+    for index, name in enumerate(names):
+        earlier = first_use.setdefault(_as_read(name), index)
         if earlier != index:
-            same = task.correlations[earlier].name
-            spelt = "" if same == correlation.name else f", written {same!r} there"
+            same = names[earlier]
+            spelt = "" if same == name else f", written {same!r} there"
             violations.append(
                 FieldViolation(
-                    f"correlations[{index}].name",
-                    f"duplicate name {correlation.name!r} (also correlations[{earlier}].name"
-                    f"{spelt})",
-                    cites=(f"correlations[{earlier}].name",),
-                )
-            )
-        elif _as_read(correlation.name) in preset_names:
-            violations.append(
-                FieldViolation(
-                    f"correlations[{index}].name",
-                    f"duplicate name {correlation.name!r}: preset {task.preset!r} gives it to "
-                    "one of its correlations; rename this one",
+                    f"{listed}[{index}].name",
+                    f"duplicate name {name!r} (also {listed}[{earlier}].name{spelt})",
+                    cites=(f"{listed}[{earlier}].name",),
                 )
             )
     return violations
