@@ -60,6 +60,7 @@ from advisor.model.architecture import (
     architecture_argument,
     checked_rank,
     parse_architecture,
+    with_task_outputs,
 )
 from advisor.model.arguments import (
     checked_inference_arguments,
@@ -536,12 +537,15 @@ class AdvisorClient:
         architecture file, or a saved ``advisor recommend --format json|yaml`` result, whose
         first recommendation is analysed, or the one of rank ``rank`` (refused, naming
         ``rank``, with an architecture file, a rank the result does not hold, or an
-        architecture that is not a path). ``exact=True`` asks the server to certify each rank
+        architecture that is not a path). An architecture that states no ``outputs`` is sent
+        with the task's (:func:`~advisor.model.architecture.with_task_outputs`), as ``analyze``
+        scores it. ``exact=True`` asks the server to certify each rank
         with the exact engine (small inputs only; larger ones are rejected as
         ``INVALID_ARGUMENT``).
         """
-        task_message = _task_proto(task)  # checked first, as the server checks it first
-        design = _architecture_model(architecture, rank)
+        read = task_model(task)  # checked first, as the server checks it first
+        task_message = _task_proto(read)
+        design = with_task_outputs(_architecture_model(architecture, rank), read.outputs)
         request = advisor_pb2.AnalyzeRequest(
             task=task_message,
             architecture=_architecture_proto(design),

@@ -8,6 +8,7 @@ Its ``--rank`` is checked as the client's ``rank`` is.
 from __future__ import annotations
 
 import io
+import json
 import sys
 import threading
 from collections.abc import Callable
@@ -18,10 +19,12 @@ import pytest
 import yaml
 from advisor_client.client import AdvisorClient
 
+from advisor import analyze
 from advisor.cli.options import ExitCode
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.architecture import Architecture, architecture_argument
+from advisor.model.architecture import Architecture, architecture_argument, parse_architecture
 from advisor.model.task import parse_task
+from advisor.protocol import wire
 from tests.test_cli import advisor, assert_one_error_line
 
 TASK = {"input": {"shape": [4, 4]}, "preset": "symmetry"}
@@ -344,3 +347,40 @@ def test_a_result_whose_ranks_do_not_run_on_is_refused_as_a_saved_result_is(
         f"on by one (from {result})"
     )
     assert not (tmp_path / "net.py").exists()
+
+
+class _EncodedError(Exception):
+    """Raised by a spy in place of a call, once the client has encoded what it would send."""
+
+
+def test_an_architecture_without_outputs_is_analysed_with_the_task_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A task's outputs (its classes) were ignored: a design that left its own out was priced
+    # as one of 1 output. The library, the command and the client take the task's.
+    task, architecture, _ = _files(tmp_path)
+    task.write_text(yaml.safe_dump({**TASK, "outputs": 4}))
+    counted = parse_architecture({**ARCHITECTURE, "outputs": 4}).parameters
+    library = analyze(parse_task({**TASK, "outputs": 4}), parse_architecture(ARCHITECTURE))
+    run = advisor("analyze", task, "--arch", architecture, "--format", "json")
+    assert library.parameters == json.loads(run.stdout)["parameters"] == counted
+    sent: list[Architecture] = []
+
+    def encoded(design: Architecture) -> None:
+        sent.append(design)
+        raise _EncodedError
+
+    monkeypatch.setattr(wire, "architecture_to_proto", encoded)
+    with AdvisorClient("127.0.0.1:9") as client, pytest.raises(_EncodedError):
+        client.analyze(task, architecture)
+    assert [design.outputs for design in sent] == [4]
+
+
+def test_an_architecture_s_own_outputs_are_kept_beside_the_task_s(tmp_path: Path) -> None:
+    # A budget's outputs override the task's, so a design recommended with them keeps them.
+    task, architecture, _ = _files(tmp_path)
+    task.write_text(yaml.safe_dump({**TASK, "outputs": 4}))
+    architecture.write_text(yaml.safe_dump({**ARCHITECTURE, "outputs": 2}))
+    run = advisor("analyze", task, "--arch", architecture, "--format", "json")
+    counted = parse_architecture({**ARCHITECTURE, "outputs": 2}).parameters
+    assert json.loads(run.stdout)["parameters"] == counted

@@ -82,6 +82,7 @@ __all__ = [
     "ranked_architecture_argument",
     "validate_permutation",
     "validate_schedule",
+    "with_task_outputs",
 ]
 
 _Ints = npt.NDArray[np.int64]
@@ -482,6 +483,20 @@ def load_architecture(path: str | os.PathLike[str], rank: int | None = None) -> 
     """
     require_path(path, "path", "Architecture")
     return _chosen_architecture(read_document(path, "architecture"), path, rank, "").architecture
+
+
+def with_task_outputs(architecture: Architecture, task_outputs: int | None) -> Architecture:
+    """Return ``architecture``, with the task's outputs when its document does not state any.
+
+    A task's ``outputs`` are its classes, the outputs a search builds its designs with unless
+    its budget names others (``Budget.outputs_for``), so an architecture that leaves them out is
+    analysed with them: a task of 4 classes priced such a design as one of 1 output, with
+    nothing to say so. An architecture that states its outputs keeps them: a search whose
+    budget names outputs recommends designs with those, and its result is analysed as saved.
+    """
+    if task_outputs is None or "outputs" in architecture.model_fields_set:
+        return architecture
+    return architecture.model_copy(update={"outputs": task_outputs})
 
 
 def architecture_document(arch: Architecture) -> dict[str, Any]:

@@ -59,7 +59,7 @@ import numpy.typing as npt
 from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError, StoppedError
 from advisor.geometry.layouts import pooling_structure
 from advisor.geometry.structure import PoolingStructure
-from advisor.model.architecture import Architecture
+from advisor.model.architecture import Architecture, with_task_outputs
 from advisor.model.arguments import require_flag, require_instance
 from advisor.model.grid import channel_axis, channel_axis_hint
 from advisor.model.mixture import member_widths
@@ -116,7 +116,8 @@ def analyze(
     task
         The correlations, on the same input grid as the architecture.
     architecture
-        The network to score.
+        The network to score; one whose document states no ``outputs`` is scored with the
+        task's, as a search builds its designs (:func:`with_task_outputs`).
     exact
         Certify each figure with the exact engine (small instances only).
     stop
@@ -155,6 +156,7 @@ def analyze(
     if stop is not None:
         require_instance(stop, StopSignal, "stop")
     check_same_input(task, architecture)
+    architecture = with_task_outputs(architecture, task.outputs)
     correlations = task.resolved()
     bounds: _Bounds = _TreeBounds(architecture)
     if architecture.mixture is not None:
