@@ -54,7 +54,7 @@ def test_a_control_character_is_placed_by_line_and_column_on_one_line(
     )
     assert line == (
         f"advisor: error: task: cannot read task file '{task}': {place}: control characters "
-        "are not allowed"
+        "are not allowed; read as YAML (the name does not end in .json)"
     )
 
 

@@ -66,7 +66,9 @@ def _as_it_is(text: str) -> Any:
     except yaml.YAMLError as error:
         # load_strict's one-line wording, from the same error.
         raise ValueError(
-            strict_yaml._one_line(error) if isinstance(error, yaml.MarkedYAMLError) else str(error)
+            strict_yaml._one_line(error, text)
+            if isinstance(error, yaml.MarkedYAMLError)
+            else str(error)
         ) from None
 
 

@@ -43,9 +43,15 @@ def test_a_box_past_int64_is_told_its_range(stop: int) -> None:
     )
 
 
-@pytest.mark.parametrize(("suffix", "where"), [(".json", ""), (".yaml", "line 1, column 22: ")])
+@pytest.mark.parametrize(
+    ("suffix", "where", "form"),
+    [
+        (".json", "", "JSON (the name ends in .json)"),
+        (".yaml", "line 1, column 22: ", "YAML (the name does not end in .json)"),
+    ],
+)
 def test_an_integer_too_long_to_read_is_told_so_not_how_to_raise_pythons_limit(
-    tmp_path: Path, suffix: str, where: str
+    tmp_path: Path, suffix: str, where: str, form: str
 ) -> None:
     # Python's refusal ended "use sys.set_int_max_str_digits() to increase the limit".
     path = tmp_path / f"task{suffix}"
@@ -54,7 +60,7 @@ def test_an_integer_too_long_to_read_is_told_so_not_how_to_raise_pythons_limit(
         load_task(path)
     assert str(raised.value) == (
         f"cannot read task file '{path}': {where}an integer of 5,000 digits: no field takes a "
-        "number that long (at most 4,300 digits)"
+        f"number that long (at most 4,300 digits); read as {form}"
     )
 
 

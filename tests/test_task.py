@@ -356,6 +356,37 @@ def test_unreadable_files_are_refused_on_the_whole_document(
     assert words in description and name in description
 
 
+def test_a_json_name_is_read_as_json_in_any_case(tmp_path: Path) -> None:
+    # emo.JSON was read as YAML, which refuses JSON's escape of a character beyond U+FFFF.
+    text = json.dumps(
+        {"input": {"shape": [4]}, "correlations": [{"name": "\U0001f600", "a": {"indices": [0]}}]}
+    )
+    assert "\\ud83d\\ude00" in text
+    assert load_text(tmp_path, "emo.JSON", text).correlations[0].name == "\U0001f600"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "said"),
+    [
+        ("task.json", "input: {shape: [4]}\n", "; read as JSON (the name ends in .json)"),
+        ("task.yaml", "input: [\n", "; read as YAML (the name does not end in .json)"),
+        (
+            "task.yaml",
+            "input:\n\tshape: [4]\n",
+            "line 2, column 1: found character that cannot start any token (while scanning for "
+            "the next token); the character is a tab: tabs cannot indent YAML; read as YAML",
+        ),
+    ],
+)
+def test_a_file_that_does_not_parse_is_told_the_form_it_was_read_in_and_why(
+    tmp_path: Path, name: str, text: str, said: str
+) -> None:
+    # A .json file holding YAML was told "Expecting value: line 1 column 1 (char 0)" alone,
+    # and a tab indenting YAML "found character that cannot start any token".
+    _, description = load_error(tmp_path, name, text)
+    assert said in description
+
+
 def test_missing_file_is_refused_on_the_whole_document(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequestError) as info:
         load_task(tmp_path / "missing.yaml")

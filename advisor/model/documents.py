@@ -391,7 +391,9 @@ def _standard_input(size: int) -> bytes:
 
 
 def _parse_document(name: str, text: str) -> Any:
-    """Parse ``text``: JSON for a ``.json`` file, YAML for any other, either on standard input.
+    """Parse ``text``: JSON for a ``.json`` file (:func:`document_form`), YAML for any other.
+
+    A refusal says the form and why it was read so (:func:`_parsed_as`).
 
     Standard input has no name to tell: JSON when it reads as JSON. A saved result in JSON
     parses as YAML too, but the YAML reader takes seconds over a large grid's permutation that
@@ -401,18 +403,35 @@ def _parse_document(name: str, text: str) -> Any:
         try:
             return _parse_json(text)
         except json.JSONDecodeError:  # not JSON (a duplicate key in JSON is another error)
-            return _parse_yaml(text)
-    return _parse_json(text) if document_form(name) == "json" else _parse_yaml(text)
+            return _parsed_as("yaml", "standard input that is not JSON", text)
+    form = document_form(name)
+    return _parsed_as(form, f"the name {_JSON_NAMES[form]} in .json", text)
+
+
+_JSON_NAMES: Final = {"json": "ends", "yaml": "does not end"}
+
+
+def _parsed_as(form: Literal["json", "yaml"], why: str, text: str) -> Any:
+    """Parse ``text`` as ``form``; a refusal ends saying the form and ``why`` it was chosen.
+
+    A ``.json`` file holding YAML was told "Expecting value: line 1 column 1", and
+    ``emo.JSON``, read as YAML, YAML's words for a JSON escape, with no word of the rule.
+    """
+    try:
+        return _parse_json(text) if form == "json" else _parse_yaml(text)
+    except ValueError as error:
+        raise ValueError(f"{error}; read as {form.upper()} ({why})") from None
 
 
 def document_form(path: str | os.PathLike[str]) -> Literal["json", "yaml"]:
     """Return the form a document file at ``path`` is read in: JSON for a name ending ``.json``.
 
-    Any other name is YAML. The command writes a task file in the form it will be read in, by
-    this rule: YAML written to ``task.json`` made a file ``recommend`` could not read
-    (``Expecting value: line 1 column 1``).
+    In any case (``emo.JSON``, as some tools save it); any other name is YAML. The command
+    writes a task file in the form it will be read in, by this rule: YAML written to
+    ``task.json`` made a file ``recommend`` could not read (``Expecting value: line 1 column
+    1``).
     """
-    return "json" if os.fspath(path).endswith(".json") else "yaml"
+    return "json" if os.fspath(path).lower().endswith(".json") else "yaml"
 
 
 _LISTED_PRESET_KEYS: Final = frozenset({"name", "kind", "description"})

@@ -166,7 +166,7 @@ def load_strict(text: str) -> Any:
     try:
         return yaml.load(text, Loader=_StrictYamlLoader)
     except yaml.MarkedYAMLError as error:
-        raise ValueError(_one_line(error)) from None
+        raise ValueError(_one_line(error, text)) from None
     except yaml.reader.ReaderError as error:
         raise ValueError(_unreadable_character(error, text)) from None
     except yaml.YAMLError as error:
@@ -250,17 +250,28 @@ def writes_null(text: str) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.value != ""
 
 
-def _one_line(error: yaml.MarkedYAMLError) -> str:
-    """Return ``line L, column C: problem (context)``.
+def _one_line(error: yaml.MarkedYAMLError, text: str) -> str:
+    """Return ``line L, column C: problem (context)``, a tab that stands there said to be one.
 
     PyYAML's own text quotes the input over several lines and calls it ``<unicode string>``, since
-    it never saw the file's name; the caller names the file.
+    it never saw the file's name; the caller names the file. Of a tab indenting a line it says
+    "found character that cannot start any token", which names no tab.
     """
     mark = error.problem_mark or error.context_mark
     where = "" if mark is None else f"line {mark.line + 1}, column {mark.column + 1}: "
     problem = error.problem or error.context or "invalid YAML"
     context = f" ({error.context})" if error.problem and error.context else ""
-    return f"{where}{problem}{context}"
+    tab = "; the character is a tab: tabs cannot indent YAML" if _tab_at(mark, text) else ""
+    return f"{where}{problem}{context}{tab}"
+
+
+def _tab_at(mark: yaml.Mark | None, text: str) -> bool:
+    """Return whether the character ``mark`` places in ``text`` is a tab."""
+    lines = text.split("\n")
+    if mark is None or mark.line >= len(lines):
+        return False
+    line = lines[mark.line]
+    return mark.column < len(line) and line[mark.column] == "\t"
 
 
 def _unreadable_character(error: yaml.reader.ReaderError, text: str) -> str:
