@@ -35,6 +35,7 @@ from pydantic_core import ErrorDetails
 
 __all__ = [
     "FLOAT_FOR_INTEGER",
+    "NEWER_KEY",
     "AdvisorError",
     "BadRequestError",
     "FieldViolation",
@@ -414,7 +415,8 @@ def invalid_request_from_pydantic(
     """Convert a pydantic validation error into field violations (union-branch tags dropped).
 
     An unknown field is told the closest field its model has (``corelations``: did you mean
-    ``correlations``?), when one is close. A number past a field's bound names the value given
+    ``correlations``?), when one is close; the first none is close to, that it may be a newer
+    version's (:data:`NEWER_KEY`). A number past a field's bound names the value given
     and the bound, in the words of the advisor's own refusals (``is 1: must be greater than 1``;
     pydantic wrote ``Input should be greater than 1``). A list written in another form (a number
     where a list goes, a list of the wrong length or missing an item, a list where an item
@@ -426,6 +428,7 @@ def invalid_request_from_pydantic(
     """
     violations = []
     listed: set[tuple[int | str, ...]] = set()  # the places whose known keys were listed
+    newer_told = False
     errors = exc.errors(include_url=False)
     # A list whose items failed is also "too short" (it counts the valid items only): the
     # items' errors say what to fix, and the list's would name a length the document has.
@@ -448,6 +451,10 @@ def invalid_request_from_pydantic(
         roots = [model] if model else [m for m in _advisor_models() if m.__name__ == exc.title]
         if error["type"] in _UNKNOWN_KEY:
             hint = _closest_field(roots, error["loc"])
+            if not hint or hint.startswith(_KNOWN_KEYS):
+                # No field is spelt alike: the key may be a newer version's, said once.
+                message += "" if newer_told else NEWER_KEY
+                newer_told = True
             place = tuple(loc[:-1])
             if hint.startswith(_KNOWN_KEYS):
                 # Once per place, as a --config file's keys are: on its first unknown key.
@@ -467,6 +474,13 @@ def invalid_request_from_pydantic(
         violations.append(FieldViolation(field_path(loc), message).prefixed(prefix))
     return InvalidRequestError(violations)
 
+
+NEWER_KEY: Final = (
+    " (a document from a newer advisor may hold a field this version does not know: upgrade, "
+    "or remove the key)"
+)
+"""What the first unknown key none is spelt like is told: fields are added, never renamed, so a
+newer version's file is refused by an older reader naming its new field (docs/FORMATS.md)."""
 
 _UNKNOWN_KEY: Final = frozenset({"extra_forbidden", "unexpected_keyword_argument"})
 """The error types of a key no field has: a model's, and a dataclass's (a result's document)."""
@@ -728,6 +742,8 @@ def _closest_field(roots: list[type[Any]], loc: tuple[int | str, ...]) -> str:
     advice = [text for m in models if (text := getattr(m, "foreign_keys", {}).get(key))]
     if advice:
         return f"; {advice[0]}"
+    if any(key in _unread_fields(m) for m in models):
+        return _UNREAD_FIELD
     names = {f.alias or name for m in models for name, f in _fields_of(m).items()}
     names.update(derived for m in models for derived in getattr(m, "derived_keys", ()))
     closest = did_you_mean(str(key), sorted(names))
@@ -808,7 +824,23 @@ def _fields_of(model: type[Any]) -> dict[str, FieldInfo]:
     if issubclass(model, pydantic.BaseModel):
         return model.model_fields
     hints = typing.get_type_hints(model, include_extras=True)
-    return {f.name: FieldInfo.from_annotation(hints[f.name]) for f in dataclass_fields(model)}
+    return {
+        f.name: FieldInfo.from_annotation(hints[f.name]) for f in dataclass_fields(model) if f.init
+    }
+
+
+def _unread_fields(model: type[Any]) -> set[str]:
+    """Return the fields of a dataclass that its document does not hold (``init=False``).
+
+    An analysis' ``padded_input`` is set from the architecture analysed: its key in a document
+    was told "did you mean 'padded_input'?", the key itself.
+    """
+    if issubclass(model, pydantic.BaseModel):
+        return set()
+    return {f.name for f in dataclass_fields(model) if not f.init}
+
+
+_UNREAD_FIELD: Final = "; a document does not hold this field: it is set when the result is made"
 
 
 def _is_union_tag(part: int | str) -> bool:

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 import advisor.model.strict_yaml
 import advisor.model.task
-from advisor.errors import FieldViolation, InvalidRequestError
+from advisor import parse_analysis
+from advisor.errors import NEWER_KEY, FieldViolation, InvalidRequestError
 from advisor.model.budget import Budget
 from advisor.model.presets import TASK_PRESETS, symmetry
 from advisor.model.regions import REGION_PRESETS
@@ -498,6 +499,32 @@ def test_the_keys_a_place_takes_are_listed_once_on_its_first_unknown_key() -> No
     assert sorted(said) == ["input.qqq", "input.www", "yyyy", "zzzz"]
     assert sorted(listing) == ["input.qqq", "zzzz"]
     assert all(d == "Extra inputs are not permitted" for f, d in said.items() if f not in listing)
+
+
+def test_the_first_key_none_is_spelt_like_is_told_it_may_be_a_newer_version_s() -> None:
+    # A key a newer advisor added was told "Extra inputs are not permitted; known: ..." with no
+    # word that the file may be newer than its reader; a misspelt key is told its field.
+    document = {"input": {"shape": [8], "qqq": 1}, "preset": "symmetry", "zzzz": 1, "prest": 2}
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_task(document)
+    said = {v.field: v.description for v in raised.value.violations}
+    assert [field for field, description in said.items() if NEWER_KEY in description] == [
+        "input.qqq"
+    ]
+    assert said["prest"] == "Extra inputs are not permitted; did you mean 'preset'?"
+
+
+def test_a_field_an_analysis_sets_itself_is_told_a_document_does_not_hold_it() -> None:
+    # padded_input was told "did you mean 'padded_input'?", the key written.
+    document = {"parameters": 1, "multiply_adds": 1, "padded_input": "padded to 8x8"}
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_analysis(document)
+    (only,) = raised.value.violations
+    assert only.field == "padded_input"
+    assert "did you mean" not in only.description
+    assert only.description.endswith(
+        "a document does not hold this field: it is set when the result is made"
+    )
 
 
 @pytest.mark.parametrize("key", ["classes", "num_classes", "n_classes", "num_outputs"])

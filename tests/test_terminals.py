@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from advisor.errors import NEWER_KEY
+
 _ROOT = Path(__file__).resolve().parent.parent
 
 _HELPS = (
@@ -143,7 +145,7 @@ def test_a_file_name_the_locale_cannot_decode_is_shown_by_its_bytes(
     prefix = f"advisor: error: task: cannot read task file '{tmp_path}/{shown}': "
     assert lines[0] == f"{prefix}No such file or directory\n"
     refused = (
-        "advisor: error: task.x: Extra inputs are not permitted; known: arrangement, "
+        f"advisor: error: task.x: Extra inputs are not permitted{NEWER_KEY}; known: arrangement, "
         "correlations, input, outputs, preset"
     )
     assert lines[1] == f"{refused} (from {tmp_path}/bad-{shown})\n"
