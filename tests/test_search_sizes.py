@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from advisor.cli.options import ExitCode
+from advisor.errors import InvalidRequestError
 from advisor.geometry.layouts import pooling_structure
 from advisor.model.architecture import architecture_document, parse_architecture
 from advisor.model.budget import Budget
@@ -196,6 +197,18 @@ def test_a_grid_over_the_library_limit_is_told_its_size_and_a_stride_that_fits(
     # The advice is an input the advisor takes, and the stride before it is not.
     assert parse_task({"input": {"shape": given}, "preset": "local"}).input.shape == tuple(given)
     assert np.prod([len(range(0, n, stride - 1)) for n in shape]) > MAX_LOCATIONS
+
+
+def test_a_shape_no_stride_makes_sense_of_is_told_to_be_checked() -> None:
+    # An axis of 10^20 was told "a stride of 95367431640625 on every axis gives [1048576, 1]".
+    shape = [10**20, 1]
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_task({"input": {"shape": shape}, "preset": "local"})
+    (only,) = raised.value.violations
+    assert "stride" not in only.description
+    assert only.description.endswith(
+        f"check the shape: an axis of {shape[0]:,} locations is no input to downsample"
+    )
 
 
 def test_a_padded_axis_grows_to_the_smallest_friendlier_sizes() -> None:

@@ -229,7 +229,9 @@ def downsample_advice(shape: Sequence[int], most: int) -> str:
     keeps); their count falls as ``s`` grows, so the least ``s`` is found by bisection (a shape
     of huge axes costs a few dozen products, not a count up). A grid over the library's bound
     (a CT or MRI volume such as ``[155, 240, 240]``) or a server's ``max_locations`` was told
-    only that it was too large, with no word of what would fit.
+    only that it was too large, with no word of what would fit. A stride above
+    :data:`MAX_LOCATIONS` is advice no one takes (an axis of 10^20, a slip): the shape is
+    said to be checked instead.
     """
 
     def kept(stride: int) -> list[int]:
@@ -239,6 +241,9 @@ def downsample_advice(shape: Sequence[int], most: int) -> str:
     while high - low > 1:
         middle = (low + high) // 2
         low, high = (low, middle) if math.prod(kept(middle)) <= most else (middle, high)
+    if high > MAX_LOCATIONS:
+        # "A stride of 95367431640625 on every axis" is no downsampling: the shape is a slip.
+        return f"check the shape: an axis of {max(shape):,} locations is no input to downsample"
     return f"downsample or crop it (a stride of {high} on every axis gives {kept(high)})"
 
 
