@@ -519,6 +519,27 @@ def test_a_results_dilation_order_is_read_strictly(
     assert f"architecture.recommendations[0].{refusal}" in line
 
 
+def test_a_results_order_not_its_designs_is_refused_where_it_lies(
+    dilations_result: tuple[Path, Any], tmp_path: Path
+) -> None:
+    # A valid order of another design was refused as "dilations: ...", with neither the
+    # recommendation holding it nor the file, which an order that is no order was told.
+    path, chosen = dilations_result
+    other = list(reversed(chosen.dilations))
+    document = json.loads(path.read_text())
+    document["recommendations"][0]["dilations"] = other
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(document))
+    line = assert_one_error_line(
+        advisor("export", edited, "--output", "-"), ExitCode.INVALID_ARGUMENT
+    )
+    assert line.startswith(
+        f"advisor: error: architecture.recommendations[0].dilations: {tuple(other)} is not the "
+        "dilation order of the architecture's geometry"
+    )
+    assert line.endswith(f"(from {edited})")
+
+
 def test_a_dilation_order_not_the_architectures_is_refused(
     dilations_result: tuple[Path, Any],
 ) -> None:

@@ -533,12 +533,14 @@ class RankedArchitecture(NamedTuple):
 
     ``rank`` is the chosen recommendation's (the one asked for, or the first listed's),
     ``dilations`` its dilation order (``Recommendation.dilations``), None for a design of
-    another family; both are None for an architecture file.
+    another family, and ``place`` where it lies (``architecture.recommendations[0]``), for a
+    refusal of its fields; all three are None for an architecture file.
     """
 
     architecture: Architecture
     rank: int | None
     dilations: tuple[int, ...] | None
+    place: str | None = None
 
 
 def ranked_architecture_argument(
@@ -556,7 +558,8 @@ def ranked_architecture_argument(
         the chosen recommendation's order is no dilation order of its architecture's layers.
     """
     chosen = _chosen_argument(path, rank)
-    return RankedArchitecture(chosen.architecture, chosen.rank, _dilation_order(chosen))
+    place = None if chosen.recommendation is None else chosen.field
+    return RankedArchitecture(chosen.architecture, chosen.rank, _dilation_order(chosen), place)
 
 
 def _chosen_argument(path: str | os.PathLike[str], rank: int | None) -> _Chosen:
