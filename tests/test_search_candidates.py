@@ -155,6 +155,13 @@ def test_dilation_orders_beyond_the_limit_are_a_reproducible_sample() -> None:
     assert orders == dilation_orders(8, seed=3)[0] != dilation_orders(8, seed=4)[0]
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_sampled_dilation_orders_always_hold_the_ascending_and_descending_ones(seed: int) -> None:
+    dilations = tuple(1 << bit for bit in range(7))
+    orders, _ = dilation_orders(7, seed)
+    assert {dilations, dilations[::-1]} <= set(orders)
+
+
 def _space(shape: tuple[int, ...], allowed: list[Family]) -> CandidateSpace:
     labels = np.where(np.arange(math.prod(shape)) % 2 == 0, 1, 2).astype(np.int8)[None, :]
     return CandidateSpace(

@@ -874,8 +874,9 @@ class Budget(_message.Message):
     """
     seed: _builtins.int
     """The search is deterministic for the same request and seed; absent = 0; 0 to 2^63 - 1. It
-    draws the 120 dilation orders searched on a 1-D input of more than 720 (a power of two from
-    128 steps on, or a length the search pads to one, as 65 or 127 steps are to 128) and the
+    draws the 120 dilation orders searched on a 1-D input of more than 720 (the ascending and
+    descending orders always among them; a power of two from 128 steps on, or a length the
+    search pads to one, as 65 or 127 steps are to 128) and the
     order dilation orders and synthesized layouts are visited in, which decides what a search
     cut by its time limit has scored; a complete search of any other input returns the same
     designs for every seed.
