@@ -173,3 +173,25 @@ def test_the_tie_note_says_the_first_tree_pools_the_sides_together_sooner(
     assert ours != theirs
     assert f"passes {ours} pooling levels on average" in first.rationale
     assert f"against {theirs};" in first.rationale
+
+
+def test_a_design_that_ties_the_one_ranked_above_it_says_so_and_what_decided() -> None:
+    # Dilation orders of 16 steps tie on start_end's score keys (the score, the budget share):
+    # ranks 5 and 6 on every rank too, and their rationales read as if the score had decided.
+    task = parse_task({"input": {"shape": [16]}, "preset": "start_end"})
+    budget = Budget(max_parameters=10_000, time_limit_seconds=None, top_k=8)
+    ranked = recommend(task, budget).recommendations
+    decided = ("leads by needing fewer parameters", "pools each", "leads only by the search's")
+    ties = 0
+    for above, below in itertools.pairwise(ranked):
+        said = f"It ties the design ranked {above.rank} on every figure of the score" in (
+            below.rationale
+        )
+        same = (above.score, above.parameters) == (below.score, below.parameters)
+        assert said == same, below.rank
+        if said:
+            ties += 1
+            note = below.rationale.split(f"design ranked {above.rank} on every figure")[1]
+            assert any(f"and that one {words}" in note for words in decided)
+    assert ties >= 2
+    assert "It ties the design ranked" not in ranked[0].rationale

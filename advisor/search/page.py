@@ -196,6 +196,7 @@ def build_recommendation(
     """
     architecture, analysis = _analysed(run, entry, stop, pricing)
     design = replace(_design(run, entry), activations=architecture.activations)
+    tie = _tie_above(run, rank, entry)
     held = _held(run, entry)
     searched = families_searched(run)
     said = summary(
@@ -221,7 +222,7 @@ def build_recommendation(
         more_budget=_more_budget(run, entry),
         more_budget_limit=_wider_limit(run, entry, said=bool(held)),
         efficiency=analysis.efficiency,
-        notes=notes,
+        notes=[*notes, tie] if tie else notes,
         scope=targets_scope(run, complete),
         reading=relations_read(run),
         no_contiguous=_no_contiguous(run),
@@ -885,21 +886,46 @@ def _tied_rival(run: SearchRun) -> Entry | None:
 def _tie_note(run: SearchRun, first: Entry, rival: Entry) -> str:
     """Say that the #1 and ``rival`` tie on the score, and what ranks the #1 first."""
     family, other = family_words(first.candidate.family), family_words(rival.candidate.family)
-    if first.allocation.parameters != rival.allocation.parameters:
-        lead = "ranked first leads by needing fewer parameters"
-    elif (soon := run.levels_apart(first.dag)) != (late := run.levels_apart(rival.dag)):
-        ours, theirs = told_apart(soon, late)
-        lead = (
-            "ranked first pools each correlation's two sides together sooner (a correlated "
-            f"location passes {ours} pooling levels on average before its window holds "
-            f"the other side, against {theirs}; trained nets reward it: docs/OUTCOMES.md, "
-            "held-out tasks)"
-        )
-    else:
-        lead = "ranked first leads only by the search's listing order"
     return (
         f"The best {family} and {other} trees tie on every figure of the score: this task's "
         "correlations reach the same ranks under both geometries, so the description does "
-        f"not choose between them, and the one {lead}. If one is meant, say which locations "
-        "pair: region pairs that only that geometry pools early."
+        f"not choose between them, and the one ranked first {_tie_lead(run, first, rival)}. If "
+        "one is meant, say which locations pair: region pairs that only that geometry pools "
+        "early."
     )
+
+
+def _tie_above(run: SearchRun, rank: int, entry: Entry) -> str:
+    """Say that the entry ties the design ranked just above it, and what ranks that one first.
+
+    Empty for the #1 and where the score keys differ. The family tie note (:func:`_tie_note`)
+    compares the #1 with other families' best trees only: two dilation orders of 16 steps, ranked
+    5 and 6 with the same score, parameters and every figure, read as if the score had decided.
+    """
+    if rank == 1:
+        return ""
+    above = run.board.top[rank - 2]
+    if above.allocation.keys != entry.allocation.keys:
+        return ""
+    return (
+        f"It ties the design ranked {rank - 1} on every figure of the score, and that one "
+        f"{_tie_lead(run, above, entry)}."
+    )
+
+
+def _tie_lead(run: SearchRun, first: Entry, second: Entry) -> str:
+    """Say what ranks ``first`` before ``second``, which ties it on every score key.
+
+    The board's order (:func:`~advisor.search.board.ranked`): fewer parameters, then the tree
+    whose correlated locations meet sooner, then the listing order.
+    """
+    if first.allocation.parameters != second.allocation.parameters:
+        return "leads by needing fewer parameters"
+    if (soon := run.levels_apart(first.dag)) != (late := run.levels_apart(second.dag)):
+        ours, theirs = told_apart(soon, late)
+        return (
+            "pools each correlation's two sides together sooner (a correlated location passes "
+            f"{ours} pooling levels on average before its window holds the other side, against "
+            f"{theirs}; trained nets reward it: docs/OUTCOMES.md, held-out tasks)"
+        )
+    return "leads only by the search's listing order"
