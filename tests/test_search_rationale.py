@@ -1090,6 +1090,28 @@ def test_a_search_s_summary_says_when_its_families_set_its_targets(
     assert (f"the best any net of the families searched ({named}) reaches here" in text) == said
 
 
+def test_a_restricted_search_names_the_shallow_net_where_it_sets_a_target() -> None:
+    # Two pairs five steps apart on 16 steps: only the shallow net, recommendable whatever the
+    # families, reaches 5.3 bits; the summaries called that target the dilation orders' best.
+    pairs = [("p1", 0, 5), ("p2", 10, 15)]
+    correlations = [{"name": n, "a": {"indices": [a]}, "b": {"indices": [b]}} for n, a, b in pairs]
+    task = parse_task({"input": {"shape": [16]}, "correlations": correlations})
+    budget = Budget(
+        max_parameters=3_000, geometries=["dilations"], top_k=5, time_limit_seconds=None
+    )
+    designs = recommend(task, budget).recommendations
+    (shallow,) = [d for d in designs if d.architecture.family == "shallow"]
+    deeper = [d for d in designs if d is not shallow]
+    assert any(
+        c.log2_separation_rank > max(d.analysis[i].log2_separation_rank for d in deeper)
+        for i, c in enumerate(shallow.analysis)
+    )
+    for design in designs:
+        brief, text = " ".join(design.summary.split()), " ".join(design.rationale.split())
+        assert "the families searched (dilations) and the shallow net reach," in brief
+        assert "any net of the families searched (dilations) or the shallow net reaches" in text
+
+
 @pytest.mark.parametrize(("shape", "said"), [([2], True), ([2, 2], True), ([4], False)])
 def test_a_pick_on_an_input_pooled_in_one_level_only_says_so_in_its_summary(
     shape: list[int], said: bool

@@ -233,7 +233,8 @@ def rationale(
         then None): the depth bounds, say, not the budget.
     searched
         The families a search restricted to some of the default ones searched, whose best the
-        targets are (empty: not restricted), as :func:`summary` takes them.
+        targets are (empty: not restricted; ``shallow`` last where the shallow net sets one), as
+        :func:`summary` takes them.
     """
     sentences = [
         opening,
@@ -291,9 +292,20 @@ def _restricted(searched: Sequence[str]) -> str:
     if not searched:
         return ""
     return (
-        f"Its targets are the best the families searched ({listed(searched, quoted=False)}) "
-        "reach, so its score does not compare with a default search's."
+        f"Its targets are the best {_searched_nets(searched)} reach, so its score does not "
+        "compare with a default search's."
     )
+
+
+def _searched_nets(searched: Sequence[str], last: str = "and") -> str:
+    """Name the nets of a restricted search: its families, and the shallow net where it counts.
+
+    ``searched`` as :func:`~advisor.search.page.families_searched` gives it, ``shallow`` last;
+    ``last`` joins the shallow net on.
+    """
+    families = [f for f in searched if f != "shallow"]
+    shallow = f" {last} the shallow net" if "shallow" in searched else ""
+    return f"the families searched ({listed(families, quoted=False)}){shallow}"
 
 
 def verdict(
@@ -446,7 +458,7 @@ def _score(
     if objective.rank_target is not None:
         capped = f", at most {_bits(objective.rank_target)} bits, log2_rank_target (--rank-target)"
     if objective.max_parameters is not None:
-        nets = f" of the families searched ({listed(searched, quoted=False)})" if searched else ""
+        nets = f" of {_searched_nets(searched, last='or')}" if searched else ""
         targets = _TARGETS[scope].format(nets=f"any net{nets}")
         text += f" (targets: {targets}{capped}; equal scores go to the larger net)"
     elif capped or objective.bound_channels is not None:

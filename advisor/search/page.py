@@ -250,7 +250,8 @@ def families_searched(run: SearchRun) -> list[str]:
     search of 16x16 ``symmetry`` scores 0.9653 scores 0.005636 in a default search, whose
     mirror nets set far higher targets. Empty where the families left out have no trees here
     (``data_arranged`` without an arrangement, ``dilations`` on an image or with dilation
-    orders not searched): those targets are a default search's.
+    orders not searched): those targets are a default search's. ``shallow`` ends the list where
+    the shallow net, recommendable whatever the families, sets a target none of them reaches.
     """
     searched = run.budget.families()
     shape = run.task.input.shape
@@ -259,7 +260,10 @@ def families_searched(run: SearchRun) -> list[str]:
         "data_arranged": run.task.arrangement is not None,
     }
     left_out = [f for f in DEFAULT_FAMILIES if f not in searched and applies.get(f, True)]
-    return [f for f in FAMILIES if f in searched] if left_out else []
+    if not left_out:
+        return []
+    shallow = ["shallow"] if run.targets.set_by_shallow() else []
+    return [*(f for f in FAMILIES if f in searched), *shallow]
 
 
 def _no_contiguous(run: SearchRun) -> str:

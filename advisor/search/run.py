@@ -405,7 +405,8 @@ class SearchRun:
         if not candidate.eligible:
             return
         discarded = self.discarded(candidate)
-        self.targets.raise_to(figures.max(axis=0), discarded, coherent)
+        shallow = candidate.family == "shallow"
+        self.targets.raise_to(figures.max(axis=0), discarded, coherent, shallow)
         started = self.clock.clock()
         objective = self.practical_objective()
         best = float(objective.keys(figures, parameters, discarded, coherent)[:, 0].max())
