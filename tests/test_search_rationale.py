@@ -965,6 +965,29 @@ def test_the_correlation_a_higher_scoring_reference_models_better_is_named() -> 
     assert "above this net's" not in _text()
 
 
+def test_a_lower_scoring_reference_names_where_it_is_stronger_too() -> None:
+    # The contiguous net of local on 64 steps scores lower yet models s1 at 185.8 bits against
+    # the pick's 92.9: the comparison named only 'local/s2', where the pick is stronger.
+    reference = replace(CONTIGUOUS, log2_ranks=(9.0, 90.0), score=0.5)
+    text = " ".join(_text(contiguous=reference).split())
+    said = re.search(
+        r"it models '(\w+)' at \d+% of the target \(log2 rank [\d.]+ against this net's [\d.]+: "
+        r"[^)]*\); where it is stronger, it models '(\w+)' at (\d+)% of the target against this "
+        r"net's (\d+)% \(log2 rank ([\d.]+) against this net's ([\d.]+)\)\.",
+        text,
+    )
+    assert said is not None, text
+    index = NAMES.index(said[2])
+    assert said[1] != said[2]
+    assert (float(said[5]), float(said[6])) == (
+        reference.log2_ranks[index],
+        CHOSEN.log2_ranks[index],
+    )
+    fractions = [OBJECTIVE.fractions(design.log2_ranks)[index] for design in (reference, CHOSEN)]
+    assert (int(said[3]), int(said[4])) == tuple(round(100 * f) for f in fractions)
+    assert "where it is stronger" not in _text()
+
+
 def test_a_reference_whose_levels_meet_the_relations_better_says_so() -> None:
     objective = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted", best_coherence=0.5)
     chosen = Design("mirror pooling (2x2, global 8x8)", (32, 512, 1), 17_475, (576.0, 45.0), 0.6)

@@ -554,10 +554,14 @@ def _versus(
             f" up to the targets: {past}." if past else "."
         )
     where = "where this net is stronger, " if stronger else ""
+    # A reference scoring no higher may still model some correlation better (the contiguous net
+    # of ``local`` on 64 steps: s1 at 185.8 bits against the pick's 92.9, coherence decided).
+    ahead = "" if stronger else _ahead(chosen, reference, objective, names)
     return head + (
         f"; {where}it models {names[best]!r} at {_percent(reached[best])} of the target "
         f"(log2 rank {_bits(reference.log2_ranks[best])} against this net's "
-        f"{_bits(chosen.log2_ranks[best])}: {_ratio(float(gains[best]))})."
+        f"{_bits(chosen.log2_ranks[best])}: {_ratio(float(gains[best]))})"
+        f"{f'; where it is stronger, {ahead}' if ahead else ''}."
     )
 
 
@@ -599,17 +603,8 @@ def _stronger(chosen: Design, reference: Design, objective: Objective, names: Se
     """
     if reference.score <= chosen.score:
         return ""
-    ranks = np.asarray(chosen.log2_ranks)
-    gains = np.minimum(reference.log2_ranks, objective.targets) - ranks
-    best = int(np.argmax(gains))
-    said = []
-    if gains[best] > 0:
-        theirs, own = objective.fractions(reference.log2_ranks), objective.fractions(ranks)
-        said.append(
-            f"it models {names[best]!r} at {_percent(theirs[best])} of the target against this "
-            f"net's {_percent(own[best])} (log2 rank {_bits(reference.log2_ranks[best])} against "
-            f"this net's {_bits(ranks[best])})"
-        )
+    ahead = _ahead(chosen, reference, objective, names)
+    said = [ahead] if ahead else []
     order, own_order = _order_factor(reference, objective), _order_factor(chosen, objective)
     if order is not None and own_order is not None and order > own_order:
         bits, own_bits = told_apart(reference.discarded, chosen.discarded)
@@ -626,6 +621,24 @@ def _stronger(chosen: Design, reference: Design, objective: Objective, names: Se
             f"against {_factor(own_meets)})"
         )
     return f", above this net's {chosen.score:.4g}, as {listed(said, quoted=False)}"
+
+
+def _ahead(chosen: Design, reference: Design, objective: Objective, names: Sequence[str]) -> str:
+    """Say where ``reference`` models a correlation better than ``chosen`` by the most bits.
+
+    Counted up to the target (empty: it nowhere ranks higher below it).
+    """
+    ranks = np.asarray(chosen.log2_ranks)
+    gains = np.minimum(reference.log2_ranks, objective.targets) - ranks
+    best = int(np.argmax(gains))
+    if gains[best] <= 0:
+        return ""
+    theirs, own = objective.fractions(reference.log2_ranks), objective.fractions(ranks)
+    return (
+        f"it models {names[best]!r} at {_percent(theirs[best])} of the target against this "
+        f"net's {_percent(own[best])} (log2 rank {_bits(reference.log2_ranks[best])} against "
+        f"this net's {_bits(ranks[best])})"
+    )
 
 
 def _past_targets(
