@@ -1135,6 +1135,28 @@ def test_a_restricted_search_names_the_shallow_net_where_it_sets_a_target() -> N
         assert "any net of the families searched (dilations) or the shallow net reaches" in text
 
 
+@pytest.mark.parametrize(
+    ("shape", "max_window", "said"),
+    [([28, 28], None, True), ([28, 28], 49, False), ([16, 16], None, False)],
+)
+def test_a_default_window_bound_no_tree_meets_says_once_that_it_gave_way(
+    shape: list[int], max_window: int | None, said: bool
+) -> None:
+    # Every tree of 28x28 pools a 7x7 window at least: its picks passed the default of 16 "where
+    # the grid allows" without a word. A bound the caller set binds (or is refused) instead.
+    task = parse_task({"input": {"shape": shape}, "preset": "symmetry"})
+    options: dict[str, Any] = {} if max_window is None else {"max_window": max_window}
+    budget = Budget(max_parameters=100_000, top_k=3, time_limit_seconds=None, **options)
+    designs = recommend(task, budget).recommendations
+    least = min(max(math.prod(layer.pool) for layer in d.architecture.layers) for d in designs)
+    note = (
+        "Pooling windows are bounded by max_window (--max-window), 16 (the default, widened to "
+        f"{least}: no tree within the depth bounds meets 16)."
+    )
+    assert [" ".join(d.rationale.split()).count(note) for d in designs] == [int(said)] * 3
+    assert ("max_window" in " ".join(designs[0].rationale.split())) == said
+
+
 @pytest.mark.parametrize(("shape", "said"), [([2], True), ([2, 2], True), ([4], False)])
 def test_a_pick_on_an_input_pooled_in_one_level_only_says_so_in_its_summary(
     shape: list[int], said: bool

@@ -34,7 +34,7 @@ from advisor.search.candidates import (
 from advisor.search.ladders import Bound, Ladders
 from advisor.search.profiles import ProfileRules
 
-__all__ = ["check_bounds", "check_kernel", "check_space", "too_deep"]
+__all__ = ["check_bounds", "check_kernel", "check_space", "too_deep", "widened_default"]
 
 
 def check_kernel(task: Task, budget: Budget, model: ParameterModel) -> None:
@@ -425,10 +425,7 @@ def _left_out(
             return f"{bound:,}"
         least = widened_bound(unbounded, dict(_WINDOW_BOUNDS)[field], bound)
         if least is not None and least > bound:
-            return (
-                f"{bound:,} (the default, widened to {least:,}: no tree within the depth "
-                f"bounds meets {bound:,})"
-            )
+            return widened_default(bound, least)
         return f"{bound:,} (the default)"
 
     least, cheapest = min(
@@ -456,6 +453,18 @@ def _left_out(
     if lowest < needed:
         description += f", or to {lowest:,} for depth {depth} ({spent:,} {cost.unit})"
     return [FieldViolation(f"budget.{field}", description)]
+
+
+def widened_default(bound: int, least: int) -> str:
+    """Write a default window bound no tree meets, widened to the ``least`` any tree has.
+
+    The words a refusal naming the bound and the rationale's note on it
+    (:func:`~advisor.search.page.search_notes`) share.
+    """
+    return (
+        f"{bound:,} (the default, widened to {least:,}: no tree within the depth bounds meets "
+        f"{bound:,})"
+    )
 
 
 def _narrower(

@@ -32,7 +32,8 @@ from advisor.model.grid import MAX_LOCATIONS, channel_axis_hint
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.model.text import told_apart
 from advisor.search.board import Entry, ranked
-from advisor.search.candidates import deepest_tree
+from advisor.search.candidates import deepest_tree, largest_window, widened_bound
+from advisor.search.checks import widened_default
 from advisor.search.clock import PricingTimer
 from advisor.search.coherence import describe_relation
 from advisor.search.explain import (
@@ -855,6 +856,9 @@ def search_notes(run: SearchRun) -> list[str]:
                 f"{narrowest.parameters:,} parameters), as at the budgets where it fits; "
                 "max_multiply_adds (--max-macs) sets another."
             )
+    window = _widened_window(run)
+    if window:
+        notes.append(window)
     relaxed = run.ladders.rules.relaxed() if run.budget.width_profile == "practical" else []
     if relaxed:
         notes.append(
@@ -869,6 +873,27 @@ def search_notes(run: SearchRun) -> list[str]:
     if reading:
         notes.append(reading)
     return notes
+
+
+def _widened_window(run: SearchRun) -> str:
+    """Say that the default window bound gave way to the least window any tree has (else "").
+
+    Every tree of a 28x28 grid pools a 7x7 window (49 locations) or a larger one: its picks
+    passed the default ``max_window`` of 16 and nothing said why. A bound the caller set is
+    refused instead (:func:`~advisor.search.checks.check_bounds`); a free search has none.
+    """
+    budget = run.budget
+    bound = budget.max_window
+    stated = "max_window" in budget.stated_bounds()
+    if budget.width_profile != "practical" or bound is None or stated:
+        return ""
+    least = widened_bound(run.candidates, largest_window, bound)
+    if least is None or least <= bound:
+        return ""
+    return (
+        "Pooling windows are bounded by max_window (--max-window), "
+        f"{widened_default(bound, least)}."
+    )
 
 
 def _tied_rival(run: SearchRun) -> Entry | None:
