@@ -37,8 +37,9 @@ another ranking. 2: the arrangement a tree discards weighs at half its bits
 those axes only, and a sequence so written takes its dilation orders), 2026-12-05; 5: the standard
 CNN, whose multiply-adds set the default compute bound, pools each axis by its smallest prime
 factor below the top, not 2 alone (44,100 steps: 2, 2, 3, 3, 5, 5, 7, global 7, not 2, 2, global
-11,025), and the dilation orders sampled past 720 always hold the ascending and descending ones
-(128 steps), 2026-12-06."""
+11,025), the dilation orders sampled past 720 always hold the ascending and descending ones
+(128 steps), and the levels-apart tie key is rounded to 12 decimals (float noise ordered equal
+trees), 2026-12-06."""
 
 _PYPROJECT: Final = Path(__file__).resolve().parent.parent / "pyproject.toml"
 

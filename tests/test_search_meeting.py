@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import numpy.typing as npt
@@ -195,3 +196,18 @@ def test_a_design_that_ties_the_one_ranked_above_it_says_so_and_what_decided() -
             assert any(f"and that one {words}" in note for words in decided)
     assert ties >= 2
     assert "It ties the design ranked" not in ranked[0].rationale
+
+
+def test_counts_apart_only_in_their_last_bits_tie_and_no_note_tells_them_apart_by_them() -> None:
+    # Two dilation orders of 64 steps meet start_end's sides after 3.2 levels, summed in another
+    # order (3.2000000000000006): ranked by that noise, the note said "3.200000 against 3.200000".
+    task = parse_task({"input": {"shape": [64]}, "preset": "start_end"})
+    budget = Budget(max_parameters=100_000, time_limit_seconds=None, top_k=8)
+    ranked = recommend(task, budget).recommendations
+    assert any("It ties the design ranked" in r.rationale for r in ranked)
+    for design in ranked:
+        text = " ".join(design.rationale.split())
+        for ours, theirs in re.findall(
+            r"passes ([\d.]+) pooling levels .*?, against ([\d.]+);", text
+        ):
+            assert ours != theirs, design.rank

@@ -78,6 +78,10 @@ _KEPT_FIGURES_BYTES: Final = 64 * 2**20
 """The practical pass keeps the figures of the trees it scores up to this size for the ranking;
 past it, the ranking computes them again from the DAGs (a task with thousands of correlations)."""
 
+_APART_DECIMALS: Final = 12
+"""Decimals of the levels-apart tie key: a count under ``depth`` summed in another order differs
+in its last bits (about 1e-15), far below this."""
+
 _PROGRESS_INTERVAL: Final = 0.25
 """Seconds between two progress reports at least."""
 
@@ -261,10 +265,15 @@ class SearchRun:
         """Return how many levels a tree's correlated locations pass before meeting.
 
         Memoised per DAG: the tie-break after :meth:`coherent` (:mod:`advisor.search.meeting`).
+        Rounded to :data:`_APART_DECIMALS`: summed over another tree's subtree types the same
+        count differs in its last bit (3.2 against 3.2000000000000006, two dilation orders of
+        16 steps), which ranked equal trees by rounding noise, and the tie note said the first
+        met sooner, "3.200000 against 3.200000".
         """
         found = self._apart.get(dag.digest)
         if found is None:
-            found = self._apart[dag.digest] = levels_apart(dag, self.objective.weights)
+            figure = levels_apart(dag, self.objective.weights)
+            found = self._apart[dag.digest] = round(figure, _APART_DECIMALS)
         return found
 
     def roles(self, candidate: Candidate) -> set[str]:
