@@ -221,7 +221,7 @@ def fitting_violations(violations: Sequence[FieldViolation]) -> list[FieldViolat
         shortened = replace(
             violation, field=_cut(violation.field), description=_cut(violation.description)
         )
-        size = len(shortened.field.encode()) + len(shortened.description.encode())
+        size = _size(shortened.field) + _size(shortened.description)
         if used + size > _MAX_VIOLATION_BYTES:
             break
         fitting.append(shortened)
@@ -230,6 +230,14 @@ def fitting_violations(violations: Sequence[FieldViolation]) -> list[FieldViolat
     if left_out:
         fitting.append(FieldViolation("", f"{left_out} more violation(s) left out"))
     return fitting
+
+
+def _size(text: str) -> int:
+    """Return the UTF-8 size of ``text``, a lone surrogate (an undecodable file name's byte) too.
+
+    Counted strictly, such a name in a refusal made the refusal itself fail to be told.
+    """
+    return len(text.encode(errors="surrogatepass"))
 
 
 def _cut(text: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -587,6 +588,27 @@ def test_a_rank_of_an_architecture_file_is_refused(tmp_path: Path) -> None:
         ExitCode.INVALID_ARGUMENT,
     )
     assert line == f"advisor: error: --rank: {arch} is an architecture, not a result"
+
+
+@pytest.mark.parametrize("command", ["export", "analyze"])
+@pytest.mark.parametrize("result", [True, False], ids=["result", "architecture"])
+def test_a_rank_refused_names_an_undecodable_file_escaped(
+    saved_result: tuple[Path, list[Any]], tmp_path: Path, command: str, result: bool
+) -> None:
+    # A name the file system's encoding does not decode (Latin-1 é under UTF-8) crashed the
+    # refusal: "unexpected UnicodeEncodeError ... surrogates not allowed", exit status 1.
+    source = saved_result[0] if result else ROOT / "examples" / "architectures" / "mirror.yaml"
+    path = tmp_path / os.fsdecode(b"caf\xe9.yaml")
+    path.write_bytes(source.read_bytes())
+    given = (
+        ("export", path, "--output", tmp_path / "net.py")
+        if command == "export"
+        else ("analyze", ROOT / "examples" / "symmetry.yaml", "--arch", path)
+    )
+    line = assert_one_error_line(advisor(*given, "--rank", "9"), ExitCode.INVALID_ARGUMENT)
+    named = f"{tmp_path}/caf\\xe9.yaml"
+    why = "holds the ranks [1, 2]" if result else "is an architecture, not a result"
+    assert line == f"advisor: error: --rank: {named} {why}"
 
 
 def test_an_existing_output_is_replaced_only_with_force(tmp_path: Path) -> None:

@@ -59,6 +59,7 @@ from advisor.model.parameters import ParameterCount, ParameterModel
 from advisor.model.scalars import INT32_MAX, PositiveInt32, StrictWhole, is_whole
 from advisor.model.schedule import Schedule, check_schedule
 from advisor.model.text import printable_name
+from advisor.stdout import shown_path
 
 __all__ = [
     "Architecture",
@@ -617,7 +618,7 @@ def _chosen_architecture(
     if "recommendations" not in document:
         if rank is not None:
             raise InvalidRequestError.single(
-                "rank", f"{source_name(path)} is an architecture, not a result"
+                "rank", f"{shown_path(source_name(path))} is an architecture, not a result"
             )
         return _Chosen(_parsed_at(document, field), None, None, field)
     recommendations = document["recommendations"]
@@ -634,7 +635,9 @@ def _chosen_architecture(
     elif rank in ranks:
         index = ranks.index(rank)
     else:
-        raise InvalidRequestError.single("rank", f"{source_name(path)} holds the ranks {ranks}")
+        raise InvalidRequestError.single(
+            "rank", f"{shown_path(source_name(path))} holds the ranks {ranks}"
+        )
     chosen = recommendations[index]
     at = f"{listed}[{index}]"
     if not isinstance(chosen.get("architecture"), Mapping):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 
 import grpc
@@ -86,6 +87,14 @@ def test_a_limit_survives_the_cut_of_its_violation_and_its_placing() -> None:
     violation = FieldViolation("name", "x" * 5000, limit=refused)
     [cut] = fitting_violations([violation.prefixed("task")])
     assert cut.field == "task.name" and cut.limit == refused
+
+
+def test_a_violation_naming_an_undecodable_file_is_cut_as_any_other() -> None:
+    # Python reads a byte the file system's encoding does not decode as a lone surrogate: the
+    # strict size count of such a name failed with UnicodeEncodeError, the refusal untold.
+    name = os.fsdecode(b"caf\xe9.yaml")
+    violation = FieldViolation("rank", f"{name} holds the ranks [1, 2]")
+    assert fitting_violations([violation]) == [violation]
 
 
 @pytest.mark.parametrize(
