@@ -172,7 +172,16 @@ def test_an_output_whose_write_fails_part_way_keeps_the_file_written_before(
     output.write_text("input: {shape: [8, 8]}\npreset: local\n")
     output.chmod(0o640)
     run = subprocess.run(
-        [sys.executable, "-c", _LIMITED_ADVISOR, "infer", str(data), "--output", str(output)],
+        [
+            sys.executable,
+            "-c",
+            _LIMITED_ADVISOR,
+            "infer",
+            str(data),
+            "--output",
+            str(output),
+            "--force",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -183,7 +192,7 @@ def test_an_output_whose_write_fails_part_way_keeps_the_file_written_before(
     assert output.read_text() == "input: {shape: [8, 8]}\npreset: local\n"
     assert run.stderr == f"advisor: error: --output: {output}: File too large\n"
     assert sorted(tmp_path.iterdir()) == [data, output]  # no temporary file left
-    written = advisor("infer", data, "--output", output)
+    written = advisor("infer", data, "--output", output, "--force")
     assert written.status == 0, written.stderr
     assert load_task(output).arrangement is not None
     assert output.stat().st_mode & 0o777 == 0o640  # replaced, with the mode it had
@@ -828,7 +837,9 @@ def test_a_refused_search_saves_no_task_and_keeps_the_one_saved_before(tmp_path:
     task.write_text("input: {shape: [8, 8]}\npreset: local\n")
     saved = tmp_path / "searched.yaml"
     saved.write_text("kept\n")
-    refused = advisor("recommend", task, "--data", data, "--budget", "10", "--save-task", saved)
+    refused = advisor(
+        "recommend", task, "--data", data, "--budget", "10", "--save-task", saved, "--force"
+    )
     line = assert_one_error_line(refused, ExitCode.INVALID_ARGUMENT)
     assert line.startswith("advisor: error: --budget: "), line
     assert saved.read_text() == "kept\n"
@@ -846,6 +857,90 @@ def test_a_refused_search_saves_no_task_and_keeps_the_one_saved_before(tmp_path:
         ExitCode.INVALID_ARGUMENT,
     )
     assert directory.startswith(f"advisor: error: --save-task: {tmp_path}: "), directory
+
+
+def test_a_save_task_that_cannot_be_written_is_refused_before_the_data_is_read(
+    tmp_path: Path,
+) -> None:
+    # Only a missing directory was refused before the search: a directory that takes no new
+    # file was found after it, the search's result thrown away. As root, only a file system
+    # that takes no file refuses one: /sys does.
+    unwritable = tmp_path / "locked"
+    unwritable.mkdir(mode=0o500)
+    if os.access(unwritable, os.W_OK):
+        unwritable = Path("/sys")
+        if not unwritable.is_dir():
+            pytest.skip("no directory this process cannot write in")
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    saved = unwritable / "task.yaml"
+    # No such data: the refusal of --save-task comes first, so nothing was read or searched.
+    run = advisor(
+        "recommend",
+        task,
+        "--data",
+        tmp_path / "none.npy",
+        "--budget",
+        "20000",
+        "--save-task",
+        saved,
+    )
+    line = assert_one_error_line(run, ExitCode.INVALID_ARGUMENT)
+    assert line == f"advisor: error: --save-task: {saved}: Permission denied"
+    assert run.stdout == ""
+
+
+def test_a_save_task_whose_write_fails_after_the_search_prints_the_result_first(
+    tmp_path: Path,
+) -> None:
+    # A full disk is only found by the write: the result was lost with it, stdout empty.
+    full = Path("/dev/full")
+    if not full.exists():
+        pytest.skip("no /dev/full on this platform")
+    data, _ = _blocks(tmp_path)
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    run = advisor(
+        "recommend",
+        task,
+        "--data",
+        data,
+        "--budget",
+        "20000",
+        "--format",
+        "json",
+        "--save-task",
+        full,
+    )
+    line = assert_one_error_line(run, ExitCode.INVALID_ARGUMENT)
+    assert line == f"advisor: error: --save-task: {full}: No space left on device"
+    assert json.loads(run.stdout)["recommendations"]
+
+
+@pytest.mark.parametrize("command", ["infer", "recommend"])
+def test_an_existing_output_file_is_replaced_only_with_force(tmp_path: Path, command: str) -> None:
+    # infer --output and recommend --save-task replaced an existing file without a word, where
+    # export --output refused it: one rule for every file a command writes.
+    data, _ = _blocks(tmp_path)
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    existing = tmp_path / "existing.yaml"
+    existing.write_text("mine\n")
+    option = "--output" if command == "infer" else "--save-task"
+    given = (
+        ("infer", data, "--output", existing)
+        if command == "infer"
+        else ("recommend", task, "--data", data, "--budget", "20000", "--save-task", existing)
+    )
+    line = assert_one_error_line(advisor(*given), ExitCode.INVALID_ARGUMENT)
+    assert line == f"advisor: error: {option}: {existing} exists: pass --force to replace it"
+    assert existing.read_text() == "mine\n"
+    forced = advisor(*given, "--force")
+    assert forced.status == 0, forced.stderr
+    # Where infer's report goes, standard output; recommend's holds the result, so stderr.
+    said = forced.stdout if command == "infer" else forced.stderr
+    assert said.endswith(f"task written to {existing}\n")
+    assert load_task(existing).correlations
 
 
 def _saved(tmp_path: Path, name: str, values: np.ndarray) -> Path:

@@ -216,14 +216,21 @@ def _recommend(advisor: AdvisorClient, args: argparse.Namespace) -> tuple[str, E
             )
         finally:
             answered.set()
-    save_searched_task(task, args)
     if notice is not None:  # held until the search returned: a failure is its one error line
         write_stderr(f"{notice}\n")
     # A Ctrl-C that came as the search ended changed nothing: its result is the full one.
     stopped = interrupt.interrupted and not result.complete
     status = ExitCode.INTERRUPTED if stopped else ExitCode.OK
     top_k = budget.get("top_k", Budget.model_fields["top_k"].default)
-    return render_search_result(result, args.format, args.explain, top_k), status
+    rendered = render_search_result(result, args.format, args.explain, top_k)
+    try:
+        save_searched_task(task, args)
+    except InvalidRequestError:
+        # Checked before the search, the file may still fail to be written (a full disk): the
+        # result is printed before the error line, not lost with the search's minutes.
+        print_output(rendered)
+        raise
+    return rendered, status
 
 
 def _analyze(advisor: AdvisorClient, args: argparse.Namespace) -> str:

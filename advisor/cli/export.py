@@ -11,7 +11,6 @@ import argparse
 from pathlib import Path
 
 from advisor.cli.output_files import check_writable, standard_output, write_output_file
-from advisor.errors import InvalidRequestError
 from advisor.export.torch_source import torch_source
 from advisor.model.architecture import checked_rank, ranked_architecture_argument
 from advisor.model.documents import STDIN, source_name
@@ -63,8 +62,4 @@ def _placed(field: str, place: str | None) -> str:
 def _check_output(args: argparse.Namespace, output: Path) -> None:
     """Refuse an ``output`` that exists as a file (unless ``--force``), or is ARCH, or a folder."""
     arch = None if args.arch == STDIN else Path(args.arch)
-    check_writable("--output", output, (("ARCH", arch),), "the source")
-    if output.is_file() and not args.force:
-        raise InvalidRequestError.single(
-            "--output", f"{shown_path(output)} exists: pass --force to replace it"
-        )
+    check_writable("--output", output, (("ARCH", arch),), "the source", force=args.force)

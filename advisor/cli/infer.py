@@ -136,7 +136,7 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     if output is None:
         write_stderr(summary)
         return stdout_document(task_file(report.task), args.format or "yaml")
-    _write_task(task_file(report.task), output, "--output", (), args.format)
+    _write_task(task_file(report.task), output, "--output", args.format)
     return summary + f"task written to {shown_path(output)}\n"
 
 
@@ -221,16 +221,14 @@ def _write_task(
     document: dict[str, Any],
     path: Path,
     option: str,
-    inputs: Sequence[tuple[str, Path | None]],
     form: TaskFormat | None = None,
 ) -> None:
-    """Write a task ``document`` to ``path`` as ``form``; refuse (on ``option``) an input path.
+    """Write a task ``document`` to ``path`` (``option``'s, checked before the work) as ``form``.
 
     ``form`` defaults to the one the advisor reads ``path`` in
     (:func:`~advisor.model.documents.document_form`), replaced in one step
     (:func:`~advisor.cli.output_files.write_output_file`).
     """
-    check_writable(option, path, inputs, "the task")
     write_output_file(path, document_text(document, form or document_form(path)), option)
 
 
@@ -242,7 +240,8 @@ def _check_output(args: argparse.Namespace, output: Path | None) -> None:
     """
     if output is None:
         return
-    check_writable("--output", output, (("DATA", args.data), ("--labels", args.labels)), "the task")
+    inputs = (("DATA", args.data), ("--labels", args.labels))
+    check_writable("--output", output, inputs, "the task", force=args.force)
     if args.format == "yaml" and document_form(output) == "json":
         raise InvalidRequestError.single(
             "--format",
@@ -286,7 +285,9 @@ def arranged_task(
                 f"{shown_path(args.save_task)} is standard output, which holds the result: "
                 "name a file",
             )
-        check_writable("--save-task", args.save_task, _save_task_inputs(args), "the task")
+        check_writable(
+            "--save-task", args.save_task, _save_task_inputs(args), "the task", force=args.force
+        )
     parts = args.from_data or DATA_PARTS
     try:
         document: dict[str, Any] = dict(read_document(args.task, "task"))
@@ -363,7 +364,9 @@ def save_searched_task(task: Task | str, args: argparse.Namespace) -> None:
     if args.save_task is None:
         return
     assert isinstance(task, Task), "--save-task is refused without --data"
-    _write_task(task_document(task), args.save_task, "--save-task", _save_task_inputs(args))
+    _write_task(task_document(task), args.save_task, "--save-task")
+    # On standard error, as standard output holds the result: said as infer says it.
+    write_stderr(f"task written to {shown_path(args.save_task)}\n")
 
 
 def _save_task_inputs(args: argparse.Namespace) -> tuple[tuple[str, Path | None], ...]:

@@ -113,8 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TASK.yaml",
         help="write the task searched, the file's with what --data adds, here (JSON for a "
         "name ending .json, else YAML), so "
-        "'advisor analyze TASK.yaml --arch RESULT' checks the figures",
+        "'advisor analyze TASK.yaml --arch RESULT' checks the figures; an existing file is "
+        "replaced only with --force",
     )
+    _add_force(recommend, "--save-task")
 
     infer = _add_command(
         commands, "infer", "infer a task and an arrangement from a data sample", calls
@@ -133,8 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         type=output_path,
         metavar="TASK.yaml",
-        help="write the task here (default, or -: stdout)",
+        help="write the task here (default, or -: stdout); an existing file is replaced only "
+        "with --force",
     )
+    _add_force(infer, "--output")
     infer.add_argument(
         "--seed", type=int, default=0, metavar="S", help="seed of the graph partitioner (default 0)"
     )
@@ -194,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NET.py",
         help="write the source here (-: stdout); an existing file is replaced only with --force",
     )
-    export.add_argument("--force", action="store_true", help="replace an existing --output file")
+    _add_force(export, "--output")
 
     serve = _add_command(
         commands,
@@ -321,6 +325,15 @@ def _add_format(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--format", choices=OUTPUT_FORMATS, default="table", help="output format (default table)"
     )
+
+
+def _add_force(command: argparse.ArgumentParser, option: str) -> None:
+    """Add ``--force`` to ``command``, which writes the file ``option`` names.
+
+    One rule for every file a command writes: an existing one is replaced only when asked
+    (:func:`~advisor.cli.output_files.check_writable`).
+    """
+    command.add_argument("--force", action="store_true", help=f"replace an existing {option} file")
 
 
 def _call_options(timeout_default: str) -> _Parser:

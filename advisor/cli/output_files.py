@@ -8,6 +8,7 @@ naming the option.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,11 +33,19 @@ def standard_output(path: Path) -> bool:
 
 
 def check_writable(
-    option: str, path: Path, inputs: Sequence[tuple[str, Path | None]], written: str
+    option: str,
+    path: Path,
+    inputs: Sequence[tuple[str, Path | None]],
+    written: str,
+    *,
+    force: bool,
 ) -> None:
-    """Refuse (on ``option``) an output path that is one of the ``inputs``, a directory, or in none.
+    """Refuse (on ``option``) an output path the command may not or cannot write ``written`` to.
 
-    ``written`` names what goes there (``the task``). Checked before the work whose output is
+    ``written`` names what goes there (``the task``). Refused: one of the ``inputs``, a
+    directory, a path in none, an existing file unless ``force`` (every output file's one
+    rule: ``--force`` replaces it), and a file that cannot be written (a directory that takes
+    no new file, a device not open to writing). Checked before the work whose output is
     written there, so a mistyped path is told at once, not after a search or an inference the
     failed write would then throw away.
     """
@@ -48,6 +57,31 @@ def check_writable(
             option,
             f"{shown_path(path)}: no directory {shown_path(Path(path).parent)} to write it in",
         )
+    if Path(path).is_file() and not force:
+        raise InvalidRequestError.single(
+            option, f"{shown_path(path)} exists: pass --force to replace it"
+        )
+    _check_can_write(option, path)
+
+
+def _check_can_write(option: str, path: Path) -> None:
+    """Refuse (on ``option``) a ``path`` :func:`write_output_file` would fail to write.
+
+    A device or a pipe is written through: its permission is asked. A file is written as a new
+    file in its directory (the one a symbolic link leads to), renamed over it: one is made
+    there and removed. Asking the directory's permission did not do (as root, ``/sys`` says
+    yes, and refuses the file).
+    """
+    if os.path.exists(path) and not os.path.isfile(path):
+        if not os.access(path, os.W_OK):
+            raise InvalidRequestError.single(option, f"{shown_path(path)}: Permission denied")
+        return
+    folder = Path(os.path.realpath(path)).parent
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{Path(path).name}."):
+            pass
+    except OSError as error:
+        raise _refusal(option, path, error) from None
 
 
 def _refuse_overwriting(
@@ -88,7 +122,12 @@ def write_output_file(path: Path, text: str, option: str) -> None:
     try:
         replace_file(Path(path), text, f".{Path(path).name}.")
     except OSError as error:
-        # The error's own words may name the temporary file: the path is named here.
-        raise InvalidRequestError.single(
-            option, f"{shown_path(path)}: {error.strerror or error}"
-        ) from None
+        raise _refusal(option, path, error) from None
+
+
+def _refusal(option: str, path: Path, error: OSError) -> InvalidRequestError:
+    """Return the refusal (on ``option``) of ``path``, which ``error`` kept from being written.
+
+    The error's own words may name the temporary file: the path is named here.
+    """
+    return InvalidRequestError.single(option, f"{shown_path(path)}: {error.strerror or error}")
