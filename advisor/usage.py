@@ -25,6 +25,7 @@ import textwrap
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final, NoReturn
 
 from advisor.stdout import print_text, say_error, shown_path, text_columns, write_stderr
@@ -358,6 +359,10 @@ class OneLineParser(argparse.ArgumentParser):
     """How this parser's usage errors are said: ``reporter(command, message, status)``. None
     (the default) is :func:`~advisor.stdout.say_error`'s one line; the serve commands' parsers
     say theirs as a record of their log where that log is JSON."""
+    field_options: Mapping[str, str] = {}
+    """The option that sets each request field, by the field's name (``max_parameters``:
+    ``--budget``), so a field's name given as an option (``--max-parameters``) is told its
+    option rather than the option spelt closest to it."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # add_parser passes no allow_abbrev of its own: the default here is what keeps a
@@ -397,10 +402,11 @@ class OneLineParser(argparse.ArgumentParser):
         finally:
             _deferring.active = outer
         if unknown:
-            hints = _meant_options(unknown, _option_strings(self, parsed), words)
+            chosen = _chosen_parser(self, parsed)
+            meant = _Meant(_option_strings(self, parsed), chosen, self.command or self.prog)
+            hints = _meant_options(unknown, meant, words)
             words_shown = " ".join(shown_path(word) for word in unknown)
-            reporter = _chosen_parser(self, parsed).reporter
-            self._report(f"unrecognized arguments: {words_shown}{hints}", reporter)
+            self._report(f"unrecognized arguments: {words_shown}{hints}", chosen.reporter)
         return parsed
 
     def print_help(self, file: SupportsWrite[str] | None = None) -> None:
@@ -654,29 +660,55 @@ _NOTHING_AFTER_THE_END = "; it ends the options, and nothing follows it here: re
 """The hint for a ``--`` that ends the command line (argparse leaves it unrecognized)."""
 
 
-def _meant_options(unknown: Sequence[str], options: Sequence[str], words: Sequence[str]) -> str:
+@dataclass(frozen=True)
+class _Meant:
+    """What an unrecognized option may have meant: the ``options`` of the command given.
+
+    ``chosen`` is the subcommand's parser, whose ``field_options`` name the option of each
+    request field; an option of an outer parser (``--version``, of ``command`` itself) given
+    after the subcommand is unrecognized there.
+    """
+
+    options: Sequence[str]
+    chosen: OneLineParser
+    command: str
+
+    def hint(self, word: str) -> str:
+        """Say what the unrecognized option ``word`` meant, or "" where nothing resembles it."""
+        if word in self.options:  # not the subcommand's: it resembles itself
+            return (
+                f"; it is {self.command}'s own option, so it goes before the command "
+                f"({self.command} {word})"
+            )
+        field = word.lstrip("-").replace("-", "_")
+        option = self.chosen.field_options.get(field)
+        if option is not None:
+            return f"; did you mean {option!r}? (it sets {field})"
+        # On the error path only: a parser loads nothing heavy (advisor.errors needs pydantic).
+        from advisor.errors import did_you_mean
+
+        return did_you_mean(word, self.options)
+
+
+def _meant_options(unknown: Sequence[str], meant: _Meant, words: Sequence[str]) -> str:
     """Say which option each unrecognized option in ``unknown`` resembles, where one does.
 
     ``--fromat json``: "; did you mean '--format'?"; with several, each is named before its
-    suggestion. A value (``json``, or after ``=``) is not an option and gets none. An option
-    written after ``--`` in the command's ``words`` (``--channels 8 16 -- task.yaml --budget
-    900``, as a list option's hint suggests) is an argument there: it is told so, not that it
-    resembles itself.
+    suggestion (:meth:`_Meant.hint`). A value (``json``, or after ``=``) is not an option and
+    gets none. An option written after ``--`` in the command's ``words`` (``--channels 8 16 --
+    task.yaml --budget 900``, as a list option's hint suggests) is an argument there: it is
+    told so, not that it resembles itself.
     """
-    # On the error path only: a parser loads nothing heavy (advisor.errors needs pydantic).
-    from advisor.errors import did_you_mean
-
     # The options of this command that came after "--": arguments there, unrecognized as such.
     arguments = (
-        {word.partition("=")[0] for word in words[words.index("--") + 1 :]}.intersection(options)
+        {word.partition("=")[0] for word in words[words.index("--") + 1 :]}.intersection(
+            meant.options
+        )
         if "--" in words
         else set()
     )
     typed = [word.partition("=")[0] for word in unknown if word.startswith("-") and word != "--"]
-    hints = [
-        (word, _AFTER_THE_END if word in arguments else did_you_mean(word, options))
-        for word in typed
-    ]
+    hints = [(word, _AFTER_THE_END if word in arguments else meant.hint(word)) for word in typed]
     if "--" in unknown and words[-1:] == ["--"]:
         # argparse leaves a last "--" unrecognized: nothing follows it for it to mark.
         hints.append(("--", _NOTHING_AFTER_THE_END))

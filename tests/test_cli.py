@@ -844,6 +844,25 @@ def test_an_abbreviated_option_is_refused_as_unrecognized(
             ["recommend", "TASK", "--bugdet", "5000", "--tme-limit=3"],
             "; --bugdet: did you mean '--budget'?; --tme-limit: did you mean '--time-limit'?",
         ),
+        # A budget field's name is told the option that sets it, not the one spelt closest
+        # (--top-k, --data's pairs per location) or none.
+        (
+            ["recommend", "TASK", "--max-parameters", "20k"],
+            "; did you mean '--budget'? (it sets max_parameters)",
+        ),
+        (
+            ["recommend", "TASK", "--budget", "5000", "--max-multiply-adds", "9"],
+            "; did you mean '--max-macs'? (it sets max_multiply_adds)",
+        ),
+        (
+            ["recommend", "TASK", "--budget", "5000", "--top_k", "3"],
+            "; did you mean '--top'? (it sets top_k)",
+        ),
+        # An option of advisor itself after the command was told it resembled itself.
+        (
+            ["recommend", "--version"],
+            "; it is advisor's own option, so it goes before the command (advisor --version)",
+        ),
     ],
 )
 def test_a_misspelt_option_is_told_the_closest_of_its_command(

@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for option in BUDGET_OPTIONS:
         recommend.add_argument(option.flag, dest=option.field, **option.settings)
+    recommend.field_options = {option.field: option.flag for option in BUDGET_OPTIONS}
     recommend.add_argument(
         "--data",
         type=given_path,
