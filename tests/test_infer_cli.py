@@ -222,6 +222,30 @@ def test_an_output_that_is_a_named_pipe_is_written_through_not_replaced(tmp_path
     assert sorted(tmp_path.iterdir()) == [data, pipe]  # no temporary file left
 
 
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["infer", "-"], "DATA"),
+        (["infer", "DATA", "--labels", "-"], "--labels"),
+        (["recommend", "TASK", "--budget", "20000", "--data", "-"], "--data"),
+        (["presets", "--target", "localhost:1", "--token-file", "-"], "--token-file"),
+    ],
+)
+def test_a_file_read_by_its_name_refuses_a_dash_for_standard_input(
+    tmp_path: Path, argv: list[str], option: str
+) -> None:
+    # `advisor infer - < x.npy` said "DATA: -: No such file or directory".
+    data, _ = _blocks(tmp_path)
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    given = [{"DATA": data, "TASK": task}.get(word, word) for word in argv]
+    line = assert_one_error_line(advisor(*given), ExitCode.INVALID_ARGUMENT)
+    assert line == (
+        f"advisor: error: {option}: '-' names standard input, which is not read here: pass a "
+        "file's name (save what a pipe holds to a file first)"
+    )
+
+
 def test_data_or_labels_in_a_pipe_are_told_so_not_empty(tmp_path: Path) -> None:
     # `advisor infer <(zcat data.csv.gz)` was refused as "the file is empty (0 bytes)": a pipe
     # has no size, and the sample is read in passes a pipe cannot give.

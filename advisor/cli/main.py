@@ -28,6 +28,7 @@ from advisor.cli.options import (
     ExitCode,
     count,
     output_path,
+    read_path,
     saved_path,
 )
 from advisor.cli.output import fail
@@ -44,7 +45,6 @@ from advisor.service.options import (
     add_limit_argument,
     add_serve_arguments,
     address,
-    given_path,
 )
 from advisor.usage import (
     GRPC_DEFAULT_VERBOSITY,
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.field_options = {option.field: option.flag for option in BUDGET_OPTIONS}
     recommend.add_argument(
         "--data",
-        type=given_path,
+        type=read_path,
         metavar="DATA",
         help="a data sample (.npy, .npz, .csv): add what it shows to the task (--from-data)",
     )
@@ -128,10 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="format of the task written (default: json for an --output ending .json, else yaml)",
     )
     infer.add_argument(
-        "data", type=given_path, metavar="DATA", help="data sample: .npy, .npz or .csv"
+        "data", type=read_path, metavar="DATA", help="data sample: .npy, .npz or .csv"
     )
     add_data_arguments(infer, "the array's shape after the samples axis")
-    infer.add_argument("--labels", type=given_path, metavar="FILE", help="one label per sample")
+    infer.add_argument("--labels", type=read_path, metavar="FILE", help="one label per sample")
     infer.add_argument(
         "--output",
         type=output_path,
@@ -347,7 +347,7 @@ def _call_options(timeout_default: str) -> _Parser:
         help="use this running server (default: start one in-process on 127.0.0.1)",
     )
     calls.add_argument(
-        "--token-file", type=given_path, metavar="FILE", help="bearer token for --target"
+        "--token-file", type=read_path, metavar="FILE", help="bearer token for --target"
     )
     calls.add_argument("--tls-ca", metavar="FILE", help="CA certificate: use TLS to --target")
     calls.add_argument("--tls-client-cert", metavar="FILE", help="client certificate (mutual TLS)")

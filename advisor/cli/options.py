@@ -41,6 +41,7 @@ __all__ = [
     "TaskFormat",
     "count",
     "output_path",
+    "read_path",
     "saved_path",
 ]
 
@@ -172,6 +173,21 @@ def saved_path(text: str) -> Path:
     if text == "-":
         raise argparse.ArgumentTypeError(
             "'-' names standard output, which holds the result: name a file"
+        )
+    return given_path(text)
+
+
+def read_path(text: str) -> Path:
+    """Read a file the command reads by its name, never ``-``: a data sample, labels, a token.
+
+    ``advisor infer - < x.npy`` said ``DATA: -: No such file or directory``: ``-`` is the usual
+    name of standard input, and a sample is read in passes a pipe cannot give (a pipe given by
+    its name is refused too: ``is a pipe, not a file``).
+    """
+    if text == "-":
+        raise argparse.ArgumentTypeError(
+            "'-' names standard input, which is not read here: pass a file's name (save what a "
+            "pipe holds to a file first)"
         )
     return given_path(text)
 
