@@ -20,6 +20,7 @@ import yaml
 from advisor_client import AdvisorClient
 from advisor_client.errors import AdvisorRpcError, DeadlineExceededError, InvalidArgumentError
 
+import advisor.cli.infer as infer_module
 from advisor.cli.infer import _infer_task
 from advisor.cli.options import ExitCode
 from advisor.errors import FieldViolation
@@ -244,6 +245,20 @@ def test_a_file_read_by_its_name_refuses_a_dash_for_standard_input(
         f"advisor: error: {option}: '-' names standard input, which is not read here: pass a "
         "file's name (save what a pipe holds to a file first)"
     )
+
+
+def test_ctrl_c_during_infer_exits_as_a_stopped_search_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C during infer's passes exited 1, any failure's status, where recommend's exits 130.
+    def pressed(*args: object, **kwargs: object) -> DependenceGraph:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(infer_module, "dependence_graph", pressed)
+    data, _ = _blocks(tmp_path)
+    run = advisor("infer", data)
+    assert run.status == ExitCode.INTERRUPTED
+    assert run.stderr == "advisor: error: interrupted\n"
 
 
 def test_data_or_labels_in_a_pipe_are_told_so_not_empty(tmp_path: Path) -> None:

@@ -250,7 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         # Ctrl-C, whenever it comes: also while the engines and gRPC load (the first half
         # second), which printed KeyboardInterrupt's traceback and ended the process by SIGINT.
-        status = fail("interrupted", ExitCode.OTHER)
+        # infer has no search to finish: stopped, it exits as recommend's stopped search does.
+        stopped = ExitCode.INTERRUPTED if args.command == "infer" else ExitCode.OTHER
+        status = fail("interrupted", stopped)
     except _TerminatedError:
         status = fail("terminated (SIGTERM)", ExitCode.TERMINATED)
     finally:

@@ -81,8 +81,8 @@ _EXIT_STATUS_MEANINGS: dict[int, str] = {
     ExitCode.SERVER_NOT_STARTED: "the server could not start: address in use or not bindable, "
     "unusable TLS file",
     ExitCode.INTERRUPTED: "Ctrl-C stopped recommend's search (the embedded server's or a "
-    "--target's): the best designs found so far were printed; a second Ctrl-C aborts (1); or "
-    + _OUTPUT_CUT_SHORT,
+    "--target's): the best designs found so far were printed; a second Ctrl-C aborts (1); "
+    "Ctrl-C stopped infer (no task written); or " + _OUTPUT_CUT_SHORT,
     ExitCode.BROKEN_PIPE: "the reader of standard output went away before the output ended "
     "(| head -1): nothing more is printed",
     ExitCode.TERMINATED: "SIGTERM ended the command (a cancelled job, a stopped container): "
