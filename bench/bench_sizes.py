@@ -133,7 +133,7 @@ def main() -> None:
     table = (
         "## Any size and 3-D grids from the command line\n\n"
         "`python -m bench.bench_sizes` — `advisor recommend TASK --budget "
-        f"{BUDGET:,} --top 1 --time-limit {TIME_LIMIT} --format json`, then `advisor analyze "
+        f"{BUDGET:_} --top 1 --time-limit {TIME_LIMIT} --format json`, then `advisor analyze "
         "TASK --arch PICK`, against an in-process server that admits the library's largest grid "
         f"({MAX_LOCATIONS:,} locations). Done when the search completes, the pick is deeper than "
         "the shallow net (depth 1) and the analysis confirms every figure and certificate it "

@@ -1749,6 +1749,17 @@ def test_ctrl_c_while_the_command_loads_is_one_line(monkeypatch: pytest.MonkeyPa
     assert result.stderr == "advisor: error: interrupted\n"
 
 
+def test_every_count_option_of_infer_and_the_calls_reads_a_count_as_the_budget_s_do() -> None:
+    # --top 5.0 and --seed 1k were taken where --top-k 16.0, --shape 8.0 8, infer --seed 1k and
+    # --max-message-bytes 4M were refused: one rule for every count of the command line.
+    infer = ["infer", "data.npy", "--top-k", "16.0", "--shape", "8.0", "8", "--seed", "1k"]
+    args = build_parser().parse_args([*infer, "--max-message-bytes", "4M"])
+    assert (args.pairs_per_location, args.shape, args.seed) == (16, [8, 8], 1000)
+    assert args.max_message_bytes == 4_000_000
+    data = ["recommend", "task.yaml", "--budget", "2e5", "--data", "d.npy", "--top-k", "1e1"]
+    assert build_parser().parse_args(data).pairs_per_location == 10
+
+
 def test_every_budget_count_option_reads_a_whole_float_as_a_budget_does() -> None:
     # The library's Budget(top_k=5.0) and a file's top_k: 5.0 are 5, as --budget 2e5 is 200000;
     # --top 5.0 (and --seed, --max-depth, ...) was refused as no whole number.

@@ -211,6 +211,29 @@ def test_every_option_a_document_writes_in_a_command_is_that_commands(document: 
     assert not wrong, f"{document.name}: options its commands do not accept: {wrong}"
 
 
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
+def test_every_budget_a_document_writes_in_a_command_is_one_the_command_reads(
+    document: Path,
+) -> None:
+    # PERFORMANCE.md showed `advisor recommend TASK --budget 1,000,000 ...` (bench_sizes's
+    # header), which the command refuses: a number is written as the command takes it.
+    from advisor.cli.options import count
+
+    written = [
+        value
+        for line in _command_lines(document.read_text(encoding="utf-8"))
+        if _INVOCATION.search(line)
+        for value in re.findall(r"--budget[ =]([0-9]\S*)", line)
+    ]
+    refused = []
+    for value in written:
+        try:
+            count(value)
+        except ValueError:
+            refused.append(value)
+    assert not refused, f"{document.name}: budgets its commands refuse: {refused}"
+
+
 def test_the_command_lines_of_the_documents_are_read() -> None:
     # The check above reads the usage lines, code blocks and inline commands of the documents.
     written = {

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from advisor.cli.options import count
+
 __all__ = ["add_data_arguments"]
 
 
@@ -18,7 +20,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, grid_default: str) -> No
     """
     parser.add_argument(
         "--shape",
-        type=int,
+        type=count,
         nargs="+",
         metavar="N",
         help=f"the grid of the data (default: {grid_default})",
@@ -27,7 +29,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, grid_default: str) -> No
         "--top-k",
         # Not top_k: recommend's --top already fills the budget's top_k.
         dest="pairs_per_location",
-        type=int,
+        type=count,
         metavar="K",
         help="strongest pairs kept per location (default 16)",
     )

@@ -141,7 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_force(infer, "--output")
     infer.add_argument(
-        "--seed", type=int, default=0, metavar="S", help="seed of the graph partitioner (default 0)"
+        "--seed",
+        type=count,
+        default=0,
+        metavar="S",
+        help="seed of the graph partitioner (default 0)",
     )
 
     analyze = _add_command(commands, "analyze", "score one architecture against a task", calls)
@@ -356,7 +360,7 @@ def _call_options(timeout_default: str) -> _Parser:
     calls.add_argument("--tls-client-key", metavar="FILE", help="client private key (mutual TLS)")
     calls.add_argument(
         "--max-message-bytes",
-        type=int,
+        type=count,
         metavar="N",
         help="largest message sent to or received from --target (default 4 MiB, a server's "
         "default; match a server whose limit was raised)",
