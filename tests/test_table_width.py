@@ -69,6 +69,24 @@ def test_every_line_of_the_table_fits_80_columns_its_headers_broken_between_fiel
     assert any(len(header) > 80 for header in headers)
 
 
+def test_a_header_field_wider_than_the_terminal_wraps_as_the_analysis_costs_do(
+    result: SearchResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At 40 columns the activations' field, "... activations per input (... a float32 batch of
+    # 32)", ran past the edge where analyze's costs line wrapped the same sentence.
+    monkeypatch.setenv("COLUMNS", "200")
+    wide = render_search_result(result, "table")
+    monkeypatch.setenv("COLUMNS", "40")
+    table = render_search_result(result, "table")
+    headers = [line for line in wide.splitlines() if line.startswith("#")]
+    for header in headers:
+        rank = header.split("  ")[0]
+        start = table.index(rank + "  ")
+        narrow = table[start : table.index("    representation", start)].splitlines()
+        assert len(narrow) > 1 and all(len(line) <= 40 for line in narrow), narrow
+        assert _header(table, rank) == _header(wide, rank)
+
+
 def _header(table: str, rank: str) -> str:
     """Return the header of the design ``rank`` (``#1``) in ``table``, its lines joined."""
     start = table.index(rank + "  ")
