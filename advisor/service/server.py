@@ -1302,6 +1302,9 @@ def bind(
         domain socket on the host's alone: it has no port.
     """
     address = host_port(host, port)
+    taken = _live_socket_problem(host)
+    if taken is not None:
+        raise ServerStartError(settings[:1], f"cannot bind {address}: {taken}")
     try:
         if credentials is None:
             bound = server.add_insecure_port(address)
@@ -1358,6 +1361,33 @@ def _unix_socket_problem(host: str) -> str | None:
     if os.path.isdir(path):
         return f"{shown_path(path)} is a directory"
     return None
+
+
+SOCKET_PROBE_SECONDS: Final = 1.0
+"""How long :func:`_live_socket_problem` waits for a server on a socket path to accept."""
+
+
+def _live_socket_problem(host: str) -> str | None:
+    """Say that a server answers on the socket path of ``host`` (``unix:PATH``), or None.
+
+    gRPC removes the file at a socket's path before it binds: a second server took a live
+    server's socket over unseen, and the first one's stop then removed the second's. A file
+    nobody accepts on (a server that died) is a stale socket gRPC may still replace.
+    """
+    path = _unix_socket_name(host)
+    if not path or not host.startswith("unix:"):
+        return None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(SOCKET_PROBE_SECONDS)
+        try:
+            probe.connect(path)
+        except (ConnectionRefusedError, FileNotFoundError, NotADirectoryError):
+            return None
+        except TimeoutError:
+            pass  # a backlog full of connections: a live server that is busy
+        except OSError:
+            return None  # not a socket, or no access: gRPC's bind says why, if it fails
+    return f"Address already in use (a server answers on {shown_path(path)})"
 
 
 _BIND_ERROR_HINTS: Final[dict[int | None, str]] = {

@@ -460,6 +460,32 @@ def test_a_unix_socket_is_bound_and_served_as_written(tmp_path: Path) -> None:
             assert _health(channel, ADVISOR_SERVICE_NAME) == SERVING
 
 
+def test_a_unix_socket_a_live_server_answers_on_is_refused_and_a_stale_one_reused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # gRPC removes the file before it binds: a second server took the socket over, both said
+    # "listening", and the first one's stop removed the socket the second served on.
+    path = tmp_path / "advisor.sock"
+    host = f"unix:{path}"
+    with start_server(ServerConfig(host=host, executor="threads", workers=1)) as running:
+        assert serve_main(["--host", host, "--executor", "threads"]) == 7
+        assert capsys.readouterr().err == (
+            f"advisor-server: error: --host: cannot bind {host}: Address already in use "
+            f"(a server answers on {path})\n"
+        )
+        with grpc.insecure_channel(running.address) as channel:
+            assert _health(channel) == SERVING
+    # A socket file nobody accepts on, as a server killed leaves it, is replaced.
+    path.unlink(missing_ok=True)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stale:
+        stale.bind(str(path))
+    with (
+        start_server(ServerConfig(host=host, executor="threads", workers=1)) as running,
+        grpc.insecure_channel(running.address) as channel,
+    ):
+        assert _health(channel) == SERVING
+
+
 @pytest.mark.parametrize(
     ("socket", "why"),
     [
