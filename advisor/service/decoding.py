@@ -17,7 +17,10 @@ from functools import partial
 from typing import Final, TypeAlias
 
 import grpc
+from google.protobuf import empty_pb2
 from google.protobuf.message import DecodeError
+from google.protobuf.message_factory import GetMessageClass
+from google.protobuf.unknown_fields import UnknownFieldSet
 
 from advisor.errors import InvalidRequestError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
@@ -45,6 +48,7 @@ from advisor.service.searches import (
     SearchKey,
     read_search_id,
 )
+from advisor.service.servicer import REQUIRED_MESSAGES, require_messages
 from advisor.service.status import search_status
 from advisor.service.threads import abort_call
 
@@ -90,6 +94,8 @@ def _method_handler(
         search_id = _search_id(method, payload)
         if has_ended(context):  # e.g. its deadline passed while its request was read
             await refuse_ended(context)
+        if (missing := _missing_message(method, payload)) is not None:
+            await abort_call(context, aborted_for(missing, method))
         named = await _named(searches, method, search_id, context)
         try:
             started = await workers.begin(method, payload, context)
@@ -124,6 +130,40 @@ def _search_id(method: str, payload: bytes) -> str | None:
     if search_id is not None and search_id_problem(search_id) is None:
         CALL_SEARCH_ID.set(search_id)
     return search_id
+
+
+_LENGTH_DELIMITED: Final = 2
+"""Protobuf's wire type of a message field: a length, then the message's bytes."""
+
+
+def _missing_message(method: str, payload: bytes) -> InvalidRequestError | None:
+    """Return the refusal of a request that lacks a message its method requires, or None.
+
+    Told on the event loop, before the call takes a slot, by the servicer's own check
+    (:func:`~advisor.service.servicer.require_messages`) on a stand-in request holding which
+    messages are set: the payload parsed as a message of no fields, all of them unknown and
+    skipped by their lengths (0.16 ms for a 1.5 MB request, where decoding it takes 5 ms).
+    Bytes that are no message give None: the worker refuses them when it decodes them.
+    """
+    request_class = GetMessageClass(SERVICE.methods_by_name[method].input_type)
+    required = REQUIRED_MESSAGES.get(request_class.DESCRIPTOR.name, ())
+    if not required:
+        return None
+    try:
+        skimmed = UnknownFieldSet(empty_pb2.Empty.FromString(payload))
+    except DecodeError:
+        return None
+    fields = (skimmed[index] for index in range(len(skimmed)))  # its stubs declare no iteration
+    given = {field.field_number for field in fields if field.wire_type == _LENGTH_DELIMITED}
+    stand_in = request_class()
+    for name in required:
+        if request_class.DESCRIPTOR.fields_by_name[name].number in given:
+            getattr(stand_in, name).SetInParent()
+    try:
+        require_messages(stand_in)
+    except InvalidRequestError as missing:
+        return missing
+    return None
 
 
 def _caller(context: _Context) -> Caller:

@@ -15,12 +15,13 @@ import contextvars
 import math
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 import grpc
+from google.protobuf.message import Message
 
 from advisor.errors import StoppedError, exact_float
 from advisor.model.arguments import checked_inference_arguments
@@ -46,7 +47,13 @@ from advisor.stopping import StopSignal
 # methods that run them, once admitted (so a drain waits for a call that is still loading them): a
 # server that only lists presets, as ``advisor presets`` starts, never loads them.
 
-__all__ = ["AdvisorServicer", "call_stop_signal", "shutdown_named"]
+__all__ = [
+    "REQUIRED_MESSAGES",
+    "AdvisorServicer",
+    "call_stop_signal",
+    "require_messages",
+    "shutdown_named",
+]
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,7 @@ class AdvisorServicer:
         self, request: advisor_pb2.RecommendRequest, context: ThreadContext
     ) -> advisor_pb2.RecommendResponse:
         """Run a search to completion (or until stopped) and return the ranked designs."""
+        require_messages(request)
         with self._admission.admit():
             from advisor.search.recommend import recommend
 
@@ -93,6 +101,7 @@ class AdvisorServicer:
         self, request: advisor_pb2.StreamRecommendRequest, context: ThreadContext
     ) -> Iterator[advisor_pb2.StreamRecommendResponse]:
         """Run a search, yielding its progress events and then exactly one result."""
+        require_messages(request)
         with self._admission.admit():
             from advisor.search.recommend import recommend
 
@@ -138,13 +147,12 @@ class AdvisorServicer:
         self, request: advisor_pb2.AnalyzeRequest, context: ThreadContext
     ) -> advisor_pb2.AnalyzeResponse:
         """Score one architecture against a task."""
+        require_messages(request)
         with self._admission.admit():
             from advisor.seprank.analysis import analyze, check_same_input
 
             check_analyze_request(request, self._limits)
-            wire.require_field(request, "task")
             task = wire.task_from_proto(request.task)
-            wire.require_field(request, "architecture")
             architecture = wire.architecture_from_proto(request.architecture)
             # The library's first refusal, before the costs that pair the two: an exact
             # analysis on another grid was refused on `exact`, for an instance that cannot exist.
@@ -175,13 +183,13 @@ class AdvisorServicer:
         ends as an abandoned analysis does (``DEADLINE_EXCEEDED``, ``CANCELLED``, or
         ``UNAVAILABLE`` in a shutdown).
         """
+        require_messages(request)
         with self._admission.admit():
             from advisor.infer.task import infer_task
 
             check_infer_request(request, self._limits)
             given = request.outputs if request.HasField("outputs") else None
             outputs, seed = checked_inference_arguments(given, request.seed)
-            wire.require_field(request, "graph")
             graph = wire.dependence_graph_from_proto(request.graph, self._limits.max_locations)
             with self._bounded_stop(context, "InferTask") as stop:
                 inferred = infer_task(graph, outputs=outputs, seed=seed, stop=stop)
@@ -224,11 +232,30 @@ class AdvisorServicer:
         In that order, the stages docs/SERVICE.md promises: the first that fails is reported.
         """
         check_recommend_request(request, self._limits)
-        wire.require_field(request, "task")
         task = wire.task_from_proto(request.task)
-        wire.require_field(request, "budget")
         budget = wire.budget_from_proto(request.budget)
         return task, defaults_within(budget, request.budget, self._limits)
+
+
+REQUIRED_MESSAGES: Final[Mapping[str, tuple[str, ...]]] = {
+    "RecommendRequest": ("task", "budget"),
+    "StreamRecommendRequest": ("task", "budget"),
+    "AnalyzeRequest": ("task", "architecture"),
+    "InferTaskRequest": ("graph",),
+}
+"""The message fields each request must set, by the request message's name, in the order a
+missing one is reported."""
+
+
+def require_messages(request: Message) -> None:
+    """Refuse ``request`` on the first message field it must set and does not (its first stage).
+
+    Checked before the call takes a slot, here and on the event loop before a worker is asked
+    (:mod:`advisor.service.decoding`): a request without its task was refused only once a
+    slot was free, so a flood of them kept valid calls out (``RESOURCE_EXHAUSTED``).
+    """
+    for field in REQUIRED_MESSAGES.get(request.DESCRIPTOR.name, ()):
+        wire.require_field(request, field)
 
 
 @contextmanager

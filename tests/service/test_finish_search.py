@@ -425,7 +425,8 @@ def test_a_searchs_name_is_free_once_its_answer_leaves(method: str) -> None:
     handler = advisor_handler(
         _AnsweringWorkers(response.SerializeToString()), max_message_bytes=2**20
     )
-    request = pb.RecommendRequest(search_id="trial-7").SerializeToString()
+    named = pb.RecommendRequest(task=small_task(), budget=quick_budget(), search_id="trial-7")
+    request = named.SerializeToString()
     finish = _behaviour(handler, "FinishSearch")
     running_as_it_left: list[bool] = []
 

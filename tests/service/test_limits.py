@@ -584,14 +584,15 @@ _QUOTED_SETTING = re.compile(r"the server's limit of (?P<value>[\d,.]+) \((?P<se
     [
         (
             "Recommend",
-            pb.RecommendRequest(task=pb.Task(input=pb.InputSpec(shape=[9, 8]))),
+            pb.RecommendRequest(task=pb.Task(input=pb.InputSpec(shape=[9, 8])), budget=pb.Budget()),
             "task.input.shape",
             "max_locations",
         ),
         (
             "Recommend",
             pb.RecommendRequest(
-                task=pb.Task(correlations=[pb.Correlation(name=str(i)) for i in range(3)])
+                task=pb.Task(correlations=[pb.Correlation(name=str(i)) for i in range(3)]),
+                budget=pb.Budget(),
             ),
             "task.correlations",
             "max_correlations",

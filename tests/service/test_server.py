@@ -889,6 +889,14 @@ def _single_slot_advisor(
 def test_a_saturated_server_refuses_at_once_and_health_still_answers(
     serve: Callable[..., RunningServer], kind: str
 ) -> None:
+    # A request missing a message it requires is told so, not that the slots are busy: a flood
+    # of them, refused only once a slot was free, kept valid calls out (RESOURCE_EXHAUSTED).
+    missing = [
+        ("Recommend", pb.RecommendRequest(), "task", "Task"),
+        ("Recommend", pb.RecommendRequest(task=LONG_TASK), "budget", "Budget"),
+        ("Analyze", pb.AnalyzeRequest(task=LONG_TASK), "architecture", "Architecture"),
+        ("InferTask", pb.InferTaskRequest(), "graph", "DependenceGraph"),
+    ]
     with _single_slot_advisor(serve, kind) as (advisor, in_flight, channel):
         busy = threading.Thread(
             target=advisor.unary,
@@ -903,6 +911,16 @@ def test_a_saturated_server_refuses_at_once_and_health_still_answers(
             assert failure.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
             # Refused, not queued behind the 3 s search (a bound a loaded machine keeps).
             assert time.monotonic() - started < 1.5
+            for method, request, field, kind_name in missing:
+                with pytest.raises(CallError) as refused:
+                    advisor.unary(method, request)
+                assert refused.value.code is grpc.StatusCode.INVALID_ARGUMENT, method
+                assert refused.value.violations == [
+                    (field, f"is required: the request has no {kind_name}")
+                ]
+            with pytest.raises(CallError) as refused:
+                advisor.stream(pb.StreamRecommendRequest(budget=quick_budget()))
+            assert refused.value.violations == [("task", "is required: the request has no Task")]
             if channel is not None:  # still within the search: the slot is busy, health is not
                 assert _health(channel) == SERVING
         finally:
