@@ -13,20 +13,33 @@ deadline is never later than the parent's. The parent's deadline may move forwar
 (:meth:`StopSignal.bring_forward`, e.g. when a server begins its shutdown drain), and every
 signal made from it follows: a lead stays the same seconds, a share the same share of the time.
 
+A deadline may say what set it (:class:`StopCause`: the caller's deadline, a server's shutdown,
+a ``FinishSearch``), so a computation it stops can say what stopped it rather than advise a
+longer time limit where the time limit was not the cause (:attr:`StopSignal.cause`).
+
 This module is the bottom layer: it imports nothing from the advisor, so every layer may use it.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["Clock", "StopSignal"]
+__all__ = ["Clock", "StopCause", "StopSignal"]
 
 Clock = Callable[[], float]
 """A monotonic clock in seconds, such as :func:`time.monotonic`."""
+
+
+class StopCause(enum.Enum):
+    """What set a deadline other than a computation's own time limit (its words name it)."""
+
+    CALL_DEADLINE = "the call's deadline"
+    SHUTDOWN = "the server's shutdown"
+    FINISH = "a FinishSearch call"
 
 
 class StopSignal:
@@ -51,6 +64,9 @@ class StopSignal:
     clock
         The clock of ``deadline`` (for a signal without a parent); :func:`time.monotonic` by
         default.
+    cause
+        What set ``deadline``, said by :attr:`cause` while it is the deadline in force; None
+        for a computation's own time limit, or a deadline that says nothing of itself.
 
     Examples
     --------
@@ -71,6 +87,7 @@ class StopSignal:
         lead: float = 0.0,
         share: float = 1.0,
         clock: Clock = time.monotonic,
+        cause: StopCause | None = None,
     ) -> None:
         if deadline is not None and math.isnan(deadline):
             raise ValueError("deadline must be a moment on the clock, not NaN")
@@ -82,6 +99,7 @@ class StopSignal:
         self._parent = parent
         self._lead = lead
         self._share = share
+        self._cause = cause
         self.clock: Clock = clock if parent is None else parent.clock
         self._created = self.clock()
         self._cancelled = threading.Event()
@@ -92,13 +110,14 @@ class StopSignal:
         """Return a signal whose deadline is ``seconds`` from now (None: no deadline)."""
         return cls(None if seconds is None else clock() + seconds, clock=clock)
 
-    def limited(self, seconds: float | None) -> StopSignal:
+    def limited(self, seconds: float | None, cause: StopCause | None = None) -> StopSignal:
         """Return a signal that follows this one and also stops ``seconds`` from now.
 
         ``None`` adds no deadline: the new signal can then be cancelled on its own without
-        cancelling this one.
+        cancelling this one. ``cause``: what the deadline is (see :attr:`cause`).
         """
-        return StopSignal(None if seconds is None else self.clock() + seconds, parent=self)
+        deadline = None if seconds is None else self.clock() + seconds
+        return StopSignal(deadline, parent=self, cause=cause)
 
     def earlier(self, seconds: float) -> StopSignal:
         """Return a signal that follows this one with its deadline ``seconds`` earlier."""
@@ -116,16 +135,37 @@ class StopSignal:
     @property
     def deadline(self) -> float | None:
         """The moment on :attr:`clock` to be done by, parents included; None when there is none."""
-        own = self._deadline
-        if self._parent is None:
-            return own
-        inherited = self._parent.deadline
+        own, inherited = self._deadline, self._inherited()
         if inherited is None:
             return own
+        return inherited if own is None else min(own, inherited)
+
+    @property
+    def cause(self) -> StopCause | None:
+        """What set the deadline in force, this signal's or a parent's; None where nothing did.
+
+        None: a computation's own time limit (the signal a search makes of its budget's), a
+        deadline made without a cause, or none at all. A parent's deadline earlier than this
+        signal's own is the one in force, and its cause this one's.
+        """
+        inherited = self._inherited()
+        if self._parent is None or inherited is None:
+            return self._cause
+        if self._deadline is None or inherited < self._deadline:
+            return self._parent.cause
+        return self._cause
+
+    def _inherited(self) -> float | None:
+        """Return the parent's deadline, less the lead and as the share leaves it (None: none)."""
+        if self._parent is None:
+            return None
+        inherited = self._parent.deadline
+        if inherited is None:
+            return None
         inherited -= self._lead
         if self._share != 1.0:
             inherited = self._created + self._share * (inherited - self._created)
-        return inherited if own is None else min(own, inherited)
+        return inherited
 
     @property
     def cancelled(self) -> bool:
@@ -158,8 +198,12 @@ class StopSignal:
             state = "no deadline" if math.isinf(remaining) else f"{remaining:.3f} s left"
         return f"<StopSignal: {state}>"
 
-    def bring_forward(self, deadline: float) -> None:
-        """Move this signal's own deadline to ``deadline`` unless it is already earlier."""
+    def bring_forward(self, deadline: float, cause: StopCause | None = None) -> None:
+        """Move this signal's own deadline to ``deadline`` unless it is already earlier.
+
+        ``cause``: what brought it forward, the signal's :attr:`cause` from then on.
+        """
         with self._lock:
             if self._deadline is None or deadline < self._deadline:
                 self._deadline = deadline
+                self._cause = cause

@@ -17,13 +17,15 @@ from advisor.model.budget import Budget
 from advisor.model.results import Efficiency, Recommendation
 from advisor.model.task import load_task, parse_task
 from advisor.model.text import binary_size
+from advisor.protocol import wire
 from advisor.search.coherence import describe_relation
 from advisor.search.explain import Design, Widening, _apart, listed, rationale, summary
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
 from advisor.search.recommend import recommend, score_architecture, score_architectures
 from advisor.search.run import SearchRun
 from advisor.seprank.analysis import analyze
-from advisor.stopping import StopSignal
+from advisor.stopping import StopCause, StopSignal
+from tests.support.workloads import LONG_TASK, long_budget
 
 OBJECTIVE = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted")
 NAMES = ["symmetry", "corner"]
@@ -1250,3 +1252,23 @@ def test_the_standard_cnn_the_costs_are_compared_with_is_named_and_costs_what_it
     )
     assert ratio is not None, text
     assert float(ratio[1]) == pytest.approx(top.multiply_adds / multiply_adds, rel=5e-3)
+
+
+@pytest.mark.parametrize(
+    ("cause", "said"),
+    [
+        (None, "The search was stopped early, after"),
+        (StopCause.CALL_DEADLINE, "The search was stopped early by the call's deadline, after"),
+    ],
+)
+def test_a_stopped_search_says_what_stopped_it(cause: StopCause | None, said: str) -> None:
+    # A search cut by its caller's deadline (or a server's shutdown, a FinishSearch call:
+    # tests/service) advised "a longer time limit", which would not have given it more time.
+    task = wire.task_from_proto(LONG_TASK)
+    budget = wire.budget_from_proto(long_budget(30.0 if cause else 0.3))
+    stop = StopSignal().limited(0.3 if cause else None, cause)
+    result = recommend(task, budget, stop=stop)
+    assert not result.complete and result.recommendations
+    for recommendation in result.recommendations:
+        assert said in recommendation.rationale
+        assert cause is None or "a longer time limit" not in recommendation.rationale

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from advisor.stopping import StopSignal
+from advisor.stopping import StopCause, StopSignal
 from tests.support.clock import ManualClock
 
 
@@ -111,3 +111,23 @@ def test_the_repr_says_what_is_left() -> None:
     assert repr(child) == "<StopSignal: deadline passed>"
     signal.cancel()
     assert repr(child) == "<StopSignal: cancelled>"
+
+
+def test_the_cause_is_that_of_the_deadline_in_force() -> None:
+    # A search cut by a server's shutdown advised "a longer time limit": its signal could not
+    # tell its own time limit from the deadline that stopped it.
+    clock = ManualClock()
+    drain = StopSignal(clock=clock)
+    call = drain.limited(20.0, StopCause.CALL_DEADLINE)
+    search = call.limited(10.0)  # a search's own time limit says no cause
+    assert (drain.cause, call.cause, search.cause) == (None, StopCause.CALL_DEADLINE, None)
+    shorter_call = drain.limited(5.0, StopCause.CALL_DEADLINE).limited(10.0)
+    assert shorter_call.cause is StopCause.CALL_DEADLINE
+    drain.bring_forward(130.0, StopCause.SHUTDOWN)  # later than the search's own: not in force
+    assert (drain.cause, search.deadline, search.cause) == (StopCause.SHUTDOWN, 110.0, None)
+    drain.bring_forward(102.0, StopCause.SHUTDOWN)
+    assert (call.cause, search.cause) == (StopCause.SHUTDOWN, StopCause.SHUTDOWN)
+    call.bring_forward(101.0, StopCause.FINISH)
+    assert search.cause is StopCause.FINISH
+    call.bring_forward(109.0, StopCause.SHUTDOWN)  # not earlier: the deadline and cause stay
+    assert (search.deadline, search.cause) == (101.0, StopCause.FINISH)

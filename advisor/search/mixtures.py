@@ -66,7 +66,7 @@ from advisor.search.candidates import padding_text
 from advisor.search.coherence import Relation, architecture_coherence
 from advisor.search.explain import Design, Scope, carriers, family_words, fit, verdict
 from advisor.search.objective import Objective
-from advisor.search.page import channel_note
+from advisor.search.page import channel_note, stop_words
 from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.profiles import ProfileRules, maximal, practical_profiles
 from advisor.seprank.analysis import analyze
@@ -222,6 +222,7 @@ def with_mixtures(
     (:mod:`advisor.search.paging`).
     """
     started = time.perf_counter()
+    _, remedy = stop_words(stop)  # what would have given the search more time
     # The analyses end a margin before the deadline, in which the result still reaches a
     # caller whose deadline this is; the pairing takes the time before them.
     analyses = stop.share(1.0 - _RESPONSE_SHARE)
@@ -293,14 +294,14 @@ def with_mixtures(
     # Trees built after these were ranked and not built: they may rank on this page.
     built = len(result.recommendations)
     if unbuilt and built < offset + budget.top_k:
-        note = _trees_unbuilt(built, unbuilt)
+        note = _trees_unbuilt(built, unbuilt, remedy)
         recommendations = [r.noted(note) for r in recommendations]
     # A stop in the tree search: the trees' rationales say it, and the mixtures' say it too.
     if not result.complete:
         recommendations = [
             r.noted(_TREES_STOPPED) if r.architecture.mixture else r for r in recommendations
         ]
-    stopped = _stopped(len(trees), len(pairs), paired, left_out, cut)
+    stopped = _stopped(len(trees), len(pairs), paired, left_out, remedy, cut)
     earlier = any(isinstance(entry, _Scored) for entry in ranked[:offset])
     if recommendations and not earlier and not any(r.architecture.mixture for r in recommendations):
         why = stopped or _none_recommended(
@@ -311,6 +312,7 @@ def with_mixtures(
             cut=unbuilt > 0,
             trees_stopped=not result.complete,
             left_out=bool(searched),
+            remedy=remedy,
         )
         recommendations = [r.noted(f"No mixture is recommended: {why}") for r in recommendations]
     elif stopped:
@@ -419,7 +421,12 @@ def _pairable(first: Architecture, second: Architecture) -> bool:
 
 
 def _stopped(
-    trees: int, pairs: int, paired: int, left_out: int, ladders: tuple[int, int] | None = None
+    trees: int,
+    pairs: int,
+    paired: int,
+    left_out: int,
+    remedy: str,
+    ladders: tuple[int, int] | None = None,
 ) -> str | None:
     """Say, in a clause, why the mixture pass is incomplete; None when it did all its work.
 
@@ -427,7 +434,8 @@ def _stopped(
     before a stop, which came after ``ladders`` = (scored, of) of the next pair's width
     ladders (None: between pairs); ``left_out`` mixtures ranked on the page but the stop came
     before they were analysed. The search's result is then incomplete: every recommendation
-    says why, as a stopped tree search's do.
+    says why, as a stopped tree search's do, and what gives it more time (``remedy``,
+    :func:`~advisor.search.page.stop_words`).
     """
     cut = []
     if paired < pairs:
@@ -447,7 +455,7 @@ def _stopped(
     if not cut:
         return None
     more = "returns them" if paired == pairs else "lets it pair them all"
-    return f"the search was stopped {' and '.join(cut)}; a longer time limit {more}."
+    return f"the search was stopped {' and '.join(cut)}; {remedy} {more}."
 
 
 def _none_recommended(
@@ -456,6 +464,7 @@ def _none_recommended(
     scored: Sequence[_Scored],
     last: Recommendation,
     *,
+    remedy: str,
     cut: bool = False,
     trees_stopped: bool = False,
     left_out: bool = False,
@@ -466,8 +475,8 @@ def _none_recommended(
     others unbuilt), ``pairs`` of them share a schedule, ``scored`` are the best mixtures of
     the pairs that fit the budget, ``last`` is the page's last design. Where no two trees are
     pooled alike, the ways to pairs are those open (:func:`_ways_to_pairs`): ``trees_stopped``,
-    the tree search was stopped before it scored every tree; ``left_out``, the geometries leave
-    out a default tree family.
+    the tree search was stopped before it scored every tree (``remedy`` gives it more time);
+    ``left_out``, the geometries leave out a default tree family.
     """
     held = "built before the stop" if cut else "found"
     if trees < 2:
@@ -482,7 +491,7 @@ def _none_recommended(
         )
         return (
             f"{which} pooled alike, and a mixture sums two trees on one pooling schedule"
-            f"{_ways_to_pairs(cut or trees_stopped, left_out)}."
+            f"{_ways_to_pairs(remedy if cut or trees_stopped else None, left_out)}."
         )
     if not scored:
         return (
@@ -497,21 +506,22 @@ def _none_recommended(
     )
 
 
-def _ways_to_pairs(stopped: bool, left_out: bool) -> str:
+def _ways_to_pairs(remedy: str | None, left_out: bool) -> str:
     """Say what may give the mixture pass trees pooled alike, as a clause after a semicolon.
 
-    A longer time limit where a stop cut the tree search (``stopped``), another tree family
+    ``remedy`` where a stop cut the tree search (None where none did: a longer time limit,
+    mostly, :func:`~advisor.search.page.stop_words`), another tree family
     where the geometries leave out a default one (``left_out``); '' where neither is open: a
     complete search of every default family found no two of its best trees pooled alike.
     """
     ways = [
-        *(["a longer time limit (the stop cut the tree search short)"] if stopped else []),
+        *([f"{remedy} (the stop cut the tree search short)"] if remedy else []),
         *(["another tree family in the geometries"] if left_out else []),
     ]
     return f"; {' or '.join(ways)} may give it pairs" if ways else ""
 
 
-def _trees_unbuilt(built: int, unbuilt: int) -> str:
+def _trees_unbuilt(built: int, unbuilt: int, remedy: str) -> str:
     """Say that the trees ranked after the ``built`` first were left unbuilt by a stop."""
     which = (
         f"its tree ranked {built + 1}"
@@ -520,7 +530,7 @@ def _trees_unbuilt(built: int, unbuilt: int) -> str:
     )
     return (
         f"The search was stopped before it built {which} among the trees, which may rank on "
-        "this page; a longer time limit builds them."
+        f"this page; {remedy} builds them."
     )
 
 
@@ -685,7 +695,7 @@ def _recommendation(
         which = "the first of its" if scored == 1 else f"the best of the first {scored} of its"
         text += (
             f" The search was stopped while it scored this pair's width ladders: these widths "
-            f"are {which} {ladders} width ladders; a longer time limit scores them all."
+            f"are {which} {ladders} width ladders; {stop_words(stop)[1]} scores them all."
         )
     text = " ".join([text, *notes])
     return Recommendation(

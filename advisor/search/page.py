@@ -53,7 +53,7 @@ from advisor.search.profiles import ProfileRules, maximal, practical_profiles
 from advisor.search.run import SearchRun
 from advisor.search.widths import best_point
 from advisor.seprank.analysis import analyze
-from advisor.stopping import StopSignal
+from advisor.stopping import StopCause, StopSignal
 from advisor.version import RANKING_VERSION
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "relations_read",
     "result_page",
     "search_notes",
+    "stop_words",
     "targets_scope",
     "unbuilt",
 ]
@@ -157,12 +158,12 @@ def _recommendations(run: SearchRun, complete: bool, note_unbuilt: bool) -> list
         recommendations.append(built)
         run.report_built(len(page) - index - 1)
     if note_unbuilt and len(recommendations) < len(page):
-        note = _unbuilt(run.offset + len(recommendations) + 1, run.offset + len(page))
+        note = _unbuilt(run.offset + len(recommendations) + 1, run.offset + len(page), run.signal)
         recommendations = [r.noted(note) for r in recommendations]
     return recommendations
 
 
-def _unbuilt(first: int, last: int) -> str:
+def _unbuilt(first: int, last: int, signal: StopSignal) -> str:
     """Say that the page's designs ranked ``first`` to ``last`` were left unbuilt, and why.
 
     The search ranked them, but its stop (a deadline, mostly) came before their analyses: the
@@ -170,10 +171,31 @@ def _unbuilt(first: int, last: int) -> str:
     """
     which = f"design ranked {first}" if first == last else f"designs ranked {first} to {last}"
     again = "it" if first == last else "them"
+    by, remedy = stop_words(signal)
     return (
-        f"The search was stopped before the page's {which} could be built; a longer time "
-        f"limit returns {again}, as does the next page (this page's token starts there)."
+        f"The search was stopped{by} before the page's {which} could be built; {remedy} "
+        f"returns {again}, as does the next page (this page's token starts there)."
     )
+
+
+def stop_words(signal: StopSignal) -> tuple[str, str]:
+    """Say what stopped a search under ``signal`` and what gives it more time.
+
+    Returns `` by CAUSE`` ('' for its own time limit), to follow "the search was stopped", and
+    the remedy, a noun phrase: a search cut by the server's shutdown was told "a longer time
+    limit returns them", which a server shutting down would not have given it.
+    """
+    cause = signal.cause
+    return ("" if cause is None else f" by {cause.value}"), _REMEDIES[cause]
+
+
+_REMEDIES: Final[dict[StopCause | None, str]] = {
+    None: "a longer time limit",
+    StopCause.CALL_DEADLINE: "a later deadline for the call",
+    StopCause.SHUTDOWN: "the same request to a server that is not shutting down",
+    StopCause.FINISH: "the same request, not asked to finish early",
+}
+"""What gives a stopped search more time, by what stopped it (:func:`stop_words`)."""
 
 
 def build_recommendation(
@@ -766,17 +788,18 @@ def _stop_notes(run: SearchRun, complete: bool) -> list[str]:
     """
     notes = []
     board = run.board
+    by, remedy = stop_words(run.signal)
     if not complete and not board.top:
         baseline = "the best contiguous net" if board.contiguous else "the shallow net"
         notes.append(
-            f"The search was stopped after about {run.share_done:.0%} of its work, before "
+            f"The search was stopped{by} after about {run.share_done:.0%} of its work, before "
             f"it scored any design it recommends: this is {baseline}, the reference the "
-            "rationales compare against, not a searched design; a longer time limit lets "
-            "the search score the candidate trees."
+            f"rationales compare against, not a searched design; {remedy} lets the search "
+            "score the candidate trees."
         )
     elif not complete:
         notes.append(
-            f"The search was stopped early, after about {run.share_done:.0%} of its work; "
+            f"The search was stopped early{by}, after about {run.share_done:.0%} of its work; "
             "this is the best found so far."
         )
     return notes

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import ClassVar, Protocol
 
-from advisor.stopping import StopSignal
+from advisor.stopping import StopCause, StopSignal
 
 __all__ = ["Admission", "CallGate", "NotServingError", "SaturatedError", "ShuttingDownError"]
 
@@ -168,7 +168,9 @@ class Admission:
         """
         with self._changed:
             self._shutting_down = True
-            self._drain.bring_forward(time.monotonic() + max(grace_seconds, 0.0))
+            self._drain.bring_forward(
+                time.monotonic() + max(grace_seconds, 0.0), StopCause.SHUTDOWN
+            )
             self._changed.notify_all()
 
     def wait_idle(self, timeout_seconds: float | None) -> bool:

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Final, TypeAlias
 
 import grpc
@@ -41,7 +42,7 @@ from advisor.service.limits import (
 )
 from advisor.service.status import ServerTimeBoundError, stream_errors, unary_errors
 from advisor.service.threads import ThreadContext
-from advisor.stopping import StopSignal
+from advisor.stopping import StopCause, StopSignal
 
 # The search and rank engines (FLINT, the geometry, rank and search modules) are imported by the
 # methods that run them, once admitted (so a drain waits for a call that is still loading them): a
@@ -303,9 +304,10 @@ def call_stop_signal(
     remaining = context.time_remaining()
     # gRPC reports a call without a deadline as one in the far future (some stand-ins: None).
     limited = remaining is not None and math.isfinite(remaining)
-    signal = drain.limited(remaining - reply_margin(remaining) if limited else None)
+    seconds = remaining - reply_margin(remaining) if limited else None
+    signal = drain.limited(seconds, StopCause.CALL_DEADLINE)
     if not context.add_callback(signal.cancel):
         signal.cancel()
     if isinstance(context, ThreadContext):
-        context.add_hurry_callback(signal.bring_forward)
+        context.add_hurry_callback(partial(signal.bring_forward, cause=StopCause.FINISH))
     return signal

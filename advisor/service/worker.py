@@ -59,7 +59,7 @@ from advisor.service.worker_link import (
     encode_frame,
     read_frame,
 )
-from advisor.stopping import Clock, StopSignal
+from advisor.stopping import Clock, StopCause, StopSignal
 
 __all__ = ["MEMORY_CHECK_SECONDS", "CallEnd", "WorkerContext", "WorkerGate", "main"]
 
@@ -117,6 +117,14 @@ class CallEnd(StopSignal):
         """The end of the shutdown drain, or the current call's hurry if earlier; None: neither."""
         deadline = min(self._control.drain_deadline, self._control.hurry_deadline(self.call_id))
         return deadline if math.isfinite(deadline) else None
+
+    @property
+    def cause(self) -> StopCause | None:
+        """What set :attr:`deadline`: the server's shutdown or ``FinishSearch``; None: neither."""
+        drain, hurry = self._control.drain_deadline, self._control.hurry_deadline(self.call_id)
+        if not math.isfinite(min(drain, hurry)):
+            return None
+        return StopCause.SHUTDOWN if drain <= hurry else StopCause.FINISH
 
     @property
     def draining(self) -> bool:

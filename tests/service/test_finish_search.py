@@ -78,6 +78,9 @@ def test_a_named_search_asked_to_finish_answers_with_its_best_designs(
     assert result.complete is False
     assert result.recommendations
     assert all(r.parameters <= LONG_BUDGET.max_parameters for r in result.recommendations)
+    for recommendation in result.recommendations:  # not "a longer time limit returns them"
+        assert "stopped early by a FinishSearch call" in recommendation.rationale
+        assert "a longer time limit" not in recommendation.rationale
     # Answered: the name is free, and nothing runs under it.
     assert not client.finish_search("trial-7")
 

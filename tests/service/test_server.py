@@ -986,6 +986,10 @@ def test_stop_drains_in_flight_calls_and_refuses_new_ones(
         result = call.result(timeout=5).result  # finished inside the grace period
         assert not result.complete
         assert result.recommendations
+        # Said to be cut by the shutdown: "a longer time limit returns them" was false advice.
+        for recommendation in result.recommendations:
+            assert "stopped early by the server's shutdown" in recommendation.rationale
+            assert "a longer time limit" not in recommendation.rationale
         stopper.join(timeout=5)
         assert running.wait(timeout=0)
 
