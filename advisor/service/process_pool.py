@@ -687,7 +687,7 @@ class ProcessWorkers:
             return False
         # Once the server shuts down none is replaced, unless a call waits for a worker.
         fate = "replacing it" if self._replacement_needed() else f"letting it go, {_NOT_REPLACED}"
-        _LOGGER.info(
+        _LOGGER.warning(  # as every other worker's replacement is
             # To a tenth: whole MiB read "held 100 MiB, over worker_max_memory_mib 100".
             "worker process %d held up to %.1f MiB by the end of a %s call (request %s), over "
             "worker_max_memory_mib %d; %s",

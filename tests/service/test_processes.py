@@ -217,6 +217,9 @@ def test_a_replaced_workers_log_line_gives_what_it_held_past_its_bound(
         {"request_id": "r-1"},
         {"request_id": "r-2"},
     ]
+    # At WARNING, as the other replacements (a worker that died or got stuck) are: at INFO it
+    # was lost in the access lines, or dropped under ADVISOR_LOG_LEVEL=WARNING.
+    assert {record.levelno for record in caplog.records} == {logging.WARNING}
 
 
 def _niceness(pid: int) -> int:
