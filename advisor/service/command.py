@@ -113,7 +113,8 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
             field = "katib_data_dir" if args.katib_data_dir is not None else "config.katib_data_dir"
             raise InvalidRequestError.single(field, "needs --katib-port")
     katib = {"katib_port": args.katib_port, "katib_host": args.katib_host}
-    announce = _announcing(_settings(config, **katib))
+    config_file = None if args.config is None else shown_path(args.config)
+    announce = _announcing(_settings(config, config=config_file, **katib))
     try:
         if args.katib_port is None:
             return serve_forever(config, on_ready=announce)
@@ -127,17 +128,19 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
         raise ServerStartError(settings, error.description) from None
 
 
-def _settings(config: ServerConfig, **katib: object) -> dict[str, object]:
-    """Return every setting in force, to state in the log: ``config``'s and the ``katib`` options.
+def _settings(server: ServerConfig, **options: object) -> dict[str, object]:
+    """Return every setting in force, to state in the log: ``server``'s and the other ``options``.
 
-    Each field of ``config`` but its limits (the server's ``request limits:`` line states
+    The other options: the ``--config`` file read (None: none) and the Katib endpoint's.
+
+    Each field of ``server`` but its limits (the server's ``request limits:`` line states
     those), so a setting added to the model is stated too. The token itself is no line's to
     show: only whether one is required.
     """
-    settings = {name: getattr(config, name) for name in type(config).model_fields}
+    settings = {name: getattr(server, name) for name in type(server).model_fields}
     del settings["limits"]
-    settings["token"] = config.token is not None
-    return settings | katib
+    settings["token"] = server.token is not None
+    return settings | options
 
 
 def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
@@ -494,14 +497,16 @@ def _announcing(settings: Mapping[str, object]) -> Callable[[RunningServer], Non
     """Return what a server that has started says: the ``settings`` in force, then its address.
 
     The settings are logged once it serves, not before the bind, so a start that fails stays
-    one error line; under a JSON log they are a ``settings`` field as well.
+    one error line; under a JSON log they are a ``settings`` field as well. The port is the
+    one bound: ``--port 0``'s line said ``port=0``.
     """
 
     def announce(running: RunningServer) -> None:
+        in_force = {**settings, "port": running.port}
         _LOGGER.info(
             "settings: %s",
-            ", ".join(f"{name}={value}" for name, value in settings.items()),
-            extra={FIELDS: {"settings": settings}},
+            ", ".join(f"{name}={value}" for name, value in in_force.items()),
+            extra={FIELDS: {"settings": in_force}},
         )
         _announce(running)
 

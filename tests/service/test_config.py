@@ -645,7 +645,7 @@ def _start_up_log(
     """Return what ``advisor-server *argv`` logs by the time it serves (it serves nothing here)."""
 
     def serve_forever(config: ServerConfig, on_ready: Callable[[Any], None], **_: object) -> int:
-        on_ready(SimpleNamespace(address=f"{config.host}:1", metrics_address=None))
+        on_ready(SimpleNamespace(address=f"{config.host}:1", port=1, metrics_address=None))
         return 0
 
     monkeypatch.setattr(server, "serve_forever", serve_forever)
@@ -703,8 +703,11 @@ def test_the_log_states_every_setting_in_force_but_the_token(
     assert line.startswith("settings: host=127.0.0.1, ")
     shown = dict(item.split("=", 1) for item in line.removeprefix("settings: ").split(", "))
     settings = {*ServerConfig.model_fields} - {"limits"}
-    assert shown.keys() == settings | {"katib_port", "katib_host"}
+    assert shown.keys() == settings | {"config", "katib_port", "katib_host"}
+    # The port bound, not --port 0's 0, and the file the settings came from.
     expected = {
+        "port": "1",
+        "config": str(path),
         "token": "True",
         "grace_seconds": "4.0",
         "request_read_seconds": "5.0",
