@@ -947,6 +947,14 @@ def test_serve_help_lists_the_statuses_a_server_ends_with(
     statuses = result.stdout.partition("exit status:\n")[2]
     assert re.findall(r"^  (\d+) ", statuses, re.MULTILINE) == ["0", "1", "2", "7"]
     assert statuses.startswith("  0    stopped by SIGTERM, SIGHUP or Ctrl-C, after draining")
+    # A second signal was said to end the drain "at once", where the calls get about a second.
+    assert "at once" not in statuses and "about a second" in " ".join(statuses.split())
+    # The variables that shape the log were told nowhere in the help.
+    environment = result.stdout.partition("environment:\n")[2].partition("exit status:")[0]
+    assert re.findall(r"^  (\S+) ", environment, re.MULTILINE) == [
+        "ADVISOR_LOG_LEVEL",
+        "ADVISOR_LOG_FORMAT",
+    ]
 
 
 def test_export_help_lists_only_the_statuses_export_ends_with() -> None:

@@ -41,7 +41,7 @@ from advisor.service.held_signals import (
 from advisor.service.logs import report_failure
 from advisor.service.options import (
     SERVE_DESCRIPTION,
-    SERVE_EXIT_STATUS_HELP,
+    SERVE_EPILOG,
     add_limit_argument,
     add_serve_arguments,
     address,
@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         "run the gRPC service until SIGTERM, SIGHUP or Ctrl-C",
         description=SERVE_DESCRIPTION,
-        epilog=SERVE_EXIT_STATUS_HELP,
+        epilog=SERVE_EPILOG,
     )
     add_serve_arguments(serve)
     serve.reporter = report_failure

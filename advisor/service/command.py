@@ -45,7 +45,7 @@ from advisor.service.options import (
     BAD_OPTION_EXIT_STATUS,
     INTERRUPTED_EXIT_STATUS,
     SERVE_DESCRIPTION,
-    SERVE_EXIT_STATUS_HELP,
+    SERVE_EPILOG,
     SERVE_OPTION_FLAGS,
     SERVE_SETTINGS,
     START_FAILED_EXIT_STATUS,
@@ -552,7 +552,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int
     parser = OneLineParser(
         prog=prog,
         description=SERVE_DESCRIPTION,
-        epilog=SERVE_EXIT_STATUS_HELP,
+        epilog=SERVE_EPILOG,
         formatter_class=LinesHelpFormatter,
     )
     add_serve_arguments(parser)

@@ -12,12 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from advisor.protocol.metadata import address_problem
+from advisor.service.logs import (
+    LOG_FORMAT_VARIABLE,
+    LOG_FORMATS,
+    LOG_LEVEL_VARIABLE,
+    LOG_LEVELS,
+)
 from advisor.usage import EMPTY_PATH, USAGE_EXIT_STATUS, VersionAction, exit_status_help
 
 __all__ = [
     "BAD_OPTION_EXIT_STATUS",
     "INTERRUPTED_EXIT_STATUS",
     "SERVE_DESCRIPTION",
+    "SERVE_EPILOG",
     "SERVE_EXIT_STATUS_HELP",
     "SERVE_OPTION_FLAGS",
     "SERVE_SETTINGS",
@@ -46,7 +53,8 @@ SERVE_DESCRIPTION = (
 SERVE_EXIT_STATUS_HELP = exit_status_help(
     {
         0: "stopped by SIGTERM, SIGHUP or Ctrl-C, after draining (--grace; a second signal "
-        "ends the drain at once), or before serving when one came while it started",
+        "cuts it short: the calls in flight get about a second more to answer), or before "
+        "serving when one came while it started",
         INTERRUPTED_EXIT_STATUS: "Ctrl-C while gRPC and the server loaded, or any other failure",
         BAD_OPTION_EXIT_STATUS: "invalid option, --config setting or --limit, or usage error",
         START_FAILED_EXIT_STATUS: "the server could not start: address in use or not "
@@ -55,6 +63,15 @@ SERVE_EXIT_STATUS_HELP = exit_status_help(
 )
 """The exit statuses of the serve command, as its help lists them: a signal stops a server
 after its drain, exit status 0, where it ends the other commands (130, 143)."""
+
+SERVE_EPILOG = (
+    "environment:\n"
+    f"  {LOG_LEVEL_VARIABLE}   the least level logged: {', '.join(LOG_LEVELS)} (default INFO)\n"
+    f"  {LOG_FORMAT_VARIABLE}  the log's form on stderr: {' or '.join(LOG_FORMATS)}, one JSON "
+    "object a line (default text)\n"
+    f"\n{SERVE_EXIT_STATUS_HELP}"
+)
+"""The serve command's help epilog: the variables that shape its log, then its exit statuses."""
 
 # ServerConfig field -> the option that sets it, so a rejected field is reported as the option.
 SERVE_OPTION_FLAGS: dict[str, str] = {
