@@ -242,6 +242,12 @@ def test_a_drain_signal_the_server_was_started_ignoring_stays_ignored(
         signal.signal(ignored, before)
     received = [r.getMessage() for r in caplog.records if r.getMessage().startswith("received")]
     assert received == ["received SIGTERM; draining"]
+    # Said once at the start: an ignored signal left no trace of why it stopped nothing.
+    told = [r.getMessage() for r in caplog.records if r.getMessage().startswith(ignored.name)]
+    assert told == [
+        f"{ignored.name} stays ignored, as the process was started ignoring it (nohup, a "
+        "script's background job): it does not stop the server"
+    ]
 
 
 def test_a_server_whose_standard_output_has_no_reader_serves_on(tmp_path: Path) -> None:

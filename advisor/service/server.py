@@ -1060,13 +1060,14 @@ def serve_forever(
     search threads. ``on_stop`` is called when the signal has arrived, just before the drain
     begins: a server running beside this one (Katib's endpoint) begins its own drain there
     without blocking, so both drain over the same grace period instead of one after the other.
-    A second signal ends the drain at once (:meth:`RunningServer.hurry`), and calls ``on_hurry``
+    A second signal cuts the drain short (:meth:`RunningServer.hurry`: the calls get about a
+    second more), and calls ``on_hurry``
     to end that server's too. With ``config.metrics_port``, the metrics endpoint serves
     ``metrics``, where that server counts its calls too (default: a registry of this server's
     alone). A signal of :data:`DRAIN_SIGNALS` the process was started ignoring (``nohup``'s
-    SIGHUP) stays ignored. A signal the entry point held while it loaded
-    (:mod:`advisor.service.held_signals`) is acted on as one received now: the server stops
-    before serving.
+    SIGHUP) stays ignored, which an INFO line says at the start. A signal the entry point held
+    while it loaded (:mod:`advisor.service.held_signals`) is acted on as one received now: the
+    server stops before serving.
     """
     stop_requested = threading.Event()
     started: list[RunningServer] = []
@@ -1093,6 +1094,12 @@ def serve_forever(
     # one signal nohup is there to keep from it, and a script's background server at the
     # Ctrl-C meant for the script.
     handled = [s for s in DRAIN_SIGNALS if signal.getsignal(s) is not signal.SIG_IGN]
+    for ignored in (s for s in DRAIN_SIGNALS if s not in handled):  # the one trace it leaves
+        _LOGGER.info(
+            "%s stays ignored, as the process was started ignoring it (nohup, a script's "
+            "background job): it does not stop the server",
+            ignored.name,
+        )
     previous = {signum: signal.signal(signum, request_stop) for signum in handled}
     for held in take_held_signals():  # came while the entry point loaded gRPC and the server
         request_stop(held, None)
