@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from advisor.cli.output_files import check_writable, standard_output, write_output_file
+from advisor.errors import InvalidRequestError
 from advisor.export.torch_source import torch_source
 from advisor.model.architecture import checked_rank, ranked_architecture_argument
 from advisor.model.documents import STDIN, source_name
