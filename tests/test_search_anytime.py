@@ -484,6 +484,10 @@ def test_a_later_page_a_stop_leaves_empty_says_the_search_did_not_reach_it(
     assert "stopped early, before it scored a design for this page that the budget admits" in (
         header
     )
+    # A result does not say what stopped it: its remedy names every stop, where "a longer time
+    # limit" alone was false for a search the server's shutdown or a FinishSearch cut.
+    assert result.empty_reason is not None
+    assert all(stop in result.empty_reason for stop in ("time limit", "shutting down", "Finish"))
 
 
 def test_progress_goes_on_while_the_recommendations_are_built(

@@ -99,10 +99,13 @@ def _known_unpriced_reason(value: object) -> object:
 
 
 _EMPTY_REASON: Final = (
-    "stopped early, before it scored a design for this page that the budget admits: a longer "
-    "time limit (or a later deadline) lets it"
+    "stopped early, before it scored a design for this page that the budget admits: more time "
+    "(a longer time limit or deadline, a server not shutting down, no FinishSearch) lets it"
 )
-"""A stopped search's empty page, in words (:attr:`SearchResult.empty_reason`)."""
+"""A stopped search's empty page, in words (:attr:`SearchResult.empty_reason`).
+
+A result does not say what stopped its search (its designs' rationales do), so the remedy names
+every stop: "a longer time limit" alone was false advice for a search a shutdown cut."""
 
 _PLAIN_BITS = 40
 """Counts up to 2^40 are written out; larger ones as powers of two."""
