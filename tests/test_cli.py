@@ -275,6 +275,19 @@ def test_rank_with_an_architecture_file_is_refused(
     assert line == f"advisor: error: --rank: {arch_file} is an architecture, not a result"
 
 
+@pytest.mark.parametrize("command", ["analyze", "export"])
+def test_rank_with_a_task_file_is_told_it_is_a_task(task_file: Path, command: str) -> None:
+    # It was called an architecture, where without --rank the same file is told it is a task.
+    arguments = (
+        ("analyze", task_file, "--arch", task_file)
+        if command == "analyze"
+        else ("export", task_file, "--output", "-")
+    )
+    line = assert_one_error_line(advisor(*arguments, "--rank", "2"), ExitCode.INVALID_ARGUMENT)
+    assert line.startswith("advisor: error: architecture: is a task (it has ")
+    assert "not an architecture" in line and "--rank" not in line
+
+
 def test_a_bad_design_in_a_saved_result_is_named_where_it_lies(
     yaml_result: dict[str, Any], task_file: Path, tmp_path: Path
 ) -> None:

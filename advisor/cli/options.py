@@ -313,7 +313,7 @@ BUDGET_OPTIONS = (
         "search_dilations",
         {
             "action": argparse.BooleanOptionalAction,
-            "help": "try every dilation order (default: on)",
+            "help": "search dilation orders, all of them up to 64 steps (default: on)",
         },
     ),
     Option(

@@ -617,6 +617,11 @@ def _chosen_architecture(
         rank = checked_rank(rank)
     if "recommendations" not in document:
         if rank is not None:
+            # Another kind of document (a task) is told as what it is, as without --rank.
+            try:
+                refuse_other_kind(document, "architecture", _ARCHITECTURE_HOLDS)
+            except InvalidRequestError as error:
+                raise error.prefixed(field) from None
             raise InvalidRequestError.single(
                 "rank", f"{shown_path(source_name(path))} is an architecture, not a result"
             )

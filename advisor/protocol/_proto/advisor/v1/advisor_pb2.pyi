@@ -861,8 +861,9 @@ class Budget(_message.Message):
     max_channels (4096); refused beside channel_choices.
     """
     search_dilations: _builtins.bool
-    """Try every dilation order (1-D inputs, or a sequence written with axes of one location, as
-    [1, 64]); absent = true.
+    """Search dilation orders (1-D inputs, or a sequence written with axes of one location, as
+    [1, 64]): every one up to 64 steps, past that the ascending and descending ones and 118 the
+    seed draws; absent = true.
     """
     top_k: _builtins.int
     """Number of recommendations to return (on this page); absent = 5; at least 1, at most
@@ -1337,13 +1338,15 @@ class SearchResult(_message.Message):
     search_seconds: _builtins.float
     """Wall-clock seconds the search took."""
     complete: _builtins.bool
-    """False when a time limit, deadline or shutdown cut the search; the best found so far is kept."""
+    """False when a time limit, deadline, shutdown or FinishSearch cut the search; the best found so
+    far is kept.
+    """
     next_page_token: _builtins.str
     """Pass as Budget.page_token to get the next-ranked designs; empty = no more."""
     empty_reason: _builtins.str
     """Why recommendations is empty, and what gets designs: the search stopped (time limit,
-    deadline, shutdown) before it scored a design for this page that the budget admits. Empty
-    when there are recommendations.
+    deadline, shutdown, FinishSearch) before it scored a design for this page that the budget
+    admits. Empty when there are recommendations.
     """
     ranking_version: _builtins.int
     """The version of the ranking that ordered and scored these designs (its objective, factors and
