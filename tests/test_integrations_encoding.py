@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from advisor import Budget, load_task, parse_architecture, parse_task
 from advisor.errors import InvalidRequestError
-from advisor.integrations.encoding import ArchitectureCodec, permutation_id
+from advisor.integrations.encoding import SCHEDULE, ArchitectureCodec, permutation_id
 from advisor.integrations.learning import coupling_features, rerank
 from advisor.integrations.space import (
     ArchitectureSpace,
@@ -23,6 +23,7 @@ from advisor.model.architecture import Architecture
 from advisor.model.grid import InputSpec
 from advisor.search.candidates import largest_window, widest_step
 from advisor.search.recommend import recommend, sample_architectures
+from advisor.stopping import StopSignal
 
 SYMMETRY = load_task("examples/symmetry.yaml")
 SEQUENCE = parse_task(
@@ -396,6 +397,21 @@ def test_the_space_keeps_the_window_bounds_the_search_holds_by_default() -> None
     assert "max_window" in stated.stated_bounds()
     bound = ArchitectureSpace.for_search(task, stated, designs)
     assert (bound.schedules, bound.pairings) == (space.schedules, space.pairings)
+
+
+def test_the_space_holds_a_stopped_search_s_shallow_net_past_the_default_window_bound() -> None:
+    # A search stopped before any tree returns its shallow baseline, one 16x16 window past the
+    # default max_window of 16: the space dropped its schedule, then looked its ladders up and
+    # failed (KeyError 'widths[16x16]'), so a sampler on a cut ranking raised.
+    task, budget = BUDGETS["symmetry"]
+    stopped = recommend(task, budget, stop=StopSignal(0.0))
+    assert [r.architecture.family for r in stopped.recommendations] == ["shallow"]
+    space = ArchitectureSpace.for_search(task, budget, stopped.recommendations)
+    ((params, architecture),) = [
+        (space.codec.encode(r.architecture), r.architecture) for r in stopped.recommendations
+    ]
+    assert params[SCHEDULE] in space.schedules
+    assert space.codec.decode(params) == architecture
 
 
 @pytest.mark.parametrize(

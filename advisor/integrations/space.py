@@ -185,10 +185,13 @@ class ArchitectureSpace:
             run = SearchRun(task, budget, StopSignal(), None, named=budget.geometries)
             # The window bounds bind the space as they bind the search's recommendations, the
             # defaults too: the space offered 16x16 windows that no default search recommends.
+            # The designs' own schedules stay whatever their windows: a stopped search returns
+            # the shallow net, one global window past the bound, and the space holds every design.
+            proposed = {str(params[SCHEDULE]) for params in encoded}
             schedules = {
                 text: schedule
                 for text, schedule in schedules.items()
-                if run.recommendable(_tree(schedule))
+                if text in proposed or run.recommendable(_tree(schedule))
             }
             # A tree no ladder fits would only draw designs over the budgets: not offered.
             ladders = {
