@@ -40,6 +40,7 @@ class StopCause(enum.Enum):
     CALL_DEADLINE = "the call's deadline"
     SHUTDOWN = "the server's shutdown"
     FINISH = "a FinishSearch call"
+    CANCEL = "a cancel"
 
 
 class StopSignal:
@@ -146,8 +147,12 @@ class StopSignal:
 
         None: a computation's own time limit (the signal a search makes of its budget's), a
         deadline made without a cause, or none at all. A parent's deadline earlier than this
-        signal's own is the one in force, and its cause this one's.
+        signal's own is the one in force, and its cause this one's. A cancel (:meth:`cancel`,
+        this signal's or a parent's) stops at once, whatever the deadline: its cause is
+        :attr:`StopCause.CANCEL`.
         """
+        if self.cancelled:
+            return StopCause.CANCEL
         inherited = self._inherited()
         if self._parent is None or inherited is None:
             return self._cause

@@ -273,7 +273,7 @@ def test_a_stopped_pricing_leaves_the_contiguous_net_out_and_every_figure_as_it_
     assert cut.efficiency.log2_shallow_parameters == full.efficiency.log2_shallow_parameters
     assert cut.correlations == full.correlations
     assert cut.efficiency.unpriced_reason == "stopped"
-    assert "not computed (cut by the search's time limit)." in cut.efficiency.summary()
+    assert "not computed (cut by the search's stop)." in cut.efficiency.summary()
     assert analyze(task, arch, pricing_stop=StopSignal()) == full  # a live signal prices
 
 
@@ -389,7 +389,7 @@ def test_a_priced_net_has_no_reason_it_went_unpriced_and_figures_without_one_say
     with pytest.raises(ValueError, match="no unpriced_reason"):
         Efficiency(3.0, 9.5, 4.0, 10.25, True, "stopped")
     said = Efficiency(3.0, 9.5, None, None, False).summary()
-    assert "(too costly for an input this large, cut by a time limit, or not asked for)" in said
+    assert "(too costly for an input this large, cut by a stop, or not asked for)" in said
 
 
 def test_a_figure_above_its_dimension_bound_is_said_to_be_out_of_any_shallow_nets_reach() -> None:

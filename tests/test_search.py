@@ -528,7 +528,7 @@ def test_the_time_limit_is_a_deadline_on_the_stop_signals_clock() -> None:
     # The deadline cut the contiguous net's pricing, which a full search does on this task.
     assert best.efficiency is not None and not best.efficiency.contiguous_priced
     assert best.efficiency.unpriced_reason == "stopped"
-    assert "not computed (cut by the search's time limit)" in best.rationale
+    assert "not computed (cut by the search's stop)" in best.rationale
     full = recommend(task, Budget(max_parameters=30_000, time_limit_seconds=None))
     assert all(r.efficiency and r.efficiency.contiguous_priced for r in full.recommendations)
 
@@ -1417,7 +1417,7 @@ def test_a_search_whose_deadline_cut_a_pricing_is_not_complete(
     monkeypatch.setattr(page_module, "PricingTimer", _CutPricing)
     _, result = _search(LEFT_RIGHT, max_parameters=30_000, top_k=2)
     assert all(r.pricing_stopped for r in result.recommendations)
-    assert "not computed (cut by the search's time limit)" in result.recommendations[0].rationale
+    assert "not computed (cut by the search's stop)" in result.recommendations[0].rationale
     assert not result.complete
 
 

@@ -1272,3 +1272,17 @@ def test_a_stopped_search_says_what_stopped_it(cause: StopCause | None, said: st
     for recommendation in result.recommendations:
         assert said in recommendation.rationale
         assert cause is None or "a longer time limit" not in recommendation.rationale
+
+
+def test_a_search_its_caller_cancelled_says_so_not_a_longer_time_limit() -> None:
+    # A library caller's cancel (StopSignal.cancel) had no cause, so the shallow baseline it
+    # left was told "a longer time limit lets the search score the candidate trees", and its
+    # contiguous comparison "cut by the search's time limit".
+    task = wire.task_from_proto(LONG_TASK)
+    stop = StopSignal()
+    stop.cancel()
+    result = recommend(task, wire.budget_from_proto(long_budget(30.0)), stop=stop)
+    assert not result.complete and result.recommendations
+    for recommendation in result.recommendations:
+        assert "stopped early by a cancel" in recommendation.rationale
+        assert "time limit" not in recommendation.rationale

@@ -131,3 +131,5 @@ def test_the_cause_is_that_of_the_deadline_in_force() -> None:
     assert search.cause is StopCause.FINISH
     call.bring_forward(109.0, StopCause.SHUTDOWN)  # not earlier: the deadline and cause stay
     assert (search.deadline, search.cause) == (101.0, StopCause.FINISH)
+    call.cancel()  # a cancel stops at once, whatever deadline was in force
+    assert (drain.cause, call.cause, search.cause) == (StopCause.SHUTDOWN, *[StopCause.CANCEL] * 2)

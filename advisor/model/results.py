@@ -80,9 +80,9 @@ UnpricedReason: TypeAlias = Literal["too_large", "stopped", "not_asked"]
 
 _UNPRICED: Final[dict[UnpricedReason | None, str]] = {
     "too_large": "too costly for an input this large",
-    "stopped": "cut by the search's time limit",
+    "stopped": "cut by the search's stop",
     "not_asked": "not asked for",
-    None: "too costly for an input this large, cut by a time limit, or not asked for",
+    None: "too costly for an input this large, cut by a stop, or not asked for",
 }
 """The summary's words for each :data:`UnpricedReason` (None: figures that came without one)."""
 

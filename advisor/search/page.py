@@ -194,6 +194,7 @@ _REMEDIES: Final[dict[StopCause | None, str]] = {
     StopCause.CALL_DEADLINE: "a later deadline for the call",
     StopCause.SHUTDOWN: "the same request to a server that is not shutting down",
     StopCause.FINISH: "the same request, not asked to finish early",
+    StopCause.CANCEL: "the same request, not cancelled",
 }
 """What gives a stopped search more time, by what stopped it (:func:`stop_words`)."""
 
