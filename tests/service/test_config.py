@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from advisor.cli.main import main as cli_main
-from advisor.errors import InvalidRequestError, LimitExceededError, did_you_mean
+from advisor.errors import NEWER_KEY, InvalidRequestError, LimitExceededError, did_you_mean
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service import process_pool, server
 from advisor.service.command import config_from_arguments
@@ -126,7 +126,10 @@ def test_a_config_files_unknown_limit_is_told_the_limits_names(tmp_path: Path) -
     [violation] = error.value.violations
     assert violation.field == "config.limits.nope"
     assert violation.description == (
-        "Extra inputs are not permitted; known: " + ", ".join(sorted(RequestLimits.model_fields))
+        "Extra inputs are not permitted"
+        + NEWER_KEY
+        + "; known: "
+        + ", ".join(sorted(RequestLimits.model_fields))
     )
 
 
