@@ -1159,6 +1159,17 @@ def test_a_default_window_bound_no_tree_meets_says_once_that_it_gave_way(
     assert ("max_window" in " ".join(designs[0].rationale.split())) == said
 
 
+def test_a_stopped_search_s_shallow_net_is_not_told_the_window_bound_gave_way() -> None:
+    # A search stopped before any tree returns the shallow net, one 784-location window on
+    # 28x28, and its rationale ended "Pooling windows are bounded by max_window ... 16 (the
+    # default, widened to 49 ...)", a bound that net is not held to.
+    task = parse_task({"input": {"shape": [28, 28]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=20_000, top_k=3, time_limit_seconds=None)
+    [shallow] = recommend(task, budget, stop=StopSignal(0.0)).recommendations
+    assert shallow.architecture.family == "shallow"
+    assert "max_window" not in " ".join(shallow.rationale.split())
+
+
 @pytest.mark.parametrize(("shape", "said"), [([2], True), ([2, 2], True), ([4], False)])
 def test_a_pick_on_an_input_pooled_in_one_level_only_says_so_in_its_summary(
     shape: list[int], said: bool

@@ -904,12 +904,14 @@ def _widened_window(run: SearchRun) -> str:
 
     Every tree of a 28x28 grid pools a 7x7 window (49 locations) or a larger one: its picks
     passed the default ``max_window`` of 16 and nothing said why. A bound the caller set is
-    refused instead (:func:`~advisor.search.checks.check_bounds`); a free search has none.
+    refused instead (:func:`~advisor.search.checks.check_bounds`); a free search has none. Not
+    said of a page a stop left with its reference alone (the shallow net, one window over the
+    whole grid, which no window bound holds): the sentence read as true of that net.
     """
     budget = run.budget
     bound = budget.max_window
     stated = "max_window" in budget.stated_bounds()
-    if budget.width_profile != "practical" or bound is None or stated:
+    if budget.width_profile != "practical" or bound is None or stated or not run.board.top:
         return ""
     least = widened_bound(run.candidates, largest_window, bound)
     if least is None or least <= bound:

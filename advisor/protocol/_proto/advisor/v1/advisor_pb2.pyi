@@ -734,7 +734,9 @@ class Architecture(_message.Message):
     representation: _builtins.int
     """M, the representation channels."""
     outputs: _builtins.int
-    """Output count Y; absent = 1."""
+    """Output count Y; absent = the task's outputs where it is analysed against a task that states
+    them, else 1.
+    """
     family: _builtins.str
     """Where a recommended architecture came from (contiguous, mirror, interleaved, dilations,
     synthesized, ...); informational; absent = none.
