@@ -247,18 +247,24 @@ def test_a_file_read_by_its_name_refuses_a_dash_for_standard_input(
     )
 
 
-def test_ctrl_c_during_infer_exits_as_a_stopped_search_does(
+def test_ctrl_c_during_an_inference_exits_as_a_stopped_search_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Ctrl-C during infer's passes exited 1, any failure's status, where recommend's exits 130.
+    # Ctrl-C during infer's passes, and recommend --data's, exited 1, any failure's status,
+    # where recommend's stopped search exits 130.
     def pressed(*args: object, **kwargs: object) -> DependenceGraph:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(infer_module, "dependence_graph", pressed)
     data, _ = _blocks(tmp_path)
-    run = advisor("infer", data)
-    assert run.status == ExitCode.INTERRUPTED
-    assert run.stderr == "advisor: error: interrupted\n"
+    task = tmp_path / "task.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: symmetry\n")
+    for run in (
+        advisor("infer", data),
+        advisor("recommend", task, "--data", data, "--budget", "20000"),
+    ):
+        assert run.status == ExitCode.INTERRUPTED
+        assert run.stderr == "advisor: error: interrupted\n"
 
 
 def test_data_or_labels_in_a_pipe_are_told_so_not_empty(tmp_path: Path) -> None:

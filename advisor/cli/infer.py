@@ -19,7 +19,7 @@ import numpy.typing as npt
 from advisor_client.client import AdvisorClient
 from advisor_client.errors import DeadlineExceededError, InvalidArgumentError
 
-from advisor.cli.options import TaskFormat
+from advisor.cli.options import InferenceInterrupted, TaskFormat
 from advisor.cli.output import document_text, stdout_document
 from advisor.cli.output_files import check_writable, standard_output, write_output_file
 from advisor.cli.progress import progress_bar_for
@@ -263,6 +263,9 @@ def arranged_task(
     The notice (None when there is none) is the line that says what the data did not add (no
     dependence, or an arrangement held back): the caller writes it once the search returned,
     since a search that fails (a budget no net fits) is one line on stderr, its error alone.
+
+    A Ctrl-C during the inference raises :class:`~advisor.cli.options.InferenceInterrupted`,
+    so the command exits as ``advisor infer`` stopped does.
     """
     if args.data is None:
         given = {
@@ -294,11 +297,14 @@ def arranged_task(
         described = _described_input(document, parts)
     except InvalidRequestError as error:
         raise error.prefixed("task") from None
-    graph = _graph(args, _sample(args, "--data", list(described.shape)), "--data")
-    mismatch = input_mismatch(described, InputSpec(shape=graph.shape, channels=graph.channels))
-    if mismatch is not None:  # before the call, and whether or not the data gives a task
-        raise InvalidRequestError.single("--data", mismatch)
-    report = _infer_task(advisor, graph, "--data", timeout=args.timeout)
+    try:
+        graph = _graph(args, _sample(args, "--data", list(described.shape)), "--data")
+        mismatch = input_mismatch(described, InputSpec(shape=graph.shape, channels=graph.channels))
+        if mismatch is not None:  # before the call, and whether or not the data gives a task
+            raise InvalidRequestError.single("--data", mismatch)
+        report = _infer_task(advisor, graph, "--data", timeout=args.timeout)
+    except KeyboardInterrupt:
+        raise InferenceInterrupted from None
     try:
         combined = with_data(document, report, parts)
         if not combined.get("correlations") and combined.get("preset") is None:

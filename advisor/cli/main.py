@@ -26,6 +26,7 @@ from advisor.cli.options import (
     TASK_FORMATS,
     VALUE_KINDS,
     ExitCode,
+    InferenceInterrupted,
     count,
     output_path,
     read_path,
@@ -251,12 +252,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from advisor.cli.commands import run  # only now: see the module docstring
 
         status = run(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         # Ctrl-C, whenever it comes: also while the engines and gRPC load (the first half
         # second), which printed KeyboardInterrupt's traceback and ended the process by SIGINT.
-        # infer has no search to finish: stopped, it exits as recommend's stopped search does.
-        stopped = ExitCode.INTERRUPTED if args.command == "infer" else ExitCode.OTHER
-        status = fail("interrupted", stopped)
+        # An inference has no search to finish: stopped, it exits as recommend's stopped search.
+        inferring = args.command == "infer" or isinstance(interrupt, InferenceInterrupted)
+        status = fail("interrupted", ExitCode.INTERRUPTED if inferring else ExitCode.OTHER)
     except _TerminatedError:
         status = fail("terminated (SIGTERM)", ExitCode.TERMINATED)
     finally:

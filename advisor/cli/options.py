@@ -36,6 +36,7 @@ __all__ = [
     "TLS_OPTIONS",
     "VALUE_KINDS",
     "ExitCode",
+    "InferenceInterrupted",
     "Option",
     "OutputFormat",
     "TaskFormat",
@@ -62,6 +63,15 @@ class ExitCode(IntEnum):
     TERMINATED = 143  # 128 + SIGTERM, the shells' status of a command SIGTERM ended
 
 
+class InferenceInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``recommend --data``'s inference: it exits :attr:`ExitCode.INTERRUPTED`.
+
+    As ``advisor infer`` does, where a Ctrl-C is any other failure's 1 elsewhere in ``recommend``
+    (a second Ctrl-C aborting its search among them). A ``KeyboardInterrupt``, so every handler
+    of one takes it as one.
+    """
+
+
 _OUTPUT_CUT_SHORT: Final = (
     "Ctrl-C while the output was being written: what was printed is incomplete"
 )
@@ -82,7 +92,8 @@ _EXIT_STATUS_MEANINGS: dict[int, str] = {
     "unusable TLS file",
     ExitCode.INTERRUPTED: "Ctrl-C stopped recommend's search (the embedded server's or a "
     "--target's): the best designs found so far were printed; a second Ctrl-C aborts (1); "
-    "Ctrl-C stopped infer (no task written); or " + _OUTPUT_CUT_SHORT,
+    "Ctrl-C stopped infer or recommend --data's inference (no task written); or "
+    + _OUTPUT_CUT_SHORT,
     ExitCode.BROKEN_PIPE: "the reader of standard output went away before the output ended "
     "(| head -1): nothing more is printed",
     ExitCode.TERMINATED: "SIGTERM ended the command (a cancelled job, a stopped container): "
