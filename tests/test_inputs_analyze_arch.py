@@ -335,7 +335,8 @@ def test_a_result_whose_ranks_do_not_run_on_is_refused_as_a_saved_result_is(
     # Of two designs of rank 1, analyze and export took the first; parse_search_result
     # refused the same file. They read its ranks by one rule.
     task, _, result = _files(tmp_path)
-    designs = [{"rank": 1, "architecture": ARCHITECTURE}] * 2
+    # The rank after the edited one was named too: "is 3, after rank 1".
+    designs = [{"rank": rank, "architecture": ARCHITECTURE} for rank in (1, 1, 3)]
     result.write_text(yaml.safe_dump({"recommendations": designs}))
     arguments: dict[str, tuple[str | Path, ...]] = {
         "analyze": ("analyze", task, "--arch", result, "--rank", "1"),

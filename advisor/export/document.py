@@ -224,8 +224,8 @@ def _result_contradictions(result: SearchResult) -> list[FieldViolation]:
     A recommendation's costs are its architecture's (they are counted from it), the ranks run
     on by one, and each design's figures are bounded as :func:`_figure_contradictions` checks.
     """
-    found: list[FieldViolation] = []
     ranks = [recommendation.rank for recommendation in result.recommendations]
+    found = misranked(ranks, "recommendations")
     for index, recommendation in enumerate(result.recommendations):
         place, architecture = f"recommendations[{index}]", recommendation.architecture
         counted = {
@@ -243,7 +243,6 @@ def _result_contradictions(result: SearchResult) -> list[FieldViolation]:
                         "edited; write the design's own count or recommend again",
                     )
                 )
-        found += misranked(ranks, index, f"{place}.rank")
         tree = not architecture.is_overlapping and architecture.mixture is None
         found += _figure_contradictions(recommendation.analysis, f"{place}.analysis", tree)
     return found

@@ -694,8 +694,8 @@ def _ranks(recommendations: list[Any], listed: str) -> list[int]:
     Raises
     ------
     InvalidRequestError
-        Naming each recommendation that is no mapping, each rank that is no rank, and each
-        that does not follow the one before it by one.
+        Naming each recommendation that is no mapping and each rank that is no rank, else
+        the first rank that does not follow the one before it by one.
     """
     violations = []
     for index, entry in enumerate(recommendations):
@@ -709,26 +709,29 @@ def _ranks(recommendations: list[Any], listed: str) -> list[int]:
         elif type(entry["rank"]) is not int or entry["rank"] < 1:
             violations.append(FieldViolation(f"{at}.rank", _NO_RANK.format(entry["rank"])))
     ranks = [entry["rank"] for entry in recommendations] if not violations else []
-    for index in range(len(ranks)):
-        violations += misranked(ranks, index, f"{listed}[{index}].rank")
+    violations += misranked(ranks, listed)
     if violations:
         raise InvalidRequestError(violations)
     return ranks
 
 
-def misranked(ranks: Sequence[int], index: int, field: str) -> list[FieldViolation]:
-    """Refuse ``ranks[index]`` (lying at ``field``) unless it follows the rank before it by one.
+def misranked(ranks: Sequence[int], listed: str) -> list[FieldViolation]:
+    """Refuse the first of ``ranks`` that does not follow the rank before it by one.
 
-    The one rule of a result's ranks, ``parse_search_result``'s and the one ``--rank``
-    picks by: of two recommendations of rank 1, ``analyze`` and ``export`` took the first.
+    ``ranks`` are those of the recommendations listed at ``listed``. The one rule of a result's
+    ranks, ``parse_search_result``'s and the one ``--rank`` picks by: of two recommendations of
+    rank 1, ``analyze`` and ``export`` took the first. Only the first break is named: the rank
+    after an edited one breaks the run against it, and was named too, though it was as written.
     """
-    if not index or ranks[index] == ranks[index - 1] + 1:
-        return []
-    return [
-        FieldViolation(
-            field, f"is {ranks[index]}, after rank {ranks[index - 1]}: ranks run on by one"
-        )
-    ]
+    for index in range(1, len(ranks)):
+        if ranks[index] != ranks[index - 1] + 1:
+            return [
+                FieldViolation(
+                    f"{listed}[{index}].rank",
+                    f"is {ranks[index]}, after rank {ranks[index - 1]}: ranks run on by one",
+                )
+            ]
+    return []
 
 
 _NO_RANK: Final = "must be a whole number from 1, a recommendation's rank; got {!r}"
