@@ -27,7 +27,12 @@ import yaml
 
 from advisor.cli.options import POOLING_KINDS, ExitCode
 from advisor.errors import InvalidRequestError
-from advisor.export.document import PoolingKind, search_result_document, torch_module
+from advisor.export.document import (
+    PoolingKind,
+    parse_search_result,
+    search_result_document,
+    torch_module,
+)
 from advisor.export.mixture_gathers import mixture_gathers
 from advisor.export.torch_source import torch_source
 from advisor.geometry.layouts import dilation_permutation, input_permutation
@@ -520,25 +525,35 @@ def test_a_results_dilation_order_is_read_strictly(
     assert f"architecture.recommendations[0].{refusal}" in line
 
 
+@pytest.mark.parametrize("command", ["export", "analyze"])
 def test_a_results_order_not_its_designs_is_refused_where_it_lies(
-    dilations_result: tuple[Path, Any], tmp_path: Path
+    dilations_result: tuple[Path, Any], tmp_path: Path, command: str
 ) -> None:
     # A valid order of another design was refused as "dilations: ...", with neither the
-    # recommendation holding it nor the file, which an order that is no order was told.
+    # recommendation holding it nor the file, which an order that is no order was told; and
+    # analyze --arch and parse_search_result read it without a word.
     path, chosen = dilations_result
     other = list(reversed(chosen.dilations))
     document = json.loads(path.read_text())
     document["recommendations"][0]["dilations"] = other
     edited = tmp_path / "edited.json"
     edited.write_text(json.dumps(document))
-    line = assert_one_error_line(
-        advisor("export", edited, "--output", "-"), ExitCode.INVALID_ARGUMENT
+    task = tmp_path / "task.yaml"
+    task.write_text("input: {shape: [16]}\npreset: long_range\n")
+    arguments: dict[str, tuple[str | Path, ...]] = {
+        "export": ("export", edited, "--output", "-"),
+        "analyze": ("analyze", task, "--arch", edited),
+    }
+    line = assert_one_error_line(advisor(*arguments[command]), ExitCode.INVALID_ARGUMENT)
+    refusal = (
+        f"recommendations[0].dilations: {tuple(other)} is not the dilation order of the "
+        "architecture's geometry"
     )
-    assert line.startswith(
-        f"advisor: error: architecture.recommendations[0].dilations: {tuple(other)} is not the "
-        "dilation order of the architecture's geometry"
-    )
+    assert line.startswith(f"advisor: error: architecture.{refusal}")
     assert line.endswith(f"(from {edited})")
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_search_result(document)
+    assert str(raised.value).startswith(refusal)
 
 
 def test_a_dilation_order_not_the_architectures_is_refused(

@@ -56,7 +56,8 @@ from advisor.errors import (
     fitting_violations,
     refused_limits,
 )
-from advisor.model.architecture import architecture_argument, checked_rank, with_task_outputs
+from advisor.export.document import design_argument
+from advisor.model.architecture import checked_rank, with_task_outputs
 from advisor.model.budget import Budget
 from advisor.model.documents import STDIN, source_name
 from advisor.protocol.metadata import token_refusal
@@ -244,7 +245,7 @@ def _analyze(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     # --rank is checked before the file, as the client checks it: 0 or -1 is no rank, not one
     # the file lacks.
     rank = None if args.rank is None else checked_rank(args.rank)
-    architecture = with_task_outputs(architecture_argument(args.arch, rank), task.outputs)
+    architecture = with_task_outputs(design_argument(args.arch, rank).architecture, task.outputs)
     analysis = advisor.analyze(task, architecture, exact=args.exact, timeout=args.timeout)
     return render_analysis(analysis, args.format, architecture)
 

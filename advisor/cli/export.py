@@ -11,9 +11,9 @@ import argparse
 from pathlib import Path
 
 from advisor.cli.output_files import check_writable, standard_output, write_output_file
-from advisor.errors import InvalidRequestError
+from advisor.export.document import design_argument
 from advisor.export.torch_source import torch_source
-from advisor.model.architecture import checked_rank, ranked_architecture_argument
+from advisor.model.architecture import checked_rank
 from advisor.model.documents import STDIN, source_name
 from advisor.stdout import shown_path
 
@@ -37,27 +37,18 @@ def export(args: argparse.Namespace) -> str:
     if output is not None:
         _check_output(args, output)
     rank = None if args.rank is None else checked_rank(args.rank)
-    chosen = ranked_architecture_argument(args.arch, rank)
-    try:
-        source = torch_source(
-            chosen.architecture,
-            args.pooling,
-            source=source_name(args.arch),
-            rank=chosen.rank,
-            dilations=chosen.dilations,
-        )
-    except InvalidRequestError as error:
-        # An order that is not its design's is the recommendation's, named where it lies.
-        raise error.renamed(lambda field: _placed(field, chosen.place)) from None
+    chosen = design_argument(args.arch, rank)
+    source = torch_source(
+        chosen.architecture,
+        args.pooling,
+        source=source_name(args.arch),
+        rank=chosen.rank,
+        dilations=chosen.dilations,
+    )
     if output is None:
         return source
     write_output_file(output, source, "--output")
     return f"PyTorch source written to {shown_path(output)}\n"
-
-
-def _placed(field: str, place: str | None) -> str:
-    """Place ``torch_source``'s ``dilations`` at the recommendation it came from, if any."""
-    return f"{place}.{field}" if field == "dilations" and place is not None else field
 
 
 def _check_output(args: argparse.Namespace, output: Path) -> None:

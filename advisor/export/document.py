@@ -13,9 +13,11 @@ the input locations.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, get_args
 
+import numpy as np
 import pydantic
 
 from advisor.errors import (
@@ -24,11 +26,14 @@ from advisor.errors import (
     extra_needed,
     invalid_request_from_pydantic,
 )
+from advisor.geometry.layouts import dilation_permutation, input_permutation
 from advisor.model.architecture import (
     Architecture,
+    RankedArchitecture,
     architecture_document,
     misranked,
     parse_architecture,
+    ranked_architecture_argument,
 )
 from advisor.model.arguments import require_instance
 from advisor.model.documents import refuse_other_kind
@@ -46,6 +51,8 @@ __all__ = [
     "analysis_document",
     "architecture_yaml",
     "check_pooling",
+    "design_argument",
+    "dilations_contradiction",
     "parse_analysis",
     "parse_search_result",
     "presets_document",
@@ -243,9 +250,56 @@ def _result_contradictions(result: SearchResult) -> list[FieldViolation]:
                         "edited; write the design's own count or recommend again",
                     )
                 )
+        if recommendation.dilations is not None:
+            found += dilations_contradiction(
+                architecture, recommendation.dilations, f"{place}.dilations"
+            )
         tree = not architecture.is_overlapping and architecture.mixture is None
         found += _figure_contradictions(recommendation.analysis, f"{place}.analysis", tree)
     return found
+
+
+def dilations_contradiction(
+    architecture: Architecture, dilations: Sequence[int], field: str
+) -> list[FieldViolation]:
+    """Name ``dilations`` (lying at ``field``) unless it is ``architecture``'s dilation order.
+
+    The order of the geometry whose size-2 dilated convs pool as the architecture's
+    permutation does: a recommendation's ``dilations`` edited (or pasted from another design)
+    was written into ``advisor export``'s header, and read by ``analyze --arch`` and
+    ``parse_search_result`` without a word. The one check of all three.
+    """
+    permutation = input_permutation(architecture)
+    try:
+        matches = np.array_equal(dilation_permutation(len(permutation), dilations), permutation)
+    except (InvalidRequestError, TypeError):  # no order of powers of two, one per layer
+        matches = False
+    if matches:
+        return []
+    return [
+        FieldViolation(
+            field,
+            f"{dilations!r} is not the dilation order of the architecture's geometry (the "
+            "one whose size-2 dilated convs pool as its permutation does)",
+        )
+    ]
+
+
+def design_argument(path: str | os.PathLike[str], rank: int | None) -> RankedArchitecture:
+    """Read a design as :func:`~advisor.model.architecture.ranked_architecture_argument` does.
+
+    And refuse a recommendation's dilation order that is not its architecture's
+    (:func:`dilations_contradiction`, at ``architecture.recommendations[i].dilations``): what
+    ``advisor analyze --arch`` and ``advisor export`` read a design with.
+    """
+    chosen = ranked_architecture_argument(path, rank)
+    if chosen.dilations is not None:
+        _refuse_contradictions(
+            dilations_contradiction(
+                chosen.architecture, chosen.dilations, f"{chosen.place}.dilations"
+            )
+        )
+    return chosen
 
 
 def _figure_contradictions(

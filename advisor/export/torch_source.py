@@ -14,13 +14,11 @@ import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Final
 
-import numpy as np
-
 from advisor.errors import InvalidRequestError
-from advisor.export.document import PoolingKind, check_pooling
+from advisor.export.document import PoolingKind, check_pooling, dilations_contradiction
 from advisor.export.margins import input_pads
 from advisor.export.mixture_gathers import mixture_gathers
-from advisor.geometry.layouts import dilation_order, dilation_permutation, input_permutation
+from advisor.geometry.layouts import dilation_order, input_permutation
 from advisor.model.architecture import Architecture
 from advisor.model.arguments import require_instance
 from advisor.model.geometries import (
@@ -78,7 +76,9 @@ def torch_source(
     require_instance(architecture, Architecture, "architecture")
     check_pooling(pooling)
     if dilations is not None:
-        _check_dilations(architecture, dilations)
+        contradiction = dilations_contradiction(architecture, dilations, "dilations")
+        if contradiction:
+            raise InvalidRequestError(contradiction)
     spec = architecture.input
     pads = input_pads(architecture)
     shared = {
@@ -152,21 +152,6 @@ def _member_lines(
         for level in range(len(architecture.layers))
     )
     return f"{_INDENT * 3}nn.Sequential(  # member {member}\n{levels}{_INDENT * 3}),\n"
-
-
-def _check_dilations(architecture: Architecture, dilations: Sequence[int]) -> None:
-    """Refuse ``dilations`` unless it is the order of ``architecture``'s pooling geometry."""
-    permutation = input_permutation(architecture)
-    try:
-        matches = np.array_equal(dilation_permutation(len(permutation), dilations), permutation)
-    except (InvalidRequestError, TypeError):  # no order of powers of two, one per layer
-        matches = False
-    if not matches:
-        raise InvalidRequestError.single(
-            "dilations",
-            f"{dilations!r} is not the dilation order of the architecture's geometry (the one "
-            "whose size-2 dilated convs pool as its permutation does)",
-        )
 
 
 def _header(
