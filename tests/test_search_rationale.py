@@ -225,7 +225,7 @@ def test_a_grid_with_no_deeper_tree_is_named_not_depth_bounds_the_server_filled_
 def test_a_stopped_search_scopes_its_targets_and_references_to_the_trees_it_scored() -> None:
     budgeted = Objective.create([576.0, 90.0], [1.0, 1.0], "weighted", max_parameters=20_000)
     full = _text(objective=budgeted, contiguous=None)
-    assert "(targets: the best any net reaches here;" in full
+    assert "(targets: the best any net the search scored reaches here;" in full
     assert "No contiguous net fits this input and budget" in full
     stopped = _text(objective=budgeted, contiguous=None, scope="stopped")
     assert "(targets: the best any net scored before the search stopped reaches;" in stopped
@@ -534,8 +534,8 @@ def test_a_rank_target_the_caller_set_is_named_where_the_targets_are() -> None:
     )
     text = " ".join(_text(objective=capped).split())
     assert (
-        "(targets: the best any net reaches here, at most 100 bits, log2_rank_target "
-        "(--rank-target); equal scores" in text
+        "(targets: the best any net the search scored reaches here, at most 100 bits, "
+        "log2_rank_target (--rank-target); equal scores" in text
     )
     free = Objective.create([100.0, 90.0], [1.0, 1.0], "weighted", rank_target=100.0)
     assert "(targets: the dimension bounds, at most 100 bits" in " ".join(
@@ -1087,7 +1087,9 @@ def test_a_search_of_some_families_says_its_targets_are_theirs() -> None:
         "(targets: the best any net of the families searched (contiguous and mirror) reaches "
         "here; equal scores go to the larger net)"
     ) in text
-    assert "(targets: the best any net reaches here;" in _text(objective=practical)
+    assert "(targets: the best any net the search scored reaches here;" in _text(
+        objective=practical
+    )
 
 
 @pytest.mark.parametrize(

@@ -334,7 +334,7 @@ BUDGET_OPTIONS = (
             "type": number,
             "metavar": "BITS",
             "help": "log2 rank beyond which nothing is gained "
-            "(default: the best any net reaches at this budget)",
+            "(default: the best any net the search scores reaches at this budget)",
         },
     ),
     Option(

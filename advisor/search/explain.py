@@ -458,7 +458,10 @@ def _score(
     if objective.rank_target is not None:
         capped = f", at most {_bits(objective.rank_target)} bits, log2_rank_target (--rank-target)"
     if objective.max_parameters is not None:
-        nets = f" of {_searched_nets(searched, last='or')}" if searched else ""
+        # Of the nets the search scored, not of every net: a geometry it does not search (a
+        # mirror folding one axis alone) may reach more.
+        scored = " the search scored" if scope == "complete" else ""
+        nets = f" of {_searched_nets(searched, last='or')}" if searched else scored
         targets = _TARGETS[scope].format(nets=f"any net{nets}")
         text += f" (targets: {targets}{capped}; equal scores go to the larger net)"
     elif capped or objective.bound_channels is not None:
