@@ -988,6 +988,22 @@ def test_an_existing_output_file_is_replaced_only_with_force(tmp_path: Path, com
     assert load_task(existing).correlations
 
 
+@pytest.mark.parametrize(
+    ("command", "needs"),
+    [("infer", "--output FILE"), ("recommend", "--save-task TASK.yaml")],
+)
+def test_force_without_a_file_to_replace_is_refused(
+    tmp_path: Path, command: str, needs: str
+) -> None:
+    # It was accepted and did nothing: a --force meant for a file that is not being written.
+    data, _ = _blocks(tmp_path)
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    given = ("infer", data) if command == "infer" else ("recommend", task, "--budget", "20000")
+    line = assert_one_error_line(advisor(*given, "--force"), ExitCode.INVALID_ARGUMENT)
+    assert line.startswith(f"advisor: error: --force: needs {needs}"), line
+
+
 def _saved(tmp_path: Path, name: str, values: np.ndarray) -> Path:
     """``values`` saved as ``name`` (``.npy``, or ``.npz`` under the name ``data``)."""
     path = tmp_path / name

@@ -235,10 +235,16 @@ def _write_task(
 def _check_output(args: argparse.Namespace, output: Path | None) -> None:
     """Refuse an ``output`` that is the DATA or ``--labels`` file, before anything is read.
 
-    So is YAML asked for a file read as JSON (JSON is YAML, so the converse reads).
-    ``output`` is ``--output``'s file, None for standard output.
+    So is YAML asked for a file read as JSON (JSON is YAML, so the converse reads), and
+    ``--force`` without a file to replace. ``output`` is ``--output``'s file, None for standard
+    output.
     """
     if output is None:
+        if args.force:
+            raise InvalidRequestError.single(
+                "--force",
+                "needs --output FILE: the task goes to standard output, which replaces no file",
+            )
         return
     inputs = (("DATA", args.data), ("--labels", args.labels))
     check_writable("--output", output, inputs, "the task", force=args.force)
@@ -267,6 +273,10 @@ def arranged_task(
     A Ctrl-C during the inference raises :class:`~advisor.cli.options.InferenceInterrupted`,
     so the command exits as ``advisor infer`` stopped does.
     """
+    if args.force and args.save_task is None:
+        raise InvalidRequestError.single(
+            "--force", "needs --save-task TASK.yaml, the one file recommend writes"
+        )
     if args.data is None:
         given = {
             "--from-data": args.from_data is not None,
