@@ -638,6 +638,11 @@ def test_an_existing_output_is_replaced_only_with_force(tmp_path: Path) -> None:
     run = advisor("export", arch, "--output", output, "--force")
     assert run.status == ExitCode.OK, run.stderr
     assert "class Net(nn.Module):" in output.read_text()
+    # To standard output there is no file to replace: --force was accepted and did nothing.
+    idle = assert_one_error_line(
+        advisor("export", arch, "--output", "-", "--force"), ExitCode.INVALID_ARGUMENT
+    )
+    assert idle == "advisor: error: --force: needs --output FILE (standard output replaces no file)"
 
 
 def test_the_architecture_file_is_never_the_output(tmp_path: Path) -> None:

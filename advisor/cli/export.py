@@ -10,7 +10,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from advisor.cli.output_files import check_writable, standard_output, write_output_file
+from advisor.cli.output_files import (
+    check_force,
+    check_writable,
+    standard_output,
+    write_output_file,
+)
 from advisor.export.document import design_argument
 from advisor.export.torch_source import torch_source
 from advisor.model.architecture import checked_rank
@@ -34,6 +39,7 @@ def export(args: argparse.Namespace) -> str:
         ``--rank``, or the ARCH file's fields.
     """
     output = None if args.output is None or standard_output(args.output) else args.output
+    check_force(args.force, output, "--output FILE (standard output replaces no file)")
     if output is not None:
         _check_output(args, output)
     rank = None if args.rank is None else checked_rank(args.rank)

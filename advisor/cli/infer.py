@@ -21,7 +21,12 @@ from advisor_client.errors import DeadlineExceededError, InvalidArgumentError
 
 from advisor.cli.options import InferenceInterrupted, TaskFormat
 from advisor.cli.output import document_text, stdout_document
-from advisor.cli.output_files import check_writable, standard_output, write_output_file
+from advisor.cli.output_files import (
+    check_force,
+    check_writable,
+    standard_output,
+    write_output_file,
+)
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer.combine import input_mismatch, with_data
@@ -239,12 +244,8 @@ def _check_output(args: argparse.Namespace, output: Path | None) -> None:
     ``--force`` without a file to replace. ``output`` is ``--output``'s file, None for standard
     output.
     """
+    check_force(args.force, output, "--output FILE (standard output replaces no file)")
     if output is None:
-        if args.force:
-            raise InvalidRequestError.single(
-                "--force",
-                "needs --output FILE: the task goes to standard output, which replaces no file",
-            )
         return
     inputs = (("DATA", args.data), ("--labels", args.labels))
     check_writable("--output", output, inputs, "the task", force=args.force)
@@ -273,10 +274,7 @@ def arranged_task(
     A Ctrl-C during the inference raises :class:`~advisor.cli.options.InferenceInterrupted`,
     so the command exits as ``advisor infer`` stopped does.
     """
-    if args.force and args.save_task is None:
-        raise InvalidRequestError.single(
-            "--force", "needs --save-task TASK.yaml, the one file recommend writes"
-        )
+    check_force(args.force, args.save_task, "--save-task TASK.yaml, the one file recommend writes")
     if args.data is None:
         given = {
             "--from-data": args.from_data is not None,

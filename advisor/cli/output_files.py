@@ -16,7 +16,22 @@ from advisor.errors import InvalidRequestError
 from advisor.files import replace_file
 from advisor.stdout import shown_path
 
-__all__ = ["check_writable", "standard_output", "write_output_file"]
+__all__ = ["check_force", "check_writable", "standard_output", "write_output_file"]
+
+
+def check_force(force: bool, file: Path | None, needs: str) -> None:
+    """Refuse ``--force`` where the command writes no ``file`` it could replace (None).
+
+    ``needs`` names the option that writes one: a ``--force`` given without it was accepted
+    and did nothing.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``--force``.
+    """
+    if force and file is None:
+        raise InvalidRequestError.single("--force", f"needs {needs}")
 
 
 def standard_output(path: Path) -> bool:
