@@ -957,11 +957,8 @@ def test_the_correlation_a_higher_scoring_reference_models_better_is_named() -> 
     )
     assert said is not None, text
     index = NAMES.index(said[1])
-    ranks = (reference.log2_ranks[index], CHOSEN.log2_ranks[index])
-    assert ranks[0] > ranks[1]
-    assert (float(said[4]), float(said[5])) == ranks
-    fractions = [OBJECTIVE.fractions(design.log2_ranks)[index] for design in (reference, CHOSEN)]
-    assert (int(said[2]), int(said[3])) == tuple(round(100 * f) for f in fractions)
+    assert reference.log2_ranks[index] > CHOSEN.log2_ranks[index]
+    _assert_compared(reference, index, percents=(said[2], said[3]), ranks=(said[4], said[5]))
     assert said[6] != said[1]
     # A reference that scores lower is compared only where this net is stronger.
     assert "above this net's" not in _text()
@@ -979,15 +976,25 @@ def test_a_lower_scoring_reference_names_where_it_is_stronger_too() -> None:
         text,
     )
     assert said is not None, text
-    index = NAMES.index(said[2])
     assert said[1] != said[2]
-    assert (float(said[5]), float(said[6])) == (
+    index = NAMES.index(said[2])
+    _assert_compared(reference, index, percents=(said[3], said[4]), ranks=(said[5], said[6]))
+    assert "where it is stronger" not in _text()
+
+
+def _assert_compared(
+    reference: Design, index: int, percents: tuple[str, str], ranks: tuple[str, str]
+) -> None:
+    """Check a sentence's figures of correlation ``index``: ``reference``'s, then the pick's.
+
+    The log2 ranks as written, the percentages as the objective's fractions rounded.
+    """
+    assert (float(ranks[0]), float(ranks[1])) == (
         reference.log2_ranks[index],
         CHOSEN.log2_ranks[index],
     )
     fractions = [OBJECTIVE.fractions(design.log2_ranks)[index] for design in (reference, CHOSEN)]
-    assert (int(said[3]), int(said[4])) == tuple(round(100 * f) for f in fractions)
-    assert "where it is stronger" not in _text()
+    assert (int(percents[0]), int(percents[1])) == tuple(round(100 * f) for f in fractions)
 
 
 def test_a_reference_whose_levels_meet_the_relations_better_says_so() -> None:

@@ -56,10 +56,7 @@ def test_the_why_paragraphs_wrap_within_the_terminal(
 def test_every_line_of_the_table_fits_80_columns_its_headers_broken_between_fields(
     result: SearchResult, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("COLUMNS", "200")
-    wide = render_search_result(result, "table")
-    monkeypatch.setenv("COLUMNS", "80")
-    table = render_search_result(result, "table")
+    wide, table = _wide_and_at(result, 80, monkeypatch)
     assert all(len(line) <= 80 for line in table.splitlines()), table
     # A header broken over more lines reads, joined, as it does on fewer (96 columns at most).
     headers = [line for line in wide.splitlines() if line.startswith("#")]
@@ -74,10 +71,7 @@ def test_a_header_field_wider_than_the_terminal_wraps_as_the_analysis_costs_do(
 ) -> None:
     # At 40 columns the activations' field, "... activations per input (... a float32 batch of
     # 32)", ran past the edge where analyze's costs line wrapped the same sentence.
-    monkeypatch.setenv("COLUMNS", "200")
-    wide = render_search_result(result, "table")
-    monkeypatch.setenv("COLUMNS", "40")
-    table = render_search_result(result, "table")
+    wide, table = _wide_and_at(result, 40, monkeypatch)
     headers = [line for line in wide.splitlines() if line.startswith("#")]
     for header in headers:
         rank = header.split("  ")[0]
@@ -85,6 +79,17 @@ def test_a_header_field_wider_than_the_terminal_wraps_as_the_analysis_costs_do(
         narrow = table[start : table.index("    representation", start)].splitlines()
         assert len(narrow) > 1 and all(len(line) <= 40 for line in narrow), narrow
         assert _header(table, rank) == _header(wide, rank)
+
+
+def _wide_and_at(
+    result: SearchResult, columns: int, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, str]:
+    """Return ``result``'s table on a terminal of 200 columns, then on one of ``columns``."""
+    tables = []
+    for width in (200, columns):
+        monkeypatch.setenv("COLUMNS", str(width))
+        tables.append(render_search_result(result, "table"))
+    return tables[0], tables[1]
 
 
 def _header(table: str, rank: str) -> str:
@@ -157,11 +162,8 @@ def test_a_table_of_long_names_wraps_them_within_the_terminal_and_keeps_them_who
         {"input": {"shape": [8, 8]}, "correlations": [{"name": n, "a": box} for n in names]}
     )
     (best,) = recommend(task, Budget(max_parameters=20_000, top_k=1)).recommendations
-    monkeypatch.setenv("COLUMNS", "200")
-    wide = render_search_result(SearchResult([best], 1, 0.0, True), "table")
+    wide, table = _wide_and_at(SearchResult([best], 1, 0.0, True), 80, monkeypatch)
     assert any(len(line) > 80 for line in wide.splitlines())
-    monkeypatch.setenv("COLUMNS", "80")
-    table = render_search_result(SearchResult([best], 1, 0.0, True), "table")
     assert all(len(line) <= 80 for line in table.splitlines()), table
     rows = table.split("    correlation")[1].split("    why:")[0].splitlines()[1:]
     read: list[str] = []
