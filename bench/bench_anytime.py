@@ -264,7 +264,7 @@ def main() -> None:
         f"{os.cpu_count()} cores). The held-out tasks were added after the anytime order and "
         "the reserve were last tuned.\n\n" + "\n".join(rows) + "\n"
     )
-    publish(arguments, "PERFORMANCE.md", "anytime", markdown)
+    publish(arguments, "anytime", markdown)
 
 
 if __name__ == "__main__":

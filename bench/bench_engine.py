@@ -183,7 +183,7 @@ def main() -> None:
             *rows,
         ]
     )
-    publish(arguments, "PERFORMANCE.md", "engine", table)
+    publish(arguments, "engine", table)
 
 
 if __name__ == "__main__":

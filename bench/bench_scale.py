@@ -275,7 +275,7 @@ def main() -> None:
         "the wall time runs longer than the CPU time), peak resident memory of the process. "
         f"Budget {BUDGET:,} parameters, default options, no time limit.\n\n{table}\n"
     )
-    publish(arguments, "PERFORMANCE.md", "scale", markdown)
+    publish(arguments, "scale", markdown)
 
 
 if __name__ == "__main__":

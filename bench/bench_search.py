@@ -218,7 +218,7 @@ def main() -> None:
         "search: such regions share no subtrees.\n\n"
         f"{table}\n"
     )
-    publish(arguments, "PERFORMANCE.md", "search", markdown)
+    publish(arguments, "search", markdown)
 
 
 if __name__ == "__main__":

@@ -143,7 +143,7 @@ def main() -> None:
         "| parameters | analyze CPU s | analyze wall s | confirmed | done |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )
-    publish(arguments, "PERFORMANCE.md", "sizes", table)
+    publish(arguments, "sizes", table)
 
 
 if __name__ == "__main__":

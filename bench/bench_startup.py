@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(report)
     if args.write_docs:
-        update_section("PERFORMANCE.md", "startup", report)
+        update_section(args.docs_file, "startup", report)
     if missed:
         # Exit 1 said nothing: a loaded machine misses the target by its wall clock alone.
         print(

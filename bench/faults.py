@@ -158,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"python -m bench.faults --trials {args.trials} --deadline {args.deadline} "
             f"--workers {args.workers} --disconnects {args.disconnects}"
         )
-        update_section("RELIABILITY.md", "faults", f"`{command}`\n\n{report}")
+        update_section(args.docs_file, "faults", f"`{command}`\n\n{report}")
     return 0 if ok else 1
 
 

@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report)
     if args.write_docs:
         command = f"python -m bench.finish --trials {args.trials}"
-        update_section("RELIABILITY.md", "finish", f"`{command}`\n\n{report}")
+        update_section(args.docs_file, "finish", f"`{command}`\n\n{report}")
     return 0 if ok else 1
 
 

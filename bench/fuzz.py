@@ -216,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"--timeout {args.timeout} --workers {args.workers} --concurrency {args.concurrency}"
         )
         section = "fuzz" if args.concurrency == 1 else "fuzz-concurrent"
-        update_section("RELIABILITY.md", section, summary_markdown(report, command))
+        update_section(args.docs_file, section, summary_markdown(report, command))
     return 1 if report.failures or report.unhealthy else 0
 
 

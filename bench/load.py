@@ -266,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"--recovery-requests {args.recovery_requests} --health-every {args.health_every} "
             f"--section {args.section}"
         )
-        update_section("RELIABILITY.md", args.section, f"`{command}`\n\n{table}\n\n{verdict}")
+        update_section(args.docs_file, args.section, f"`{command}`\n\n{table}\n\n{verdict}")
     return 0 if not bad and recovered and healthy and memory.recovered else 1
 
 

@@ -130,17 +130,19 @@ def add_write_option(parser: argparse.ArgumentParser, filename: str) -> None:
         action="store_true",
         help=f"also write the figures into docs/{filename} (without it they are only printed)",
     )
+    parser.set_defaults(docs_file=filename)
 
 
 def publish(
     arguments: argparse.Namespace,
-    filename: str,
     section: str,
     markdown: str,
     *,
     measured: bool = True,
 ) -> None:
-    """Print ``markdown``; write it as ``section`` of ``docs/filename`` on ``--write-docs``.
+    """Print ``markdown``; on ``--write-docs``, write it as ``section`` of the option's docs file.
+
+    The file is the one :func:`add_write_option` named.
 
     A ``measured`` table (times, memory: figures of the machine that ran it) ends with the date,
     the CPUs and the load it was measured at: the engine, search and scale tables said none of
@@ -154,7 +156,7 @@ def publish(
         )
     print(markdown)
     if arguments.write_docs:
-        print(f"written to {update_section(filename, section, markdown)}")
+        print(f"written to {update_section(arguments.docs_file, section, markdown)}")
 
 
 def milliseconds(values: Sequence[float], quantile: float) -> str:

@@ -182,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"--every {args.every:g} --workers {args.workers}" + (" --token" if args.token else "")
         )
         section = "slowloris-token" if args.token else "slowloris"
-        update_section("RELIABILITY.md", section, f"`{command}`\n\n{text}")
+        update_section(args.docs_file, section, f"`{command}`\n\n{text}")
     return 0 if healthy and analyze_ok and memory.recovered else 1
 
 

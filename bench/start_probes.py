@@ -294,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text)
     if args.write_docs:
         section = "start-probes-loaded" if args.burners else "start-probes"
-        update_section("SERVICE.md", section, text)
+        update_section(args.docs_file, section, text)
     met = all(run.in_order and run.timeouts == 0 and run.waited[2] for run in runs)
     return 0 if met else 1
 

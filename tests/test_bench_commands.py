@@ -85,7 +85,7 @@ def test_publish_prints_its_table_and_writes_it_only_when_asked(
     parser = command_parser()
     add_write_option(parser, "TABLES.md")
     arguments = parser.parse_args(["--write-docs"] if asked else [])
-    publish(arguments, "TABLES.md", "speed", "| a | b |", measured=False)
+    publish(arguments, "speed", "| a | b |", measured=False)
     assert "| a | b |" in capsys.readouterr().out
     written = tmp_path / "TABLES.md"
     assert written.exists() == asked

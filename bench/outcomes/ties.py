@@ -44,7 +44,7 @@ from bench.outcomes.run import (
     trained,
     write_document,
 )
-from bench.report import add_write_option, command_parser, positive_int, update_section
+from bench.report import add_write_option, command_parser, positive_int, publish
 from bench.validate.report import SeedAccuracies
 from bench.validate.training import TrainingPlan
 
@@ -168,9 +168,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "| --- | --- | --- | ---: |\n" + "\n".join(rows) + f"\n\n`{COMMAND}`; the tasks whose "
         "rules give different #1s.\n"
     )
-    print(markdown)
-    if args.write_docs:
-        print(f"written to {update_section('OUTCOMES.md', 'outcomes-ties', markdown)}")
+    publish(args, "outcomes-ties", markdown, measured=False)
 
 
 if __name__ == "__main__":

@@ -285,7 +285,7 @@ def main() -> None:
     parser = command_parser(description=__doc__)
     add_write_option(parser, "OUTCOMES.md")
     arguments = parser.parse_args()
-    publish(arguments, "OUTCOMES.md", "outcomes-variants", markdown(read_pools()), measured=False)
+    publish(arguments, "outcomes-variants", markdown(read_pools()), measured=False)
 
 
 if __name__ == "__main__":
