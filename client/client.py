@@ -57,7 +57,6 @@ from advisor.infer.graph import MAX_TOP_K, DependenceGraph
 from advisor.infer.report import InferenceReport
 from advisor.model.architecture import (
     Architecture,
-    architecture_argument,
     checked_rank,
     parse_architecture,
     with_task_outputs,
@@ -1158,8 +1157,20 @@ def _architecture_model(architecture: ArchitectureLike, rank: int | None) -> Arc
         architecture,
         Architecture,
         parse_architecture,
-        lambda path: architecture_argument(path, rank),
+        lambda path: _design(path, rank),
     )
+
+
+def _design(path: str | os.PathLike[str], rank: int | None) -> Architecture:
+    """Read the design a path stands for as ``advisor analyze --arch`` does, by its reader.
+
+    So a result file whose chosen recommendation states a dilation order its architecture does
+    not pool by is refused here too, naming ``architecture.recommendations[i].dilations``.
+    """
+    # Loaded on first use: the reader needs the geometry, which importing the client does not.
+    from advisor.export.document import design_argument
+
+    return design_argument(path, rank).architecture
 
 
 def _architecture_proto(design: Architecture) -> advisor_pb2.Architecture:
@@ -1185,7 +1196,7 @@ def _model(
 
     A model is taken as it is, a mapping parsed, and a path's file read by ``read`` (whose
     refusals name their fields in full) and parsed, or taken as it is where ``read`` validated
-    it already (an architecture argument, :func:`architecture_argument`); anything else (a
+    it already (an architecture argument, :func:`_design`); anything else (a
     number, None) is refused naming ``field``, as is every violation of the parse, placed
     under it. A value that holds the model as its attribute ``field`` (a recommendation's
     ``.architecture``, an inference report's ``.task``) is told to pass that, and a whole

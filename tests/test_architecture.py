@@ -17,11 +17,11 @@ from advisor.geometry.layouts import pooling_structure
 from advisor.model.architecture import (
     Architecture,
     ParameterCount,
-    architecture_argument,
     architecture_document,
     load_architecture,
     parameter_count,
     parse_architecture,
+    ranked_architecture_argument,
 )
 from tests.support.strategies import boundary_architecture_documents, valid_architecture_documents
 
@@ -492,7 +492,7 @@ def test_a_geometry_refusal_cites_its_layer_where_the_file_is_placed(
     }
     path.write_text(yaml.safe_dump(document), encoding="utf-8")
     with pytest.raises(InvalidRequestError) as exc:
-        architecture_argument(path, None)
+        ranked_architecture_argument(path, None)
     (violation,) = exc.value.violations
     assert violation.field == "architecture.geometry"
     assert cited.format("architecture.layers") in violation.description
@@ -511,7 +511,7 @@ def test_a_mixture_members_geometry_refusal_cites_the_architectures_layer(tmp_pa
     }
     path.write_text(yaml.safe_dump(document), encoding="utf-8")
     with pytest.raises(InvalidRequestError) as exc:
-        architecture_argument(path, None)
+        ranked_architecture_argument(path, None)
     (violation,) = exc.value.violations
     assert violation.field == "architecture.mixture.members[0].geometry"
     cited = "needs pool 2 or 1 per axis (e.g. [2, 2]) at architecture.layers[0] "

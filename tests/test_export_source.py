@@ -24,6 +24,7 @@ from typing import Any, get_args
 import numpy as np
 import pytest
 import yaml
+from advisor_client import AdvisorClient
 
 from advisor.cli.options import POOLING_KINDS, ExitCode
 from advisor.errors import InvalidRequestError
@@ -554,6 +555,25 @@ def test_a_results_order_not_its_designs_is_refused_where_it_lies(
     with pytest.raises(InvalidRequestError) as raised:
         parse_search_result(document)
     assert str(raised.value).startswith(refusal)
+
+
+def test_the_client_reads_a_results_design_as_analyze_arch_does(
+    dilations_result: tuple[Path, Any], tmp_path: Path
+) -> None:
+    # The client's analyze said it read a path by the command's own reader, yet took a
+    # recommendation whose order is another design's without a word, where the command refused.
+    path, chosen = dilations_result
+    document = json.loads(path.read_text())
+    document["recommendations"][0]["dilations"] = list(reversed(chosen.dilations))
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(document))
+    task = tmp_path / "task.yaml"
+    task.write_text("input: {shape: [16]}\npreset: long_range\n")
+    with AdvisorClient("127.0.0.1:9") as client, pytest.raises(InvalidRequestError) as raised:
+        client.analyze(task, edited)  # refused as it is read, before any call
+    assert [v.field for v in raised.value.violations] == [
+        "architecture.recommendations[0].dilations"
+    ]
 
 
 def test_a_dilation_order_not_the_architectures_is_refused(

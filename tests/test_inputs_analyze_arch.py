@@ -22,7 +22,11 @@ from advisor_client.client import AdvisorClient
 from advisor import analyze
 from advisor.cli.options import ExitCode
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.architecture import Architecture, architecture_argument, parse_architecture
+from advisor.model.architecture import (
+    Architecture,
+    parse_architecture,
+    ranked_architecture_argument,
+)
 from advisor.model.task import parse_task
 from advisor.protocol import wire
 from tests.test_cli import advisor, assert_one_error_line
@@ -99,7 +103,7 @@ def test_a_rank_below_one_is_refused_alike_by_the_command_the_client_and_the_lib
         ExitCode.INVALID_ARGUMENT,
     )
     with pytest.raises(InvalidRequestError) as library:
-        architecture_argument(result, rank)
+        ranked_architecture_argument(result, rank)
     with AdvisorClient("127.0.0.1:9") as client, pytest.raises(InvalidRequestError) as raised:
         client.analyze(task, result, rank=rank)
     refusal = f"must be a whole number from 1, a recommendation's rank; got {rank}"
@@ -304,7 +308,7 @@ def test_a_result_s_rank_that_is_no_rank_is_refused_naming_it(
     designs = [{"rank": 1, "architecture": ARCHITECTURE}, {**entry, "architecture": ARCHITECTURE}]
     result.write_text(yaml.safe_dump({"recommendations": designs}))
     with pytest.raises(InvalidRequestError) as raised:
-        architecture_argument(result, rank)
+        ranked_architecture_argument(result, rank)
     assert raised.value.violations == (
         FieldViolation("architecture.recommendations[1].rank", description),
     )

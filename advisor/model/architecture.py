@@ -73,7 +73,6 @@ __all__ = [
     "ParameterCount",
     "PermutationGeometry",
     "RankedArchitecture",
-    "architecture_argument",
     "architecture_document",
     "checked_rank",
     "load_architecture",
@@ -510,25 +509,6 @@ def architecture_document(arch: Architecture) -> dict[str, Any]:
     return document
 
 
-def architecture_argument(path: str | os.PathLike[str], rank: int | None) -> Architecture:
-    """Read and validate the architecture a path stands for: the file's, or its recommendation's.
-
-    ``advisor analyze --arch`` and the client's ``analyze`` read it so, once: the caller sends
-    and shows the architecture returned. A result of ``recommend --format json|yaml`` holds its
-    recommendations' architectures; the one of rank ``rank`` (default: the first listed) is
-    meant, so a saved result needs no editing. A ``rank`` with an architecture file is refused,
-    not ignored.
-
-    Raises
-    ------
-    InvalidRequestError
-        Naming ``architecture`` (the file, and an architecture file's own fields under it:
-        ``architecture.layers[0].pool``), ``architecture.recommendations...`` (the result, and
-        an invalid architecture in it) or ``rank``.
-    """
-    return _chosen_argument(path, rank).architecture
-
-
 class RankedArchitecture(NamedTuple):
     """The architecture a path stands for, and what its recommendation says beside it.
 
@@ -547,16 +527,24 @@ class RankedArchitecture(NamedTuple):
 def ranked_architecture_argument(
     path: str | os.PathLike[str], rank: int | None
 ) -> RankedArchitecture:
-    """Read the architecture a path stands for as :func:`architecture_argument`, with its rank.
+    """Read and validate the architecture a path stands for, with its rank and dilation order.
 
-    And its dilation order: ``advisor export`` says which design of a result it wrote, and the
-    order a ``dilations`` design's permutation does not show.
+    The file's, or its recommendation's: a result of ``recommend --format json|yaml`` holds its
+    recommendations' architectures; the one of rank ``rank`` (default: the first listed) is
+    meant, so a saved result needs no editing. A ``rank`` with an architecture file is refused,
+    not ignored. The rank and order say which design of a result ``advisor export`` wrote, and
+    the order a ``dilations`` design's permutation does not show. ``advisor analyze --arch``,
+    ``advisor export`` and the client's ``analyze`` read a design so, through
+    :func:`advisor.export.document.design_argument`, which checks the order against the
+    architecture's geometry.
 
     Raises
     ------
     InvalidRequestError
-        As :func:`architecture_argument`; on ``architecture.recommendations[i].dilations`` when
-        the chosen recommendation's order is no dilation order of its architecture's layers.
+        Naming ``architecture`` (the file, and an architecture file's own fields under it:
+        ``architecture.layers[0].pool``), ``architecture.recommendations...`` (the result, and
+        an invalid architecture in it; ``...recommendations[i].dilations`` when the chosen
+        recommendation's order is no dilation order of its architecture's layers) or ``rank``.
     """
     chosen = _chosen_argument(path, rank)
     place = None if chosen.recommendation is None else chosen.field
