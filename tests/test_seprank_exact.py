@@ -77,6 +77,16 @@ def test_over_the_size_limit_is_rejected_before_any_work() -> None:
     check_exact_limits(structure, list(range(4)), list(range(4, 24)), [2] * 5, 2)
 
 
+def test_a_size_over_the_limit_is_written_in_bits() -> None:
+    # A 128x64 grid's halves at M = 3, 8192 log2 3 bits: %.4g wrote "2^1.298e+04-entry".
+    structure = contiguous((128, 64), [*[(2, 2)] * 6, (2, 1)])
+    with pytest.raises(LimitExceededError) as caught:
+        check_exact_limits(structure, np.arange(4096), np.arange(4096, 8192), [2] * 7, 3)
+    (violation,) = caught.value.violations
+    said = "2^12,984.0-entry matrix ((|A| + |B|) * log2 M = 12,984.0); the limit is 24"
+    assert said in violation.description
+
+
 def test_over_the_elimination_limit_is_rejected() -> None:
     # Balanced 11 vs 11 locations at M = 2: a 2048 x 2048 matrix, 2^33 elimination steps.
     structure = contiguous((32,), [(2,)] * 5)

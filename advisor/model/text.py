@@ -4,7 +4,8 @@ The rule for names: no character a terminal acts on. Correlation names go in tab
 architecture's ``family`` in its provenance; both may come from a file anyone wrote. Two figures
 compared in one sentence are written with the decimals that tell them apart (:func:`told_apart`).
 A net's activations are said with the memory they take in a training batch
-(:func:`activations_text`).
+(:func:`activations_text`). A figure in bits is written to a decimal (:func:`bits_text`), and one
+over a limit with the decimals that read over it (:func:`bits_over`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ __all__ = [
     "BATCH_SIZE",
     "activations_text",
     "binary_size",
+    "bits_over",
+    "bits_text",
     "count_text",
     "printable_name",
     "told_apart",
@@ -31,6 +34,9 @@ _EXACT_COUNT: Final = 2**20
 
 _FIXED_DIGITS: Final = 6
 """Significant digits a larger count is written to (see :func:`count_text`)."""
+
+_MOST_DECIMALS: Final = 6
+"""Decimals a figure in bits is written to at most, before it is written exactly."""
 
 _SCALES: Final = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"))
 """The words a count past 2^20 is written in, largest first: every such count is a million or
@@ -76,6 +82,25 @@ def told_apart(value: float, other: float, least: int = 2, most: int = 6) -> tup
         if written[0] != written[1] or value == other:
             return written
     return written
+
+
+def bits_text(value: float, decimals: int = 1) -> str:
+    """Write a figure in bits to ``decimals`` decimals; a whole figure without decimals."""
+    return f"{value:,.{decimals}f}" if value % 1 else f"{value:,.0f}"
+
+
+def bits_over(value: float, limit: float) -> str:
+    """Write a figure in bits over ``limit`` with the fewest decimals (one or more) reading over it.
+
+    A refusal quotes the figure beside its limit: ``212.6`` over 16, ``16.04`` over 16, where one
+    decimal read "16.0 exceeds 16"; a figure over its limit only past six decimals is written
+    exactly (the shortest text that reads back as it).
+    """
+    for decimals in range(1, _MOST_DECIMALS + 1):
+        text = bits_text(value, decimals)
+        if float(text.replace(",", "")) > limit:
+            return text
+    return repr(value)
 
 
 def activations_text(count: int, compared: str = "") -> str:

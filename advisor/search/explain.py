@@ -30,7 +30,7 @@ import numpy as np
 
 from advisor.model.budget import scaled_parameters
 from advisor.model.results import CARRIED_SHARE, CorrelationAnalysis, Efficiency
-from advisor.model.text import activations_text, count_text, told_apart
+from advisor.model.text import activations_text, bits_text, count_text, told_apart
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
 
 __all__ = [
@@ -456,7 +456,9 @@ def _score(
     text = f"{head} the {kind} fraction of the targets"
     capped = ""
     if objective.rank_target is not None:
-        capped = f", at most {_bits(objective.rank_target)} bits, log2_rank_target (--rank-target)"
+        capped = (
+            f", at most {bits_text(objective.rank_target)} bits, log2_rank_target (--rank-target)"
+        )
     if objective.max_parameters is not None:
         # Of the nets the search scored, not of every net: a geometry it does not search (a
         # mirror folding one axis alone) may reach more.
@@ -562,8 +564,8 @@ def _versus(
     ahead = "" if stronger else _ahead(chosen, reference, objective, names)
     return head + (
         f"; {where}it models {names[best]!r} at {_percent(reached[best])} of the target "
-        f"(log2 rank {_bits(reference.log2_ranks[best])} against this net's "
-        f"{_bits(chosen.log2_ranks[best])}: {_ratio(float(gains[best]))})"
+        f"(log2 rank {bits_text(reference.log2_ranks[best])} against this net's "
+        f"{bits_text(chosen.log2_ranks[best])}: {_ratio(float(gains[best]))})"
         f"{f'; where it is stronger, {ahead}' if ahead else ''}."
     )
 
@@ -639,8 +641,8 @@ def _ahead(chosen: Design, reference: Design, objective: Objective, names: Seque
     theirs, own = objective.fractions(reference.log2_ranks), objective.fractions(ranks)
     return (
         f"it models {names[best]!r} at {_percent(theirs[best])} of the target against this "
-        f"net's {_percent(own[best])} (log2 rank {_bits(reference.log2_ranks[best])} against "
-        f"this net's {_bits(ranks[best])})"
+        f"net's {_percent(own[best])} (log2 rank {bits_text(reference.log2_ranks[best])} against "
+        f"this net's {bits_text(ranks[best])})"
     )
 
 
@@ -657,8 +659,9 @@ def _past_targets(
         return ""
     return (
         f"where this net's rank is higher, both reach the target (on "
-        f"{names[best]!r}, log2 rank {_bits(reference.log2_ranks[best])} against this net's "
-        f"{_bits(chosen.log2_ranks[best])}, target {_bits(float(objective.targets[best]))} bits)"
+        f"{names[best]!r}, log2 rank {bits_text(reference.log2_ranks[best])} against this "
+        f"net's {bits_text(chosen.log2_ranks[best])}, target "
+        f"{bits_text(float(objective.targets[best]))} bits)"
     )
 
 
@@ -679,7 +682,8 @@ def _better(chosen: Design, reference: Design, objective: Objective, names: Sequ
         return ""
     said = (
         f"models every correlation at least as well, {names[best]!r} better (log2 rank "
-        f"{_bits(reference.log2_ranks[best])} against this net's {_bits(chosen.log2_ranks[best])})"
+        f"{bits_text(reference.log2_ranks[best])} against this net's "
+        f"{bits_text(chosen.log2_ranks[best])})"
     )
     lower = [
         f"{what} (times {_factor(theirs)} against this net's {_factor(own)})"
@@ -771,8 +775,8 @@ def carriers(members: Sequence[str], correlations: Sequence[CorrelationAnalysis]
             continue
         figures = [m.log2_separation_rank for m in correlation.members]
         reach = correlation.carried_by()
-        others = [_bits(f) for i, f in enumerate(figures) if i not in reach]
-        own = _bits(correlation.log2_separation_rank)
+        others = [bits_text(f) for i, f in enumerate(figures) if i not in reach]
+        own = bits_text(correlation.log2_separation_rank)
         against = f" against {listed(others, quoted=False)}" if others else ""
         best = math.floor(max(correlation.member_shares()) * 1000) / 10
         share = "" if reach else f", the best member alone {best:g}% of the mixture's rank"
@@ -869,28 +873,23 @@ def _percent(share: float) -> str:
     return f"{share:.0%}"
 
 
-def _bits(value: float, decimals: int = 1) -> str:
-    """Write a figure in bits to ``decimals`` decimals; a whole figure without decimals."""
-    return f"{value:,.{decimals}f}" if value % 1 else f"{value:,.0f}"
-
-
 def _apart(rank: float, target: float) -> tuple[str, str]:
     """Write a rank short of its target, and the target, with decimals that tell them apart.
 
-    Written as :func:`_bits` writes them, 370.0 of 371.7; a rank 0.04 bits short read "371.7 of
-    371.7" beside "falls short". More decimals then, up to six, and past that the rank rounded
-    down and the target up, so the rank never reads as the target. The two are compared to the
-    same decimals, not as :func:`_bits` shortens a whole figure: a rank a millionth short of a
-    target of 384 read "384.0 of 384".
+    Written as :func:`~advisor.model.text.bits_text` writes them, 370.0 of 371.7; a rank 0.04
+    bits short read "371.7 of 371.7" beside "falls short". More decimals then, up to six, and
+    past that the rank rounded down and the target up, so the rank never reads as the target.
+    The two are compared to the same decimals, not as ``bits_text`` shortens a whole figure: a
+    rank a millionth short of a target of 384 read "384.0 of 384".
     """
     for decimals in range(1, 7):
         if f"{rank:,.{decimals}f}" != f"{target:,.{decimals}f}":
-            return _bits(rank, decimals), _bits(target, decimals)
+            return bits_text(rank, decimals), bits_text(target, decimals)
     return f"{math.floor(rank * 1e6) / 1e6:,.6f}", f"{math.ceil(target * 1e6) / 1e6:,.6f}"
 
 
 def _counted(bits: float) -> str:
-    return f"{_bits(bits)} {'bit' if bits == 1 else 'bits'}"
+    return f"{bits_text(bits)} {'bit' if bits == 1 else 'bits'}"
 
 
 def _ratio(bits: float) -> str:
@@ -900,7 +899,7 @@ def _ratio(bits: float) -> str:
     (:func:`~advisor.model.text.count_text`): ``.3g`` wrote 2^17.7 as ``x2.1e+05`` beside
     comma-grouped parameter counts.
     """
-    text = f"+{_counted(bits)}, x2^{_bits(bits)}"
+    text = f"+{_counted(bits)}, x2^{bits_text(bits)}"
     if bits <= _SMALL_RATIO_BITS:
         ratio = 2.0**bits
         text += f" = x{ratio:.3g}" if ratio < _SMALL_RATIO else f" = x{count_text(round(ratio))}"

@@ -42,6 +42,7 @@ from advisor.model.exact_bounds import (
     EXACT_MAX_LOG2_INTERMEDIATE,
     EXACT_MAX_LOG2_SIZE,
 )
+from advisor.model.text import bits_over, bits_text
 from advisor.seprank.labels import PADDED, label_regions
 
 __all__ = [
@@ -245,24 +246,28 @@ def _checked_fields(
     log2_rows, log2_columns = a_ids.size * log2_m, b_ids.size * log2_m
     log2_size = log2_rows + log2_columns
     if log2_size > EXACT_MAX_LOG2_SIZE:
+        size = bits_over(log2_size, EXACT_MAX_LOG2_SIZE)
         raise LimitExceededError.single(
             "exact",
-            f"the exact engine would build a 2^{log2_size:.4g}-entry matrix "
-            f"((|A| + |B|) * log2 M = {log2_size:.4g}); the limit is {EXACT_MAX_LOG2_SIZE}",
+            f"the exact engine would build a 2^{size}-entry matrix "
+            f"((|A| + |B|) * log2 M = {size}); the limit is {EXACT_MAX_LOG2_SIZE}",
         )
     log2_work = log2_size + min(log2_rows, log2_columns)
     if log2_work > EXACT_MAX_LOG2_ELIMINATION:
         raise LimitExceededError.single(
             "exact",
-            f"the exact engine would eliminate a 2^{log2_rows:.4g} x 2^{log2_columns:.4g} matrix "
-            f"(2^{log2_work:.4g} operations); the limit is 2^{EXACT_MAX_LOG2_ELIMINATION}",
+            f"the exact engine would eliminate a 2^{bits_text(log2_rows)} x "
+            f"2^{bits_text(log2_columns)} matrix "
+            f"(2^{bits_over(log2_work, EXACT_MAX_LOG2_ELIMINATION)} operations); "
+            f"the limit is 2^{EXACT_MAX_LOG2_ELIMINATION}",
         )
     fields = _RegionFields(structure, np.union1d(a_ids, b_ids))
     log2_largest = _log2_largest_tensor(structure, fields, [representation, *widths])
     if log2_largest > EXACT_MAX_LOG2_INTERMEDIATE:
         raise LimitExceededError.single(
             "exact",
-            f"the exact engine would hold a 2^{log2_largest:.4g}-entry intermediate tensor; "
+            "the exact engine would hold a "
+            f"2^{bits_over(log2_largest, EXACT_MAX_LOG2_INTERMEDIATE)}-entry intermediate tensor; "
             f"the limit is 2^{EXACT_MAX_LOG2_INTERMEDIATE}",
         )
     return fields

@@ -55,6 +55,7 @@ from advisor.model.padding import largest_grid
 from advisor.model.scalars import setting_value
 from advisor.model.schedule import grid_text
 from advisor.model.task import Task
+from advisor.model.text import bits_over
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
@@ -649,6 +650,7 @@ def _exact_violations(
                 log2_size,
                 limits,
                 "max_exact_log2_size",
+                bits_over(log2_size, limits.max_exact_log2_size),
             )
             return
 
@@ -659,11 +661,21 @@ def _raise_if_any(violations: list[FieldViolation]) -> None:
 
 
 def _over(
-    field: str, what: str, value: float, limits: RequestLimits, setting: Setting
+    field: str,
+    what: str,
+    value: float,
+    limits: RequestLimits,
+    setting: Setting,
+    written: str | None = None,
 ) -> FieldViolation:
-    """Refuse on ``field`` ``what`` of ``value``, over the ``limits`` setting named ``setting``."""
+    """Refuse on ``field`` ``what`` of ``value``, over the ``limits`` setting named ``setting``.
+
+    ``written``: ``value`` as the refusal says it, where not as :func:`_number` writes it (a
+    figure in bits, which the limit keeps exactly as the value that admits the request).
+    """
     refused = _refused(limits, setting, value)
-    violation = _exceeding(field, what, refused.needed, _limit(refused))
+    shown = refused.needed if written is None else written
+    violation = _exceeding(field, what, shown, _limit(refused))
     return _with_limit(violation, refused)
 
 
@@ -682,9 +694,13 @@ def _with_limit(violation: FieldViolation, refused: RefusedLimit) -> FieldViolat
     return replace(violation, description=violation.description.replace(f"({setting})", beyond))
 
 
-def _exceeding(field: str, what: str, value: float, bound: str) -> FieldViolation:
-    """Refuse on ``field`` ``what`` of ``value``, over ``bound`` (its number and what it is)."""
-    return FieldViolation(field, f"{what} {_number(value)} exceeds {bound}")
+def _exceeding(field: str, what: str, value: float | str, bound: str) -> FieldViolation:
+    """Refuse on ``field`` ``what`` of ``value``, over ``bound`` (its number and what it is).
+
+    A number is written as :func:`_number` writes it, a text as it is.
+    """
+    shown = value if isinstance(value, str) else _number(value)
+    return FieldViolation(field, f"{what} {shown} exceeds {bound}")
 
 
 def _refused(limits: RequestLimits, setting: Setting, needed: float) -> RefusedLimit:

@@ -318,6 +318,37 @@ def test_exact_certification_bounds_every_member_width() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("shape", "pool", "preset", "representation", "limit", "said"),
+    [
+        # A 4x4x4 volume's halves at M = 10: 212.60339807279118 was quoted as Python printed it.
+        ([4, 4, 4], [2, 2, 2], "front_back", 10, 16.0, "212.6 exceeds the server's limit of 16 ("),
+        ([4, 2], [2, 2], "top_bottom", 6, 16.0, "20.7 exceeds the server's limit of 16 ("),
+        # 12 log2 3 = 19.02: one decimal read "19.0 exceeds the server's limit of 19".
+        ([4, 3], [2, 1], "top_bottom", 3, 19.0, "19.02 exceeds the server's limit of 19 ("),
+    ],
+)
+def test_exact_certification_writes_its_size_in_bits_over_the_limit(
+    shape: list[int], pool: list[int], preset: str, representation: int, limit: float, said: str
+) -> None:
+    task = parse_task({"input": {"shape": shape}, "preset": preset})
+    pools = [pool, [n // first for n, first in zip(shape, pool, strict=True)]]  # then global
+    architecture = parse_architecture(
+        {
+            "input": {"shape": shape},
+            "representation": representation,
+            "layers": [{"channels": 2, "pool": pool} for pool in pools],
+        }
+    )
+    limits = LIMITS.model_copy(update={"max_exact_log2_size": limit})
+    with pytest.raises(LimitExceededError) as error:
+        check_analysis_cost(task, architecture, True, limits)
+    [violation] = error.value.violations
+    assert "(|A| + |B|) log2 M " + said + "max_exact_log2_size" in violation.description
+    if violation.limit is not None:  # the value that admits the request, exactly
+        assert violation.limit.needed == math.prod(shape) * math.log2(representation)
+
+
 def test_exact_certification_names_the_padded_grid_it_counts() -> None:
     # The engine contracts the margins too, so the count is the padded grid's: a volume of 225
     # locations was told "grid of locations 384", a number it could not place.
