@@ -36,7 +36,8 @@ from advisor.model.presets import (
     top_bottom,
 )
 from advisor.model.regions import ResolvedCorrelation, preset_mask, region_preset_infos
-from advisor.model.task import list_presets
+from advisor.model.strict_yaml import load_strict
+from advisor.model.task import list_presets, parse_task
 from advisor.seprank.labels import correlation_labels
 from advisor.seprank.tree import log2_min_cut
 
@@ -123,6 +124,30 @@ def test_presets_that_do_not_fit_are_rejected(
     name: str, shape: tuple[int, ...], words: str
 ) -> None:
     assert words in rejection(name, shape)
+
+
+@pytest.mark.parametrize("shape", [(16, 112, 112), (64, 128), (3, 5, 5), (2, 5)])
+def test_start_end_off_a_sequence_says_what_pairs_the_ends_of_axis_0(
+    shape: tuple[int, ...],
+) -> None:
+    # A video [16, 112, 112] was told "it needs a 1-D input [N]" alone: its first frames against
+    # its last are front_back's outer strips, or a box at each end, which the refusal now writes.
+    refused = rejection("start_end", shape)
+    boxes = re.search(r"a box at each end of axis 0: (a: \{.*\}\}, b: \{.*\}\})$", refused)
+    assert boxes is not None, refused
+    correlation = load_strict("{name: ends, " + boxes[1] + "}")
+    [ends] = parse_task({"input": {"shape": list(shape)}, "correlations": [correlation]}).resolved()
+    width = max(1, shape[0] // 4)
+    rows = math.prod(shape[1:])
+    assert np.array_equal(ends.a, np.arange(width * rows))
+    assert np.array_equal(ends.b, np.arange((shape[0] - width) * rows, math.prod(shape)))
+    mirror = "front_back" if len(shape) == 3 else "top_bottom"
+    if shape[0] < 4:  # the mirror preset does not apply: only the boxes are offered
+        assert mirror not in refused
+        return
+    assert f"use {mirror} (" in refused
+    [outer] = [c for c in expand_task_preset(mirror, shape) if c.name == f"{mirror}/outer"]
+    assert np.array_equal(outer.a, ends.a) and np.array_equal(outer.b, ends.b)
 
 
 @given(st.lists(st.integers(1, 40), min_size=1, max_size=3))

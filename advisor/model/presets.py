@@ -86,12 +86,17 @@ def _axes(shape: _Shape) -> list[tuple[int, str]]:
     return [*names, (0, "depth-")] if len(shape) == 3 else names
 
 
-def _reject(preset: str, shape: _Shape, why: str) -> InvalidRequestError:
+def _reject(preset: str, shape: _Shape, why: str, instead: str = "") -> InvalidRequestError:
+    """Refuse ``preset`` on ``shape``, saying ``why``.
+
+    A shape that reads as another (channels written as an axis, an axis of one location) is
+    told that shape; any other is told ``instead``, what to write for it, where given.
+    """
     hint = channel_axis_hint(shape) or _squeezed_hint(preset, shape)
     return InvalidRequestError.single(
         "preset",
         f"{preset} does not apply to the input {list(shape)}: {why}"
-        + (f" ({hint})" if hint else ""),
+        + (f" ({hint})" if hint else instead),
     )
 
 
@@ -406,14 +411,50 @@ def start_end(shape: _Shape) -> list[ResolvedCorrelation]:
 
     Weights 1; positions in between are free. Mirror pooling (a position with its reflection
     N-1-i) meets the two ends in its first windows, contiguous pooling only at the root.
-    An image or a volume has no single start and end: 2-D and 3-D inputs are rejected.
+    An image or a volume has no single start and end: 2-D and 3-D inputs are rejected, told
+    the preset mirroring axis 0 (top_bottom, front_back), whose outer strips are these widest
+    ends, and a box at each end of axis 0.
     """
     if len(shape) != 1:
-        raise _reject("start_end", shape, "it needs a 1-D input [N] (a sequence)")
+        raise _reject(
+            "start_end", shape, "it needs a 1-D input [N] (a sequence)", _ends_instead(shape)
+        )
     n = _require_length("start_end", shape, 0, 4)
     index = np.arange(n)
     widths = [1 << k for k in range((n // 4).bit_length())]
     return [_pair(f"start_end/w{w}", index < w, index >= n - w) for w in widths]
+
+
+_FIRST_AXIS_MIRRORS: Mapping[int, tuple[str, str]] = {
+    2: ("top_bottom", "rows"),
+    3: ("front_back", "slices or frames"),
+}
+"""Per number of axes, the preset mirroring axis 0 and what that axis holds."""
+
+
+def _ends_instead(shape: _Shape) -> str:
+    """Say what pairs the start of axis 0 with its end on a 2-D or 3-D input, as start_end would.
+
+    The preset mirroring axis 0, where it applies (its ``outer`` member is start_end's widest,
+    ``[0, n // 4)`` against ``[n - n // 4, n)``), and a box at each end of the axis, which any
+    axis of two or more locations takes. '' on an axis of one location: it has no two ends.
+    """
+    n = shape[0]
+    if n < 2:
+        return ""
+    preset, held = _FIRST_AXIS_MIRRORS[len(shape)]
+    width, rest, zeros = max(1, n // 4), list(shape[1:]), [0] * (len(shape) - 1)
+    boxes = (
+        f"a box at each end of axis 0: a: {{box: {{start: {[0, *zeros]}, stop: {[width, *rest]}}}}}"
+        f", b: {{box: {{start: {[n - width, *zeros]}, stop: {list(shape)}}}}}"
+    )
+    use = f"; for the first {held} against the last, use "
+    try:
+        TASK_PRESETS[preset](shape)
+    except InvalidRequestError:
+        return use + boxes
+    outer = f"{preset}/outer pairs [0, {width}) and [{n - width}, {n}) of axis 0"
+    return f"{use}{preset} (mirrored strips: {outer}) or {boxes}"
 
 
 def center_surround(shape: _Shape) -> list[ResolvedCorrelation]:
