@@ -200,7 +200,9 @@ def task_relations(
 def describe_relation(key: _Key, ndim: int) -> str:
     """Say a relation's map in words: ``a shift by 4 columns``, ``a mirror about row 7.5``.
 
-    Axis 0 of a 3-D grid holds its slices (or frames): ``a mirror about slice 7.5``.
+    Axis 0 of a 3-D grid is its depth, slices of a volume or frames of a video, which a
+    description does not tell apart: ``a mirror about slice or frame 7.5``, ``a shift by 12
+    slices or frames``.
 
     The rationale names the relations the description was read as, so a reader sees the
     reading (equal boxes are shifts and mirrors alike; the fewer relations win) and can state
@@ -208,7 +210,7 @@ def describe_relation(key: _Key, ndim: int) -> str:
     make a mirror the one relation).
     """
     kind, values = key
-    axes = {1: ("step",), 2: ("row", "column"), 3: ("slice", "row", "column")}[ndim]
+    axes = {1: ("step",), 2: ("row", "column"), 3: ("slice or frame", "row", "column")}[ndim]
     if kind == "mirror":
         axis, total = values
         # Half an integer: written whole, never rounded (`:g` keeps 6 digits: 131071.5 read
@@ -218,7 +220,8 @@ def describe_relation(key: _Key, ndim: int) -> str:
     moved = [(size, name) for size, name in zip(values, axes, strict=True) if size]
     if len(moved) == 1:
         size, name = moved[0]
-        return f"a shift by {abs(size)} {name}{'s' if abs(size) != 1 else ''}"
+        plural = " or ".join(f"{word}s" for word in name.split(" or "))
+        return f"a shift by {abs(size)} {name if abs(size) == 1 else plural}"
     return f"a shift by {tuple(values)}"
 
 
