@@ -283,6 +283,22 @@ def test_a_coherence_short_of_the_best_never_reads_as_equal(best: float, share: 
         assert found is None
 
 
+def test_a_coherence_below_the_best_names_the_tree_that_reaches_the_best() -> None:
+    # A video's pick read "coherence 0.32 against the best tree's 0.56", and no tree the
+    # rationale named had 0.56. It names that tree as the references are named, by family and
+    # windows; the tree, ranked, says its coherence is the best.
+    task = parse_task({"input": {"shape": [4, 4, 4]}, "preset": "front_back"})
+    budget = Budget(max_parameters=3_000, top_k=5, time_limit_seconds=None)
+    texts = [" ".join(r.rationale.split()) for r in recommend(task, budget).recommendations]
+    pattern = r"coherence [\d.]+ against the best tree's ([\d.]+) \((.+?)\): pairs met"
+    named = [found for found in map(re.compile(pattern).search, texts) if found is not None]
+    assert named, texts
+    for found in named:
+        tree = found[2][0].upper() + found[2][1:]
+        best = f"coherence {found[1]}, the best here"
+        assert any(text.startswith(f"{tree} with ") and best in text for text in texts), found[0]
+
+
 def test_it_states_what_a_shallow_and_a_contiguous_net_would_need() -> None:
     efficiency = Efficiency(576.0, 581.0, 12.5, 27.25)
     text = _text(efficiency=efficiency)

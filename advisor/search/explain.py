@@ -193,6 +193,7 @@ def rationale(
     notes: Sequence[str] = (),
     scope: Scope = "complete",
     reading: Sequence[str] = (),
+    most_coherent: str = "",
     no_contiguous: str = "",
     searched: Sequence[str] = (),
 ) -> str:
@@ -228,6 +229,9 @@ def rationale(
         and the sentences say so.
     reading
         The relations the description was read as, in words, where the score weighs them.
+    most_coherent
+        The tree whose coherence is the best, in words (its family and windows), which a lower
+        coherence is measured against.
     no_contiguous
         Why the search holds no contiguous tree at all, where it holds none (``contiguous`` is
         then None): the depth bounds, say, not the budget.
@@ -246,6 +250,7 @@ def rationale(
             reading,
             stated=bool(_lowered(chosen, objective)),
             searched=searched,
+            most_coherent=most_coherent,
         ),
         _versus(
             "the best contiguous net", chosen, contiguous, objective, names, scope, no_contiguous
@@ -444,12 +449,15 @@ def _score(
     reading: Sequence[str],
     stated: bool = False,
     searched: Sequence[str] = (),
+    most_coherent: str = "",
 ) -> str:
     """Say how ``chosen``'s score is made: the fractions of the targets and the factors.
 
     ``stated``: a sentence before has given the score's figure, so this one refers to it rather
     than giving it again. ``searched``: the families a restricted search searched, whose best
-    the targets are (:func:`summary`).
+    the targets are (:func:`summary`). ``most_coherent``: the tree of the best coherence in
+    words, named where ``chosen``'s is lower (a pick's "0.32 against the best tree's 0.56"
+    named no tree, and none of the references had 0.56).
     """
     kind = _fraction_kind(objective)
     head = "That score is" if stated else f"Score {chosen.score:.4g}:"
@@ -495,12 +503,13 @@ def _score(
                 f"they explain {explained} of the correlations' weight, the share of the score "
                 "this factor scales; "
             )
+        whose = f" ({most_coherent})" if most_coherent else ""
         text += (
             f", times {_factor(factor)} for how its pooling levels meet the location pairs the "
             f"description repeats ({read}coherence {own}"
         ) + (
-            f" against the best tree's {theirs}: pairs met at one level everywhere, in small "
-            "windows, are what one convolution learns from every example)"
+            f" against the best tree's {theirs}{whose}: pairs met at one level everywhere, in "
+            "small windows, are what one convolution learns from every example)"
             if share < 1
             else ", the best here)"
         )

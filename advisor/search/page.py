@@ -32,7 +32,7 @@ from advisor.model.grid import MAX_LOCATIONS, channel_axis_hint
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.model.text import told_apart
 from advisor.search.board import Entry, ranked
-from advisor.search.candidates import deepest_tree, largest_window, widened_bound
+from advisor.search.candidates import Candidate, deepest_tree, largest_window, widened_bound
 from advisor.search.checks import widened_default
 from advisor.search.clock import PricingTimer
 from advisor.search.coherence import describe_relation
@@ -249,6 +249,7 @@ def build_recommendation(
         notes=[*notes, tie] if tie else notes,
         scope=targets_scope(run, complete),
         reading=relations_read(run),
+        most_coherent=_most_coherent(run),
         no_contiguous=_no_contiguous(run),
         searched=searched,
     )
@@ -718,26 +719,35 @@ def _bound_by(run: SearchRun, entry: Entry) -> str:
     )
 
 
+def _tree_words(run: SearchRun, candidate: Candidate) -> str:
+    """Say a tree in words: its family and windows, ``mirror pooling (2x2, global 2x2)``."""
+    if candidate.family == "shallow":
+        return "one global pooling"
+    detail = ""
+    if candidate.dilations is not None:
+        detail = f", dilations {', '.join(str(d) for d in candidate.dilations)}"
+    elif candidate.variant is not None:
+        detail = f", {candidate.variant.describe(run.names)}"
+    elif candidate.family == "data_arranged":
+        detail = ", contiguous on the data's arrangement"
+    return (
+        f"{family_words(candidate.family)} pooling ({candidate.schedule_text()}{detail})"
+        f"{candidate.padding_text(run.task.input.shape)}"
+    )
+
+
+def _most_coherent(run: SearchRun) -> str:
+    """Say the tree whose coherence is the best, which the rationale measures others' against."""
+    tree = run.targets.most_coherent
+    return "" if tree is None or run.objective.best_coherence is None else _tree_words(run, tree)
+
+
 def _design(run: SearchRun, entry: Entry) -> Design:
     """Describe an entry for the rationale: its tree in words, widths and figures."""
     candidate = entry.candidate
-    if candidate.family == "shallow":
-        description = "one global pooling"
-    else:
-        detail = ""
-        if candidate.dilations is not None:
-            detail = f", dilations {', '.join(str(d) for d in candidate.dilations)}"
-        elif candidate.variant is not None:
-            detail = f", {candidate.variant.describe(run.names)}"
-        elif candidate.family == "data_arranged":
-            detail = ", contiguous on the data's arrangement"
-        description = (
-            f"{family_words(candidate.family)} pooling ({candidate.schedule_text()}{detail})"
-            f"{candidate.padding_text(run.task.input.shape)}"
-        )
     widths = np.asarray([entry.allocation.widths])
     return Design(
-        description=description,
+        description=_tree_words(run, candidate),
         widths=entry.allocation.widths,
         parameters=entry.allocation.parameters,
         log2_ranks=entry.allocation.log2_ranks,

@@ -414,8 +414,7 @@ class SearchRun:
         if not candidate.eligible:
             return
         discarded = self.discarded(candidate)
-        shallow = candidate.family == "shallow"
-        self.targets.raise_to(figures.max(axis=0), discarded, coherent, shallow)
+        self.targets.raise_to(candidate, figures.max(axis=0), discarded, coherent)
         started = self.clock.clock()
         objective = self.practical_objective()
         best = float(objective.keys(figures, parameters, discarded, coherent)[:, 0].max())

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from advisor.model.budget import Budget
 from advisor.model.regions import ResolvedCorrelation
+from advisor.search.candidates import Candidate
 from advisor.search.objective import Objective, default_targets
 
 __all__ = ["Targets"]
@@ -52,23 +53,27 @@ class Targets:
         self._best_coherence = 0.0
         self.reached = False
         """Whether a recommendable tree was recorded (else a practical objective is the bounds)."""
+        self.most_coherent: Candidate | None = None
+        """The first tree recorded at the best coherence, which a lower one is measured against
+        (None until a tree meets a relation)."""
 
     def raise_to(
         self,
+        tree: Candidate,
         figures: npt.NDArray[np.float64],
         discarded: float,
         coherent: float,
-        shallow: bool = False,
     ) -> None:
         """Record a recommendable tree: its best figure per correlation, discard and coherence.
 
-        ``shallow``: the tree is the shallow net (:meth:`set_by_shallow`).
+        The shallow net's figures count apart too (:meth:`set_by_shallow`).
         """
         self._best = np.maximum(self._best, figures)
-        if not shallow:
+        if tree.family != "shallow":
             self._best_deeper = np.maximum(self._best_deeper, figures)
         self._least_discarded = min(self._least_discarded, discarded)
-        self._best_coherence = max(self._best_coherence, coherent)
+        if coherent > self._best_coherence:
+            self._best_coherence, self.most_coherent = coherent, tree
         self.reached = True
 
     def free_objective(self) -> Objective:
