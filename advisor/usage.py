@@ -537,7 +537,7 @@ class VersionAction(argparse.Action):
     """``--version``: the command's name, the advisor's version and its ranking's, then exit.
 
     One action for ``advisor`` and ``advisor-server`` (and ``server.py``), so both print the
-    same line for their own name (``advisor-server 0.1.0, ranking version 5``): an operator
+    same line for their own name (``advisor-server 0.1.0, ranking version 6``): an operator
     checks what a server runs, a pipeline that caches results whether its cache is current
     (``ranking_version``, what every result reports). The versions are looked up only when
     asked for; the line is written as a result is (:func:`~advisor.stdout.print_text`), so a

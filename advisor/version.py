@@ -25,7 +25,7 @@ UNKNOWN_VERSION: Final = "0+unknown"
 """The version of code neither in a checkout nor installed (copied by hand): a valid PEP 440
 version, below every release, so a comparison with it does not raise."""
 
-RANKING_VERSION: Final = 5
+RANKING_VERSION: Final = 6
 """The version of the order the search ranks one request's designs in, written in every page
 token and part of its digest (:mod:`advisor.search.paging`) and in every result
 (``ranking_version``): raised whenever that order changes (the objective, its factors, its
@@ -39,7 +39,9 @@ CNN, whose multiply-adds set the default compute bound, pools each axis by its s
 factor below the top, not 2 alone (44,100 steps: 2, 2, 3, 3, 5, 5, 7, global 7, not 2, 2, global
 11,025), the dilation orders sampled past 720 always hold the ascending and descending ones
 (128 steps), and the levels-apart tie key is rounded to 12 decimals (float noise ordered equal
-trees), 2026-12-06."""
+trees), 2026-12-06; 6: a mixture summed at the root only scores its figure capped by the sum of
+its members' (:func:`advisor.seprank.mixture.log2_mixture_figure`), the figure the analysis
+reports, 2026-12-06."""
 
 _PYPROJECT: Final = Path(__file__).resolve().parent.parent / "pyproject.toml"
 

@@ -454,9 +454,10 @@ def test_where_no_member_carries_a_correlation_its_best_share_says_why() -> None
 def test_a_mixture_says_its_members_scores_are_their_best_designs_not_its_own_members() -> None:
     # "the mirror tree (score 0.9439 alone at this budget) ..., both with M = 10 and widths
     # 64-64-64" read as the score of the member the mixture uses; 0.9439 is the score of the
-    # tree's best design alone (M = 24, widths 80-80-80), which ranks beside the mixture.
+    # tree's best design alone (M = 24, widths 80-80-80), which ranks beside the mixture. The
+    # page is long enough to hold both paired trees' best designs on the mixture's schedule.
     task = load_task(Path(__file__).parents[1] / "examples" / "symmetry.yaml")
-    budget = Budget(max_parameters=20_000, geometries=["mixture"], top_k=5)
+    budget = Budget(max_parameters=20_000, geometries=["mixture"], top_k=8)
     result = recommend(task, budget)
     mixture = next(r for r in result.recommendations if r.architecture.mixture is not None)
     schedule = [layer.pool for layer in mixture.architecture.layers]

@@ -14,9 +14,9 @@ search's own objective, charged its real parameter count (every member's convs) 
 practical search's default: a mixture costs both members' multiply-adds, and it is held to the
 same bound as a tree), and ``max_activations`` where the budget sets it (a mixture holds both
 members' hidden maps). As for a tree, only the fitting ladders no other fitting ladder dominates
-are scored (the bound never falls when a width grows, and a tie goes to the larger net): a
+are scored (the figure never falls when a width grows, and a tie goes to the larger net): a
 handful per pair of the several hundred. Figures come from
-:func:`advisor.seprank.mixture.log2_mixture_bound`, the bound the analysis reports (a pair's
+:func:`advisor.seprank.mixture.log2_mixture_figure`, the figure the analysis reports (a pair's
 ladders share its :class:`~advisor.seprank.mixture.LadderBounds`). Mixtures then
 compete with the trees on score; the page's ``top_k`` designs of that ranking are returned, and
 only the mixtures among them are analysed; when none is among the designs ranked down to the
@@ -549,7 +549,7 @@ def _contenders(
     A ladder fits within ``bounds``: the parameters, the multiply-adds and the activations
     (None: no bound). Of
     the fitting ladders only those no other fitting ladder dominates (no width smaller, one
-    larger) are kept, as a tree's are (:func:`~advisor.search.profiles.maximal`): the bound
+    larger) are kept, as a tree's are (:func:`~advisor.search.profiles.maximal`): the figure
     never falls when a width or M grows, and a tie goes to the larger share of the budget. Empty
     when the trees cannot be summed or no ladder fits.
     """
@@ -606,7 +606,7 @@ def _best_mixture(
             raise _PairCutError(best, done, len(mixtures))
         assert mixture.mixture is not None
         widths = member_widths(mixture.widths, mixture.mixture)
-        ranks = recurrence.bound(mixture.representation, widths)
+        ranks = recurrence.figure(mixture.representation, widths)
         if relations and coherent is None:  # the same for every ladder of the pair
             coherent = architecture_coherence(relations, mixture)
         parameters = mixture.parameters

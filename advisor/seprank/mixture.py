@@ -18,6 +18,13 @@ it: the figure is the least over the mixing levels (the root's is ``min(F(root, 
 B))``, level 0's the dimension bound) of ``min_s sum_S F(S, s)``. It is an upper bound on the
 generic rank, with shared weights or without, and with one member it is the tree recurrence.
 
+A mixture summed at the root only is the sum of its member trees, whose weights it shares (the
+representation layer is one weight choice of each member), so its rank with shared weights is
+at most the sum of the members' ranks: :func:`log2_mixture_figure` caps the bound there by
+``log2 sum_m 2^{g_m}``, ``g_m`` member ``m``'s shared-weight bound (docs/THEORY.md §5), which
+the recurrence, charging every member its plain figure, does not see. Summed at a lower level
+too, a member is no longer one tree of the mixture, and the bound stands alone.
+
 A lower bound comes from the **hybrid trees**: zeroing every member but one in each stretch
 between mixing levels leaves a single tree (member c_0's windows up to the first mixing level,
 c_1's up to the next, ...), so the mixture can compute everything each hybrid can, and its
@@ -40,12 +47,15 @@ from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import Architecture
 from advisor.model.mixture import member_geometries, member_widths, node_labels
 from advisor.seprank.labels import SIDE_A, SIDE_B
+from advisor.seprank.tree import MinCuts, log2_min_cuts
 
 __all__ = [
     "LadderBounds",
     "MixtureStructure",
     "hybrid_structures",
+    "log2_member_cuts",
     "log2_mixture_bound",
+    "log2_mixture_figure",
     "mixture_structure",
 ]
 
@@ -91,6 +101,11 @@ class MixtureStructure:
         """N, the input locations."""
         return self.members[0].num_locations
 
+    @property
+    def root_only(self) -> bool:
+        """Whether the members are summed at the root only: the mixture is their trees' sum."""
+        return self.mixing == (self.depth,)
+
 
 def mixture_structure(architecture: Architecture) -> MixtureStructure:
     """Build the :class:`MixtureStructure` of an architecture with a ``mixture``."""
@@ -121,6 +136,46 @@ def mixture_structure(architecture: Architecture) -> MixtureStructure:
 def log2_mixture_bound(structure: MixtureStructure, labels: npt.NDArray[np.int8]) -> _Floats:
     """Return the upper bound of the module docstring for every row of ``labels`` (``(C,)``)."""
     return LadderBounds(structure, labels).bound(structure.representation, structure.widths)
+
+
+def log2_member_cuts(
+    structure: MixtureStructure,
+    labels: npt.NDArray[np.int8],
+    representation: int,
+    widths: Sequence[Sequence[int]],
+    siblings: Sequence[bool] | None = None,
+) -> list[MinCuts]:
+    """Return each member tree's min-cuts alone, at its ``widths`` and M = ``representation``.
+
+    ``siblings``, per member: find the siblings its shared bound does not charge
+    (:func:`~advisor.seprank.tree.log2_min_cuts`), which only its ``tight`` certificate reads.
+    """
+    log2_m = math.log2(representation)
+    return [
+        log2_min_cuts(
+            member,
+            labels,
+            np.log2(np.asarray(own, dtype=np.float64)),
+            log2_m,
+            siblings=bool(siblings is not None and siblings[index]),
+        )
+        for index, (member, own) in enumerate(zip(structure.members, widths, strict=True))
+    ]
+
+
+def log2_mixture_figure(
+    structure: MixtureStructure, bound: _Floats, members: Sequence[_Floats]
+) -> _Floats:
+    """Return the mixture's shared-weight figure: ``bound``, capped at a root-only mixture.
+
+    ``bound``: :func:`log2_mixture_bound`'s; ``members``: each member's shared-weight bound
+    alone (:func:`log2_member_cuts`), read only where the members are summed at the root only:
+    the figure is then at most ``log2 sum_m 2^{members[m]}`` (the module docstring). The one
+    rule for the analysis's figure and the search's score.
+    """
+    if not structure.root_only:
+        return bound
+    return np.minimum(bound, np.logaddexp2.reduce(np.stack(members), axis=0))
 
 
 _Sides = tuple[_Floats, _Floats]
@@ -166,6 +221,14 @@ class LadderBounds:
             if not self._reuses(level + 1, key):
                 self._keep(level + 1, key, self._step(level, widths, log2_m))
         return np.asarray(self._path[-1][1][1], dtype=np.float64)
+
+    def figure(self, representation: int, widths: Sequence[Sequence[int]]) -> _Floats:
+        """Return :func:`log2_mixture_figure` at this ladder: what the analysis reports."""
+        bound = self.bound(representation, widths)
+        if not self._structure.root_only:
+            return bound
+        cuts = log2_member_cuts(self._structure, self._labels, representation, widths)
+        return log2_mixture_figure(self._structure, bound, [member.shared for member in cuts])
 
     def _reuses(self, length: int, key: tuple[object, ...]) -> bool:
         """Whether the kept prefix of ``length`` levels is ``key``."""

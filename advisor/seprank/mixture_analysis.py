@@ -1,13 +1,14 @@
 """A mixture's figures for :func:`advisor.seprank.analysis.analyze` (docs/THEORY.md §15).
 
-- ``log2_separation_rank`` = ``log2_min_cut``: the bound of :mod:`advisor.seprank.mixture`, an
-  upper bound on the generic rank with shared weights or without.
+- ``log2_min_cut``: the bound of :mod:`advisor.seprank.mixture`, an upper bound on the generic
+  rank with shared weights or without; ``log2_separation_rank``: the same, capped where the
+  members are summed at the root only by the sum of their shared-weight bounds
+  (:func:`~advisor.seprank.mixture.log2_mixture_figure`), a bound on the rank with shared weights.
 - ``tight`` (for mixtures with at most 256 hybrids) when every channel count (M included) is a
-  power of one integer and the bound equals the largest plain min-cut of a hybrid tree whose
-  shared-weight bound is the same: that hybrid's rank is the figure for per-location weights
-  [LYCS18 Thm 2], the mixture can compute the hybrid, and the bound caps it, so the figure is the
-  mixture's rank for per-location weights, with the same caveat for shared weights as a tight
-  tree.
+  power of one integer and the reported figure equals the largest plain min-cut of a hybrid tree
+  whose shared-weight bound is the same: that hybrid's rank is the figure for per-location
+  weights [LYCS18 Thm 2], the mixture can compute the hybrid, and the figure caps it, so the
+  figure is the mixture's rank, with the same caveat for shared weights as a tight tree.
 - ``members``: every member's own figure (its tree alone, at its widths and the mixture's M), with
   the certificate a tree's figure gets; the mixture computes each member alone (the hybrid that
   takes one member at every stretch), so these say which member carries each correlation.
@@ -32,14 +33,15 @@ from advisor.model.regions import ResolvedCorrelation
 from advisor.seprank.engines import ENGINES
 from advisor.seprank.labels import LabelRows
 from advisor.seprank.mixture import (
-    MixtureStructure,
     hybrid_structures,
+    log2_member_cuts,
     log2_mixture_bound,
+    log2_mixture_figure,
     mixture_structure,
 )
 from advisor.seprank.mixture_exact import check_mixture_exact_limits, mixture_exact_rank
 from advisor.seprank.siblings import SAME
-from advisor.seprank.tree import log2_min_cuts
+from advisor.seprank.tree import MinCuts, log2_min_cuts
 from advisor.stopping import StopSignal
 
 __all__ = ["MemberBounds", "MixtureBounds"]
@@ -90,22 +92,27 @@ class MixtureBounds:
     ) -> tuple[
         npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_], list[MemberBounds]
     ]:
-        """Return the bound (as both figures), whether each is tight, and the members' figures.
+        """Return the bound, the figure, whether each is tight, and the members' figures.
 
         See the module docstring.
         """
         if stop is not None and stop.remaining() <= 0.0:
             raise StoppedError("the analysis was stopped before it finished")
+        structure = self.structure
         labels = rows(correlations)
-        bound = log2_mixture_bound(self.structure, labels)
+        bound = log2_mixture_bound(structure, labels)
+        members = log2_member_cuts(
+            structure, labels, structure.representation, structure.widths, self.member_powers
+        )
+        figure = log2_mixture_figure(structure, bound, [cuts.shared for cuts in members])
         tight = np.zeros(len(labels), dtype=bool)
-        if self.powers and len(self.structure.members) ** len(self.structure.mixing) <= _HYBRIDS:
-            log2_m = math.log2(self.structure.representation)
-            for _, hybrid, widths in hybrid_structures(self.structure):
+        if self.powers and len(structure.members) ** len(structure.mixing) <= _HYBRIDS:
+            log2_m = math.log2(structure.representation)
+            for _, hybrid, widths in hybrid_structures(structure):
                 log2_widths = np.log2(np.asarray(widths, dtype=np.float64))
                 cuts = log2_min_cuts(hybrid, labels, log2_widths, log2_m, siblings=True)
-                tight |= (np.abs(cuts.plain - bound) < SAME) & cuts.tight(True)
-        return bound, bound, tight, _member_bounds(self.structure, labels, self.member_powers)
+                tight |= (np.abs(cuts.plain - figure) < SAME) & cuts.tight(True)
+        return bound, figure, tight, _member_bounds(members, self.member_powers)
 
     def log2_exact_rank(self, row: npt.NDArray[np.int8]) -> float:
         """Return the log2 exact rank of the mixture on one ``(1, N)`` row of labels."""
@@ -124,21 +131,12 @@ class MixtureBounds:
         ]
 
 
-def _member_bounds(
-    structure: MixtureStructure, labels: npt.NDArray[np.int8], powers: Sequence[bool]
-) -> list[MemberBounds]:
+def _member_bounds(members: Sequence[MinCuts], powers: Sequence[bool]) -> list[MemberBounds]:
     """Return each member's figures alone: its tree's, as the analysis of that tree gives them.
 
     The shared-weight min-cut of the member's tree at its own widths and the mixture's M, and
     ``tight`` where the tree's figure would be (:meth:`~advisor.seprank.tree.MinCuts.tight`;
-    ``powers``, per member: its channel counts, M included, are powers of one integer).
+    ``powers``, per member: its channel counts, M included, are powers of one integer, and its
+    ``members`` cuts found the siblings where so).
     """
-    log2_m = math.log2(structure.representation)
-    figures = []
-    for member, widths, tight_widths in zip(
-        structure.members, structure.widths, powers, strict=True
-    ):
-        log2_widths = np.log2(np.asarray(widths, dtype=np.float64))
-        cuts = log2_min_cuts(member, labels, log2_widths, log2_m, siblings=tight_widths)
-        figures.append((cuts.shared, cuts.tight(tight_widths)))
-    return figures
+    return [(cuts.shared, cuts.tight(own)) for cuts, own in zip(members, powers, strict=True)]
