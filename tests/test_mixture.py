@@ -19,6 +19,7 @@ from advisor.geometry.layouts import pooling_structure
 from advisor.model import mixture as model_mixture
 from advisor.model.architecture import (
     Architecture,
+    Layer,
     architecture_document,
     load_architecture,
     parameter_count,
@@ -728,21 +729,45 @@ def test_formats_md_quotes_the_refusal_of_a_ninth_member_network() -> None:
     assert f"error on `mixture.members`: `{violation.description}`" in " ".join(formats.split())
 
 
-@pytest.mark.parametrize("key", ["layers", "representation", "pool"])
+_ARCHITECTURE_KEYS: dict[str, Any] = {
+    "layers": [{"channels": 2, "pool": [2]}] * 4,
+    "representation": 2,
+    "pool": [2],
+    "stride": [1],
+    "widths": [2] * 4,
+    "outputs": 3,
+    "input": {"shape": [16]},
+    "padding": [[0, 0]],
+    "representation_kernel": 3,
+    "family": "dilations",
+    "mixture": {"members": [{"geometry": "contiguous", "channels": [2] * 4}]},
+}
+"""A key of the architecture or of its layers, written in a member, and a value it may hold."""
+
+
+@pytest.mark.parametrize("key", sorted(_ARCHITECTURE_KEYS))
 def test_a_member_written_as_a_whole_architecture_is_told_what_a_member_gives(key: str) -> None:
-    # A member written with its own layers was told only "Extra inputs are not permitted".
+    # A member written with its own layers was told only "Extra inputs are not permitted", and
+    # one with its own input to upgrade, as if a newer advisor took it: none takes it.
     document = _document([[1, 2, 4, 8], [2, 1, 8, 4]], [[2] * 4, [2] * 4], [2], 2)
-    member = document["mixture"]["members"][0]
-    member[key] = {"layers": document["layers"], "representation": 2, "pool": [2]}[key]
+    document["mixture"]["members"][0][key] = _ARCHITECTURE_KEYS[key]
     with pytest.raises(InvalidRequestError) as refused:
         parse_architecture(document)
     [violation] = refused.value.violations
     assert violation.field == f"mixture.members[0].{key}"
     assert violation.description == (
-        "Extra inputs are not permitted; a member shares the architecture's pools, "
-        "representation and outputs and gives only its geometry and its channels, one width "
-        "per layer (channels: [...], docs/FORMATS.md §2)"
+        "Extra inputs are not permitted; a member shares the rest of the architecture (its "
+        "input, padding, pools, representation and outputs) and gives only its geometry and its "
+        "channels, one width per layer (channels: [...], docs/FORMATS.md §2)"
     )
+
+
+def test_every_key_of_an_architecture_a_member_does_not_take_is_told_so() -> None:
+    # The keys told what a member gives are read from the architecture's models: one a newer
+    # version adds to them is told so too, not to upgrade.
+    models = (Architecture, Layer)
+    keys = {name for model in models for name in model.model_fields} - {"geometry", "channels"}
+    assert keys <= set(_ARCHITECTURE_KEYS)
 
 
 def test_a_width_summed_at_the_root_is_told_so_not_at_a_level_outside_mixing() -> None:

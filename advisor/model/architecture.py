@@ -45,6 +45,7 @@ from advisor.model.geometries import (
 )
 from advisor.model.grid import InputSpec, Padding, adds_margins, check_padding, padded_shape
 from advisor.model.mixture import (
+    SHARED_WITH_THE_ARCHITECTURE,
     Mixture,
     MixtureMember,
     check_mixture,
@@ -376,6 +377,20 @@ class Architecture(NullsOmitted):
     def is_overlapping(self) -> bool:
         """True when some pooling windows overlap, so the network is not a tree."""
         return any(layer.stride is not None for layer in self.layers)
+
+
+def _document_keys(model: type[RequestModel]) -> set[str]:
+    return {field.alias or name for name, field in model.model_fields.items()}
+
+
+# ``widths`` is no field: the name the architecture's channels go by (``Architecture.widths``).
+MixtureMember.foreign_keys = dict.fromkeys(
+    sorted(
+        (_document_keys(Architecture) | _document_keys(Layer) | {"widths"})
+        - _document_keys(MixtureMember)
+    ),
+    SHARED_WITH_THE_ARCHITECTURE,
+)
 
 
 def validate_schedule(

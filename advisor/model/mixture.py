@@ -35,6 +35,7 @@ from advisor.model.schedule import Schedule
 
 __all__ = [
     "MAX_MEMBERS",
+    "SHARED_WITH_THE_ARCHITECTURE",
     "Mixture",
     "MixtureMember",
     "check_mixture",
@@ -56,10 +57,12 @@ _Labels = npt.NDArray[np.intp]
 _Ints = npt.NDArray[np.int64]
 
 
-_SHARED_WITH_THE_ARCHITECTURE: Final = (
-    "a member shares the architecture's pools, representation and outputs and gives only its "
-    "geometry and its channels, one width per layer (channels: [...], docs/FORMATS.md §2)"
+SHARED_WITH_THE_ARCHITECTURE: Final = (
+    "a member shares the rest of the architecture (its input, padding, pools, representation "
+    "and outputs) and gives only its geometry and its channels, one width per layer "
+    "(channels: [...], docs/FORMATS.md §2)"
 )
+"""What a key of the architecture written in a member is told (``MixtureMember.foreign_keys``)."""
 
 
 class MixtureMember(RequestModel):
@@ -67,12 +70,13 @@ class MixtureMember(RequestModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    foreign_keys: ClassVar[Mapping[str, str]] = dict.fromkeys(
-        ("layers", "widths", "pool", "stride", "representation", "outputs"),
-        _SHARED_WITH_THE_ARCHITECTURE,
-    )
-    """An architecture's keys written in a member, refused saying what a member gives: a member
-    written as a whole architecture was told only that its ``layers`` were not permitted."""
+    foreign_keys: ClassVar[Mapping[str, str]] = {}
+    """An architecture's keys written in a member, refused saying what a member gives
+    (:data:`SHARED_WITH_THE_ARCHITECTURE`): a member written as a whole architecture was told
+    only that its ``layers`` were not permitted, and its ``input`` to upgrade, as a newer
+    version's field is. Every key :class:`~advisor.model.architecture.Architecture` and its
+    layers take that a member does not, set there from their fields (they are built on this
+    module)."""
 
     geometry: Geometry
     channels: tuple[PositiveInt32, ...] = Field(min_length=1)
