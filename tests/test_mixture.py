@@ -600,6 +600,23 @@ def test_a_mixture_round_trips_through_the_file_format_and_the_wire() -> None:
     assert [v.field for v in error.value.violations] == ["architecture.mixture.members[0].geometry"]
 
 
+@pytest.mark.parametrize("kept", [3, 0])
+def test_a_members_channels_short_or_empty_on_the_wire_are_told_one_per_layer(kept: int) -> None:
+    # A member's channels left empty (a repeated field not filled in) was told "has 0 items:
+    # must have at least 1", where 3 of the 4 got the rule itself.
+    arch = parse_architecture(_document([[1, 2, 4, 8], [2, 1, 8, 4]], [[2] * 4] * 2, [], 2))
+    message = wire.architecture_to_proto(arch)
+    del message.mixture.members[0].channels[kept:]
+    with pytest.raises(InvalidRequestError) as refused:
+        wire.architecture_from_proto(message)
+    assert [(v.field, v.description) for v in refused.value.violations] == [
+        (
+            "architecture.mixture.members[0].channels",
+            f"must give one channel count per layer (4), got {kept}",
+        )
+    ]
+
+
 @pytest.mark.torch
 def test_the_torch_mixture_has_the_parameters_and_sums_the_same_nodes() -> None:
     torch = pytest.importorskip("torch")

@@ -79,7 +79,9 @@ class MixtureMember(RequestModel):
     module)."""
 
     geometry: Geometry
-    channels: tuple[PositiveInt32, ...] = Field(min_length=1)
+    # No min_length: an empty list (a repeated field left empty on the wire) is told the rule
+    # a short one is, one channel count per layer (check_mixture).
+    channels: tuple[PositiveInt32, ...]
 
 
 class Mixture(NullsOmitted):
