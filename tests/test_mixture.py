@@ -464,6 +464,19 @@ def test_exact_analysis_of_a_mixture_over_the_limit_names_the_correlation() -> N
     assert violation.description.startswith("exact certification of 'halves': ")
 
 
+def test_a_mixture_far_over_its_fixed_exact_limit_is_told_its_size_in_bits() -> None:
+    # 1,024 steps at M = 3: the size read "got 1624" (1,624.0), and past 10,000 bits "1.298e+04".
+    orders = [[1 << bit for bit in range(10)], [1 << bit for bit in reversed(range(10))]]
+    mixture = parse_architecture(_document(orders, [[2] * 10] * 2, [], 3))
+    task = parse_task(
+        {"input": {"shape": [1024]}, "correlations": [{"name": "h", "a": {"preset": "left_half"}}]}
+    )
+    with pytest.raises(LimitExceededError) as refused:
+        analyze(task, mixture, exact=True)
+    size = 1024 * math.log2(3) + 1
+    assert refused.value.violations[0].description.endswith(f"got {size:,.1f}")
+
+
 def test_a_mixture_over_its_fixed_exact_limit_is_told_no_server_setting_raises_it() -> None:
     # `advisor serve --limit max_exact_log2_size=24` certified a tree of size 16 but refused a
     # 2-member mixture on length 16 at M = 2 with "... <= 16 ..., got 18", which read as the
@@ -489,7 +502,7 @@ def test_a_mixture_over_its_fixed_exact_limit_is_told_no_server_setting_raises_i
     assert size > MIXTURE_EXACT_MAX_LOG2_SIZE
     assert f"<= {MIXTURE_EXACT_MAX_LOG2_SIZE} " in violation.description
     assert "which no server setting raises" in violation.description
-    assert violation.description.endswith(f"got {size:.4g}")
+    assert violation.description.endswith("got 18")  # 16 log2 2 + log2 4, in bits
     assert refused.value.limits == {}
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import LimitExceededError
+from advisor.model.text import bits_over
 from advisor.seprank.exact import EXACT_TRIALS, PRIME
 from advisor.seprank.labels import PADDED, SIDE_A, SIDE_B
 from advisor.seprank.mixture import MixtureStructure
@@ -75,7 +76,8 @@ def check_mixture_exact_limits(structure: MixtureStructure, labels: npt.NDArray[
             raise LimitExceededError.single(
                 "exact",
                 f"the exact rank of a mixture is limited to (|A|+|B|) log2 M + log2 r <= "
-                f"{MIXTURE_EXACT_MAX_LOG2_SIZE} (r the widest layer; {_FIXED}), got {size:.4g}",
+                f"{MIXTURE_EXACT_MAX_LOG2_SIZE} (r the widest layer; {_FIXED}), got "
+                f"{bits_over(size, MIXTURE_EXACT_MAX_LOG2_SIZE)}",
             )
 
 
