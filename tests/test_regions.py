@@ -127,6 +127,18 @@ def test_malformed_region_documents_name_the_field(document: Any, field: str) ->
     assert [v.field for v in info.value.violations] == [field]
 
 
+def test_a_box_written_as_a_list_says_the_mapping_of_its_corners() -> None:
+    # `box: [[0, 0], [1, 32]]` was told only "Input should be a mapping of field names to
+    # values, not a list", not the mapping a box is written as.
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_region({"box": [[0, 0], [1, 32]]})
+    (violation,) = refused.value.violations
+    assert violation.field == "box"
+    assert "box: {start: [...], stop: [...]}" in violation.description
+    written = parse_region({"box": {"start": [0, 0], "stop": [1, 32]}})
+    assert resolve_region(written, (2, 64)).tolist() == list(range(32))
+
+
 def test_a_mask_written_as_a_list_per_slice_says_how_a_volume_mask_is_written() -> None:
     # The slices of a [2, 2, 4] volume drawn one list each: one violation on the mask saying the
     # rows run slice after slice in one list, not "Input should be a valid string" per slice.

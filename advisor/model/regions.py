@@ -115,6 +115,20 @@ class BoxRegion(RequestModel):
 
     box: Box
 
+    @field_validator("box", mode="before")
+    @classmethod
+    def _box_mapping(cls, value: Any) -> Any:
+        # `box: [[0, 0], [1, 32]]` was told only "Input should be a mapping of field names to
+        # values", not which. Its numbers are not carried over: corners and per-axis ranges
+        # are both lists of pairs, and read the wrong way they make another box.
+        if isinstance(value, list | tuple):
+            raise ValueError(
+                "is a list: write the box as a mapping of its corners, box: {start: [...], "
+                "stop: [...]}, the half-open box start <= x < stop with one coordinate per "
+                "axis in each (start the first location's, stop one past the last's)"
+            )
+        return value
+
 
 def _mask_rows(value: Any) -> Any:
     """Read a NumPy boolean array, the input's shape, as the mask's rows of ``#`` and ``.``.
