@@ -15,6 +15,8 @@ and its slot is free. :func:`answer` and :func:`relay` turn them into the call's
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Never, Protocol, TypeAlias
@@ -26,6 +28,7 @@ from google.protobuf.message_factory import GetMessageClass
 from advisor.errors import InvalidRequestError, RefusedLimit
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.admission import NotServingError, SaturatedError, ShuttingDownError
+from advisor.service.logs import FIELDS
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.status import (
     abort_for,
@@ -36,7 +39,13 @@ from advisor.service.status import (
     exhausted_status,
     past,
 )
-from advisor.service.threads import AioContext, CallAbortedError, ThreadContext, abort_call
+from advisor.service.threads import (
+    AioContext,
+    CallAbortedError,
+    ThreadContext,
+    abort_call,
+    deadline_in,
+)
 
 __all__ = [
     "SERVICE",
@@ -66,6 +75,12 @@ Outcome: TypeAlias = bytes | CallAbortedError
 
 Outcomes: TypeAlias = "asyncio.Queue[Outcome | None]"
 """A call's outcomes as they arrive on the event loop; ``None`` once its work has ended."""
+
+_LOGGER = logging.getLogger(__name__)
+
+_FOLLOWED: set[asyncio.Task[None]] = set()
+"""The tasks awaiting the answers of calls gRPC ended at their deadlines (the loop holds tasks
+weakly)."""
 
 
 @dataclass(frozen=True)
@@ -250,11 +265,72 @@ def has_ended(context: AioContext) -> bool:
     return context.done() or past(context.time_remaining())
 
 
+class _Deadline:
+    """A call's deadline as its answer is awaited, to log the answer that comes after it.
+
+    The access line of a call that missed its deadline says ``DEADLINE_EXCEEDED`` (or ``OK``,
+    where the answer went out before gRPC ended the call): nothing of when the work's answer
+    came. :meth:`check` logs a WARNING with the overrun, once a call, when the answer is ready
+    (its work has ended) past the deadline, sent or not.
+    """
+
+    def __init__(self, method: str, context: AioContext) -> None:
+        self._method = method
+        self._moment = deadline_in(context.time_remaining())
+
+    def check(self, *, sent: bool) -> None:
+        """Log the call's answer, ready now, if its deadline has passed (``sent``: it leaves)."""
+        overrun_ms = (time.monotonic() - self._moment) * 1000.0
+        if overrun_ms <= 0.0:
+            return
+        _LOGGER.warning(
+            "the %s call's answer was ready %.0f ms after its deadline (%s)",
+            self._method,
+            overrun_ms,
+            "sent late" if sent else "not sent: the call had ended",
+            extra={FIELDS: {"method": self._method, "overrun_ms": round(overrun_ms, 1)}},
+        )
+
+    def follow(
+        self, outcomes: Outcomes, answered: bool, is_answer: Callable[[Outcome], bool]
+    ) -> None:
+        """Check the answer the work still brings once gRPC has ended the call at its deadline.
+
+        ``answered``: whether the answer came already. A call its client cancelled before
+        the deadline is not followed.
+        """
+        if time.monotonic() < self._moment:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._after_end(outcomes, answered, is_answer)
+        )
+        _FOLLOWED.add(task)
+        task.add_done_callback(_FOLLOWED.discard)
+
+    async def _after_end(
+        self, outcomes: Outcomes, answered: bool, is_answer: Callable[[Outcome], bool]
+    ) -> None:
+        while (outcome := await outcomes.get()) is not None:
+            answered = answered or is_answer(outcome)
+        if answered:
+            self.check(sent=False)
+
+
+def _is_response(outcome: Outcome) -> bool:
+    return isinstance(outcome, bytes)
+
+
+def _is_result(outcome: Outcome) -> bool:
+    return isinstance(outcome, bytes) and _is_stream_result(outcome)
+
+
 async def answer(
     outcomes: Outcomes,
     context: AioContext,
     max_message_bytes: int,
     ended: Callable[[], None] | None,
+    *,
+    method: str,
 ) -> bytes:
     """Return a unary call's response once its work has ended (its slot is free by then).
 
@@ -262,11 +338,17 @@ async def answer(
     name go (:meth:`~advisor.service.searches.RunningSearches.release`), so a client that
     names its next search alike as soon as it has the answer does not find the name held.
     A response over ``max_message_bytes`` ends the call ``RESOURCE_EXHAUSTED`` instead
-    (:func:`oversized`).
+    (:func:`oversized`). A response ready past the call's deadline is logged, sent or not
+    (:class:`_Deadline`); ``method`` names the call there.
     """
+    deadline = _Deadline(method, context)
     response: Outcome | None = None
-    while (outcome := await outcomes.get()) is not None:
-        response = outcome
+    try:
+        while (outcome := await outcomes.get()) is not None:
+            response = outcome
+    except asyncio.CancelledError:  # gRPC ended the call: its deadline passed, or cancelled
+        deadline.follow(outcomes, isinstance(response, bytes), _is_response)
+        raise
     if ended is not None:
         ended()
     if isinstance(response, bytes):
@@ -274,6 +356,7 @@ async def answer(
     if isinstance(response, CallAbortedError):
         await abort_call(context, response)
     assert response is not None, "run_call yields a response or a status for every unary call"
+    deadline.check(sent=True)
     return response
 
 
@@ -282,6 +365,8 @@ async def relay(
     context: AioContext,
     max_message_bytes: int,
     ended: Callable[[], None] | None,
+    *,
+    method: str,
 ) -> None:
     """Write a streaming call's responses as they arrive, until its work ends.
 
@@ -291,24 +376,31 @@ async def relay(
     as it has the result must not find the slot, or its search's name, still taken (with worker
     processes the end-of-work frame follows the result's).
     A response over ``max_message_bytes`` is not sent: the call ends ``RESOURCE_EXHAUSTED``
-    (:func:`oversized`) once the work has ended, and nothing more is written.
+    (:func:`oversized`) once the work has ended, and nothing more is written. A result ready past
+    the call's deadline is logged as :func:`answer` logs a response.
     """
+    deadline = _Deadline(method, context)
     aborted: CallAbortedError | None = None
     result: bytes | None = None
-    while (outcome := await outcomes.get()) is not None:
-        if aborted is not None:
-            continue  # the call's status is decided; the work's end is all that is awaited
-        if isinstance(outcome, CallAbortedError):
-            aborted = outcome  # the work's last outcome: its end follows
-        elif (too_large := oversized(outcome, max_message_bytes)) is not None:
-            aborted, result = too_large, None
-        elif _is_stream_result(outcome):
-            result = outcome  # the stream's last message: its end follows
-        else:
-            await context.write(outcome)
+    try:
+        while (outcome := await outcomes.get()) is not None:
+            if aborted is not None:
+                continue  # the call's status is decided; the work's end is all that is awaited
+            if isinstance(outcome, CallAbortedError):
+                aborted = outcome  # the work's last outcome: its end follows
+            elif (too_large := oversized(outcome, max_message_bytes)) is not None:
+                aborted, result = too_large, None
+            elif _is_stream_result(outcome):
+                result = outcome  # the stream's last message: its end follows
+            else:
+                await context.write(outcome)
+    except asyncio.CancelledError:  # gRPC ended the call: its deadline passed, or cancelled
+        deadline.follow(outcomes, result is not None, _is_result)
+        raise
     if ended is not None:
         ended()
     if result is not None:
+        deadline.check(sent=True)
         await context.write(result)
     if aborted is not None:
         await abort_call(context, aborted)

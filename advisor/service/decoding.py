@@ -110,13 +110,13 @@ def _method_handler(
 
         async def stream(payload: bytes, context: _Context) -> None:
             outcomes, release = await begin(payload, context)
-            await relay(outcomes, context, max_message_bytes, release)
+            await relay(outcomes, context, max_message_bytes, release, method=method)
 
         return grpc.unary_stream_rpc_method_handler(stream)
 
     async def unary(payload: bytes, context: _Context) -> bytes:
         outcomes, release = await begin(payload, context)
-        return await answer(outcomes, context, max_message_bytes, release)
+        return await answer(outcomes, context, max_message_bytes, release, method=method)
 
     return grpc.unary_unary_rpc_method_handler(unary)
 

@@ -4,6 +4,7 @@ and what every executor answers for a request field the proto admits but the ser
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import cast
 
@@ -12,11 +13,21 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
-from advisor.service.calls import SERVICE, Outcomes, StartedCall, oversized, relay, run_call
+from advisor.service import calls as calls_module
+from advisor.service.calls import (
+    SERVICE,
+    Outcomes,
+    StartedCall,
+    answer,
+    oversized,
+    relay,
+    run_call,
+)
 from advisor.service.decoding import advisor_handler
+from advisor.service.logs import FIELDS
 from advisor.service.searches import FINISH_METHOD
 from advisor.service.status import REQUEST_ID_METADATA_KEY
-from advisor.service.threads import CallAbortedError, ThreadContext
+from advisor.service.threads import AioContext, CallAbortedError, ThreadContext
 from tests.support.harness import Advisor, CallError, DirectAdvisor, call_error_of
 from tests.support.workloads import quick_budget, small_task
 
@@ -132,6 +143,16 @@ def test_the_largest_seed_is_taken_by_every_rpc(advisor: Advisor) -> None:
     assert sorted(inferred.arrangement) == list(range(16))
 
 
+_STREAM = "StreamRecommend"
+
+
+class _NoDeadline:
+    """The part of a fake call context its answer reads first: no deadline."""
+
+    def time_remaining(self) -> float | None:
+        return None
+
+
 def test_a_streams_status_leaves_once_its_work_has_ended() -> None:
     # The work's end (None) frees its slot; it comes a moment after the status (a worker
     # process sends its end-of-work frame after the status frame).
@@ -140,7 +161,7 @@ def test_a_streams_status_leaves_once_its_work_has_ended() -> None:
         ended = asyncio.Event()
         sent_after_end: list[bool] = []
 
-        class Context:
+        class Context(_NoDeadline):
             async def write(self, message: bytes) -> None:
                 pass
 
@@ -156,7 +177,7 @@ def test_a_streams_status_leaves_once_its_work_has_ended() -> None:
         outcomes.put_nowait(CallAbortedError(grpc.StatusCode.INVALID_ARGUMENT, "bad", ()))
         asyncio.get_running_loop().call_later(0.01, end)
         with pytest.raises(RuntimeError, match="aborted"):
-            await relay(outcomes, Context(), 2**20, None)  # type: ignore[arg-type]
+            await relay(outcomes, Context(), 2**20, None, method=_STREAM)  # type: ignore[arg-type]
         return sent_after_end == [True]
 
     assert asyncio.run(status_sent_after_the_end())
@@ -174,7 +195,7 @@ def test_a_streams_result_leaves_once_its_work_has_ended_and_progress_at_once() 
         ended = asyncio.Event()
         writes: list[tuple[str, bool]] = []
 
-        class Context:
+        class Context(_NoDeadline):
             async def write(self, message: bytes) -> None:
                 event = pb.StreamRecommendResponse.FromString(message).WhichOneof("event")
                 writes.append((str(event), ended.is_set()))
@@ -186,7 +207,7 @@ def test_a_streams_result_leaves_once_its_work_has_ended_and_progress_at_once() 
         outcomes.put_nowait(progress.SerializeToString())
         outcomes.put_nowait(result.SerializeToString())
         asyncio.get_running_loop().call_later(0.01, end)
-        await relay(outcomes, Context(), 2**20, None)  # type: ignore[arg-type]
+        await relay(outcomes, Context(), 2**20, None, method=_STREAM)  # type: ignore[arg-type]
         return writes
 
     assert asyncio.run(written()) == [("progress", False), ("result", True)]
@@ -206,7 +227,7 @@ def test_a_stream_response_over_the_message_limit_ends_the_call_once_its_work_ha
         writes: list[bytes] = []
         aborts: list[tuple[grpc.StatusCode, str, bool]] = []
 
-        class Context:
+        class Context(_NoDeadline):
             async def write(self, message: bytes) -> None:
                 writes.append(message)
 
@@ -222,7 +243,7 @@ def test_a_stream_response_over_the_message_limit_ends_the_call_once_its_work_ha
         outcomes.put_nowait(large.SerializeToString())
         asyncio.get_running_loop().call_later(0.01, end)
         with pytest.raises(RuntimeError, match="aborted"):
-            await relay(outcomes, Context(), 100, None)  # type: ignore[arg-type]
+            await relay(outcomes, Context(), 100, None, method=_STREAM)  # type: ignore[arg-type]
         return writes, aborts
 
     writes, [(code, details, after_end)] = asyncio.run(relayed())
@@ -231,6 +252,122 @@ def test_a_stream_response_over_the_message_limit_ends_the_call_once_its_work_ha
     size = large.ByteSize()
     assert details == f"the response is {size:,} bytes, over this server's limit of 100 " + (
         "(max_message_bytes)"
+    )
+
+
+class _PastDeadline(_NoDeadline):
+    """A fake call context whose deadline passed ``late`` seconds ago (``late`` < 0: ahead)."""
+
+    def __init__(self, late: float) -> None:
+        self.late = late
+        self.writes: list[bytes] = []
+
+    def time_remaining(self) -> float | None:
+        return -self.late
+
+    async def write(self, message: bytes) -> None:
+        self.writes.append(message)
+
+
+async def _answer(outcomes: Outcomes, context: _NoDeadline) -> bytes:
+    """Await a ``Recommend`` call's answer through a fake ``context``."""
+    return await answer(outcomes, cast(AioContext, context), 2**20, None, method="Recommend")
+
+
+def _late_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == calls_module.__name__]
+
+
+async def _other_tasks_done() -> None:
+    """Wait for every task but this one: a call's answer followed past the call's end."""
+    await asyncio.gather(*(asyncio.all_tasks() - {asyncio.current_task()}))
+
+
+def test_an_answer_ready_after_the_deadline_is_logged_once_with_its_overrun(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A work whose deadline passed while it worked (0.5 s ago, as the context says): gRPC has
+    # not ended the call yet, so the answer still leaves, and the log says by how much it missed.
+    async def answered() -> bytes:
+        outcomes: Outcomes = asyncio.Queue()
+        for outcome in (b"answer", None):
+            outcomes.put_nowait(outcome)
+        return await _answer(outcomes, _PastDeadline(0.5))
+
+    assert asyncio.run(answered()) == b"answer"
+    [line] = _late_lines(caplog)
+    assert line.levelno == logging.WARNING
+    assert line.getMessage().startswith("the Recommend call's answer was ready ")
+    assert line.getMessage().endswith(" ms after its deadline (sent late)")
+    assert (
+        getattr(line, FIELDS)["method"] == "Recommend"
+        and getattr(line, FIELDS)["overrun_ms"] >= 500.0
+    )
+
+
+def test_an_answer_the_call_ended_first_is_logged_unsent_once_the_work_brings_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # gRPC cancels the handler at the deadline, while the work still runs: its answer, which
+    # comes later, is what the access line's DEADLINE_EXCEEDED does not tell.
+    async def ended_then_answered() -> None:
+        outcomes: Outcomes = asyncio.Queue()
+        handler = asyncio.create_task(_answer(outcomes, _PastDeadline(0.2)))
+        await asyncio.sleep(0)  # the handler awaits the work
+        handler.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await handler
+        assert not _late_lines(caplog)
+        outcomes.put_nowait(b"answer")
+        outcomes.put_nowait(None)
+        await _other_tasks_done()
+
+    asyncio.run(ended_then_answered())
+    [line] = _late_lines(caplog)
+    assert line.getMessage().endswith(" ms after its deadline (not sent: the call had ended)")
+    assert getattr(line, FIELDS)["overrun_ms"] >= 200.0
+
+
+@pytest.mark.parametrize("late", [-30.0, None])
+def test_an_answer_in_time_or_cancelled_before_the_deadline_is_not_logged(
+    caplog: pytest.LogCaptureFixture, late: float | None
+) -> None:
+    async def answered_and_cancelled() -> None:
+        context = _NoDeadline() if late is None else _PastDeadline(late)
+        outcomes: Outcomes = asyncio.Queue()
+        outcomes.put_nowait(b"answer")
+        outcomes.put_nowait(None)
+        assert await _answer(outcomes, context) == b"answer"
+        # Cancelled by its client before the deadline: nothing is followed.
+        handler = asyncio.create_task(_answer(asyncio.Queue(), context))
+        await asyncio.sleep(0)
+        handler.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await handler
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+
+    asyncio.run(answered_and_cancelled())
+    assert not _late_lines(caplog)
+
+
+def test_a_streams_result_ready_after_the_deadline_is_logged_and_its_progress_is_not(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    progress = pb.StreamRecommendResponse(progress=pb.SearchProgress(candidates_evaluated=3))
+    result = pb.StreamRecommendResponse(result=pb.SearchResult(complete=False))
+    context = _PastDeadline(0.1)
+
+    async def relayed() -> None:
+        outcomes: Outcomes = asyncio.Queue()
+        for outcome in (progress.SerializeToString(), result.SerializeToString(), None):
+            outcomes.put_nowait(outcome)
+        await relay(outcomes, context, 2**20, None, method=_STREAM)  # type: ignore[arg-type]
+
+    asyncio.run(relayed())
+    assert len(context.writes) == 2
+    [line] = _late_lines(caplog)
+    assert (
+        getattr(line, FIELDS)["method"] == _STREAM and getattr(line, FIELDS)["overrun_ms"] >= 100.0
     )
 
 
