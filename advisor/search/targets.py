@@ -51,11 +51,13 @@ class Targets:
         self._best_deeper = np.zeros(len(correlations))  # of the trees but the shallow net
         self._least_discarded = math.inf
         self._best_coherence = 0.0
+        self._most_key: tuple[float, int] | None = None  # most_coherent's (coherence, -index)
         self.reached = False
         """Whether a recommendable tree was recorded (else a practical objective is the bounds)."""
         self.most_coherent: Candidate | None = None
-        """The first tree recorded at the best coherence, which a lower one is measured against
-        (None until a tree meets a relation)."""
+        """The tree of the best coherence, which a lower one is measured against (None until a
+        tree meets a relation): of trees equal on it (to 12 decimals, so float noise does not
+        decide), the first enumerated, so the order the search visits trees in names none."""
 
     def raise_to(
         self,
@@ -72,8 +74,10 @@ class Targets:
         if tree.family != "shallow":
             self._best_deeper = np.maximum(self._best_deeper, figures)
         self._least_discarded = min(self._least_discarded, discarded)
-        if coherent > self._best_coherence:
-            self._best_coherence, self.most_coherent = coherent, tree
+        self._best_coherence = max(self._best_coherence, coherent)
+        key = (round(coherent, 12), -tree.index)
+        if coherent > 0.0 and (self._most_key is None or key > self._most_key):
+            self.most_coherent, self._most_key = tree, key
         self.reached = True
 
     def free_objective(self) -> Objective:
