@@ -41,7 +41,9 @@ factor below the top, not 2 alone (44,100 steps: 2, 2, 3, 3, 5, 5, 7, global 7, 
 (128 steps), and the levels-apart tie key is rounded to 12 decimals (float noise ordered equal
 trees), 2026-12-06; 6: a mixture summed at the root only scores its figure capped by the sum of
 its members' (:func:`advisor.seprank.mixture.log2_mixture_figure`), the figure the analysis
-reports, 2026-12-06."""
+reports, and grids whose axes' sizes have different factors are also pooled by the balanced list
+of their primes (15x64x64: frames met in threes and fives between the spatial levels, not only
+after them), 2026-12-06."""
 
 _PYPROJECT: Final = Path(__file__).resolve().parent.parent / "pyproject.toml"
 

@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import advisor.model.architecture as architecture_module
 from advisor.geometry.layouts import pooling_structure, structure_from_permutation
@@ -24,6 +26,7 @@ from advisor.search.candidates import (
     DILATION_SAMPLE,
     MAX_DILATION_ORDERS,
     CandidateSpace,
+    balanced_steps,
     dilation_orders,
     prime_steps,
     window_schedules,
@@ -118,6 +121,7 @@ def test_a_video_may_pool_space_first_at_its_first_level() -> None:
                 ((3, 1), (2, 4)),
                 ((1, 4), (2, 1), (3, 1)),
                 ((2, 2), (1, 2), (3, 1)),
+                ((2, 2), (3, 1), (1, 2)),  # balanced: 6 and 4 pooled in step
                 ((3, 1), (2, 2), (1, 2)),
             ],
         ),
@@ -129,16 +133,42 @@ def test_sequences_and_images_pool_every_axis_from_the_bottom(
     assert window_schedules(shape, 1, 20) == expected
 
 
-def test_the_video_levels_leave_every_sequence_and_image_schedule_as_it_was() -> None:
+def test_sequences_and_square_images_keep_every_schedule_as_it_was() -> None:
     # The digest of these schedules as the search listed them before a video's levels could
-    # pool space alone: 1-D and 2-D inputs keep every schedule, in the same order.
+    # pool space alone and before the balanced order (the digest of 2566fe5's listing): a
+    # sequence, a square image and an image of one row keep every schedule, in the same order.
     sides = (1, 2, 3, 4, 6, 7, 8, 9, 12, 15, 16, 28, 32, 64, 97, 224)
     shapes: list[tuple[int, ...]] = [(n,) for n in (*range(1, 65), 224, 360, 16_000, 44_100)]
-    shapes += list(itertools.product(sides, repeat=2))
+    shapes += [(a, b) for a, b in itertools.product(sides, repeat=2) if a == b or 1 in (a, b)]
     listed = repr([window_schedules(shape, 1, 25) for shape in shapes])
     assert hashlib.sha256(listed.encode()).hexdigest() == (
-        "0997d42a400798bd713c6a2d6e75413df2f98640f0f8ff7227bbd0abe5369b6e"
+        "c9b634bf91319d16021864a0e253d0e8083e90e7dd643f6773a28f599f29fe32"
     )
+
+
+@given(st.lists(st.integers(1, 400), min_size=1, max_size=3))
+def test_the_balanced_order_pools_every_axis_with_the_factors_of_the_others(
+    shape: list[int],
+) -> None:
+    steps = balanced_steps(shape)
+    assert sorted(steps) == list(prime_steps(shape))  # the same primes, reordered
+    left = list(shape)
+    for step in steps:  # each pools every axis it divides, and one at least
+        assert any(n % step == 0 for n in left)
+        left = [n // step if n % step == 0 else n for n in left]
+    assert left == [1] * len(shape)
+    if len(set(shape)) == 1:
+        assert steps == prime_steps(shape)
+
+
+def test_the_balanced_order_meets_odd_frames_between_the_spatial_levels() -> None:
+    # Ascending, 15x64x64 is pooled in space six times and its 15 frames at the top (late
+    # fusion); descending, the frames first. Balanced, each level goes to the axis pooled
+    # least so far, the smaller prime first on a tie.
+    assert balanced_steps((15, 64, 64)) == (2, 3, 2, 2, 5, 2, 2, 2)
+    assert prime_steps((15, 64, 64)) == (2, 2, 2, 2, 2, 2, 3, 5)
+    slow = ((1, 2, 2), (3, 1, 1), (1, 2, 2), (1, 2, 2), (5, 1, 1), (1, 2, 2), (1, 2, 2), (1, 2, 2))
+    assert slow in window_schedules((15, 64, 64), 1, 20)
 
 
 def test_dilation_orders_are_all_orders_up_to_the_limit() -> None:

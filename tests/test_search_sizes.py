@@ -136,6 +136,18 @@ def test_a_clip_of_three_frames_is_searched_without_a_fourth() -> None:
     assert analyze(task, pick.architecture).correlations == pick.analysis
 
 
+def test_an_odd_number_of_frames_is_met_between_the_spatial_levels() -> None:
+    """A local task on 15 frames: its pick pooled space six times, then the frames at the top."""
+    task = parse_task({"input": {"shape": [15, 64, 64]}, "preset": "local"})
+    result = recommend(task, Budget(max_parameters=500_000, time_limit_seconds=None, top_k=1))
+    pick = result.recommendations[0]
+    pools = [layer.pool for layer in pick.architecture.layers]
+    frames = [level for level, pool in enumerate(pools[:-1]) if pool[0] > 1]
+    space = [level for level, pool in enumerate(pools) if pool[1] > 1]
+    assert frames and min(frames) < max(space), pools  # slow fusion, not late fusion
+    assert analyze(task, pick.architecture).correlations == pick.analysis
+
+
 def test_front_back_symmetry_gets_a_geometry_that_beats_contiguous_across_the_depth() -> None:
     """front_back pairs slices with their reflections; contiguous pooling meets them at the root."""
     task = parse_task({"input": {"shape": [8, 8, 8]}, "preset": "front_back"})

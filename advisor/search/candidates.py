@@ -6,7 +6,9 @@ axis the step divides (the other axes by 1), and must leave more than one locati
 come from two kinds of lists, which keeps the count of schedules quadratic in the depth rather
 than exponential: steps of 2 or 4, all equal or with one switch (4s then 2s, or 2s then 4s); and
 the grid's prime factors (:func:`prime_steps`: 15 = 3 * 5, 224 = 2^5 * 7,
-44,100 = 2^2 * 3^2 * 5^2 * 7^2) in ascending or descending order, each prefix of either. So every
+44,100 = 2^2 * 3^2 * 5^2 * 7^2) in ascending or descending order, or balanced between the axes
+(:func:`balanced_steps`, which interleaves axes whose sizes have different factors), each prefix
+of each. So every
 size with a factor gets deeper trees than the shallow net, with unequal windows per level where
 its factors differ (15x15: 3x3 then 5x5), and an axis that runs out (the 16 of 16x64x64) stays
 at 1 while the others are pooled on. On a 3-D grid the first level may also pool the two last
@@ -78,6 +80,7 @@ __all__ = [
     "Candidate",
     "CandidateSpace",
     "arranged_permutation",
+    "balanced_steps",
     "deepest_schedule",
     "deepest_tree",
     "dilated_levels",
@@ -204,7 +207,7 @@ def window_schedules(shape: Sequence[int], min_depth: int, max_depth: int) -> li
         if 4**fours * 2**twos < math.prod(grid):  # longer lists are not walked (below)
             step_lists.update(((4,) * fours + (2,) * twos, (2,) * twos + (4,) * fours))
     primes = prime_steps(grid)
-    for ordered in (primes, primes[::-1]):
+    for ordered in (primes, primes[::-1], balanced_steps(grid)):
         step_lists.update(ordered[:end] for end in range(len(ordered) + 1))
     schedules = set()
     # A list's prefix is a list too, pooled once for all the lists it starts (:func:`_step_pools`).
@@ -249,6 +252,33 @@ def prime_steps(shape: Sequence[int]) -> tuple[int, ...]:
         for prime, count in factorise(n).items():
             counts[prime] = max(counts.get(prime, 0), count)
     return tuple(prime for prime in sorted(counts) for _ in range(counts[prime]))
+
+
+def balanced_steps(shape: Sequence[int]) -> tuple[int, ...]:
+    """Return the primes that pool the axes in step with each other, level by level.
+
+    Each level takes the next prime of the axis pooled least so far (the share of its size's
+    log already pooled; a tie goes to the smaller prime, then the first axis), and pools every
+    axis that prime divides, as every list does. Where the axes' sizes share their factors (a
+    square, a cube, a sequence) this is the ascending list of :func:`prime_steps`; where they
+    differ, the ascending list pools one axis to its end before the other starts (15x64x64:
+    space six times, then the 15 frames in one top window, late fusion) and the descending one
+    the reverse, where this one interleaves them (2, 3, 2, 2, 5, 2, 2, 2: the frames met in
+    threes, then fives, between the spatial levels, as slow fusion does [Karpathy et al., CVPR
+    2014]; 240x320 meets both axes' 3 and 5 among its 2s).
+    """
+    left = list(shape)
+    total = [math.log2(n) for n in shape]
+
+    def lagging(axis: int) -> tuple[float, int, int]:
+        return (1.0 - math.log2(left[axis]) / total[axis], min(factorise(left[axis])), axis)
+
+    steps = []
+    while unpooled := [axis for axis, n in enumerate(left) if n > 1]:
+        step = min(factorise(left[min(unpooled, key=lagging)]))
+        steps.append(step)
+        left = [n // step if n % step == 0 else n for n in left]
+    return tuple(steps)
 
 
 def _spatial_levels(grid: tuple[int, ...], steps: tuple[int, ...]) -> tuple[int, ...]:
