@@ -299,6 +299,21 @@ def test_a_coherence_below_the_best_names_the_tree_that_reaches_the_best() -> No
         assert any(text.startswith(f"{tree} with ") and best in text for text in texts), found[0]
 
 
+def test_a_larger_discard_names_the_finest_tree() -> None:
+    # "1.00 more than the finest tree's 1.64" named no tree; of the trees that discard the
+    # least, the first enumerated is named, and it says its discard is the least.
+    task = parse_task({"input": {"shape": [4, 4, 4]}, "preset": "front_back"})
+    budget = Budget(max_parameters=3_000, top_k=8, time_limit_seconds=None)
+    texts = [" ".join(r.rationale.split()) for r in recommend(task, budget).recommendations]
+    pattern = r"more than the finest tree's ([\d.]+) \((.+?)\), each bit"
+    named = [found for found in map(re.compile(pattern).search, texts) if found is not None]
+    assert named, texts
+    for found in named:
+        tree = found[2][0].upper() + found[2][1:]
+        least = f"({found[1]} bits per location, the least)"
+        assert any(text.startswith(f"{tree} with ") and least in text for text in texts), found[0]
+
+
 def test_it_states_what_a_shallow_and_a_contiguous_net_would_need() -> None:
     efficiency = Efficiency(576.0, 581.0, 12.5, 27.25)
     text = _text(efficiency=efficiency)

@@ -194,6 +194,7 @@ def rationale(
     scope: Scope = "complete",
     reading: Sequence[str] = (),
     most_coherent: str = "",
+    finest: str = "",
     no_contiguous: str = "",
     searched: Sequence[str] = (),
 ) -> str:
@@ -232,6 +233,9 @@ def rationale(
     most_coherent
         The tree whose coherence is the best, in words (its family and windows), which a lower
         coherence is measured against.
+    finest
+        The tree that discards the least of the input's arrangement, in words, which a larger
+        discard is measured against.
     no_contiguous
         Why the search holds no contiguous tree at all, where it holds none (``contiguous`` is
         then None): the depth bounds, say, not the budget.
@@ -251,6 +255,7 @@ def rationale(
             stated=bool(_lowered(chosen, objective)),
             searched=searched,
             most_coherent=most_coherent,
+            finest=finest,
         ),
         _versus(
             "the best contiguous net", chosen, contiguous, objective, names, scope, no_contiguous
@@ -450,6 +455,7 @@ def _score(
     stated: bool = False,
     searched: Sequence[str] = (),
     most_coherent: str = "",
+    finest: str = "",
 ) -> str:
     """Say how ``chosen``'s score is made: the fractions of the targets and the factors.
 
@@ -457,7 +463,8 @@ def _score(
     than giving it again. ``searched``: the families a restricted search searched, whose best
     the targets are (:func:`summary`). ``most_coherent``: the tree of the best coherence in
     words, named where ``chosen``'s is lower (a pick's "0.32 against the best tree's 0.56"
-    named no tree, and none of the references had 0.56).
+    named no tree, and none of the references had 0.56); ``finest``: the tree of the least
+    discard, named where ``chosen`` discards more.
     """
     kind = _fraction_kind(objective)
     head = "That score is" if stated else f"Score {chosen.score:.4g}:"
@@ -484,7 +491,8 @@ def _score(
             f", times {_factor(order)} for the order its pooling windows forget "
             f"({own} bits per location"
         ) + (
-            f", {_difference(excess)} more than the finest tree's {least}, each bit weighing "
+            f", {_difference(excess)} more than the finest tree's {least}"
+            f"{f' ({finest})' if finest else ''}, each bit weighing "
             f"x{2.0**-ARRANGEMENT_WEIGHT:.3g})"
             if excess
             else ", the least)"

@@ -249,7 +249,8 @@ def build_recommendation(
         notes=[*notes, tie] if tie else notes,
         scope=targets_scope(run, complete),
         reading=relations_read(run),
-        most_coherent=_most_coherent(run),
+        most_coherent=_leading(run, run.targets.most_coherent, run.objective.best_coherence),
+        finest=_leading(run, run.targets.finest, run.objective.least_discarded),
         no_contiguous=_no_contiguous(run),
         searched=searched,
     )
@@ -736,10 +737,12 @@ def _tree_words(run: SearchRun, candidate: Candidate) -> str:
     )
 
 
-def _most_coherent(run: SearchRun) -> str:
-    """Say the tree whose coherence is the best, which the rationale measures others' against."""
-    tree = run.targets.most_coherent
-    return "" if tree is None or run.objective.best_coherence is None else _tree_words(run, tree)
+def _leading(run: SearchRun, tree: Candidate | None, measured: object) -> str:
+    """Say the tree that leads on a factor, which the rationale measures others' against.
+
+    ``measured``: the objective's figure of that factor, None where the score has none ('').
+    """
+    return "" if tree is None or measured is None else _tree_words(run, tree)
 
 
 def _design(run: SearchRun, entry: Entry) -> Design:

@@ -33,6 +33,25 @@ _LEAST_TARGET: Final = 1e-6
 """Floor of a reachable target, so a correlation no net can couple scores 0 for every net."""
 
 
+class _Leader:
+    """The tree that leads the trees recorded on one measure, named where a design trails it.
+
+    Of trees equal on it (to 12 decimals, so float noise does not decide), the first
+    enumerated, so the order the search visits trees in names none.
+    """
+
+    def __init__(self, higher_leads: bool) -> None:
+        self._sign = 1.0 if higher_leads else -1.0
+        self._key: tuple[float, int] | None = None
+        self.tree: Candidate | None = None
+
+    def offer(self, tree: Candidate, value: float) -> None:
+        """Record ``tree``'s value on the measure: it leads if no tree recorded is ahead."""
+        key = (round(self._sign * value, 12), -tree.index)
+        if self._key is None or key > self._key:
+            self.tree, self._key = tree, key
+
+
 class Targets:
     """A search's targets: the dimension bounds, and the best the recommendable trees reach."""
 
@@ -51,13 +70,10 @@ class Targets:
         self._best_deeper = np.zeros(len(correlations))  # of the trees but the shallow net
         self._least_discarded = math.inf
         self._best_coherence = 0.0
-        self._most_key: tuple[float, int] | None = None  # most_coherent's (coherence, -index)
         self.reached = False
         """Whether a recommendable tree was recorded (else a practical objective is the bounds)."""
-        self.most_coherent: Candidate | None = None
-        """The tree of the best coherence, which a lower one is measured against (None until a
-        tree meets a relation): of trees equal on it (to 12 decimals, so float noise does not
-        decide), the first enumerated, so the order the search visits trees in names none."""
+        self._most_coherent = _Leader(higher_leads=True)
+        self._finest = _Leader(higher_leads=False)
 
     def raise_to(
         self,
@@ -75,9 +91,9 @@ class Targets:
             self._best_deeper = np.maximum(self._best_deeper, figures)
         self._least_discarded = min(self._least_discarded, discarded)
         self._best_coherence = max(self._best_coherence, coherent)
-        key = (round(coherent, 12), -tree.index)
-        if coherent > 0.0 and (self._most_key is None or key > self._most_key):
-            self.most_coherent, self._most_key = tree, key
+        if coherent > 0.0:
+            self._most_coherent.offer(tree, coherent)
+        self._finest.offer(tree, discarded)
         self.reached = True
 
     def free_objective(self) -> Objective:
@@ -113,6 +129,22 @@ class Targets:
             relation_share=relation_share,
             rank_target=self._budget.log2_rank_target,
         )
+
+    @property
+    def most_coherent(self) -> Candidate | None:
+        """The tree of the best coherence, which a lower one is measured against.
+
+        None while no tree recorded meets a relation.
+        """
+        return self._most_coherent.tree
+
+    @property
+    def finest(self) -> Candidate | None:
+        """The tree that discards the least of the arrangement, which more is measured against.
+
+        None while no tree is recorded.
+        """
+        return self._finest.tree
 
     def set_by_shallow(self) -> bool:
         """Whether the shallow net sets a target no deeper tree reaches (its figure is higher).
