@@ -438,6 +438,10 @@ class AdvisorClient:
             options += tls.channel_options()
             self._channel = grpc.secure_channel(target, tls.credentials(), options=options)
         self._stub = advisor_pb2_grpc.ArchitectureAdvisorStub(self._channel)
+        self._health_check: grpc.UnaryUnaryMultiCallable[Any, Any] | None = None
+        # Held by close() and wherever the channel is touched outside a call (a stub built):
+        # gRPC's C core crashes the interpreter on a stub built on a closed channel.
+        self._lock = threading.Lock()
         self._closed = False
 
     def recommend(
@@ -672,10 +676,10 @@ class AdvisorClient:
         """
         wait = require_flag(wait_for_ready, "wait_for_ready")
         # Loaded on first use, as the status details are: most clients never check health.
-        from grpc_health.v1 import health_pb2, health_pb2_grpc
+        from grpc_health.v1 import health_pb2
 
         request = health_pb2.HealthCheckRequest(service=_SERVICE.full_name)
-        check = health_pb2_grpc.HealthStub(self._channel).Check
+        check = self._health_stub()
         deadline = time.monotonic() + self._timeout(timeout)
         response = self._call(check, request, timeout, wait_for_ready=wait)
         while wait and response.status != health_pb2.HealthCheckResponse.SERVING:
@@ -695,8 +699,9 @@ class AdvisorClient:
         gRPC cancels the calls in flight; each raises :class:`ClientClosedError` as a call made
         after the close does, so a caller catches a close with one ``except``, whenever it came.
         """
-        self._closed = True
-        self._channel.close()
+        with self._lock:
+            self._closed = True
+            self._channel.close()
 
     def __repr__(self) -> str:
         """Name the target, the channel's security and whether the client is closed.
@@ -863,6 +868,20 @@ class AdvisorClient:
             if not self._closed:
                 raise
             raise ClientClosedError() from None
+
+    def _health_stub(self) -> grpc.UnaryUnaryMultiCallable[Any, Any]:
+        """Return the health service's ``Check``, built on first use; refuse a closed client.
+
+        Built under the lock :meth:`close` takes: gRPC registers the method on the channel, and
+        on a closed one that crashes the interpreter (a segfault, not an exception).
+        """
+        from grpc_health.v1 import health_pb2_grpc
+
+        with self._lock:
+            self._check_open()
+            if self._health_check is None:
+                self._health_check = health_pb2_grpc.HealthStub(self._channel).Check
+            return self._health_check
 
     def _check_open(self) -> None:
         """Raise :class:`ClientClosedError` after :meth:`close` (gRPC raises a bare ValueError)."""

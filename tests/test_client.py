@@ -390,12 +390,19 @@ def test_a_started_stream_is_never_retried(fake: tuple[ScriptedAdvisor, str]) ->
     assert servicer.calls["StreamRecommend"] == 1
 
 
-@pytest.mark.parametrize(
-    "call",
+CLOSED_CALLS = {
+    **CALLS,
     # The stream as its docstring says: refused when it is asked for, before any next().
-    [*CALLS.values(), lambda client: client.stream_recommend(TASK, BUDGET)],
-    ids=[*CALLS, "StreamRecommend"],
-)
+    "StreamRecommend": lambda client: client.stream_recommend(TASK, BUDGET),
+    "FinishSearch": lambda client: client.finish_search("search-1"),
+    "InferTask": lambda client: client.infer_task(np.random.default_rng(0).random((16, 8))),
+    # Its stub was built on the closed channel, which crashed the interpreter (a segfault).
+    "Check": lambda client: client.check_health(),
+}
+"""Every public call of a client, each as a call on a closed one must refuse it."""
+
+
+@pytest.mark.parametrize("call", CLOSED_CALLS.values(), ids=CLOSED_CALLS)
 def test_a_closed_client_raises_a_typed_error_and_calls_nothing(
     fake: tuple[ScriptedAdvisor, str], call: Any
 ) -> None:
@@ -428,8 +435,12 @@ def test_a_call_in_flight_when_the_client_closes_raises_client_closed(
 
 @pytest.mark.parametrize(
     "call",
-    [*CALLS.values(), lambda client: list(client.stream_recommend(TASK, BUDGET))],
-    ids=[*CALLS, "StreamRecommend"],
+    [
+        *CALLS.values(),
+        lambda client: list(client.stream_recommend(TASK, BUDGET)),
+        lambda client: client.check_health(),
+    ],
+    ids=[*CALLS, "StreamRecommend", "Check"],
 )
 def test_a_close_from_another_thread_just_after_the_open_check_raises_client_closed(
     fake: tuple[ScriptedAdvisor, str],
