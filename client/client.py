@@ -594,10 +594,15 @@ class AdvisorClient:
         seed
             Seed of the server's graph partitioner.
         timeout
-            Deadline of the call in seconds (default: the client's).
+            Deadline of the call in seconds (default: the client's): of the call alone, which
+            starts once the dependence graph is computed here (seconds on a large sample), so
+            it does not bound that computation.
 
         Raises
         ------
+        ClientClosedError
+            On a closed client, after the arguments are checked and before the graph is
+            computed.
         InvalidRequestError
             Before any call: for an argument of the wrong type or out of range, naming it
             (``outputs``: 1 to 2^31 - 1 or None; ``seed``: 0 to 2^63 - 1; ``top_k``: 1 to
@@ -612,6 +617,7 @@ class AdvisorClient:
         if allow_constant is not None:
             allow_constant = require_flag(allow_constant, "allow_constant")
         grid = None if shape is None else _checked_shape("shape", shape)
+        self._check_open()  # before the graph, which may take seconds to compute
         graph = _graph(data, grid, top_k, allow_constant)
         request = advisor_pb2.InferTaskRequest(
             graph=wire.dependence_graph_to_proto(graph), outputs=outputs, seed=seed
