@@ -431,6 +431,9 @@ class AdvisorClient:
             options.append(("grpc.enable_http_proxy", 0))
         self._target = target
         self._plaintext = tls is None
+        # Whether a server answered on the channel: a plaintext one, if the channel is, which
+        # gRPC's "Socket closed" then does not mean a server that wants TLS (it died mid-call).
+        self._answered = False
         self._without_certificate = tls is not None and tls.client_cert is None
         if tls is None:
             self._channel = grpc.insecure_channel(target, options=options)
@@ -756,12 +759,14 @@ class AdvisorClient:
         self._check_size(request)
         request_id = _new_request_id()
         with self._typed_errors(request_id):
-            return method(
+            response = method(
                 request,
                 timeout=self._timeout(timeout),
                 metadata=(*self._metadata, (INCOMING_REQUEST_ID_KEY, request_id)),
                 wait_for_ready=wait_for_ready,
             )
+        self._answered = True
+        return response
 
     def _stream_events(
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float
@@ -837,6 +842,7 @@ class AdvisorClient:
         """
         with self._typed_errors(request_id):
             for response in responses:
+                self._answered = True
                 event = response.WhichOneof("event")
                 if event == "result":
                     result = _page(response.result, budget)
@@ -866,7 +872,7 @@ class AdvisorClient:
             raise error_from_rpc(
                 error,
                 client_closed=self._closed,
-                plaintext=self._plaintext,
+                plaintext=self._plaintext and not self._answered,
                 without_certificate=self._without_certificate,
                 sent_request_id=request_id,
             ) from error

@@ -307,7 +307,8 @@ PLAINTEXT_HINT: Final = (
     " (if the server uses TLS, connect with TLS: tls=TlsConfig(root_ca=the CA certificate that "
     "signed it))"
 )
-"""Appended to that ``UNAVAILABLE`` on a plaintext channel: gRPC's words name no cause."""
+"""Appended to that ``UNAVAILABLE`` on a plaintext channel no server answered yet: gRPC's words
+name no cause."""
 
 CLIENT_CERTIFICATE_HINT: Final = (
     " (if the server asks for a client certificate, mutual TLS: "
@@ -365,9 +366,10 @@ def error_from_rpc(
         then, and only then, a ``CANCELLED`` is :class:`ClientClosedError`, the error a call
         made after the close raises, so one ``except`` catches both.
     plaintext
-        Whether the call went over a plaintext channel: its ``UNAVAILABLE`` with gRPC's
-        ``Socket closed`` (:data:`PLAINTEXT_REFUSED`), what a TLS server answers, then adds
-        :data:`PLAINTEXT_HINT`.
+        Whether the call went over a plaintext channel on which no server has answered yet:
+        its ``UNAVAILABLE`` with gRPC's ``Socket closed`` (:data:`PLAINTEXT_REFUSED`), what a
+        TLS server answers, then adds :data:`PLAINTEXT_HINT`. A server that answered in
+        plaintext uses none, and its connection closed so only as it died mid-call.
     without_certificate
         Whether the call went over TLS without a client certificate: its ``UNAVAILABLE`` of a
         connection never made (:data:`_CONNECT_FAILED`), whose words name no other cause (a

@@ -29,6 +29,7 @@ from advisor_client.client import AdvisorClient, RetryPolicy, TlsConfig, task_mo
 from advisor_client.errors import (
     CLIENT_CERTIFICATE_HINT,
     PLAINTEXT_HINT,
+    PLAINTEXT_REFUSED,
     AdvisorRpcError,
     ClientClosedError,
     DeadlineExceededError,
@@ -47,6 +48,7 @@ from advisor.model.task import PresetInfo, Presets
 from advisor.protocol import wire
 from advisor.service.server import ServerConfig, start_server
 from tests.support.certificates import make_certificates, make_server_certificate
+from tests.support.relay import relayed
 from tests.support.scripted import (
     BUDGET,
     HOLD_SECONDS,
@@ -55,6 +57,7 @@ from tests.support.scripted import (
     closed_target,
     scripted_server,
 )
+from tests.support.waiting import wait_until
 from tests.support.workloads import LONG_TASK, long_budget
 
 ARCHITECTURE = {
@@ -919,6 +922,42 @@ def test_a_plaintext_call_to_a_tls_server_hints_at_tls(tmp_path: Path) -> None:
     ):
         client.list_presets()
     assert caught.value.details.endswith(PLAINTEXT_HINT)
+
+
+def test_a_plaintext_stream_whose_server_dies_after_answering_is_not_told_to_use_tls(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    # A server killed mid-stream closes the connection as a TLS server refusing plaintext does
+    # ("Socket closed"): a server that sent events speaks plaintext, and the hint misled.
+    servicer, target = fake
+    servicer.hold_stream_after_first_event = True
+    with relayed(target) as relay, _client(relay.target) as client:
+        events = client.stream_recommend(TASK, BUDGET)
+        assert isinstance(next(events), SearchProgress)
+        relay.cut()
+        with pytest.raises(UnavailableError) as caught:
+            next(events)
+    assert PLAINTEXT_REFUSED in caught.value.details
+    assert PLAINTEXT_HINT not in caught.value.details
+
+
+def test_a_plaintext_call_whose_server_dies_after_an_answer_is_not_told_to_use_tls(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    servicer, target = fake
+    with (
+        relayed(target) as relay,
+        _client(relay.target, retry=RetryPolicy(max_attempts=1)) as client,
+    ):
+        client.list_presets()  # answered in plaintext
+        servicer.release = threading.Event()
+        raised = _raised_in_thread(client.list_presets)
+        wait_until(lambda: servicer.calls["ListPresets"] == 2)
+        relay.cut()
+        [error] = raised()
+    assert isinstance(error, UnavailableError)
+    assert PLAINTEXT_REFUSED in error.details
+    assert PLAINTEXT_HINT not in error.details
 
 
 def test_a_server_certificate_for_another_name_is_checked_against_server_name(
