@@ -25,6 +25,7 @@ error pickles whole, so it crosses a process pool or a Ray task intact.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Self
 
@@ -36,6 +37,7 @@ from advisor.errors import (
     FieldViolation,
     InvalidRequestError,
     LimitExceededError,
+    RefusedLimit,
     StalePageTokenError,
 )
 from advisor.protocol.metadata import (
@@ -59,6 +61,7 @@ __all__ = [
     "InvalidRequestError",
     "LimitExceededError",
     "CLIENT_CERTIFICATE_HINT",
+    "MAX_MESSAGE_BYTES_SETTING",
     "PLAINTEXT_HINT",
     "PLAINTEXT_REFUSED",
     "ResourceExhaustedError",
@@ -81,7 +84,9 @@ class AdvisorRpcError(AdvisorError):
     bytes over it (a :class:`ResourceExhaustedError`). It is decoded from the status's
     ``google.rpc.ErrorInfo`` of reason ``LIMIT_EXCEEDED`` and domain ``advisor.v1``, and is
     empty when there is none: a refusal of anything else, a server that sends none, or a
-    message gRPC itself refused.
+    request gRPC itself refused. An answer over the client's own ``max_message_bytes``, which
+    its gRPC refuses, has them alike (``{"max_message_bytes": "9034"}``, reason
+    ``LIMIT_EXCEEDED``).
 
     ``request_id`` is the id the server gave the call (its ``request-id`` response metadata),
     which names the call on every line the server logged about it: hand it to the server's
@@ -244,17 +249,20 @@ _TOKEN_SETTING: Final = "AdvisorClient(token=...)"
 
 
 class ResourceExhaustedError(AdvisorRpcError):
-    """The server is saturated (every search slot busy): try again later, with backoff.
+    """A call refused for want of a resource: retry only when ``retry_delay`` says when.
 
-    gRPC also answers a message over a size limit with this code: a request over the
-    server's limit, or a response over the client's ``max_message_bytes`` (``details`` says
-    ``larger than max``), which no retry fixes; so does the server for an answer over its own
-    limit, before it sends it (``the response is N bytes, over this server's limit``), whose
-    ``limits`` then name ``max_message_bytes`` and the answer's size. A request over the
-    client's own limit is refused before it is sent, as a
-    :class:`~advisor.errors.LimitExceededError` (its ``limits`` alike). And a server answers
-    it for a call whose work took its worker process over the server's memory bound
-    (``details`` names ``--worker-max-memory``), which the same request meets again.
+    A saturated server (every search slot busy, ``reason`` ``SERVER_BUSY``) asks for a retry
+    after ``retry_delay``, with backoff. The others meet the same refusal again, and have no
+    ``retry_delay``: a message over a size limit, a request over the server's (gRPC's own
+    ``Received message larger than max``); an answer over the server's ``max_message_bytes``,
+    refused before it is sent (``the response is N bytes, over this server's limit``), or
+    over the client's (``the response is N bytes, over this client's max_message_bytes``,
+    with the setting to raise), both of ``reason`` ``LIMIT_EXCEEDED`` with ``limits`` naming
+    ``max_message_bytes`` and the answer's size. A request over the client's own limit is
+    refused before it is sent, as a :class:`~advisor.errors.LimitExceededError` (its
+    ``limits`` alike). And a server answers it for a call whose work took its worker process
+    over the server's memory bound (``details`` names ``--worker-max-memory``, ``reason``
+    ``WORKER_MEMORY_EXCEEDED``).
     """
 
 
@@ -282,6 +290,37 @@ class ClientClosedError(AdvisorRpcError):
 
     def _pickled_arguments(self) -> tuple[Any, ...]:
         return ()
+
+
+MAX_MESSAGE_BYTES_SETTING: Final = "AdvisorClient(max_message_bytes=...)"
+"""Where a caller of the client raises the largest answer it accepts, as its refusal names it."""
+
+_ANSWER_OVER_CLIENT_LIMIT: Final = re.compile(
+    r"CLIENT: Received message larger than max \((\d+) vs\. (\d+)\)"
+)
+"""What gRPC says of an answer over the client's ``max_message_bytes``: its size, the limit."""
+
+
+def _refused_answer(code: grpc.StatusCode, details: str) -> RefusedLimit | None:
+    """Return the client's own limit an answer was refused over (gRPC's words), else None."""
+    found = _ANSWER_OVER_CLIENT_LIMIT.search(details)
+    if code != grpc.StatusCode.RESOURCE_EXHAUSTED or found is None:
+        return None
+    size, limit = map(int, found.groups())
+    return RefusedLimit("max_message_bytes", limit, size)
+
+
+def _answer_refusal(refused: RefusedLimit) -> str:
+    """Say that an answer was over the client's ``max_message_bytes``, and what admits it.
+
+    gRPC's ``RESOURCE_EXHAUSTED`` read as a busy server's, to retry later: every retry got the
+    same answer.
+    """
+    return (
+        f"the response is {refused.needed:,} bytes, over this client's {refused.setting} "
+        f"({refused.limit:,}): raise {MAX_MESSAGE_BYTES_SETTING} to at least {refused.needed:,}, "
+        "as far as the server's limit (a retry gets the same answer)"
+    )
 
 
 _UNIMPLEMENTED_HINT: Final = (
@@ -398,7 +437,8 @@ def error_from_rpc(
     if not isinstance(error, grpc.Call):
         return AdvisorRpcError(grpc.StatusCode.UNKNOWN, str(error))
     status = _rich_status(error)
-    reason = _reason(status)
+    refused = _refused_answer(error.code(), error.details() or "")
+    reason = LIMIT_EXCEEDED_REASON if refused is not None else _reason(status)
     converted = _converted(error, status, reason, client_closed, plaintext, without_certificate)
     answered_id = _request_id(error)
     converted.request_id = answered_id or sent_request_id
@@ -424,6 +464,10 @@ def _converted(
     details = error.details() or ""
     if code == grpc.StatusCode.CANCELLED and client_closed:
         return ClientClosedError()
+    refused = _refused_answer(code, details)
+    if refused is not None:
+        limits = {refused.setting: refused.needed_text}
+        return ResourceExhaustedError(code, _answer_refusal(refused), limits)
     limits = _limits(status)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return _invalid_argument(details, status, reason, limits)

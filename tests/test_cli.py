@@ -1495,6 +1495,16 @@ def test_max_message_bytes_matches_a_server_whose_limit_was_raised(tmp_path: Pat
     )
 
 
+def test_an_answer_over_max_message_bytes_is_told_to_raise_the_option() -> None:
+    # gRPC's words, "CLIENT: Received message larger than max", read as a busy server's.
+    with scripted_server(ScriptedAdvisor()) as target:
+        refused = advisor("presets", "--target", target, "--max-message-bytes", "10")
+    line = assert_one_error_line(refused, ExitCode.RESOURCE_EXHAUSTED)
+    assert line.startswith("advisor: error: RESOURCE_EXHAUSTED: the response is ")
+    assert "over this client's --max-message-bytes (10): raise --max-message-bytes to at " in line
+    assert "max_message_bytes" not in line
+
+
 def test_a_request_over_max_message_bytes_is_told_to_raise_the_option() -> None:
     # The client's refusal named its setting, max_message_bytes, twice ("raise
     # max_message_bytes"), where the command takes --max-message-bytes. It is refused before

@@ -46,6 +46,7 @@ from advisor.version import RANKING_VERSION
 from tests.support.named_search import start_named_search
 from tests.support.other_servers import other_grpc_server
 from tests.support.page_tokens import of_ranking_version
+from tests.support.scripted import ScriptedAdvisor, scripted_server
 
 VIOLATIONS = (FieldViolation("budget.top_k", "must be at least 1"),)
 STALE = (FieldViolation("budget.page_token", "was written by version 3 of the advisor's ranking"),)
@@ -249,6 +250,27 @@ def test_the_client_s_own_refusal_of_its_message_limit_carries_the_same_data() -
     size = re.search(r"makes the request ([\d,]+) bytes", str(refused.value))
     assert size is not None, refused.value
     assert refused.value.limits == {"max_message_bytes": size[1].replace(",", "")}
+    assert pickle.loads(pickle.dumps(refused.value)).limits == refused.value.limits
+
+
+def test_an_answer_over_the_client_s_message_limit_names_the_size_that_admits_it() -> None:
+    # gRPC's RESOURCE_EXHAUSTED ("Received message larger than max"), with no limits, reason or
+    # retry delay, read as a busy server's: a pipeline retried for ever what no retry gets.
+    with scripted_server(ScriptedAdvisor()) as target:
+        with (
+            AdvisorClient(target, max_message_bytes=10) as client,
+            pytest.raises(ResourceExhaustedError) as refused,
+        ):
+            client.list_presets()
+        needed = int(refused.value.limits["max_message_bytes"])
+        with AdvisorClient(target, max_message_bytes=needed) as client:
+            assert client.list_presets()
+    assert (refused.value.reason, refused.value.retry_delay) == ("LIMIT_EXCEEDED", None)
+    assert str(refused.value).startswith(
+        f"RESOURCE_EXHAUSTED: the response is {needed:,} bytes, over this client's "
+        f"max_message_bytes (10): raise AdvisorClient(max_message_bytes=...) to at least "
+        f"{needed:,}"
+    )
     assert pickle.loads(pickle.dumps(refused.value)).limits == refused.value.limits
 
 

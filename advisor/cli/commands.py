@@ -24,6 +24,7 @@ from advisor_client.client import (
 )
 from advisor_client.errors import (
     CLIENT_CERTIFICATE_HINT,
+    MAX_MESSAGE_BYTES_SETTING,
     PLAINTEXT_HINT,
     AdvisorRpcError,
     DeadlineExceededError,
@@ -322,14 +323,19 @@ def _details(error: AdvisorRpcError) -> str:
 
     A refused token is said as the client says it (:func:`token_refusal`), naming
     ``--token-file``; a server that sends no reason keeps its words. The client's hints name its
-    settings, the command its options.
+    settings, the command its options: so does its refusal of an answer over its
+    ``max_message_bytes``, which names ``--max-message-bytes`` here.
     """
     refused = token_refusal(error.reason, "--token-file")
     if refused is not None:
         return refused
-    return error.details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT).replace(
+    details = error.details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT).replace(
         CLIENT_CERTIFICATE_HINT, _CLIENT_CERTIFICATE_HINT
     )
+    if MAX_MESSAGE_BYTES_SETTING not in details:
+        return details
+    option = CONNECTION_OPTIONS["max_message_bytes"]
+    return _CLIENT_SETTING.sub(option, details.replace(MAX_MESSAGE_BYTES_SETTING, option))
 
 
 def _raise_hints(refusal: str, limits: Mapping[str, str]) -> str:
