@@ -350,8 +350,10 @@ class AdvisorClient:
     target
         ``host:port`` of the server (any gRPC target string: ``dns:///host:port``,
         ``unix:/path``, ``[::1]:50051``); a URL (``http://host:port``), an IPv6 address with
-        a port but no brackets (``::1:50051``) and a port that is no port number from 1 to
-        65535 (``localhost:115587``, which gRPC would call as port 50051) are refused, naming it.
+        a port but no brackets (``::1:50051``), a port that is no port number from 1 to
+        65535 (``localhost:115587``, which gRPC would call as port 50051), a Unix socket of no
+        name (``unix:``) and ``unix://adv.sock`` (a typo of ``unix:adv.sock``) are refused,
+        naming it.
     token
         Bearer token sent with every call when the server requires one: one line of printable
         ASCII with no space at either end, as gRPC sends it.
@@ -961,7 +963,8 @@ def checked_target(target: object) -> str:
     ------
     InvalidRequestError
         On ``target`` for anything but a non-empty string gRPC would call as written: a URL, an
-        IPv6 address with a port but no brackets, a port that is no port number.
+        IPv6 address with a port but no brackets, a port that is no port number, a Unix socket
+        of no name or with a host (``unix://adv.sock``).
     """
     if not (isinstance(target, str) and target):
         raise InvalidRequestError.single(

@@ -442,3 +442,13 @@ def test_a_url_as_target_is_named_as_its_option() -> None:
     assert line == (
         "advisor: error: --target: is a URL; a gRPC target is host:port: pass 'localhost:50051'"
     )
+
+
+def test_a_socket_target_that_names_no_socket_is_named_as_its_option() -> None:
+    # `--target unix:` was UNAVAILABLE "empty address list" (exit 5), as if the server were down.
+    result = advisor("presets", "--target", "unix:")
+    line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
+    assert line == (
+        "advisor: error: --target: unix: names no socket: give its path or name, e.g. "
+        "unix:/run/advisor.sock"
+    )

@@ -166,6 +166,35 @@ def test_an_ipv6_address_without_brackets_is_told_its_brackets() -> None:
         AdvisorClient(target).close()
 
 
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        ("unix:", "unix: names no socket: give its path or name, e.g. unix:/run/advisor.sock"),
+        ("unix://", "unix:// names no socket: give its path or name, e.g. unix:/run/advisor.sock"),
+        (
+            "unix-abstract:",
+            "unix-abstract: names no socket: give its path or name, e.g. unix-abstract:advisor",
+        ),
+        (
+            "unix://adv.sock",
+            "'unix://adv.sock' is no socket path (gRPC reads 'adv.sock' as a host): pass "
+            "'unix:adv.sock' for a path relative to the working directory, or "
+            "unix:///absolute/path",
+        ),
+    ],
+)
+def test_a_socket_target_that_names_no_socket_is_told_how_to_name_one(
+    target: str, problem: str
+) -> None:
+    # gRPC failed the first three as UNAVAILABLE "empty address list", retried for 1.5 s, and
+    # the typo of unix:adv.sock as a bare UNKNOWN "the target uri is not valid".
+    with pytest.raises(InvalidRequestError) as caught:
+        AdvisorClient(target)
+    assert str(caught.value) == f"target: {problem}"
+    for taken in ("unix:adv.sock", "unix:/run/adv.sock", "unix:///run/adv.sock", "unix-abstract:a"):
+        AdvisorClient(taken).close()
+
+
 def test_a_port_that_is_no_port_number_is_told_so() -> None:
     with pytest.raises(InvalidRequestError) as caught:
         AdvisorClient("localhost:70000")

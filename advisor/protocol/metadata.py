@@ -31,12 +31,15 @@ __all__ = [
     "SERVER_TIME_BOUND_REASON",
     "TOKEN_INVALID_REASON",
     "TOKEN_MISSING_REASON",
+    "UNIX_SCHEMES",
     "address_problem",
     "bearer_metadata",
+    "socket_name_problem",
     "stale_token_metadata",
     "stale_token_versions",
     "token_problem",
     "token_refusal",
+    "unix_socket_name",
 ]
 
 AUTHORIZATION_METADATA_KEY: Final = "authorization"
@@ -252,4 +255,36 @@ def address_problem(text: str) -> str | None:
             f"'{shown_path(text)}' holds bytes the locale's encoding does not decode (each \\xNN), "
             "and gRPC takes an address as text: name it in characters the locale reads"
         )
+    return None
+
+
+UNIX_SCHEMES: Final = ("unix:", "unix-abstract:")
+"""A host that starts with one of these is a Unix domain socket gRPC binds and dials as written
+(``unix:/run/advisor.sock``, ``unix:relative.sock``, ``unix-abstract:advisor``): no port."""
+
+
+def socket_name_problem(host: str) -> str | None:
+    """Say why ``host`` is a Unix domain socket of no name (``unix:``), or None.
+
+    The kernel binds a socket of an empty path to a name of its own choosing: ``--host unix:``
+    served, announcing ``listening on unix:``, at an address no client could know. A client's
+    target of no name (``unix://``) gRPC fails as a server it cannot reach, ``UNAVAILABLE``
+    "empty address list", retried.
+    """
+    if unix_socket_name(host) != "":
+        return None
+    example = "unix:/run/advisor.sock" if host.startswith("unix:") else "unix-abstract:advisor"
+    return f"{host} names no socket: give its path or name, e.g. {example}"
+
+
+def unix_socket_name(host: str) -> str | None:
+    """Return the path (``unix:``) or name (``unix-abstract:``) of a socket ``host``, else None.
+
+    A path is read as gRPC reads it: ``unix:relative``, ``unix:/absolute``, ``unix:///absolute``.
+    """
+    if host.startswith("unix:"):
+        path = host.removeprefix("unix:")
+        return path[2:] if path.startswith("//") else path
+    if host.startswith("unix-abstract:"):
+        return host.removeprefix("unix-abstract:")
     return None

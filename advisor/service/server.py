@@ -51,7 +51,12 @@ from advisor.model.budget import INT32_MAX
 from advisor.model.pem import certificates_problem, key_problem, read_pem_file
 from advisor.model.scalars import setting_value
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
-from advisor.protocol.metadata import token_problem
+from advisor.protocol.metadata import (
+    UNIX_SCHEMES,
+    socket_name_problem,
+    token_problem,
+    unix_socket_name,
+)
 from advisor.service.access import AccessLog
 from advisor.service.admission import Admission
 from advisor.service.auth import BearerTokenInterceptor, RefusalLog
@@ -1209,36 +1214,6 @@ async def _cancelled(task: asyncio.Task[_Result]) -> _Result | None:
         raise  # this coroutine itself was cancelled
 
 
-UNIX_SCHEMES: Final = ("unix:", "unix-abstract:")
-"""A host that starts with one of these is a Unix domain socket gRPC binds and dials as written
-(``unix:/run/advisor.sock``, ``unix:relative.sock``, ``unix-abstract:advisor``): no port."""
-
-
-def socket_name_problem(host: str) -> str | None:
-    """Say why ``host`` is a Unix domain socket of no name (``unix:``), or None.
-
-    The kernel binds a socket of an empty path to a name of its own choosing: ``--host unix:``
-    served, announcing ``listening on unix:``, at an address no client could know.
-    """
-    if _unix_socket_name(host) != "":
-        return None
-    example = "unix:/run/advisor.sock" if host.startswith("unix:") else "unix-abstract:advisor"
-    return f"{host} names no socket: give its path or name, e.g. {example}"
-
-
-def _unix_socket_name(host: str) -> str | None:
-    """Return the path (``unix:``) or name (``unix-abstract:``) of a socket ``host``, else None.
-
-    A path is read as gRPC reads it: ``unix:relative``, ``unix:/absolute``, ``unix:///absolute``.
-    """
-    if host.startswith("unix:"):
-        path = host.removeprefix("unix:")
-        return path[2:] if path.startswith("//") else path
-    if host.startswith("unix-abstract:"):
-        return host.removeprefix("unix-abstract:")
-    return None
-
-
 def host_port(host: str, port: int) -> str:
     """Return ``host:port`` as gRPC binds and dials it (an IPv6 host in brackets).
 
@@ -1347,7 +1322,7 @@ def _unix_socket_problem(host: str) -> str | None:
 
     ``unix-abstract:`` names have no path: None.
     """
-    path = _unix_socket_name(host)
+    path = unix_socket_name(host)
     if path is None or not host.startswith("unix:"):
         return None
     length = len(os.fsencode(path))
@@ -1381,7 +1356,7 @@ def _live_socket_problem(host: str) -> str | None:
     server's socket over unseen, and the first one's stop then removed the second's. A file
     nobody accepts on (a server that died) is a stale socket gRPC may still replace.
     """
-    path = _unix_socket_name(host)
+    path = unix_socket_name(host)
     if not path or not host.startswith("unix:"):
         return None
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
