@@ -122,10 +122,10 @@ def _is_ipv6(text: str) -> bool:
 _SOCKET_SCHEMES: Final = ("unix", "unix-abstract", "vsock")
 """gRPC's target schemes of local sockets, whose name may hold a colon (``unix-abstract:a:b``)."""
 
-_ADDRESS_SCHEMES: Final = ("dns:///", "dns:", "ipv4:", "ipv6:")
+_ADDRESS_SCHEMES: Final = ("dns:///", "dns:", "ipv4:///", "ipv4:", "ipv6:///", "ipv6:")
 """Target schemes the address follows at once (``ipv4:`` and ``ipv6:`` a comma-separated list of
-addresses); ``dns:`` with a DNS server (``dns://8.8.8.8/host:port``) names no address this way,
-and keeps the proxy."""
+addresses), each with an empty authority too (``ipv4:///127.0.0.1:50051``); ``dns:`` with a DNS
+server (``dns://8.8.8.8/host:port``) names no address this way, and keeps the proxy."""
 
 
 def is_loopback(target: str) -> bool:
@@ -137,7 +137,8 @@ def is_loopback(target: str) -> bool:
     (the command's own server, ``start_server``) failed ``UNAVAILABLE``. A loopback target
     bypasses the proxy, as Go's ``ProxyFromEnvironment`` does, in every form gRPC reads it:
     ``127.0.0.1:50051``, ``dns:///localhost:50051``, ``dns:localhost:50051``,
-    ``ipv4:127.0.0.1:50051``, ``ipv6:[::1]:50051`` (a list of addresses when every one is).
+    ``ipv4:127.0.0.1:50051``, ``ipv4:///127.0.0.1:50051``, ``ipv6:[::1]:50051``,
+    ``ipv6:///[::1]:50051`` (a list of addresses when every one is).
     """
     scheme = next((s for s in _ADDRESS_SCHEMES if target.startswith(s)), "")
     return all(_names_this_machine(address) for address in target[len(scheme) :].split(","))

@@ -38,6 +38,7 @@ from advisor_client.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
+from advisor_client.targets import is_loopback
 
 import advisor
 from advisor.cli.format import render_search_result
@@ -555,17 +556,34 @@ def test_a_server_on_this_machine_is_reached_past_a_proxy_the_environment_sets(
         assert client.list_presets()
 
 
-@pytest.mark.parametrize("scheme", ["dns:", "ipv4:", "dns:///"])
+@pytest.mark.parametrize(
+    "form",
+    [
+        "dns:127.0.0.1:{port}",
+        "ipv4:127.0.0.1:{port}",
+        "dns:///127.0.0.1:{port}",
+        "ipv4:///127.0.0.1:{port}",
+    ],
+)
 def test_a_server_on_this_machine_is_reached_past_a_proxy_in_every_target_form(
-    fake: tuple[ScriptedAdvisor, str], monkeypatch: pytest.MonkeyPatch, scheme: str
+    fake: tuple[ScriptedAdvisor, str], monkeypatch: pytest.MonkeyPatch, form: str
 ) -> None:
     # The client's docstring takes any gRPC target string; ipv4:127.0.0.1:PORT and
     # dns:127.0.0.1:PORT were sent to the proxy, and failed UNAVAILABLE, where 127.0.0.1:PORT
-    # was not.
+    # was not; then ipv4:///127.0.0.1:PORT, its form with an empty authority.
     _, target = fake
+    port = target.rpartition(":")[2]
     monkeypatch.setenv("http_proxy", f"http://{closed_target()}")
-    with _client(scheme + target, retry=RetryPolicy(max_attempts=1)) as client:
+    with _client(form.format(port=port), retry=RetryPolicy(max_attempts=1)) as client:
         assert client.list_presets()
+
+
+def test_a_loopback_address_is_read_after_every_address_scheme() -> None:
+    # The IPv6 forms, which the fake on 127.0.0.1 cannot serve; a DNS server's keeps the proxy.
+    assert is_loopback("ipv6:[::1]:50051") and is_loopback("ipv6:///[::1]:50051")
+    assert is_loopback("ipv4:///127.0.0.1:50051,127.0.0.2:50051")
+    assert not is_loopback("ipv4:///127.0.0.1:50051,10.0.0.1:50051")
+    assert not is_loopback("dns://8.8.8.8/localhost:50051")
 
 
 def test_retry_policy_rejects_what_grpc_would_not_apply() -> None:
