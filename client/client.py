@@ -478,7 +478,8 @@ class AdvisorClient:
             A name for the search (1 to 128 ASCII letters, digits and ``-._~``, e.g. a UUID),
             so that :meth:`finish_search` can end it early from another thread or process and
             this call still returns its best designs so far (``complete`` false). No other
-            search of this caller running on the server may hold it (``ALREADY_EXISTS``);
+            search of this caller running on the server may hold it
+            (:class:`~advisor_client.errors.SearchIdInUseError`, ``ALREADY_EXISTS``);
             under mutual TLS the names are each client certificate's own, otherwise anyone who
             may call the server may finish a search whose name they know.
         """

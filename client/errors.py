@@ -45,6 +45,7 @@ from advisor.protocol.metadata import (
     LIMIT_EXCEEDED_REASON,
     PAGE_TOKEN_STALE_REASON,
     REQUEST_ID_METADATA_KEY,
+    SEARCH_ID_IN_USE_REASON,
     stale_token_versions,
     token_refusal,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "PLAINTEXT_HINT",
     "PLAINTEXT_REFUSED",
     "ResourceExhaustedError",
+    "SearchIdInUseError",
     "ServerLimitExceededError",
     "ServerStalePageTokenError",
     "StalePageTokenError",
@@ -232,6 +234,30 @@ class ServerStalePageTokenError(InvalidArgumentError, StalePageTokenError):
         return type(self)(
             self.details, violations, self.token_ranking_version, self.ranking_version
         ).with_call_of(self)
+
+
+class SearchIdInUseError(AdvisorRpcError):
+    """A running search of this caller holds the ``search_id`` the call gave (``ALREADY_EXISTS``).
+
+    Two searches of one name could not be told apart by ``finish_search``: give each its own
+    (a UUID), or wait for the running one's answer. ``violations`` holds one, on
+    ``search_id``, as a name the client refuses has (the ``reason`` is ``SEARCH_ID_IN_USE``);
+    no retry helps while that search runs.
+    """
+
+    def __init__(self, details: str, search_id: str) -> None:
+        super().__init__(grpc.StatusCode.ALREADY_EXISTS, details)
+        self.search_id = search_id
+        self.violations: tuple[FieldViolation, ...] = (
+            FieldViolation(
+                "search_id",
+                f"{search_id!r} names a search of this caller running on the server: give each "
+                "search its own name, or wait for that one's answer",
+            ),
+        )
+
+    def _pickled_arguments(self) -> tuple[Any, ...]:
+        return self.details, self.search_id
 
 
 class UnauthenticatedError(AdvisorRpcError):
@@ -471,6 +497,9 @@ def _converted(
     limits = _limits(status)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return _invalid_argument(details, status, reason, limits)
+    named = _resource_name(status) if reason == SEARCH_ID_IN_USE_REASON else None
+    if code == grpc.StatusCode.ALREADY_EXISTS and named is not None:
+        return SearchIdInUseError(details, named)
     if code == grpc.StatusCode.UNAUTHENTICATED:
         details = token_refusal(reason, _TOKEN_SETTING) or details
     if code == grpc.StatusCode.UNIMPLEMENTED:
@@ -558,6 +587,17 @@ def _retry_delay(status: status_pb2.Status | None) -> float | None:
         if detail.Unpack(retry):
             seconds: float = retry.retry_delay.seconds + retry.retry_delay.nanos / 1e9
             return seconds
+    return None
+
+
+def _resource_name(status: status_pb2.Status | None) -> str | None:
+    """Return the ``resource_name`` of the ``google.rpc.ResourceInfo`` in ``status``, if any."""
+    from google.rpc import error_details_pb2
+
+    for detail in status.details if status is not None else ():
+        resource = error_details_pb2.ResourceInfo()
+        if detail.Unpack(resource):
+            return str(resource.resource_name)
     return None
 
 

@@ -21,6 +21,7 @@ from advisor_client.errors import (
     DeadlineExceededError,
     InvalidArgumentError,
     ResourceExhaustedError,
+    SearchIdInUseError,
     ServerLimitExceededError,
     ServerStalePageTokenError,
     UnavailableError,
@@ -66,6 +67,7 @@ ERRORS: list[AdvisorError] = [
     ServerLimitExceededError("top_k 60 exceeds", VIOLATIONS, {"max_top_k": "60"}),
     ServerStalePageTokenError("written by version 3", STALE, 3, 4),
     ClientClosedError(),
+    SearchIdInUseError("search_id 's1' names a search running on this server", "s1"),
     InvalidRequestError(VIOLATIONS),
     LimitExceededError(VIOLATIONS),
     StalePageTokenError(STALE, None, 4),
@@ -93,6 +95,7 @@ def test_the_package_exports_what_its_calls_raise_and_take() -> None:
     namespace: dict[str, object] = {}
     exec("from advisor_client import *", namespace)
     assert namespace["LimitExceededError"] is LimitExceededError
+    assert namespace["SearchIdInUseError"] is SearchIdInUseError
     assert namespace["DataLike"] is advisor_client.client.DataLike
     assert sorted(set(namespace) - {"__builtins__"}) == sorted(advisor_client.__all__)
 
@@ -272,6 +275,23 @@ def test_an_answer_over_the_client_s_message_limit_names_the_size_that_admits_it
         f"{needed:,}"
     )
     assert pickle.loads(pickle.dumps(refused.value)).limits == refused.value.limits
+
+
+def test_a_name_a_running_search_holds_is_refused_on_search_id() -> None:
+    # A bare AdvisorRpcError (ALREADY_EXISTS) named no field: its class now says the cause.
+    config = ServerConfig(port=0, workers=2, executor="threads", grace_seconds=1.0)
+    with start_server(config) as server, AdvisorClient(server.address) as client:
+        thread, _ = start_named_search(client, server, "taken")
+        try:
+            with pytest.raises(SearchIdInUseError) as refused:
+                client.recommend(TINY_TASK, {"max_parameters": 1_000}, search_id="taken")
+        finally:
+            client.finish_search("taken")
+            thread.join(timeout=30.0)
+    assert refused.value.code is grpc.StatusCode.ALREADY_EXISTS
+    assert refused.value.reason == "SEARCH_ID_IN_USE" and refused.value.search_id == "taken"
+    assert [v.field for v in refused.value.violations] == ["search_id"]
+    assert "'taken' names a search" in refused.value.violations[0].description
 
 
 def test_a_failed_call_carries_the_request_id_the_server_gave_it(

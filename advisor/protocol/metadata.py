@@ -28,6 +28,7 @@ __all__ = [
     "REQUEST_ID_METADATA_KEY",
     "REQUEST_MISSING_REASON",
     "REQUEST_READ_TIMEOUT_REASON",
+    "SEARCH_ID_IN_USE_REASON",
     "SERVER_TIME_BOUND_REASON",
     "TOKEN_INVALID_REASON",
     "TOKEN_MISSING_REASON",
@@ -72,6 +73,11 @@ INVALID_REQUEST_REASON: Final = "INVALID_REQUEST"
 """The ``reason`` of the ``google.rpc.ErrorInfo`` of an ``INVALID_ARGUMENT`` refused on its fields
 alone, no request limit among them (those are ``LIMIT_EXCEEDED``): its ``BadRequest`` detail names
 the fields; the same request is refused again whatever the server's settings."""
+
+SEARCH_ID_IN_USE_REASON: Final = "SEARCH_ID_IN_USE"
+"""The ``reason`` of the ``google.rpc.ErrorInfo`` of an ``ALREADY_EXISTS``: a search request's
+``search_id`` names a search of the same caller running on the server (a ``ResourceInfo``
+beside it names the search), which the client raises as its own error class."""
 
 PAGE_TOKEN_STALE_REASON: Final = "PAGE_TOKEN_STALE"
 """The ``reason`` of the ``google.rpc.ErrorInfo`` of an ``INVALID_ARGUMENT`` refusing a page token

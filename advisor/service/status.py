@@ -63,6 +63,7 @@ from advisor.protocol.metadata import (
     LIMIT_EXCEEDED_REASON,
     PAGE_TOKEN_STALE_REASON,
     REQUEST_ID_METADATA_KEY,
+    SEARCH_ID_IN_USE_REASON,
     SERVER_TIME_BOUND_REASON,
     stale_token_metadata,
 )
@@ -188,7 +189,7 @@ _SEARCH_RESOURCE_TYPE: Final = f"{ERROR_DOMAIN}/Search"
 
 _SEARCH_REASONS: Final = {
     grpc.StatusCode.NOT_FOUND: "SEARCH_NOT_FOUND",
-    grpc.StatusCode.ALREADY_EXISTS: "SEARCH_ID_IN_USE",
+    grpc.StatusCode.ALREADY_EXISTS: SEARCH_ID_IN_USE_REASON,
 }
 """The ``ErrorInfo`` reason of each refusal over a search's name, by its code."""
 
