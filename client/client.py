@@ -761,10 +761,11 @@ class AdvisorClient:
         self._check_open()
         self._check_size(request)
         request_id = _new_request_id()
-        with self._typed_errors(request_id):
+        seconds = self._timeout(timeout)
+        with self._typed_errors(request_id, seconds):
             response = method(
                 request,
-                timeout=self._timeout(timeout),
+                timeout=seconds,
                 metadata=(*self._metadata, (INCOMING_REQUEST_ID_KEY, request_id)),
                 wait_for_ready=wait_for_ready,
             )
@@ -812,7 +813,7 @@ class AdvisorClient:
         request_id = _new_request_id()
         call = self._open_stream(request, timeout, request_id)
         arrived: queue.SimpleQueue[SearchProgress | SearchResult | Exception] = queue.SimpleQueue()
-        events = self._read_events(call, request.budget, request_id)
+        events = self._read_events(call, request.budget, request_id, timeout)
         reader = threading.Thread(
             target=_pass_on, args=(events, arrived), name="advisor-stream", daemon=True
         )
@@ -828,7 +829,7 @@ class AdvisorClient:
     ) -> grpc._CallIterator[advisor_pb2.StreamRecommendResponse]:
         """Start a ``StreamRecommend`` call; its caller cancels it once done with it."""
         metadata = (*self._metadata, (INCOMING_REQUEST_ID_KEY, request_id))
-        with self._typed_errors(request_id):
+        with self._typed_errors(request_id, timeout):
             return self._stub.StreamRecommend(request, timeout=timeout, metadata=metadata)
 
     def _read_events(
@@ -836,6 +837,7 @@ class AdvisorClient:
         responses: Iterator[advisor_pb2.StreamRecommendResponse],
         budget: advisor_pb2.Budget,
         request_id: str,
+        timeout: float,
     ) -> Iterator[SearchProgress | SearchResult]:
         """Decode a stream's responses up to its result, raising a failed call's typed error.
 
@@ -843,7 +845,7 @@ class AdvisorClient:
         response's ``event``) is skipped: read as progress, it was an empty one, its counts 0
         after the events before it.
         """
-        with self._typed_errors(request_id):
+        with self._typed_errors(request_id, timeout):
             for response in responses:
                 self._answered = True
                 event = response.WhichOneof("event")
@@ -859,11 +861,12 @@ class AdvisorClient:
         )
 
     @contextlib.contextmanager
-    def _typed_errors(self, request_id: str) -> Iterator[None]:
+    def _typed_errors(self, request_id: str, timeout: float) -> Iterator[None]:
         """Raise a failed call's typed error, keeping gRPC's as its cause.
 
         ``request_id`` is the ``x-request-id`` the call sent: the error's where no status of
-        the server's came (:func:`~advisor_client.errors.error_from_rpc`).
+        the server's came (:func:`~advisor_client.errors.error_from_rpc`); ``timeout`` its
+        deadline in seconds, which a ``DEADLINE_EXCEEDED`` of it names.
 
         A close from another thread can land after :meth:`_check_open` passed: gRPC then
         refuses to start the call with a bare ``ValueError``, raised as the
@@ -878,6 +881,7 @@ class AdvisorClient:
                 plaintext=self._plaintext and not self._answered,
                 without_certificate=self._without_certificate,
                 sent_request_id=request_id,
+                timeout=timeout,
             ) from error
         except ValueError:
             if not self._closed:

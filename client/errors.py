@@ -41,6 +41,7 @@ from advisor.errors import (
     StalePageTokenError,
 )
 from advisor.protocol.metadata import (
+    CALL_DEADLINE_EXCEEDED_REASON,
     ERROR_DOMAIN,
     LIMIT_EXCEEDED_REASON,
     PAGE_TOKEN_STALE_REASON,
@@ -62,6 +63,7 @@ __all__ = [
     "InvalidRequestError",
     "LimitExceededError",
     "CLIENT_CERTIFICATE_HINT",
+    "LONGER_TIMEOUT",
     "MAX_MESSAGE_BYTES_SETTING",
     "PLAINTEXT_HINT",
     "PLAINTEXT_REFUSED",
@@ -293,7 +295,12 @@ class ResourceExhaustedError(AdvisorRpcError):
 
 
 class DeadlineExceededError(AdvisorRpcError):
-    """The call's deadline passed before the server answered."""
+    """The call's deadline passed before the server answered.
+
+    Where the call's own deadline ended it, its ``details`` name the call's timeout in seconds
+    and how to give a longer one (:data:`LONGER_TIMEOUT`); a server's own bound (``reason``
+    ``SERVER_TIME_BOUND``, ``REQUEST_READ_TIMEOUT``) keeps the server's words, which name it.
+    """
 
 
 class UnavailableError(AdvisorRpcError):
@@ -347,6 +354,13 @@ def _answer_refusal(refused: RefusedLimit) -> str:
         f"({refused.limit:,}): raise {MAX_MESSAGE_BYTES_SETTING} to at least {refused.needed:,}, "
         "as far as the server's limit (a retry gets the same answer)"
     )
+
+
+LONGER_TIMEOUT: Final = "pass a longer timeout= to the call, or AdvisorClient(default_timeout=...)"
+"""How a caller of the client gives a call a longer deadline, as a ``DEADLINE_EXCEEDED`` says."""
+
+_GRPC_DEADLINE_EXCEEDED: Final = "Deadline Exceeded"
+"""What gRPC says of a call it ended at its deadline: no word of which deadline, or how long."""
 
 
 _UNIMPLEMENTED_HINT: Final = (
@@ -417,6 +431,7 @@ def error_from_rpc(
     plaintext: bool = False,
     without_certificate: bool = False,
     sent_request_id: str | None = None,
+    timeout: float | None = None,
 ) -> AdvisorRpcError:
     """Convert a failed call into the matching :class:`AdvisorRpcError` subclass.
 
@@ -444,6 +459,9 @@ def error_from_rpc(
         The ``x-request-id`` the call sent, which a server honours as the call's id: the
         error's ``request_id`` where no status of the server's came with one (the call's own
         deadline or a cancellation ended it first, or it never reached a server).
+    timeout
+        The call's deadline in seconds: its ``DEADLINE_EXCEEDED`` then says so, and how to give
+        a longer one (gRPC's words were "Deadline Exceeded" alone).
 
     Returns
     -------
@@ -466,6 +484,8 @@ def error_from_rpc(
     refused = _refused_answer(error.code(), error.details() or "")
     reason = LIMIT_EXCEEDED_REASON if refused is not None else _reason(status)
     converted = _converted(error, status, reason, client_closed, plaintext, without_certificate)
+    if isinstance(converted, DeadlineExceededError) and timeout is not None:
+        converted = _past_timeout(converted, reason, timeout)
     answered_id = _request_id(error)
     converted.request_id = answered_id or sent_request_id
     converted.request_id_from_server = answered_id is not None
@@ -511,6 +531,22 @@ def _converted(
     if code == grpc.StatusCode.UNAVAILABLE and without_certificate and _unexplained(details):
         details += CLIENT_CERTIFICATE_HINT
     return _ERROR_BY_CODE.get(code, AdvisorRpcError)(code, details, limits)
+
+
+def _past_timeout(
+    error: DeadlineExceededError, reason: str | None, timeout: float
+) -> DeadlineExceededError:
+    """Return ``error`` saying the call's ``timeout`` ran out, if its own deadline ended it.
+
+    The client's gRPC ends it so (:data:`_GRPC_DEADLINE_EXCEEDED`, no reason), or the server,
+    where its answer comes first (``CALL_DEADLINE_EXCEEDED``); a server's own bound keeps its
+    words, which name it.
+    """
+    own = reason is None and error.details == _GRPC_DEADLINE_EXCEEDED
+    if not (own or reason == CALL_DEADLINE_EXCEEDED_REASON):
+        return error
+    details = f"{error.details} (the call's timeout of {timeout:g} s ran out: {LONGER_TIMEOUT})"
+    return DeadlineExceededError(error.code, details, error.limits)
 
 
 def _invalid_argument(

@@ -1222,7 +1222,11 @@ def test_timeout_option_sets_the_deadline() -> None:
     servicer.release = threading.Event()  # held: only the deadline can end the call
     with scripted_server(servicer) as target:
         result = advisor("presets", "--target", target, "--timeout", "0.2")
-    assert result.status == ExitCode.DEADLINE_EXCEEDED, result.stderr
+    line = assert_one_error_line(result, ExitCode.DEADLINE_EXCEEDED)
+    assert line.startswith(
+        "advisor: error: DEADLINE_EXCEEDED: Deadline Exceeded (the call's timeout of 0.2 s ran "
+        "out: pass a longer --timeout) (request id "
+    )
 
 
 def test_connection_options_need_a_target() -> None:

@@ -658,8 +658,13 @@ def test_a_search_deadline_outlasts_its_time_limit(fake: tuple[ScriptedAdvisor, 
 def test_a_slow_call_fails_at_its_deadline(fake: tuple[ScriptedAdvisor, str]) -> None:
     servicer, target = fake
     servicer.release = threading.Event()  # held: only the deadline can end the call
-    with _client(target) as client, pytest.raises(DeadlineExceededError):
+    with _client(target) as client, pytest.raises(DeadlineExceededError) as caught:
         client.list_presets(timeout=0.2)
+    # gRPC's words, "Deadline Exceeded", said neither which deadline nor how to give a longer one.
+    assert str(caught.value) == (
+        "DEADLINE_EXCEEDED: Deadline Exceeded (the call's timeout of 0.2 s ran out: pass a "
+        "longer timeout= to the call, or AdvisorClient(default_timeout=...))"
+    )
 
 
 def test_a_call_its_deadline_ended_carries_the_id_it_sent_the_server(

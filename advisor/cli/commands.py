@@ -24,6 +24,7 @@ from advisor_client.client import (
 )
 from advisor_client.errors import (
     CLIENT_CERTIFICATE_HINT,
+    LONGER_TIMEOUT,
     MAX_MESSAGE_BYTES_SETTING,
     PLAINTEXT_HINT,
     AdvisorRpcError,
@@ -329,8 +330,10 @@ def _details(error: AdvisorRpcError) -> str:
     refused = token_refusal(error.reason, "--token-file")
     if refused is not None:
         return refused
-    details = error.details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT).replace(
-        CLIENT_CERTIFICATE_HINT, _CLIENT_CERTIFICATE_HINT
+    details = (
+        error.details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT)
+        .replace(CLIENT_CERTIFICATE_HINT, _CLIENT_CERTIFICATE_HINT)
+        .replace(LONGER_TIMEOUT, _LONGER_TIMEOUT)
     )
     if MAX_MESSAGE_BYTES_SETTING not in details:
         return details
@@ -390,6 +393,9 @@ _CLIENT_CERTIFICATE_HINT = (
     " (if the server asks for a client certificate, pass --tls-client-cert and --tls-client-key)"
 )
 """The client's :data:`CLIENT_CERTIFICATE_HINT` in the command's terms."""
+
+_LONGER_TIMEOUT = "pass a longer --timeout"
+"""The client's :data:`LONGER_TIMEOUT` in the command's terms."""
 
 _FIELD_OPTIONS = {
     **{f"budget.{o.field}": o.flag for o in BUDGET_OPTIONS},
