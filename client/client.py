@@ -471,9 +471,11 @@ class AdvisorClient:
             before the result. The stream is read as it arrives (:meth:`stream_recommend`), so
             a callback slower than the events (a plot redrawn) skips the stale ones.
         timeout
-            Deadline in seconds; by default ``default_timeout``, or the budget's time limit plus
-            a margin when that is longer, so the search can use all the time it was given (at
-            most :data:`MAX_TIMEOUT_SECONDS`: a longer time limit is the server's to refuse).
+            Deadline in seconds, as given: one shorter than the budget's time limit cuts the
+            search, which returns its best designs so far (``complete`` false). None (the
+            default) is ``default_timeout``, or the time limit plus a margin of 10 s when that is
+            longer, so the search can use all the time it was given (at most
+            :data:`MAX_TIMEOUT_SECONDS`: a longer time limit is the server's to refuse).
         search_id
             A name for the search (1 to 128 ASCII letters, digits and ``-._~``, e.g. a UUID),
             so that :meth:`finish_search` can end it early from another thread or process and

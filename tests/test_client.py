@@ -655,6 +655,16 @@ def test_a_search_deadline_outlasts_its_time_limit(fake: tuple[ScriptedAdvisor, 
     assert remaining["Analyze"] is not None and remaining["Analyze"] < 1.0
 
 
+def test_a_search_s_own_timeout_is_its_deadline_as_given(fake: tuple[ScriptedAdvisor, str]) -> None:
+    # As the README says: the time limit's minimum applies to the default deadline only.
+    servicer, target = fake
+    with _client(target) as client:
+        client.recommend(TASK, {"max_parameters": 400, "time_limit_seconds": 60.0}, timeout=3.0)
+    remaining = servicer.time_remaining["Recommend"]
+    # The server's view of the deadline is a few milliseconds off the client's, either way.
+    assert remaining is not None and remaining < 10.0
+
+
 def test_a_slow_call_fails_at_its_deadline(fake: tuple[ScriptedAdvisor, str]) -> None:
     servicer, target = fake
     servicer.release = threading.Event()  # held: only the deadline can end the call
