@@ -149,7 +149,7 @@ def test_exact_over_the_limit_is_rejected_before_any_rank_is_computed(
     assert [v.field for v in caught.value.violations] == ["exact"]
     assert "24" in caught.value.violations[0].description
     # Named, as the service's limits name it: the engine's refusal says only which limit.
-    assert caught.value.violations[0].description.startswith("exact certification of 'large': ")
+    assert caught.value.violations[0].description.startswith("certification of 'large': ")
 
 
 def test_an_exact_rank_at_the_dimension_bound_is_written_as_the_bound() -> None:

@@ -461,7 +461,7 @@ def test_exact_analysis_of_a_mixture_over_the_limit_names_the_correlation() -> N
         analyze(task, arch, exact=True)
     [violation] = refused.value.violations
     assert violation.field == "exact"
-    assert violation.description.startswith("exact certification of 'halves': ")
+    assert violation.description.startswith("certification of 'halves': ")
 
 
 def test_a_mixture_far_over_its_fixed_exact_limit_is_told_its_size_in_bits() -> None:

@@ -228,7 +228,7 @@ def _check_exact_limits(
                 [
                     replace(
                         violation,
-                        description=f"exact certification of {correlation.name!r}: "
+                        description=f"certification of {correlation.name!r}: "
                         f"{violation.description}",
                     )
                     for violation in refused.violations

@@ -627,7 +627,8 @@ def _exact_violations(
 ) -> Iterator[FieldViolation]:
     # The engine contracts every location the network pools, the margins included: a padded
     # grid is counted, and named, or the count would not be the input's a user knows.
-    grid = "exact certification: grid of locations"
+    # The field, exact, says what is certified: "exact: exact certification: ..." said it twice.
+    grid = "certification's grid of locations"
     if architecture.padded:
         grid += (
             f" (the input {list(architecture.input.shape)} padded to "
@@ -638,7 +639,7 @@ def _exact_violations(
     trees = [widths] if mixture is None else member_widths(widths, mixture)  # every member's
     widest = max(architecture.representation, *(width for tree in trees for width in tree))
     yield from _count(
-        "exact", "exact certification: channel count", widest, limits, "max_exact_channels"
+        "exact", "certification's channel count", widest, limits, "max_exact_channels"
     )
     log2_m = math.log2(architecture.representation)
     for correlation in task.resolved():
@@ -646,7 +647,7 @@ def _exact_violations(
         if log2_size > limits.max_exact_log2_size:
             yield _over(
                 "exact",
-                f"exact certification of {correlation.name!r}: (|A| + |B|) log2 M",
+                f"certification of {correlation.name!r}: (|A| + |B|) log2 M",
                 log2_size,
                 limits,
                 "max_exact_log2_size",

@@ -314,7 +314,7 @@ def test_exact_certification_bounds_every_member_width() -> None:
     with pytest.raises(LimitExceededError) as error:
         check_analysis_cost(task_from_proto(task), architecture, True, limits)
     assert [v.description for v in error.value.violations] == [
-        "exact certification: channel count 9 exceeds the server's limit of 8 (max_exact_channels)"
+        "certification's channel count 9 exceeds the server's limit of 8 (max_exact_channels)"
     ]
 
 
@@ -369,7 +369,7 @@ def test_exact_certification_names_the_padded_grid_it_counts() -> None:
     with pytest.raises(LimitExceededError) as error:
         check_analysis_cost(task, architecture, True, LIMITS)
     assert [v.description for v in error.value.violations] == [
-        "exact certification: grid of locations (the input [3, 5, 15] padded to 4x6x16) 384 "
+        "certification's grid of locations (the input [3, 5, 15] padded to 4x6x16) 384 "
         "exceeds the server's limit of 256 (max_exact_locations)"
     ]
 
