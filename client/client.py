@@ -74,6 +74,7 @@ from advisor.model.pem import certificates_problem, key_problem, read_pem
 from advisor.model.results import Analysis, SearchProgress, SearchResult
 from advisor.model.scalars import is_whole
 from advisor.model.task import Presets, Task, parse_task
+from advisor.model.text import article
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.protocol.metadata import (
@@ -741,6 +742,19 @@ class AdvisorClient:
             "process that calls (advisor.integrations.proposals.AdvisorSource does)"
         )
 
+    def __copy__(self) -> NoReturn:
+        """Refuse to be copied (``copy.copy``, ``copy.deepcopy``), saying what to do instead.
+
+        Without it, a copy met :meth:`__reduce__`'s refusal, which spoke of pickling.
+        """
+        raise TypeError(
+            "an AdvisorClient cannot be copied: its gRPC channel is its own; use the client "
+            "itself, or open another with the same settings (target, token, tls, ...)"
+        )
+
+    def __deepcopy__(self, memo: dict[int, object]) -> NoReturn:
+        self.__copy__()
+
     def __enter__(self) -> Self:
         return self
 
@@ -1188,10 +1202,11 @@ def _architecture_model(architecture: ArchitectureLike, rank: int | None) -> Arc
     if rank is not None:
         rank = checked_rank(rank)
         if not isinstance(architecture, str | os.PathLike):
+            kind = type(architecture).__name__
             raise InvalidRequestError.single(
                 "rank",
-                "picks a recommendation of a result file; the architecture is a "
-                f"{type(architecture).__name__}, not a file path",
+                "picks a recommendation of a result file; the architecture is "
+                f"{article(kind)} {kind}, not a file path",
             )
     return _model(
         "architecture",

@@ -8,6 +8,7 @@ server to check the conversions and the error paths end to end.
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib
 import json
 import math
@@ -43,6 +44,7 @@ from advisor_client.targets import is_loopback
 import advisor
 from advisor.cli.format import render_search_result
 from advisor.errors import InvalidRequestError
+from advisor.model.architecture import parse_architecture
 from advisor.model.pem import MAX_PEM_BYTES
 from advisor.model.results import Analysis, SearchProgress, SearchResult
 from advisor.model.task import PresetInfo, Presets
@@ -502,6 +504,19 @@ def test_pickling_a_client_says_what_to_send_instead(fake: tuple[ScriptedAdvisor
         pytest.raises(TypeError, match="AdvisorClient cannot be pickled"),
     ):
         pickle.dumps(client)
+
+
+@pytest.mark.parametrize("duplicate", [copy.copy, copy.deepcopy], ids=["copy", "deepcopy"])
+def test_copying_a_client_says_it_cannot_be_copied(
+    fake: tuple[ScriptedAdvisor, str], duplicate: Callable[[AdvisorClient], object]
+) -> None:
+    # It said "an AdvisorClient cannot be pickled", of a copy.
+    _, target = fake
+    with (
+        _client(target) as client,
+        pytest.raises(TypeError, match=r"^an AdvisorClient cannot be copied: "),
+    ):
+        duplicate(client)
 
 
 def _raised_in_thread(call: Callable[[], object]) -> Callable[[], list[BaseException]]:
@@ -1060,6 +1075,12 @@ def test_a_rank_that_picks_nothing_is_refused_before_any_call(
             with pytest.raises(InvalidRequestError) as caught:
                 client.analyze(TASK, architecture, rank=rank)
             assert caught.value.violations[0].field == field, (architecture, rank)
+        with pytest.raises(InvalidRequestError) as caught:
+            client.analyze(TASK, ARCHITECTURE, rank=1)
+        assert "the architecture is a dict, not a file path" in str(caught.value)
+        with pytest.raises(InvalidRequestError) as caught:
+            client.analyze(TASK, parse_architecture(ARCHITECTURE), rank=1)
+        assert "the architecture is an Architecture, not a file path" in str(caught.value)
     assert servicer.calls == Counter()
 
 

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError, model_validator
 
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.integer_text import read_integer
+from advisor.model.text import article
 from advisor.stdout import shown_path
 
 __all__ = [
@@ -512,12 +513,8 @@ def refuse_other_kind(document: object, kind: str, expected: str) -> None:
     if found is None or found == kind or (keys & own and found != "analysis result"):
         return
     marks = ", ".join(sorted(keys & _marks(found)))
-    what = f"is {_article(found)} {found} (it has {marks})"
-    raise InvalidRequestError.single("", f"{what}, not {_article(kind)} {kind}: {expected}")
-
-
-def _article(noun: str) -> str:
-    return "an" if noun[0] in "aeiou" else "a"
+    what = f"is {article(found)} {found} (it has {marks})"
+    raise InvalidRequestError.single("", f"{what}, not {article(kind)} {kind}: {expected}")
 
 
 def _not_utf8(error: UnicodeDecodeError) -> str:

@@ -16,6 +16,7 @@ from typing import Final
 __all__ = [
     "BATCH_SIZE",
     "activations_text",
+    "article",
     "binary_size",
     "bits_over",
     "bits_text",
@@ -144,3 +145,11 @@ def count_text(count: int) -> str:
     unit = 10 ** (len(str(count)) - _FIXED_DIGITS)
     scale, word = next((scale, word) for scale, word in _SCALES if count >= scale)
     return f"{count // unit * unit / scale:.{_FIXED_DIGITS}g} {word}"
+
+
+def article(noun: str) -> str:
+    """Return the indefinite article of ``noun`` by its first letter: ``an`` before a vowel's.
+
+    Of a capital too (``an Architecture``), as a type's name in a message has one.
+    """
+    return "an" if noun[:1].lower() in tuple("aeiou") else "a"
