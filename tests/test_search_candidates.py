@@ -146,18 +146,23 @@ def test_sequences_and_square_images_keep_every_schedule_as_it_was() -> None:
     )
 
 
-@given(st.lists(st.integers(1, 400), min_size=1, max_size=3))
+@given(st.lists(st.integers(1, 400), min_size=1, max_size=3), st.integers(0, 9))
 def test_the_balanced_order_pools_every_axis_with_the_factors_of_the_others(
-    shape: list[int],
+    shape: list[int], fine: int
 ) -> None:
-    steps = balanced_steps(shape)
-    assert sorted(steps) == list(prime_steps(shape))  # the same primes, reordered
+    if fine == 0:
+        steps = balanced_steps(shape)
+        assert sorted(steps) == list(prime_steps(shape))  # the same primes, reordered
+    else:
+        steps = balanced_steps(shape, 4, fine - 1)
+        assert set(steps) - set(prime_steps(shape)) <= {4}
+        assert all(step != 4 for step in steps[: fine - 1])  # 2s below the fine-th level
     left = list(shape)
     for step in steps:  # each pools every axis it divides, and one at least
         assert any(n % step == 0 for n in left)
         left = [n // step if n % step == 0 else n for n in left]
     assert left == [1] * len(shape)
-    if len(set(shape)) == 1:
+    if len(set(shape)) == 1 and fine == 0:
         assert steps == prime_steps(shape)
 
 
@@ -169,6 +174,10 @@ def test_the_balanced_order_meets_odd_frames_between_the_spatial_levels() -> Non
     assert prime_steps((15, 64, 64)) == (2, 2, 2, 2, 2, 2, 3, 5)
     slow = ((1, 2, 2), (3, 1, 1), (1, 2, 2), (1, 2, 2), (5, 1, 1), (1, 2, 2), (1, 2, 2), (1, 2, 2))
     assert slow in window_schedules((15, 64, 64), 1, 20)
+    # In six levels with the top, the 2s of space paired into 4s from the third level on.
+    assert balanced_steps((15, 64, 64), 4, 2) == (2, 3, 4, 5, 4, 2)
+    six = ((1, 2, 2), (3, 1, 1), (1, 4, 4), (5, 1, 1), (1, 4, 4), (1, 2, 2))
+    assert six in window_schedules((15, 64, 64), 1, 6)
 
 
 def test_dilation_orders_are_all_orders_up_to_the_limit() -> None:

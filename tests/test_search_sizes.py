@@ -136,10 +136,16 @@ def test_a_clip_of_three_frames_is_searched_without_a_fourth() -> None:
     assert analyze(task, pick.architecture).correlations == pick.analysis
 
 
-def test_an_odd_number_of_frames_is_met_between_the_spatial_levels() -> None:
-    """A local task on 15 frames: its pick pooled space six times, then the frames at the top."""
+@pytest.mark.parametrize("max_depth", [None, 6])
+def test_an_odd_number_of_frames_is_met_between_the_spatial_levels(max_depth: int | None) -> None:
+    """A local task on 15 frames: its pick pooled space six times, then the frames at the top.
+
+    Within six levels too, where the list of 2s is too long and its shorter prefixes' top
+    windows pass the window bound: the 2s of space paired into 4s meet the frames between them.
+    """
     task = parse_task({"input": {"shape": [15, 64, 64]}, "preset": "local"})
-    result = recommend(task, Budget(max_parameters=500_000, time_limit_seconds=None, top_k=1))
+    budget = Budget(max_parameters=500_000, time_limit_seconds=None, top_k=1, max_depth=max_depth)
+    result = recommend(task, budget)
     pick = result.recommendations[0]
     pools = [layer.pool for layer in pick.architecture.layers]
     frames = [level for level, pool in enumerate(pools[:-1]) if pool[0] > 1]

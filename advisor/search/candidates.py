@@ -7,8 +7,8 @@ come from two kinds of lists, which keeps the count of schedules quadratic in th
 than exponential: steps of 2 or 4, all equal or with one switch (4s then 2s, or 2s then 4s); and
 the grid's prime factors (:func:`prime_steps`: 15 = 3 * 5, 224 = 2^5 * 7,
 44,100 = 2^2 * 3^2 * 5^2 * 7^2) in ascending or descending order, or balanced between the axes
-(:func:`balanced_steps`, which interleaves axes whose sizes have different factors), each prefix
-of each. So every
+(:func:`balanced_steps`, which interleaves axes whose sizes have different factors, with 2s,
+or 4s from any level on), each prefix of each. So every
 size with a factor gets deeper trees than the shallow net, with unequal windows per level where
 its factors differ (15x15: 3x3 then 5x5), and an axis that runs out (the 16 of 16x64x64) stays
 at 1 while the others are pooled on. On a 3-D grid the first level may also pool the two last
@@ -207,7 +207,11 @@ def window_schedules(shape: Sequence[int], min_depth: int, max_depth: int) -> li
         if 4**fours * 2**twos < math.prod(grid):  # longer lists are not walked (below)
             step_lists.update(((4,) * fours + (2,) * twos, (2,) * twos + (4,) * fours))
     primes = prime_steps(grid)
-    for ordered in (primes, primes[::-1], balanced_steps(grid)):
+    ordered_lists = [primes, primes[::-1]]
+    fine = balanced_steps(grid)
+    if fine != primes:  # axes of different factors
+        ordered_lists += [balanced_steps(grid, 4, first) for first in range(len(fine) + 1)]
+    for ordered in ordered_lists:
         step_lists.update(ordered[:end] for end in range(len(ordered) + 1))
     schedules = set()
     # A list's prefix is a list too, pooled once for all the lists it starts (:func:`_step_pools`).
@@ -254,18 +258,22 @@ def prime_steps(shape: Sequence[int]) -> tuple[int, ...]:
     return tuple(prime for prime in sorted(counts) for _ in range(counts[prime]))
 
 
-def balanced_steps(shape: Sequence[int]) -> tuple[int, ...]:
-    """Return the primes that pool the axes in step with each other, level by level.
+def balanced_steps(shape: Sequence[int], widest: int = 2, fine: int = 0) -> tuple[int, ...]:
+    """Return the steps that pool the axes in step with each other, level by level.
 
-    Each level takes the next prime of the axis pooled least so far (the share of its size's
+    Each level takes the next step of the axis pooled least so far (the share of its size's
     log already pooled; a tie goes to the smaller prime, then the first axis), and pools every
-    axis that prime divides, as every list does. Where the axes' sizes share their factors (a
-    square, a cube, a sequence) this is the ascending list of :func:`prime_steps`; where they
-    differ, the ascending list pools one axis to its end before the other starts (15x64x64:
-    space six times, then the 15 frames in one top window, late fusion) and the descending one
-    the reverse, where this one interleaves them (2, 3, 2, 2, 5, 2, 2, 2: the frames met in
-    threes, then fives, between the spatial levels, as slow fusion does [Karpathy et al., CVPR
-    2014]; 240x320 meets both axes' 3 and 5 among its 2s).
+    axis that step divides, as every list does. An axis's next step is its smallest prime; with
+    ``widest`` 4, 4 where 4 divides it from level ``fine`` on (as the lists of 2s and 4s pool a
+    power of two in fewer levels). Where the axes' sizes share their factors (a square, a cube,
+    a sequence) the list of 2s is the ascending list of :func:`prime_steps`; where they differ,
+    the ascending list pools one axis to its end before the other starts (15x64x64: space six
+    times, then the 15 frames in one top window, late fusion) and the descending one the
+    reverse, where this one interleaves them (2, 3, 2, 2, 5, 2, 2, 2: the frames met in threes,
+    then fives, between the spatial levels, as slow fusion does [Karpathy et al., CVPR 2014];
+    240x320 meets both axes' 3 and 5 among its 2s). With 4s it takes fewer levels (from level 2:
+    2, 3, 4, 5, 4, 2), where a depth bound keeps out the list of 2s and the window bound its
+    shorter prefixes, whose top windows grow to 5x8x8; the search takes the 4s from every level.
     """
     left = list(shape)
     total = [math.log2(n) for n in shape]
@@ -273,9 +281,13 @@ def balanced_steps(shape: Sequence[int]) -> tuple[int, ...]:
     def lagging(axis: int) -> tuple[float, int, int]:
         return (1.0 - math.log2(left[axis]) / total[axis], min(factorise(left[axis])), axis)
 
-    steps = []
+    def next_step(n: int) -> int:
+        coarse = len(steps) >= fine and n % widest == 0
+        return widest if coarse else min(factorise(n))
+
+    steps: list[int] = []
     while unpooled := [axis for axis, n in enumerate(left) if n > 1]:
-        step = min(factorise(left[min(unpooled, key=lagging)]))
+        step = next_step(left[min(unpooled, key=lagging)])
         steps.append(step)
         left = [n // step if n % step == 0 else n for n in left]
     return tuple(steps)
