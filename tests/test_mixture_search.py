@@ -992,3 +992,22 @@ def test_a_mixture_of_some_families_says_its_targets_are_their_trees_best() -> N
         brief, text = " ".join(design.summary.split()), " ".join(design.rationale.split())
         assert "Its targets are the best the families searched (contiguous and mirror)" in brief
         assert "the best any net of the families searched (contiguous and mirror) reaches" in text
+
+
+def test_a_mixture_names_the_trees_it_is_measured_against_as_the_trees_do() -> None:
+    # A mixture read "coherence 0.72 against the best tree's 1.00" where the trees' rationales
+    # named that tree; every design names the same best and finest trees.
+    task = parse_task({"input": {"shape": [3, 4]}, "preset": "local"})
+    budget = Budget(max_parameters=2000, geometries=["mixture"], top_k=8, time_limit_seconds=None)
+    designs = recommend(task, budget).recommendations
+    leader = re.compile(r"the (best|finest) tree's [\d.]+( \((?:[^()]|\([^()]*\))*\))?")
+    said: dict[str, set[str]] = {"best": set(), "finest": set()}
+    mixtures_measured = 0
+    for design in designs:
+        found = list(leader.finditer(" ".join(design.rationale.split())))
+        mixtures_measured += bool(found and design.architecture.mixture is not None)
+        for match in found:
+            assert match[2], match[0]
+            said[match[1]].add(match[0])
+    assert mixtures_measured, [d.rationale for d in designs]
+    assert [len(phrases) for phrases in said.values()] == [1, 1], said

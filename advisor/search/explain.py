@@ -36,6 +36,7 @@ from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
 __all__ = [
     "MORE_BUDGET",
     "Design",
+    "Leaders",
     "Scope",
     "StandardCosts",
     "Widening",
@@ -91,6 +92,22 @@ class StandardCosts(Protocol):
     def activations(self) -> int:
         """Values its forward pass holds per input."""
         ...
+
+
+@dataclass(frozen=True)
+class Leaders:
+    """The trees that lead on the score's factors, in words (their family and windows).
+
+    A design behind a leader is measured against it, and its rationale names it: "coherence 0.72
+    against the best tree's 1.00 (contiguous pooling (1x4, global 3x1))". A tree's rationale and
+    a mixture's name the same trees. Empty: the objective does not weigh the factor.
+    """
+
+    most_coherent: str = ""
+    """The tree of the best coherence, named where a design's is lower."""
+    finest: str = ""
+    """The tree that discards the least of the input's arrangement, named where a design
+    discards more."""
 
 
 @dataclass(frozen=True)
@@ -193,8 +210,7 @@ def rationale(
     notes: Sequence[str] = (),
     scope: Scope = "complete",
     reading: Sequence[str] = (),
-    most_coherent: str = "",
-    finest: str = "",
+    leaders: Leaders = Leaders(),
     no_contiguous: str = "",
     searched: Sequence[str] = (),
 ) -> str:
@@ -230,12 +246,9 @@ def rationale(
         and the sentences say so.
     reading
         The relations the description was read as, in words, where the score weighs them.
-    most_coherent
-        The tree whose coherence is the best, in words (its family and windows), which a lower
-        coherence is measured against.
-    finest
-        The tree that discards the least of the input's arrangement, in words, which a larger
-        discard is measured against.
+    leaders
+        The trees of the best coherence and of the least discard, which a lower coherence and a
+        larger discard are measured against.
     no_contiguous
         Why the search holds no contiguous tree at all, where it holds none (``contiguous`` is
         then None): the depth bounds, say, not the budget.
@@ -254,8 +267,7 @@ def rationale(
             reading,
             stated=bool(_lowered(chosen, objective)),
             searched=searched,
-            most_coherent=most_coherent,
-            finest=finest,
+            leaders=leaders,
         ),
         _versus(
             "the best contiguous net", chosen, contiguous, objective, names, scope, no_contiguous
@@ -385,15 +397,16 @@ def fit(
     scope: Scope,
     reading: Sequence[str],
     searched: Sequence[str] = (),
+    leaders: Leaders = Leaders(),
 ) -> str:
     """Say which correlations ``chosen`` models fully and which it falls short on, and its score.
 
     The two sentences every design's rationale holds, a tree's or a mixture's: the fractions of
     the targets, then the score they make with the factors the objective weighs (the relations
     ``reading`` names where it weighs coherence; the families ``searched`` where they set the
-    targets).
+    targets; the ``leaders`` a lower coherence or a larger discard is measured against).
     """
-    score = _score(chosen, objective, scope, reading, searched=searched)
+    score = _score(chosen, objective, scope, reading, searched=searched, leaders=leaders)
     return f"{_coverage(chosen, objective, names)} {score}"
 
 
@@ -454,17 +467,15 @@ def _score(
     reading: Sequence[str],
     stated: bool = False,
     searched: Sequence[str] = (),
-    most_coherent: str = "",
-    finest: str = "",
+    leaders: Leaders = Leaders(),
 ) -> str:
     """Say how ``chosen``'s score is made: the fractions of the targets and the factors.
 
     ``stated``: a sentence before has given the score's figure, so this one refers to it rather
     than giving it again. ``searched``: the families a restricted search searched, whose best
-    the targets are (:func:`summary`). ``most_coherent``: the tree of the best coherence in
-    words, named where ``chosen``'s is lower (a pick's "0.32 against the best tree's 0.56"
-    named no tree, and none of the references had 0.56); ``finest``: the tree of the least
-    discard, named where ``chosen`` discards more.
+    the targets are (:func:`summary`). ``leaders``: the trees of the best coherence, named where
+    ``chosen``'s is lower (a pick's "0.32 against the best tree's 0.56" named no tree, and none
+    of the references had 0.56), and of the least discard, named where ``chosen`` discards more.
     """
     kind = _fraction_kind(objective)
     head = "That score is" if stated else f"Score {chosen.score:.4g}:"
@@ -492,7 +503,7 @@ def _score(
             f"({own} bits per location"
         ) + (
             f", {_difference(excess)} more than the finest tree's {least}"
-            f"{f' ({finest})' if finest else ''}, each bit weighing "
+            f"{f' ({leaders.finest})' if leaders.finest else ''}, each bit weighing "
             f"x{2.0**-ARRANGEMENT_WEIGHT:.3g})"
             if excess
             else ", the least)"
@@ -511,7 +522,7 @@ def _score(
                 f"they explain {explained} of the correlations' weight, the share of the score "
                 "this factor scales; "
             )
-        whose = f" ({most_coherent})" if most_coherent else ""
+        whose = f" ({leaders.most_coherent})" if leaders.most_coherent else ""
         text += (
             f", times {_factor(factor)} for how its pooling levels meet the location pairs the "
             f"description repeats ({read}coherence {own}"

@@ -64,7 +64,15 @@ from advisor.model.task import Task
 from advisor.model.text import activations_text
 from advisor.search.candidates import padding_text
 from advisor.search.coherence import Relation, architecture_coherence
-from advisor.search.explain import Design, Scope, carriers, family_words, fit, verdict
+from advisor.search.explain import (
+    Design,
+    Leaders,
+    Scope,
+    carriers,
+    family_words,
+    fit,
+    verdict,
+)
 from advisor.search.objective import Objective
 from advisor.search.page import channel_note, stop_words
 from advisor.search.paging import PAST_THE_END, next_page_token
@@ -195,6 +203,7 @@ def with_mixtures(
     scope: Scope = "complete",
     reading: Sequence[str] = (),
     searched: Sequence[str] = (),
+    leaders: Leaders,
     notes: Sequence[str] = (),
     max_multiply_adds: int | None,
     build_seconds: float,
@@ -216,7 +225,9 @@ def with_mixtures(
     none), and ``reading`` says them in words for the rationales; ``scope`` is what the
     objective's targets are (:data:`~advisor.search.explain.Scope`), ``searched`` the families
     whose best they are where the budget left out a default one
-    (:func:`~advisor.search.page.families_searched`). The page holds the
+    (:func:`~advisor.search.page.families_searched`), ``leaders`` the trees a lower coherence
+    and a larger discard are measured against (:func:`~advisor.search.page.leaders`), named
+    as the trees' rationales name them. The page holds the
     ``top_k`` best designs after the first ``offset`` of the trees and mixtures ranked together,
     with a token for the next page when more are ranked, as a tree search's page does
     (:mod:`advisor.search.paging`).
@@ -284,7 +295,9 @@ def with_mixtures(
             continue
         try:
             recommendations.append(
-                _recommendation(task, entry, objective, scope, reading, searched, notes, analyses)
+                _recommendation(
+                    task, entry, objective, scope, reading, searched, leaders, notes, analyses
+                )
             )
             end = position
         except StoppedError:
@@ -638,6 +651,7 @@ def _recommendation(
     scope: Scope,
     reading: Sequence[str],
     searched: Sequence[str],
+    leaders: Leaders,
     notes: Sequence[str],
     stop: StopSignal,
 ) -> Recommendation:
@@ -645,7 +659,8 @@ def _recommendation(
 
     The fit is said as a tree's rationale says it (:func:`~advisor.search.explain.fit`): which
     correlations it models fully, which it falls short on, and the score's factors (and the
-    families ``searched``, where they set the targets: :func:`~.page.families_searched`); which
+    families ``searched``, where they set the targets: :func:`~.page.families_searched`, and
+    the ``leaders`` a lower coherence or a larger discard is measured against); which
     member carries each correlation (:func:`~advisor.search.explain.carriers`, which the
     summary, the table's ``why:``, also ends with); then the
     search's ``notes``, as a tree's rationale ends with them. ``stop``
@@ -686,7 +701,7 @@ def _recommendation(
     # Which member carries which correlation is said in the summary too: the table's member
     # columns give each member's figure but not which tree each member is.
     carried = carriers([_member(first), _member(second)], analysis.correlations)
-    text += " " + fit(design, objective, names, scope, reading, searched)
+    text += " " + fit(design, objective, names, scope, reading, searched, leaders)
     text += " " + carried
     if analysis.efficiency is not None:
         text += " " + analysis.efficiency.summary(analysis.correlations)

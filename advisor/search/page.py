@@ -39,6 +39,7 @@ from advisor.search.coherence import describe_relation
 from advisor.search.explain import (
     MORE_BUDGET,
     Design,
+    Leaders,
     Scope,
     Widening,
     family_words,
@@ -61,6 +62,7 @@ __all__ = [
     "channel_note",
     "one_level_note",
     "families_searched",
+    "leaders",
     "relations_read",
     "result_page",
     "search_notes",
@@ -249,8 +251,7 @@ def build_recommendation(
         notes=[*notes, tie] if tie else notes,
         scope=targets_scope(run, complete),
         reading=relations_read(run),
-        most_coherent=_leading(run, run.targets.most_coherent, run.objective.best_coherence),
-        finest=_leading(run, run.targets.finest, run.objective.least_discarded),
+        leaders=leaders(run),
         no_contiguous=_no_contiguous(run),
         searched=searched,
     )
@@ -734,6 +735,17 @@ def _tree_words(run: SearchRun, candidate: Candidate) -> str:
     return (
         f"{family_words(candidate.family)} pooling ({candidate.schedule_text()}{detail})"
         f"{candidate.padding_text(run.task.input.shape)}"
+    )
+
+
+def leaders(run: SearchRun) -> Leaders:
+    """Say the trees that lead on coherence and on discard, which the rationales measure against.
+
+    The trees' rationales and the mixtures' name the same trees.
+    """
+    return Leaders(
+        most_coherent=_leading(run, run.targets.most_coherent, run.objective.best_coherence),
+        finest=_leading(run, run.targets.finest, run.objective.least_discarded),
     )
 
 

@@ -57,6 +57,7 @@ from advisor.search.mixtures import (
 from advisor.search.objective import Objective
 from advisor.search.page import (
     families_searched,
+    leaders,
     relations_read,
     result_page,
     search_notes,
@@ -151,6 +152,7 @@ def recommend(
         scope=targets_scope(run, complete),
         reading=relations_read(run),
         searched=families_searched(run),
+        leaders=leaders(run),
         notes=search_notes(run),
         max_multiply_adds=run.ladders.max_multiply_adds,
         build_seconds=run.clock.each + run.clock.pricing,
