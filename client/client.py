@@ -435,7 +435,8 @@ class AdvisorClient:
         self._target = target
         self._plaintext = tls is None
         # Whether a server answered on the channel: a plaintext one, if the channel is, which
-        # gRPC's "Socket closed" then does not mean a server that wants TLS (it died mid-call).
+        # gRPC's "Socket closed" then does not mean a server that wants TLS (it died mid-call);
+        # a call's deadline then ran out on a server reached, not maybe on none.
         self._answered = False
         self._without_certificate = tls is not None and tls.client_cert is None
         if tls is None:
@@ -882,7 +883,8 @@ class AdvisorClient:
 
         ``request_id`` is the ``x-request-id`` the call sent: the error's where no status of
         the server's came (:func:`~advisor_client.errors.error_from_rpc`); ``timeout`` its
-        deadline in seconds, which a ``DEADLINE_EXCEEDED`` of it names.
+        deadline in seconds, which a ``DEADLINE_EXCEEDED`` of it names (and, where no server has
+        answered on the channel yet, the target to check it can reach).
 
         A close from another thread can land after :meth:`_check_open` passed: gRPC then
         refuses to start the call with a bare ``ValueError``, raised as the
@@ -898,6 +900,7 @@ class AdvisorClient:
                 without_certificate=self._without_certificate,
                 sent_request_id=request_id,
                 timeout=timeout,
+                unanswered_target=None if self._answered else self._target,
             ) from error
         except ValueError:
             if not self._closed:

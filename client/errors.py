@@ -432,6 +432,7 @@ def error_from_rpc(
     without_certificate: bool = False,
     sent_request_id: str | None = None,
     timeout: float | None = None,
+    unanswered_target: str | None = None,
 ) -> AdvisorRpcError:
     """Convert a failed call into the matching :class:`AdvisorRpcError` subclass.
 
@@ -462,6 +463,12 @@ def error_from_rpc(
     timeout
         The call's deadline in seconds: its ``DEADLINE_EXCEEDED`` then says so, and how to give
         a longer one (gRPC's words were "Deadline Exceeded" alone).
+    unanswered_target
+        The target of the call's channel where no server has answered on it yet. gRPC ends a
+        call to a server it cannot reach at the call's deadline as it ends a slow one (its
+        retries of the connection outlast a short deadline), in the same words; its
+        ``DEADLINE_EXCEEDED`` then says to check that a server is reachable there, not only to
+        wait longer.
 
     Returns
     -------
@@ -485,7 +492,7 @@ def error_from_rpc(
     reason = LIMIT_EXCEEDED_REASON if refused is not None else _reason(status)
     converted = _converted(error, status, reason, client_closed, plaintext, without_certificate)
     if isinstance(converted, DeadlineExceededError) and timeout is not None:
-        converted = _past_timeout(converted, reason, timeout)
+        converted = _past_timeout(converted, reason, timeout, unanswered_target)
     answered_id = _request_id(error)
     converted.request_id = answered_id or sent_request_id
     converted.request_id_from_server = answered_id is not None
@@ -534,18 +541,26 @@ def _converted(
 
 
 def _past_timeout(
-    error: DeadlineExceededError, reason: str | None, timeout: float
+    error: DeadlineExceededError, reason: str | None, timeout: float, unanswered: str | None
 ) -> DeadlineExceededError:
     """Return ``error`` saying the call's ``timeout`` ran out, if its own deadline ended it.
 
     The client's gRPC ends it so (:data:`_GRPC_DEADLINE_EXCEEDED`, no reason), or the server,
     where its answer comes first (``CALL_DEADLINE_EXCEEDED``); a server's own bound keeps its
-    words, which name it.
+    words, which name it. gRPC's own end on a channel no server has answered on, target
+    ``unanswered``, may be a server it cannot reach, and says to check that first.
     """
     own = reason is None and error.details == _GRPC_DEADLINE_EXCEEDED
     if not (own or reason == CALL_DEADLINE_EXCEEDED_REASON):
         return error
-    details = f"{error.details} (the call's timeout of {timeout:g} s ran out: {LONGER_TIMEOUT})"
+    ran_out = f"the call's timeout of {timeout:g} s ran out"
+    if own and unanswered is not None:
+        ran_out += (
+            f" before a server answered: check that the server is reachable at {unanswered}, or"
+        )
+    else:
+        ran_out += ":"
+    details = f"{error.details} ({ran_out} {LONGER_TIMEOUT})"
     return DeadlineExceededError(error.code, details, error.limits)
 
 

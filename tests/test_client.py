@@ -15,6 +15,7 @@ import math
 import os
 import pickle
 import re
+import socket
 import threading
 import time
 from collections import Counter
@@ -682,13 +683,31 @@ def test_a_search_s_own_timeout_is_its_deadline_as_given(fake: tuple[ScriptedAdv
 
 def test_a_slow_call_fails_at_its_deadline(fake: tuple[ScriptedAdvisor, str]) -> None:
     servicer, target = fake
-    servicer.release = threading.Event()  # held: only the deadline can end the call
     with _client(target) as client, pytest.raises(DeadlineExceededError) as caught:
+        client.list_presets()  # answered: the server is reachable
+        servicer.release = threading.Event()  # held: only the deadline can end the call
         client.list_presets(timeout=0.2)
     # gRPC's words, "Deadline Exceeded", said neither which deadline nor how to give a longer one.
     assert str(caught.value) == (
         "DEADLINE_EXCEEDED: Deadline Exceeded (the call's timeout of 0.2 s ran out: pass a "
         "longer timeout= to the call, or AdvisorClient(default_timeout=...))"
+    )
+
+
+def test_a_deadline_on_a_server_not_reached_says_to_check_it_is_reachable() -> None:
+    # gRPC ends a call to a port nothing listens on at a short deadline as it ends a slow one,
+    # "Deadline Exceeded", which read as a timeout too short only. Before a first answer on the
+    # channel the two cannot be told apart, and the words name both.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))  # bound, never listening: a connection is refused
+        target = f"127.0.0.1:{probe.getsockname()[1]}"
+        # Waiting for a connection that never comes, the call ends at its deadline.
+        with _client(target) as client, pytest.raises(DeadlineExceededError) as caught:
+            client.check_health(wait_for_ready=True, timeout=0.2)
+    assert str(caught.value) == (
+        "DEADLINE_EXCEEDED: Deadline Exceeded (the call's timeout of 0.2 s ran out before a "
+        f"server answered: check that the server is reachable at {target}, or pass a longer "
+        "timeout= to the call, or AdvisorClient(default_timeout=...))"
     )
 
 
