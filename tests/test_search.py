@@ -1289,6 +1289,46 @@ def test_a_step_bound_the_caller_set_that_no_tree_meets_is_refused() -> None:
     check_bounds(task, Budget(max_parameters=1_000), trees)  # the default gives way instead
 
 
+def test_a_window_bound_a_depth_bound_makes_unmet_names_the_depth_bound() -> None:
+    # "--max-window 6 --max-depth 4" on 15x33 was told to raise the window to 9 alone, where
+    # "--max-window 6" alone succeeds: the depth bound is what binds, and a deeper one is named.
+    task = parse_task({"input": {"shape": [15, 33]}, "preset": "local"})
+    budget = Budget(max_parameters=50_000, top_k=1, time_limit_seconds=None)
+    said = {}
+    for window in (6, 2):
+        bounded = budget.model_copy(update={"max_window": window, "max_depth": 4})
+        with pytest.raises(InvalidRequestError) as refused:
+            recommend(task, bounded)
+        [violation] = refused.value.violations
+        said[window] = violation.description
+    head = "every tree the search builds on the input [15, 33] at depth <= 4 (budget.max_depth) "
+    assert said == {
+        6: f"is 6, and {head}has a largest window (in locations) of at least 9; raise it to 9 "
+        "or more, or budget.max_depth to 5 or more",
+        2: f"is 2, and {head}has a largest window (in locations) of at least 9; raise it to 9 "
+        "or more, or to 4 or more with budget.max_depth 5 or more",
+    }
+    # Each way out it names is one.
+    for bounds in ({"max_window": 6, "max_depth": 5}, {"max_window": 4, "max_depth": 5}):
+        assert recommend(task, budget.model_copy(update=bounds)).recommendations
+
+
+def test_a_step_bound_a_depth_bound_makes_unmet_names_the_depth_bound() -> None:
+    # The trees given pool 15 by 3 then 5; deeper trees on it, padded to 16, pool by 2.
+    task = parse_task({"input": {"shape": [15]}, "preset": "symmetry"})
+    trees = [Candidate(0, "contiguous", ((3,), (5,)), None, None, True)]
+    with pytest.raises(InvalidRequestError) as error:
+        check_bounds(task, Budget(max_parameters=1_000, max_step=2, max_depth=2), trees)
+    assert [(v.field, v.description) for v in error.value.violations] == [
+        (
+            "budget.max_step",
+            "is 2, and every tree the search builds on the input [15] at depth <= 2 "
+            "(budget.max_depth) has a widest step per axis below the top of at least 3; raise "
+            "it to 3 or more, or budget.max_depth to 3 or more",
+        )
+    ]
+
+
 def test_a_bound_no_searched_tree_meets_names_the_search_s_trees_not_every_tree() -> None:
     # "every tree on the input [16, 64, 64] has a largest window of at least 8" and "the deepest
     # tree on the input has 6 levels": this valid architecture has windows of 4 and ten levels.

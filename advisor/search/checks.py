@@ -26,7 +26,9 @@ from advisor.model.parameters import ParameterModel
 from advisor.model.task import Task
 from advisor.search.candidates import (
     Candidate,
+    deepest_schedule,
     deepest_tree,
+    grid_schedules,
     largest_window,
     widened_bound,
     widest_step,
@@ -103,6 +105,9 @@ def check_bounds(task: Task, budget: Budget, candidates: Sequence[Candidate]) ->
     says the trees the search builds: a hand-written architecture may pool less (``[16, 64,
     64]`` pooled 1x2x2 six times, then 2x1x1 four times, has windows of 4 locations, and ten
     levels, where the search's trees have windows of 8 and six levels at most).
+    A ``max_depth`` the caller set that is part of the cause is named, with the depth bound
+    that admits trees within the bound (:func:`_deeper`): ``--max-window 6 --max-depth 4`` on
+    15x33 was told to raise the window to 9 alone, where ``--max-window 6`` alone succeeds.
     """
     eligible = [c.pools for c in candidates if c.eligible]
     shape = list(task.input.shape)
@@ -116,15 +121,58 @@ def check_bounds(task: Task, budget: Budget, candidates: Sequence[Candidate]) ->
             continue
         least = min(map(measure, eligible))
         if bound < least:
+            depth, deeper = _deeper(task, budget, candidates, measure, bound, least)
             violations.append(
                 FieldViolation(
                     f"budget.{field}",
-                    f"is {bound:,}, and every tree the search builds on the input {shape} has "
-                    f"a {what} of at least {least:,}; raise it to {least:,} or more",
+                    f"is {bound:,}, and every tree the search builds on the input {shape}"
+                    f"{depth} has a {what} of at least {least:,}; raise it to {least:,} or "
+                    f"more{deeper}",
                 )
             )
     if violations:
         raise InvalidRequestError(violations)
+
+
+def _deeper(
+    task: Task,
+    budget: Budget,
+    candidates: Sequence[Candidate],
+    measure: Callable[[tuple[tuple[int, ...], ...]], int],
+    bound: int,
+    least: int,
+) -> tuple[str, str]:
+    """Say a ``max_depth`` the caller set where deeper trees have less of ``measure``.
+
+    Return the words of the depth bound (`` at depth <= 4 (budget.max_depth)``) and of the
+    deeper one to raise it to instead: the least that admits a tree within ``bound``, else the
+    least that admits the least ``measure`` of any depth. Empty where no deeper tree has less
+    than ``least``, or where no contiguous tree is searched: contiguous pooling takes every
+    schedule :func:`~advisor.search.candidates.grid_schedules` returns, other families not.
+    """
+    shallow = budget.max_depth
+    contiguous = any(c.eligible and c.family == "contiguous" for c in candidates)
+    if shallow is None or not contiguous:
+        return "", ""
+    # The least of each deeper bound: the trees of every depth up to it.
+    reached: dict[int, int] = {}
+    for _, _, schedules in grid_schedules(
+        task.input.shape, shallow + 1, deepest_schedule(task.input)
+    ):
+        for pools in schedules:
+            reached[len(pools)] = min(reached.get(len(pools), least), measure(pools))
+    running = least
+    first_at: dict[int, int] = {}  # each least reached, and the shallowest bound reaching it
+    for depth in sorted(reached):
+        running = min(running, reached[depth])
+        first_at.setdefault(running, depth)
+    if running == least:
+        return "", ""
+    within = [depth for value, depth in first_at.items() if value <= bound]
+    said = f" at depth <= {shallow} (budget.max_depth)"
+    if within:
+        return said, f", or budget.max_depth to {min(within)} or more"
+    return said, f", or to {running:,} or more with budget.max_depth {first_at[running]} or more"
 
 
 def check_space(
