@@ -9,11 +9,21 @@ serving" and 0) and a Ctrl-C printed KeyboardInterrupt's traceback. Here the sig
 before any of that loads (this module imports nothing else at load), and a Ctrl-C while it
 loads is the commands' one line ``interrupted`` and exit status 1. ``advisor`` gives the other
 commands their signals back with their default meaning (:func:`advisor.cli.main.main`).
+
+``advisor`` first checks that the client library it runs with is its own (:func:`_client_problem`):
+``python -m advisor`` from a checkout whose project is not installed found no ``advisor_client``
+(``client/`` installs under that name) and failed with a traceback once a command needed it, and
+with an older wheel installed it ran the checkout's ``advisor`` with the wheel's client.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from advisor.service.held_signals import hold_drain_signals
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["advisor", "advisor_server"]
 
@@ -22,6 +32,9 @@ def advisor() -> int:
     """Run the ``advisor`` command on the process's command line; return its exit status."""
     hold_drain_signals()
     try:
+        problem = _client_problem()
+        if problem is not None:
+            return _refused(problem)
         from advisor.cli.main import main  # only now: see the module docstring
 
         return main()
@@ -38,6 +51,60 @@ def advisor_server(prog: str = "advisor-server") -> int:
         return main(prog=prog)
     except KeyboardInterrupt:  # before the command handles it
         return _interrupted(prog)
+
+
+def _client_problem() -> str | None:
+    """Say why ``advisor`` cannot run with the ``advisor_client`` Python would import, if it cannot.
+
+    Found, not imported (``--help`` must not load the client): refused when there is none, or
+    when ``advisor`` runs from a checkout (``client/`` and ``pyproject.toml`` beside it; a wheel's
+    ``site-packages`` may hold another project's ``client``) and the client found is not that
+    ``client/``, a link to it counting as it.
+    """
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    client = root / "client"
+    checkout = (
+        root if (client / "__init__.py").is_file() and (root / "pyproject.toml").is_file() else None
+    )
+    spec = find_spec("advisor_client")
+    if spec is None:
+        return (
+            f"no module advisor_client, the client library advisor runs with: {_install(checkout)}"
+        )
+    if checkout is None:
+        return None
+    locations = list(spec.submodule_search_locations or [])
+    found = Path(locations[0] if locations else spec.origin or "")
+    if found.resolve() == client.resolve():
+        return None
+    return (
+        f"the advisor at {root / 'advisor'} would run with the client library of another copy, "
+        f"{found}: {_install(checkout)}"
+    )
+
+
+def _install(checkout: Path | None) -> str:
+    """Say how to install the advisor: from ``checkout``, the one it runs from, or its wheel."""
+    if checkout is not None:
+        return (
+            f"install the project from its checkout {checkout}: pip install -e . "
+            "(or bash .ci/setup)"
+        )
+    from advisor.version import DISTRIBUTION
+
+    return f"reinstall the project: pip install {DISTRIBUTION}"
+
+
+def _refused(problem: str) -> int:
+    """Say ``problem`` as the command's one error line; return the usage exit status."""
+    from advisor.stdout import say_error
+    from advisor.usage import USAGE_EXIT_STATUS
+
+    say_error("advisor", problem)
+    return USAGE_EXIT_STATUS
 
 
 def _interrupted(prog: str) -> int:
