@@ -859,24 +859,31 @@ def _is_union_tag(part: int | str) -> bool:
     return part[:1].isupper() or "[" in part or part.startswith("literal")
 
 
+_DISTRIBUTION: Final = "architecture-advisor"
+"""The distribution, ``[project] name`` in ``pyproject.toml``, as ``advisor.version.DISTRIBUTION``
+(a layer this one cannot import) says it; a test checks the message against ``pyproject.toml``."""
+
+
 @contextmanager
 def extra_needed(feature: str, extra: str, module: str) -> Iterator[None]:
     """Import an optional extra's ``module`` in this block; its absence names the extra.
 
     Python says only "No module named 'optuna'", which does not tell that the advisor has an
     extra for it, nor its name; the ``ModuleNotFoundError`` raised instead says that ``feature``
-    needs the extra and the install that adds it (its ``name`` still the missing module, its
-    cause Python's error). A missing module other than ``module`` (one of the extra's own
-    dependencies, say) passes unchanged.
+    needs the extra and the installs that add it, to a wheel's install and to a checkout's (its
+    ``name`` still the missing module, its cause Python's error). The checkout's keeps ``-e``:
+    without it pip replaced the editable install ``.ci/setup`` makes with a copy, which later
+    edits no longer reached. A missing module other than ``module`` (one of the
+    extra's own dependencies, say) passes unchanged.
     """
     try:
         yield
     except ModuleNotFoundError as missing:
         if (missing.name or "").partition(".")[0] != module:
             raise
-        install = f'pip install ".[{extra}]"'  # from the checkout, as the README installs
         raise ModuleNotFoundError(
-            f"{feature} needs the optional '{extra}' extra, which installs {module}: {install} "
-            "in the advisor's checkout",
+            f"{feature} needs the optional '{extra}' extra, which installs {module}: "
+            f'pip install "{_DISTRIBUTION}[{extra}]" where the advisor was installed from its '
+            f'wheel, pip install -e ".[{extra}]" in its checkout',
             name=missing.name,
         ) from missing

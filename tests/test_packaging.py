@@ -327,7 +327,12 @@ def test_importing_the_optuna_integration_without_its_extra_names_the_install(
         importlib.import_module("advisor.integrations.optuna")
     assert raised.value.name == "optuna"
     assert "the optional 'optuna' extra" in str(raised.value)
-    assert 'pip install ".[optuna]"' in str(raised.value)
+    # `pip install ".[optuna]"` in a checkout's editable install replaced it with a copy.
+    distribution = _pyproject()["project"]["name"]
+    assert f'pip install "{distribution}[optuna]" where the advisor was installed' in str(
+        raised.value
+    )
+    assert 'pip install -e ".[optuna]" in its checkout' in str(raised.value)
     assert "optuna" in _pyproject()["project"]["optional-dependencies"]
 
 
