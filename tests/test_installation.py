@@ -1,18 +1,22 @@
-"""How the project must be installed: ``advisor`` runs with its own client or refuses to start.
+"""How the project is installed: ``advisor`` runs with its own client, ``.ci/setup``'s Python.
 
 ``python -m advisor`` from a checkout whose project was not installed failed with a traceback once
 a command needed ``advisor_client``, and with an older wheel installed ran the checkout's
 ``advisor`` with the wheel's client. Each case runs ``python -S`` (no site-packages, so no
-installed copy of the project interferes) on a ``PYTHONPATH`` the test builds.
+installed copy of the project interferes) on a ``PYTHONPATH`` the test builds. ``.ci/setup`` runs
+in a copy, with stand-in interpreters that answer its version query and log pip's calls.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from advisor.usage import USAGE_EXIT_STATUS
 from advisor.version import DISTRIBUTION
@@ -85,3 +89,96 @@ def test_an_installed_advisor_beside_another_projects_client_package_is_no_check
     assert missing.stderr.endswith(f": reinstall the project: pip install {DISTRIBUTION}\n")
     installed = _advisor([_folder_with_client(site, ROOT / "client")], "--version")
     assert installed.returncode == 0, installed.stderr
+
+
+# A stand-in interpreter for .ci/setup: `-c` (the version query) answers "MAJOR.MINOR PREFIX",
+# `-m venv DIR` makes DIR/bin/python a copy of it, `-m pip ...` is logged in pip.log.
+_FAKE_PYTHON = """#!/bin/sh
+case "$1" in
+    -c) echo "{answer}" ;;
+    -m) if [ "$2" = venv ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"
+        else echo "$*" >> "{log}"; fi ;;
+esac
+"""
+
+
+def _fake_python(path: Path, answer: str, log: Path) -> Path:
+    """Write a stand-in interpreter at ``path`` that says it is Python ``answer``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_FAKE_PYTHON.format(answer=answer, log=log), encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+def _setup_copy(tmp_path: Path, venv_python: str | None) -> Path:
+    """A copy of .ci/setup and pyproject.toml with a .venv of ``venv_python``, fully stamped."""
+    checkout = tmp_path / "checkout"
+    (checkout / ".ci").mkdir(parents=True)
+    shutil.copy2(ROOT / ".ci" / "setup", checkout / ".ci" / "setup")
+    shutil.copy2(ROOT / "pyproject.toml", checkout / "pyproject.toml")
+    if venv_python is not None:
+        venv = checkout / ".venv"
+        _fake_python(venv / "bin" / "python", venv_python, tmp_path / "pip.log")
+        project = hashlib.sha256((checkout / "pyproject.toml").read_bytes()).hexdigest()[:16]
+        (venv / f".installed-{project}-core").touch()
+        (venv / "sentinel").touch()
+    return checkout
+
+
+def _run_setup(checkout: Path, python: Path) -> subprocess.CompletedProcess[str]:
+    """Run the copy's ``.ci/setup ""`` (the core alone) with ``PYTHON=python``."""
+    return subprocess.run(
+        ["bash", str(checkout / ".ci" / "setup"), ""],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHON": str(python)},
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("venv_python", "reason"),
+    [
+        ("3.10 /old", "its Python (3.10 /old) is not 3.11 or later"),
+        ("3.11 /other", "its Python (3.11 /other) is not PYTHON={python} (3.11 /usr)"),
+    ],
+)
+def test_setup_rebuilds_a_venv_of_another_python_and_installs_again(
+    tmp_path: Path, venv_python: str, reason: str
+) -> None:
+    # Reused, every later run failed "requires a different Python" until rm -rf .venv by hand.
+    checkout = _setup_copy(tmp_path, venv_python)
+    python = _fake_python(tmp_path / "python3.11", "3.11 /usr", tmp_path / "pip.log")
+    result = _run_setup(checkout, python)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f".ci/setup: rebuilding .venv: {reason.format(python=python)}\n"
+    assert not (checkout / ".venv" / "sentinel").exists()
+    assert "-m pip install --quiet -e ." in (tmp_path / "pip.log").read_text(encoding="utf-8")
+    assert list((checkout / ".venv").glob(".installed-*-core")) != []
+
+
+def test_setup_keeps_a_venv_of_the_python_it_names(tmp_path: Path) -> None:
+    checkout = _setup_copy(tmp_path, "3.11 /usr")
+    python = _fake_python(tmp_path / "python3.11", "3.11 /usr", tmp_path / "pip.log")
+    result = _run_setup(checkout, python)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert (checkout / ".venv" / "sentinel").exists()
+    assert not (tmp_path / "pip.log").exists()
+
+
+@pytest.mark.parametrize("venv_python", [None, "3.10 /old"])
+def test_setup_refuses_a_python_older_than_the_project_needs_and_leaves_the_venv(
+    tmp_path: Path, venv_python: str | None
+) -> None:
+    checkout = _setup_copy(tmp_path, venv_python)
+    python = _fake_python(tmp_path / "python3.10", "3.10 /usr", tmp_path / "pip.log")
+    result = _run_setup(checkout, python)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f".ci/setup: {python} is Python 3.10; the project needs Python 3.11 or later: name one "
+        "with PYTHON=...\n"
+    )
+    assert (checkout / ".venv").exists() == (venv_python is not None)
+    assert (checkout / ".venv" / "sentinel").exists() == (venv_python is not None)
+    assert not (tmp_path / "pip.log").exists()
