@@ -283,35 +283,34 @@ def test_a_coherence_short_of_the_best_never_reads_as_equal(best: float, share: 
         assert found is None
 
 
-def test_a_coherence_below_the_best_names_the_tree_that_reaches_the_best() -> None:
-    # A video's pick read "coherence 0.32 against the best tree's 0.56", and no tree the
-    # rationale named had 0.56. It names that tree as the references are named, by family and
-    # windows; the tree, ranked, says its coherence is the best.
-    task = parse_task({"input": {"shape": [4, 4, 4]}, "preset": "front_back"})
-    budget = Budget(max_parameters=3_000, top_k=5, time_limit_seconds=None)
-    texts = [" ".join(r.rationale.split()) for r in recommend(task, budget).recommendations]
-    pattern = r"coherence [\d.]+ against the best tree's ([\d.]+) \((.+?)\): pairs met"
-    named = [found for found in map(re.compile(pattern).search, texts) if found is not None]
-    assert named, texts
-    for found in named:
-        tree = found[2][0].upper() + found[2][1:]
-        best = f"coherence {found[1]}, the best here"
-        assert any(text.startswith(f"{tree} with ") and best in text for text in texts), found[0]
-
-
-def test_a_larger_discard_names_the_finest_tree() -> None:
-    # "1.00 more than the finest tree's 1.64" named no tree; of the trees that discard the
-    # least, the first enumerated is named, and it says its discard is the least.
+@pytest.mark.parametrize(
+    ("pattern", "leads"),
+    [
+        (
+            r"coherence [\d.]+ against the best tree's ([\d.]+) \((.+?)\): pairs met",
+            "coherence {}, the best here",
+        ),
+        (
+            r"more than the finest tree's ([\d.]+) \((.+?)\), each bit",
+            "({} bits per location, the least)",
+        ),
+    ],
+    ids=["coherence", "discard"],
+)
+def test_a_factor_behind_the_leading_tree_names_that_tree(pattern: str, leads: str) -> None:
+    # A video's pick read "coherence 0.32 against the best tree's 0.56", and "1.00 more than the
+    # finest tree's 1.64", naming no tree. It names the leading tree as the references are
+    # named, by family and windows (of trees equal on the factor, the first enumerated); that
+    # tree, ranked, says it leads.
     task = parse_task({"input": {"shape": [4, 4, 4]}, "preset": "front_back"})
     budget = Budget(max_parameters=3_000, top_k=8, time_limit_seconds=None)
     texts = [" ".join(r.rationale.split()) for r in recommend(task, budget).recommendations]
-    pattern = r"more than the finest tree's ([\d.]+) \((.+?)\), each bit"
     named = [found for found in map(re.compile(pattern).search, texts) if found is not None]
     assert named, texts
     for found in named:
         tree = found[2][0].upper() + found[2][1:]
-        least = f"({found[1]} bits per location, the least)"
-        assert any(text.startswith(f"{tree} with ") and least in text for text in texts), found[0]
+        said = leads.format(found[1])
+        assert any(text.startswith(f"{tree} with ") and said in text for text in texts), found[0]
 
 
 def test_it_states_what_a_shallow_and_a_contiguous_net_would_need() -> None:

@@ -43,6 +43,7 @@ __all__ = [
     "document_form",
     "frozen_hash",
     "read_document",
+    "refuse_list",
     "refuse_other_kind",
     "short_dataclass_repr",
     "source_name",
@@ -62,6 +63,18 @@ def source_name(path: str | os.PathLike[str]) -> str:
     """Name the file ``path`` stands for in messages: its path, or ``standard input``."""
     name = os.fspath(path)
     return "standard input" if name == STDIN else name
+
+
+def refuse_list(value: Any, description: str) -> Any:
+    """Return ``value``, or refuse it as a list with ``description`` (a field's before-validator).
+
+    Where a list is a likely mistake for the field's one value or mapping, pydantic's own "Input
+    should be a valid string/mapping ..., not a list" says what it got, not what to write: the
+    description says that (a list of presets, a box written as its corners' list).
+    """
+    if isinstance(value, list | tuple):
+        raise ValueError(f"is a list: {description}")
+    return value
 
 
 def frozen_hash(values: Iterable[object]) -> int:

@@ -45,7 +45,7 @@ from pydantic import (
 
 from advisor.errors import FieldViolation, InvalidRequestError, did_you_mean, unknown_name
 from advisor.layout import TableDisplay, table
-from advisor.model.documents import RequestModel, ShortRepr
+from advisor.model.documents import RequestModel, ShortRepr, refuse_list
 from advisor.model.grid import LocationIds, axes_mismatch
 from advisor.model.packed import PackedIds
 from advisor.model.scalars import StrictWhole
@@ -121,13 +121,12 @@ class BoxRegion(RequestModel):
         # `box: [[0, 0], [1, 32]]` was told only "Input should be a mapping of field names to
         # values", not which. Its numbers are not carried over: corners and per-axis ranges
         # are both lists of pairs, and read the wrong way they make another box.
-        if isinstance(value, list | tuple):
-            raise ValueError(
-                "is a list: write the box as a mapping of its corners, box: {start: [...], "
-                "stop: [...]}, the half-open box start <= x < stop with one coordinate per "
-                "axis in each (start the first location's, stop one past the last's)"
-            )
-        return value
+        return refuse_list(
+            value,
+            "write the box as a mapping of its corners, box: {start: [...], stop: [...]}, the "
+            "half-open box start <= x < stop with one coordinate per axis in each (start the "
+            "first location's, stop one past the last's)",
+        )
 
 
 def _mask_rows(value: Any) -> Any:

@@ -47,7 +47,12 @@ from advisor.errors import (
 )
 from advisor.model.arguments import require_path
 from advisor.model.budget import CLASS_COUNT_KEYS
-from advisor.model.documents import NullsOmitted, read_document, refuse_other_kind
+from advisor.model.documents import (
+    NullsOmitted,
+    read_document,
+    refuse_list,
+    refuse_other_kind,
+)
 from advisor.model.geometries import validate_permutation
 from advisor.model.grid import InputSpec, LocationIds
 from advisor.model.maps import relation_problem
@@ -169,13 +174,11 @@ class Task(NullsOmitted):
     @classmethod
     def _one_preset(cls, value: Any) -> Any:
         # A list of presets was told only "Input should be a valid string, not a list".
-        if isinstance(value, list | tuple):
-            raise ValueError(
-                "is a list: a task takes one preset; write the others' correlations under "
-                "correlations (region presets such as left_half serve as their a and b; "
-                "advisor presets lists both kinds)"
-            )
-        return value
+        return refuse_list(
+            value,
+            "a task takes one preset; write the others' correlations under correlations (region "
+            "presets such as left_half serve as their a and b; advisor presets lists both kinds)",
+        )
 
     @field_validator("input", mode="before")
     @classmethod
