@@ -1313,6 +1313,43 @@ def test_a_window_bound_a_depth_bound_makes_unmet_names_the_depth_bound() -> Non
         assert recommend(task, budget.model_copy(update=bounds)).recommendations
 
 
+def test_a_stated_step_bound_binds_where_the_default_window_bound_gives_way() -> None:
+    # 27x27 at --max-step 2 --max-depth 2: the default window bound, widened on every tree, left
+    # only trees that pool 3 or 5 below the top, and the stated step bound gave way to them (a
+    # pick of 5x5 then 6x6). The stated bound is held first, the default widened on what it
+    # leaves, and the rationale says to what.
+    task = parse_task({"input": {"shape": [27, 27]}, "preset": "local"})
+    budget = Budget(
+        max_parameters=50_000, max_step=2, max_depth=2, top_k=3, time_limit_seconds=None
+    )
+    result = recommend(task, budget)
+    assert result.recommendations
+    for recommendation in result.recommendations:
+        pools = [layer.pool for layer in recommendation.architecture.layers[:-1]]
+        assert max(max(pool) for pool in pools) <= 2, pools
+    said = " ".join(result.recommendations[0].rationale.split())
+    assert "widened to 225: no tree within the depth bounds and max_step 2 meets 16" in said
+
+
+def test_window_and_step_bounds_no_tree_meets_together_are_refused_naming_both() -> None:
+    # 32x32 at --max-step 2 --max-window 16 --max-depth 3: each bound alone admits trees, none
+    # both (two 2x2 levels leave an 8x8 top); the window bound gave way without a word.
+    task = parse_task({"input": {"shape": [32, 32]}, "preset": "local"})
+    budget = Budget(max_parameters=50_000, max_step=2, max_window=16, max_depth=3)
+    with pytest.raises(InvalidRequestError) as refused:
+        recommend(task, budget)
+    assert [(v.field, v.description) for v in refused.value.violations] == [
+        (
+            "budget.max_window",
+            "is 16, and with budget.max_step 2 no tree the search builds on the input [32, 32] "
+            "meets both: within that step the least largest window is 64; raise "
+            "budget.max_window to 64, or budget.max_step to 4",
+        )
+    ]
+    for bounds in ({"max_window": 64}, {"max_step": 4}):  # each way out it names is one
+        assert recommend(task, budget.model_copy(update=bounds)).recommendations
+
+
 def test_a_step_bound_a_depth_bound_makes_unmet_names_the_depth_bound() -> None:
     # The trees given pool 15 by 3 then 5; deeper trees on it, padded to 16, pool by 2.
     task = parse_task({"input": {"shape": [15]}, "preset": "symmetry"})

@@ -36,7 +36,14 @@ from advisor.search.candidates import (
 from advisor.search.ladders import Bound, Ladders
 from advisor.search.profiles import ProfileRules
 
-__all__ = ["check_bounds", "check_kernel", "check_space", "too_deep", "widened_default"]
+__all__ = [
+    "check_bounds",
+    "check_kernel",
+    "check_space",
+    "held_bounds",
+    "too_deep",
+    "widened_default",
+]
 
 
 def check_kernel(task: Task, budget: Budget, model: ParameterModel) -> None:
@@ -130,8 +137,36 @@ def check_bounds(task: Task, budget: Budget, candidates: Sequence[Candidate]) ->
                     f"more{deeper}",
                 )
             )
+    if not violations and len(budget.stated_bounds()) == 2 and eligible:
+        violations += _unmet_together(budget, eligible, shape)
     if violations:
         raise InvalidRequestError(violations)
+
+
+def _unmet_together(
+    budget: Budget, eligible: Sequence[tuple[tuple[int, ...], ...]], shape: list[int]
+) -> list[FieldViolation]:
+    """Name a ``max_window`` no tree within the stated ``max_step`` meets, though one alone does.
+
+    Each bound was checked alone; together they left no tree, and the search then gave way on
+    one of them without a word (32x32 at ``--max-step 2 --max-window 16 --max-depth 3``: a pick
+    that pools 4x4 below the top).
+    """
+    window, step = budget.max_window, budget.max_step
+    assert window is not None and step is not None
+    if any(largest_window(p) <= window and widest_step(p) <= step for p in eligible):
+        return []
+    least_window = min(largest_window(p) for p in eligible if widest_step(p) <= step)
+    least_step = min(widest_step(p) for p in eligible if largest_window(p) <= window)
+    return [
+        FieldViolation(
+            "budget.max_window",
+            f"is {window:,}, and with budget.max_step {step:,} no tree the search builds on the "
+            f"input {shape} meets both: within that step the least largest window is "
+            f"{least_window:,}; raise budget.max_window to {least_window:,}, or budget.max_step "
+            f"to {least_step:,}",
+        )
+    ]
 
 
 def _deeper(
@@ -426,6 +461,27 @@ class _Cost:
 _WINDOW_BOUNDS = (("max_window", largest_window), ("max_step", widest_step))
 
 
+def held_bounds(candidates: Sequence[Candidate], budget: Budget) -> dict[str, int | None]:
+    """Return the window bounds a practical search holds its recommendable trees to, by field.
+
+    A bound the caller set binds as set (:func:`check_bounds` refuses one no tree meets, alone
+    or with the other); the default ``max_window`` gives way to the least window of the trees
+    the stated bounds leave (:func:`~advisor.search.candidates.widened_bound`). The stated
+    bounds are applied first: widened on every tree, the default left only trees past a stated
+    ``max_step``, and the step bound then gave way to them (27x27 at ``--max-step 2
+    --max-depth 2``: a pick that pools 5x5 below the top).
+    """
+    stated = budget.stated_bounds()
+    admitted = [c for c in candidates if c.eligible]
+    held: dict[str, int | None] = {}
+    for field, measure in sorted(_WINDOW_BOUNDS, key=lambda bound: bound[0] not in stated):
+        bound = widened_bound(admitted, measure, getattr(budget, field))
+        held[field] = bound
+        if bound is not None:
+            admitted = [c for c in admitted if measure(c.pools) <= bound]
+    return held
+
+
 def _left_out(
     budget: Budget,
     candidates: Sequence[Candidate],
@@ -471,9 +527,9 @@ def _left_out(
         bound = getattr(budget, field)
         if field in budget.stated_bounds():
             return f"{bound:,}"
-        least = widened_bound(unbounded, dict(_WINDOW_BOUNDS)[field], bound)
+        least = held_bounds(unbounded, budget)[field]
         if least is not None and least > bound:
-            return widened_default(bound, least)
+            return widened_default(bound, least, budget)
         return f"{bound:,} (the default)"
 
     least, cheapest = min(
@@ -503,16 +559,17 @@ def _left_out(
     return [FieldViolation(f"budget.{field}", description)]
 
 
-def widened_default(bound: int, least: int) -> str:
+def widened_default(bound: int, least: int, budget: Budget) -> str:
     """Write a default window bound no tree meets, widened to the ``least`` any tree has.
 
-    The words a refusal naming the bound and the rationale's note on it
-    (:func:`~advisor.search.page.search_notes`) share.
+    Any tree within the depth bounds, and within the ``max_step`` ``budget`` states, if it
+    states one (:func:`held_bounds`). The words a refusal naming the bound and the rationale's
+    note on it (:func:`~advisor.search.page.search_notes`) share.
     """
-    return (
-        f"{bound:,} (the default, widened to {least:,}: no tree within the depth bounds meets "
-        f"{bound:,})"
-    )
+    within = "the depth bounds"
+    if "max_step" in budget.stated_bounds():
+        within += f" and max_step {budget.max_step:,}"
+    return f"{bound:,} (the default, widened to {least:,}: no tree within {within} meets {bound:,})"
 
 
 def _narrower(

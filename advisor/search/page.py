@@ -32,7 +32,7 @@ from advisor.model.grid import MAX_LOCATIONS, channel_axis_hint
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.model.text import told_apart
 from advisor.search.board import Entry, ranked
-from advisor.search.candidates import Candidate, deepest_tree, largest_window, widened_bound
+from advisor.search.candidates import Candidate, deepest_tree
 from advisor.search.checks import widened_default
 from advisor.search.clock import PricingTimer
 from advisor.search.coherence import describe_relation
@@ -938,12 +938,12 @@ def _widened_window(run: SearchRun) -> str:
     stated = "max_window" in budget.stated_bounds()
     if budget.width_profile != "practical" or bound is None or stated or not run.board.top:
         return ""
-    least = widened_bound(run.candidates, largest_window, bound)
+    least = run.window_bounds.get("max_window")
     if least is None or least <= bound:
         return ""
     return (
         "Pooling windows are bounded by max_window (--max-window), "
-        f"{widened_default(bound, least)}."
+        f"{widened_default(bound, least, budget)}."
     )
 
 

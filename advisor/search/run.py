@@ -19,7 +19,6 @@ needs its objective up front. The clock (:mod:`advisor.search.clock`) says when 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Callable, Hashable, Sequence
 from typing import Final
@@ -41,10 +40,9 @@ from advisor.search.candidates import (
     CandidateSpace,
     deepest_schedule,
     largest_window,
-    widened_bound,
     widest_step,
 )
-from advisor.search.checks import check_bounds, check_kernel, check_space
+from advisor.search.checks import check_bounds, check_kernel, check_space, held_bounds
 from advisor.search.clock import SearchClock
 from advisor.search.coherence import (
     Relation,
@@ -144,10 +142,13 @@ class SearchRun:
             for padding in self.space.paddings
         }
         unbounded = self.candidates
+        self.window_bounds: dict[str, int | None] = {}
+        """The window bounds the recommendable trees are held to (:func:`held_bounds`; none for
+        free widths)."""
         if budget.width_profile == "practical":
             check_bounds(task, budget, self.candidates)
-            self.candidates = _bounded(self.candidates, largest_window, budget.max_window)
-            self.candidates = _bounded(self.candidates, widest_step, budget.max_step)
+            self.window_bounds = held_bounds(self.candidates, budget)
+            self.candidates = _bounded(self.candidates, self.window_bounds)
         rules = ProfileRules.for_budget(budget, self.outputs)
         self.ladders = Ladders(self.space, self.model, rules, budget)
         self._eligible_contiguous = any(
@@ -203,31 +204,12 @@ class SearchRun:
         """Return whether the search recommends a tree of ``candidate``'s depth and windows.
 
         As :meth:`admits`, with the window bounds as a practical search holds its recommendable
-        trees to them (:func:`_bounded`): a default binds too, widened to the least window (or
-        step) any tree has where no tree meets it. The family is not read. The AutoML
-        integrations' space offers these trees (:mod:`advisor.integrations.space`).
+        trees to them (:attr:`window_bounds`): a default binds too, widened to the least window
+        any tree the stated bounds leave has where none meets it. The family is not read. The
+        AutoML integrations' space offers these trees (:mod:`advisor.integrations.space`).
         """
         low, high = self.depths
-        return low <= candidate.depth <= high and all(
-            bound is None or measure(candidate.pools) <= bound
-            for measure, bound in self._held_bounds
-        )
-
-    @functools.cached_property
-    def _held_bounds(self) -> tuple[tuple[Callable[[_Pools], int], int | None], ...]:
-        """The window bounds :func:`_bounded` held :attr:`candidates` to (none for free widths).
-
-        Widened on the bounded trees, as on those :func:`_bounded` read: the same values.
-        """
-        if self.budget.width_profile != "practical":
-            return ()
-        return tuple(
-            (measure, widened_bound(self.candidates, measure, bound))
-            for measure, bound in (
-                (largest_window, self.budget.max_window),
-                (widest_step, self.budget.max_step),
-            )
-        )
+        return low <= candidate.depth <= high and _within(candidate, self.window_bounds)
 
     def tie_key(self, candidate: Candidate, dag: SubtreeDag) -> tuple[float, ...]:
         """Return what ranks a tree among exact ties, smaller first (a :data:`~.board.TieKey`)."""
@@ -647,20 +629,25 @@ def _roles(candidate: Candidate, eligible_contiguous: bool) -> set[str]:
     return roles
 
 
-def _bounded(
-    candidates: Sequence[Candidate],
-    measure: Callable[[tuple[tuple[int, ...], ...]], int],
-    bound: int | None,
-) -> tuple[Candidate, ...]:
-    """Mark the trees whose ``measure`` exceeds ``bound`` not recommendable (still evaluated).
+_MEASURES: Final[dict[str, Callable[[_Pools], int]]] = {
+    "max_window": largest_window,
+    "max_step": widest_step,
+}
 
-    The bound as :func:`~advisor.search.candidates.widened_bound` holds it: a default no tree
-    meets gives way to the least ``measure`` any tree has.
-    """
-    least = widened_bound(candidates, measure, bound)
-    if least is None:
-        return tuple(candidates)
+
+def _within(candidate: Candidate, bounds: dict[str, int | None]) -> bool:
+    """Whether ``candidate``'s windows are within ``bounds`` (:func:`held_bounds`)."""
+    return all(
+        bound is None or _MEASURES[field](candidate.pools) <= bound
+        for field, bound in bounds.items()
+    )
+
+
+def _bounded(
+    candidates: Sequence[Candidate], bounds: dict[str, int | None]
+) -> tuple[Candidate, ...]:
+    """Mark the trees past ``bounds`` (:func:`held_bounds`) not recommendable (still evaluated)."""
     return tuple(
-        dataclasses.replace(c, eligible=False) if c.eligible and measure(c.pools) > least else c
+        dataclasses.replace(c, eligible=False) if c.eligible and not _within(c, bounds) else c
         for c in candidates
     )
