@@ -89,7 +89,7 @@ class AdvisorRpcError(AdvisorError):
     ``google.rpc.ErrorInfo`` of reason ``LIMIT_EXCEEDED`` and domain ``advisor.v1``, and is
     empty when there is none: a refusal of anything else, a server that sends none, or a
     request gRPC itself refused. An answer over the client's own ``max_message_bytes``, which
-    its gRPC refuses, has them alike (``{"max_message_bytes": "9034"}``, reason
+    its gRPC refuses, has them alike (``{"max_message_bytes": "9034"}`` for that answer, reason
     ``LIMIT_EXCEEDED``).
 
     ``request_id`` is the id the server gave the call (its ``request-id`` response metadata),
