@@ -12,7 +12,7 @@ needs (and the window bound that leaves out the nets within them, when one does)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -37,13 +37,17 @@ from advisor.search.ladders import Bound, Ladders
 from advisor.search.profiles import ProfileRules
 
 __all__ = [
+    "WINDOW_MEASURES",
     "check_bounds",
     "check_kernel",
     "check_space",
     "held_bounds",
     "too_deep",
     "widened_default",
+    "within_bounds",
 ]
+
+_Pools = tuple[tuple[int, ...], ...]
 
 
 def check_kernel(task: Task, budget: Budget, model: ParameterModel) -> None:
@@ -144,7 +148,7 @@ def check_bounds(task: Task, budget: Budget, candidates: Sequence[Candidate]) ->
 
 
 def _unmet_together(
-    budget: Budget, eligible: Sequence[tuple[tuple[int, ...], ...]], shape: list[int]
+    budget: Budget, eligible: Sequence[_Pools], shape: list[int]
 ) -> list[FieldViolation]:
     """Name a ``max_window`` no tree within the stated ``max_step`` meets, though one alone does.
 
@@ -458,7 +462,18 @@ class _Cost:
         return cls("budget.max_parameters", "parameters", of)
 
 
-_WINDOW_BOUNDS = (("max_window", largest_window), ("max_step", widest_step))
+WINDOW_MEASURES: Final[Mapping[str, Callable[[_Pools], int]]] = {
+    "max_window": largest_window,
+    "max_step": widest_step,
+}
+"""What each window bound of a budget measures of a tree's windows (``pools``)."""
+
+
+def within_bounds(pools: _Pools, bounds: Mapping[str, int | None]) -> bool:
+    """Whether the windows ``pools`` are within ``bounds`` (by field; None: no bound)."""
+    return all(
+        bound is None or WINDOW_MEASURES[field](pools) <= bound for field, bound in bounds.items()
+    )
 
 
 def held_bounds(candidates: Sequence[Candidate], budget: Budget) -> dict[str, int | None]:
@@ -474,7 +489,7 @@ def held_bounds(candidates: Sequence[Candidate], budget: Budget) -> dict[str, in
     stated = budget.stated_bounds()
     admitted = [c for c in candidates if c.eligible]
     held: dict[str, int | None] = {}
-    for field, measure in sorted(_WINDOW_BOUNDS, key=lambda bound: bound[0] not in stated):
+    for field, measure in sorted(WINDOW_MEASURES.items(), key=lambda bound: bound[0] not in stated):
         bound = widened_bound(admitted, measure, getattr(budget, field))
         held[field] = bound
         if bound is not None:
@@ -513,7 +528,7 @@ def _left_out(
         """Return the bounds ``candidate`` is past, each with its measure there."""
         return [
             (field, measure(candidate.pools))
-            for field, measure in _WINDOW_BOUNDS
+            for field, measure in WINDOW_MEASURES.items()
             if (bound := getattr(budget, field)) is not None and measure(candidate.pools) > bound
         ]
 
@@ -533,7 +548,7 @@ def _left_out(
         return f"{bound:,} (the default)"
 
     least, cheapest = min(
-        fits, key=lambda fit: (fit[0], *(m(fit[1].pools) for _, m in _WINDOW_BOUNDS))
+        fits, key=lambda fit: (fit[0], *(m(fit[1].pools) for m in WINDOW_MEASURES.values()))
     )
     (field, needed), *other = past(cheapest)
     if other:

@@ -39,10 +39,14 @@ from advisor.search.candidates import (
     Candidate,
     CandidateSpace,
     deepest_schedule,
-    largest_window,
-    widest_step,
 )
-from advisor.search.checks import check_bounds, check_kernel, check_space, held_bounds
+from advisor.search.checks import (
+    check_bounds,
+    check_kernel,
+    check_space,
+    held_bounds,
+    within_bounds,
+)
 from advisor.search.clock import SearchClock
 from advisor.search.coherence import (
     Relation,
@@ -191,14 +195,8 @@ class SearchRun:
         low, high = self.depths
         if not low <= candidate.depth <= high:
             return False
-        stated = self.budget.stated_bounds()
-        return all(
-            bound is None or field not in stated or measure(candidate.pools) <= bound
-            for field, bound, measure in (
-                ("max_window", self.budget.max_window, largest_window),
-                ("max_step", self.budget.max_step, widest_step),
-            )
-        )
+        stated = {field: getattr(self.budget, field) for field in self.budget.stated_bounds()}
+        return within_bounds(candidate.pools, stated)
 
     def recommendable(self, candidate: Candidate) -> bool:
         """Return whether the search recommends a tree of ``candidate``'s depth and windows.
@@ -209,7 +207,7 @@ class SearchRun:
         AutoML integrations' space offers these trees (:mod:`advisor.integrations.space`).
         """
         low, high = self.depths
-        return low <= candidate.depth <= high and _within(candidate, self.window_bounds)
+        return low <= candidate.depth <= high and within_bounds(candidate.pools, self.window_bounds)
 
     def tie_key(self, candidate: Candidate, dag: SubtreeDag) -> tuple[float, ...]:
         """Return what ranks a tree among exact ties, smaller first (a :data:`~.board.TieKey`)."""
@@ -629,25 +627,13 @@ def _roles(candidate: Candidate, eligible_contiguous: bool) -> set[str]:
     return roles
 
 
-_MEASURES: Final[dict[str, Callable[[_Pools], int]]] = {
-    "max_window": largest_window,
-    "max_step": widest_step,
-}
-
-
-def _within(candidate: Candidate, bounds: dict[str, int | None]) -> bool:
-    """Whether ``candidate``'s windows are within ``bounds`` (:func:`held_bounds`)."""
-    return all(
-        bound is None or _MEASURES[field](candidate.pools) <= bound
-        for field, bound in bounds.items()
-    )
-
-
 def _bounded(
     candidates: Sequence[Candidate], bounds: dict[str, int | None]
 ) -> tuple[Candidate, ...]:
     """Mark the trees past ``bounds`` (:func:`held_bounds`) not recommendable (still evaluated)."""
     return tuple(
-        dataclasses.replace(c, eligible=False) if c.eligible and not _within(c, bounds) else c
+        dataclasses.replace(c, eligible=False)
+        if c.eligible and not within_bounds(c.pools, bounds)
+        else c
         for c in candidates
     )
