@@ -28,6 +28,11 @@ those already waiting for a worker, and serve again once a worker is ready. A wo
 acknowledges each job as it reads it (``Accepted``): one that died before (its death not yet
 noticed when the call was handed to it) never started the job, which goes to the next idle
 worker, the replacement if no other.
+
+A worker's answer can reach the serving process later than the margin its call keeps for it
+(:func:`~advisor.service.handoff.reply_margin`) where other programs take the cores: the pool
+records how late each came after its work was to stop and gives the next calls' workers earlier
+deadlines to match (:class:`~advisor.service.handoff.HandOffWatch`).
 """
 
 from __future__ import annotations
@@ -51,11 +56,12 @@ import grpc
 from advisor.errors import ServerStartError
 from advisor.service.admission import Admission, NotServingError
 from advisor.service.calls import Outcomes, StartedCall, aborted_for
+from advisor.service.handoff import HandOffWatch
 from advisor.service.limits import RequestLimits
 from advisor.service.logs import FIELDS
 from advisor.service.machine import usable_memory
 from advisor.service.request_ids import CALL_REQUEST_ID
-from advisor.service.threads import AioContext, CallAbortedError, deadline_in
+from advisor.service.threads import AioContext, CallAbortedError
 from advisor.service.worker_link import (
     Accepted,
     ControlBlock,
@@ -242,6 +248,7 @@ class _Job:
     hurried: float | None = None  # the deadline written for its worker (monotonic)
     resend: asyncio.Task[None] | None = field(default=None, repr=False)
     request_id: str | None = None  # the call's (:mod:`advisor.service.request_ids`)
+    stop: float = math.inf  # when its work is to stop for its deadline (monotonic)
     unstick: asyncio.TimerHandle | None = field(default=None, repr=False)
     """The check, :data:`_STUCK_SECONDS` after the call ended, that its worker has let it go."""
 
@@ -312,6 +319,7 @@ class ProcessWorkers:
         self._on_serving = on_serving
         self._on_replaced = on_replaced
         self._serving = True  # what on_serving was told last (the server starts serving)
+        self._handoffs = HandOffWatch()
 
     @classmethod
     async def start(
@@ -392,10 +400,11 @@ class ProcessWorkers:
             raise
         call_id = next(self._call_ids)
         outcomes: Outcomes = asyncio.Queue()
-        deadline = deadline_in(context.time_remaining())
+        planned = self._handoffs.plan(context.time_remaining())
         request_id = CALL_REQUEST_ID.get()
-        frame = encode_frame(Job(call_id, method, payload, deadline, request_id))
+        frame = encode_frame(Job(call_id, method, payload, planned.deadline, request_id))
         job = _Job(call_id, method, frame, outcomes, slot, request_id=request_id)
+        job.stop = planned.stop
         self._dispatch(job, worker)
         # gRPC keeps a call's done callbacks after the call (its context stays referenced), so
         # the callback holds the job weakly: held by its closure, every job and its request's
@@ -668,6 +677,7 @@ class ProcessWorkers:
                 self._supersede(worker)
             else:
                 self._idle.put_nowait(worker)
+            self._handoffs.record(job.stop)
             # The slot is free before the call's answer goes out (answer() waits for the end).
             job.finish()
 

@@ -32,6 +32,7 @@ from advisor.model.task import Task, list_presets
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.admission import CallGate, ShuttingDownError
+from advisor.service.handoff import reply_margin
 from advisor.service.limits import (
     RequestLimits,
     check_analysis_cost,
@@ -271,24 +272,6 @@ def shutdown_named(admission: CallGate) -> Iterator[None]:
         if admission.shutting_down:
             raise ShuttingDownError(f"the server is shutting down: {stopped}") from None
         raise
-
-
-def reply_margin(remaining: float) -> float:
-    """Return the seconds of a call's ``remaining`` time kept for sending its reply.
-
-    The work stops that much before the call's deadline, so a search that returns its best so
-    far just in time is not lost to ``DEADLINE_EXCEEDED`` while its result is converted, passed
-    back from a worker process and sent: :data:`_REPLY_SHARE` of the time, at least
-    :data:`_REPLY_MARGIN_MIN` and at most :data:`_REPLY_MARGIN_MAX` seconds.
-    """
-    return min(max(_REPLY_SHARE * remaining, _REPLY_MARGIN_MIN), _REPLY_MARGIN_MAX)
-
-
-_REPLY_SHARE = 0.05
-_REPLY_MARGIN_MIN = 0.05
-"""Seconds. Without a margin a 128x128 search cut by deadlines of 0.2-0.95 s returned 2-25 ms
-before them, and 5 calls in 30 missed them; with it, none in 60."""
-_REPLY_MARGIN_MAX = 1.0
 
 
 def call_stop_signal(

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from advisor.service.servicer import call_stop_signal, reply_margin
+from advisor.service.handoff import reply_margin
+from advisor.service.servicer import call_stop_signal
 from advisor.service.threads import ThreadContext
 from advisor.stopping import StopSignal
 from tests.support.clock import ManualClock
