@@ -908,7 +908,8 @@ def test_a_budget_under_a_floor_the_outputs_set_says_so(tmp_path: Path) -> None:
         "(hidden widths >= 512, the 1,000 outputs capped at the widest allowed width) needs "
         "1,303,544 parameters; lower --min-width or set --width-profile to free (its smallest "
         "net needs 5,036 parameters); --max-window: is 16 (the default, widened "
-        "to 49: no tree within the depth bounds meets 16), and leaves out the nets within "
+        "to 49: no tree the search builds within the depth bounds meets 16), and leaves out "
+        "the nets within "
         "--budget: raise it to 50,176 for depth 1 (515,576 "
         "parameters), or to 1,024 for depth 2 (778,232 parameters)"
     )

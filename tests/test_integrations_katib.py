@@ -347,7 +347,8 @@ def _reshaped(
                 (
                     SETTINGS_FIELD,
                     "max_window (an advisor default no part of a Katib experiment sets): is 16 "
-                    "(the default, widened to 20: no tree within the depth bounds meets 16), "
+                    "(the default, widened to 20: no tree the search builds within the depth "
+                    "bounds meets 16), "
                     "and leaves out the nets within max_parameters: raise it to 97 for depth 1 "
                     "(106 parameters)",
                 ),

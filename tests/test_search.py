@@ -1328,7 +1328,10 @@ def test_a_stated_step_bound_binds_where_the_default_window_bound_gives_way() ->
         pools = [layer.pool for layer in recommendation.architecture.layers[:-1]]
         assert max(max(pool) for pool in pools) <= 2, pools
     said = " ".join(result.recommendations[0].rationale.split())
-    assert "widened to 225: no tree within the depth bounds and max_step 2 meets 16" in said
+    assert (
+        "widened to 225: no tree the search builds within the depth bounds and max_step 2 meets 16"
+        in said
+    )
 
 
 def test_window_and_step_bounds_no_tree_meets_together_are_refused_naming_both() -> None:
@@ -1437,7 +1440,8 @@ def test_a_default_window_bound_that_gave_way_is_quoted_as_it_bound() -> None:
     with pytest.raises(InvalidRequestError) as error:
         recommend(parse_task(halves), budget)
     assert error.value.violations[1].description == (
-        "is 16 (the default, widened to 1,024: no tree within the depth bounds meets 16), and "
+        "is 16 (the default, widened to 1,024: no tree the search builds within the depth "
+        "bounds meets 16), and "
         "leaves out the nets within budget.max_parameters: raise it to 4,096 for depth 1 (57 "
         "parameters)"
     )

@@ -1194,7 +1194,7 @@ def test_a_default_window_bound_no_tree_meets_says_once_that_it_gave_way(
     least = min(max(math.prod(layer.pool) for layer in d.architecture.layers) for d in designs)
     note = (
         "Pooling windows are bounded by max_window (--max-window), 16 (the default, widened to "
-        f"{least}: no tree within the depth bounds meets 16)."
+        f"{least}: no tree the search builds within the depth bounds meets 16)."
     )
     assert [" ".join(d.rationale.split()).count(note) for d in designs] == [int(said)] * 3
     assert ("max_window" in " ".join(designs[0].rationale.split())) == said

@@ -584,7 +584,10 @@ def widened_default(bound: int, least: int, budget: Budget) -> str:
     within = "the depth bounds"
     if "max_step" in budget.stated_bounds():
         within += f" and max_step {budget.max_step:,}"
-    return f"{bound:,} (the default, widened to {least:,}: no tree within {within} meets {bound:,})"
+    return (
+        f"{bound:,} (the default, widened to {least:,}: "
+        f"no tree the search builds within {within} meets {bound:,})"
+    )
 
 
 def _narrower(
