@@ -25,7 +25,7 @@ UNKNOWN_VERSION: Final = "0+unknown"
 """The version of code neither in a checkout nor installed (copied by hand): a valid PEP 440
 version, below every release, so a comparison with it does not raise."""
 
-RANKING_VERSION: Final = 6
+RANKING_VERSION: Final = 7
 """The version of the order the search ranks one request's designs in, written in every page
 token and part of its digest (:mod:`advisor.search.paging`) and in every result
 (``ranking_version``): raised whenever that order changes (the objective, its factors, its
@@ -43,7 +43,9 @@ trees), 2026-12-06; 6: a mixture summed at the root only scores its figure cappe
 its members' (:func:`advisor.seprank.mixture.log2_mixture_figure`), the figure the analysis
 reports, and grids whose axes' sizes have different factors are also pooled by the balanced list
 of their primes (15x64x64: frames met in threes and fives between the spatial levels, not only
-after them), 2026-12-06."""
+after them), 2026-12-06; 7: grids whose size has more than one prime are also pooled by their
+primes taken in turn (:func:`advisor.search.candidates.interleaved_steps`; length 100 at depth 3:
+mirror 2, 5, global 10, not only 2, 2, global 25 or 5, 5, global 4), 2026-12-07."""
 
 _PYPROJECT: Final = Path(__file__).resolve().parent.parent / "pyproject.toml"
 

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import advisor.model.architecture as architecture_module
+import advisor.search.candidates as candidates
 from advisor.geometry.layouts import pooling_structure, structure_from_permutation
 from advisor.geometry.structure import PoolingStructure
 from advisor.model.architecture import (
@@ -28,6 +29,7 @@ from advisor.search.candidates import (
     CandidateSpace,
     balanced_steps,
     dilation_orders,
+    interleaved_steps,
     prime_steps,
     window_schedules,
 )
@@ -133,17 +135,60 @@ def test_sequences_and_images_pool_every_axis_from_the_bottom(
     assert window_schedules(shape, 1, 20) == expected
 
 
-def test_sequences_and_square_images_keep_every_schedule_as_it_was() -> None:
+_KEPT_SIDES = (1, 2, 3, 4, 6, 7, 8, 9, 12, 15, 16, 28, 32, 64, 97, 224)
+_KEPT_SHAPES: list[tuple[int, ...]] = [(n,) for n in (*range(1, 65), 224, 360, 16_000, 44_100)]
+_KEPT_SHAPES += [
+    (a, b) for a, b in itertools.product(_KEPT_SIDES, repeat=2) if a == b or 1 in (a, b)
+]
+
+
+def test_sequences_and_square_images_keep_every_schedule_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # The digest of these schedules as the search listed them before a video's levels could
-    # pool space alone and before the balanced order (the digest of 2566fe5's listing): a
-    # sequence, a square image and an image of one row keep every schedule, in the same order.
-    sides = (1, 2, 3, 4, 6, 7, 8, 9, 12, 15, 16, 28, 32, 64, 97, 224)
-    shapes: list[tuple[int, ...]] = [(n,) for n in (*range(1, 65), 224, 360, 16_000, 44_100)]
-    shapes += [(a, b) for a, b in itertools.product(sides, repeat=2) if a == b or 1 in (a, b)]
-    listed = repr([window_schedules(shape, 1, 25) for shape in shapes])
+    # pool space alone, before the balanced order and before the primes taken in turn (the
+    # digest of 2566fe5's listing): without the lists in turn, a sequence, a square image and
+    # an image of one row keep every schedule, in the same order.
+    monkeypatch.setattr(candidates, "interleaved_steps", lambda primes: ())
+    listed = repr([window_schedules(shape, 1, 25) for shape in _KEPT_SHAPES])
     assert hashlib.sha256(listed.encode()).hexdigest() == (
         "c9b634bf91319d16021864a0e253d0e8083e90e7dd643f6773a28f599f29fe32"
     )
+
+
+def test_the_primes_in_turn_add_schedules_only_where_a_size_has_two_primes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shapes = [*_KEPT_SHAPES, (100,)]
+    listed = {shape: window_schedules(shape, 1, 25) for shape in shapes}
+    monkeypatch.setattr(candidates, "interleaved_steps", lambda primes: ())
+    for shape, schedules in listed.items():
+        before = window_schedules(shape, 1, 25)
+        assert set(before) <= set(schedules)
+        if len(set(prime_steps(shape))) < 2:
+            assert schedules == before, shape
+    # 100 = 2 * 2 * 5 * 5: 2, 5, global 10 and 5, 2, global 10 are new at depth 3.
+    added = set(listed[(100,)]) - set(window_schedules((100,), 1, 25))
+    assert {((2,), (5,), (10,)), ((5,), (2,), (10,))} <= added
+
+
+@given(st.lists(st.integers(1, 5_000), min_size=1, max_size=3))
+def test_the_primes_in_turn_are_the_grids_primes_none_ahead_of_another_by_two(
+    shape: list[int],
+) -> None:
+    primes = prime_steps(shape)
+    counts = {prime: primes.count(prime) for prime in primes}
+    for first, turned in zip((min, max), interleaved_steps(primes), strict=True):
+        assert sorted(turned) == list(primes)
+        if primes:
+            assert turned[0] == first(primes)
+        taken = dict.fromkeys(counts, 0)
+        for prime in turned:
+            taken[prime] += 1
+            # A prime goes two ahead of another only once that one has none left.
+            assert all(taken[prime] <= taken[q] + 1 or taken[q] == counts[q] for q in counts)
+        if len(counts) == 1:
+            assert turned == primes
 
 
 @given(st.lists(st.integers(1, 400), min_size=1, max_size=3), st.integers(0, 9))

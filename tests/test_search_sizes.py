@@ -154,6 +154,18 @@ def test_an_odd_number_of_frames_is_met_between_the_spatial_levels(max_depth: in
     assert analyze(task, pick.architecture).correlations == pick.analysis
 
 
+def test_a_depth_bound_on_a_size_of_two_primes_keeps_the_trees_of_its_primes_in_turn() -> None:
+    """At depth 3 the search pooled length 100 by 2, 2, global 25 or 5, 5, global 4 only; its #1
+    (interleaved 5, 5, global 4) read score 1 at 8.6 of 12 bits on the pairs of steps, where a
+    mirror net pooled 2, 5, global 10 of the same widths reaches every correlation's most."""
+    task = parse_task({"input": {"shape": [100]}, "preset": "start_end"})
+    budget = Budget(max_parameters=100_000, time_limit_seconds=None, top_k=1, max_depth=3)
+    pick = recommend(task, budget).recommendations[0]
+    assert [layer.pool for layer in pick.architecture.layers] == [(2,), (5,), (10,)]
+    assert all(c.log2_separation_rank == c.log2_max_rank for c in pick.analysis)
+    assert analyze(task, pick.architecture).correlations == pick.analysis
+
+
 def test_front_back_symmetry_gets_a_geometry_that_beats_contiguous_across_the_depth() -> None:
     """front_back pairs slices with their reflections; contiguous pooling meets them at the root."""
     task = parse_task({"input": {"shape": [8, 8, 8]}, "preset": "front_back"})

@@ -6,7 +6,8 @@ axis the step divides (the other axes by 1), and must leave more than one locati
 come from two kinds of lists, which keeps the count of schedules quadratic in the depth rather
 than exponential: steps of 2 or 4, all equal or with one switch (4s then 2s, or 2s then 4s); and
 the grid's prime factors (:func:`prime_steps`: 15 = 3 * 5, 224 = 2^5 * 7,
-44,100 = 2^2 * 3^2 * 5^2 * 7^2) in ascending or descending order, or balanced between the axes
+44,100 = 2^2 * 3^2 * 5^2 * 7^2) in ascending or descending order, taken in turn
+(:func:`interleaved_steps`: 100's 2, 5, 2, 5 and 5, 2, 5, 2), or balanced between the axes
 (:func:`balanced_steps`, which interleaves axes whose sizes have different factors, with 2s,
 or 4s from any level on), each prefix of each. So every
 size with a factor gets deeper trees than the shallow net, with unequal windows per level where
@@ -207,7 +208,7 @@ def window_schedules(shape: Sequence[int], min_depth: int, max_depth: int) -> li
         if 4**fours * 2**twos < math.prod(grid):  # longer lists are not walked (below)
             step_lists.update(((4,) * fours + (2,) * twos, (2,) * twos + (4,) * fours))
     primes = prime_steps(grid)
-    ordered_lists = [primes, primes[::-1]]
+    ordered_lists = [primes, primes[::-1], *interleaved_steps(primes)]
     fine = balanced_steps(grid)
     if fine != primes:  # axes of different factors
         ordered_lists += [balanced_steps(grid, 4, first) for first in range(len(fine) + 1)]
@@ -256,6 +257,28 @@ def prime_steps(shape: Sequence[int]) -> tuple[int, ...]:
         for prime, count in factorise(n).items():
             counts[prime] = max(counts.get(prime, 0), count)
     return tuple(prime for prime in sorted(counts) for _ in range(counts[prime]))
+
+
+def interleaved_steps(primes: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Return ``primes`` taken in turn, a round of each distinct one: smallest or largest first.
+
+    100's ``(2, 2, 5, 5)`` gives ``(2, 5, 2, 5)`` and ``(5, 2, 5, 2)``. Ascending or descending,
+    a depth bound leaves the primes it cuts off to one top window (length 100 at depth 3: 2, 2,
+    global 25, or 5, 5, global 4), where a mirror net pooled 2, 5, global 10 folds at its first
+    level, meets the default window bound and reaches every ``start_end`` correlation's most; taken
+    in turn, a list's prefixes give such trees. A power of one prime gives its own list twice.
+    """
+    counts = {prime: primes.count(prime) for prime in sorted(set(primes))}
+
+    def in_turn(order: list[int]) -> tuple[int, ...]:
+        return tuple(
+            p
+            for round_ in range(max(counts.values(), default=0))
+            for p in order
+            if counts[p] > round_
+        )
+
+    return in_turn(list(counts)), in_turn(list(counts)[::-1])
 
 
 def balanced_steps(shape: Sequence[int], widest: int = 2, fine: int = 0) -> tuple[int, ...]:
