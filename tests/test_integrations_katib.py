@@ -89,6 +89,18 @@ def katib() -> Iterator[api_pb2_grpc.SuggestionStub]:
     server.stop(0)
 
 
+def test_katibs_health_lists_the_suggestion_service() -> None:
+    server = start_katib_server("127.0.0.1", 0, workers=1)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            listed = health.List(health_pb2.HealthListRequest(), timeout=5)
+    finally:
+        server.stop(0)
+    statuses = {service: response.status for service, response in listed.statuses.items()}
+    assert statuses[KATIB_HEALTH_SERVICE] == health_pb2.HealthCheckResponse.SERVING
+
+
 @pytest.fixture
 def own_katib() -> Iterator[api_pb2_grpc.SuggestionStub]:
     """An endpoint of the test's own, which has warned of no experiment yet."""

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Final
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from advisor.errors import ServerStartError
 from advisor.integrations.katib import HandedOutFiles
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.service.access import SyncAccessLog
 from advisor.service.admission import Admission
+from advisor.service.health import SyncHealthServicer
 from advisor.service.katib import KatibSuggestionServicer
 from advisor.service.limits import RequestLimits
 from advisor.service.metrics import Metrics, method_paths
@@ -60,7 +61,7 @@ class KatibServer:
     def __init__(
         self,
         server: grpc.Server,
-        health_servicer: health.HealthServicer,
+        health_servicer: SyncHealthServicer,
         admission: Admission,
         port: int,
         address: str,
@@ -149,7 +150,7 @@ def start_katib_server(
     api_pb2_grpc.add_SuggestionServicer_to_server(
         KatibSuggestionServicer(limits or RequestLimits(), admission, files), server
     )
-    health_servicer = health.HealthServicer()
+    health_servicer = SyncHealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     bound = bind(server, host, port, ["katib_host", "katib_port"])
     server.start()

@@ -42,7 +42,6 @@ from typing import Any, Final, Literal, Self, TypeVar
 import grpc
 import pydantic
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -62,6 +61,7 @@ from advisor.service.admission import Admission
 from advisor.service.auth import BearerTokenInterceptor, RefusalLog
 from advisor.service.calls import CallWorkers, StartingWorkers
 from advisor.service.decoding import advisor_handler
+from advisor.service.health import AsyncHealthServicer
 from advisor.service.held_signals import take_held_signals
 from advisor.service.limits import LONGEST_SECONDS, RequestLimits
 from advisor.service.machine import usable_cpus
@@ -911,7 +911,7 @@ class _Health:
     """
 
     def __init__(self) -> None:
-        self.servicer = HealthServicer()
+        self.servicer = AsyncHealthServicer()
         self.serving = False
         self._shut_down = False
 

@@ -82,6 +82,17 @@ def test_health_is_serving_for_the_server_and_the_advisor_service(channel: grpc.
     assert _health(channel, ADVISOR_SERVICE_NAME) == SERVING
 
 
+def test_health_lists_every_service_it_checks_and_logs_no_error(
+    channel: grpc.Channel, caplog: pytest.LogCaptureFixture
+) -> None:
+    # List came from gRPC's generated base class, which raised NotImplementedError.
+    caplog.set_level(logging.ERROR)
+    listed = health_pb2_grpc.HealthStub(channel).List(health_pb2.HealthListRequest(), timeout=5)
+    statuses = {service: response.status for service, response in listed.statuses.items()}
+    assert statuses == {"": SERVING, ADVISOR_SERVICE_NAME: SERVING}
+    assert caplog.records == []
+
+
 def _held_workers(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
     """Make a server's workers start only once the test sets the second event.
 
