@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer.graph import DependenceGraph, check_graph
 from advisor.infer.report import InferenceReport, InferredCorrelation
 from advisor.model.architecture import (
@@ -70,7 +70,7 @@ __all__ = [
     "inference_report_to_proto",
     "preset_from_proto",
     "preset_to_proto",
-    "require_field",
+    "require_fields",
     "search_progress_from_proto",
     "search_progress_to_proto",
     "search_result_from_proto",
@@ -131,21 +131,32 @@ _UNPRICED_REASON = _EnumLabels(advisor_pb2.UnpricedReason)
 # Requests: proto -> library
 
 
-def require_field(request: Message, field: str) -> None:
-    """Refuse ``request`` unless its message field ``field`` is set, naming ``field``.
+def require_fields(request: Message, fields: Iterable[str]) -> None:
+    """Refuse ``request`` unless each of its message fields ``fields`` is set, naming each unset.
 
     An unset message field reads as its empty default, whose decoding would blame a field
     inside it (``graph.estimate: '': must be 'exact' or 'sketch'``, ``budget.max_parameters:
-    Input should be greater than 0``) rather than say what is missing.
+    Input should be greater than 0``) rather than say what is missing. Every missing one is
+    named at once, so a request lacking two is not refused twice, one call each.
 
     Raises
     ------
     InvalidRequestError
-        On ``field``, naming the message the request lacks.
+        With one violation on each field the request lacks, naming the message it lacks.
     """
-    if not request.HasField(field):
-        kind = getattr(request, field).DESCRIPTOR.name  # the empty default's message type
-        raise InvalidRequestError.single(field, f"is required: the request has no {kind}")
+    # An unset field's empty default is of the message type it lacks.
+    missing = {
+        field: getattr(request, field).DESCRIPTOR.name
+        for field in fields
+        if not request.HasField(field)
+    }
+    if missing:
+        raise InvalidRequestError(
+            [
+                FieldViolation(field, f"is required: the request has no {kind}")
+                for field, kind in missing.items()
+            ]
+        )
 
 
 def task_from_proto(message: advisor_pb2.Task, field: str = "task") -> Task:

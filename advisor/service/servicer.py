@@ -245,19 +245,18 @@ REQUIRED_MESSAGES: Final[Mapping[str, tuple[str, ...]]] = {
     "AnalyzeRequest": ("task", "architecture"),
     "InferTaskRequest": ("graph",),
 }
-"""The message fields each request must set, by the request message's name, in the order a
-missing one is reported."""
+"""The message fields each request must set, by the request message's name, in the order the
+missing ones are reported."""
 
 
 def require_messages(request: Message) -> None:
-    """Refuse ``request`` on the first message field it must set and does not (its first stage).
+    """Refuse ``request`` on every message field it must set and does not (its first stage).
 
     Checked before the call takes a slot, here and on the event loop before a worker is asked
     (:mod:`advisor.service.decoding`): a request without its task was refused only once a
     slot was free, so a flood of them kept valid calls out (``RESOURCE_EXHAUSTED``).
     """
-    for field in REQUIRED_MESSAGES.get(request.DESCRIPTOR.name, ()):
-        wire.require_field(request, field)
+    wire.require_fields(request, REQUIRED_MESSAGES.get(request.DESCRIPTOR.name, ()))
 
 
 @contextmanager

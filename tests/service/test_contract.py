@@ -557,6 +557,27 @@ def test_a_missing_message_is_named_as_missing(
     assert failure.value.violations == [(field, f"is required: the request has no {kind}")]
 
 
+@pytest.mark.parametrize(
+    ("method", "request_message", "missing"),
+    [
+        ("Recommend", pb.RecommendRequest(), [("task", "Task"), ("budget", "Budget")]),
+        ("Analyze", pb.AnalyzeRequest(), [("task", "Task"), ("architecture", "Architecture")]),
+    ],
+)
+def test_every_missing_message_is_named_at_once(
+    advisor: Advisor,
+    method: str,
+    request_message: pb.AnalyzeRequest | pb.RecommendRequest,
+    missing: list[tuple[str, str]],
+) -> None:
+    # The first stage is reported whole: only the first missing one was, the next on the next call.
+    with pytest.raises(CallError) as failure:
+        advisor.unary(method, request_message, timeout=10)
+    assert failure.value.violations == [
+        (field, f"is required: the request has no {kind}") for field, kind in missing
+    ]
+
+
 @pytest.mark.parametrize("method", ["Recommend", "StreamRecommend"])
 def test_a_bad_task_is_reported_before_a_bad_budget(advisor: Advisor, method: str) -> None:
     # The documented stages: the raw message's limits, then the task, then the budget.

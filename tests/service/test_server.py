@@ -903,7 +903,7 @@ def test_a_saturated_server_refuses_at_once_and_health_still_answers(
     # A request missing a message it requires is told so, not that the slots are busy: a flood
     # of them, refused only once a slot was free, kept valid calls out (RESOURCE_EXHAUSTED).
     missing = [
-        ("Recommend", pb.RecommendRequest(), "task", "Task"),
+        ("Recommend", pb.RecommendRequest(budget=quick_budget()), "task", "Task"),
         ("Recommend", pb.RecommendRequest(task=LONG_TASK), "budget", "Budget"),
         ("Analyze", pb.AnalyzeRequest(task=LONG_TASK), "architecture", "Architecture"),
         ("InferTask", pb.InferTaskRequest(), "graph", "DependenceGraph"),
