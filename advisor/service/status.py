@@ -2,8 +2,9 @@
 
 - :class:`~advisor.errors.InvalidRequestError` (including limit violations) -> ``INVALID_ARGUMENT``
   with a ``google.rpc.BadRequest`` detail listing every field violation, and a
-  ``google.rpc.ErrorInfo``: for violations over a request limit of reason ``LIMIT_EXCEEDED``,
-  mapping each refused setting to the value that admits the request (:func:`_limit_info`), of
+  ``google.rpc.ErrorInfo``: for violations each over a request limit a server may raise of
+  reason ``LIMIT_EXCEEDED``, mapping each refused setting to the value that admits the request
+  (:func:`_limit_info`), of
   reason ``PAGE_TOKEN_STALE`` for a page token another version of the ranking wrote
   (:class:`~advisor.errors.StalePageTokenError`, the versions in its metadata), else of reason
   ``INVALID_REQUEST``;
@@ -127,14 +128,17 @@ def bad_request_status(error: InvalidRequestError) -> grpc.Status:
 def _refusal_info(error: InvalidRequestError) -> any_pb2.Any:
     """Return the ``ErrorInfo`` of ``error``'s ``INVALID_ARGUMENT``, which says what to change.
 
-    ``LIMIT_EXCEEDED`` where a violation is over a request limit (:func:`_limit_info`; the limits
-    of every violation, those cut from the answer too: the request needs them all), else
-    ``PAGE_TOKEN_STALE`` for a page token another ranking version wrote (the versions in its
-    metadata: the request is right, its first page starts again), else ``INVALID_REQUEST``.
+    ``LIMIT_EXCEEDED`` where every violation is over a request limit a server may raise
+    (:func:`_limit_info`; the limits of every violation, those cut from the answer too: the
+    request needs them all), else ``PAGE_TOKEN_STALE`` for a page token another ranking
+    version wrote (the versions in its metadata: the request is right, its first page starts
+    again), else ``INVALID_REQUEST``. A violation that carries no limit (a value past the
+    most any server may set, or a field wrong in itself) is one no raise admits: a
+    ``LIMIT_EXCEEDED`` naming the other violations' limits promised what raising them would not
+    give, and a caller that raised them was refused again.
     """
-    limits = refused_limits(error.violations)
-    if limits:
-        return _limit_info(limits)
+    if all(violation.limit is not None for violation in error.violations):
+        return _limit_info(refused_limits(error.violations))
     if isinstance(error, StalePageTokenError):
         versions = stale_token_metadata(error.token_ranking_version, error.ranking_version)
         return _error_info(PAGE_TOKEN_STALE_REASON, versions)

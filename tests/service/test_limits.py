@@ -349,6 +349,32 @@ def test_exact_certification_writes_its_size_in_bits_over_the_limit(
         assert violation.limit.needed == math.prod(shape) * math.log2(representation)
 
 
+def test_exact_certification_past_the_engines_bound_is_no_limit_to_raise() -> None:
+    # A 128x128 grid is over max_exact_locations, which a server may raise, and its halves over
+    # max_exact_log2_size's ceiling, which none may: the ErrorInfo was LIMIT_EXCEEDED naming
+    # max_exact_locations alone, and a caller that raised it was refused again.
+    shape = [128, 128]
+    architecture = parse_architecture(
+        {
+            "input": {"shape": shape},
+            "representation": 2,
+            "layers": [{"channels": 2, "pool": [2, 2]} for _ in range(7)],
+        }
+    )
+    request = pb.AnalyzeRequest(
+        task=pb.Task(input=pb.InputSpec(shape=shape), preset="symmetry"),
+        architecture=architecture_to_proto(architecture),
+        exact=True,
+    )
+    with pytest.raises(CallError) as refused:
+        DirectAdvisor(RequestLimits()).unary("Analyze", request)
+    descriptions = [description for _, description in refused.value.violations]
+    assert any("(max_exact_locations)" in description for description in descriptions)
+    assert any("which no server may set above" in description for description in descriptions)
+    [info] = refused.value.error_infos
+    assert (info.reason, dict(info.metadata)) == ("INVALID_REQUEST", {})
+
+
 def test_exact_certification_names_the_padded_grid_it_counts() -> None:
     # The engine contracts the margins too, so the count is the padded grid's: a volume of 225
     # locations was told "grid of locations 384", a number it could not place.

@@ -64,7 +64,6 @@ def test_a_refusal_of_limits_adds_an_error_info_of_the_values_that_admit_the_req
         FieldViolation("task.input.shape", "big", limit=RefusedLimit("max_locations", 16, 50)),
         FieldViolation("task.arrangement", "long", limit=RefusedLimit("max_locations", 16, 20)),
         FieldViolation("budget.time_limit_seconds", "t", limit=_seconds(7200.0)),
-        FieldViolation("budget.seed", "is negative"),
     ]
     rich = status_pb2.Status.FromString(
         dict(bad_request_status(LimitExceededError(violations)).trailing_metadata)[
@@ -72,10 +71,27 @@ def test_a_refusal_of_limits_adds_an_error_info_of_the_values_that_admit_the_req
         ]
     )
     bad_request, info = error_details_pb2.BadRequest(), error_details_pb2.ErrorInfo()
-    assert rich.details[0].Unpack(bad_request) and len(bad_request.field_violations) == 4
+    assert rich.details[0].Unpack(bad_request) and len(bad_request.field_violations) == 3
     assert rich.details[1].Unpack(info) and len(rich.details) == 2
     assert (info.reason, info.domain) == ("LIMIT_EXCEEDED", "advisor.v1")
     assert dict(info.metadata) == {"max_locations": "50", "max_time_limit_seconds": "7200"}
+
+
+def test_a_refusal_no_raise_of_its_limits_admits_is_an_invalid_request() -> None:
+    # The seed is wrong whatever the limits: LIMIT_EXCEEDED promised that raising max_top_k
+    # admits the request, and a caller that raised it was refused again.
+    violations = [
+        FieldViolation("budget.top_k", "big", limit=RefusedLimit("max_top_k", 4, 60)),
+        FieldViolation("budget.seed", "is negative"),
+    ]
+    rich = status_pb2.Status.FromString(
+        dict(bad_request_status(LimitExceededError(violations)).trailing_metadata)[
+            "grpc-status-details-bin"
+        ]
+    )
+    info = error_details_pb2.ErrorInfo()
+    assert rich.details[1].Unpack(info)
+    assert (info.reason, dict(info.metadata)) == ("INVALID_REQUEST", {})
 
 
 def _seconds(needed: float) -> RefusedLimit:
