@@ -13,6 +13,7 @@ from advisor_client.client import (
     BudgetLike,
     DataLike,
     RetryPolicy,
+    ServerVersion,
     TaskLike,
     TlsConfig,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "SearchIdInUseError",
     "ServerLimitExceededError",
     "ServerStalePageTokenError",
+    "ServerVersion",
     "StalePageTokenError",
     "TaskLike",
     "TlsConfig",

@@ -80,6 +80,9 @@ from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.protocol.metadata import (
     DEFAULT_MAX_MESSAGE_BYTES,
     INCOMING_REQUEST_ID_KEY,
+    RANKING_VERSION_METADATA_KEY,
+    REQUEST_ID_METADATA_KEY,
+    SERVER_VERSION_METADATA_KEY,
     bearer_metadata,
     token_problem,
 )
@@ -97,6 +100,7 @@ __all__ = [
     "BudgetLike",
     "DataLike",
     "RetryPolicy",
+    "ServerVersion",
     "TaskLike",
     "TlsConfig",
     "budget_model",
@@ -208,6 +212,27 @@ _SEARCH_DEADLINE_MARGIN_SECONDS = 10.0
 
 # The time limit of a search whose budget leaves it to the default (a server may lower it).
 _DEFAULT_TIME_LIMIT_SECONDS: float = Budget.model_fields["time_limit_seconds"].default
+
+
+@dataclass(frozen=True)
+class ServerVersion:
+    """The versions of the server that answered a call, as its answer's trailers say them.
+
+    ``version`` is its advisor's (``advisor --version``'s ``0.1.0``), ``ranking_version`` the
+    version of its ranking (:data:`advisor.version.RANKING_VERSION`, which its results report).
+    """
+
+    version: str
+    ranking_version: int
+
+
+def _server_version(metadata: Mapping[str, str]) -> ServerVersion | None:
+    """Return the versions a server's trailers ``metadata`` name; None if they lack either."""
+    version = metadata.get(SERVER_VERSION_METADATA_KEY)
+    ranking = metadata.get(RANKING_VERSION_METADATA_KEY)
+    if version is None or ranking is None or not ranking.isdecimal():
+        return None
+    return ServerVersion(version, int(ranking))
 
 
 @dataclass(frozen=True)
@@ -438,6 +463,7 @@ class AdvisorClient:
         # gRPC's "Socket closed" then does not mean a server that wants TLS (it died mid-call);
         # a call's deadline then ran out on a server reached, not maybe on none.
         self._answered = False
+        self._server_version: ServerVersion | None = None
         self._without_certificate = tls is not None and tls.client_cert is None
         if tls is None:
             self._channel = grpc.insecure_channel(target, options=options)
@@ -780,14 +806,35 @@ class AdvisorClient:
         request_id = _new_request_id()
         seconds = self._timeout(timeout)
         with self._typed_errors(request_id, seconds):
-            response = method(
+            response, call = method.with_call(
                 request,
                 timeout=seconds,
                 metadata=(*self._metadata, (INCOMING_REQUEST_ID_KEY, request_id)),
                 wait_for_ready=wait_for_ready,
             )
         self._answered = True
+        self._note_server(call)
         return response
+
+    @property
+    def server_version(self) -> ServerVersion | None:
+        """The versions of the server that last answered one of this client's calls.
+
+        Read off its answer's trailers, a result's or a refusal's alike (a call the client
+        itself ended, by its deadline or by leaving a stream, has none and changes nothing).
+        None until a server answered, or when the one that answered last predates the trailers.
+        Behind a load balancer, the replica that answered last.
+        """
+        return self._server_version
+
+    def _note_server(self, call: grpc.Call) -> None:
+        """Keep the versions of the server whose status ``call`` ended with, if a server's.
+
+        Its request id tells a server's status from one the client's gRPC made.
+        """
+        metadata = {k: v for k, v in call.trailing_metadata() or () if isinstance(v, str)}
+        if REQUEST_ID_METADATA_KEY in metadata:
+            self._server_version = _server_version(metadata)
 
     def _stream_events(
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float
@@ -840,6 +887,7 @@ class AdvisorClient:
         finally:
             call.cancel()
             reader.join()
+            self._note_server(call)
 
     def _open_stream(
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float, request_id: str
@@ -893,6 +941,8 @@ class AdvisorClient:
         try:
             yield
         except grpc.RpcError as error:
+            if isinstance(error, grpc.Call):
+                self._note_server(error)
             raise error_from_rpc(
                 error,
                 client_closed=self._closed,

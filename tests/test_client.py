@@ -112,6 +112,16 @@ def test_calls_return_the_library_models(fake: tuple[ScriptedAdvisor, str]) -> N
     assert (result.candidates_evaluated, result.complete) == (7, True)
 
 
+def test_a_server_that_sends_no_versions_leaves_them_unknown(
+    fake: tuple[ScriptedAdvisor, str],
+) -> None:
+    # The scripted server has none of the advisor's trailers, as a server that predates them.
+    _, target = fake
+    with _client(target) as client:
+        client.list_presets()
+        assert client.server_version is None
+
+
 def test_stream_yields_progress_then_the_result(fake: tuple[ScriptedAdvisor, str]) -> None:
     _, target = fake
     with _client(target) as client:

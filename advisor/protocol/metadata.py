@@ -25,11 +25,13 @@ __all__ = [
     "MAX_TOKEN_CHARS",
     "METHOD_NOT_FOUND_REASON",
     "PAGE_TOKEN_STALE_REASON",
+    "RANKING_VERSION_METADATA_KEY",
     "REQUEST_ID_METADATA_KEY",
     "REQUEST_MISSING_REASON",
     "REQUEST_READ_TIMEOUT_REASON",
     "SEARCH_ID_IN_USE_REASON",
     "SERVER_TIME_BOUND_REASON",
+    "SERVER_VERSION_METADATA_KEY",
     "TOKEN_INVALID_REASON",
     "TOKEN_MISSING_REASON",
     "UNIX_SCHEMES",
@@ -49,6 +51,14 @@ AUTHORIZATION_METADATA_KEY: Final = "authorization"
 REQUEST_ID_METADATA_KEY: Final = "request-id"
 """The response metadata key carrying the call's request id (in the trailing metadata, with the
 call's status), which every server log line about the call names."""
+
+SERVER_VERSION_METADATA_KEY: Final = "advisor-version"
+"""The response metadata key carrying the answering server's advisor version (``0.1.0``), in
+the trailing metadata beside the request id, so a client learns what answered it."""
+
+RANKING_VERSION_METADATA_KEY: Final = "advisor-ranking-version"
+"""The response metadata key carrying the answering server's ranking version (``6``, the
+:data:`~advisor.version.RANKING_VERSION` its results report), beside the advisor version."""
 
 INCOMING_REQUEST_ID_KEY: Final = "x-request-id"
 """The request metadata key whose sane value the server takes as the call's request id."""

@@ -6,8 +6,9 @@ the call's ``x-request-id`` metadata value when it has a sane one (:func:`reques
 most :data:`MAX_REQUEST_ID_CHARS` visible ASCII characters, so it is safe on a text log line),
 else a new random one, and it goes back to the client in the response's trailing metadata
 (:data:`REQUEST_ID_METADATA_KEY`), with the status, so every answer carries it, whatever status
-the call ends with. While the call runs, :data:`CALL_REQUEST_ID` holds it, for the code
-that logs about the call and for the ``INTERNAL`` error that reports it
+the call ends with; the server's advisor and ranking versions go with it
+(:func:`~advisor.service.call_id.call_trailers`). While the call runs, :data:`CALL_REQUEST_ID`
+holds it, for the code that logs about the call and for the ``INTERNAL`` error that reports it
 (:func:`advisor.service.status.abort_for`).
 """
 
@@ -29,7 +30,7 @@ from advisor.service.behaviors import (
     rewrapped,
     write_responses,
 )
-from advisor.service.call_id import CALL_REQUEST_ID
+from advisor.service.call_id import CALL_REQUEST_ID, call_trailers
 
 __all__ = [
     "CALL_REQUEST_ID",
@@ -98,7 +99,7 @@ def _identified(behavior: Callable[..., Any], streaming: bool) -> Callable[..., 
     async def call(request: Any, context: Context) -> Any:
         request_id = request_id_of(context.invocation_metadata())
         token = CALL_REQUEST_ID.set(request_id)
-        context.set_trailing_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
+        context.set_trailing_metadata(call_trailers(request_id))
         try:
             if not streaming:
                 return await behavior(request, context)
@@ -116,7 +117,7 @@ def _identified_sync(behavior: Callable[..., Any], streaming: bool) -> Callable[
     def call(request: Any, context: grpc.ServicerContext) -> Any:
         request_id = request_id_of(context.invocation_metadata())
         token = CALL_REQUEST_ID.set(request_id)
-        context.set_trailing_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
+        context.set_trailing_metadata(call_trailers(request_id))
         try:
             return behavior(request, context)
         finally:
@@ -125,7 +126,7 @@ def _identified_sync(behavior: Callable[..., Any], streaming: bool) -> Callable[
     def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         request_id = request_id_of(context.invocation_metadata())
         token = CALL_REQUEST_ID.set(request_id)
-        context.set_trailing_metadata(((REQUEST_ID_METADATA_KEY, request_id),))
+        context.set_trailing_metadata(call_trailers(request_id))
         try:
             yield from behavior(request, context)
         finally:

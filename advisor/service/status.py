@@ -69,7 +69,7 @@ from advisor.protocol.metadata import (
     stale_token_metadata,
 )
 from advisor.service.admission import NotServingError, SaturatedError, ShuttingDownError
-from advisor.service.call_id import CALL_REQUEST_ID, with_call_id
+from advisor.service.call_id import CALL_REQUEST_ID, call_trailers, with_call_id
 from advisor.service.logs import FIELDS
 from advisor.service.threads import CallAbortedError, ThreadContext
 
@@ -357,7 +357,7 @@ def _internal_status(request_id: str) -> grpc.Status:
     info = error_details_pb2.RequestInfo(request_id=request_id)
     details = [_packed(info), _error_info(INTERNAL_ERROR_REASON)]
     status = _status(code_pb2.INTERNAL, f"internal error; request id {request_id}", details)
-    trailers = (*status.trailing_metadata, (REQUEST_ID_METADATA_KEY, request_id))
+    trailers = (*status.trailing_metadata, *call_trailers(request_id))
     return _IdentifiedStatus(status.code, status.details, trailers)
 
 

@@ -13,6 +13,7 @@ import pytest
 from google.rpc import error_details_pb2, status_pb2
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.protocol.metadata import RANKING_VERSION_METADATA_KEY, SERVER_VERSION_METADATA_KEY
 from advisor.service import calls as calls_module
 from advisor.service.calls import (
     SERVICE,
@@ -80,7 +81,12 @@ def test_a_failure_outside_the_servicer_mapping_is_an_opaque_internal_error(
     assert outcome.code is grpc.StatusCode.INTERNAL
     assert "object" not in outcome.details
     trailers = dict(outcome.trailing_metadata)
-    assert set(trailers) == {REQUEST_ID_METADATA_KEY, "grpc-status-details-bin"}
+    assert set(trailers) == {
+        REQUEST_ID_METADATA_KEY,
+        SERVER_VERSION_METADATA_KEY,
+        RANKING_VERSION_METADATA_KEY,
+        "grpc-status-details-bin",
+    }
     status = status_pb2.Status.FromString(cast(bytes, trailers["grpc-status-details-bin"]))
     # The status names the request, and nothing of the failure: no DebugInfo, no words of it.
     assert status.message == outcome.details

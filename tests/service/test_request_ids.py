@@ -9,13 +9,19 @@ from collections.abc import Callable
 
 import grpc
 import pytest
+from advisor_client.client import AdvisorClient, ServerVersion
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
-from advisor.protocol.metadata import ERROR_DOMAIN, bearer_metadata
+from advisor.protocol.metadata import (
+    ERROR_DOMAIN,
+    RANKING_VERSION_METADATA_KEY,
+    SERVER_VERSION_METADATA_KEY,
+    bearer_metadata,
+)
 from advisor.service.access import ACCESS_LOGGER
 from advisor.service.katib_server import start_katib_server
 from advisor.service.request_ids import (
@@ -26,8 +32,10 @@ from advisor.service.request_ids import (
 )
 from advisor.service.server import RunningServer
 from advisor.service.servicer import AdvisorServicer
+from advisor.version import RANKING_VERSION, __version__
 from tests.service.test_katib import experiment
 from tests.support.harness import error_infos_of
+from tests.support.scripted import BUDGET, TASK
 from tests.support.waiting import wait_until
 from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
 
@@ -123,6 +131,67 @@ def test_every_answer_carries_the_id_its_access_line_names(
     )
     [cancelled] = [line for line in _lines(caplog) if " CANCELLED " in line]
     assert _GENERATED.fullmatch(cancelled.rpartition(" request-id=")[2])
+
+
+def _versions(call: grpc.Call) -> dict[str, object]:
+    """Return the server's versions ``call``'s answer sent, by key, checking it sent them last.
+
+    In the trailing metadata, as the request id is, never in the initial metadata.
+    """
+    keys = (SERVER_VERSION_METADATA_KEY, RANKING_VERSION_METADATA_KEY)
+    assert not [k for k, _ in call.initial_metadata() or () if k in keys]
+    return {k: v for k, v in call.trailing_metadata() or () if k in keys}
+
+
+def test_every_answer_carries_the_servers_versions(
+    advisor: tuple[advisor_pb2_grpc.ArchitectureAdvisorStub, grpc.Channel],
+    channel: grpc.Channel,
+) -> None:
+    stub, threads_channel = advisor
+    token = (bearer_metadata(_TOKEN),)
+    _, ok = stub.ListPresets.with_call(
+        pb.ListPresetsRequest(), metadata=token, timeout=_WAIT_SECONDS
+    )
+    calls: list[grpc.Call] = [ok]
+    bad = pb.RecommendRequest(task=small_task(), budget=quick_budget(max_parameters=-1))
+    missing: grpc.UnaryUnaryMultiCallable[bytes, bytes] = threads_channel.unary_unary(
+        f"{_ADVISOR}Missing"
+    )
+    # The interceptors' refusals, the servicer's, and one relayed from a worker process.
+    for refused in (
+        lambda: stub.ListPresets(pb.ListPresetsRequest(), timeout=_WAIT_SECONDS),
+        lambda: stub.Recommend(bad, metadata=token, timeout=_WAIT_SECONDS),
+        lambda: missing(b"", metadata=token, timeout=_WAIT_SECONDS),
+        lambda: advisor_pb2_grpc.ArchitectureAdvisorStub(channel).Recommend(
+            bad, timeout=_WAIT_SECONDS
+        ),
+    ):
+        with pytest.raises(grpc.RpcError) as failed:
+            refused()
+        calls.append(failed.value)  # type: ignore[arg-type]
+    expected = {
+        SERVER_VERSION_METADATA_KEY: __version__,
+        RANKING_VERSION_METADATA_KEY: str(RANKING_VERSION),
+    }
+    assert [_versions(call) for call in calls] == [expected] * len(calls)
+
+
+def test_the_client_tells_the_version_of_the_server_that_answered(
+    serve: Callable[..., RunningServer],
+) -> None:
+    running = serve(workers=1, executor="threads")
+    answered = ServerVersion(__version__, RANKING_VERSION)
+    # A unary result, a refusal (NOT_FOUND: no such search), a stream's result.
+    calls: list[Callable[[AdvisorClient], object]] = [
+        lambda client: client.list_presets(),
+        lambda client: client.finish_search("no-such-search"),
+        lambda client: list(client.stream_recommend(TASK, BUDGET)),
+    ]
+    for call in calls:
+        with AdvisorClient(running.address) as client:
+            assert client.server_version is None  # nothing answered yet
+            call(client)
+            assert client.server_version == answered
 
 
 def _lines(caplog: pytest.LogCaptureFixture) -> list[str]:
