@@ -667,8 +667,10 @@ class AdvisorClient:
         The search's own call (:meth:`recommend` or :meth:`stream_recommend` with this
         ``search_id``, from any thread or process) then returns as its time limit would have it:
         ``complete`` false, with the best designs found so far. False: no search of that name
-        runs on the server (not yet started, or already answered; under mutual TLS, started
-        with another client certificate). Safe to call from any thread.
+        runs on the server (not yet started, or already answered of itself; under mutual TLS,
+        started with another client certificate). True also for a search this caller asked to
+        finish that ended within the last minute, so a retry after a lost reply (retried on
+        ``UNAVAILABLE``) is True. Safe to call from any thread.
         The request must reach the server running the search (the same target; behind a load
         balancer, one that keeps a client on one server).
         """

@@ -21,6 +21,7 @@ no admission slot: it reaches a search while every slot is busy.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from google.protobuf.message_factory import GetMessageClass
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 
 __all__ = [
+    "FINISHED_FOUND_SECONDS",
     "FINISH_GRACE_SECONDS",
     "FINISH_METHOD",
     "NAMED_METHODS",
@@ -110,6 +112,19 @@ Counted from the ask, or from when the search's work begins if later (``StartedC
 call may wait for a worker process (one that died is being replaced) after its name arrived."""
 
 
+FINISHED_FOUND_SECONDS: Final = 60.0
+"""How long a search asked to finish is still found by ``FinishSearch`` once it has ended.
+
+``FinishSearch`` is idempotent, and the client retries it on ``UNAVAILABLE``: when the first
+call's reply was lost, the search it asked ends within :data:`FINISH_GRACE_SECONDS`, and the retry
+that came after was told ``NOT_FOUND`` (``finish_search`` False, "no search of that name") for a
+search it had finished. Longer than the client's retries and its default 30 s timeout."""
+
+_FINISHED_FOUND_MOST: Final = 4096
+"""The most ended searches held for :data:`FINISHED_FOUND_SECONDS` (the oldest go first): each
+took a slot and a ``FinishSearch``, but a flood of tiny ones would hold names without bound."""
+
+
 Caller: TypeAlias = tuple[bytes, ...]
 """Who holds a search's name: gRPC's property that identifies an authenticated peer and that
 peer's identities (``x509_subject_alternative_name`` and the client certificate's names, say),
@@ -133,15 +148,25 @@ class RunningSearch:
 
 
 class RunningSearches:
-    """The named searches running on this server, by caller and name (event loop only)."""
+    """The named searches running on this server, by caller and name (event loop only).
 
-    def __init__(self) -> None:
+    And those asked to finish that ended in the last :data:`FINISHED_FOUND_SECONDS` by the
+    ``clock``, which ``FinishSearch`` still finds.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._running: dict[SearchKey, RunningSearch] = {}
+        self._finished: dict[SearchKey, float] = {}  # when each is forgotten, soonest first
+        self._clock = clock
 
     def claim(self, key: SearchKey) -> RunningSearch | None:
-        """Hold ``key`` for a search about to begin; None if a running search holds it."""
+        """Hold ``key`` for a search about to begin; None if a running search holds it.
+
+        A search of the name that ended finished is forgotten: a ``FinishSearch`` now is this one's.
+        """
         if key in self._running:
             return None
+        self._finished.pop(key, None)
         search = self._running[key] = RunningSearch()
         return search
 
@@ -165,18 +190,30 @@ class RunningSearches:
         search.hurry = None
         if self._running.get(key) is search:
             del self._running[key]
+            if search.asked:
+                self._finished[key] = self._clock() + FINISHED_FOUND_SECONDS
+                if len(self._finished) > _FINISHED_FOUND_MOST:
+                    del self._finished[next(iter(self._finished))]
 
     def finish(self, key: SearchKey) -> bool:
         """Ask the search held as ``key`` to finish within :data:`FINISH_GRACE_SECONDS`.
 
-        False if no search of that caller runs by that name. Asked again, it keeps its first
-        deadline.
+        False if no search of that caller runs by that name, unless one asked to finish ended
+        within :data:`FINISHED_FOUND_SECONDS` (an ask retried: it is finished). Asked again, a
+        search keeps its first deadline.
         """
         search = self._running.get(key)
         if search is None:
-            return False
+            return self._ended_finished(key)
         if not search.asked:
             search.asked = True
             if search.hurry is not None:
                 search.hurry(FINISH_GRACE_SECONDS)
         return True
+
+    def _ended_finished(self, key: SearchKey) -> bool:
+        """Whether a search held as ``key`` was asked to finish and ended not long ago."""
+        now = self._clock()
+        while self._finished and next(iter(self._finished.values())) <= now:
+            del self._finished[next(iter(self._finished))]
+        return key in self._finished

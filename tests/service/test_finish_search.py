@@ -35,6 +35,7 @@ from advisor.service.limits import RequestLimits
 from advisor.service.process_pool import ProcessWorkers
 from advisor.service.searches import (
     FINISH_GRACE_SECONDS,
+    FINISHED_FOUND_SECONDS,
     RunningSearches,
     SearchKey,
     read_search_id,
@@ -43,6 +44,7 @@ from advisor.service.server import RunningServer, ServerConfig, start_server
 from advisor.service.threads import ThreadContext
 from advisor.service.worker import CallEnd
 from advisor.service.worker_link import ControlBlock
+from tests.support.clock import ManualClock
 from tests.support.harness import CallError, LiveAdvisor
 from tests.support.named_search import start_named_search
 from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
@@ -81,8 +83,8 @@ def test_a_named_search_asked_to_finish_answers_with_its_best_designs(
     for recommendation in result.recommendations:  # not "a longer time limit returns them"
         assert "stopped early by a FinishSearch call" in recommendation.rationale
         assert "a longer time limit" not in recommendation.rationale
-    # Answered: the name is free, and nothing runs under it.
-    assert not client.finish_search("trial-7")
+    # Answered: the name is free, and a retried ask is told it is finished, not NOT_FOUND.
+    assert client.finish_search("trial-7")
 
 
 def test_a_stream_asked_to_finish_ends_with_its_result(
@@ -276,8 +278,35 @@ def test_a_search_asked_before_its_work_began_is_hurried_when_it_begins() -> Non
     assert hurried == [FINISH_GRACE_SECONDS]
     later = searches.finish(early)  # asked again: the first ask stays
     assert later and len(hurried) == 1
-    searches.release(early, named)
-    assert not searches.finish(early)
+
+
+def test_an_ask_retried_after_its_search_ended_is_answered_as_finished() -> None:
+    # The client retries FinishSearch on UNAVAILABLE: a retry after a lost reply came once the
+    # search it had asked had answered, and was NOT_FOUND ("no search of that name").
+    clock = ManualClock()
+    searches = RunningSearches(clock)
+    asked, unasked = SearchKey((), "asked"), SearchKey((), "unasked")
+    held = {key: searches.claim(key) for key in (asked, unasked)}
+    assert searches.finish(asked)
+    for key, search in held.items():
+        assert search is not None
+        searches.release(key, search)
+    assert searches.finish(asked)
+    assert not searches.finish(unasked)  # it answered of itself: nothing was finished
+    assert not searches.finish(SearchKey((b"another caller",), "asked"))
+    clock.now += FINISHED_FOUND_SECONDS
+    assert not searches.finish(asked)
+
+
+def test_a_new_search_of_an_ended_finished_ones_name_is_its_own() -> None:
+    searches, name = RunningSearches(), SearchKey((), "reused")
+    first = searches.claim(name)
+    assert first is not None and searches.finish(name)
+    searches.release(name, first)
+    second = searches.claim(name)
+    assert second is not None
+    searches.release(name, second)  # it answered of itself, never asked
+    assert not searches.finish(name)
 
 
 def test_a_hurry_counts_from_when_the_work_begins() -> None:
