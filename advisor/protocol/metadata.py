@@ -57,7 +57,7 @@ SERVER_VERSION_METADATA_KEY: Final = "advisor-version"
 the trailing metadata beside the request id, so a client learns what answered it."""
 
 RANKING_VERSION_METADATA_KEY: Final = "advisor-ranking-version"
-"""The response metadata key carrying the answering server's ranking version (``6``, the
+"""The response metadata key carrying the answering server's ranking version (the
 :data:`~advisor.version.RANKING_VERSION` its results report), beside the advisor version."""
 
 INCOMING_REQUEST_ID_KEY: Final = "x-request-id"
