@@ -73,7 +73,8 @@ def test_the_worker_stops_in_time_for_the_hand_offs_seen_or_keeps_half_its_time(
     call_ends = clock.now + remaining
     tolerance = 1e-9 * remaining  # the sums' rounding
     assert clock.now + remaining / 2 - tolerance <= planned.deadline <= call_ends
-    assert planned.stop == planned.deadline - reply_margin(planned.deadline - clock.now)
+    margin = reply_margin(planned.deadline - clock.now)
+    assert math.isclose(planned.stop, planned.deadline - margin, rel_tol=0, abs_tol=tolerance)
     longest = max([0.0, *handoffs])
     if planned.deadline > clock.now + remaining / 2 + tolerance:  # the floor does not bind
         assert planned.stop + HandOffWatch.GROWTH * longest <= call_ends + tolerance
