@@ -331,7 +331,9 @@ class StalePageTokenError(InvalidRequestError):
     so the token's offset continues no ranking of this one; unlike a token of another request
     (the caller changed its request) or one no search wrote, the request is right as it is and
     only its first page, asked again, helps. ``token_ranking_version`` is the version that
-    wrote the token (None for a token of version 3 or earlier, which did not name it) and
+    wrote the token (None where a server of an earlier release refused a token of version 3 or
+    earlier, which did not name it; this one refuses a token without a version part as
+    malformed, an :class:`InvalidRequestError`) and
     ``ranking_version`` this advisor's (:data:`~advisor.version.RANKING_VERSION`), so a
     pipeline acts on it without reading the message. The client's refusal of the same by a
     server (``ServerStalePageTokenError``) is one too.

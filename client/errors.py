@@ -214,7 +214,8 @@ class ServerStalePageTokenError(InvalidArgumentError, StalePageTokenError):
     again (``page_token`` unset), the request unchanged. An :class:`InvalidArgumentError` and a
     :class:`~advisor.errors.StalePageTokenError`, as the library raises in-process, so ``except
     StalePageTokenError`` catches it wherever the ranking ran. ``ranking_version`` is the
-    server's, ``token_ranking_version`` the token's (None for a token of version 3 or earlier),
+    server's, ``token_ranking_version`` the token's (None from a server of an earlier release
+    refusing a token of version 3 or earlier, which did not name it),
     both read off the status's ``ErrorInfo``.
     """
 

@@ -238,22 +238,39 @@ def test_a_token_no_search_wrote_is_refused_for_what_it_is(offset: int | str, sa
     assert len(page.recommendations) == 1 and page.next_page_token is None
 
 
-def test_a_token_without_a_version_part_is_told_its_version_wrote_it() -> None:
-    # Tokens of ranking versions up to 3 had no version part; one made from this version's
-    # digest alone (an edited token) read as this version's page.
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("malformed", "said"),
+    [
+        (lambda token: of_ranking_version(token, None), "has no ranking version part"),
+        (lambda token: token[:12], "is not a page token"),
+        (lambda token: _b64("2:0000000000000000"), "has no ranking version part"),
+        (lambda token: _b64("2:zz"), "is not a page token"),
+        (lambda token: _b64("5:hello"), "is not a page token"),
+        (lambda token: _b64(f"2:zz:{RANKING_VERSION - 1}"), "is not a page token"),
+    ],
+    ids=[
+        "version-cut-off",
+        "truncated",
+        "another-tasks-versionless",
+        "2:zz",
+        "5:hello",
+        "bad-digest",
+    ],
+)
+def test_a_malformed_token_is_invalid_not_stale(malformed: Any, said: str) -> None:
+    # Each was refused as written by another version (PAGE_TOKEN_STALE: "start again"), on
+    # which a pipeline restarts its ranking rather than report the token it broke.
     first = recommend(TASK, Budget(**OPTIONS, top_k=2))
     assert first.next_page_token is not None
-    versionless = of_ranking_version(first.next_page_token, None)
-    with pytest.raises(StalePageTokenError) as raised:
-        recommend(TASK, Budget(**OPTIONS, top_k=2, page_token=versionless))
+    with pytest.raises(InvalidRequestError) as raised:
+        page_offset(TASK, Budget(**OPTIONS, top_k=2, page_token=malformed(first.next_page_token)))
+    assert not isinstance(raised.value, StalePageTokenError)
     (violation,) = raised.value.violations
-    assert violation.description.startswith(
-        "was written by version 3 or earlier of the advisor's ranking"
-    )
-    assert (raised.value.token_ranking_version, raised.value.ranking_version) == (
-        None,
-        RANKING_VERSION,
-    )
+    assert violation.field == "budget.page_token" and said in violation.description
 
 
 def test_a_token_of_an_earlier_version_is_a_stale_token_that_survives_its_placing() -> None:

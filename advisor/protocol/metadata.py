@@ -173,7 +173,8 @@ def stale_token_metadata(token_ranking_version: int | None, ranking_version: int
     """Return the ``PAGE_TOKEN_STALE`` ErrorInfo's metadata: the server's and the token's versions.
 
     ``ranking_version`` is the server's; ``token_ranking_version``, the version that wrote the
-    token, is left out where the token does not name it (version 3 or earlier).
+    token, is left out where it is None (a client reads such an answer from a server of an
+    earlier release, which refused a version-3 token, not naming its version, as stale).
     """
     metadata = {_RANKING_VERSION_KEY: str(ranking_version)}
     if token_ranking_version is not None:

@@ -10,7 +10,9 @@ refused, not misread, and so is one whose page starts past the end of a complete
 ranking (a token no search wrote), or one another version of the ranking wrote
 (:data:`~advisor.version.RANKING_VERSION`: a server upgraded between two pages does not
 continue another order), this last as a :class:`~advisor.errors.StalePageTokenError`, since
-its caller starts again rather than changing its request.
+its caller starts again rather than changing its request. Only a well-formed token (an offset,
+a digest and a version) is stale: one cut short, or without its version part, is no token
+this version wrote, whatever version it seems to name.
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ _DIGESTED_WHEN_SET: Final = ("max_activations",)
 
 PAST_THE_END: Final = "starts past the end of this request's ranking ({count} designs)"
 """Why a token is refused when a complete search ranks fewer designs than it skips."""
+
+_VERSIONLESS: Final = (
+    "has no ranking version part: it was cut short, or written by version 3 or earlier of the "
+    "advisor's ranking, whose pages this advisor does not continue; pass a result's "
+    "next_page_token unchanged, or start again from the first page (without a page token)"
+)
+"""Why a token of an offset and a digest alone is refused (no version of this format is)."""
 
 
 def _request_digest(task: Task, budget: Budget) -> str:
@@ -151,41 +160,48 @@ def _count(text: str) -> int:
     return count if str(count) == text else 0  # "05" is no count a token writes
 
 
+def _is_digest(text: str) -> bool:
+    """Whether ``text`` is a request's digest as every version's tokens write it (16 hex digits)."""
+    return len(text) == _DIGEST_CHARS and all(c in "0123456789abcdef" for c in text)
+
+
 def page_offset(task: Task, budget: Budget) -> int:
     """Return how many ranked designs precede the page ``budget.page_token`` asks for (0: none).
 
     Raises
     ------
     InvalidRequestError
-        On ``budget.page_token`` when it is not a token this module wrote, or was written for
-        another request; a :class:`~advisor.errors.StalePageTokenError` when another
-        :data:`RANKING_VERSION` wrote it (the caller starts again from the first page).
+        On ``budget.page_token`` when it is not a token this module wrote (a token without its
+        version part among them: no version that wrote one can be told from its digest), or was
+        written for another request; a :class:`~advisor.errors.StalePageTokenError` when it is
+        a well-formed token of another :data:`RANKING_VERSION` (the caller starts again from
+        the first page).
     """
     token = budget.page_token
     if token is None:
         return 0
-    # An offset, the digest and the version that wrote it; tokens of ranking versions up to 3
-    # have no version part (their digest alone holds it).
+    # An offset, the digest and the version that wrote it, each as a search writes it.
     parts = (_decoded(token) or "").split(":")
+    if len(parts) == 2 and _is_digest(parts[1]):
+        # Tokens of ranking versions up to 3 had no version part, and so has one of this
+        # version cut short: neither continues a ranking of this version, nor tells which it is.
+        raise InvalidRequestError.single(_FIELD, _VERSIONLESS)
     counts = [_count(text) for text in parts[:1] + parts[2:]]
-    if len(parts) not in (2, 3) or min(counts) <= 0:
-        # Not an offset, a digest and perhaps a version; no page starts before the second design.
+    if len(parts) != 3 or min(counts) <= 0 or not _is_digest(parts[1]):
+        # Not an offset, a digest and a version; no page starts before the second design.
         raise InvalidRequestError.single(
             _FIELD, "is not a page token (pass a result's next_page_token unchanged)"
         )
-    offset, digest, version = counts[0], parts[1], counts[1:]
-    if not version or version[0] != RANKING_VERSION:
-        # A token without a version part was written by version 3 or earlier, never by this one
-        # (one made from this version's digest alone is an edited token).
-        written = f"version {version[0]}" if version else "version 3 or earlier"
+    offset, digest, version = counts[0], parts[1], counts[1]
+    if version != RANKING_VERSION:
         description = (
-            f"was written by {written} of the advisor's ranking, and this "
+            f"was written by version {version} of the advisor's ranking, and this "
             f"advisor ranks by version {RANKING_VERSION} (upgraded, or another one answered, "
             "between two pages), in another order: start again from the first page (without a "
             "page token)"
         )
         violation = FieldViolation(_FIELD, description)
-        raise StalePageTokenError([violation], version[0] if version else None, RANKING_VERSION)
+        raise StalePageTokenError([violation], version, RANKING_VERSION)
     if digest != _request_digest(task, budget):
         raise InvalidRequestError.single(
             _FIELD,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import grpc
 import pytest
@@ -483,24 +484,14 @@ def test_a_refusal_of_no_limit_carries_the_error_info_of_a_refusal_on_its_fields
     assert (info.reason, info.domain, dict(info.metadata)) == ("INVALID_REQUEST", "advisor.v1", {})
 
 
-@pytest.mark.parametrize(
-    ("version", "metadata"),
-    [
-        pytest.param(
-            RANKING_VERSION - 1,
-            {"token_ranking_version": str(RANKING_VERSION - 1)},
-            id="an earlier version",
-        ),
-        pytest.param(None, {}, id="version-less"),
-    ],
-)
 def test_a_page_token_another_ranking_version_wrote_has_a_reason_of_its_own(
-    advisor: Advisor, version: int | None, metadata: dict[str, str]
+    advisor: Advisor,
 ) -> None:
     # A fleet upgraded between two pages refused the token as INVALID_REQUEST, as it refuses a
     # changed request: a pipeline had the English alone to tell "start again from page 1".
     first = advisor.unary("Recommend", _with_budget(top_k=2), timeout=10)
     assert first.result.next_page_token
+    version = RANKING_VERSION - 1
     stale = of_ranking_version(first.result.next_page_token, version)
     with pytest.raises(CallError) as failure:
         advisor.unary("Recommend", _with_budget(top_k=2, page_token=stale), timeout=10)
@@ -508,7 +499,10 @@ def test_a_page_token_another_ranking_version_wrote_has_a_reason_of_its_own(
     assert [field for field, _ in failure.value.violations] == ["budget.page_token"]
     [info] = failure.value.error_infos
     assert (info.reason, info.domain) == ("PAGE_TOKEN_STALE", "advisor.v1")
-    assert dict(info.metadata) == {"ranking_version": str(RANKING_VERSION), **metadata}
+    assert dict(info.metadata) == {
+        "ranking_version": str(RANKING_VERSION),
+        "token_ranking_version": str(version),
+    }
     # A token of this version for another request is the request's fault, as it was.
     with pytest.raises(CallError) as changed:
         other = _with_budget(
@@ -516,6 +510,25 @@ def test_a_page_token_another_ranking_version_wrote_has_a_reason_of_its_own(
         )
         advisor.unary("Recommend", other, timeout=10)
     assert [info.reason for info in changed.value.error_infos] == ["INVALID_REQUEST"]
+
+
+@pytest.mark.parametrize(
+    "cut_short",
+    [lambda token: of_ranking_version(token, None), lambda token: token[:12]],
+    ids=["version-part-cut-off", "truncated"],
+)
+def test_a_page_token_cut_short_is_an_invalid_request_not_a_stale_one(
+    advisor: Advisor, cut_short: Callable[[str], str]
+) -> None:
+    # Refused PAGE_TOKEN_STALE, a pipeline restarted its ranking rather than report the token
+    # it had broken; a malformed token is the request's fault, as docs/SERVICE.md says.
+    first = advisor.unary("Recommend", _with_budget(top_k=2), timeout=10)
+    token = cut_short(first.result.next_page_token)
+    with pytest.raises(CallError) as failure:
+        advisor.unary("Recommend", _with_budget(top_k=2, page_token=token), timeout=10)
+    assert failure.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert [field for field, _ in failure.value.violations] == ["budget.page_token"]
+    assert [info.reason for info in failure.value.error_infos] == ["INVALID_REQUEST"]
 
 
 @pytest.mark.parametrize("advisor", ["direct", "threads"], indirect=True)
