@@ -1227,6 +1227,19 @@ def test_a_ranking_its_time_limit_cut_is_warned_of_and_a_whole_one_is_not() -> N
     assert len(cut) < len(whole) == 6
 
 
+def test_a_ranking_whose_later_page_a_stop_cut_returns_the_pages_before_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A later page cut before every tree was scored is refused (its ranks would not be the
+    # ranking's): the sampler keeps the whole pages before it, warned of as cut, not an error.
+    executed = SearchRun.execute
+    # The later pages' searches stopped after most trees: each ranks what it scored.
+    monkeypatch.setattr(SearchRun, "execute", lambda run: executed(run) and not run.offset)
+    with pytest.warns(UserWarning, match=r"before it was complete .*: 2 designs ranked"):
+        designs = fetch_ranking(TASK, BUDGET, K, AdvisorSource(page_size=2))
+    assert [d.architecture for d in designs] == [d.architecture for d in RANKING[:2]]
+
+
 def test_the_constraints_budget_is_read_as_a_budgets_count_is() -> None:
     # The sampler's Budget(max_parameters=2e5) was taken and budget_constraints(2e5) refused.
     trial = optuna.trial.create_trial(value=0.0, user_attrs={PARAMETERS_ATTR: 150_000})

@@ -348,6 +348,57 @@ def test_the_token_of_a_page_a_deadline_cut_short_starts_after_its_last_design(
     assert rest.recommendations == FULL[2:7]
 
 
+def _second_page(**options: object) -> Budget:
+    """The budget of the ranking's second page of 3 designs, ``options`` changed."""
+    first = recommend(TASK, Budget(**OPTIONS, top_k=3))
+    return Budget(**{**OPTIONS, "top_k": 3, "page_token": first.next_page_token, **options})
+
+
+def test_a_later_page_of_a_search_stopped_before_every_tree_is_refused() -> None:
+    # It was ranked by the trees scored before the stop: a 4,096-long start_end search's second
+    # page, cut at 0.3 s, labelled a contiguous net rank 4 where the whole ranking's 4th is a
+    # mirror net, and the cut search's own first three were on no page.
+    with pytest.raises(InvalidRequestError) as raised:
+        recommend(TASK, _second_page(time_limit_seconds=1e-9))
+    (violation,) = raised.value.violations
+    assert violation.field == "budget.time_limit_seconds"
+    assert "a page after the first (this one starts after rank 3)" in violation.description
+    # A stop of the caller's (a call's deadline, a cancel) is no field of the request.
+    cancelled = StopSignal()
+    cancelled.cancel()
+    for stop, by in ((cancelled, " by a cancel"), (StopSignal.after(0.0), "")):
+        with pytest.raises(StoppedError, match=f"^the search was stopped{by} before it scored"):
+            recommend(TASK, _second_page(time_limit_seconds=60.0), stop=stop)
+    # The first page still answers with the best found so far, and no token.
+    first = recommend(TASK, Budget(**{**OPTIONS, "top_k": 3, "time_limit_seconds": 1e-9}))
+    assert not first.complete and first.recommendations and first.next_page_token is None
+
+
+def test_a_short_page_of_a_search_stopped_before_every_tree_promises_no_next_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its rationales said "as does the next page (this page's token starts there)", and the
+    # result carried no token.
+    executed, built = SearchRun.execute, page_module.build_recommendation
+
+    def two_then_stopped(*args: Any, **kwargs: Any) -> Recommendation:
+        if args[1] > 2:  # the rank: the deadline cuts the page after its second design
+            raise StoppedError("the deadline")
+        return built(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        # Every tree scored, and reported as a stop before the last: the ranking is cut.
+        patch.setattr(SearchRun, "execute", lambda run: executed(run) and False)
+        patch.setattr(page_module, "build_recommendation", two_then_stopped)
+        cut = recommend(TASK, Budget(**OPTIONS, top_k=5))
+    assert [r.rank for r in cut.recommendations] == [1, 2] and cut.next_page_token is None
+    said = (
+        "The search was stopped before the page's designs ranked 3 to 5 could be built; a "
+        "longer time limit returns them."
+    )
+    assert all(said in r.rationale for r in cut.recommendations)
+
+
 def test_one_requests_token_is_the_same_through_every_front_door() -> None:
     # A server brings an unset max_depth to its max_layers limit (16, the command's embedded
     # server 24), the library leaves it unset: the same search, whose tokens were digested

@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from advisor.errors import InvalidRequestError, StalePageTokenError
+from advisor.errors import AdvisorError, InvalidRequestError, StalePageTokenError, StoppedError
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.results import Analysis, Recommendation, SearchResult
@@ -159,7 +159,9 @@ def fetch_ranking(
     have come, the ranking ends or ``stop`` stops (then the last page may be a stopped search's
     partial one). A page whose search ended otherwise before it was complete (the budget's time
     limit, the call's deadline) is warned of: its ranking depends on the machine's speed, so
-    an AutoML study resumed elsewhere, or another worker, may get other designs. A page refused
+    an AutoML study resumed elsewhere, or another worker, may get other designs. A later page
+    whose search a stop cut before it scored every tree is refused (its ranks would not be the
+    ranking's): the pages before it are returned, warned of as cut. A page refused
     as written by another version of the ranking (a server upgraded between two pages) starts
     the ranking again from its first page, once. With ``asked_as``, the name of the caller's
     argument ``count`` comes from, a whole ranking of fewer designs is warned of too, naming it
@@ -214,13 +216,34 @@ def _ranking_pages(
         page = budget.model_copy(
             update={"top_k": min(page_size, count - len(designs)), "page_token": token}
         )
-        result = source.recommend(task, page, stop)
+        try:
+            result = source.recommend(task, page, stop)
+        except AdvisorError as error:
+            if token is None or not _cut_page(error):
+                raise
+            return designs, True  # the ranking as far as the whole searches got
         designs.extend(result.recommendations)
         cut |= not result.complete
         token = result.next_page_token
         if token is None or not result.recommendations or (stop is not None and stop.stopped()):
             break
     return designs, cut
+
+
+def _cut_page(error: Exception) -> bool:
+    """Whether ``error`` refuses a later page whose search a stop cut before it scored every tree.
+
+    A later page is ranked by the whole search (:func:`~advisor.search.page.require_whole_ranking`):
+    refused on ``budget.time_limit_seconds`` where the time limit cut it, else stopped (the
+    library's :class:`~advisor.errors.StoppedError`, a server's ``DEADLINE_EXCEEDED``).
+    """
+    from advisor_client.errors import DeadlineExceededError
+
+    if isinstance(error, (StoppedError, DeadlineExceededError)):
+        return True
+    return isinstance(error, InvalidRequestError) and [v.field for v in error.violations] == [
+        "budget.time_limit_seconds"
+    ]
 
 
 def _cut_ranking(budget: Budget, source: AdvisorSource, count: int) -> str:

@@ -519,7 +519,8 @@ class SearchResult(TableDisplay):
 
         Only a search cut short returns an empty page: it stopped before it scored any design
         the budget admits for this page (not even the shallow baseline, when the depth or window
-        bounds leave it out; on a later page, fewer designs than the page skips). Derived from
+        bounds leave it out); a later page is refused instead
+        (:func:`~advisor.search.page.require_whole_ranking`). Derived from
         the result, so every form of it says the same: the table, the JSON and YAML documents,
         the gRPC response and the client's result.
         """

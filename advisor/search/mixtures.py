@@ -74,7 +74,7 @@ from advisor.search.explain import (
     verdict,
 )
 from advisor.search.objective import Objective
-from advisor.search.page import channel_note, stop_words
+from advisor.search.page import channel_note, require_whole_ranking, stop_words
 from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.profiles import ProfileRules, maximal, practical_profiles
 from advisor.seprank.analysis import analyze
@@ -200,6 +200,7 @@ def with_mixtures(
     stop: StopSignal,
     offset: int = 0,
     *,
+    caller: StopSignal,
     scope: Scope = "complete",
     reading: Sequence[str] = (),
     searched: Sequence[str] = (),
@@ -230,7 +231,9 @@ def with_mixtures(
     as the trees' rationales name them. The page holds the
     ``top_k`` best designs after the first ``offset`` of the trees and mixtures ranked together,
     with a token for the next page when more are ranked, as a tree search's page does
-    (:mod:`advisor.search.paging`).
+    (:mod:`advisor.search.paging`). A page after the first whose pairing ``stop`` cut is
+    refused as a tree search's is (:func:`~advisor.search.page.require_whole_ranking`, where
+    ``caller`` is the signal the caller gave, before the budget's time limit).
     """
     started = time.perf_counter()
     _, remedy = stop_words(stop)  # what would have given the search more time
@@ -272,6 +275,8 @@ def with_mixtures(
             scored.append(pair.best)
     except StoppedError:
         complete = ranking_whole = False
+    if not ranking_whole:
+        require_whole_ranking(stop, caller, offset)
     contenders: list[Recommendation | _Scored] = [*result.recommendations, *scored]
     ranked = sorted(contenders, key=_score)
     more_trees = result.next_page_token is not None

@@ -64,6 +64,7 @@ __all__ = [
     "families_searched",
     "leaders",
     "relations_read",
+    "require_whole_ranking",
     "result_page",
     "search_notes",
     "stop_words",
@@ -81,7 +82,9 @@ def result_page(run: SearchRun, complete: bool, *, note_unbuilt: bool = True) ->
     next page when every tree was scored and the board holds a design after the last one
     returned (it ranks one past the page's end, and a deadline may cut the page's builds short).
     A page the stop cut short says so in every design's rationale, unless ``note_unbuilt`` is
-    False: the trees of a mixture search are not the caller's page (:func:`unbuilt`).
+    False: the trees of a mixture search are not the caller's page (:func:`unbuilt`). A page
+    past the first comes of a search that scored every tree (:func:`require_whole_ranking`
+    refuses the others before their builds).
     """
     ranked = len(run.board.top)
     scored_every_tree = complete
@@ -132,7 +135,7 @@ def _recommendations(run: SearchRun, complete: bool, note_unbuilt: bool) -> list
     baselines = [
         e for e in (board.contiguous, board.shallow) if e is not None and run.admits(e.candidate)
     ]
-    page = _page(run) if board.top or run.offset else baselines[:1]
+    page = _page(run) if board.top else baselines[:1]
     for index, entry in enumerate(page):
         first = index == 0
         if not first and run.signal.remaining() < clock.time_to_start_another():
@@ -160,23 +163,67 @@ def _recommendations(run: SearchRun, complete: bool, note_unbuilt: bool) -> list
         recommendations.append(built)
         run.report_built(len(page) - index - 1)
     if note_unbuilt and len(recommendations) < len(page):
-        note = _unbuilt(run.offset + len(recommendations) + 1, run.offset + len(page), run.signal)
+        unbuilt_ranks = (run.offset + len(recommendations) + 1, run.offset + len(page))
+        note = _unbuilt(*unbuilt_ranks, run.signal, paged=complete)
         recommendations = [r.noted(note) for r in recommendations]
     return recommendations
 
 
-def _unbuilt(first: int, last: int, signal: StopSignal) -> str:
+def _unbuilt(first: int, last: int, signal: StopSignal, paged: bool) -> str:
     """Say that the page's designs ranked ``first`` to ``last`` were left unbuilt, and why.
 
     The search ranked them, but its stop (a deadline, mostly) came before their analyses: the
-    page is short and the result incomplete, which every design it holds then says.
+    page is short and the result incomplete, which every design it holds then says. ``paged``:
+    every tree was scored, so the result carries the token of the page that starts at
+    ``first``; the note said so of a search stopped earlier too, whose result carries none.
     """
     which = f"design ranked {first}" if first == last else f"designs ranked {first} to {last}"
     again = "it" if first == last else "them"
     by, remedy = stop_words(signal)
+    token = ", as does the next page (this page's token starts there)" if paged else ""
     return (
         f"The search was stopped{by} before the page's {which} could be built; {remedy} "
-        f"returns {again}, as does the next page (this page's token starts there)."
+        f"returns {again}{token}."
+    )
+
+
+def require_whole_ranking(signal: StopSignal, caller: StopSignal, offset: int) -> None:
+    """Refuse the page after ``offset`` ranked designs of a search ``signal`` stopped early.
+
+    Called where the stop came before every tree was scored. A page past the first continues
+    the whole search's ranking, which a stopped search does not have: its ranks are those of
+    the trees it scored, and its own best are on no page. A second page of a 4,096-long
+    ``start_end`` search (``top_k`` 3) cut at 0.3 s returned one contiguous net labelled rank
+    4, 0.1615, where the whole ranking's 4th is a mirror net, 0.8889. The first page answers
+    with the best found so far (``complete`` False); builds a stop cut leave the ranking
+    whole, and their pages are served.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``budget.time_limit_seconds`` where the budget's time limit (``signal``'s own
+        deadline, before the ``caller``'s) stopped the search: the request must change.
+    StoppedError
+        Where the ``caller``'s signal did (a call's deadline, a cancel, the server's shutdown,
+        ``FinishSearch``); the service answers ``DEADLINE_EXCEEDED``, ``CANCELLED`` or
+        ``UNAVAILABLE``, as for an analysis so stopped.
+    """
+    if offset == 0:
+        return
+    page = (
+        f"a page after the first (this one starts after rank {offset}) is ranked by the whole "
+        "search, not by the trees scored so far"
+    )
+    by, remedy = stop_words(signal)
+    if not signal.cancelled and signal.deadline != caller.deadline:
+        raise InvalidRequestError.single(
+            "budget.time_limit_seconds",
+            f"stopped the search before it scored every tree, and {page}: {remedy}, or none, "
+            "lets it finish",
+        )
+    raise StoppedError(
+        f"the search was stopped{by} before it scored every tree, and {page}: {remedy} "
+        "lets it finish"
     )
 
 

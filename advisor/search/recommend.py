@@ -59,6 +59,7 @@ from advisor.search.page import (
     families_searched,
     leaders,
     relations_read,
+    require_whole_ranking,
     result_page,
     search_notes,
     targets_scope,
@@ -122,10 +123,14 @@ def recommend(
         require_instance(stop, StopSignal, "stop")
     require_callback(progress, "progress")
     offset = page_offset(task, budget)
-    signal = (stop or StopSignal()).limited(budget.time_limit_seconds)
+    caller = stop or StopSignal()
+    signal = caller.limited(budget.time_limit_seconds)
     if "mixture" not in budget.families():
         run = SearchRun(task, budget, signal, progress, offset)
-        return result_page(run, run.execute())
+        complete = run.execute()
+        if not complete:
+            require_whole_ranking(signal, caller, offset)
+        return result_page(run, complete)
     # The trees ranked down to this page's end, from the first: their mixtures rank among them.
     # The tree search leaves a share of the time to pair its trees and analyse the mixtures.
     trees = signal.share(1.0 - MIXTURE_TIME_SHARE)
@@ -138,6 +143,8 @@ def recommend(
         named=budget.geometries,
     )
     complete = run.execute()
+    if not complete:
+        require_whole_ranking(signal, caller, offset)
     result = result_page(run, complete, note_unbuilt=False)
     # The relations the trees' coherence was read on, where the objective weighs it.
     relations = run.relations() if run.objective.best_coherence is not None else []
@@ -149,6 +156,7 @@ def recommend(
         relations,
         signal,
         offset,
+        caller=caller,
         scope=targets_scope(run, complete),
         reading=relations_read(run),
         searched=families_searched(run),

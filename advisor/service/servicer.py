@@ -93,7 +93,9 @@ class AdvisorServicer:
 
             task, budget = self._search_request(request)
             stop = call_stop_signal(context, self._admission.drain)
-            result = recommend(task, budget, stop=stop)
+            # A later page a stop cut is refused (StoppedError): a drain's is UNAVAILABLE.
+            with shutdown_named(self._admission):
+                result = recommend(task, budget, stop=stop)
         response = advisor_pb2.RecommendResponse()
         wire.search_result_to_proto(result, into=response.result)
         return response
@@ -115,7 +117,8 @@ class AdvisorServicer:
 
             def search() -> None:
                 try:
-                    result = recommend(task, budget, stop=stop, progress=events.put)
+                    with shutdown_named(self._admission):
+                        result = recommend(task, budget, stop=stop, progress=events.put)
                     events.put(_Finished(result))
                 except Exception as error:  # handed to the call's thread, which maps it
                     events.put(_Failed(error))

@@ -531,6 +531,19 @@ def test_a_page_token_cut_short_is_an_invalid_request_not_a_stale_one(
     assert [info.reason for info in failure.value.error_infos] == ["INVALID_REQUEST"]
 
 
+def test_a_later_page_its_time_limit_cut_before_every_tree_is_refused_on_the_limit(
+    advisor: Advisor,
+) -> None:
+    # It answered OK with the cut search's own ranks, labelled as the whole ranking's.
+    first = advisor.unary("Recommend", _with_budget(top_k=2), timeout=10)
+    later = _with_budget(top_k=2, page_token=first.result.next_page_token, time_limit_seconds=1e-9)
+    with pytest.raises(CallError) as failure:
+        advisor.unary("Recommend", later, timeout=10)
+    assert failure.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert [field for field, _ in failure.value.violations] == ["budget.time_limit_seconds"]
+    assert [info.reason for info in failure.value.error_infos] == ["INVALID_REQUEST"]
+
+
 @pytest.mark.parametrize("advisor", ["direct", "threads"], indirect=True)
 @pytest.mark.parametrize("seconds", [math.nan, math.inf])
 def test_a_time_limit_that_is_no_number_is_refused_in_the_librarys_words(
