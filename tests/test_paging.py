@@ -348,6 +348,22 @@ def test_the_token_of_a_page_a_deadline_cut_short_starts_after_its_last_design(
     assert rest.recommendations == FULL[2:7]
 
 
+def test_every_page_of_a_practical_search_counts_the_same_candidates() -> None:
+    # 8x8 symmetry counted 2978, 2978, 2978, 2982 on pages of 2 designs and 3004 on one of 5:
+    # the ladders each page's rationales priced at 10% more budget were counted as scored.
+    task = parse_task({"input": {"shape": [8, 8]}, "preset": "symmetry"})
+    counts = []
+    for size in (2, 5):
+        token = None
+        while True:
+            budget = Budget(**OPTIONS, top_k=size, page_token=token)
+            page = recommend(task, budget)
+            counts.append(page.candidates_evaluated)
+            if (token := page.next_page_token) is None:
+                break
+    assert len(counts) > 3 and len(set(counts)) == 1
+
+
 def _second_page(**options: object) -> Budget:
     """The budget of the ranking's second page of 3 designs, ``options`` changed."""
     first = recommend(TASK, Budget(**OPTIONS, top_k=3))

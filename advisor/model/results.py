@@ -483,7 +483,11 @@ class SearchResult(TableDisplay):
     """The ranked recommendations and how the search went.
 
     ``candidates_evaluated`` counts the complete architectures (tree and widths) the search put a
-    score on, exactly or by an upper bound that settled a whole branch of them; ``complete`` is
+    score on, exactly or by an upper bound that settled a whole branch of them: a practical
+    search's every ladder of every tree it scored, one count on every page of one search (the
+    ladders the rationales price at 10% more budget are not the search's); a free search's
+    points its branch and bound scored to rank down to one design past this page's end, as many
+    or more on a later page, which ranks more. ``complete`` is
     False when the time limit or the stop signal (deadline, cancellation, shutdown) cut the
     search short. ``next_page_token``, passed as the budget's ``page_token`` with the same request,
     returns the next-ranked designs (:mod:`advisor.search.paging`); None when there are no more

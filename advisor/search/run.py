@@ -480,12 +480,9 @@ class SearchRun:
         if figures is None:
             figures = dag.log2_ranks(np.log2(profiles))
         keys = self.profile_keys(candidate, figures, parameters, scale)
-        # The ladders the contenders dominate are settled by that bound: evaluated too. The
-        # scoring pass counted the tree's ladders within the budget (:meth:`score`); only a
-        # larger budget's others are scored anew, so the count of the result is never below
-        # the count a progress event reported.
-        fitting = self.ladders.fitting(candidate, scale)[1].size
-        self.scored += max(0, fitting - self.ladders.fitting(candidate)[1].size)
+        # Not counted: the scoring pass counted the tree's ladders within the budget
+        # (:meth:`score`), and a larger budget's are the rationale's what-if, which each page
+        # prices for its own designs (a count that varied from page to page of one search).
         top = best_point(keys, parameters, profiles)
         return Allocation(
             widths=tuple(int(w) for w in profiles[top]),

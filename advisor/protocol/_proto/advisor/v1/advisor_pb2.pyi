@@ -1336,7 +1336,12 @@ class SearchResult(_message.Message):
     EMPTY_REASON_FIELD_NUMBER: _builtins.int
     RANKING_VERSION_FIELD_NUMBER: _builtins.int
     candidates_evaluated: _builtins.int
-    """Candidate designs the search scored."""
+    """Candidate designs (tree and widths) the search scored, exactly or by a bound that settled a
+    branch of them. A practical search counts every ladder of every tree it scored: one count on
+    every page of one search. A free search counts the width points its branch and bound scored
+    to rank down to one design past this page's end, so a later page counts as many or more. A
+    stopped search counts those it scored before the stop.
+    """
     search_seconds: _builtins.float
     """Wall-clock seconds the search took."""
     complete: _builtins.bool
