@@ -290,15 +290,16 @@ def test_what_ten_percent_more_budget_would_not_change_is_true(
 
 
 def _same_tree_at_ten_percent_more(
-    task: Task, budget: Budget, architecture: Architecture
+    task: Task, budget: Budget, architecture: Architecture, **changes: Any
 ) -> list[Architecture]:
     """The designs of ``architecture``'s tree a search at 10% more parameters returns.
 
     Its compute bound is the larger budget's own (the stated one, else 4x the standard CNN at
-    that budget), as a user rerunning with ``--budget`` raised by 10% would get.
+    that budget), as a user rerunning with ``--budget`` raised by 10% would get; ``changes``
+    to the budget besides (a compute bound lifted).
     """
     more = budget.model_copy(
-        update={"max_parameters": budget.max_parameters * 11 // 10, "top_k": 50}
+        update={"max_parameters": budget.max_parameters * 11 // 10, "top_k": 50, **changes}
     )
     pools = [layer.pool for layer in architecture.layers]
     return [
@@ -307,6 +308,35 @@ def _same_tree_at_ten_percent_more(
         if r.architecture.family == architecture.family
         and [layer.pool for layer in r.architecture.layers] == pools
     ]
+
+
+@pytest.mark.parametrize(
+    ("shape", "max_parameters", "geometries", "rank", "held"),
+    [([32, 32], 100_000, ["mirror", "contiguous"], 3, False), ([15, 15], 60_000, None, 1, True)],
+)
+def test_ten_percent_more_budget_blames_the_compute_bound_only_where_it_holds_the_design(
+    shape: list[int], max_parameters: int, geometries: list[str] | None, rank: int, held: bool
+) -> None:
+    # The contiguous #3 of symmetry at 100,000 parameters read "every wider ladder of this tree
+    # exceeds the compute bound": with the bound lifted, 110,000 parameters return the same
+    # design, its tree's wider ladders scoring lower. On 15x15 the bound does hold the #1.
+    task = parse_task({"input": {"shape": shape}, "preset": "symmetry"})
+    families = {"geometries": geometries} if geometries else {}
+    budget = Budget(max_parameters=max_parameters, time_limit_seconds=None, **families)
+    pick = recommend(task, budget).recommendations[rank - 1]
+    text = " ".join(pick.rationale.split())
+    unchanged = "would not change this design: "
+    assert unchanged in text, text
+    blamed = f"{unchanged}every wider ladder of this tree exceeds the compute bound" in text
+    assert blamed == held, text
+    assert blamed or "with more parameters score lower, and every one exceeds the compute" in text
+    lifted = [
+        (a.representation, a.widths)
+        for a in _same_tree_at_ten_percent_more(
+            task, budget, pick.architecture, max_multiply_adds=10**12
+        )
+    ]
+    assert (lifted != [(pick.architecture.representation, pick.architecture.widths)]) == held
 
 
 _WOULD_BUY = re.compile(
