@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Final, Literal, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from advisor.model.budget import scaled_parameters
 from advisor.model.results import CARRIED_SHARE, CorrelationAnalysis, Efficiency
@@ -69,6 +70,12 @@ correlation as fully as its target asks, and no sentence said what would raise i
 
 _SHOWN = 3
 """Correlations named per shortfall list; the rest are counted."""
+
+_TIED = 1e-9
+"""Figures closer than this share of the larger (or than this, below 1) are equal: ranks summed
+in different orders differ in their last bits. A reference whose rank on 'local/columns-s2' was
+the pick's to 12 digits read as modelling it better ("log2 rank 333.6 against this net's
+333.6"), the factor that outscored the pick said after it."""
 
 _PLAIN_PERCENT = 1e-4
 """Smaller percentages are written as under it (``under 0.0001%``), not as a row of zeros."""
@@ -565,7 +572,7 @@ def _versus(
     if reference.widths == chosen.widths and reference.description == chosen.description:
         return f"This is {label} at this budget."
     ranks = np.asarray(reference.log2_ranks)
-    gains = np.asarray(chosen.log2_ranks) - ranks
+    gains = _excess(chosen.log2_ranks, ranks)
     reached = objective.fractions(ranks)
     # Bits past a target count for nothing: a correlation the reference reaches its target on
     # is none it models less well, however far this net's rank passes it (--rank-target).
@@ -590,10 +597,10 @@ def _versus(
     # A reference scoring no higher may still model some correlation better (the contiguous net
     # of ``local`` on 64 steps: s1 at 185.8 bits against the pick's 92.9, coherence decided).
     ahead = "" if stronger else _ahead(chosen, reference, objective, names)
+    theirs, own = _apart(reference.log2_ranks[best], chosen.log2_ranks[best])
     return head + (
         f"; {where}it models {names[best]!r} at {_percent(reached[best])} of the target "
-        f"(log2 rank {bits_text(reference.log2_ranks[best])} against this net's "
-        f"{bits_text(chosen.log2_ranks[best])}: {_ratio(float(gains[best]))})"
+        f"(log2 rank {theirs} against this net's {own}: {_ratio(float(gains[best]))})"
         f"{f'; where it is stronger, {ahead}' if ahead else ''}."
     )
 
@@ -639,19 +646,21 @@ def _stronger(chosen: Design, reference: Design, objective: Objective, names: Se
     ahead = _ahead(chosen, reference, objective, names)
     said = [ahead] if ahead else []
     order, own_order = _order_factor(reference, objective), _order_factor(chosen, objective)
-    if order is not None and own_order is not None and order > own_order:
+    if order is not None and own_order is not None and _excess(order, own_order) > 0:
         bits, own_bits = told_apart(reference.discarded, chosen.discarded)
+        factor, own_factor = _factors_apart(order, own_order)
         said.append(
             f"its pooling windows forget less of the order ({bits} bits per location against "
-            f"this net's {own_bits}: times {_factor(order)} against {_factor(own_order)})"
+            f"this net's {own_bits}: times {factor} against {own_factor})"
         )
     meets, own_meets = _coherence_factor(reference, objective), _coherence_factor(chosen, objective)
-    if meets is not None and own_meets is not None and meets > own_meets:
+    if meets is not None and own_meets is not None and _excess(meets, own_meets) > 0:
         coherence, own_coherence = told_apart(reference.coherence, chosen.coherence)
+        factor, own_factor = _factors_apart(meets, own_meets)
         said.append(
             "its pooling levels meet the location pairs the description repeats better "
-            f"(coherence {coherence} against this net's {own_coherence}: times {_factor(meets)} "
-            f"against {_factor(own_meets)})"
+            f"(coherence {coherence} against this net's {own_coherence}: times {factor} "
+            f"against {own_factor})"
         )
     return f", above this net's {chosen.score:.4g}, as {listed(said, quoted=False)}"
 
@@ -662,15 +671,15 @@ def _ahead(chosen: Design, reference: Design, objective: Objective, names: Seque
     Counted up to the target (empty: it nowhere ranks higher below it).
     """
     ranks = np.asarray(chosen.log2_ranks)
-    gains = np.minimum(reference.log2_ranks, objective.targets) - ranks
+    gains = _excess(np.minimum(reference.log2_ranks, objective.targets), ranks)
     best = int(np.argmax(gains))
     if gains[best] <= 0:
         return ""
     theirs, own = objective.fractions(reference.log2_ranks), objective.fractions(ranks)
+    own_rank, rank = _apart(ranks[best], reference.log2_ranks[best])
     return (
         f"it models {names[best]!r} at {_percent(theirs[best])} of the target against this "
-        f"net's {_percent(own[best])} (log2 rank {bits_text(reference.log2_ranks[best])} against "
-        f"this net's {bits_text(ranks[best])})"
+        f"net's {_percent(own[best])} (log2 rank {rank} against this net's {own_rank})"
     )
 
 
@@ -681,21 +690,24 @@ def _past_targets(
 
     The close of :func:`_versus` where the reference models no correlation less well.
     """
-    gains = np.asarray(chosen.log2_ranks) - np.asarray(reference.log2_ranks)
+    gains = _excess(chosen.log2_ranks, reference.log2_ranks)
     best = int(np.argmax(gains))
     if gains[best] <= 0:
         return ""
+    theirs, own = _apart(reference.log2_ranks[best], chosen.log2_ranks[best])
     return (
         f"where this net's rank is higher, both reach the target (on "
-        f"{names[best]!r}, log2 rank {bits_text(reference.log2_ranks[best])} against this "
-        f"net's {bits_text(chosen.log2_ranks[best])}, target "
+        f"{names[best]!r}, log2 rank {theirs} against this net's {own}, target "
         f"{bits_text(float(objective.targets[best]))} bits)"
     )
 
 
 def _better(chosen: Design, reference: Design, objective: Objective, names: Sequence[str]) -> str:
-    """Say that ``reference`` models every correlation at least as well, one better (empty: none).
+    """Say that ``reference`` models every correlation at least as well, and which better.
 
+    Empty where it models none better. Every correlation it models better is counted, the first
+    :data:`_SHOWN` named, with the figures of the one it passes by the most: the shallow net of
+    ``start_end`` on 100 steps, better on four of them, read "'start_end/w4' better" alone.
     And which factors of the score, lower than ``chosen``'s, keep it from outscoring it: called
     where the reference models no correlation less well and does not outscore ``chosen``. The
     shallow net of ``symmetry`` at 129 parameters, 4.3 bits on every correlation against a
@@ -704,22 +716,40 @@ def _better(chosen: Design, reference: Design, objective: Objective, names: Sequ
     (x0.0802) lowers its score.
     """
     targets = objective.targets
-    ahead = np.minimum(reference.log2_ranks, targets) - np.minimum(chosen.log2_ranks, targets)
-    best = int(np.argmax(ahead))
-    if ahead[best] <= 0:
-        return ""
-    said = (
-        f"models every correlation at least as well, {names[best]!r} better (log2 rank "
-        f"{bits_text(reference.log2_ranks[best])} against this net's "
-        f"{bits_text(chosen.log2_ranks[best])})"
+    ahead = _excess(
+        np.minimum(reference.log2_ranks, targets), np.minimum(chosen.log2_ranks, targets)
     )
-    lower = [
-        f"{what} (times {_factor(theirs)} against this net's {_factor(own)})"
-        for (theirs, what), (own, _) in zip(
-            _factors(reference, objective), _factors(chosen, objective), strict=True
+    better = [names[int(i)] for i in np.flatnonzero(ahead > 0)]
+    if not better:
+        return ""
+    best = int(np.argmax(ahead))
+    own_rank, rank = _apart(chosen.log2_ranks[best], reference.log2_ranks[best])
+    figures = f"(log2 rank {rank} against this net's {own_rank})"
+    # A rank past a target counts for nothing: said where it leaves one out.
+    higher = np.count_nonzero(_excess(reference.log2_ranks, chosen.log2_ranks))
+    capped = " up to the targets" if higher > len(better) else ""
+    if len(better) == 1:
+        said = (
+            f"models every correlation at least as well, {names[best]!r} better{capped} {figures}"
         )
-        if theirs < own
-    ]
+    else:
+        count = (
+            f"all {len(names)}"
+            if len(better) == len(names)
+            else f"{len(better)} of the {len(names)}"
+        )
+        said = (
+            f"models every correlation at least as well and {count} better{capped} "
+            f"({listed(better[:_SHOWN], len(better) - _SHOWN)}), {names[best]!r} the most "
+            f"{figures}"
+        )
+    lower = []
+    for (theirs, what), (own, _) in zip(
+        _factors(reference, objective), _factors(chosen, objective), strict=True
+    ):
+        if _excess(own, theirs) > 0:
+            factor, own_factor = _factors_apart(theirs, own)
+            lower.append(f"{what} (times {factor} against this net's {own_factor})")
     if lower:
         said += f", and scores lower through {listed(lower, quoted=False)}"
     return said
@@ -856,17 +886,42 @@ def listed(items: Sequence[str], more: int = 0, quoted: bool = True, last: str =
     return ", ".join(shown[:-1]) + (f" {last} " if len(shown) > 1 else "") + shown[-1]
 
 
-def _factor(value: float) -> str:
-    """Write a factor of the score with 3 significant digits, or up to 6 if it reads 1 below 1.
+def _factor(value: float, least: int = 3) -> str:
+    """Write a factor of the score with ``least`` significant digits, more up to 6 if it reads 1.
 
     A coherence short of the best on a small share of the weight (x0.99956) read x1 beside the
     two coherences it compares.
     """
-    for digits in range(3, 7):
+    for digits in range(least, max(least, 6) + 1):
         written = f"{value:.{digits}g}"
         if value >= 1 or written != "1":
             break
     return written
+
+
+def _factors_apart(value: float, other: float) -> tuple[str, str]:
+    """Write two factors of the score as :func:`_factor` does, with the digits that tell them apart.
+
+    Up to 9: coherences of 0.25 and 0.24 on a small share of the weight read "times 0.939
+    against 0.939", as if the factor that tells them apart were equal.
+    """
+    for digits in range(3, 10):
+        written = _factor(value, digits), _factor(other, digits)
+        if written[0] != written[1]:
+            break
+    return written
+
+
+def _excess(higher: npt.ArrayLike, lower: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Return by how much each of ``higher`` passes ``lower``; 0 where it does not or they tie.
+
+    Tied: within :data:`_TIED` of the larger (of 1, below it).
+    """
+    values, others = np.asarray(higher, dtype=np.float64), np.asarray(lower, dtype=np.float64)
+    gains = values - others
+    scale = np.maximum(np.maximum(np.abs(values), np.abs(others)), 1.0)
+    excess: npt.NDArray[np.float64] = np.where(gains > _TIED * scale, gains, 0.0)
+    return excess
 
 
 def _ordinal(number: int) -> str:
@@ -902,7 +957,7 @@ def _percent(share: float) -> str:
 
 
 def _apart(rank: float, target: float) -> tuple[str, str]:
-    """Write a rank short of its target, and the target, with decimals that tell them apart.
+    """Write a rank short of its target (or of another's rank), and that, told apart.
 
     Written as :func:`~advisor.model.text.bits_text` writes them, 370.0 of 371.7; a rank 0.04
     bits short read "371.7 of 371.7" beside "falls short". More decimals then, up to six, and
