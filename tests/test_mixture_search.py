@@ -357,7 +357,9 @@ def test_a_mixture_rationale_says_how_it_fits_the_task_in_the_analysis_figures()
     assert short, top.rationale
     for name, bits in short:
         assert float(bits.replace(",", "")) == pytest.approx(figures[name], abs=0.05)
-    assert f"Score {top.score:.4g}: the weighted mean fraction of the targets" in top.rationale
+    # The score as a tree's rationale gives it: once, its lowering factors first where any.
+    score = rf"Score {re.escape(f'{top.score:.4g}')}(: |, lowered by .*? That score is )"
+    assert re.search(score + "the weighted mean fraction of the targets", top.rationale)
     # The description's relations, named as a tree's rationale names them.
     assert "read as a mirror about step 15.5" in top.rationale
     assert f"{top.multiply_adds:,} multiply-adds per input" in top.rationale
@@ -365,6 +367,27 @@ def test_a_mixture_rationale_says_how_it_fits_the_task_in_the_analysis_figures()
     assert top.summary.startswith("A mixture [CTS18] of the ")
     assert re.findall(r"'([^']+)' at \d+% \(([\d,.]+) of", top.summary) == short
     assert "the weighted mean fraction" not in top.summary
+
+
+def test_a_mixture_rationale_opens_with_every_sentence_its_summary_says() -> None:
+    # On 15x15 at 60,000 parameters with --geometries mixture mirror contiguous, a mixture's
+    # summary said "Its targets are the best the families searched (contiguous and mirror)
+    # reach, so its score does not compare with a default search's."; its rationale did not.
+    task = parse_task({"input": {"shape": [15, 15]}, "preset": "symmetry"})
+    budget = Budget(
+        max_parameters=60_000,
+        geometries=["mixture", "mirror", "contiguous"],
+        time_limit_seconds=None,
+    )
+    result = recommend(task, budget)
+    paired = [r for r in result.recommendations if r.architecture.mixture is not None]
+    assert paired
+    for mixture in paired:
+        summary, rationale = (" ".join(t.split()) for t in (mixture.summary, mixture.rationale))
+        assert "so its score does not compare with a default search's." in summary
+        said, _, carried = summary.partition(" Which member carries")
+        assert rationale.startswith(said), rationale
+        assert f"Which member carries{carried}" in rationale
 
 
 def test_a_mixture_says_which_member_carries_each_correlation_with_its_figures(

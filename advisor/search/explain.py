@@ -408,13 +408,17 @@ def fit(
 ) -> str:
     """Say which correlations ``chosen`` models fully and which it falls short on, and its score.
 
-    The two sentences every design's rationale holds, a tree's or a mixture's: the fractions of
-    the targets, then the score they make with the factors the objective weighs (the relations
-    ``reading`` names where it weighs coherence; the families ``searched`` where they set the
-    targets; the ``leaders`` a lower coherence or a larger discard is measured against).
+    A mixture's rationale says it after its opening, as a tree's says it in its summary and
+    after: the :func:`verdict` (the fractions of the targets, the factors that lowered the
+    score, and the families ``searched`` where they set the targets: a mixture's rationale left
+    out what its summary said, that its score does not compare with a default search's), then
+    the score they make with the factors the objective weighs (the relations ``reading`` names
+    where it weighs coherence; the ``leaders`` a lower coherence or a larger discard is
+    measured against).
     """
-    score = _score(chosen, objective, scope, reading, searched=searched, leaders=leaders)
-    return f"{_coverage(chosen, objective, names)} {score}"
+    stated = bool(_lowered(chosen, objective))
+    score = _score(chosen, objective, scope, reading, stated, searched, leaders)
+    return f"{verdict(chosen, objective, names, searched)} {score}"
 
 
 def _what(chosen: Design, max_parameters: int, standard: StandardCosts | None) -> str:
