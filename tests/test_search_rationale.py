@@ -368,6 +368,45 @@ def test_a_wider_layer_the_search_did_not_take_says_what_kept_it_out() -> None:
     assert "(off the practical profiles the search builds" in sentence
 
 
+def test_two_widths_that_raise_the_binding_correlation_together_are_named() -> None:
+    # start_end on 13 steps at 5,000 parameters: #1 (M = 32, widths 32-32-32-32) falls short on
+    # 'start_end/w1' at 5 bits, which a min-cut through M and the 1st width holds; the rationale
+    # read only "No single layer one step wider would raise 'start_end/w1'".
+    task = parse_task({"input": {"shape": [13]}, "preset": "start_end"})
+    top = recommend(task, Budget(max_parameters=5_000, time_limit_seconds=None)).recommendations[0]
+    text = " ".join(top.rationale.split())
+    said = re.search(
+        r"No single layer one step wider would raise '([^']+)'; M (\d+) -> (\d+) and the 1st "
+        r"width (\d+) -> (\d+) together would add ([\d.]+) bits for ([\d,]+) more parameters",
+        text,
+    )
+    assert said is not None, text
+    name, representation, width = said[1], int(said[3]), int(said[5])
+    assert (int(said[2]), int(said[4])) == (
+        top.architecture.representation,
+        top.architecture.widths[0],
+    )
+
+    def widened(representation: int, width: int) -> tuple[float, int]:
+        """The figure on the named correlation and the parameters of #1 so widened."""
+        document = top.architecture.model_dump(exclude_none=True)
+        layers = [dict(layer) for layer in document["layers"]]
+        layers[0]["channels"] = width
+        net = parse_architecture({**document, "representation": representation, "layers": layers})
+        figure = next(c for c in analyze(task, net).correlations if c.name == name)
+        return figure.log2_separation_rank, net.parameters
+
+    own = next(c.log2_separation_rank for c in top.analysis if c.name == name)
+    alone = [
+        widened(representation, top.architecture.widths[0])[0],
+        widened(top.architecture.representation, width)[0],
+    ]
+    assert alone == pytest.approx([own, own])
+    figure, parameters = widened(representation, width)
+    assert figure - own == pytest.approx(float(said[6]), abs=0.05)
+    assert parameters - top.parameters == int(said[7].replace(",", ""))
+
+
 def test_a_wider_m_off_the_profiles_names_the_rule_it_breaks_not_the_others() -> None:
     # M 16 -> 20 on constant widths 64: every ladder rule holds but M's range (16 here), yet the
     # reason read "hidden widths constant or doubling, M at most r_0", both true of that net.

@@ -192,6 +192,9 @@ class Widening:
         What keeps the search from this design, in words ("over the budget" or the compute
         bound, ``max_channels`` for a width past it, and a width profile the search does not
         build, each that applies); empty when nothing does.
+    also
+        A second width raised with this one, ``(position, width)``, where no single width
+        raises the binding correlation but the two together do; None for one width.
     """
 
     position: int
@@ -199,6 +202,7 @@ class Widening:
     gain: float
     extra_parameters: int
     beyond: str = ""
+    also: tuple[int, int] | None = None
 
 
 def rationale(
@@ -780,18 +784,32 @@ def _binding(
             f"so no layer can be widened to raise {names[binding]!r}."
         )
     helpful = sorted((w for w in widenings if w.gain > 0), key=lambda w: (-w.gain, w.position))
-    if not helpful:
-        return f"No single layer one step wider would raise {names[binding]!r}."
-    options = []
-    for widening in helpful[:2]:
-        name = "M" if widening.position == 0 else f"the {_ordinal(widening.position)} width"
-        old = chosen.widths[widening.position]
-        options.append(
-            f"{name} {old} -> {widening.width} would add {_counted(widening.gain)} for "
-            f"{widening.extra_parameters:,} more parameters"
-            + (f" ({widening.beyond})" if widening.beyond else "")
-        )
-    return f"To raise {names[binding]!r}: " + " and ".join(options) + "."
+    singles = [w for w in helpful if w.also is None]
+    if not singles:
+        # M and the 1st width of start_end on 13 steps, 32 each, hold 'w1' at 5 bits together:
+        # neither alone raises it, and "No single layer" alone left the reader without a way.
+        paired = f"; {_widened(chosen, helpful[0])}" if helpful else ""
+        return f"No single layer one step wider would raise {names[binding]!r}{paired}."
+    options = " and ".join(_widened(chosen, widening) for widening in singles[:2])
+    return f"To raise {names[binding]!r}: {options}."
+
+
+def _widened(chosen: Design, widening: Widening) -> str:
+    """Say what ``widening`` of ``chosen`` adds and costs, and what keeps the search from it."""
+    steps = [(widening.position, widening.width)]
+    if widening.also is not None:
+        steps.append(widening.also)
+    said = " and ".join(
+        f"{'M' if position == 0 else f'the {_ordinal(position)} width'} "
+        f"{chosen.widths[position]} -> {width}"
+        for position, width in steps
+    )
+    together = " together" if widening.also is not None else ""
+    beyond = f" ({widening.beyond})" if widening.beyond else ""
+    return (
+        f"{said}{together} would add {_counted(widening.gain)} for "
+        f"{widening.extra_parameters:,} more parameters{beyond}"
+    )
 
 
 def _more(chosen: Design, more: Design | None, max_parameters: int, limit: str) -> str:

@@ -12,6 +12,7 @@ with, a tie with another family). The recommendations are built while the search
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final, NamedTuple
@@ -438,29 +439,71 @@ def _widenings(run: SearchRun, entry: Entry) -> list[Widening]:
     "the 2nd width 80 -> 128" past the 96 and 112 the search builds, priced at their cost. A
     width at ``max_channels`` steps past it (:func:`_past_widest`), as the allowed widths would
     with a higher one: a 512-wide net read "No single layer one step wider would raise" a
-    correlation that 640 channels raise within the budget.
+    correlation that 640 channels raise within the budget. Where no single step raises it, the
+    pair of steps that raises it the most is added (:func:`_paired`).
     """
     widths = list(entry.allocation.widths)
     binding = run.objective.binding(entry.allocation.log2_ranks)
     practical = run.budget.width_profile == "practical"
     choices = run.ladders.rules.choices if practical else run.choices
-    raised = []
+    steps = []
     for position, width in enumerate(widths):
         larger = [c for c in choices if c > width] or _past_widest(run, width)
         if larger:
-            raised.append((position, [*widths[:position], larger[0], *widths[position + 1 :]]))
-    if not raised:
+            steps.append((position, larger[0]))
+    if not steps:
         return []
-    points = np.array([point for _, point in raised])
-    figures = entry.dag.only(binding).log2_ranks(np.log2(points))[:, 0]
-    extra = run.model.count(points) - entry.allocation.parameters
+    points = np.array([_stepped(widths, [step]) for step in steps])
+    gains, extra = _gained(run, entry, binding, points)
     beyond = _beyond(run, entry, points, extra)
-    return [
-        Widening(position, point[position], float(gain), int(cost), reason)
-        for (position, point), gain, cost, reason in zip(
-            raised, figures - entry.allocation.log2_ranks[binding], extra, beyond, strict=True
-        )
+    single = [
+        Widening(position, width, float(gain), int(cost), reason)
+        for (position, width), gain, cost, reason in zip(steps, gains, extra, beyond, strict=True)
     ]
+    return single if (gains > 0).any() else single + _paired(run, entry, binding, steps)
+
+
+def _paired(
+    run: SearchRun, entry: Entry, binding: int, steps: Sequence[tuple[int, int]]
+) -> list[Widening]:
+    """Return the two ``steps`` together that raise the binding correlation the most (else none).
+
+    The fewest parameters among equal gains. Where a min-cut runs through two widths, as M and
+    the first width of a tree whose pair of end locations meet at the first level, neither
+    alone raises it: the rationale then says what does.
+    """
+    pairs = list(itertools.combinations(steps, 2))
+    if not pairs:
+        return []
+    points = np.array([_stepped(entry.allocation.widths, pair) for pair in pairs])
+    gains, extra = _gained(run, entry, binding, points)
+    best = int(np.lexsort((extra, -gains))[0])
+    if gains[best] <= 0:
+        return []
+    (position, width), also = pairs[best]
+    reason = _beyond(run, entry, points[best : best + 1], extra[best : best + 1])[0]
+    return [Widening(position, width, float(gains[best]), int(extra[best]), reason, also)]
+
+
+def _stepped(widths: Sequence[int], steps: Sequence[tuple[int, int]]) -> list[int]:
+    """Return ``widths`` with each ``(position, width)`` of ``steps`` set."""
+    point = list(widths)
+    for position, width in steps:
+        point[position] = width
+    return point
+
+
+def _gained(
+    run: SearchRun, entry: Entry, binding: int, points: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Return what each of the entry's widened ``points`` gains and costs.
+
+    The bits the binding correlation's log2 rank gains, and the parameters beyond the entry's.
+    """
+    figures = entry.dag.only(binding).log2_ranks(np.log2(points))[:, 0]
+    gains: npt.NDArray[np.float64] = figures - entry.allocation.log2_ranks[binding]
+    extra: npt.NDArray[np.int64] = run.model.count(points) - entry.allocation.parameters
+    return gains, extra
 
 
 def _past_widest(run: SearchRun, width: int) -> list[int]:
