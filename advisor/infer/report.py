@@ -119,19 +119,30 @@ carry (the CLI reads it there to say why a task keeps the data's own order)."""
 
 
 def dropped_reason(
-    entanglement: float, chance: float, largest: float, *, reached: bool = True
+    entanglement: float,
+    chance: float,
+    largest: float,
+    *,
+    margin: float = 0.0,
+    local: bool = False,
+    reached: bool = True,
 ) -> str | None:
     """Why a partition of this density is not kept (None when it is): the task's rule.
 
     ``largest`` is the largest density measured. Kept: at least :data:`MIN_WEIGHT` of it and
-    above ``chance``, the density two random disjoint sets of the same sizes have on average;
-    and, for a partition of the whole grid (stripes, halves), ``reached``: the evidence reaches
-    at least :data:`~advisor.infer.terms.EVIDENCE_COVERAGE` of the varying locations.
+    above ``chance`` by more than ``margin`` — ``chance`` the density two random disjoint sets
+    of the same sizes have on average, ``margin`` how far above it random sets reach by
+    themselves — unless ``local``: stripes 1 wide along an axis whose halves the data couples
+    less than chance (neighbours along it depend, and the stripes separate them); and, for a
+    partition of the whole grid (stripes, halves), ``reached``: the evidence reaches at least
+    :data:`~advisor.infer.terms.EVIDENCE_COVERAGE` of the varying locations.
     """
     if not reached:
         return THIN_EVIDENCE
-    if entanglement <= chance:
+    if not local and entanglement <= chance:
         return "not above chance"
+    if not local and entanglement <= chance + margin:
+        return f"within random splits' spread: under {chance + margin:.3f}"
     if largest <= 0 or entanglement < MIN_WEIGHT * largest:
         return "under a tenth of the largest"
     return None

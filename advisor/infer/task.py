@@ -23,23 +23,27 @@ data's own order:
   with a weight of at least :data:`PAIR_THRESHOLD` (a location whose strongest dependence is far
   away), at most :data:`MAX_PAIRS`, strongest first;
 
-and, when the arrangement lowers the canonical entanglement to at most
-:data:`ARRANGED_RATIO` of the own order's, the stripes of the *arranged* grid (``arranged:
-columns 0,2,4,.. vs 1,3,5,..``), which the ``data_arranged`` family pools. The task keeps every
-candidate whose density is at least :data:`MIN_WEIGHT` of the largest *and above chance* — above
-the expected density of two random disjoint sets of the same sizes, ``W * 2|A||B| / (n(n - 1)) /
-min(|A|, |B|)`` for a graph of total weight ``W`` on ``n`` locations: a partition the data
-couples no more than a random split is no evidence of structure (on locally dependent data the
-stripes 2 wide cut about half of the neighbour pairs, as a random split cuts half of all pairs;
-on shuffled pixels every stripe is at chance). Each kept candidate is weighted by its density
-relative to the largest. The task carries the arrangement in that case only — otherwise the
+and, when the arrangement lowers the canonical entanglement to at most :data:`ARRANGED_RATIO` of the
+own order's, the stripes of the *arranged* grid (``arranged: columns 0,2,4,.. vs 1,3,5,..``), which
+the ``data_arranged`` family pools. The task keeps every candidate whose density is at least
+:data:`MIN_WEIGHT` of the largest *and above chance* by more than random splits reach: above the
+expected density of two random disjoint sets of the same sizes, ``W * 2|A||B| / (n(n - 1)) /
+min(|A|, |B|)`` for a graph of total weight ``W`` on ``n`` locations (:func:`chance_density`), by
+``z`` times its spread over random relabellings of the locations (:func:`chance_spread`), ``z`` the
+normal quantile of :data:`CHANCE_LEVEL` over the candidates measured: a partition the data couples
+no more than a random split is no evidence of structure (on shuffled pixels every stripe is at
+chance). One exception: the stripes 1 wide along an axis whose halves are under chance by that
+margin — dependence that stays within contiguous blocks along it, a local texture — are kept
+whatever their chance, which they cut about half of on an image and less on a volume
+(:func:`_local_stripes`). Each kept candidate is weighted by its density relative to the largest.
+The task carries the arrangement only when it lowers the entanglement that much — otherwise the
 data's own order is already as local as the arrangement makes it — and only when the evidence
-reaches at least :data:`EVIDENCE_COVERAGE` of the varying locations: an arrangement places
-every location, and one drawn from a few dependent pairs places the others arbitrarily. The
-same share is needed for any partition of the whole grid (stripes, halves): measured on a few
-pairs, the partitions that happen to cross them would take a described correlation's weight
-from them alone (on the outcome benchmark's sparse-event tasks, the partitions crossing one to
-three planted pairs). The long-range pairs, two locations each, stand on their own evidence.
+reaches at least :data:`EVIDENCE_COVERAGE` of the varying locations: an arrangement places every
+location, and one drawn from a few dependent pairs places the others arbitrarily. The same share is
+needed for any partition of the whole grid (stripes, halves): measured on a few pairs, the
+partitions that happen to cross them would take a described correlation's weight from them alone (on
+the outcome benchmark's sparse-event tasks, the partitions crossing one to three planted pairs). The
+long-range pairs, two locations each, stand on their own evidence.
 
 An optional stop signal (a call's deadline, its cancellation, a server's shutdown) is polled
 between the units of the work — in the arrangement (:func:`~advisor.infer.arrangement.arrange`)
@@ -52,9 +56,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from statistics import NormalDist
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -77,9 +82,11 @@ __all__ = [
     "MAX_PAIRS",
     "MIN_WEIGHT",
     "PAIR_THRESHOLD",
+    "CHANCE_LEVEL",
     "Candidate",
     "InferredTask",
     "chance_density",
+    "chance_spread",
     "edge_thresholds",
     "infer_task",
 ]
@@ -90,6 +97,11 @@ PAIR_THRESHOLD: Final = 0.5
 
 MAX_PAIRS: Final = 16
 """Most long-range pairs in a task."""
+
+CHANCE_LEVEL: Final = 0.05
+"""The chance that random relabellings of the locations lift any candidate partition of a graph
+over the margin a partition must clear above chance (:func:`chance_spread`, Bonferroni over the
+candidates measured)."""
 
 _RUNS_WRITTEN: Final = 4
 """Most runs of indices a partition's name writes out; past them, the first three and ``..``."""
@@ -113,6 +125,10 @@ class Candidate:
     chance
         The entanglement two random disjoint sets of the same sizes have on average
         (:func:`chance_density`).
+    spread
+        Its standard deviation over random relabellings of the locations
+        (:func:`chance_spread`): how far from ``chance`` a partition the data does not couple
+        falls by itself.
     dropped
         Why the task does not keep it (:func:`~advisor.infer.report.dropped_reason`); None when
         it does.
@@ -123,6 +139,7 @@ class Candidate:
     b: _Ids
     entanglement: float
     chance: float
+    spread: float = 0.0
     dropped: str | None = None
 
     @property
@@ -227,27 +244,44 @@ def infer_task(
     # one window, as on 2x2), 0 <= 0.8 * 0 carried an arrangement that lowers nothing.
     before = sum(arranged.before)
     carry = reached and before > 0 and sum(arranged.after) <= ARRANGED_RATIO * before
-    total = evidence.total()
+    null = _Null.of(evidence)
+    own = [*_stripes(evidence.shape), *_halves(evidence.shape)]
     partitions = []
-    for name, a, b in [*_stripes(evidence.shape), *_halves(evidence.shape)]:
+    for split in own:
         poll(stop)
-        partitions.append(_measure(evidence, total, name, a, b))
+        partitions.append(_measure(evidence, null, split.name, split.a, split.b))
     poll(stop)
-    pairs = _long_range_pairs(evidence, total)
-    arranged_stripes = []
+    pairs = _long_range_pairs(evidence, null)
+    arranged_splits: list[_Split] = []
     if carry:
-        for name, a, b in _stripes(evidence.shape):
-            poll(stop)
-            a_ids = arranged.permutation[np.flatnonzero(a.reshape(-1))]
-            b_ids = arranged.permutation[np.flatnonzero(b.reshape(-1))]
-            arranged_stripes.append(
-                _measure_ids(evidence, total, f"arranged: {name}", a_ids, b_ids)
-            )
-    top = max((c.entanglement for c in [*partitions, *pairs, *arranged_stripes]), default=0.0)
+        arranged_splits = [
+            split._replace(name=f"arranged: {split.name}") for split in _stripes(evidence.shape)
+        ]
+        arranged_splits += _halves(evidence.shape)  # measured for the locality rule only
+    arranged_measured = []
+    for split in arranged_splits:
+        poll(stop)
+        a_ids = arranged.permutation[np.flatnonzero(split.a.reshape(-1))]
+        b_ids = arranged.permutation[np.flatnonzero(split.b.reshape(-1))]
+        arranged_measured.append(_measure_ids(evidence, null, split.name, a_ids, b_ids))
+    arranged_stripes = [
+        c for s, c in zip(arranged_splits, arranged_measured, strict=True) if s.stripes
+    ]
+    measured = [*partitions, *pairs, *arranged_stripes]
+    top = max((c.entanglement for c in measured), default=0.0)
+    z = _margin_quantile(len(measured))
+    local = _local_stripes(own, partitions, z) | _local_stripes(
+        arranged_splits, arranged_measured, z
+    )
 
     def judge(candidate: Candidate, grid_wide: bool) -> Candidate:
         reason = dropped_reason(
-            candidate.entanglement, candidate.chance, top, reached=reached or not grid_wide
+            candidate.entanglement,
+            candidate.chance,
+            top,
+            margin=z * candidate.spread,
+            local=candidate.name in local,
+            reached=reached or not grid_wide,
         )
         return dataclasses.replace(candidate, dropped=reason)
 
@@ -357,23 +391,111 @@ def chance_density(total: float, locations: int, a: int, b: int) -> float:
     return crossing / min(a, b)
 
 
-def _measure(graph: DependenceGraph, total: float, name: str, a: _Mask, b: _Mask) -> Candidate:
+def chance_spread(graph: DependenceGraph, a: int, b: int) -> float:
+    """Return the standard deviation of the density of random disjoint sets of ``a`` and ``b``.
+
+    Over every relabelling of the graph's locations, exactly: the crossing weight ``C = sum_e
+    w_e X_e`` (``X_e`` 1 when edge ``e`` joins the two sets) has ``E C^2 = Q p_1 + (D - 2Q) p_2 +
+    (W^2 - D + Q) p_3``, ``W`` the total weight, ``Q`` the sum of the squared weights and ``D``
+    of the squared weighted degrees, ``p_1`` the chance that one edge crosses, ``p_2`` that two
+    edges sharing a location both do and ``p_3`` that two disjoint ones do; the density divides
+    ``C`` by the smaller side (:func:`chance_density` is ``E C`` so divided).
+    """
+    return _Null.of(graph).spread(a, b)
+
+
+@dataclass(frozen=True)
+class _Null:
+    """What random relabellings of a graph's locations make of the crossing of a partition.
+
+    The graph's figures :func:`chance_spread` needs, computed once for every candidate.
+    """
+
+    locations: int
+    total: float
+    squares: float
+    degrees: float
+
+    @classmethod
+    def of(cls, graph: DependenceGraph) -> _Null:
+        degree = np.zeros(graph.num_locations)
+        np.add.at(degree, graph.rows, graph.weights)
+        np.add.at(degree, graph.cols, graph.weights)
+        return cls(
+            graph.num_locations,
+            graph.total(),
+            float(np.square(graph.weights).sum()),
+            float(np.square(degree).sum()),
+        )
+
+    def mean(self, a: int, b: int) -> float:
+        """Return the density's mean (:func:`chance_density`)."""
+        return chance_density(self.total, self.locations, a, b)
+
+    def spread(self, a: int, b: int) -> float:
+        """Return the density's standard deviation (:func:`chance_spread`)."""
+        n, total, squares, degrees = self.locations, self.total, self.squares, self.degrees
+        one = 2 * a * b / (n * (n - 1))
+        shared = a * b * (a + b - 2) / (n * (n - 1) * (n - 2)) if n > 2 else 0.0
+        disjoint = 4 * a * (a - 1) * b * (b - 1) / math.prod(range(n - 3, n + 1)) if n > 3 else 0.0
+        second = (
+            squares * one
+            + (degrees - 2 * squares) * shared
+            + (total * total - degrees + squares) * disjoint
+        )
+        # Rounding can leave a variance of 0 a hair below it.
+        return math.sqrt(max(second - (total * one) ** 2, 0.0)) / min(a, b)
+
+
+def _margin_quantile(candidates: int) -> float:
+    """Return the spreads above chance a partition must clear: :data:`CHANCE_LEVEL` over all.
+
+    The upper normal quantile of ``CHANCE_LEVEL / candidates``: a partition the data does not
+    couple clears its margin with that chance, so none of them does with ``CHANCE_LEVEL``.
+    """
+    return -NormalDist().inv_cdf(CHANCE_LEVEL / max(1, candidates))
+
+
+def _local_stripes(splits: Sequence[_Split], measured: Sequence[Candidate], z: float) -> set[str]:
+    """Return the names of the stripes 1 wide along an axis whose halves are under chance.
+
+    Halves under chance by ``z`` spreads mean the dependence along that axis stays within
+    contiguous blocks: neighbours along it depend. The stripes 1 wide separate (nearly) every
+    pair of neighbours along it, yet cut only about half of the dependence, and on a volume
+    less (a location's neighbours lie mostly along the other axes, on the same stripe), which
+    is chance or under: the rule above chance alone read a 3-D local texture as no task.
+    """
+    below = {
+        split.axis
+        for split, candidate in zip(splits, measured, strict=True)
+        if not split.stripes and candidate.entanglement < candidate.chance - z * candidate.spread
+    }
+    return {
+        split.name for split in splits if split.stripes and split.width == 1 and split.axis in below
+    }
+
+
+def _measure(graph: DependenceGraph, null: _Null, name: str, a: _Mask, b: _Mask) -> Candidate:
     a_ids, b_ids = np.flatnonzero(a.reshape(-1)), np.flatnonzero(b.reshape(-1))
-    return _measure_ids(graph, total, name, a_ids, b_ids)
+    return _measure_ids(graph, null, name, a_ids, b_ids)
 
 
-def _measure_ids(graph: DependenceGraph, total: float, name: str, a: _Ids, b: _Ids) -> Candidate:
+def _measure_ids(graph: DependenceGraph, null: _Null, name: str, a: _Ids, b: _Ids) -> Candidate:
     """Measure the crossing weight between ``a`` and ``b`` per location of the smaller side.
 
-    Also the chance figure, for the graph's total weight ``total`` (:meth:`DependenceGraph.total`).
+    Also the chance figure and its spread, from the graph's figures ``null``.
     """
     side = np.zeros(graph.num_locations, dtype=np.int8)
     side[a], side[b] = 1, 2
     ends = side[graph.rows] * side[graph.cols]
     crossing = float(graph.weights[ends == 2].sum())
-    chance = chance_density(total, graph.num_locations, a.size, b.size)
     return Candidate(
-        name, a.astype(np.int64), b.astype(np.int64), crossing / min(a.size, b.size), chance
+        name,
+        a.astype(np.int64),
+        b.astype(np.int64),
+        crossing / min(a.size, b.size),
+        null.mean(a.size, b.size),
+        null.spread(a.size, b.size),
     )
 
 
@@ -391,7 +513,25 @@ def _along(shape: tuple[int, ...], axis: int, pattern: _Mask) -> _Mask:
     return np.broadcast_to(pattern.reshape(index_shape), shape)
 
 
-def _stripes(shape: tuple[int, ...]) -> Iterator[tuple[str, _Mask, _Mask]]:
+class _Split(NamedTuple):
+    """A partition of the whole grid along one axis: stripes of the ``local`` preset, or halves.
+
+    ``width`` is the stripes' (1 or 2), 0 for halves.
+    """
+
+    name: str
+    a: _Mask
+    b: _Mask
+    axis: int
+    width: int
+
+    @property
+    def stripes(self) -> bool:
+        """Whether it is stripes (not halves)."""
+        return self.width > 0
+
+
+def _stripes(shape: tuple[int, ...]) -> Iterator[_Split]:
     """Yield the ``local`` preset's partitions, named by the stripes they take on their axis."""
     try:
         members = expand_task_preset("local", shape)
@@ -408,17 +548,18 @@ def _stripes(shape: tuple[int, ...]) -> Iterator[tuple[str, _Mask, _Mask]]:
         name = f"{label} {_runs(np.flatnonzero(pattern))} vs {_runs(np.flatnonzero(~pattern))}"
         if member.name.endswith("-mirrored"):
             name += " (mirrored at the centre)"
-        yield name, a, ~a
+        width = 1 if "s1" in member.name.split("/")[-1].split("-") else 2
+        yield _Split(name, a, ~a, axis, width)
 
 
-def _halves(shape: tuple[int, ...]) -> Iterator[tuple[str, _Mask, _Mask]]:
+def _halves(shape: tuple[int, ...]) -> Iterator[_Split]:
     for axis, label in _axis_names(shape):
         n = shape[axis]
         if n < 2:
             continue
         low = np.arange(n) < (n + 1) // 2
         name = f"{label} {_runs(np.flatnonzero(low))} vs {label} {_runs(np.flatnonzero(~low))}"
-        yield name, _along(shape, axis, low), _along(shape, axis, ~low)
+        yield _Split(name, _along(shape, axis, low), _along(shape, axis, ~low), axis, 0)
 
 
 def _runs(indices: _Ids) -> str:
@@ -434,7 +575,7 @@ def _runs(indices: _Ids) -> str:
     return ",".join(text) + (",.." if len(shown) < len(runs) else "")
 
 
-def _long_range_pairs(graph: DependenceGraph, total: float) -> list[Candidate]:
+def _long_range_pairs(graph: DependenceGraph, null: _Null) -> list[Candidate]:
     """Pairs far apart, each the other's strongest partner (see the module docstring)."""
     if graph.weights.size == 0:
         return []
@@ -451,7 +592,6 @@ def _long_range_pairs(graph: DependenceGraph, total: float) -> list[Candidate]:
     mutual = (graph.weights >= strongest[graph.rows]) & (graph.weights >= strongest[graph.cols])
     chosen = np.flatnonzero(far & mutual & (graph.weights >= PAIR_THRESHOLD))
     chosen = chosen[np.argsort(-graph.weights[chosen], kind="stable")][:MAX_PAIRS]
-    chance = chance_density(total, graph.num_locations, 1, 1)
     return [
         Candidate(
             f"locations {location_text(graph.shape, int(graph.rows[e]))} vs "
@@ -459,7 +599,8 @@ def _long_range_pairs(graph: DependenceGraph, total: float) -> list[Candidate]:
             graph.rows[e : e + 1].copy(),
             graph.cols[e : e + 1].copy(),
             float(graph.weights[e]),
-            chance,
+            null.mean(1, 1),
+            null.spread(1, 1),
         )
         for e in chosen
     ]
