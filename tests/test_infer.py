@@ -637,6 +637,24 @@ def test_pairs_across_the_short_axis_of_a_volume_are_long_range() -> None:
     assert inferred.found().correlations[0].name in names
 
 
+def test_strong_pairs_too_near_to_be_long_range_are_listed_with_the_reason() -> None:
+    # Pairs 30 apart on a sequence of 200, under its quarter (50): no long-range pair, and the
+    # report listed only stripes and halves, so nothing said why there was no task.
+    rng = np.random.default_rng(9)
+    values = rng.standard_normal((1000, 200))
+    planted = [(10, 40), (100, 130), (150, 180)]
+    for i, j in planted:
+        values[:, j] = values[:, i] + 0.3 * rng.standard_normal(1000)
+    inferred = infer_task(dependence_graph(data_from_array(values)))
+    assert inferred.task is None and inferred.pairs == ()
+    near = [c for c in inferred.candidates if c.a.size == 1]
+    assert {(int(c.a[0]), int(c.b[0])) for c in near} == set(planted)
+    reason = "too near for a long-range pair: 30 apart, under a quarter of the axis (50)"
+    assert all(c.dropped == reason for c in near)
+    shown = inferred.report().as_table()
+    assert all(f"locations {i} vs {j}" in shown for i, j in planted)
+
+
 @pytest.mark.parametrize("outputs", [0, -3])
 def test_outputs_under_one_are_refused_before_any_work(outputs: int) -> None:
     # ``outputs`` is read only when a task is built: a graph without evidence builds none.

@@ -81,6 +81,7 @@ __all__ = [
     "EVIDENCE_COVERAGE",
     "MAX_PAIRS",
     "MIN_WEIGHT",
+    "NEAR_PAIR",
     "PAIR_THRESHOLD",
     "CHANCE_LEVEL",
     "Candidate",
@@ -96,7 +97,10 @@ PAIR_THRESHOLD: Final = 0.5
 """Least |r| of a long-range pair."""
 
 MAX_PAIRS: Final = 16
-"""Most long-range pairs in a task."""
+"""Most long-range pairs in a task (and most pairs too near to be, listed as dropped)."""
+
+NEAR_PAIR: Final = "too near for a long-range pair"
+"""Why a strong pair of locations is not a long-range pair (the start of its dropped reason)."""
 
 CHANCE_LEVEL: Final = 0.05
 """The chance that random relabellings of the locations lift any candidate partition of a graph
@@ -196,8 +200,12 @@ class InferredTask:
 
     @property
     def pairs(self) -> tuple[Candidate, ...]:
-        """The long-range pairs found (two single locations each)."""
-        return tuple(c for c in self.candidates if c.a.size == 1 and c.b.size == 1)
+        """The long-range pairs found (two single locations each; not those too near)."""
+        return tuple(
+            c
+            for c in self.candidates
+            if c.a.size == 1 and c.b.size == 1 and not (c.dropped or "").startswith(NEAR_PAIR)
+        )
 
 
 def infer_task(
@@ -251,7 +259,7 @@ def infer_task(
         poll(stop)
         partitions.append(_measure(evidence, null, split.name, split.a, split.b))
     poll(stop)
-    pairs = _long_range_pairs(evidence, null)
+    pairs, near_pairs = _long_range_pairs(evidence, null)
     arranged_splits: list[_Split] = []
     if carry:
         arranged_splits = [
@@ -288,6 +296,7 @@ def infer_task(
     judged = [
         *(judge(c, True) for c in partitions),
         *(judge(c, False) for c in pairs),
+        *near_pairs,
         *(judge(c, True) for c in arranged_stripes),
     ]
     poll(stop)
@@ -575,10 +584,20 @@ def _runs(indices: _Ids) -> str:
     return ",".join(text) + (",.." if len(shown) < len(runs) else "")
 
 
-def _long_range_pairs(graph: DependenceGraph, null: _Null) -> list[Candidate]:
-    """Pairs far apart, each the other's strongest partner (see the module docstring)."""
+def _long_range_pairs(
+    graph: DependenceGraph, null: _Null
+) -> tuple[list[Candidate], list[Candidate]]:
+    """Return the long-range pairs and, dropped, the strong pairs too near to be long-range.
+
+    Both are each the other's strongest partner at :data:`PAIR_THRESHOLD` or more (see the module
+    docstring), at most :data:`MAX_PAIRS` of each, strongest first: the long-range ones a quarter
+    of an axis apart along it (and at least 2); the near ones at least 2 apart along some axis
+    but under a quarter of every axis, listed with :data:`NEAR_PAIR` so that a report of such
+    pairs alone says why it has no task (next to each other they are a texture's neighbours,
+    which the stripes measure, and are not listed).
+    """
     if graph.weights.size == 0:
-        return []
+        return [], []
     coords = np.stack(np.unravel_index(np.arange(graph.num_locations), graph.shape), axis=1)
     gaps = np.abs(coords[graph.rows] - coords[graph.cols])
     # Far along some axis by a quarter of that axis: a quarter of the longest would rule out
@@ -590,8 +609,30 @@ def _long_range_pairs(graph: DependenceGraph, null: _Null) -> list[Candidate]:
     np.maximum.at(strongest, graph.rows, graph.weights)
     np.maximum.at(strongest, graph.cols, graph.weights)
     mutual = (graph.weights >= strongest[graph.rows]) & (graph.weights >= strongest[graph.cols])
-    chosen = np.flatnonzero(far & mutual & (graph.weights >= PAIR_THRESHOLD))
-    chosen = chosen[np.argsort(-graph.weights[chosen], kind="stable")][:MAX_PAIRS]
+    strong = mutual & (graph.weights >= PAIR_THRESHOLD)
+    near = strong & ~far & (gaps >= 2).any(axis=1)
+    near_edges = _strongest(graph, np.flatnonzero(near))
+    axes = "the axis" if len(graph.shape) == 1 else "every axis"
+    reasons = [
+        f"{NEAR_PAIR}: {_coordinates_text(gaps[e].tolist())} apart, under a quarter of {axes} "
+        f"({_coordinates_text(spans.tolist())})"
+        for e in near_edges
+    ]
+    near_pairs = [
+        dataclasses.replace(candidate, dropped=reason)
+        for candidate, reason in zip(_pairs(graph, null, near_edges), reasons, strict=True)
+    ]
+    return _pairs(graph, null, _strongest(graph, np.flatnonzero(strong & far))), near_pairs
+
+
+def _strongest(graph: DependenceGraph, edges: _Ids) -> _Ids:
+    """Return the :data:`MAX_PAIRS` strongest of ``edges``, strongest first."""
+    ordered: _Ids = edges[np.argsort(-graph.weights[edges], kind="stable")][:MAX_PAIRS]
+    return ordered
+
+
+def _pairs(graph: DependenceGraph, null: _Null, edges: _Ids) -> list[Candidate]:
+    """Measure each of ``edges`` as a candidate of two locations."""
     return [
         Candidate(
             f"locations {location_text(graph.shape, int(graph.rows[e]))} vs "
@@ -602,5 +643,10 @@ def _long_range_pairs(graph: DependenceGraph, null: _Null) -> list[Candidate]:
             null.mean(1, 1),
             null.spread(1, 1),
         )
-        for e in chosen
+        for e in edges
     ]
+
+
+def _coordinates_text(values: list[int]) -> str:
+    """``200`` on a sequence, ``(0, 3)`` on a grid: one figure per axis, as locations are named."""
+    return str(values[0]) if len(values) == 1 else "(" + ", ".join(map(str, values)) + ")"
