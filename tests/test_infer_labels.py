@@ -506,3 +506,35 @@ def test_a_labels_file_that_cannot_be_opened_is_told_its_reason_alone(
         read_labels(labels, 4)
     [violation] = info.value.violations
     assert violation.description == f"{labels}: not a readable .npy file (Permission denied)"
+
+
+def test_recommend_data_takes_labels_as_infer_does(tmp_path: Path) -> None:
+    # An archive of data and labels left recommend --data's task at outputs 1 without a word,
+    # and --labels was an unrecognized argument there.
+    values = np.load(_blocks(tmp_path)[0])
+    archive = tmp_path / "both.npz"
+    np.savez(archive, data=values, labels=np.arange(400) % 3)
+    described = tmp_path / "local.yaml"
+    described.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    saved = tmp_path / "saved.yaml"
+    search = ("recommend", described, "--budget", "20000", "--data", archive)
+    run = advisor(*search, "--labels", archive, "--save-task", saved)
+    assert run.status == 0, run.stderr
+    assert load_task(saved).outputs == 3
+    unnamed = advisor(*search)
+    assert unnamed.status == 0, unnamed.stderr
+    assert f"note: {archive} also holds an array 'labels', read only when named: " in " ".join(
+        unnamed.stderr.split()
+    )
+    # A description that states other outputs is not overruled, nor are the labels ignored.
+    described.write_text("input: {shape: [8, 8]}\noutputs: 5\npreset: local\n")
+    line = assert_one_error_line(advisor(*search, "--labels", archive), ExitCode.INVALID_ARGUMENT)
+    assert line == (
+        f"advisor: error: --labels: {archive} holds 3 classes, but the task states outputs 5: "
+        "leave --labels out, or make the task's outputs 3"
+    )
+    line = assert_one_error_line(
+        advisor("recommend", described, "--budget", "20000", "--labels", archive),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert line == "advisor: error: --labels: needs --data DATA"

@@ -12,7 +12,7 @@ import dataclasses
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -112,24 +112,13 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     output = None if args.output is None or standard_output(args.output) else args.output
     _check_output(args, output)
     sample = _sample(args, "DATA")
-    classes = None
-    if args.labels is not None:  # before the passes over the data: a minute on the largest
-        try:
-            classes = np.unique(read_labels(args.labels, sample.samples), return_counts=True)
-        except InvalidRequestError as error:
-            raise _as_options(error, "DATA") from None
+    classes = _classes(args, sample, "DATA")
     outputs = None if classes is None else int(classes[0].size)
     graph = _graph(args, sample, "DATA")
     report = _infer_task(
         advisor, graph, "DATA", outputs=outputs, seed=args.seed, timeout=args.timeout
     )
-    notes = [_labels_note(classes, sample.samples)]
-    if args.labels is None and "labels" in npz_names(args.data):
-        data = shown_path(args.data)
-        notes.append(
-            f"note: {data} also holds an array 'labels', read only when named: "
-            f"--labels {data} sets the task's outputs to its classes"
-        )
+    notes = _labels_notes(args, classes, sample.samples)
     # Wrapped as the report's own notes are: unwrapped, a labels note ran to 150 columns.
     with shown_on(sys.stderr if output is None or report.task is None else sys.stdout):
         summary = render_report(graph, report) + "".join(
@@ -192,9 +181,41 @@ def _timeout_named(
     ).with_call_of(error)
 
 
-def _labels_note(
-    classes: tuple[npt.NDArray[Any], npt.NDArray[np.intp]] | None, samples: int
-) -> str:
+_Classes: TypeAlias = tuple[npt.NDArray[Any], npt.NDArray[np.intp]]
+"""The distinct labels of ``--labels`` and how many samples have each."""
+
+
+def _classes(args: argparse.Namespace, sample: DataSample, data_option: str) -> _Classes | None:
+    """Read ``--labels`` (None without it), one per sample of ``sample``: its classes.
+
+    Read before the passes over the data, which take a minute on the largest files, so a bad
+    labels file is told at once; errors name ``data_option`` for the data's fields.
+    """
+    if args.labels is None:
+        return None
+    try:
+        return np.unique(read_labels(args.labels, sample.samples), return_counts=True)
+    except InvalidRequestError as error:
+        raise _as_options(error, data_option) from None
+
+
+def _labels_notes(args: argparse.Namespace, classes: _Classes | None, samples: int) -> list[str]:
+    """Return the notes on the labels: classes likely not all classes, or labels not named.
+
+    An archive DATA holding an array ``labels`` that ``--labels`` does not name is noted: its
+    labels are read only when named, as a labels file is.
+    """
+    notes = [_labels_note(classes, samples)]
+    if args.labels is None and "labels" in npz_names(args.data):
+        data = shown_path(args.data)
+        notes.append(
+            f"note: {data} also holds an array 'labels', read only when named: "
+            f"--labels {data} sets the task's outputs to its classes"
+        )
+    return [note for note in notes if note]
+
+
+def _labels_note(classes: _Classes | None, samples: int) -> str:
     """Note labels whose classes are likely not all classes: ``classes`` and their counts.
 
     Empty when there is nothing to note.
@@ -281,6 +302,7 @@ def arranged_task(
             "--shape": args.shape is not None,
             "--top-k": args.pairs_per_location is not None,
             "--allow-constant": args.allow_constant,
+            "--labels": args.labels is not None,
             "--save-task": args.save_task is not None,
         }
         needing = [
@@ -305,8 +327,12 @@ def arranged_task(
         described = _described_input(document, parts)
     except InvalidRequestError as error:
         raise error.prefixed("task") from None
+    sample = _sample(args, "--data", list(described.shape))
+    classes = _classes(args, sample, "--data")
+    if classes is not None:
+        _set_outputs(document, int(classes[0].size), args.labels)
     try:
-        graph = _graph(args, _sample(args, "--data", list(described.shape)), "--data")
+        graph = _graph(args, sample, "--data")
         mismatch = input_mismatch(described, InputSpec(shape=graph.shape, channels=graph.channels))
         if mismatch is not None:  # before the call, and whether or not the data gives a task
             raise InvalidRequestError.single("--data", mismatch)
@@ -326,11 +352,28 @@ def arranged_task(
         task = parse_task(combined)
     except InvalidRequestError as error:
         raise error.prefixed("task") from None
+    notes = _labels_notes(args, classes, sample.samples)
     if report.task is None:
-        return task, f"--data: {_no_task(graph, report)}; the task is the description alone"
-    if "arrangement" in parts and report.task.arrangement is None:
-        return task, f"--data: {own_order_reason(report)}; the task keeps the data's own order"
-    return task, None
+        notes.append(f"--data: {_no_task(graph, report)}; the task is the description alone")
+    elif "arrangement" in parts and report.task.arrangement is None:
+        notes.append(f"--data: {own_order_reason(report)}; the task keeps the data's own order")
+    return task, "\n".join(notes) or None
+
+
+def _set_outputs(document: dict[str, Any], classes: int, labels: Path) -> None:
+    """Set the described task's ``outputs`` to the classes of ``--labels``, as ``infer`` does.
+
+    A description that states other outputs is refused, naming both: the labels do not
+    silently change what the file says, nor the file what the labels say.
+    """
+    stated = document.get("outputs")
+    if stated is not None and stated != classes:
+        raise InvalidRequestError.single(
+            "--labels",
+            f"{shown_path(labels)} holds {classes:,} classes, but the task states outputs "
+            f"{stated}: leave --labels out, or make the task's outputs {classes:,}",
+        )
+    document["outputs"] = classes
 
 
 def _described_input(document: dict[str, Any], parts: Sequence[str]) -> InputSpec:
@@ -385,7 +428,7 @@ def save_searched_task(task: Task | str, args: argparse.Namespace) -> None:
 
 def _save_task_inputs(args: argparse.Namespace) -> tuple[tuple[str, Path | None], ...]:
     """Return the files ``--save-task`` may not overwrite: the task and the data it came from."""
-    return (("TASK", Path(args.task)), ("--data", args.data))
+    return (("TASK", Path(args.task)), ("--data", args.data), ("--labels", args.labels))
 
 
 def render_report(graph: DependenceGraph, report: InferenceReport) -> str:

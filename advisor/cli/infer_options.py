@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import argparse
 
-from advisor.cli.options import count
+from advisor.cli.options import count, read_path
 
 __all__ = ["add_data_arguments"]
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, grid_default: str) -> None:
-    """Add the options that read a data sample (``--shape``, ``--top-k``, ``--allow-constant``).
+    """Add the options that read a data sample: ``--shape``, ``--top-k``, ``--allow-constant``.
 
-    ``grid_default`` says what the grid is without ``--shape`` (infer: the array's axes after
-    the samples; recommend --data: the task's).
+    And ``--labels``, whose classes set the task's ``outputs``. ``grid_default`` says what the
+    grid is without ``--shape`` (infer: the array's axes after the samples; recommend --data: the
+    task's).
     """
     parser.add_argument(
         "--shape",
@@ -37,4 +38,10 @@ def add_data_arguments(parser: argparse.ArgumentParser, grid_default: str) -> No
         "--allow-constant",
         action="store_true",
         help="give locations that never vary no edges instead of refusing the data",
+    )
+    parser.add_argument(
+        "--labels",
+        type=read_path,
+        metavar="FILE",
+        help="one label per sample: the task's outputs are its classes",
     )

@@ -132,7 +132,6 @@ def build_parser() -> argparse.ArgumentParser:
         "data", type=read_path, metavar="DATA", help="data sample: .npy, .npz or .csv"
     )
     add_data_arguments(infer, "the array's shape after the samples axis")
-    infer.add_argument("--labels", type=read_path, metavar="FILE", help="one label per sample")
     infer.add_argument(
         "--output",
         type=output_path,
