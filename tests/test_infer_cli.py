@@ -562,6 +562,9 @@ def test_bad_data_is_one_line_naming_the_problem(tmp_path: Path) -> None:
     assert run.status == 2
     assert run.stderr.count("\n") == 1
     assert f"DATA: {constant}: 1 location(s) never vary in the sample (0)" in run.stderr
+    # The command line names its flag, not the library's argument beside it.
+    assert "; pass --allow-constant to give them no edges" in run.stderr
+    assert "allow_constant" not in run.stderr
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("1,2,3\n4,5\n")
     assert "ragged rows: line 2" in advisor("infer", ragged).stderr

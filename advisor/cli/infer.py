@@ -31,7 +31,7 @@ from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer.combine import input_mismatch, with_data
 from advisor.infer.data import DataSample, npz_names, read_data, read_labels
-from advisor.infer.dependence import DEFAULT_TOP_K, dependence_graph
+from advisor.infer.dependence import CONSTANT_REMEDY, DEFAULT_TOP_K, dependence_graph
 from advisor.infer.graph import DependenceGraph, locations_text
 from advisor.infer.report import InferenceReport, own_order_reason, task_file
 from advisor.infer.significance import least_samples
@@ -90,9 +90,10 @@ def _data_errors(args: argparse.Namespace, data_option: str) -> Iterator[None]:
 def _as_options(
     error: InvalidRequestError, data_option: str, grid_option: str = "--shape"
 ) -> InvalidRequestError:
-    """Name the options behind ``error``'s fields.
+    """Name the options behind ``error``'s fields, and the flag its remedy names.
 
-    ``data_option`` gave the data file, ``grid_option`` the grid it was read on.
+    ``data_option`` gave the data file, ``grid_option`` the grid it was read on. The refusal of
+    constant locations names the library's argument, which on the command line is a flag.
     """
     names = {
         "data": data_option,
@@ -101,7 +102,13 @@ def _as_options(
         "labels": "--labels",
     }
     return InvalidRequestError(
-        [type(v)(names.get(v.field, v.field), v.description) for v in error.violations]
+        [
+            type(v)(
+                names.get(v.field, v.field),
+                v.description.replace(CONSTANT_REMEDY, "pass --allow-constant"),
+            )
+            for v in error.violations
+        ]
     )
 
 

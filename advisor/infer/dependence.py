@@ -37,7 +37,14 @@ from advisor.infer.data import DataSample
 from advisor.infer.graph import MAX_TOP_K, DependenceGraph, Estimate, locations_text
 from advisor.model.arguments import checked_integer, checked_seed, require_flag
 
-__all__ = ["DEFAULT_TOP_K", "DENSE_FEATURES", "SKETCH_DIM", "Progress", "dependence_graph"]
+__all__ = [
+    "CONSTANT_REMEDY",
+    "DEFAULT_TOP_K",
+    "DENSE_FEATURES",
+    "SKETCH_DIM",
+    "Progress",
+    "dependence_graph",
+]
 
 DEFAULT_TOP_K: Final = 16
 """Edges kept per location by default."""
@@ -47,6 +54,10 @@ DENSE_FEATURES: Final = 8192
 
 SKETCH_DIM: Final = 128
 """Dimensions of the random projection of the samples on larger grids."""
+
+CONSTANT_REMEDY: Final = "pass allow_constant=True"
+"""How the refusal of constant locations says to accept them, in the library's terms (the
+command line says its flag instead)."""
 
 _SUBSAMPLE: Final = 8
 """Column stride of the sample that sets a wide row's top-k threshold (:func:`_row_top`)."""
@@ -165,8 +176,8 @@ def dependence_graph(
         shown = locations_text(data.shape, constant.tolist())
         raise data.refused(
             f"{constant.size:,} location(s) never vary in the sample ({shown}): their "
-            "correlation is undefined; pass allow_constant (--allow-constant) to give them no "
-            "edges (they are listed in the result)"
+            f"correlation is undefined; {CONSTANT_REMEDY} to give them no edges (they are listed "
+            "in the result)"
         )
     keep = min(top_k, data.num_locations - 1)
     if sketch is None:
