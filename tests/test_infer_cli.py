@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
 import itertools
 import json
@@ -555,6 +556,46 @@ def test_a_graph_of_one_pair_reports_one_pair(tmp_path: Path) -> None:
     assert "; 1 pair (top 1 per location, exact)\n" in run.stderr, run.stderr
 
 
+def _saved_as(tmp_path: Path, kind: str, name: str) -> Path:
+    """Save 40 samples of 16 values as ``kind`` (npy, npz, csv.gz) under ``name``."""
+    values = np.random.default_rng(2).standard_normal((40, 16))
+    path = tmp_path / name
+    if kind == "npy":
+        with path.open("wb") as stream:
+            np.save(stream, values)
+    elif kind == "npz":
+        with path.open("wb") as stream:
+            np.savez(stream, data=values)
+    else:
+        text = "".join(",".join(map(str, row)) + "\n" for row in values)
+        path.write_bytes(gzip.compress(text.encode()))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "said"),
+    [
+        ("npz", "data.npy", "it looks like a .npz archive (a zip file): name it .npz"),
+        ("npy", "data.npz", "it looks like a .npy array (NumPy's magic string): name it .npy"),
+        ("npy", "data.csv", "it looks like a .npy array (NumPy's magic string): name it .npy"),
+        ("gz", "data.csv", "it looks like gzip-compressed data: decompress it first (gunzip)"),
+        ("gz", "data.csv.gz", "it looks like gzip-compressed data: decompress it first (gunzip)"),
+    ],
+)
+def test_a_file_in_another_format_than_its_name_says_what_it_looks_like(
+    tmp_path: Path, kind: str, name: str, said: str
+) -> None:
+    # An .npz saved as .npy was told only that the magic string was not NumPy's but b'PK..'.
+    path = _saved_as(tmp_path, kind, name)
+    line = assert_one_error_line(advisor("infer", path), ExitCode.INVALID_ARGUMENT)
+    assert line.startswith(f"advisor: error: DATA: {path}: ") and line.endswith(f"; {said}"), line
+    labels = assert_one_error_line(
+        advisor("infer", _saved_as(tmp_path, "npy", "x.npy"), "--labels", path),
+        ExitCode.INVALID_ARGUMENT,
+    )
+    assert labels.endswith(f"; {said}"), labels
+
+
 def test_bad_data_is_one_line_naming_the_problem(tmp_path: Path) -> None:
     constant = tmp_path / "constant.csv"
     constant.write_text("1,2,3,4\n1,5,6,7\n1,2,9,4\n")
@@ -579,7 +620,11 @@ def test_a_binary_file_named_csv_is_told_it_is_no_text(tmp_path: Path) -> None:
         np.save(stream, np.zeros((8, 4)))
     line = assert_one_error_line(advisor("infer", binary), ExitCode.INVALID_ARGUMENT)
     assert f"DATA: {binary}: is not a UTF-8 text file (byte 0 is 0x93)" in line, line
-    assert "for a NumPy array use .npy or .npz" in line
+    assert line.endswith("it looks like a .npy array (NumPy's magic string): name it .npy")
+    # Binary of no format recognised: the general advice.
+    binary.write_bytes(b"1,2\n\xff\xfe\n")
+    line = assert_one_error_line(advisor("infer", binary), ExitCode.INVALID_ARGUMENT)
+    assert line.endswith("as text; for a NumPy array use .npy or .npz"), line
 
 
 @pytest.mark.parametrize("suffix", [".npy", ".npz"])

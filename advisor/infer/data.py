@@ -297,12 +297,44 @@ def read_data(path: str | os.PathLike[str], shape: Sequence[int] | None = None) 
         with _naming(file):
             sample = _numeric_sample(array, shape, shown_path(file))
     else:
-        raise InvalidRequestError.single(
-            "data",
-            f"{shown_path(file)}: unknown format '{shown_path(suffix)}'; expected "
-            ".npy, .npz or .csv",
-        )
+        raise _unknown_format(file, "data")
     return dataclasses.replace(sample, name=str(file))
+
+
+def _unknown_format(file: Path, field: str) -> InvalidRequestError:
+    """Refuse ``file`` for its extension, saying what it looks like if it is a known format."""
+    return InvalidRequestError.single(
+        field,
+        f"{shown_path(file)}: unknown format '{shown_path(file.suffix.lower())}'; expected "
+        f".npy, .npz or .csv{_looks_like(file, file.suffix.lower())}",
+    )
+
+
+_SIGNATURES: Final = (
+    (".npy", b"\x93NUMPY", "a .npy array (NumPy's magic string): name it .npy"),
+    (".npz", b"PK\x03\x04", "a .npz archive (a zip file): name it .npz"),
+    (None, b"\x1f\x8b", "gzip-compressed data: decompress it first (gunzip)"),
+)
+"""The formats a file is recognised as where it cannot be read: the extension that reads it
+(None: none does), its first bytes, and the words that say so."""
+
+
+def _looks_like(file: Path, suffix: str) -> str:
+    """Return ``; it looks like ...`` for a file whose first bytes are another format's, else "".
+
+    ``suffix`` is the format the file was read as. An ``.npz`` saved as ``.npy`` said only that
+    the magic string was not NumPy's (it was a zip file's), which does not tell the user what
+    the file is.
+    """
+    try:
+        with file.open("rb") as stream:
+            head = stream.read(8)
+    except OSError:
+        return ""
+    for extension, magic, words in _SIGNATURES:
+        if extension != suffix and head.startswith(magic):
+            return f"; it looks like {words}"
+    return ""
 
 
 @contextlib.contextmanager
@@ -402,7 +434,9 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
                 labels = _read_npy_array(stream)
         except (OSError, ValueError) as error:
             raise InvalidRequestError.single(
-                "labels", f"{shown_path(file)}: not a readable .npy file ({_reason(error)})"
+                "labels",
+                f"{shown_path(file)}: not a readable .npy file ({_reason(error)})"
+                f"{_looks_like(file, '.npy')}",
             ) from None
     elif suffix == ".npz":
         labels = _npz_array(file, "labels")
@@ -410,11 +444,7 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
         labels, lines = _csv_labels(file)
     else:
         # As the data's: read as CSV, a script or a JSON file failed as "ragged rows".
-        raise InvalidRequestError.single(
-            "labels",
-            f"{shown_path(file)}: unknown format '{shown_path(suffix)}'; expected "
-            ".npy, .npz or .csv",
-        )
+        raise _unknown_format(file, "labels")
     labels = labels.reshape(-1) if labels.ndim == 2 and 1 in labels.shape else labels
     if labels.ndim != 1 or labels.size != samples:
         raise InvalidRequestError.single(
@@ -563,7 +593,9 @@ def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
             offset = stream.tell()
     except (OSError, ValueError) as error:
         raise InvalidRequestError.single(
-            "data", f"{shown_path(file)}: not a readable .npy file ({_reason(error)})"
+            "data",
+            f"{shown_path(file)}: not a readable .npy file ({_reason(error)})"
+            f"{_looks_like(file, '.npy')}",
         ) from None
     if dtype.kind not in "biuf" or dtype.hasobject:
         raise InvalidRequestError.single(
@@ -675,7 +707,9 @@ def _npz_array(file: Path, name: str) -> npt.NDArray[np.generic]:
                 return _read_npy_array(stream)
     except (OSError, ValueError, zipfile.BadZipFile) as error:
         raise InvalidRequestError.single(
-            field, f"{shown_path(file)}: not a readable .npz ({_reason(error)})"
+            field,
+            f"{shown_path(file)}: not a readable .npz ({_reason(error)})"
+            f"{_looks_like(file, '.npz')}",
         ) from None
 
 
@@ -937,11 +971,11 @@ def _csv_lines(file: Path, field: str) -> Iterator[tuple[int, list[str]]]:
         # A binary file named .csv (an .npy copied to data.csv) said only that a codec could
         # not decode byte 0x93, which does not tell the user the file is no text at all.
         byte = error.object[error.start]
+        advice = _looks_like(file, ".csv") or "; for a NumPy array use .npy or .npz"
         raise InvalidRequestError.single(
             field,
             f"{shown_path(file)}: is not a UTF-8 text file (byte {error.start} is "
-            f"0x{byte:02x}): a .csv holds comma-separated values as text; for a NumPy array use "
-            ".npy or .npz",
+            f"0x{byte:02x}): a .csv holds comma-separated values as text{advice}",
         ) from None
     except OSError as error:
         raise InvalidRequestError.single(field, f"{shown_path(file)}: {_reason(error)}") from None
