@@ -260,18 +260,9 @@ def infer_task(
         partitions.append(_measure(evidence, null, split.name, split.a, split.b))
     poll(stop)
     pairs, near_pairs = _long_range_pairs(evidence, null)
-    arranged_splits: list[_Split] = []
-    if carry:
-        arranged_splits = [
-            split._replace(name=f"arranged: {split.name}") for split in _stripes(evidence.shape)
-        ]
-        arranged_splits += _halves(evidence.shape)  # measured for the locality rule only
-    arranged_measured = []
-    for split in arranged_splits:
-        poll(stop)
-        a_ids = arranged.permutation[np.flatnonzero(split.a.reshape(-1))]
-        b_ids = arranged.permutation[np.flatnonzero(split.b.reshape(-1))]
-        arranged_measured.append(_measure_ids(evidence, null, split.name, a_ids, b_ids))
+    arranged_splits, arranged_measured = (
+        _measure_arranged(evidence, null, arranged.permutation, stop) if carry else ([], [])
+    )
     arranged_stripes = [
         c for s, c in zip(arranged_splits, arranged_measured, strict=True) if s.stripes
     ]
@@ -304,6 +295,25 @@ def infer_task(
     if any(c.kept for c in judged):
         task = parse_task(_document(evidence, judged, top, outputs, arranged if carry else None))
     return InferredTask(task, arranged, tuple(judged), threshold, int(evidence.weights.size))
+
+
+def _measure_arranged(
+    evidence: DependenceGraph, null: _Null, permutation: _Ids, stop: StopSignal | None
+) -> tuple[list[_Split], list[Candidate]]:
+    """Measure the stripes and halves of the arranged grid: position ``p`` holds ``permutation[p]``.
+
+    The stripes are candidates (``arranged: ...``); the halves are measured for the locality
+    rule only (:func:`_local_stripes`). ``stop`` is polled before each.
+    """
+    splits = [split._replace(name=f"arranged: {split.name}") for split in _stripes(evidence.shape)]
+    splits += _halves(evidence.shape)
+    measured = []
+    for split in splits:
+        poll(stop)
+        a_ids = permutation[np.flatnonzero(split.a.reshape(-1))]
+        b_ids = permutation[np.flatnonzero(split.b.reshape(-1))]
+        measured.append(_measure_ids(evidence, null, split.name, a_ids, b_ids))
+    return splits, measured
 
 
 def _reached_share(evidence: DependenceGraph) -> float:
