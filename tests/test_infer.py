@@ -1005,18 +1005,27 @@ def test_the_client_recommends_from_a_task_and_data_as_the_readme_says() -> None
     assert any(name.startswith("symmetry/") for name in names)
 
 
+def _random_split_densities(
+    graph: DependenceGraph, rng: np.random.Generator, a: int, b: int
+) -> list[float]:
+    """The dependence densities of 4,000 random splits of ``a`` against ``b`` locations."""
+    n = graph.num_locations
+    densities = []
+    for _ in range(4000):
+        order = rng.permutation(n)
+        side = np.zeros(n, dtype=np.int8)
+        side[order[:a]], side[order[a : a + b]] = 1, 2
+        ends = side[graph.rows] * side[graph.cols]
+        densities.append(float(graph.weights[ends == 2].sum()) / min(a, b))
+    return densities
+
+
 def test_chance_density_is_the_mean_density_of_random_splits() -> None:
     graph = _blocks_graph((8, 8), 4, seed=11)
     rng = np.random.default_rng(12)
     total, n = graph.total(), graph.num_locations
     for a, b in [(32, 32), (16, 48), (5, 20)]:
-        densities = []
-        for _ in range(4000):
-            order = rng.permutation(n)
-            side = np.zeros(n, dtype=np.int8)
-            side[order[:a]], side[order[a : a + b]] = 1, 2
-            ends = side[graph.rows] * side[graph.cols]
-            densities.append(graph.weights[ends == 2].sum() / min(a, b))
+        densities = _random_split_densities(graph, rng, a, b)
         expected = chance_density(total, n, a, b)
         assert np.mean(densities) == pytest.approx(expected, rel=0.03)
 
@@ -1074,15 +1083,8 @@ def test_a_partition_is_kept_from_a_tenth_of_the_largest_and_above_chance() -> N
 def test_chance_spread_is_the_spread_of_the_density_of_random_splits() -> None:
     graph = _blocks_graph((8, 8), 4, seed=11)
     rng = np.random.default_rng(13)
-    n = graph.num_locations
     for a, b in [(32, 32), (16, 48), (5, 20), (1, 1)]:
-        densities = []
-        for _ in range(4000):
-            order = rng.permutation(n)
-            side = np.zeros(n, dtype=np.int8)
-            side[order[:a]], side[order[a : a + b]] = 1, 2
-            ends = side[graph.rows] * side[graph.cols]
-            densities.append(graph.weights[ends == 2].sum() / min(a, b))
+        densities = _random_split_densities(graph, rng, a, b)
         assert np.std(densities) == pytest.approx(chance_spread(graph, a, b), rel=0.05)
 
 
