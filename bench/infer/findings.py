@@ -40,9 +40,16 @@ def main() -> int:
             top_k=3,
             representation_kernel=3,
         )
-        task = inferred.found()
-        families = [r.architecture.family for r in recommend(task, budget).recommendations]
         before, after = sum(inferred.arrangement.before), sum(inferred.arrangement.after)
+        task = inferred.task
+        if task is None:
+            print(
+                f"{name}: no task ({inferred.evidence} pairs at dependence "
+                f"{inferred.threshold:.3f} or more, no partition above chance by its margin), "
+                f"entanglement {before:.3f} -> {after:.3f}"
+            )
+            continue
+        families = [r.architecture.family for r in recommend(task, budget).recommendations]
         carried = task.arrangement is not None
         print(
             f"{name}: {len(task.correlations)} correlations, entanglement "

@@ -157,7 +157,9 @@ def arm_orders(
         "entanglement_random": sum(surrogate_entanglement(graph)),
         "entanglement_metis": sum(metis.after),
         "entanglement_advisor": sum(surrogate_entanglement(graph, orders["advisor"])),
-        "task_carries_arrangement": inferred.found().arrangement is not None,
+        "task_inferred": inferred.task is not None,
+        "task_carries_arrangement": inferred.task is not None
+        and inferred.task.arrangement is not None,
     }
     return orders, inferred, info
 
@@ -199,11 +201,14 @@ def run_data_set(name: str, seeds: int, kernel: int = KERNEL) -> dict[str, Any]:
         shuffle, permuted, train = permuted_split(data, seed)
         started = time.process_time()
         orders, inferred, info = arm_orders(data, permuted, train, shuffle, seed)
-        net = _advisor_net(data, inferred, cnn, seed)
+        # No task inferred (no partition above chance by its margin): no net to recommend.
+        net = None if inferred.task is None else _advisor_net(data, inferred, cnn, seed)
         inference_cpu = time.process_time() - started
         arms = {arm: (order, cnn) for arm, order in orders.items()}
-        contiguous_net = net.model_copy(update={"geometry": "contiguous"})
-        arms["advisor-net"] = (np.asarray(net.geometry.permutation, dtype=np.int64), contiguous_net)  # type: ignore[union-attr]
+        if net is not None:
+            contiguous_net = net.model_copy(update={"geometry": "contiguous"})
+            order = np.asarray(net.geometry.permutation, dtype=np.int64)  # type: ignore[union-attr]
+            arms["advisor-net"] = (order, contiguous_net)
         for arm, (order, arch) in arms.items():
             record = train_arm(data, permuted, train, order, arch, plan, seed)
             runs.append({"seed": seed, "arm": arm, **record})
@@ -280,6 +285,8 @@ def _accuracies(document: dict[str, Any], arm: str) -> _Arm:
 
 def _cell(document: dict[str, Any], arm: str) -> str:
     figures = _accuracies(document, arm)
+    if not figures.accuracies:  # the advisor's net where no task was inferred
+        return "no task"
     return f"{100 * figures.mean:.1f} ± {100 * figures.std:.1f}"
 
 
