@@ -1159,8 +1159,9 @@ def test_a_late_hand_off_gives_the_next_calls_worker_an_earlier_deadline(
             async with asyncio.timeout(60):
                 while await late.outcomes.get() is not None:
                     pass
+                context = _CallContext(2.0)  # ends 2 s from a moment before ``asked``
                 asked = time.monotonic()
-                started = await workers.begin("ListPresets", request, cast(Any, _CallContext(2.0)))
+                started = await workers.begin("ListPresets", request, cast(Any, context))
                 while await started.outcomes.get() is not None:
                     pass
             return asked, deadlines[-1]
@@ -1170,7 +1171,7 @@ def test_a_late_hand_off_gives_the_next_calls_worker_an_earlier_deadline(
     asked, deadline = asyncio.run(late_then_next())
     # The first answer came at least 0.5 - 0.2 + 0.05 s after its work's stop.
     assert deadline <= asked + 2.0 - 1.5 * 0.35
-    assert deadline >= asked + 2.0 / 2
+    assert deadline >= asked + 2.0 / 2 - 0.1  # at most half the call's time is kept
 
 
 async def _answered(workers: ProcessWorkers) -> bool:
