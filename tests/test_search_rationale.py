@@ -347,6 +347,18 @@ def test_a_budget_share_is_never_rounded_to_nothing_or_to_the_whole(max_paramete
     assert abs(value - share) < 10.0 ** -len(printed.partition(".")[2])
 
 
+def _widened(
+    net: Architecture, level: int, width: int, representation: int | None = None
+) -> Architecture:
+    """``net`` with its ``level``-th hidden layer (from 0) ``width`` channels wide; M if given."""
+    layers = list(net.layers)
+    layers[level] = layers[level].model_copy(update={"channels": width})
+    update: dict[str, object] = {"layers": tuple(layers)}
+    if representation is not None:
+        update["representation"] = representation
+    return net.model_copy(update=update)
+
+
 def _raise_sentence(budget: Budget) -> tuple[Recommendation, str]:
     (top,) = recommend(load_task("examples/tasks/local.yaml"), budget).recommendations
     text = " ".join(top.rationale.split())
@@ -389,10 +401,7 @@ def test_two_widths_that_raise_the_binding_correlation_together_are_named() -> N
 
     def widened(representation: int, width: int) -> tuple[float, int]:
         """The figure on the named correlation and the parameters of #1 so widened."""
-        document = top.architecture.model_dump(exclude_none=True)
-        layers = [dict(layer) for layer in document["layers"]]
-        layers[0]["channels"] = width
-        net = parse_architecture({**document, "representation": representation, "layers": layers})
+        net = _widened(top.architecture, 0, width, representation)
         figure = next(c for c in analyze(task, net).correlations if c.name == name)
         return figure.log2_separation_rank, net.parameters
 
@@ -463,9 +472,7 @@ def test_a_wider_layer_past_the_default_compute_bound_names_the_bound() -> None:
     )
     assert found is not None, sentence
     level, bound = int(found[1]) - 1, int(found[4].replace(",", ""))
-    layers = list(top.architecture.layers)
-    layers[level] = layers[level].model_copy(update={"channels": int(found[3])})
-    wider = top.architecture.model_copy(update={"layers": tuple(layers)})
+    wider = _widened(top.architecture, level, int(found[3]))
     assert top.multiply_adds <= bound < wider.multiply_adds
 
 
@@ -507,9 +514,7 @@ def test_a_layer_at_max_channels_is_widened_past_it_and_the_cap_is_named() -> No
     )
     assert found is not None, text
     position, width = int(found[2]), int(found[3])
-    layers = list(top.architecture.layers)
-    layers[position - 1] = layers[position - 1].model_copy(update={"channels": width})
-    wider = top.architecture.model_copy(update={"layers": tuple(layers)})
+    wider = _widened(top.architecture, position - 1, width)
     before = {c.name: c.log2_separation_rank for c in top.analysis}
     after = {c.name: c.log2_separation_rank for c in analyze(task, wider).correlations}
     assert after[found[1]] - before[found[1]] == pytest.approx(float(found[4]), abs=0.05)
