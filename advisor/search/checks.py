@@ -579,7 +579,7 @@ def widened_default(bound: int, least: int, budget: Budget) -> str:
 
     Any tree within the depth bounds, and within the ``max_step`` ``budget`` states, if it
     states one (:func:`held_bounds`). The words a refusal naming the bound and the rationale's
-    note on it (:func:`~advisor.search.page.search_notes`) share.
+    note on it (:func:`~advisor.search.notes.search_notes`) share.
     """
     within = "the depth bounds"
     if "max_step" in budget.stated_bounds():

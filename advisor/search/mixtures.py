@@ -73,8 +73,9 @@ from advisor.search.explain import (
     fit,
     verdict,
 )
+from advisor.search.notes import channel_note, stop_words
 from advisor.search.objective import Objective
-from advisor.search.page import channel_note, require_whole_ranking, stop_words
+from advisor.search.page import require_whole_ranking
 from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.profiles import ProfileRules, maximal, practical_profiles
 from advisor.seprank.analysis import analyze
@@ -219,7 +220,7 @@ def with_mixtures(
     kept in such builds. ``unbuilt`` trees of ``result``'s page were ranked but a stop came
     before they were built. ``progress`` is told the share of the pairing done, in ladders, as
     it goes. ``notes`` are the tree search's notes on the search as a whole
-    (:func:`~advisor.search.page.search_notes`), which every mixture's rationale carries too, as
+    (:func:`~advisor.search.notes.search_notes`), which every mixture's rationale carries too, as
     every tree's does.
     ``result`` ranks the trees from the first (:func:`tree_budget`); ``relations`` are the
     description's, as the tree search read them, where ``objective`` weighs coherence (else
@@ -453,7 +454,7 @@ def _stopped(
     ladders (None: between pairs); ``left_out`` mixtures ranked on the page but the stop came
     before they were analysed. The search's result is then incomplete: every recommendation
     says why, as a stopped tree search's do, and what gives it more time (``remedy``,
-    :func:`~advisor.search.page.stop_words`).
+    :func:`~advisor.search.notes.stop_words`).
     """
     cut = []
     if paired < pairs:
@@ -528,7 +529,7 @@ def _ways_to_pairs(remedy: str | None, left_out: bool) -> str:
     """Say what may give the mixture pass trees pooled alike, as a clause after a semicolon.
 
     ``remedy`` where a stop cut the tree search (None where none did: a longer time limit,
-    mostly, :func:`~advisor.search.page.stop_words`), another tree family
+    mostly, :func:`~advisor.search.notes.stop_words`), another tree family
     where the geometries leave out a default one (``left_out``); '' where neither is open: a
     complete search of every default family found no two of its best trees pooled alike.
     """

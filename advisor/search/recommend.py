@@ -54,6 +54,7 @@ from advisor.search.mixtures import (
     tree_budget,
     with_mixtures,
 )
+from advisor.search.notes import search_notes
 from advisor.search.objective import Objective
 from advisor.search.page import (
     families_searched,
@@ -61,7 +62,6 @@ from advisor.search.page import (
     relations_read,
     require_whole_ranking,
     result_page,
-    search_notes,
     targets_scope,
     unbuilt,
 )
