@@ -69,9 +69,10 @@ from advisor.service.command import (
     read_bearer_token,
     serve_from_arguments,
 )
+from advisor.service.config import ServerConfig
 from advisor.service.limits import LOCAL_LIMITS
 from advisor.service.options import SERVE_OPTION_FLAGS
-from advisor.service.server import ServerConfig, start_server
+from advisor.service.server import start_server
 from advisor.stdout import write_stderr
 from advisor.usage import violations_as_options
 

@@ -62,7 +62,8 @@ from advisor.usage import (
 )
 
 if TYPE_CHECKING:
-    from advisor.service.server import RunningServer, ServerConfig
+    from advisor.service.config import ServerConfig
+    from advisor.service.server import RunningServer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
         range (fields named as in :class:`ServerConfig`, limits as ``limits.NAME``), or
         ``--limit`` is not ``NAME=VALUE``.
     """
-    from advisor.service.server import ServerConfig  # see the module docstring
+    from advisor.service.config import ServerConfig  # see the module docstring
 
     settings: dict[str, Any] = {}
     unknown: list[FieldViolation] = []
@@ -220,7 +221,7 @@ def config_file_keys() -> list[str]:
 
     Katib's port and host are no keys: options only (the endpoint runs beside the server).
     """
-    from advisor.service.server import ServerConfig  # see the module docstring
+    from advisor.service.config import ServerConfig  # see the module docstring
 
     return sorted([*ServerConfig.model_fields, _TOKEN_FILE_KEY])
 
@@ -256,7 +257,7 @@ def read_bearer_token(path: Path) -> str:
         On field ``token_file`` when the file cannot be read, holds no token or one that cannot
         be sent.
     """
-    from advisor.service.server import read_token_file  # see the module docstring
+    from advisor.service.config import read_token_file  # see the module docstring
 
     token = read_token_file(path)
     problem = token_problem(token)
@@ -352,16 +353,11 @@ def _serve_with_katib(
     signal, concurrently: Katib's drain begins (without blocking) just before the advisor's, so
     the process ends one grace period after the signal (plus gRPC's final cancel), not two.
     """
+    from advisor.protocol.metadata import UNIX_SCHEMES, socket_name_problem
+    from advisor.service.binding import port_taken_error, shares_port
     from advisor.service.katib_server import KATIB_METHODS, start_katib_server
     from advisor.service.metrics import Metrics
-    from advisor.service.server import (
-        ADVISOR_METHODS,
-        UNIX_SCHEMES,
-        port_taken_error,
-        serve_forever,
-        shares_port,
-        socket_name_problem,
-    )
+    from advisor.service.server import ADVISOR_METHODS, serve_forever
 
     host = config.host if katib_host is None else katib_host
     if not 0 <= katib_port <= 65535:
@@ -434,7 +430,7 @@ def _warn_if_katib_is_open(config: ServerConfig, host: str, address: str) -> Non
     or TLS of the advisor's port for the whole server's. Warned of, not refused: Katib's controller
     runs in another pod and must reach the port (docs/INTEGRATIONS.md).
     """
-    from advisor.service.server import reaches_other_machines  # see the module docstring
+    from advisor.service.binding import reaches_other_machines  # see the module docstring
 
     required = [name for name, on in (("a token", config.token), ("TLS", config.tls_cert)) if on]
     if not required or not reaches_other_machines(host):
@@ -457,7 +453,7 @@ def _warn_if_token_is_sent_in_clear(config: ServerConfig) -> None:
     (:func:`_warn_if_katib_is_open`): TLS may end at a proxy beside the server (a service
     mesh's sidecar), on a network the operator trusts.
     """
-    from advisor.service.server import reaches_other_machines  # see the module docstring
+    from advisor.service.binding import reaches_other_machines  # see the module docstring
 
     if config.token is None or config.tls_cert is not None:
         return

@@ -22,12 +22,13 @@ from advisor.integrations.katib import HandedOutFiles
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.service.access import SyncAccessLog
 from advisor.service.admission import Admission
+from advisor.service.binding import bind, host_port
 from advisor.service.health import SyncHealthServicer
 from advisor.service.katib import KatibSuggestionServicer
 from advisor.service.limits import RequestLimits
 from advisor.service.metrics import Metrics, method_paths
 from advisor.service.request_ids import SyncRequestIds
-from advisor.service.server import FINAL_GRACE_SECONDS, bind, host_port
+from advisor.service.server import FINAL_GRACE_SECONDS
 from advisor.stdout import shown_path
 
 __all__ = [

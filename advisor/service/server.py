@@ -1,5 +1,8 @@
-"""Server lifecycle: configure, start, drain and stop the advisor service.
+"""Server lifecycle: start, drain and stop the advisor service.
 
+The embedding API: :class:`~advisor.service.config.ServerConfig` (its settings, checked) and
+:func:`~advisor.service.config.read_token_file` are exported here beside :func:`start_server`
+and :func:`serve_forever`; binding an endpoint is :mod:`advisor.service.binding`'s.
 :func:`start_server` builds a gRPC server with the advisor servicer, ``grpc.health.v1`` health,
 optional reflection, optional TLS (mutual TLS with a client CA) and optional bearer-token auth,
 binds it and returns a :class:`RunningServer`. :func:`serve_forever` adds the signal handling of
@@ -21,56 +24,39 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import errno
 import gc
-import ipaddress
 import logging
 import os
-import re
 import signal
-import socket
 import sys
 import threading
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Final, Literal, Self, TypeVar
 
 import grpc
-import pydantic
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from advisor.errors import InvalidRequestError, ServerStartError, invalid_request_from_pydantic
-from advisor.model.budget import INT32_MAX
+from advisor.errors import ServerStartError
 from advisor.model.pem import certificates_problem, key_problem, read_pem_file
-from advisor.model.scalars import setting_value
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
-from advisor.protocol.metadata import (
-    UNIX_SCHEMES,
-    socket_name_problem,
-    token_problem,
-    unix_socket_name,
-)
 from advisor.service.access import AccessLog
 from advisor.service.admission import Admission
 from advisor.service.auth import BearerTokenInterceptor, RefusalLog
+from advisor.service.binding import bind, bind_error, host_port
 from advisor.service.calls import CallWorkers, StartingWorkers
+from advisor.service.config import ServerConfig, read_token_file
 from advisor.service.decoding import advisor_handler
 from advisor.service.health import AsyncHealthServicer
 from advisor.service.held_signals import take_held_signals
-from advisor.service.limits import LONGEST_SECONDS, RequestLimits
-from advisor.service.machine import usable_cpus
 from advisor.service.metrics import METRICS_PATH, Metrics, MetricsEndpoint, method_paths
 from advisor.service.process_pool import (
     ProcessWorkers,
-    worker_bound_problem,
-    worker_memory_problem,
-    worker_processes_that_fit,
 )
 from advisor.service.reading import RequestReadTimeout
 from advisor.service.request_ids import RequestIds
@@ -85,21 +71,11 @@ __all__ = [
     "DRAIN_SIGNALS",
     "FINAL_GRACE_SECONDS",
     "HEALTH_SERVICE_NAME",
-    "TOKEN_FILE_BYTES",
-    "bind",
-    "bind_problem",
-    "UNIX_SCHEMES",
-    "UNIX_SOCKET_PATH_BYTES",
     "RunningServer",
     "ServerConfig",
     "freeze_long_lived_objects",
-    "host_port",
-    "port_taken_error",
-    "reaches_other_machines",
     "read_token_file",
     "serve_forever",
-    "shares_port",
-    "socket_name_problem",
     "start_server",
 ]
 
@@ -140,10 +116,6 @@ _MIN_CLIENT_PING_SECONDS = 10.0
 
 _LOGGER = logging.getLogger(__name__)
 
-TOKEN_FILE_BYTES = 1 << 16
-"""Most bytes of a token file: a token holds at most 4,096 characters
-(:data:`~advisor.protocol.metadata.MAX_TOKEN_CHARS`), and a path that never ends
-(``--token-file /dev/zero``) was read until memory ran out."""
 
 _Result = TypeVar("_Result")
 
@@ -153,320 +125,6 @@ DRAIN_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 closed terminal's. A terminal's go to its whole process group, so the worker processes ignore
 them (:mod:`advisor.service.worker`) and finish their calls in the drain. SIGHUP, unhandled,
 ended the server at once, its calls in flight unanswered."""
-
-_LEAST_CONNECTION_SECONDS: Final = 1.0
-"""Least connection bound (``keepalive_seconds``, ``max_connection_idle_seconds``,
-``max_connection_age_seconds``): gRPC takes them in whole milliseconds (0.0004 s was 0 ms, no
-bound), and bounds of a millisecond closed and pinged connections under their calls (one call in
-ten ran into its deadline)."""
-
-_NAMESPACE: Final = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-"""A Kubernetes namespace: a DNS label (RFC 1123), what ``katib_namespace`` must be."""
-
-_LEAST_READ_SECONDS: Final = 0.1
-"""Least ``request_read_seconds``: the time a request has to arrive after its call starts must
-cover at least a network round trip (tens of milliseconds across a continent) and a moment of a
-busy event loop; below it a server answered every call ``DEADLINE_EXCEEDED`` (at 1 microsecond,
-all of them, on a 2-core machine) and started as if nothing were wrong."""
-
-
-def _default_workers() -> int:
-    """Return the advisor calls a server serves at once when not told: one per usable CPU.
-
-    No more than worker processes fit in the memory this process may use at their peak, each
-    serving the costliest call the default limits admit (:func:`worker_processes_that_fit`; at
-    least one): they all start with the server and may all search at once. Threads are held to
-    the same count: each call's search needs that memory there too.
-    """
-    cpus = usable_cpus()
-    fit = worker_processes_that_fit()
-    return cpus if fit is None else max(1, min(cpus, fit))
-
-
-class ServerConfig(BaseModel):
-    """Everything needed to start a server; every invalid setting raises InvalidRequestError."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    host: str = Field(
-        default="127.0.0.1",
-        min_length=1,
-        description="Interface to bind, or a Unix domain socket (unix:/path, unix-abstract:name), "
-        "which takes no port.",
-    )
-    port: int = Field(default=0, ge=0, le=65535, description="TCP port; 0 = any free port.")
-    workers: int = Field(
-        default_factory=_default_workers,
-        gt=0,
-        description="Advisor calls served at once (default: the CPUs this process may use, a "
-        "container's quota included, and no more than fit in its memory, each at the peak "
-        "of the costliest call the default limits admit); more are answered "
-        "RESOURCE_EXHAUSTED.",
-    )
-    executor: Literal["processes", "threads"] = Field(
-        default="processes",
-        description="Where the calls' work runs: in 'workers' worker processes, so no search "
-        "can delay health or the event loop, or on threads of the serving process (quicker "
-        "to start, sharing its GIL).",
-    )
-    worker_niceness: int = Field(
-        default=10,
-        ge=0,
-        le=19,
-        description="How much lower the worker processes' priority is than the server's, so "
-        "health and admission get a core before the searches on a busy machine (0: the same).",
-    )
-    worker_max_memory_mib: int | None = Field(
-        default=None,
-        # No gt=0 here: any value below an idle worker's size is refused in those words
-        # (_worker_settings_have_workers), 0 too, not as "must be greater than 0".
-        description="Stop a call whose work takes its worker process over this many MiB "
-        "resident at its peak (RESOURCE_EXHAUSTED), and replace a worker that has held more "
-        "once a call has ended (a large search's memory stays with the process that ran it); "
-        "None: never. At least what an idle worker holds, at most the memory this process may "
-        "use.",
-    )
-    reflection: bool = Field(default=False, description="Serve grpc.reflection.v1alpha.")
-    access_log: bool = Field(
-        default=True,
-        description="Log one line per finished call on the 'advisor.access' logger: method, "
-        "status, seconds, peer (advisor calls at INFO, health and reflection at DEBUG).",
-    )
-    tls_cert: Path | None = Field(default=None, description="PEM server certificate chain.")
-    tls_key: Path | None = Field(default=None, description="PEM private key of tls_cert.")
-    tls_client_ca: Path | None = Field(
-        default=None, description="PEM CA bundle; set = clients must present a certificate."
-    )
-    token: str | None = Field(
-        default=None, min_length=1, description="Bearer token required on every advisor call."
-    )
-    grace_seconds: float = Field(
-        default=10.0,
-        ge=0,
-        le=LONGEST_SECONDS,
-        allow_inf_nan=False,
-        description="Drain time on shutdown.",
-    )
-    request_read_seconds: float = Field(
-        default=10.0,
-        ge=_LEAST_READ_SECONDS,
-        le=LONGEST_SECONDS,
-        allow_inf_nan=False,
-        description="Time a call has to send its request message after it starts.",
-    )
-    max_streams_per_connection: int = Field(
-        default=100, gt=0, le=INT32_MAX, description="Calls one connection may have open at once."
-    )
-    max_connection_idle_seconds: float = Field(
-        default=300.0,
-        ge=_LEAST_CONNECTION_SECONDS,
-        le=LONGEST_SECONDS,
-        allow_inf_nan=False,
-        description="Idle connections are closed.",
-    )
-    max_connection_age_seconds: float = Field(
-        default=1800.0,
-        ge=_LEAST_CONNECTION_SECONDS,
-        le=LONGEST_SECONDS,
-        allow_inf_nan=False,
-        description="Connections are asked to reconnect after this long; their calls finish.",
-    )
-    keepalive_seconds: float = Field(
-        default=60.0,
-        ge=_LEAST_CONNECTION_SECONDS,
-        le=LONGEST_SECONDS,
-        allow_inf_nan=False,
-        description="The server pings a connection idle this long, and closes it if the ping "
-        "is not answered; clients may ping at most every 10 s.",
-    )
-    katib_data_dir: Path | None = Field(
-        default=None,
-        description="Directory (Katib's FromVolume mount, /opt/katib/data) where the Katib "
-        "endpoint keeps what learning calls handed out, read back after a restart; needs "
-        "the Katib endpoint (--katib-port).",
-    )
-    katib_namespace: str | None = Field(
-        default=None,
-        description="The Kubernetes namespace of the experiments the Katib endpoint serves (the "
-        "suggestion pod's own): their records in katib_data_dir are named by it and their name, "
-        "since Katib's request names no namespace; needs katib_data_dir.",
-    )
-    metrics_port: int | None = Field(
-        default=None,
-        ge=0,
-        le=65535,
-        description="TCP port of the Prometheus metrics endpoint, GET /metrics (0: any free "
-        "port); None: no endpoint.",
-    )
-    metrics_host: str | None = Field(
-        default=None,
-        min_length=1,
-        description="Interface the metrics endpoint binds (None: host's); needs metrics_port.",
-    )
-    limits: RequestLimits = Field(default_factory=RequestLimits)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _only_invalid_request_errors(
-        cls, data: Any, handler: pydantic.ValidatorFunctionWrapHandler
-    ) -> ServerConfig:
-        # Callers (server.py, the CLI) handle one error type; pydantic's own is converted here.
-        try:
-            config: ServerConfig = handler(data)
-        except pydantic.ValidationError as error:
-            raise invalid_request_from_pydantic(error, model=cls) from None
-        return config
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _typed(cls, value: Any, info: ValidationInfo) -> Any:
-        # A flag must be a boolean and a number must not be one (a config file's `workers: true`).
-        assert info.field_name is not None
-        return setting_value(cls.model_fields[info.field_name].annotation, value)
-
-    @model_validator(mode="after")
-    def _socket_is_named(self) -> ServerConfig:
-        problem = socket_name_problem(self.host)
-        if problem is not None:
-            raise InvalidRequestError.single("host", problem)
-        return self
-
-    @model_validator(mode="after")
-    def _katib_namespace_is_one(self) -> ServerConfig:
-        # The records' names hash it, so any text would do; a namespace Kubernetes cannot have
-        # (a container's $(POD_NAMESPACE) left unexpanded: its env not set) is a mistake.
-        namespace = self.katib_namespace
-        if namespace is None:
-            return self
-        if not _NAMESPACE.fullmatch(namespace):
-            raise InvalidRequestError.single(
-                "katib_namespace",
-                f"{namespace!r} is no Kubernetes namespace (lowercase letters, digits and '-', "
-                "starting and ending with a letter or digit, at most 63 characters)",
-            )
-        if self.katib_data_dir is None:
-            raise InvalidRequestError.single(
-                "katib_namespace", "needs --katib-data-dir (it names the records kept there)"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _metrics_endpoint_has_an_interface(self) -> ServerConfig:
-        # HTTP on a Unix domain socket is no endpoint Prometheus scrapes.
-        if self.metrics_port is None:
-            if self.metrics_host is not None:
-                raise InvalidRequestError.single("metrics_host", "needs --metrics-port")
-            return self
-        if self.metrics_host is None and self.host.startswith(UNIX_SCHEMES):
-            problem = f"--host is a Unix domain socket, {self.host}"
-        elif self.metrics_host is not None and self.metrics_host.startswith(UNIX_SCHEMES):
-            problem = f"{self.metrics_host} is a Unix domain socket"
-        else:
-            return self
-        raise InvalidRequestError.single(
-            "metrics_host",
-            f"{problem}: the metrics endpoint is HTTP on an interface, e.g. 127.0.0.1",
-        )
-
-    @model_validator(mode="after")
-    def _metrics_port_is_its_own(self) -> ServerConfig:
-        port = self.metrics_port
-        if port is not None and shares_port(self.metrics_interface, port, self.host, self.port):
-            raise port_taken_error("metrics_port", port, "--port")
-        return self
-
-    @property
-    def metrics_interface(self) -> str:
-        """The interface the metrics endpoint binds: ``metrics_host``, else ``host``."""
-        return self.metrics_host or self.host
-
-    @model_validator(mode="after")
-    def _token_can_be_sent(self) -> ServerConfig:
-        # A token no client can send (token_problem) would start a server refusing every call.
-        problem = None if self.token is None else token_problem(self.token)
-        if problem is not None:
-            raise InvalidRequestError.single("token", problem)
-        return self
-
-    @model_validator(mode="after")
-    def _workers_fit_in_memory(self) -> ServerConfig:
-        # Worker processes all start with the server: too many can only exhaust the memory.
-        if self.executor == "processes":
-            problem = worker_memory_problem(self.workers)
-            if problem is not None:
-                raise InvalidRequestError.single("workers", problem)
-        return self
-
-    @model_validator(mode="after")
-    def _worker_settings_have_workers(self) -> ServerConfig:
-        # Given with threads, niceness was silently ignored: no process of the server runs lower.
-        settings = {
-            "worker_niceness": "sets the priority of worker processes",
-            "worker_max_memory_mib": "bounds the memory of worker processes",
-        }
-        given = [field for field in settings if field in self.model_fields_set]
-        if self.executor == "threads" and given:
-            raise InvalidRequestError.single(
-                given[0],
-                f"{settings[given[0]]}, and the threads executor starts none (its calls run on "
-                "threads of the serving process)",
-            )
-        bound = self.worker_max_memory_mib
-        problem = None if bound is None else worker_bound_problem(bound)
-        if problem is not None:
-            raise InvalidRequestError.single("worker_max_memory_mib", problem)
-        return self
-
-    @model_validator(mode="after")
-    def _tls_settings_are_consistent(self) -> ServerConfig:
-        if (self.tls_cert is None) != (self.tls_key is None):
-            # Worded without field names: the CLI names the fields as its options.
-            if self.tls_key is None:
-                missing, given = "tls_key", "the certificate is given without its private key"
-            else:
-                missing, given = "tls_cert", "the private key is given without its certificate"
-            raise InvalidRequestError.single(missing, f"missing: {given} (TLS needs both)")
-        if self.tls_client_ca is not None and self.tls_cert is None:
-            raise InvalidRequestError.single(
-                "tls_client_ca", "mutual TLS needs the server's certificate and key as well"
-            )
-        return self
-
-
-def read_token_file(path: Path) -> str:
-    """Read a bearer token from ``path`` (surrounding whitespace stripped).
-
-    At most :data:`TOKEN_FILE_BYTES` are read: a longer file is refused, not read on.
-
-    Raises
-    ------
-    InvalidRequestError
-        On field ``token_file`` if the file cannot be read, is longer than
-        :data:`TOKEN_FILE_BYTES` or holds no token.
-    """
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(TOKEN_FILE_BYTES + 1)
-        if len(data) > TOKEN_FILE_BYTES:
-            raise InvalidRequestError.single(
-                "token_file",
-                f"cannot read {shown_path(path)}: it is longer than {TOKEN_FILE_BYTES:,} bytes, "
-                "more than a token file holds",
-            )
-        token = data.decode("utf-8").strip()
-    except UnicodeDecodeError as error:
-        raise InvalidRequestError.single(
-            "token_file", f"cannot read {shown_path(path)}: {error}"
-        ) from None
-    except OSError as error:
-        # The reason alone: its text, "[Errno 2] No such file or directory: '/path'", named
-        # the file a second time, as Python writes it (a surrogate for a byte under LC_ALL=C).
-        raise InvalidRequestError.single(
-            "token_file", f"cannot read {shown_path(path)}: {error.strerror or error}"
-        ) from None
-    if not token:
-        raise InvalidRequestError.single("token_file", f"{shown_path(path)} holds no token")
-    return token
 
 
 class RunningServer:
@@ -797,7 +455,7 @@ def _metrics_endpoint(
         endpoint = MetricsEndpoint(host, port, exposition)
     except OSError as error:
         settings = ["host" if config.metrics_host is None else "metrics_host", "metrics_port"]
-        problem = f"cannot bind {host_port(host, port)}: {_bind_error(error)}"
+        problem = f"cannot bind {host_port(host, port)}: {bind_error(error)}"
         raise ServerStartError(settings, problem) from None
     _LOGGER.info("serving metrics at http://%s%s", host_port(host, endpoint.port), METRICS_PATH)
     return endpoint
@@ -1214,19 +872,6 @@ async def _cancelled(task: asyncio.Task[_Result]) -> _Result | None:
         raise  # this coroutine itself was cancelled
 
 
-def host_port(host: str, port: int) -> str:
-    """Return ``host:port`` as gRPC binds and dials it (an IPv6 host in brackets).
-
-    A Unix domain socket (:data:`UNIX_SCHEMES`) is its own address, whatever ``port`` says: it
-    was put in brackets as an IPv6 host (``[unix:/tmp/a.sock]:0``), and no bind took it.
-    """
-    if host.startswith(UNIX_SCHEMES):
-        return host
-    if ":" in host and not host.startswith("["):
-        return f"[{host}]:{port}"
-    return f"{host}:{port}"
-
-
 def _server_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
     """Read and check the TLS files, so a bad one is named instead of failing the bind."""
     if config.tls_cert is None or config.tls_key is None:
@@ -1262,212 +907,3 @@ def _check_certificates(path: Path, pem: bytes, setting: str) -> None:
     problem = certificates_problem(path, pem)
     if problem is not None:
         raise ServerStartError([setting], problem)
-
-
-def bind(
-    server: grpc.Server | grpc.aio.Server,
-    host: str,
-    port: int,
-    settings: Sequence[str],
-    credentials: grpc.ServerCredentials | None = None,
-) -> int:
-    """Bind ``server`` to ``host:port`` (TLS with ``credentials``); return the port it bound.
-
-    The advisor's server and the Katib endpoint both bind here, so both say a Unix domain
-    socket's port alike: 0, where gRPC says 1.
-
-    Raises
-    ------
-    ServerStartError
-        On ``settings`` (the options that gave the address, the host's first) when the address
-        cannot be bound, saying why where that can be told (:func:`bind_problem`); for a Unix
-        domain socket on the host's alone: it has no port.
-    """
-    address = host_port(host, port)
-    taken = _live_socket_problem(host)
-    if taken is not None:
-        raise ServerStartError(settings[:1], f"cannot bind {address}: {taken}")
-    try:
-        if credentials is None:
-            bound = server.add_insecure_port(address)
-        else:
-            bound = server.add_secure_port(address, credentials)
-    except RuntimeError as error:
-        named = settings[:1] if host.startswith(UNIX_SCHEMES) else settings
-        problem = bind_problem(host, port) or str(error)
-        raise ServerStartError(named, f"cannot bind {address}: {problem}") from None
-    return 0 if host.startswith(UNIX_SCHEMES) else bound
-
-
-def bind_problem(host: str, port: int) -> str | None:
-    """Say why gRPC could not bind ``host`` and ``port`` (as :func:`bind` takes them), or None.
-
-    gRPC reports any failed bind as ``Failed to bind to address ...; set GRPC_VERBOSITY=debug
-    ...``: an operator was left to rerun the server to learn whether the port was taken, the
-    address not this machine's or the socket's directory missing. Asked only once gRPC's bind
-    has failed, so nothing gRPC can bind is refused.
-    """
-    if host.startswith(UNIX_SCHEMES):
-        return _unix_socket_problem(host)
-    return _tcp_address_problem(host, port)
-
-
-UNIX_SOCKET_PATH_BYTES: Final = 107
-"""Longest path gRPC binds a Unix domain socket at: a ``sockaddr_un``'s ``sun_path`` of 108 bytes,
-with its terminating NUL."""
-
-
-def _unix_socket_problem(host: str) -> str | None:
-    """Say why the socket path of ``host`` (``unix:PATH``) cannot be bound, or None if not known.
-
-    ``unix-abstract:`` names have no path: None.
-    """
-    path = unix_socket_name(host)
-    if path is None or not host.startswith("unix:"):
-        return None
-    length = len(os.fsencode(path))
-    if length > UNIX_SOCKET_PATH_BYTES:
-        return (
-            f"the socket path is {length} bytes, over the {UNIX_SOCKET_PATH_BYTES} a Unix "
-            "socket's path may hold; use a shorter one"
-        )
-    directory = os.path.dirname(path) or "."
-    if not os.path.exists(directory):
-        return f"directory {shown_path(directory)} does not exist"
-    if not os.path.isdir(directory):
-        return f"{shown_path(directory)} is not a directory"
-    if not os.access(directory, os.W_OK | os.X_OK):
-        return (
-            f"directory {shown_path(directory)} is not writable (a socket is a file created in it)"
-        )
-    if os.path.isdir(path):
-        return f"{shown_path(path)} is a directory"
-    return None
-
-
-SOCKET_PROBE_SECONDS: Final = 1.0
-"""How long :func:`_live_socket_problem` waits for a server on a socket path to accept."""
-
-
-def _live_socket_problem(host: str) -> str | None:
-    """Say that a server answers on the socket path of ``host`` (``unix:PATH``), or None.
-
-    gRPC removes the file at a socket's path before it binds: a second server took a live
-    server's socket over unseen, and the first one's stop then removed the second's. A file
-    nobody accepts on (a server that died) is a stale socket gRPC may still replace.
-    """
-    path = unix_socket_name(host)
-    if not path or not host.startswith("unix:"):
-        return None
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.settimeout(SOCKET_PROBE_SECONDS)
-        try:
-            probe.connect(path)
-        except (ConnectionRefusedError, FileNotFoundError, NotADirectoryError):
-            return None
-        except TimeoutError:
-            pass  # a backlog full of connections: a live server that is busy
-        except OSError:
-            return None  # not a socket, or no access: gRPC's bind says why, if it fails
-    return f"Address already in use (a server answers on {shown_path(path)})"
-
-
-_BIND_ERROR_HINTS: Final[dict[int | None, str]] = {
-    errno.EADDRNOTAVAIL: "no interface of this machine has that address",
-    errno.EACCES: "a port below 1024 takes privileges",
-}
-"""What a cryptic ``bind`` error means for the server's address."""
-
-
-def _tcp_address_problem(host: str, port: int) -> str | None:
-    """Say why ``host:port`` cannot be bound, by binding it as gRPC does, or None if it can be.
-
-    The host is resolved as gRPC resolves it (an empty one is every interface's) and each of
-    its addresses bound with ``SO_REUSEADDR`` and closed at once: the first refusal is the reason.
-    """
-    try:
-        addresses = _bind_addresses(host, port)
-    except (OSError, UnicodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
-        return f"host {host} cannot be resolved ({reason})"
-    for family, kind, protocol, _, address in addresses:
-        with socket.socket(family, kind, protocol) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(address)
-            except OSError as error:
-                return _bind_error(error)
-    return None
-
-
-def _bind_error(error: OSError) -> str:
-    """Say what the failed ``bind`` of a TCP address, ``error``, means."""
-    reason = error.strerror or str(error)
-    hint = _BIND_ERROR_HINTS.get(error.errno)
-    return reason if hint is None else f"{reason} ({hint})"
-
-
-_WILDCARD_HOSTS: Final = frozenset({"0.0.0.0", "::", "[::]", ""})
-"""Hosts that bind every interface, and so clash with any other host on the same port."""
-
-
-def shares_port(host: str, port: int, other_host: str, other_port: int | None) -> bool:
-    """Whether an endpoint on ``host:port`` would take the port of one on ``other_host``.
-
-    The same port on overlapping hosts (the same, or either every interface's); 0 picks a free
-    port, which never clashes, and a Unix domain socket has no port.
-    """
-    if port == 0 or port != other_port:
-        return False
-    if host.startswith(UNIX_SCHEMES) or other_host.startswith(UNIX_SCHEMES):
-        return False
-    return host == other_host or host in _WILDCARD_HOSTS or other_host in _WILDCARD_HOSTS
-
-
-def port_taken_error(setting: str, port: int, owner: str) -> InvalidRequestError:
-    """Return the error of ``setting``, whose ``port`` is option ``owner``'s too (``--port``).
-
-    Refused up front: the second endpoint's bind failed only once the first served, its error
-    naming that endpoint's host and port rather than the option that repeats them.
-    """
-    return InvalidRequestError.single(
-        setting, f"{port} is {owner}'s too: each endpoint needs a port of its own"
-    )
-
-
-def reaches_other_machines(host: str) -> bool:
-    """Whether a server bound on ``host`` may take calls from other machines.
-
-    Not a Unix domain socket, and not an interface whose every address is loopback
-    (``127.0.0.1``, ``localhost``, ``::1``, ``::ffff:127.0.0.1``); a wildcard (``0.0.0.0``,
-    ``::``) or another machine's interface does. A host that does not resolve binds nothing.
-    """
-    if host.startswith(UNIX_SCHEMES):
-        return False
-    try:
-        addresses = _bind_addresses(host, 0)
-    except (OSError, UnicodeError):
-        return False
-    return not all(_is_loopback(str(address[4][0])) for address in addresses)
-
-
-def _bind_addresses(
-    host: str, port: int
-) -> Sequence[tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]]:
-    """Resolve the TCP ``host`` as gRPC binds it (an empty one is every interface's).
-
-    Raises
-    ------
-    OSError, UnicodeError
-        When the host cannot be resolved.
-    """
-    name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    return socket.getaddrinfo(name or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-
-
-def _is_loopback(address: str) -> bool:
-    """Whether the IP ``address`` is loopback, an IPv4-mapped one (``::ffff:127.0.0.1``) too."""
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped.is_loopback
-    return ip.is_loopback

@@ -15,6 +15,7 @@ import pytest
 from advisor.cli.main import main as cli_main
 from advisor.errors import NEWER_KEY, InvalidRequestError, LimitExceededError, did_you_mean
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
+from advisor.service import config as config_module
 from advisor.service import process_pool, server
 from advisor.service.command import config_from_arguments
 from advisor.service.command import main as server_main
@@ -376,7 +377,7 @@ def test_the_default_worker_count_fits_in_the_memory(monkeypatch: pytest.MonkeyP
     # which the memory check then refused: a server given no count at all would not start.
     # Then, held to the idle workers that fit, a MemoryMax=300M unit started 3 workers of 95
     # MiB and left none of them memory to search with: each worker now has room for its peak.
-    monkeypatch.setattr(server, "usable_cpus", lambda: 16)
+    monkeypatch.setattr(config_module, "usable_cpus", lambda: 16)
     three = SERVING_PROCESS_BYTES + 3 * WORKER_PEAK_BYTES
     monkeypatch.setattr(process_pool, "usable_memory", lambda: three)
     assert _config_of().workers == 3

@@ -29,14 +29,15 @@ from advisor.protocol._proto.advisor.v1 import advisor_pb2_grpc
 from advisor.service import command
 from advisor.service import server as server_module
 from advisor.service.admission import Admission
+from advisor.service.binding import bind, bind_problem, reaches_other_machines
 from advisor.service.calls import CallWorkers
 from advisor.service.command import main as serve_main
+from advisor.service.config import TOKEN_FILE_BYTES
 from advisor.service.limits import MIN_MESSAGE_BYTES, RequestLimits
 from advisor.service.options import BAD_OPTION_EXIT_STATUS
 from advisor.service.server import (
     ADVISOR_SERVICE_NAME,
     HEALTH_SERVICE_NAME,
-    TOKEN_FILE_BYTES,
     RunningServer,
     ServerConfig,
     read_token_file,
@@ -531,10 +532,10 @@ def test_a_socket_directory_the_server_cannot_write_in_is_named(
     # Read-only as the server sees it (a read-only mount; root writes in any mode, so the test
     # cannot rely on the directory's mode bits).
     monkeypatch.setattr(os, "access", lambda path, mode: False)
-    assert server_module.bind_problem(f"unix://{tmp_path}/advisor.sock", 0) == (
+    assert bind_problem(f"unix://{tmp_path}/advisor.sock", 0) == (
         f"directory {tmp_path} is not writable (a socket is a file created in it)"
     )
-    assert server_module.bind_problem("unix-abstract:advisor", 0) is None
+    assert bind_problem("unix-abstract:advisor", 0) is None
 
 
 @pytest.mark.parametrize(
@@ -783,7 +784,6 @@ def test_a_start_that_fails_after_binding_closes_its_port(
     # connections no one answered, until the process ended; a notebook's re-run of the cell on
     # the same port found it in use.
     bound: list[int] = []
-    bind = server_module.bind
 
     def recorded_bind(*args: Any) -> int:
         bound.append(bind(*args))
@@ -1085,7 +1085,7 @@ def test_the_start_up_log_states_the_limits_in_force(caplog: pytest.LogCaptureFi
 def test_only_a_loopback_interface_or_a_socket_keeps_other_machines_out(
     host: str, reaches: bool
 ) -> None:
-    assert server_module.reaches_other_machines(host) is reaches
+    assert reaches_other_machines(host) is reaches
 
 
 _TLS = ("--tls-cert", "CERT", "--tls-key", "KEY")
