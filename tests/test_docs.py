@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from advisor.version import RANKING_VERSION
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
@@ -829,6 +831,26 @@ def test_the_readme_quotes_the_relation_tie_breaks_gains_as_the_ties_table_holds
         f" {_in_words(len(gains))} sequence tasks whose best trees tie on the ranks,"
         f" {_in_words(len(held_out))} of them held out,"
     ) in _readme_text()
+
+
+_CURRENT_RANKING_VERSION = re.compile(
+    r"ranking version (\d+)`|ranking_version=\"(\d+)\"|^ +ranking_version: (\d+) ", re.M
+)
+"""How the documents quote the current ranking version: ``--version``'s line, the metrics
+sample's ``advisor_info`` label and the result examples' field (not a mismatch's example)."""
+
+_REFERENCE_DOCUMENTS = ("CLI.md", "FORMATS.md", "SERVICE.md")
+
+
+def test_the_documents_quote_the_ranking_version_the_code_ranks_by() -> None:
+    # The metrics sample of docs/SERVICE.md still read ranking_version="5" two versions later.
+    quoted = [
+        (document.name, next(v for v in match if v))
+        for document in (ROOT / "README.md", *(ROOT / "docs" / n for n in _REFERENCE_DOCUMENTS))
+        for match in _CURRENT_RANKING_VERSION.findall(document.read_text(encoding="utf-8"))
+    ]
+    assert {name for name, _ in quoted} == {"README.md", *_REFERENCE_DOCUMENTS}
+    assert [v for _, v in quoted if v != str(RANKING_VERSION)] == []
 
 
 def test_the_readmes_set_up_commands_are_the_ci_scripts() -> None:
