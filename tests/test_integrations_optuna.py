@@ -1277,3 +1277,26 @@ def test_proposed_and_queued_trials_carry_the_designs_score() -> None:
         ranks = [t.user_attrs[RANK_ATTR] for t in trials]
         assert ranks == [1, 2]
         assert [t.user_attrs[SCORE_ATTR] for t in trials] == [r.score for r in sampler.designs[:2]]
+
+
+def test_a_served_ranking_whose_later_page_its_time_limit_cut_returns_the_pages_before_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A server refuses such a page with INVALID_ARGUMENT on budget.time_limit_seconds, which the
+    # client raises as its InvalidArgumentError, not the library's InvalidRequestError: the
+    # sampler's study died with it at its first trial instead of keeping the pages before it.
+    executed = SearchRun.execute
+    monkeypatch.setattr(SearchRun, "execute", lambda run: executed(run) and not run.offset)
+    cut = r"before it was complete .*: 2 designs ranked"
+    with start_server(ServerConfig(workers=1, executor="threads")) as server:
+        source = AdvisorSource(target=server.address, page_size=2)
+        with pytest.warns(UserWarning, match=cut):
+            designs = fetch_ranking(TASK, BUDGET, K, source)
+        with pytest.warns(UserWarning, match=cut):
+            queued = optuna.create_study()
+            enqueue_recommendations(queued, TASK, BUDGET, K, source=source)
+        with pytest.warns(UserWarning, match=cut):
+            proposed = AdvisorSampler(TASK, BUDGET, source=source, seed=0).designs
+    first = [d.architecture for d in RANKING[:2]]
+    assert [d.architecture for d in designs] == [d.architecture for d in proposed] == first
+    assert [t.user_attrs[RANK_ATTR] for t in queued.get_trials()] == [1, 2]

@@ -12,7 +12,13 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from advisor.errors import AdvisorError, InvalidRequestError, StalePageTokenError, StoppedError
+from advisor.errors import (
+    AdvisorError,
+    BadRequestError,
+    InvalidRequestError,
+    StalePageTokenError,
+    StoppedError,
+)
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.results import Analysis, Recommendation, SearchResult
@@ -234,14 +240,17 @@ def _cut_page(error: Exception) -> bool:
     """Whether ``error`` refuses a later page whose search a stop cut before it scored every tree.
 
     A later page is ranked by the whole search (:func:`~advisor.search.page.require_whole_ranking`):
-    refused on ``budget.time_limit_seconds`` where the time limit cut it, else stopped (the
-    library's :class:`~advisor.errors.StoppedError`, a server's ``DEADLINE_EXCEEDED``).
+    refused on ``budget.time_limit_seconds`` where the time limit cut it (the library's
+    :class:`~advisor.errors.InvalidRequestError`, a server's ``INVALID_ARGUMENT``, which the
+    client raises as its ``InvalidArgumentError``: both a
+    :class:`~advisor.errors.BadRequestError`), else stopped (the library's
+    :class:`~advisor.errors.StoppedError`, a server's ``DEADLINE_EXCEEDED``).
     """
     from advisor_client.errors import DeadlineExceededError
 
     if isinstance(error, (StoppedError, DeadlineExceededError)):
         return True
-    return isinstance(error, InvalidRequestError) and [v.field for v in error.violations] == [
+    return isinstance(error, BadRequestError) and [v.field for v in error.violations] == [
         "budget.time_limit_seconds"
     ]
 
