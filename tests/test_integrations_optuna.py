@@ -16,7 +16,7 @@ from typing import Any, cast
 import numpy as np
 import pytest
 from advisor_client.client import TlsConfig
-from advisor_client.errors import InvalidArgumentError, ResourceExhaustedError
+from advisor_client.errors import InvalidArgumentError, ResourceExhaustedError, UnavailableError
 
 optuna = pytest.importorskip("optuna")
 
@@ -52,6 +52,7 @@ from advisor.service.server import ServerConfig, start_server  # noqa: E402
 from advisor.stopping import StopSignal  # noqa: E402
 from advisor.version import RANKING_VERSION  # noqa: E402
 from tests.support.certificates import make_certificates  # noqa: E402
+from tests.support.scripted import closed_target  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -1300,3 +1301,46 @@ def test_a_served_ranking_whose_later_page_its_time_limit_cut_returns_the_pages_
     first = [d.architecture for d in RANKING[:2]]
     assert [d.architecture for d in designs] == [d.architecture for d in proposed] == first
     assert [t.user_attrs[RANK_ATTR] for t in queued.get_trials()] == [1, 2]
+
+
+def _sqlite_study(tmp_path: Path, sampler: Any = None) -> Any:
+    """A study in an SQLite file under ``tmp_path``, as a pipeline's RDB storage keeps one."""
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    return optuna.create_study(storage=storage, study_name="s", sampler=sampler)
+
+
+@pytest.mark.parametrize(
+    ("source", "budget", "error", "remedy"),
+    [
+        (lambda: AdvisorSource(target=closed_target()), BUDGET, UnavailableError, "running"),
+        (AdvisorSource, Budget(max_parameters=100), InvalidRequestError, "budget.max_parameters"),
+    ],
+    ids=["server-down", "budget-refused"],
+)
+def test_a_ranking_the_advisor_cannot_give_fails_the_trial_asking_for_it(
+    tmp_path: Path, source: Callable[[], AdvisorSource], budget: Budget, error: type, remedy: str
+) -> None:
+    # The error came from study.ask, before Optuna's handler of the objective's: each attempt
+    # left its trial RUNNING in the storage for good, and the error named neither the study
+    # nor what to do.
+    sampler = AdvisorSampler(TASK, budget, source=source(), seed=0)
+    study = _sqlite_study(tmp_path, sampler)
+    with pytest.raises(error) as raised:
+        study.optimize(_objective(lambda: sampler.space), n_trials=3)
+    assert [t.state for t in study.get_trials()] == [optuna.trial.TrialState.FAIL]
+    (note,) = raised.value.__notes__
+    assert "trial 0 of study 's', which is marked FAIL" in note
+    assert remedy in note and "sampler.designs before study.optimize" in note
+    with pytest.raises(error):  # asked again, and before any trial exists
+        assert sampler.designs
+    assert len(study.get_trials()) == 1
+
+
+def test_a_pruner_whose_server_is_down_fails_the_trial_it_checks(tmp_path: Path) -> None:
+    # As documented: the analysis is asked in the objective, so Optuna fails that trial and
+    # re-raises the client's error (unless study.optimize's catch names it).
+    pruner = AnalyzePruner(TASK, RANKING[0], source=AdvisorSource(target=closed_target()))
+    study = _sqlite_study(tmp_path)
+    with pytest.raises(UnavailableError):
+        study.optimize(lambda t: pruner.check(t, RANKING[1].architecture), n_trials=2)
+    assert [t.state for t in study.get_trials()] == [optuna.trial.TrialState.FAIL]

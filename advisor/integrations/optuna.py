@@ -42,7 +42,7 @@ from typing import Any, Final, cast
 
 from advisor_client.client import BudgetLike, TaskLike, budget_model, checked_integer, task_model
 
-from advisor.errors import InvalidRequestError, extra_needed
+from advisor.errors import BadRequestError, InvalidRequestError, extra_needed
 from advisor.integrations.encoding import GEOMETRY, FlatValue
 from advisor.integrations.learning import rerank
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking
@@ -570,7 +570,7 @@ class AdvisorSampler(BaseSampler):
         if _proposal(trial) is not None or any(design_parameter(name) for name in fixed):
             return
         with self._lock:
-            self._ensure_ranking()
+            self._ensure_ranking_for(study, trial)
             assert self._space is not None and self._designs is not None
             if not self._warned:
                 self._warned = True
@@ -599,6 +599,42 @@ class AdvisorSampler(BaseSampler):
             for name, value in ((RANK_ATTR, design.rank), (SCORE_ATTR, design.score)):
                 study._storage.set_trial_user_attr(trial._trial_id, name, value)
                 trial.user_attrs[name] = value
+
+    def _ensure_ranking_for(self, study: Study, trial: FrozenTrial) -> None:
+        """Ask the advisor for the ranking at ``trial``; fail the trial where it cannot.
+
+        Optuna creates the trial before :meth:`before_trial` and handles only the objective's
+        errors, so a server down or a search refused left each attempt's trial RUNNING in the
+        storage for good. The trial is marked FAIL and the error raised as it is (a caller's
+        ``except`` still catches it), with a note naming the study, the trial and what to do.
+        Called under the lock.
+        """
+        try:
+            self._ensure_ranking()
+        except (Exception, KeyboardInterrupt) as error:
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            error.add_note(self._unanswered(study, trial, error))
+            raise
+
+    def _unanswered(self, study: Study, trial: FrozenTrial, error: BaseException) -> str:
+        """Say that ``error`` kept the ranking from ``trial``, now FAIL, and what to do."""
+        if isinstance(error, BadRequestError):
+            fields = ", ".join(dict.fromkeys(v.field for v in error.violations)) or "the request"
+            remedy = (
+                f"the advisor refused the search on {fields}: change the sampler's task or budget"
+            )
+        elif self._source.target is not None:
+            remedy = (
+                f"is the server at {self._source.target} running and reachable, with the "
+                "source's token and TLS settings? Run the study again once it answers"
+            )
+        else:
+            remedy = "the error above says why"
+        return (
+            f"AdvisorSampler could not get the advisor's ranking for trial {trial.number} of "
+            f"study {study.study_name!r}, which is marked FAIL: {remedy}. Reading "
+            "sampler.designs before study.optimize asks the advisor before any trial exists."
+        )
 
     def _claim(self, study: Study, trial: FrozenTrial) -> int | None:
         """Claim for ``trial`` the first design of ``_remaining`` no other trial holds.
