@@ -1304,9 +1304,14 @@ def test_a_served_ranking_whose_later_page_its_time_limit_cut_returns_the_pages_
 
 
 def _sqlite_study(tmp_path: Path, sampler: Any = None) -> Any:
-    """A study in an SQLite file under ``tmp_path``, as a pipeline's RDB storage keeps one."""
+    """The study in an SQLite file under ``tmp_path``, as a pipeline's RDB storage keeps one.
+
+    Made, or loaded when an earlier call made it (a resumed study).
+    """
     storage = f"sqlite:///{tmp_path / 'study.db'}"
-    return optuna.create_study(storage=storage, study_name="s", sampler=sampler)
+    return optuna.create_study(
+        storage=storage, study_name="s", sampler=sampler, load_if_exists=True
+    )
 
 
 @pytest.mark.parametrize(
@@ -1344,3 +1349,20 @@ def test_a_pruner_whose_server_is_down_fails_the_trial_it_checks(tmp_path: Path)
     with pytest.raises(UnavailableError):
         study.optimize(lambda t: pruner.check(t, RANKING[1].architecture), n_trials=2)
     assert [t.state for t in study.get_trials()] == [optuna.trial.TrialState.FAIL]
+
+
+def test_a_study_resumed_after_a_ranking_its_time_limit_cut_is_told_so(tmp_path: Path) -> None:
+    # Run with a time limit that cut the ranking, then resumed with the same proposals and a
+    # longer limit, the study was told to "resume the study with those it was run with",
+    # which the user had done: nothing named the cut ranking, nor what to do about it.
+    cut = AdvisorSampler(TASK, BUDGET.model_copy(update={"time_limit_seconds": 1e-9}), seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the cut ranking's, tested above
+        _sqlite_study(tmp_path, cut).optimize(_objective(lambda: cut.space), n_trials=1)
+    whole = AdvisorSampler(TASK, BUDGET.model_copy(update={"time_limit_seconds": None}), seed=0)
+    resumed = _sqlite_study(tmp_path, whole)
+    with pytest.raises(ValueError, match=r"^\S+: this space's choices differ") as raised:
+        resumed.optimize(_objective(lambda: whole.space), n_trials=1)
+    said = str(raised.value)
+    assert "the likely cause is a ranking a time limit cut" in said
+    assert "start a new study with a time limit every search completes within" in said

@@ -153,7 +153,9 @@ def _suggest(trial: optuna.Trial, space: ArchitectureSpace, name: str) -> FlatVa
         neither which parameter nor why). The trial's own were the objective's parameter under
         a design's name (``schedule``, for its learning rate's); the study's, those or another
         space: the space follows the task, the budget and the advisor's designs, so a study
-        resumed with another of them has other choices.
+        resumed with another of them has other choices, and so may one resumed with the same
+        arguments after a ranking a time limit cut (it holds the designs as far as its search
+        got), which the error names as the likely cause then.
     """
     choices = space.choices(name)
     queued = getattr(trial, "_fixed_params", None) or {}  # what study.enqueue_trial set
@@ -189,8 +191,13 @@ def _suggest(trial: optuna.Trial, space: ArchitectureSpace, name: str) -> FlatVa
             f"{name}: this space's choices differ from those the study's earlier trials offered "
             f"({len(choices)} choices, not {len(stored.choices)}{example}); Optuna keeps one "
             "set of choices per parameter, and the space follows the task, the budget and the "
-            "advisor's designs (AdvisorSampler's proposals, enqueue_recommendations' k): "
-            "resume the study with those it was run with, or start a new one; or the objective "
+            "advisor's designs (AdvisorSampler's proposals, enqueue_recommendations' k). "
+            "Resumed with the arguments it was run with, the likely cause is a ranking a time "
+            "limit cut, in this run or the one before (warned of: the advisor's search ended "
+            "before it was complete): it holds the designs as far as that run's search got, "
+            "which another run does not repeat, so start a new study with a time limit every "
+            "search completes within (in-process, time_limit_seconds=None). Else resume the "
+            "study with the arguments it was run with, or start a new one; or the objective "
             f"suggests a parameter of its own under this name: {_RENAME_HINT}"
         ) from error
 
