@@ -1156,6 +1156,11 @@ def test_a_samplers_repr_names_its_search_and_the_designs_left() -> None:
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(_objective(lambda: sampler.space), n_trials=2)
     assert repr(sampler) == f"{searched} 3 designs, 1 left, 2 held>"
+    # A count of one said "1 proposals", "1 designs".
+    single = AdvisorSampler(TASK, BUDGET, proposals=1, seed=0)
+    assert repr(single) == f"{searched} 1 proposal, not asked yet>"
+    assert len(single.designs) == 1
+    assert repr(single) == f"{searched} 1 design, 1 left, 0 held>"
 
 
 def test_a_sources_repr_never_shows_its_token() -> None:

@@ -493,9 +493,11 @@ class AdvisorSampler(BaseSampler):
         )
         with self._lock:
             if self._designs is None:
-                return f"<AdvisorSampler {searched}: {self._count} proposals, not asked yet>"
+                proposals = f"{self._count} proposal{'' if self._count == 1 else 's'}"
+                return f"<AdvisorSampler {searched}: {proposals}, not asked yet>"
             count, left = len(self._designs), len(self._remaining)
-        return f"<AdvisorSampler {searched}: {count} designs, {left} left, {count - left} held>"
+        designs = f"{count} design{'' if count == 1 else 's'}"
+        return f"<AdvisorSampler {searched}: {designs}, {left} left, {count - left} held>"
 
     def __getstate__(self) -> dict[str, Any]:
         """Return the state to pickle: what the sampler was given, asked and learnt.
