@@ -11,6 +11,7 @@ import random
 import time
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from advisor.integrations.katib import (
     KatibSearch,
     Suggestion,
     SuggestionCache,
+    check_trial_count,
     in_katib_terms,
     read_experiment,
     suggestions,
@@ -45,6 +47,7 @@ from advisor.integrations.proposals import PAGE_SIZE, fetch_ranking
 from advisor.model.architecture import Architecture, Layer, parse_architecture
 from advisor.model.grid import InputSpec
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
+from advisor.search import run as run_module
 from advisor.search.recommend import recommend, sample_architectures, score_architectures
 from advisor.search.scoring import DesignScorer
 from advisor.service.command import config_from_arguments
@@ -54,7 +57,8 @@ from advisor.service.katib_server import (
     start_katib_server,
 )
 from advisor.service.options import add_serve_arguments
-from advisor.stopping import StopSignal
+from advisor.stopping import StopCause, StopSignal
+from tests.support.clock import ManualClock
 from tests.support.katib_calls import katib_endpoint, suggestions_asked
 from tests.support.katib_counts import count_katib_work
 from tests.support.katib_draws import into_the_draws
@@ -664,6 +668,38 @@ def test_a_ranking_its_time_limit_cut_is_logged_once_per_experiment(
         "a larger time_limit setting ranks further"
         for name in ("cut", "other")
     ]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [partial(suggestions, start=0, count=20), partial(check_trial_count, trials=20)],
+    ids=["GetSuggestions", "ValidateAlgorithmSettings"],
+)
+def test_a_ranking_the_calls_deadline_cut_is_not_kept(
+    call: Callable[..., object], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The search plans against the call's deadline and returns its page before it passes: that
+    # partial page was kept, and every later call continued it (32 of 120 designs ranked, the
+    # rest sampled, until a restart), logged as cut by the time limit. Each tree scored takes a
+    # manual second; the call's deadline, 3.5 s, comes long before the page's 20 s time limit.
+    search = _small_search()
+    whole = _designs(_from_position_one(search, 0, 20))
+    clock = ManualClock(0.0)
+    scored = run_module.SearchRun.score
+
+    def one_second_each(run: run_module.SearchRun, *args: Any, **kwargs: Any) -> None:
+        clock.now += 1.0
+        scored(run, *args, **kwargs)
+
+    monkeypatch.setattr(run_module.SearchRun, "score", one_second_each)
+    cache = SuggestionCache()
+    stop = StopSignal(3.5, clock=clock, cause=StopCause.CALL_DEADLINE)
+    with caplog.at_level(logging.WARNING, logger="advisor.integrations.katib.sequence"):
+        with pytest.raises(StoppedError, match=r"stopped \(the call's deadline\)"):
+            call(search, cache=cache, stop=stop)
+        monkeypatch.undo()
+        assert _designs(suggestions(search, 0, 20, cache=cache)) == whole
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]
 
 
 def test_an_operation_of_widths_alone_leaves_nothing_unread() -> None:

@@ -284,7 +284,16 @@ class DesignSequence:
         The pages continue from the last page's token. As a computation from the start
         (:func:`~advisor.integrations.proposals.fetch_ranking` of ``length`` designs), each page
         asks at most :data:`PAGE_SIZE` designs and its search gets the time limit divided by
-        the pages ``length`` takes.
+        the pages ``length`` takes. A page the call's ``stop`` cut (its deadline, a cancel, the
+        server's shutdown) is not kept, even one its search returned before the deadline passed:
+        it ranks what the search reached in the time the call left it, and the call that follows
+        would continue that partial ranking instead of ranking the page whole. Only a page its
+        own time limit cut is kept, and its cut told (:meth:`tell_cut`).
+
+        Raises
+        ------
+        StoppedError
+            When ``stop`` stopped a page's search (what was ranked whole before it is kept).
         """
         from advisor.search.recommend import recommend
 
@@ -297,8 +306,11 @@ class DesignSequence:
         while len(self._ranked) < length and not self._ranking_ended:
             top_k = min(PAGE_SIZE, length - len(self._ranked))
             page = per_page.model_copy(update={"top_k": top_k, "page_token": self._token})
+            own = stop.limited(page.time_limit_seconds)  # the page's time limit, as it ran
             result = recommend(task, page, stop=stop)
             _raise_if_stopped(stop)  # a stopped search's page is partial: the positions would shift
+            if not result.complete and own.deadline == stop.deadline:
+                raise _stopped(stop)  # the call's deadline, not the time limit, was in force
             for r in result.recommendations:
                 self._ranked.append(Suggestion(r.rank, r.architecture, r.score, "ranked"))
                 text = architecture_json(r.architecture)
@@ -488,7 +500,14 @@ class SuggestionCache:
 
 def _raise_if_stopped(stop: StopSignal) -> None:
     if stop.stopped():
-        raise StoppedError("the suggestions were stopped (deadline, cancellation or shutdown)")
+        raise _stopped(stop)
+
+
+def _stopped(stop: StopSignal) -> StoppedError:
+    """Return the error of a call ``stop`` stopped, naming what stopped it where it says."""
+    cause = stop.cause
+    by = "deadline, cancellation or shutdown" if cause is None else cause.value
+    return StoppedError(f"the suggestions were stopped ({by})")
 
 
 def _digest(text: str) -> str:
