@@ -466,8 +466,9 @@ def check_katib_search(
 
     The task (a task document may hold any number of correlations) is checked as a search
     request's task, under the ``task`` setting's field; the widths of all ``num_filter`` spaces
-    together; the time limit; and, for GetSuggestions, the estimated size of the
-    ``current_request_number`` designs' answer.
+    together; the time limit; and the estimated size of an answer: for GetSuggestions, of its
+    ``current_request_number`` designs; for ValidateAlgorithmSettings (None), of the most
+    designs one call of the experiment asks for (:func:`_call_answer_violations`).
     """
     task = wire.task_to_proto(search.task)
     violations = [
@@ -491,14 +492,44 @@ def check_katib_search(
                 "max_time_limit_seconds",
             )
         )
-    if not violations and current_request_number is not None:
-        violations += _response(
-            "current_request_number",
-            f"for {current_request_number:,} designs",
-            current_request_number * _suggestion_bytes(task, "mixture" in search.budget.families()),
-            limits,
-        )
+    if not violations:
+        design = _suggestion_bytes(task, "mixture" in search.budget.families())
+        if current_request_number is None:
+            violations += _call_answer_violations(experiment.spec, design, limits)
+        else:
+            violations += _response(
+                "current_request_number",
+                f"for {current_request_number:,} designs",
+                current_request_number * design,
+                limits,
+            )
     _raise_if_any(violations)
+
+
+def _call_answer_violations(
+    spec: api_pb2.ExperimentSpec, design: int, limits: RequestLimits
+) -> Iterator[FieldViolation]:
+    """Refuse a ``parallel_trial_count`` whose call's answer, ``design`` bytes each, is too large.
+
+    Katib's controller asks one GetSuggestions call for at most ``parallel_trial_count`` designs
+    (no more than ``max_trial_count``, when set) and retries a refused call without end: an
+    experiment whose every call would be refused over ``max_message_bytes`` is refused up front,
+    saying the count that fits.
+    """
+    designs = spec.parallel_trial_count
+    if spec.max_trial_count > 0:
+        designs = min(designs, spec.max_trial_count)
+    whose = f"for the {designs:,} designs a call of the experiment may ask for"
+    fits = limits.max_message_bytes // design
+    advice = (
+        f"a parallelTrialCount of at most {fits:,} fits it"
+        if fits > 0
+        else "not one design fits it: a smaller inputSizes grid does"
+    )
+    for violation in _response(
+        "experiment.spec.parallel_trial_count", whose, designs * design, limits
+    ):
+        yield replace(violation, description=f"{violation.description}; {advice}")
 
 
 def _name_bytes(task: advisor_pb2.Task, quoted: bool = False) -> list[int]:

@@ -383,3 +383,42 @@ def test_an_answer_the_size_estimate_admits_is_within_the_message_limit() -> Non
         server.stop(0)
     assert len(reply.parameter_assignments) == 2
     assert reply.ByteSize() <= limits.max_message_bytes
+
+
+def test_validation_refuses_a_parallel_trial_count_whose_calls_answer_is_over_the_limit() -> None:
+    # Validated OK, then every GetSuggestions for parallelTrialCount designs was refused over
+    # max_message_bytes (60 designs on 128 x 128 x 3, ~5.6 MB), and Katib retries a refused
+    # call without end. The figures of the test above: two ~88 KB designs fit, three do not.
+    wide = experiment()
+    wide.spec.nas_config.graph_config.input_sizes[:] = [127, 127, 1]
+    wide.spec.parallel_trial_count = 3
+    wide.spec.max_trial_count = 0  # no designs computed: the answer's size alone is checked
+    server = start_katib_server(
+        "127.0.0.1", 0, workers=1, limits=RequestLimits(max_message_bytes=200_000)
+    )
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            katib = api_pb2_grpc.SuggestionStub(channel)
+            validate = api_pb2.ValidateAlgorithmSettingsRequest(experiment=wide)
+            refused = _refusal(katib.ValidateAlgorithmSettings, validate)
+            asked = api_pb2.GetSuggestionsRequest(
+                experiment=wide, current_request_number=3, total_request_number=3
+            )
+            suggested = _refusal(katib.GetSuggestions, asked)
+            spec = validate.experiment.spec  # the request's copy of the experiment
+            spec.parallel_trial_count = 2
+            katib.ValidateAlgorithmSettings(validate, timeout=60)
+            spec.parallel_trial_count = 60  # Katib asks no call for more than maxTrialCount
+            spec.max_trial_count = 2
+            katib.ValidateAlgorithmSettings(validate, timeout=60)
+    finally:
+        server.stop(0)
+    assert _fields(refused) == ["experiment.spec.parallel_trial_count"]
+    ((_, description),) = violations_of(rpc_status.from_call(refused))
+    ((_, suggestions_description),) = violations_of(rpc_status.from_call(suggested))
+    estimate = suggestions_description.partition(" is estimated at ")[2].partition(" bytes")[0]
+    assert description == (
+        f"the response for the 3 designs a call of the experiment may ask for is estimated at "
+        f"{estimate} bytes, over the server's limit of 200,000 (max_message_bytes); a "
+        "parallelTrialCount of at most 2 fits it"
+    )
