@@ -426,6 +426,24 @@ def test_a_bound_too_long_for_any_budget_is_told_so(tmp_path: Path, option: str)
     assert line == f"advisor: error: {option}: 1e40 is larger than any budget (2^63 - 1 at most)"
 
 
+@pytest.mark.parametrize("command", ["recommend", "infer"])
+def test_a_seed_too_long_for_any_seed_is_told_a_seeds_range(tmp_path: Path, command: str) -> None:
+    # Read as a count is, a seed past 30 digits was told "larger than any budget (2^63 - 1 at
+    # most)": a seed is no budget. A malformed seed is told as a malformed count still.
+    task = write(tmp_path, "task.yaml", yaml.safe_dump(SYMMETRY))
+    given = [task, "--budget", "5000"] if command == "recommend" else ["data.npy"]
+    result = advisor(command, *given, "--seed", "2e40")
+    line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
+    assert line == (
+        "advisor: error: --seed: 2e40 is larger than any seed (a seed runs from 0 to 2^63 - 1)"
+    )
+    result = advisor(command, *given, "--seed", "2.5")
+    line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
+    assert line == (
+        "advisor: error: --seed: invalid value '2.5' (a whole number: 200000, 200_000, 2e5 or 200k)"
+    )
+
+
 def test_a_target_port_past_65535_is_refused_not_wrapped() -> None:
     # `--target localhost:115587` (a digit too many) called port 50051, 115587 modulo 65536:
     # gRPC keeps a port's low 16 bits, so the command reached whatever server listened there.

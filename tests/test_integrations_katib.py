@@ -1780,13 +1780,23 @@ def test_a_per_input_bound_setting_holds_every_suggestion_within_it(
 
 
 @pytest.mark.parametrize(
-    "setting", ["max_parameters", "seed", *(setting for setting, _ in PER_INPUT_BOUNDS)]
+    ("setting", "past"),
+    [
+        *(
+            (setting, "larger than any budget (2^63 - 1 at most)")
+            for setting in ["max_parameters", *(setting for setting, _ in PER_INPUT_BOUNDS)]
+        ),
+        # A seed is no budget: it was told "larger than any budget", not what a seed may be.
+        ("seed", "larger than any seed (a seed runs from 0 to 2^63 - 1)"),
+    ],
 )
-def test_a_count_too_long_for_any_budget_is_told_so_not_called_no_integer(setting: str) -> None:
+def test_a_count_too_long_for_any_budget_is_told_so_not_called_no_integer(
+    setting: str, past: str
+) -> None:
     # 1e40 is a whole number, only past every bound: "is not a positive integer" told the
     # experiment's author to write another kind of number, as --budget once did.
     settings = {"task": "symmetry", "max_parameters": "1000", setting: "1e40"}
     with pytest.raises(InvalidRequestError) as refused:
         read_experiment(_experiment(**settings))
     (violation,) = refused.value.violations
-    assert violation.description == f"{setting}: 1e40 is larger than any budget (2^63 - 1 at most)"
+    assert violation.description == f"{setting}: 1e40 is {past}"

@@ -31,6 +31,7 @@ from advisor.cli.options import (
     output_path,
     read_path,
     saved_path,
+    seed,
 )
 from advisor.cli.output import fail
 from advisor.infer.terms import ARRANGEMENT_GAIN, DATA_PARTS, EVIDENCE_COVERAGE
@@ -142,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_force(infer, "--output")
     infer.add_argument(
         "--seed",
-        type=count,
+        type=seed,
         default=0,
         metavar="S",
         help="seed of the graph partitioner (default 0)",

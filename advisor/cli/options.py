@@ -8,13 +8,14 @@ gRPC, the server or the model.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
 from advisor import usage
-from advisor.model.integer_text import CountTooLongError, read_count
+from advisor.model.integer_text import CountTooLongError, read_count, read_seed
 from advisor.service.options import (
     BAD_OPTION_EXIT_STATUS,
     START_FAILED_EXIT_STATUS,
@@ -44,6 +45,7 @@ __all__ = [
     "output_path",
     "read_path",
     "saved_path",
+    "seed",
 ]
 
 
@@ -149,8 +151,18 @@ def count(text: str) -> int:
     A malformed one is refused as argparse refuses any value its type rejects (exit status 2,
     naming the option); one too long to be any budget is said so.
     """
+    return _whole(read_count, text)
+
+
+def seed(text: str) -> int:
+    """Read a seed as :func:`count` reads a count (:func:`read_seed`): one too long is told so."""
+    return _whole(read_seed, text)
+
+
+def _whole(reader: Callable[[str], int], text: str) -> int:
+    """Read ``text`` with ``reader`` for argparse, a number too long said as ``reader`` says it."""
     try:
-        return read_count(text)
+        return reader(text)
     except CountTooLongError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -215,6 +227,7 @@ def bound(text: str) -> int | str:
 VALUE_KINDS = {
     **usage.VALUE_KINDS,
     count.__name__: "a whole number: 200000, 200_000, 2e5 or 200k",
+    seed.__name__: "a whole number: 200000, 200_000, 2e5 or 200k",
     bound.__name__: f"a whole number, or {NO_BOUND} for no bound",
     number.__name__: "a number",
 }
@@ -245,7 +258,7 @@ BUDGET_OPTIONS = (
         "--seed",
         "seed",
         {
-            "type": count,
+            "type": seed,
             "metavar": "S",
             "help": "search seed: draws the dilation orders of a 1-D input of 128 steps or more, "
             "or padded to 128 or more (65 steps, say; a sequence written with axes of one "

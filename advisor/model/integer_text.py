@@ -5,8 +5,9 @@ The JSON reader (:mod:`advisor.model.documents`) and the YAML one
 long for any field is refused alike in either format; a module of its own, so the two readers
 import it and not each other. A budget count given as text (the ``advisor recommend`` options,
 Katib's algorithm settings) is read by :func:`read_count`, the one rule a budget's counts follow
-everywhere: a whole number, which a whole float writes too (``2e5``, ``100000.0``), as a budget
-built in Python takes ``2e5``. Standard library only: the command's parser loads it.
+everywhere (a seed's too, :func:`read_seed`): a whole number, which a whole float writes too
+(``2e5``, ``100000.0``), as a budget built in Python takes ``2e5``. Standard library only: the
+command's parser loads it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import decimal
 import re
 from typing import Final
 
-__all__ = ["MAX_INTEGER_DIGITS", "CountTooLongError", "read_count", "read_integer"]
+__all__ = ["MAX_INTEGER_DIGITS", "CountTooLongError", "read_count", "read_integer", "read_seed"]
 
 MAX_INTEGER_DIGITS = 4300
 """Most digits of an integer a document may write: Python's own bound on converting decimal
@@ -86,3 +87,24 @@ def read_count(text: str) -> int:
         # Spelling out 1e999999999 would take minutes; every bound is far below it.
         raise CountTooLongError(f"{text} is larger than any budget (2^63 - 1 at most)")
     return int(value)
+
+
+def read_seed(text: str) -> int:
+    """Read a seed as :func:`read_count` reads a count; one too long is told a seed's range.
+
+    A seed is no budget: ``2e40`` was refused as "larger than any budget", which told its writer
+    nothing of the seeds there are.
+
+    Raises
+    ------
+    ValueError
+        As :func:`read_count`.
+    CountTooLongError
+        For a number of more than :data:`_COUNT_DIGITS` digits, saying what a seed may be.
+    """
+    try:
+        return read_count(text)
+    except CountTooLongError:
+        raise CountTooLongError(
+            f"{text} is larger than any seed (a seed runs from 0 to 2^63 - 1)"
+        ) from None

@@ -24,7 +24,7 @@ from advisor.integrations.proposals import PAGE_SIZE
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.grid import InputSpec
-from advisor.model.integer_text import CountTooLongError, read_count
+from advisor.model.integer_text import CountTooLongError, read_count, read_seed
 from advisor.model.task import Task, list_presets, parse_task
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
 
@@ -182,7 +182,7 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
         "max_activations": ("max_activations", _positive_int, "a positive integer"),
         "objective": ("objective", _objective, f"one of {', '.join(_OBJECTIVES)}"),
         "time_limit": ("time_limit_seconds", _time_limit, f"seconds in (0, {MAX_TIME_LIMIT:g}]"),
-        "seed": ("seed", read_count, "an integer"),
+        "seed": ("seed", read_seed, "an integer"),
         "learn": ("learn", _flag, " or ".join(_FLAGS)),  # not the Budget's: popped below
     }
     if "task" in settings:
