@@ -1019,7 +1019,8 @@ def _from_position_one(
     if len(fresh) < count:
         raise InvalidRequestError.single(
             "current_request_number",
-            f"asks for {count} designs from position {start + 1}; the design space at this "
+            f"asks for {count:,} design{'' if count == 1 else 's'} from position {start + 1}; "
+            "the design space at this "
             f"budget holds only {len(sequence)} distinct ones",
         )
     return fresh[:count]
@@ -1080,6 +1081,9 @@ def test_a_space_that_runs_out_is_refused_as_without_the_cache() -> None:
     with pytest.raises(InvalidRequestError) as cached:
         suggestions(search, 52, 5, cache=cache)  # past the end without the trials
     assert f"holds only {SMALL_LENGTH} distinct" in str(cached.value)
+    with pytest.raises(InvalidRequestError) as one:
+        suggestions(search, SMALL_LENGTH, 1, cache=cache)
+    assert f"asks for 1 design from position {SMALL_LENGTH + 1};" in str(one.value)
 
 
 def test_trials_skipped_past_the_servers_limit_name_the_setting_to_raise() -> None:

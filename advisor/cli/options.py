@@ -224,10 +224,12 @@ def bound(text: str) -> int | str:
     return NO_BOUND if text.strip().lower() == NO_BOUND else count(text)
 
 
+_WHOLE_NUMBER: Final = "a whole number: 200000, 200_000, 2e5 or 200k"
+
 VALUE_KINDS = {
     **usage.VALUE_KINDS,
-    count.__name__: "a whole number: 200000, 200_000, 2e5 or 200k",
-    seed.__name__: "a whole number: 200000, 200_000, 2e5 or 200k",
+    count.__name__: _WHOLE_NUMBER,
+    seed.__name__: _WHOLE_NUMBER,
     bound.__name__: f"a whole number, or {NO_BOUND} for no bound",
     number.__name__: "a number",
 }

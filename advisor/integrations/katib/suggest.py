@@ -91,7 +91,7 @@ def suggestions(
     if len(fresh) < count:
         raise InvalidRequestError.single(
             "current_request_number",
-            f"asks for {count} designs from position {start + 1}; the design space at this "
+            f"asks for {_designs(count)} from position {start + 1}; the design space at this "
             f"budget holds only {length} distinct ones",
         )
     return fresh[:count]
@@ -105,7 +105,7 @@ def _over_designs(count: int, start: int, needed: int, max_length: int) -> Limit
     """
     refused = RefusedLimit("max_katib_designs", max_length, needed)
     description = (
-        f"asks for {count} designs from position {start + 1}; with the experiment's trials "
+        f"asks for {_designs(count)} from position {start + 1}; with the experiment's trials "
         f"skipped that needs {needed:,} designs of the sequence, over the server's limit of "
         f"{refused.limit:,} ({refused.setting})"
     )
@@ -168,3 +168,8 @@ def _turn(
             sequence.tell_cut(search.experiment)
     except InvalidRequestError as error:
         raise in_katib_terms(error, search.sources, search.budget) from None
+
+
+def _designs(count: int) -> str:
+    """Say ``count`` designs, ``1 design`` for one."""
+    return f"{count:,} design{'' if count == 1 else 's'}"
