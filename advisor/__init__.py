@@ -19,7 +19,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from advisor.errors import FieldViolation, InvalidRequestError, StoppedError
+    from advisor.errors import (
+        AdvisorError,
+        BadRequestError,
+        FieldViolation,
+        InvalidRequestError,
+        LimitExceededError,
+        StalePageTokenError,
+        StoppedError,
+    )
     from advisor.export.document import (
         analysis_document,
         architecture_yaml,
@@ -57,10 +65,13 @@ if TYPE_CHECKING:
     from advisor.search.recommend import recommend
     from advisor.seprank.analysis import analyze
     from advisor.stopping import StopSignal
+    from advisor.version import __version__ as __version__
 
 __all__ = [
+    "AdvisorError",
     "Analysis",
     "Architecture",
+    "BadRequestError",
     "Budget",
     "Correlation",
     "CorrelationAnalysis",
@@ -69,12 +80,14 @@ __all__ = [
     "InputSpec",
     "InvalidRequestError",
     "Layer",
+    "LimitExceededError",
     "MemberFigure",
     "PresetInfo",
     "Presets",
     "Recommendation",
     "SearchProgress",
     "SearchResult",
+    "StalePageTokenError",
     "StopSignal",
     "StoppedError",
     "Task",
@@ -94,8 +107,12 @@ __all__ = [
 ]
 
 _HOMES: dict[str, str] = {
+    "AdvisorError": "advisor.errors",
+    "BadRequestError": "advisor.errors",
     "FieldViolation": "advisor.errors",
     "InvalidRequestError": "advisor.errors",
+    "LimitExceededError": "advisor.errors",
+    "StalePageTokenError": "advisor.errors",
     "StoppedError": "advisor.errors",
     "analysis_document": "advisor.export.document",
     "architecture_yaml": "advisor.export.document",
@@ -130,14 +147,19 @@ _HOMES: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'advisor' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+if not TYPE_CHECKING:
+    # Hidden from type checkers, which see the imports above: a module __getattr__ returning
+    # Any let a caller's mypy --strict pass a misspelt name (`from advisor import recomend`).
+
+    def __getattr__(name: str) -> Any:
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module 'advisor' has no attribute {name!r}")
+        value = getattr(importlib.import_module(home), name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    """List the curated API and the module's own dunders, not its imports (tab completion)."""
+    return sorted({*__all__, *_HOMES, *(name for name in globals() if name.startswith("__"))})
