@@ -18,6 +18,7 @@ from advisor.export.document import (
     search_result_document,
     torch_module,
 )
+from advisor.export.margins import input_pads
 from advisor.geometry.layouts import input_permutation, pooling_structure
 from advisor.model.architecture import (
     Architecture,
@@ -300,6 +301,26 @@ def test_the_padded_margin_is_one_constant_input(architecture: Architecture) -> 
     inner[tuple(slice(b, b + n) for n, (b, _) in margins)] = True
     margin = features.flatten(2)[:, :, torch.as_tensor(~inner.reshape(-1))]
     assert torch.equal(margin, margin[:1, :, :1].expand_as(margin))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("architecture", _architectures())
+def test_a_net_that_pads_nothing_has_no_pad_layer_and_the_same_keys(
+    architecture: Architecture,
+) -> None:
+    """The representation's first layer pads only where a margin is not 0; the conv stays [1]."""
+    pytest.importorskip("torch")
+    from torch import nn
+
+    module = torch_module(architecture)
+    representation = module.representation
+    assert isinstance(representation, nn.Sequential)
+    padding, conv = representation[0], representation[1]
+    padded = any(input_pads(architecture))
+    assert isinstance(padding, nn.Identity) is not padded
+    assert isinstance(conv, nn.Conv1d | nn.Conv2d | nn.Conv3d)
+    keys = {key for key in module.state_dict() if key.startswith("representation.")}
+    assert keys == {"representation.1.weight", "representation.1.bias"}
 
 
 @pytest.mark.torch

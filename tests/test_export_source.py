@@ -34,6 +34,7 @@ from advisor.export.document import (
     search_result_document,
     torch_module,
 )
+from advisor.export.margins import input_pads
 from advisor.export.mixture_gathers import mixture_gathers
 from advisor.export.torch_source import torch_source
 from advisor.geometry.layouts import dilation_permutation, input_permutation
@@ -201,6 +202,11 @@ def _constant_in(source: str, name: str) -> Any:
     return eval(compile(ast.Expression(value), f"<{name}>", "eval"))
 
 
+def _padding_layer(architecture: Architecture) -> str:
+    """The representation's first layer: a pad where a margin is not 0, else ``Identity``."""
+    return f"ConstantPad{architecture.input.ndim}d" if any(input_pads(architecture)) else "Identity"
+
+
 def _permutation_in(source: str) -> list[int]:
     """Evaluate the source's ``PERMUTATION`` display alone (no torch needed)."""
     permutation: list[int] = _constant_in(source, "PERMUTATION")
@@ -214,7 +220,7 @@ def test_the_source_parses_and_spells_out_every_layer(case: str) -> None:
     calls = _layer_calls(source)
     ndim = architecture.input.ndim
     assert [name for name, _, _ in calls] == [
-        f"ConstantPad{ndim}d",
+        _padding_layer(architecture),
         f"Conv{ndim}d",
         "ReLU",
         *[
@@ -249,7 +255,7 @@ def test_a_mixtures_source_spells_out_every_members_layers_and_gathers(case: str
         for widths in member_widths(architecture.widths, mixture)
     ]
     assert [name for name, _, _ in calls] == [
-        f"ConstantPad{ndim}d",
+        _padding_layer(architecture),
         f"Conv{ndim}d",
         "ReLU",
         *[name for member in members for _ in member for name in (f"Conv{ndim}d", "ReLU", pool)],

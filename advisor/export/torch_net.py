@@ -272,9 +272,13 @@ def representation_layer(architecture: Architecture) -> nn.Sequential:
     The input is zero-padded by the architecture's ``padding`` (its margin is then the constant
     input the analysis models) and by the conv's 'same' margins, by hand: torch pads even
     kernels with a warning and a copy. torch lists the margins from the last axis to the first.
+    A net that pads nothing has ``nn.Identity`` there, not a pad by zero margins (a copy of the
+    input per call, and a layer that reads as padding): the conv stays ``representation[1]``,
+    so every net's ``state_dict`` has the same keys.
     """
     spec = architecture.input
-    padding = _LAYERS[f"ConstantPad{spec.ndim}d"](input_pads(architecture), 0.0)
+    pads = input_pads(architecture)
+    padding = _LAYERS[f"ConstantPad{spec.ndim}d"](pads, 0.0) if any(pads) else nn.Identity()
     conv = _LAYERS[f"Conv{spec.ndim}d"](
         spec.channels, architecture.representation, architecture.representation_kernel
     )

@@ -84,7 +84,7 @@ def torch_source(
     shared = {
         "representation": _REPRESENTATION.format(
             ndim=spec.ndim,
-            pads=_tuple(pads),
+            padding=_padding_layer(spec.ndim, pads),
             channels=spec.channels,
             representation=architecture.representation,
             kernel=architecture.representation_kernel,
@@ -241,6 +241,16 @@ def _layer_lines(
     )
 
 
+def _padding_layer(ndim: int, pads: Sequence[int]) -> str:
+    """Write the representation's padding: ``nn.ConstantPad2d(...)``, or ``nn.Identity()``.
+
+    A net that pads nothing keeps a layer in its place, as ``torch_module``'s does
+    (:func:`advisor.export.torch_net.representation_layer`), so the conv is
+    ``representation[1]`` and the ``state_dict`` keys are every net's.
+    """
+    return f"nn.ConstantPad{ndim}d({_tuple(pads)}, 0.0)" if any(pads) else "nn.Identity()"
+
+
 def _tuple(values: Sequence[int]) -> str:
     """Write ``values`` as a tuple literal: ``(2,)`` for one."""
     return f"({values[0]},)" if len(values) == 1 else f"({', '.join(map(str, values))})"
@@ -395,11 +405,13 @@ def _check_inputs(inputs: torch.Tensor, dtype: torch.dtype) -> None:
 
 _REPRESENTATION: Final = """\
 nn.Sequential(
-            nn.ConstantPad{ndim}d({pads}, 0.0),
+            {padding},
             nn.Conv{ndim}d({channels}, {representation}, kernel_size={kernel}),
             nn.ReLU(),
         )"""
 """The representation layers, a tree's and a mixture's ``Net`` alike: padding, conv, ReLU.
+
+The padding is :func:`_padding_layer`'s, ``nn.Identity()`` for a net that pads nothing.
 
 Written after ``self.representation = `` in ``Net.__init__``, hence its indentation."""
 
