@@ -495,11 +495,18 @@ def test_the_header_says_a_dilations_designs_order(
     run = advisor("export", path, "--output", "-")
     assert run.status == ExitCode.OK, run.stderr
     assert f"outputs 1, {said}; max pooling" in _header_words(run.stdout)
+    # Its architecture saved alone, or the result with its order null, holds the order only in
+    # its permutation: the header said none.
     arch = tmp_path / "arch.yaml"
     arch.write_text(yaml.safe_dump(architecture_document(chosen.architecture)))
-    run = advisor("export", arch, "--output", "-")
-    assert run.status == ExitCode.OK, run.stderr
-    assert "dilations " not in _header_words(run.stdout)
+    unordered = json.loads(path.read_text())
+    unordered["recommendations"][0]["dilations"] = None
+    null = tmp_path / "null.json"
+    null.write_text(json.dumps(unordered))
+    for saved in (arch, null):
+        run = advisor("export", saved, "--output", "-")
+        assert run.status == ExitCode.OK, run.stderr
+        assert f"outputs 1, {said}; max pooling" in _header_words(run.stdout)
     # An architecture file written with the order as its geometry says it as its geometry.
     document = architecture_document(chosen.architecture)
     document["geometry"] = {"dilations": list(chosen.dilations)}

@@ -101,7 +101,7 @@ def torch_source(
     )
     unpadded = " without the padding the module adds" if any(pads) else ""
     return _TEMPLATE.format(
-        header=_header(architecture, pooling, source, rank, dilations),
+        header=_header(architecture, pooling, source, rank, _said_order(architecture, dilations)),
         input_shape=_tuple((spec.channels, *spec.shape)),
         gathers=gathers,
         net=net,
@@ -188,6 +188,24 @@ def _header(
         textwrap.fill(text, _LINE, initial_indent="# ", subsequent_indent="#   ") + "\n"
         for text in paragraphs
     )
+
+
+def _said_order(
+    architecture: Architecture, dilations: Sequence[int] | None
+) -> Sequence[int] | None:
+    """Return the dilation order the header says: the recommendation's, else the design's own.
+
+    A ``dilations`` design saved alone (its ``architecture`` without the recommendation) or in a
+    result whose ``dilations`` is null holds its order only in its permutation, which the
+    header then reads it from, as a mixture's members (:func:`_members_line`); a geometry
+    written as ``{dilations: [...]}`` says it as its geometry (:func:`_geometry_name`).
+    """
+    geometry = architecture.geometry
+    if dilations is not None or architecture.family != "dilations":
+        return dilations
+    if not isinstance(geometry, PermutationGeometry):
+        return None
+    return dilation_order(architecture.schedule, geometry.permutation)
 
 
 def _members_line(architecture: Architecture, mixture: Mixture) -> str:
