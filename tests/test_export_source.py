@@ -570,6 +570,38 @@ def test_a_results_order_not_its_designs_is_refused_where_it_lies(
     assert str(raised.value).startswith(refusal)
 
 
+def test_a_results_counts_not_its_designs_are_refused_as_parse_search_result_refuses_them(
+    dilations_result: tuple[Path, Any], tmp_path: Path
+) -> None:
+    # A design edited by hand (a wider M), its parameters left, was exported with a header giving
+    # the new count, where parse_search_result refuses the same document.
+    path, chosen = dilations_result
+    document = json.loads(path.read_text())
+    design = document["recommendations"][0]["architecture"]
+    design["representation"] += 1
+    edited_architecture = parse_architecture(design)
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(document))
+    refusal = (
+        f"recommendations[0].parameters: is {chosen.parameters:,}, but its architecture has "
+        f"{edited_architecture.parameters:,}: the document was edited"
+    )
+    line = assert_one_error_line(
+        advisor("export", edited, "--output", "-"), ExitCode.INVALID_ARGUMENT
+    )
+    assert line.startswith(f"advisor: error: architecture.{refusal}")
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_search_result(document)
+    assert str(raised.value).startswith(refusal)
+    # A result that states no costs (written by hand) is exported with its design's own.
+    for name in ("parameters", "multiply_adds", "activations"):
+        del document["recommendations"][0][name]
+    edited.write_text(json.dumps(document))
+    run = advisor("export", edited, "--output", "-")
+    assert run.status == ExitCode.OK, run.stderr
+    assert f"parameters: {edited_architecture.parameters:,};" in _header_words(run.stdout)
+
+
 def test_the_client_reads_a_results_design_as_analyze_arch_does(
     dilations_result: tuple[Path, Any], tmp_path: Path
 ) -> None:

@@ -43,7 +43,7 @@ def export(args: argparse.Namespace) -> str:
     if output is not None:
         _check_output(args, output)
     rank = None if args.rank is None else checked_rank(args.rank)
-    chosen = design_argument(args.arch, rank)
+    chosen = design_argument(args.arch, rank, counted=True)
     source = torch_source(
         chosen.architecture,
         args.pooling,

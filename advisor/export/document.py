@@ -28,6 +28,7 @@ from advisor.errors import (
 )
 from advisor.geometry.layouts import dilation_permutation, input_permutation
 from advisor.model.architecture import (
+    COUNTS,
     Architecture,
     RankedArchitecture,
     architecture_document,
@@ -51,6 +52,7 @@ __all__ = [
     "analysis_document",
     "architecture_yaml",
     "check_pooling",
+    "counts_contradiction",
     "design_argument",
     "dilations_contradiction",
     "parse_analysis",
@@ -235,27 +237,39 @@ def _result_contradictions(result: SearchResult) -> list[FieldViolation]:
     found = misranked(ranks, "recommendations")
     for index, recommendation in enumerate(result.recommendations):
         place, architecture = f"recommendations[{index}]", recommendation.architecture
-        counted = {
-            "parameters": architecture.parameters,
-            "multiply_adds": architecture.multiply_adds,
-            "activations": architecture.activations,
-        }
-        for name, count in counted.items():
-            given = getattr(recommendation, name)
-            if given is not None and given != count:
-                found.append(
-                    FieldViolation(
-                        f"{place}.{name}",
-                        f"is {given:,}, but its architecture has {count:,}: the document was "
-                        "edited; write the design's own count or recommend again",
-                    )
-                )
+        stated = {name: getattr(recommendation, name) for name in COUNTS}
+        found += counts_contradiction(architecture, stated, place)
         if recommendation.dilations is not None:
             found += dilations_contradiction(
                 architecture, recommendation.dilations, f"{place}.dilations"
             )
         tree = not architecture.is_overlapping and architecture.mixture is None
         found += _figure_contradictions(recommendation.analysis, f"{place}.analysis", tree)
+    return found
+
+
+def counts_contradiction(
+    architecture: Architecture, stated: Mapping[str, object], place: str
+) -> list[FieldViolation]:
+    """Name each count (:data:`COUNTS`) a recommendation at ``place`` states unlike its design.
+
+    A recommendation's costs are counted from its architecture: one that differs was edited
+    (the widths or M changed, its ``parameters`` left). ``parse_search_result`` refuses it,
+    and ``advisor export``, whose header gives the design's own counts, as well. The one check
+    of both; a count ``stated`` as None or not at all is not checked.
+    """
+    found = []
+    for name in COUNTS:
+        given, count = stated.get(name), getattr(architecture, name)
+        if given is not None and given != count:
+            written = f"{given:,}" if type(given) is int else repr(given)
+            found.append(
+                FieldViolation(
+                    f"{place}.{name}",
+                    f"is {written}, but its architecture has {count:,}: the document was "
+                    "edited; write the design's own count or recommend again",
+                )
+            )
     return found
 
 
@@ -285,20 +299,26 @@ def dilations_contradiction(
     ]
 
 
-def design_argument(path: str | os.PathLike[str], rank: int | None) -> RankedArchitecture:
+def design_argument(
+    path: str | os.PathLike[str], rank: int | None, *, counted: bool = False
+) -> RankedArchitecture:
     """Read a design as :func:`~advisor.model.architecture.ranked_architecture_argument` does.
 
     And refuse a recommendation's dilation order that is not its architecture's
     (:func:`dilations_contradiction`, at ``architecture.recommendations[i].dilations``): what
-    ``advisor analyze --arch`` and ``advisor export`` read a design with.
+    ``advisor analyze --arch`` and ``advisor export`` read a design with. With ``counted``
+    (``advisor export``'s, whose header gives the design's counts) also its stated counts that
+    are not the design's (:func:`counts_contradiction`): ``analyze --arch`` recomputes them.
     """
     chosen = ranked_architecture_argument(path, rank)
+    found = []
     if chosen.dilations is not None:
-        _refuse_contradictions(
-            dilations_contradiction(
-                chosen.architecture, chosen.dilations, f"{chosen.place}.dilations"
-            )
+        found += dilations_contradiction(
+            chosen.architecture, chosen.dilations, f"{chosen.place}.dilations"
         )
+    if counted and chosen.counts is not None and chosen.place is not None:
+        found += counts_contradiction(chosen.architecture, chosen.counts, chosen.place)
+    _refuse_contradictions(found)
     return chosen
 
 

@@ -63,6 +63,7 @@ from advisor.model.text import printable_name
 from advisor.stdout import shown_path
 
 __all__ = [
+    "COUNTS",
     "Architecture",
     "DilationGeometry",
     "Geometry",
@@ -529,14 +530,22 @@ class RankedArchitecture(NamedTuple):
 
     ``rank`` is the chosen recommendation's (the one asked for, or the first listed's),
     ``dilations`` its dilation order (``Recommendation.dilations``), None for a design of
-    another family, and ``place`` where it lies (``architecture.recommendations[0]``), for a
-    refusal of its fields; all three are None for an architecture file.
+    another family, ``place`` where it lies (``architecture.recommendations[0]``), for a
+    refusal of its fields, and ``counts`` the costs of :data:`COUNTS` it states, as written
+    (checked against its architecture by ``advisor export``, which writes the design's own);
+    all four are None for an architecture file.
     """
 
     architecture: Architecture
     rank: int | None
     dilations: tuple[int, ...] | None
     place: str | None = None
+    counts: Mapping[str, object] | None = None
+
+
+COUNTS: Final = ("parameters", "multiply_adds", "activations")
+"""The costs a recommendation states beside its architecture, each the architecture's own
+property of that name (counted from it)."""
 
 
 def ranked_architecture_argument(
@@ -562,8 +571,13 @@ def ranked_architecture_argument(
         recommendation's order is no dilation order of its architecture's layers) or ``rank``.
     """
     chosen = _chosen_argument(path, rank)
-    place = None if chosen.recommendation is None else chosen.field
-    return RankedArchitecture(chosen.architecture, chosen.rank, _dilation_order(chosen), place)
+    if chosen.recommendation is None:
+        return RankedArchitecture(chosen.architecture, None, None)
+    stated = chosen.recommendation
+    counts = {name: stated[name] for name in COUNTS if name in stated}
+    return RankedArchitecture(
+        chosen.architecture, chosen.rank, _dilation_order(chosen), chosen.field, counts
+    )
 
 
 def _chosen_argument(path: str | os.PathLike[str], rank: int | None) -> _Chosen:
