@@ -45,6 +45,7 @@ from advisor.model.architecture import (
     architecture_document,
     load_architecture,
     parse_architecture,
+    with_task_outputs,
 )
 from advisor.model.budget import Budget
 from advisor.model.grid import InputSpec
@@ -632,6 +633,38 @@ def test_a_dilation_order_not_the_architectures_is_refused(
     assert "is not the dilation order of the architecture's geometry" in str(raised.value)
     with pytest.raises(InvalidRequestError, match="dilations"):
         torch_source(chosen.architecture, dilations=(1, 2))
+
+
+def test_an_architecture_without_outputs_is_warned_of_or_given_them(tmp_path: Path) -> None:
+    # A file without outputs was written with a 1-logit head without a word, where analyze
+    # --arch gives it the task's outputs (72,310 parameters against 69,421 for a CIFAR net).
+    document = architecture_document(CONTIGUOUS)
+    del document["outputs"]
+    arch = tmp_path / "arch.yaml"
+    arch.write_text(yaml.safe_dump(document))
+    unstated = parse_architecture(document)
+    run = advisor("export", arch, "--output", "-")
+    assert run.status == ExitCode.OK, run.stderr
+    assert run.stderr.startswith(f"warning: outputs: {arch} states none: the net has 1 output")
+    assert f"parameters: {unstated.parameters:,};" in _header_words(run.stdout)
+    given = with_task_outputs(unstated, 7)
+    run = advisor("export", arch, "--outputs", "7", "--output", "-")
+    assert (run.status, run.stderr) == (ExitCode.OK, "")
+    assert f"parameters: {given.parameters:,};" in _header_words(run.stdout)
+    assert "nn.Linear(4, 7)" in run.stdout
+    # A design that states its outputs keeps them, without a word; other outputs are refused.
+    stated = tmp_path / "stated.yaml"
+    stated.write_text(yaml.safe_dump(architecture_document(CONTIGUOUS)))
+    for outputs in ((), ("--outputs", str(CONTIGUOUS.outputs))):
+        run = advisor("export", stated, *outputs, "--output", "-")
+        assert (run.status, run.stderr) == (ExitCode.OK, ""), outputs
+    refused = advisor("export", stated, "--outputs", "3", "--output", "-")
+    line = assert_one_error_line(refused, ExitCode.INVALID_ARGUMENT)
+    assert f"--outputs: {stated} states outputs {CONTIGUOUS.outputs}: leave --outputs out" in line
+    line = assert_one_error_line(
+        advisor("export", arch, "--outputs", "0", "--output", "-"), ExitCode.INVALID_ARGUMENT
+    )
+    assert "--outputs: is 0: must be greater than 0" in line
 
 
 def test_the_command_writes_standard_output_for_a_dash() -> None:

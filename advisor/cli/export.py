@@ -16,11 +16,17 @@ from advisor.cli.output_files import (
     standard_output,
     write_output_file,
 )
+from advisor.errors import InvalidRequestError
 from advisor.export.document import design_argument
 from advisor.export.torch_source import torch_source
-from advisor.model.architecture import checked_rank
+from advisor.model.architecture import (
+    Architecture,
+    architecture_document,
+    checked_rank,
+    parse_architecture,
+)
 from advisor.model.documents import STDIN, source_name
-from advisor.stdout import shown_path
+from advisor.stdout import shown_path, write_stderr
 
 __all__ = ["export"]
 
@@ -36,7 +42,7 @@ def export(args: argparse.Namespace) -> str:
     ------
     InvalidRequestError
         On ``--output`` (an existing file without ``--force``, a directory, the ARCH file),
-        ``--rank``, or the ARCH file's fields.
+        ``--rank``, ``--outputs`` (:func:`_with_outputs`), or the ARCH file's fields.
     """
     output = None if args.output is None or standard_output(args.output) else args.output
     check_force(args.force, output, "--output FILE (standard output replaces no file)")
@@ -45,7 +51,7 @@ def export(args: argparse.Namespace) -> str:
     rank = None if args.rank is None else checked_rank(args.rank)
     chosen = design_argument(args.arch, rank, counted=True)
     source = torch_source(
-        chosen.architecture,
+        _with_outputs(chosen.architecture, args.outputs, source_name(args.arch)),
         args.pooling,
         source=source_name(args.arch),
         rank=chosen.rank,
@@ -55,6 +61,41 @@ def export(args: argparse.Namespace) -> str:
         return source
     write_output_file(output, source, "--output")
     return f"PyTorch source written to {shown_path(output)}\n"
+
+
+def _with_outputs(architecture: Architecture, outputs: int | None, name: str) -> Architecture:
+    """Return the design read from ``name`` with the head ``--outputs`` gives a design without one.
+
+    A design that states no ``outputs`` has 1, the architecture file's default, where ``analyze
+    --arch`` gives it the task's: such a file exported without ``--outputs`` is warned of on
+    standard error, not written with one logit silently. A design that states other outputs is
+    refused: its file (and a result's counts) say another net.
+
+    Raises
+    ------
+    InvalidRequestError
+        On ``--outputs`` when the design states other outputs, or it is no network's outputs.
+    """
+    stated = "outputs" in architecture.model_fields_set
+    if outputs is None:
+        if not stated:
+            write_stderr(
+                f"warning: outputs: {shown_path(name)} states none: the net has 1 output, the "
+                "architecture file's default (analyze --arch gives it the task's); pass "
+                "--outputs Y for Y classes\n"
+            )
+        return architecture
+    if stated and outputs != architecture.outputs:
+        raise InvalidRequestError.single(
+            "--outputs",
+            f"{shown_path(name)} states outputs {architecture.outputs}: leave --outputs out "
+            "(it gives outputs to a design that states none)",
+        )
+    document = {**architecture_document(architecture), "outputs": outputs}
+    try:
+        return parse_architecture(document)
+    except InvalidRequestError as error:
+        raise error.renamed(lambda path: "--outputs" if path == "outputs" else path) from None
 
 
 def _check_output(args: argparse.Namespace, output: Path) -> None:

@@ -192,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with a recommend result as ARCH: its recommendation of rank K (default: its first)",
     )
     export.add_argument(
+        "--outputs",
+        type=count,
+        metavar="Y",
+        help="network outputs of an ARCH that states none (default: its own, else 1, with a "
+        "warning)",
+    )
+    export.add_argument(
         "--pooling",
         choices=POOLING_KINDS,
         default="max",
