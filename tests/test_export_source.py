@@ -274,16 +274,25 @@ def test_a_mixtures_header_names_its_members() -> None:
     source = torch_source(IMAGE_MIXTURE)
     words = " ".join("".join(line[1:] for line in source.splitlines() if line[:1] == "#").split())
     assert "mixture of 2 members, summed at the root only" in words
-    assert (
-        "members: 0: geometry contiguous, widths 3 2 2; 1: geometry mirror, widths 2 3 2" in words
-    )
+    assert "members: 0: contiguous tree, widths 3 2 2; 1: mirror tree, widths 2 3 2" in words
     assert f"parameters: {IMAGE_MIXTURE.parameters:,};" in words
+
+
+def test_a_mixtures_header_names_written_out_members_by_their_family() -> None:
+    # A result's members are written-out permutations: the header said "geometry permutation"
+    # of each, where the summary names "the contiguous tree (member 0)".
+    written = architecture_document(IMAGE_MIXTURE)
+    for member, geometry in ((written, "contiguous"), (written["mixture"]["members"][0], "mirror")):
+        laid = IMAGE_MIXTURE.model_copy(update={"geometry": geometry, "mixture": None})
+        member["geometry"] = {"permutation": input_permutation(laid).tolist()}
+    words = _header_words(torch_source(parse_architecture(written)))
+    assert "members: 0: contiguous tree, widths 3 2 2; 1: mirror tree, widths 2 3 2" in words
 
 
 def test_a_mixtures_header_says_a_dilated_members_order() -> None:
     # A member laid out as a dilated tree was "geometry permutation" alone, where the summary
     # named its order ("the dilated tree of dilations 2, 4, 8, 1").
-    orders = [(8, 4, 2, 1), (2, 4, 8, 1)]
+    orders = [(4, 1, 8, 2), (2, 4, 8, 1)]
     mixture = {
         "members": [
             {
@@ -303,8 +312,8 @@ def test_a_mixtures_header_says_a_dilated_members_order() -> None:
         }
     )
     words = _header_words(torch_source(architecture))
-    assert "members: 0: geometry permutation, dilations 8 4 2 1, widths 2 2 2 2;" in words
-    assert "1: geometry permutation, dilations 2 4 8 1, widths 2 2 2 2;" in words
+    assert "members: 0: dilated tree of dilations 4, 1, 8, 2, widths 2 2 2 2;" in words
+    assert "1: dilated tree of dilations 2, 4, 8, 1, widths 2 2 2 2;" in words
     assert "2: geometry permutation, widths 2 2 2 2" in words
 
 

@@ -12,24 +12,29 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Final
+from typing import Final, get_args
+
+import numpy as np
 
 from advisor.errors import InvalidRequestError
 from advisor.export.document import PoolingKind, check_pooling, dilations_contradiction
 from advisor.export.margins import input_pads
 from advisor.export.mixture_gathers import mixture_gathers
-from advisor.geometry.layouts import dilation_order, input_permutation
+from advisor.geometry.layouts import dilation_order, geometry_permutation, input_permutation
 from advisor.model.architecture import Architecture
 from advisor.model.arguments import require_instance
 from advisor.model.geometries import (
     DilationGeometry,
     Geometry,
+    NamedGeometry,
     PermutationGeometry,
+    applies_to,
     family_of,
 )
 from advisor.model.mixture import Mixture, member_geometries, member_widths
 from advisor.model.results import shape_summary
-from advisor.model.text import activations_text
+from advisor.model.schedule import Schedule
+from advisor.model.text import activations_text, tree_name
 from advisor.stdout import printable
 from advisor.version import __version__
 
@@ -209,24 +214,43 @@ def _said_order(
 
 
 def _members_line(architecture: Architecture, mixture: Mixture) -> str:
-    """Return the header's line on a mixture's members: each one's geometry and widths.
+    """Return the header's line on a mixture's members: each one's tree and widths.
 
-    A member laid out as a dilated tree's permutation is said with its order too
-    (``geometry permutation, dilations 2 4 8 1``), which the permutation alone does not show.
+    Each member is named as the mixture's summary names it (``0: contiguous tree``, ``1: dilated
+    tree of dilations 2, 4, 8, 1``), its family read from its geometry: a result's members are
+    written-out permutations, which said ``geometry permutation`` alone. A permutation no
+    family lays out is said as such (``geometry permutation``).
     """
     members = zip(
         member_geometries(architecture.geometry, mixture),
         member_widths(architecture.widths, mixture),
         strict=True,
     )
-    said = []
-    for index, (geometry, widths) in enumerate(members):
-        name = _geometry_name(geometry)
-        if isinstance(geometry, PermutationGeometry):
-            order = dilation_order(architecture.schedule, geometry.permutation)
-            name += "" if order is None else f", dilations {' '.join(map(str, order))}"
-        said.append(f"{index}: geometry {name}, widths {' '.join(map(str, widths))}")
+    said = [
+        f"{index}: {_member_name(geometry, architecture.schedule)}, "
+        f"widths {' '.join(map(str, widths))}"
+        for index, (geometry, widths) in enumerate(members)
+    ]
     return "members: " + "; ".join(said)
+
+
+def _member_name(geometry: Geometry, schedule: Schedule) -> str:
+    """Name a member's tree by its family (:func:`tree_name`), or say its geometry's name.
+
+    A permutation is the first named family's that lays out the same one on ``schedule``
+    (simplest first, as :data:`FAMILIES` lists them), else a dilation order's.
+    """
+    if isinstance(geometry, DilationGeometry):
+        return tree_name("dilations", geometry.dilations)
+    if isinstance(geometry, str):
+        return tree_name(geometry)
+    for named in get_args(NamedGeometry):
+        if applies_to(named, schedule) and np.array_equal(
+            geometry_permutation(named, schedule), geometry.permutation
+        ):
+            return tree_name(named)
+    order = dilation_order(schedule, geometry.permutation)
+    return "geometry permutation" if order is None else tree_name("dilations", order)
 
 
 def _geometry_name(geometry: Geometry) -> str:

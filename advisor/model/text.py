@@ -11,6 +11,7 @@ over a limit with the decimals that read over it (:func:`bits_over`).
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from typing import Final
 
 __all__ = [
@@ -21,8 +22,10 @@ __all__ = [
     "bits_over",
     "bits_text",
     "count_text",
+    "family_words",
     "printable_name",
     "told_apart",
+    "tree_name",
 ]
 
 BATCH_SIZE: Final = 32
@@ -153,3 +156,22 @@ def article(noun: str) -> str:
     Of a capital too (``an Architecture``), as a type's name in a message has one.
     """
     return "an" if noun[:1].lower() in tuple("aeiou") else "a"
+
+
+_FAMILY_WORDS: Final = {"dilations": "dilated", "data_arranged": "data-arranged"}
+"""A family's name in the rationale's prose, where its identifier does not read as a word."""
+
+
+def family_words(family: str) -> str:
+    """Return ``family`` as the rationale writes it (``data_arranged``: ``data-arranged``)."""
+    return _FAMILY_WORDS.get(family, family)
+
+
+def tree_name(family: str, dilations: Sequence[int] | None = None) -> str:
+    """Name a tree of ``family``: ``contiguous tree``, ``dilated tree of dilations 2, 4, 8, 1``.
+
+    A mixture's summary names its members so, and ``advisor export``'s header likewise: two
+    dilated trees differ only in their order, which their permutations do not show.
+    """
+    name = f"{family_words(family)} tree"
+    return name if dilations is None else f"{name} of dilations {', '.join(map(str, dilations))}"

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from advisor.model.text import family_words
 from advisor.search.board import Entry
 from advisor.search.candidates import Candidate
-from advisor.search.explain import Design, family_words
+from advisor.search.explain import Design
 from advisor.search.run import SearchRun
 
 __all__ = ["design", "tree_words"]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Literal, Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -42,7 +42,6 @@ __all__ = [
     "StandardCosts",
     "Widening",
     "carriers",
-    "family_words",
     "fit",
     "listed",
     "rationale",
@@ -882,15 +881,6 @@ def carriers(members: Sequence[str], correlations: Sequence[CorrelationAnalysis]
         "every member's figure is in the analysis' members): "
         f"{'; '.join(said(reach, names) for reach, names in ordered)}."
     )
-
-
-_FAMILY_WORDS: Final = {"dilations": "dilated", "data_arranged": "data-arranged"}
-"""A family's name in the rationale's prose, where its identifier does not read as a word."""
-
-
-def family_words(family: str) -> str:
-    """Return ``family`` as the rationale writes it (``data_arranged``: ``data-arranged``)."""
-    return _FAMILY_WORDS.get(family, family)
 
 
 def listed(items: Sequence[str], more: int = 0, quoted: bool = True, last: str = "and") -> str:

@@ -61,7 +61,7 @@ from advisor.model.compute import COUNT_LIMIT
 from advisor.model.mixture import coinciding_levels, member_widths
 from advisor.model.results import Recommendation, SearchResult, pools_text
 from advisor.model.task import Task
-from advisor.model.text import activations_text
+from advisor.model.text import activations_text, tree_name
 from advisor.search.candidates import padding_text
 from advisor.search.coherence import Relation, architecture_coherence
 from advisor.search.explain import (
@@ -69,7 +69,6 @@ from advisor.search.explain import (
     Leaders,
     Scope,
     carriers,
-    family_words,
     fit,
     verdict,
 )
@@ -644,10 +643,7 @@ def _member(tree: Recommendation) -> str:
     """
     family = tree.architecture.family
     assert family is not None, "the search's trees carry their family"
-    name = f"{family_words(family)} tree"
-    if tree.dilations is None:
-        return name
-    return f"{name} of dilations {', '.join(map(str, tree.dilations))}"
+    return tree_name(family, tree.dilations)
 
 
 def _recommendation(

@@ -13,12 +13,12 @@ from typing import Final
 
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR
 from advisor.model.grid import MAX_LOCATIONS, channel_axis_hint
-from advisor.model.text import told_apart
+from advisor.model.text import family_words, told_apart
 from advisor.search.board import Entry, ranked
 from advisor.search.candidates import deepest_tree
 from advisor.search.checks import widened_default
 from advisor.search.coherence import describe_relation
-from advisor.search.explain import family_words, listed, widths_text
+from advisor.search.explain import listed, widths_text
 from advisor.search.ladders import no_standard_cnn_reason
 from advisor.search.run import SearchRun
 from advisor.stopping import StopCause, StopSignal
