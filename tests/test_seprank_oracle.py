@@ -150,7 +150,7 @@ def test_the_oracle_finds_the_ranks_documented_below_the_bound() -> None:
 
 def test_a_tight_figure_of_plain_2x2_pooling_is_above_the_shared_rank() -> None:
     # docs/THEORY.md §5: on partitions of the whole input, `tight` figures sit above the
-    # shared-weight rank about 1 in 16 to 1 in 50 times at M = 2 (windows mixing both sides), on a
+    # shared-weight rank about 1 in 10 to 1 in 50 times at M = 2 (windows mixing both sides), on a
     # 4x4 grid pooled 2x2 twice: 2^6, the rank with per-location weights, against 54.
     plain = _architecture([4, 4], 2, [(8, [2, 2]), (4, [2, 2])], "contiguous")
     a, b = [0, 3, 6, 7, 10, 12, 14, 15], [1, 2, 4, 5, 8, 9, 11, 13]
@@ -185,6 +185,22 @@ def test_a_tight_figure_of_plain_1d_pooling_by_two_is_above_the_shared_rank() ->
     assert (figure.certificate, figure.log2_separation_rank) == ("tight", 7.0)
     assert architecture_rank(plain, a, b, shared=False, cap=129) == 128
     assert architecture_rank(plain, a, b, cap=129) == 113
+
+
+def test_a_tight_figure_of_1d_pooling_by_four_is_above_the_shared_rank() -> None:
+    # docs/THEORY.md §5: with windows of four children it is about 1 in 10 near-balanced
+    # partitions at M = 2, found by an independent check: [16] pooled 4, 4 (widths 4 and 8),
+    # 2^6, the rank with per-location weights, against 56.
+    plain = _architecture([16], 2, [(4, [4]), (8, [4])], "contiguous")
+    a = [2, 4, 6, 7, 11, 12, 14, 15]
+    b = [i for i in range(16) if i not in a]
+    task = parse_task(
+        {"input": {"shape": [16]}, "correlations": [{"name": "c", "a": {"indices": a}}]}
+    )
+    (figure,) = analyze(task, plain, price_contiguous=False).correlations
+    assert (figure.certificate, figure.log2_separation_rank) == ("tight", 6.0)
+    assert architecture_rank(plain, a, b, shared=False, cap=65) == 64
+    assert architecture_rank(plain, a, b, cap=65) == 56
 
 
 def _odd_against_even_on_overlapping_windows() -> tuple[Task, Architecture]:

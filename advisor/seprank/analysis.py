@@ -31,7 +31,7 @@ For each correlation (A, B) the analysis reports, in log2:
     does not charge (:mod:`advisor.seprank.siblings`). The figure is then proven to be the
     generic rank of the network's tensor network, every location with its own weights [LYCS18
     Thm 2], and an upper bound for the shared-weight network; sharing lowers the rank further
-    only rarely (children mixing both sides, about 1 in 400 random small trees, 1 in 16 to 1
+    only rarely (children mixing both sides, about 1 in 400 random small trees, 1 in 10 to 1
     in 50 on partitions of the whole input at M = 2; docs/THEORY.md §5), so ask for ``exact``
     where that matters;
   * ``upper_bound``: anything else (widths not powers of one integer, overlapping windows,
