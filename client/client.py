@@ -46,6 +46,7 @@ from advisor_client.errors import (
     AdvisorRpcError,
     ClientClosedError,
     DeadlineExceededError,
+    answered_by_server,
     error_from_rpc,
 )
 from advisor_client.targets import is_loopback, target_problem
@@ -459,9 +460,10 @@ class AdvisorClient:
             options.append(("grpc.enable_http_proxy", 0))
         self._target = target
         self._plaintext = tls is None
-        # Whether a server answered on the channel: a plaintext one, if the channel is, which
-        # gRPC's "Socket closed" then does not mean a server that wants TLS (it died mid-call);
-        # a call's deadline then ran out on a server reached, not maybe on none.
+        # Whether a server answered on the channel, a result or a refusal: a plaintext one, if
+        # the channel is, which gRPC's "Socket closed" then does not mean a server that wants
+        # TLS (it died mid-call); a call's deadline then ran out on a server reached, not
+        # maybe on none.
         self._answered = False
         self._server_version: ServerVersion | None = None
         self._without_certificate = tls is not None and tls.client_cert is None
@@ -944,6 +946,7 @@ class AdvisorClient:
             yield
         except grpc.RpcError as error:
             if isinstance(error, grpc.Call):
+                self._answered = self._answered or answered_by_server(error)
                 self._note_server(error)
             raise error_from_rpc(
                 error,

@@ -74,6 +74,7 @@ __all__ = [
     "StalePageTokenError",
     "UnauthenticatedError",
     "UnavailableError",
+    "answered_by_server",
     "error_from_rpc",
 ]
 
@@ -423,6 +424,35 @@ _ERROR_BY_CODE: dict[grpc.StatusCode, type[AdvisorRpcError]] = {
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
     grpc.StatusCode.UNAVAILABLE: UnavailableError,
 }
+
+
+_SERVER_ONLY_CODES: Final = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.ALREADY_EXISTS,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.OUT_OF_RANGE,
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.DATA_LOSS,
+    }
+)
+"""Status codes a client's gRPC never ends a call with of itself (gRPC's status code guide):
+a server sent them (``UNIMPLEMENTED`` the client's gRPC makes only of a server's answer, a
+second response to a unary call)."""
+
+
+def answered_by_server(call: grpc.Call) -> bool:
+    """Whether the status a failed ``call`` ended with is a server's answer.
+
+    Not one the client's gRPC made (a deadline passed, a connection that failed or died, a
+    message too large), which comes without trailing metadata, where the advisor's statuses
+    carry its request id and their details; or any server's status of a code only a server
+    sends (:data:`_SERVER_ONLY_CODES`), such as another gRPC server's ``UNIMPLEMENTED``.
+    """
+    return bool(call.trailing_metadata()) or call.code() in _SERVER_ONLY_CODES
 
 
 def error_from_rpc(

@@ -704,6 +704,30 @@ def test_a_slow_call_fails_at_its_deadline(fake: tuple[ScriptedAdvisor, str]) ->
     )
 
 
+@pytest.mark.parametrize(
+    "refusal",
+    [InvalidRequestError.single("budget.top_k", "over the limit"), grpc.StatusCode.UNIMPLEMENTED],
+    ids=["with-details", "bare-code"],
+)
+def test_a_deadline_after_a_refusal_does_not_doubt_the_server_is_reachable(
+    fake: tuple[ScriptedAdvisor, str], refusal: InvalidRequestError | grpc.StatusCode
+) -> None:
+    # A refusal is the server's answer as much as a result is, with its details in trailers or
+    # a code only a server sends: a deadline after one was told to check the server is reachable.
+    servicer, target = fake
+    servicer.failures["Recommend"] = [refusal]
+    with _client(target) as client:
+        with pytest.raises(AdvisorRpcError):
+            client.recommend(TASK, BUDGET)
+        servicer.release = threading.Event()  # held: only the deadline can end the call
+        with pytest.raises(DeadlineExceededError) as caught:
+            client.list_presets(timeout=0.2)
+    assert str(caught.value) == (
+        "DEADLINE_EXCEEDED: Deadline Exceeded (the call's timeout of 0.2 s ran out: pass a "
+        "longer timeout= to the call, or AdvisorClient(default_timeout=...))"
+    )
+
+
 def test_a_deadline_on_a_server_not_reached_says_to_check_it_is_reachable() -> None:
     # gRPC ends a call to a port nothing listens on at a short deadline as it ends a slow one,
     # "Deadline Exceeded", which read as a timeout too short only. Before a first answer on the
@@ -1018,15 +1042,21 @@ def test_a_plaintext_stream_whose_server_dies_after_answering_is_not_told_to_use
     assert PLAINTEXT_HINT not in caught.value.details
 
 
+@pytest.mark.parametrize("refused", [False, True], ids=["result", "refusal"])
 def test_a_plaintext_call_whose_server_dies_after_an_answer_is_not_told_to_use_tls(
-    fake: tuple[ScriptedAdvisor, str],
+    fake: tuple[ScriptedAdvisor, str], refused: bool
 ) -> None:
+    # A refusal answers in plaintext as a result does.
     servicer, target = fake
+    servicer.failures["ListPresets"] = [grpc.StatusCode.FAILED_PRECONDITION] if refused else []
     with (
         relayed(target) as relay,
         _client(relay.target, retry=RetryPolicy(max_attempts=1)) as client,
     ):
-        client.list_presets()  # answered in plaintext
+        try:
+            client.list_presets()  # answered in plaintext
+        except AdvisorRpcError as refusal:
+            assert refused and refusal.code is grpc.StatusCode.FAILED_PRECONDITION
         servicer.release = threading.Event()
         raised = _raised_in_thread(client.list_presets)
         wait_until(lambda: servicer.calls["ListPresets"] == 2)
