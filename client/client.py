@@ -73,7 +73,6 @@ from advisor.model.budget import Budget
 from advisor.model.documents import read_document
 from advisor.model.pem import certificates_problem, key_problem, read_pem
 from advisor.model.results import Analysis, SearchProgress, SearchResult
-from advisor.model.scalars import is_whole
 from advisor.model.task import Presets, Task, parse_task
 from advisor.model.text import article
 from advisor.protocol import wire
@@ -242,7 +241,8 @@ class RetryPolicy:
 
     Retry ``n`` (from 1) waits a random time up to ``min(initial_backoff_seconds *
     backoff_multiplier ** (n - 1), max_backoff_seconds)`` first. ``max_attempts`` counts the
-    first call too; gRPC allows at most 5, and ``max_attempts=1`` turns retries off. The
+    first call too, a whole number (``2.0`` is kept as 2); gRPC allows at most 5, and
+    ``max_attempts=1`` turns retries off. The
     backoffs are from 1 ms (gRPC counts them in whole milliseconds and refuses 0) to
     :data:`MAX_TIMEOUT_SECONDS` (no call waits longer), the multiplier a finite number of at
     least 1; anything else raises :class:`~advisor.errors.InvalidRequestError` naming it.
@@ -262,11 +262,8 @@ class RetryPolicy:
         # gRPC refuses a service config it cannot read (a backoff of 1e-05 s, written in
         # exponent notation, or under a millisecond; an infinite one) only when the channel is
         # built: every call then failed INVALID_ARGUMENT as if the server had refused it.
-        attempts = self.max_attempts
-        if not (is_whole(attempts) and 1 <= int(attempts) <= 5):
-            raise InvalidRequestError.single(
-                "retry.max_attempts", f"must be a whole number from 1 to 5, got {attempts!r}"
-            )
+        attempts = checked_integer("retry.max_attempts", self.max_attempts, 1, 5)
+        object.__setattr__(self, "max_attempts", attempts)  # 2.0 is kept as the 2 it is read as
         for name in ("initial_backoff_seconds", "max_backoff_seconds"):
             seconds = getattr(self, name)
             if not (_is_real(seconds) and _MIN_BACKOFF_SECONDS <= seconds <= MAX_TIMEOUT_SECONDS):
@@ -304,7 +301,7 @@ class RetryPolicy:
         if self.max_attempts == 1:
             return json.dumps(_LOAD_BALANCING)
         policy = {
-            "maxAttempts": int(self.max_attempts),
+            "maxAttempts": self.max_attempts,
             "initialBackoff": _duration(self.initial_backoff_seconds),
             "maxBackoff": _duration(self.max_backoff_seconds),
             "backoffMultiplier": float(self.backoff_multiplier),

@@ -628,6 +628,8 @@ def test_retry_policy_rejects_what_grpc_would_not_apply() -> None:
         ({"initial_backoff_seconds": "0.2"}, "retry.initial_backoff_seconds"),
         ({"backoff_multiplier": math.inf}, "retry.backoff_multiplier"),
         ({"max_attempts": 2.5}, "retry.max_attempts"),
+        ({"max_attempts": True}, "retry.max_attempts"),
+        ({"max_attempts": "3"}, "retry.max_attempts"),
     ],
 )
 def test_retry_policy_refuses_a_setting_grpc_cannot_read_naming_it(
@@ -638,6 +640,14 @@ def test_retry_policy_refuses_a_setting_grpc_cannot_read_naming_it(
     with pytest.raises(InvalidRequestError) as caught:
         RetryPolicy(**settings)
     assert [v.field for v in caught.value.violations] == [field]
+
+
+def test_a_whole_float_of_attempts_is_read_as_its_count() -> None:
+    # As a budget's counts are: "must be a whole number from 1 to 5, got 2.0" contradicted itself.
+    policy = RetryPolicy(max_attempts=2.0)  # type: ignore[arg-type]
+    assert type(policy.max_attempts) is int and policy.max_attempts == 2
+    (config,) = json.loads(policy.service_config())["methodConfig"]
+    assert config["retryPolicy"]["maxAttempts"] == 2
 
 
 def test_a_computed_backoff_reaches_grpc_as_a_duration_it_reads(

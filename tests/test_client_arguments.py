@@ -7,13 +7,16 @@ reached the server, which accepts it when the sample yields no task.
 
 from __future__ import annotations
 
+import json
 import typing
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from advisor_client.client import AdvisorClient, RetryPolicy
+from advisor_client.errors import AdvisorRpcError
 
 import advisor
 from advisor.errors import InvalidRequestError
@@ -58,7 +61,8 @@ def _refused(call: Any) -> list[str]:
         ({"outputs": 2**40}, "outputs"),
         ({"outputs": 0}, "outputs"),
         ({"outputs": -3}, "outputs"),
-        ({"outputs": 2.0}, "outputs"),
+        ({"outputs": 2.5}, "outputs"),
+        ({"outputs": "2"}, "outputs"),
         ({"seed": 2**64}, "seed"),
         ({"seed": -1}, "seed"),
         ({"seed": 1.5}, "seed"),
@@ -69,7 +73,7 @@ def _refused(call: Any) -> list[str]:
         ({"shape": "8x8"}, "shape"),
         ({"shape": 8}, "shape"),
         ({"shape": (8, 0)}, "shape[1]"),
-        ({"shape": (2.0, 4)}, "shape[0]"),
+        ({"shape": (2.5, 4)}, "shape[0]"),
     ],
 )
 @pytest.mark.parametrize("data", [SAMPLE, RAGGED], ids=["array", "ragged"])
@@ -80,6 +84,31 @@ def test_a_bad_infer_task_argument_is_named_whatever_the_data(
     with AdvisorClient(target) as client:
         assert _refused(lambda: client.infer_task(data, **arguments)) == [field]
     assert not servicer.calls
+
+
+def test_a_whole_float_argument_is_read_as_the_count_it_is(
+    fake: tuple[ScriptedAdvisor, str], tmp_path: Path
+) -> None:
+    # As a budget's counts are (Budget(top_k=3.0)); these were refused as "must be a whole
+    # number ..., got 16.0", a whole number.
+    servicer, target = fake
+    designs = [ARCHITECTURE, {**ARCHITECTURE, "representation": 3}]
+    result = tmp_path / "result.json"
+    ranked = [{"rank": rank, "architecture": design} for rank, design in enumerate(designs, 1)]
+    result.write_text(json.dumps({"recommendations": ranked}))
+    with AdvisorClient(target, max_message_bytes=4e6) as client:  # type: ignore[arg-type]
+        with pytest.raises(AdvisorRpcError):  # the fake infers nothing
+            client.infer_task(SAMPLE, top_k=4.0, outputs=10.0, seed=3.0, shape=(8.0,))  # type: ignore[arg-type]
+        client.analyze(TASK, result, rank=2.0)  # type: ignore[arg-type]
+    inferred = servicer.requests["InferTask"]
+    assert (inferred.graph.top_k, inferred.outputs, inferred.seed) == (4, 10, 3)
+    assert list(inferred.graph.input.shape) == [8]
+    assert servicer.requests["Analyze"].architecture.representation == 3
+    with pytest.raises(InvalidRequestError) as caught:
+        AdvisorClient(target, max_message_bytes=4_000_000.5)  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "max_message_bytes: must be a whole number from 1 to 2,147,483,647; got 4000000.5"
+    )
 
 
 @pytest.mark.parametrize(

@@ -1305,7 +1305,7 @@ def test_the_task_file_of_a_task_keeps_its_stated_relations() -> None:
         ({"seed": 2**63}, "seed"),
         ({"seed": 1.5}, "seed"),
         ({"outputs": 2**40}, "outputs"),
-        ({"outputs": 2.0}, "outputs"),
+        ({"outputs": 2.5}, "outputs"),
         ({"outputs": 0}, "outputs"),
     ],
 )
@@ -1329,7 +1329,7 @@ def test_the_librarys_inference_refuses_what_the_service_refuses_whatever_the_da
 @pytest.mark.parametrize(
     ("arguments", "field"),
     [
-        ({"top_k": 2.0}, "top_k"),
+        ({"top_k": 2.5}, "top_k"),
         ({"top_k": True}, "top_k"),
         ({"top_k": 0}, "top_k"),
         ({"allow_constant": "no"}, "allow_constant"),
@@ -1340,7 +1340,7 @@ def test_the_librarys_dependence_graph_refuses_what_the_client_refuses(
     arguments: dict[str, object], field: str
 ) -> None:
     # The client's infer_task refused these naming them; the library's dependence_graph failed
-    # inside NumPy on top_k 2.0 and seed -1, kept True as the graph's top_k and read "no" as
+    # inside NumPy on top_k 2.5 and seed -1, kept True as the graph's top_k and read "no" as
     # allowing constant locations.
     sample = data_from_array(np.random.default_rng(0).normal(size=(50, 8, 8)))
     with pytest.raises(InvalidRequestError) as error:

@@ -57,7 +57,7 @@ from advisor.model.mixture import (
     summed_parameters,
 )
 from advisor.model.parameters import ParameterCount, ParameterModel
-from advisor.model.scalars import INT32_MAX, PositiveInt32, StrictWhole, is_whole
+from advisor.model.scalars import INT32_MAX, PositiveInt32, StrictWhole, whole_number
 from advisor.model.schedule import Schedule, check_schedule
 from advisor.model.text import printable_name
 from advisor.stdout import shown_path
@@ -594,17 +594,19 @@ def checked_rank(rank: object) -> int:
 
     The one check of a rank asked for, the library's, the client's and the command's: the
     client and the command said ``must be a whole number at least 1`` where the library said
-    it is a recommendation's rank.
+    it is a recommendation's rank. Read as a budget's count is
+    (:func:`~advisor.model.scalars.whole_number`): ``2.0`` is rank 2; ``True``, which ``rank in
+    ranks`` took for rank 1, is refused, as are a fraction and a text.
 
     Raises
     ------
     InvalidRequestError
         On ``rank``.
     """
-    # A rank is a count: `True` or `2.0` would be taken for rank 1 or 2 (`rank in ranks`).
-    if not is_whole(rank) or int(rank) < 1:
+    number = whole_number(rank)
+    if number is None or number < 1:
         raise InvalidRequestError.single("rank", _NO_RANK.format(rank))
-    return int(rank)
+    return number
 
 
 class _Chosen(NamedTuple):

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 from advisor.errors import InvalidRequestError
 from advisor.model.budget import seed_problem
-from advisor.model.scalars import INT32_MAX, boolean_problem, is_whole
+from advisor.model.scalars import INT32_MAX, boolean_problem, whole_number
 
 __all__ = [
     "checked_inference_arguments",
@@ -113,16 +113,16 @@ def require_flag(value: object, parameter: str) -> bool:
 def checked_integer(field: str, value: object, lowest: int, highest: int | None = None) -> int:
     """Return ``value`` as an ``int`` if it is a whole number from ``lowest`` to ``highest``.
 
-    A float (even ``2.0``), a string or a bool is refused rather than converted, as a model's
-    strict integer field refuses it; numpy's integers are whole numbers. ``highest`` None means
-    no upper bound.
+    A whole float (``2.0``, ``4e6``) is the ``int`` it equals, as a budget's count reads it
+    (:func:`~advisor.model.scalars.whole_number`); a fraction, a string or a bool is refused
+    rather than converted. ``highest`` None means no upper bound.
 
     Raises
     ------
     InvalidRequestError
         On ``field``, saying the range and what was given.
     """
-    number = int(value) if is_whole(value) else None
+    number = whole_number(value)
     if number is not None and lowest <= number and (highest is None or number <= highest):
         return number
     bounds = f"at least {lowest:,}" if highest is None else f"from {lowest:,} to {highest:,}"
@@ -140,9 +140,9 @@ def checked_seed(field: str, seed: object) -> int:
     InvalidRequestError
         On ``field``: not a whole number, or outside 0 to 2^63 - 1.
     """
-    if not is_whole(seed):
+    number = whole_number(seed)
+    if number is None:
         raise InvalidRequestError.single(field, f"must be a whole number; got {seed!r}")
-    number = int(seed)
     problem = seed_problem(number)
     if problem is not None:
         raise InvalidRequestError.single(field, problem)

@@ -8,11 +8,9 @@ its field, rather than failing in the encoder.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Final, Literal, TypeAlias
 
-import numpy as np
 from pydantic import (
     BeforeValidator,
     ConfigDict,
@@ -31,7 +29,7 @@ from advisor.model.scalars import (
     boolean_problem,
     finite_number,
     is_boolean,
-    numpy_integer,
+    whole_number,
 )
 
 __all__ = [
@@ -147,9 +145,8 @@ def _whole(value: Any) -> Any:
         raise PydanticCustomError("int_type", _TEXT_FOR_COUNT, {"advice": _text_for_count(value)})
     if is_boolean(value):
         raise PydanticCustomError("int_type", "Input should be a valid integer")
-    if isinstance(value, float | np.floating) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    return numpy_integer(value)
+    number = whole_number(value)
+    return value if number is None else number
 
 
 _TEXT_FOR_COUNT: Final = "Input should be a valid integer, not a text: {advice}"

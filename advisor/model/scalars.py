@@ -33,9 +33,9 @@ __all__ = [
     "boolean_problem",
     "finite_number",
     "is_boolean",
-    "is_whole",
     "numpy_integer",
     "setting_value",
+    "whole_number",
 ]
 
 INT32_MAX: Final = 2**31 - 1
@@ -45,13 +45,22 @@ INT64_MAX: Final = 2**63 - 1
 """Largest value of a request field carried as ``int64`` on the wire."""
 
 
-def is_whole(value: object) -> TypeGuard[numbers.Integral]:
-    """Return whether ``value`` is a whole number: an ``int`` or a NumPy integer, not a boolean.
+def whole_number(value: object) -> int | None:
+    """Return ``value`` as the ``int`` it equals if it is a whole number, else None.
 
-    The test of an integer argument of a function (a rank, a retry count): a float, even
-    ``2.0``, is no whole number, as a document's strict integer field refuses it.
+    The rule of a budget's counts and of every integer argument (a rank, a retry count, a
+    message size): an ``int``, a NumPy integer, or a finite float with no fractional part
+    (``2.0``, ``2e5``, NumPy's too), as Python callers write counts; never a boolean (Python's
+    or NumPy's), a text or a fraction. A document's integer field is stricter: it refuses a
+    float (:data:`StrictWhole`).
     """
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if is_boolean(value):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, float | np.floating) and float(value).is_integer():  # inf, NaN: False
+        return int(value)
+    return None
 
 
 def is_boolean(value: object) -> TypeGuard[bool | np.bool_]:

@@ -51,7 +51,7 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
     With ``hold_stream_after_first_event``, a stream sends its first event and then waits (at
     most ``HOLD_SECONDS``) for the client to end it; ``stream_ended`` is set when a stream ends,
     however it ended. ``health`` answers ``grpc.health.v1`` checks: the advisor service is
-    ``SERVING`` until a test sets it otherwise.
+    ``SERVING`` until a test sets it otherwise. ``requests`` holds each method's last request.
     """
 
     def __init__(self) -> None:
@@ -59,6 +59,7 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
             list
         )
         self.calls: Counter[str] = Counter()
+        self.requests: dict[str, Any] = {}
         self.time_remaining: dict[str, float | None] = {}
         self.metadata: dict[str, dict[str, str | bytes]] = {}
         self.release: threading.Event | None = None
@@ -69,8 +70,9 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
         self.health = health.HealthServicer()
         self.health.set(ADVISOR_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
 
-    def _begin(self, method: str, context: grpc.ServicerContext) -> None:
+    def _begin(self, method: str, request: Any, context: grpc.ServicerContext) -> None:
         self.calls[method] += 1
+        self.requests[method] = request
         self.time_remaining[method] = context.time_remaining()
         self.metadata[method] = dict(context.invocation_metadata())
         if self.failures[method]:
@@ -84,13 +86,13 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
     def Recommend(  # noqa: N802 - gRPC method names come from the proto
         self, request: Any, context: grpc.ServicerContext
     ) -> Any:
-        self._begin("Recommend", context)
+        self._begin("Recommend", request, context)
         return advisor_pb2.RecommendResponse(result=_SEARCH_RESULT)
 
     def StreamRecommend(  # noqa: N802 - gRPC method names come from the proto
         self, request: Any, context: grpc.ServicerContext
     ) -> Iterator[Any]:
-        self._begin("StreamRecommend", context)
+        self._begin("StreamRecommend", request, context)
         context.add_callback(self.stream_ended.set)
         yield advisor_pb2.StreamRecommendResponse(progress=_PROGRESS)
         for later in range(1, self.progress_events):
@@ -108,13 +110,13 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
     def Analyze(  # noqa: N802 - gRPC method names come from the proto
         self, request: Any, context: grpc.ServicerContext
     ) -> Any:
-        self._begin("Analyze", context)
+        self._begin("Analyze", request, context)
         return advisor_pb2.AnalyzeResponse(analysis=_ANALYSIS)
 
     def ListPresets(  # noqa: N802 - gRPC method names come from the proto
         self, request: Any, context: grpc.ServicerContext
     ) -> Any:
-        self._begin("ListPresets", context)
+        self._begin("ListPresets", request, context)
         return advisor_pb2.ListPresetsResponse(presets=[_PRESET])
 
     def InferTask(  # noqa: N802 - gRPC method names come from the proto
@@ -122,14 +124,14 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
     ) -> Any:
         # No test infers through this fake: past any scripted failure it answers as the
         # generated base class does (the base's stub declares the method abstract).
-        self._begin("InferTask", context)
+        self._begin("InferTask", request, context)
         context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method not implemented!")
 
     def FinishSearch(  # noqa: N802 - gRPC method names come from the proto
         self, request: Any, context: grpc.ServicerContext
     ) -> Any:
         # Answered as an older server that does not know the method: the generated base's way.
-        self._begin("FinishSearch", context)
+        self._begin("FinishSearch", request, context)
         context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method not implemented!")
 
 
