@@ -375,9 +375,11 @@ class AdvisorClient:
         ``host:port`` of the server (any gRPC target string: ``dns:///host:port``,
         ``unix:/path``, ``[::1]:50051``); a URL (``http://host:port``), an IPv6 address with
         a port but no brackets (``::1:50051``), a port that is no port number from 1 to
-        65535 (``localhost:115587``, which gRPC would call as port 50051), a Unix socket of no
-        name (``unix:``) and ``unix://adv.sock`` (a typo of ``unix:adv.sock``) are refused,
-        naming it.
+        65535 (``localhost:115587``, which gRPC would call as port 50051), an address with a
+        path after it (``localhost:50051/``), one without a port on a plaintext channel
+        (``localhost``, which gRPC would call on port 443, TLS's, in plaintext; with ``tls``
+        it is left to that default), a Unix socket of no name (``unix:``) and
+        ``unix://adv.sock`` (a typo of ``unix:adv.sock``) are refused, naming it.
     token
         Bearer token sent with every call when the server requires one: one line of printable
         ASCII with no space at either end, as gRPC sends it.
@@ -428,7 +430,7 @@ class AdvisorClient:
         retry: RetryPolicy = RetryPolicy(),
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
-        target = checked_target(target)
+        target = checked_target(target, plaintext=tls is None)
         max_message_bytes = check_connection(
             token=token, tls=tls, max_message_bytes=max_message_bytes
         )
@@ -1032,21 +1034,25 @@ def _named(search_id: object, *, required: bool = False) -> str:
     return search_id
 
 
-def checked_target(target: object) -> str:
+def checked_target(target: object, *, plaintext: bool = False) -> str:
     """Return ``target`` if a client can connect to it (:class:`AdvisorClient`'s ``target``).
+
+    ``plaintext``: whether the channel will be (no TLS), where an address needs its port.
 
     Raises
     ------
     InvalidRequestError
         On ``target`` for anything but a non-empty string gRPC would call as written: a URL, an
-        IPv6 address with a port but no brackets, a port that is no port number, a Unix socket
-        of no name or with a host (``unix://adv.sock``).
+        IPv6 address with a port but no brackets, a port that is no port number, an address
+        with a path after it (``localhost:50051/``), one without a port on a ``plaintext``
+        channel (gRPC would call port 443, TLS's), a Unix socket of no name or with a host
+        (``unix://adv.sock``).
     """
     if not (isinstance(target, str) and target):
         raise InvalidRequestError.single(
             "target", f"must be a non-empty string such as 'host:port'; got {target!r}"
         )
-    problem = target_problem(target)
+    problem = target_problem(target, plaintext=plaintext)
     if problem is not None:
         raise InvalidRequestError.single("target", problem)
     return target

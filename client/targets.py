@@ -20,11 +20,13 @@ _URL_SCHEMES: Final = ("http://", "https://", "grpc://", "grpcs://")
 """Schemes of URLs, never gRPC targets (``dns:``, ``unix:``, ``ipv4:`` ... are)."""
 
 
-def target_problem(target: str) -> str | None:
+def target_problem(target: str, *, plaintext: bool = False) -> str | None:
     """Say why ``target`` can be no gRPC target (None when it may be).
 
     gRPC reads a URL or a name with whitespace as a host name, fails to resolve it, and fails
-    every call ``UNAVAILABLE``: a transient failure, which a pipeline retries for ever.
+    every call ``UNAVAILABLE``: a transient failure, which a pipeline retries for ever. With
+    ``plaintext`` (a channel without TLS), an address without a port is refused too: gRPC
+    calls it on port 443, TLS's, in plaintext.
     """
     problem = address_problem(target)
     if problem is not None:
@@ -37,11 +39,9 @@ def target_problem(target: str) -> str | None:
     bracketed = _unbracketed_ipv6(target)
     if bracketed is not None:
         return f"an IPv6 address with a port goes in brackets: pass {bracketed!r}"
-    port = _bad_port(target)
-    if port == "":
-        return "ends in ':' without a port: pass host:port"
-    if port is not None:
-        return f"port {port!r} is not a port number, 1 to 65535"
+    named = _addresses(target)
+    if named is not None:
+        return _port_problem(*named, plaintext=plaintext)
     scheme = next((s for s in _URL_SCHEMES if target.lower().startswith(s)), None)
     if scheme is None:
         return None
@@ -83,32 +83,79 @@ def _unbracketed_ipv6(target: str) -> str | None:
     return f"{scheme}[{host}]:{port}"
 
 
-def _bad_port(target: str) -> str | None:
-    """Return the port of ``target`` that is no port number, 1 to 65535 (None when all are).
+def _addresses(target: str) -> tuple[str, list[str]] | None:
+    """Return the scheme of ``target`` and the addresses after it, if it names addresses so.
+
+    ``host:port`` and ``[v6]:port``, alone or after one of :data:`_ADDRESS_SCHEMES` (a list of
+    them after ``ipv4:`` and ``ipv6:``); None for a socket's name or path, another resolver's
+    URI (``xds:///name``, a URL) and a ``dns:`` target naming its DNS server
+    (``dns://8.8.8.8/host:port``), whose colons and slashes are no address's.
+    """
+    scheme = next((s for s in _ADDRESS_SCHEMES if target.startswith(s)), "")
+    rest = target[len(scheme) :]
+    first, _, after = target.partition(":")
+    if rest.startswith("//") or (not scheme and (first in _SOCKET_SCHEMES or after[:1] == "/")):
+        return None
+    return scheme, rest.split(",")
+
+
+def _port_problem(scheme: str, addresses: list[str], *, plaintext: bool) -> str | None:
+    """Say why one of ``addresses`` (after ``scheme``) has no port gRPC would call as meant.
+
+    A path after it (``localhost:50051/``), which gRPC reads as part of the port and fails
+    every call ``UNAVAILABLE`` ("Failed to parse port"), retried; a port that is no number from
+    1 to 65535 (:func:`_is_port`); and, on a ``plaintext`` channel, no port at all, which
+    gRPC calls on port 443, TLS's (over TLS an address may leave it to that default).
+    """
+    path = next((address.partition("/")[1:] for address in addresses if "/" in address), None)
+    if path is not None:
+        kept = scheme + ",".join(address.partition("/")[0] for address in addresses)
+        after = "".join(path)
+        return f"has a path after its address ({after!r}), which no gRPC target has: pass {kept!r}"
+    ports = [_port(address) for address in addresses]
+    bad = next((port for port in ports if port is not None and not _is_port(port)), None)
+    if bad == "":
+        return "ends in ':' without a port: pass host:port"
+    if bad is not None:
+        return f"port {bad!r} is not a port number, 1 to 65535"
+    if plaintext and None in ports:
+        example = scheme + ",".join(
+            address if port is not None else f"{_bracketed(address)}:50051"
+            for address, port in zip(addresses, ports, strict=True)
+        )
+        return (
+            "names no port, so gRPC would call port 443, TLS's, in plaintext: pass the "
+            f"server's port, e.g. {example!r} (or connect with TLS)"
+        )
+    return None
+
+
+def _bracketed(host: str) -> str:
+    """Return ``host`` as a target writes it before a port: an IPv6 address in brackets."""
+    return f"[{host}]" if _is_ipv6(host) else host
+
+
+def _port(address: str) -> str | None:
+    """Return the port ``address`` ends in (``host:port``, ``[v6]:port``); None without one.
+
+    A whole address that is an IPv6 address (``::1:8080`` is one) has none: gRPC reads it so.
+    """
+    if address.startswith("["):
+        after = address.partition("]")[2]
+        return after[1:] if after.startswith(":") else None
+    if ":" in address and not _is_ipv6(address):
+        return address.rpartition(":")[2]
+    return None
+
+
+def _is_port(port: str) -> bool:
+    """Whether ``port`` is a port number, 1 to 65535.
 
     gRPC takes a port's digits modulo 65536 (``localhost:70000`` called port 4464, and
     ``localhost:115587`` port 50051, another server's) and fails a port of letters or 0 as a
-    server it cannot reach, ``UNAVAILABLE``, retried. Only the targets that end in a port are
-    read: ``host:port`` and ``[v6]:port``, alone or after one of :data:`_ADDRESS_SCHEMES` (a
-    list of them after ``ipv4:`` and ``ipv6:``). An address without a port is left to gRPC's
-    default, 443.
+    server it cannot reach, ``UNAVAILABLE``, retried.
     """
-    scheme = next((s for s in _ADDRESS_SCHEMES if target.startswith(s)), "")
-    if not scheme and (target.partition(":")[0] in _SOCKET_SCHEMES or "/" in target):
-        return None  # a socket's name or path, or another resolver's URI (``xds:///name``)
-    for address in target[len(scheme) :].split(","):
-        if address.startswith("["):
-            port = address.partition("]")[2]
-            if not port.startswith(":"):
-                continue
-            port = port[1:]
-        elif ":" in address and not _is_ipv6(address):
-            port = address.rpartition(":")[2]
-        else:
-            continue
-        if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
-            return port
-    return None
+    return port.isascii() and port.isdigit() and 1 <= int(port) <= 65535
 
 
 def _is_ipv6(text: str) -> bool:
@@ -140,8 +187,8 @@ def is_loopback(target: str) -> bool:
     ``ipv4:127.0.0.1:50051``, ``ipv4:///127.0.0.1:50051``, ``ipv6:[::1]:50051``,
     ``ipv6:///[::1]:50051`` (a list of addresses when every one is).
     """
-    scheme = next((s for s in _ADDRESS_SCHEMES if target.startswith(s)), "")
-    return all(_names_this_machine(address) for address in target[len(scheme) :].split(","))
+    named = _addresses(target)
+    return named is not None and all(_names_this_machine(address) for address in named[1])
 
 
 def _names_this_machine(address: str) -> bool:

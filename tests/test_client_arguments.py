@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from advisor_client.client import AdvisorClient, RetryPolicy
+from advisor_client.client import AdvisorClient, RetryPolicy, TlsConfig
 from advisor_client.errors import AdvisorRpcError
 
 import advisor
@@ -189,10 +189,12 @@ def test_an_ipv6_address_without_brackets_is_told_its_brackets() -> None:
     assert str(caught.value) == (
         "target: an IPv6 address with a port goes in brackets: pass 'dns:///[::1]:50051'"
     )
-    # An address without a port (gRPC's default, 443) is left to gRPC, which reads it so:
-    # ::1:8080 is one too, and no other reading of it is certain.
-    for target in ("[::1]:50051", "ipv6:[::1]:50051", "::1", "::1:8080", "unix:/run/a:1"):
+    for target in ("[::1]:50051", "ipv6:[::1]:50051", "unix:/run/a:1"):
         AdvisorClient(target).close()
+    # Over TLS an address without a port is left to gRPC's default, 443, as gRPC reads it:
+    # ::1:8080 is one too, and no other reading of it is certain.
+    for target in ("::1", "::1:8080"):
+        AdvisorClient(target, tls=TlsConfig()).close()
 
 
 @pytest.mark.parametrize(
@@ -238,10 +240,42 @@ def test_a_port_that_is_no_port_number_is_told_so() -> None:
         "vsock:2:50051",
         "xds:///advisor",
         "dns://8.8.8.8/advisor.example.com:50051",
-        "localhost",
-        "[::1]",
     ):
         AdvisorClient(target).close()
+
+
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        (
+            "localhost",
+            "names no port, so gRPC would call port 443, TLS's, in plaintext: pass the server's "
+            "port, e.g. 'localhost:50051' (or connect with TLS)",
+        ),
+        (
+            "ipv6:[::1]:50051,::2",
+            "names no port, so gRPC would call port 443, TLS's, in plaintext: pass the server's "
+            "port, e.g. 'ipv6:[::1]:50051,[::2]:50051' (or connect with TLS)",
+        ),
+        (
+            "localhost:50051/",
+            "has a path after its address ('/'), which no gRPC target has: pass 'localhost:50051'",
+        ),
+        (
+            "dns:///advisor:50051/v1",
+            "has a path after its address ('/v1'), which no gRPC target has: pass "
+            "'dns:///advisor:50051'",
+        ),
+    ],
+)
+def test_a_target_grpc_would_not_call_as_meant_is_told_its_port(target: str, problem: str) -> None:
+    # gRPC called a plaintext target without a port on 443, the TLS port, and failed
+    # localhost:50051/ late ("Failed to parse port"), as UNAVAILABLE, after its retries.
+    with pytest.raises(InvalidRequestError) as caught:
+        AdvisorClient(target)
+    assert str(caught.value) == f"target: {problem}"
+    if "no port" in problem:  # over TLS, port 443 is meant
+        AdvisorClient(target, tls=TlsConfig()).close()
 
 
 # Each about 500 bytes on the wire, where the rest of its request is under 100.
