@@ -245,7 +245,8 @@ class RetryPolicy:
     ``max_attempts=1`` turns retries off. The
     backoffs are from 1 ms (gRPC counts them in whole milliseconds and refuses 0) to
     :data:`MAX_TIMEOUT_SECONDS` (no call waits longer), the multiplier a finite number of at
-    least 1; anything else raises :class:`~advisor.errors.InvalidRequestError` naming it.
+    least 1, and ``max_backoff_seconds`` at least ``initial_backoff_seconds``; anything else
+    raises :class:`~advisor.errors.InvalidRequestError` naming it.
 
     ``max_backoff_seconds`` also bounds the wait between the channel's attempts to reconnect to
     a server that went away (gRPC's own bound is 120 s): a call fails at once while the channel
@@ -272,6 +273,12 @@ class RetryPolicy:
                     f"must be a number of seconds from {_MIN_BACKOFF_SECONDS} to "
                     f"{MAX_TIMEOUT_SECONDS:.0f} (a year), got {seconds!r}",
                 )
+        if self.max_backoff_seconds < self.initial_backoff_seconds:
+            raise InvalidRequestError.single(
+                "retry.max_backoff_seconds",
+                f"must be at least initial_backoff_seconds ({self.initial_backoff_seconds!r}), "
+                f"or every backoff is the maximum; got {self.max_backoff_seconds!r}",
+            )
         multiplier = self.backoff_multiplier
         if not (_is_real(multiplier) and 1 <= multiplier < math.inf):
             raise InvalidRequestError.single(
@@ -321,7 +328,9 @@ class TlsConfig:
     ``server_name`` is the name the server's certificate is checked against where it is not
     the target's host: a target by IP address, through a tunnel or ``kubectl port-forward``
     (``localhost:50051`` for a certificate of ``advisor.example.internal``); None checks the
-    target's host.
+    target's host. A ``server_name`` that is no host name raises
+    :class:`~advisor.errors.InvalidRequestError` on ``tls.server_name`` here, as
+    :class:`RetryPolicy` refuses its settings, not once a client is built with it.
     """
 
     root_ca: str | os.PathLike[str] | None = None
@@ -329,15 +338,17 @@ class TlsConfig:
     client_key: str | os.PathLike[str] | None = None
     server_name: str | None = None
 
+    def __post_init__(self) -> None:
+        name = self.server_name
+        if not (name is None or (isinstance(name, str) and name.strip())):
+            raise InvalidRequestError.single(
+                "tls.server_name", f"must be a host name (a non-empty string) or None; got {name!r}"
+            )
+
     def channel_options(self) -> list[tuple[str, str]]:
         """Return the gRPC channel options these settings add (the ``server_name`` override)."""
         if self.server_name is None:
             return []
-        if not (isinstance(self.server_name, str) and self.server_name.strip()):
-            raise InvalidRequestError.single(
-                "tls.server_name",
-                f"must be a host name (a non-empty string) or None; got {self.server_name!r}",
-            )
         return [("grpc.ssl_target_name_override", self.server_name)]
 
     def credentials(self) -> grpc.ChannelCredentials:
@@ -786,6 +797,8 @@ class AdvisorClient:
         self.__copy__()
 
     def __enter__(self) -> Self:
+        """Return the client; a closed one raises ClientClosedError, as a closed file raises."""
+        self._check_open()
         return self
 
     def __exit__(

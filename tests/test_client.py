@@ -415,6 +415,8 @@ CLOSED_CALLS = {
     "InferTask": lambda client: client.infer_task(np.random.default_rng(0).random((16, 8))),
     # Its stub was built on the closed channel, which crashed the interpreter (a segfault).
     "Check": lambda client: client.check_health(),
+    # `with client:` on a closed one passed silently, where a closed file's raises ValueError.
+    "with": lambda client: client.__enter__(),
 }
 """Every public call of a client, each as a call on a closed one must refuse it."""
 
@@ -630,6 +632,8 @@ def test_retry_policy_rejects_what_grpc_would_not_apply() -> None:
         ({"max_attempts": 2.5}, "retry.max_attempts"),
         ({"max_attempts": True}, "retry.max_attempts"),
         ({"max_attempts": "3"}, "retry.max_attempts"),
+        # Accepted, every backoff was the maximum: the initial one was never waited.
+        ({"initial_backoff_seconds": 5, "max_backoff_seconds": 1}, "retry.max_backoff_seconds"),
     ],
 )
 def test_retry_policy_refuses_a_setting_grpc_cannot_read_naming_it(
@@ -783,6 +787,17 @@ def test_tls_settings_are_checked(tmp_path: Path) -> None:
         AdvisorClient("localhost:1", tls=TlsConfig(root_ca=tmp_path / "absent.pem"))
     assert missing_key.value.violations[0].field == "tls.client_key"
     assert unreadable.value.violations[0].field == "tls.root_ca"
+
+
+def test_a_server_name_that_is_no_host_name_is_refused_when_the_settings_are_made() -> None:
+    # As RetryPolicy refuses its settings: TlsConfig(server_name=5) was taken, and refused only
+    # once a client was built with it, away from the line that made it.
+    for name in (5, "", " "):
+        with pytest.raises(InvalidRequestError) as caught:
+            TlsConfig(server_name=name)  # type: ignore[arg-type]
+        assert str(caught.value) == (
+            f"tls.server_name: must be a host name (a non-empty string) or None; got {name!r}"
+        )
 
 
 def test_a_tls_setting_that_is_no_path_is_named_and_no_descriptor_is_touched(
