@@ -1093,6 +1093,8 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         (lambda: AdvisorSource(token="two words\n"), "token"),
         (lambda: AdvisorSource(target=cast(Any, 5)), "target"),
         (lambda: AdvisorSource(target="http://host:50051"), "target"),
+        # gRPC would call port 443 in plaintext; the client refused it only once it was made.
+        (lambda: AdvisorSource(target="localhost"), "target"),
         (lambda: AdvisorSource(max_message_bytes=0), "max_message_bytes"),
         (lambda: AdvisorSource(tls=cast(Any, "ca.pem")), "tls"),
         # AttributeErrors before ('NoneType' object has no attribute '_storage', ...).
@@ -1133,6 +1135,7 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         "source-token-line-break",
         "source-target-number",
         "source-target-url",
+        "source-target-no-port-plaintext",
         "source-max-message-bytes-zero",
         "source-tls-path",
         "enqueue-study-none",

@@ -77,7 +77,7 @@ class AdvisorSource:
         )
 
         if self.target is not None:
-            checked_target(self.target)
+            checked_target(self.target, plaintext=self.tls is None)
         limit = self.max_message_bytes
         check_connection(
             token=self.token,
