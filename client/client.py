@@ -36,11 +36,9 @@ import uuid
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, NoReturn, Self, TypeAlias, TypeVar
+from typing import Any, Final, NoReturn, Self, TypeAlias, TypeVar
 
 import grpc
-import numpy as np
-import numpy.typing as npt
 import pydantic
 from advisor_client.errors import (
     AdvisorRpcError,
@@ -54,8 +52,8 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError, RefusedLimit
-from advisor.infer.graph import MAX_TOP_K, DependenceGraph
 from advisor.infer.report import InferenceReport
+from advisor.infer.source import DataLike, data_graph, graph_options
 from advisor.model.architecture import (
     Architecture,
     checked_rank,
@@ -88,9 +86,6 @@ from advisor.protocol.metadata import (
 )
 from advisor.protocol.search_id import search_id_problem
 
-if TYPE_CHECKING:
-    from advisor.infer.data import DataSample
-
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
     "MAX_MESSAGE_BYTES",
@@ -120,8 +115,6 @@ an architecture file or of a saved ``advisor recommend --format json|yaml`` resu
 BudgetLike: TypeAlias = Budget | Mapping[str, Any]
 """A :class:`~advisor.model.budget.Budget` or the mapping of its fields (``{"max_parameters":
 ...}``)."""
-DataLike: TypeAlias = "npt.ArrayLike | DataSample | DependenceGraph | str | os.PathLike[str]"
-"""A data sample: an array, a file, a :class:`DataSample`, or its dependence graph."""
 
 
 _Request = TypeVar("_Request", bound=Message)
@@ -660,13 +653,9 @@ class AdvisorClient:
             ``DependenceGraph``); then for bad data (``data``, ``data.shape``).
         """
         outputs, seed = checked_inference_arguments(outputs, seed)
-        if top_k is not None:
-            top_k = checked_integer("top_k", top_k, 1, MAX_TOP_K)
-        if allow_constant is not None:
-            allow_constant = require_flag(allow_constant, "allow_constant")
-        grid = None if shape is None else _checked_shape("shape", shape)
+        options = graph_options(shape, top_k, allow_constant)
         self._check_open()  # before the graph, which may take seconds to compute
-        graph = _graph(data, grid, top_k, allow_constant)
+        graph = data_graph(data, options)
         request = advisor_pb2.InferTaskRequest(
             graph=wire.dependence_graph_to_proto(graph), outputs=outputs, seed=seed
         )
@@ -1113,15 +1102,6 @@ def checked_timeout(field: str, seconds: float) -> float:
     return float(seconds)
 
 
-def _checked_shape(field: str, shape: object) -> tuple[int, ...]:
-    """Return the grid ``shape`` names: a sequence of positive whole numbers (not a string)."""
-    if isinstance(shape, str | bytes) or not isinstance(shape, Sequence | np.ndarray):
-        raise InvalidRequestError.single(
-            field, f"must be a sequence of sizes such as (8, 8); got {shape!r}"
-        )
-    return tuple(checked_integer(f"{field}[{i}]", n, 1) for i, n in enumerate(shape))
-
-
 def _check_type(field: str, value: object, expected: type, *, optional: bool = False) -> None:
     """Refuse ``value`` on ``field`` unless it is an ``expected`` (or None, if ``optional``).
 
@@ -1179,56 +1159,6 @@ def _last_result(
             progress(event)
         if isinstance(end, SearchResult):
             return end
-
-
-def _graph(
-    data: DataLike, shape: tuple[int, ...] | None, top_k: int | None, allow_constant: bool | None
-) -> DependenceGraph:
-    """Return the dependence graph of ``data``, computed here unless ``data`` is one.
-
-    ``shape`` reads an array or a file; ``top_k`` and ``allow_constant`` compute a graph (None
-    leaves :func:`~advisor.infer.dependence.dependence_graph`'s default). Given with data that
-    already fixes them (``shape`` with a ``DataSample``, any of them with a
-    ``DependenceGraph``), they would go unread: they are refused instead.
-
-    Raises
-    ------
-    InvalidRequestError
-        On each such argument, naming it; on ``data`` for bad data.
-    """
-    options: dict[str, Any] = {
-        name: value
-        for name, value in (("top_k", top_k), ("allow_constant", allow_constant))
-        if value is not None
-    }
-    if isinstance(data, DependenceGraph):
-        _refuse_fixed(
-            {"shape": shape, **options}, "an array, a file or a DataSample", "DependenceGraph"
-        )
-        return data
-    # Loaded on first use: importing the client stays as cheap as before inference existed.
-    from advisor.infer.data import DataSample, data_from_array, read_data
-    from advisor.infer.dependence import dependence_graph
-
-    if isinstance(data, str | os.PathLike):
-        sample = read_data(data, shape)
-    elif isinstance(data, DataSample):
-        _refuse_fixed({"shape": shape}, "an array or a file", "DataSample")
-        sample = data
-    else:
-        sample = data_from_array(data, shape)
-    return dependence_graph(sample, **options)
-
-
-def _refuse_fixed(arguments: Mapping[str, object], applies_to: str, kind: str) -> None:
-    """Refuse each of ``arguments`` given (not None): it applies to ``applies_to`` only."""
-    violations = [
-        FieldViolation(name, f"applies to {applies_to} only; the {kind} already fixes it")
-        for name, value in arguments.items()
-        if value is not None
-    ]
-    if violations:
-        raise InvalidRequestError(violations)
 
 
 def task_model(task: TaskLike) -> Task:
