@@ -36,6 +36,8 @@ if TYPE_CHECKING:
         search_result_document,
         torch_module,
     )
+    from advisor.infer.inference import infer_task
+    from advisor.infer.report import InferenceReport
     from advisor.model.architecture import (
         Architecture,
         Layer,
@@ -77,6 +79,7 @@ __all__ = [
     "CorrelationAnalysis",
     "Efficiency",
     "FieldViolation",
+    "InferenceReport",
     "InputSpec",
     "InvalidRequestError",
     "Layer",
@@ -94,6 +97,7 @@ __all__ = [
     "analysis_document",
     "analyze",
     "architecture_yaml",
+    "infer_task",
     "list_presets",
     "load_architecture",
     "load_task",
@@ -120,6 +124,8 @@ _HOMES: dict[str, str] = {
     "parse_search_result": "advisor.export.document",
     "search_result_document": "advisor.export.document",
     "torch_module": "advisor.export.document",
+    "infer_task": "advisor.infer.inference",
+    "InferenceReport": "advisor.infer.report",
     "Architecture": "advisor.model.architecture",
     "Layer": "advisor.model.architecture",
     "load_architecture": "advisor.model.architecture",

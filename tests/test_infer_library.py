@@ -1,0 +1,147 @@
+"""The library's task inference in-process: the report a client gets, without a server.
+
+``advisor.infer_task`` takes the client's arguments (``stop`` for its ``timeout``) and returns
+the report a server sends for them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from advisor_client import AdvisorClient
+
+import advisor
+from advisor.infer import inference as inference_module
+from advisor.infer.data import data_from_array
+from advisor.infer.dependence import dependence_graph
+from advisor.service.server import ServerConfig, start_server
+
+
+def _smooth(samples: int = 400) -> np.ndarray:
+    """``samples`` of an 8 x 8 grid whose neighbours depend: data with a task to infer."""
+    values = np.random.default_rng(5).standard_normal((samples, 8, 8))
+    values[:, 1:] += values[:, :-1]
+    values[:, :, 1:] += 0.5 * values[:, :, :-1]
+    return values
+
+
+def _shuffled() -> np.ndarray:
+    """:func:`_smooth`'s locations in a random order, flat: a task that carries an arrangement."""
+    order = np.random.default_rng(1).permutation(64)
+    return _smooth().reshape(400, 64)[:, order]
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[AdvisorClient]:
+    with start_server(ServerConfig(workers=1)) as server, AdvisorClient(server.address) as made:
+        yield made
+
+
+_CALLS: list[tuple[str, Callable[[Path], Any], dict[str, Any]]] = [
+    ("array", lambda _: _smooth(), {}),
+    ("arguments", lambda _: _smooth(), {"top_k": 8, "outputs": 10, "seed": 3}),
+    ("arranged", lambda _: _shuffled(), {"shape": [8, 8]}),
+    ("file", lambda tmp: _saved(tmp / "data.npy", _smooth()), {"allow_constant": True}),
+    ("sample", lambda _: data_from_array(_smooth()), {}),
+    ("graph", lambda _: dependence_graph(data_from_array(_shuffled(), (8, 8))), {"outputs": 2}),
+]
+
+
+def _saved(path: Path, values: np.ndarray) -> Path:
+    np.save(path, values)
+    return path
+
+
+@pytest.mark.parametrize(("data", "arguments"), [c[1:] for c in _CALLS], ids=[c[0] for c in _CALLS])
+def test_the_library_infers_the_report_a_client_gets_from_a_server(
+    client: AdvisorClient,
+    tmp_path: Path,
+    data: Callable[[Path], Any],
+    arguments: dict[str, Any],
+) -> None:
+    given = data(tmp_path)
+    in_process = advisor.infer_task(given, **arguments)
+    served = client.infer_task(given, **arguments)
+    assert isinstance(in_process, advisor.InferenceReport)
+    for field in dataclasses.fields(advisor.InferenceReport):
+        assert getattr(in_process, field.name) == getattr(served, field.name), field.name
+    assert in_process.task is not None
+
+
+@pytest.mark.parametrize(
+    ("data", "arguments"),
+    [
+        (_smooth(20), {"top_k": 0}),
+        (_smooth(20), {"top_k": 2.5}),
+        (_smooth(20), {"allow_constant": "no"}),
+        (_smooth(20), {"shape": "8x8"}),
+        (_smooth(20), {"shape": [8, 0]}),
+        (_smooth(20), {"outputs": 0, "top_k": 0}),
+        (_smooth(20), {"seed": -1}),
+        (data_from_array(_smooth(20)), {"shape": [8, 8]}),
+        (dependence_graph(data_from_array(_smooth(20))), {"top_k": 4, "allow_constant": False}),
+        (np.full((20, 8, 8), np.nan), {}),
+        (np.zeros((1, 8, 8)), {}),
+    ],
+)
+def test_the_library_refuses_what_the_client_refuses_naming_the_same_fields(
+    client: AdvisorClient, data: Any, arguments: dict[str, Any]
+) -> None:
+    with pytest.raises(advisor.InvalidRequestError) as in_process:
+        advisor.infer_task(data, **arguments)
+    with pytest.raises(advisor.InvalidRequestError) as served:
+        client.infer_task(data, **arguments)
+    assert in_process.value.violations == served.value.violations
+
+
+def test_a_bad_graph_is_refused_under_data_as_the_service_refuses_it_under_graph(
+    client: AdvisorClient,
+) -> None:
+    graph = dependence_graph(data_from_array(_smooth()))
+    bad = dataclasses.replace(graph, weights=graph.weights * 2)
+    with pytest.raises(advisor.InvalidRequestError) as in_process:
+        advisor.infer_task(bad)
+    with pytest.raises(advisor.BadRequestError) as served:
+        client.infer_task(bad)
+    fields = [v.field for v in in_process.value.violations]
+    assert fields and all(field.startswith("data.weights[") for field in fields)
+    assert fields == [v.field.replace("graph.", "data.", 1) for v in served.value.violations]
+
+
+def test_a_stopped_signal_ends_the_inference_with_no_report() -> None:
+    stop = advisor.StopSignal()
+    stop.cancel()
+    with pytest.raises(advisor.StoppedError, match="inference was stopped"):
+        advisor.infer_task(_smooth(), stop=stop)
+
+
+def test_the_signal_is_polled_while_the_sample_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only the inference from the graph polled: a stop while a large file was read waited for
+    # its passes to end.
+    def inferred(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the graph was computed whole")
+
+    monkeypatch.setattr(inference_module, "infer_from_graph", inferred)
+    polls: list[int] = []
+
+    class Counting(advisor.StopSignal):
+        """Stops at its third poll: while the graph's passes read the chunks of the sample."""
+
+        def stopped(self) -> bool:
+            polls.append(len(polls))
+            return len(polls) >= 3
+
+    with pytest.raises(advisor.StoppedError):
+        advisor.infer_task(_smooth(), stop=Counting())
+    assert len(polls) == 3
+
+
+def test_a_stop_that_is_no_signal_is_refused_naming_it() -> None:
+    with pytest.raises(advisor.InvalidRequestError) as error:
+        advisor.infer_task(_smooth(), stop=5.0)  # type: ignore[arg-type]
+    assert [v.field for v in error.value.violations] == ["stop"]
