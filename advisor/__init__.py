@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         search_result_document,
         torch_module,
     )
+    from advisor.infer.combine import with_data
     from advisor.infer.inference import infer_task
     from advisor.infer.report import InferenceReport
     from advisor.model.architecture import (
@@ -108,6 +109,7 @@ __all__ = [
     "recommend",
     "search_result_document",
     "torch_module",
+    "with_data",
 ]
 
 _HOMES: dict[str, str] = {
@@ -124,6 +126,7 @@ _HOMES: dict[str, str] = {
     "parse_search_result": "advisor.export.document",
     "search_result_document": "advisor.export.document",
     "torch_module": "advisor.export.document",
+    "with_data": "advisor.infer.combine",
     "infer_task": "advisor.infer.inference",
     "InferenceReport": "advisor.infer.report",
     "Architecture": "advisor.model.architecture",

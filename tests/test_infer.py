@@ -927,14 +927,11 @@ def test_with_data_adds_the_inferred_parts_and_keeps_the_description() -> None:
     assert _fields(error) == [*named, "arrangement"]
 
 
-@pytest.mark.parametrize("document", ["task.yaml", Path("task.yaml"), [("input", {})]])
-def test_with_data_refuses_what_is_no_task_document_saying_how_to_read_one(
-    document: object,
-) -> None:
-    # A task file's path read "dictionary update sequence element #0 has length 1".
+def test_with_data_refuses_what_is_no_task_saying_what_it_takes() -> None:
+    # A list of pairs read "dictionary update sequence element #0 has length 1".
     report = infer_task(_blocks_graph((8, 8), 4, seed=8)).report()
-    with pytest.raises(TypeError, match=r"a task document \(a mapping\), not .*read_document"):
-        with_data(document, report)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"a Task, a task document \(a mapping\) or a task file"):
+        with_data([("input", {})], report)  # type: ignore[call-overload]
 
 
 def test_with_data_adds_no_arrangement_the_inference_does_not_carry() -> None:

@@ -1,7 +1,8 @@
-"""The library's task inference in-process: the report a client gets, without a server.
+"""The library's task inference in-process: the report a client gets, and ``with_data``.
 
 ``advisor.infer_task`` takes the client's arguments (``stop`` for its ``timeout``) and returns
-the report a server sends for them.
+the report a server sends for them; ``advisor.with_data`` adds it to a described task of any
+form the library and the client take, returning the form it was given.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import advisor
 from advisor.infer import inference as inference_module
 from advisor.infer.data import data_from_array
 from advisor.infer.dependence import dependence_graph
+from advisor.model.documents import read_document
+from advisor.model.task import task_document
 from advisor.service.server import ServerConfig, start_server
 
 
@@ -145,3 +148,36 @@ def test_a_stop_that_is_no_signal_is_refused_naming_it() -> None:
     with pytest.raises(advisor.InvalidRequestError) as error:
         advisor.infer_task(_smooth(), stop=5.0)  # type: ignore[arg-type]
     assert [v.field for v in error.value.violations] == ["stop"]
+
+
+def test_a_task_with_the_data_is_a_task_the_library_searches(tmp_path: Path) -> None:
+    # with_data returned a dict, which the library's recommend refused: "must be a Task".
+    task = advisor.parse_task({"input": {"shape": [8, 8]}, "preset": "symmetry"})
+    report = advisor.infer_task(_smooth())
+    combined = advisor.with_data(task, report)
+    assert isinstance(combined, advisor.Task)
+    assert combined == advisor.parse_task(advisor.with_data(task_document(task), report))
+    assert {f"data: {c.name}" for c in report.task.correlations} <= {  # type: ignore[union-attr]
+        c.name for c in combined.correlations
+    }
+    budget = advisor.Budget(max_parameters=20_000, time_limit_seconds=5.0)
+    names = {c.name for c in advisor.recommend(combined, budget).recommendations[0].analysis}
+    assert any(name.startswith("data: ") for name in names)
+
+
+@pytest.mark.parametrize("as_path", [str, Path])
+def test_a_task_file_s_path_with_the_data_is_its_document_with_the_data(
+    tmp_path: Path, as_path: Callable[[Path], str | Path]
+) -> None:
+    path = tmp_path / "task.yaml"
+    path.write_text("input: {shape: [8, 8]}\npreset: symmetry\n", encoding="utf-8")
+    report = advisor.infer_task(_shuffled(), shape=(8, 8))
+    combined = advisor.with_data(as_path(path), report)
+    assert combined == advisor.with_data(read_document(path, "task"), report)
+    assert combined["arrangement"] == list(report.arrangement)
+
+
+def test_a_task_file_that_cannot_be_read_is_refused_naming_it(tmp_path: Path) -> None:
+    report = advisor.infer_task(_smooth())
+    with pytest.raises(advisor.InvalidRequestError, match="cannot read task file"):
+        advisor.with_data(tmp_path / "missing.yaml", report)

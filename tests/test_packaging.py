@@ -354,6 +354,32 @@ def test_importing_the_optuna_integration_without_its_extra_names_the_install(
     assert "optuna" in _pyproject()["project"]["optional-dependencies"]
 
 
+_SERVICE_NAMES: Final = {"advisor.service.server": {"ServerConfig", "start_server"}}
+"""What the README's examples import beside the curated APIs: a server run in-process, the
+service's own API, which the library's leaves out."""
+
+
+def test_the_readme_s_examples_import_only_the_curated_apis() -> None:
+    # The client's example imported advisor.infer.combine.with_data and
+    # advisor.model.documents.read_document, internals a caller should never need.
+    import advisor_client
+
+    curated = {"advisor": set(advisor.__all__), "advisor_client": set(advisor_client.__all__)}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", readme, re.MULTILINE | re.DOTALL)
+    imports = [
+        (node.module, alias.name)
+        for block in blocks
+        for node in ast.walk(ast.parse(textwrap.dedent(block)))
+        if isinstance(node, ast.ImportFrom) and node.module is not None
+        for alias in node.names
+        if node.module.split(".")[0] in curated
+    ]
+    assert ("advisor", "with_data") in imports and ("advisor", "infer_task") in imports
+    public = {**curated, **_SERVICE_NAMES}
+    assert [(module, name) for module, name in imports if name not in public.get(module, ())] == []
+
+
 def test_every_model_and_result_type_the_readme_s_library_section_names_is_exported() -> None:
     # It told how to build InputSpec and Layer and named "the result types", but InputSpec,
     # Layer, Correlation, Efficiency and MemberFigure had to be imported from inner modules.

@@ -22,15 +22,21 @@ The description's own correlations, preset, weights and outputs are never change
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, TypeAlias, overload
 
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer.report import InferenceReport, task_file
 from advisor.infer.terms import DATA_PARTS, DATA_PREFIX
+from advisor.model.documents import read_document
 from advisor.model.grid import InputSpec
+from advisor.model.task import Task, parse_task, task_document
 
-__all__ = ["input_mismatch", "with_data"]
+__all__ = ["TaskSource", "input_mismatch", "with_data"]
+
+TaskSource: TypeAlias = Task | Mapping[str, Any] | str | os.PathLike[str]
+"""A described task as :func:`with_data` takes it: a ``Task``, its document or its file's path."""
 
 
 def input_mismatch(described: InputSpec, data: InputSpec) -> str | None:
@@ -60,36 +66,61 @@ def input_mismatch(described: InputSpec, data: InputSpec) -> str | None:
     return None
 
 
-def with_data(
-    document: Mapping[str, Any], report: InferenceReport, parts: Collection[str] = DATA_PARTS
-) -> dict[str, Any]:
-    """Return the task document ``document`` with ``parts`` of ``report`` added.
+@overload
+def with_data(task: Task, report: InferenceReport, parts: Collection[str] = DATA_PARTS) -> Task: ...
 
-    A report without a task (the data shows no dependence to model) adds nothing.
+
+@overload
+def with_data(
+    task: Mapping[str, Any] | str | os.PathLike[str],
+    report: InferenceReport,
+    parts: Collection[str] = DATA_PARTS,
+) -> dict[str, Any]: ...
+
+
+def with_data(
+    task: TaskSource, report: InferenceReport, parts: Collection[str] = DATA_PARTS
+) -> Task | dict[str, Any]:
+    """Return the described ``task`` with ``parts`` of ``report`` added, of the kind given.
+
+    ``task`` is a :class:`~advisor.model.task.Task`, its document (the task file's mapping) or
+    a task file's path (read as :func:`~advisor.model.documents.read_document` reads it): a
+    ``Task`` gives a ``Task``, which the library's ``recommend`` takes, and either of the others
+    the document, which the client's ``recommend`` takes and ``advisor recommend --save-task``
+    writes. A report without a task (the data shows no dependence to model) adds nothing.
 
     Raises
     ------
     ValueError
         For a part not in :data:`~advisor.infer.terms.DATA_PARTS`.
     TypeError
-        For a ``document`` that is no mapping (a task file's path: read it first, with
-        :func:`~advisor.model.documents.read_document`).
+        For a ``task`` that is none of these (a list, say).
     InvalidRequestError
-        On ``input`` when the description's input (grid or channels) is not the data's
-        (:func:`input_mismatch`); on ``arrangement`` when the description already carries one
-        and ``parts`` adds the data's, which the inference carries (two arrangements cannot
-        both hold); on ``correlations[i].name`` when a described correlation has the name of one
-        the data adds.
+        On ``""`` for a task file that cannot be read; on ``input`` when the description's input
+        (grid or channels) is not the data's (:func:`input_mismatch`); on ``arrangement`` when
+        the description already carries one and ``parts`` adds the data's, which the inference
+        carries (two arrangements cannot both hold); on ``correlations[i].name`` when a
+        described correlation has the name of one the data adds.
     """
     unknown = sorted(set(parts) - set(DATA_PARTS))
     if unknown:
         raise ValueError(f"unknown part(s) {unknown}; known: {', '.join(DATA_PARTS)}")
-    if not isinstance(document, Mapping):
+    if isinstance(task, Task):
+        return parse_task(_combined(task_document(task), report, parts))
+    if isinstance(task, str | os.PathLike):
+        return _combined(read_document(task, "task"), report, parts)
+    if not isinstance(task, Mapping):
         raise TypeError(
-            f"document must be a task document (a mapping), not {type(document).__name__}: "
-            "read a task file with advisor.model.documents.read_document(path, 'task')"
+            "task must be a Task, a task document (a mapping) or a task file's path, not "
+            f"{type(task).__name__}"
         )
+    return _combined(task, report, parts)
 
+
+def _combined(
+    document: Mapping[str, Any], report: InferenceReport, parts: Collection[str]
+) -> dict[str, Any]:
+    """Return the task document ``document`` with ``parts`` of ``report`` added."""
     combined = dict(document)
     if report.task is None:
         return combined  # the data shows no dependence to add
