@@ -570,9 +570,9 @@ class AdvisorClient:
         self,
         task: TaskLike,
         architecture: ArchitectureLike,
+        exact: bool = False,
         *,
         rank: int | None = None,
-        exact: bool = False,
         timeout: float | None = None,
     ) -> Analysis:
         """Score ``architecture`` against every correlation of ``task``.

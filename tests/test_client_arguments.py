@@ -360,6 +360,15 @@ def test_a_count_given_as_text_is_refused_alike_by_the_library_and_the_client(
     assert not servicer.calls
 
 
+def test_exact_is_the_third_argument_as_in_the_library(fake: tuple[ScriptedAdvisor, str]) -> None:
+    # advisor.analyze(task, architecture, True) asks for exact figures; the client's analyze
+    # took exact by keyword only, and the same call raised TypeError.
+    servicer, target = fake
+    with AdvisorClient(target) as client:
+        client.analyze(TASK, ARCHITECTURE, True)
+    assert servicer.requests["Analyze"].exact is True
+
+
 def test_exact_must_be_a_bool_and_progress_callable(fake: tuple[ScriptedAdvisor, str]) -> None:
     servicer, target = fake
     # Typed Any: no type-checked caller passes them, and the client's own checks are the test.
