@@ -47,7 +47,6 @@ from advisor.integrations.proposals import PAGE_SIZE, fetch_ranking
 from advisor.model.architecture import Architecture, Layer, parse_architecture
 from advisor.model.grid import InputSpec
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
-from advisor.search import run as run_module
 from advisor.search.recommend import recommend, sample_architectures, score_architectures
 from advisor.search.scoring import DesignScorer
 from advisor.service.command import config_from_arguments
@@ -58,7 +57,7 @@ from advisor.service.katib_server import (
 )
 from advisor.service.options import add_serve_arguments
 from advisor.stopping import StopCause, StopSignal
-from tests.support.clock import ManualClock
+from tests.support.clock import second_per_tree
 from tests.support.katib_calls import katib_endpoint, suggestions_asked
 from tests.support.katib_counts import count_katib_work
 from tests.support.katib_draws import into_the_draws
@@ -684,14 +683,7 @@ def test_a_ranking_the_calls_deadline_cut_is_not_kept(
     # manual second; the call's deadline, 3.5 s, comes long before the page's 20 s time limit.
     search = _small_search()
     whole = _designs(_from_position_one(search, 0, 20))
-    clock = ManualClock(0.0)
-    scored = run_module.SearchRun.score
-
-    def one_second_each(run: run_module.SearchRun, *args: Any, **kwargs: Any) -> None:
-        clock.now += 1.0
-        scored(run, *args, **kwargs)
-
-    monkeypatch.setattr(run_module.SearchRun, "score", one_second_each)
+    clock = second_per_tree(monkeypatch)
     cache = SuggestionCache()
     stop = StopSignal(3.5, clock=clock, cause=StopCause.CALL_DEADLINE)
     with caplog.at_level(logging.WARNING, logger="advisor.integrations.katib.sequence"):

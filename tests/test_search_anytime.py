@@ -30,7 +30,7 @@ from advisor.search.coherence import description_relations
 from advisor.search.recommend import recommend, score_architectures
 from advisor.search.scoring import DesignScorer
 from advisor.stopping import StopSignal
-from tests.support.clock import ManualClock
+from tests.support.clock import second_per_tree
 
 
 def _box(start: list[int], stop: list[int]) -> dict[str, object]:
@@ -468,14 +468,7 @@ def test_a_later_page_a_stop_cuts_before_every_tree_is_refused_not_left_empty(
     budget = Budget(max_parameters=20_000, top_k=8, time_limit_seconds=None)
     first = recommend(task, budget)
     assert first.complete and first.next_page_token is not None
-    clock = ManualClock(0.0)
-    scored = run_module.SearchRun.score
-
-    def one_second_each(run: run_module.SearchRun, *args: Any, **kwargs: Any) -> None:
-        clock.now += 1.0
-        scored(run, *args, **kwargs)
-
-    monkeypatch.setattr(run_module.SearchRun, "score", one_second_each)
+    clock = second_per_tree(monkeypatch)
     # The same stop on the first page: trees were scored, fewer than the second page skips.
     stopped_first = recommend(task, budget, stop=StopSignal(14.5, clock=clock))
     assert stopped_first.complete is False
