@@ -18,6 +18,7 @@ within a fraction of a second of a deadline or cancellation.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, Final, Literal
@@ -789,13 +790,22 @@ def _padded_permutation(spec: advisor_pb2.InputSpec, limits: RequestLimits) -> i
     ``2^ndim`` times the input): the server's own recommendations carry such permutations,
     which ``Analyze`` refused (a 23x23x23 input's pick, padded to 32x32x32, has 32,768). None
     where that grid is no larger than ``max_locations``, which then bounds the permutation;
-    also for an input that is no grid, or over the limit, refused on its own field.
+    also for an input that is no grid. For an input over the limit, refused on its own field,
+    :data:`_UNBOUNDED`: the limit that admits the input admits its padded permutation with it,
+    and the refusal named the permutation's length as the limit to raise to (a 5x100x100 pick
+    padded to 6x100x100: "raise it to 60000", where 50,000 admits both).
     """
-    shape = _admitted_grid(spec, limits)
-    if shape is None:
+    shape = tuple(spec.shape)
+    if grid_problem(shape) is not None:
         return None
+    if math.prod(shape) > limits.max_locations:
+        return _UNBOUNDED
     padded = largest_grid(shape)
     return padded if padded > limits.max_locations else None
+
+
+_UNBOUNDED: Final = sys.maxsize
+"""The permutation bound of an input over ``max_locations`` (:func:`_padded_permutation`): none."""
 
 
 def _admitted_grid(spec: advisor_pb2.InputSpec, limits: RequestLimits) -> tuple[int, ...] | None:

@@ -261,6 +261,24 @@ def test_a_padded_pick_is_admitted_to_analysis_where_its_input_is() -> None:
     )
 
 
+def test_a_padded_pick_of_an_input_over_the_limit_is_told_the_limit_that_admits_both() -> None:
+    # Its permutation (the padded grid's) was counted against max_locations beside the input,
+    # and the refusal said to raise it to the permutation's length: 60,000 for a 5x100x100 pick
+    # padded to 6x100x100, where 50,000 admits the input and with it its padded permutation.
+    task = parse_task({"input": {"shape": [3, 3, 7]}, "preset": "symmetry"})
+    result = recommend(task, Budget(max_parameters=5_000, top_k=3))
+    padded = [r.architecture for r in result.recommendations if r.architecture.padding]
+    assert padded, "the search no longer pads this input: pick another"
+    request = pb.AnalyzeRequest(
+        task=task_to_proto(task), architecture=architecture_to_proto(padded[0])
+    )
+    with pytest.raises(LimitExceededError) as error:
+        check_analyze_request(request, RequestLimits(max_locations=32))
+    assert _fields(error) == ["task.input.shape", "architecture.input.shape"]
+    assert {v.limit.needed for v in error.value.violations if v.limit is not None} == {63}
+    check_analyze_request(request, RequestLimits(max_locations=63))
+
+
 def test_a_wide_layer_names_its_index() -> None:
     architecture = _architecture()
     architecture.layers[2].channels = 17
