@@ -291,8 +291,16 @@ def check_recommend_request(
     if not violations:
         top_k = request.budget.top_k if request.budget.HasField("top_k") else _unset_top_k(limits)
         mixtures = advisor_pb2.GEOMETRY_FAMILY_MIXTURE in request.budget.geometries
-        estimate = top_k * recommendation_bytes(request.task, mixtures)
-        violations.extend(_response("budget.top_k", f"to top_k {top_k}", estimate, limits))
+        violations.extend(
+            _designs_response(
+                "budget.top_k",
+                f"to top_k {top_k}",
+                top_k,
+                recommendation_bytes(request.task, mixtures),
+                limits,
+                ("a top_k", "a smaller input grid"),
+            )
+        )
     _raise_if_any(violations)
 
 
@@ -498,15 +506,36 @@ def _call_answer_violations(
     if spec.max_trial_count > 0:
         designs = min(designs, spec.max_trial_count)
     whose = f"for the {designs:,} designs a call of the experiment may ask for"
-    fits = limits.max_message_bytes // design
-    advice = (
-        f"a parallelTrialCount of at most {fits:,} fits it"
-        if fits > 0
-        else "not one design fits it: a smaller inputSizes grid does"
+    yield from _designs_response(
+        "experiment.spec.parallel_trial_count",
+        whose,
+        designs,
+        design,
+        limits,
+        ("a parallelTrialCount", "a smaller inputSizes grid"),
     )
-    for violation in _response(
-        "experiment.spec.parallel_trial_count", whose, designs * design, limits
-    ):
+
+
+def _designs_response(
+    field: str,
+    whose: str,
+    designs: int,
+    design: int,
+    limits: RequestLimits,
+    remedies: tuple[str, str],
+) -> Iterator[FieldViolation]:
+    """Refuse on ``field`` an answer of ``designs`` of ``design`` bytes each over the limit.
+
+    Said with the count that fits, ``remedies`` naming the count (``a top_k``) and what serves
+    where not one design fits (``a smaller input grid``): a refusal of ``--top 50`` left its
+    reader to divide the limit by the estimate.
+    """
+    fits = limits.max_message_bytes // design
+    count, smaller = remedies
+    advice = f"{count} of at most {fits:,} fits it"
+    if fits == 0:
+        advice = f"not one design fits it: {smaller} does"
+    for violation in _response(field, whose, designs * design, limits):
         yield replace(violation, description=f"{violation.description}; {advice}")
 
 

@@ -857,8 +857,20 @@ def test_a_response_over_the_size_limit_is_said_in_bytes() -> None:
     [violation] = error.value.violations
     assert violation.field == "budget.top_k"
     limit = f"{MIN_MESSAGE_BYTES:,}"
-    said = r"the response to top_k 2 is estimated at [1-9][\d,]* bytes, over the server's "
-    assert re.fullmatch(said + rf"limit of {limit} \(max_message_bytes\)", violation.description)
+    said = r"the response to top_k 2 is estimated at ([1-9][\d,]*) bytes, over the server's "
+    found = re.fullmatch(
+        said + rf"limit of {limit} \(max_message_bytes\); not one design fits it: a smaller "
+        "input grid does",
+        violation.description,
+    )
+    assert found is not None
+    # Where designs fit, the refusal says how many, and the request then meets the limit.
+    roomier = RequestLimits(max_message_bytes=int(found[1].replace(",", "")) - 1)
+    with pytest.raises(LimitExceededError) as error:
+        check_recommend_request(request, roomier)
+    assert error.value.violations[0].description.endswith("; a top_k of at most 1 fits it")
+    request.budget.top_k = 1
+    check_recommend_request(request, roomier)
 
 
 def test_every_setting_a_refusal_may_name_is_a_limit_and_every_limit_one() -> None:
