@@ -8,6 +8,7 @@ field, not pydantic's ``ValidationError``.
 from __future__ import annotations
 
 import inspect
+import math
 import pickle
 from collections.abc import Callable
 from typing import Any
@@ -153,6 +154,9 @@ def test_a_numpy_mask_of_another_shape_is_refused_not_read_as_rows(
     assert violation.field == "correlations[0].a.mask"
     assert f"{array_shape}" in violation.description
     assert f"{list(shape)}" in violation.description
+    # Both forms it takes are named: the input's shape and its rows', (D * H, W).
+    rows = (math.prod(shape[:-1]), shape[-1])
+    assert violation.description.endswith(f"shape {shape} or of its rows' {rows}")
     correlation = {"name": "m", "b": {"indices": [0]}, "a": {"mask": mask}}
     assert refused_fields(lambda: Task(input={"shape": shape}, correlations=[correlation])) == [
         "correlations[0].a.mask"

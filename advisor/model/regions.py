@@ -177,7 +177,7 @@ def mask_array_violations(shape: Any, correlations: Any) -> list[FieldViolation]
     if not isinstance(correlations, Sequence) or isinstance(correlations, str) or not shape:
         return []
     grid = tuple(int(n) for n in shape)
-    accepted = {grid, (math.prod(grid[:-1]), grid[-1])}
+    accepted = {grid, _rows_shape(grid)}
     violations = []
     for index, correlation in enumerate(correlations):
         if not isinstance(correlation, Mapping):
@@ -195,10 +195,16 @@ def mask_array_violations(shape: Any, correlations: Any) -> list[FieldViolation]
                     FieldViolation(
                         f"correlations[{index}].{side}.mask",
                         f"a NumPy mask of shape {mask.shape}, and the input is {list(grid)}: "
-                        f"give an array of the input's shape {grid}",
+                        f"give an array of the input's shape {grid}"
+                        + ("" if len(grid) < 2 else f" or of its rows' {_rows_shape(grid)}"),
                     )
                 )
     return violations
+
+
+def _rows_shape(grid: tuple[int, ...]) -> tuple[int, int]:
+    """Return the shape of ``grid``'s rows as a document writes them, ``(D * H, W)``."""
+    return math.prod(grid[:-1]), grid[-1]
 
 
 class MaskRegion(RequestModel):
