@@ -167,6 +167,16 @@ def best_of(run: Callable[[], Run], repeats: int) -> Run:
     return min((run() for _ in range(repeats)), key=lambda r: r.seconds)
 
 
+def runs_kept(repeats: int) -> str:
+    """How many runs each case's figures are the best of, as the table's description says it.
+
+    ``--repeats 1`` read "best of 1 runs for the cases with a target".
+    """
+    if repeats == 1:
+        return "one run per case"
+    return f"best of {repeats} runs for the cases with a target, one run otherwise"
+
+
 def main() -> None:
     parser = command_parser(description=__doc__)
     parser.add_argument(
@@ -206,8 +216,7 @@ def main() -> None:
     markdown = (
         "## Search (`advisor.search.recommend.recommend`)\n\n"
         f"Command: `{COMMAND}` ({machine}; budget {BUDGET:,} parameters, default options, no "
-        "time limit; best of "
-        f"{arguments.repeats} runs for the cases with a target, one run otherwise). "
+        f"time limit; {runs_kept(arguments.repeats)}). "
         '"Architectures scored" counts complete (tree, widths) points the search scored, '
         "exactly or by a bound that settled a whole branch (of a tree's width ladders the "
         "practical search computes only those no other fitting ladder dominates, which bound "

@@ -182,6 +182,15 @@ def test_the_search_benchmarks_refuse_no_repeats_by_the_option_before_they_run(
     assert "argument --repeats: expected a whole number of at least 1" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("repeats", [1, 2, 3])
+def test_the_search_benchmark_says_how_many_runs_each_figure_is_the_best_of(repeats: int) -> None:
+    said = bench_search.runs_kept(repeats)
+    if repeats == 1:  # it read "best of 1 runs for the cases with a target"
+        assert said == "one run per case"
+    else:
+        assert said.startswith(f"best of {repeats} runs for the cases with a target")
+
+
 # Each benchmark command's counts: runs, cases, trials, workers, epochs, examples. A count of 0
 # (or below) never measures anything: the fuzzer, the fault probes and the stop stress test
 # started their servers and burners and then stopped on a traceback (``max() arg is an empty
