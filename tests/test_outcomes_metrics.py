@@ -118,6 +118,36 @@ def test_seed_ceiling_ties_members_whose_other_runs_have_one_mean() -> None:
     assert seed_ceiling(per_seed) == pytest.approx(sum(expected) / 4)
 
 
+def _paired_arm(with_data: Sequence[float]) -> report.Arm:
+    """An arm of one task whose members score 0, 1, 2, 3 by the description, ``with_data``
+    with the data."""
+    runs = [(0.1, 0.2), (0.3, 0.2), (0.4, 0.5), (0.6, 0.7)]
+    found = [
+        report.Row(
+            {"source": "random", "score_description": float(k), "score_with_data": score},
+            member,
+            0.0,
+        )
+        for k, (score, member) in enumerate(zip(with_data, runs, strict=True))
+    ]
+    return report.Arm({}, {"task": found}, {})
+
+
+def test_the_paired_scores_tie_where_the_data_changes_no_member_s_score() -> None:
+    # Ten held-out blocks read "the score with the data has the higher mean tau on 0.0% of
+    # them ... and on 0.0%": their two scores were equal on every member, so every resample tied.
+    same = _paired_arm([0.0, 1.0, 2.0, 3.0])
+    text = report.paired_markdown(same, same, replicates=20)
+    assert "their mean taus tie on all 20 resamples" in text
+    assert "higher mean tau" not in text
+
+
+def test_the_paired_share_says_on_how_many_resamples_the_two_scores_tie() -> None:
+    same, reversed_ = _paired_arm([0.0, 1.0, 2.0, 3.0]), _paired_arm([3.0, 2.0, 1.0, 0.0])
+    text = report.paired_markdown(same, reversed_, replicates=20)
+    assert "higher mean tau on 0.0% of them (the same on 100.0%) on the description's pools" in text
+
+
 def test_a_gain_of_exactly_three_points_counts_as_three_points() -> None:
     # 50.01% against 47.01% (counts of 10,000 test predictions): the #1 is exactly 3 points
     # over the standard CNN, though 0.5001 - 0.4701 is 0.029999999999999971 in floats.

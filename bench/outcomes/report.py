@@ -365,12 +365,38 @@ def paired_markdown(described: Arm, with_data: Arm, replicates: int = 1000) -> s
         lines.append(f"| {name} | " + " | ".join(_number(tau) for tau in taus) + " |")
     means = [_number(float(np.mean(column))) if column else "" for column in columns]
     lines.append("| **mean** | " + " | ".join(means) + " |")
-    shares = [_paired_share(arm, replicates) for arm in (described, with_data)]
-    return "\n".join(lines) + (
-        f"\n\nOn {replicates} resamples of each arm's pools (members and runs drawn again, as "
-        "for the sureness above), the score with the data has the higher mean tau on "
-        f"{shares[0]} of them on the description's pools and on {shares[1]} on the with-data "
-        "pools."
+    return "\n".join(lines) + "\n\n" + _paired_sentence(described, with_data, replicates)
+
+
+def _paired_sentence(described: Arm, with_data: Arm, replicates: int) -> str:
+    """How often the score with the data ranks better on resampled pools of both arms.
+
+    Where the two scores are equal on every member of both arms, every resample ties (no
+    resampling needed): said so, where "the higher mean tau on 0.0%" read as if the data never
+    helped.
+    """
+    arms = {"description's": described, "with-data": with_data}
+    if all(_scores_agree(arm) for arm in arms.values()):
+        return (
+            "The two scores are equal on every member of both arms' pools, so their mean taus tie "
+            f"on all {replicates} resamples: these pools cannot tell whether the data helps."
+        )
+    shares = [
+        f"{_paired_share(arm, replicates)} on the {label} pools" for label, arm in arms.items()
+    ]
+    return (
+        f"On {replicates} resamples of each arm's pools (members and runs drawn again, as for the "
+        f"sureness above), the score with the data has the higher mean tau on {shares[0]} and on "
+        f"{shares[1]}."
+    )
+
+
+def _scores_agree(arm: Arm) -> bool:
+    """Whether the score with the data is the description's on every member of ``arm``."""
+    return all(
+        row.record["score_description"] == row.record["score_with_data"]
+        for found in arm.trained.values()
+        for row in found
     )
 
 
@@ -454,14 +480,18 @@ def _defined_mean(values: Sequence[float]) -> float:
 
 
 def _paired_share(arm: Arm, replicates: int) -> str:
-    """The share of resampled benchmarks where the score with the data ranks better."""
+    """The share of resampled benchmarks where the score with the data ranks better, and the
+    share where the two tie if any do (``"34.7% of them (the same on 2.0%)"``)."""
     fields = ("score_description", "score_with_data")
     pools = [pool_runs(found, fields) for found in arm.trained.values()]
     taus = resampled_mean_taus(pools, replicates)
     drawn = ~np.isnan(taus[fields[0]]) & ~np.isnan(taus[fields[1]])
     if not drawn.any():
-        return "none (no resample ranks by both)"
-    return f"{100 * np.mean(taus[fields[1]][drawn] > taus[fields[0]][drawn]):.1f}%"
+        return "none of them (no resample ranks by both)"
+    description, with_data = taus[fields[0]][drawn], taus[fields[1]][drawn]
+    tied = np.mean(with_data == description)
+    share = f"{100 * np.mean(with_data > description):.1f}% of them"
+    return share + (f" (the same on {100 * tied:.1f}%)" if tied else "")
 
 
 def _task_sections(arm: Arm) -> None:
