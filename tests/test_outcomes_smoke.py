@@ -29,7 +29,7 @@ import torch
 from advisor.model.architecture import Architecture, Layer, parse_architecture
 from advisor.model.grid import InputSpec
 from advisor.search.recommend import score_architecture
-from bench.outcomes import report, seeds, ties
+from bench.outcomes import recheck, report, seeds, ties
 from bench.outcomes import run as run_module
 from bench.outcomes.data import (
     ALL_TASKS,
@@ -406,6 +406,7 @@ def _train_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(run_module, "trained", trained_here)
     monkeypatch.setattr(seeds, "trained", trained_here)
+    monkeypatch.setattr(recheck, "trained", trained_here)
 
 
 def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -545,6 +546,59 @@ def test_a_tiny_pool_trains_and_reports(tmp_path: Path, monkeypatch: pytest.Monk
     assert (tmp_path / f"outcomes-{spec.name}.png").stat().st_size > 0
 
 
+def test_a_recheck_trains_stored_runs_again_and_compares(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _train_in_this_process(monkeypatch)
+    spec = TASKS["sequence-local"]
+    tiny = {**SMOKE, "sizes": {"train": 32, "test": 16}}
+    run_task(spec, 2, 1, tiny, tmp_path, random_draws=1)
+    path = tmp_path / f"{spec.name}.json"
+    document = json.loads(path.read_text())
+    total = sum(len(record["runs"]) for record in document["pool"])
+    assert all(run["machine"] == run_module.machine() for run in document["runs"].values())
+
+    # The machine that trained the pool trains every run again as it did.
+    every = recheck.recheck(spec.name, None, 1, tiny, tmp_path)
+    assert len(every.stored) == total and every.identical == total and max(every.moves) == 0
+    assert every.metrics is not None and every.metrics[0] == every.metrics[1]
+    assert every.line().startswith(f"| {spec.name} | {total} | {total} | 0.00 | 0.00 |")
+    cache = tmp_path / recheck.FOLDER / f"{spec.name}.json"
+    assert json.loads(cache.read_text())["machine"] == run_module.machine()
+
+    # A stored run that reads otherwise is counted and measured; the figures follow the runs.
+    first = document["pool"][0]["runs"][0]
+    stored = document["runs"][first]["test_accuracy"]
+    document["runs"][first]["test_accuracy"] = abs(stored - 0.25)
+    path.write_text(json.dumps(document))
+    with monkeypatch.context() as cached:  # the runs trained here are reused on this machine
+        cached.setattr(recheck, "trained", None)
+        moved = recheck.recheck(spec.name, None, 1, tiny, tmp_path)
+    assert moved.identical == total - 1
+    assert max(moved.moves) == pytest.approx(0.25)
+    assert moved.metrics is not None and moved.metrics[1] == every.metrics[1]
+    assert moved.metrics[0].advisor_accuracy != moved.metrics[1].advisor_accuracy
+    text = recheck.markdown([moved], None)
+    assert recheck.FIGURES_HEADER in text and moved.figures_line() in text
+    assert f"{total - 1} of {total} runs identical" in text and "largest 25.00" in text
+
+    # A draw of runs: the same runs every time, fewer than the pool's, and no figures.
+    some = recheck.recheck(spec.name, 3, 1, tiny, tmp_path)
+    assert len(some.here) == 3 and some.metrics is None
+    assert some == recheck.recheck(spec.name, 3, 1, tiny, tmp_path)
+    with pytest.raises(ValueError, match="only some runs"):
+        some.figures_line()
+
+    # Runs another machine trained are not reused: every chosen run is trained here again.
+    written = json.loads(cache.read_text())
+    written["machine"] = {**written["machine"], "cpu_capability": "another"}
+    cache.write_text(json.dumps(written))
+    with monkeypatch.context() as cached:
+        cached.setattr(recheck, "trained", None)
+        with pytest.raises(TypeError):  # it would have to train: ``trained`` is None
+            recheck.recheck(spec.name, 3, 1, tiny, tmp_path)
+
+
 def test_the_tree_net_builds_padded_and_3d_architectures() -> None:
     arch = Architecture(
         input=InputSpec(shape=(2, 7, 7)),
@@ -579,6 +633,7 @@ def test_a_committed_pool_is_rebuilt_member_for_member(name: str) -> None:
         ("seeds", ["--tasks", "sequence-local", "--extra", "2", "--jobs", "-1"], "--jobs"),
         ("seeds", ["--tasks", "sequence-local", "--epochs", "0"], "--epochs"),
         ("ties", ["--tasks", "sequence-local", "--seeds", "0"], "--seeds"),
+        ("recheck", ["--tasks", "sequence-local", "--runs", "0"], "--runs"),
         ("ties", ["--tasks", "sequence-local", "--jobs", "0"], "--jobs"),
     ],
 )
@@ -587,7 +642,9 @@ def test_counts_below_one_are_refused_by_name(
 ) -> None:
     # Before any pool is built or any file written: 0 workers used to fail deep in the
     # training pool, 0 seeds to write pools with no runs.
-    main = {"run": run_main, "seeds": seeds.main, "ties": ties.main}[command]
+    main = {"run": run_main, "seeds": seeds.main, "ties": ties.main, "recheck": recheck.main}[
+        command
+    ]
     with pytest.raises(SystemExit) as stopped:
         main(argv)
     assert stopped.value.code == 2

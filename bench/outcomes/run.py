@@ -57,6 +57,7 @@ __all__ = [
     "pool_path",
     "Protocol",
     "main",
+    "machine",
     "run_key",
     "run_task",
     "task_protocol",
@@ -163,7 +164,23 @@ def _train(job: Job) -> tuple[str, dict[str, Any]]:
     key, task, member_key, seed, plan = job
     train, test = _DATA[task]
     result = train_and_test(functools.partial(_build, member_key), train, test, plan, seed)
-    return key, asdict(result)
+    return key, {**asdict(result), "machine": machine()}
+
+
+def machine() -> dict[str, str]:
+    """What decides a run's rounding here: torch's version, its kernels' instruction set, CPU."""
+    return {
+        "torch": torch.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "processor": _processor(),
+    }
+
+
+def _processor() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else "unknown"
 
 
 def _proxies(member: Member, inputs: torch.Tensor) -> dict[str, float | str]:
