@@ -33,6 +33,8 @@ import pydantic
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
+from advisor.model.text import counted
+
 __all__ = [
     "FLOAT_FOR_INTEGER",
     "NEWER_KEY",
@@ -631,7 +633,7 @@ def _length(value: object, ctx: Mapping[str, Any]) -> str:
             count = len(value)
         if count is None:
             return f"more than {ctx['max_length']:,} items"
-    return f"{count:,} {unit}" if count == 1 else f"{count:,} {unit}s"
+    return counted(count, unit)
 
 
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,400}")

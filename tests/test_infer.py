@@ -973,7 +973,7 @@ def test_with_data_refuses_a_description_of_another_input() -> None:
     assert report.task is not None
     for described, said in [
         ({"shape": [12, 12]}, "the data's grid [4, 6, 6] is not the task's [12, 12]"),
-        ({"shape": [4, 6, 6], "channels": 3}, "the data holds 1 channel(s) per location and "),
+        ({"shape": [4, 6, 6], "channels": 3}, "the data holds 1 channel per location and "),
     ]:
         with pytest.raises(InvalidRequestError) as error:
             with_data({"input": described, "preset": "symmetry"}, report)

@@ -661,7 +661,7 @@ def test_a_csv_whose_first_column_counts_its_rows_is_told_it_holds_an_index(
     plain = tmp_path / "plain.csv"
     np.savetxt(plain, values, delimiter=",")
     read = advisor("infer", plain).stderr  # independent noise: read whole, then no task
-    assert "data: 300 samples, grid 64, 1 channel(s)" in read
+    assert "data: 300 samples, grid 64, 1 channel" in read
     assert "counts the rows" not in read
 
 
@@ -730,11 +730,11 @@ def test_infer_says_how_to_read_a_trailing_colour_axis_as_channels(tmp_path: Pat
     data, _ = _colour_images(tmp_path)
     as_written = advisor("infer", data)
     assert as_written.status == 0, as_written.stderr
-    assert "grid 16x16x3, 1 channel(s)" in as_written.stderr
+    assert "grid 16x16x3, 1 channel" in as_written.stderr
     assert "if they are colour channels, pass --shape 16 16 " in _unwrapped(as_written.stderr)
     advised = advisor("infer", data, "--shape", "16", "16")
     assert advised.status == 0, advised.stderr
-    assert "grid 16x16, 3 channel(s)" in advised.stderr
+    assert "grid 16x16, 3 channels" in advised.stderr
     assert "colour channels" not in advised.stderr
 
 
@@ -745,13 +745,13 @@ def test_infer_reads_a_leading_colour_axis_as_channels_with_the_grid_given(tmp_p
     first = tmp_path / "first.npy"
     np.save(first, np.moveaxis(images, -1, 1).astype(np.float32))
     as_written = advisor("infer", first)
-    assert "grid 3x16x16, 1 channel(s)" in as_written.stderr
+    assert "grid 3x16x16, 1 channel" in as_written.stderr
     assert "note: the first axis has 3 values per location of 16x16" in _unwrapped(
         as_written.stderr
     )
     advised = advisor("infer", first, "--shape", "16", "16")
     assert advised.status == 0, advised.stderr
-    assert "grid 16x16, 3 channel(s)" in advised.stderr
+    assert "grid 16x16, 3 channels" in advised.stderr
     assert advised.stdout == advisor("infer", last, "--shape", "16", "16").stdout
 
 
@@ -770,7 +770,7 @@ def test_infer_says_how_to_read_an_end_axis_of_one_value_as_the_channel(
         f"note: the {end} axis has 1 value per location of 16x16; if it is a channels axis "
         "(one channel), pass --shape 16 16 "
     )
-    advised = _noted_then_advised(single, note, ["16", "16"], "grid 16x16, 1 channel(s)")
+    advised = _noted_then_advised(single, note, ["16", "16"], "grid 16x16, 1 channel")
     assert advised.stdout == advisor("infer", plain).stdout
 
 
@@ -792,7 +792,7 @@ def test_infer_s_one_channel_note_leaves_every_axis_of_one_location_out(
         f"channel), pass --shape 32 (the grid; the {end} axis is then read as channels, and the "
         "other axis of 1 location left out)"
     )
-    advised = _noted_then_advised(data, note, ["32"], "grid 32, 1 channel(s)")
+    advised = _noted_then_advised(data, note, ["32"], "grid 32, 1 channel")
     assert advised.stdout == advisor("infer", flat).stdout
 
 
@@ -812,7 +812,7 @@ def test_infer_says_how_to_read_an_end_axis_of_two_values_as_channels(
         f"signal's I and Q, or stereo's two), pass --shape 64 (the grid; the {end} axis is then "
         "read as channels)"
     )
-    _noted_then_advised(data, note, ["64"], "grid 64, 2 channel(s)")
+    _noted_then_advised(data, note, ["64"], "grid 64, 2 channels")
 
 
 def test_data_that_does_not_hold_the_task_grid_is_an_error_on_data(tmp_path: Path) -> None:
@@ -848,7 +848,7 @@ def test_data_whose_channels_are_not_the_tasks_is_an_error_on_data(tmp_path: Pat
         ExitCode.INVALID_ARGUMENT,
     )
     assert line == (
-        "advisor: error: --data: the data holds 2 channel(s) per location and the task 1 "
+        "advisor: error: --data: the data holds 2 channels per location and the task 1 "
         "(task input.channels); give the task the data's channels, or data of the task's"
     )
     task.write_text("input: {shape: [4, 6, 6], channels: 2}\npreset: symmetry\n")

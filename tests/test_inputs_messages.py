@@ -7,6 +7,7 @@ that is no string was given as the path itself.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.mixture import MAX_MEMBERS, Mixture
 from advisor.model.task import parse_task
+from advisor.model.text import counted
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol.wire import budget_from_proto
 from advisor.service.server import ServerConfig
@@ -561,3 +563,40 @@ def test_a_float_where_an_integer_goes_is_told_it_is_a_float(
     # A hand-written `pool: [2.5, 2]` was told "Input should be a valid integer" alone, of a
     # number that looks like one; a server setting's float was told it is a float.
     assert _refused(parse, document) == (FieldViolation(*violation),)
+
+
+@pytest.mark.parametrize(
+    ("count", "noun", "plural", "said"),
+    [
+        (1, "design", "", "1 design"),
+        (0, "design", "", "0 designs"),
+        (2, "row", "", "2 rows"),
+        (1, "entry", "entries", "1 entry"),
+        (1024, "entry", "entries", "1,024 entries"),
+        (3, "axis", "axes", "3 axes"),
+    ],
+)
+def test_a_count_is_said_with_its_noun_singular_for_one(
+    count: int, noun: str, plural: str, said: str
+) -> None:
+    assert counted(count, noun, plural) == said
+
+
+_INLINE_PLURAL = re.compile(
+    r"""['"]{2} if [^'"]+ == 1 else ['"]s['"]|['"]s['"] if [^'"]+ > 1 else"""
+)
+
+
+def test_every_message_says_its_counts_through_one_helper() -> None:
+    # Sixteen messages wrote "N design{'' if N == 1 else 's'}" inline, each a little otherwise.
+    root = Path(__file__).resolve().parent.parent
+    sources = [
+        path for folder in ("advisor", "client", "bench") for path in (root / folder).rglob("*.py")
+    ] + [root / "server.py"]
+    inline = [
+        f"{path.relative_to(root)}:{number}"
+        for path in sources
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if _INLINE_PLURAL.search(line)
+    ]
+    assert inline == []

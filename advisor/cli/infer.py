@@ -41,7 +41,7 @@ from advisor.layout import wrapped
 from advisor.model.documents import document_form, read_document
 from advisor.model.grid import InputSpec, data_channel_axis
 from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
-from advisor.model.text import told_apart
+from advisor.model.text import counted, told_apart
 from advisor.protocol.metadata import REQUEST_READ_TIMEOUT_REASON, SERVER_TIME_BOUND_REASON
 from advisor.stdout import shown_on, shown_path, write_stderr
 
@@ -448,8 +448,8 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
     """
     grid = "x".join(str(n) for n in graph.shape)
     notes = [
-        f"data: {_samples_text(graph)}, grid {grid}, {graph.channels} channel(s); "
-        f"{graph.weights.size:,} pair{'' if graph.weights.size == 1 else 's'} "
+        f"data: {_samples_text(graph)}, grid {grid}, {counted(graph.channels, 'channel')}; "
+        f"{counted(graph.weights.size, 'pair')} "
         f"(top {graph.top_k} per location, {graph.estimate})",
         _evidence_line(graph, report),
     ]

@@ -34,7 +34,7 @@ from advisor.model.geometries import (
 from advisor.model.mixture import Mixture, member_geometries, member_widths
 from advisor.model.results import shape_summary
 from advisor.model.schedule import Schedule
-from advisor.model.text import activations_text, tree_name
+from advisor.model.text import activations_text, counted, tree_name
 from advisor.stdout import printable
 from advisor.version import __version__
 
@@ -173,8 +173,7 @@ def _header(
         "as standalone PyTorch source: it imports torch alone.",
         f"architecture: family {architecture.family or 'custom'}, "
         f"geometry {_geometry_name(architecture.geometry)}, "
-        f"input {'x'.join(map(str, spec.shape))} ({spec.channels} channel"
-        f"{'' if spec.channels == 1 else 's'}); "
+        f"input {'x'.join(map(str, spec.shape))} ({counted(spec.channels, 'channel')}); "
         f"{', '.join(shape_summary(architecture, dilations))}; {pooling} pooling",
         f"parameters: {architecture.parameters:,}; multiply-adds per input: "
         f"{architecture.multiply_adds:,}; {activations_text(architecture.activations)}",

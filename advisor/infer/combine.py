@@ -32,6 +32,7 @@ from advisor.infer.terms import DATA_PARTS, DATA_PREFIX
 from advisor.model.documents import read_document
 from advisor.model.grid import InputSpec
 from advisor.model.task import Task, parse_task, task_document
+from advisor.model.text import counted
 
 __all__ = ["TaskSource", "input_mismatch", "with_data"]
 
@@ -59,7 +60,7 @@ def input_mismatch(described: InputSpec, data: InputSpec) -> str | None:
         return text
     if described.channels != data.channels:
         return (
-            f"the data holds {data.channels} channel(s) per location and the task "
+            f"the data holds {counted(data.channels, 'channel')} per location and the task "
             f"{described.channels} (task input.channels); give the task the data's channels, "
             "or data of the task's"
         )

@@ -54,6 +54,7 @@ from advisor.model.results import Recommendation
 from advisor.model.scalars import is_boolean
 from advisor.model.schedule import grid_text
 from advisor.model.task import Task
+from advisor.model.text import counted
 
 with extra_needed("advisor.integrations.optuna", "optuna", "optuna"):
     import optuna
@@ -493,10 +494,10 @@ class AdvisorSampler(BaseSampler):
         )
         with self._lock:
             if self._designs is None:
-                proposals = f"{self._count} proposal{'' if self._count == 1 else 's'}"
+                proposals = counted(self._count, "proposal")
                 return f"<AdvisorSampler {searched}: {proposals}, not asked yet>"
             count, left = len(self._designs), len(self._remaining)
-        designs = f"{count} design{'' if count == 1 else 's'}"
+        designs = counted(count, "design")
         return f"<AdvisorSampler {searched}: {designs}, {left} left, {count - left} held>"
 
     def __getstate__(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.model.task import Task
+from advisor.model.text import counted
 from advisor.stopping import StopSignal
 
 if TYPE_CHECKING:
@@ -201,7 +202,7 @@ def fetch_ranking(
     elif asked_as is not None and len(designs) < count:
         warnings.warn(
             f"{asked_as}={count}, but the advisor's ranking at this budget holds only "
-            f"{len(designs)} design{'' if len(designs) == 1 else 's'}: those are all it gives",
+            f"{counted(len(designs), 'design')}: those are all it gives",
             stacklevel=2,
         )
     return designs
@@ -274,7 +275,7 @@ def _cut_ranking(budget: Budget, source: AdvisorSource, count: int) -> str:
         if source.target is None
         else "a time limit every worker's search completes within ranks alike everywhere"
     )
-    designs = f"{count} design{'' if count == 1 else 's'}"
+    designs = counted(count, "design")
     return (
         f"the advisor's search ended before it was complete ({cause}): {designs} ranked as far "
         f"as the search got, so a resumed study or another worker may rank otherwise; {remedy}"

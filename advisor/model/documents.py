@@ -31,7 +31,7 @@ from pydantic import BaseModel, ValidationError, model_validator
 
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.integer_text import read_integer
-from advisor.model.text import article
+from advisor.model.text import article, counted
 from advisor.stdout import shown_path
 
 __all__ = [
@@ -206,8 +206,8 @@ class RequestModel(BaseModel):
             example = ", ".join(f"{name}=..." for name in required) or "..."
             raise TypeError(
                 f"{type(self).__name__}() takes its fields as keywords, as in "
-                f"{type(self).__name__}({example}); got {len(args)} positional argument"
-                + ("s" if len(args) > 1 else "")
+                f"{type(self).__name__}({example}); got "
+                f"{counted(len(args), 'positional argument')}"
             )
         with self._refusing():
             super().__init__(**data)

@@ -19,6 +19,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 from advisor.errors import InvalidRequestError, list_form
 from advisor.model.documents import NullsOmitted, ShortRepr
 from advisor.model.scalars import PositiveInt32, StrictWhole
+from advisor.model.text import counted
 
 __all__ = [
     "MAX_LOCATIONS",
@@ -352,8 +353,7 @@ def axes_mismatch(entries: int, shape: Sequence[int]) -> str:
     ``has 2 entries; the input [13] has 1 axis``: the words the padding, a box's bounds and a
     layer's pool and stride are refused with.
     """
-    listed = f"{entries} {'entry' if entries == 1 else 'entries'}"
-    axes = f"{len(shape)} {'axis' if len(shape) == 1 else 'axes'}"
+    listed, axes = counted(entries, "entry", "entries"), counted(len(shape), "axis", "axes")
     return f"has {listed}; the input {list(shape)} has {axes}"
 
 

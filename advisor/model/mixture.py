@@ -101,7 +101,8 @@ class Mixture(NullsOmitted):
         if not self.mixing:
             return "at the root only"
         levels = ", ".join(str(level) for level in self.mixing)
-        return f"after level{'s' if len(self.mixing) > 1 else ''} {levels} and at the root"
+        after = "after levels" if len(self.mixing) > 1 else "after level"
+        return f"{after} {levels} and at the root"
 
 
 def member_geometries(geometry: Geometry, mixture: Mixture) -> list[Geometry]:

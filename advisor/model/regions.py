@@ -49,6 +49,7 @@ from advisor.model.documents import RequestModel, ShortRepr, refuse_list
 from advisor.model.grid import LocationIds, axes_mismatch
 from advisor.model.packed import PackedIds
 from advisor.model.scalars import StrictWhole
+from advisor.model.text import counted
 
 __all__ = [
     "REGION_PRESETS",
@@ -513,15 +514,14 @@ def _mask_mask(rows: tuple[str, ...], shape: tuple[int, ...]) -> _Mask:
     if len(rows) != height:
         raise InvalidRequestError.single(
             "mask",
-            f"has {len(rows)} row{'' if len(rows) == 1 else 's'}; the input {list(shape)} needs "
-            f"{height}",
+            f"has {counted(len(rows), 'row')}; the input {list(shape)} needs {height}",
         )
     for row_index, row in enumerate(rows):
         if len(row) != width:
             raise InvalidRequestError.single(
                 f"mask[{row_index}]",
-                f"has {len(row)} character{'' if len(row) == 1 else 's'}; the input "
-                f"{list(shape)} has {width} columns",
+                f"has {counted(len(row), 'character')}; the input {list(shape)} has {width} "
+                "columns",
             )
     text = "".join(rows)
     # One code point per character, so positions in the codes are positions in the text.

@@ -20,7 +20,7 @@ from advisor.model.architecture import Architecture
 from advisor.model.arguments import checked_integer, require_flag, require_instance
 from advisor.model.documents import frozen_hash
 from advisor.model.scalars import finite_number
-from advisor.model.text import activations_text, count_text
+from advisor.model.text import activations_text, count_text, counted
 
 __all__ = [
     "CARRIED_SHARE",
@@ -572,8 +572,7 @@ def _search_result_table(
     candidates = result.candidates_evaluated
     # Wrapped as prose: an empty page's reason ran the line to 183 columns.
     lines = wrapped(
-        f"{count} recommendation{'' if count == 1 else 's'} from "
-        f"{candidates:,} candidate{'' if candidates == 1 else 's'} in "
+        f"{counted(count, 'recommendation')} from {counted(candidates, 'candidate')} in "
         f"{result.search_seconds:.2f} s (search {state})",
         "",
         "",

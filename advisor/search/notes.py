@@ -13,7 +13,7 @@ from typing import Final
 
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR
 from advisor.model.grid import MAX_LOCATIONS, channel_axis_hint
-from advisor.model.text import family_words, told_apart
+from advisor.model.text import counted, family_words, told_apart
 from advisor.search.board import Entry, ranked
 from advisor.search.candidates import deepest_tree
 from advisor.search.checks import widened_default
@@ -308,7 +308,7 @@ def _other_reading(run: SearchRun) -> str:
         return ""
     statements = " or ".join(f"`relation: {kind}`" for kind in sorted(kinds))
     left_out = len(groups) - _SHOWN
-    more = f"; and {left_out} more group{'s' if left_out > 1 else ''}" if left_out > 0 else ""
+    more = f"; and {counted(left_out, 'more group')}" if left_out > 0 else ""
     return (
         f"Equal regions read both ways: {'; '.join(groups[:_SHOWN])}{more}. The score took the "
         f"reading with the fewest relations; if another is meant, {statements} on a correlation "

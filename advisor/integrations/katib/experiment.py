@@ -26,6 +26,7 @@ from advisor.model.budget import Budget
 from advisor.model.grid import InputSpec
 from advisor.model.integer_text import CountTooLongError, read_count, read_seed
 from advisor.model.task import Task, list_presets, parse_task
+from advisor.model.text import counted
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
 
 __all__ = [
@@ -437,7 +438,7 @@ def _input_document(sizes: list[int], violations: list[FieldViolation]) -> dict[
         grid = f" (the grid of {steps} x {channels} is {[*sizes, 1]})" if channels > 1 else ""
         problem = (
             f"{sizes} reads as a grid of {steps} x {channels} locations of one channel; a "
-            f"sequence of {steps} steps with {channels} channel{'s' if channels > 1 else ''} "
+            f"sequence of {steps} steps with {counted(channels, 'channel')} "
             f"is {sequence}{grid}"
         )
     else:

@@ -28,6 +28,7 @@ from advisor.integrations.katib.trials import architecture_json
 from advisor.integrations.learning import log2_ranks, rerank_ranks
 from advisor.integrations.proposals import PAGE_SIZE
 from advisor.model.architecture import Architecture
+from advisor.model.text import counted
 from advisor.stopping import StopSignal
 
 if TYPE_CHECKING:
@@ -135,13 +136,12 @@ class DesignSequence:
         count = len(self._ranked)
         _LOGGER.warning(
             "Katib experiment %r: the advisor's search ended before it was complete (its time "
-            "limit, %g s): %d design%s ranked as far as the search got, and the experiment's "
+            "limit, %g s): %s ranked as far as the search got, and the experiment's "
             "designs past them are seeded random designs of the space (advisor.source "
             "'sampled'); a larger time_limit setting ranks further",
             experiment,
             limit,
-            count,
-            "" if count == 1 else "s",
+            counted(count, "design"),
         )
 
     def handed_out(self, experiment: str, start: int) -> set[str]:

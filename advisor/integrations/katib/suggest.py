@@ -15,6 +15,7 @@ from functools import partial
 from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError, RefusedLimit
 from advisor.integrations.katib.experiment import KatibSearch, Suggestion, in_katib_terms
 from advisor.integrations.katib.sequence import DesignSequence, SuggestionCache
+from advisor.model.text import counted
 from advisor.stopping import StopSignal
 
 __all__ = ["check_trial_count", "suggestions"]
@@ -91,8 +92,8 @@ def suggestions(
     if len(fresh) < count:
         raise InvalidRequestError.single(
             "current_request_number",
-            f"asks for {_designs(count)} from position {start + 1}; the design space at this "
-            f"budget holds only {length} distinct ones",
+            f"asks for {counted(count, 'design')} from position {start + 1}; the design space "
+            f"at this budget holds only {length} distinct ones",
         )
     return fresh[:count]
 
@@ -105,8 +106,8 @@ def _over_designs(count: int, start: int, needed: int, max_length: int) -> Limit
     """
     refused = RefusedLimit("max_katib_designs", max_length, needed)
     description = (
-        f"asks for {_designs(count)} from position {start + 1}; with the experiment's trials "
-        f"skipped that needs {needed:,} designs of the sequence, over the server's limit of "
+        f"asks for {counted(count, 'design')} from position {start + 1}; with the experiment's "
+        f"trials skipped that needs {needed:,} designs of the sequence, over the server's limit of "
         f"{refused.limit:,} ({refused.setting})"
     )
     return LimitExceededError(
@@ -168,8 +169,3 @@ def _turn(
             sequence.tell_cut(search.experiment)
     except InvalidRequestError as error:
         raise in_katib_terms(error, search.sources, search.budget) from None
-
-
-def _designs(count: int) -> str:
-    """Say ``count`` designs, ``1 design`` for one."""
-    return f"{count:,} design{'' if count == 1 else 's'}"
