@@ -15,7 +15,8 @@ time) or every run of the pool; it prints how many came out identical and how fa
 moved, beside the pool's seed-to-seed spread, and, when every run was retrained, the task's
 figures on the runs trained here beside the committed ones. A diagnostic beside the benchmark:
 the runs trained here go to ``results/recheck/<task>.json`` with the machine that trained them
-(reused only on the same machine), never into the pools' files.
+(reused only on the same machine), never into the pools' files. ``--write-docs`` writes the
+tables into docs/OUTCOMES.md: a draw's into one block, whole pools' into another.
 """
 
 from __future__ import annotations
@@ -207,7 +208,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     for task in tasks:
         checked.append(recheck(task, args.runs, args.jobs, PROTOCOL, RESULTS))
         print(checked[-1].line(), file=sys.stderr, flush=True)
-    publish(args, "outcomes-recheck", markdown(checked, args.runs), measured=False)
+    section = "outcomes-recheck-pools" if args.runs is None else "outcomes-recheck-draw"
+    publish(args, section, markdown(checked, args.runs), measured=False)
 
 
 def markdown(checked: Sequence[Recheck], runs: int | None) -> str:
