@@ -557,6 +557,7 @@ def test_a_recheck_trains_stored_runs_again_and_compares(
     document = json.loads(path.read_text())
     total = sum(len(record["runs"]) for record in document["pool"])
     assert all(run["machine"] == run_module.machine() for run in document["runs"].values())
+    assert all(run["threads"] == 1 for run in document["runs"].values())
 
     # The machine that trained the pool trains every run again as it did.
     every = recheck.recheck(spec.name, None, 1, tiny, tmp_path)

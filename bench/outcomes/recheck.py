@@ -219,7 +219,7 @@ def markdown(checked: Sequence[Recheck], runs: int | None) -> str:
     tasks = "" if runs is not None else " --tasks " + " ".join(one.task for one in checked)
     lines = [
         f"Trained again on {datetime.date.today().isoformat()}: torch {here['torch']}, "
-        f"{here['cpu_capability']} kernels, {here['processor']} "
+        f"{here['cpu_capability']} kernels, {here['processor']}, one thread per run "
         f"(`python -m bench.outcomes.recheck{option}{tasks}`).",
         "",
         RUNS_HEADER,

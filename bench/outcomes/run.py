@@ -164,11 +164,13 @@ def _train(job: Job) -> tuple[str, dict[str, Any]]:
     key, task, member_key, seed, plan = job
     train, test = _DATA[task]
     result = train_and_test(functools.partial(_build, member_key), train, test, plan, seed)
-    return key, {**asdict(result), "machine": machine()}
+    return key, {**asdict(result), "machine": machine(), "threads": torch.get_num_threads()}
 
 
 def machine() -> dict[str, str]:
-    """What decides a run's rounding here: torch's version, its kernels' instruction set, CPU."""
+    """What decides a run's rounding on this machine: torch's version, its kernels' instruction
+    set, the CPU. (The threads a run's kernels split their sums over decide it too: each run
+    records its own, one in the training workers.)"""
     return {
         "torch": torch.__version__,
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
