@@ -19,7 +19,9 @@ Two figures per variant, over every task whose pool is trained:
   search could not return (the top 8 meet its compute bound).
 
 The control ("current") reproduces the benchmark's figures. A diagnostic beside the benchmark:
-what it screens out need not be trained; what passes it still has to be run for real.
+what it screens out need not be trained; what passes it still has to be run for real. It takes
+73 CPU-seconds and 390 MB (measured 2026-12-07 on the two-core machine, 52 pools; the rescored
+variants run the search's scoring on every member again).
 """
 
 from __future__ import annotations
