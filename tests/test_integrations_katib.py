@@ -1338,6 +1338,23 @@ def test_a_hyperparameter_experiment_is_refused_on_its_nas_config(
         assert "parameters (lr) are hyperparameters" in description
 
 
+def test_an_experiment_with_parameters_beside_its_nas_config_is_refused_on_the_parameters(
+    katib: api_pb2_grpc.SuggestionStub,
+) -> None:
+    # Katib's webhook refuses both; a call that skips it was answered with architectures alone.
+    experiment = _experiment()
+    experiment.spec.parameter_specs.parameters.add(
+        name="lr",
+        parameter_type=api_pb2.DOUBLE,
+        feasible_space=api_pb2.FeasibleSpace(min="0.01", max="0.03"),
+    )
+    for error in _refused_by_both(katib, experiment):
+        ((field, description),) = _described(error)
+        assert field == "experiment.spec.parameter_specs.parameters"
+        assert "only one of parameters and nasConfig" in description
+        assert "parameters (lr) would go unassigned" in description
+
+
 @pytest.mark.parametrize(
     ("settings", "hint"),
     [

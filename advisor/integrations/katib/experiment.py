@@ -143,6 +143,19 @@ def read_experiment(experiment: api_pb2.Experiment) -> KatibSearch:
     if not experiment.spec.HasField("nas_config"):
         raise InvalidRequestError.single(_NAS_FIELD, _not_nas(experiment.spec))
     violations: list[FieldViolation] = []
+    hyperparameters = [parameter.name for parameter in experiment.spec.parameter_specs.parameters]
+    if hyperparameters:
+        # Katib's own webhook refuses such an experiment; an API call that skips it got
+        # suggestions whose assignments left the hyperparameters out of every trial.
+        violations.append(
+            FieldViolation(
+                "experiment.spec.parameter_specs.parameters",
+                f"only one of parameters and nasConfig can be specified (as Katib's validation "
+                f"says); the advisor suggests the nasConfig's architectures, and its "
+                f"parameters ({', '.join(hyperparameters)}) would go unassigned: fix them in "
+                "the trial template, or search them in an experiment of their own",
+            )
+        )
     graph = experiment.spec.nas_config.graph_config
     input_document = _input_document(list(graph.input_sizes), violations)
     outputs = list(graph.output_sizes)
