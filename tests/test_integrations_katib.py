@@ -1321,38 +1321,38 @@ def test_a_volume_is_four_input_sizes_with_its_channels_last() -> None:
         assert architecture.parameters <= 50_000
 
 
-def test_a_hyperparameter_experiment_is_refused_on_its_nas_config(
-    katib: api_pb2_grpc.SuggestionStub,
+@pytest.mark.parametrize(
+    ("with_nas_config", "field", "said"),
+    [
+        (
+            False,
+            "experiment.spec.nas_config",
+            ("needs a nasConfig", "parameters (lr) are hyperparameters"),
+        ),
+        (
+            True,
+            "experiment.spec.parameter_specs.parameters",
+            ("only one of parameters and nasConfig", "parameters (lr) would go unassigned"),
+        ),
+    ],
+)
+def test_an_experiment_with_hyperparameters_is_refused_naming_them(
+    katib: api_pb2_grpc.SuggestionStub, with_nas_config: bool, field: str, said: tuple[str, ...]
 ) -> None:
+    # Beside a nasConfig, Katib's webhook refuses them too; a call that skipped it was answered
+    # with architectures alone, every trial's hyperparameters unassigned.
     experiment = _experiment()
-    experiment.spec.ClearField("nas_config")
+    if not with_nas_config:
+        experiment.spec.ClearField("nas_config")
     experiment.spec.parameter_specs.parameters.add(
         name="lr",
         parameter_type=api_pb2.DOUBLE,
         feasible_space=api_pb2.FeasibleSpace(min="0.01", max="0.03"),
     )
     for error in _refused_by_both(katib, experiment):
-        ((field, description),) = _described(error)
-        assert field == "experiment.spec.nas_config"
-        assert "needs a nasConfig" in description
-        assert "parameters (lr) are hyperparameters" in description
-
-
-def test_an_experiment_with_parameters_beside_its_nas_config_is_refused_on_the_parameters(
-    katib: api_pb2_grpc.SuggestionStub,
-) -> None:
-    # Katib's webhook refuses both; a call that skips it was answered with architectures alone.
-    experiment = _experiment()
-    experiment.spec.parameter_specs.parameters.add(
-        name="lr",
-        parameter_type=api_pb2.DOUBLE,
-        feasible_space=api_pb2.FeasibleSpace(min="0.01", max="0.03"),
-    )
-    for error in _refused_by_both(katib, experiment):
-        ((field, description),) = _described(error)
-        assert field == "experiment.spec.parameter_specs.parameters"
-        assert "only one of parameters and nasConfig" in description
-        assert "parameters (lr) would go unassigned" in description
+        ((refused, description),) = _described(error)
+        assert refused == field
+        assert all(words in description for words in said), description
 
 
 @pytest.mark.parametrize(
