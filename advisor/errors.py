@@ -33,7 +33,7 @@ import pydantic
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-from advisor.model.text import counted
+from advisor.words import counted
 
 __all__ = [
     "FLOAT_FOR_INTEGER",

@@ -22,11 +22,11 @@ from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.mixture import MAX_MEMBERS, Mixture
 from advisor.model.task import parse_task
-from advisor.model.text import counted
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol.wire import budget_from_proto
 from advisor.service.server import ServerConfig
 from advisor.usage import EMPTY_PATH
+from advisor.words import counted
 from tests.test_cli import EXAMPLES, advisor, assert_one_error_line
 
 _MAPPING = "Input should be a mapping of field names to values, not "

@@ -41,9 +41,10 @@ from advisor.layout import wrapped
 from advisor.model.documents import document_form, read_document
 from advisor.model.grid import InputSpec, data_channel_axis
 from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
-from advisor.model.text import counted, told_apart
+from advisor.model.text import told_apart
 from advisor.protocol.metadata import REQUEST_READ_TIMEOUT_REASON, SERVER_TIME_BOUND_REASON
 from advisor.stdout import shown_on, shown_path, write_stderr
+from advisor.words import counted
 
 __all__ = ["arranged_task", "infer", "render_report", "save_searched_task"]
 

@@ -34,9 +34,10 @@ from advisor.model.geometries import (
 from advisor.model.mixture import Mixture, member_geometries, member_widths
 from advisor.model.results import shape_summary
 from advisor.model.schedule import Schedule
-from advisor.model.text import activations_text, counted, tree_name
+from advisor.model.text import activations_text, tree_name
 from advisor.stdout import printable
 from advisor.version import __version__
+from advisor.words import counted
 
 __all__ = ["torch_source"]
 

@@ -32,7 +32,7 @@ from advisor.infer.terms import DATA_PARTS, DATA_PREFIX
 from advisor.model.documents import read_document
 from advisor.model.grid import InputSpec
 from advisor.model.task import Task, parse_task, task_document
-from advisor.model.text import counted
+from advisor.words import counted
 
 __all__ = ["TaskSource", "input_mismatch", "with_data"]
 

@@ -54,7 +54,7 @@ from advisor.model.results import Recommendation
 from advisor.model.scalars import is_boolean
 from advisor.model.schedule import grid_text
 from advisor.model.task import Task
-from advisor.model.text import counted
+from advisor.words import counted
 
 with extra_needed("advisor.integrations.optuna", "optuna", "optuna"):
     import optuna

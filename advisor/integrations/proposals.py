@@ -23,8 +23,8 @@ from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.model.task import Task
-from advisor.model.text import counted
 from advisor.stopping import StopSignal
+from advisor.words import counted
 
 if TYPE_CHECKING:
     # The client (and gRPC) is loaded when it is used, not by the Katib service's PAGE_SIZE.

@@ -31,8 +31,9 @@ from pydantic import BaseModel, ValidationError, model_validator
 
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
 from advisor.model.integer_text import read_integer
-from advisor.model.text import article, counted
+from advisor.model.text import article
 from advisor.stdout import shown_path
+from advisor.words import counted
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",

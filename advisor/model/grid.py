@@ -19,7 +19,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 from advisor.errors import InvalidRequestError, list_form
 from advisor.model.documents import NullsOmitted, ShortRepr
 from advisor.model.scalars import PositiveInt32, StrictWhole
-from advisor.model.text import counted
+from advisor.words import counted
 
 __all__ = [
     "MAX_LOCATIONS",

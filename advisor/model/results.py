@@ -20,7 +20,8 @@ from advisor.model.architecture import Architecture
 from advisor.model.arguments import checked_integer, require_flag, require_instance
 from advisor.model.documents import frozen_hash
 from advisor.model.scalars import finite_number
-from advisor.model.text import activations_text, count_text, counted
+from advisor.model.text import activations_text, count_text
+from advisor.words import counted
 
 __all__ = [
     "CARRIED_SHARE",

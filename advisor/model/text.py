@@ -22,7 +22,6 @@ __all__ = [
     "bits_over",
     "bits_text",
     "count_text",
-    "counted",
     "family_words",
     "printable_name",
     "told_apart",
@@ -149,14 +148,6 @@ def count_text(count: int) -> str:
     unit = 10 ** (len(str(count)) - _FIXED_DIGITS)
     scale, word = next((scale, word) for scale, word in _SCALES if count >= scale)
     return f"{count // unit * unit / scale:.{_FIXED_DIGITS}g} {word}"
-
-
-def counted(count: int, noun: str, plural: str = "") -> str:
-    """Write a count with its noun, singular for one: ``1 design``, ``1,024 entries``.
-
-    ``plural`` is the noun's plural where it is not the noun and an ``s`` (``entries``).
-    """
-    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
 
 
 def article(noun: str) -> str:

@@ -13,7 +13,7 @@ from typing import Final
 
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR
 from advisor.model.grid import MAX_LOCATIONS, channel_axis_hint
-from advisor.model.text import counted, family_words, told_apart
+from advisor.model.text import family_words, told_apart
 from advisor.search.board import Entry, ranked
 from advisor.search.candidates import deepest_tree
 from advisor.search.checks import widened_default
@@ -22,6 +22,7 @@ from advisor.search.explain import listed, widths_text
 from advisor.search.ladders import no_standard_cnn_reason
 from advisor.search.run import SearchRun
 from advisor.stopping import StopCause, StopSignal
+from advisor.words import counted
 
 __all__ = [
     "channel_note",

@@ -28,8 +28,8 @@ from advisor.integrations.katib.trials import architecture_json
 from advisor.integrations.learning import log2_ranks, rerank_ranks
 from advisor.integrations.proposals import PAGE_SIZE
 from advisor.model.architecture import Architecture
-from advisor.model.text import counted
 from advisor.stopping import StopSignal
+from advisor.words import counted
 
 if TYPE_CHECKING:
     # The search is imported where it runs: the service reads Katib's limits without loading it.

@@ -15,8 +15,8 @@ from functools import partial
 from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError, RefusedLimit
 from advisor.integrations.katib.experiment import KatibSearch, Suggestion, in_katib_terms
 from advisor.integrations.katib.sequence import DesignSequence, SuggestionCache
-from advisor.model.text import counted
 from advisor.stopping import StopSignal
+from advisor.words import counted
 
 __all__ = ["check_trial_count", "suggestions"]
 
