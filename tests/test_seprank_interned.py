@@ -209,3 +209,53 @@ def test_a_free_search_where_no_correlation_needs_the_sibling_check_completes() 
     assert [c.log2_separation_rank for c in top.analysis] == [
         c.log2_separation_rank for c in analyze(task, top.architecture).correlations
     ]
+
+
+@settings(max_examples=200)
+@given(
+    st.sampled_from([(8,), (4, 4), (16,), (2, 8), (2, 36), (4, 4, 4), (3, 9), (64,)]),
+    st.integers(0, 4),
+    st.booleans(),
+    st.data(),
+)
+def test_leaf_counts_are_each_windows_labels_counted(
+    shape: tuple[int, ...], correlations: int, permuted: bool, data: st.DataObject
+) -> None:
+    # Windows of 2, 4 and 8 are counted a word at a time; the others by comparisons and sums.
+    structure, labels = draw_tree_and_labels(
+        data, shape, max(correlations, 1), 4, permuted=permuted
+    )
+    labels = labels[:correlations]
+    levels = Levels.of(structure)
+    counts = leaf_counts(structure, levels, labels)
+    # On a tree the nodes are numbered in depth-first window order: window w holds the leaves
+    # w k to w k + k - 1 of the leaf order.
+    arity = structure.windows[0].shape[1]
+    windows = structure.leaf_order().reshape(-1, arity)
+    for side, counted in ((1, counts.in_a), (2, counts.in_b)):
+        assert counted.dtype == np.int32
+        np.testing.assert_array_equal(counted, (labels[:, windows] == side).sum(-1))
+
+
+@given(
+    st.integers(1, 300),
+    st.integers(1, 6),
+    st.integers(0, 3_000),
+    st.integers(1, 400),
+    st.integers(0, 2**32 - 1),
+)
+def test_distinct_rows_and_ranked_keys_give_numpy_uniques_ranks(
+    base: int, width: int, count: int, repeats: int, seed: int
+) -> None:
+    # Ranked by a table, by prefixes joined column by column, or by a sort: the same figures.
+    rng = np.random.default_rng(seed)
+    pattern = rng.integers(0, base, (min(repeats, max(count, 1)), width))
+    rows = pattern[rng.integers(0, pattern.shape[0], count)].astype(np.int16)
+    keys = rows.astype(np.int64) @ base ** np.arange(width, dtype=np.int64)
+    expected_keys, expected_ranks = np.unique(keys, return_inverse=True)
+    distinct, ranks = advisor.arrays.ranked_keys(keys)
+    np.testing.assert_array_equal(distinct, expected_keys)
+    np.testing.assert_array_equal(ranks, expected_ranks.reshape(-1))
+    distinct_rows, row_ranks = advisor.arrays.distinct_rows(rows, base)
+    np.testing.assert_array_equal(distinct_rows, advisor.arrays.digits(expected_keys, base, width))
+    np.testing.assert_array_equal(row_ranks, expected_ranks.reshape(-1))
