@@ -27,7 +27,7 @@ from advisor.model.task import parse_task
 from advisor.search.recommend import recommend
 from advisor.seprank import interned
 from advisor.seprank.interned import intern_subtrees
-from advisor.seprank.labels import correlation_labels
+from advisor.seprank.labels import PADDED, correlation_labels
 from advisor.seprank.levels import Levels, leaf_counts
 from advisor.seprank.tree import log2_min_cut, log2_min_cuts
 from tests.support.trees import draw_tree_and_labels
@@ -221,11 +221,14 @@ def test_a_free_search_where_no_correlation_needs_the_sibling_check_completes() 
 def test_leaf_counts_are_each_windows_labels_counted(
     shape: tuple[int, ...], correlations: int, permuted: bool, data: st.DataObject
 ) -> None:
-    # Windows of 2, 4 and 8 are counted a word at a time; the others by comparisons and sums.
+    # Padded locations (label 3) are in neither region; windows of up to 16 leaves are summed
+    # as strided views, larger ones reduced.
     structure, labels = draw_tree_and_labels(
         data, shape, max(correlations, 1), 4, permuted=permuted
     )
     labels = labels[:correlations]
+    margin = data.draw(st.lists(st.integers(0, structure.num_locations - 1), max_size=12))
+    labels[:, margin] = PADDED
     levels = Levels.of(structure)
     counts = leaf_counts(structure, levels, labels)
     # On a tree the nodes are numbered in depth-first window order: window w holds the leaves

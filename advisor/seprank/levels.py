@@ -125,42 +125,5 @@ def leaf_counts(
     if structure.is_tree and not structure.in_window_order:
         # np.take is several times faster than fancy indexing along the last axis.
         labels = np.take(labels, structure.leaf_order(), axis=-1)
-    word = _WINDOW_WORDS.get(levels.arities[0]) if structure.is_tree else None
-    if word is not None:
-        return _counted_by_words(np.ascontiguousarray(labels), word)
     full_a, full_b = ((labels == side).view(np.uint8) for side in (SIDE_A, SIDE_B))
     return LeafCounts(*(levels.window_sum(full, 0, np.int32) for full in (full_a, full_b)))
-
-
-_WINDOW_WORDS: Final[dict[int, type[np.unsignedinteger[Any]]]] = {
-    2: np.uint16,
-    4: np.uint32,
-    8: np.uint64,
-}
-"""Level-0 windows of these sizes are counted a word at a time (:func:`_counted_by_words`)."""
-
-
-def _counted_by_words(
-    labels: npt.NDArray[np.int8], word: type[np.unsignedinteger[Any]]
-) -> LeafCounts:
-    """Count the A and B leaves of windows of contiguous labels, each window read as one word.
-
-    A window of ``k`` one-byte labels in leaf order is one ``k``-byte unsigned integer. The
-    labels are 0 (free), 1 (A) and 2 (B), one bit each: shifting the word by a side's bit and
-    masking every byte's lowest bit leaves one 0 or 1 per byte, and multiplying by a word of
-    ones in every byte adds all the bytes into the top one (a count of at most 8 carries into
-    nothing). About twice as fast as comparing every label and summing ``k`` strided views,
-    most of an analysis's first pass over the locations.
-    """
-    words = labels.view(word)
-    size = np.dtype(word).itemsize
-    ones = word(int.from_bytes(b"\x01" * size, "little"))
-    top = word(8 * (size - 1))
-    counts = []
-    for side in (SIDE_A, SIDE_B):
-        bits = np.right_shift(words, word(side.bit_length() - 1))
-        bits &= ones
-        bits *= ones
-        bits >>= top
-        counts.append(bits.astype(np.int32))
-    return LeafCounts(*counts)
