@@ -11,6 +11,7 @@ the plain min-cut of the tree recurrence equals the graph max-flow's.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -403,3 +404,64 @@ def test_a_mirror_search_on_a_prime_length_offers_the_even_padding() -> None:
         assert padding is not None  # 41 is odd: every mirror pick pads it
         grown.add(41 + sum(padding[0]))
     assert 48 in grown
+
+
+def _padding_note(rationale: str) -> str:
+    """The rationale's sentence on the grids the #1 did not pad to, from its opening words."""
+    found = re.search(r"The #1 pools the input padded to .*?pooled: .*?\.(?= [A-Z]|$)", rationale)
+    assert found is not None, rationale
+    return found[0]
+
+
+def _largest_window(pools: tuple[tuple[int, ...], ...]) -> int:
+    return max(math.prod(pool) for pool in pools)
+
+
+def test_a_padded_pick_says_what_the_least_padding_gives_and_what_holds_it() -> None:
+    # 17x17x17: every pick pads to 32x32x32, 6.7 times the locations. On 18x18x18, the least
+    # padding, every tree pools a window of 27 locations or more, past the default bound of 16.
+    task = parse_task({"input": {"shape": [17, 17, 17]}, "preset": "local"})
+    least = min(_largest_window(pools) for pools in window_schedules((18, 18, 18), 1, 16))
+    found = recommend(task, Budget(max_parameters=200_000))
+    first = found.recommendations[0]
+    assert padded_shape((17, 17, 17), first.architecture.padding) == (32, 32, 32)
+    note = _padding_note(first.rationale)
+    assert "6.67 times its 4,913 locations" in note
+    assert f"{first.multiply_adds:,} multiply-adds per input, score {first.score:.4g}" in note
+    held = "padded to 18x18x18, every tree the search builds on it is past the window bounds"
+    assert held in note
+    assert f"needs max_window {least} (held at 16; --max-window raises it)" in note
+    # Lifted to that window, the grid's best tree is said with its score: the best of every
+    # 18x18x18 design a search listing all of its trees returns.
+    lifted = Budget(max_parameters=200_000, max_window=least, top_k=100)
+    designs = recommend(task, lifted).recommendations
+    grids = [padded_shape((17, 17, 17), d.architecture.padding) for d in designs]
+    on_least = [d for d, grid in zip(designs, grids, strict=True) if grid == (18, 18, 18)]
+    assert on_least
+    best = max(on_least, key=lambda d: d.score)
+    note = _padding_note(designs[0].rationale)
+    assert "padded to 18x18x18, its best tree, contiguous pooling" in note
+    assert f"scores {best.score:.4g} at {best.multiply_adds:,} multiply-adds per input" in note
+
+
+def test_a_grid_whose_trees_fell_below_the_list_is_bounded_by_its_last() -> None:
+    # 13 steps: the #1 pads to 16; the trees on 15 (3 then 5) score below the list's last, so
+    # the note bounds them by it, which a search listing every tree confirms.
+    task = parse_task({"input": {"shape": [13]}, "preset": "start_end"})
+    found = recommend(task, Budget(max_parameters=200_000))
+    note = _padding_note(found.recommendations[0].rationale)
+    bounded = r"padded to 15, no tree on it scores above the design ranked (\d+) \((.+?)\)"
+    said = re.search(bounded, note)
+    assert said is not None, note
+    ranked, bound = int(said[1]), float(said[2])
+    every = recommend(task, Budget(max_parameters=200_000, top_k=100)).recommendations
+    assert every[ranked - 1].score == pytest.approx(bound, rel=5e-4)  # .4g
+    sizes = [padded_shape((13,), d.architecture.padding)[0] for d in every]
+    on_15 = [d.score for d, size in zip(every, sizes, strict=True) if size == 15]
+    assert on_15 and max(on_15) <= every[ranked - 1].score
+
+
+def test_a_pick_on_the_input_itself_says_nothing_of_paddings() -> None:
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "local"})
+    for design in recommend(task, Budget(max_parameters=50_000)).recommendations:
+        assert "The #1 pools the input padded" not in design.rationale

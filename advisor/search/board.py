@@ -5,9 +5,10 @@ keys, then fewer parameters, then (among exact ties only) a tie key the search s
 earlier candidate. The :class:`Board` keeps the best ``size`` recommendable entries (at most one
 per family, schedule, dilation order and padding, so synthesized variants of one schedule do not
 crowd it), the best contiguous tree and the shallow net, the references every rationale compares
-against, and each family's best recommendable tree (a tie between families is said whatever
-the page's length); :meth:`Board.floor_for` tells a free search's width allocation what a tree
-must beat.
+against, each family's best recommendable tree (a tie between families is said whatever the
+page's length) and each grid's (the input's and each padding of it: what a padded pick's
+rationale weighs it against); :meth:`Board.floor_for` tells a free search's width allocation
+what a tree must beat.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import functools
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from advisor.model.grid import Padding
 from advisor.search.candidates import Candidate
 from advisor.search.subtree_dag import SubtreeDag
 from advisor.search.widths import Allocation, Floor
@@ -27,6 +30,7 @@ from advisor.search.widths import Allocation, Floor
 __all__ = ["Board", "Entry", "Scored", "TieKey", "ranked"]
 
 _Floats = npt.NDArray[np.float64]
+_Key = TypeVar("_Key")
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,10 @@ class Board:
 
     The top list holds at most ``size`` eligible trees, at most one per *slot* — family, schedule,
     dilation order and padding — so synthesized variants of one schedule do not crowd it.
-    ``leaders`` holds each family's best eligible tree offered, on the list or not.
+    ``leaders`` holds each family's best eligible tree offered, on the list or not, and
+    ``grids`` each padding's (None: the input's own grid). A tree is offered only if it may
+    enter the list (:meth:`floor_for`): one not offered scores no higher than its slot's entry,
+    or, once the list is full, than the list's last.
 
     The tie key comes with each call rather than being held: the search's is a method of the
     search, which holds its board, and that cycle kept each finished search (its trees and
@@ -110,6 +117,7 @@ class Board:
     contiguous: Entry | None = None
     shallow: Entry | None = None
     leaders: dict[str, Entry] = field(default_factory=dict)
+    grids: dict[Padding | None, Entry] = field(default_factory=dict)
 
     def floor_for(self, candidate: Candidate, dag: SubtreeDag, ties: TieKey) -> Floor | None:
         """Return the weakest result the candidate (tree ``dag``) must beat to enter a list."""
@@ -145,13 +153,19 @@ class Board:
         ):
             self.contiguous = entry
         if entry.candidate.eligible:
-            leader = self.leaders.get(family)
-            if leader is None or ranked([leader, entry], ties)[0] is entry:
-                self.leaders[family] = entry
+            _keep_best(self.leaders, family, entry, ties)
+            _keep_best(self.grids, entry.candidate.padding, entry, ties)
             kept: dict[object, Entry] = {}
             for item in ranked([*self.top, entry], ties):
                 kept.setdefault(_slot(item.candidate), item)
             self.top = list(kept.values())[: self.size]
+
+
+def _keep_best(best: dict[_Key, Entry], key: _Key, entry: Entry, ties: TieKey) -> None:
+    """Hold ``entry`` as ``best[key]`` if it ranks before the entry held there (or none is)."""
+    held = best.get(key)
+    if held is None or ranked([held, entry], ties)[0] is entry:
+        best[key] = entry
 
 
 def _slot(candidate: Candidate) -> tuple[object, ...]:

@@ -17,8 +17,11 @@ from advisor.search.run import SearchRun
 __all__ = ["design", "tree_words"]
 
 
-def tree_words(run: SearchRun, candidate: Candidate) -> str:
-    """Say a tree in words: its family and windows, ``mirror pooling (2x2, global 2x2)``."""
+def tree_words(run: SearchRun, candidate: Candidate, *, padded: bool = True) -> str:
+    """Say a tree in words: its family and windows, ``mirror pooling (2x2, global 2x2)``.
+
+    And the padding it pools, unless ``padded`` is False (a sentence that names the grid).
+    """
     if candidate.family == "shallow":
         return "one global pooling"
     detail = ""
@@ -30,7 +33,7 @@ def tree_words(run: SearchRun, candidate: Candidate) -> str:
         detail = ", contiguous on the data's arrangement"
     return (
         f"{family_words(candidate.family)} pooling ({candidate.schedule_text()}{detail})"
-        f"{candidate.padding_text(run.task.input.shape)}"
+        f"{candidate.padding_text(run.task.input.shape) if padded else ''}"
     )
 
 

@@ -8,16 +8,18 @@ the design ranked above, and the other reading of equal regions.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from typing import Final
 
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR
-from advisor.model.grid import MAX_LOCATIONS, channel_axis_hint
+from advisor.model.grid import MAX_LOCATIONS, Padding, channel_axis_hint, padded_shape
 from advisor.model.text import family_words, told_apart
 from advisor.search.board import Entry, ranked
-from advisor.search.candidates import deepest_tree
-from advisor.search.checks import widened_default
+from advisor.search.candidates import Candidate, deepest_tree
+from advisor.search.checks import WINDOW_MEASURES, widened_default
 from advisor.search.coherence import describe_relation
+from advisor.search.designs import design, tree_words
 from advisor.search.explain import listed, widths_text
 from advisor.search.ladders import no_standard_cnn_reason
 from advisor.search.run import SearchRun
@@ -36,8 +38,95 @@ __all__ = [
 
 def page_notes(run: SearchRun, complete: bool) -> Sequence[str]:
     """Return the search's notes, which every recommendation of the page carries."""
-    standard = _standard_note(run)
-    return [*_stop_notes(run, complete), *([standard] if standard else []), *search_notes(run)]
+    said = (_standard_note(run), _padding_note(run) if complete else "")
+    return [*_stop_notes(run, complete), *(note for note in said if note), *search_notes(run)]
+
+
+def _padding_note(run: SearchRun) -> str:
+    """Say what the grids with fewer locations give where the #1 pads the input ('' if not).
+
+    On 17x17x17 with the ``local`` preset every design of the page pooled the input padded to
+    32x32x32, 6.7 times its locations, and no sentence said why not 18x18x18, the least
+    padding: every tree on it pools a window of 27 locations, past the default window bound.
+    Each such grid (but one the shallow net alone pools) is said with its best tree, or with
+    the bound that holds its trees and the least of them. A tree the search did not finish
+    scoring (one that could not enter the list, :meth:`~advisor.search.board.Board.floor_for`)
+    scores no higher than its grid's best or, once the list is full, than the list's last, so
+    a grid whose best falls below that is said to score no higher than it. Said of a complete
+    search only.
+    """
+    board = run.board
+    if not board.top or board.top[0].candidate.padding is None:
+        return ""
+    shape = run.task.input.shape
+    first = board.top[0]
+    locations = math.prod(shape)
+    grid = padded_shape(shape, first.candidate.padding)
+    allowed = set(run.budget.families()) - {"shallow"}
+    trees: dict[Padding | None, list[Candidate]] = {}
+    for candidate in run.candidates:
+        size = math.prod(padded_shape(shape, candidate.padding))
+        if candidate.family in allowed and size < math.prod(grid):
+            trees.setdefault(candidate.padding, []).append(candidate)
+    said = [
+        f"{_grid_words(shape, padding)}, {_grid_best(run, padding, on_grid)}"
+        for padding, on_grid in sorted(
+            trees.items(), key=lambda item: math.prod(padded_shape(shape, item[0]))
+        )
+    ]
+    if not said:
+        return ""
+    chosen = design(run, first)
+    return (
+        f"The #1 pools the input padded to {_grid_text(grid)}, "
+        f"{math.prod(grid) / locations:.3g} times its {locations:,} locations "
+        f"({chosen.multiply_adds:,} multiply-adds per input, score {chosen.score:.4g}). The "
+        f"grids with fewer locations the search pooled: {'; '.join(said)}."
+    )
+
+
+def _grid_text(grid: Sequence[int]) -> str:
+    return "x".join(str(n) for n in grid)
+
+
+def _grid_words(shape: Sequence[int], padding: Padding | None) -> str:
+    grid = _grid_text(padded_shape(shape, padding))
+    return f"the input as it is ({grid})" if padding is None else f"padded to {grid}"
+
+
+def _grid_best(run: SearchRun, padding: Padding | None, trees: Sequence[Candidate]) -> str:
+    """Say a grid's best tree and its score, or what keeps its trees off the page.
+
+    ``trees``: the grid's trees of the families the search may recommend, but the shallow net
+    (a tree of them not recommendable is past the window bounds).
+    """
+    board = run.board
+    best = board.grids.get(padding)
+    last = board.top[-1].allocation.keys[0]
+    full = len(board.top) == board.size
+    if best is not None and not (full and best.allocation.keys[0] < last):
+        seen = design(run, best)
+        return (
+            f"its best tree, {tree_words(run, best.candidate, padded=False)}, scores "
+            f"{seen.score:.4g} at {seen.multiply_adds:,} multiply-adds per input"
+        )
+    held = [(field, bound) for field, bound in run.window_bounds.items() if bound is not None]
+    if best is None and not any(c.eligible for c in trees):
+        nearest = min(trees, key=lambda c: [WINDOW_MEASURES[f](c.pools) for f, _ in held])
+        needs = [
+            f"{field} {WINDOW_MEASURES[field](nearest.pools):,} (held at {bound:,}; "
+            f"--{field.replace('_', '-')} raises it)"
+            for field, bound in held
+            if WINDOW_MEASURES[field](nearest.pools) > bound
+        ]
+        return (
+            "every tree the search builds on it is past the window bounds: the least of them, "
+            f"{tree_words(run, nearest, padded=False)}, needs {' and '.join(needs)}"
+        )
+    if full:
+        return f"no tree on it scores above the design ranked {board.size} ({last:.4g})"
+    # Not offered, and no list to fall below: none of its ladders fits the budget's bounds.
+    return "no tree on it has widths within the budget (parameters and per-input bounds)"
 
 
 def _standard_note(run: SearchRun) -> str:
