@@ -111,14 +111,14 @@ def _grid_best(run: SearchRun, padding: Padding | None, trees: Sequence[Candidat
             f"{seen.score:.4g} at {seen.multiply_adds:,} multiply-adds per input"
         )
     held = [(field, bound) for field, bound in run.window_bounds.items() if bound is not None]
-    if best is None and not any(c.eligible for c in trees):
-        nearest = min(trees, key=lambda c: [WINDOW_MEASURES[f](c.pools) for f, _ in held])
-        needs = [
-            f"{field} {WINDOW_MEASURES[field](nearest.pools):,} (held at {bound:,}; "
-            f"--{field.replace('_', '-')} raises it)"
-            for field, bound in held
-            if WINDOW_MEASURES[field](nearest.pools) > bound
-        ]
+    nearest = min(trees, key=lambda c: [WINDOW_MEASURES[f](c.pools) for f, _ in held])
+    needs = [
+        f"{field} {WINDOW_MEASURES[field](nearest.pools):,} (held at {bound:,}; "
+        f"--{field.replace('_', '-')} raises it)"
+        for field, bound in held
+        if WINDOW_MEASURES[field](nearest.pools) > bound
+    ]
+    if best is None and needs and not any(c.eligible for c in trees):
         return (
             "every tree the search builds on it is past the window bounds: the least of them, "
             f"{tree_words(run, nearest, padded=False)}, needs {' and '.join(needs)}"
