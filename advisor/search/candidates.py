@@ -71,7 +71,7 @@ from advisor.model.geometries import (
 )
 from advisor.model.grid import InputSpec, Padding, padded_ids, padded_shape
 from advisor.model.padding import factorise, friendly_paddings
-from advisor.model.schedule import Schedule
+from advisor.model.schedule import Schedule, grid_text
 from advisor.search.synthesis import SynthesisVariant, Synthesizer, layout_permutation
 from advisor.seprank.labels import FREE, PADDED, padded_labels
 
@@ -166,8 +166,8 @@ def padding_text(shape: Sequence[int], padding: Padding | None) -> str:
     """
     if padding is None:
         return ""
-    grid = "x".join(str(n) for n in padded_shape(shape, padding))
     margins = ", ".join(f"{before}/{after}" for before, after in padding)
+    grid = grid_text(padded_shape(shape, padding))
     return f" on the input padded to {grid} (constant margins before/after per axis: {margins})"
 
 

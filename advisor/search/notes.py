@@ -14,6 +14,7 @@ from typing import Final
 
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR
 from advisor.model.grid import MAX_LOCATIONS, Padding, channel_axis_hint, padded_shape
+from advisor.model.schedule import grid_text
 from advisor.model.text import family_words, told_apart
 from advisor.search.board import Entry, ranked
 from advisor.search.candidates import Candidate, deepest_tree
@@ -62,11 +63,13 @@ def _padding_note(run: SearchRun) -> str:
     first = board.top[0]
     locations = math.prod(shape)
     grid = padded_shape(shape, first.candidate.padding)
+    padded = math.prod(grid)
     allowed = set(run.budget.families()) - {"shallow"}
     trees: dict[Padding | None, list[Candidate]] = {}
     for candidate in run.candidates:
-        size = math.prod(padded_shape(shape, candidate.padding))
-        if candidate.family in allowed and size < math.prod(grid):
+        if candidate.family in allowed and (
+            math.prod(padded_shape(shape, candidate.padding)) < padded
+        ):
             trees.setdefault(candidate.padding, []).append(candidate)
     said = [
         f"{_grid_words(shape, padding)}, {_grid_best(run, padding, on_grid)}"
@@ -78,19 +81,15 @@ def _padding_note(run: SearchRun) -> str:
         return ""
     chosen = design(run, first)
     return (
-        f"The #1 pools the input padded to {_grid_text(grid)}, "
-        f"{math.prod(grid) / locations:.3g} times its {locations:,} locations "
+        f"The #1 pools the input padded to {grid_text(grid)}, "
+        f"{padded / locations:.3g} times its {locations:,} locations "
         f"({chosen.multiply_adds:,} multiply-adds per input, score {chosen.score:.4g}). The "
         f"grids with fewer locations the search pooled: {'; '.join(said)}."
     )
 
 
-def _grid_text(grid: Sequence[int]) -> str:
-    return "x".join(str(n) for n in grid)
-
-
 def _grid_words(shape: Sequence[int], padding: Padding | None) -> str:
-    grid = _grid_text(padded_shape(shape, padding))
+    grid = grid_text(padded_shape(shape, padding))
     return f"the input as it is ({grid})" if padding is None else f"padded to {grid}"
 
 
