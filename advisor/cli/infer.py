@@ -40,6 +40,7 @@ from advisor.infer.terms import DATA_PARTS
 from advisor.layout import wrapped
 from advisor.model.documents import document_form, read_document
 from advisor.model.grid import InputSpec, data_channel_axis
+from advisor.model.schedule import grid_text
 from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
 from advisor.model.text import told_apart
 from advisor.protocol.metadata import REQUEST_READ_TIMEOUT_REASON, SERVER_TIME_BOUND_REASON
@@ -447,7 +448,7 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
     the data are the command's; the rest is the report's own table
     (:meth:`~advisor.infer.report.InferenceReport.as_table`, what a notebook shows).
     """
-    grid = "x".join(str(n) for n in graph.shape)
+    grid = grid_text(graph.shape)
     notes = [
         f"data: {_samples_text(graph)}, grid {grid}, {counted(graph.channels, 'channel')}; "
         f"{counted(graph.weights.size, 'pair')} "

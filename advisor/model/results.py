@@ -20,6 +20,7 @@ from advisor.model.architecture import Architecture
 from advisor.model.arguments import checked_integer, require_flag, require_instance
 from advisor.model.documents import frozen_hash
 from advisor.model.scalars import finite_number
+from advisor.model.schedule import grid_text
 from advisor.model.text import activations_text, count_text
 from advisor.words import counted
 
@@ -714,7 +715,7 @@ def shape_summary(architecture: Architecture, dilations: Sequence[int] | None = 
 
 def pools_text(architecture: Architecture) -> str:
     """Return the windows bottom-up as the shape line writes them after ``pools``: ``2x2 2x2``."""
-    return " ".join("x".join(map(str, layer.pool)) for layer in architecture.layers)
+    return " ".join(grid_text(layer.pool) for layer in architecture.layers)
 
 
 def _analysis_table(analysis: Analysis, architecture: Architecture | None) -> str:

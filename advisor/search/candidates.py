@@ -150,7 +150,7 @@ class Candidate:
 
     def schedule_text(self) -> str:
         """Describe the windows in words, e.g. ``2x2, 2x2, global 4x4``."""
-        sizes = ["x".join(str(n) for n in pool) for pool in self.pools]
+        sizes = [grid_text(pool) for pool in self.pools]
         return ", ".join([*sizes[:-1], f"global {sizes[-1]}"])
 
     def padding_text(self, shape: Sequence[int]) -> str:
