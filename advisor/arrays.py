@@ -77,6 +77,8 @@ def distinct_rows(rows: npt.NDArray[np.integer[Any]], base: int) -> tuple[_Ints,
     ([[1, 0], [0, 1]], [0, 1, 0])
     """
     count, width = rows.shape
+    if base == 1:  # every id is 0: one distinct row, whatever the width (a global window's)
+        return rows[:1].astype(np.int64), np.zeros(count, dtype=np.int8)
     if width * math.log2(base) >= PACKED_KEY_BITS:
         return unique_rows(rows.astype(np.int64))
     dense = _DENSE_KEYS_PER_ROW * count

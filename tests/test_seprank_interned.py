@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import doctest
 import math
+from typing import Any
 from unittest import mock
 
 import numpy as np
@@ -262,3 +263,26 @@ def test_distinct_rows_and_ranked_keys_give_numpy_uniques_ranks(
     distinct_rows, row_ranks = advisor.arrays.distinct_rows(rows, base)
     np.testing.assert_array_equal(distinct_rows, advisor.arrays.digits(expected_keys, base, width))
     np.testing.assert_array_equal(row_ranks, expected_ranks.reshape(-1))
+
+
+class _CountedReads(np.ndarray):
+    """An array that counts the reads of its items or slices (a class attribute: views share it)."""
+
+    reads = 0
+
+    def __getitem__(self, key: Any) -> Any:
+        _CountedReads.reads += 1
+        return super().__getitem__(key)
+
+
+def test_distinct_rows_of_a_global_window_of_one_type_read_it_whole() -> None:
+    # A 1024x1024 pick pooling 2x2 then one global 512x512 window: the top level is one row of
+    # 262,144 children of one type (base 1). Joined column by column, it took 2 s of the pick's
+    # analysis (the build a search must finish before a call's deadline).
+    width = 2**18
+    rows = np.zeros((3, width), dtype=np.int8).view(_CountedReads)
+    _CountedReads.reads = 0
+    distinct, ranks = advisor.arrays.distinct_rows(rows, 1)
+    assert _CountedReads.reads < 8
+    np.testing.assert_array_equal(np.asarray(distinct), np.zeros((1, width), dtype=np.int64))
+    np.testing.assert_array_equal(ranks, [0, 0, 0])
