@@ -64,6 +64,7 @@ __all__ = [
     "LimitExceededError",
     "CLIENT_CERTIFICATE_HINT",
     "LONGER_TIMEOUT",
+    "UNANSWERED_HINT",
     "MAX_MESSAGE_BYTES_SETTING",
     "PLAINTEXT_HINT",
     "PLAINTEXT_REFUSED",
@@ -361,6 +362,12 @@ def _answer_refusal(refused: RefusedLimit) -> str:
 LONGER_TIMEOUT: Final = "pass a longer timeout= to the call, or AdvisorClient(default_timeout=...)"
 """How a caller of the client gives a call a longer deadline, as a ``DEADLINE_EXCEEDED`` says."""
 
+UNANSWERED_HINT: Final = (
+    " before a server answered: check that the server is reachable at {target}, or"
+)
+"""What a ``DEADLINE_EXCEEDED`` of the call's own deadline adds where no server has answered on
+the channel yet (``{target}`` the channel's target): it may be a server it cannot reach."""
+
 _GRPC_DEADLINE_EXCEEDED: Final = "Deadline Exceeded"
 """What gRPC says of a call it ended at its deadline: no word of which deadline, or how long."""
 
@@ -586,9 +593,7 @@ def _past_timeout(
         return error
     ran_out = f"the call's timeout of {timeout:g} s ran out"
     if own and unanswered is not None:
-        ran_out += (
-            f" before a server answered: check that the server is reachable at {unanswered}, or"
-        )
+        ran_out += UNANSWERED_HINT.format(target=unanswered)
     else:
         ran_out += ":"
     details = f"{error.details} ({ran_out} {LONGER_TIMEOUT})"

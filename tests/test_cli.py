@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import parse_task
 from advisor.search.recommend import recommend
 from advisor.service import limits as service_limits
+from advisor.service import servicer as service_servicer
 from advisor.service import status as service_status
 from advisor.service.command import main as serve_main
 from advisor.service.limits import LONGEST_SECONDS, RequestLimits
@@ -1230,6 +1232,24 @@ def test_timeout_option_sets_the_deadline() -> None:
         "advisor: error: DEADLINE_EXCEEDED: Deadline Exceeded (the call's timeout of 0.2 s ran "
         f"out before a server answered: check that the server is reachable at {target}, or pass "
         "a longer --timeout) (request id "
+    )
+
+
+def test_a_timeout_of_the_embedded_server_blames_no_reachability(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The command's own server is reachable by construction: "check that the server is
+    # reachable at 127.0.0.1:PORT" sent users looking for a server they never started.
+    def held() -> Any:
+        time.sleep(2.0)  # ten times the timeout; the server's stop waits for the call's end
+        return []
+
+    monkeypatch.setattr(service_servicer, "list_presets", held)
+    result = advisor("presets", "--timeout", "0.2")
+    line = assert_one_error_line(result, ExitCode.DEADLINE_EXCEEDED)
+    assert line == (
+        "advisor: error: DEADLINE_EXCEEDED: Deadline Exceeded (the call's timeout of 0.2 s ran "
+        "out: pass a longer --timeout)"
     )
 
 

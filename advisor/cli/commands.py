@@ -27,6 +27,7 @@ from advisor_client.errors import (
     LONGER_TIMEOUT,
     MAX_MESSAGE_BYTES_SETTING,
     PLAINTEXT_HINT,
+    UNANSWERED_HINT,
     AdvisorRpcError,
     DeadlineExceededError,
     InvalidArgumentError,
@@ -308,7 +309,7 @@ def _describe(
             FieldViolation(v.field, _raise_hints(v.description, limits)) for v in error.violations
         ]
         return violations_as_options(violations, _FIELD_OPTIONS, files)
-    line = f"{error.code.name}: {_raise_hints(_details(error), limits)}"
+    line = f"{error.code.name}: {_raise_hints(_details(error, embedded), limits)}"
     # A remote server's failure: its id finds the call in that server's log, for its operator
     # (a call its --timeout ended too, logged under the id the client sent). An embedded
     # server's log is dropped, an INTERNAL's details name the id already, and an UNAVAILABLE
@@ -320,19 +321,21 @@ def _describe(
     return f"{line} (request id {error.request_id})"
 
 
-def _details(error: AdvisorRpcError) -> str:
+def _details(error: AdvisorRpcError, embedded: bool) -> str:
     """Return what ``error`` says, in the command's terms.
 
     A refused token is said as the client says it (:func:`token_refusal`), naming
     ``--token-file``; a server that sends no reason keeps its words. The client's hints name its
     settings, the command its options: so does its refusal of an answer over its
-    ``max_message_bytes``, which names ``--max-message-bytes`` here.
+    ``max_message_bytes``, which names ``--max-message-bytes`` here. The ``embedded`` server
+    is this process's own: a timeout is not blamed on reaching it (:data:`UNANSWERED_HINT`).
     """
     refused = token_refusal(error.reason, "--token-file")
     if refused is not None:
         return refused
+    details = _UNANSWERED.sub(":", error.details) if embedded else error.details
     details = (
-        error.details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT)
+        details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT)
         .replace(CLIENT_CERTIFICATE_HINT, _CLIENT_CERTIFICATE_HINT)
         .replace(LONGER_TIMEOUT, _LONGER_TIMEOUT)
     )
@@ -385,6 +388,9 @@ def _client_setting_as_option(violation: FieldViolation) -> FieldViolation:
 
 _CLIENT_SETTING = re.compile(r"\bmax_message_bytes\b")
 """The client setting its refusal of an oversized request names: ``--max-message-bytes`` here."""
+
+_UNANSWERED = re.compile(re.escape(UNANSWERED_HINT).replace(re.escape("{target}"), r"\S+"))
+"""The client's :data:`UNANSWERED_HINT`, whatever the target."""
 
 
 _PLAINTEXT_HINT = " (if the server uses TLS, pass --tls-ca with the CA certificate that signed it)"
