@@ -538,3 +538,16 @@ def test_recommend_data_takes_labels_as_infer_does(tmp_path: Path) -> None:
         ExitCode.INVALID_ARGUMENT,
     )
     assert line == "advisor: error: --labels: needs --data DATA"
+    # Nor does --outputs: the designs had 2 outputs while the saved task said 3.
+    described.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    saved.unlink()
+    other = advisor(*search, "--labels", archive, "--outputs", "2", "--save-task", saved)
+    line = assert_one_error_line(other, ExitCode.INVALID_ARGUMENT)
+    assert line == (
+        f"advisor: error: --outputs: 2, but {archive} (--labels) holds 3 classes: leave "
+        "--outputs out (the labels set the outputs), or make it 3"
+    )
+    assert not saved.exists()
+    same = advisor(*search, "--labels", archive, "--outputs", "3", "--save-task", saved)
+    assert same.status == 0, same.stderr
+    assert load_task(saved).outputs == 3

@@ -339,7 +339,7 @@ def arranged_task(
     sample = _sample(args, "--data", list(described.shape))
     classes = _classes(args, sample, "--data")
     if classes is not None:
-        _set_outputs(document, int(classes[0].size), args.labels)
+        _set_outputs(document, int(classes[0].size), args.labels, args.outputs)
     try:
         graph = _graph(args, sample, "--data")
         mismatch = input_mismatch(described, InputSpec(shape=graph.shape, channels=graph.channels))
@@ -369,12 +369,22 @@ def arranged_task(
     return task, "\n".join(notes) or None
 
 
-def _set_outputs(document: dict[str, Any], classes: int, labels: Path) -> None:
+def _set_outputs(
+    document: dict[str, Any], classes: int, labels: Path, searched: int | None
+) -> None:
     """Set the described task's ``outputs`` to the classes of ``--labels``, as ``infer`` does.
 
     A description that states other outputs is refused, naming both: the labels do not
-    silently change what the file says, nor the file what the labels say.
+    silently change what the file says, nor the file what the labels say. So is other
+    ``--outputs`` (``searched``), which the search's designs would have while the task saved
+    with ``--save-task`` had the labels' classes.
     """
+    if searched is not None and searched != classes:
+        raise InvalidRequestError.single(
+            "--outputs",
+            f"{searched:,}, but {shown_path(labels)} (--labels) holds {classes:,} classes: leave "
+            f"--outputs out (the labels set the outputs), or make it {classes:,}",
+        )
     stated = document.get("outputs")
     if stated is not None and stated != classes:
         raise InvalidRequestError.single(
