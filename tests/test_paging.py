@@ -645,3 +645,24 @@ def test_a_complete_page_short_of_top_k_says_the_ranking_ends_there() -> None:
     assert _ENDED not in result.as_table(top_k=1)
     for other in (replace(result, complete=False), replace(result, next_page_token="more")):
         assert _ENDED not in other.as_table(top_k=3)  # a stop, or a ranking that goes on
+
+
+def test_a_token_whose_version_part_alone_changed_is_no_token() -> None:
+    # The digest holds the version that wrote it: this version's digest beside another version
+    # is a token edited, not one another version wrote. A character added to a real token read
+    # as version 71 ("upgraded, or another one answered, between two pages: start again").
+    first = recommend(TASK, Budget(**OPTIONS, top_k=2))
+    assert first.next_page_token is not None
+    offset, digest, version = (
+        base64.urlsafe_b64decode(first.next_page_token + "=" * (-len(first.next_page_token) % 4))
+        .decode()
+        .split(":")
+    )
+    assert version == str(RANKING_VERSION)
+    for edited in (f"{RANKING_VERSION}1", str(RANKING_VERSION - 1), str(RANKING_VERSION + 1)):
+        token = _b64(f"{offset}:{digest}:{edited}")
+        with pytest.raises(InvalidRequestError) as raised:
+            page_offset(TASK, Budget(**OPTIONS, top_k=2, page_token=token))
+        assert not isinstance(raised.value, StalePageTokenError)
+        (violation,) = raised.value.violations
+        assert violation.description.startswith("is not a page token")

@@ -12,7 +12,9 @@ ranking (a token no search wrote), or one another version of the ranking wrote
 continue another order), this last as a :class:`~advisor.errors.StalePageTokenError`, since
 its caller starts again rather than changing its request. Only a well-formed token (an offset,
 a digest and a version) is stale: one cut short, or without its version part, is no token
-this version wrote, whatever version it seems to name.
+this version wrote, whatever version it seems to name; nor is one whose digest is this
+version's of the request while its version part names another (the digest holds the version
+that wrote it: a character added to the token changes the version part alone).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ _PAGE_INDEPENDENT: Final = frozenset({"top_k", "time_limit_seconds", "page_token
 _DIGEST_CHARS: Final = 16
 _DIGESTED_WHEN_SET: Final = ("max_activations",)
 """Budget fields added after tokens were first written: left out of the digest while unset."""
+
+_NOT_A_TOKEN: Final = "is not a page token (pass a result's next_page_token unchanged)"
+"""Why a token no version of the ranking wrote is refused."""
 
 PAST_THE_END: Final = "starts past the end of this request's ranking ({count} designs)"
 """Why a token is refused when a complete search ranks fewer designs than it skips."""
@@ -189,10 +194,13 @@ def page_offset(task: Task, budget: Budget) -> int:
     counts = [_count(text) for text in parts[:1] + parts[2:]]
     if len(parts) != 3 or min(counts) <= 0 or not _is_digest(parts[1]):
         # Not an offset, a digest and a version; no page starts before the second design.
-        raise InvalidRequestError.single(
-            _FIELD, "is not a page token (pass a result's next_page_token unchanged)"
-        )
+        raise InvalidRequestError.single(_FIELD, _NOT_A_TOKEN)
     offset, digest, version = counts[0], parts[1], counts[1]
+    expected = _request_digest(task, budget)
+    if version != RANKING_VERSION and digest == expected:
+        # The digest holds the version that wrote it, this one: the version part was changed
+        # (a character added to the token reads as version 71 of this 7), no version wrote it.
+        raise InvalidRequestError.single(_FIELD, _NOT_A_TOKEN)
     if version != RANKING_VERSION:
         description = (
             f"was written by version {version} of the advisor's ranking, and this "
@@ -202,7 +210,7 @@ def page_offset(task: Task, budget: Budget) -> int:
         )
         violation = FieldViolation(_FIELD, description)
         raise StalePageTokenError([violation], version, RANKING_VERSION)
-    if digest != _request_digest(task, budget):
+    if digest != expected:
         raise InvalidRequestError.single(
             _FIELD,
             "belongs to another request: keep the task and every budget field but top_k, "
