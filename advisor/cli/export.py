@@ -89,7 +89,9 @@ def _with_outputs(architecture: Architecture, outputs: int | None, name: str) ->
         raise InvalidRequestError.single(
             "--outputs",
             f"{shown_path(name)} states outputs {architecture.outputs}: leave --outputs out "
-            "(it gives outputs to a design that states none)",
+            "(it gives outputs to a design that states none), or design for "
+            f"{outputs:,} outputs, which change its parameters (recommend --outputs {outputs}, "
+            "or the task's outputs; in an architecture file, its outputs)",
         )
     document = {**architecture_document(architecture), "outputs": outputs}
     try:
