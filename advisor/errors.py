@@ -797,12 +797,18 @@ def did_you_mean(word: str, names: Iterable[str]) -> str:
     name whose underscore-separated words hold every word of ``word`` is suggested (``grace``:
     ``grace_seconds``), not several.
     """
+    close = closest_name(word, names)
+    return "" if close is None else f"; did you mean {close!r}?"
+
+
+def closest_name(word: str, names: Iterable[str]) -> str | None:
+    """Return the name :func:`did_you_mean` suggests for a misspelt ``word``, or None."""
     candidates = list(names)
     close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.75)
     if not close:
         words = set(word.lower().split("_"))
         close = [name for name in candidates if words <= set(name.lower().split("_"))]
-    return f"; did you mean {close[0]!r}?" if len(close) == 1 else ""
+    return close[0] if len(close) == 1 else None
 
 
 def _advisor_models() -> Iterator[type[pydantic.BaseModel]]:

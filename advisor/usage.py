@@ -685,9 +685,14 @@ class _Meant:
         if option is not None:
             return f"; did you mean {option!r}? (it sets {field})"
         # On the error path only: a parser loads nothing heavy (advisor.errors needs pydantic).
-        from advisor.errors import did_you_mean
+        from advisor.errors import closest_name, did_you_mean
 
-        return did_you_mean(word, self.options)
+        suggested = did_you_mean(word, self.options)
+        # A field's name misspelt (--max-paramters) is told the option that sets the field.
+        near = closest_name(field, self.chosen.field_options) if not suggested else None
+        if near is None:
+            return suggested
+        return f"; did you mean {self.chosen.field_options[near]!r}? (it sets {near})"
 
 
 def _meant_options(unknown: Sequence[str], meant: _Meant, words: Sequence[str]) -> str:

@@ -873,6 +873,11 @@ def test_an_abbreviated_option_is_refused_as_unrecognized(
             ["recommend", "TASK", "--budget", "5000", "--top_k", "3"],
             "; did you mean '--top'? (it sets top_k)",
         ),
+        # So is a field's name misspelt, which resembles no option.
+        (
+            ["recommend", "TASK", "--max-paramters", "20k"],
+            "; did you mean '--budget'? (it sets max_parameters)",
+        ),
         # An option of advisor itself after the command was told it resembled itself.
         (
             ["recommend", "--version"],
