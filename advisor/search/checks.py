@@ -42,6 +42,7 @@ __all__ = [
     "check_kernel",
     "check_space",
     "held_bounds",
+    "kernel_too_wide",
     "too_deep",
     "widened_default",
     "within_bounds",
@@ -70,21 +71,9 @@ def check_kernel(task: Task, budget: Budget, model: ParameterModel) -> None:
     a 1-wide representation conv`` gave no way out), else refused on the input's channels.
     """
     kernel = budget.representation_kernel
-    shape = list(task.input.shape)
-    if kernel > min(shape):
-        # A sequence written as an image ([1, 64]) refused every kernel above 1 with no way out.
-        squeezed = squeezed_shape(shape)
-        hint = (
-            f" (an axis of one location pools nothing: a {kernel}-wide conv fits the same "
-            f"locations given as the shape {squeezed})"
-            if squeezed is not None and kernel <= min(squeezed)
-            else ""
-        )
-        raise InvalidRequestError.single(
-            "budget.representation_kernel",
-            f"a {kernel}-wide representation conv is wider than the smallest axis of the input "
-            f"{shape} ({min(shape)}){hint}",
-        )
+    too_wide = kernel_too_wide(task.input.shape, kernel)
+    if too_wide is not None:
+        raise InvalidRequestError.single("budget.representation_kernel", too_wide)
     per_channel = task.input.num_locations * model.representation_weights
     if per_channel * budget.choices()[-1] <= COUNT_LIMIT:
         return
@@ -105,6 +94,29 @@ def check_kernel(task: Task, budget: Budget, model: ParameterModel) -> None:
             f"input even at the narrowest allowed width ({narrowest}); no network this large "
             "can be counted",
         )
+
+
+def kernel_too_wide(shape: Sequence[int], kernel: int) -> str | None:
+    """Say why a ``kernel``-wide representation conv is wider than the input ``shape``, if it is.
+
+    The search's refusal (:func:`check_kernel`), which a server's limits stage gives too: a
+    kernel over ``max_representation_kernel`` and wider than the input is no limit to raise.
+    """
+    shape = list(shape)
+    if kernel <= min(shape):
+        return None
+    # A sequence written as an image ([1, 64]) refused every kernel above 1 with no way out.
+    squeezed = squeezed_shape(shape)
+    hint = (
+        f" (an axis of one location pools nothing: a {kernel}-wide conv fits the same "
+        f"locations given as the shape {squeezed})"
+        if squeezed is not None and kernel <= min(squeezed)
+        else ""
+    )
+    return (
+        f"a {kernel}-wide representation conv is wider than the smallest axis of the input "
+        f"{shape} ({min(shape)}){hint}"
+    )
 
 
 def check_bounds(task: Task, budget: Budget, candidates: Sequence[Candidate]) -> None:

@@ -5,9 +5,12 @@ the response estimate also the few grids the search may pad the input to), so an
 request is refused in time proportional to its size, never after the library has started
 resolving regions or searching. Everything the library validates on its own (a negative width,
 a window that does not tile the grid) is left to it; these limits only bound the work one
-request may ask for. docs/SERVICE.md lists the defaults. One refusal is the library's own: a
-``min_depth`` over ``max_layers`` that no tree on the input reaches is refused as the search
-refuses it (:func:`_min_depth_violations`), since raising the limit would not admit it.
+request may ask for. docs/SERVICE.md lists the defaults. Two refusals are the library's own: a
+``min_depth`` over ``max_layers`` that no tree on the input reaches, and a
+``representation_kernel`` over ``max_representation_kernel`` wider than the input, are refused
+as the search refuses them (:func:`_min_depth_violations`, :func:`_kernel_violations`), since
+raising the limit would not admit them. A request over limits on the work it asks for alone is
+read on, so that a field wrong in itself joins the refusal (:func:`with_field_problems`).
 
 An analysis has one more check, :func:`check_analysis_cost`, after parsing (its cost depends on
 the pooling grids and the resolved regions) and before any rank is computed: it bounds the work
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, Final, Literal
 
@@ -32,7 +35,13 @@ from pydantic import (
     field_validator,
 )
 
-from advisor.errors import FieldViolation, LimitExceededError, RefusedLimit, exact_float
+from advisor.errors import (
+    FieldViolation,
+    InvalidRequestError,
+    LimitExceededError,
+    RefusedLimit,
+    exact_float,
+)
 from advisor.infer.graph import MAX_TOP_K
 from advisor.integrations.katib import (
     KatibSearch,
@@ -83,6 +92,7 @@ __all__ = [
     "defaults_within",
     "settable",
     "setting_ceiling",
+    "with_field_problems",
 ]
 
 
@@ -586,6 +596,40 @@ def _exact_violations(
             return
 
 
+_WORK_SETTINGS: Final = frozenset(
+    {"max_top_k", "max_time_limit_seconds", "max_channels", "max_representation_kernel"}
+)
+"""The settings that bound the work a request asks for, not what reading it costs: a request
+over these alone is read on past them (:func:`with_field_problems`)."""
+
+
+def with_field_problems(
+    error: LimitExceededError, *stages: Callable[[], object]
+) -> InvalidRequestError:
+    """Return the refusal of a request over limits, with the first of its later stages' refusal.
+
+    ``LIMIT_EXCEEDED`` promises that raising the limits it names admits the request
+    (docs/SERVICE.md), yet a request also wrong in a field (a ``max_parameters`` of 0 beside a
+    ``top_k`` over ``max_top_k``) was refused again once its caller raised them. Where every
+    setting refused bounds the work asked for (:data:`_WORK_SETTINGS`), the ``stages`` after
+    the limits run (reading the task, the budget, the architecture), and the first refusal among
+    them joins the limits' (each field once, the limit's first): the reason is then
+    ``INVALID_REQUEST``. A request over a limit on what reading it costs (``max_locations``,
+    ``max_correlations``, ...) is not read: that limit's refusal comes alone.
+    """
+    settings = {v.limit.setting for v in error.violations if v.limit is not None}
+    if not settings <= _WORK_SETTINGS:
+        return error
+    for stage in stages:
+        try:
+            stage()
+        except InvalidRequestError as refused:
+            fields = {v.field for v in error.violations}
+            more = [v for v in refused.violations if v.field not in fields]
+            return InvalidRequestError([*error.violations, *more]) if more else error
+    return error
+
+
 def _raise_if_any(violations: list[FieldViolation]) -> None:
     if violations:
         raise LimitExceededError(violations)
@@ -907,14 +951,30 @@ def _min_depth_violations(
     yield FieldViolation(field, too_deep(shape, depth, bound))
 
 
-def _kernel_violations(kernel: int, limits: RequestLimits, field: str) -> Iterator[FieldViolation]:
-    yield from _count(
-        f"{field}.representation_kernel",
-        "representation kernel",
-        kernel,
-        limits,
-        "max_representation_kernel",
-    )
+def _kernel_violations(
+    kernel: int,
+    limits: RequestLimits,
+    field: str,
+    spec: advisor_pb2.InputSpec | None = None,
+) -> Iterator[FieldViolation]:
+    """Refuse on ``field`` a representation kernel over ``max_representation_kernel``.
+
+    A search's kernel (on the input ``spec``) wider than the input is refused as the search
+    refuses it (:func:`~advisor.search.checks.kernel_too_wide`), with no limit to raise: a
+    100-wide kernel on 32x32 was refused over the limit of 64, and a server that raised it
+    refused it again. An analysis may read any kernel (``spec`` None).
+    """
+    name = f"{field}.representation_kernel"
+    if kernel > limits.max_representation_kernel and spec is not None:
+        shape = _admitted_grid(spec, limits)
+        # Only past the limit: the search's checks load its engines (as _min_depth_violations).
+        from advisor.search.checks import kernel_too_wide
+
+        too_wide = None if shape is None else kernel_too_wide(shape, kernel)
+        if too_wide is not None:
+            yield FieldViolation(name, too_wide)
+            return
+    yield from _count(name, "representation kernel", kernel, limits, "max_representation_kernel")
 
 
 def _budget_violations(
@@ -971,4 +1031,4 @@ def _budget_violations(
             f"{field}.outputs", "output count", budget.outputs, limits, "max_channels"
         )
     if budget.HasField("representation_kernel"):
-        yield from _kernel_violations(budget.representation_kernel, limits, field)
+        yield from _kernel_violations(budget.representation_kernel, limits, field, spec)

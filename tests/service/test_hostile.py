@@ -241,6 +241,7 @@ def test_a_huge_representation_kernel_is_refused_naming_it(advisor: Advisor) -> 
     request = pb.RecommendRequest(task=_one_d_task(64), budget=budget)
     assert _refused_fields(advisor, "Recommend", request) == ["budget.representation_kernel"]
     architecture = pb.Architecture(
+        input=pb.InputSpec(shape=[64]),
         representation=2,
         layers=[pb.Layer(channels=2, pool=[64])],
         representation_kernel=2**31 - 1,

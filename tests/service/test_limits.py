@@ -182,6 +182,83 @@ def test_a_min_depth_no_tree_reaches_is_refused_for_the_grid_not_the_limit(
     assert info.reason == "INVALID_REQUEST"
 
 
+_SYMMETRY_8x8 = pb.Task(input=pb.InputSpec(shape=[8, 8]), preset="symmetry")
+
+
+@pytest.mark.parametrize(
+    ("task", "budget", "fields"),
+    [
+        (
+            _SYMMETRY_8x8,
+            pb.Budget(max_parameters=0, top_k=60),
+            ["budget.top_k", "budget.max_parameters"],
+        ),
+        (
+            _SYMMETRY_8x8,
+            pb.Budget(max_parameters=20_000, time_limit_seconds=100.0, seed=-1),
+            ["budget.time_limit_seconds", "budget.seed"],
+        ),
+        (
+            pb.Task(input=pb.InputSpec(shape=[8, 8]), preset="nope"),
+            pb.Budget(max_parameters=20_000, top_k=60),
+            ["budget.top_k", "task.preset"],
+        ),
+        (
+            _SYMMETRY_8x8,
+            pb.Budget(max_parameters=20_000, representation_kernel=100),
+            ["budget.representation_kernel"],
+        ),
+    ],
+    ids=["max_parameters-0", "seed--1", "unknown-preset", "kernel-wider-than-the-input"],
+)
+def test_a_request_over_limits_and_wrong_in_a_field_is_no_limit_refusal(
+    task: pb.Task, budget: pb.Budget, fields: list[str]
+) -> None:
+    # LIMIT_EXCEEDED promises that raising its limits admits the request: each of these was
+    # LIMIT_EXCEEDED {max_top_k: "60"} (or the like), and refused again once the limit was
+    # raised. The limits' refusal and the field's come together, as INVALID_REQUEST.
+    request = pb.RecommendRequest(task=task, budget=budget)
+    with pytest.raises(CallError) as refused:
+        DirectAdvisor(RequestLimits()).unary("Recommend", request)
+    assert [field for field, _ in refused.value.violations] == fields
+    [info] = refused.value.error_infos
+    assert (info.reason, dict(info.metadata)) == ("INVALID_REQUEST", {})
+
+
+def test_an_analysis_over_a_width_limit_and_of_an_unknown_preset_is_no_limit_refusal() -> None:
+    request = pb.AnalyzeRequest(
+        task=pb.Task(input=pb.InputSpec(shape=[8]), preset="nope"),
+        architecture=_architecture(representation=8192),
+    )
+    with pytest.raises(CallError) as refused:
+        DirectAdvisor(RequestLimits()).unary("Analyze", request)
+    assert [field for field, _ in refused.value.violations] == [
+        "architecture.representation",
+        "task.preset",
+    ]
+    [info] = refused.value.error_infos
+    assert info.reason == "INVALID_REQUEST"
+
+
+def test_a_request_over_a_limit_on_its_reading_is_not_read_past_it() -> None:
+    # A grid over max_locations is not read (its regions would be built past the limit): its
+    # index outside the grid comes back once the limit admits the grid.
+    outside = pb.Region(indices=pb.IndexList(values=[99_999_999]))
+    request = pb.RecommendRequest(
+        task=pb.Task(
+            input=pb.InputSpec(shape=[200, 200]),
+            correlations=[pb.Correlation(name="x", a=outside)],
+        ),
+        budget=pb.Budget(max_parameters=20_000, top_k=60),
+    )
+    with pytest.raises(CallError) as refused:
+        DirectAdvisor(RequestLimits()).unary("Recommend", request)
+    assert [field for field, _ in refused.value.violations] == ["task.input.shape", "budget.top_k"]
+    [info] = refused.value.error_infos
+    assert info.reason == "LIMIT_EXCEEDED"
+    assert dict(info.metadata) == {"max_locations": "40000", "max_top_k": "60"}
+
+
 def test_a_min_depth_the_grid_reaches_is_refused_over_the_limit() -> None:
     # A sequence of 64 has trees of 6 levels: max_layers 3 is what refuses a min_depth of 4.
     task = pb.Task(input=pb.InputSpec(shape=[64]), preset="start_end")
@@ -682,19 +759,23 @@ _QUOTED_SETTING = re.compile(r"the server's limit of (?P<value>[\d,.]+) \((?P<se
         ),
         (
             "Recommend",
-            pb.RecommendRequest(task=_task(), budget=pb.Budget(max_channels=17)),
+            pb.RecommendRequest(
+                task=_task(), budget=pb.Budget(max_parameters=20_000, max_channels=17)
+            ),
             "budget.max_channels",
             "max_channels",
         ),
         (
             "Recommend",
-            pb.RecommendRequest(task=_task(), budget=pb.Budget(top_k=5)),
+            pb.RecommendRequest(task=_task(), budget=pb.Budget(max_parameters=20_000, top_k=5)),
             "budget.top_k",
             "max_top_k",
         ),
         (
             "Recommend",
-            pb.RecommendRequest(task=_task(), budget=pb.Budget(time_limit_seconds=1.5)),
+            pb.RecommendRequest(
+                task=_task(), budget=pb.Budget(max_parameters=20_000, time_limit_seconds=1.5)
+            ),
             "budget.time_limit_seconds",
             "max_time_limit_seconds",
         ),
