@@ -42,8 +42,12 @@ class WorkerDeadline:
     """A call's deadline as its worker is given it, and when its work is to stop (monotonic).
 
     ``deadline``: the call's own, less what the recent hand-offs need; ``stop``: that, less
-    the margin the worker keeps (:func:`reply_margin`). Both are infinite for a call without a
-    deadline.
+    the margin the worker keeps (:func:`reply_margin`), the moment the call's hand-off is
+    measured from (:meth:`HandOffWatch.record`). Both are infinite for a call without a
+    deadline, and ``stop`` for a call whose time leaves its work none (its stop already past
+    when it is planned): its answer comes late by its own shortness, not by the hand-off's
+    time. (Counted, one client's 10 ms calls cut every call's time for five minutes: 0.1 s
+    analyses of 7 ms ended ``DEADLINE_EXCEEDED`` at once.)
     """
 
     deadline: float
@@ -88,6 +92,5 @@ class HandOffWatch:
         if remaining is None or not math.isfinite(remaining):
             return WorkerDeadline(math.inf, math.inf)
         kept = min(self.GROWTH * self.longest(), remaining / 2)
-        return WorkerDeadline(
-            now + remaining - kept, now + remaining - kept - reply_margin(remaining - kept)
-        )
+        stop = now + remaining - kept - reply_margin(remaining - kept)
+        return WorkerDeadline(now + remaining - kept, stop if stop > now else math.inf)

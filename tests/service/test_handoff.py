@@ -74,7 +74,26 @@ def test_the_worker_stops_in_time_for_the_hand_offs_seen_or_keeps_half_its_time(
     tolerance = 1e-9 * remaining  # the sums' rounding
     assert clock.now + remaining / 2 - tolerance <= planned.deadline <= call_ends
     margin = reply_margin(planned.deadline - clock.now)
+    if planned.stop == math.inf:  # no time for any work: no hand-off to measure from
+        assert planned.deadline - margin <= clock.now + tolerance
+        return
     assert math.isclose(planned.stop, planned.deadline - margin, rel_tol=0, abs_tol=tolerance)
     longest = max([0.0, *handoffs])
     if planned.deadline > clock.now + remaining / 2 + tolerance:  # the floor does not bind
         assert planned.stop + HandOffWatch.GROWTH * longest <= call_ends + tolerance
+
+
+def test_a_call_too_short_for_any_work_teaches_no_hand_off() -> None:
+    # A client's calls of 10 and 50 ms, whose work was to stop before it began, were answered
+    # 40-60 ms "late", and every call for five minutes kept that much more: another client's
+    # 0.1 s analyses, which take 7 ms, ended DEADLINE_EXCEEDED within 5 ms.
+    clock = ManualClock()
+    watch = HandOffWatch(clock)
+    for remaining in (0.01, 0.05):
+        planned = watch.plan(remaining)
+        assert planned.stop == math.inf
+        clock.now += 0.007  # its work, a few ms
+        watch.record(planned.stop)
+    assert watch.longest() == 0.0
+    planned = watch.plan(0.1)
+    assert planned.stop == clock.now + 0.1 - reply_margin(0.1)
