@@ -47,6 +47,7 @@ __all__ = [
     "ServerStartError",
     "StalePageTokenError",
     "StoppedError",
+    "closest_name",
     "did_you_mean",
     "known_keys",
     "extra_needed",
