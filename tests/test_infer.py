@@ -916,8 +916,27 @@ def test_with_data_adds_the_inferred_parts_and_keeps_the_description() -> None:
     only_order = parse_task(with_data(described, report, ["arrangement"]))
     assert {c.name for c in only_order.resolved()} == {c.name for c in own}
     assert parse_task(with_data(described, report, ["correlations"])).arrangement is None
-    with pytest.raises(ValueError, match="unknown part"):
-        with_data(described, report, ["labels"])
+    # Refused naming the argument, as the library's other refusals are: a string was split into
+    # letters ("unknown part(s) ['a', 'c', 'e', ...]"), a dict for the report an AttributeError.
+    for parts, said in (
+        (["labels"], "parts: unknown part(s) ['labels']; known: correlations, arrangement"),
+        (
+            ["correlation"],
+            "parts: unknown part(s) ['correlation']; known: correlations, arrangement; did you "
+            "mean 'correlations'?",
+        ),
+        (
+            "correlations",
+            "parts: is the string 'correlations': give a collection of parts, as "
+            "('correlations',), of correlations, arrangement",
+        ),
+    ):
+        with pytest.raises(InvalidRequestError) as error:
+            with_data(described, report, parts)
+        assert str(error.value) == said
+    with pytest.raises(InvalidRequestError) as error:
+        with_data(described, {"task": None})  # type: ignore[arg-type]
+    assert _fields(error) == ["report"]
     with pytest.raises(InvalidRequestError) as error:
         with_data(with_data(described, report, ["arrangement"]), report, ["arrangement"])
     assert _fields(error) == ["arrangement"]

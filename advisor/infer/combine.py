@@ -26,9 +26,10 @@ import os
 from collections.abc import Collection, Mapping
 from typing import Any, TypeAlias, overload
 
-from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError, did_you_mean
 from advisor.infer.report import InferenceReport, task_file
 from advisor.infer.terms import DATA_PARTS, DATA_PREFIX
+from advisor.model.arguments import require_instance
 from advisor.model.documents import read_document
 from advisor.model.grid import InputSpec
 from advisor.model.task import Task, parse_task, task_document
@@ -92,20 +93,20 @@ def with_data(
 
     Raises
     ------
-    ValueError
-        For a part not in :data:`~advisor.infer.terms.DATA_PARTS`.
     TypeError
         For a ``task`` that is none of these (a list, say).
     InvalidRequestError
-        On ``""`` for a task file that cannot be read; on ``input`` when the description's input
+        On ``report`` when it is no :class:`InferenceReport`; on ``parts`` when it is one
+        string (a collection of parts is asked for: ``("correlations",)``) or names a part not
+        in :data:`~advisor.infer.terms.DATA_PARTS`; on ``""`` for a task file that cannot be
+        read; on ``input`` when the description's input
         (grid or channels) is not the data's (:func:`input_mismatch`); on ``arrangement`` when
         the description already carries one and ``parts`` adds the data's, which the inference
         carries (two arrangements cannot both hold); on ``correlations[i].name`` when a
         described correlation has the name of one the data adds.
     """
-    unknown = sorted(set(parts) - set(DATA_PARTS))
-    if unknown:
-        raise ValueError(f"unknown part(s) {unknown}; known: {', '.join(DATA_PARTS)}")
+    require_instance(report, InferenceReport, "report")
+    _check_parts(parts)
     if isinstance(task, Task):
         return parse_task(_combined(task_document(task), report, parts))
     if isinstance(task, str | os.PathLike):
@@ -116,6 +117,22 @@ def with_data(
             f"{type(task).__name__}"
         )
     return _combined(task, report, parts)
+
+
+def _check_parts(parts: Collection[str]) -> None:
+    """Refuse ``parts`` unless it is a collection of :data:`DATA_PARTS` (a string is not)."""
+    if isinstance(parts, str):
+        raise InvalidRequestError.single(
+            "parts",
+            f"is the string {parts!r}: give a collection of parts, as ({parts!r},), of "
+            f"{', '.join(DATA_PARTS)}",
+        )
+    unknown = sorted(set(parts) - set(DATA_PARTS), key=str)
+    if unknown:
+        meant = did_you_mean(str(unknown[0]), DATA_PARTS) if len(unknown) == 1 else ""
+        raise InvalidRequestError.single(
+            "parts", f"unknown part(s) {unknown}; known: {', '.join(DATA_PARTS)}{meant}"
+        )
 
 
 def _combined(
