@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import enum
 import math
+import numbers
 import threading
 import time
 from collections.abc import Callable
@@ -108,8 +109,16 @@ class StopSignal:
 
     @classmethod
     def after(cls, seconds: float | None, *, clock: Clock = time.monotonic) -> StopSignal:
-        """Return a signal whose deadline is ``seconds`` from now (None: no deadline)."""
-        return cls(None if seconds is None else clock() + seconds, clock=clock)
+        """Return a signal whose deadline is ``seconds`` from now (None: no deadline).
+
+        Raises
+        ------
+        TypeError
+            For ``seconds`` that is no number (a string, a bool).
+        ValueError
+            For NaN seconds.
+        """
+        return cls(None if seconds is None else clock() + _seconds(seconds), clock=clock)
 
     def limited(self, seconds: float | None, cause: StopCause | None = None) -> StopSignal:
         """Return a signal that follows this one and also stops ``seconds`` from now.
@@ -117,7 +126,7 @@ class StopSignal:
         ``None`` adds no deadline: the new signal can then be cancelled on its own without
         cancelling this one. ``cause``: what the deadline is (see :attr:`cause`).
         """
-        deadline = None if seconds is None else self.clock() + seconds
+        deadline = None if seconds is None else self.clock() + _seconds(seconds)
         return StopSignal(deadline, parent=self, cause=cause)
 
     def earlier(self, seconds: float) -> StopSignal:
@@ -212,3 +221,18 @@ class StopSignal:
             if self._deadline is None or deadline < self._deadline:
                 self._deadline = deadline
                 self._cause = cause
+
+
+def _seconds(seconds: float) -> float:
+    """Return ``seconds``, a duration, or say what is wrong with it naming ``seconds``.
+
+    Unchecked, ``"5"`` failed inside with "unsupported operand type(s) for +: 'float' and
+    'str'", and NaN was refused as "deadline must be a moment on the clock".
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real):
+        raise TypeError(
+            f"seconds must be a number of seconds or None, not {type(seconds).__name__}"
+        )
+    if math.isnan(seconds):
+        raise ValueError("seconds must be a number of seconds or None, not NaN")
+    return float(seconds)

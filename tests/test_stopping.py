@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -133,3 +134,22 @@ def test_the_cause_is_that_of_the_deadline_in_force() -> None:
     assert (search.deadline, search.cause) == (101.0, StopCause.FINISH)
     call.cancel()  # a cancel stops at once, whatever deadline was in force
     assert (drain.cause, call.cause, search.cause) == (StopCause.SHUTDOWN, *[StopCause.CANCEL] * 2)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "error", "said"),
+    [
+        ("5", TypeError, "seconds must be a number of seconds or None, not str"),
+        (True, TypeError, "seconds must be a number of seconds or None, not bool"),
+        (float("nan"), ValueError, "seconds must be a number of seconds or None, not NaN"),
+    ],
+)
+def test_a_duration_that_is_no_number_is_refused_naming_seconds(
+    seconds: Any, error: type[Exception], said: str
+) -> None:
+    # "5" failed inside with "unsupported operand type(s) for +: 'float' and 'str'", and NaN was
+    # refused as "deadline must be a moment on the clock", a value the caller never gave.
+    for make in (StopSignal.after, StopSignal().limited):
+        with pytest.raises(error) as refused:
+            make(seconds)
+        assert str(refused.value) == said
