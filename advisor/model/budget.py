@@ -218,6 +218,11 @@ class Budget(NullsOmitted):
     naming each offending field as the search and the service do (``budget.top_k``), never
     pydantic's own error: a budget is what a library caller writes by hand, the one request
     part not read from a document (:func:`~advisor.model.task.parse_task`).
+
+    Save one as its caller set it, ``model_dump(exclude_unset=True)`` (or pickle it): which
+    fields it sets means more than their values (a ``max_window`` set binds where the default
+    gives way; a practical-only field set on a free budget is refused), so a whole
+    ``model_dump()`` reads back as another budget, or not at all.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
