@@ -198,7 +198,7 @@ def test_a_nan_in_a_csv_of_numbers_is_still_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("0\n1\n\n2\nnan\n", "sample 3's label (line 5) is nan: a class label must be finite"),
+        ("\n0\n1\n2\nnan\n", "sample 3's label (line 5) is nan: a class label must be finite"),
         ("\n\n0\n1\n2\n0.5\n", "sample 3's label (line 6) is 0.5: class labels must be integers"),
         ("0,1,2,nan\n", "sample 3's label (line 1) is nan: a class label must be finite"),
     ],
@@ -207,8 +207,8 @@ def test_a_nan_in_a_csv_of_numbers_is_still_refused(tmp_path: Path) -> None:
 def test_a_csv_label_that_is_no_class_is_told_with_its_line(
     tmp_path: Path, text: str, problem: str
 ) -> None:
-    # Samples count from 0 and a CSV's blank lines hold none: "sample 3's label is nan" alone
-    # sent one to line 3 or 4 of a file that has it on line 5.
+    # Samples count from 0 and a CSV's blank lines before its labels hold none: "sample 3's
+    # label is nan" alone sent one to line 3 or 4 of a file that has it on line 5.
     path = tmp_path / "labels.csv"
     path.write_text(text)
     with pytest.raises(InvalidRequestError) as raised:
@@ -221,7 +221,7 @@ def test_a_csv_label_that_is_no_class_is_told_with_its_line(
     ("text", "problem"),
     [
         ("1\ncat\n2\n", "line 2 holds the name 'cat' among numbers (line 1: '1')"),
-        ("cat\n\n 1.0 \ndog\n", "line 3 holds the number '1.0' among names (line 1: 'cat')"),
+        ("\ncat\n 1.0 \ndog\n", "line 3 holds the number '1.0' among names (line 2: 'cat')"),
         ("label\n0\n1\n", "line 2 holds the number '0' among names (line 1: 'label')"),
         ("0.5\nnan\nx\n", "line 3 holds the name 'x' among numbers (line 1: '0.5')"),
     ],
@@ -249,7 +249,19 @@ def _refusal(path: Path, text: str) -> str:
 
 
 # A file may hold its labels on one line: "cat,,dog" read three, the second a class named ''.
-@pytest.mark.parametrize(("text", "line"), [("cat,,dog\n", 1), ("1, ,0\n", 1)])
+# Python's csv module (and pandas) writes a missing label as "", which was a class named '""'
+# (among numbers, "the name '\"\"'"); a blank line was skipped, every label after it shifted.
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("cat,,dog\n", 1),
+        ("1, ,0\n", 1),
+        ('cat\n""\ndog\n', 2),
+        ('0\n""\n1\n', 2),
+        ("cat\n\ndog\ncat\n", 2),
+    ],
+    ids=["empty-cell", "blank-cell", "quoted-empty-name", "quoted-empty-number", "blank-line"],
+)
 def test_an_empty_label_is_refused_not_read_as_a_class(
     tmp_path: Path, text: str, line: int
 ) -> None:
@@ -347,7 +359,7 @@ def test_a_csv_label_past_float64_is_quoted_not_told_as_inf(tmp_path: Path, valu
     # float() reads it as inf, and the error said "sample 2's label is inf", a value the file
     # does not hold; the data's own CSV quoted it with its line and column.
     labels = tmp_path / "labels.csv"
-    labels.write_text(f"0\n1\n\n{value}\n1\n")
+    labels.write_text(f"\n0\n1\n{value}\n1\n")
     with pytest.raises(InvalidRequestError) as raised:
         read_labels(labels, 4)
     (violation,) = raised.value.violations
@@ -551,3 +563,10 @@ def test_recommend_data_takes_labels_as_infer_does(tmp_path: Path) -> None:
     same = advisor(*search, "--labels", archive, "--outputs", "3", "--save-task", saved)
     assert same.status == 0, same.stderr
     assert load_task(saved).outputs == 3
+
+
+def test_a_csv_label_is_read_as_the_csv_module_writes_it(tmp_path: Path) -> None:
+    # A quoted name holding a comma was refused as "ragged rows: line 2 has 2 values".
+    path = tmp_path / "labels.csv"
+    path.write_text('cat\n"big, cat"\ncat\n\n\n')  # blank lines after the last label: none
+    assert read_labels(path, 3).tolist() == ["cat", "big, cat", "cat"]

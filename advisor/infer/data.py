@@ -19,6 +19,7 @@ a grid the array does not hold, a single sample, labels that do not match — is
 from __future__ import annotations
 
 import contextlib
+import csv
 import dataclasses
 import io
 import math
@@ -871,7 +872,7 @@ def _csv_labels(file: Path) -> tuple[npt.NDArray[np.generic], _Ints]:
     line_numbers: list[int] = []  # the file's line of each row, for an error to name
     first: tuple[int, str, bool] | None = None
     longest = (0, 0)  # the longest label's characters and line
-    for number, row in _csv_lines(file, "labels"):
+    for number, row in _csv_lines(file, "labels", labels=True):
         for cell in row:
             longest = max(longest, (len(cell), -number))
             text = cell.strip()  # what the cell says: ' 1' is a number, '  ' no label
@@ -941,23 +942,37 @@ def _reads_as_number(text: str) -> bool:
     return True
 
 
-def _csv_lines(file: Path, field: str) -> Iterator[tuple[int, list[str]]]:
+def _csv_lines(file: Path, field: str, labels: bool = False) -> Iterator[tuple[int, list[str]]]:
     """Yield a CSV file's non-blank lines as (line number, comma-separated cells).
 
-    A UTF-8 byte-order mark at the start and each line's end are skipped.
+    A UTF-8 byte-order mark at the start and each line's end are skipped. ``labels``: each
+    line's cells as Python's ``csv`` module writes them, so a quoted name may hold a comma
+    (``"big, cat"``) and ``""``, a missing label as pandas writes one, is empty; and a blank
+    line before the last label is refused, as an empty label is (:func:`_csv_labels`): skipped,
+    every label after it was a sample's before it, or the count was one short with no line
+    named.
 
     Refuses (on ``field``) an unreadable file, rows of different lengths (the first line that
     differs) and a file without rows.
     """
     width: int | None = None
+    blank: int | None = None  # the first blank line since the last row
     try:
         # utf-8-sig: a byte-order mark (spreadsheets write one) is no part of the first value;
         # read as one, it made the first number unreadable and the first name a class of its own.
         with file.open(encoding="utf-8-sig") as stream:
             for number, line in enumerate(stream, start=1):
                 if not line.strip():
+                    blank = number if blank is None and width is not None else blank
                     continue
-                cells = line.removesuffix("\n").split(",")
+                if labels and blank is not None:
+                    raise InvalidRequestError.single(
+                        field,
+                        f"{shown_path(file)}: line {blank} holds an empty label; give every "
+                        "sample one",
+                    )
+                text = line.removesuffix("\n")
+                cells = next(csv.reader([text])) if labels else text.split(",")
                 if width is None:
                     width = len(cells)
                 elif len(cells) != width:
