@@ -77,6 +77,7 @@ __all__ = [
     "UnavailableError",
     "answered_by_server",
     "error_from_rpc",
+    "timeout_clause",
 ]
 
 
@@ -591,13 +592,21 @@ def _past_timeout(
     own = reason is None and error.details == _GRPC_DEADLINE_EXCEEDED
     if not (own or reason == CALL_DEADLINE_EXCEEDED_REASON):
         return error
-    ran_out = f"the call's timeout of {timeout:g} s ran out"
     if own and unanswered is not None:
-        ran_out += UNANSWERED_HINT.format(target=unanswered)
+        ran_out = f"the call's timeout of {timeout:g} s ran out"
+        said = f" ({ran_out}{UNANSWERED_HINT.format(target=unanswered)} {LONGER_TIMEOUT})"
     else:
-        ran_out += ":"
-    details = f"{error.details} ({ran_out} {LONGER_TIMEOUT})"
-    return DeadlineExceededError(error.code, details, error.limits)
+        said = timeout_clause(timeout)
+    return DeadlineExceededError(error.code, error.details + said, error.limits)
+
+
+def timeout_clause(timeout: float) -> str:
+    """Return what a ``DEADLINE_EXCEEDED`` of the call's own ``timeout`` adds to its details.
+
+    Where a server has answered on the channel (else :data:`UNANSWERED_HINT` comes in it): a
+    caller that words the timeout its own way (the command's ``infer``) takes it off first.
+    """
+    return f" (the call's timeout of {timeout:g} s ran out: {LONGER_TIMEOUT})"
 
 
 def _invalid_argument(

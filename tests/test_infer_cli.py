@@ -1235,6 +1235,22 @@ def test_an_inference_its_deadline_stopped_names_the_timeout(
         ), line
 
 
+def test_an_inference_the_clients_deadline_ended_names_the_timeout_once(tmp_path: Path) -> None:
+    # The client's clause ("the call's timeout of 0.001 s ran out: pass a longer --timeout") came
+    # before the command's, each saying to pass a longer --timeout.
+    data, _ = _blocks(tmp_path)
+    line = assert_one_error_line(
+        advisor("infer", data, "--timeout", "0.001"), ExitCode.DEADLINE_EXCEEDED
+    )
+    # The client's gRPC ends it, or the server does where its answer comes first.
+    said = line.removeprefix("advisor: error: DEADLINE_EXCEEDED: ")
+    assert said.endswith(
+        " (--timeout 0.001 s, which bounds the arrangement of the 64 locations, not the reading "
+        "of the data: pass a longer --timeout)"
+    ), line
+    assert said.count("--timeout") == 2 and "the call's timeout" not in said, line
+
+
 @pytest.mark.parametrize("code", ["invalid", "deadline"])
 def test_the_commands_words_for_a_refusal_keep_what_the_call_said(code: str) -> None:
     # The command re-raises a server's refusal in its own words (the option it names); the

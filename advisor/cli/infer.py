@@ -17,7 +17,7 @@ from typing import Any, Final, TypeAlias
 import numpy as np
 import numpy.typing as npt
 from advisor_client.client import AdvisorClient
-from advisor_client.errors import DeadlineExceededError, InvalidArgumentError
+from advisor_client.errors import DeadlineExceededError, InvalidArgumentError, timeout_clause
 
 from advisor.cli.options import InferenceInterrupted, TaskFormat
 from advisor.cli.output import document_text, stdout_document
@@ -181,9 +181,12 @@ def _timeout_named(
     """
     if error.reason in _SERVER_BOUNDS:
         return error
+    # The client's own words for its timeout (timeout_clause, or with its hint for a channel no
+    # server has answered on yet), said again here in the command's.
+    details = error.details.split(timeout_clause(timeout).split(":")[0], 1)[0]
     return DeadlineExceededError(
         error.code,
-        f"{error.details} (--timeout {timeout:g} s, which bounds the arrangement of the "
+        f"{details} (--timeout {timeout:g} s, which bounds the arrangement of the "
         f"{graph.num_locations:,} locations, not the reading of the data: pass a longer "
         "--timeout)",
         error.limits,
