@@ -181,3 +181,22 @@ def test_a_task_file_that_cannot_be_read_is_refused_naming_it(tmp_path: Path) ->
     report = advisor.infer_task(_smooth())
     with pytest.raises(advisor.InvalidRequestError, match="cannot read task file"):
         advisor.with_data(tmp_path / "missing.yaml", report)
+
+
+def test_a_report_without_a_task_says_why_in_its_table() -> None:
+    # On 5 samples the table said "no task: no partition is kept (the reasons below)", and every
+    # partition "the evidence reaches under 50% ...": the real reason, too few samples, was the
+    # command's line before the table alone, and a notebook showed the table only.
+    few = advisor.infer_task(_smooth(5))
+    assert few.task is None and few.threshold is not None and few.threshold > 1
+    assert (
+        "no task: the sample is too small to show dependence: its evidence threshold, "
+        f"{few.threshold:.3f}, is above any dependence (at most 1); at least 18 independent "
+        "samples are needed on 64 locations"
+    ) in " ".join(few.as_table().split())
+    noise = advisor.infer_task(np.random.default_rng(0).normal(size=(400, 8, 8)))
+    assert noise.task is None and noise.evidence == 0
+    assert (
+        "no task: no pair of locations depends more than independent ones would (evidence "
+        f"from {noise.threshold:.3f})"
+    ) in " ".join(noise.as_table().split())

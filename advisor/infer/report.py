@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from advisor.infer.significance import least_samples
 from advisor.infer.terms import ARRANGEMENT_GAIN, EVIDENCE_COVERAGE
 from advisor.layout import TableDisplay, table, wrapped
 from advisor.model.documents import ShortRepr, short_dataclass_repr
@@ -208,12 +209,37 @@ def _report_table(report: InferenceReport) -> str:
 
 
 def _arrangement_line(report: InferenceReport) -> str:
-    """Say whether the inferred task carries the arrangement, and why not."""
+    """Say whether the inferred task carries the arrangement, and why not.
+
+    Without a task, why, as far as the report tells (``advisor infer``'s lines before the table
+    say more of the data): too few samples for any weight to be evidence, no evidence, or the
+    partitions' reasons below. On 5 samples of a 16x16 grid it said only "no partition is kept
+    (the reasons below)", and every partition "the evidence reaches under 50% ...".
+    """
     if report.task is None:
-        return "no task: no partition is kept (the reasons below)"
+        return f"no task: {_no_task_reason(report)}"
     if report.task.arrangement is not None:
         return "the task carries the arrangement"
     return f"the task keeps the data's own order ({own_order_reason(report)})"
+
+
+def _no_task_reason(report: InferenceReport) -> str:
+    """Say why ``report`` holds no task, from the report alone (its threshold and evidence)."""
+    threshold, evidence = report.threshold, report.evidence
+    if threshold is not None and threshold > 1.0:
+        locations = len(report.arrangement)
+        return (
+            f"the sample is too small to show dependence: its evidence threshold, "
+            f"{threshold:.3f}, is above any dependence (at most 1); at least "
+            f"{least_samples(locations):,} independent samples are needed on {locations:,} "
+            "locations, a few hundred to find moderate dependence"
+        )
+    if evidence == 0:
+        return (
+            "no pair of locations depends more than independent ones would "
+            f"(evidence from {threshold:.3f})"
+        )
+    return "no partition is kept (the reasons below)"
 
 
 def own_order_reason(report: InferenceReport) -> str:
