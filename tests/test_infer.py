@@ -935,7 +935,7 @@ def test_with_data_adds_the_inferred_parts_and_keeps_the_description() -> None:
             with_data(described, report, parts)
         assert str(error.value) == said
     with pytest.raises(InvalidRequestError) as error:
-        with_data(described, {"task": None})  # type: ignore[arg-type]
+        with_data(described, {"task": None})  # type: ignore[call-overload]
     assert _fields(error) == ["report"]
     with pytest.raises(InvalidRequestError) as error:
         with_data(with_data(described, report, ["arrangement"]), report, ["arrangement"])
