@@ -934,8 +934,13 @@ def test_a_server_with_a_lower_max_top_k_pages_at_the_sources_page_size() -> Non
     # --limit max_top_k=4 refused the sampler's first call (budget.top_k 6 exceeds 4).
     limits = RequestLimits(max_top_k=4)
     with start_server(ServerConfig(workers=1, executor="threads", limits=limits)) as server:
-        with pytest.raises(InvalidArgumentError):
+        with pytest.raises(InvalidArgumentError) as refused_page:
             fetch_ranking(TASK, BUDGET, K, AdvisorSource(target=server.address))
+        # The caller set no top_k: the refusal says which setting sizes the pages.
+        assert refused_page.value.__notes__ == [
+            f"top_k {K} is the page asked: AdvisorSource's page_size (50), or the designs left "
+            "to ask for; pass AdvisorSource(page_size=...) at most the server's max_top_k"
+        ]
         source = AdvisorSource(target=server.address, page_size=4)
         served = fetch_ranking(TASK, BUDGET, K, source)
         sampler = AdvisorSampler(TASK, BUDGET, source=source, seed=0)

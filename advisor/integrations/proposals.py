@@ -16,6 +16,7 @@ from advisor.errors import (
     AdvisorError,
     BadRequestError,
     InvalidRequestError,
+    LimitExceededError,
     StalePageTokenError,
     StoppedError,
 )
@@ -226,6 +227,13 @@ def _ranking_pages(
         try:
             result = source.recommend(task, page, stop)
         except AdvisorError as error:
+            if isinstance(error, LimitExceededError) and "max_top_k" in error.limits:
+                # The caller set no top_k: the pages are the source's to size.
+                error.add_note(
+                    f"top_k {page.top_k} is the page asked: AdvisorSource's page_size "
+                    f"({page_size}), or the designs left to ask for; pass "
+                    "AdvisorSource(page_size=...) at most the server's max_top_k"
+                )
             if token is None or not _cut_page(error):
                 raise
             return designs, True  # the ranking as far as the whole searches got
