@@ -615,10 +615,10 @@ def with_field_problems(
     the limits run (reading the task, the budget, the architecture), and the first refusal among
     them joins the limits' (each field once, the limit's first): the reason is then
     ``INVALID_REQUEST``. A request over a limit on what reading it costs (``max_locations``,
-    ``max_correlations``, ...) is not read: that limit's refusal comes alone.
+    ``max_correlations``, ...) or past a ceiling no setting raises (a family list longer than
+    the families, which took seconds to read) is not read: its refusal comes alone.
     """
-    settings = {v.limit.setting for v in error.violations if v.limit is not None}
-    if not settings <= _WORK_SETTINGS:
+    if not all(v.limit is not None and v.limit.setting in _WORK_SETTINGS for v in error.violations):
         return error
     for stage in stages:
         try:

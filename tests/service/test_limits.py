@@ -30,6 +30,7 @@ from advisor.protocol.wire import (
 )
 from advisor.search.candidates import deepest_schedule
 from advisor.search.recommend import recommend
+from advisor.service import servicer as servicer_module
 from advisor.service.limits import (
     LOCAL_LIMITS,
     MIN_MESSAGE_BYTES,
@@ -973,3 +974,23 @@ def test_a_fractional_value_over_its_limit_reads_apart_from_it(seconds: float) -
     assert f"{seconds!r} exceeds the server's limit of 60 (max_time_limit_seconds)" in (
         violation.description
     )
+
+
+def test_a_request_past_a_ceiling_is_not_read_past_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A family list longer than the families is refused before the budget is read (a million
+    # took seconds to name every repeat): it is no work limit to read on past.
+    read: list[str] = []
+    monkeypatch.setattr(
+        servicer_module.wire, "budget_from_proto", lambda budget: read.append("budget")
+    )
+    families = [pb.GEOMETRY_FAMILY_CONTIGUOUS] * 20
+    request = pb.RecommendRequest(
+        task=_SYMMETRY_8x8, budget=pb.Budget(max_parameters=0, top_k=60, geometries=families)
+    )
+    with pytest.raises(CallError) as refused:
+        DirectAdvisor(RequestLimits()).unary("Recommend", request)
+    assert [field for field, _ in refused.value.violations] == [
+        "budget.geometries",
+        "budget.top_k",
+    ]
+    assert read == []
