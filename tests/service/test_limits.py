@@ -19,6 +19,7 @@ from advisor.model.grid import InputSpec, padded_shape
 from advisor.model.padding import largest_grid
 from advisor.model.presets import expand_task_preset
 from advisor.model.task import parse_task
+from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.protocol.wire import (
     architecture_from_proto,
@@ -30,7 +31,6 @@ from advisor.protocol.wire import (
 )
 from advisor.search.candidates import deepest_schedule
 from advisor.search.recommend import recommend
-from advisor.service import servicer as servicer_module
 from advisor.service.limits import (
     LOCAL_LIMITS,
     MIN_MESSAGE_BYTES,
@@ -980,9 +980,7 @@ def test_a_request_past_a_ceiling_is_not_read_past_it(monkeypatch: pytest.Monkey
     # A family list longer than the families is refused before the budget is read (a million
     # took seconds to name every repeat): it is no work limit to read on past.
     read: list[str] = []
-    monkeypatch.setattr(
-        servicer_module.wire, "budget_from_proto", lambda budget: read.append("budget")
-    )
+    monkeypatch.setattr(wire, "budget_from_proto", lambda budget: read.append("budget"))
     families = [pb.GEOMETRY_FAMILY_CONTIGUOUS] * 20
     request = pb.RecommendRequest(
         task=_SYMMETRY_8x8, budget=pb.Budget(max_parameters=0, top_k=60, geometries=families)
