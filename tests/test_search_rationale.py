@@ -1483,3 +1483,15 @@ def test_a_search_its_caller_cancelled_says_so_not_a_longer_time_limit() -> None
     for recommendation in result.recommendations:
         assert "stopped early by a cancel" in recommendation.rationale
         assert "time limit" not in recommendation.rationale
+
+
+def test_a_reference_past_a_target_is_said_past_it_not_at_100_percent() -> None:
+    # The shallow net, held from recommendation by max_window, sets no target, and read "at 100%
+    # of the target ... (log2 rank 9 against this net's 7)" beside "7 of 8.8 bits".
+    past = Design("one global pooling", (4, 512), 3_081, (9.0, 96.0), 0.23)
+    text = " ".join(_text(shallow=past).split())
+    assert (
+        "where it is stronger, it models 'corner' past its target of 90 bits against this net's "
+        "50% (log2 rank 96 against this net's 45)"
+    ) in text
+    assert "100% of the target" not in text

@@ -684,9 +684,17 @@ def _ahead(chosen: Design, reference: Design, objective: Objective, names: Seque
         return ""
     theirs, own = objective.fractions(reference.log2_ranks), objective.fractions(ranks)
     own_rank, rank = _apart(ranks[best], reference.log2_ranks[best])
+    target = float(objective.targets[best])
+    # A reference the search may not recommend (the shallow net's global window past
+    # max_window) may pass a target: "at 100% of the target (log2 rank 9)" beside "7 of 8.8".
+    reached = (
+        f"past its target of {bits_text(target)} bits"
+        if reference.log2_ranks[best] > target
+        else f"at {_percent(theirs[best])} of the target"
+    )
     return (
-        f"it models {names[best]!r} at {_percent(theirs[best])} of the target against this "
-        f"net's {_percent(own[best])} (log2 rank {rank} against this net's {own_rank})"
+        f"it models {names[best]!r} {reached} against this net's {_percent(own[best])} "
+        f"(log2 rank {rank} against this net's {own_rank})"
     )
 
 
