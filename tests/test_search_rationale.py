@@ -87,6 +87,12 @@ def test_the_compute_against_the_standard_cnn_is_said_to_three_digits(standard: 
     assert float(said[1]) == pytest.approx(ratio, rel=5e-3)  # 1.04 was written "1"
 
 
+@pytest.mark.parametrize(("standard", "said"), [(1_001, "4.00"), (1_000, "4"), (8_000, "0.5")])
+def test_a_rounded_multiple_of_the_standard_cnn_keeps_its_digits(standard: int, said: str) -> None:
+    # 3.997 read "4x the standard CNN", the compute bound's own multiple, beside "3.99x".
+    assert f"({said}x the standard CNN of this budget)" in _text(standard_multiply_adds=standard)
+
+
 @pytest.mark.parametrize(
     ("size", "said"),
     [

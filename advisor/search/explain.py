@@ -441,9 +441,14 @@ def _what(chosen: Design, max_parameters: int, standard: StandardCosts | None) -
 def _against_standard(cost: int, standard: int) -> str:
     """Say a cost as a multiple of the standard CNN's: ``0.343x the standard CNN of this budget``.
 
-    Three digits: two wrote 4% more as "1x" (1.04).
+    Three digits: two wrote 4% more as "1x" (1.04). A ratio rounded to a whole number keeps
+    them: 3.997 read "4x", the default compute bound's own multiple, where it is "4.00x".
     """
-    return f"{cost / standard:.3g}x the standard CNN of this budget"
+    ratio = cost / standard
+    text = f"{ratio:.3g}"
+    if float(text).is_integer() and float(text) != ratio:
+        text = f"{ratio:#.3g}".rstrip(".")
+    return f"{text}x the standard CNN of this budget"
 
 
 def _coverage(chosen: Design, objective: Objective, names: Sequence[str]) -> str:
