@@ -20,7 +20,15 @@ from advisor.model.task import Task, load_task, parse_task
 from advisor.model.text import binary_size
 from advisor.protocol import wire
 from advisor.search.coherence import describe_relation
-from advisor.search.explain import Design, Widening, _apart, listed, rationale, summary
+from advisor.search.explain import (
+    Design,
+    Widening,
+    _apart,
+    _percent,
+    listed,
+    rationale,
+    summary,
+)
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
 from advisor.search.recommend import (
     recommend,
@@ -1501,3 +1509,14 @@ def test_a_reference_past_a_target_is_said_past_it_not_at_100_percent() -> None:
         "50% (log2 rank 96 against this net's 45)"
     ) in text
     assert "100% of the target" not in text
+
+
+@pytest.mark.parametrize(
+    ("share", "said"),
+    [(0.00996, "0.9%"), (0.01, "1%"), (0.0029, "0.2%"), (0.000996, "0.09%"), (0.995, "99.5%")],
+)
+def test_a_share_under_one_percent_is_cut_to_one_digit_not_rounded_up(
+    share: float, said: str
+) -> None:
+    # 0.996% read "1.0% of the target" beside another share's "1%".
+    assert _percent(share) == said
