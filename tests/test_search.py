@@ -1343,6 +1343,38 @@ def test_a_window_bound_a_depth_bound_makes_unmet_names_the_depth_bound() -> Non
         assert recommend(task, budget.model_copy(update=bounds)).recommendations
 
 
+def test_a_window_bound_unmet_within_a_depth_bound_names_it_whatever_the_families() -> None:
+    # --geometries mirror --max-window 2 --max-depth 3 on 49x54 read "every tree the search
+    # builds on the input [49, 54] has a largest window of at least 189", with no word of the
+    # depth bound, where the 8-level mirror tree has windows of 4.
+    task = parse_task({"input": {"shape": [49, 54]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=94_217, geometries=["mirror"], top_k=1)
+    with pytest.raises(InvalidRequestError) as refused:
+        recommend(task, budget.model_copy(update={"max_window": 2, "max_depth": 3}))
+    [violation] = refused.value.violations
+    assert violation.description == (
+        "is 2, and every tree the search builds on the input [49, 54] at depth <= 3 "
+        "(budget.max_depth) has a largest window (in locations) of at least 189; raise it to "
+        "189 or more, or raise budget.max_depth: deeper trees may have less"
+    )
+    deeper = recommend(task, budget.model_copy(update={"max_window": 4}))
+    assert (
+        max(math.prod(layer.pool) for layer in deeper.recommendations[0].architecture.layers[:-1])
+        <= 4
+    )
+
+
+def test_a_family_with_no_tree_is_refused_before_a_window_bound() -> None:
+    # --geometries dilations mixture --max-window 64 on 35x59 was refused on the window ("every
+    # tree ... of at least 2,065", the shallow net's, the only one left); raised as told, the
+    # request met this refusal.
+    task = parse_task({"input": {"shape": [35, 59]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=26_822, geometries=["dilations", "mixture"], max_window=64)
+    with pytest.raises(InvalidRequestError) as refused:
+        recommend(task, budget)
+    assert [v.field for v in refused.value.violations] == ["budget.geometries[0]"]
+
+
 def test_a_stated_step_bound_binds_where_the_default_window_bound_gives_way() -> None:
     # 27x27 at --max-step 2 --max-depth 2: the default window bound, widened on every tree, left
     # only trees that pool 3 or 5 below the top, and the stated step bound gave way to them (a

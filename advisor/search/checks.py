@@ -39,6 +39,7 @@ from advisor.search.profiles import ProfileRules
 __all__ = [
     "WINDOW_MEASURES",
     "check_bounds",
+    "check_families",
     "check_kernel",
     "check_space",
     "held_bounds",
@@ -198,13 +199,19 @@ def _deeper(
     Return the words of the depth bound (`` at depth <= 4 (budget.max_depth)``) and of the
     deeper one to raise it to instead: the least that admits a tree within ``bound``, else the
     least that admits the least ``measure`` of any depth. Empty where no deeper tree has less
-    than ``least``, or where no contiguous tree is searched: contiguous pooling takes every
-    schedule :func:`~advisor.search.candidates.grid_schedules` returns, other families not.
+    than ``least``. Where no contiguous tree is searched the deeper trees are not counted
+    (contiguous pooling takes every schedule :func:`~advisor.search.candidates.grid_schedules`
+    returns, other families not), and the depth bound is named as what may hold the windows:
+    ``--geometries mirror --max-depth 3`` on 49x54 read "every tree the search builds on the
+    input has a largest window of at least 189", where its 8-level tree has 4.
     """
     shallow = budget.max_depth
     contiguous = any(c.eligible and c.family == "contiguous" for c in candidates)
-    if shallow is None or not contiguous:
+    if shallow is None:
         return "", ""
+    said = f" at depth <= {shallow} (budget.max_depth)"
+    if not contiguous:
+        return said, ", or raise budget.max_depth: deeper trees may have less"
     # The least of each deeper bound: the trees of every depth up to it.
     reached: dict[int, int] = {}
     for _, _, schedules in grid_schedules(
@@ -220,30 +227,22 @@ def _deeper(
     if running == least:
         return "", ""
     within = [depth for value, depth in first_at.items() if value <= bound]
-    said = f" at depth <= {shallow} (budget.max_depth)"
     if within:
         return said, f", or budget.max_depth to {min(within)} or more"
     return said, f", or to {running:,} or more with budget.max_depth {first_at[running]} or more"
 
 
-def check_space(
+def check_families(
     task: Task,
     budget: Budget,
     candidates: Sequence[Candidate],
-    ladders: Ladders,
     named: Sequence[str] | None = None,
-    unbounded: Sequence[Candidate] | None = None,
 ) -> None:
-    """Refuse a request whose search space overflows, is empty, or has nothing that fits.
+    """Refuse a geometry the budget names that has no tree on this input, at its index.
 
-    In order: width choices whose widest network cannot be counted; a geometry the budget names
-    with no tree on this input; depth bounds that leave no recommendable tree; for a practical
-    search, a min_width above every allowed width; a parameter budget (and, for a practical
-    search, a compute bound) no candidate fits.
-
-    ``unbounded`` is ``candidates`` as they were before the window bounds marked some not
-    recommendable (same order): a parameter budget no candidate fits is refused with the bound
-    that leaves out the nets within it, when one does.
+    Before the window bounds are checked: ``--geometries dilations mixture --max-window 64`` on
+    35x59 was refused on the window (the shallow net's, the only tree left, "of at least
+    2,065"), and raising it as told met this refusal.
 
     ``named`` is the geometries the request named, when ``budget`` is the tree search's budget
     derived from it (:func:`~advisor.search.mixtures.tree_budget` leaves ``mixture``, which has
@@ -251,7 +250,6 @@ def check_space(
     index in the tree search's shorter list (``--geometries mixture dilations`` named
     ``mixture`` for the refused ``dilations``).
     """
-    _check_widths(budget, candidates, ladders)
     shape = list(task.input.shape)
     families = {c.family for c in candidates}
     missing = [
@@ -261,6 +259,28 @@ def check_space(
     ]
     if missing:
         raise InvalidRequestError(missing)
+
+
+def check_space(
+    task: Task,
+    budget: Budget,
+    candidates: Sequence[Candidate],
+    ladders: Ladders,
+    unbounded: Sequence[Candidate] | None = None,
+) -> None:
+    """Refuse a request whose search space overflows, is empty, or has nothing that fits.
+
+    In order: width choices whose widest network cannot be counted; depth bounds that leave no
+    recommendable tree; for a practical search, a min_width above every allowed width; a
+    parameter budget (and, for a practical search, a compute bound) no candidate fits. (A
+    geometry with no tree on this input is refused before, :func:`check_families`.)
+
+    ``unbounded`` is ``candidates`` as they were before the window bounds marked some not
+    recommendable (same order): a parameter budget no candidate fits is refused with the bound
+    that leaves out the nets within it, when one does.
+
+    """
+    _check_widths(budget, candidates, ladders)
     if not any(c.eligible for c in candidates):
         raise InvalidRequestError.single(
             "budget.min_depth",

@@ -42,6 +42,7 @@ from advisor.search.candidates import (
 )
 from advisor.search.checks import (
     check_bounds,
+    check_families,
     check_kernel,
     check_space,
     held_bounds,
@@ -140,6 +141,7 @@ class SearchRun:
             arrangement=task.arrangement,
         )
         self.candidates = self.space.candidates
+        check_families(task, budget, self.candidates, named)
         # One labelling per grid a candidate pools; a padded margin is free to the min-cut.
         self.builders = {
             padding: SubtreeDagBuilder(self.space.labels(padding))
@@ -158,7 +160,7 @@ class SearchRun:
         self._eligible_contiguous = any(
             c.eligible and c.family == "contiguous" for c in self.candidates
         )
-        check_space(task, budget, self.candidates, self.ladders, named, unbounded)
+        check_space(task, budget, self.candidates, self.ladders, unbounded)
         # Built by execute(): its targets need a pass over every tree, which only a search (or
         # search_objective) uses, not a caller that only samples the space.
         self.objective: Objective
