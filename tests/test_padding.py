@@ -465,3 +465,21 @@ def test_a_pick_on_the_input_itself_says_nothing_of_paddings() -> None:
     task = parse_task({"input": {"shape": [16, 16]}, "preset": "local"})
     for design in recommend(task, Budget(max_parameters=50_000)).recommendations:
         assert "The #1 pools the input padded" not in design.rationale
+
+
+def test_a_grid_without_a_fitting_tree_is_said_so_whatever_the_page_length() -> None:
+    # 16x9x8 at 932 parameters and widths of 16: no tree on the unpadded grid has a ladder within
+    # the budget; with top 1 to 3 the note read "no tree on it scores above the design ranked
+    # 4", with top 6 "no tree on it has widths within the budget".
+    task = parse_task({"input": {"shape": [16, 9, 8]}, "preset": "local"})
+    said = set()
+    for top in (1, 3, 6):
+        budget = Budget(top_k=top, max_parameters=932, channel_choices=[16])
+        rationale = recommend(task, budget).recommendations[0].rationale
+        found = re.search(r"the input as it is \(16x9x8\), [^.]*\.", " ".join(rationale.split()))
+        assert found is not None
+        said.add(found.group(0))
+    assert said == {
+        "the input as it is (16x9x8), no tree on it has widths within the budget (parameters "
+        "and per-input bounds)."
+    }

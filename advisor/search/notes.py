@@ -122,7 +122,10 @@ def _grid_best(run: SearchRun, padding: Padding | None, trees: Sequence[Candidat
             "every tree the search builds on it is past the window bounds: the least of them, "
             f"{tree_words(run, nearest, padded=False)}, needs {' and '.join(needs)}"
         )
-    if full:
+    # Whatever the page's length: with top 3 a grid whose trees have no ladder within the
+    # budget read "no tree on it scores above the design ranked 4", with top 6 this.
+    fits = any(run.ladders.fitting(c)[0].size for c in trees if c.eligible)
+    if full and fits:
         return f"no tree on it scores above the design ranked {board.size} ({last:.4g})"
     # Not offered, and no list to fall below: none of its ladders fits the budget's bounds.
     return "no tree on it has widths within the budget (parameters and per-input bounds)"
