@@ -1513,10 +1513,10 @@ def test_a_reference_past_a_target_is_said_past_it_not_at_100_percent() -> None:
 
 @pytest.mark.parametrize(
     ("share", "said"),
-    [(0.00996, "0.9%"), (0.01, "1%"), (0.0029, "0.2%"), (0.000996, "0.09%"), (0.995, "99.5%")],
+    [(0.00996, "1%"), (0.01, "1%"), (0.0029, "0.3%"), (0.000996, "0.1%"), (0.995, "99.5%")],
 )
-def test_a_share_under_one_percent_is_cut_to_one_digit_not_rounded_up(
+def test_a_share_under_one_percent_is_written_to_one_digit_as_larger_ones_are(
     share: float, said: str
 ) -> None:
-    # 0.996% read "1.0% of the target" beside another share's "1%".
+    # 0.996% read "1.0% of the target" beside another share's "1%", and 0.0996% "0.10%".
     assert _percent(share) == said

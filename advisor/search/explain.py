@@ -975,10 +975,9 @@ def _percent(share: float) -> str:
         value = 100 * share
         if value < _PLAIN_PERCENT:
             return f"under {_PLAIN_PERCENT:f}".rstrip("0") + "%"
-        # One significant digit, cut rather than rounded: 0.996% read "1.0%" beside "1%".
-        digits = -math.floor(math.log10(value))
-        cut = math.floor(value * 10**digits + 1e-9) / 10**digits  # 0.29 is no 0.28999...
-        return f"{cut:.{digits}f}%"
+        # One significant digit, written as the shares of 1% and more are: 0.996% read "1.0%"
+        # beside "1%", and 0.0996% "0.10%".
+        return f"{value:.1g}%"
     if 0.99 < share < 1:
         return f"{math.floor(1000 * share) / 10:g}%"
     return f"{share:.0%}"
