@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Final, Literal
 
@@ -90,6 +91,7 @@ __all__ = [
     "check_katib_search",
     "check_recommend_request",
     "defaults_within",
+    "read_on_past_limits",
     "settable",
     "setting_ceiling",
     "with_field_problems",
@@ -601,6 +603,19 @@ _WORK_SETTINGS: Final = frozenset(
 )
 """The settings that bound the work a request asks for, not what reading it costs: a request
 over these alone is read on past them (:func:`with_field_problems`)."""
+
+
+@contextmanager
+def read_on_past_limits(*stages: Callable[[], object]) -> Iterator[None]:
+    """Raise a limits check's refusal with what the request's later ``stages`` refuse.
+
+    Around a ``check_*_request`` call: its :class:`LimitExceededError` is raised as
+    :func:`with_field_problems` makes it.
+    """
+    try:
+        yield
+    except LimitExceededError as over:
+        raise with_field_problems(over, *stages) from None
 
 
 def with_field_problems(

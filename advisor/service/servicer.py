@@ -24,7 +24,7 @@ from typing import Final, TypeAlias
 import grpc
 from google.protobuf.message import Message
 
-from advisor.errors import LimitExceededError, StoppedError, exact_float
+from advisor.errors import StoppedError, exact_float
 from advisor.model.arguments import checked_inference_arguments
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
@@ -40,7 +40,7 @@ from advisor.service.limits import (
     check_infer_request,
     check_recommend_request,
     defaults_within,
-    with_field_problems,
+    read_on_past_limits,
 )
 from advisor.service.status import ServerTimeBoundError, stream_errors, unary_errors
 from advisor.service.threads import ThreadContext
@@ -157,14 +157,11 @@ class AdvisorServicer:
         with self._admission.admit():
             from advisor.seprank.analysis import analyze, check_same_input
 
-            try:
+            with read_on_past_limits(
+                lambda: wire.task_from_proto(request.task),
+                lambda: wire.architecture_from_proto(request.architecture),
+            ):
                 check_analyze_request(request, self._limits)
-            except LimitExceededError as over:
-                raise with_field_problems(
-                    over,
-                    lambda: wire.task_from_proto(request.task),
-                    lambda: wire.architecture_from_proto(request.architecture),
-                ) from None
             task = wire.task_from_proto(request.task)
             architecture = wire.architecture_from_proto(request.architecture)
             # The library's first refusal, before the costs that pair the two: an exact
@@ -244,14 +241,11 @@ class AdvisorServicer:
 
         In that order, the stages docs/SERVICE.md promises: the first that fails is reported.
         """
-        try:
+        with read_on_past_limits(
+            lambda: wire.task_from_proto(request.task),
+            lambda: wire.budget_from_proto(request.budget),
+        ):
             check_recommend_request(request, self._limits)
-        except LimitExceededError as over:
-            raise with_field_problems(
-                over,
-                lambda: wire.task_from_proto(request.task),
-                lambda: wire.budget_from_proto(request.budget),
-            ) from None
         task = wire.task_from_proto(request.task)
         budget = wire.budget_from_proto(request.budget)
         return task, defaults_within(budget, request.budget, self._limits)
