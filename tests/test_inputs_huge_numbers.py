@@ -7,6 +7,7 @@ rather than as every other id off the grid is (``indices: id ... outside 0..15``
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,18 @@ def test_an_integer_too_long_to_read_is_told_so_not_how_to_raise_pythons_limit(
         f"cannot read task file '{path}': {where}an integer of 5,000 digits: no field takes a "
         f"number that long (at most 4,300 digits); read as {form}"
     )
+
+
+def test_a_process_that_raised_pythons_limit_still_refuses_past_the_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # JSON is read by Python's own integers where they refuse what a document may not hold;
+    # a process that raised that bound (sys.set_int_max_str_digits) reads through the check.
+    monkeypatch.setattr(sys, "get_int_max_str_digits", lambda: 0)
+    path = tmp_path / "task.json"
+    path.write_text('{"input": {"shape": [' + "9" * 5000 + ', 4]}, "preset": "symmetry"}')
+    with pytest.raises(InvalidRequestError, match="an integer of 5,000 digits"):
+        load_task(path)
 
 
 def test_the_longest_integer_read_is_read_whole(tmp_path: Path) -> None:
