@@ -278,7 +278,6 @@ def check_space(
     ``unbounded`` is ``candidates`` as they were before the window bounds marked some not
     recommendable (same order): a parameter budget no candidate fits is refused with the bound
     that leaves out the nets within it, when one does.
-
     """
     _check_widths(budget, candidates, ladders)
     if not any(c.eligible for c in candidates):
