@@ -336,9 +336,9 @@ class SubtreeDagBuilder:
 
     Trees built for one search often agree on their lowest levels (a schedule and its deeper
     variants, dilation orders with a common prefix); those levels hold nearly all the nodes. Each
-    level is cached under a caller-given key naming the windows that produced it, and the cached
-    windows are compared with the new ones before reuse, so a wrong key costs time, never a
-    wrong answer.
+    level is cached under a caller-given key naming the windows that produced it (the least
+    recently used dropped past :data:`CACHE_BYTES`), and the cached windows are compared with
+    the new ones before reuse, so a wrong key costs time, never a wrong answer.
 
     Parameters
     ----------
