@@ -10,7 +10,7 @@ request may ask for. docs/SERVICE.md lists the defaults. Two refusals are the li
 ``representation_kernel`` over ``max_representation_kernel`` wider than the input, are refused
 as the search refuses them (:func:`_min_depth_violations`, :func:`_kernel_violations`), since
 raising the limit would not admit them. A request over limits on the work it asks for alone is
-read on, so that a field wrong in itself joins the refusal (:func:`with_field_problems`).
+read on, so that a field wrong in itself joins the refusal (:func:`read_on_past_limits`).
 
 An analysis has one more check, :func:`check_analysis_cost`, after parsing (its cost depends on
 the pooling grids and the resolved regions) and before any rank is computed: it bounds the work
@@ -94,7 +94,6 @@ __all__ = [
     "read_on_past_limits",
     "settable",
     "setting_ceiling",
-    "with_field_problems",
 ]
 
 
@@ -602,7 +601,7 @@ _WORK_SETTINGS: Final = frozenset(
     {"max_top_k", "max_time_limit_seconds", "max_channels", "max_representation_kernel"}
 )
 """The settings that bound the work a request asks for, not what reading it costs: a request
-over these alone is read on past them (:func:`with_field_problems`)."""
+over these alone is read on past them (:func:`_with_field_problems`)."""
 
 
 @contextmanager
@@ -610,15 +609,15 @@ def read_on_past_limits(*stages: Callable[[], object]) -> Iterator[None]:
     """Raise a limits check's refusal with what the request's later ``stages`` refuse.
 
     Around a ``check_*_request`` call: its :class:`LimitExceededError` is raised as
-    :func:`with_field_problems` makes it.
+    :func:`_with_field_problems` makes it.
     """
     try:
         yield
     except LimitExceededError as over:
-        raise with_field_problems(over, *stages) from None
+        raise _with_field_problems(over, *stages) from None
 
 
-def with_field_problems(
+def _with_field_problems(
     error: LimitExceededError, *stages: Callable[[], object]
 ) -> InvalidRequestError:
     """Return the refusal of a request over limits, with the first of its later stages' refusal.
