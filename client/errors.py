@@ -77,7 +77,7 @@ __all__ = [
     "UnavailableError",
     "answered_by_server",
     "error_from_rpc",
-    "timeout_clause",
+    "without_timeout_clause",
 ]
 
 
@@ -592,21 +592,30 @@ def _past_timeout(
     own = reason is None and error.details == _GRPC_DEADLINE_EXCEEDED
     if not (own or reason == CALL_DEADLINE_EXCEEDED_REASON):
         return error
-    if own and unanswered is not None:
-        ran_out = f"the call's timeout of {timeout:g} s ran out"
-        said = f" ({ran_out}{UNANSWERED_HINT.format(target=unanswered)} {LONGER_TIMEOUT})"
-    else:
-        said = timeout_clause(timeout)
+    said = _timeout_clause(timeout, unanswered if own else None)
     return DeadlineExceededError(error.code, error.details + said, error.limits)
 
 
-def timeout_clause(timeout: float) -> str:
+def _timeout_clause(timeout: float, unanswered: str | None = None) -> str:
     """Return what a ``DEADLINE_EXCEEDED`` of the call's own ``timeout`` adds to its details.
 
-    Where a server has answered on the channel (else :data:`UNANSWERED_HINT` comes in it): a
-    caller that words the timeout its own way (the command's ``infer``) takes it off first.
+    With :data:`UNANSWERED_HINT` on the channel's target ``unanswered``, where no server has
+    answered on it yet.
     """
-    return f" (the call's timeout of {timeout:g} s ran out: {LONGER_TIMEOUT})"
+    hint = ":" if unanswered is None else UNANSWERED_HINT.format(target=unanswered)
+    return f"{_ran_out(timeout)}{hint} {LONGER_TIMEOUT})"
+
+
+def without_timeout_clause(details: str, timeout: float) -> str:
+    """Return ``details`` without the :func:`_timeout_clause` of ``timeout`` (either form).
+
+    For a caller that words the timeout its own way (the command's ``infer``).
+    """
+    return details.partition(_ran_out(timeout))[0]
+
+
+def _ran_out(timeout: float) -> str:
+    return f" (the call's timeout of {timeout:g} s ran out"
 
 
 def _invalid_argument(

@@ -190,9 +190,9 @@ def test_a_report_without_a_task_says_why_in_its_table() -> None:
     few = advisor.infer_task(_smooth(5))
     assert few.task is None and few.threshold is not None and few.threshold > 1
     assert (
-        "no task: the sample is too small to show dependence: its evidence threshold, "
-        f"{few.threshold:.3f}, is above any dependence (at most 1); at least 18 independent "
-        "samples are needed on 64 locations"
+        "no task: the sample is too small to show dependence on 64 locations: its evidence "
+        f"threshold, {few.threshold:.3f}, is above any dependence (at most 1); at least 18 "
+        "independent samples are needed, a few hundred to find moderate dependence"
     ) in " ".join(few.as_table().split())
     noise = advisor.infer_task(np.random.default_rng(0).normal(size=(400, 8, 8)))
     assert noise.task is None and noise.evidence == 0

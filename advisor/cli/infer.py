@@ -17,7 +17,11 @@ from typing import Any, Final, TypeAlias
 import numpy as np
 import numpy.typing as npt
 from advisor_client.client import AdvisorClient
-from advisor_client.errors import DeadlineExceededError, InvalidArgumentError, timeout_clause
+from advisor_client.errors import (
+    DeadlineExceededError,
+    InvalidArgumentError,
+    without_timeout_clause,
+)
 
 from advisor.cli.options import InferenceInterrupted, TaskFormat
 from advisor.cli.output import document_text, stdout_document
@@ -33,7 +37,7 @@ from advisor.infer.combine import input_mismatch, with_data
 from advisor.infer.data import DataSample, npz_names, read_data, read_labels
 from advisor.infer.dependence import CONSTANT_REMEDY, DEFAULT_TOP_K, dependence_graph
 from advisor.infer.graph import DependenceGraph, locations_text
-from advisor.infer.report import InferenceReport, own_order_reason, task_file
+from advisor.infer.report import InferenceReport, own_order_reason, samples_needed, task_file
 from advisor.infer.significance import least_samples
 from advisor.infer.task import edge_thresholds
 from advisor.infer.terms import DATA_PARTS
@@ -181,14 +185,12 @@ def _timeout_named(
     """
     if error.reason in _SERVER_BOUNDS:
         return error
-    # The client's own words for its timeout (timeout_clause, or with its hint for a channel no
-    # server has answered on yet), said again here in the command's.
-    details = error.details.split(timeout_clause(timeout).split(":")[0], 1)[0]
     return DeadlineExceededError(
         error.code,
-        f"{details} (--timeout {timeout:g} s, which bounds the arrangement of the "
-        f"{graph.num_locations:,} locations, not the reading of the data: pass a longer "
-        "--timeout)",
+        # The client's own words for its timeout, said again here in the command's.
+        f"{without_timeout_clause(error.details, timeout)} (--timeout {timeout:g} s, which "
+        f"bounds the arrangement of the {graph.num_locations:,} locations, not the reading of "
+        "the data: pass a longer --timeout)",
         error.limits,
     ).with_call_of(error)
 
@@ -625,25 +627,23 @@ def _too_few(graph: DependenceGraph) -> str:
     distinct samples alone would be enough, the repeats are what weigh the sample down, and it
     says so (:func:`_repeats_dominate`).
     """
-    needed = least_samples(graph.num_locations)
     return (
         f"{_samples_text(graph)} {'is' if graph.distinct_samples == 1 else 'are'} too few to "
         "tell dependence from independence "
         f"on {graph.num_locations:,} locations (independent locations correlate up to |r| = 1 by "
-        f"chance); at least {needed:,} independent samples are needed, a few hundred "
-        f"to find moderate dependence{_repeats_dominate(graph, needed)}"
+        f"chance); {samples_needed(graph.num_locations)}{_repeats_dominate(graph)}"
     )
 
 
-def _repeats_dominate(graph: DependenceGraph, needed: int) -> str:
+def _repeats_dominate(graph: DependenceGraph) -> str:
     """``; the repeats dominate: removing them leaves 601 usable samples``, where that is so.
 
-    Where the distinct samples number at least ``needed``: copies of a few samples (one saved
-    600 times beside 600 others) weigh the sample as next to none, and "601 distinct samples
-    ... are too few" read as if more data were what it lacked.
+    Where the distinct samples number at least those needed (:func:`least_samples`): copies of
+    a few samples (one saved 600 times beside 600 others) weigh the sample as next to none, and
+    "601 distinct samples ... are too few" read as if more data were what it lacked.
     """
     distinct = graph.distinct_samples
-    if distinct is None or distinct < needed:
+    if distinct is None or distinct < least_samples(graph.num_locations):
         return ""
     return f"; the repeats dominate: removing them leaves {distinct:,} usable samples"
 

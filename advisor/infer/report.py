@@ -23,6 +23,7 @@ __all__ = [
     "InferredCorrelation",
     "dropped_reason",
     "own_order_reason",
+    "samples_needed",
     "task_file",
 ]
 
@@ -229,10 +230,9 @@ def _no_task_reason(report: InferenceReport) -> str:
     if threshold is not None and threshold > 1.0:
         locations = len(report.arrangement)
         return (
-            f"the sample is too small to show dependence: its evidence threshold, "
-            f"{threshold:.3f}, is above any dependence (at most 1); at least "
-            f"{least_samples(locations):,} independent samples are needed on {locations:,} "
-            "locations, a few hundred to find moderate dependence"
+            f"the sample is too small to show dependence on {locations:,} locations: its "
+            f"evidence threshold, {threshold:.3f}, is above any dependence (at most 1); "
+            f"{samples_needed(locations)}"
         )
     if evidence == 0:
         return (
@@ -240,6 +240,14 @@ def _no_task_reason(report: InferenceReport) -> str:
             f"(evidence from {threshold:.3f})"
         )
     return "no partition is kept (the reasons below)"
+
+
+def samples_needed(locations: int) -> str:
+    """Say how many samples of ``locations`` can show dependence (:func:`least_samples`)."""
+    return (
+        f"at least {least_samples(locations):,} independent samples are needed, a few hundred "
+        "to find moderate dependence"
+    )
 
 
 def own_order_reason(report: InferenceReport) -> str:
