@@ -339,6 +339,41 @@ def test_ten_percent_more_budget_blames_the_compute_bound_only_where_it_holds_th
     assert (lifted != [(pick.architecture.representation, pick.architecture.widths)]) == held
 
 
+def test_ten_percent_more_budget_names_the_bound_over_the_ladders_that_would_rank_above() -> None:
+    # Length 512, ends correlated, --max-macs 1.5M at 50,000 parameters: wider ladders of the
+    # #1's tree fit the bound and score lower, others would rank above it and exceed the bound
+    # (the rationale's opening named it; the 10% line said only "score lower"). Lifted, the
+    # bound lets the larger budget take a wider ladder of the same tree; stated, it holds.
+    task = parse_task(
+        {
+            "input": {"shape": [512]},
+            "outputs": 2,
+            "correlations": [
+                {
+                    "name": "ends",
+                    "a": {"box": {"start": [0], "stop": [64]}},
+                    "b": {"box": {"start": [448], "stop": [512]}},
+                }
+            ],
+        }
+    )
+    budget = Budget(max_parameters=50_000, max_multiply_adds=1_500_000, time_limit_seconds=None)
+    pick = recommend(task, budget).recommendations[0]
+    text = " ".join(pick.rationale.split())
+    assert (
+        "would not change this design: the ladders of this tree with more parameters that fit "
+        "score lower, and those that would rank above it exceed the compute bound of 1,500,000 "
+        "multiply-adds per input (max_multiply_adds, --max-macs)"
+    ) in text, text
+    widths = (pick.architecture.representation, pick.architecture.widths)
+    held = _same_tree_at_ten_percent_more(task, budget, pick.architecture)
+    assert [(a.representation, a.widths) for a in held][:1] == [widths]
+    lifted = _same_tree_at_ten_percent_more(
+        task, budget, pick.architecture, max_multiply_adds=10**12
+    )
+    assert lifted and (lifted[0].representation, lifted[0].widths) != widths
+
+
 _WOULD_BUY = re.compile(
     r"would buy M = (\d+) and widths ([\d-]+) on the same tree \(([\d,]+) parameters"
 )

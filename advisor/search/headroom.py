@@ -236,16 +236,14 @@ def wider_limit(run: SearchRun, entry: Entry, said: bool = False) -> str:
         return f"it is already {_WIDEST}{limits}"
     chosen = entry.allocation.parameters
     profiles, parameters = run.ladders.of_depth(entry.candidate.depth)
-    if not (parameters <= scaled_parameters(run.budget.max_parameters, MORE_BUDGET))[
-        parameters > chosen
-    ].any():
+    wider = (parameters > chosen) & (
+        parameters <= scaled_parameters(run.budget.max_parameters, MORE_BUDGET)
+    )
+    if not wider.any():
         return "no wider ladder of this tree fits those parameters"
     # The ladders within both bounds, as the 10%-more design was searched among (cached).
     _, fitting = run.ladders.fitting(entry.candidate, MORE_BUDGET)
     if not (fitting > chosen).any():
-        wider = (parameters > chosen) & (
-            parameters <= scaled_parameters(run.budget.max_parameters, MORE_BUDGET)
-        )
         exceed = _bounds_exceeded(run, entry, profiles[wider])
         if _outranked(run, entry, profiles[wider], parameters[wider]):
             return f"every wider ladder of this tree exceeds {exceed}"
@@ -254,7 +252,15 @@ def wider_limit(run: SearchRun, entry: Entry, said: bool = False) -> str:
         # the doubling ladder's 8.6, and the rationale blamed the bound alone).
         ranked = _scored_lower(run, "the ladders of this tree with more parameters")
         return f"{ranked}, and every one exceeds {exceed} too"
-    return _scored_lower(run, "the ladders of this tree with more parameters that fit")
+    lower = _scored_lower(run, "the ladders of this tree with more parameters that fit")
+    # Some wider ladders fit and rank lower; others may rank higher and be held by a bound
+    # (length 512 under --max-macs 1.5M: the rationale's opening names that bound, and this
+    # line said only "score lower").
+    over = _over_bounds(run, entry, profiles[wider])
+    if over.any() and _outranked(run, entry, profiles[wider][over], parameters[wider][over]):
+        exceed = _bounds_exceeded(run, entry, profiles[wider][over])
+        return f"{lower}, and those that would rank above it exceed {exceed}"
+    return lower
 
 
 def _scored_lower(run: SearchRun, ladders: str) -> str:
@@ -267,6 +273,16 @@ def _scored_lower(run: SearchRun, ladders: str) -> str:
             "(maximin's tie-break)"
         )
     return f"{ladders} score lower"
+
+
+def _over_bounds(
+    run: SearchRun, entry: Entry, wider: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """Mark the ``wider`` ladders of the entry's tree past a per-input bound at 10% more budget."""
+    over = np.zeros(len(wider), dtype=bool)
+    for bound in run.ladders.bounds(MORE_BUDGET):
+        over |= bound.over(entry.candidate, wider)
+    return over
 
 
 def _bounds_exceeded(run: SearchRun, entry: Entry, wider: npt.NDArray[np.int64]) -> str:
