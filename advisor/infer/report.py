@@ -45,8 +45,9 @@ class InferredCorrelation:
         Whether the task keeps it.
     chance
         The expected density of two random disjoint sets of the same sizes; a partition at or
-        below it is not kept (:func:`advisor.infer.task.chance_density`). None from a server
-        that predates it.
+        below it is not kept (:func:`advisor.infer.task.chance_density`), but for stripes 1
+        wide along an axis of local dependence (:func:`dropped_reason`). None from a server that
+        predates it.
     dropped
         Why it is not kept (:func:`dropped_reason`); empty when it is.
     """
@@ -200,7 +201,7 @@ def _report_table(report: InferenceReport) -> str:
             c.name,
             f"{c.entanglement:.3f}",
             "not reported" if c.chance is None else f"{c.chance:.3f}",
-            f"{weights[c.name]:.3f}" if c.kept else _dropped(c.dropped),
+            f"{weights[c.name]:.3f}{_kept_note(c)}" if c.kept else _dropped(c.dropped),
         ]
         for c in report.correlations
     ]
@@ -261,6 +262,21 @@ def own_order_reason(report: InferenceReport) -> str:
     if any(c.dropped == THIN_EVIDENCE for c in report.correlations):
         return THIN_EVIDENCE
     return f"the arrangement lowers the crossing dependence by under {ARRANGEMENT_GAIN}"
+
+
+def _kept_note(correlation: InferredCorrelation) -> str:
+    """Say why a partition is kept at or under chance: the locality rule, the one that keeps such.
+
+    :func:`dropped_reason` drops any other partition not above chance, so a kept one at or under
+    it is a stripe 1 wide whose axis's halves the data couples less than chance. Without this,
+    a row kept at 0.056 against chance 0.254 read as a mistake beside the rule "above chance".
+    """
+    if correlation.chance is None or correlation.entanglement > correlation.chance:
+        return ""
+    return (
+        " (kept under chance: the halves along its axis are further under, so neighbours along "
+        "it depend)"
+    )
 
 
 def _dropped(reason: str) -> str:
