@@ -795,11 +795,21 @@ def test_usage_errors_are_exit_2(task_file: Path) -> None:
     [
         (
             ["--budget", "abc"],
-            "--budget: invalid value 'abc' (a whole number: 200000, 200_000, 2e5 or 200k)",
+            "--budget: invalid value 'abc' "
+            "(a whole number: 200000, 200_000, 2e5, 200k or 25M; "
+            "the prefixes are k or K, M, G and T)",
+        ),
+        (
+            ["--budget", "25m"],
+            "--budget: invalid value '25m' "
+            "(a whole number: 200000, 200_000, 2e5, 200k or 25M; "
+            "the prefixes are k or K, M, G and T)",
         ),
         (
             ["--top", "1.5"],
-            "--top: invalid value '1.5' (a whole number: 200000, 200_000, 2e5 or 200k)",
+            "--top: invalid value '1.5' "
+            "(a whole number: 200000, 200_000, 2e5, 200k or 25M; "
+            "the prefixes are k or K, M, G and T)",
         ),
         (
             ["--objective", "max"],
@@ -1746,7 +1756,9 @@ def test_a_version_or_help_that_cannot_be_written_is_one_line_saying_so(
     [
         (
             ["--channels", "8", "16"],
-            "--channels: invalid value '{task}' (a whole number: 200000, 200_000, 2e5 or 200k)",
+            "--channels: invalid value '{task}' "
+            "(a whole number: 200000, 200_000, 2e5, 200k or 25M; "
+            "the prefixes are k or K, M, G and T)",
         ),
         (["--geometries", "mirror"], "the following arguments are required: TASK"),
         (

@@ -80,8 +80,8 @@ def test_a_number_the_wire_cannot_carry_names_its_option(
         (
             "--max-activations",
             "lots",
-            "--max-activations: invalid value 'lots' (a whole number: 200000, 200_000, 2e5 or "
-            "200k)",
+            "--max-activations: invalid value 'lots' (a whole number: 200000, 200_000, 2e5, "
+            "200k or 25M; the prefixes are k or K, M, G and T)",
         ),
     ],
 )
@@ -440,7 +440,8 @@ def test_a_seed_too_long_for_any_seed_is_told_a_seeds_range(tmp_path: Path, comm
     result = advisor(command, *given, "--seed", "2.5")
     line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
     assert line == (
-        "advisor: error: --seed: invalid value '2.5' (a whole number: 200000, 200_000, 2e5 or 200k)"
+        "advisor: error: --seed: invalid value '2.5' "
+        "(a whole number: 200000, 200_000, 2e5, 200k or 25M; the prefixes are k or K, M, G and T)"
     )
 
 

@@ -224,7 +224,9 @@ def bound(text: str) -> int | str:
     return NO_BOUND if text.strip().lower() == NO_BOUND else count(text)
 
 
-_WHOLE_NUMBER: Final = "a whole number: 200000, 200_000, 2e5 or 200k"
+_WHOLE_NUMBER: Final = (
+    "a whole number: 200000, 200_000, 2e5, 200k or 25M; the prefixes are k or K, M, G and T"
+)
 
 VALUE_KINDS = {
     **usage.VALUE_KINDS,
