@@ -199,6 +199,12 @@ def test_an_architecture_written_on_the_padded_grid_is_told_to_give_the_margins_
         ([32, 32], None, [([3, 3], [2, 2]), ([16, 16], None)], [[0, 1], [0, 1]]),
         # Margins given are kept and grown: 13 + 1 + 1 = 15, one more after makes 16.
         ([13], [[1, 1]], [([2], None), ([8], None)], [[1, 2]]),
+        # Refused at the first layer, advised the padding every layer above tiles too: 27x27
+        # was told 28x28, whose refusal at the third layer then said 32x32.
+        ([27, 27], None, [([2, 2], None)] * 5, [[0, 5], [0, 5]]),
+        ([5, 7, 9], None, [([2, 2, 2], None)] * 3 + [([1, 1, 2], None)], [[0, 3], [0, 1], [0, 7]]),
+        # Up to the next layer with a stride, whose windows no fixed multiple tiles: 30 -> 32.
+        ([30], None, [([4], None), ([3], [1]), ([6], None)], [[0, 2]]),
     ],
 )
 def test_windows_that_do_not_tile_are_refused_with_the_padding_that_makes_them_tile(
@@ -234,6 +240,7 @@ def test_windows_that_do_not_tile_are_refused_with_the_padding_that_makes_them_t
         # says the same, one margin location after), nor 7 at the second once padded to 14.
         ([13], None, [[2], [7]], [[0, 1]]),
         ([13], [[0, 1]], [[2], [2], [4]], [[1, 2]]),
+        ([27, 27], None, [[2, 2]] * 5, [[2, 3], [2, 3]]),
     ],
 )
 def test_a_mirror_net_is_advised_margins_about_the_inputs_centre(

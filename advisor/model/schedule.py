@@ -154,7 +154,8 @@ def check_schedule(
     # windows overlapped, where growing the input grows the grid by no fixed factor.
     scale: _Grid | None = (1,) * len(grid)
     for i, (pool, stride) in enumerate(zip(pool_tuples, stride_tuples, strict=True)):
-        padded = _Padded(grid, padding, scale, centred)
+        above, tiled = _tiled_above(pool_tuples, stride_tuples, i)
+        padded = _Padded(grid, padding, scale, centred, above, tiled)
         grids.append(_pool_grid(f"layers[{i}]", grids[-1], pool, stride, padded))
         scale = None if stride is not None or scale is None else _times(scale, pool)
     last = len(pool_tuples) - 1
@@ -183,6 +184,34 @@ def _strides(
     return tuple(None if stride is None else tuple(stride) for stride in strides)
 
 
+def _tiled_above(
+    pools: tuple[_Grid, ...], strides: tuple[_Grid | None, ...], layer: int
+) -> tuple[_Grid, str]:
+    """Return the windows per axis the layers after ``layer`` pool, and which layers tile then.
+
+    The layers after ``layer`` up to the first with a stride (whose windows overlap, so no
+    fixed multiple tiles them) or to the top, when ``layer`` has no stride itself: a padding
+    the refusal of ``layer`` advises tiles them too, so following it meets no second refusal
+    further up (27x27 under five 2x2 poolings was told 28x28, then 32x32). The words name the
+    layers the advised padding tiles.
+    """
+    above = (1,) * len(pools[layer])
+    if strides[layer] is not None:
+        return above, "the windows up to this layer"
+    last = layer
+    for pool, stride in zip(pools[layer + 1 :], strides[layer + 1 :], strict=True):
+        if stride is not None:
+            break
+        above = _times(above, pool)
+        last += 1
+    if last == len(pools) - 1:
+        return above, "every layer's windows"
+    return (
+        above,
+        "the windows up to this layer" if last == layer else f"the windows up to layers[{last}]",
+    )
+
+
 @dataclass(frozen=True)
 class _Padded:
     """What a refusal needs to say how padding the input would make a layer's windows tile.
@@ -190,34 +219,41 @@ class _Padded:
     ``shape`` is the grid pooled first (the input, with ``padding`` when given); ``scale`` the
     input locations per location of the layer's grid on each axis, None when windows below
     overlapped; ``centred`` whether the margins advised are split about the input
-    (:func:`check_schedule`).
+    (:func:`check_schedule`); ``above`` the windows per axis of the layers after this one that
+    the padding advised tiles too, and ``tiled`` the words for the layers it tiles
+    (:func:`_tiled_above`).
     """
 
     shape: _Grid
     padding: Padding | None
     scale: _Grid | None
     centred: bool
+    above: _Grid
+    tiled: str
 
     def advice(self, grid: _Grid, pool: _Grid, step: _Grid) -> str:
         """Say how to pad the input so windows ``pool`` at ``step`` tile ``grid`` ('' if unknown).
 
         Margins after the input on each axis that needs them, as a CNN pads a size its windows
-        do not divide: 28x28 under five 2x2 poolings is padded to 32x32; split about the input
-        when ``centred`` (``[[2, 2], [2, 2]]`` there).
+        do not divide: 27x27 under five 2x2 poolings is padded to 32x32, which the layers above
+        tile too (``above``); split about the input when ``centred`` (``[[2, 3], [2, 3]]``
+        there).
         """
         if self.scale is None:
             return ""
-        extra = [(k - n) % s * p for n, k, s, p in zip(grid, pool, step, self.scale, strict=True)]
+        if pool == step:  # no stride: a multiple of the windows above it tiles them too
+            unit = _times(pool, self.above)
+            extra = [-n % u * p for n, u, p in zip(grid, unit, self.scale, strict=True)]
+        else:
+            axes = zip(grid, pool, step, self.scale, strict=True)
+            extra = [(k - n) % s * p for n, k, s, p in axes]
         margins = self.padding or ((0, 0),) * len(self.shape)
         grown = [
             list(centred_margins(before + after + e)) if self.centred and e else [before, after + e]
             for (before, after), e in zip(margins, extra, strict=True)
         ]
         padded = [n + e for n, e in zip(self.shape, extra, strict=True)]
-        return (
-            f"; pad the input to {grid_text(padded)} (padding: {grown}) and the windows up to "
-            "this layer tile it"
-        )
+        return f"; pad the input to {grid_text(padded)} (padding: {grown}) and {self.tiled} tile it"
 
 
 def _times(scale: _Grid, pool: _Grid) -> _Grid:
