@@ -457,10 +457,16 @@ def test_a_grid_whose_trees_fell_below_the_list_is_bounded_by_its_last() -> None
     task = parse_task({"input": {"shape": [13]}, "preset": "start_end"})
     found = recommend(task, Budget(max_parameters=200_000))
     note = _padding_note(found.recommendations[0].rationale)
-    bounded = r"padded to 15, no tree on it scores above the design ranked (\d+) \((.+?)\)"
+    # The list runs one past the page: its last is the next page's first, which the note names
+    # so (it read "the design ranked 6" of a page of 5, a design the page does not show).
+    bounded = (
+        r"padded to 15, no tree on it scores above (.+?), the score of the design ranked (\d+) "
+        r"\(the next page's first\)"
+    )
     said = re.search(bounded, note)
     assert said is not None, note
-    ranked, bound = int(said[1]), float(said[2])
+    bound, ranked = float(said[1]), int(said[2])
+    assert ranked == len(found.recommendations) + 1
     every = recommend(task, Budget(max_parameters=200_000, top_k=100)).recommendations
     assert every[ranked - 1].score == pytest.approx(bound, rel=5e-4)  # .4g
     sizes = [padded_shape((13,), d.architecture.padding)[0] for d in every]

@@ -123,10 +123,14 @@ def _grid_best(run: SearchRun, padding: Padding | None, trees: Sequence[Candidat
             f"{tree_words(run, nearest, padded=False)}, needs {' and '.join(needs)}"
         )
     # Whatever the page's length: with top 3 a grid whose trees have no ladder within the
-    # budget read "no tree on it scores above the design ranked 4", with top 6 this.
+    # budget read "no tree on it scores above" the design ranked 4, with top 6 this.
     fits = any(run.ladders.fitting(c)[0].size for c in trees if c.eligible)
     if full and fits:
-        return f"no tree on it scores above the design ranked {board.size} ({last:.4g})"
+        # The list runs one past the page, so its last is the next page's first, not on this one.
+        return (
+            f"no tree on it scores above {last:.4g}, the score of the design ranked "
+            f"{board.size} (the next page's first)"
+        )
     # Not offered, and no list to fall below: none of its ladders fits the budget's bounds.
     return "no tree on it has widths within the budget (parameters and per-input bounds)"
 
