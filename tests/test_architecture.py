@@ -343,6 +343,26 @@ INVALID = {
         "geometry",
         "non-overlapping",
     ),
+    # A stride under mirror was first refused on tiling, with a padding that, followed, met
+    # this refusal: a geometry without overlaps refuses a stride before the windows' tiling.
+    "mirror overlapping, windows that do not tile": (
+        _document(
+            input={"shape": [15]},
+            layers=_layers({"pool": [3], "stride": [2]}, {"pool": [2]}, {"pool": [2]}),
+            geometry="mirror",
+        ),
+        "geometry",
+        "the mirror geometry needs non-overlapping windows, but layers[0] has a stride",
+    ),
+    "dilations overlapping, windows that do not tile": (
+        _document(
+            input={"shape": [9]},
+            layers=_layers({"pool": [2], "stride": [1]}, {"pool": [2]}),
+            geometry={"dilations": [1, 2]},
+        ),
+        "geometry",
+        "the dilations geometry needs non-overlapping windows, but layers[0] has a stride",
+    ),
     "interleaved overlapping": (
         _document(
             input={"shape": [3]},

@@ -203,7 +203,11 @@ def test_an_architecture_written_on_the_padded_grid_is_told_to_give_the_margins_
         # was told 28x28, whose refusal at the third layer then said 32x32.
         ([27, 27], None, [([2, 2], None)] * 5, [[0, 5], [0, 5]]),
         ([5, 7, 9], None, [([2, 2, 2], None)] * 3 + [([1, 1, 2], None)], [[0, 3], [0, 1], [0, 7]]),
-        # Up to the next layer with a stride, whose windows no fixed multiple tiles: 30 -> 32.
+        # A stride below: 15 under a 3-wide window at stride 2, then three 2s, pools 17 (the
+        # refusal above the strided layer gave no padding), and 14 is told 17, not 15.
+        ([15], None, [([3], [2]), *[([2], None)] * 3], [[0, 2]]),
+        ([14], None, [([3], [2]), *[([2], None)] * 3], [[0, 3]]),
+        ([15, 15], None, [([3, 3], [2, 2]), *[([2, 2], None)] * 3], [[0, 2], [0, 2]]),
         ([30], None, [([4], None), ([3], [1]), ([6], None)], [[0, 2]]),
     ],
 )
@@ -229,6 +233,39 @@ def test_windows_that_do_not_tile_are_refused_with_the_padding_that_makes_them_t
     [violation] = refused.value.violations
     assert f"(padding: {advised})" in violation.description
     assert parse_architecture({**document, "padding": advised}).padded
+
+
+@pytest.mark.parametrize(
+    ("shape", "layers", "said"),
+    [
+        # The layers pool 14 locations to one: no padding of 15 makes them tile.
+        (
+            [15],
+            [([2], None), ([7], None)],
+            "no padding makes them tile: the layers pool exactly 14 locations per axis to one, "
+            "and the grid is 15",
+        ),
+        # They pool 6, but a padding to 6 meets another rule (a stride below the pool of a
+        # single window): no padding is advised.
+        ([5], [([2], None), ([3], [1])], ""),
+    ],
+)
+def test_no_padding_is_advised_where_none_makes_the_layers_pass(
+    shape: list[int], layers: list[tuple[list[int], list[int] | None]], said: str
+) -> None:
+    document = {
+        "input": {"shape": shape},
+        "representation": 2,
+        "layers": [
+            {"channels": 2, "pool": pool, **({"stride": stride} if stride else {})}
+            for pool, stride in layers
+        ],
+    }
+    with pytest.raises(InvalidRequestError) as refused:
+        parse_architecture(document)
+    [violation] = refused.value.violations
+    assert "pad the input" not in violation.description
+    assert violation.description.endswith(said), violation.description
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,7 @@ from advisor.model.geometries import (
     Geometry,
     NamedGeometry,
     PermutationGeometry,
+    check_overlaps,
     family_of,
     validate_permutation,
 )
@@ -429,6 +430,7 @@ def validate_schedule(
         Naming ``layers[i].pool`` or ``layers[i].stride`` (with the grid at that layer), or
         ``geometry`` / ``geometry.permutation`` / ``geometry.dilations``.
     """
+    check_overlaps(geometry, [i for i, stride in enumerate(strides or ()) if stride is not None])
     schedule = check_schedule(shape, pools, strides, padding, centred=geometry == "mirror")
     family_of(geometry).check(geometry, schedule)
     return schedule

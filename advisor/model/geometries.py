@@ -60,6 +60,7 @@ __all__ = [
     "NamedGeometry",
     "PermutationGeometry",
     "applies_to",
+    "check_overlaps",
     "family_of",
     "is_sequence",
     "mirror_folds",
@@ -179,6 +180,11 @@ class GeometryFamily(Protocol):
         """The family's name (a named geometry's value, or its document key)."""
         ...
 
+    @property
+    def overlaps(self) -> bool:
+        """Whether its layers may have a stride (windows that overlap)."""
+        ...
+
     def owns(self, geometry: Geometry) -> bool:
         """Return whether ``geometry`` belongs to this family."""
         ...
@@ -208,6 +214,7 @@ class Contiguous(_Named):
     """Plain contiguous pooling: every schedule, no permutation."""
 
     name = "contiguous"
+    overlaps = True
 
     def check(self, geometry: Geometry, schedule: Schedule) -> None:
         del geometry, schedule  # every schedule is pooled contiguously
@@ -230,9 +237,10 @@ class Mirror(_Named):
     """
 
     name = "mirror"
+    overlaps = False
 
     def check(self, geometry: Geometry, schedule: Schedule) -> None:
-        _check_no_overlap(self.name, schedule)
+        _check_overlaps(self, schedule.overlapping)
         if schedule.depth > 1 and not _folds(schedule.pools[0]):
             expected = [2 if n > 1 else 1 for n in schedule.grids[0]]
             needed = f"2 or 1 per axis (e.g. {expected})"
@@ -259,9 +267,10 @@ class Interleaved(_Named):
     """Interleaved (comb) pooling: window ``j`` holds ``j, j + n/k, ...`` on every axis."""
 
     name = "interleaved"
+    overlaps = False
 
     def check(self, geometry: Geometry, schedule: Schedule) -> None:
-        _check_no_overlap(self.name, schedule)
+        _check_overlaps(self, schedule.overlapping)
 
     def gathers(self, geometry: Geometry, schedule: Schedule) -> list[_Ids | None]:
         return [
@@ -274,6 +283,7 @@ class Permutation:
     """An explicit input permutation, then contiguous pooling (overlaps allowed)."""
 
     name = PermutationGeometry.KEY
+    overlaps = True
 
     def owns(self, geometry: Geometry) -> bool:
         return isinstance(geometry, PermutationGeometry)
@@ -293,12 +303,13 @@ class Dilations:
     """A dilated 1-D stack of size-2 convs: level ``l`` merges bit ``log2(d_l)``."""
 
     name = DilationGeometry.KEY
+    overlaps = False
 
     def owns(self, geometry: Geometry) -> bool:
         return isinstance(geometry, DilationGeometry)
 
     def check(self, geometry: Geometry, schedule: Schedule) -> None:
-        _check_no_overlap(self.name, schedule)
+        _check_overlaps(self, schedule.overlapping)
         if not is_sequence(schedule.grids[0]):
             raise InvalidRequestError.single(
                 "geometry",
@@ -401,14 +412,24 @@ def _dilations(geometry: Geometry) -> DilationGeometry:
     return geometry
 
 
-def _check_no_overlap(name: str, schedule: Schedule) -> None:
-    if schedule.overlapping:
-        overlapping = f"layers[{schedule.overlapping[0]}]"
+def check_overlaps(geometry: Geometry, overlapping: Sequence[int]) -> None:
+    """Refuse layers with a stride (``overlapping``: their indices) where ``geometry`` has none.
+
+    The architecture checks this before its windows' tiling
+    (:func:`~advisor.model.architecture.validate_schedule`): a mirror net with a stride was
+    first told a padding that tiles its windows, then refused for the stride.
+    """
+    _check_overlaps(family_of(geometry), overlapping)
+
+
+def _check_overlaps(family: GeometryFamily, overlapping: Sequence[int]) -> None:
+    if overlapping and not family.overlaps:
+        layer = f"layers[{overlapping[0]}]"
         description = (
-            f"the {name} geometry needs non-overlapping windows, but {overlapping} has a stride "
+            f"the {family.name} geometry needs non-overlapping windows, but {layer} has a stride "
             "(overlaps allow only contiguous or permutation geometry)"
         )
-        raise InvalidRequestError([FieldViolation("geometry", description, (overlapping,))])
+        raise InvalidRequestError([FieldViolation("geometry", description, (layer,))])
 
 
 def is_sequence(shape: Sequence[int]) -> bool:

@@ -150,14 +150,9 @@ def check_schedule(
     if axes_problems:
         raise InvalidRequestError(axes_problems)
     grids = [grid]
-    # Per axis, the input locations one location of the current grid stands for; None once
-    # windows overlapped, where growing the input grows the grid by no fixed factor.
-    scale: _Grid | None = (1,) * len(grid)
+    padded = _Padded(grid, padding, pool_tuples, stride_tuples, centred)
     for i, (pool, stride) in enumerate(zip(pool_tuples, stride_tuples, strict=True)):
-        above, tiled = _tiled_above(pool_tuples, stride_tuples, i)
-        padded = _Padded(grid, padding, scale, centred, above, tiled)
         grids.append(_pool_grid(f"layers[{i}]", grids[-1], pool, stride, padded))
-        scale = None if stride is not None or scale is None else _times(scale, pool)
     last = len(pool_tuples) - 1
     if math.prod(grids[-1]) != 1:
         raise InvalidRequestError.single(
@@ -184,81 +179,65 @@ def _strides(
     return tuple(None if stride is None else tuple(stride) for stride in strides)
 
 
-def _tiled_above(
-    pools: tuple[_Grid, ...], strides: tuple[_Grid | None, ...], layer: int
-) -> tuple[_Grid, str]:
-    """Return the windows per axis the layers after ``layer`` pool, and which layers tile then.
-
-    The layers after ``layer`` up to the first with a stride (whose windows overlap, so no
-    fixed multiple tiles them) or to the top, when ``layer`` has no stride itself: a padding
-    the refusal of ``layer`` advises tiles them too, so following it meets no second refusal
-    further up (27x27 under five 2x2 poolings was told 28x28, then 32x32). The words name the
-    layers the advised padding tiles.
-    """
-    above = (1,) * len(pools[layer])
-    if strides[layer] is not None:
-        return above, "the windows up to this layer"
-    last = layer
-    for pool, stride in zip(pools[layer + 1 :], strides[layer + 1 :], strict=True):
-        if stride is not None:
-            break
-        above = _times(above, pool)
-        last += 1
-    if last == len(pools) - 1:
-        return above, "every layer's windows"
-    return (
-        above,
-        "the windows up to this layer" if last == layer else f"the windows up to layers[{last}]",
-    )
-
-
 @dataclass(frozen=True)
 class _Padded:
-    """What a refusal needs to say how padding the input would make a layer's windows tile.
+    """What a refusal needs to say how padding the input would make every layer tile.
 
-    ``shape`` is the grid pooled first (the input, with ``padding`` when given); ``scale`` the
-    input locations per location of the layer's grid on each axis, None when windows below
-    overlapped; ``centred`` whether the margins advised are split about the input
-    (:func:`check_schedule`); ``above`` the windows per axis of the layers after this one that
-    the padding advised tiles too, and ``tiled`` the words for the layers it tiles
-    (:func:`_tiled_above`).
+    ``shape`` is the grid pooled first (the input, with ``padding`` when given); ``pools`` and
+    ``strides`` every layer's; ``centred`` whether the margins advised are split about the input
+    (:func:`check_schedule`).
     """
 
     shape: _Grid
     padding: Padding | None
-    scale: _Grid | None
+    pools: tuple[_Grid, ...]
+    strides: tuple[_Grid | None, ...]
     centred: bool
-    above: _Grid
-    tiled: str
 
-    def advice(self, grid: _Grid, pool: _Grid, step: _Grid) -> str:
-        """Say how to pad the input so windows ``pool`` at ``step`` tile ``grid`` ('' if unknown).
+    def advice(self) -> str:
+        """Say how to pad the input so that every layer's windows tile ('' if no padding does).
 
-        Margins after the input on each axis that needs them, as a CNN pads a size its windows
-        do not divide: 27x27 under five 2x2 poolings is padded to 32x32, which the layers above
-        tile too (``above``); split about the input when ``centred`` (``[[2, 3], [2, 3]]``
-        there).
+        The layers, their last pooling global, pool exactly one grid (:func:`_pooled_exactly`):
+        margins after the input on each axis grow it to that grid, as a CNN pads a size its
+        windows do not divide (27x27 under five 2x2 poolings to 32x32), split about the input
+        when ``centred``. The advice is checked: a padding another rule refuses (a stride below
+        the pool of a single window) is not advised. Until 2026-12-07 the advice tiled the
+        layers up to the refused one (27x27 was told 28x28, then refused at the third layer and
+        told 32x32) and none was given above a layer with a stride.
         """
-        if self.scale is None:
-            return ""
-        if pool == step:  # no stride: a multiple of the windows above it tiles them too
-            unit = _times(pool, self.above)
-            extra = [-n % u * p for n, u, p in zip(grid, unit, self.scale, strict=True)]
-        else:
-            axes = zip(grid, pool, step, self.scale, strict=True)
-            extra = [(k - n) % s * p for n, k, s, p in axes]
+        exact = _pooled_exactly(self.pools, self.strides)
+        if any(e < n for e, n in zip(exact, self.shape, strict=True)):
+            return (
+                f"; no padding makes them tile: the layers pool exactly {grid_text(exact)} "
+                f"locations per axis to one, and the grid is {grid_text(self.shape)}"
+            )
         margins = self.padding or ((0, 0),) * len(self.shape)
-        grown = [
-            list(centred_margins(before + after + e)) if self.centred and e else [before, after + e]
+        extra = [e - n for e, n in zip(exact, self.shape, strict=True)]
+        grown = tuple(
+            centred_margins(before + after + e) if self.centred and e else (before, after + e)
             for (before, after), e in zip(margins, extra, strict=True)
-        ]
-        padded = [n + e for n, e in zip(self.shape, extra, strict=True)]
-        return f"; pad the input to {grid_text(padded)} (padding: {grown}) and {self.tiled} tile it"
+        )
+        try:
+            check_schedule(exact, self.pools, self.strides, grown, centred=self.centred)
+        except InvalidRequestError:
+            return ""
+        return (
+            f"; pad the input to {grid_text(exact)} (padding: {[list(m) for m in grown]}) and "
+            "every layer's windows tile it"
+        )
 
 
-def _times(scale: _Grid, pool: _Grid) -> _Grid:
-    """Return the input locations per location of the grid ``pool`` leaves, per axis."""
-    return tuple(p * k for p, k in zip(scale, pool, strict=True))
+def _pooled_exactly(pools: tuple[_Grid, ...], strides: tuple[_Grid | None, ...]) -> _Grid:
+    """Return the one grid ``pools`` at ``strides`` tile, the last pooling global.
+
+    Top down: the last layer's windows are the whole grid it pools, and a layer whose output
+    grid is ``m`` pools ``(m - 1) * step + pool`` locations per axis.
+    """
+    grid = (1,) * len(pools[0])
+    for pool, stride in zip(reversed(pools), reversed(strides), strict=True):
+        step = pool if stride is None else stride
+        grid = tuple((m - 1) * s + k for m, k, s in zip(grid, pool, step, strict=True))
+    return grid
 
 
 def _pool_grid(path: str, grid: _Grid, pool: _Grid, stride: _Grid | None, padded: _Padded) -> _Grid:
@@ -284,9 +263,7 @@ def _pool_grid(path: str, grid: _Grid, pool: _Grid, stride: _Grid | None, padded
         )
         raise reject("pool", f"pool {list(pool)} is larger than the grid", ended)
     if stride is None and any(n % k for n, k, _ in axes):
-        raise reject(
-            "pool", f"windows {list(pool)} do not tile the grid", padded.advice(grid, pool, step)
-        )
+        raise reject("pool", f"windows {list(pool)} do not tile the grid", padded.advice())
     if stride is not None:
         if any(s > k for _, k, s in axes):
             unpooled = any(s > k == 1 for _, k, s in axes)
@@ -305,7 +282,7 @@ def _pool_grid(path: str, grid: _Grid, pool: _Grid, stride: _Grid | None, padded
                 "stride",
                 f"windows {list(pool)} at stride {list(step)} do not tile the grid "
                 "((n - pool) % stride must be 0 on every axis)",
-                padded.advice(grid, pool, step),
+                padded.advice(),
             )
         if any(s < k == n for n, k, s in axes):
             raise reject(
