@@ -770,6 +770,26 @@ def test_the_architecture_file_is_never_the_output(tmp_path: Path) -> None:
     assert yaml.safe_load(arch.read_text()) == architecture_document(CONTIGUOUS)
 
 
+def test_the_file_standard_input_reads_is_never_the_output(tmp_path: Path) -> None:
+    # `export - --output arch.yaml --force < arch.yaml` replaced the design with its source.
+    arch = tmp_path / "arch.yaml"
+    arch.write_text(yaml.safe_dump(architecture_document(CONTIGUOUS)))
+    with arch.open() as design:
+        run = subprocess.run(
+            [sys.executable, "-m", "advisor", "export", "-", "--output", str(arch), "--force"],
+            stdin=design,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert assert_one_error_line(run, ExitCode.INVALID_ARGUMENT) == (
+        f"advisor: error: --output: {arch} is the file standard input reads (ARCH -): writing "
+        "the source would overwrite it; name another file"
+    )
+    assert yaml.safe_load(arch.read_text()) == architecture_document(CONTIGUOUS)
+
+
 def test_a_bad_pooling_is_refused() -> None:
     with pytest.raises(InvalidRequestError) as raised:
         torch_source(CONTIGUOUS, "sum")  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ from advisor.model.architecture import (
     checked_rank,
     parse_architecture,
 )
-from advisor.model.documents import STDIN, source_name
+from advisor.model.documents import source_name
 from advisor.stdout import shown_path, write_stderr
 
 __all__ = ["export"]
@@ -102,5 +102,4 @@ def _with_outputs(architecture: Architecture, outputs: int | None, name: str) ->
 
 def _check_output(args: argparse.Namespace, output: Path) -> None:
     """Refuse an ``output`` that exists as a file (unless ``--force``), or is ARCH, or a folder."""
-    arch = None if args.arch == STDIN else Path(args.arch)
-    check_writable("--output", output, (("ARCH", arch),), "the source", force=args.force)
+    check_writable("--output", output, (("ARCH", Path(args.arch)),), "the source", force=args.force)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from advisor.errors import InvalidRequestError
 from advisor.files import replace_file
+from advisor.model.documents import STDIN
 from advisor.stdout import shown_path
 
 __all__ = ["check_force", "check_writable", "standard_output", "write_output_file"]
@@ -40,11 +41,16 @@ def standard_output(path: Path) -> bool:
     ``/dev/stdout`` and ``/proc/self/fd/1`` are, and so is the file standard output is
     redirected to (``> task.yaml``).
     """
+    return _is_descriptor(path, 1)
+
+
+def _is_descriptor(path: Path, descriptor: int) -> bool:
+    """Return whether ``path`` names the file open on ``descriptor``, whatever its name."""
     try:
-        named, standard = os.stat(path), os.fstat(1)
-    except OSError:  # no such file yet, or standard output closed
+        named, open_file = os.stat(path), os.fstat(descriptor)
+    except OSError:  # no such file yet, or the descriptor closed
         return False
-    return (named.st_dev, named.st_ino) == (standard.st_dev, standard.st_ino)
+    return (named.st_dev, named.st_ino) == (open_file.st_dev, open_file.st_ino)
 
 
 def check_writable(
@@ -106,10 +112,20 @@ def _refuse_overwriting(
 
     Writing a task there would replace the sample with YAML. A path names the input when both
     resolve to one file: one inode where both exist (a hard link), else one path once ``.``,
-    ``..`` and symbolic links are resolved.
+    ``..`` and symbolic links are resolved. An input given as ``-`` is standard input, and
+    the file redirected to it is the input (``export - --output arch.yaml --force <
+    arch.yaml`` replaced the design with its source).
     """
     for name, path in inputs:
         if path is None:
+            continue
+        if str(path) == STDIN:
+            if _is_descriptor(output, 0):
+                raise InvalidRequestError.single(
+                    option,
+                    f"{shown_path(output)} is the file standard input reads ({name} -): "
+                    f"writing {written} would overwrite it; name another file",
+                )
             continue
         try:
             same = os.path.samefile(output, path)
