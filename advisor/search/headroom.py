@@ -303,8 +303,12 @@ def _outranked(
     """Whether a ``wider`` ladder of the entry's tree would rank above its own at 10% more budget.
 
     Scored on this budget's targets as the 10%-more design is, the per-input bounds set aside:
-    whether they, and not the score, keep the design as it is.
+    whether they, and not the score, keep the design as it is. Only the ladders no other of
+    them dominates are scored: a dominated one ranks no higher (ties go to the larger net), and
+    scoring every one took 0.3 s and 175 MiB of a pick's build (128x128, 40 correlations).
     """
+    best = maximal(wider)
+    wider, parameters = wider[best], parameters[best]
     profiles = np.vstack([np.asarray(entry.allocation.widths, dtype=np.int64), wider])
     counts = np.concatenate([[entry.allocation.parameters], parameters])
     figures = entry.dag.log2_ranks(np.log2(profiles))
