@@ -68,7 +68,7 @@ def bind(
         domain socket on the host's alone: it has no port.
     """
     address = host_port(host, port)
-    taken = _live_socket_problem(host)
+    taken = _live_socket_problem(host) or _port_in_use(host, port)
     if taken is not None:
         raise ServerStartError(settings[:1], f"cannot bind {address}: {taken}")
     try:
@@ -156,6 +156,40 @@ def _live_socket_problem(host: str) -> str | None:
     return f"Address already in use (a server answers on {shown_path(path)})"
 
 
+def _port_in_use(host: str, port: int) -> str | None:
+    """Say that ``port`` is taken on an address of a TCP ``host`` that resolves to several.
+
+    gRPC binds every address of the host and serves on those it could bind: ``localhost``
+    resolves to 127.0.0.1 and ::1, and with the port taken on 127.0.0.1 a server listened on ::1
+    alone, said ``listening on localhost:PORT``, and its IPv4 callers reached the other
+    program. Each address is bound as gRPC binds it (:func:`_tcp_address_problem`) before gRPC
+    does; only a port in use refuses the start (an address family the machine lacks, such as
+    IPv6 in some containers, is gRPC's to skip). None for a single address (gRPC's own bind
+    fails then), a port gRPC chooses (0) and a Unix domain socket.
+    """
+    if port == 0 or host.startswith(UNIX_SCHEMES):
+        return None
+    try:
+        addresses = _bind_addresses(host, port)
+    except (OSError, UnicodeError):
+        return None  # gRPC's bind fails and bind_problem says why
+    if len(addresses) < 2:
+        return None
+    for family, kind, protocol, _, address in addresses:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    every = ", ".join(str(a[4][0]) for a in addresses)
+                    return (
+                        f"{bind_error(error)} on {address[0]} (the server binds every address of "
+                        f"{host}: {every})"
+                    )
+    return None
+
+
 _BIND_ERROR_HINTS: Final[dict[int | None, str]] = {
     errno.EADDRNOTAVAIL: "no interface of this machine has that address",
     errno.EACCES: "a port below 1024 takes privileges",
@@ -205,7 +239,19 @@ def shares_port(host: str, port: int, other_host: str, other_port: int | None) -
         return False
     if host.startswith(UNIX_SCHEMES) or other_host.startswith(UNIX_SCHEMES):
         return False
-    return host == other_host or host in _WILDCARD_HOSTS or other_host in _WILDCARD_HOSTS
+    if host == other_host or host in _WILDCARD_HOSTS or other_host in _WILDCARD_HOSTS:
+        return True
+    # Names and literals of one interface: localhost and 127.0.0.1 share 127.0.0.1.
+    return bool(_resolved(host) & _resolved(other_host))
+
+
+def _resolved(host: str) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """Return the IP addresses a TCP ``host`` binds (none when it does not resolve)."""
+    try:
+        addresses = _bind_addresses(host, 0)
+    except (OSError, UnicodeError):
+        return set()
+    return {ipaddress.ip_address(str(address[4][0]).split("%")[0]) for address in addresses}
 
 
 def port_taken_error(setting: str, port: int, owner: str) -> InvalidRequestError:
@@ -246,7 +292,19 @@ def _bind_addresses(
         When the host cannot be resolved.
     """
     name = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if name.lower() == "localhost":
+        # gRPC binds both loopbacks for this name, whatever the hosts file lists (here only
+        # 127.0.0.1, and gRPC listened on ::1 and 127.0.0.1).
+        return [
+            address
+            for loopback in _LOOPBACKS
+            for address in socket.getaddrinfo(loopback, port, type=socket.SOCK_STREAM)
+        ]
     return socket.getaddrinfo(name or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+
+
+_LOOPBACKS: Final = ("127.0.0.1", "::1")
+"""The addresses gRPC binds for the host ``localhost``."""
 
 
 def _is_loopback(address: str) -> bool:

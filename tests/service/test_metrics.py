@@ -411,6 +411,11 @@ _OWN_PORT = "%d is %s's too: each endpoint needs a port of its own"
             ["--katib-port", "46121", "--metrics-port", "46121"],
             f"--katib-port: {_OWN_PORT % (46121, '--metrics-port')}",
         ),
+        # Two names of one interface: the metrics took 127.0.0.1, the server ::1 alone.
+        (
+            ["--host", "localhost", "--port", "46120", "--metrics-port", "46120"],
+            f"--metrics-port: {_OWN_PORT % (46120, '--port')}",
+        ),
         (
             ["--katib-port", "46121", "--katib-host", "::", "--metrics-port", "46121"],
             f"--katib-port: {_OWN_PORT % (46121, '--metrics-port')}",

@@ -602,6 +602,20 @@ def test_a_port_in_use_names_the_address(live_server: RunningServer) -> None:
     )
 
 
+def test_a_port_in_use_on_one_address_of_localhost_refuses_the_start(
+    live_server: RunningServer,
+) -> None:
+    # gRPC binds 127.0.0.1 and ::1 for localhost and serves on whichever it could bind: with
+    # the port taken on 127.0.0.1 a server listened on ::1 alone and said it served localhost.
+    with pytest.raises(ServerStartError) as error:
+        start_server(ServerConfig(host="localhost", port=live_server.port))
+    assert error.value.settings == ("host",)
+    assert error.value.description == (
+        f"cannot bind localhost:{live_server.port}: Address already in use on 127.0.0.1 (the "
+        "server binds every address of localhost: 127.0.0.1, ::1)"
+    )
+
+
 @pytest.mark.parametrize(
     ("host", "why"),
     [
