@@ -14,22 +14,27 @@ status 1, as for ``advisor serve``, not KeyboardInterrupt's traceback.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import stat
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+import pydantic
 
 from advisor.errors import (
     FieldViolation,
     InvalidRequestError,
     ServerStartError,
     did_you_mean,
+    invalid_request_from_pydantic,
     known_keys,
     unknown_name,
 )
 from advisor.model.documents import read_document
+from advisor.model.scalars import setting_value
 from advisor.protocol.metadata import token_problem
 from advisor.service.held_signals import hold_drain_signals, release_drain_signals
 from advisor.service.logs import (
@@ -185,6 +190,7 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
             except InvalidRequestError as error:
                 raise error.prefixed("config") from None
     options = {f: getattr(args, f) for f in SERVE_SETTINGS if getattr(args, f) is not None}
+    overridden = _overridden_file_values(settings, options)
     settings |= options
     if args.token_file is not None:
         settings["token"] = _server_token(args.token_file)
@@ -206,10 +212,37 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
             v if _from_options(v.field, options, given_limits) else v.prefixed("config")
             for v in error.violations
         ]
-        raise InvalidRequestError([*unknown, *named]) from None
-    if unknown:
-        raise InvalidRequestError(unknown)
+        raise InvalidRequestError([*unknown, *overridden, *named]) from None
+    if unknown or overridden:
+        raise InvalidRequestError([*unknown, *overridden])
     return config
+
+
+def _overridden_file_values(
+    settings: Mapping[str, Any], options: Mapping[str, Any]
+) -> list[FieldViolation]:
+    """Check the config file's values of the settings ``options`` override, each on its own.
+
+    Overridden, a file's ``workers: true`` (or ``port: 99999``) was accepted, and refused only
+    once the option was dropped from the command line, where the file had been taken as valid.
+    Each value is checked as its field alone (type and range; what depends on other settings
+    is checked on the settings in force), and named as the file's key.
+    """
+    from advisor.service.config import ServerConfig  # see the module docstring
+
+    violations: list[FieldViolation] = []
+    for key in sorted(options.keys() & settings.keys()):
+        field = ServerConfig.model_fields[key]
+        typed = pydantic.BeforeValidator(functools.partial(setting_value, field.annotation))
+        # The field's type, its bounds and the settings' type rule, built at run time.
+        form: Any = Annotated[field.annotation, field, typed]
+        adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(form)
+        try:
+            adapter.validate_python(settings[key])
+        except pydantic.ValidationError as error:
+            refused = invalid_request_from_pydantic(error, prefix=f"config.{key}")
+            violations += refused.violations
+    return violations
 
 
 _TOKEN_FILE_KEY = "token_file"

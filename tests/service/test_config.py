@@ -221,7 +221,12 @@ def test_a_bad_setting_the_file_gave_is_named_as_the_files_key(tmp_path: Path) -
     assert fields == ["config.grace_seconds", "config.limits.max_locations"]
     with pytest.raises(InvalidRequestError) as error:
         _config_of("--config", str(path), "--grace", "1", "--limit", "max_locations=y")
-    assert [violation.field for violation in error.value.violations] == ["limits.max_locations"]
+    # The option's value is named as the option's; the file's, which it overrides, still as
+    # the file's key (a bad value the option hid was refused once the option was dropped).
+    assert [violation.field for violation in error.value.violations] == [
+        "config.grace_seconds",
+        "limits.max_locations",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -464,6 +469,41 @@ def test_a_config_file_setting_of_the_wrong_type_is_refused_naming_it(
     config = _config_of("--config", str(path), "--limit", "max_top_k=7")
     assert (config.workers, config.reflection, config.grace_seconds) == (2, False, 2.5)
     assert config.limits.max_top_k == 7
+
+
+@pytest.mark.parametrize(
+    ("file", "option", "field", "description"),
+    [
+        (
+            "workers: true\n",
+            ["--workers", "1"],
+            "workers",
+            "Input should be a valid integer, not a boolean",
+        ),
+        ("grace_seconds: -5\n", ["--grace", "3"], "grace_seconds", "is -5: must be at least 0"),
+        ("port: 99999\n", ["--port", "0"], "port", "is 99,999: must be at most 65,535"),
+        (
+            'reflection: "yes"\n',
+            ["--reflection"],
+            "reflection",
+            "Input should be true or false, got 'yes'",
+        ),
+    ],
+)
+def test_a_config_file_value_an_option_overrides_is_checked_too(
+    file: str, option: list[str], field: str, description: str, tmp_path: Path
+) -> None:
+    # Overridden, the file's value was accepted, and refused only once the option was dropped.
+    path = tmp_path / "server.yaml"
+    path.write_text(file)
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--config", str(path), *option)
+    assert [(v.field, v.description) for v in error.value.violations] == [
+        (f"config.{field}", description)
+    ]
+    # A valid value the option overrides is overridden, not refused.
+    path.write_text("workers: 3\ngrace_seconds: 1\nport: 50123\nreflection: false\n")
+    assert _config_of("--config", str(path), *option)
 
 
 @pytest.mark.parametrize("value", ["null", "5", "[]", "''"])
