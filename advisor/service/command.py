@@ -18,9 +18,9 @@ import functools
 import logging
 import stat
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import pydantic
 
@@ -376,7 +376,7 @@ def _serve_with_katib(
     config: ServerConfig,
     katib_port: int,
     katib_host: str | None,
-    announce: Callable[[RunningServer], None],
+    announce: _Announce,
 ) -> int:
     """Serve the advisor and, on ``katib_host:katib_port``, Katib's Suggestion service; stop both.
 
@@ -434,7 +434,7 @@ def _serve_with_katib(
     _warn_if_katib_is_open(config, host, katib.address)
 
     def announce_both(running: RunningServer) -> None:
-        announce(running)
+        announce(running, katib_port=katib.port)
         _print_line(f"katib suggestion service on {katib.address}")
 
     def drain_katib() -> None:
@@ -522,16 +522,24 @@ def _option_of(setting: str) -> str:
     return SERVE_OPTION_FLAGS.get(setting, setting)
 
 
-def _announcing(settings: Mapping[str, object]) -> Callable[[RunningServer], None]:
+class _Announce(Protocol):
+    """Say that a server started, with the ports its other endpoints bound (``katib_port``)."""
+
+    def __call__(self, running: RunningServer, **bound: int) -> None: ...
+
+
+def _announcing(settings: Mapping[str, object]) -> _Announce:
     """Return what a server that has started says: the ``settings`` in force, then its address.
 
     The settings are logged once it serves, not before the bind, so a start that fails stays
-    one error line; under a JSON log they are a ``settings`` field as well. The port is the
-    one bound: ``--port 0``'s line said ``port=0``.
+    one error line; under a JSON log they are a ``settings`` field as well. The ports are the
+    ones bound: ``--port 0``'s line said ``port=0``, and ``--metrics-port 0`` and ``--katib-port
+    0`` said ``0`` until 2026-12-07 (``bound`` takes the Katib endpoint's).
     """
 
-    def announce(running: RunningServer) -> None:
-        in_force = {**settings, "port": running.port}
+    def announce(running: RunningServer, **bound: int) -> None:
+        metrics = {} if running.metrics_port is None else {"metrics_port": running.metrics_port}
+        in_force = {**settings, "port": running.port, **metrics, **bound}
         _LOGGER.info(
             "settings: %s",
             ", ".join(f"{name}={value}" for name, value in in_force.items()),

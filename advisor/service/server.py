@@ -171,6 +171,11 @@ class RunningServer:
         return host_port(self._config.host, self._port)
 
     @property
+    def metrics_port(self) -> int | None:
+        """The port the metrics endpoint is bound to (the chosen one for 0); None without one."""
+        return None if self._metrics is None else self._metrics.port
+
+    @property
     def metrics_address(self) -> str | None:
         """``host:port`` of the metrics endpoint, as bound; None without one (no metrics_port)."""
         if self._metrics is None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -697,7 +701,10 @@ def _start_up_log(
     """Return what ``advisor-server *argv`` logs by the time it serves (it serves nothing here)."""
 
     def serve_forever(config: ServerConfig, on_ready: Callable[[Any], None], **_: object) -> int:
-        on_ready(SimpleNamespace(address=f"{config.host}:1", port=1, metrics_address=None))
+        running = SimpleNamespace(
+            address=f"{config.host}:1", port=1, metrics_port=None, metrics_address=None
+        )
+        on_ready(running)
         return 0
 
     monkeypatch.setattr(server, "serve_forever", serve_forever)
@@ -735,6 +742,32 @@ def test_a_token_served_without_tls_to_other_machines_is_warned_of(
     [line] = warnings
     assert line.startswith("the advisor's port on 0.0.0.0 requires a token but serves no TLS")
     assert "--tls-cert" in line and "secret-token" not in line
+
+
+def test_the_log_states_the_ports_every_endpoint_bound() -> None:
+    # --metrics-port 0 and --katib-port 0 bind ports of the system's choosing, which the
+    # settings line said as 0: a log pipeline could not learn where the metrics were.
+    command = [sys.executable, "-m", "advisor", "serve", "--executor", "threads", "--workers", "1"]
+    command += ["--metrics-port", "0", "--katib-port", "0"]
+    environment = {**os.environ, "ADVISOR_LOG_FORMAT": "text"}
+    serving = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment
+    )
+    try:
+        assert serving.stdout is not None
+        printed = [serving.stdout.readline() for _ in range(3)]
+    finally:
+        serving.send_signal(signal.SIGTERM)
+        _, log = serving.communicate(timeout=60)
+    ports = {line.split()[0]: line.rsplit(":", 1)[1].strip() for line in printed}
+    [settings] = [line for line in log.splitlines() if " settings: " in line]
+    shown = dict(item.split("=", 1) for item in settings.split(" settings: ")[1].split(", "))
+    assert (shown["port"], shown["metrics_port"], shown["katib_port"]) == (
+        ports["listening"],
+        ports["metrics"],
+        ports["katib"],
+    )
+    assert "0" not in (shown["port"], shown["metrics_port"], shown["katib_port"])
 
 
 def test_the_log_states_every_setting_in_force_but_the_token(
