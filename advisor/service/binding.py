@@ -13,6 +13,7 @@ import errno
 import ipaddress
 import os
 import socket
+import stat
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -126,6 +127,9 @@ def _unix_socket_problem(host: str) -> str | None:
         )
     if os.path.isdir(path):
         return f"{shown_path(path)} is a directory"
+    if os.path.exists(path) and not stat.S_ISSOCK(os.stat(path).st_mode):
+        # gRPC replaces a socket file a dead server left, never another file.
+        return f"{shown_path(path)} is a file, not a socket: remove it or give another path"
     return None
 
 
@@ -134,26 +138,28 @@ SOCKET_PROBE_SECONDS: Final = 1.0
 
 
 def _live_socket_problem(host: str) -> str | None:
-    """Say that a server answers on the socket path of ``host`` (``unix:PATH``), or None.
+    """Say that a server answers on the socket of ``host`` (``unix:PATH``, ``unix-abstract:``).
 
     gRPC removes the file at a socket's path before it binds: a second server took a live
     server's socket over unseen, and the first one's stop then removed the second's. A file
-    nobody accepts on (a server that died) is a stale socket gRPC may still replace.
+    nobody accepts on (a server that died) is a stale socket gRPC may still replace. An
+    abstract name in use failed gRPC's bind with only "Failed to bind": it is probed alike.
     """
-    path = unix_socket_name(host)
-    if not path or not host.startswith("unix:"):
+    name = unix_socket_name(host)
+    if not name:
         return None
+    abstract = host.startswith("unix-abstract:")
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
         probe.settimeout(SOCKET_PROBE_SECONDS)
         try:
-            probe.connect(path)
+            probe.connect(f"\0{name}" if abstract else name)
         except (ConnectionRefusedError, FileNotFoundError, NotADirectoryError):
             return None
         except TimeoutError:
             pass  # a backlog full of connections: a live server that is busy
         except OSError:
             return None  # not a socket, or no access: gRPC's bind says why, if it fails
-    return f"Address already in use (a server answers on {shown_path(path)})"
+    return f"Address already in use (a server answers on {host if abstract else shown_path(name)})"
 
 
 def _port_in_use(host: str, port: int) -> str | None:

@@ -498,12 +498,27 @@ def test_a_unix_socket_a_live_server_answers_on_is_refused_and_a_stale_one_reuse
         assert _health(channel) == SERVING
 
 
+def test_an_abstract_socket_a_live_server_answers_on_is_refused_saying_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # gRPC's bind failed with "Failed to bind to address ...; set GRPC_VERBOSITY=debug".
+    host = f"unix-abstract:advisor-test-{os.getpid()}"
+    with start_server(ServerConfig(host=host, executor="threads", workers=1)):
+        assert serve_main(["--host", host, "--executor", "threads"]) == 7
+        assert capsys.readouterr().err == (
+            f"advisor-server: error: --host: cannot bind {host}: Address already in use "
+            f"(a server answers on {host})\n"
+        )
+
+
 @pytest.mark.parametrize(
     ("socket", "why"),
     [
         ("missing/advisor.sock", "directory TMP/missing does not exist"),
         ("file/advisor.sock", "TMP/file is not a directory"),
         ("taken", "TMP/taken is a directory"),
+        # gRPC replaces a socket file, never another: it said only "Failed to bind".
+        ("file", "TMP/file is a file, not a socket: remove it or give another path"),
         (
             "s" * 120,
             "the socket path is LENGTH bytes, over the 107 a Unix socket's path may hold; use a "
