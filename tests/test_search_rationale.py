@@ -1383,6 +1383,29 @@ def test_a_comparison_names_only_what_differs_and_writes_it_apart(
             assert theirs > own + 1e-6, ahead[0]
 
 
+@pytest.mark.parametrize(("max_parameters", "said"), [(200_000, True), (40_000, False)])
+def test_a_reference_under_half_the_budget_says_the_width_limits_hold_it(
+    max_parameters: int, said: bool
+) -> None:
+    # The shallow net at 200,000 parameters, M = 64 and width 512, read as the best shallow net
+    # the budget allows: it is the widest the width limits allow, under half the budget. At
+    # 40,000 its best ladder (M = 14) is not the widest: the parameters and the score chose it.
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    budget = Budget(max_parameters=max_parameters, time_limit_seconds=None)
+    pick = recommend(task, budget).recommendations[0]
+    text = " ".join(pick.rationale.split())
+    found = re.search(
+        r"The shallow net at this budget \(one global pooling, M = (\d+) and width (\d+)"
+        r"(, the widest ladder of this tree the width limits allow)?\)",
+        text,
+    )
+    assert found is not None, text
+    shallow = _named_net([16, 16], "", found[1], found[2])
+    widest = (int(found[1]), int(found[2])) == (budget.max_representation, budget.choices()[-1])
+    assert (2 * shallow.parameters < max_parameters and widest) == said
+    assert bool(found[3]) == said
+
+
 def test_a_reference_that_models_several_correlations_better_counts_them_all() -> None:
     # The shallow net of start_end on 100 steps at 100,000 parameters and depth up to 3 modelled
     # four correlations better than #2, whose rationale named 'start_end/w4' alone; since the
@@ -1392,8 +1415,8 @@ def test_a_reference_that_models_several_correlations_better_counts_them_all() -
     design = recommend(task, budget).recommendations[1]
     text = " ".join(design.rationale.split())
     said = re.search(
-        r"The shallow net at this budget \(one global pooling, M = (\d+) and width (\d+)\) "
-        r".*? and models every correlation at least as well(.*?)\. A shallow net",
+        r"The shallow net at this budget \(one global pooling, M = (\d+) and width (\d+)"
+        r"(?:, [^)]*)?\) .*? and models every correlation at least as well(.*?)\. A shallow net",
         text,
     )
     assert said is not None, text

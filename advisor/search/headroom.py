@@ -24,7 +24,7 @@ from advisor.search.profiles import ProfileRules, maximal, practical_profiles
 from advisor.search.run import SearchRun
 from advisor.search.widths import best_point
 
-__all__ = ["bound_by", "held", "more_budget", "widenings", "wider_limit"]
+__all__ = ["at_width_limits", "bound_by", "held", "more_budget", "widenings", "wider_limit"]
 
 
 def widenings(run: SearchRun, entry: Entry) -> list[Widening]:
@@ -344,7 +344,7 @@ def held(run: SearchRun, entry: Entry) -> str:
     by_bounds = _held_by_bounds(run, entry)
     if by_bounds or run.budget.width_profile != "practical":
         return by_bounds
-    if 2 * entry.allocation.parameters >= run.budget.max_parameters or not _at_widest(run, entry):
+    if not at_width_limits(run, entry):
         return ""
     option = (
         "channel_choices (--channels) sets others"
@@ -353,6 +353,19 @@ def held(run: SearchRun, entry: Entry) -> str:
         "raise them"
     )
     return f"It is {_WIDEST} ({_width_limits(run)}); {option}."
+
+
+def at_width_limits(run: SearchRun, entry: Entry) -> str:
+    """Say that a reference net spending under half the budget is at the widest its limits allow.
+
+    The shallow net at 200,000 parameters, M = 5 and width 512 (33,921 parameters), read as the
+    best shallow net the budget allows, where the width limits hold it (empty otherwise).
+    """
+    if run.budget.width_profile != "practical":
+        return ""
+    if 2 * entry.allocation.parameters >= run.budget.max_parameters or not _at_widest(run, entry):
+        return ""
+    return _WIDEST
 
 
 def _held_by_bounds(run: SearchRun, entry: Entry) -> str:

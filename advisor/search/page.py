@@ -36,7 +36,14 @@ from advisor.search.explain import (
     rationale,
     summary,
 )
-from advisor.search.headroom import bound_by, held, more_budget, widenings, wider_limit
+from advisor.search.headroom import (
+    at_width_limits,
+    bound_by,
+    held,
+    more_budget,
+    widenings,
+    wider_limit,
+)
 from advisor.search.notes import channel_note, one_level_note, page_notes, stop_words, tie_above
 from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.run import SearchRun
@@ -377,9 +384,10 @@ def _reference(run: SearchRun, entry: Entry) -> Design:
     """Describe a reference net (the best contiguous or the shallow net) for the rationale.
 
     With what holds it where a per-input bound, not the parameters, does
-    (:func:`~advisor.search.headroom.bound_by`).
+    (:func:`~advisor.search.headroom.bound_by`), or, spending under half the budget, that the
+    width limits do (:func:`~advisor.search.headroom.at_width_limits`).
     """
-    return replace(design(run, entry), held=bound_by(run, entry))
+    return replace(design(run, entry), held=bound_by(run, entry) or at_width_limits(run, entry))
 
 
 def leaders(run: SearchRun) -> Leaders:
