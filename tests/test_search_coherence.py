@@ -18,6 +18,7 @@ from advisor.model.maps import SAMPLE, Sides, displacements, reflections
 from advisor.model.regions import ResolvedCorrelation
 from advisor.model.results import Recommendation
 from advisor.model.task import Task, parse_task
+from advisor.search import coherence as coherence_module
 from advisor.search.coherence import (
     LEVEL_DISCOUNT,
     Relation,
@@ -530,6 +531,27 @@ def test_a_search_meter_gives_every_tree_its_own_coherence(shape: list[int], pre
     for (windows, keys), padding in trees:
         expected = coherence(windows, relations, task.input.shape, padding)
         assert meter.of(windows, keys, padding) == pytest.approx(expected)
+
+
+def test_a_search_meters_inverted_levels_are_bounded_and_figures_unchanged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Unbounded, a search of 131,072 steps held 127 MiB of inverted levels (a hundred dilation
+    # orders), one of 1,048,576 steps about a gigabyte.
+    task = parse_task({"input": {"shape": [256]}, "preset": "start_end"})
+    budget = Budget(max_parameters=100_000, time_limit_seconds=None)
+    search = SearchRun(task, budget, StopSignal(), None)
+    relations = description_relations(task.resolved(), task.input.shape)
+    trees = [(search.space.tree(c), c.padding) for c in search.candidates]
+    unbounded = TreeCoherence(relations, task.input.shape)
+    expected = [unbounded.of(windows, keys, padding) for (windows, keys), padding in trees]
+    monkeypatch.setattr(coherence_module, "PARENTS_CACHE_BYTES", 8_000)
+    bounded = TreeCoherence(relations, task.input.shape)
+    for ((windows, keys), padding), figure in zip(trees * 2, expected * 2, strict=True):
+        assert bounded.of(windows, keys, padding) == figure
+        assert bounded._parents.held == sum(p.nbytes for p in bounded._parents.values())
+        assert bounded._parents.held <= 8_000 or len(bounded._parents) == 1
+    assert len(bounded._parents) < len(unbounded._parents)
 
 
 def test_a_level_named_by_a_key_it_was_not_inverted_under_is_inverted_again() -> None:

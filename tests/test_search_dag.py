@@ -161,7 +161,7 @@ def test_the_cache_keeps_under_its_bound_and_changes_no_figure(
         built = bounded.build(tree.windows, keys(tree.windows))
         np.testing.assert_array_equal(built.log2_ranks(widths), figures)
         held = sum(w.nbytes + t.nbytes for w, t, _ in bounded._cache.values())
-        assert held == bounded._cached_bytes
+        assert held == bounded._cache.held
         assert held <= 4_000 or len(bounded._cache) == 1
     assert len(bounded._cache) < len(unbounded._cache)
 

@@ -32,11 +32,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import OrderedDict
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -51,6 +50,7 @@ from advisor.arrays import (
     unique_rows,
 )
 from advisor.errors import StoppedError
+from advisor.search.bounded import BoundedCache
 from advisor.seprank.labels import SIDE_A, SIDE_B
 from advisor.seprank.tree import SUMMED_SIZES, log2_symmetric_powers
 from advisor.stopping import StopSignal
@@ -60,6 +60,8 @@ __all__ = ["LEAF_TYPES", "DpValues", "SubtreeDag", "SubtreeDagBuilder", "TypeLev
 _Floats = npt.NDArray[np.float64]
 _Ints = npt.NDArray[np.int64]
 _Types = npt.NDArray[np.signedinteger[Any]]
+_CachedLevel: TypeAlias = tuple[npt.NDArray[np.intp], _Types, "TypeLevel"]
+"""A cached level: its windows, its nodes' types and its types' level of the DAG."""
 
 LEAF_TYPES: Final = 3
 """Height-0 types: the label values FREE, SIDE_A, SIDE_B."""
@@ -350,10 +352,7 @@ class SubtreeDagBuilder:
         if labels.ndim != 2:
             raise ValueError("labels must have shape (C, N)")
         self._leaves: _Types = labels
-        self._cache: OrderedDict[Hashable, tuple[npt.NDArray[np.intp], _Types, TypeLevel]] = (
-            OrderedDict()
-        )
-        self._cached_bytes = 0
+        self._cache: BoundedCache[Hashable, _CachedLevel] = BoundedCache(CACHE_BYTES, _entry_bytes)
 
     def build(
         self,
@@ -383,29 +382,17 @@ class SubtreeDagBuilder:
             cached = self._cache.get(key)
             if cached is not None and np.array_equal(cached[0], window):
                 types, level = cached[1], cached[2]
-                self._cache.move_to_end(key)
             else:
                 _poll(stop)
                 types, level = _intern(types, window, pure, stop)
-                self._keep(key, (window, types, level))
+                self._cache.put(key, (window, types, level))
             levels.append(level)
             pure = level.pure
         roots = types[:, 0].astype(np.int64)
         return SubtreeDag(tuple(levels), roots, _digest(levels, roots))
 
-    def _keep(self, key: Hashable, entry: tuple[npt.NDArray[np.intp], _Types, TypeLevel]) -> None:
-        """Cache a level, dropping the least recently used past :data:`CACHE_BYTES`."""
-        held = self._cache.pop(key, None)
-        if held is not None:
-            self._cached_bytes -= _entry_bytes(held)
-        self._cache[key] = entry
-        self._cached_bytes += _entry_bytes(entry)
-        while self._cached_bytes > CACHE_BYTES and len(self._cache) > 1:
-            _, dropped = self._cache.popitem(last=False)
-            self._cached_bytes -= _entry_bytes(dropped)
 
-
-def _entry_bytes(entry: tuple[npt.NDArray[np.intp], _Types, TypeLevel]) -> int:
+def _entry_bytes(entry: _CachedLevel) -> int:
     """Return the bytes a cached level holds: its windows and its nodes' types."""
     return int(entry[0].nbytes + entry[1].nbytes)
 
