@@ -216,7 +216,20 @@ class StopSignal:
         """Move this signal's own deadline to ``deadline`` unless it is already earlier.
 
         ``cause``: what brought it forward, the signal's :attr:`cause` from then on.
+
+        Raises
+        ------
+        TypeError
+            For a ``deadline`` that is no number (a string, a bool).
+        ValueError
+            For NaN, which compared below no deadline and made a child that never stopped.
         """
+        if isinstance(deadline, bool) or not isinstance(deadline, numbers.Real):
+            raise TypeError(
+                f"deadline must be a moment on the clock, not {type(deadline).__name__}"
+            )
+        if math.isnan(deadline):
+            raise ValueError("deadline must be a moment on the clock, not NaN")
         with self._lock:
             if self._deadline is None or deadline < self._deadline:
                 self._deadline = deadline

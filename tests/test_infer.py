@@ -9,7 +9,7 @@ import math
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import networkx as nx
 import numpy as np
@@ -950,8 +950,14 @@ def test_with_data_adds_the_inferred_parts_and_keeps_the_description() -> None:
 def test_with_data_refuses_what_is_no_task_saying_what_it_takes() -> None:
     # A list of pairs read "dictionary update sequence element #0 has length 1".
     report = infer_task(_blocks_graph((8, 8), 4, seed=8)).report()
-    with pytest.raises(TypeError, match=r"a Task, a task document \(a mapping\) or a task file"):
+    with pytest.raises(InvalidRequestError, match=r"a Task, a task document \(a mapping\) or a ta"):
         with_data([("input", {})], report)  # type: ignore[call-overload]
+    # As every other argument: parts None or bytes raised TypeError or listed byte values.
+    wrong: list[Any] = [None, 5, b"correlations"]
+    for parts in wrong:
+        with pytest.raises(InvalidRequestError) as error:
+            with_data({"input": {"shape": [8, 8]}}, report, parts)
+        assert _fields(error) == ["parts"]
 
 
 def test_with_data_adds_no_arrangement_the_inference_does_not_carry() -> None:

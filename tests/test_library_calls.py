@@ -142,6 +142,10 @@ def test_a_tables_arguments_are_checked(result: SearchResult) -> None:
     assert refusal(lambda: result.as_table(top_k=-1)).startswith("top_k: ")
     assert refusal(lambda: result.as_table(top_k="5")).startswith("top_k: ")  # type: ignore[arg-type]
     assert refusal(lambda: result.as_table(hints=None)).startswith("hints: ")  # type: ignore[arg-type]
+    # A design's own table took any value, "no" printing the whole rationale.
+    design = result.recommendations[0]
+    assert refusal(lambda: design.as_table(explain="no")).startswith("explain: ")  # type: ignore[arg-type]
+    assert design.as_table(explain=np.True_) == design.as_table(True)
     # NumPy's scalars, which a notebook's arithmetic gives, read as Python's.
     numpy_scalars: dict[str, Any] = {"explain": np.True_, "top_k": np.int64(3)}
     assert result.as_table(**numpy_scalars) == result.as_table(True, top_k=3)

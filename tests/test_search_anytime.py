@@ -503,6 +503,18 @@ def test_progress_goes_on_while_the_recommendations_are_built(
     assert fractions == sorted(fractions) and fractions[-1] < 1.0
 
 
+def test_progress_reports_python_floats(monkeypatch: pytest.MonkeyPatch) -> None:
+    # In-process, a search with synthesized trees reported np.float64(0.34) where a client's
+    # events, read off the wire, carry 0.34 (the field's type is float).
+    monkeypatch.setattr(run_module, "_PROGRESS_INTERVAL", 0.0)
+    events: list[SearchProgress] = []
+    task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry"})
+    geometries = ["mirror", "contiguous", "synthesized"]
+    budget = Budget(max_parameters=100_000, geometries=geometries, time_limit_seconds=None)
+    recommend(task, budget, progress=events.append)
+    assert events and {type(event.fraction_done) for event in events} == {float}
+
+
 def test_an_empty_page_says_why_in_every_form_of_the_result() -> None:
     # Only the table said why a stopped search returned no design; JSON, YAML, the gRPC
     # response and the client's result had an empty list and no word of the reason.

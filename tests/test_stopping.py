@@ -153,3 +153,24 @@ def test_a_duration_that_is_no_number_is_refused_naming_seconds(
         with pytest.raises(error) as refused:
             make(seconds)
         assert str(refused.value) == said
+
+
+@pytest.mark.parametrize(
+    ("deadline", "error", "said"),
+    [
+        ("x", TypeError, "deadline must be a moment on the clock, not str"),
+        (False, TypeError, "deadline must be a moment on the clock, not bool"),
+        (float("nan"), ValueError, "deadline must be a moment on the clock, not NaN"),
+    ],
+)
+def test_a_deadline_brought_forward_that_is_no_moment_is_refused(
+    deadline: Any, error: type[Exception], said: str
+) -> None:
+    # NaN compared below no deadline: a child brought forward to it never stopped, though its
+    # parent's deadline had passed; "x" was taken and failed at the next poll.
+    parent = StopSignal(0.0, clock=lambda: 1.0)
+    child = parent.limited(None)
+    with pytest.raises(error) as refused:
+        child.bring_forward(deadline)
+    assert str(refused.value) == said
+    assert child.stopped()

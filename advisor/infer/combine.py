@@ -93,11 +93,10 @@ def with_data(
 
     Raises
     ------
-    TypeError
-        For a ``task`` that is none of these (a list, say).
     InvalidRequestError
-        On ``report`` when it is no :class:`InferenceReport`; on ``parts`` when it is one
-        string (a collection of parts is asked for: ``("correlations",)``) or names a part not
+        On ``task`` when it is none of these (a list, say); on ``report`` when it is no
+        :class:`InferenceReport`; on ``parts`` when it is no collection of texts (one string,
+        ``None``; a collection of parts is asked for: ``("correlations",)``) or names a part not
         in :data:`~advisor.infer.terms.DATA_PARTS`; on ``""`` for a task file that cannot be
         read; on ``input`` when the description's input
         (grid or channels) is not the data's (:func:`input_mismatch`); on ``arrangement`` when
@@ -112,20 +111,31 @@ def with_data(
     if isinstance(task, str | os.PathLike):
         return _combined(read_document(task, "task"), report, parts)
     if not isinstance(task, Mapping):
-        raise TypeError(
-            "task must be a Task, a task document (a mapping) or a task file's path, not "
-            f"{type(task).__name__}"
+        raise InvalidRequestError.single(
+            "task",
+            "must be a Task, a task document (a mapping) or a task file's path, not "
+            f"{type(task).__name__}",
         )
     return _combined(task, report, parts)
 
 
 def _check_parts(parts: Collection[str]) -> None:
-    """Refuse ``parts`` unless it is a collection of :data:`DATA_PARTS` (a string is not)."""
-    if isinstance(parts, str):
+    """Refuse ``parts`` unless it is a collection of :data:`DATA_PARTS` (a string is not).
+
+    ``None`` raised ``TypeError: 'NoneType' object is not iterable``, and bytes were read as
+    their byte values.
+    """
+    if isinstance(parts, str | bytes):
         raise InvalidRequestError.single(
             "parts",
             f"is the string {parts!r}: give a collection of parts, as ({parts!r},), of "
             f"{', '.join(DATA_PARTS)}",
+        )
+    if not isinstance(parts, Collection):
+        raise InvalidRequestError.single(
+            "parts",
+            f"must be a collection of parts, as ('correlations',), of {', '.join(DATA_PARTS)}, "
+            f"not {type(parts).__name__}",
         )
     unknown = sorted(set(parts) - set(DATA_PARTS), key=str)
     if unknown:

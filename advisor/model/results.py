@@ -476,8 +476,14 @@ class Recommendation(TableDisplay):
         Its costs, shape and figures, and why: its ``summary``, then where the rest is, or with
         ``explain`` its whole ``rationale``. The score has 4 significant digits (the search's
         table writes more where two neighbours would otherwise read alike).
+
+        Raises
+        ------
+        InvalidRequestError
+            On ``explain`` when it is no boolean (``"no"`` printed the whole rationale), as
+            :meth:`SearchResult.as_table` refuses it.
         """
-        return _recommendation_table(self, explain)
+        return _recommendation_table(self, require_flag(explain, "explain"))
 
 
 @dataclass(frozen=True)

@@ -253,7 +253,9 @@ class WorkMeter:
         left = sum(self._kind_left(prices, kind) for kind in self._left) + ahead
         total = spent + max(left, 0.0)
         if total > 0.0:
-            self._fraction = max(self._fraction, min(spent / total, 1.0))
+            # A Python float: the prices are NumPy's, and a progress event read np.float64(0.34)
+            # in-process where a client's read 0.34.
+            self._fraction = max(self._fraction, min(float(spent / total), 1.0))
         return self._fraction
 
     def _kind_left(self, prices: npt.NDArray[np.float64], kind: Hashable) -> float:
