@@ -22,6 +22,7 @@ optuna = pytest.importorskip("optuna")
 
 from advisor import Budget, load_task, parse_task  # noqa: E402
 from advisor.errors import InvalidRequestError, StalePageTokenError  # noqa: E402
+from advisor.geometry.layouts import input_permutation  # noqa: E402
 from advisor.integrations.optuna import (  # noqa: E402
     ARCHITECTURE_ATTR,
     BUDGET_CONSTRAINT,
@@ -539,6 +540,24 @@ def test_a_design_is_held_whatever_else_its_trial_suggests() -> None:
 
     study.optimize(objective, n_trials=3)
     assert [t.user_attrs.get(RANK_ATTR) for t in study.trials] == [None, 1, 3]
+
+
+def test_a_design_under_a_named_geometry_that_pools_alike_is_held_too() -> None:
+    # The advisor's designs are permutations, and the named geometry of their family pools the
+    # same network on the same schedule: a study holding design #1 as "mirror" (a fallback's
+    # draw, or queued by hand) proposed #1 again, and the network was trained twice.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    space = sampler.space
+    first = space.codec.encode(RANKING[0].architecture)
+    assert ":" in str(first["geometry"])
+    named = first | {"geometry": RANKING[0].architecture.family}
+    alias = space.codec.decode(named)
+    assert input_permutation(alias).tolist() == input_permutation(RANKING[0].architecture).tolist()
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.enqueue_trial(space.trial_parameters(named))
+    study.optimize(_objective(lambda: space), n_trials=3)
+    assert [t.user_attrs.get(RANK_ATTR) for t in study.trials] == [None, 2, 3]
+    assert space.canonical(first) == named and space.canonical(named) == named
 
 
 def test_a_proposal_the_objectives_space_cannot_hold_is_refused_naming_the_parameter() -> None:

@@ -856,11 +856,12 @@ def _design_key(space: ArchitectureSpace, params: dict[str, Any]) -> _Key | None
     """Return the design ``params`` hold, as its flat parameters; None when they hold none.
 
     The flat parameters (:meth:`ArchitectureSpace.flat_parameters`) leave out the objective's
-    own parameters and read an earlier version's names, so a design is one key however a
-    trial names it and whatever else it suggests.
+    own parameters and read an earlier version's names, and a permutation a named geometry
+    realises is named so (:meth:`ArchitectureSpace.canonical`), so a design is one key however
+    a trial names it and whatever else it suggests.
     """
     try:
-        return tuple(sorted(space.flat_parameters(params).items()))
+        return tuple(sorted(space.canonical(space.flat_parameters(params)).items()))
     except KeyError:
         return None
 

@@ -42,10 +42,13 @@ Another sampler's draw may exceed the budget, which the Optuna helper refuses be
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
+import numpy as np
+
 from advisor.errors import InvalidRequestError
+from advisor.geometry.layouts import input_permutation
 from advisor.integrations.encoding import (
     DEPTH,
     GEOMETRY,
@@ -148,6 +151,10 @@ class ArchitectureSpace:
     max_parameters: int
     pairings: Mapping[str, tuple[str, ...]]
     ladders: Mapping[str, tuple[str, ...]]
+    _named: dict[tuple[str, str], str] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    """Each permutation token's named geometry by schedule, or the token (:meth:`canonical`)."""
 
     @classmethod
     def for_search(
@@ -386,6 +393,40 @@ class ArchitectureSpace:
         representation, *hidden = ladder_widths(str(suggested[ladder]))
         flat[REPRESENTATION] = representation
         return flat | {width_name(level): width for level, width in enumerate(hidden)}
+
+    def canonical(self, flat: Mapping[str, FlatValue]) -> dict[str, FlatValue]:
+        """Return the flat parameters ``flat`` with the geometry named as the network it pools.
+
+        A permutation (or dilation order) that a named geometry realises on the same schedule
+        is that named geometry: the advisor's mirror design pooling 2x2 four times,
+        ``mirror:825dd5cdff81``, is the network the named ``mirror`` pools there, and a study
+        that held the one trained the other again when its fallback sampler drew it. Each
+        permutation is compared once per schedule (cached); a token the codec cannot read is
+        left as it is.
+        """
+        token, schedule = str(flat[GEOMETRY]), str(flat[SCHEDULE])
+        if token in _NAMED_GEOMETRIES:
+            return dict(flat)
+        key = (token, schedule)
+        named = self._named.get(key)
+        if named is None:
+            named = self._named[key] = self._named_alike(flat) or token
+        return {**flat, GEOMETRY: named}
+
+    def _named_alike(self, flat: Mapping[str, FlatValue]) -> str | None:
+        """Return the named geometry pooling ``flat``'s design as its permutation does, if any."""
+        try:
+            permutation = input_permutation(self.codec.decode(flat))
+        except (InvalidRequestError, KeyError):
+            return None
+        for name in _NAMED_GEOMETRIES:
+            try:
+                named = self.codec.decode({**flat, GEOMETRY: name})
+            except InvalidRequestError:  # it does not pool this schedule
+                continue
+            if np.array_equal(input_permutation(named), permutation):
+                return name
+        return None
 
     def renamed(self, params: Mapping[str, FlatValue]) -> bool:
         """Whether ``params`` hold a design under other names than this space suggests.
