@@ -428,6 +428,22 @@ def test_a_design_queued_under_the_flat_encodings_names_is_refused_not_replaced(
         suggest_architecture(optuna.trial.FixedTrial({"geometry": "contiguous"}), space)
 
 
+def test_a_design_queued_under_names_the_trial_does_not_apply_is_still_proposed() -> None:
+    # The refused trial held the design it was queued with, which it never ran: the sampler
+    # skipped the advisor's design #2 for good (ranks 1, 3, 4 ...), and nothing said so.
+    sampler = AdvisorSampler(TASK, BUDGET, seed=0)
+    space = sampler.space
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.enqueue_trial(space.codec.encode(RANKING[1].architecture))
+    study.optimize(_objective(lambda: space), n_trials=4)
+    refused, *proposed = study.trials
+    assert refused.state == optuna.trial.TrialState.PRUNED
+    assert [t.user_attrs.get(RANK_ATTR) for t in proposed] == [1, 2, 3]
+    assert proposed[1].user_attrs[ARCHITECTURE_ATTR] == RANKING[1].architecture.model_dump_json(
+        exclude_none=True
+    )
+
+
 def test_a_design_queued_outside_the_space_is_refused_naming_the_parameter() -> None:
     # Queued with a ladder or geometry the space does not offer, the trial failed with
     # Optuna's "'999-1' not in ('4-8', ... 315 choices)", naming no parameter, and the

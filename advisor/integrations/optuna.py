@@ -889,19 +889,24 @@ def _held_designs(
     """Return the designs the study's trials (of ``states``; all) hold, ``other_than``'s left out.
 
     A trial holds its parameters, a queued trial its fixed ones and a proposed one the design
-    :class:`AdvisorSampler` claimed for it (a claim withdrawn or given back holds none).
+    :class:`AdvisorSampler` claimed for it (a claim withdrawn or given back holds none). A
+    queued trial that has suggested a design other than its fixed one was not given it (queued
+    under names it does not suggest, the flat encoding's ``representation``, ``width_0`` ...:
+    refused, :func:`suggest_architecture`) and holds only what it suggested: holding the queued
+    one too, the advisor's design #2 queued so was never proposed, nor trained.
     """
     held: set[_Key] = set()
     for trial in _study_trials(study, states):
         if other_than is not None and trial._trial_id == other_than._trial_id:
             continue
-        for params in (
-            trial.params,
-            trial.system_attrs.get(_FIXED_PARAMS),
-            trial.system_attrs.get(PARAMS_ATTR),
-        ):
-            if params and (key := _design_key(space, params)) is not None:
-                held.add(key)
+        ran = _design_key(space, trial.params) if trial.params else None
+        queued = trial.system_attrs.get(_FIXED_PARAMS)
+        queued_key = _design_key(space, queued) if queued else None
+        claimed = trial.system_attrs.get(PARAMS_ATTR)
+        claimed_key = _design_key(space, claimed) if claimed else None
+        if queued_key is not None and ran is not None and queued_key != ran:
+            queued_key = None
+        held.update(key for key in (ran, queued_key, claimed_key) if key is not None)
     return held
 
 
