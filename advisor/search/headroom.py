@@ -358,7 +358,7 @@ def held(run: SearchRun, entry: Entry) -> str:
 def at_width_limits(run: SearchRun, entry: Entry) -> str:
     """Say that a reference net spending under half the budget is at the widest its limits allow.
 
-    The shallow net at 200,000 parameters, M = 5 and width 512 (33,921 parameters), read as the
+    The shallow net at 200,000 parameters, M = 64 and width 512 (33,921 parameters), read as the
     best shallow net the budget allows, where the width limits hold it (empty otherwise).
     """
     if run.budget.width_profile != "practical":
