@@ -566,7 +566,9 @@ def test_a_design_under_a_named_geometry_that_pools_alike_is_held_too() -> None:
     space = sampler.space
     first = space.codec.encode(RANKING[0].architecture)
     assert ":" in str(first["geometry"])
-    named = first | {"geometry": RANKING[0].architecture.family}
+    family = RANKING[0].architecture.family
+    assert family is not None
+    named = first | {"geometry": family}
     alias = space.codec.decode(named)
     assert input_permutation(alias).tolist() == input_permutation(RANKING[0].architecture).tolist()
     study = optuna.create_study(direction="maximize", sampler=sampler)

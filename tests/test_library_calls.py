@@ -145,7 +145,8 @@ def test_a_tables_arguments_are_checked(result: SearchResult) -> None:
     # A design's own table took any value, "no" printing the whole rationale.
     design = result.recommendations[0]
     assert refusal(lambda: design.as_table(explain="no")).startswith("explain: ")  # type: ignore[arg-type]
-    assert design.as_table(explain=np.True_) == design.as_table(True)
+    flag: dict[str, Any] = {"explain": np.True_}
+    assert design.as_table(**flag) == design.as_table(True)
     # NumPy's scalars, which a notebook's arithmetic gives, read as Python's.
     numpy_scalars: dict[str, Any] = {"explain": np.True_, "top_k": np.int64(3)}
     assert result.as_table(**numpy_scalars) == result.as_table(True, top_k=3)
