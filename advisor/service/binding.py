@@ -15,7 +15,7 @@ import os
 import socket
 import stat
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import grpc
 
@@ -181,18 +181,26 @@ def _port_in_use(host: str, port: int) -> str | None:
         return None  # gRPC's bind fails and bind_problem says why
     if len(addresses) < 2:
         return None
-    for family, kind, protocol, _, address in addresses:
-        with socket.socket(family, kind, protocol) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(address)
-            except OSError as error:
-                if error.errno == errno.EADDRINUSE:
-                    every = ", ".join(str(a[4][0]) for a in addresses)
-                    return (
-                        f"{bind_error(error)} on {address[0]} (the server binds every address of "
-                        f"{host}: {every})"
-                    )
+    for address in addresses:
+        error = _refused_bind(address)
+        if error is not None and error.errno == errno.EADDRINUSE:
+            every = ", ".join(str(a[4][0]) for a in addresses)
+            return (
+                f"{bind_error(error)} on {address[4][0]} (the server binds every address of "
+                f"{host}: {every})"
+            )
+    return None
+
+
+def _refused_bind(address: _Address) -> OSError | None:
+    """Bind one resolved ``address`` as gRPC binds it (``SO_REUSEADDR``), close it: the refusal."""
+    family, kind, protocol, _, place = address
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(place)
+        except OSError as error:
+            return error
     return None
 
 
@@ -214,13 +222,10 @@ def _tcp_address_problem(host: str, port: int) -> str | None:
     except (OSError, UnicodeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         return f"host {host} cannot be resolved ({reason})"
-    for family, kind, protocol, _, address in addresses:
-        with socket.socket(family, kind, protocol) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(address)
-            except OSError as error:
-                return bind_error(error)
+    for address in addresses:
+        refused = _refused_bind(address)
+        if refused is not None:
+            return bind_error(refused)
     return None
 
 
@@ -287,9 +292,11 @@ def reaches_other_machines(host: str) -> bool:
     return not all(_is_loopback(str(address[4][0])) for address in addresses)
 
 
-def _bind_addresses(
-    host: str, port: int
-) -> Sequence[tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]]:
+_Address: TypeAlias = tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]
+"""One resolved address, as ``socket.getaddrinfo`` gives it."""
+
+
+def _bind_addresses(host: str, port: int) -> Sequence[_Address]:
     """Resolve the TCP ``host`` as gRPC binds it (an empty one is every interface's).
 
     Raises
