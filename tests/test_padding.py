@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.geometry.layouts import pooling_structure
 from advisor.model.architecture import (
     Architecture,
@@ -219,18 +220,8 @@ def test_windows_that_do_not_tile_are_refused_with_the_padding_that_makes_them_t
 ) -> None:
     # A practitioner's net on an odd size was told only that the windows do not tile; a CNN
     # pads its input, and the padding field does the same here.
-    document = {
-        "input": {"shape": shape},
-        "representation": 2,
-        "layers": [
-            {"channels": 2, "pool": pool, **({"stride": stride} if stride else {})}
-            for pool, stride in layers
-        ],
-        **({"padding": padding} if padding else {}),
-    }
-    with pytest.raises(InvalidRequestError) as refused:
-        parse_architecture(document)
-    [violation] = refused.value.violations
+    document = _layered(shape, layers) | ({"padding": padding} if padding else {})
+    violation = _refusal(document)
     assert f"(padding: {advised})" in violation.description
     assert parse_architecture({**document, "padding": advised}).padded
 
@@ -253,7 +244,14 @@ def test_windows_that_do_not_tile_are_refused_with_the_padding_that_makes_them_t
 def test_no_padding_is_advised_where_none_makes_the_layers_pass(
     shape: list[int], layers: list[tuple[list[int], list[int] | None]], said: str
 ) -> None:
-    document = {
+    violation = _refusal(_layered(shape, layers))
+    assert "pad the input" not in violation.description
+    assert violation.description.endswith(said), violation.description
+
+
+def _layered(shape: list[int], layers: list[tuple[list[int], list[int] | None]]) -> dict[str, Any]:
+    """An architecture document on ``shape`` with ``(pool, stride)`` layers of 2 channels."""
+    return {
         "input": {"shape": shape},
         "representation": 2,
         "layers": [
@@ -261,11 +259,14 @@ def test_no_padding_is_advised_where_none_makes_the_layers_pass(
             for pool, stride in layers
         ],
     }
+
+
+def _refusal(document: dict[str, Any]) -> FieldViolation:
+    """The one violation ``parse_architecture`` refuses ``document`` with."""
     with pytest.raises(InvalidRequestError) as refused:
         parse_architecture(document)
     [violation] = refused.value.violations
-    assert "pad the input" not in violation.description
-    assert violation.description.endswith(said), violation.description
+    return violation
 
 
 @pytest.mark.parametrize(
