@@ -205,11 +205,10 @@ def _cited_as(description: str, path: str, placed: str) -> str:
 # RESOURCE_EXHAUSTED in place of the status. An INVALID_ARGUMENT answer carries its violations
 # twice: in the message (percent-encoded) and in the BadRequest detail (base64), so each copy keeps
 # to this many bytes of violation text, every field path and description to this many characters
-# (enough for every message the service writes itself, an unknown key's list of the known ones with
-# the word on newer versions among them, which 400 cut: what gets cut is an echoed input). A
+# (enough for every message the service writes itself: what gets cut is an echoed input). A
 # refusal of limits adds their ErrorInfo, at most every setting's name and a number: under 1 KiB.
 _MAX_VIOLATION_BYTES: Final = 1024
-_MAX_VIOLATION_CHARS: Final = 600
+_MAX_VIOLATION_CHARS: Final = 400
 
 
 def fitting_violations(violations: Sequence[FieldViolation]) -> list[FieldViolation]:
@@ -646,7 +645,7 @@ def _number(value: object) -> str:
     """Write a number an error names: an integer with thousands separators.
 
     One of more than 24 digits is named by its length: ``10**300`` in full would be most of
-    the message, and past 600 characters the service cuts it. An integer's text (``--limit
+    the message, and past 400 characters the service cuts it. An integer's text (``--limit
     max_message_bytes=5000`` hands on ``"5000"``, which the lax field read as the number) is
     written as the number, as the config file's ``5000`` is.
     """

@@ -391,7 +391,7 @@ def test_a_per_input_bound_no_design_meets_is_refused_on_it_advising_to_raise_it
     katib: api_pb2_grpc.SuggestionStub, setting: str, unit: str
 ) -> None:
     # A larger max_parameters cannot admit a net the bound keeps out: the advice names the
-    # bound. The answer keeps each description to 600 characters (fitting_violations), here
+    # bound. The answer keeps each description to 400 characters (fitting_violations), here
     # past the advice's bound.
     experiment = _experiment(task="symmetry", max_parameters="200000", **{setting: "100"})
     with pytest.raises(InvalidRequestError) as refused:

@@ -121,9 +121,7 @@ def test_a_misspelt_limit_or_setting_is_told_the_closest_name(tmp_path: Path) ->
     assert error.value.violations[0].description.endswith("; did you mean 'workers'?")
 
 
-def test_a_config_files_unknown_limit_is_told_the_limits_names(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_config_files_unknown_limit_is_told_the_limits_names(tmp_path: Path) -> None:
     # A key under `limits:` spelt like none was told only "Extra inputs are not permitted",
     # where the same name given to --limit lists the limits.
     path = tmp_path / "server.yaml"
@@ -132,17 +130,11 @@ def test_a_config_files_unknown_limit_is_told_the_limits_names(
         _config_of("--config", str(path))
     [violation] = error.value.violations
     assert violation.field == "config.limits.nope"
-    described = (
+    assert violation.description == (
         "Extra inputs are not permitted"
         + NEWER_KEY
         + "; known: "
         + ", ".join(sorted(RequestLimits.model_fields))
-    )
-    assert violation.description == described
-    # The command's line tells all of it (cut at 400 characters, it left out max_top_k).
-    assert server_main(["--config", str(path)]) == BAD_OPTION_EXIT_STATUS
-    assert capsys.readouterr().err == (
-        f"advisor-server: error: --config limits.nope: {described}\n"
     )
 
 
