@@ -91,8 +91,8 @@ class StopSignal:
         clock: Clock = time.monotonic,
         cause: StopCause | None = None,
     ) -> None:
-        if deadline is not None and math.isnan(deadline):
-            raise ValueError("deadline must be a moment on the clock, not NaN")
+        if deadline is not None:
+            _moment(deadline)
         if not lead >= 0.0:
             raise ValueError(f"lead must be non-negative, got {lead}")
         if not 0.0 < share <= 1.0:
@@ -224,16 +224,23 @@ class StopSignal:
         ValueError
             For NaN, which compared below no deadline and made a child that never stopped.
         """
-        if isinstance(deadline, bool) or not isinstance(deadline, numbers.Real):
-            raise TypeError(
-                f"deadline must be a moment on the clock, not {type(deadline).__name__}"
-            )
-        if math.isnan(deadline):
-            raise ValueError("deadline must be a moment on the clock, not NaN")
+        _moment(deadline)
         with self._lock:
             if self._deadline is None or deadline < self._deadline:
                 self._deadline = deadline
                 self._cause = cause
+
+
+def _moment(deadline: float) -> None:
+    """Refuse a ``deadline`` that is no moment on the clock: no number (a string, a bool), NaN.
+
+    The one check of a signal's own deadline, made and brought forward alike: NaN compares
+    below no deadline, so a signal holding it never stopped.
+    """
+    if isinstance(deadline, bool) or not isinstance(deadline, numbers.Real):
+        raise TypeError(f"deadline must be a moment on the clock, not {type(deadline).__name__}")
+    if math.isnan(deadline):
+        raise ValueError("deadline must be a moment on the clock, not NaN")
 
 
 def _seconds(seconds: float) -> float:
