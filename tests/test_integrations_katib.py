@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import numpy as np
 import pytest
 import yaml
 from google.protobuf import json_format
@@ -26,6 +27,7 @@ from grpc_status import rpc_status
 from pydantic import BaseModel
 
 from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError, StoppedError
+from advisor.geometry.layouts import input_permutation
 from advisor.integrations import katib as katib_module
 from advisor.integrations.katib import (
     DEFAULT_TIME_LIMIT,
@@ -1652,6 +1654,35 @@ def test_a_trial_written_otherwise_is_matched_to_its_design_and_learnt_from() ->
     assert observed == _outer_rewarded(ranked)
     picked = suggestions(search, 3, 5, held, observed=observed)
     assert [s.position for s in picked] == [5, 4, 6, 7, 8]
+
+
+def _named_alike(architecture: Architecture) -> Architecture | None:
+    """``architecture`` with the named geometry its permutation realises, if one does."""
+    for name in ("contiguous", "mirror", "interleaved"):
+        try:
+            named = architecture.model_copy(update={"geometry": name})
+        except InvalidRequestError:  # the geometry does not pool this schedule
+            continue
+        if np.array_equal(input_permutation(named), input_permutation(architecture)):
+            return named
+    return None
+
+
+def test_a_trial_naming_its_geometry_is_matched_to_the_design_written_as_a_permutation() -> None:
+    search = read_experiment(_learning_experiment())
+    ranked = _from_position_one(search, 0, 8)
+    named = [(s, alike) for s in ranked if (alike := _named_alike(s.architecture)) is not None]
+    assert len(named) >= 3, "the advisor's designs include named geometries' permutations"
+    designs = [s for s, _ in named[:3]]
+    trials = [_observed_trial(alike, str(v)) for (_, alike), v in zip(named, VALUES, strict=False)]
+    # The trials name the geometry ("mirror"), the designs spell out its permutation: the same
+    # networks, held and learnt from as when the advisor wrote them.
+    held = katib_module.architectures_held(trials)
+    observed = katib_module.observations(search, trials)
+    assert {architecture_json(s.architecture) for s in designs} <= held
+    assert [observed.get(architecture_json(s.architecture)) for s in designs] == list(VALUES[:3])
+    picked = suggestions(search, 0, 8, held)
+    assert not {s.position for s in designs} & {s.position for s in picked}
 
 
 def test_katib_gets_the_design_the_trials_results_favour(

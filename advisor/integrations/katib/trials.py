@@ -14,8 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from advisor.errors import InvalidRequestError
+from advisor.geometry.layouts import input_permutation
 from advisor.integrations.katib.experiment import KatibSearch, Suggestion
 from advisor.model.architecture import Architecture, parse_architecture
+from advisor.model.geometries import PermutationGeometry
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
 
 __all__ = [
@@ -86,7 +88,10 @@ def architectures_held(trials: Sequence[api_pb2.Trial]) -> set[str]:
     The ``architecture`` assignment is read as :func:`suggestion_assignments` writes it,
     escaped (:func:`template_value`); a value that is no escaped text (the JSON as it is, as a
     trial written by hand may hold it) is taken as it is. Each is the JSON of the architecture
-    it parses as (:func:`_canonical`), so a trial matches its design however it is written.
+    it parses as (:func:`_canonical`), so a trial matches its design however it is written:
+    one that names its geometry (``"geometry": "mirror"``) is held under that JSON and under
+    the JSON of the same network with the permutation the geometry pools by, the form the
+    advisor writes its designs in.
     """
     return {text for trial in trials for text in _architectures(trial)}
 
@@ -129,14 +134,15 @@ def _finite(text: str) -> float | None:
 def _architectures(trial: api_pb2.Trial) -> list[str]:
     """Return the architecture JSON of ``trial``'s ``architecture`` assignment (see above)."""
     return [
-        _canonical(_unescaped(assignment.value))
+        written
         for assignment in trial.spec.parameter_assignments.assignments
         if assignment.name == ARCHITECTURE_ASSIGNMENT
+        for written in _canonical(_unescaped(assignment.value))
     ]
 
 
-def _canonical(text: str) -> str:
-    """Return the JSON the advisor writes of the architecture ``text`` holds, else ``text``.
+def _canonical(text: str) -> list[str]:
+    """Return the JSON the advisor writes of the architecture ``text`` holds, else ``[text]``.
 
     A trial's JSON may be written otherwise than the advisor's (another tool's key order,
     whitespace, a default or a null spelt out): parsed and written again, it is the JSON of
@@ -145,14 +151,28 @@ def _canonical(text: str) -> str:
     128 x 128, and a call parses every trial (:func:`architectures_held`, and once more
     for :func:`observations` when it learns); Katib keeps at most ~1.5 MiB of designs
     (etcd's request limit, see docs/INTEGRATIONS.md), ~0.25 s of parsing each time at most.
+
+    A named geometry (contiguous, mirror, interleaved) gives the JSON with the permutation it
+    pools by too (:func:`_permuted`): the advisor writes every design's pooling as its explicit
+    permutation, and a trial written by hand names the geometry that permutation realises.
     """
     try:
         document = json.loads(text)
         if not isinstance(document, Mapping):
-            return text
-        return architecture_json(parse_architecture(document))
+            return [text]
+        architecture = parse_architecture(document)
     except (ValueError, RecursionError, InvalidRequestError):
-        return text
+        return [text]
+    written = architecture_json(architecture)
+    if not isinstance(architecture.geometry, str):
+        return [written]
+    return [written, architecture_json(_permuted(architecture))]
+
+
+def _permuted(architecture: Architecture) -> Architecture:
+    """Return ``architecture`` with its named geometry written as the permutation it pools by."""
+    permutation = PermutationGeometry(permutation=input_permutation(architecture).tolist())
+    return architecture.model_copy(update={"geometry": permutation})
 
 
 def _unescaped(value: str) -> str:
