@@ -356,7 +356,8 @@ def _reshaped(
                     f"{SETTINGS_FIELD}[1].value",
                     "max_parameters: the smallest practical net within the window bounds "
                     "(hidden widths >= 8) needs 178 parameters; allow narrower widths "
-                    "(num_filter), as narrow as 4 (38 parameters at every width 4) or set "
+                    "(num_filter), adding 4 (a practical net of 138 parameters: M = 4, hidden "
+                    "8, 8) or set "
                     "width_profile to free (its smallest net needs 106 parameters) "
                     "(width_profile is an advisor default no part of a Katib experiment sets); "
                     "in the experiment: raise max_parameters",

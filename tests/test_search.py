@@ -1230,27 +1230,37 @@ def test_every_way_out_a_parameter_refusal_names_admits_a_net(outputs: int) -> N
 
 def test_narrower_widths_than_the_allowed_are_advised_with_a_true_count() -> None:
     """Past widths of 32 and up, ``allow narrower widths`` was advised at 10 parameters where no
-    net of 4 channels has fewer than 78; it is advised only where such a net fits, with its
-    count, which a free search of that one width reaches exactly."""
+    net of 4 channels has fewer than 78; then "as narrow as 4 (78 parameters at every width 4)",
+    the free profile's net, which the practical search, its floor of 10 hidden channels (the
+    outputs) and its window bound refuse. It is advised only where a practical net with the
+    widths it names fits, with that net's count, which the practical search reaches exactly."""
     task = parse_task({"input": {"shape": [16, 16]}, "preset": "symmetry", "outputs": 10})
+    choices = [32, 64, 128]
     advised = []
-    for budget in (10, 100, 1000):
-        allowed = Budget(max_parameters=budget, channel_choices=[32, 64, 128])
+    for budget in (100, 278, 1000):
+        allowed = Budget(max_parameters=budget, channel_choices=choices)
         with pytest.raises(InvalidRequestError) as error:
             recommend(task, allowed)
         found = re.search(
-            r"allow narrower widths \(budget.channel_choices\), as narrow as (\d+) \(([\d,]+) "
-            r"parameters at every width \1\)",
+            r"allow narrower widths \(budget.channel_choices\), adding ([\d, and]+) \(a "
+            r"practical net of ([\d,]+) parameters: M = (\d+), hidden ([\d, ]+)\)",
             error.value.violations[0].description,
         )
         if found is None:
             continue
-        width, least = int(found[1]), int(found[2].replace(",", ""))
+        added = [int(w) for w in re.findall(r"\d+", found[1])]
+        least = int(found[2].replace(",", ""))
         assert least <= budget
-        free = Budget(max_parameters=least, channel_choices=[width], width_profile="free")
-        assert min(r.parameters for r in recommend(task, free).recommendations) == least
+        assert all(w < min(choices) for w in added)
+        widened = Budget(max_parameters=least, channel_choices=sorted({*added, *choices}))
+        smallest = min(recommend(task, widened).recommendations, key=lambda r: r.parameters)
+        assert smallest.parameters == least
+        assert smallest.architecture.representation == int(found[3])
+        assert [layer.channels for layer in smallest.architecture.layers] == [
+            int(w) for w in found[4].split(", ")
+        ]
         advised.append(budget)
-    assert advised == [100, 1000]  # 10 is under the 78 a net of 4 channels needs
+    assert advised == [278, 1000]  # 100 is under the 278 a practical net of 4 and 10 needs
 
 
 HALVES: dict[str, dict[str, Any]] = {

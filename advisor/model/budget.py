@@ -49,6 +49,7 @@ __all__ = [
     "ObjectiveKind",
     "WidthProfile",
     "default_hidden_floor",
+    "default_profile_choices",
     "scaled_parameters",
     "seed_problem",
 ]
@@ -184,6 +185,24 @@ def default_hidden_floor(outputs: int) -> int:
     the search's floor and for the page token, which reads ``min_width`` at this value as unset.
     """
     return max(outputs, DEFAULT_MIN_WIDTH)
+
+
+def _default_choices(max_channels: int) -> list[int]:
+    """Return the default allowed widths up to ``max_channels`` (:meth:`Budget.choices`)."""
+    floor = min(DEFAULT_MIN_CHANNELS, max_channels).bit_length() - 1
+    powers = {1 << bit for bit in range(floor, max_channels.bit_length())}
+    return sorted({*powers, max_channels})
+
+
+def default_profile_choices(max_channels: int) -> list[int]:
+    """Return the default widths of a practical profile up to ``max_channels``, ascending.
+
+    The default allowed widths with the quarter steps between them
+    (:meth:`Budget.profile_choices`).
+    """
+    powers = _default_choices(max_channels)
+    steps = {p * quarters // 4 for p in powers for quarters in (5, 6, 7)}
+    return sorted({*powers, *(step for step in steps if step < max_channels)})
 
 
 def seed_problem(seed: int) -> str | None:
@@ -555,9 +574,7 @@ class Budget(NullsOmitted):
         """
         if self.channel_choices is not None:
             return sorted(self.channel_choices)
-        floor = min(DEFAULT_MIN_CHANNELS, self.max_channels).bit_length() - 1
-        powers = {1 << bit for bit in range(floor, self.max_channels.bit_length())}
-        return sorted({*powers, self.max_channels})
+        return _default_choices(self.max_channels)
 
     def families(self) -> list[AllowedFamily]:
         """Return the families the search may recommend (``geometries`` or the defaults)."""
@@ -576,9 +593,7 @@ class Budget(NullsOmitted):
         """
         if self.channel_choices is not None:
             return sorted(self.channel_choices)
-        powers = self.choices()
-        steps = {p * quarters // 4 for p in powers for quarters in (5, 6, 7)}
-        return sorted({*powers, *(step for step in steps if step < self.max_channels)})
+        return default_profile_choices(self.max_channels)
 
     def outputs_for(self, task_outputs: int | None) -> int:
         """Return the outputs of every candidate: the budget's, else the task's, else 1."""

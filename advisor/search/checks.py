@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
+import numpy as np
+
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.budget import DEFAULT_MIN_CHANNELS, Budget
+from advisor.model.budget import Budget, default_profile_choices
 from advisor.model.compute import COUNT_LIMIT, layer_locations, multiply_adds
 from advisor.model.geometries import is_sequence
 from advisor.model.grid import padded_shape, squeezed_shape
@@ -34,7 +36,7 @@ from advisor.search.candidates import (
     widest_step,
 )
 from advisor.search.ladders import Bound, Ladders
-from advisor.search.profiles import ProfileRules
+from advisor.search.profiles import ProfileRules, practical_profiles
 
 __all__ = [
     "WINDOW_MEASURES",
@@ -644,13 +646,14 @@ def _narrower(
     narrowing = _narrowing(ladders.rules)
     options = []
     if narrowing == _NARROWER_CHOICES:
-        # Widths past the allowed ones: priced at the default narrowest.
-        narrowest = min(DEFAULT_MIN_CHANNELS, budget.choices()[0])
-        fewest, _ = _smallest_net(budget, unbounded, ladders, narrowest)
-        if narrowest < budget.choices()[0] and fewest <= budget.max_parameters:
+        narrower = _narrower_net(budget, candidates, ladders)
+        if narrower is not None and narrower[0] <= budget.max_parameters:
+            fewest, profile = narrower
+            added = sorted(set(profile) - set(ladders.rules.choices))
+            widths = ", ".join(map(str, profile[1:]))
             options.append(
-                f"{narrowing}, as narrow as {narrowest} ({fewest:,} parameters at every width "
-                f"{narrowest})"
+                f"{narrowing}, adding {_listed(added)} (a practical net of {fewest:,} "
+                f"parameters: M = {profile[0]}, hidden {widths})"
             )
     elif _smallest_net(budget, candidates, ladders)[0] <= budget.max_parameters:
         options.append(narrowing)
@@ -687,18 +690,51 @@ def _narrowing(rules: ProfileRules) -> str:
 
 
 def _smallest_net(
-    budget: Budget, candidates: Sequence[Candidate], ladders: Ladders, width: int | None = None
+    budget: Budget, candidates: Sequence[Candidate], ladders: Ladders
 ) -> tuple[int, str]:
-    """Return the parameters of the smallest net of the search at one width, and say it.
+    """Return the parameters of the smallest net of the search, and say it.
 
-    The shallowest recommendable tree with every width ``width``, by default the narrowest
-    allowed: a level adds a conv and windows add no weights, so no net of the search, free or
-    practical, has fewer at those widths.
+    The shallowest recommendable tree with every width the narrowest allowed: a level adds a
+    conv and windows add no weights, so no net of the search, free or practical, has fewer.
     """
     depth = min(c.depth for c in candidates if c.eligible)
-    narrowest = budget.choices()[0] if width is None else width
+    narrowest = budget.choices()[0]
     count = int(ladders.model.count([[narrowest] * (depth + 1)])[0])
     return count, f"depth {depth}, every width {narrowest}"
+
+
+def _narrower_net(
+    budget: Budget, candidates: Sequence[Candidate], ladders: Ladders
+) -> tuple[int, list[int]] | None:
+    """Return the smallest practical net with narrower widths allowed, or None if none are.
+
+    The widths allowed are the budget's and the default ones below them
+    (:func:`~advisor.model.budget.default_profile_choices`, down to
+    :data:`~advisor.model.budget.DEFAULT_MIN_CHANNELS`); the floors stay (``min_width``, the
+    outputs, ``M``'s range), as do the window bounds ``candidates`` keep: advised "as narrow as
+    4 (38 parameters at every width 4)" beside a floor of 8 and a window bound no net of 38
+    parameters met, adding 4 to the widths gave no net under 100. Its parameters and profile
+    ``(M, r_0, ...)``.
+    """
+    narrowest = ladders.rules.choices[0]
+    below = [w for w in default_profile_choices(narrowest) if w < narrowest]
+    if not below:
+        return None
+    rules = replace(ladders.rules, choices=tuple(sorted({*below, *ladders.rules.choices})))
+    smallest: tuple[int, list[int]] | None = None
+    for depth in sorted({c.depth for c in candidates if c.eligible}):
+        profiles = practical_profiles(depth, rules)
+        counts = ladders.model.count(profiles)
+        at = int(np.argmin(counts))
+        if smallest is None or int(counts[at]) < smallest[0]:
+            smallest = int(counts[at]), [int(w) for w in profiles[at]]
+    return smallest
+
+
+def _listed(widths: Sequence[int]) -> str:
+    """Write ``widths`` as a list in words: ``4``, ``4 and 10``, ``4, 5 and 10``."""
+    words = [str(w) for w in widths]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _hidden_floor(ladders: Ladders) -> str:
