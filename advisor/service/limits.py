@@ -59,6 +59,7 @@ from advisor.model.grid import (
     channel_axis,
     channel_axis_hint,
     downsample_advice,
+    grid_axes_problem,
     grid_problem,
 )
 from advisor.model.mixture import member_widths
@@ -744,8 +745,9 @@ def _response(
 def _input_violations(
     spec: advisor_pb2.InputSpec, limits: RequestLimits, field: str
 ) -> Iterator[FieldViolation]:
-    # Non-positive entries are the library's to report; the product only bounds real grids.
-    if spec.shape and all(n > 0 for n in spec.shape):
+    # A shape of no grid's axes (none, four, a non-positive size) is the library's to refuse:
+    # refused on the limit, its sender was told a stride that gave a shape refused again.
+    if grid_axes_problem(spec.shape) is None:
         for violation in _count(
             f"{field}.shape", "grid of locations", math.prod(spec.shape), limits, "max_locations"
         ):
@@ -776,18 +778,33 @@ def _name_violations(name: str, limits: RequestLimits, field: str) -> Iterator[F
 
 
 def _region_violations(
-    region: advisor_pb2.Region, limits: RequestLimits, field: str
+    region: advisor_pb2.Region, limits: RequestLimits, field: str, grid: tuple[int, ...] | None
 ) -> Iterator[FieldViolation]:
+    """Refuse a region's name or locations over the limits, or more locations than ``grid`` has.
+
+    ``grid``: the input's shape where it is a grid within the limits (:func:`_admitted_grid`).
+    A region of more indices (which are distinct) or mask cells (one a location) than that grid
+    has is wrong whatever the server admits: refused on ``max_locations``, it was refused again
+    on its indices once the limit was raised, so it is refused without a limit to raise.
+    """
     kind = region.WhichOneof("kind")
     if kind == "preset":
         yield from _name_violations(region.preset, limits, f"{field}.preset")
-    elif kind == "indices":
-        yield from _count(
-            f"{field}.indices", "index count", len(region.indices.values), limits, "max_locations"
-        )
+        return
+    if kind == "indices":
+        where, what, count = f"{field}.indices", "index count", len(region.indices.values)
     elif kind == "mask":
-        cells = sum(len(row) for row in region.mask.rows)
-        yield from _count(f"{field}.mask", "mask cell count", cells, limits, "max_locations")
+        where, what = f"{field}.mask", "mask cell count"
+        count = sum(len(row) for row in region.mask.rows)
+    else:
+        return
+    locations = None if grid is None else math.prod(grid)
+    if locations is not None and count > locations:
+        yield _exceeding(
+            where, what, count, f"the {locations:,} locations of the input {list(grid)}"
+        )
+    else:
+        yield from _count(where, what, count, limits, "max_locations")
 
 
 def _task_violations(
@@ -808,11 +825,13 @@ def _task_violations(
     )
     if task.HasField("preset"):
         yield from _name_violations(task.preset, limits, f"{field}.preset")
+    grid = _admitted_grid(task.input, limits)
     for i, correlation in enumerate(task.correlations[: limits.max_correlations]):
-        yield from _name_violations(correlation.name, limits, f"{field}.correlations[{i}].name")
-        yield from _region_violations(correlation.a, limits, f"{field}.correlations[{i}].a")
+        at = f"{field}.correlations[{i}]"
+        yield from _name_violations(correlation.name, limits, f"{at}.name")
+        yield from _region_violations(correlation.a, limits, f"{at}.a", grid)
         if correlation.HasField("b"):
-            yield from _region_violations(correlation.b, limits, f"{field}.correlations[{i}].b")
+            yield from _region_violations(correlation.b, limits, f"{at}.b", grid)
 
 
 def _widths_violations(

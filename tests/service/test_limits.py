@@ -809,6 +809,54 @@ def test_a_refusal_names_the_setting_whose_value_it_quotes(
 
 
 @pytest.mark.parametrize(
+    ("shape", "told"),
+    [
+        ([8, 8, 8, 8, 8], "must have 1, 2 or 3 dimensions, got 5"),
+        ([16, 112, 112, 1], "give the shape [16, 112, 112]"),
+    ],
+)
+def test_a_shape_of_no_grid_is_refused_for_its_axes_not_the_limit(
+    shape: list[int], told: str
+) -> None:
+    # Refused on max_locations, [8, 8, 8, 8, 8] was told a stride giving [4, 4, 4, 4, 4], which
+    # was refused again for its axes; LIMIT_EXCEEDED promised that raising the limit admits it.
+    task = pb.Task(input=pb.InputSpec(shape=shape), correlations=[_task().correlations[0]])
+    request = pb.RecommendRequest(task=task, budget=pb.Budget(max_parameters=10**5))
+    with pytest.raises(CallError) as refused:
+        DirectAdvisor(RequestLimits()).unary("Recommend", request)
+    [(field, description)] = refused.value.violations
+    assert field == "task.input.shape"
+    assert told in description and "max_locations" not in description
+    [info] = refused.value.error_infos
+    assert info.reason == "INVALID_REQUEST"
+
+
+@pytest.mark.parametrize(
+    "region",
+    [
+        pb.Region(indices=pb.IndexList(values=range(20_000))),
+        pb.Region(mask=pb.Mask(rows=["#" * 8] * 2_500)),
+    ],
+)
+def test_a_region_of_more_locations_than_its_grid_is_refused_without_a_limit(
+    region: pb.Region,
+) -> None:
+    # 20,000 distinct indices on 8x8 were refused on max_locations, then, the limit raised, on
+    # the indices again: no limit admits them.
+    task = pb.Task(
+        input=pb.InputSpec(shape=[8, 8]), correlations=[pb.Correlation(name="x", a=region)]
+    )
+    request = pb.RecommendRequest(task=task, budget=pb.Budget(max_parameters=10**5))
+    with pytest.raises(CallError) as refused:
+        DirectAdvisor(RequestLimits()).unary("Recommend", request)
+    [(field, description)] = refused.value.violations
+    assert field.startswith("task.correlations[0].a.")
+    assert description.endswith("exceeds the 64 locations of the input [8, 8]")
+    [info] = refused.value.error_infos
+    assert info.reason == "INVALID_REQUEST"
+
+
+@pytest.mark.parametrize(
     ("shape", "expected"),
     [
         (
