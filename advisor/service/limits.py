@@ -798,10 +798,9 @@ def _region_violations(
         count = sum(len(row) for row in region.mask.rows)
     else:
         return
-    locations = None if grid is None else math.prod(grid)
-    if locations is not None and count > locations:
+    if grid is not None and count > math.prod(grid):
         yield _exceeding(
-            where, what, count, f"the {locations:,} locations of the input {list(grid)}"
+            where, what, count, f"the {math.prod(grid):,} locations of the input {list(grid)}"
         )
     else:
         yield from _count(where, what, count, limits, "max_locations")
