@@ -93,9 +93,10 @@ def _install(checkout: Path | None) -> str:
             f"install the project from its checkout {checkout}: pip install -e . "
             "(or bash .ci/setup)"
         )
-    from advisor.version import DISTRIBUTION
-
-    return f"reinstall the project: pip install {DISTRIBUTION}"
+    return (
+        "reinstall the project from the wheel or checkout it came from: pip install "
+        "--force-reinstall WHEEL (pip install -e . in a checkout)"
+    )
 
 
 def _refused(problem: str) -> int:

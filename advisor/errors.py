@@ -876,7 +876,7 @@ _DISTRIBUTION: Final = "architecture-advisor"
 
 
 @contextmanager
-def extra_needed(feature: str, extra: str, module: str) -> Iterator[None]:
+def extra_needed(feature: str, extra: str, module: str, first: str = "") -> Iterator[None]:
     """Import an optional extra's ``module`` in this block; its absence names the extra.
 
     Python says only "No module named 'optuna'", which does not tell that the advisor has an
@@ -884,8 +884,9 @@ def extra_needed(feature: str, extra: str, module: str) -> Iterator[None]:
     needs the extra and the installs that add it, to a wheel's install and to a checkout's (its
     ``name`` still the missing module, its cause Python's error). The checkout's keeps ``-e``:
     without it pip replaced the editable install ``.ci/setup`` makes with a copy, which later
-    edits no longer reached. A missing module other than ``module`` (one of the
-    extra's own dependencies, say) passes unchanged.
+    edits no longer reached. ``first``: what to install before the extra, said before the
+    installs (torch's CPU wheel: the extra's pin pulls the CUDA build from PyPI). A missing
+    module other than ``module`` (one of the extra's own dependencies, say) passes unchanged.
     """
     try:
         yield
@@ -894,6 +895,7 @@ def extra_needed(feature: str, extra: str, module: str) -> Iterator[None]:
             raise
         raise ModuleNotFoundError(
             f"{feature} needs the optional '{extra}' extra, which installs {module}: "
+            f"{first}"
             f'pip install "{_DISTRIBUTION}[{extra}]" where the advisor was installed from its '
             f'wheel, pip install -e ".[{extra}]" in its checkout',
             name=missing.name,

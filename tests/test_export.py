@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -508,8 +509,15 @@ def test_torch_jit_script_is_refused_naming_the_compilers_that_work(mixed: bool)
 def test_a_missing_torch_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", None)
     monkeypatch.delitem(sys.modules, "advisor.export.torch_net", raising=False)
-    with pytest.raises(ModuleNotFoundError, match=r"optional 'torch' extra"):
+    with pytest.raises(ModuleNotFoundError, match=r"optional 'torch' extra") as raised:
         torch_module(_architectures()[0])
+    # The extra's pin installs the CUDA build from PyPI: the CPU wheel of the pinned version is
+    # named first, as the README's set-up says.
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    [pin] = pyproject["project"]["optional-dependencies"]["torch"]
+    message = str(raised.value)
+    cpu = message.index(f"pip install {pin} --index-url https://download.pytorch.org/whl/cpu")
+    assert cpu < message.index('[torch]"')
 
 
 def test_a_pooling_the_export_has_not_is_refused_naming_it() -> None:

@@ -438,6 +438,15 @@ def check_pooling(pooling: object) -> None:
         )
 
 
+_TORCH_CPU_FIRST: Final = (
+    "first torch's CPU wheel, pip install torch==2.13.0 --index-url "
+    "https://download.pytorch.org/whl/cpu (from PyPI the extra's pin installs the CUDA build, "
+    "several GB), then "
+)
+"""What the PyTorch export's missing-extra error says to install before the extra (README.md,
+Set-up); a test checks the version against the extra's pin in ``pyproject.toml``."""
+
+
 def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> nn.Module:
     """Build ``architecture`` as a PyTorch module (see :class:`advisor.export.torch_net.ConvNet`).
 
@@ -459,7 +468,7 @@ def torch_module(architecture: Architecture, pooling: PoolingKind = "max") -> nn
     """
     require_instance(architecture, Architecture, "architecture")
     check_pooling(pooling)
-    with extra_needed("The PyTorch export", "torch", "torch"):
+    with extra_needed("The PyTorch export", "torch", "torch", _TORCH_CPU_FIRST):
         from advisor.export.torch_mixture import MixtureNet
         from advisor.export.torch_net import ConvNet
     if architecture.mixture is not None:

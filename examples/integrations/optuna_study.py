@@ -17,6 +17,7 @@ end-to-end study with training is ``bench/automl_study.py``.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import optuna
 
@@ -29,7 +30,7 @@ from advisor.integrations.optuna import (
 from advisor.integrations.proposals import AdvisorSource
 from advisor.model.architecture import Architecture
 
-TASK = load_task("examples/symmetry.yaml")
+TASK = load_task(Path(__file__).resolve().parents[1] / "symmetry.yaml")
 BUDGET = Budget(max_parameters=50_000, top_k=5)
 
 

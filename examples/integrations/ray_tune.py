@@ -21,6 +21,7 @@ import functools
 import json
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -35,7 +36,7 @@ from advisor.integrations.space import ArchitectureSpace
 from advisor.model.architecture import Architecture
 from advisor.search.recommend import score_architecture
 
-TASK = load_task("examples/symmetry.yaml")
+TASK = load_task(Path(__file__).resolve().parents[1] / "symmetry.yaml")
 BUDGET = Budget(max_parameters=50_000, top_k=4)
 
 
