@@ -72,7 +72,19 @@ def test_a_number_the_wire_cannot_carry_names_its_option(
 @pytest.mark.parametrize(
     ("option", "value", "said"),
     [
-        ("--max-step", "1", "--max-step: is 1: must be greater than 1"),
+        # "must be greater than 1" did not say how to set no bound.
+        (
+            "--max-step",
+            "1",
+            "--max-step: is 1: must be at least 2 (a window or step of 1 pools nothing); for no "
+            "bound give null (none on the command line, 0 in a gRPC request)",
+        ),
+        (
+            "--max-window",
+            "0",
+            "--max-window: is 0: must be at least 2 (a window or step of 1 pools nothing); for "
+            "no bound give null (none on the command line, 0 in a gRPC request)",
+        ),
         ("--budget", "0", "--budget: is 0: must be greater than 0"),
         ("--top", "3000000000", "--top: is 3,000,000,000: must be at most 2,147,483,647"),
         ("--max-activations", "0", "--max-activations: is 0: must be greater than 0"),

@@ -405,7 +405,7 @@ BUDGET_OPTIONS = (
         "--max-step",
         "max_step",
         {
-            "type": count,
+            "type": bound,
             "metavar": "S",
             "help": "widest pooling step per axis below the top (default: no bound)",
         },

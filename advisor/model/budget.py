@@ -15,6 +15,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
@@ -382,6 +384,22 @@ class Budget(NullsOmitted):
     @classmethod
     def _an_integer(cls, value: Any) -> Any:
         return _whole(value)
+
+    @field_validator("max_window", "max_step", mode="wrap")
+    @classmethod
+    def _a_bound(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        # "is 1: must be greater than 1" did not say how to set no bound, which each way of
+        # giving a budget writes otherwise (a request's 0 is one).
+        try:
+            return handler(value)
+        except ValidationError as refused:
+            if refused.errors()[0]["type"] != "greater_than":
+                raise
+            given = refused.errors()[0]["input"]
+            raise ValueError(
+                f"is {given:,}: must be at least 2 (a window or step of 1 pools nothing); for no "
+                "bound give null (none on the command line, 0 in a gRPC request)"
+            ) from None
 
     @field_validator("time_limit_seconds", "log2_rank_target", mode="before")
     @classmethod

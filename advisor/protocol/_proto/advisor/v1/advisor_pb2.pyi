@@ -899,7 +899,7 @@ class Budget(_message.Message):
     min_width: _builtins.int
     """Narrowest hidden width of a practical profile; absent = max(outputs, 8)."""
     min_representation: _builtins.int
-    """Range of M, the representation channels, of a practical profile; absent = 4 and 64."""
+    """Smallest M, the representation channels, of a practical profile; absent = 4."""
     max_representation: _builtins.int
     """Largest M of a practical profile; absent = 64."""
     max_window: _builtins.int
@@ -1064,7 +1064,11 @@ class CorrelationAnalysis(_message.Message):
     log2_separation_rank: _builtins.float
     """log2 of the separation rank the architecture reaches on it (as far as certificate says)."""
     log2_max_rank: _builtins.float
-    """The dimension bound: min(|A|, |B|) * log2 M."""
+    """The largest rank the regions allow any network of this M and these windows: on a tree the
+    dimension bound, min(|A|, |B|) * log2 M; with overlapping windows the smaller side's sum of
+    log2 C(M + d - 1, d) over its locations, each entering the unrolled network d times
+    (docs/FORMATS.md §3).
+    """
     certificate: Global___Certificate.ValueType
     """How far log2_separation_rank is proven; never UNSPECIFIED in an answer."""
     weight: _builtins.float
