@@ -106,6 +106,28 @@ def test_katibs_health_lists_the_suggestion_service() -> None:
     assert statuses[KATIB_HEALTH_SERVICE] == health_pb2.HealthCheckResponse.SERVING
 
 
+def test_katibs_health_refuses_a_service_it_has_not_naming_it() -> None:
+    server = start_katib_server("127.0.0.1", 0, workers=1)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            with pytest.raises(grpc.RpcError) as refused:
+                health.Check(health_pb2.HealthCheckRequest(service="bogus"), timeout=5)
+    finally:
+        server.stop(0)
+    call = refused.value
+    assert isinstance(call, grpc.Call)
+    assert call.code() == grpc.StatusCode.NOT_FOUND
+    assert "no service 'bogus' on this server; its health services: " in call.details()
+    assert repr(KATIB_HEALTH_SERVICE) in call.details()
+    status = rpc_status.from_call(call)
+    assert status is not None
+    [detail] = status.details
+    info = error_details_pb2.ErrorInfo()
+    assert detail.Unpack(info)
+    assert (info.reason, dict(info.metadata)) == ("SERVICE_NOT_FOUND", {"service": "bogus"})
+
+
 @pytest.fixture
 def own_katib() -> Iterator[api_pb2_grpc.SuggestionStub]:
     """An endpoint of the test's own, which has warned of no experiment yet."""

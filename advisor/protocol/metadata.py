@@ -32,6 +32,7 @@ __all__ = [
     "SEARCH_ID_IN_USE_REASON",
     "SERVER_TIME_BOUND_REASON",
     "SERVER_VERSION_METADATA_KEY",
+    "SERVICE_NOT_FOUND_REASON",
     "TOKEN_INVALID_REASON",
     "TOKEN_MISSING_REASON",
     "UNIX_SCHEMES",
@@ -109,6 +110,10 @@ worker process that died during the call; its ``RequestInfo`` names the call for
 METHOD_NOT_FOUND_REASON: Final = "METHOD_NOT_FOUND"
 """The ``reason`` of the ``google.rpc.ErrorInfo`` of an ``UNIMPLEMENTED``: the server has no such
 method (a newer client's, or another service's)."""
+
+SERVICE_NOT_FOUND_REASON: Final = "SERVICE_NOT_FOUND"
+"""The ``reason`` of the ``google.rpc.ErrorInfo`` of the ``NOT_FOUND`` a health ``Check`` of a
+service the server does not have ends with (its ``metadata`` names the service asked for)."""
 
 CALL_DEADLINE_EXCEEDED_REASON: Final = "CALL_DEADLINE_EXCEEDED"
 """The ``reason`` of the ``google.rpc.ErrorInfo`` of a ``DEADLINE_EXCEEDED`` the server answered

@@ -1,10 +1,13 @@
-"""gRPC's health servicers with ``List`` answered: every service's status, as the proto says.
+"""gRPC's health servicers with ``List`` answered and an unknown service refused in full.
 
 grpcio-health-checking's servicers (1.85) answer ``Check`` and ``Watch`` but inherit ``List``
 from the generated base class, which raises ``NotImplementedError``: a ``List`` call, which any
 caller may make (health needs no token) and reflection lists, ended ``UNIMPLEMENTED`` with the
 exception's text and logged an ERROR with its traceback every time. These subclasses answer it
-from the statuses the servicer holds, the same ones ``Check`` reads.
+from the statuses the servicer holds, the same ones ``Check`` reads. Their ``Check`` of a
+service the server does not have ended ``NOT_FOUND`` with no message and no ``ErrorInfo``, which
+every other status of the server carries (docs/SERVICE.md): it now names the service and the
+ones the server has, with the reason ``SERVICE_NOT_FOUND``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,11 @@ from collections.abc import Mapping
 
 import grpc
 from grpc_health.v1 import _async, health, health_pb2
+
+from advisor.protocol.metadata import SERVICE_NOT_FOUND_REASON
+from advisor.service.call_id import with_call_id
+from advisor.service.status import reason_status
+from advisor.service.threads import CallAbortedError, abort_call
 
 __all__ = ["AsyncHealthServicer", "SyncHealthServicer", "health_list"]
 
@@ -24,6 +32,19 @@ def health_list(statuses: Mapping[str, int]) -> health_pb2.HealthListResponse:
             service: health_pb2.HealthCheckResponse(status=status)
             for service, status in statuses.items()
         }
+    )
+
+
+def _unknown(service: str, statuses: Mapping[str, int]) -> CallAbortedError | None:
+    """Return the refusal of a ``Check`` of ``service`` where the server has none of that name."""
+    if service in statuses:
+        return None
+    served = ", ".join(repr(name) for name in sorted(statuses))
+    return reason_status(
+        grpc.StatusCode.NOT_FOUND,
+        f"no service {service!r} on this server; its health services: {served} ('': the server)",
+        SERVICE_NOT_FOUND_REASON,
+        {"service": service},
     )
 
 
@@ -40,6 +61,18 @@ class AsyncHealthServicer(_async.HealthServicer):  # type: ignore[misc]  # grpc_
         """Answer every registered service's status; the event loop's alone changes them."""
         return health_list(self._server_status)
 
+    async def Check(  # noqa: N802 - gRPC method names come from the proto
+        self,
+        request: health_pb2.HealthCheckRequest,
+        context: grpc.aio.ServicerContext[object, object],
+    ) -> health_pb2.HealthCheckResponse:
+        """Answer a service's status, or refuse one the server has not (:func:`_unknown`)."""
+        refusal = _unknown(request.service, self._server_status)
+        if refusal is not None:
+            await abort_call(context, refusal)
+        response: health_pb2.HealthCheckResponse = await super().Check(request, context)
+        return response
+
 
 class SyncHealthServicer(health.HealthServicer):  # type: ignore[misc]  # grpc_health: untyped
     """The synchronous servicer (the Katib endpoint), with ``List``."""
@@ -50,3 +83,15 @@ class SyncHealthServicer(health.HealthServicer):  # type: ignore[misc]  # grpc_h
         """Answer every registered service's status, read under the servicer's lock."""
         with self._lock:
             return health_list(self._server_status)
+
+    def Check(  # noqa: N802 - gRPC method names come from the proto
+        self, request: health_pb2.HealthCheckRequest, context: grpc.ServicerContext
+    ) -> health_pb2.HealthCheckResponse:
+        """Answer a service's status, or refuse one the server has not (:func:`_unknown`)."""
+        with self._lock:
+            refusal = _unknown(request.service, self._server_status)
+        if refusal is not None:
+            context.set_trailing_metadata(with_call_id(refusal.trailing_metadata))
+            context.abort(refusal.code, refusal.details)
+        response: health_pb2.HealthCheckResponse = super().Check(request, context)
+        return response

@@ -20,6 +20,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_status import rpc_status
 
 from advisor.cli.main import main as advisor_main
 from advisor.errors import InvalidRequestError, ServerStartError
@@ -47,7 +48,7 @@ from advisor.service.servicer import AdvisorServicer
 from advisor.service.thread_pool import ThreadWorkers
 from advisor.service.threads import ThreadContext
 from tests.support.certificates import Certificates, make_certificates
-from tests.support.harness import CallError, DirectAdvisor, LiveAdvisor
+from tests.support.harness import CallError, DirectAdvisor, LiveAdvisor, error_infos_of
 from tests.support.scripted import closed_target
 from tests.support.waiting import wait_until
 from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
@@ -92,6 +93,24 @@ def test_health_lists_every_service_it_checks_and_logs_no_error(
     statuses = {service: response.status for service, response in listed.statuses.items()}
     assert statuses == {"": SERVING, ADVISOR_SERVICE_NAME: SERVING}
     assert caplog.records == []
+
+
+def test_health_refuses_a_service_it_has_not_naming_it_with_an_error_info(
+    channel: grpc.Channel,
+) -> None:
+    # gRPC's servicer ended NOT_FOUND with no message and no ErrorInfo, which every other
+    # status of the server carries.
+    with pytest.raises(grpc.RpcError) as refused:
+        _health(channel, "bogus")
+    call = refused.value
+    assert isinstance(call, grpc.Call)
+    assert call.code() == grpc.StatusCode.NOT_FOUND
+    assert call.details() == (
+        f"no service 'bogus' on this server; its health services: '', '{ADVISOR_SERVICE_NAME}' "
+        "('': the server)"
+    )
+    [info] = error_infos_of(rpc_status.from_call(call))
+    assert (info.reason, dict(info.metadata)) == ("SERVICE_NOT_FOUND", {"service": "bogus"})
 
 
 def _held_workers(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
