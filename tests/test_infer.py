@@ -1405,7 +1405,7 @@ def test_a_reports_arrangement_is_abbreviated_in_its_repr() -> None:
         "InferenceReport(task=None, arrangement=(16383, 16382, 16381, 16380, 16379, 16378, "
         "16377, 16376, 16375, ..., 1, 0; 16,384 ids), entanglement_before=(0.5,), "
         f"entanglement_after=(0.25,), partitioner='spectral', correlations=({kept!r},), "
-        "threshold=0.2, evidence=9)"
+        "threshold=0.2, evidence=9, input=None, outputs=None)"
     )
     assert report == dataclasses.replace(report)
     assert "arrangement=(2, 0, 1)," in repr(dataclasses.replace(report, arrangement=(2, 0, 1)))

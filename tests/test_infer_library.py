@@ -183,6 +183,64 @@ def test_a_task_file_that_cannot_be_read_is_refused_naming_it(tmp_path: Path) ->
         advisor.with_data(tmp_path / "missing.yaml", report)
 
 
+def _noise() -> np.ndarray:
+    """400 samples of an 8 x 8 grid of independent locations: data with no task to infer."""
+    return np.random.default_rng(0).normal(size=(400, 8, 8))
+
+
+@pytest.mark.parametrize("inferred", [_noise, _smooth], ids=["no task", "a task"])
+def test_a_description_of_another_grid_is_refused_whether_or_not_the_data_gives_a_task(
+    inferred: Callable[[], np.ndarray],
+) -> None:
+    # Without a task the report's grid went unchecked: with_data returned the description of
+    # 16x16 beside 8x8 data, which recommend --data refused.
+    report = advisor.infer_task(inferred())
+    assert report.input == advisor.InputSpec(shape=[8, 8])
+    with pytest.raises(advisor.InvalidRequestError) as refused:
+        advisor.with_data({"input": {"shape": [16, 16]}, "preset": "symmetry"}, report)
+    [violation] = refused.value.violations
+    assert violation.field == "input"
+    assert violation.description.startswith("the data's grid [8, 8] is not the task's [16, 16]")
+
+
+def test_a_description_the_data_adds_no_correlation_to_is_refused_as_the_command_refuses_it() -> (
+    None
+):
+    report = advisor.infer_task(_noise())
+    assert report.task is None
+    with pytest.raises(advisor.InvalidRequestError) as refused:
+        advisor.with_data({"input": {"shape": [8, 8]}}, report)
+    [violation] = refused.value.violations
+    assert violation.field == "correlations"
+    assert violation.description.endswith(
+        ": the description has none, and the data adds none: the sample shows no dependence to "
+        "model (the report has no task)"
+    )
+    # A preset is a task's correlations: the description alone is the task.
+    described = {"input": {"shape": [8, 8]}, "preset": "symmetry"}
+    assert advisor.with_data(described, report) == described
+
+
+@pytest.mark.parametrize("inferred", [_noise, _smooth], ids=["no task", "a task"])
+def test_the_outputs_the_inference_was_given_are_the_task_s_or_refused_if_it_states_others(
+    inferred: Callable[[], np.ndarray],
+) -> None:
+    # with_data dropped them, where recommend --data --labels sets the labels' classes.
+    report = advisor.infer_task(inferred(), outputs=3)
+    assert report.outputs == 3
+    described = {"input": {"shape": [8, 8]}, "preset": "symmetry"}
+    assert advisor.with_data(described, report)["outputs"] == 3
+    assert advisor.with_data({**described, "outputs": 3}, report)["outputs"] == 3
+    with pytest.raises(advisor.InvalidRequestError) as refused:
+        advisor.with_data({**described, "outputs": 5}, report)
+    [violation] = refused.value.violations
+    assert (violation.field, violation.description) == (
+        "outputs",
+        "is 5, but the data's report holds outputs 3 (the classes the inference was given): "
+        "make the task's outputs 3, or infer without them",
+    )
+
+
 def test_a_report_without_a_task_says_why_in_its_table() -> None:
     # On 5 samples the table said "no task: no partition is kept (the reasons below)", and every
     # partition "the evidence reaches under 50% ...": the real reason, too few samples, was the

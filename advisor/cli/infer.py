@@ -33,7 +33,7 @@ from advisor.cli.output_files import (
 )
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.infer.combine import input_mismatch, with_data
+from advisor.infer.combine import input_mismatch, no_correlation, with_data
 from advisor.infer.data import DataSample, npz_names, read_data, read_labels
 from advisor.infer.dependence import CONSTANT_REMEDY, DEFAULT_TOP_K, dependence_graph
 from advisor.infer.graph import DependenceGraph, locations_text
@@ -354,17 +354,12 @@ def arranged_task(
     except KeyboardInterrupt:
         raise InferenceInterrupted from None
     try:
-        combined = with_data(document, report, parts)
-        if not combined.get("correlations") and combined.get("preset") is None:
-            # One line, saying why: the notice below would call this no task "the description".
-            why = "" if report.task is not None else f": {_no_task(graph, report)}"
-            raise InvalidRequestError.single(
-                NO_CORRELATION.field,
-                f"{NO_CORRELATION.description}: the description has none, and the data adds "
-                f"none{why}",
-            )
-        task = parse_task(combined)
+        task = parse_task(with_data(document, report, parts))
     except InvalidRequestError as error:
+        if report.task is None and error.violations[0].field == NO_CORRELATION.field:
+            # One line, saying why from the data's graph, which the report does not hold: the
+            # notice below would call this no task "the description".
+            error = InvalidRequestError([no_correlation(_no_task(graph, report))])
         raise error.prefixed("task") from None
     notes = _labels_notes(args, classes, sample.samples)
     if report.task is None:

@@ -32,10 +32,11 @@ from advisor.infer.terms import DATA_PARTS, DATA_PREFIX
 from advisor.model.arguments import require_instance
 from advisor.model.documents import read_document
 from advisor.model.grid import InputSpec
-from advisor.model.task import Task, parse_task, task_document
+from advisor.model.scalars import is_boolean
+from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
 from advisor.words import counted
 
-__all__ = ["TaskSource", "input_mismatch", "with_data"]
+__all__ = ["TaskSource", "input_mismatch", "no_correlation", "with_data"]
 
 TaskSource: TypeAlias = Task | Mapping[str, Any] | str | os.PathLike[str]
 """A described task as :func:`with_data` takes it: a ``Task``, its document or its file's path."""
@@ -145,29 +146,37 @@ def _check_parts(parts: Collection[str]) -> None:
         )
 
 
+def no_correlation(why: str) -> FieldViolation:
+    """Refuse a described task without correlations or a preset that the data adds none to.
+
+    ``why`` says why the data adds none; the command says it from the data's graph, which a
+    report does not hold.
+    """
+    return FieldViolation(
+        NO_CORRELATION.field,
+        f"{NO_CORRELATION.description}: the description has none, and the data adds none: {why}",
+    )
+
+
 def _combined(
     document: Mapping[str, Any], report: InferenceReport, parts: Collection[str]
 ) -> dict[str, Any]:
-    """Return the task document ``document`` with ``parts`` of ``report`` added."""
+    """Return the task document ``document`` with ``parts`` of ``report`` added.
+
+    The data's input and outputs are checked and the outputs added with or without an inferred
+    task: the command refused a grid that is not the data's, or other outputs than the labels',
+    where the data showed no dependence, and the library did not.
+    """
+    _check_input(document, report)
     combined = dict(document)
-    if report.task is None:
-        return combined  # the data shows no dependence to add
-    try:
-        given = InputSpec.model_validate(document.get("input"))
-    except InvalidRequestError:
-        pass  # the task's own validation names what is wrong with it
-    else:
-        mismatch = input_mismatch(given, report.task.input)
-        if mismatch is not None:
-            raise InvalidRequestError.single("input", mismatch)
-    violations: list[FieldViolation] = []
-    if "correlations" in parts:
+    violations = _outputs_added(combined, report)
+    if report.task is not None and "correlations" in parts:
         found = task_file(report.task).get("correlations", [])
         added = [{**c, "name": DATA_PREFIX + c["name"]} for c in found]
         described = list(document.get("correlations") or [])
         violations += _taken_names(described, {c["name"] for c in added})
         combined["correlations"] = [*described, *added]
-    if "arrangement" in parts and report.task.arrangement is not None:
+    if report.task is not None and "arrangement" in parts and report.task.arrangement is not None:
         if document.get("arrangement") is not None:
             violations.append(
                 FieldViolation(
@@ -177,9 +186,57 @@ def _combined(
                 )
             )
         combined["arrangement"] = list(report.task.arrangement)
+    if not violations and not combined.get("correlations") and combined.get("preset") is None:
+        if report.task is None:
+            why = "the sample shows no dependence to model (the report has no task)"
+        else:
+            why = f"parts {tuple(parts)} takes none of the data's correlations"
+        violations.append(no_correlation(why))
     if violations:
         raise InvalidRequestError(violations)
     return combined
+
+
+def _check_input(document: Mapping[str, Any], report: InferenceReport) -> None:
+    """Refuse a described input that is not the data's (:func:`input_mismatch`).
+
+    The data's is the report's ``input``, else its task's (a server that predates the field
+    sends it only with a task). A description whose input is no input spec is left to the
+    task's own validation, which names what is wrong with it.
+    """
+    data = report.input or (None if report.task is None else report.task.input)
+    if data is None:
+        return
+    try:
+        given = InputSpec.model_validate(document.get("input"))
+    except InvalidRequestError:
+        return
+    mismatch = input_mismatch(given, data)
+    if mismatch is not None:
+        raise InvalidRequestError.single("input", mismatch)
+
+
+def _outputs_added(combined: dict[str, Any], report: InferenceReport) -> list[FieldViolation]:
+    """Give ``combined`` the report's outputs, or refuse other outputs the task states.
+
+    The labels' classes do not silently change what the description says, nor the
+    description what the labels say (as ``recommend --data --labels`` refuses them).
+    """
+    outputs, stated = report.outputs, combined.get("outputs")
+    if outputs is None:
+        return []
+    if stated is None:
+        combined["outputs"] = outputs
+        return []
+    if stated == outputs or is_boolean(stated) or not isinstance(stated, int):
+        return []  # the same, or no count: the task's own validation names it
+    return [
+        FieldViolation(
+            "outputs",
+            f"is {stated:,}, but the data's report holds outputs {outputs:,} (the classes the "
+            f"inference was given): make the task's outputs {outputs:,}, or infer without them",
+        )
+    ]
 
 
 def _taken_names(described: list[Any], added: set[str]) -> list[FieldViolation]:

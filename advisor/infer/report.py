@@ -14,6 +14,7 @@ from advisor.infer.significance import least_samples
 from advisor.infer.terms import ARRANGEMENT_GAIN, EVIDENCE_COVERAGE
 from advisor.layout import TableDisplay, table, wrapped
 from advisor.model.documents import ShortRepr, short_dataclass_repr
+from advisor.model.grid import InputSpec
 from advisor.model.task import Task
 
 __all__ = [
@@ -85,6 +86,13 @@ class InferenceReport(TableDisplay):
     evidence
         The graph's edges at or above ``threshold``; the inference reads only those. None with
         ``threshold``.
+    input
+        The data's grid and channels, which a task the data is added to must have
+        (:func:`~advisor.infer.combine.with_data`), with or without ``task``. None from a server
+        that predates it.
+    outputs
+        The outputs the inference was given (the data's classes), with or without ``task``;
+        None where it was given none.
 
     Its repr abbreviates the arrangement, as a task's repr does its location ids. In a notebook
     and the IPython shell it shows as :meth:`as_table`.
@@ -99,6 +107,8 @@ class InferenceReport(TableDisplay):
     correlations: tuple[InferredCorrelation, ...]
     threshold: float | None
     evidence: int | None
+    input: InputSpec | None = None
+    outputs: int | None = None
 
     __repr__ = short_dataclass_repr
 

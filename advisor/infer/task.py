@@ -72,6 +72,7 @@ from advisor.infer.report import MIN_WEIGHT, InferenceReport, InferredCorrelatio
 from advisor.infer.significance import independence_threshold, pair_thresholds
 from advisor.infer.terms import ARRANGED_RATIO, EVIDENCE_COVERAGE
 from advisor.model.arguments import checked_inference_arguments
+from advisor.model.grid import InputSpec
 from advisor.model.presets import expand_task_preset
 from advisor.model.task import Task, parse_task
 from advisor.stopping import StopSignal
@@ -167,6 +168,8 @@ class InferredTask:
     candidates: tuple[Candidate, ...]
     threshold: float
     evidence: int
+    input: InputSpec
+    outputs: int | None
 
     def found(self) -> Task:
         """Return the task, for data known to have dependence (benchmarks, tests).
@@ -196,6 +199,8 @@ class InferredTask:
             ),
             threshold=self.threshold,
             evidence=self.evidence,
+            input=self.input,
+            outputs=self.outputs,
         )
 
     @property
@@ -294,7 +299,15 @@ def infer_task(
     task = None
     if any(c.kept for c in judged):
         task = parse_task(_document(evidence, judged, top, outputs, arranged if carry else None))
-    return InferredTask(task, arranged, tuple(judged), threshold, int(evidence.weights.size))
+    return InferredTask(
+        task,
+        arranged,
+        tuple(judged),
+        threshold,
+        int(evidence.weights.size),
+        InputSpec(shape=[int(n) for n in graph.shape], channels=int(graph.channels)),
+        outputs,
+    )
 
 
 def _measure_arranged(

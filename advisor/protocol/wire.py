@@ -868,6 +868,8 @@ def inference_report_to_proto(report: InferenceReport) -> advisor_pb2.InferTaskR
     """Encode an :class:`InferenceReport` (a threshold and evidence of None as the wire's 0)."""
     return advisor_pb2.InferTaskResponse(
         task=None if report.task is None else task_to_proto(report.task),
+        input=None if report.input is None else _input_to_proto(report.input),
+        outputs=report.outputs,
         arrangement=report.arrangement,
         entanglement_before=report.entanglement_before,
         entanglement_after=report.entanglement_after,
@@ -915,4 +917,10 @@ def inference_report_from_proto(message: advisor_pb2.InferTaskResponse) -> Infer
         # Every threshold is above 0: the wire's 0 is a server that predates it, as its evidence.
         threshold=message.threshold or None,
         evidence=message.evidence if message.threshold else None,
+        input=(
+            InputSpec.model_validate(_input_document(message.input))
+            if message.HasField("input")
+            else None
+        ),
+        outputs=message.outputs if message.HasField("outputs") else None,
     )

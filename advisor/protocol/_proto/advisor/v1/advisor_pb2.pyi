@@ -1969,6 +1969,8 @@ class InferTaskResponse(_message.Message):
     CORRELATIONS_FIELD_NUMBER: _builtins.int
     THRESHOLD_FIELD_NUMBER: _builtins.int
     EVIDENCE_FIELD_NUMBER: _builtins.int
+    INPUT_FIELD_NUMBER: _builtins.int
+    OUTPUTS_FIELD_NUMBER: _builtins.int
     partitioner: _builtins.str
     """"metis" or "spectral"."""
     threshold: _builtins.float
@@ -1982,6 +1984,10 @@ class InferTaskResponse(_message.Message):
     evidence: _builtins.int
     """The graph's edges at or above their own pair's threshold (threshold, or the higher one of a
     sparse, heavy-tailed or skewed pair, or of several channels); the inference reads only those.
+    """
+    outputs: _builtins.int
+    """The request's outputs (the data's classes), which a task the data is added to takes or must
+    state already (also when task is absent); absent where the request gave none.
     """
     @_builtins.property
     def task(self) -> Global___Task:
@@ -2008,6 +2014,12 @@ class InferTaskResponse(_message.Message):
     def correlations(self) -> _containers.RepeatedCompositeFieldContainer[Global___InferredCorrelation]:
         """Every candidate partition measured, kept or not."""
 
+    @_builtins.property
+    def input(self) -> Global___InputSpec:
+        """The data's input: the graph's grid and channels, which a task the data is added to must have
+        (also when task is absent). Absent from a server that predates it.
+        """
+
     def __init__(
         self,
         *,
@@ -2019,11 +2031,15 @@ class InferTaskResponse(_message.Message):
         correlations: _abc.Iterable[Global___InferredCorrelation] | None = ...,
         threshold: _builtins.float = ...,
         evidence: _builtins.int = ...,
+        input: Global___InputSpec | None = ...,
+        outputs: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["task", b"task"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_outputs", b"_outputs", "input", b"input", "outputs", b"outputs", "task", b"task"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["arrangement", b"arrangement", "correlations", b"correlations", "entanglement_after", b"entanglement_after", "entanglement_before", b"entanglement_before", "evidence", b"evidence", "partitioner", b"partitioner", "task", b"task", "threshold", b"threshold"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_outputs", b"_outputs", "arrangement", b"arrangement", "correlations", b"correlations", "entanglement_after", b"entanglement_after", "entanglement_before", b"entanglement_before", "evidence", b"evidence", "input", b"input", "outputs", b"outputs", "partitioner", b"partitioner", "task", b"task", "threshold", b"threshold"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__outputs: _TypeAlias = _typing.Literal["outputs"]  # noqa: Y015
+    _WhichOneofArgType__outputs: _TypeAlias = _typing.Literal["_outputs", b"_outputs"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__outputs) -> _WhichOneofReturnType__outputs | None: ...
 
 Global___InferTaskResponse: _TypeAlias = InferTaskResponse  # noqa: Y015
