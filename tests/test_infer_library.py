@@ -241,6 +241,18 @@ def test_the_outputs_the_inference_was_given_are_the_task_s_or_refused_if_it_sta
     )
 
 
+def test_a_table_of_as_many_pairs_as_the_cap_says_more_may_qualify() -> None:
+    # A 16x16 mirror image has 128 mirrored pairs, each its mirror's strongest partner: 16 were
+    # listed and nothing said the others were left out.
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(500, 16, 16))
+    values[:, :, 8:] = values[:, :, 7::-1] + 0.1 * rng.normal(size=(500, 16, 8))
+    table = " ".join(advisor.infer_task(values).as_table().split())
+    assert "the 16 strongest long-range pairs are listed, at most 16: more may qualify" in table
+    # Fewer pairs than the cap: no such line.
+    assert "more may qualify" not in advisor.infer_task(_smooth()).as_table()
+
+
 def test_a_report_without_a_task_says_why_in_its_table() -> None:
     # On 5 samples the table said "no task: no partition is kept (the reasons below)", and every
     # partition "the evidence reaches under 50% ...": the real reason, too few samples, was the

@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from advisor.infer.significance import least_samples
-from advisor.infer.terms import ARRANGEMENT_GAIN, EVIDENCE_COVERAGE
+from advisor.infer.terms import (
+    ARRANGEMENT_GAIN,
+    EVIDENCE_COVERAGE,
+    MAX_PAIRS,
+    NEAR_PAIR,
+    PAIR_PREFIX,
+)
 from advisor.layout import TableDisplay, table, wrapped
 from advisor.model.documents import ShortRepr, short_dataclass_repr
 from advisor.model.grid import InputSpec
@@ -217,7 +223,24 @@ def _report_table(report: InferenceReport) -> str:
     ]
     headers = ["partition", "entanglement", "chance", "weight"]
     lines += table(headers, rows, right_aligned={1, 2}, prose_last=True)
+    lines += [line for note in _pairs_capped(report) for line in wrapped(note, "", "  ")]
     return "\n".join(lines) + "\n"
+
+
+def _pairs_capped(report: InferenceReport) -> list[str]:
+    """Say where the pairs listed may be the cap's :data:`MAX_PAIRS`, not all that qualify.
+
+    On a 16x16 mirror image 128 pairs are evidence and each its mirror's strongest partner: 16
+    were listed, and nothing said that the others were left out.
+    """
+    pairs = [c for c in report.correlations if c.name.startswith(PAIR_PREFIX)]
+    near = sum(c.dropped.startswith(NEAR_PAIR) for c in pairs)
+    counts = [(len(pairs) - near, "long-range pairs"), (near, f"pairs {NEAR_PAIR}")]
+    return [
+        f"the {MAX_PAIRS} strongest {what} are listed, at most {MAX_PAIRS}: more may qualify"
+        for count, what in counts
+        if count >= MAX_PAIRS
+    ]
 
 
 def _arrangement_line(report: InferenceReport) -> str:

@@ -70,7 +70,13 @@ from advisor.infer.graph import DependenceGraph, channel_problem, location_text
 from advisor.infer.polling import poll
 from advisor.infer.report import MIN_WEIGHT, InferenceReport, InferredCorrelation, dropped_reason
 from advisor.infer.significance import independence_threshold, pair_thresholds
-from advisor.infer.terms import ARRANGED_RATIO, EVIDENCE_COVERAGE
+from advisor.infer.terms import (
+    ARRANGED_RATIO,
+    EVIDENCE_COVERAGE,
+    MAX_PAIRS,
+    NEAR_PAIR,
+    PAIR_PREFIX,
+)
 from advisor.model.arguments import checked_inference_arguments
 from advisor.model.grid import InputSpec
 from advisor.model.presets import expand_task_preset
@@ -80,9 +86,7 @@ from advisor.stopping import StopSignal
 __all__ = [
     "ARRANGED_RATIO",
     "EVIDENCE_COVERAGE",
-    "MAX_PAIRS",
     "MIN_WEIGHT",
-    "NEAR_PAIR",
     "PAIR_THRESHOLD",
     "CHANCE_LEVEL",
     "Candidate",
@@ -96,12 +100,6 @@ __all__ = [
 
 PAIR_THRESHOLD: Final = 0.5
 """Least |r| of a long-range pair."""
-
-MAX_PAIRS: Final = 16
-"""Most long-range pairs in a task (and most pairs too near to be, listed as dropped)."""
-
-NEAR_PAIR: Final = "too near for a long-range pair"
-"""Why a strong pair of locations is not a long-range pair (the start of its dropped reason)."""
 
 CHANCE_LEVEL: Final = 0.05
 """The chance that random relabellings of the locations lift any candidate partition of a graph
@@ -658,7 +656,7 @@ def _pairs(graph: DependenceGraph, null: _Null, edges: _Ids) -> list[Candidate]:
     """Measure each of ``edges`` as a candidate of two locations."""
     return [
         Candidate(
-            f"locations {location_text(graph.shape, int(graph.rows[e]))} vs "
+            f"{PAIR_PREFIX}{location_text(graph.shape, int(graph.rows[e]))} vs "
             f"{location_text(graph.shape, int(graph.cols[e]))}",
             graph.rows[e : e + 1].copy(),
             graph.cols[e : e + 1].copy(),

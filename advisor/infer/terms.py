@@ -15,6 +15,9 @@ __all__ = [
     "DATA_PARTS",
     "DATA_PREFIX",
     "EVIDENCE_COVERAGE",
+    "MAX_PAIRS",
+    "NEAR_PAIR",
+    "PAIR_PREFIX",
 ]
 
 ARRANGED_RATIO: Final = 0.8
@@ -37,3 +40,12 @@ DATA_PARTS: Final = ("correlations", "arrangement")
 
 DATA_PREFIX: Final = "data: "
 """The prefix of the names of the correlations a data sample adds."""
+
+MAX_PAIRS: Final = 16
+"""Most long-range pairs in a task (and most pairs too near to be, listed as dropped)."""
+
+NEAR_PAIR: Final = "too near for a long-range pair"
+"""Why a strong pair of locations is not a long-range pair (the start of its dropped reason)."""
+
+PAIR_PREFIX: Final = "locations "
+"""The start of a pair's name (``locations (3, 2) vs (3, 13)``), which no stripe's has."""
