@@ -487,6 +487,30 @@ def test_a_negative_label_beside_classes_from_0_is_noted_as_a_likely_unlabelled_
     assert "note: --labels" not in signs.stderr
 
 
+@pytest.mark.parametrize(
+    ("classes", "said"),
+    [
+        ([1, 2, 3], "are the labels 1 to 3, not 0 to 2: the task's outputs is 3"),
+        ([0, 5], "are the labels 0, 5, not 0 to 1: the task's outputs is 2"),
+        ([1.0, 2.0], "are the labels 1 to 2, not 0 to 1: the task's outputs is 2"),
+    ],
+)
+def test_labels_numbered_otherwise_than_the_class_indices_are_noted(
+    tmp_path: Path, classes: list[float], said: str
+) -> None:
+    # Labels 1 to 3 set outputs 3 silently, where a net trained with them as class indices
+    # (cross-entropy) needs 4; labels 0 and 5 set 2.
+    data, _ = _blocks(tmp_path)
+    labels = np.asarray(classes)[np.arange(400) % len(classes)]
+    run = advisor("infer", data, "--labels", _saved(tmp_path, labels))
+    assert run.status == 0, run.stderr
+    report = " ".join(run.stderr.split())  # as read, unwrapped
+    assert f"note: --labels's {len(classes)} classes {said}" in report
+    assert f"or outputs {max(classes) + 1:g}" in report
+    indices = advisor("infer", data, "--labels", _saved(tmp_path, np.arange(400) % 3))
+    assert "note: --labels" not in indices.stdout + indices.stderr
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.int64, np.bool_])
 def test_one_hot_labels_are_refused_with_the_fix(tmp_path: Path, dtype: type[np.generic]) -> None:
     one_hot = np.eye(3, dtype=dtype)[[0, 2, 1, 2]]

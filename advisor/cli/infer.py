@@ -254,7 +254,31 @@ def _labels_note(classes: _Classes | None, samples: int) -> str:
             f"{values[1]:g} to {values[-1]:g}, counted as a class of its own (outputs "
             f"{outputs:,}): if it marks unlabelled samples, the task's outputs is {outputs - 1:,}"
         )
+    if _numbered_otherwise(values):
+        named = (
+            f"{values[0]:g} to {values[-1]:g}"
+            if values[-1] - values[0] == outputs - 1
+            else ", ".join(f"{v:g}" for v in values[:4]) + (", ..." if outputs > 4 else "")
+        )
+        return (
+            f"note: --labels's {outputs:,} classes are the labels {named}, not 0 to "
+            f"{outputs - 1:,}: the task's outputs is {outputs:,}, the classes there are; a loss "
+            f"that reads labels as class indices (cross-entropy) needs them renumbered 0 to "
+            f"{outputs - 1:,}, or outputs {values[-1] + 1:g}"
+        )
     return ""
+
+
+def _numbered_otherwise(values: npt.NDArray[Any]) -> bool:
+    """Whether labels of whole numbers from 0 up are not the class indices 0 to K - 1.
+
+    Labels 1 to 3 (numbered from 1) or 0 and 5 set outputs 3 and 2, the classes there are,
+    where a network trained with them as class indices needs 4 and 6: said, as the label -1 is.
+    """
+    if values.dtype.kind not in "iuf" or values[0] < 0:
+        return False
+    whole = values.dtype.kind in "iu" or bool(np.all(np.mod(values, 1) == 0))
+    return whole and values[-1] != values.size - 1
 
 
 def _write_task(
