@@ -1265,7 +1265,7 @@ def test_an_array_read_whole_is_bounded_by_its_header_not_the_file_s_size(
         stream.write(bytes(80))
     with pytest.raises(
         InvalidRequestError,
-        match=r"\[100000000000\] of float64 is 800,000,000,000 bytes \(745.1 GiB\), over the",
+        match=r"\[100000000000\] of float64 is 800,000,000,000 bytes \(745 GiB\), over the",
     ):
         read_labels(liar, 10)
     monkeypatch.setattr(data_module, "MAX_PARSED_BYTES", 1 << 20)
@@ -1274,8 +1274,8 @@ def test_an_array_read_whole_is_bounded_by_its_header_not_the_file_s_size(
     assert packed.stat().st_size < 1 << 20
     with pytest.raises(
         InvalidRequestError,
-        match=r"\[2, 512, 257\] of float64 is 2,105,344 bytes \(2.0 MiB\), over the limit of "
-        r"1,048,576 bytes \(1.0 MiB\)",
+        match=r"\[2, 512, 257\] of float64 is 2,105,344 bytes \(2.01 MiB\), over the limit of "
+        r"1,048,576 bytes \(1.00 MiB\)",
     ) as error:
         read_data(packed)
     assert _fields(error) == ["data"]
@@ -1288,15 +1288,16 @@ def test_a_csv_s_values_are_bounded_as_an_array_read_whole(
 ) -> None:
     # A value of a CSV may be 2 bytes ("0,"), 8 as float64: a file within the size limit could
     # hold an array 4 times past the bound an .npz's array has, and took some 12 GB as the
-    # Python floats it was read as.
+    # Python floats it was read as. Sizes are in the unit they fill: in MiB alone, both sizes
+    # read "(0.0 MiB)".
     monkeypatch.setattr(data_module, "MAX_PARSED_BYTES", 1024)
     csv = tmp_path / "zeros.csv"
     csv.write_text("0,0,0,0,0,0,0,0\n" * 17)  # 272 bytes; 136 values, 1,088 bytes as float64
     with pytest.raises(InvalidRequestError) as error:
         read_data(csv)
     assert error.value.violations[0].description == (
-        f"{csv}: its values up to line 17 are 1,088 bytes (0.0 MiB) as float64, over the limit "
-        "of 1,024 bytes (0.0 MiB) for an array read whole; pass a sample of it (a few thousand "
+        f"{csv}: its values up to line 17 are 1,088 bytes (1.06 KiB) as float64, over the limit "
+        "of 1,024 bytes (1.00 KiB) for an array read whole; pass a sample of it (a few thousand "
         "samples estimate the dependence well)"
     )
     assert _fields(error) == ["data"]
@@ -1316,7 +1317,7 @@ def test_a_file_over_a_size_limit_is_told_apart_from_the_limit(
     with pytest.raises(InvalidRequestError) as error:
         read_data(large)
     assert error.value.violations[0].description == (
-        f"{large}: 1,048,577 bytes (1.0 MiB) exceeds the limit of 1,048,576 bytes (1.0 MiB) for "
+        f"{large}: 1,048,577 bytes (1.00 MiB) exceeds the limit of 1,048,576 bytes (1.00 MiB) for "
         "this format; pass a sample of it (a few thousand samples estimate the dependence well)"
     )
 
