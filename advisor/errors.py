@@ -137,7 +137,7 @@ class FieldViolation:
 
         The empty path is the request or document as a whole (a message that does not decode,
         a file that cannot be read, the count of violations left out): a message read ``: is
-        not a valid ...`` or ended ``...; : 190 more violation(s) left out``.
+        not a valid ...`` or ended ``...; : 190 more violations left out``.
         """
         return f"{self.field}: {self.description}" if self.field else self.description
 
@@ -233,7 +233,7 @@ def fitting_violations(violations: Sequence[FieldViolation]) -> list[FieldViolat
         used += size
     left_out = len(violations) - len(fitting)
     if left_out:
-        fitting.append(FieldViolation("", f"{left_out} more violation(s) left out"))
+        fitting.append(FieldViolation("", f"{counted(left_out, 'more violation')} left out"))
     return fitting
 
 

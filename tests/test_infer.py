@@ -18,7 +18,7 @@ from advisor_client import AdvisorClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer import data as data_module
 from advisor.infer import inference
 from advisor.infer import partition as partition_module
@@ -756,6 +756,17 @@ def test_a_bad_edge_is_named_by_a_field_of_the_dependence_graph_message() -> Non
         assert field.split("[")[0] in fields
 
 
+def test_edge_lists_of_other_lengths_are_told_their_counts() -> None:
+    graph = _blocks_graph((8, 8), 4, seed=6)
+    one = _edited(graph, weights=graph.weights[:1].copy())  # was "has 1 entries"
+    with pytest.raises(InvalidRequestError) as error:
+        check_graph(one, 1024)
+    assert error.value.violations[0] == FieldViolation(
+        "weights",
+        f"has 1 entry, rows has {graph.rows.size:,}: rows, cols and weights are parallel lists",
+    )
+
+
 def test_an_exact_graph_holds_the_pairs_one_end_ranks_in_its_top_k_and_the_wire_checks_it() -> None:
     # docs/INFER.md: each location's top_k strongest partners, an edge kept if either end keeps
     # it. A graph from outside was checked only against locations x top_k edges: the complete
@@ -920,10 +931,10 @@ def test_with_data_adds_the_inferred_parts_and_keeps_the_description() -> None:
     # Refused naming the argument, as the library's other refusals are: a string was split into
     # letters ("unknown part(s) ['a', 'c', 'e', ...]"), a dict for the report an AttributeError.
     for parts, said in (
-        (["labels"], "parts: unknown part(s) ['labels']; known: correlations, arrangement"),
+        (["labels"], "parts: 1 unknown part ['labels']; known: correlations, arrangement"),
         (
             ["correlation"],
-            "parts: unknown part(s) ['correlation']; known: correlations, arrangement; did you "
+            "parts: 1 unknown part ['correlation']; known: correlations, arrangement; did you "
             "mean 'correlations'?",
         ),
         (
