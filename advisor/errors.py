@@ -19,6 +19,7 @@ under :func:`extra_needed`, whose error says how to install it.
 from __future__ import annotations
 
 import difflib
+import math
 import numbers
 import re
 import typing
@@ -56,6 +57,7 @@ __all__ = [
     "fitting_violations",
     "invalid_request_from_pydantic",
     "list_form",
+    "number_text",
     "refused_limits",
     "unknown_name",
 ]
@@ -135,7 +137,7 @@ class FieldViolation:
 
         The empty path is the request or document as a whole (a message that does not decode,
         a file that cannot be read, the count of violations left out): a message read ``: is
-        not a valid ...`` or ended ``...; : 190 more violation(s) left out``.
+        not a valid ...`` or ended ``...; : 190 more violations left out``.
         """
         return f"{self.field}: {self.description}" if self.field else self.description
 
@@ -231,7 +233,7 @@ def fitting_violations(violations: Sequence[FieldViolation]) -> list[FieldViolat
         used += size
     left_out = len(violations) - len(fitting)
     if left_out:
-        fitting.append(FieldViolation("", f"{left_out} more violation(s) left out"))
+        fitting.append(FieldViolation("", f"{counted(left_out, 'more violation')} left out"))
     return fitting
 
 
@@ -554,7 +556,7 @@ def _message(error: ErrorDetails) -> str:
         bound = error.get("ctx", {})[key]
         if isinstance(bound, float) and bound.is_integer():
             bound = int(bound)
-        message = f"is {_number(error['input'])}: must be {words} {_number(bound)}"
+        message = f"is {number_text(error['input'])}: must be {words} {number_text(bound)}"
         if isinstance(error["input"], float) and error["input"] == 0 and bound == 0:
             # A file's 1e-999 reads as 0.0: the refusal named a value the file does not write.
             message += f" ({_READS_AS_ZERO})"
@@ -641,20 +643,39 @@ _INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,400}")
 """The text of an integer as a number field reads it (at most 400 digits: no long ``int()``)."""
 
 
-def _number(value: object) -> str:
-    """Write a number an error names: an integer with thousands separators.
+_MOST_DIGITS: Final = 24
+"""The longest integer a message writes in full (:func:`number_text`)."""
 
-    One of more than 24 digits is named by its length: ``10**300`` in full would be most of
-    the message, and past 400 characters the service cuts it. An integer's text (``--limit
-    max_message_bytes=5000`` hands on ``"5000"``, which the lax field read as the number) is
-    written as the number, as the config file's ``5000`` is.
+
+def number_text(value: object) -> str:
+    """Write a number a message names: ``2,097,152``, ``60.5``, ``7200`` for 7200.0.
+
+    An integer with thousands separators; one of more than :data:`_MOST_DIGITS` digits by its
+    length (``a 301-digit number``): ``10**300`` in full would be most of the message, past 400
+    characters the service cuts it, and past 4,300 digits Python refuses to write it at all. A
+    float as :func:`exact_float` writes it: ``%g``'s six digits wrote a time limit of 60.0000001
+    seconds as "60", over a limit of 60. An integer's text (``--limit max_message_bytes=5000``
+    hands on ``"5000"``, which the lax field read as the number) is written as the number, as
+    the config file's ``5000`` is; anything else as ``str`` writes it.
     """
     if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
         value = int(value)
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        digits = len(str(abs(int(value))))
-        return f"{int(value):,}" if digits <= 24 else f"a {digits}-digit number"
+        digits = _digits(abs(int(value)))
+        return f"{int(value):,}" if digits <= _MOST_DIGITS else f"a {digits}-digit number"
+    if isinstance(value, float):
+        return exact_float(value)
     return str(value)
+
+
+def _digits(magnitude: int) -> int:
+    """Return how many decimal digits ``magnitude`` (not negative) has, without writing it out.
+
+    Its bit length puts the count at one of two values (a number of ``b`` bits has
+    ``floor(b log10 2)`` digits or one more); a power of ten tells which.
+    """
+    fewest = int(magnitude.bit_length() * math.log10(2))
+    return fewest + 1 if magnitude >= 10**fewest else fewest
 
 
 def _kind(value: object) -> str:

@@ -295,6 +295,11 @@ INVALID = {
         "geometry.permutation",
         "2 entries, the input has 8 locations",
     ),
+    "permutation of one entry": (  # was "has 1 entries"
+        _document(**_ONE_D, geometry={"permutation": [0]}),
+        "geometry.permutation",
+        "has 1 entry, the input has 8 locations",
+    ),
     "permutation entry type": (
         _document(**_ONE_D, geometry={"permutation": [0, "1"]}),
         "geometry.permutation[1]",
@@ -314,6 +319,11 @@ INVALID = {
         _document(**_ONE_D, geometry={"dilations": [1, 2]}),
         "geometry.dilations",
         "2 entries, the architecture has 3 layers",
+    ),
+    "dilations of one entry": (
+        _document(**_ONE_D, geometry={"dilations": [1]}),
+        "geometry.dilations",
+        "has 1 entry, the architecture has 3 layers",
     ),
     "dilations on 2-D": (_document(geometry={"dilations": [1, 2]}), "geometry", "1-D input"),
     "dilations pool 4": (

@@ -35,6 +35,9 @@ def test_search_dilations_takes_python_and_numpy_booleans(flag: Any) -> None:
         (np.float64(1e19), "10,000,000,000,000,000,000"),
         (np.uint64(2**64 - 1), "18,446,744,073,709,551,615"),
         (2**64, "18,446,744,073,709,551,616"),
+        # Past 4,300 digits Python refuses to write an integer: the refusal raised ValueError.
+        pytest.param(10**5000, "a 5001-digit number", id="10**5000"),
+        pytest.param(10**5000 - 1, "a 5000-digit number", id="10**5000-1"),
     ],
 )
 def test_a_whole_number_past_its_field_is_refused_by_its_bound(number: Any, written: str) -> None:

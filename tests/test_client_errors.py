@@ -119,9 +119,9 @@ def test_a_violation_of_the_whole_request_is_its_description_alone() -> None:
     # message ended "; : 190 more violation(s) left out".
     violations = [
         FieldViolation("task.input", "Field required"),
-        FieldViolation("", "190 more violation(s) left out"),
+        FieldViolation("", "190 more violations left out"),
     ]
-    expected = "task.input: Field required; 190 more violation(s) left out"
+    expected = "task.input: Field required; 190 more violations left out"
     assert str(InvalidArgumentError("details", violations)) == expected
     assert str(InvalidRequestError(violations)) == expected
     assert violations_as_options(violations, {}) == expected  # the commands' one line

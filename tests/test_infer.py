@@ -18,7 +18,7 @@ from advisor_client import AdvisorClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer import data as data_module
 from advisor.infer import inference
 from advisor.infer import partition as partition_module
@@ -756,6 +756,17 @@ def test_a_bad_edge_is_named_by_a_field_of_the_dependence_graph_message() -> Non
         assert field.split("[")[0] in fields
 
 
+def test_edge_lists_of_other_lengths_are_told_their_counts() -> None:
+    graph = _blocks_graph((8, 8), 4, seed=6)
+    one = _edited(graph, weights=graph.weights[:1].copy())  # was "has 1 entries"
+    with pytest.raises(InvalidRequestError) as error:
+        check_graph(one, 1024)
+    assert error.value.violations[0] == FieldViolation(
+        "weights",
+        f"has 1 entry, rows has {graph.rows.size:,}: rows, cols and weights are parallel lists",
+    )
+
+
 def test_an_exact_graph_holds_the_pairs_one_end_ranks_in_its_top_k_and_the_wire_checks_it() -> None:
     # docs/INFER.md: each location's top_k strongest partners, an edge kept if either end keeps
     # it. A graph from outside was checked only against locations x top_k edges: the complete
@@ -920,10 +931,10 @@ def test_with_data_adds_the_inferred_parts_and_keeps_the_description() -> None:
     # Refused naming the argument, as the library's other refusals are: a string was split into
     # letters ("unknown part(s) ['a', 'c', 'e', ...]"), a dict for the report an AttributeError.
     for parts, said in (
-        (["labels"], "parts: unknown part(s) ['labels']; known: correlations, arrangement"),
+        (["labels"], "parts: 1 unknown part ['labels']; known: correlations, arrangement"),
         (
             ["correlation"],
-            "parts: unknown part(s) ['correlation']; known: correlations, arrangement; did you "
+            "parts: 1 unknown part ['correlation']; known: correlations, arrangement; did you "
             "mean 'correlations'?",
         ),
         (
@@ -1265,7 +1276,7 @@ def test_an_array_read_whole_is_bounded_by_its_header_not_the_file_s_size(
         stream.write(bytes(80))
     with pytest.raises(
         InvalidRequestError,
-        match=r"\[100000000000\] of float64 is 800,000,000,000 bytes \(745.1 GiB\), over the",
+        match=r"\[100000000000\] of float64 is 800,000,000,000 bytes \(745 GiB\), over the",
     ):
         read_labels(liar, 10)
     monkeypatch.setattr(data_module, "MAX_PARSED_BYTES", 1 << 20)
@@ -1274,8 +1285,8 @@ def test_an_array_read_whole_is_bounded_by_its_header_not_the_file_s_size(
     assert packed.stat().st_size < 1 << 20
     with pytest.raises(
         InvalidRequestError,
-        match=r"\[2, 512, 257\] of float64 is 2,105,344 bytes \(2.0 MiB\), over the limit of "
-        r"1,048,576 bytes \(1.0 MiB\)",
+        match=r"\[2, 512, 257\] of float64 is 2,105,344 bytes \(2.01 MiB\), over the limit of "
+        r"1,048,576 bytes \(1.00 MiB\)",
     ) as error:
         read_data(packed)
     assert _fields(error) == ["data"]
@@ -1288,15 +1299,16 @@ def test_a_csv_s_values_are_bounded_as_an_array_read_whole(
 ) -> None:
     # A value of a CSV may be 2 bytes ("0,"), 8 as float64: a file within the size limit could
     # hold an array 4 times past the bound an .npz's array has, and took some 12 GB as the
-    # Python floats it was read as.
+    # Python floats it was read as. Sizes are in the unit they fill: in MiB alone, both sizes
+    # read "(0.0 MiB)".
     monkeypatch.setattr(data_module, "MAX_PARSED_BYTES", 1024)
     csv = tmp_path / "zeros.csv"
     csv.write_text("0,0,0,0,0,0,0,0\n" * 17)  # 272 bytes; 136 values, 1,088 bytes as float64
     with pytest.raises(InvalidRequestError) as error:
         read_data(csv)
     assert error.value.violations[0].description == (
-        f"{csv}: its values up to line 17 are 1,088 bytes (0.0 MiB) as float64, over the limit "
-        "of 1,024 bytes (0.0 MiB) for an array read whole; pass a sample of it (a few thousand "
+        f"{csv}: its values up to line 17 are 1,088 bytes (1.06 KiB) as float64, over the limit "
+        "of 1,024 bytes (1.00 KiB) for an array read whole; pass a sample of it (a few thousand "
         "samples estimate the dependence well)"
     )
     assert _fields(error) == ["data"]
@@ -1316,7 +1328,7 @@ def test_a_file_over_a_size_limit_is_told_apart_from_the_limit(
     with pytest.raises(InvalidRequestError) as error:
         read_data(large)
     assert error.value.violations[0].description == (
-        f"{large}: 1,048,577 bytes (1.0 MiB) exceeds the limit of 1,048,576 bytes (1.0 MiB) for "
+        f"{large}: 1,048,577 bytes (1.00 MiB) exceeds the limit of 1,048,576 bytes (1.00 MiB) for "
         "this format; pass a sample of it (a few thousand samples estimate the dependence well)"
     )
 

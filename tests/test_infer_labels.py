@@ -286,7 +286,7 @@ def test_names_whose_array_would_pass_the_size_limit_are_refused_before_it_is_bu
         (
             "labels",
             f"{path}: its 3 names, each given the room of the longest (300 characters, line 2), "
-            "are 3,600 bytes (0.0 MiB) as an array, over the limit of 3,599 bytes (0.0 MiB) for "
+            "are 3,600 bytes (3.52 KiB) as an array, over the limit of 3,599 bytes (3.51 KiB) for "
             "an array read whole; shorten the names or number the classes",
         )
     ]

@@ -79,7 +79,7 @@ def test_an_infinite_or_quoted_weight_is_refused_naming_the_field(
     [
         ("1e309", "not inf (a number written past about 1.8e308, such as 1e999, is read as "),
         ("-1e999", "not -inf (a number written past about 1.8e308, such as 1e999, is read as "),
-        ("1e-999", "is 0.0: must be greater than 0 (a number written nearer 0 than about 4.9e-324"),
+        ("1e-999", "is 0: must be greater than 0 (a number written nearer 0 than about 4.9e-324"),
     ],
 )
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])

@@ -159,7 +159,7 @@ def test_a_library_error_of_many_violations_says_the_first_and_counts_the_rest()
     assert message.startswith(
         "correlations[0].a.indices[0]: Input should be a valid integer, not a text: got '1'; "
     )
-    assert message.endswith(" more violation(s) left out")
+    assert message.endswith(" more violations left out")
     # A long echo is cut too, as a server cuts it.
     long_name = InvalidRequestError.single("preset", "unknown " + "s" * 100_000)
     assert len(str(long_name)) < 1_000

@@ -27,6 +27,7 @@ from advisor import (
     recommend,
     search_result_document,
 )
+from advisor.model.arguments import require_instance
 
 TASK = parse_task(
     {"input": {"shape": [4]}, "correlations": [{"name": "ends", "a": {"indices": [0]}}]}
@@ -49,6 +50,11 @@ def refusal(call: Callable[[], object]) -> str:
 
 def test_the_module_examples_run() -> None:
     assert doctest.testmod(advisor.model.arguments).failed == 0
+
+
+def test_a_type_named_with_a_small_vowel_takes_an() -> None:
+    # The article was chosen by a capital vowel alone: "must be a int".
+    assert refusal(lambda: require_instance("3", int, "count")) == "count: must be an int, got str"
 
 
 def test_recommend_names_a_mapping_or_a_number_where_a_model_goes() -> None:

@@ -142,7 +142,9 @@ def _check_parts(parts: Collection[str]) -> None:
     if unknown:
         meant = did_you_mean(str(unknown[0]), DATA_PARTS) if len(unknown) == 1 else ""
         raise InvalidRequestError.single(
-            "parts", f"unknown part(s) {unknown}; known: {', '.join(DATA_PARTS)}{meant}"
+            "parts",
+            f"{counted(len(unknown), 'unknown part')} {unknown}; known: {', '.join(DATA_PARTS)}"
+            f"{meant}",
         )
 
 

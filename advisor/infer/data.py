@@ -37,6 +37,7 @@ import numpy.typing as npt
 from advisor.errors import InvalidRequestError
 from advisor.infer.graph import location_text
 from advisor.model.grid import grid_problem, squeezed_shape
+from advisor.model.text import binary_size
 from advisor.stdout import shown_path
 
 __all__ = [
@@ -556,13 +557,13 @@ def _file_size(file: Path, field: str = "data") -> int:
 
 
 def _bytes_text(count: int) -> str:
-    """Return a byte count exactly and in binary units: ``540,000,000 bytes (515.0 MiB)``.
+    """Return a byte count exactly and in binary units: ``540,000,000 bytes (515 MiB)``.
 
     Exact, so that a size over a limit never reads as the limit itself: both rounded to a tenth
-    of a GB, 540 MB over the 512 MiB limit read "0.5 GB exceeds the 0.5 GB limit".
+    of a GB, 540 MB over the 512 MiB limit read "0.5 GB exceeds the 0.5 GB limit". The units are
+    :func:`~advisor.model.text.binary_size`'s, as every other size the tools write.
     """
-    unit, name = (1024**3, "GiB") if count >= 1024**3 else (1024**2, "MiB")
-    return f"{count:,} bytes ({count / unit:,.1f} {name})"
+    return f"{count:,} bytes ({binary_size(count)})"
 
 
 def _check_size(file: Path, size: int, limit: int, field: str = "data") -> None:

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.grid import grid_axes_problem, grid_problem
+from advisor.words import counted
 
 __all__ = [
     "MAX_TOP_K",
@@ -380,7 +381,9 @@ def _length_violation(graph: DependenceGraph) -> FieldViolation:
         ("cols", graph.cols.size) if graph.cols.size != rows else ("weights", graph.weights.size)
     )
     return FieldViolation(
-        field, f"has {size} entries, rows has {rows}: rows, cols and weights are parallel lists"
+        field,
+        f"has {counted(size, 'entry', 'entries')}, rows has {rows:,}: rows, cols and weights are "
+        "parallel lists",
     )
 
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from advisor.errors import InvalidRequestError
 from advisor.model.budget import seed_problem
 from advisor.model.scalars import INT32_MAX, boolean_problem, whole_number
+from advisor.model.text import article
 
 __all__ = [
     "checked_inference_arguments",
@@ -59,10 +60,9 @@ def require_instance(value: object, expected: type, parameter: str) -> None:
     if isinstance(value, expected):
         return
     name = expected.__name__
-    article = "an" if name[0] in "AEIOU" else "a"
     raise InvalidRequestError.single(
         parameter,
-        f"must be {article} {name}, got {type(value).__name__}{_how_to_get(value, name)}",
+        f"must be {article(name)} {name}, got {type(value).__name__}{_how_to_get(value, name)}",
     )
 
 

@@ -353,7 +353,9 @@ def read_document(
         ``max_bytes``, is not valid YAML or JSON, repeats a key or does not hold a mapping.
     """
     name = os.fspath(path)
-    source = f"{kind} file '{shown_path(name)}'" if name != STDIN else f"{kind} on standard input"
+    source = (
+        f"{kind} file '{shown_path(name)}'" if name != STDIN else f"{kind} on {source_name(name)}"
+    )
     try:
         if name == STDIN:
             data = _standard_input(max_bytes + 1)

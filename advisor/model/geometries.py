@@ -51,6 +51,7 @@ from advisor.model.documents import RequestModel
 from advisor.model.grid import LocationIds, centred_margins
 from advisor.model.scalars import StrictWhole
 from advisor.model.schedule import Schedule, grid_text
+from advisor.words import counted
 
 __all__ = [
     "FAMILIES",
@@ -322,7 +323,9 @@ class Dilations:
         expected = [2**level for level in range(schedule.depth)]
         if len(dilations) != schedule.depth:
             raise InvalidRequestError.single(
-                path, f"has {len(dilations)} entries, the architecture has {schedule.depth} layers"
+                path,
+                f"has {counted(len(dilations), 'entry', 'entries')}, the architecture has "
+                f"{counted(schedule.depth, 'layer')}",
             )
         problems = _set_problems(dilations, expected)
         if problems:
@@ -391,8 +394,10 @@ def validate_permutation(
     """
     path = "geometry.permutation"
     if len(permutation) != size:
-        held = locations or f"the input has {size} locations"
-        raise InvalidRequestError.single(path, f"has {len(permutation)} entries, {held}")
+        held = locations or f"the input has {counted(size, 'location')}"
+        raise InvalidRequestError.single(
+            path, f"has {counted(len(permutation), 'entry', 'entries')}, {held}"
+        )
     values = np.asarray(permutation)
     if values.dtype.kind in "iu" and np.array_equal(np.sort(values), np.arange(size)):
         return

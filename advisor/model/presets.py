@@ -44,6 +44,7 @@ from advisor.model.regions import (
     preset_description,
     preset_mask,
 )
+from advisor.model.text import listed
 
 __all__ = [
     "LOCAL_SCALES",
@@ -376,8 +377,8 @@ def periodic(shape: _Shape) -> list[ResolvedCorrelation]:
     if odd:
         where = ""
         if len(shape) > 1:
-            axes = ", ".join(str(axis) for axis in odd[:-1])
-            where = f" on axis {odd[0]}" if len(odd) == 1 else f" on axes {axes} and {odd[-1]}"
+            axes = listed([str(axis) for axis in odd], quoted=False)
+            where = f" on axis {axes}" if len(odd) == 1 else f" on axes {axes}"
         raise _reject(
             "periodic",
             shape,

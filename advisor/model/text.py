@@ -23,6 +23,7 @@ __all__ = [
     "bits_text",
     "count_text",
     "family_words",
+    "listed",
     "printable_name",
     "told_apart",
     "tree_name",
@@ -133,6 +134,21 @@ def binary_size(size: int) -> str:
     value = size / 1024**power
     decimals = 2 if value < 10 else 1 if value < 100 else 0
     return f"{value:.{decimals}f} {_BINARY_UNITS[power]}"
+
+
+def listed(items: Sequence[str], more: int = 0, quoted: bool = True, last: str = "and") -> str:
+    """Join ``items`` as prose: ``a, b and c`` (``last`` joins the last two).
+
+    ``more`` items left out are said as a count. ``quoted``: the items are names, each written
+    as Python's ``repr`` quotes it; items already written with their names quoted in them pass
+    False. (Telling them apart by a leading ``'`` quoted again a phrase whose name ``repr``
+    writes in double quotes, as ``"left's mirror"``, and left a name that starts with ``'``
+    unquoted.)
+    """
+    shown = [repr(item) if quoted else item for item in items]
+    if more > 0:
+        shown.append(f"{more} more")
+    return ", ".join(shown[:-1]) + (f" {last} " if len(shown) > 1 else "") + shown[-1]
 
 
 def count_text(count: int) -> str:

@@ -26,6 +26,7 @@ from advisor.model.grid import padded_shape, squeezed_shape
 from advisor.model.padding import friendly_paddings
 from advisor.model.parameters import ParameterModel
 from advisor.model.task import Task
+from advisor.model.text import listed
 from advisor.search.candidates import (
     Candidate,
     deepest_schedule,
@@ -733,8 +734,7 @@ def _narrower_net(
 
 def _listed(widths: Sequence[int]) -> str:
     """Write ``widths`` as a list in words: ``4``, ``4 and 10``, ``4, 5 and 10``."""
-    words = [str(w) for w in widths]
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+    return listed([str(w) for w in widths], quoted=False)
 
 
 def _hidden_floor(ladders: Ladders) -> str:

@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from advisor.model.budget import scaled_parameters
 from advisor.model.results import CARRIED_SHARE, CorrelationAnalysis, Efficiency
-from advisor.model.text import activations_text, bits_text, count_text, told_apart
+from advisor.model.text import activations_text, bits_text, count_text, listed, told_apart
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
 
 __all__ = [
@@ -43,7 +43,6 @@ __all__ = [
     "Widening",
     "carriers",
     "fit",
-    "listed",
     "rationale",
     "summary",
     "verdict",
@@ -894,21 +893,6 @@ def carriers(members: Sequence[str], correlations: Sequence[CorrelationAnalysis]
         "every member's figure is in the analysis' members): "
         f"{'; '.join(said(reach, names) for reach, names in ordered)}."
     )
-
-
-def listed(items: Sequence[str], more: int = 0, quoted: bool = True, last: str = "and") -> str:
-    """Join ``items`` as prose: ``a, b and c`` (``last`` joins the last two).
-
-    ``more`` items left out are said as a count. ``quoted``: the items are names, each written
-    as Python's ``repr`` quotes it; items already written with their names quoted in them pass
-    False. (Telling them apart by a leading ``'`` quoted again a phrase whose name ``repr``
-    writes in double quotes, as ``"left's mirror"``, and left a name that starts with ``'``
-    unquoted.)
-    """
-    shown = [repr(item) if quoted else item for item in items]
-    if more > 0:
-        shown.append(f"{more} more")
-    return ", ".join(shown[:-1]) + (f" {last} " if len(shown) > 1 else "") + shown[-1]
 
 
 def _factor(value: float, least: int = 3) -> str:

@@ -15,13 +15,13 @@ from typing import Final
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR
 from advisor.model.grid import MAX_LOCATIONS, Padding, channel_axis_hint, padded_shape
 from advisor.model.schedule import grid_text
-from advisor.model.text import family_words, told_apart
+from advisor.model.text import family_words, listed, told_apart
 from advisor.search.board import Entry, ranked
 from advisor.search.candidates import Candidate, deepest_tree
 from advisor.search.checks import WINDOW_MEASURES, widened_default
 from advisor.search.coherence import describe_relation
 from advisor.search.designs import design, tree_words
-from advisor.search.explain import listed, widths_text
+from advisor.search.explain import widths_text
 from advisor.search.ladders import no_standard_cnn_reason
 from advisor.search.run import SearchRun
 from advisor.stopping import StopCause, StopSignal

@@ -41,7 +41,7 @@ from advisor.errors import (
     InvalidRequestError,
     LimitExceededError,
     RefusedLimit,
-    exact_float,
+    number_text,
 )
 from advisor.infer.graph import MAX_TOP_K
 from advisor.integrations.katib import (
@@ -215,7 +215,7 @@ def setting_ceiling(setting: str) -> str | None:
     """
     for bound in RequestLimits.model_fields[setting].metadata:
         if (most := getattr(bound, "le", None)) is not None:  # pydantic's Field(le=...)
-            return _number(most)
+            return number_text(most)
     return None
 
 
@@ -660,8 +660,9 @@ def _over(
 ) -> FieldViolation:
     """Refuse on ``field`` ``what`` of ``value``, over the ``limits`` setting named ``setting``.
 
-    ``written``: ``value`` as the refusal says it, where not as :func:`_number` writes it (a
-    figure in bits, which the limit keeps exactly as the value that admits the request).
+    ``written``: ``value`` as the refusal says it, where not as
+    :func:`~advisor.errors.number_text` writes it (a figure in bits, which the limit keeps
+    exactly as the value that admits the request).
     """
     refused = _refused(limits, setting, value)
     shown = refused.needed if written is None else written
@@ -687,9 +688,9 @@ def _with_limit(violation: FieldViolation, refused: RefusedLimit) -> FieldViolat
 def _exceeding(field: str, what: str, value: float | str, bound: str) -> FieldViolation:
     """Refuse on ``field`` ``what`` of ``value``, over ``bound`` (its number and what it is).
 
-    A number is written as :func:`_number` writes it, a text as it is.
+    A number is written as :func:`~advisor.errors.number_text` writes it, a text as it is.
     """
-    shown = value if isinstance(value, str) else _number(value)
+    shown = value if isinstance(value, str) else number_text(value)
     return FieldViolation(field, f"{what} {shown} exceeds {bound}")
 
 
@@ -708,16 +709,7 @@ def _limit(refused: RefusedLimit) -> str:
     Every refusal of a limit words it so: ``the server's limit of 16,384 (max_locations)``,
     which ``advisor serve --limit`` or a config file's ``limits`` raises.
     """
-    return f"the server's limit of {_number(refused.limit)} ({refused.setting})"
-
-
-def _number(value: float) -> str:
-    """Return a count with thousands separators (2,097,152), any other number exactly.
-
-    ``%g``'s six digits wrote a time limit of 60.0000001 seconds as "60", over a limit of 60, and
-    fifteen did so for 60.00000000000001 (:func:`~advisor.errors.exact_float`).
-    """
-    return f"{value:,}" if isinstance(value, int) else exact_float(value)
+    return f"the server's limit of {number_text(refused.limit)} ({refused.setting})"
 
 
 def _count(

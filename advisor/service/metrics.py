@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from google.protobuf.descriptor import ServiceDescriptor
 
+from advisor.errors import exact_float
 from advisor.version import RANKING_VERSION, __version__
 
 __all__ = [
@@ -192,18 +193,23 @@ _Sample = tuple[str, float]
 
 
 def _family(name: str, kind: str, help: str, samples: Iterable[_Sample]) -> Iterator[str]:
-    """Yield the lines of the metric family ``name``: its HELP and TYPE, then its samples."""
+    """Yield the lines of the metric family ``name``: its HELP and TYPE, then its samples.
+
+    A value as :func:`~advisor.errors.exact_float` writes it (``3``, ``0.005``, ``1e+16``, as
+    :func:`_histogram` writes a bucket's bound): the form of a float the format takes, Go's
+    ``ParseFloat``'s, and the shortest that reads back as the value.
+    """
     yield f"# HELP {name} {help}"
     yield f"# TYPE {name} {kind}"
     for sample, value in samples:
-        yield f"{sample} {_number(value)}"
+        yield f"{sample} {exact_float(value)}"
 
 
 def _histogram(method: str, counts: list[int], total: float) -> Iterator[_Sample]:
     """Yield one method's ``advisor_call_seconds``: cumulative buckets, sum, count."""
     name = "advisor_call_seconds"
     cumulative = 0
-    for bound, count in zip([*map(_number, BUCKETS), "+Inf"], counts, strict=True):
+    for bound, count in zip([*map(exact_float, BUCKETS), "+Inf"], counts, strict=True):
         cumulative += count
         yield _labelled(f"{name}_bucket", method=method, le=bound), cumulative
     yield _labelled(f"{name}_sum", method=method), total
@@ -219,11 +225,6 @@ def _labelled(name: str, **labels: str) -> str:
 def _escaped(value: str) -> str:
     """Escape a label value: backslash, double quote and line feed."""
     return value.replace("\\", r"\\").replace('"', r"\"").replace("\n", r"\n")
-
-
-def _number(value: float) -> str:
-    """Write a sample's value or a bucket's bound: an integer without a fraction."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -289,7 +289,7 @@ def test_hundreds_of_violations_still_answer_invalid_argument_saying_how_many_we
     *named, (last_field, last) = refused.value.violations
     assert named and all(field.startswith("task.correlations[") for field, _ in named)
     assert last_field == ""
-    assert last == f"{256 - len(named)} more violation(s) left out"
+    assert last == f"{256 - len(named)} more violations left out"
 
 
 def test_an_error_answer_always_fits_a_default_clients_metadata_limit() -> None:
@@ -300,10 +300,17 @@ def test_an_error_answer_always_fits_a_default_clients_metadata_limit() -> None:
     detail_bytes = sum(4 * (len(value) + 2) // 3 for _, value in status.trailing_metadata)
     assert message_bytes + detail_bytes < _DEFAULT_CLIENT_METADATA_BYTES
     kept = fitting_violations(violations)
-    assert kept[-1] == FieldViolation("", f"{1000 - (len(kept) - 1)} more violation(s) left out")
+    assert kept[-1] == FieldViolation("", f"{1000 - (len(kept) - 1)} more violations left out")
     first = kept[0]
     assert first.description.endswith("(600 more characters left out)")
     assert violations[0].description.startswith(first.description.partition("...")[0])
+
+
+def test_one_violation_left_out_is_counted_in_the_singular() -> None:
+    # "1 more violation(s) left out": the count is said as every other message says one.
+    violations = [FieldViolation("f", "d" * 100)] * 11  # 101 bytes each: 10 fit in 1 KiB
+    kept = fitting_violations(violations)
+    assert kept == [*violations[:10], FieldViolation("", "1 more violation left out")]
 
 
 def test_the_refusals_after_a_line_are_logged_when_its_interval_is_up(

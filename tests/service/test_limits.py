@@ -725,6 +725,19 @@ def test_a_violation_states_the_count_and_the_limit_exactly() -> None:
     assert refused_limits(error.value.violations) == {"max_locations": "1000000"}
 
 
+def test_a_count_too_long_to_read_is_named_by_its_length() -> None:
+    # A limit's refusal wrote every count in full, the pydantic refusals cut one past 24 digits:
+    # three axes of a billion read "grid of locations 1,000,000,000,000,000,000,000,000,000".
+    task = pb.Task(input=pb.InputSpec(shape=[10**9] * 3), preset="symmetry")
+    request = pb.RecommendRequest(task=task, budget=pb.Budget(max_parameters=10**6))
+    with pytest.raises(LimitExceededError) as error:
+        check_recommend_request(request, LIMITS)
+    [violation] = error.value.violations
+    assert violation.description.startswith(
+        "grid of locations a 28-digit number exceeds the server's limit of 64 (max_locations, "
+    )
+
+
 _QUOTING_LIMITS = LIMITS.model_copy(
     update={"max_message_bytes": MIN_MESSAGE_BYTES, "max_channel_choices": 5}
 )

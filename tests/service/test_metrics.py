@@ -273,6 +273,22 @@ def test_label_values_and_the_servers_state_are_written_as_the_format_says() -> 
     assert [state[name, frozenset()] for name in names] == [1, 0, 3]
 
 
+def test_a_value_is_written_as_the_shortest_float_that_reads_back_as_it() -> None:
+    # Written with every digit of its integer, a time of 1e20 seconds took 21 of them, where
+    # the format reads Go's floats, 1e+20 among them; the refusals write figures so too.
+    metrics = Metrics(["/s.S/m"])
+    metrics.started("/s.S/m")
+    metrics.ended("/s.S/m", "OK", 1e20)
+    metrics.started("/s.S/m")
+    metrics.ended("/s.S/m", "OK", 0.5)
+    text = metrics.exposition(draining=False, serving=True, workers=3)
+    assert 'advisor_call_seconds_sum{method="m"} 1e+20\n' in text
+    assert 'advisor_call_seconds_bucket{method="m",le="0.5"} 1\n' in text
+    assert 'advisor_call_seconds_bucket{method="m",le="60"} 1\n' in text
+    assert 'advisor_call_seconds_count{method="m"} 2\n' in text
+    assert _of(_samples(text), "advisor_call_seconds_sum") == {frozenset({("method", "m")}): 1e20}
+
+
 def test_advisor_serving_follows_health_and_stays_0_once_the_drain_begins() -> None:
     async def states() -> list[bool]:
         health = server_module._Health()
