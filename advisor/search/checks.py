@@ -652,9 +652,10 @@ def _narrower(
             fewest, profile = narrower
             added = sorted(set(profile) - set(ladders.rules.choices))
             widths = ", ".join(map(str, profile[1:]))
+            adding = listed([str(w) for w in added], quoted=False)
             options.append(
-                f"{narrowing}, adding {_listed(added)} (a practical net of {fewest:,} "
-                f"parameters: M = {profile[0]}, hidden {widths})"
+                f"{narrowing}, adding {adding} (a practical net of {fewest:,} parameters: "
+                f"M = {profile[0]}, hidden {widths})"
             )
     elif _smallest_net(budget, candidates, ladders)[0] <= budget.max_parameters:
         options.append(narrowing)
@@ -730,11 +731,6 @@ def _narrower_net(
         if smallest is None or int(counts[at]) < smallest[0]:
             smallest = int(counts[at]), [int(w) for w in profiles[at]]
     return smallest
-
-
-def _listed(widths: Sequence[int]) -> str:
-    """Write ``widths`` as a list in words: ``4``, ``4 and 10``, ``4, 5 and 10``."""
-    return listed([str(w) for w in widths], quoted=False)
 
 
 def _hidden_floor(ladders: Ladders) -> str:
