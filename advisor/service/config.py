@@ -16,6 +16,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.files import read_bounded, read_problem
 from advisor.model.budget import INT32_MAX
 from advisor.model.scalars import setting_value
 from advisor.protocol.metadata import UNIX_SCHEMES, socket_name_problem, token_problem
@@ -331,24 +332,10 @@ def read_token_file(path: Path) -> str:
         :data:`TOKEN_FILE_BYTES` or holds no token.
     """
     try:
-        with path.open("rb") as handle:
-            data = handle.read(TOKEN_FILE_BYTES + 1)
-        if len(data) > TOKEN_FILE_BYTES:
-            raise InvalidRequestError.single(
-                "token_file",
-                f"cannot read {shown_path(path)}: it is longer than {TOKEN_FILE_BYTES:,} bytes, "
-                "more than a token file holds",
-            )
-        token = data.decode("utf-8").strip()
-    except UnicodeDecodeError as error:
+        token = read_bounded(path, TOKEN_FILE_BYTES, "a token file").decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
         raise InvalidRequestError.single(
-            "token_file", f"cannot read {shown_path(path)}: {error}"
-        ) from None
-    except OSError as error:
-        # The reason alone: its text, "[Errno 2] No such file or directory: '/path'", named
-        # the file a second time, as Python writes it (a surrogate for a byte under LC_ALL=C).
-        raise InvalidRequestError.single(
-            "token_file", f"cannot read {shown_path(path)}: {error.strerror or error}"
+            "token_file", f"cannot read {shown_path(path)}: {read_problem(error)}"
         ) from None
     if not token:
         raise InvalidRequestError.single("token_file", f"{shown_path(path)} holds no token")

@@ -43,7 +43,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from advisor.errors import ServerStartError
-from advisor.model.pem import certificates_problem, key_problem, read_pem_file
+from advisor.model.pem import certificates_problem, key_problem, read_pem_file, unreadable
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.access import AccessLog
 from advisor.service.admission import Admission
@@ -63,7 +63,6 @@ from advisor.service.request_ids import RequestIds
 from advisor.service.searches import FINISH_GRACE_SECONDS
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.thread_pool import ThreadWorkers
-from advisor.stdout import shown_path
 
 __all__ = [
     "ADVISOR_METHODS",
@@ -899,12 +898,11 @@ def _server_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
 
 
 def _read_pem(path: Path, setting: str) -> bytes:
+    """Read a TLS file, naming ``setting`` when it cannot be read: as a start, not a request."""
     try:
         return read_pem_file(path)
     except OSError as error:
-        raise ServerStartError(
-            [setting], f"cannot read {shown_path(path)}: {error.strerror}"
-        ) from None
+        raise ServerStartError([setting], unreadable(path, error)) from None
 
 
 def _check_certificates(path: Path, pem: bytes, setting: str) -> None:
