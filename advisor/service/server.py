@@ -43,6 +43,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from advisor.errors import ServerStartError
+from advisor.model.arguments import require_instance
 from advisor.model.pem import certificates_problem, key_problem, read_pem_file, unreadable
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.access import AccessLog
@@ -377,6 +378,8 @@ def start_server(config: ServerConfig) -> RunningServer:
 
     Raises
     ------
+    InvalidRequestError
+        On ``config`` when it is no :class:`ServerConfig` (a mapping of settings, None).
     ServerStartError
         On setting ``tls_cert``/``tls_key``/``tls_client_ca`` if a TLS file cannot be read or is
         not a PEM certificate chain, the private key of that certificate or a PEM CA bundle; on
@@ -389,6 +392,7 @@ def start_server(config: ServerConfig) -> RunningServer:
     RuntimeError
         In a child forked after its parent started a server (:func:`_event_loop`).
     """
+    require_instance(config, ServerConfig, "config")
     loop = _event_loop()
     credentials = _server_credentials(config)
     # The start's task comes back in a future made before the start is scheduled: a Ctrl-C that
@@ -734,8 +738,10 @@ def serve_forever(
     alone). A signal of :data:`DRAIN_SIGNALS` the process was started ignoring (``nohup``'s
     SIGHUP) stays ignored, which an INFO line says at the start. A signal the entry point held
     while it loaded (:mod:`advisor.service.held_signals`) is acted on as one received now: the
-    server stops before serving.
+    server stops before serving. A ``config`` that is no :class:`ServerConfig` is refused
+    (:class:`~advisor.errors.InvalidRequestError` on ``config``) before a signal is handled.
     """
+    require_instance(config, ServerConfig, "config")
     stop_requested = threading.Event()
     started: list[RunningServer] = []
     requests = DrainRequests()
