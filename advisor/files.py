@@ -1,5 +1,10 @@
-"""Replacing a file's contents atomically: a reader, or a stop in the middle, sees old or new.
+"""Reading a file up to a bound, and replacing a file's contents atomically.
 
+:func:`read_bounded` reads at most a given number of bytes and refuses a longer file, so a path
+that never ends (``/dev/zero``, a pipe left open) is refused instead of read until memory runs
+out; :func:`read_problem` says why a read failed in the words every refusal of a file gives.
+
+:func:`replace_file` writes so that a reader, or a stop in the middle, sees old or new.
 Opening the file itself for writing empties it first: a write that failed part-way (a full
 disk, a file size limit) or a Ctrl-C in the middle left a file cut short, the previous one
 lost. The text is written to a temporary file in the same directory instead, synced, and moved
@@ -12,12 +17,66 @@ itself where the process may write in ``/dev`` (a container's root).
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
-__all__ = ["replace_file"]
+__all__ = ["read_bounded", "read_problem", "replace_file"]
+
+
+def read_bounded(file: str | os.PathLike[str] | BinaryIO, max_bytes: int, holds: str) -> bytes:
+    """Return the bytes of ``file`` (a path, or a binary stream such as standard input's).
+
+    At most ``max_bytes`` are read: a longer file is refused, not read on. ``holds`` says what
+    such a file is (``"a token file"``), for the refusal: "it is longer than 65,536 bytes, more
+    than a token file holds".
+
+    Raises
+    ------
+    OSError
+        When the file cannot be read; ``EFBIG`` when it is longer than ``max_bytes``.
+    """
+    if isinstance(file, str | os.PathLike):
+        with open(file, "rb") as stream:
+            return read_bounded(stream, max_bytes, holds)
+    data = file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        reason = f"it is longer than {max_bytes:,} bytes, more than {holds} holds"
+        raise OSError(errno.EFBIG, reason)
+    return data
+
+
+def read_problem(error: Exception) -> str:
+    """Say why a file could not be read, to follow "cannot read <the file>: ".
+
+    An :class:`OSError`'s reason alone: its text, "[Errno 2] No such file or directory:
+    '/path'", names the file a second time, in Python's terms (a surrogate for a byte under
+    ``LC_ALL=C``). A :class:`UnicodeDecodeError` says the line and column where the file stops
+    being UTF-8 (:func:`_not_utf8`). Any other error (a parser's) says what it says.
+    """
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    if isinstance(error, UnicodeDecodeError):
+        return _not_utf8(error)
+    return str(error)
+
+
+def _not_utf8(error: UnicodeDecodeError) -> str:
+    """Say where a file stops being UTF-8: ``line 3, column 7: byte 0xE9 is not UTF-8 ...``.
+
+    Python's own text gives the byte's offset in the file ("in position 49"), where a reader
+    looks for a line and a column; the column counts bytes, as the bad byte is no character.
+    """
+    data, start = error.object, error.start
+    line = data.count(b"\n", 0, start) + 1
+    column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+    return (
+        f"line {line}, column {column}: byte 0x{data[start]:02X} is not UTF-8 text (save the "
+        "file as UTF-8)"
+    )
 
 
 def replace_file(path: Path, text: str, prefix: str) -> None:

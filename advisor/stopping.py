@@ -17,7 +17,9 @@ A deadline may say what set it (:class:`StopCause`: the caller's deadline, a ser
 a ``FinishSearch``), so a computation it stops can say what stopped it rather than advise a
 longer time limit where the time limit was not the cause (:attr:`StopSignal.cause`).
 
-This module is the bottom layer: it imports nothing from the advisor, so every layer may use it.
+Every bad argument is refused with :class:`~advisor.errors.InvalidRequestError` naming it, as
+the library's other entry points do: :class:`StopSignal` is public (``advisor.StopSignal``).
+This module imports nothing else of the advisor, so every layer above the errors may use it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ import numbers
 import threading
 import time
 from collections.abc import Callable
+from typing import NoReturn
+
+from advisor.errors import InvalidRequestError
 
 __all__ = ["Clock", "StopCause", "StopSignal"]
 
@@ -70,6 +75,13 @@ class StopSignal:
         What set ``deadline``, said by :attr:`cause` while it is the deadline in force; None
         for a computation's own time limit, or a deadline that says nothing of itself.
 
+    Raises
+    ------
+    InvalidRequestError
+        On the argument that is not what it must be: ``deadline`` no number or NaN, ``lead``
+        negative, ``share`` outside (0, 1], ``parent`` no :class:`StopSignal`, ``clock`` not
+        callable, ``cause`` no :class:`StopCause`. A bool is no number, Python's or NumPy's.
+
     Examples
     --------
     >>> signal = StopSignal.after(60.0)
@@ -93,16 +105,15 @@ class StopSignal:
     ) -> None:
         if deadline is not None:
             _moment(deadline)
-        if not lead >= 0.0:
-            raise ValueError(f"lead must be non-negative, got {lead}")
-        if not 0.0 < share <= 1.0:
-            raise ValueError(f"share must lie in (0, 1], got {share}")
+        if parent is not None and not isinstance(parent, StopSignal):
+            _refuse("parent", "a StopSignal or None", type(parent).__name__)
+        _cause(cause)
         self._deadline = deadline
         self._parent = parent
-        self._lead = lead
-        self._share = share
+        self._lead = _lead(lead, "lead")
+        self._share = _share(share, "share")
         self._cause = cause
-        self.clock: Clock = clock if parent is None else parent.clock
+        self.clock: Clock = _clock(clock) if parent is None else parent.clock
         self._created = self.clock()
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
@@ -113,25 +124,37 @@ class StopSignal:
 
         Raises
         ------
-        TypeError
-            For ``seconds`` that is no number (a string, a bool).
-        ValueError
-            For NaN seconds.
+        InvalidRequestError
+            On ``seconds`` when it is no number (a string, a bool) or NaN; on ``clock`` when it
+            is not callable.
         """
-        return cls(None if seconds is None else clock() + _seconds(seconds), clock=clock)
+        deadline = None if seconds is None else _clock(clock)() + _seconds(seconds)
+        return cls(deadline, clock=clock)
 
     def limited(self, seconds: float | None, cause: StopCause | None = None) -> StopSignal:
         """Return a signal that follows this one and also stops ``seconds`` from now.
 
         ``None`` adds no deadline: the new signal can then be cancelled on its own without
         cancelling this one. ``cause``: what the deadline is (see :attr:`cause`).
+
+        Raises
+        ------
+        InvalidRequestError
+            On ``seconds`` when it is no number or NaN, on ``cause`` when it is no
+            :class:`StopCause`.
         """
         deadline = None if seconds is None else self.clock() + _seconds(seconds)
         return StopSignal(deadline, parent=self, cause=cause)
 
     def earlier(self, seconds: float) -> StopSignal:
-        """Return a signal that follows this one with its deadline ``seconds`` earlier."""
-        return StopSignal(parent=self, lead=seconds)
+        """Return a signal that follows this one with its deadline ``seconds`` earlier.
+
+        Raises
+        ------
+        InvalidRequestError
+            On ``seconds`` when it is no non-negative number.
+        """
+        return StopSignal(parent=self, lead=_lead(seconds, "seconds"))
 
     def share(self, fraction: float) -> StopSignal:
         """Return a signal that follows this one and leaves ``fraction`` of its time from now.
@@ -139,8 +162,13 @@ class StopSignal:
         Its deadline is ``now + fraction * (deadline - now)`` for this signal's deadline at
         any later moment: brought forward, the share shrinks with it (a lead of fixed seconds,
         :meth:`earlier`, could then pass at once). Without a deadline it has none.
+
+        Raises
+        ------
+        InvalidRequestError
+            On ``fraction`` when it is no number in (0, 1].
         """
-        return StopSignal(parent=self, share=fraction)
+        return StopSignal(parent=self, share=_share(fraction, "fraction"))
 
     @property
     def deadline(self) -> float | None:
@@ -219,12 +247,13 @@ class StopSignal:
 
         Raises
         ------
-        TypeError
-            For a ``deadline`` that is no number (a string, a bool).
-        ValueError
-            For NaN, which compared below no deadline and made a child that never stopped.
+        InvalidRequestError
+            On ``deadline`` when it is no number (a string, a bool) or NaN, which compared below
+            no deadline and made a child that never stopped; on ``cause`` when it is no
+            :class:`StopCause`.
         """
         _moment(deadline)
+        _cause(cause)
         with self._lock:
             if self._deadline is None or deadline < self._deadline:
                 self._deadline = deadline
@@ -237,10 +266,7 @@ def _moment(deadline: float) -> None:
     The one check of a signal's own deadline, made and brought forward alike: NaN compares
     below no deadline, so a signal holding it never stopped.
     """
-    if isinstance(deadline, bool) or not isinstance(deadline, numbers.Real):
-        raise TypeError(f"deadline must be a moment on the clock, not {type(deadline).__name__}")
-    if math.isnan(deadline):
-        raise ValueError("deadline must be a moment on the clock, not NaN")
+    _number(deadline, "deadline", "a moment on the clock")
 
 
 def _seconds(seconds: float) -> float:
@@ -249,10 +275,58 @@ def _seconds(seconds: float) -> float:
     Unchecked, ``"5"`` failed inside with "unsupported operand type(s) for +: 'float' and
     'str'", and NaN was refused as "deadline must be a moment on the clock".
     """
-    if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real):
-        raise TypeError(
-            f"seconds must be a number of seconds or None, not {type(seconds).__name__}"
+    return _number(seconds, "seconds", "a number of seconds or None")
+
+
+def _lead(seconds: float, argument: str) -> float:
+    """Return ``seconds`` a deadline runs ahead of its parent's; refuse a negative one."""
+    what = "a non-negative number of seconds"
+    lead = _number(seconds, argument, what)
+    if lead < 0.0:
+        _refuse(argument, what, str(seconds))
+    return lead
+
+
+def _share(fraction: float, argument: str) -> float:
+    """Return ``fraction``, the share of its parent's time a signal leaves: in (0, 1]."""
+    what = "a share of the time in (0, 1]"
+    share = _number(fraction, argument, what)
+    if not 0.0 < share <= 1.0:
+        _refuse(argument, what, str(fraction))
+    return share
+
+
+def _clock(clock: Clock) -> Clock:
+    """Return ``clock``, refused unless it is callable: it is called for every poll."""
+    if not callable(clock):
+        _refuse(
+            "clock", "a function returning seconds, such as time.monotonic", type(clock).__name__
         )
-    if math.isnan(seconds):
-        raise ValueError("seconds must be a number of seconds or None, not NaN")
-    return float(seconds)
+    return clock
+
+
+def _cause(cause: StopCause | None) -> None:
+    """Refuse a ``cause`` that is no :class:`StopCause`: its words would be no cause's."""
+    if cause is not None and not isinstance(cause, StopCause):
+        _refuse("cause", "a StopCause or None", type(cause).__name__)
+
+
+def _number(value: float, argument: str, what: str) -> float:
+    """Return ``value`` as a float if it is a real number, not NaN; else refuse it as ``what``.
+
+    A bool is refused though Python counts it an ``int`` (``True`` seconds is no duration);
+    NumPy's is no :class:`numbers.Real` at all.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        _refuse(argument, what, type(value).__name__)
+    if math.isnan(value):
+        _refuse(argument, what, "NaN")
+    return float(value)
+
+
+def _refuse(argument: str, what: str, given: str) -> NoReturn:
+    """Refuse what was ``given`` for ``argument`` (a number, else its type), which must be ``what``.
+
+    A type, not the text of a string or an object given, which could be anything, however long.
+    """
+    raise InvalidRequestError.single(argument, f"must be {what}, not {given}")

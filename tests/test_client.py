@@ -45,6 +45,7 @@ from advisor_client.targets import is_loopback
 import advisor
 from advisor.cli.format import render_search_result
 from advisor.errors import InvalidRequestError
+from advisor.model import pem as pem_module
 from advisor.model.architecture import parse_architecture
 from advisor.model.pem import MAX_PEM_BYTES
 from advisor.model.results import Analysis, SearchProgress, SearchResult
@@ -870,6 +871,22 @@ def test_a_tls_file_that_never_ends_is_refused_not_read_on(tmp_path: Path) -> No
             f"cannot read /dev/zero: it is longer than {MAX_PEM_BYTES:,} bytes, more than a PEM "
             "file holds"
         )
+
+
+def test_a_tls_file_failing_without_a_reason_is_refused_with_the_error_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An OSError without an errno has no strerror: the refusal said "cannot read ...: None".
+    def unreadable(path: str) -> bytes:
+        raise OSError("the file went away")
+
+    monkeypatch.setattr(pem_module, "read_pem_file", unreadable)
+    pem = make_certificates(tmp_path)
+    with pytest.raises(InvalidRequestError) as raised:
+        AdvisorClient("localhost:1", tls=TlsConfig(root_ca=pem.ca))
+    (violation,) = raised.value.violations
+    assert violation.field == "tls.root_ca"
+    assert violation.description == f"cannot read {pem.ca}: the file went away"
 
 
 # --- against the real server -------------------------------------------------------------------

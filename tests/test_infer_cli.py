@@ -1235,6 +1235,24 @@ def test_an_inference_its_deadline_stopped_names_the_timeout(
         ), line
 
 
+def test_an_inference_the_default_timeout_stopped_is_no_unexpected_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without --timeout the command worded its own timeout of None: "unexpected TypeError:
+    # unsupported format string passed to NoneType.__format__". The client's deadline is its
+    # default, which the client's own words name where they say one.
+    data, _ = _blocks(tmp_path)
+
+    def stopped(*args: object, **kwargs: object) -> None:
+        raise DeadlineExceededError(
+            grpc.StatusCode.DEADLINE_EXCEEDED, "the inference was stopped before it finished"
+        )
+
+    monkeypatch.setattr(AdvisorClient, "infer_task", stopped)
+    line = assert_one_error_line(advisor("infer", data), ExitCode.DEADLINE_EXCEEDED)
+    assert line.endswith("DEADLINE_EXCEEDED: the inference was stopped before it finished"), line
+
+
 def test_an_inference_the_clients_deadline_ended_names_the_timeout_once(tmp_path: Path) -> None:
     # The client's clause ("the call's timeout of 0.001 s ran out: pass a longer --timeout") came
     # before the command's, each saying to pass a longer --timeout.

@@ -112,3 +112,6 @@ def test_a_document_longer_than_the_bound_is_refused_not_read_on(
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(json.dumps(TASK).encode())))
     with pytest.raises(InvalidRequestError, match="task on standard input: it is longer than"):
         read_document(STDIN, "task", max_bytes=10)
+    # The kind's article: "more than a architecture holds" was written of every kind.
+    with pytest.raises(InvalidRequestError, match="more than an architecture holds"):
+        read_document(path, "architecture", max_bytes=size - 1)

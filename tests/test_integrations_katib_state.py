@@ -269,7 +269,10 @@ def test_a_record_file_over_its_size_bound_is_not_read(
     monkeypatch.setattr(records_module, "MAX_HANDED_OUT_FILE_BYTES", path.stat().st_size - 1)
     with caplog.at_level(logging.ERROR, logger=records_module.__name__):
         assert _positions(search, 5, _on(tmp_path)) == [5, 4]
-    assert f"over {path.stat().st_size - 1:,} bytes" in caplog.text
+    assert (
+        f"it is longer than {path.stat().st_size - 1:,} bytes, more than a record holds"
+        in caplog.text
+    )
 
 
 @pytest.mark.parametrize("name", ["../../x", "/etc/x", "a/../../b", "..", ""])

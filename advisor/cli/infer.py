@@ -148,15 +148,23 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
 
 
 def _infer_task(
-    advisor: AdvisorClient, graph: DependenceGraph, data_option: str, **options: Any
+    advisor: AdvisorClient,
+    graph: DependenceGraph,
+    data_option: str,
+    *,
+    timeout: float | None,
+    outputs: int | None = None,
+    seed: int = 0,
 ) -> InferenceReport:
     """Ask for the task of ``graph``; a refusal of the graph names ``data_option``.
 
     The graph is the data read: the server's ``graph.input.shape: grid of locations 50,176
     exceeds the server's limit ...`` names a request field the command's user never wrote.
+    ``timeout`` is ``--timeout`` (None: not given, the client's default), ``outputs`` and
+    ``seed`` the call's (:meth:`AdvisorClient.infer_task`).
     """
     try:
-        return advisor.infer_task(graph, **options)
+        return advisor.infer_task(graph, outputs=outputs, seed=seed, timeout=timeout)
     except InvalidArgumentError as error:
         violations = [
             dataclasses.replace(v, field=data_option) if v.field.startswith("graph") else v
@@ -166,7 +174,9 @@ def _infer_task(
             error
         ) from error
     except DeadlineExceededError as error:
-        raise _timeout_named(error, graph, options["timeout"]) from error
+        if timeout is None:  # the client's default: its own words name it, as --timeout's
+            raise
+        raise _timeout_named(error, graph, timeout) from error
 
 
 _SERVER_BOUNDS: Final = frozenset({SERVER_TIME_BOUND_REASON, REQUEST_READ_TIMEOUT_REASON})

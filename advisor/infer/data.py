@@ -433,7 +433,7 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
     if suffix == ".npy":
         try:
             with file.open("rb") as stream:
-                labels = _read_npy_array(stream)
+                labels = _read_npy_array(stream, file, "labels")
         except (OSError, ValueError) as error:
             raise InvalidRequestError.single(
                 "labels",
@@ -571,12 +571,23 @@ def _check_size(file: Path, size: int, limit: int, field: str = "data") -> None:
     if size == 0:
         raise InvalidRequestError.single(field, f"{shown_path(file)}: the file is empty (0 bytes)")
     if size > limit:
-        raise InvalidRequestError.single(
+        raise _too_large(
+            file,
             field,
-            f"{shown_path(file)}: {_bytes_text(size)} exceeds the limit of "
-            f"{_bytes_text(limit)} for this format; pass a sample of it (a few thousand samples "
-            "estimate the dependence well)",
+            f"{_bytes_text(size)} exceeds the limit of {_bytes_text(limit)} for this format",
         )
+
+
+def _too_large(file: Path, field: str, excess: str) -> InvalidRequestError:
+    """Return the refusal (on ``field``) of ``file``, of which ``excess`` says what is over a limit.
+
+    Each ends by telling what to pass instead, a sample: the dependence estimate needs no more.
+    """
+    return InvalidRequestError.single(
+        field,
+        f"{shown_path(file)}: {excess}; pass a sample of it (a few thousand samples estimate the "
+        "dependence well)",
+    )
 
 
 def _reason(error: Exception) -> str:
@@ -635,15 +646,17 @@ def _npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype[np.g
     return dims, fortran, dtype
 
 
-def _read_npy_array(stream: IO[bytes]) -> npt.NDArray[np.generic]:
-    """Read one ``.npy`` array from ``stream`` (a file or an archive's member), never unpickling.
+def _read_npy_array(stream: IO[bytes], file: Path, field: str) -> npt.NDArray[np.generic]:
+    """Read one ``.npy`` array from ``stream`` (``file`` or a member of it), never unpickling.
 
     Raises
     ------
     ValueError
         Saying what is wrong: not a ``.npy`` (its magic string), an array of Python objects
-        (stored pickled, which is not read: it could run any code), an array over
-        :data:`MAX_PARSED_BYTES`, or too short.
+        (stored pickled, which is not read: it could run any code), or too short.
+    InvalidRequestError
+        On ``field``, naming ``file``, for an array over :data:`MAX_PARSED_BYTES`: a file that
+        is readable but too large, which a ValueError's "not a readable .npz" did not say.
     """
     start = stream.tell()
     dims, _, dtype = _npy_header(stream)
@@ -657,9 +670,11 @@ def _read_npy_array(stream: IO[bytes]) -> npt.NDArray[np.generic]:
     # into megabytes), would take that memory whatever the file's own size.
     size = math.prod(dims) * dtype.itemsize
     if size > MAX_PARSED_BYTES:
-        raise ValueError(
+        raise _too_large(
+            file,
+            field,
             f"its array {list(dims)} of {dtype} is {_bytes_text(size)}, over the limit of "
-            f"{_bytes_text(MAX_PARSED_BYTES)} for an array read whole; pass a sample of it"
+            f"{_bytes_text(MAX_PARSED_BYTES)} for an array read whole",
         )
     stream.seek(start)
     return np.asarray(np.lib.format.read_array(stream, allow_pickle=False))
@@ -706,7 +721,7 @@ def _npz_array(file: Path, name: str) -> npt.NDArray[np.generic]:
                     f"{shown_path(file)}: holds {names}; name the array {name!r} or store only one",
                 )
             with archive.open(members[names.index(key)]) as stream:
-                return _read_npy_array(stream)
+                return _read_npy_array(stream, file, field)
     except (OSError, ValueError, zipfile.BadZipFile) as error:
         raise InvalidRequestError.single(
             field,
@@ -728,12 +743,11 @@ def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
     for number, cells in _csv_lines(file, field):
         values += len(cells)
         if values * 8 > MAX_PARSED_BYTES:
-            raise InvalidRequestError.single(
+            raise _too_large(
+                file,
                 field,
-                f"{shown_path(file)}: its values up to line {number} are "
-                f"{_bytes_text(values * 8)} as float64, over the limit of "
-                f"{_bytes_text(MAX_PARSED_BYTES)} for an array read whole; pass a sample of it (a "
-                "few thousand samples estimate the dependence well)",
+                f"its values up to line {number} are {_bytes_text(values * 8)} as float64, over "
+                f"the limit of {_bytes_text(MAX_PARSED_BYTES)} for an array read whole",
             )
         row = _numbers(cells)
         if row is None:

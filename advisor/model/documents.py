@@ -25,11 +25,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, ClassVar, Final, Literal, Self, TypeAlias, get_args
+from typing import Any, BinaryIO, ClassVar, Final, Literal, Self, TypeAlias, get_args
 
 from pydantic import BaseModel, ValidationError, model_validator
 
 from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.files import read_bounded, read_problem
 from advisor.model.integer_text import MAX_INTEGER_DIGITS, read_integer
 from advisor.model.text import article
 from advisor.stdout import shown_path
@@ -357,33 +358,16 @@ def read_document(
         f"{kind} file '{shown_path(name)}'" if name != STDIN else f"{kind} on {source_name(name)}"
     )
     try:
-        if name == STDIN:
-            data = _standard_input(max_bytes + 1)
-        else:
-            with open(path, "rb") as handle:
-                data = handle.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise InvalidRequestError.single(
-                "",
-                f"cannot read {source}: it is longer than {max_bytes:,} bytes, more than a "
-                f"{kind} holds",
-            )
+        file = _standard_input() if name == STDIN else path
+        data = read_bounded(file, max_bytes, f"{article(kind)} {kind}")
         # utf-8-sig: a byte-order mark (Windows editors save one) is read past, as YAML's own
         # reader does; the json module refuses it.
         text = data.decode("utf-8-sig")
         # Nothing but blanks is an empty file in either form (JSON's parser says "Expecting
         # value: line 1 column 1").
         document = _parse_document(name, text) if text.strip() else None
-    except UnicodeDecodeError as exc:
-        raise InvalidRequestError.single("", f"cannot read {source}: {_not_utf8(exc)}") from None
-    except OSError as exc:
-        # The reason alone: its text, "[Errno 2] No such file or directory: '/path'", named
-        # the file a second time, in Python's terms.
-        raise InvalidRequestError.single(
-            "", f"cannot read {source}: {exc.strerror or exc}"
-        ) from None
-    except ValueError as exc:
-        raise InvalidRequestError.single("", f"cannot read {source}: {exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or the parser's refusal
+        raise InvalidRequestError.single("", f"cannot read {source}: {read_problem(exc)}") from None
     except RecursionError:
         raise InvalidRequestError.single(
             "", f"cannot read {source}: it is nested too deeply to read"
@@ -398,13 +382,12 @@ def read_document(
     return document
 
 
-def _standard_input(size: int) -> bytes:
-    """Read standard input to its end or ``size`` bytes; :class:`OSError` when it is closed."""
-    stream = getattr(sys.stdin, "buffer", None)
+def _standard_input() -> BinaryIO:
+    """Return standard input's stream of bytes; :class:`OSError` when it is closed."""
+    stream: BinaryIO | None = getattr(sys.stdin, "buffer", None)
     if stream is None:
         raise OSError("standard input is closed")
-    data: bytes = stream.read(size)
-    return data
+    return stream
 
 
 def _parse_document(name: str, text: str) -> Any:
@@ -531,21 +514,6 @@ def refuse_other_kind(document: object, kind: str, expected: str) -> None:
     marks = ", ".join(sorted(keys & _marks(found)))
     what = f"is {article(found)} {found} (it has {marks})"
     raise InvalidRequestError.single("", f"{what}, not {article(kind)} {kind}: {expected}")
-
-
-def _not_utf8(error: UnicodeDecodeError) -> str:
-    """Say where a file stops being UTF-8: ``line 3, column 7: byte 0xE9 is not UTF-8 ...``.
-
-    Python's own text gives the byte's offset in the file ("in position 49"), where a reader
-    looks for a line and a column; the column counts bytes, as the bad byte is no character.
-    """
-    data, start = error.object, error.start
-    line = data.count(b"\n", 0, start) + 1
-    column = start - (data.rfind(b"\n", 0, start) + 1) + 1
-    return (
-        f"line {line}, column {column}: byte 0x{data[start]:02X} is not UTF-8 text (save the "
-        "file as UTF-8)"
-    )
 
 
 def _parse_json(text: str) -> Any:

@@ -8,14 +8,21 @@ named as the setting it came from.
 
 from __future__ import annotations
 
-import errno
 import os
 import ssl
 
 from advisor.errors import InvalidRequestError
+from advisor.files import read_bounded, read_problem
 from advisor.stdout import shown_path
 
-__all__ = ["MAX_PEM_BYTES", "certificates_problem", "key_problem", "read_pem", "read_pem_file"]
+__all__ = [
+    "MAX_PEM_BYTES",
+    "certificates_problem",
+    "key_problem",
+    "read_pem",
+    "read_pem_file",
+    "unreadable",
+]
 
 MAX_PEM_BYTES = 1 << 22
 """Most bytes of a PEM file: a certificate chain or a key takes a few kB, a system's whole CA
@@ -47,9 +54,7 @@ def read_pem(path: str | os.PathLike[str] | None, field: str) -> bytes | None:
     try:
         return read_pem_file(path)
     except OSError as error:
-        raise InvalidRequestError.single(
-            field, f"cannot read {shown_path(path)}: {error.strerror}"
-        ) from None
+        raise InvalidRequestError.single(field, unreadable(path, error)) from None
 
 
 def read_pem_file(path: str | os.PathLike[str]) -> bytes:
@@ -61,12 +66,15 @@ def read_pem_file(path: str | os.PathLike[str]) -> bytes:
         When the file cannot be read; ``EFBIG`` when it is longer than :data:`MAX_PEM_BYTES`,
         so a path that never ends (``/dev/zero``) is refused, not read until memory runs out.
     """
-    with open(path, "rb") as handle:
-        pem = handle.read(MAX_PEM_BYTES + 1)
-    if len(pem) > MAX_PEM_BYTES:
-        reason = f"it is longer than {MAX_PEM_BYTES:,} bytes, more than a PEM file holds"
-        raise OSError(errno.EFBIG, reason)
-    return pem
+    return read_bounded(path, MAX_PEM_BYTES, "a PEM file")
+
+
+def unreadable(path: str | os.PathLike[str], error: OSError) -> str:
+    """Say that the PEM file at ``path`` cannot be read, and why (``error``, raised reading it).
+
+    The one wording of the client's refusal (:func:`read_pem`) and the server's.
+    """
+    return f"cannot read {shown_path(path)}: {read_problem(error)}"
 
 
 def certificates_problem(path: str | os.PathLike[str], pem: bytes) -> str | None:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
-import pydantic
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.errors import InvalidRequestError
+from advisor.files import read_bounded, read_problem
 from advisor.model.budget import INT32_MAX
-from advisor.model.scalars import setting_value
 from advisor.protocol.metadata import UNIX_SCHEMES, socket_name_problem, token_problem
 from advisor.service.binding import port_taken_error, shares_port
 from advisor.service.limits import LONGEST_SECONDS, RequestLimits
@@ -27,6 +26,7 @@ from advisor.service.process_pool import (
     worker_memory_problem,
     worker_processes_that_fit,
 )
+from advisor.service.settings import Settings
 from advisor.stdout import shown_path
 
 __all__ = ["TOKEN_FILE_BYTES", "ServerConfig", "read_token_file"]
@@ -63,10 +63,8 @@ def _default_workers() -> int:
     return cpus if fit is None else max(1, min(cpus, fit))
 
 
-class ServerConfig(BaseModel):
+class ServerConfig(Settings):
     """Everything needed to start a server; every invalid setting raises InvalidRequestError."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     host: str = Field(
         default="127.0.0.1",
@@ -184,25 +182,6 @@ class ServerConfig(BaseModel):
         description="Interface the metrics endpoint binds (None: host's); needs metrics_port.",
     )
     limits: RequestLimits = Field(default_factory=RequestLimits)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _only_invalid_request_errors(
-        cls, data: Any, handler: pydantic.ValidatorFunctionWrapHandler
-    ) -> ServerConfig:
-        # Callers (server.py, the CLI) handle one error type; pydantic's own is converted here.
-        try:
-            config: ServerConfig = handler(data)
-        except pydantic.ValidationError as error:
-            raise invalid_request_from_pydantic(error, model=cls) from None
-        return config
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _typed(cls, value: Any, info: ValidationInfo) -> Any:
-        # A flag must be a boolean and a number must not be one (a config file's `workers: true`).
-        assert info.field_name is not None
-        return setting_value(cls.model_fields[info.field_name].annotation, value)
 
     @model_validator(mode="after")
     def _socket_is_named(self) -> ServerConfig:
@@ -331,24 +310,10 @@ def read_token_file(path: Path) -> str:
         :data:`TOKEN_FILE_BYTES` or holds no token.
     """
     try:
-        with path.open("rb") as handle:
-            data = handle.read(TOKEN_FILE_BYTES + 1)
-        if len(data) > TOKEN_FILE_BYTES:
-            raise InvalidRequestError.single(
-                "token_file",
-                f"cannot read {shown_path(path)}: it is longer than {TOKEN_FILE_BYTES:,} bytes, "
-                "more than a token file holds",
-            )
-        token = data.decode("utf-8").strip()
-    except UnicodeDecodeError as error:
+        token = read_bounded(path, TOKEN_FILE_BYTES, "a token file").decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
         raise InvalidRequestError.single(
-            "token_file", f"cannot read {shown_path(path)}: {error}"
-        ) from None
-    except OSError as error:
-        # The reason alone: its text, "[Errno 2] No such file or directory: '/path'", named
-        # the file a second time, as Python writes it (a surrogate for a byte under LC_ALL=C).
-        raise InvalidRequestError.single(
-            "token_file", f"cannot read {shown_path(path)}: {error.strerror or error}"
+            "token_file", f"cannot read {shown_path(path)}: {read_problem(error)}"
         ) from None
     if not token:
         raise InvalidRequestError.single("token_file", f"{shown_path(path)} holds no token")

@@ -25,16 +25,9 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import Field, ValidationError
 
 from advisor.errors import (
     FieldViolation,
@@ -64,7 +57,6 @@ from advisor.model.grid import (
 )
 from advisor.model.mixture import member_widths
 from advisor.model.padding import largest_grid
-from advisor.model.scalars import setting_value
 from advisor.model.schedule import grid_text
 from advisor.model.task import Task
 from advisor.model.text import bits_over
@@ -78,6 +70,7 @@ from advisor.service.answer_size import (
     recommendation_bytes,
     suggestion_bytes,
 )
+from advisor.service.settings import Settings
 
 __all__ = [
     "LOCAL_LIMITS",
@@ -116,10 +109,8 @@ five designs of a 128 x 128 task about 200 kB. tests/service/test_limits.py keep
 the estimate."""
 
 
-class RequestLimits(BaseModel):
+class RequestLimits(Settings):
     """Upper bounds on what one request may ask for (all inclusive)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_locations: int = Field(
         default=128 * 128,
@@ -184,13 +175,6 @@ class RequestLimits(BaseModel):
         description="Katib GetSuggestions: designs of the sequence one call computes "
         "(total_request_number, plus the experiment's trials it skips).",
     )
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _typed(cls, value: Any, info: ValidationInfo) -> Any:
-        # A limit is a number, never a boolean (a config file's `max_top_k: true` is no 1).
-        assert info.field_name is not None
-        return setting_value(cls.model_fields[info.field_name].annotation, value)
 
 
 def settable(setting: str, value: str) -> bool:

@@ -43,7 +43,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from advisor.errors import ServerStartError
-from advisor.model.pem import certificates_problem, key_problem, read_pem_file
+from advisor.model.arguments import require_instance
+from advisor.model.pem import certificates_problem, key_problem, read_pem_file, unreadable
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.access import AccessLog
 from advisor.service.admission import Admission
@@ -63,7 +64,6 @@ from advisor.service.request_ids import RequestIds
 from advisor.service.searches import FINISH_GRACE_SECONDS
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.thread_pool import ThreadWorkers
-from advisor.stdout import shown_path
 
 __all__ = [
     "ADVISOR_METHODS",
@@ -378,6 +378,8 @@ def start_server(config: ServerConfig) -> RunningServer:
 
     Raises
     ------
+    InvalidRequestError
+        On ``config`` when it is no :class:`ServerConfig` (a mapping of settings, None).
     ServerStartError
         On setting ``tls_cert``/``tls_key``/``tls_client_ca`` if a TLS file cannot be read or is
         not a PEM certificate chain, the private key of that certificate or a PEM CA bundle; on
@@ -390,6 +392,7 @@ def start_server(config: ServerConfig) -> RunningServer:
     RuntimeError
         In a child forked after its parent started a server (:func:`_event_loop`).
     """
+    require_instance(config, ServerConfig, "config")
     loop = _event_loop()
     credentials = _server_credentials(config)
     # The start's task comes back in a future made before the start is scheduled: a Ctrl-C that
@@ -735,8 +738,10 @@ def serve_forever(
     alone). A signal of :data:`DRAIN_SIGNALS` the process was started ignoring (``nohup``'s
     SIGHUP) stays ignored, which an INFO line says at the start. A signal the entry point held
     while it loaded (:mod:`advisor.service.held_signals`) is acted on as one received now: the
-    server stops before serving.
+    server stops before serving. A ``config`` that is no :class:`ServerConfig` is refused
+    (:class:`~advisor.errors.InvalidRequestError` on ``config``) before a signal is handled.
     """
+    require_instance(config, ServerConfig, "config")
     stop_requested = threading.Event()
     started: list[RunningServer] = []
     requests = DrainRequests()
@@ -899,12 +904,11 @@ def _server_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
 
 
 def _read_pem(path: Path, setting: str) -> bytes:
+    """Read a TLS file, naming ``setting`` when it cannot be read: as a start, not a request."""
     try:
         return read_pem_file(path)
     except OSError as error:
-        raise ServerStartError(
-            [setting], f"cannot read {shown_path(path)}: {error.strerror}"
-        ) from None
+        raise ServerStartError([setting], unreadable(path, error)) from None
 
 
 def _check_certificates(path: Path, pem: bytes, setting: str) -> None:

@@ -28,6 +28,7 @@ from advisor.service.limits import (
     MIN_MESSAGE_BYTES,
     RequestLimits,
     check_recommend_request,
+    settable,
 )
 from advisor.service.options import BAD_OPTION_EXIT_STATUS, add_serve_arguments
 from advisor.service.process_pool import (
@@ -798,3 +799,38 @@ def test_the_log_states_every_setting_in_force_but_the_token(
     }
     assert {name: shown[name] for name in expected} == expected
     assert "secret-token" not in line and "secret-token" not in str(first.__dict__)
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: RequestLimits(max_top_k="x"), "max_top_k"),
+        (lambda: RequestLimits(max_layers=True), "max_layers"),
+        (lambda: RequestLimits(max_top_kk=3), "max_top_kk"),
+        (lambda: ServerConfig(limits={"max_top_k": "x"}), "limits.max_top_k"),
+        (lambda: ServerConfig(workers=True), "workers"),
+    ],
+)
+def test_settings_built_by_keywords_are_refused_naming_the_field(
+    make: Callable[[], object], field: str
+) -> None:
+    # RequestLimits(max_top_k="x") raised pydantic_core's ValidationError: of the embedding
+    # API's models, only ServerConfig converted its errors.
+    with pytest.raises(InvalidRequestError) as refused:
+        make()
+    assert [violation.field for violation in refused.value.violations] == [field]
+
+
+def test_a_limit_is_tested_for_a_value_as_pydantic_validates_it() -> None:
+    # settable (a refusal's hint) validates a limit alone: a value refused is no error of it.
+    assert settable("max_top_k", "5") and not settable("max_top_k", "x")
+
+
+@pytest.mark.parametrize("config", [None, {"port": 0}])
+def test_a_server_started_without_a_server_config_is_refused_naming_it(config: Any) -> None:
+    # start_server(None) and start_server({"port": 0}) raised AttributeError ('NoneType' object
+    # has no attribute 'tls_cert'), inside the server's start.
+    for start in (server.start_server, server.serve_forever):
+        with pytest.raises(InvalidRequestError) as refused:
+            start(config)
+        assert str(refused.value) == f"config: must be a ServerConfig, got {type(config).__name__}"

@@ -345,6 +345,20 @@ def test_a_token_file_that_never_ends_is_refused_not_read_on(tmp_path: Path) -> 
     assert read_token_file(path) == "abc"
 
 
+def test_a_token_file_that_is_not_utf8_is_refused_where_it_stops_being_so(tmp_path: Path) -> None:
+    # Python's text placed the byte by its offset ("in position 4"), as a task file's no longer.
+    path = tmp_path / "token"
+    path.write_bytes(b"abc\n\xe9")
+    with pytest.raises(InvalidRequestError) as error:
+        read_token_file(path)
+    [violation] = error.value.violations
+    assert violation.field == "token_file"
+    assert violation.description == (
+        f"cannot read {path}: line 2, column 1: byte 0xE9 is not UTF-8 text (save the file as "
+        "UTF-8)"
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # TLS
 
@@ -426,6 +440,22 @@ def test_unreadable_pem_files_name_the_setting(tmp_path: Path) -> None:
         start_server(config)
     assert error.value.settings == ("tls_cert",)
     assert "cannot read" in error.value.description
+
+
+def test_a_pem_file_failing_without_a_reason_is_refused_with_the_error_text(
+    certificates: Certificates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An OSError without an errno has no strerror: the refusal said "cannot read ...: None".
+    def unreadable(path: Path) -> bytes:
+        raise OSError("the file went away")
+
+    monkeypatch.setattr(server_module, "read_pem_file", unreadable)
+    config = ServerConfig(tls_cert=certificates.server_cert, tls_key=certificates.server_key)
+    with pytest.raises(ServerStartError) as error:
+        start_server(config)
+    assert error.value.description == (
+        f"cannot read {certificates.server_cert}: the file went away"
+    )
 
 
 def test_a_pem_file_that_never_ends_is_refused_not_read_on(certificates: Certificates) -> None:

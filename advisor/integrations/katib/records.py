@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
-from advisor.files import replace_file
+from advisor.files import read_bounded, read_problem, replace_file
 from advisor.integrations.katib.experiment import KatibSearch
 from advisor.stdout import shown_path
 
@@ -152,10 +152,7 @@ class HandedOutFiles:
         """Return the record of ``experiment`` of ``namespace`` on ``search`` (see :meth:`read`)."""
         path = self.path(search, experiment, namespace)
         try:
-            with path.open("rb") as file:
-                text = file.read(MAX_HANDED_OUT_FILE_BYTES + 1)
-            if len(text) > MAX_HANDED_OUT_FILE_BYTES:
-                raise ValueError(f"over {MAX_HANDED_OUT_FILE_BYTES:,} bytes")
+            text = read_bounded(path, MAX_HANDED_OUT_FILE_BYTES, "a record")
             return _handed_out_record(json.loads(text), search, namespace, experiment)
         except FileNotFoundError:
             return {}
@@ -166,7 +163,7 @@ class HandedOutFiles:
                 "yet may be handed out again",
                 self._named(experiment),
                 shown_path(path),
-                error,
+                read_problem(error),
             )
             return {}
 
@@ -194,7 +191,7 @@ class HandedOutFiles:
                 "service would not know it",
                 self._named(experiment),
                 shown_path(path),
-                error,
+                read_problem(error),
             )
 
     def _temporary_prefix(self, prefix: str) -> str:
