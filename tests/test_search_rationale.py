@@ -17,7 +17,7 @@ from advisor.model.architecture import Architecture, parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.results import Efficiency, Recommendation
 from advisor.model.task import Task, load_task, parse_task
-from advisor.model.text import binary_size
+from advisor.model.text import binary_size, listed
 from advisor.protocol import wire
 from advisor.search.coherence import describe_relation
 from advisor.search.explain import (
@@ -25,7 +25,6 @@ from advisor.search.explain import (
     Widening,
     _apart,
     _percent,
-    listed,
     rationale,
     summary,
 )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -121,24 +122,26 @@ def test_bad_settings_are_refused_naming_the_argument(settings: dict[str, Any], 
 
 def test_a_child_made_with_a_bad_argument_is_refused_naming_it() -> None:
     parent = StopSignal()
-    for make, said in [
-        (lambda: parent.earlier("x"), "seconds: must be a non-negative number of seconds, not str"),
+    bad: Any = "x"
+    cases: list[tuple[Callable[[], object], str]] = [
+        (lambda: parent.earlier(bad), "seconds: must be a non-negative number of seconds, not str"),
         (lambda: parent.earlier(-2), "seconds: must be a non-negative number of seconds, not -2"),
-        (lambda: parent.share("x"), "fraction: must be a share of the time in (0, 1], not str"),
+        (lambda: parent.share(bad), "fraction: must be a share of the time in (0, 1], not str"),
         (lambda: parent.share(2), "fraction: must be a share of the time in (0, 1], not 2"),
-        (lambda: parent.limited(1.0, "x"), "cause: must be a StopCause or None, not str"),
-        (lambda: parent.bring_forward(1.0, "x"), "cause: must be a StopCause or None, not str"),
+        (lambda: parent.limited(1.0, bad), "cause: must be a StopCause or None, not str"),
+        (lambda: parent.bring_forward(1.0, bad), "cause: must be a StopCause or None, not str"),
         (
-            lambda: StopSignal.after(1.0, clock=5),
+            lambda: StopSignal.after(1.0, clock=cast(Any, 5)),
             "clock: must be a function returning seconds, such as time.monotonic, not int",
         ),
-    ]:
+    ]
+    for make, said in cases:
         with pytest.raises(InvalidRequestError) as refused:
             make()
         assert str(refused.value) == said
     assert parent.deadline is None  # a refused cause brought nothing forward
     # NumPy's numbers are numbers (np.bool_ is none).
-    assert parent.earlier(np.float64(0.5)).share(np.float32(0.5)).deadline is None
+    assert parent.earlier(np.float64(0.5)).share(cast(float, np.float32(0.5))).deadline is None
 
 
 def test_the_repr_says_what_is_left() -> None:

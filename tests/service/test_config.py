@@ -806,7 +806,7 @@ def test_the_log_states_every_setting_in_force_but_the_token(
     [
         (lambda: RequestLimits(max_top_k="x"), "max_top_k"),
         (lambda: RequestLimits(max_layers=True), "max_layers"),
-        (lambda: RequestLimits(max_top_kk=3), "max_top_kk"),
+        (lambda: RequestLimits(max_top_kk=3), "max_top_kk"),  # type: ignore[call-arg]
         (lambda: ServerConfig(limits={"max_top_k": "x"}), "limits.max_top_k"),
         (lambda: ServerConfig(workers=True), "workers"),
     ],
