@@ -160,8 +160,8 @@ def test_constant_locations_of_a_grid_are_named_by_their_coordinates() -> None:
     values[:, 0, 1:3] = 5.0
     with pytest.raises(
         InvalidRequestError,
-        match=r"2 location\(s\) never vary in the sample "
-        r"\(\(0, 1\), \(0, 2\)\): their correlation is undefined; pass allow_constant=True ",
+        match=r"2 locations never vary in the sample, at "
+        r"\(0, 1\), \(0, 2\): their correlation is undefined; pass allow_constant=True ",
     ):
         dependence_graph(data_from_array(values))
 

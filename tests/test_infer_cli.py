@@ -454,7 +454,7 @@ def test_recommend_names_bad_data_on_the_data_option(tmp_path: Path) -> None:
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("1,2,3,4\n4,5\n")
     for data, problem in (
-        (constant, f"{constant}: 1 location(s) never vary in the sample (0)"),
+        (constant, f"{constant}: 1 location never varies in the sample, at 0"),
         (ragged, f"{ragged}: ragged rows: line 2"),
     ):
         line = assert_one_error_line(
@@ -527,7 +527,7 @@ def test_recommend_with_data_keeps_a_task_arrangement(tmp_path: Path) -> None:
         ("one.npy", np.ones((1, 8)), "1 sample(s): the dependence between locations needs"),
         ("flat.npy", np.ones(8), "array of shape [8]: expected samples first"),
         ("names.npz", np.full((8, 4), "a"), "values must be numbers, not <U1"),
-        ("constant.npz", np.ones((8, 4)), "4 location(s) never vary in the sample"),
+        ("constant.npz", np.ones((8, 4)), "4 locations never vary in the sample"),
     ],
     ids=["nan", "one-sample", "no-grid", "names", "constant"],
 )
@@ -602,7 +602,7 @@ def test_bad_data_is_one_line_naming_the_problem(tmp_path: Path) -> None:
     run = advisor("infer", constant)
     assert run.status == 2
     assert run.stderr.count("\n") == 1
-    assert f"DATA: {constant}: 1 location(s) never vary in the sample (0)" in run.stderr
+    assert f"DATA: {constant}: 1 location never varies in the sample, at 0" in run.stderr
     # The command line names its flag, not the library's argument beside it.
     assert "; pass --allow-constant to give them no edges" in run.stderr
     assert "allow_constant" not in run.stderr
@@ -687,16 +687,16 @@ def test_constant_locations_are_named_by_coordinates_and_a_cut_list_says_how_man
     values = np.random.default_rng(5).standard_normal((60, 8, 8))
     values[:, 0, 2] = values[:, 7, 5] = 1.0
     run = advisor("infer", _saved(tmp_path, "two.npy", values), "--allow-constant")
-    assert "constant locations (no edges): 2 ((0, 2), (7, 5))" in run.stderr
+    assert "constant locations (no edges): 2, at (0, 2), (7, 5)" in run.stderr
     values[:, 2:6] = 1.0  # 32 more, rows 2 to 5
     data = _saved(tmp_path, "many.npy", values)
     first = [(0, 2), *((2, column) for column in range(8)), (3, 0)]
     shown = ", ".join(f"({row}, {column})" for row, column in first) + ", ..., 24 more"
     report = " ".join(advisor("infer", data, "--allow-constant").stderr.split())
-    assert f"constant locations (no edges): 34 ({shown})" in report
+    assert f"constant locations (no edges): 34, at {shown}" in report
     refused = advisor("infer", data)
     assert refused.status == ExitCode.INVALID_ARGUMENT
-    assert f"34 location(s) never vary in the sample ({shown}): their" in refused.stderr
+    assert f"34 locations never vary in the sample, at {shown}: their" in refused.stderr
 
 
 def test_data_that_never_varies_says_so_rather_than_ask_for_more_samples(tmp_path: Path) -> None:

@@ -518,7 +518,7 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         )
     if graph.constant:
         shown = locations_text(graph.shape, graph.constant)
-        notes.append(f"constant locations (no edges): {len(graph.constant):,} ({shown})")
+        notes.append(f"constant locations (no edges): {len(graph.constant):,}, at {shown}")
     lines = [line for note in notes for line in wrapped(note, "", "  ")]
     return "\n".join(lines) + "\n" + report.as_table()
 

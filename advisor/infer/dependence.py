@@ -36,6 +36,7 @@ import numpy.typing as npt
 from advisor.infer.data import DataSample
 from advisor.infer.graph import MAX_TOP_K, DependenceGraph, Estimate, locations_text
 from advisor.model.arguments import checked_integer, checked_seed, require_flag
+from advisor.words import counted
 
 __all__ = [
     "CONSTANT_REMEDY",
@@ -174,10 +175,11 @@ def dependence_graph(
     constant = _constant_locations(moments, data.channels)
     if constant.size and not allow_constant:
         shown = locations_text(data.shape, constant.tolist())
+        vary = "varies" if constant.size == 1 else "vary"
         raise data.refused(
-            f"{constant.size:,} location(s) never vary in the sample ({shown}): their "
-            f"correlation is undefined; {CONSTANT_REMEDY} to give them no edges (they are listed "
-            "in the result)"
+            f"{counted(constant.size, 'location')} never {vary} in the sample, at {shown}: "
+            f"their correlation is undefined; {CONSTANT_REMEDY} to give them no edges (they are "
+            "listed in the result)"
         )
     keep = min(top_k, data.num_locations - 1)
     if sketch is None:
