@@ -322,6 +322,20 @@ def test_ragged_csv_rows_and_oversize_files_are_refused(tmp_path: Path) -> None:
         read_data(unknown)
 
 
+def test_a_csv_of_quoted_numbers_reads_as_the_numbers(tmp_path: Path) -> None:
+    # pandas' to_csv(quoting=csv.QUOTE_ALL) writes "0.125": refused as no number.
+    values = np.random.default_rng(3).standard_normal((20, 4))
+    quoted, plain = tmp_path / "quoted.csv", tmp_path / "plain.csv"
+    quoted.write_text("".join(",".join(f'"{float(v)!r}"' for v in row) + "\n" for row in values))
+    plain.write_text("".join(",".join(repr(float(v)) for v in row) + "\n" for row in values))
+    np.testing.assert_array_equal(next(read_data(quoted).chunks())[1], values)
+    np.testing.assert_array_equal(next(read_data(plain).chunks())[1], values)
+    # A line quoted in part is no such line: its quoted cell is told as no number.
+    quoted.write_text('1,2,3,4\n"5",6,7,8\n')
+    with pytest.raises(InvalidRequestError, match=r"line 2 holds a value that is not a number"):
+        read_data(quoted)
+
+
 def test_data_saved_transposed_is_told_so_naming_the_file(tmp_path: Path) -> None:
     # Features as rows, samples as columns (64 lines of 30 values for 30 samples of 8x8) was told
     # only that [30] is not the grid [8, 8], which did not say what was wrong with the file.

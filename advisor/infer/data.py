@@ -733,6 +733,8 @@ def _npz_array(file: Path, name: str) -> npt.NDArray[np.generic]:
 def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
     """Read a CSV file of numbers: one row per line, the first line not a number named.
 
+    A line whose every cell is in double quotes (pandas' ``QUOTE_ALL``) is read without them.
+
     The values are bounded as an ``.npz``'s array is, by :data:`MAX_PARSED_BYTES` as float64,
     and each row is held as such while the file is read: a value of the file may be 2 bytes
     (``0,``), and a list of Python floats takes 32 bytes a value, so a 16 MB file took 380 MB
@@ -750,6 +752,9 @@ def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
                 f"the limit of {_bytes_text(MAX_PARSED_BYTES)} for an array read whole",
             )
         row = _numbers(cells)
+        if row is None and all(map(_in_quotes, cells)):
+            cells = [cell.strip()[1:-1] for cell in cells]
+            row = _numbers(cells)
         if row is None:
             column, cell = next((c, v) for c, v in enumerate(cells, 1) if not _reads_as_number(v))
             raise InvalidRequestError.single(
@@ -828,6 +833,15 @@ def _check_overflow(file: Path, field: str, number: int, cells: list[str], row: 
         f"{int(infinite[0]) + 1}), past the float64 range (about 1.8e308): every value must be a "
         "finite number",
     )
+
+
+def _in_quotes(cell: str) -> bool:
+    """Whether a CSV cell is written in double quotes: pandas' ``QUOTE_ALL`` writes ``"0.125"``.
+
+    A line of such cells is read without them; refused, ``"0.125"`` was told as no number.
+    """
+    text = cell.strip()
+    return len(text) >= 2 and text[0] == text[-1] == '"'
 
 
 def _numbers(cells: list[str]) -> _Floats | None:
