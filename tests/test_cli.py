@@ -37,6 +37,7 @@ import pytest
 import yaml
 from grpc_health.v1 import health_pb2
 
+from advisor.cli import commands as commands_module
 from advisor.cli.format import render_search_result
 from advisor.cli.json_output import readable_json
 from advisor.cli.main import build_parser, main
@@ -1709,6 +1710,34 @@ def test_an_output_that_cannot_be_written_is_one_line_saying_so(
         status = main(["presets"])
     assert status == ExitCode.OTHER
     assert stderr.getvalue() == f"advisor: error: cannot write to standard output: {reason}\n"
+
+
+@pytest.mark.parametrize("asked", [False, True])
+def test_an_unexpected_error_is_one_line_and_its_traceback_only_when_asked_for(
+    asked: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An unexpected error was one line only: a defect of the in-process export left no
+    # traceback anywhere, and nothing said how to get one.
+    def broken(args: argparse.Namespace) -> str:
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(commands_module, "export", broken)
+    monkeypatch.delenv(commands_module.TRACEBACK_VARIABLE, raising=False)
+    if asked:
+        monkeypatch.setenv(commands_module.TRACEBACK_VARIABLE, "1")
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        status = main(["export", "examples/architectures/mirror.yaml", "--output", "-"])
+    assert status == ExitCode.OTHER
+    *traceback_lines, line = stderr.getvalue().splitlines()
+    assert line == (
+        "advisor: error: unexpected RuntimeError: a defect (a defect: ADVISOR_TRACEBACK=1 prints "
+        "its traceback, for a report)"
+    )
+    assert bool(traceback_lines) == asked
+    if asked:
+        assert traceback_lines[0] == "Traceback (most recent call last):"
+        assert traceback_lines[-1] == "RuntimeError: a defect"
 
 
 def test_a_failure_keeps_its_status_when_standard_error_takes_no_line(

@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import re
 import sys
 import threading
+import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from typing import Final
 
 from advisor_client.client import (
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -77,7 +80,7 @@ from advisor.service.server import start_server
 from advisor.stdout import write_stderr
 from advisor.usage import violations_as_options
 
-__all__ = ["run"]
+__all__ = ["TRACEBACK_VARIABLE", "run"]
 
 _EXIT_CODE_BY_ERROR: tuple[tuple[type[Exception], ExitCode], ...] = (
     # First: a server's refusal of one of its limits is a LimitExceededError too.
@@ -92,6 +95,11 @@ _EXIT_CODE_BY_ERROR: tuple[tuple[type[Exception], ExitCode], ...] = (
     (ResourceExhaustedError, ExitCode.RESOURCE_EXHAUSTED),
     (ServerStartError, ExitCode.SERVER_NOT_STARTED),
 )
+
+
+TRACEBACK_VARIABLE: Final = "ADVISOR_TRACEBACK"
+"""The environment variable that, set, has an unexpected error print its traceback first: it
+was one line only, and a defect of the in-process ``export`` left no traceback anywhere."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,8 +118,14 @@ def run(args: argparse.Namespace) -> int:
         if args.command == "serve":
             return fail_serving(message, _exit_code(error))
         return fail(message, _exit_code(error))
-    except Exception as error:  # the promise: one line, never a traceback
-        return fail(f"unexpected {type(error).__name__}: {error}", ExitCode.OTHER)
+    except Exception as error:  # the promise: one line, a traceback only when asked for
+        if os.environ.get(TRACEBACK_VARIABLE):
+            traceback.print_exc(file=sys.stderr)
+        return fail(
+            f"unexpected {type(error).__name__}: {error} (a defect: {TRACEBACK_VARIABLE}=1 "
+            "prints its traceback, for a report)",
+            ExitCode.OTHER,
+        )
     return status if written == ExitCode.OK else written
 
 
