@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Final
 
-from advisor.protocol.metadata import address_problem, socket_name_problem
+from advisor.protocol.metadata import address_problem, is_loopback_ip, socket_name_problem
 
 __all__ = ["is_loopback", "target_problem"]
 
@@ -194,9 +194,4 @@ def is_loopback(target: str) -> bool:
 def _names_this_machine(address: str) -> bool:
     """Whether ``address`` (``host:port``, ``[v6]:port``) is this machine's, by its host."""
     host = address[1:].partition("]")[0] if address.startswith("[") else address.rpartition(":")[0]
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return host.lower() == "localhost" or is_loopback_ip(host)

@@ -613,6 +613,9 @@ def test_a_loopback_address_is_read_after_every_address_scheme() -> None:
     assert is_loopback("ipv4:///127.0.0.1:50051,127.0.0.2:50051")
     assert not is_loopback("ipv4:///127.0.0.1:50051,10.0.0.1:50051")
     assert not is_loopback("dns://8.8.8.8/localhost:50051")
+    # An IPv4-mapped loopback, which the server counts as loopback (one rule for both).
+    assert is_loopback("[::ffff:127.0.0.1]:50051") and is_loopback("ipv6:[::ffff:127.0.0.1]:50051")
+    assert not is_loopback("[::ffff:10.0.0.1]:50051")
 
 
 def test_retry_policy_rejects_what_grpc_would_not_apply() -> None:

@@ -7,6 +7,7 @@ bind's or a target's) may be.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Final
 
@@ -38,6 +39,7 @@ __all__ = [
     "UNIX_SCHEMES",
     "address_problem",
     "bearer_metadata",
+    "is_loopback_ip",
     "socket_name_problem",
     "stale_token_metadata",
     "stale_token_versions",
@@ -310,3 +312,18 @@ def unix_socket_name(host: str) -> str | None:
     if host.startswith("unix-abstract:"):
         return host.removeprefix("unix-abstract:")
     return None
+
+
+def is_loopback_ip(address: str) -> bool:
+    """Whether the IP ``address`` is loopback, an IPv4-mapped one (``::ffff:127.0.0.1``) too.
+
+    The one rule of the server (which addresses a bind reaches from other machines) and the
+    client (which targets bypass a proxy); a text that is no IP address is none.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback

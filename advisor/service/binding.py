@@ -20,7 +20,7 @@ from typing import Any, Final, TypeAlias
 import grpc
 
 from advisor.errors import InvalidRequestError, ServerStartError
-from advisor.protocol.metadata import UNIX_SCHEMES, unix_socket_name
+from advisor.protocol.metadata import UNIX_SCHEMES, is_loopback_ip, unix_socket_name
 from advisor.stdout import shown_path
 
 __all__ = [
@@ -289,7 +289,7 @@ def reaches_other_machines(host: str) -> bool:
         addresses = _bind_addresses(host, 0)
     except (OSError, UnicodeError):
         return False
-    return not all(_is_loopback(str(address[4][0])) for address in addresses)
+    return not all(is_loopback_ip(str(address[4][0])) for address in addresses)
 
 
 _Address: TypeAlias = tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[Any, ...]]
@@ -318,11 +318,3 @@ def _bind_addresses(host: str, port: int) -> Sequence[_Address]:
 
 _LOOPBACKS: Final = ("127.0.0.1", "::1")
 """The addresses gRPC binds for the host ``localhost``."""
-
-
-def _is_loopback(address: str) -> bool:
-    """Whether the IP ``address`` is loopback, an IPv4-mapped one (``::ffff:127.0.0.1``) too."""
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped.is_loopback
-    return ip.is_loopback
