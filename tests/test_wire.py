@@ -60,6 +60,7 @@ def _labels(enum: Any) -> set[str]:
         (pb.GeometryFamily, set(FAMILIES)),  # the families a budget may allow
         (pb.WidthProfile, set(typing.get_args(WidthProfile))),
         (pb.RelationKind, set(typing.get_args(RelationKind))),
+        (pb.UnpricedReason, set(typing.get_args(UnpricedReason))),
     ],
 )
 def test_each_enum_names_exactly_the_library_labels(enum: Any, labels: set[str]) -> None:

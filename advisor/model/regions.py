@@ -59,6 +59,7 @@ __all__ = [
     "Locations",
     "MaskRegion",
     "PresetInfo",
+    "PresetKind",
     "PresetRegion",
     "Presets",
     "Region",
@@ -281,12 +282,16 @@ Region: TypeAlias = Annotated[
 """Any region form; a document picks its form by its one key."""
 
 
+PresetKind: TypeAlias = Literal["region", "task"]
+"""What a preset names: a region, or a whole task's correlations."""
+
+
 @dataclass(frozen=True)
 class PresetInfo:
     """A named region or task preset as ``ListPresets`` serves it."""
 
     name: str
-    kind: Literal["region", "task"]
+    kind: PresetKind
     description: str
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -35,11 +35,21 @@ from advisor.model.architecture import (
     PermutationGeometry,
     parse_architecture,
 )
-from advisor.model.budget import Budget
+from advisor.model.budget import AllowedFamily, Budget, ObjectiveKind, WidthProfile
+from advisor.model.geometries import NamedGeometry
 from advisor.model.grid import InputSpec
-from advisor.model.regions import BoxRegion, IndicesRegion, MaskRegion, PresetRegion, Region
+from advisor.model.regions import (
+    BoxRegion,
+    IndicesRegion,
+    MaskRegion,
+    PresetKind,
+    PresetRegion,
+    Region,
+    RelationKind,
+)
 from advisor.model.results import (
     Analysis,
+    Certificate,
     CorrelationAnalysis,
     Efficiency,
     MemberFigure,
@@ -80,33 +90,39 @@ __all__ = [
 ]
 
 _V = TypeVar("_V", bound=int)
+_L = TypeVar("_L", bound=str)
 _Document = dict[str, Any]
 
 
-class _EnumLabels(Generic[_V]):
-    """Maps a proto enum to lower-case labels: ``NAMED_GEOMETRY_MIRROR`` <-> ``"mirror"``."""
+class _EnumLabels(Generic[_V, _L]):
+    """Maps a proto enum to lower-case labels: ``NAMED_GEOMETRY_MIRROR`` <-> ``"mirror"``.
 
-    def __init__(self, wrapper: _EnumTypeWrapper[_V]) -> None:
+    ``labels`` are the model's (its ``Literal``'s arguments), which :meth:`label` returns as
+    that type: a test checks they are the enum's values other than UNSPECIFIED.
+    """
+
+    def __init__(self, wrapper: _EnumTypeWrapper[_V], labels: tuple[_L, ...]) -> None:
         self._wrapper = wrapper
         # The enum's name in UPPER_SNAKE_CASE is the prefix buf's STANDARD lint imposes.
         self._prefix = re.sub(r"(?<!^)(?=[A-Z])", "_", wrapper.DESCRIPTOR.name).upper() + "_"
+        self._labels: dict[str, _L] = {label: label for label in labels}
 
-    def label(self, value: int, field: str) -> str:
+    def label(self, value: int, field: str) -> _L:
         """Return the label of ``value``; unspecified or unknown values name ``field``."""
         if value == 0:
             raise InvalidRequestError.single(field, "must be set (it is *_UNSPECIFIED)")
         try:
-            name = self._wrapper.Name(value)  # type: ignore[arg-type]
+            name = self._wrapper.Name(cast(_V, value))
         except ValueError:
-            known = ", ".join(
-                n.removeprefix(self._prefix).lower() for n, v in self._wrapper.items() if v
-            )
+            name = ""
+        known = self._labels.get(name.removeprefix(self._prefix).lower()) if name else None
+        if known is None:
             raise InvalidRequestError.single(
                 field,
-                f"unknown enum value {value} (this version knows {known}: the other side may run "
-                "a newer advisor.v1)",
-            ) from None
-        return name.removeprefix(self._prefix).lower()
+                f"unknown enum value {value} (this version knows {', '.join(self._labels)}: the "
+                "other side may run a newer advisor.v1)",
+            )
+        return known
 
     def knows(self, value: int) -> bool:
         """Return whether ``value`` is one of this version's values other than UNSPECIFIED."""
@@ -117,14 +133,30 @@ class _EnumLabels(Generic[_V]):
         return self._wrapper.Value(self._prefix + label.upper())
 
 
-_NAMED_GEOMETRY = _EnumLabels(advisor_pb2.NamedGeometry)
-_GEOMETRY_FAMILY = _EnumLabels(advisor_pb2.GeometryFamily)
-_OBJECTIVE = _EnumLabels(advisor_pb2.Objective)
-_CERTIFICATE = _EnumLabels(advisor_pb2.Certificate)
-_PRESET_KIND = _EnumLabels(advisor_pb2.PresetKind)
-_WIDTH_PROFILE = _EnumLabels(advisor_pb2.WidthProfile)
-_RELATION_KIND = _EnumLabels(advisor_pb2.RelationKind)
-_UNPRICED_REASON = _EnumLabels(advisor_pb2.UnpricedReason)
+_NAMED_GEOMETRY: _EnumLabels[advisor_pb2.NamedGeometry.ValueType, NamedGeometry] = _EnumLabels(
+    advisor_pb2.NamedGeometry, get_args(NamedGeometry)
+)
+_GEOMETRY_FAMILY: _EnumLabels[advisor_pb2.GeometryFamily.ValueType, AllowedFamily] = _EnumLabels(
+    advisor_pb2.GeometryFamily, get_args(AllowedFamily)
+)
+_OBJECTIVE: _EnumLabels[advisor_pb2.Objective.ValueType, ObjectiveKind] = _EnumLabels(
+    advisor_pb2.Objective, get_args(ObjectiveKind)
+)
+_CERTIFICATE: _EnumLabels[advisor_pb2.Certificate.ValueType, Certificate] = _EnumLabels(
+    advisor_pb2.Certificate, get_args(Certificate)
+)
+_PRESET_KIND: _EnumLabels[advisor_pb2.PresetKind.ValueType, PresetKind] = _EnumLabels(
+    advisor_pb2.PresetKind, get_args(PresetKind)
+)
+_WIDTH_PROFILE: _EnumLabels[advisor_pb2.WidthProfile.ValueType, WidthProfile] = _EnumLabels(
+    advisor_pb2.WidthProfile, get_args(WidthProfile)
+)
+_RELATION_KIND: _EnumLabels[advisor_pb2.RelationKind.ValueType, RelationKind] = _EnumLabels(
+    advisor_pb2.RelationKind, get_args(RelationKind)
+)
+_UNPRICED_REASON: _EnumLabels[advisor_pb2.UnpricedReason.ValueType, UnpricedReason] = _EnumLabels(
+    advisor_pb2.UnpricedReason, get_args(UnpricedReason)
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -525,7 +557,7 @@ def _correlation_analysis_from_proto(
         name=message.name,
         log2_separation_rank=message.log2_separation_rank,
         log2_max_rank=message.log2_max_rank,
-        certificate=_CERTIFICATE.label(message.certificate, f"{field}.certificate"),  # type: ignore[arg-type]
+        certificate=_CERTIFICATE.label(message.certificate, f"{field}.certificate"),
         weight=message.weight,
         log2_min_cut=message.log2_min_cut if message.HasField("log2_min_cut") else None,
         log2_lower_bound=(
@@ -534,7 +566,7 @@ def _correlation_analysis_from_proto(
         members=tuple(
             MemberFigure(
                 log2_separation_rank=member.log2_separation_rank,
-                certificate=_CERTIFICATE.label(  # type: ignore[arg-type]
+                certificate=_CERTIFICATE.label(
                     member.certificate, f"{field}.members[{index}].certificate"
                 ),
             )
@@ -599,7 +631,7 @@ def _unpriced_reason(efficiency: advisor_pb2.Efficiency) -> UnpricedReason | Non
     reason = efficiency.unpriced_reason
     if not _UNPRICED_REASON.knows(reason):
         return None
-    return _UNPRICED_REASON.label(reason, "efficiency.unpriced_reason")  # type: ignore[return-value]
+    return _UNPRICED_REASON.label(reason, "efficiency.unpriced_reason")
 
 
 def analysis_to_proto(analysis: Analysis) -> advisor_pb2.Analysis:
@@ -785,7 +817,7 @@ def preset_from_proto(message: advisor_pb2.Preset) -> PresetInfo | None:
         return None
     return PresetInfo(
         name=message.name,
-        kind=_PRESET_KIND.label(message.kind, "preset.kind"),  # type: ignore[arg-type]
+        kind=_PRESET_KIND.label(message.kind, "preset.kind"),
         description=message.description,
     )
 
