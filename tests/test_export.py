@@ -135,6 +135,19 @@ def test_a_rank_that_is_no_whole_number_from_1_is_refused(tmp_path: Path, rank: 
         assert load_architecture(path, rank=second) == result.recommendations[1].architecture  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("geometries", [None, ["mixture"]], ids=["trees", "mixtures"])
+def test_a_result_s_document_is_the_json_it_writes(geometries: list[str] | None) -> None:
+    # A mixture's members came back a tuple (dataclasses.asdict) where --format json writes a
+    # list: a pipeline comparing a cached document with a fresh one saw a change.
+    budget = Budget(max_parameters=20_000, top_k=3, geometries=geometries)
+    document = search_result_document(recommend(TASK, budget))
+    assert json.loads(json.dumps(document)) == document
+    members = [c["members"] for r in document["recommendations"] for c in r["analysis"]]
+    assert all(isinstance(m, list) for m in members if m is not None)
+    if geometries:
+        assert any(members), "a mixture's figures hold its members"
+
+
 def _padded_sequence(mixed: bool) -> Architecture:
     """A tiny padded 2-channel sequence net, or the mixture of it with its mirror pooling."""
     document: dict[str, object] = {

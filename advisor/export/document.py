@@ -12,7 +12,6 @@ the input locations.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, get_args
@@ -92,13 +91,13 @@ def recommendation_document(recommendation: Recommendation) -> dict[str, Any]:
         "activations": recommendation.activations,
         "dilations": None if recommendation.dilations is None else list(recommendation.dilations),
         "architecture": architecture_document(recommendation.architecture),
-        "analysis": [dataclasses.asdict(c) for c in recommendation.analysis],
+        # Dumped as JSON data: dataclasses.asdict kept a mixture's members a tuple, so the
+        # document was not the one --format json writes (a list), as analysis_document's is.
+        "analysis": [_document(c) for c in recommendation.analysis],
         "summary": recommendation.summary,
         "rationale": recommendation.rationale,
         "efficiency": (
-            None
-            if recommendation.efficiency is None
-            else dataclasses.asdict(recommendation.efficiency)
+            None if recommendation.efficiency is None else _document(recommendation.efficiency)
         ),
     }
 
