@@ -299,10 +299,16 @@ def test_recommend_with_data_searches_the_data_arranged_family(tmp_path: Path) -
     alone = advisor("recommend", task, "--from-data", "correlations", "--budget", "20000")
     assert alone.status == 2
     assert "--from-data: needs --data DATA" in alone.stderr
-    for option in (["--shape", "8", "8"], ["--top-k", "4"], ["--allow-constant"]):
+    for option in (["--shape", "8", "8"], ["--allow-constant"]):
         ignored = advisor("recommend", task, *option, "--budget", "20000")
         assert ignored.status == 2
         assert ignored.stderr == f"advisor: error: {option[0]}: needs --data DATA\n"
+    # --top-k, read as top_k, the designs' count: the refusal said only that it needs --data.
+    top_k = advisor("recommend", task, "--top-k", "4", "--budget", "20000")
+    assert top_k.stderr == (
+        "advisor: error: --top-k: needs --data DATA (the data's pairs per location; --top sets "
+        "how many designs)\n"
+    )
     wrong = advisor("recommend", task, "--data", flat, "--shape", "64", "--budget", "20000")
     assert wrong.status == 2
     assert "--data: the data's grid [64] is not the task's [8, 8]" in wrong.stderr

@@ -354,7 +354,9 @@ def arranged_task(
             "--save-task": args.save_task is not None,
         }
         needing = [
-            FieldViolation(option, "needs --data DATA") for option, on in given.items() if on
+            FieldViolation(option, f"needs --data DATA{_NOT_TOP.get(option, '')}")
+            for option, on in given.items()
+            if on
         ]
         if needing:
             raise InvalidRequestError(needing)
@@ -427,6 +429,10 @@ def _set_outputs(
             f"{stated}: leave --labels out, or make the task's outputs {classes:,}",
         )
     document["outputs"] = classes
+
+
+_NOT_TOP: Final = {"--top-k": " (the data's pairs per location; --top sets how many designs)"}
+"""What ``--top-k`` without ``--data`` was likely meant as: ``top_k`` is ``--top``'s field."""
 
 
 def _described_input(document: dict[str, Any], parts: Sequence[str]) -> InputSpec:
