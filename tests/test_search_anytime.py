@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from advisor.cli.format import render_search_result
-from advisor.errors import StoppedError
+from advisor.errors import InvalidRequestError, StoppedError
 from advisor.export.document import parse_search_result, search_result_document
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
@@ -478,6 +478,16 @@ def test_a_later_page_a_stop_cuts_before_every_tree_is_refused_not_left_empty(
     # The caller's stop, not the budget's time limit: no field of the request to change.
     with pytest.raises(StoppedError, match="after rank 8"):
         recommend(task, page, stop=StopSignal(14.5, clock=clock))
+    # The budget's own time limit: the request's field to change, by a longer limit (it said
+    # "or none", which neither the command nor a request to the service can give).
+    with pytest.raises(InvalidRequestError) as refused:
+        recommend(task, page.model_copy(update={"time_limit_seconds": 1e-6}))
+    [violation] = refused.value.violations
+    assert violation.field == "budget.time_limit_seconds"
+    assert violation.description.endswith(
+        "after the first (this one starts after rank 8) is ranked by the whole search, not by "
+        "the trees scored so far: a longer time limit lets it finish"
+    )
 
 
 def test_progress_goes_on_while_the_recommendations_are_built(

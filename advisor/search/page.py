@@ -208,8 +208,9 @@ def require_whole_ranking(signal: StopSignal, caller: StopSignal, offset: int) -
     if not signal.cancelled and signal.deadline != caller.deadline:
         raise InvalidRequestError.single(
             "budget.time_limit_seconds",
-            f"stopped the search before it scored every tree, and {page}: {remedy}, or none, "
-            "lets it finish",
+            # Not "or none": a request (the command's, the service's) has no time limit of none.
+            f"stopped the search before it scored every tree, and {page}: {remedy} lets it "
+            "finish",
         )
     raise StoppedError(
         f"the search was stopped{by} before it scored every tree, and {page}: {remedy} "
