@@ -41,8 +41,9 @@ from advisor.model.exact_bounds import (
     EXACT_MAX_LOG2_ELIMINATION,
     EXACT_MAX_LOG2_INTERMEDIATE,
     EXACT_MAX_LOG2_SIZE,
+    elimination_problem,
 )
-from advisor.model.text import bits_over, bits_text
+from advisor.model.text import bits_over
 from advisor.seprank.labels import PADDED, label_regions
 
 __all__ = [
@@ -252,15 +253,9 @@ def _checked_fields(
             f"the exact engine would build a 2^{size}-entry matrix "
             f"((|A| + |B|) * log2 M = {size}); the limit is {EXACT_MAX_LOG2_SIZE}",
         )
-    log2_work = log2_size + min(log2_rows, log2_columns)
-    if log2_work > EXACT_MAX_LOG2_ELIMINATION:
-        raise LimitExceededError.single(
-            "exact",
-            f"the exact engine would eliminate a 2^{bits_text(log2_rows)} x "
-            f"2^{bits_text(log2_columns)} matrix "
-            f"(2^{bits_over(log2_work, EXACT_MAX_LOG2_ELIMINATION)} operations); "
-            f"the limit is 2^{EXACT_MAX_LOG2_ELIMINATION}",
-        )
+    eliminated = elimination_problem(log2_rows, log2_columns)
+    if eliminated is not None:
+        raise LimitExceededError.single("exact", eliminated)
     fields = _RegionFields(structure, np.union1d(a_ids, b_ids))
     log2_largest = _log2_largest_tensor(structure, fields, [representation, *widths])
     if log2_largest > EXACT_MAX_LOG2_INTERMEDIATE:

@@ -46,7 +46,7 @@ from advisor.integrations.katib import (
 )
 from advisor.model.architecture import Architecture
 from advisor.model.budget import FAMILIES, INT32_MAX, Budget
-from advisor.model.exact_bounds import EXACT_MAX_LOG2_SIZE
+from advisor.model.exact_bounds import EXACT_MAX_LOG2_SIZE, elimination_problem
 from advisor.model.grid import (
     MAX_LOCATIONS,
     channel_axis,
@@ -569,7 +569,14 @@ def _exact_violations(
     )
     log2_m = math.log2(architecture.representation)
     for correlation in task.resolved():
-        log2_size = (correlation.a.size + correlation.b.size) * log2_m
+        log2_rows, log2_columns = correlation.a.size * log2_m, correlation.b.size * log2_m
+        log2_size = log2_rows + log2_columns
+        eliminated = elimination_problem(log2_rows, log2_columns)
+        if limits.max_exact_log2_size < log2_size <= EXACT_MAX_LOG2_SIZE and eliminated:
+            # Within the setting's ceiling, yet no max_exact_log2_size admits it: advised to
+            # raise it, the caller was refused on the engine's own bound, which none raises.
+            yield FieldViolation("exact", f"certification of {correlation.name!r}: {eliminated}")
+            return
         if log2_size > limits.max_exact_log2_size:
             yield _over(
                 "exact",

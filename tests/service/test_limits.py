@@ -471,6 +471,43 @@ def test_exact_certification_past_the_engines_bound_is_no_limit_to_raise() -> No
     assert (info.reason, dict(info.metadata)) == ("INVALID_REQUEST", {})
 
 
+def test_exact_certification_past_the_engines_elimination_bound_advises_no_limit() -> None:
+    # A = 4 and B = 4 of 9 steps at M = 8: (|A| + |B|) log2 M = 24 over the default 16 was told
+    # "raise it with max_exact_log2_size=24", and the caller that did was refused on the
+    # engine's elimination bound (2^36 operations past 2^32), which no setting raises.
+    task = pb.Task(
+        input=pb.InputSpec(shape=[9]),
+        correlations=[
+            pb.Correlation(
+                name="p",
+                a=pb.Region(indices=pb.IndexList(values=range(4))),
+                b=pb.Region(indices=pb.IndexList(values=range(5, 9))),
+            )
+        ],
+    )
+    architecture = parse_architecture(
+        {
+            "input": {"shape": [9]},
+            "representation": 8,
+            "layers": [{"channels": 8, "pool": [3]}, {"channels": 8, "pool": [3]}],
+        }
+    )
+    request = pb.AnalyzeRequest(
+        task=task, architecture=architecture_to_proto(architecture), exact=True
+    )
+    for limits in (RequestLimits(), RequestLimits(max_exact_log2_size=24)):
+        with pytest.raises(CallError) as refused:
+            DirectAdvisor(limits).unary("Analyze", request)
+        [(field, description)] = refused.value.violations
+        assert (field, description) == (
+            "exact",
+            "certification of 'p': the exact engine would eliminate a 2^12 x 2^12 matrix "
+            "(2^36 operations); the limit is 2^32",
+        )
+        [info] = refused.value.error_infos
+        assert info.reason == "INVALID_REQUEST"
+
+
 def test_exact_certification_names_the_padded_grid_it_counts() -> None:
     # The engine contracts the margins too, so the count is the padded grid's: a volume of 225
     # locations was told "grid of locations 384", a number it could not place.
