@@ -161,3 +161,22 @@ def test_a_gain_of_exactly_three_points_counts_as_three_points() -> None:
         ["random", *sources], {"score": [0.0, 2.0, 1.0]}, [0.5101, 0.5001, 0.4], [0.01] * 3, []
     )
     assert close.regret == 0.01 and close.within_one_std
+
+
+@pytest.mark.parametrize(
+    ("gap", "sign", "written"),
+    [(0.0085, "", "0.9"), (0.0095, "", "1.0"), (0.0125, "", "1.3"), (-0.0125, "+", "-1.3")],
+)
+def test_a_gap_of_an_exact_half_tenth_rounds_away_from_zero(
+    gap: float, sign: str, written: str
+) -> None:
+    # The exact gaps (whole hundredths of a point) went either way as floats: 0.95 read 0.9 and
+    # 1.25 read 1.2, where 0.85 read 0.9 and 1.45 read 1.5.
+    assert report._gap(gap, sign) == written
+
+
+def test_a_predictor_that_ranks_nothing_has_no_figure_within_or_between() -> None:
+    # NASWOT's -inf on every member (digits-global) read +0.00 within and between, averaged in.
+    split = split_concordance([-math.inf] * 4, [0.1, 0.2, 0.3, 0.4], ["a", "a", "b", "b"])
+    assert math.isnan(split.within) and math.isnan(split.between)
+    assert (split.within_pairs, split.between_pairs) == (2, 4)

@@ -209,8 +209,7 @@ def require_whole_ranking(signal: StopSignal, caller: StopSignal, offset: int) -
         raise InvalidRequestError.single(
             "budget.time_limit_seconds",
             # Not "or none": a request (the command's, the service's) has no time limit of none.
-            f"stopped the search before it scored every tree, and {page}: {remedy} lets it "
-            "finish",
+            f"stopped the search before it scored every tree, and {page}: {remedy} lets it finish",
         )
     raise StoppedError(
         f"the search was stopped{by} before it scored every tree, and {page}: {remedy} "

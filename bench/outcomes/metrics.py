@@ -191,8 +191,12 @@ def split_concordance(
     """
     labels = np.asarray(groups)
     upper = np.triu(np.ones((len(labels), len(labels)), dtype=bool), k=1)
-    signs = _pair_order(predictor) * _pair_order(accuracy)
     same = labels[:, None] == labels[None, :]
+    if len(set(predictor)) < 2:
+        # It ranks nothing, as rank_correlation says: its 0 on every pair was averaged in.
+        within_pairs, between_pairs = int((upper & same).sum()), int((upper & ~same).sum())
+        return Concordance(math.nan, math.nan, within_pairs, between_pairs)
+    signs = _pair_order(predictor) * _pair_order(accuracy)
 
     def tau_a(pairs: npt.NDArray[np.bool_]) -> tuple[float, int]:
         count = int(pairs.sum())

@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,22 @@ def _percent(value: float) -> str:
     return f"{100 * value:.1f}"
 
 
+def _points(value: float) -> Decimal:
+    """A difference of two mean accuracies in points, exact to the hundredth the means hold.
+
+    The means are whole hundredths of a point, and so is their difference, which a float holds
+    as 0.8499999... or 0.8500000...: written to one decimal, exact halves went either way (0.85
+    read 0.9, 0.95 read 0.9, 1.25 read 1.2).
+    """
+    return Decimal(f"{100 * value:.6f}")
+
+
+def _gap(value: float, sign: str = "") -> str:
+    """Write :func:`_points` of ``value`` to one decimal, halves away from zero."""
+    rounded = _points(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f"{rounded:{sign}}"
+
+
 def pool_markdown(document: dict[str, Any], found: list[Row]) -> str:
     """The task's pool table, best mean accuracy first."""
     lines = [
@@ -187,9 +204,9 @@ def metrics_markdown(results: dict[str, TaskMetrics]) -> str:
         lines.append(
             f"| {name} | {cells} | {_number(figures.seed_tau)} "
             f"| {_percent(figures.best_accuracy)} "
-            f"| {_percent(figures.advisor_accuracy)} | {_percent(figures.regret)} "
+            f"| {_percent(figures.advisor_accuracy)} | {_gap(figures.regret)} "
             f"| {'yes' if figures.within_one_std else 'no'} "
-            f"| {100 * figures.advisor_vs_baseline:+.1f} |"
+            f"| {_gap(figures.advisor_vs_baseline, '+')} |"
         )
     means = []
     for predictor in PREDICTORS:
@@ -198,13 +215,18 @@ def metrics_markdown(results: dict[str, TaskMetrics]) -> str:
             means.append(_number(_defined_mean(values)))
     means.append(_number(_defined_mean([m.seed_tau for m in results.values()])))
     regrets = [m.regret for m in results.values()]
-    wins = sum(m.advisor_vs_baseline >= 0.03 for m in results.values())
+    wins = _wins(results.values())
     within = sum(m.within_one_std for m in results.values())
     lines.append(
-        f"| **mean** | {' | '.join(means)} | | | {_percent(float(np.mean(regrets)))} "
+        f"| **mean** | {' | '.join(means)} | | | {_gap(float(np.mean(regrets)))} "
         f"| {within} of {len(results)} | ≥ +3 on {wins} of {len(results)} |"
     )
     return "\n".join(lines)
+
+
+def _wins(results: Iterable[TaskMetrics]) -> int:
+    """The tasks whose #1 is 3 points or more over the doubling baseline (:func:`_points`)."""
+    return sum(_points(m.advisor_vs_baseline) >= 3 for m in results)
 
 
 def sureness_markdown(pools: list[PoolRuns], replicates: int = 1000) -> str:
@@ -466,7 +488,7 @@ def overview_markdown(groups: Sequence[tuple[str, dict[str, TaskMetrics]]]) -> s
             for p in PREDICTORS
         ]
         within = sum(m.within_one_std for m in values)
-        wins = sum(m.advisor_vs_baseline >= 0.03 for m in values)
+        wins = _wins(values)
         lines.append(
             f"| {label} | {len(values)} | {' | '.join(taus)} "
             f"| {_number(_defined_mean([m.seed_tau for m in values]))} "
