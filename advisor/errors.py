@@ -505,6 +505,13 @@ _FORM_KEY = re.compile(r"\{(\w+): ")
 
 
 def _message(error: ErrorDetails) -> str:
+    """Say one pydantic error as the advisor's messages say it, naming what was given.
+
+    pydantic words its errors for a programmer ("Input should be a valid integer", "Tuple
+    should have at least 1 item after validation"), naming neither the value given nor the form
+    a document writes; each kind a request meets is reworded here, the rest kept as pydantic
+    says it.
+    """
     # A validator's own ValueError is the message; pydantic would prefix it with "Value error, ".
     raised = error.get("ctx", {}).get("error")
     if error["type"] == "value_error" and raised is not None:

@@ -260,7 +260,7 @@ def test_a_name_that_reads_as_a_path_is_quoted_as_given_under_a_prefix() -> None
 
 
 def test_overlap_message_shows_where() -> None:
-    with pytest.raises(InvalidRequestError, match=r"overlaps a at 1 location\(s\) \(3\)"):
+    with pytest.raises(InvalidRequestError, match=r"overlaps a at 1 location \(3\)"):
         parse_task(with_correlation(a={"indices": [3]}, b={"indices": [3, 4]}))
 
 

@@ -433,6 +433,12 @@ class Budget(NullsOmitted):
 
     @model_validator(mode="after")
     def _consistent(self) -> Budget:
+        """Refuse fields that contradict each other, each on the field to change, all at once.
+
+        Depth and ``M`` bounds that cross, practical-only fields beside the free profile,
+        ``max_channels`` beside ``channel_choices``, repeated or non-positive widths and
+        families, then (a practical budget otherwise sound) an ``M`` range no width reaches.
+        """
         violations = []
         low, high = self.min_depth, self.max_depth
         if low is not None and high is not None and low > high:

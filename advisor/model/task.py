@@ -70,6 +70,7 @@ from advisor.model.regions import (
 )
 from advisor.model.scalars import INT32_MAX, StrictWhole, finite_number
 from advisor.model.text import printable_name
+from advisor.words import counted
 
 __all__ = [
     "NO_CORRELATION",
@@ -251,6 +252,12 @@ def _resolve_task(task: Task) -> tuple[ResolvedCorrelation, ...]:
 
 
 def _resolve_correlation(correlation: Correlation, shape: tuple[int, ...]) -> ResolvedCorrelation:
+    """Resolve a correlation's regions on ``shape`` into location ids, checked.
+
+    Both sides' problems are refused at once (each prefixed ``a`` or ``b``); an omitted ``b``
+    is everything outside ``a`` (refused when ``a`` covers the grid), a given one must not
+    overlap ``a``, and a stated ``relation`` must map one side onto the other.
+    """
     violations: list[FieldViolation] = []
     regions: dict[str, Locations] = {}
     for side, region in (("a", correlation.a), ("b", correlation.b)):
@@ -281,7 +288,8 @@ def _resolve_correlation(correlation: Correlation, shape: tuple[int, ...]) -> Re
             more = ", ..." if shared.size > 5 else ""
             raise InvalidRequestError.single(
                 "b",
-                f"overlaps a at {shared.size} location(s) ({shown}{more}): they must be disjoint",
+                f"overlaps a at {counted(shared.size, 'location')} ({shown}{more}): they must "
+                "be disjoint",
             )
     if correlation.relation is not None:
         problem = relation_problem(correlation.relation, a, b, shape)

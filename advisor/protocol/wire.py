@@ -344,6 +344,11 @@ def _mixture_document(message: advisor_pb2.Mixture) -> _Document:
 
 
 def _budget_document(message: advisor_pb2.Budget) -> _Document:
+    """Return a ``Budget`` message as the budget document its model reads (field names alike).
+
+    Only the fields the message sets are written, so the model's defaults apply to the rest;
+    ``max_window`` and ``max_step`` of 0 are no bound (None), enums their labels.
+    """
     document: _Document = {"max_parameters": message.max_parameters}
     for optional in (
         "min_depth",

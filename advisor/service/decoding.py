@@ -87,6 +87,14 @@ def _method_handler(
     streaming: bool,
     max_message_bytes: int,
 ) -> grpc.RpcMethodHandler[bytes, bytes]:
+    """Return the handler of ``method``: raw bytes in, the worker's answer (or events) out.
+
+    Each call is refused at once when it ended while its request was read, holds no request
+    message, or names a search already running; otherwise its work starts on a worker
+    (refused when none is free, the server drains or no worker runs), and the answer is relayed
+    within ``max_message_bytes``, the search's name let go when the call ends.
+    """
+
     async def begin(
         payload: bytes, context: _Context
     ) -> tuple[Outcomes, Callable[[], None] | None]:
