@@ -330,7 +330,7 @@ def check_infer_request(request: advisor_pb2.InferTaskRequest, limits: RequestLi
     """
     graph = request.graph
     violations = list(_input_violations(graph.input, limits, "graph.input"))
-    if not violations and graph.input.shape and all(n > 0 for n in graph.input.shape):
+    if not violations and grid_axes_problem(graph.input.shape) is None:
         edges = max(len(graph.rows), len(graph.cols), len(graph.weights))
         bound = math.prod(graph.input.shape) * MAX_TOP_K
         if edges > bound:
@@ -567,26 +567,38 @@ def _exact_violations(
     yield from _count(
         "exact", "certification's channel count", widest, limits, "max_exact_channels"
     )
-    log2_m = math.log2(architecture.representation)
-    for correlation in task.resolved():
-        log2_rows, log2_columns = correlation.a.size * log2_m, correlation.b.size * log2_m
-        log2_size = log2_rows + log2_columns
+    yield from _exact_size_violations(task, architecture.representation, limits)
+
+
+def _exact_size_violations(
+    task: Task, representation: int, limits: RequestLimits
+) -> Iterator[FieldViolation]:
+    """Refuse the correlations an exact certification cannot take within ``max_exact_log2_size``.
+
+    Over the setting, a correlation the engine's elimination bound refuses whatever the
+    setting is refused on that bound, with no limit to raise (advised to raise it, the caller
+    was refused again); otherwise the largest size over it is the one quoted, the value that
+    admits every correlation (the first over it was: raised to it, a larger one was refused).
+    """
+    log2_m = math.log2(representation)
+    sizes = [(c.name, c.a.size * log2_m, c.b.size * log2_m) for c in task.resolved()]
+    over = [size for size in sizes if size[1] + size[2] > limits.max_exact_log2_size]
+    for name, log2_rows, log2_columns in over:
         eliminated = elimination_problem(log2_rows, log2_columns)
-        if limits.max_exact_log2_size < log2_size <= EXACT_MAX_LOG2_SIZE and eliminated:
-            # Within the setting's ceiling, yet no max_exact_log2_size admits it: advised to
-            # raise it, the caller was refused on the engine's own bound, which none raises.
-            yield FieldViolation("exact", f"certification of {correlation.name!r}: {eliminated}")
+        if log2_rows + log2_columns <= EXACT_MAX_LOG2_SIZE and eliminated is not None:
+            yield FieldViolation("exact", f"certification of {name!r}: {eliminated}")
             return
-        if log2_size > limits.max_exact_log2_size:
-            yield _over(
-                "exact",
-                f"certification of {correlation.name!r}: (|A| + |B|) log2 M",
-                log2_size,
-                limits,
-                "max_exact_log2_size",
-                bits_over(log2_size, limits.max_exact_log2_size),
-            )
-            return
+    if over:
+        name, log2_rows, log2_columns = max(over, key=lambda size: size[1] + size[2])
+        log2_size = log2_rows + log2_columns
+        yield _over(
+            "exact",
+            f"certification of {name!r}: (|A| + |B|) log2 M",
+            log2_size,
+            limits,
+            "max_exact_log2_size",
+            bits_over(log2_size, limits.max_exact_log2_size),
+        )
 
 
 _WORK_SETTINGS: Final = frozenset(

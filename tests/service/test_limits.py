@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from typing import get_args
+from typing import Final, get_args
 
 import grpc
 import pytest
@@ -471,18 +471,17 @@ def test_exact_certification_past_the_engines_bound_is_no_limit_to_raise() -> No
     assert (info.reason, dict(info.metadata)) == ("INVALID_REQUEST", {})
 
 
-def test_exact_certification_past_the_engines_elimination_bound_advises_no_limit() -> None:
-    # A = 4 and B = 4 of 9 steps at M = 8: (|A| + |B|) log2 M = 24 over the default 16 was told
-    # "raise it with max_exact_log2_size=24", and the caller that did was refused on the
-    # engine's elimination bound (2^36 operations past 2^32), which no setting raises.
+def _nine_steps(*correlations: tuple[str, range, range]) -> pb.AnalyzeRequest:
+    """An exact analysis of a 9-step net at M = 8 for correlations of (name, a, b) indices."""
     task = pb.Task(
         input=pb.InputSpec(shape=[9]),
         correlations=[
             pb.Correlation(
-                name="p",
-                a=pb.Region(indices=pb.IndexList(values=range(4))),
-                b=pb.Region(indices=pb.IndexList(values=range(5, 9))),
+                name=name,
+                a=pb.Region(indices=pb.IndexList(values=a)),
+                b=pb.Region(indices=pb.IndexList(values=b)),
             )
+            for name, a, b in correlations
         ],
     )
     architecture = parse_architecture(
@@ -492,20 +491,46 @@ def test_exact_certification_past_the_engines_elimination_bound_advises_no_limit
             "layers": [{"channels": 8, "pool": [3]}, {"channels": 8, "pool": [3]}],
         }
     )
-    request = pb.AnalyzeRequest(
+    return pb.AnalyzeRequest(
         task=task, architecture=architecture_to_proto(architecture), exact=True
+    )
+
+
+_ELIMINATED: Final = (
+    "the exact engine would eliminate a 2^12 x 2^12 matrix (2^36 operations); the limit is 2^32"
+)
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["alone or first", "after another"])
+def test_exact_certification_past_the_engines_elimination_bound_advises_no_limit(
+    first: bool,
+) -> None:
+    # A = 4 and B = 4 of 9 steps at M = 8: (|A| + |B|) log2 M = 24 over the default 16 was told
+    # "raise it with max_exact_log2_size=24", and the caller that did was refused on the
+    # engine's elimination bound (2^36 operations past 2^32), which no setting raises; after a
+    # correlation the setting admits once raised (2 against 4, 18 bits), that one was advised.
+    eliminated = ("p", range(4), range(5, 9))
+    request = (
+        _nine_steps(eliminated) if first else _nine_steps(("q", range(2), range(5, 9)), eliminated)
     )
     for limits in (RequestLimits(), RequestLimits(max_exact_log2_size=24)):
         with pytest.raises(CallError) as refused:
             DirectAdvisor(limits).unary("Analyze", request)
         [(field, description)] = refused.value.violations
-        assert (field, description) == (
-            "exact",
-            "certification of 'p': the exact engine would eliminate a 2^12 x 2^12 matrix "
-            "(2^36 operations); the limit is 2^32",
-        )
+        assert (field, description) == ("exact", f"certification of 'p': {_ELIMINATED}")
         [info] = refused.value.error_infos
         assert info.reason == "INVALID_REQUEST"
+
+
+def test_exact_certification_over_the_size_limit_quotes_the_size_every_correlation_needs() -> None:
+    # The first correlation over the limit was quoted (18 bits): raised to it, the second (21)
+    # was refused in turn.
+    request = _nine_steps(("q", range(2), range(5, 9)), ("r", range(3), range(5, 9)))
+    with pytest.raises(CallError) as refused:
+        DirectAdvisor(RequestLimits()).unary("Analyze", request)
+    [info] = refused.value.error_infos
+    assert (info.reason, dict(info.metadata)) == ("LIMIT_EXCEEDED", {"max_exact_log2_size": "21"})
+    DirectAdvisor(RequestLimits(max_exact_log2_size=21)).unary("Analyze", request)
 
 
 def test_exact_certification_names_the_padded_grid_it_counts() -> None:
