@@ -52,6 +52,18 @@ def test_a_whole_number_past_its_field_is_refused_by_its_bound(number: Any, writ
     )
 
 
+@pytest.mark.parametrize("field", ["max_window", "max_step"])
+def test_a_window_or_step_bound_under_2_writes_its_number_as_every_refusal_does(
+    field: str,
+) -> None:
+    # Written with {:,}, -10**5000 raised Python's own "Exceeds the limit (4300 digits)".
+    with pytest.raises(InvalidRequestError) as raised:
+        Budget(max_parameters=1000, **{field: -(10**5000)})
+    [violation] = raised.value.violations
+    assert violation.field == f"budget.{field}"
+    assert violation.description.startswith("is a 5001-digit number: must be at least 2")
+
+
 COUNTS = [name for name, f in Budget.model_fields.items() if f.annotation in (int, int | None)]
 """Every count field of a budget (``channel_choices`` holds counts too)."""
 

@@ -1712,9 +1712,9 @@ def test_an_output_that_cannot_be_written_is_one_line_saying_so(
     assert stderr.getvalue() == f"advisor: error: cannot write to standard output: {reason}\n"
 
 
-@pytest.mark.parametrize("asked", [False, True])
+@pytest.mark.parametrize(("setting", "asked"), [(None, False), ("0", False), ("1", True)])
 def test_an_unexpected_error_is_one_line_and_its_traceback_only_when_asked_for(
-    asked: bool, monkeypatch: pytest.MonkeyPatch
+    setting: str | None, asked: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # An unexpected error was one line only: a defect of the in-process export left no
     # traceback anywhere, and nothing said how to get one.
@@ -1723,8 +1723,8 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_only_when_asked_for(
 
     monkeypatch.setattr(commands_module, "export", broken)
     monkeypatch.delenv(commands_module.TRACEBACK_VARIABLE, raising=False)
-    if asked:
-        monkeypatch.setenv(commands_module.TRACEBACK_VARIABLE, "1")
+    if setting is not None:
+        monkeypatch.setenv(commands_module.TRACEBACK_VARIABLE, setting)
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr):
         status = main(["export", "examples/architectures/mirror.yaml", "--output", "-"])

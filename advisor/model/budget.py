@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError, number_text
 from advisor.model.documents import NullsOmitted
 from advisor.model.integer_text import read_count
 from advisor.model.scalars import (
@@ -397,8 +397,8 @@ class Budget(NullsOmitted):
                 raise
             given = refused.errors()[0]["input"]
             raise ValueError(
-                f"is {given:,}: must be at least 2 (a window or step of 1 pools nothing); for no "
-                "bound give null (none on the command line, 0 in a gRPC request)"
+                f"is {number_text(given)}: must be at least 2 (a window or step of 1 pools "
+                "nothing); for no bound give null (none on the command line, 0 in a gRPC request)"
             ) from None
 
     @field_validator("time_limit_seconds", "log2_rank_target", mode="before")
