@@ -47,6 +47,7 @@ from advisor.protocol.metadata import (
     PAGE_TOKEN_STALE_REASON,
     REQUEST_ID_METADATA_KEY,
     SEARCH_ID_IN_USE_REASON,
+    SERVICE_NOT_FOUND_REASON,
     stale_token_versions,
     token_refusal,
 )
@@ -384,10 +385,10 @@ _NOT_FOUND_HINT: Final = (
     " (the server's health service does not know advisor.v1.ArchitectureAdvisor: is the target "
     "the advisor's port, not another gRPC server's such as Katib's endpoint?)"
 )
-"""Appended to a ``NOT_FOUND`` without details, which only a health check gets: gRPC's health
-service answers it, with no details, for a service it does not know. The advisor's one
-``NOT_FOUND``, ``FinishSearch``'s (no search of that name runs), says so in its details, and
-``finish_search`` returns False for it."""
+"""Appended to a health check's ``NOT_FOUND``: gRPC's health service answers it, with no details,
+for a service it does not know, and the advisor's servers (the Katib endpoint's too) with the
+``SERVICE_NOT_FOUND`` ErrorInfo. The advisor's other ``NOT_FOUND``, ``FinishSearch``'s (no search
+of that name runs), says so in its details, and ``finish_search`` returns False for it."""
 
 PLAINTEXT_REFUSED: Final = "Socket closed"
 """What gRPC reports when a plaintext client's first bytes reach a TLS server."""
@@ -570,8 +571,8 @@ def _converted(
         details = token_refusal(reason, _TOKEN_SETTING) or details
     if code == grpc.StatusCode.UNIMPLEMENTED:
         details += _UNIMPLEMENTED_HINT
-    if code == grpc.StatusCode.NOT_FOUND and not details:
-        details = "unknown service" + _NOT_FOUND_HINT
+    if code == grpc.StatusCode.NOT_FOUND and (not details or reason == SERVICE_NOT_FOUND_REASON):
+        details = (details or "unknown service") + _NOT_FOUND_HINT
     if code == grpc.StatusCode.UNAVAILABLE and plaintext and PLAINTEXT_REFUSED in details:
         details += PLAINTEXT_HINT
     if code == grpc.StatusCode.UNAVAILABLE and without_certificate and _unexplained(details):

@@ -14,6 +14,7 @@ from advisor_client.errors import AdvisorRpcError, DeadlineExceededError, Unavai
 from grpc_health.v1 import health, health_pb2
 
 from advisor.errors import InvalidRequestError
+from advisor.service.katib_server import start_katib_server
 from advisor.service.server import ADVISOR_SERVICE_NAME
 from tests.support.other_servers import other_grpc_server
 from tests.support.scripted import ScriptedAdvisor, closed_target, scripted_server
@@ -73,10 +74,30 @@ def test_a_server_not_up_is_unavailable_or_waited_for_until_the_deadline() -> No
             client.check_health(wait_for_ready="yes")  # type: ignore[arg-type]
 
 
+def test_the_katib_endpoint_checked_as_the_advisor_says_the_target_may_be_katib_s() -> None:
+    # The endpoint's health now refuses the advisor's service naming it (SERVICE_NOT_FOUND):
+    # the client, which added its hint to a NOT_FOUND without details only, dropped it.
+    server = start_katib_server("127.0.0.1", 0, workers=1)
+    try:
+        with (
+            AdvisorClient(f"127.0.0.1:{server.port}") as client,
+            pytest.raises(AdvisorRpcError) as caught,
+        ):
+            client.check_health()
+    finally:
+        server.stop(0)
+    assert caught.value.code == grpc.StatusCode.NOT_FOUND
+    assert caught.value.reason == "SERVICE_NOT_FOUND"
+    assert caught.value.details.startswith(
+        "no service 'advisor.v1.ArchitectureAdvisor' on this server;"
+    )
+    assert caught.value.details.endswith("not another gRPC server's such as Katib's endpoint?)")
+
+
 def test_a_server_whose_health_does_not_know_the_advisor_says_so() -> None:
-    # Katib's endpoint of `advisor serve --katib-port` is such a server: its health service
-    # answers NOT_FOUND, with no details, for a service it does not know. The error said only
-    # "NOT_FOUND", naming neither the advisor nor a likely cause.
+    # A gRPC server's stock health service answers NOT_FOUND, with no details, for a service it
+    # does not know. The error said only "NOT_FOUND", naming neither the advisor nor a likely
+    # cause.
     with (
         other_grpc_server(with_health=True) as target,
         AdvisorClient(target) as client,

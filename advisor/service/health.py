@@ -13,6 +13,7 @@ ones the server has, with the reason ``SERVICE_NOT_FOUND``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
 
 import grpc
 from grpc_health.v1 import _async, health, health_pb2
@@ -40,12 +41,19 @@ def _unknown(service: str, statuses: Mapping[str, int]) -> CallAbortedError | No
     if service in statuses:
         return None
     served = ", ".join(repr(name) for name in sorted(statuses))
+    # Cut, as the name goes in the message, the status details and the ErrorInfo: whole, a name
+    # of 20,000 characters took the trailers past a client's metadata limit (RESOURCE_EXHAUSTED).
+    shown = service if len(service) <= _SHOWN_NAME else f"{service[:_SHOWN_NAME]}..."
     return reason_status(
         grpc.StatusCode.NOT_FOUND,
-        f"no service {service!r} on this server; its health services: {served} ('': the server)",
+        f"no service {shown!r} on this server; its health services: {served} ('': the server)",
         SERVICE_NOT_FOUND_REASON,
-        {"service": service},
+        {"service": shown},
     )
+
+
+_SHOWN_NAME: Final = 100
+"""The characters of an unknown service's name a health refusal repeats."""
 
 
 # The servicers keep their statuses in ``_server_status``, a name both have had since

@@ -111,6 +111,14 @@ def test_health_refuses_a_service_it_has_not_naming_it_with_an_error_info(
     )
     [info] = error_infos_of(rpc_status.from_call(call))
     assert (info.reason, dict(info.metadata)) == ("SERVICE_NOT_FOUND", {"service": "bogus"})
+    # A long name is cut where it is repeated: whole, 20,000 characters took the trailers past
+    # the client's metadata limit (RESOURCE_EXHAUSTED "received metadata size exceeds").
+    with pytest.raises(grpc.RpcError) as long_name:
+        _health(channel, "x" * 20_000)
+    long_call = long_name.value
+    assert isinstance(long_call, grpc.Call)
+    assert long_call.code() == grpc.StatusCode.NOT_FOUND
+    assert long_call.details().startswith(f"no service '{'x' * 100}...' on this server;")
 
 
 def _held_workers(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
