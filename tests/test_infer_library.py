@@ -241,6 +241,33 @@ def test_the_outputs_the_inference_was_given_are_the_task_s_or_refused_if_it_sta
     )
 
 
+def test_outputs_stated_as_a_numpy_integer_or_against_an_older_server_s_report_are_checked() -> (
+    None
+):
+    # np.int64(5) beside outputs 3 passed (only a Python int was compared); a report of a
+    # server that predates its input and outputs fields carries the outputs in its task alone.
+    report = advisor.infer_task(_smooth(), outputs=3)
+    older = dataclasses.replace(report, input=None, outputs=None)
+    assert older.task is not None and older.task.outputs == 3
+    described = {"input": {"shape": [8, 8]}, "preset": "symmetry"}
+    for given in (report, older):
+        for stated in (5, np.int64(5)):
+            with pytest.raises(advisor.InvalidRequestError) as refused:
+                advisor.with_data({**described, "outputs": stated}, given)
+            assert [v.field for v in refused.value.violations] == ["outputs"]
+        assert advisor.with_data(described, given)["outputs"] == 3
+
+
+def test_correlations_that_are_no_list_are_left_to_the_task_s_validation() -> None:
+    # with_data raised TypeError: 'int' object is not iterable.
+    report = advisor.infer_task(_smooth())
+    combined = advisor.with_data({"input": {"shape": [8, 8]}, "correlations": 5}, report)
+    assert combined["correlations"] == 5
+    with pytest.raises(advisor.InvalidRequestError) as refused:
+        advisor.parse_task(combined)
+    assert [v.field for v in refused.value.violations] == ["correlations"]
+
+
 def test_a_table_of_as_many_pairs_as_the_cap_says_more_may_qualify() -> None:
     # A 16x16 mirror image has 128 mirrored pairs, each its mirror's strongest partner: 16 were
     # listed and nothing said the others were left out.

@@ -22,6 +22,7 @@ The description's own correlations, preset, weights and outputs are never change
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Collection, Mapping
 from typing import Any, TypeAlias, overload
@@ -90,7 +91,9 @@ def with_data(
     a task file's path (read as :func:`~advisor.model.documents.read_document` reads it): a
     ``Task`` gives a ``Task``, which the library's ``recommend`` takes, and either of the others
     the document, which the client's ``recommend`` takes and ``advisor recommend --save-task``
-    writes. A report without a task (the data shows no dependence to model) adds nothing.
+    writes. A report without a task (the data shows no dependence to model) adds no
+    correlations and no arrangement; with or without one, the data's input is checked against
+    the description's and the outputs the inference was given are the task's.
 
     Raises
     ------
@@ -103,7 +106,9 @@ def with_data(
         (grid or channels) is not the data's (:func:`input_mismatch`); on ``arrangement`` when
         the description already carries one and ``parts`` adds the data's, which the inference
         carries (two arrangements cannot both hold); on ``correlations[i].name`` when a
-        described correlation has the name of one the data adds.
+        described correlation has the name of one the data adds; on ``outputs`` when the
+        description states others than the inference was given; on ``correlations`` when the
+        task is left with no correlation and no preset (:func:`no_correlation`).
     """
     require_instance(report, InferenceReport, "report")
     _check_parts(parts)
@@ -175,9 +180,13 @@ def _combined(
     if report.task is not None and "correlations" in parts:
         found = task_file(report.task).get("correlations", [])
         added = [{**c, "name": DATA_PREFIX + c["name"]} for c in found]
-        described = list(document.get("correlations") or [])
-        violations += _taken_names(described, {c["name"] for c in added})
-        combined["correlations"] = [*described, *added]
+        given = document.get("correlations")
+        if given is None or isinstance(given, list | tuple):
+            described = list(given or [])
+            violations += _taken_names(described, {c["name"] for c in added})
+            combined["correlations"] = [*described, *added]
+        # Else no list: kept as given, for the task's own validation to name (it raised
+        # TypeError, 'int' object is not iterable).
     if report.task is not None and "arrangement" in parts and report.task.arrangement is not None:
         if document.get("arrangement") is not None:
             violations.append(
@@ -218,19 +227,26 @@ def _check_input(document: Mapping[str, Any], report: InferenceReport) -> None:
         raise InvalidRequestError.single("input", mismatch)
 
 
+def _given_outputs(report: InferenceReport) -> int | None:
+    """Return the outputs the inference was given: the report's, else an old server's task's."""
+    if report.outputs is not None or report.task is None:
+        return report.outputs
+    return report.task.outputs
+
+
 def _outputs_added(combined: dict[str, Any], report: InferenceReport) -> list[FieldViolation]:
     """Give ``combined`` the report's outputs, or refuse other outputs the task states.
 
     The labels' classes do not silently change what the description says, nor the
     description what the labels say (as ``recommend --data --labels`` refuses them).
     """
-    outputs, stated = report.outputs, combined.get("outputs")
+    outputs, stated = _given_outputs(report), combined.get("outputs")
     if outputs is None:
         return []
     if stated is None:
         combined["outputs"] = outputs
         return []
-    if stated == outputs or is_boolean(stated) or not isinstance(stated, int):
+    if stated == outputs or is_boolean(stated) or not isinstance(stated, numbers.Integral):
         return []  # the same, or no count: the task's own validation names it
     return [
         FieldViolation(
