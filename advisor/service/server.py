@@ -64,6 +64,7 @@ from advisor.service.request_ids import RequestIds
 from advisor.service.searches import FINISH_GRACE_SECONDS
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.thread_pool import ThreadWorkers
+from advisor.words import counted
 
 __all__ = [
     "ADVISOR_METHODS",
@@ -212,9 +213,8 @@ class RunningServer:
             # Refuse first: once health reads NOT_SERVING, no new call is admitted any more.
             self._admission.begin_shutdown(grace_seconds)
             _LOGGER.info(
-                "draining %d call(s) in flight for up to %g s; new calls are refused UNAVAILABLE",
-                self._admission.in_flight,
-                grace_seconds,
+                "%s; new calls are refused UNAVAILABLE",
+                _draining(self._admission.in_flight, grace_seconds),
             )
             self._pass_on_drain()
             if self._hurried:  # a second signal that came before the drain began
@@ -613,6 +613,17 @@ def _health_setter(health: _Health) -> Callable[[bool], None]:
         task.add_done_callback(pending.discard)
 
     return set_serving
+
+
+def _draining(in_flight: int, grace_seconds: float) -> str:
+    """Say what a drain waits for: the calls in flight for up to the grace, or nothing.
+
+    With none in flight the server stops at once (docs/SERVICE.md), where "draining 0 call(s)
+    in flight for up to 10 s" read as a wait of 10 s.
+    """
+    if in_flight == 0:
+        return "draining: no call in flight, stopping now"
+    return f"draining {counted(in_flight, 'call')} in flight for up to {grace_seconds:g} s"
 
 
 def _channel_options(config: ServerConfig) -> list[tuple[str, int]]:

@@ -200,8 +200,15 @@ def test_the_drain_says_how_many_calls_it_waits_for_and_how_long(
         thread.join()
     messages = [r.getMessage() for r in caplog.records if r.name == server_module.__name__]
     assert messages[0] == (
-        "draining 1 call(s) in flight for up to 0.5 s; new calls are refused UNAVAILABLE"
+        "draining 1 call in flight for up to 0.5 s; new calls are refused UNAVAILABLE"
     )
+    # With none in flight the server stops at once: "draining 0 call(s) in flight for up to
+    # 10 s" read as a wait.
+    idle = serve(workers=1, executor="threads")
+    with caplog.at_level(logging.INFO, logger=server_module.__name__):
+        idle.stop(10.0)
+    said = [r.getMessage() for r in caplog.records if r.name == server_module.__name__]
+    assert "draining: no call in flight, stopping now; new calls are refused UNAVAILABLE" in said
 
 
 _LOGGING_WORKER = """
