@@ -634,7 +634,8 @@ def _narrower(
 
     Each way out only where it admits one: narrower widths (:func:`_narrowing`), where a net of
     the narrowest allowed widths within the window bounds fits, or, past the allowed widths,
-    one of :data:`~advisor.model.budget.DEFAULT_MIN_CHANNELS` (with its count); the free
+    the default widths below them that the smallest practical net then uses, with that net
+    (:func:`_narrower_net`); the free
     profile, which has no window bounds, with its smallest net's count, where that fits and the
     budget sets no field the free profile refuses (advised beside ``--max-activations``,
     ``--max-macs`` or ``--min-width``, it was refused on them at the next call:

@@ -64,7 +64,12 @@ def _default_workers() -> int:
 
 
 class ServerConfig(Settings):
-    """Everything needed to start a server; every invalid setting raises InvalidRequestError."""
+    """Everything needed to start a server.
+
+    Built with keywords (``ServerConfig(port=0, ...)``, as the command and a config file's
+    reader build it), every invalid setting raises InvalidRequestError naming it;
+    ``model_validate`` keeps pydantic's ``ValidationError``.
+    """
 
     host: str = Field(
         default="127.0.0.1",

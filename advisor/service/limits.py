@@ -303,8 +303,10 @@ def check_recommend_request(
 def check_analyze_request(request: advisor_pb2.AnalyzeRequest, limits: RequestLimits) -> None:
     """Raise :class:`LimitExceededError` naming every field of an analysis request over a limit.
 
-    The exact engine's own size bound (``EXACT_MAX_LOG2_SIZE``) is enforced by the library
-    before it builds anything, since only it knows which modes it contracts away.
+    What an analysis costs, an exact certification's sizes among it, is checked once the
+    request is parsed (:func:`check_analysis_cost`); the exact engine's intermediate tensors
+    are bounded by the library before it builds anything, since only it knows which modes it
+    contracts away.
     """
     violations = [
         *_task_violations(request.task, limits, "task"),
@@ -354,7 +356,8 @@ def check_analysis_cost(
     """Raise :class:`LimitExceededError` if a parsed analysis would cost more than allowed.
 
     Fields: ``architecture.layers`` for the pooling-window entries, ``exact`` for the exact
-    engine's instance size.
+    engine's instance size (``max_exact_log2_size``, or the engine's elimination bound where no
+    value of it admits a correlation: :func:`_exact_size_violations`).
     """
     violations = list(
         _count(
