@@ -767,6 +767,7 @@ def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
         rows.append(row)
     array = np.stack(rows)
     _check_no_index_column(file, field, array)
+    _check_no_header_row(file, field, array)
     return array
 
 
@@ -793,6 +794,27 @@ def _check_no_index_column(file: Path, field: str, array: _Floats) -> None:
                 f"{start + rows - 1}), an index written with the data (as to_csv does "
                 "without index=False), not a location: drop it",
             )
+
+
+def _check_no_header_row(file: Path, field: str, array: _Floats) -> None:
+    """Refuse a CSV whose first row counts its columns from 0 (0, 1, 2, ...).
+
+    That is the header pandas writes for a frame built from an array (``to_csv(index=False)``:
+    ``0,1,2,3``, or ``"0","1","2","3"`` quoted), read as one more sample without a word (51
+    samples of 50 rows). From 0 only: a first sample of 1, 2, 3, 4 is one a hand writes.
+    """
+    rows, columns = array.shape
+    if (
+        rows >= 2
+        and columns >= _LEAST_INDEXED_ROWS
+        and np.array_equal(array[0], np.arange(columns))
+    ):
+        raise InvalidRequestError.single(
+            field,
+            f"{shown_path(file)}: the first row counts the columns (0, 1, ..., {columns - 1}), "
+            "a header written with the data (as to_csv does without header=False), not a "
+            "sample: drop it",
+        )
 
 
 def _check_finite(file: Path, field: str, number: int, cells: list[str], row: _Floats) -> None:
