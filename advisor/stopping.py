@@ -30,9 +30,9 @@ import numbers
 import threading
 import time
 from collections.abc import Callable
-from typing import NoReturn
+from typing import Final, NoReturn
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import InvalidRequestError, number_text
 
 __all__ = ["Clock", "StopCause", "StopSignal"]
 
@@ -113,8 +113,11 @@ class StopSignal:
         self._lead = _lead(lead, "lead")
         self._share = _share(share, "share")
         self._cause = cause
+        if parent is not None and clock is not time.monotonic:
+            # Ignored, the parent's read instead: a caller's own clock went unused, unsaid.
+            _refuse("clock", "left out beside a parent, whose clock a signal reads", "a clock")
         self.clock: Clock = _clock(clock) if parent is None else parent.clock
-        self._created = self.clock()
+        self._created = _reading(self.clock)
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
 
@@ -128,7 +131,7 @@ class StopSignal:
             On ``seconds`` when it is no number (a string, a bool) or NaN; on ``clock`` when it
             is not callable.
         """
-        deadline = None if seconds is None else _clock(clock)() + _seconds(seconds)
+        deadline = None if seconds is None else _reading(_clock(clock)) + _seconds(seconds)
         return cls(deadline, clock=clock)
 
     def limited(self, seconds: float | None, cause: StopCause | None = None) -> StopSignal:
@@ -299,10 +302,26 @@ def _share(fraction: float, argument: str) -> float:
 def _clock(clock: Clock) -> Clock:
     """Return ``clock``, refused unless it is callable: it is called for every poll."""
     if not callable(clock):
-        _refuse(
-            "clock", "a function returning seconds, such as time.monotonic", type(clock).__name__
-        )
+        _refuse("clock", _CLOCK, type(clock).__name__)
     return clock
+
+
+_CLOCK: Final = "a function returning seconds, such as time.monotonic"
+"""What a signal's ``clock`` must be, as its refusals say."""
+
+
+def _reading(clock: Clock) -> float:
+    """Return ``clock``'s reading, refused unless it is a number of seconds.
+
+    Read once when a signal is made: a clock returning a string failed at the first poll, with
+    Python's TypeError, far from where it was given.
+    """
+    reading = clock()
+    try:
+        return _number(reading, "clock", "")
+    except InvalidRequestError:
+        given = "NaN" if reading != reading else type(reading).__name__
+        _refuse("clock", _CLOCK, f"one returning {given}")
 
 
 def _cause(cause: StopCause | None) -> None:
@@ -319,9 +338,13 @@ def _number(value: float, argument: str, what: str) -> float:
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         _refuse(argument, what, type(value).__name__)
-    if math.isnan(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an int past a float's range, 10**400: Python's OverflowError
+        _refuse(argument, what, number_text(value))
+    if math.isnan(number):
         _refuse(argument, what, "NaN")
-    return float(value)
+    return number
 
 
 def _refuse(argument: str, what: str, given: str) -> NoReturn:

@@ -212,3 +212,37 @@ def test_a_deadline_brought_forward_that_is_no_moment_is_refused(deadline: Any, 
         child.bring_forward(deadline)
     assert str(refused.value) == said
     assert child.stopped()
+
+
+def test_a_huge_number_a_bad_clock_and_a_clock_beside_a_parent_are_refused_naming_them() -> None:
+    # 10**400 raised Python's OverflowError (int too large to convert to float); a clock that
+    # returns no number failed at the first poll with a TypeError; one given beside a parent
+    # was ignored, the parent's read instead.
+    huge: Any = 10**400
+    cases: list[tuple[Callable[[], object], str]] = [
+        (
+            lambda: StopSignal(huge),
+            "deadline: must be a moment on the clock, not a 401-digit number",
+        ),
+        (
+            lambda: StopSignal.after(huge),
+            "seconds: must be a number of seconds or None, not a 401-digit number",
+        ),
+        (
+            lambda: StopSignal().earlier(huge),
+            "seconds: must be a non-negative number of seconds, not a 401-digit number",
+        ),
+        (
+            lambda: StopSignal(clock=lambda: "x"),
+            "clock: must be a function returning seconds, such as time.monotonic, not one "
+            "returning str",
+        ),
+        (
+            lambda: StopSignal(parent=StopSignal(), clock=ManualClock()),
+            "clock: must be left out beside a parent, whose clock a signal reads, not a clock",
+        ),
+    ]
+    for make, said in cases:
+        with pytest.raises(InvalidRequestError) as refused:
+            make()
+        assert str(refused.value) == said
