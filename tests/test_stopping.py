@@ -233,7 +233,7 @@ def test_a_huge_number_a_bad_clock_and_a_clock_beside_a_parent_are_refused_namin
             "seconds: must be a non-negative number of seconds, not a 401-digit number",
         ),
         (
-            lambda: StopSignal(clock=lambda: "x"),
+            lambda: StopSignal(clock=cast(Any, lambda: "x")),
             "clock: must be a function returning seconds, such as time.monotonic, not one "
             "returning str",
         ),
