@@ -17,6 +17,7 @@ itself where the process may write in ``/dev`` (a container's root).
 
 from __future__ import annotations
 
+import codecs
 import errno
 import os
 import secrets
@@ -24,7 +25,7 @@ import stat
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["read_bounded", "read_problem", "replace_file"]
+__all__ = ["not_utf8_in", "os_reason", "read_bounded", "read_problem", "replace_file"]
 
 
 def read_bounded(file: str | os.PathLike[str] | BinaryIO, max_bytes: int, holds: str) -> bytes:
@@ -58,10 +59,19 @@ def read_problem(error: Exception) -> str:
     being UTF-8 (:func:`_not_utf8`). Any other error (a parser's) says what it says.
     """
     if isinstance(error, OSError):
-        return error.strerror or str(error)
+        return os_reason(error)
     if isinstance(error, UnicodeDecodeError):
         return _not_utf8(error)
     return str(error)
+
+
+def os_reason(error: OSError) -> str:
+    """Say an :class:`OSError`'s reason alone (its ``strerror``), not the path it names again.
+
+    Its text, ``[Errno 13] Permission denied: '/path'``, names the file a second time, in
+    Python's terms; an error without a ``strerror`` (one the advisor raises) says its text.
+    """
+    return error.strerror or str(error)
 
 
 def _not_utf8(error: UnicodeDecodeError) -> str:
@@ -69,14 +79,51 @@ def _not_utf8(error: UnicodeDecodeError) -> str:
 
     Python's own text gives the byte's offset in the file ("in position 49"), where a reader
     looks for a line and a column; the column counts bytes, as the bad byte is no character.
+    ``error.object`` holds the file's bytes up to the bad one (a whole read's error does).
     """
     data, start = error.object, error.start
     line = data.count(b"\n", 0, start) + 1
     column = start - (data.rfind(b"\n", 0, start) + 1) + 1
-    return (
-        f"line {line}, column {column}: byte 0x{data[start]:02X} is not UTF-8 text (save the "
-        "file as UTF-8)"
-    )
+    return f"{_place(line, column, data[start])} is not UTF-8 text (save the file as UTF-8)"
+
+
+def _place(line: int, column: int, byte: int) -> str:
+    """Name a byte by its line and column: ``line 3, column 7: byte 0xE9``."""
+    return f"line {line}, column {column}: byte 0x{byte:02X}"
+
+
+def not_utf8_in(path: Path, piece: int = 1 << 20) -> str | None:
+    """Name the first byte of the file ``path`` that is no UTF-8 (:func:`_place`); None if none.
+
+    For a file read as text a piece at a time, whose decoding error counts from the piece the
+    reader was decoding (``byte 3618`` of one at byte 20,002): the file is read again a
+    ``piece`` at a time, counting lines, to the first byte that is no UTF-8.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line, line_start, offset = 1, 0, 0  # line_start: the offset its line starts at
+    with path.open("rb") as stream:
+        while chunk := stream.read(piece):
+            pending = decoder.getstate()[0]
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                held = pending + chunk
+                before = held[: error.start]
+                newlines = before.count(b"\n")
+                start = offset - len(pending)
+                if newlines:
+                    line_start = start + before.rfind(b"\n") + 1
+                column = start + error.start - line_start + 1
+                return _place(line + newlines, column, held[error.start])
+            newlines = chunk.count(b"\n")
+            if newlines:
+                line += newlines
+                line_start = offset + chunk.rfind(b"\n") + 1
+            offset += len(chunk)
+    pending = decoder.getstate()[0]  # a sequence the file ends in the middle of
+    if pending:
+        return _place(line, offset - len(pending) - line_start + 1, pending[0])
+    return None
 
 
 def replace_file(path: Path, text: str, prefix: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor.files import read_bounded, read_problem
+from advisor.files import not_utf8_in, read_bounded, read_problem
 
 
 def test_a_file_within_the_bound_is_read_and_a_longer_one_refused(tmp_path: Path) -> None:
@@ -34,3 +34,17 @@ def test_a_failed_read_says_why_in_its_own_words(tmp_path: Path) -> None:
         "line 2, column 3: byte 0xEF is not UTF-8 text (save the file as UTF-8)"
     )
     assert read_problem(ValueError("not JSON")) == "not JSON"
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 4, 1 << 20])
+def test_the_first_byte_that_is_no_utf8_is_named_by_line_and_column_whatever_the_pieces(
+    tmp_path: Path, piece: int
+) -> None:
+    path = tmp_path / "text.csv"
+    # A character of two bytes (é) split across pieces is text; 0xFF on line 2 is not.
+    path.write_bytes(b"ab\nc\xc3\xa9d\xff\n")
+    assert not_utf8_in(path, piece) == "line 2, column 5: byte 0xFF"
+    path.write_bytes(b"ab\n\xc3")  # the file ends inside a character
+    assert not_utf8_in(path, piece) == "line 2, column 1: byte 0xC3"
+    path.write_bytes("ab\ncé\n".encode())
+    assert not_utf8_in(path, piece) is None

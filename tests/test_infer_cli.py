@@ -625,7 +625,7 @@ def test_a_binary_file_named_csv_is_told_it_is_no_text(tmp_path: Path) -> None:
     with binary.open("wb") as stream:
         np.save(stream, np.zeros((8, 4)))
     line = assert_one_error_line(advisor("infer", binary), ExitCode.INVALID_ARGUMENT)
-    assert f"DATA: {binary}: is not a UTF-8 text file (byte 0 is 0x93)" in line, line
+    assert f"DATA: {binary}: is not a UTF-8 text file (line 1, column 1: byte 0x93 is no " in line
     assert line.endswith("it looks like a .npy array (NumPy's magic string): name it .npy")
     # Binary of no format recognised: the general advice.
     binary.write_bytes(b"1,2\n\xff\xfe\n")
@@ -669,6 +669,18 @@ def test_a_csv_whose_first_column_counts_its_rows_is_told_it_holds_an_index(
     read = advisor("infer", plain).stderr  # independent noise: read whole, then no task
     assert "data: 300 samples, grid 64, 1 channel" in read
     assert "counts the rows" not in read
+
+
+def test_a_byte_that_is_no_utf8_far_into_a_csv_is_named_by_its_line_and_column(
+    tmp_path: Path,
+) -> None:
+    # The decoding error counts from the piece of the file the reader decoded: a bad byte at
+    # offset 20,002 was told "byte 3618".
+    data = tmp_path / "late.csv"
+    rows = "".join(f"{i},{i + 1},{i + 2}\n" for i in range(2_000))
+    data.write_bytes(rows.encode() + b"1,2,\xe9\n")
+    line = assert_one_error_line(advisor("infer", data), ExitCode.INVALID_ARGUMENT)
+    assert "is not a UTF-8 text file (line 2001, column 5: byte 0xE9 is no UTF-8)" in line
 
 
 def test_data_with_one_varying_location_says_so_rather_than_blame_chance(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from advisor.errors import InvalidRequestError
-from advisor.files import replace_file
+from advisor.files import os_reason, replace_file
 from advisor.model.documents import STDIN
 from advisor.stdout import shown_path
 
@@ -161,4 +161,4 @@ def _refusal(option: str, path: Path, error: OSError) -> InvalidRequestError:
 
     The error's own words may name the temporary file: the path is named here.
     """
-    return InvalidRequestError.single(option, f"{shown_path(path)}: {error.strerror or error}")
+    return InvalidRequestError.single(option, f"{shown_path(path)}: {os_reason(error)}")

@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
+from advisor.files import not_utf8_in, os_reason, read_problem
 from advisor.infer.graph import location_text
 from advisor.model.grid import grid_problem, squeezed_shape
 from advisor.model.text import binary_size
@@ -437,7 +438,7 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
         except (OSError, ValueError) as error:
             raise InvalidRequestError.single(
                 "labels",
-                f"{shown_path(file)}: not a readable .npy file ({_reason(error)})"
+                f"{shown_path(file)}: not a readable .npy file ({read_problem(error)})"
                 f"{_looks_like(file, '.npy')}",
             ) from None
     elif suffix == ".npz":
@@ -541,9 +542,7 @@ def _file_size(file: Path, field: str = "data") -> int:
     try:
         status = file.stat()
     except OSError as error:
-        raise InvalidRequestError.single(
-            field, f"{shown_path(file)}: {error.strerror or error}"
-        ) from None
+        raise InvalidRequestError.single(field, f"{shown_path(file)}: {os_reason(error)}") from None
     if stat.S_ISDIR(status.st_mode):
         raise InvalidRequestError.single(field, f"{shown_path(file)}: is a directory, not a file")
     if not stat.S_ISREG(status.st_mode):
@@ -590,15 +589,6 @@ def _too_large(file: Path, field: str, excess: str) -> InvalidRequestError:
     )
 
 
-def _reason(error: Exception) -> str:
-    """Say why a file could not be read: an ``OSError``'s reason alone, without the file's name.
-
-    Its text, ``[Errno 13] Permission denied: '/path'``, named the file a second time, as
-    Python writes it (a surrogate for a byte under ``LC_ALL=C``), after the message had.
-    """
-    return (error.strerror if isinstance(error, OSError) else None) or str(error)
-
-
 def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
     try:
         with file.open("rb") as stream:
@@ -607,7 +597,7 @@ def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
     except (OSError, ValueError) as error:
         raise InvalidRequestError.single(
             "data",
-            f"{shown_path(file)}: not a readable .npy file ({_reason(error)})"
+            f"{shown_path(file)}: not a readable .npy file ({read_problem(error)})"
             f"{_looks_like(file, '.npy')}",
         ) from None
     if dtype.kind not in "biuf" or dtype.hasobject:
@@ -725,7 +715,7 @@ def _npz_array(file: Path, name: str) -> npt.NDArray[np.generic]:
     except (OSError, ValueError, zipfile.BadZipFile) as error:
         raise InvalidRequestError.single(
             field,
-            f"{shown_path(file)}: not a readable .npz ({_reason(error)})"
+            f"{shown_path(file)}: not a readable .npz ({read_problem(error)})"
             f"{_looks_like(file, '.npz')}",
         ) from None
 
@@ -1033,18 +1023,21 @@ def _csv_lines(file: Path, field: str, labels: bool = False) -> Iterator[tuple[i
                         f"the first row {width}",
                     )
                 yield number, cells
-    except UnicodeDecodeError as error:
+    except UnicodeDecodeError:
         # A binary file named .csv (an .npy copied to data.csv) said only that a codec could
-        # not decode byte 0x93, which does not tell the user the file is no text at all.
-        byte = error.object[error.start]
+        # not decode byte 0x93, which does not tell the user the file is no text at all; the
+        # error's offset counts from the piece the reader decoded, so the file says where.
+        where = not_utf8_in(file) or "a byte"
         advice = _looks_like(file, ".csv") or "; for a NumPy array use .npy or .npz"
         raise InvalidRequestError.single(
             field,
-            f"{shown_path(file)}: is not a UTF-8 text file (byte {error.start} is "
-            f"0x{byte:02x}): a .csv holds comma-separated values as text{advice}",
+            f"{shown_path(file)}: is not a UTF-8 text file ({where} is no UTF-8): a .csv "
+            f"holds comma-separated values as text{advice}",
         ) from None
     except OSError as error:
-        raise InvalidRequestError.single(field, f"{shown_path(file)}: {_reason(error)}") from None
+        raise InvalidRequestError.single(
+            field, f"{shown_path(file)}: {read_problem(error)}"
+        ) from None
     if width is None:
         raise InvalidRequestError.single(field, f"{shown_path(file)}: no rows")
 

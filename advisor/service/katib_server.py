@@ -18,6 +18,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from advisor.errors import ServerStartError
+from advisor.files import os_reason
 from advisor.integrations.katib import HandedOutFiles
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.service.access import SyncAccessLog
@@ -188,7 +189,7 @@ def _writable_files(directory: Path, namespace: str) -> HandedOutFiles:
     except OSError as error:
         raise ServerStartError(
             ["katib_data_dir"],
-            f"cannot write in {shown_path(directory)}: {error.strerror or error}",
+            f"cannot write in {shown_path(directory)}: {os_reason(error)}",
         ) from None
     files.remove_temporary_files()
     return files
