@@ -26,7 +26,6 @@ from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 
 from advisor.errors import InvalidRequestError, RefusedLimit
-from advisor.model.scalars import INT32_MAX
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.admission import NotServingError, SaturatedError, ShuttingDownError
 from advisor.service.logs import FIELDS
@@ -61,7 +60,6 @@ __all__ = [
     "ended_before_work",
     "has_ended",
     "oversized",
-    "receive_limit",
     "refuse",
     "refuse_ended",
     "relay",
@@ -408,40 +406,26 @@ async def relay(
         await abort_call(context, aborted)
 
 
-def oversized(
-    message: bytes, max_message_bytes: int, what: str = "response"
-) -> CallAbortedError | None:
-    """Return the ``RESOURCE_EXHAUSTED`` a message over ``max_message_bytes`` ends its call with.
+def oversized(message: bytes, max_message_bytes: int) -> CallAbortedError | None:
+    """Return the ``RESOURCE_EXHAUSTED`` a response over ``max_message_bytes`` ends its call with.
 
-    A response: gRPC itself would refuse to send it (``max_send_message_length``), but only
-    after the handler has returned: the client got ``RESOURCE_EXHAUSTED`` while the access log
-    read ``OK`` and the server's log a traceback of gRPC's failed batch. The estimate of a
-    search's or an analysis's answer refuses most such calls up front (``INVALID_ARGUMENT``);
-    this catches the rest, e.g. ``ListPresets`` on a server whose limit is below its 8 kB
-    answer. A ``request`` (``what``): gRPC receives one up to :func:`receive_limit` and the
-    handler refuses it here, where gRPC's own refusal named no setting and carried no detail.
-    Its ErrorInfo names the setting and the message's size, which admits it. None when the
+    gRPC itself would refuse to send it (``max_send_message_length``), but only after the
+    handler has returned: the client got ``RESOURCE_EXHAUSTED`` while the access log read
+    ``OK`` and the server's log a traceback of gRPC's failed batch. The estimate of a search's
+    or an analysis's answer refuses most such calls up front (``INVALID_ARGUMENT``); this
+    catches the rest, e.g. ``ListPresets`` on a server whose limit is below its 8 kB answer.
+    Its ErrorInfo names the setting and the response's size, which admits it. None when the
     message fits.
     """
     if len(message) <= max_message_bytes:
         return None
     refused = RefusedLimit("max_message_bytes", max_message_bytes, len(message))
     status = exhausted_status(
-        f"the {what} is {refused.needed:,} bytes, over this server's limit of "
+        f"the response is {refused.needed:,} bytes, over this server's limit of "
         f"{refused.limit:,} ({refused.setting})",
         refused,
     )
     return as_aborted(status)
-
-
-def receive_limit(max_message_bytes: int) -> int:
-    """Return the largest request gRPC receives for the service: twice ``max_message_bytes``.
-
-    A request past ``max_message_bytes`` and within this is refused by the handler, naming the
-    setting (:func:`oversized`); one past this by gRPC itself, which names none. Capped at
-    gRPC's largest, 2^31 - 1.
-    """
-    return min(2 * max_message_bytes, INT32_MAX)
 
 
 _RESULT_FIELD = advisor_pb2.StreamRecommendResponse.DESCRIPTOR.fields_by_name["result"]

@@ -33,7 +33,6 @@ from advisor.service.calls import (
     aborted_for,
     answer,
     has_ended,
-    oversized,
     refuse,
     refuse_ended,
     relay,
@@ -100,8 +99,6 @@ def _method_handler(
         payload: bytes, context: _Context
     ) -> tuple[Outcomes, Callable[[], None] | None]:
         """Start the call's work; return its outcomes and how its search lets its name go."""
-        if (too_large := oversized(payload, max_message_bytes, "request")) is not None:
-            await abort_call(context, too_large)
         search_id = _search_id(method, payload)
         if has_ended(context):  # e.g. its deadline passed while its request was read
             await refuse_ended(context)

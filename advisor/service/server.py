@@ -50,7 +50,7 @@ from advisor.service.access import AccessLog
 from advisor.service.admission import Admission
 from advisor.service.auth import BearerTokenInterceptor, RefusalLog
 from advisor.service.binding import bind, bind_error, host_port
-from advisor.service.calls import CallWorkers, StartingWorkers, receive_limit
+from advisor.service.calls import CallWorkers, StartingWorkers
 from advisor.service.config import ServerConfig, read_token_file
 from advisor.service.decoding import advisor_handler
 from advisor.service.health import AsyncHealthServicer
@@ -630,7 +630,7 @@ def _channel_options(config: ServerConfig) -> list[tuple[str, int]]:
     """Return the server's options: message sizes and gRPC's per-connection bounds."""
     longest_call = config.limits.max_time_limit_seconds + config.grace_seconds
     return [
-        ("grpc.max_receive_message_length", receive_limit(config.limits.max_message_bytes)),
+        ("grpc.max_receive_message_length", config.limits.max_message_bytes),
         ("grpc.max_send_message_length", config.limits.max_message_bytes),
         ("grpc.max_concurrent_streams", config.max_streams_per_connection),
         ("grpc.max_connection_idle_ms", _milliseconds(config.max_connection_idle_seconds)),
