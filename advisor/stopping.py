@@ -69,8 +69,8 @@ class StopSignal:
         (less ``lead``) that this signal's deadline leaves: 0.75 stops when three quarters of
         it have passed, wherever the parent's deadline moves.
     clock
-        The clock of ``deadline`` (for a signal without a parent); :func:`time.monotonic` by
-        default.
+        The clock of ``deadline``, for a signal without a parent (one with a parent reads its
+        parent's); None for :func:`time.monotonic`, looked up when the signal is made.
     cause
         What set ``deadline``, said by :attr:`cause` while it is the deadline in force; None
         for a computation's own time limit, or a deadline that says nothing of itself.
@@ -100,7 +100,7 @@ class StopSignal:
         parent: StopSignal | None = None,
         lead: float = 0.0,
         share: float = 1.0,
-        clock: Clock = time.monotonic,
+        clock: Clock | None = None,
         cause: StopCause | None = None,
     ) -> None:
         if deadline is not None:
@@ -113,16 +113,17 @@ class StopSignal:
         self._lead = _lead(lead, "lead")
         self._share = _share(share, "share")
         self._cause = cause
-        if parent is not None and clock is not time.monotonic:
+        if parent is not None and clock is not None:
             # Ignored, the parent's read instead: a caller's own clock went unused, unsaid.
             _refuse("clock", "left out beside a parent, whose clock a signal reads", "a clock")
-        self.clock: Clock = _clock(clock) if parent is None else parent.clock
+        own = time.monotonic if clock is None else _clock(clock)
+        self.clock: Clock = own if parent is None else parent.clock
         self._created = _reading(self.clock)
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
 
     @classmethod
-    def after(cls, seconds: float | None, *, clock: Clock = time.monotonic) -> StopSignal:
+    def after(cls, seconds: float | None, *, clock: Clock | None = None) -> StopSignal:
         """Return a signal whose deadline is ``seconds`` from now (None: no deadline).
 
         Raises
@@ -131,8 +132,9 @@ class StopSignal:
             On ``seconds`` when it is no number (a string, a bool) or NaN; on ``clock`` when it
             is not callable.
         """
-        deadline = None if seconds is None else _reading(_clock(clock)) + _seconds(seconds)
-        return cls(deadline, clock=clock)
+        own = time.monotonic if clock is None else _clock(clock)
+        deadline = None if seconds is None else _reading(own) + _seconds(seconds)
+        return cls(deadline, clock=own)
 
     def limited(self, seconds: float | None, cause: StopCause | None = None) -> StopSignal:
         """Return a signal that follows this one and also stops ``seconds`` from now.
@@ -320,7 +322,8 @@ def _reading(clock: Clock) -> float:
     try:
         return _number(reading, "clock", "")
     except InvalidRequestError:
-        given = "NaN" if reading != reading else type(reading).__name__
+        real = isinstance(reading, numbers.Real) and not isinstance(reading, bool)
+        given = number_text(reading) if real else type(reading).__name__  # NaN, 10**400
         _refuse("clock", _CLOCK, f"one returning {given}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -246,3 +247,20 @@ def test_a_huge_number_a_bad_clock_and_a_clock_beside_a_parent_are_refused_namin
         with pytest.raises(InvalidRequestError) as refused:
             make()
         assert str(refused.value) == said
+
+
+def test_a_clock_patched_after_import_is_read_and_children_follow_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The default clock was bound when the module was imported and a child's check compared
+    # the clock given with time.monotonic looked up again: patched (freezegun, monkeypatch),
+    # every limited(), share() and earlier() was refused "clock: must be left out beside a
+    # parent", and recommend with them.
+    clock = ManualClock(50.0)
+    monkeypatch.setattr(time, "monotonic", clock)
+    signal = StopSignal.after(10.0)
+    assert signal.clock is clock and signal.deadline == 60.0
+    child = signal.limited(5.0).share(0.5).earlier(1.0)
+    assert child.clock is clock
+    clock.now = 61.0
+    assert signal.stopped() and child.stopped()
