@@ -578,30 +578,39 @@ def _exact_size_violations(
 ) -> Iterator[FieldViolation]:
     """Refuse the correlations an exact certification cannot take within ``max_exact_log2_size``.
 
-    Over the setting, a correlation the engine's elimination bound refuses whatever the
-    setting is refused on that bound, with no limit to raise (advised to raise it, the caller
-    was refused again); otherwise the largest size over it is the one quoted, the value that
-    admits every correlation (the first over it was: raised to it, a larger one was refused).
+    Over the setting, every correlation no value of it admits is named, with no limit to raise
+    (advised to raise it, the caller was refused again): one past the setting's ceiling, and
+    one the engine's elimination bound refuses whatever the setting is. Otherwise the largest
+    size over it is the one quoted, the value that admits every correlation (the first over it
+    was: raised to it, a larger one was refused).
     """
     log2_m = math.log2(representation)
     sizes = [(c.name, c.a.size * log2_m, c.b.size * log2_m) for c in task.resolved()]
     over = [size for size in sizes if size[1] + size[2] > limits.max_exact_log2_size]
+    unadmitted = False  # a correlation no value of the setting admits: each is named
     for name, log2_rows, log2_columns in over:
-        eliminated = elimination_problem(log2_rows, log2_columns)
-        if log2_rows + log2_columns <= EXACT_MAX_LOG2_SIZE and eliminated is not None:
-            yield FieldViolation("exact", f"certification of {name!r}: {eliminated}")
-            return
-    if over:
-        name, log2_rows, log2_columns = max(over, key=lambda size: size[1] + size[2])
         log2_size = log2_rows + log2_columns
-        yield _over(
-            "exact",
-            f"certification of {name!r}: (|A| + |B|) log2 M",
-            log2_size,
-            limits,
-            "max_exact_log2_size",
-            bits_over(log2_size, limits.max_exact_log2_size),
-        )
+        eliminated = elimination_problem(log2_rows, log2_columns)
+        if log2_size > EXACT_MAX_LOG2_SIZE:
+            yield _exact_size(name, log2_size, limits)  # past the setting's ceiling: said so
+        elif eliminated is not None:
+            yield FieldViolation("exact", f"certification of {name!r}: {eliminated}")
+        unadmitted |= log2_size > EXACT_MAX_LOG2_SIZE or eliminated is not None
+    if over and not unadmitted:
+        name, log2_rows, log2_columns = max(over, key=lambda size: size[1] + size[2])
+        yield _exact_size(name, log2_rows + log2_columns, limits)
+
+
+def _exact_size(name: str, log2_size: float, limits: RequestLimits) -> FieldViolation:
+    """Refuse correlation ``name``'s exact certification of ``log2_size`` on the setting."""
+    return _over(
+        "exact",
+        f"certification of {name!r}: (|A| + |B|) log2 M",
+        log2_size,
+        limits,
+        "max_exact_log2_size",
+        bits_over(log2_size, limits.max_exact_log2_size),
+    )
 
 
 _WORK_SETTINGS: Final = frozenset(

@@ -439,7 +439,9 @@ def test_exact_certification_writes_its_size_in_bits_over_the_limit(
     limits = LIMITS.model_copy(update={"max_exact_log2_size": limit})
     with pytest.raises(LimitExceededError) as error:
         check_analysis_cost(task, architecture, True, limits)
-    [violation] = error.value.violations
+    # Past the setting's ceiling (the first case) every such correlation is named, the largest
+    # first here: none is admitted by any value of the setting.
+    violation = error.value.violations[0]
     assert "(|A| + |B|) log2 M " + said + "max_exact_log2_size" in violation.description
     if violation.limit is not None:  # the value that admits the request, exactly
         assert violation.limit.needed == math.prod(shape) * math.log2(representation)
@@ -520,6 +522,22 @@ def test_exact_certification_past_the_engines_elimination_bound_advises_no_limit
         assert (field, description) == ("exact", f"certification of 'p': {_ELIMINATED}")
         [info] = refused.value.error_infos
         assert info.reason == "INVALID_REQUEST"
+
+
+def test_every_correlation_no_setting_admits_is_named() -> None:
+    # The first such correlation alone was named: one past the elimination bound (4 against 4
+    # steps) hid another past it (3 against 5) and one past the setting's ceiling of 24 bits
+    # (4 against 5 at M = 8: 27 bits).
+    request = _nine_steps(
+        ("p", range(4), range(5, 9)),
+        ("q", range(3), range(4, 9)),
+        ("big", range(4), range(4, 9)),
+    )
+    with pytest.raises(CallError) as refused:
+        DirectAdvisor(RequestLimits()).unary("Analyze", request)
+    named = [description.split(":")[0] for _, description in refused.value.violations]
+    assert named == ["certification of 'p'", "certification of 'q'", "certification of 'big'"]
+    assert "which no server may set above 24" in refused.value.violations[2][1]
 
 
 def test_exact_certification_over_the_size_limit_quotes_the_size_every_correlation_needs() -> None:
