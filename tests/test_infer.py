@@ -332,10 +332,15 @@ def test_a_csv_of_quoted_numbers_reads_as_the_numbers(tmp_path: Path) -> None:
     np.testing.assert_array_equal(next(read_data(plain).chunks())[1], values)
     # The header pandas writes for a frame made from an array, quoted or not, is no sample:
     # quoted, it was read as one (51 samples of 50 rows).
-    for header in ('"0","1","2","3"', "0,1,2,3"):
-        quoted.write_text(header + "\n" + plain.read_text())
+    wide = np.random.default_rng(4).standard_normal((20, 8))
+    rows = "".join(",".join(repr(float(v)) for v in row) + "\n" for row in wide)
+    for header in ('"0","1","2","3","4","5","6","7"', "0,1,2,3,4,5,6,7"):
+        quoted.write_text(header + "\n" + rows)
         with pytest.raises(InvalidRequestError, match=r"the first row counts the columns"):
             read_data(quoted)
+    # Fewer columns: a first sample of 0, 1, 2 is one a hand writes, read as a sample.
+    quoted.write_text("0,1,2\n" + "".join(f"{i},{i},{i + 1}\n" for i in range(5)))
+    assert next(read_data(quoted).chunks())[1].shape == (6, 3)
     # A line quoted in part is no such line: its quoted cell is told as no number.
     quoted.write_text('1,2,3,4\n"5",6,7,8\n')
     with pytest.raises(InvalidRequestError, match=r"line 2 holds a value that is not a number"):

@@ -261,11 +261,13 @@ def test_outputs_stated_as_a_numpy_integer_or_against_an_older_server_s_report_a
 def test_correlations_that_are_no_list_are_left_to_the_task_s_validation() -> None:
     # with_data raised TypeError: 'int' object is not iterable.
     report = advisor.infer_task(_smooth())
-    combined = advisor.with_data({"input": {"shape": [8, 8]}, "correlations": 5}, report)
-    assert combined["correlations"] == 5
-    with pytest.raises(advisor.InvalidRequestError) as refused:
-        advisor.parse_task(combined)
-    assert [v.field for v in refused.value.violations] == ["correlations"]
+    # A falsy one ({}, 0) was told "the data adds none: parts ... takes none", which was false.
+    for given in (5, {}, 0, "abc"):
+        combined = advisor.with_data({"input": {"shape": [8, 8]}, "correlations": given}, report)
+        assert combined["correlations"] == given
+        with pytest.raises(advisor.InvalidRequestError) as refused:
+            advisor.parse_task(combined)
+        assert [v.field for v in refused.value.violations] == ["correlations"]
 
 
 def test_a_table_of_as_many_pairs_as_the_cap_says_more_may_qualify() -> None:

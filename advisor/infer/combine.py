@@ -197,7 +197,9 @@ def _combined(
                 )
             )
         combined["arrangement"] = list(report.task.arrangement)
-    if not violations and not combined.get("correlations") and combined.get("preset") is None:
+    given = combined.get("correlations")
+    listed = given is None or isinstance(given, list | tuple)  # else the task's to refuse
+    if not violations and listed and not given and combined.get("preset") is None:
         if report.task is None:
             why = "the sample shows no dependence to model (the report has no task)"
         else:

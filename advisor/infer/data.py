@@ -786,17 +786,22 @@ def _check_no_index_column(file: Path, field: str, array: _Floats) -> None:
             )
 
 
+_LEAST_HEADER_COLUMNS: Final = 8
+"""Columns from which a first row counting them from 0 is taken for pandas' header."""
+
+
 def _check_no_header_row(file: Path, field: str, array: _Floats) -> None:
     """Refuse a CSV whose first row counts its columns from 0 (0, 1, 2, ...).
 
     That is the header pandas writes for a frame built from an array (``to_csv(index=False)``:
     ``0,1,2,3``, or ``"0","1","2","3"`` quoted), read as one more sample without a word (51
-    samples of 50 rows). From 0 only: a first sample of 1, 2, 3, 4 is one a hand writes.
+    samples of 50 rows). From 0 only, and of :data:`_LEAST_HEADER_COLUMNS` columns or more: a
+    first sample of 1, 2, 3, 4, or of 0, 1, 2, is one a hand writes.
     """
     rows, columns = array.shape
     if (
         rows >= 2
-        and columns >= _LEAST_INDEXED_ROWS
+        and columns >= _LEAST_HEADER_COLUMNS
         and np.array_equal(array[0], np.arange(columns))
     ):
         raise InvalidRequestError.single(

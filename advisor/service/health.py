@@ -43,7 +43,7 @@ def _unknown(service: str, statuses: Mapping[str, int]) -> CallAbortedError | No
     served = ", ".join(repr(name) for name in sorted(statuses))
     # Cut, as the name goes in the message, the status details and the ErrorInfo: whole, a name
     # of 20,000 characters took the trailers past a client's metadata limit (RESOURCE_EXHAUSTED).
-    shown = service if len(service) <= _SHOWN_NAME else f"{service[:_SHOWN_NAME]}..."
+    shown = service if len(service) <= _SHOWN_NAME else f"{service[: _SHOWN_NAME - 3]}..."
     return reason_status(
         grpc.StatusCode.NOT_FOUND,
         f"no service {shown!r} on this server; its health services: {served} ('': the server)",
@@ -53,7 +53,7 @@ def _unknown(service: str, statuses: Mapping[str, int]) -> CallAbortedError | No
 
 
 _SHOWN_NAME: Final = 100
-"""The characters of an unknown service's name a health refusal repeats."""
+"""The most characters of an unknown service's name a health refusal repeats, ``...`` included."""
 
 
 # The servicers keep their statuses in ``_server_status``, a name both have had since

@@ -118,7 +118,13 @@ def test_health_refuses_a_service_it_has_not_naming_it_with_an_error_info(
     long_call = long_name.value
     assert isinstance(long_call, grpc.Call)
     assert long_call.code() == grpc.StatusCode.NOT_FOUND
-    assert long_call.details().startswith(f"no service '{'x' * 100}...' on this server;")
+    assert long_call.details().startswith(f"no service '{'x' * 97}...' on this server;")
+    # A name of 100 characters is repeated whole; one of 101 is cut to 100, "..." included.
+    for length, shown in ((100, "x" * 100), (101, "x" * 97 + "...")):
+        with pytest.raises(grpc.RpcError) as cut:
+            _health(channel, "x" * length)
+        assert isinstance(cut.value, grpc.Call)
+        assert cut.value.details().startswith(f"no service '{shown}' on this server;")
 
 
 def _held_workers(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
