@@ -262,7 +262,8 @@ def test_correlations_that_are_no_list_are_left_to_the_task_s_validation() -> No
     # with_data raised TypeError: 'int' object is not iterable.
     report = advisor.infer_task(_smooth())
     # A falsy one ({}, 0) was told "the data adds none: parts ... takes none", which was false.
-    for given in (5, {}, 0, "abc"):
+    values: list[object] = [5, {}, 0, "abc"]
+    for given in values:
         combined = advisor.with_data({"input": {"shape": [8, 8]}, "correlations": given}, report)
         assert combined["correlations"] == given
         with pytest.raises(advisor.InvalidRequestError) as refused:
