@@ -505,12 +505,13 @@ _FORM_KEY = re.compile(r"\{(\w+): ")
 
 
 def _message(error: ErrorDetails) -> str:
-    """Say one pydantic error as the advisor's messages say it, naming what was given.
+    """Say one pydantic error as the advisor's messages say it.
 
     pydantic words its errors for a programmer ("Input should be a valid integer", "Tuple
-    should have at least 1 item after validation"), naming neither the value given nor the form
-    a document writes; each kind a request meets is reworded here, the rest kept as pydantic
-    says it.
+    should have at least 1 item after validation"), often naming neither the value given nor
+    the form a document writes: the kinds a request meets most are reworded here (a bound, a
+    length, a float or a text for an integer, a list or a mapping where a scalar goes), the
+    rest kept as pydantic says it.
     """
     # A validator's own ValueError is the message; pydantic would prefix it with "Value error, ".
     raised = error.get("ctx", {}).get("error")

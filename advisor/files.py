@@ -79,21 +79,24 @@ def _not_utf8(error: UnicodeDecodeError) -> str:
 
     Python's own text gives the byte's offset in the file ("in position 49"), where a reader
     looks for a line and a column; the column counts bytes, as the bad byte is no character.
-    ``error.object`` holds the file's bytes up to the bad one (a whole read's error does).
+    ``error.object`` is the whole input decoded (a whole read's error, not a piece's).
     """
     data, start = error.object, error.start
     line = data.count(b"\n", 0, start) + 1
     column = start - (data.rfind(b"\n", 0, start) + 1) + 1
-    return f"{_place(line, column, data[start])} is not UTF-8 text (save the file as UTF-8)"
+    return _not_utf8_at(line, column, data[start])
 
 
-def _place(line: int, column: int, byte: int) -> str:
-    """Name a byte by its line and column: ``line 3, column 7: byte 0xE9``."""
-    return f"line {line}, column {column}: byte 0x{byte:02X}"
+def _not_utf8_at(line: int, column: int, byte: int) -> str:
+    """Say that ``byte``, at ``line`` and ``column``, is no UTF-8: the one wording of both."""
+    return (
+        f"line {line}, column {column}: byte 0x{byte:02X} is not UTF-8 text (save the file as "
+        "UTF-8)"
+    )
 
 
 def not_utf8_in(path: Path, piece: int = 1 << 20) -> str | None:
-    """Name the first byte of the file ``path`` that is no UTF-8 (:func:`_place`); None if none.
+    """Say where the file ``path`` stops being UTF-8, as :func:`read_problem` does; None if never.
 
     For a file read as text a piece at a time, whose decoding error counts from the piece the
     reader was decoding (``byte 3618`` of one at byte 20,002): the file is read again a
@@ -102,6 +105,10 @@ def not_utf8_in(path: Path, piece: int = 1 << 20) -> str | None:
     decoder = codecs.getincrementaldecoder("utf-8")()
     line, line_start, offset = 1, 0, 0  # line_start: the offset its line starts at
     with path.open("rb") as stream:
+        if stream.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8:
+            line_start = offset = len(codecs.BOM_UTF8)  # no column of line 1, as readers skip it
+        else:
+            stream.seek(0)
         while chunk := stream.read(piece):
             pending = decoder.getstate()[0]
             try:
@@ -114,7 +121,7 @@ def not_utf8_in(path: Path, piece: int = 1 << 20) -> str | None:
                 if newlines:
                     line_start = start + before.rfind(b"\n") + 1
                 column = start + error.start - line_start + 1
-                return _place(line + newlines, column, held[error.start])
+                return _not_utf8_at(line + newlines, column, held[error.start])
             newlines = chunk.count(b"\n")
             if newlines:
                 line += newlines
@@ -122,7 +129,7 @@ def not_utf8_in(path: Path, piece: int = 1 << 20) -> str | None:
             offset += len(chunk)
     pending = decoder.getstate()[0]  # a sequence the file ends in the middle of
     if pending:
-        return _place(line, offset - len(pending) - line_start + 1, pending[0])
+        return _not_utf8_at(line, offset - len(pending) - line_start + 1, pending[0])
     return None
 
 

@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import BinaryIO, Final, TextIO
 
+from advisor.files import os_reason
+
 __all__ = [
     "BROKEN_PIPE_EXIT_STATUS",
     "NARROWEST_TEXT",
@@ -188,7 +190,7 @@ def write_stdout(text: str) -> None:
     except BrokenPipeError:
         raise
     except OSError as error:
-        raise OutputError(error.strerror or str(error)) from None
+        raise OutputError(os_reason(error)) from None
     except KeyboardInterrupt:
         raise OutputInterruptedError from None
 

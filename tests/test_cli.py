@@ -1712,7 +1712,10 @@ def test_an_output_that_cannot_be_written_is_one_line_saying_so(
     assert stderr.getvalue() == f"advisor: error: cannot write to standard output: {reason}\n"
 
 
-@pytest.mark.parametrize(("setting", "asked"), [(None, False), ("0", False), ("1", True)])
+@pytest.mark.parametrize(
+    ("setting", "asked"),
+    [(None, False), ("0", False), ("false", False), ("Off", False), ("1", True), ("yes", True)],
+)
 def test_an_unexpected_error_is_one_line_and_its_traceback_only_when_asked_for(
     setting: str | None, asked: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -36,6 +36,9 @@ def test_a_failed_read_says_why_in_its_own_words(tmp_path: Path) -> None:
     assert read_problem(ValueError("not JSON")) == "not JSON"
 
 
+_NOT_UTF8 = "{} is not UTF-8 text (save the file as UTF-8)"
+
+
 @pytest.mark.parametrize("piece", [1, 2, 3, 4, 1 << 20])
 def test_the_first_byte_that_is_no_utf8_is_named_by_line_and_column_whatever_the_pieces(
     tmp_path: Path, piece: int
@@ -43,8 +46,11 @@ def test_the_first_byte_that_is_no_utf8_is_named_by_line_and_column_whatever_the
     path = tmp_path / "text.csv"
     # A character of two bytes (é) split across pieces is text; 0xFF on line 2 is not.
     path.write_bytes(b"ab\nc\xc3\xa9d\xff\n")
-    assert not_utf8_in(path, piece) == "line 2, column 5: byte 0xFF"
+    assert not_utf8_in(path, piece) == _NOT_UTF8.format("line 2, column 5: byte 0xFF")
     path.write_bytes(b"ab\n\xc3")  # the file ends inside a character
-    assert not_utf8_in(path, piece) == "line 2, column 1: byte 0xC3"
+    assert not_utf8_in(path, piece) == _NOT_UTF8.format("line 2, column 1: byte 0xC3")
+    # A byte-order mark, which readers skip, is no column of line 1.
+    path.write_bytes(b"\xef\xbb\xbf1,\xff\n")
+    assert not_utf8_in(path, piece) == _NOT_UTF8.format("line 1, column 3: byte 0xFF")
     path.write_bytes("ab\ncé\n".encode())
     assert not_utf8_in(path, piece) is None

@@ -625,7 +625,7 @@ def test_a_binary_file_named_csv_is_told_it_is_no_text(tmp_path: Path) -> None:
     with binary.open("wb") as stream:
         np.save(stream, np.zeros((8, 4)))
     line = assert_one_error_line(advisor("infer", binary), ExitCode.INVALID_ARGUMENT)
-    assert f"DATA: {binary}: is not a UTF-8 text file (line 1, column 1: byte 0x93 is no " in line
+    assert f"DATA: {binary}: is not a UTF-8 text file (line 1, column 1: byte 0x93 is not " in line
     assert line.endswith("it looks like a .npy array (NumPy's magic string): name it .npy")
     # Binary of no format recognised: the general advice.
     binary.write_bytes(b"1,2\n\xff\xfe\n")
@@ -680,7 +680,7 @@ def test_a_byte_that_is_no_utf8_far_into_a_csv_is_named_by_its_line_and_column(
     rows = "".join(f"{i},{i + 1},{i + 2}\n" for i in range(2_000))
     data.write_bytes(rows.encode() + b"1,2,\xe9\n")
     line = assert_one_error_line(advisor("infer", data), ExitCode.INVALID_ARGUMENT)
-    assert "is not a UTF-8 text file (line 2001, column 5: byte 0xE9 is no UTF-8)" in line
+    assert "is not a UTF-8 text file (line 2001, column 5: byte 0xE9 is not UTF-8 text" in line
 
 
 def test_data_with_one_varying_location_says_so_rather_than_blame_chance(tmp_path: Path) -> None:

@@ -97,9 +97,12 @@ _EXIT_CODE_BY_ERROR: tuple[tuple[type[Exception], ExitCode], ...] = (
 )
 
 
+_OFF: Final = frozenset({"", "0", "false", "no", "off"})
+"""The values of :data:`TRACEBACK_VARIABLE` that leave it off, as most tools read a flag."""
+
 TRACEBACK_VARIABLE: Final = "ADVISOR_TRACEBACK"
-"""The environment variable that, set (to anything but ``0`` or nothing), has an unexpected error
-print its traceback first: it
+"""The environment variable that, set (to anything but ``0``, ``false``, ``no``, ``off`` or
+nothing), has an unexpected error print its traceback first: it
 was one line only, and a defect of the in-process ``export`` left no traceback anywhere."""
 
 
@@ -120,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
             return fail_serving(message, _exit_code(error))
         return fail(message, _exit_code(error))
     except Exception as error:  # the promise: one line, a traceback only when asked for
-        if os.environ.get(TRACEBACK_VARIABLE, "0") not in ("", "0"):
+        if os.environ.get(TRACEBACK_VARIABLE, "").strip().lower() not in _OFF:
             traceback.print_exc(file=sys.stderr)
         return fail(
             f"unexpected {type(error).__name__}: {error} (a defect: {TRACEBACK_VARIABLE}=1 "

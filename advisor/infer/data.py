@@ -1032,12 +1032,12 @@ def _csv_lines(file: Path, field: str, labels: bool = False) -> Iterator[tuple[i
         # A binary file named .csv (an .npy copied to data.csv) said only that a codec could
         # not decode byte 0x93, which does not tell the user the file is no text at all; the
         # error's offset counts from the piece the reader decoded, so the file says where.
-        where = not_utf8_in(file) or "a byte"
+        where = not_utf8_in(file) or "a byte is not UTF-8 text"
         advice = _looks_like(file, ".csv") or "; for a NumPy array use .npy or .npz"
         raise InvalidRequestError.single(
             field,
-            f"{shown_path(file)}: is not a UTF-8 text file ({where} is no UTF-8): a .csv "
-            f"holds comma-separated values as text{advice}",
+            f"{shown_path(file)}: is not a UTF-8 text file ({where}): a .csv holds "
+            f"comma-separated values as text{advice}",
         ) from None
     except OSError as error:
         raise InvalidRequestError.single(

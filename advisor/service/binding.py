@@ -20,6 +20,7 @@ from typing import Any, Final, TypeAlias
 import grpc
 
 from advisor.errors import InvalidRequestError, ServerStartError
+from advisor.files import os_reason
 from advisor.protocol.metadata import UNIX_SCHEMES, is_loopback_ip, unix_socket_name
 from advisor.stdout import shown_path
 
@@ -220,7 +221,7 @@ def _tcp_address_problem(host: str, port: int) -> str | None:
     try:
         addresses = _bind_addresses(host, port)
     except (OSError, UnicodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        reason = os_reason(error) if isinstance(error, OSError) else error
         return f"host {host} cannot be resolved ({reason})"
     for address in addresses:
         refused = _refused_bind(address)
@@ -231,7 +232,7 @@ def _tcp_address_problem(host: str, port: int) -> str | None:
 
 def bind_error(error: OSError) -> str:
     """Say what the failed ``bind`` of a TCP address, ``error``, means."""
-    reason = error.strerror or str(error)
+    reason = os_reason(error)
     hint = _BIND_ERROR_HINTS.get(error.errno)
     return reason if hint is None else f"{reason} ({hint})"
 
