@@ -1226,6 +1226,13 @@ def _unwrapped(report: str) -> str:
     return " ".join(report.split())
 
 
+def _stopped_inference(*args: object, **kwargs: object) -> None:
+    """A client's ``infer_task`` whose call its deadline stopped."""
+    raise DeadlineExceededError(
+        grpc.StatusCode.DEADLINE_EXCEEDED, "the inference was stopped before it finished"
+    )
+
+
 def test_an_inference_its_deadline_stopped_names_the_timeout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1234,12 +1241,7 @@ def test_an_inference_its_deadline_stopped_names_the_timeout(
     # default --timeout of 30 s had bounded the arrangement, which the message did not say.
     data, _ = _blocks(tmp_path)
 
-    def stopped(*args: object, **kwargs: object) -> None:
-        raise DeadlineExceededError(
-            grpc.StatusCode.DEADLINE_EXCEEDED, "the inference was stopped before it finished"
-        )
-
-    monkeypatch.setattr(AdvisorClient, "infer_task", stopped)
+    monkeypatch.setattr(AdvisorClient, "infer_task", _stopped_inference)
     task = tmp_path / "bare.yaml"
     task.write_text("input: {shape: [8, 8]}\noutputs: 3\n")
     for command in (("infer", data), ("recommend", task, "--data", data, "--budget", "1000")):
@@ -1261,12 +1263,7 @@ def test_an_inference_the_default_timeout_stopped_is_no_unexpected_error(
     # default, which the client's own words name where they say one.
     data, _ = _blocks(tmp_path)
 
-    def stopped(*args: object, **kwargs: object) -> None:
-        raise DeadlineExceededError(
-            grpc.StatusCode.DEADLINE_EXCEEDED, "the inference was stopped before it finished"
-        )
-
-    monkeypatch.setattr(AdvisorClient, "infer_task", stopped)
+    monkeypatch.setattr(AdvisorClient, "infer_task", _stopped_inference)
     line = assert_one_error_line(advisor("infer", data), ExitCode.DEADLINE_EXCEEDED)
     assert line.endswith("DEADLINE_EXCEEDED: the inference was stopped before it finished"), line
 
