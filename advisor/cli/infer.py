@@ -383,7 +383,7 @@ def arranged_task(
         _set_outputs(document, int(classes[0].size), args.labels, args.outputs)
     try:
         graph = _graph(args, sample, "--data")
-        mismatch = input_mismatch(described, InputSpec(shape=graph.shape, channels=graph.channels))
+        mismatch = input_mismatch(described, graph.input)
         if mismatch is not None:  # before the call, and whether or not the data gives a task
             raise InvalidRequestError.single("--data", mismatch)
         report = _infer_task(advisor, graph, "--data", timeout=args.timeout)

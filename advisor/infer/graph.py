@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.model.grid import grid_axes_problem, grid_problem
+from advisor.model.grid import InputSpec, grid_axes_problem, grid_problem
 from advisor.words import counted
 
 __all__ = [
@@ -113,6 +113,11 @@ class DependenceGraph:
     def num_locations(self) -> int:
         """Locations of the grid."""
         return math.prod(self.shape)
+
+    @property
+    def input(self) -> InputSpec:
+        """The data's input: the grid and channels a task of this data has."""
+        return InputSpec(shape=[int(n) for n in self.shape], channels=int(self.channels))
 
     @property
     def independent_samples(self) -> float:

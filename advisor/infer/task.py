@@ -303,7 +303,7 @@ def infer_task(
         tuple(judged),
         threshold,
         int(evidence.weights.size),
-        InputSpec(shape=[int(n) for n in graph.shape], channels=int(graph.channels)),
+        graph.input,
         outputs,
     )
 
