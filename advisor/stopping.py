@@ -116,8 +116,7 @@ class StopSignal:
         if parent is not None and clock is not None:
             # Ignored, the parent's read instead: a caller's own clock went unused, unsaid.
             _refuse("clock", "left out beside a parent, whose clock a signal reads", "a clock")
-        own = time.monotonic if clock is None else _clock(clock)
-        self.clock: Clock = own if parent is None else parent.clock
+        self.clock: Clock = _clock(clock) if parent is None else parent.clock
         self._created = _reading(self.clock)
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
@@ -132,7 +131,7 @@ class StopSignal:
             On ``seconds`` when it is no number (a string, a bool) or NaN; on ``clock`` when it
             is not callable.
         """
-        own = time.monotonic if clock is None else _clock(clock)
+        own = _clock(clock)
         deadline = None if seconds is None else _reading(own) + _seconds(seconds)
         return cls(deadline, clock=own)
 
@@ -301,8 +300,13 @@ def _share(fraction: float, argument: str) -> float:
     return share
 
 
-def _clock(clock: Clock) -> Clock:
-    """Return ``clock``, refused unless it is callable: it is called for every poll."""
+def _clock(clock: Clock | None) -> Clock:
+    """Return ``clock``, refused unless it is callable (it is called for every poll).
+
+    None is :func:`time.monotonic` as it is now, looked up when a signal is made.
+    """
+    if clock is None:
+        return time.monotonic
     if not callable(clock):
         _refuse("clock", _CLOCK, type(clock).__name__)
     return clock
@@ -319,12 +323,10 @@ def _reading(clock: Clock) -> float:
     Python's TypeError, far from where it was given.
     """
     reading = clock()
-    try:
-        return _number(reading, "clock", "")
-    except InvalidRequestError:
-        real = isinstance(reading, numbers.Real) and not isinstance(reading, bool)
-        given = number_text(reading) if real else type(reading).__name__  # NaN, 10**400
+    given = _no_number(reading)
+    if given is not None:
         _refuse("clock", _CLOCK, f"one returning {given}")
+    return float(reading)
 
 
 def _cause(cause: StopCause | None) -> None:
@@ -334,20 +336,28 @@ def _cause(cause: StopCause | None) -> None:
 
 
 def _number(value: float, argument: str, what: str) -> float:
-    """Return ``value`` as a float if it is a real number, not NaN; else refuse it as ``what``.
+    """Return ``value`` as a float if it is a real number, not NaN; else refuse it as ``what``."""
+    given = _no_number(value)
+    if given is not None:
+        _refuse(argument, what, given)
+    return float(value)
 
-    A bool is refused though Python counts it an ``int`` (``True`` seconds is no duration);
-    NumPy's is no :class:`numbers.Real` at all.
+
+def _no_number(value: object) -> str | None:
+    """Say what ``value`` is where it is no real number a float holds, or NaN; else None.
+
+    Its type (a text given could be anything, however long), the number past a float's range
+    (10**400, which ``float`` refuses with an OverflowError), or ``NaN``. A bool is no number
+    though Python counts it an ``int`` (``True`` seconds is no duration); NumPy's is no
+    :class:`numbers.Real` at all.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        _refuse(argument, what, type(value).__name__)
+        return type(value).__name__
     try:
         number = float(value)
-    except OverflowError:  # an int past a float's range, 10**400: Python's OverflowError
-        _refuse(argument, what, number_text(value))
-    if math.isnan(number):
-        _refuse(argument, what, "NaN")
-    return number
+    except OverflowError:
+        return number_text(value)
+    return "NaN" if math.isnan(number) else None
 
 
 def _refuse(argument: str, what: str, given: str) -> NoReturn:
