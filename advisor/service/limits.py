@@ -589,13 +589,12 @@ def _exact_size_violations(
     over = [size for size in sizes if size[1] + size[2] > limits.max_exact_log2_size]
     unadmitted = False  # a correlation no value of the setting admits: each is named
     for name, log2_rows, log2_columns in over:
-        log2_size = log2_rows + log2_columns
-        eliminated = elimination_problem(log2_rows, log2_columns)
-        if log2_size > EXACT_MAX_LOG2_SIZE:
-            yield _exact_size(name, log2_size, limits)  # past the setting's ceiling: said so
-        elif eliminated is not None:
+        if log2_rows + log2_columns > EXACT_MAX_LOG2_SIZE:  # past the setting's ceiling: said so
+            yield _exact_size(name, log2_rows + log2_columns, limits)
+            unadmitted = True
+        elif (eliminated := elimination_problem(log2_rows, log2_columns)) is not None:
             yield FieldViolation("exact", f"certification of {name!r}: {eliminated}")
-        unadmitted |= log2_size > EXACT_MAX_LOG2_SIZE or eliminated is not None
+            unadmitted = True
     if over and not unadmitted:
         name, log2_rows, log2_columns = max(over, key=lambda size: size[1] + size[2])
         yield _exact_size(name, log2_rows + log2_columns, limits)
