@@ -14,9 +14,8 @@ from typing import Any, Final, TypeAlias
 import grpc
 
 from advisor.protocol.metadata import METHOD_NOT_FOUND_REASON
-from advisor.service.call_id import with_call_id
 from advisor.service.status import reason_status
-from advisor.service.threads import abort_call
+from advisor.service.threads import abort_call, abort_sync_call
 
 __all__ = [
     "NOT_FOUND",
@@ -51,9 +50,7 @@ async def _not_found(requests: AsyncIterator[object], context: Context) -> None:
 
 
 def _not_found_sync(requests: Iterator[object], context: grpc.ServicerContext) -> None:
-    # An abort sends the trailers set last, which name the call's request id until replaced.
-    context.set_trailing_metadata(with_call_id(_NOT_FOUND_REFUSAL.trailing_metadata))
-    context.abort(_NOT_FOUND_REFUSAL.code, _NOT_FOUND_REFUSAL.details)
+    abort_sync_call(context, _NOT_FOUND_REFUSAL)
 
 
 # gRPC answers a method no handler serves itself, after the interceptors, which then never

@@ -19,9 +19,8 @@ import grpc
 from grpc_health.v1 import _async, health, health_pb2
 
 from advisor.protocol.metadata import SERVICE_NOT_FOUND_REASON
-from advisor.service.call_id import with_call_id
 from advisor.service.status import reason_status
-from advisor.service.threads import CallAbortedError, abort_call
+from advisor.service.threads import CallAbortedError, abort_call, abort_sync_call
 
 __all__ = ["AsyncHealthServicer", "SyncHealthServicer", "health_list"]
 
@@ -99,7 +98,6 @@ class SyncHealthServicer(health.HealthServicer):  # type: ignore[misc]  # grpc_h
         with self._lock:
             refusal = _unknown(request.service, self._server_status)
         if refusal is not None:
-            context.set_trailing_metadata(with_call_id(refusal.trailing_metadata))
-            context.abort(refusal.code, refusal.details)
+            abort_sync_call(context, refusal)
         response: health_pb2.HealthCheckResponse = super().Check(request, context)
         return response

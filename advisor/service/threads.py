@@ -28,6 +28,7 @@ __all__ = [
     "Metadata",
     "ThreadContext",
     "abort_call",
+    "abort_sync_call",
     "deadline_in",
 ]
 
@@ -160,4 +161,15 @@ async def abort_call(context: AioContext, aborted: CallAbortedError) -> Never:
     Its trailers carry the call's request id (:func:`~advisor.service.call_id.with_call_id`).
     """
     await context.abort(aborted.code, aborted.details, with_call_id(aborted.trailing_metadata))
+    raise AssertionError("unreachable: abort ends the call")
+
+
+def abort_sync_call(context: grpc.ServicerContext, aborted: CallAbortedError) -> Never:
+    """End a synchronous server's call of ``context`` as :func:`abort_call` ends an aio one.
+
+    Its ``abort`` sends the trailers set last, which name the call's request id until replaced:
+    they are set first, with the id (:func:`~advisor.service.call_id.with_call_id`).
+    """
+    context.set_trailing_metadata(with_call_id(aborted.trailing_metadata))
+    context.abort(aborted.code, aborted.details)
     raise AssertionError("unreachable: abort ends the call")
