@@ -724,14 +724,15 @@ def _narrower_net(
     if not below:
         return None
     rules = replace(ladders.rules, choices=tuple(sorted({*below, *ladders.rules.choices})))
-    smallest: tuple[int, list[int]] | None = None
-    for depth in sorted({c.depth for c in candidates if c.eligible}):
+
+    def smallest(depth: int) -> tuple[int, list[int]]:
         profiles = practical_profiles(depth, rules)
         counts = ladders.model.count(profiles)
         at = int(np.argmin(counts))
-        if smallest is None or int(counts[at]) < smallest[0]:
-            smallest = int(counts[at]), [int(w) for w in profiles[at]]
-    return smallest
+        return int(counts[at]), [int(w) for w in profiles[at]]
+
+    depths = sorted({c.depth for c in candidates if c.eligible})
+    return min(map(smallest, depths), key=lambda net: net[0])  # the shallowest of a tie
 
 
 def _hidden_floor(ladders: Ladders) -> str:
