@@ -1361,8 +1361,8 @@ def test_a_file_over_a_size_limit_is_told_apart_from_the_limit(
 
 
 def test_the_task_file_of_a_task_keeps_its_stated_relations() -> None:
-    # recommend --save-task writes the searched task through task_file, which dropped every
-    # `relation`: the halves of an 8x8 grid read as a shift and a mirror alike, so a search of
+    # task_file writes an inferred task (infer --output; recommend --save-task did), and dropped
+    # every `relation`: the halves of an 8x8 grid read as a shift and a mirror alike, so a search of
     # the saved file read them its own way and scored the designs otherwise.
     halves = {"a": {"box": {"start": [0, 0], "stop": [8, 4]}}, "b": {"preset": "right_half"}}
     task = parse_task(

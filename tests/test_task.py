@@ -23,7 +23,7 @@ from advisor.errors import NEWER_KEY, FieldViolation, InvalidRequestError
 from advisor.model.budget import Budget
 from advisor.model.presets import TASK_PRESETS, symmetry
 from advisor.model.regions import REGION_PRESETS
-from advisor.model.task import Task, list_presets, load_task, parse_task
+from advisor.model.task import Task, list_presets, load_task, parse_task, task_document
 from tests.support.strategies import boundary_task_documents, valid_task_documents
 from tests.support.workloads import large_task_document
 
@@ -90,6 +90,34 @@ def test_valid_documents_resolve_to_disjoint_regions(document: dict[str, Any]) -
     assert [c.name for c in resolved] == [c["name"] for c in document["correlations"]]
     for c in resolved:
         assert c.a.size and c.b.size and np.intersect1d(c.a, c.b).size == 0
+
+
+def _key_paths(document: object, prefix: tuple[object, ...] = ()) -> set[tuple[object, ...]]:
+    """Every path of mapping keys and list positions in a JSON-like document."""
+    if isinstance(document, dict):
+        items: list[tuple[object, object]] = list(document.items())
+    elif isinstance(document, list):
+        items = list(enumerate(document))
+    else:
+        return set()
+    return {p for key, value in items for p in {(*prefix, key)} | _key_paths(value, (*prefix, key))}
+
+
+@given(valid_task_documents())
+def test_a_tasks_document_parses_back_to_it_and_states_only_what_its_author_did(
+    document: dict[str, Any],
+) -> None:
+    # recommend --save-task wrote `channels: 1` into a task that never stated its channels (the
+    # document was every field with a value, defaults too).
+    task = parse_task(document)
+    written = task_document(task)
+    assert parse_task(written) == task
+    assert _key_paths(written) <= _key_paths(document)
+
+
+def test_a_preset_tasks_document_is_its_preset_alone() -> None:
+    task = parse_task({"input": {"shape": [8, 8]}, "preset": "symmetry"})
+    assert task_document(task) == {"input": {"shape": [8, 8]}, "preset": "symmetry"}
 
 
 @given(boundary_task_documents(presets=[*REGION_PRESETS, *TASK_PRESETS]))

@@ -402,7 +402,8 @@ def task_document(task: Task) -> dict[str, Any]:
 
     The task as written: its preset, each region in its own form, weights and relations, so a
     search of the document is the search of ``task`` (the same ranking, rationales and page
-    tokens). Unset optional fields are left out.
+    tokens). Fields the task did not state are left out (``channels: 1`` of a grey-scale input,
+    an empty ``correlations`` beside a preset), so the document says what its author said.
     """
-    document: dict[str, Any] = task.model_dump(mode="json", exclude_none=True)
+    document: dict[str, Any] = task.model_dump(mode="json", exclude_unset=True, exclude_none=True)
     return document
