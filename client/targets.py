@@ -33,7 +33,7 @@ def target_problem(target: str, *, plaintext: bool = False) -> str | None:
         return problem
     if target != target.strip():
         return f"starts or ends with whitespace: {target!r}"
-    socket = _socket_problem(target)
+    socket = socket_name_problem(target)
     if socket is not None:
         return socket
     bracketed = _unbracketed_ipv6(target)
@@ -48,24 +48,6 @@ def target_problem(target: str, *, plaintext: bool = False) -> str | None:
     address = target[len(scheme) :].rstrip("/")
     tls = ", with TLS on" if scheme in ("https://", "grpcs://") else ""
     return f"is a URL; a gRPC target is host:port: pass {address!r}{tls}"
-
-
-def _socket_problem(target: str) -> str | None:
-    """Say why ``target`` names no Unix socket, if it is a ``unix:`` or ``unix-abstract:`` one.
-
-    One of no name (:func:`~advisor.protocol.metadata.socket_name_problem`), as a server's
-    ``--host``; and one with an authority, ``unix://adv.sock``, a typo of ``unix:adv.sock``,
-    which gRPC fails with a bare ``UNKNOWN`` ("the target uri is not valid") and C log lines on
-    stderr.
-    """
-    problem = socket_name_problem(target)
-    if problem is not None or not target.startswith("unix://") or target.startswith("unix:///"):
-        return problem
-    name = target.removeprefix("unix://")
-    return (
-        f"{target!r} is no socket path (gRPC reads {name!r} as a host): pass 'unix:{name}' for "
-        "a path relative to the working directory, or unix:///absolute/path"
-    )
 
 
 def _unbracketed_ipv6(target: str) -> str | None:

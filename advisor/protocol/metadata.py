@@ -288,17 +288,26 @@ UNIX_SCHEMES: Final = ("unix:", "unix-abstract:")
 
 
 def socket_name_problem(host: str) -> str | None:
-    """Say why ``host`` is a Unix domain socket of no name (``unix:``), or None.
+    """Say why ``host`` names no Unix domain socket, if it is a ``unix:`` one; else None.
 
-    The kernel binds a socket of an empty path to a name of its own choosing: ``--host unix:``
-    served, announcing ``listening on unix:``, at an address no client could know. A client's
-    target of no name (``unix://``) gRPC fails as a server it cannot reach, ``UNAVAILABLE``
-    "empty address list", retried.
+    One of no name: the kernel binds a socket of an empty path to a name of its own choosing
+    (``--host unix:`` served, announcing ``listening on unix:``, at an address no client could
+    know), and gRPC fails a client's target of no name (``unix://``) as a server it cannot
+    reach, ``UNAVAILABLE`` "empty address list", retried. And one with an authority,
+    ``unix://adv.sock``, a typo of ``unix:adv.sock``: gRPC fails such a target with a bare
+    ``UNKNOWN`` ("the target uri is not valid") and binds such a host at ``/adv.sock``, a path
+    of the root folder, where ``listening on unix://adv.sock`` led a reader to the working one.
     """
-    if unix_socket_name(host) != "":
+    name = unix_socket_name(host)
+    if name == "":
+        example = "unix:/run/advisor.sock" if host.startswith("unix:") else "unix-abstract:advisor"
+        return f"{host} names no socket: give its path or name, e.g. {example}"
+    if not host.startswith("unix://") or host.startswith("unix:///"):
         return None
-    example = "unix:/run/advisor.sock" if host.startswith("unix:") else "unix-abstract:advisor"
-    return f"{host} names no socket: give its path or name, e.g. {example}"
+    return (
+        f"{host!r} is no socket path (gRPC reads {name!r} as a host): pass 'unix:{name}' for "
+        "a path relative to the working directory, or unix:///absolute/path"
+    )
 
 
 def unix_socket_name(host: str) -> str | None:

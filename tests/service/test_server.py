@@ -639,6 +639,25 @@ def test_a_unix_socket_of_no_name_is_refused_naming_its_option(
     assert capsys.readouterr().err == f"advisor-server: error: --katib-host: {problem}\n"
 
 
+def test_a_unix_socket_with_an_authority_is_refused_as_a_clients_target_is(
+    live_server: RunningServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --host unix://adv.sock served, announcing "listening on unix://adv.sock", at /adv.sock (a
+    # path of the root folder), while a client given that target was told to pass unix:adv.sock,
+    # a socket in the working folder no server listened on.
+    problem = (
+        "'unix://adv.sock' is no socket path (gRPC reads 'adv.sock' as a host): pass "
+        "'unix:adv.sock' for a path relative to the working directory, or unix:///absolute/path"
+    )
+    with pytest.raises(InvalidRequestError) as error:
+        ServerConfig(host="unix://adv.sock")
+    assert [(v.field, v.description) for v in error.value.violations] == [("host", problem)]
+    assert ServerConfig(host="unix:///tmp/adv.sock").host == "unix:///tmp/adv.sock"
+    argv = ["--katib-port", "0", "--katib-host", "unix://adv.sock", "--port", str(live_server.port)]
+    assert serve_main([*argv, "--executor", "threads"]) == BAD_OPTION_EXIT_STATUS
+    assert capsys.readouterr().err == f"advisor-server: error: --katib-host: {problem}\n"
+
+
 @pytest.mark.parametrize(
     ("argv", "option"),
     [
