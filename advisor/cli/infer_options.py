@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from advisor.cli.options import count, read_path
+from advisor.infer.terms import DEFAULT_TOP_K, MAX_TOP_K
 
 __all__ = ["add_data_arguments"]
 
@@ -32,7 +33,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, grid_default: str) -> No
         dest="pairs_per_location",
         type=count,
         metavar="K",
-        help="strongest pairs kept per location (default 16)",
+        help=f"strongest pairs kept per location, 1 to {MAX_TOP_K} (default {DEFAULT_TOP_K})",
     )
     parser.add_argument(
         "--allow-constant",

@@ -34,21 +34,18 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.infer.data import DataSample
-from advisor.infer.graph import MAX_TOP_K, DependenceGraph, Estimate, locations_text
+from advisor.infer.graph import DependenceGraph, Estimate, locations_text
+from advisor.infer.terms import DEFAULT_TOP_K, MAX_TOP_K
 from advisor.model.arguments import checked_integer, checked_seed, require_flag
 from advisor.words import counted
 
 __all__ = [
     "CONSTANT_REMEDY",
-    "DEFAULT_TOP_K",
     "DENSE_FEATURES",
     "SKETCH_DIM",
     "Progress",
     "dependence_graph",
 ]
-
-DEFAULT_TOP_K: Final = 16
-"""Edges kept per location by default."""
 
 DENSE_FEATURES: Final = 8192
 """Most features (locations x channels) whose full correlation matrix is computed."""

@@ -18,11 +18,11 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.infer.terms import MAX_TOP_K
 from advisor.model.grid import InputSpec, grid_axes_problem, grid_problem
 from advisor.words import counted
 
 __all__ = [
-    "MAX_TOP_K",
     "DependenceGraph",
     "Estimate",
     "channel_problem",
@@ -30,9 +30,6 @@ __all__ = [
     "location_text",
     "locations_text",
 ]
-
-MAX_TOP_K: Final = 256
-"""Most edges kept per location."""
 
 Estimate: TypeAlias = Literal["exact", "sketch"]
 """How the weights were computed: ``exact`` (the sample's correlations) or ``sketch`` (pairs

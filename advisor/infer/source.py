@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.infer.graph import MAX_TOP_K, DependenceGraph
+from advisor.infer.graph import DependenceGraph
+from advisor.infer.terms import MAX_TOP_K
 from advisor.model.arguments import checked_integer, require_flag
 
 if TYPE_CHECKING:

@@ -14,8 +14,10 @@ __all__ = [
     "ARRANGEMENT_GAIN",
     "DATA_PARTS",
     "DATA_PREFIX",
+    "DEFAULT_TOP_K",
     "EVIDENCE_COVERAGE",
     "MAX_PAIRS",
+    "MAX_TOP_K",
     "NEAR_PAIR",
     "PAIR_PREFIX",
 ]
@@ -49,3 +51,10 @@ NEAR_PAIR: Final = "too near for a long-range pair"
 
 PAIR_PREFIX: Final = "locations "
 """The start of a pair's name (``locations (3, 2) vs (3, 13)``), which no stripe's has."""
+
+
+DEFAULT_TOP_K: Final = 16
+"""Edges kept per location by default (``infer --top-k``)."""
+
+MAX_TOP_K: Final = 256
+"""Most edges kept per location (``infer --top-k``, ``InferTask``'s ``top_k``)."""

@@ -36,7 +36,7 @@ from advisor.errors import (
     RefusedLimit,
     number_text,
 )
-from advisor.infer.graph import MAX_TOP_K
+from advisor.infer.terms import MAX_TOP_K
 from advisor.integrations.katib import (
     KatibSearch,
     input_document,
