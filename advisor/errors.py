@@ -656,12 +656,12 @@ _MOST_DIGITS: Final = 24
 
 
 def number_text(value: object) -> str:
-    """Write a number a message names: ``2,097,152``, ``60.5``, ``7200`` for 7200.0.
+    """Write a number a message names: ``2,097,152``, ``60.5``, ``7,200`` for 7200.0.
 
     An integer with thousands separators; one of more than :data:`_MOST_DIGITS` digits by its
     length (``a 301-digit number``): ``10**300`` in full would be most of the message, past 400
     characters the service cuts it, and past 4,300 digits Python refuses to write it at all. A
-    float as :func:`exact_float` writes it: ``%g``'s six digits wrote a time limit of 60.0000001
+    whole float as the integer it is; another as :func:`exact_float` writes it: ``%g``'s six digits wrote a time limit of 60.0000001
     seconds as "60", over a limit of 60. An integer's text (``--limit max_message_bytes=5000``
     hands on ``"5000"``, which the lax field read as the number) is written as the number, as
     the config file's ``5000`` is; anything else as ``str`` writes it.
@@ -671,9 +671,17 @@ def number_text(value: object) -> str:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         digits = _digits(abs(int(value)))
         return f"{int(value):,}" if digits <= _MOST_DIGITS else f"a {digits}-digit number"
+    if isinstance(value, float) and value.is_integer() and abs(value) < _WHOLE_FLOATS:
+        return f"{int(value):,}"
     if isinstance(value, float):
         return exact_float(value)
     return str(value)
+
+
+_WHOLE_FLOATS: Final = 1e16
+"""Whole floats below this are written as integers are, with separators (``--grace 604801``
+read "is 604801: must be at most 604,800", where ``--limit``'s text read "is 604,801"); from it
+on, a float's own text (``1e+16``) says what a row of digits past its precision would not."""
 
 
 def _digits(magnitude: int) -> int:

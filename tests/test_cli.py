@@ -1347,7 +1347,7 @@ def test_a_refusal_past_what_any_server_may_set_names_that_bound(task_file: Path
     search = ("recommend", task_file, "--budget", "2000", "--time-limit", "1e7")
     line = assert_one_error_line(advisor(*search), ExitCode.INVALID_ARGUMENT)
     assert line.endswith(
-        "exceeds the server's limit of 3600 (max_time_limit_seconds, which no server may set "
+        "exceeds the server's limit of 3,600 (max_time_limit_seconds, which no server may set "
         f"above {LONGEST_SECONDS:,})"
     ), line
 

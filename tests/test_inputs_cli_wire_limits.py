@@ -178,7 +178,7 @@ def test_a_huge_time_limit_is_refused_as_the_time_limit(tmp_path: Path, seconds:
     line = assert_one_error_line(result, ExitCode.INVALID_ARGUMENT)
     assert line.startswith("advisor: error: --time-limit: ")
     assert line.endswith(
-        "exceeds the server's limit of 3600 (max_time_limit_seconds, which no server may set "
+        "exceeds the server's limit of 3,600 (max_time_limit_seconds, which no server may set "
         "above 604,800)"
     ), line
 

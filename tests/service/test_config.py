@@ -281,6 +281,23 @@ def test_a_message_limit_no_search_answer_fits_is_refused_at_start_up(
     assert floor.limits.max_message_bytes == MIN_MESSAGE_BYTES  # test_limits.py: what it admits
 
 
+def test_a_duration_over_the_week_is_written_alike_from_an_option_and_a_limit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # --grace 604801 read "is 604801: must be at most 604,800" (a whole float written without
+    # separators), where --limit's text read "is 604,801".
+    for argv, option in [
+        (["--grace", "604801"], "--grace"),
+        (["--request-read-timeout", "604801.0"], "--request-read-timeout"),
+        (["--limit", "max_time_limit_seconds=604801"], "--limit max_time_limit_seconds"),
+    ]:
+        assert server_main(argv) == BAD_OPTION_EXIT_STATUS
+        error = capsys.readouterr().err
+        assert error == f"advisor-server: error: {option}: is 604,801: must be at most 604,800\n"
+    assert server_main(["--grace", "604800.5"]) == BAD_OPTION_EXIT_STATUS
+    assert "is 604800.5: must be at most 604,800" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("argv", "option"),
     [
