@@ -24,7 +24,6 @@ import dataclasses
 import io
 import math
 import os
-import stat
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -35,15 +34,13 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
-from advisor.files import not_utf8_in, os_reason, read_problem
+from advisor.files import not_utf8_in, read_problem
+from advisor.infer import file_sizes
 from advisor.infer.graph import location_text
 from advisor.model.grid import grid_problem, squeezed_shape
-from advisor.model.text import binary_size
 from advisor.stdout import shown_path
 
 __all__ = [
-    "MAX_NPY_BYTES",
-    "MAX_PARSED_BYTES",
     "DataSample",
     "data_from_array",
     "npz_names",
@@ -51,12 +48,6 @@ __all__ = [
     "read_labels",
 ]
 
-MAX_NPY_BYTES: Final = 4 * 1024**3
-"""Largest ``.npy`` file read (streamed): 65,536 locations x 10,000 float32 samples is 2.6 GB.
-The dependence estimate needs a few thousand samples, not all of a larger file."""
-
-MAX_PARSED_BYTES: Final = 512 * 1024**2
-"""Largest ``.npz`` or ``.csv`` file: these are parsed whole in memory."""
 
 _CHUNK_BYTES: Final = 64 * 1024**2
 """Target size of one chunk of samples as float64 (the streaming footprint)."""
@@ -289,13 +280,13 @@ def read_data(path: str | os.PathLike[str], shape: Sequence[int] | None = None) 
         or ``data.shape`` (the array does not hold that grid).
     """
     file = Path(path)
-    size = _file_size(file)
+    size = file_sizes.file_size(file)
     suffix = file.suffix.lower()
     if suffix == ".npy":
-        _check_size(file, size, MAX_NPY_BYTES)
+        file_sizes.check_size(file, size, file_sizes.MAX_NPY_BYTES)
         sample = _read_npy(file, shape)
     elif suffix in (".npz", ".csv"):
-        _check_size(file, size, MAX_PARSED_BYTES)
+        file_sizes.check_size(file, size, file_sizes.MAX_PARSED_BYTES)
         array = _npz_array(file, "data") if suffix == ".npz" else _read_csv(file, "data")
         with _naming(file):
             sample = _numeric_sample(array, shape, shown_path(file))
@@ -428,7 +419,9 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
         named), or fewer than two classes.
     """
     file = Path(path)
-    _check_size(file, _file_size(file, "labels"), MAX_PARSED_BYTES, "labels")
+    file_sizes.check_size(
+        file, file_sizes.file_size(file, "labels"), file_sizes.MAX_PARSED_BYTES, "labels"
+    )
     suffix = file.suffix.lower()
     lines = None  # a CSV's line of each label, for an error to name
     if suffix == ".npy":
@@ -533,62 +526,6 @@ def _check_names(file: Path, labels: npt.NDArray[Any]) -> None:
         )
 
 
-def _file_size(file: Path, field: str = "data") -> int:
-    """Return the size of ``file``, which must be a regular file (refused on ``field`` if not).
-
-    A pipe (a shell's ``<(zcat data.csv.gz)``, a named pipe) has no size to check and cannot be
-    read in the passes the sample takes: it was refused as ``the file is empty (0 bytes)``.
-    """
-    try:
-        status = file.stat()
-    except OSError as error:
-        raise InvalidRequestError.single(field, f"{shown_path(file)}: {os_reason(error)}") from None
-    if stat.S_ISDIR(status.st_mode):
-        raise InvalidRequestError.single(field, f"{shown_path(file)}: is a directory, not a file")
-    if not stat.S_ISREG(status.st_mode):
-        kind = "pipe" if stat.S_ISFIFO(status.st_mode) else "device or socket"
-        raise InvalidRequestError.single(
-            field,
-            f"{shown_path(file)}: is a {kind}, not a file: save what it holds to a file "
-            "and pass that",
-        )
-    return status.st_size
-
-
-def _bytes_text(count: int) -> str:
-    """Return a byte count exactly and in binary units: ``540,000,000 bytes (515 MiB)``.
-
-    Exact, so that a size over a limit never reads as the limit itself: both rounded to a tenth
-    of a GB, 540 MB over the 512 MiB limit read "0.5 GB exceeds the 0.5 GB limit". The units are
-    :func:`~advisor.model.text.binary_size`'s, as every other size the tools write.
-    """
-    return f"{count:,} bytes ({binary_size(count)})"
-
-
-def _check_size(file: Path, size: int, limit: int, field: str = "data") -> None:
-    """Refuse (on ``field``) an empty file, which holds no array, or one over ``limit`` bytes."""
-    if size == 0:
-        raise InvalidRequestError.single(field, f"{shown_path(file)}: the file is empty (0 bytes)")
-    if size > limit:
-        raise _too_large(
-            file,
-            field,
-            f"{_bytes_text(size)} exceeds the limit of {_bytes_text(limit)} for this format",
-        )
-
-
-def _too_large(file: Path, field: str, excess: str) -> InvalidRequestError:
-    """Return the refusal (on ``field``) of ``file``, of which ``excess`` says what is over a limit.
-
-    Each ends by telling what to pass instead, a sample: the dependence estimate needs no more.
-    """
-    return InvalidRequestError.single(
-        field,
-        f"{shown_path(file)}: {excess}; pass a sample of it (a few thousand samples estimate the "
-        "dependence well)",
-    )
-
-
 def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
     try:
         with file.open("rb") as stream:
@@ -659,12 +596,13 @@ def _read_npy_array(stream: IO[bytes], file: Path, field: str) -> npt.NDArray[np
     # values than the file holds, or a compressed archive's member (gigabytes of zeros pack
     # into megabytes), would take that memory whatever the file's own size.
     size = math.prod(dims) * dtype.itemsize
-    if size > MAX_PARSED_BYTES:
-        raise _too_large(
+    limit = file_sizes.MAX_PARSED_BYTES
+    if size > limit:
+        raise file_sizes.too_large(
             file,
             field,
-            f"its array {list(dims)} of {dtype} is {_bytes_text(size)}, over the limit of "
-            f"{_bytes_text(MAX_PARSED_BYTES)} for an array read whole",
+            f"its array {list(dims)} of {dtype} is {file_sizes.bytes_text(size)}, over the "
+            f"limit of {file_sizes.bytes_text(limit)} for an array read whole",
         )
     stream.seek(start)
     return np.asarray(np.lib.format.read_array(stream, allow_pickle=False))
@@ -732,14 +670,16 @@ def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
     """
     rows: list[_Floats] = []
     values = 0
+    limit = file_sizes.MAX_PARSED_BYTES
     for number, cells in _csv_lines(file, field):
         values += len(cells)
-        if values * 8 > MAX_PARSED_BYTES:
-            raise _too_large(
+        if values * 8 > limit:
+            raise file_sizes.too_large(
                 file,
                 field,
-                f"its values up to line {number} are {_bytes_text(values * 8)} as float64, over "
-                f"the limit of {_bytes_text(MAX_PARSED_BYTES)} for an array read whole",
+                f"its values up to line {number} are {file_sizes.bytes_text(values * 8)} as "
+                f"float64, over the limit of {file_sizes.bytes_text(limit)} for an array read "
+                "whole",
             )
         row = _numbers(cells)
         if row is None and all(map(_in_quotes, cells)):
@@ -952,13 +892,14 @@ def _csv_labels(file: Path) -> tuple[npt.NDArray[np.generic], _Ints]:
     # NumPy gives every name the room of the longest, 4 bytes a character: a 220 kB file of one
     # 200,000-character name and 9,999 short ones asked for 7.45 GiB.
     size = count * np.dtype((np.str_, longest[0])).itemsize
-    if size > MAX_PARSED_BYTES:
+    limit = file_sizes.MAX_PARSED_BYTES
+    if size > limit:
         raise InvalidRequestError.single(
             "labels",
             f"{shown_path(file)}: its {count:,} names, each given the room of the longest "
-            f"({longest[0]:,} characters, line {-longest[1]}), are {_bytes_text(size)} as an "
-            f"array, over the limit of {_bytes_text(MAX_PARSED_BYTES)} for an array read whole; "
-            "shorten the names or number the classes",
+            f"({longest[0]:,} characters, line {-longest[1]}), are {file_sizes.bytes_text(size)} "
+            f"as an array, over the limit of {file_sizes.bytes_text(limit)} for an array read "
+            "whole; shorten the names or number the classes",
         )
     return np.asarray(rows, dtype=np.str_), lines
 
