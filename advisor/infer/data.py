@@ -36,6 +36,7 @@ import numpy.typing as npt
 from advisor.errors import InvalidRequestError
 from advisor.files import not_utf8_in, read_problem
 from advisor.infer import file_sizes
+from advisor.infer.file_formats import looks_like, unknown_format
 from advisor.infer.graph import location_text
 from advisor.model.grid import grid_problem, squeezed_shape
 from advisor.stdout import shown_path
@@ -291,44 +292,8 @@ def read_data(path: str | os.PathLike[str], shape: Sequence[int] | None = None) 
         with _naming(file):
             sample = _numeric_sample(array, shape, shown_path(file))
     else:
-        raise _unknown_format(file, "data")
+        raise unknown_format(file, "data")
     return dataclasses.replace(sample, name=str(file))
-
-
-def _unknown_format(file: Path, field: str) -> InvalidRequestError:
-    """Refuse ``file`` for its extension, saying what it looks like if it is a known format."""
-    return InvalidRequestError.single(
-        field,
-        f"{shown_path(file)}: unknown format '{shown_path(file.suffix.lower())}'; expected "
-        f".npy, .npz or .csv{_looks_like(file, file.suffix.lower())}",
-    )
-
-
-_SIGNATURES: Final = (
-    (".npy", b"\x93NUMPY", "a .npy array (NumPy's magic string): name it .npy"),
-    (".npz", b"PK\x03\x04", "a .npz archive (a zip file): name it .npz"),
-    (None, b"\x1f\x8b", "gzip-compressed data: decompress it first (gunzip)"),
-)
-"""The formats a file is recognised as where it cannot be read: the extension that reads it
-(None: none does), its first bytes, and the words that say so."""
-
-
-def _looks_like(file: Path, suffix: str) -> str:
-    """Return ``; it looks like ...`` for a file whose first bytes are another format's, else "".
-
-    ``suffix`` is the format the file was read as. An ``.npz`` saved as ``.npy`` said only that
-    the magic string was not NumPy's (it was a zip file's), which does not tell the user what
-    the file is.
-    """
-    try:
-        with file.open("rb") as stream:
-            head = stream.read(8)
-    except OSError:
-        return ""
-    for extension, magic, words in _SIGNATURES:
-        if extension != suffix and head.startswith(magic):
-            return f"; it looks like {words}"
-    return ""
 
 
 @contextlib.contextmanager
@@ -432,7 +397,7 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
             raise InvalidRequestError.single(
                 "labels",
                 f"{shown_path(file)}: not a readable .npy file ({read_problem(error)})"
-                f"{_looks_like(file, '.npy')}",
+                f"{looks_like(file, '.npy')}",
             ) from None
     elif suffix == ".npz":
         labels = _npz_array(file, "labels")
@@ -440,7 +405,7 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
         labels, lines = _csv_labels(file)
     else:
         # As the data's: read as CSV, a script or a JSON file failed as "ragged rows".
-        raise _unknown_format(file, "labels")
+        raise unknown_format(file, "labels")
     labels = labels.reshape(-1) if labels.ndim == 2 and 1 in labels.shape else labels
     if labels.ndim != 1 or labels.size != samples:
         raise InvalidRequestError.single(
@@ -535,7 +500,7 @@ def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
         raise InvalidRequestError.single(
             "data",
             f"{shown_path(file)}: not a readable .npy file ({read_problem(error)})"
-            f"{_looks_like(file, '.npy')}",
+            f"{looks_like(file, '.npy')}",
         ) from None
     if dtype.kind not in "biuf" or dtype.hasobject:
         raise InvalidRequestError.single(
@@ -654,7 +619,7 @@ def _npz_array(file: Path, name: str) -> npt.NDArray[np.generic]:
         raise InvalidRequestError.single(
             field,
             f"{shown_path(file)}: not a readable .npz ({read_problem(error)})"
-            f"{_looks_like(file, '.npz')}",
+            f"{looks_like(file, '.npz')}",
         ) from None
 
 
@@ -974,7 +939,7 @@ def _csv_lines(file: Path, field: str, labels: bool = False) -> Iterator[tuple[i
         # not decode byte 0x93, which does not tell the user the file is no text at all; the
         # error's offset counts from the piece the reader decoded, so the file says where.
         where = not_utf8_in(file) or "a byte is not UTF-8 text"
-        advice = _looks_like(file, ".csv") or "; for a NumPy array use .npy or .npz"
+        advice = looks_like(file, ".csv") or "; for a NumPy array use .npy or .npz"
         raise InvalidRequestError.single(
             field,
             f"{shown_path(file)}: is not a UTF-8 text file ({where}): a .csv holds "
