@@ -10,10 +10,17 @@ locations x 10,000 samples are estimated within a bounded footprint; ``.npz`` an
 parsed whole and bounded more tightly.
 
 Nothing is dropped or reinterpreted silently: every problem — a file too large, ragged CSV rows,
-a grid the array does not hold, a single sample, labels that do not match — is one
-:class:`~advisor.errors.InvalidRequestError` naming its field (``data``, ``data.shape``,
-``labels``) and what is wrong. NaN and constant features are found while the statistics stream
+a grid the array does not hold, a single sample — is one
+:class:`~advisor.errors.InvalidRequestError` naming its field (``data``, ``data.shape``) and
+what is wrong. NaN and constant features are found while the statistics stream
 (:mod:`advisor.infer.dependence`), since they need a pass over the values.
+
+This module holds the sample and its entry points; the jobs they share are modules of their
+own, so that each rule is written once for every format: the file's checks
+(:mod:`~advisor.infer.file_sizes`, :mod:`~advisor.infer.file_formats`), its reader
+(:mod:`~advisor.infer.npy_files`, :mod:`~advisor.infer.csv_files`) and the layout of its array
+onto the grid (:mod:`~advisor.infer.grid_layout`). The labels a sample's classes are read from
+are :mod:`~advisor.infer.labels`'s.
 """
 
 from __future__ import annotations
@@ -31,23 +38,21 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
-from advisor.files import read_problem
 from advisor.infer import file_sizes
-from advisor.infer.csv_files import csv_labels, read_csv
-from advisor.infer.file_formats import looks_like, unknown_format
+from advisor.infer.csv_files import read_csv
+from advisor.infer.file_formats import unknown_format
 from advisor.infer.graph import location_text
 from advisor.infer.grid_layout import grid_layout
-from advisor.infer.npy_files import NpyFile, npy_source, npz_array, read_npy_array
+from advisor.infer.npy_files import NpyFile, npy_source, npz_array
 from advisor.stdout import shown_path
 
-__all__ = ["DataSample", "data_from_array", "read_data", "read_labels"]
+__all__ = ["DataSample", "data_from_array", "read_data"]
 
 _CHUNK_BYTES: Final = 64 * 1024**2
 """Target size of one chunk of samples as float64 (the streaming footprint), which a
 column-major ``.npy``'s reads fill as stored (:meth:`~advisor.infer.npy_files.NpyFile.chunks`)."""
 
 _Floats = npt.NDArray[np.float64]
-_Ints = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -163,8 +168,8 @@ def read_data(path: str | os.PathLike[str], shape: Sequence[int] | None = None) 
     ----------
     path
         The file. A ``.npz`` holds one array, or an array named ``data`` (its ``labels``, if any,
-        are read by :func:`read_labels`). A ``.csv`` holds one sample per line, comma-separated
-        numbers, no header.
+        are read by :func:`~advisor.infer.labels.read_labels`). A ``.csv`` holds one sample per
+        line, comma-separated numbers, no header.
     shape
         The grid; default: the array's shape after the samples axis (a ``.csv`` is 1-D).
 
@@ -266,129 +271,3 @@ def _numeric_sample(
         )
     grid, channels, first = grid_layout(array.shape, shape, name)
     return DataSample(grid, channels, array.shape[0], array.reshape(array.shape[0], -1), first)
-
-
-def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.generic]:
-    """Read one class label per sample from a ``.npy``, ``.csv`` (one per line) or ``.npz``.
-
-    A ``.npz`` holds one array, or one named ``labels``. The labels are classes — integers
-    (``1.0`` is ``1``), strings or booleans — since their distinct values are the task's
-    ``outputs``: a NaN would be one more class, and a regression target as many as its values.
-    A ``.csv``'s labels are numbers when every one reads as a number, names as written
-    (``cat``, ``true``) when none does; a mix is refused (see
-    :func:`~advisor.infer.csv_files.csv_labels`). Names, of every format, are classes without
-    the whitespace around them (:func:`_class_names`).
-
-    Raises
-    ------
-    InvalidRequestError
-        On ``labels``: unreadable, not one value per sample, a NaN, infinite, fractional or
-        empty label (the first is named), a CSV mixing numbers and names (the first odd one is
-        named), or fewer than two classes.
-    """
-    file = Path(path)
-    file_sizes.check_size(
-        file, file_sizes.file_size(file, "labels"), file_sizes.MAX_PARSED_BYTES, "labels"
-    )
-    suffix = file.suffix.lower()
-    lines = None  # a CSV's line of each label, for an error to name
-    if suffix == ".npy":
-        try:
-            with file.open("rb") as stream:
-                labels = read_npy_array(stream, file, "labels")
-        except (OSError, ValueError) as error:
-            raise InvalidRequestError.single(
-                "labels",
-                f"{shown_path(file)}: not a readable .npy file ({read_problem(error)})"
-                f"{looks_like(file, '.npy')}",
-            ) from None
-    elif suffix == ".npz":
-        labels = npz_array(file, "labels")
-    elif suffix == ".csv":
-        labels, lines = csv_labels(file)
-    else:
-        # As the data's: read as CSV, a script or a JSON file failed as "ragged rows".
-        raise unknown_format(file, "labels")
-    labels = labels.reshape(-1) if labels.ndim == 2 and 1 in labels.shape else labels
-    if labels.ndim != 1 or labels.size != samples:
-        raise InvalidRequestError.single(
-            "labels",
-            f"{shown_path(file)}: holds {labels.shape}, expected one label for each of "
-            f"{samples} samples"
-            + (
-                "; its rows are one-hot: pass the class of each, labels.argmax(axis=1)"
-                if _one_hot(labels, samples)
-                else ""
-            ),
-        )
-    if labels.dtype.kind in "fc":
-        _check_classes(file, labels, lines)
-    if labels.dtype.kind in "US":
-        labels = _class_names(labels)
-        _check_names(file, labels)
-    if np.unique(labels).size < 2:
-        raise InvalidRequestError.single(
-            "labels", f"{shown_path(file)}: a single class; expected at least 2"
-        )
-    return np.asarray(labels)
-
-
-def _one_hot(labels: npt.NDArray[Any], samples: int) -> bool:
-    """Whether ``labels`` is one row per sample with a single 1 among 0s (a one-hot encoding)."""
-    if labels.ndim != 2 or labels.shape[0] != samples or labels.dtype.kind not in "biuf":
-        return False
-    return bool(np.isin(labels, (0, 1)).all() and (labels.sum(axis=1) == 1).all())
-
-
-def _check_classes(file: Path, labels: npt.NDArray[Any], lines: _Ints | None) -> None:
-    """Refuse numeric labels that are not classes, naming the first: not finite, or fractional.
-
-    ``lines`` holds a CSV's line of each label: samples count from 0 and a CSV's blank lines
-    hold none, so the sample alone did not say where the file has it.
-    """
-
-    def label(sample: int) -> str:
-        line = "" if lines is None else f" (line {lines[sample]})"
-        return f"{shown_path(file)}: sample {sample}'s label{line} is {labels[sample]}"
-
-    infinite = np.flatnonzero(~np.isfinite(labels))
-    if infinite.size:
-        raise InvalidRequestError.single(
-            "labels",
-            f"{label(int(infinite[0]))}: a class label must be finite "
-            f"({infinite.size} label(s) are not)",
-        )
-    fractional = np.flatnonzero(labels != np.round(labels))
-    if fractional.size:
-        raise InvalidRequestError.single(
-            "labels",
-            f"{label(int(fractional[0]))}: class labels must be integers "
-            f"({fractional.size} label(s) are fractional; a regression target is not a class "
-            "count)",
-        )
-
-
-def _class_names(names: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """Return name labels without the whitespace around them: the one rule of every format.
-
-    ``' cat'`` and ``'cat'`` are one class, as a CSV of ``cat, dog`` means; a CSV's names were
-    stripped and an ``.npy``'s or ``.npz``'s were not, so there ``' cat'`` was a class of its
-    own and the task's ``outputs`` one too many, without a word.
-    """
-    return np.char.strip(names)
-
-
-def _check_names(file: Path, labels: npt.NDArray[Any]) -> None:
-    """Refuse an empty name label (once stripped, :func:`_class_names`), naming the first.
-
-    As a CSV's empty label is (:func:`~advisor.infer.csv_files.csv_labels`): read as a class it
-    is one of its own, named ``''``, and the task's ``outputs`` one more than the classes, without
-    a word (a missing label written as an empty string, as ``fillna('')`` writes it).
-    """
-    blank = np.flatnonzero(np.char.str_len(labels) == 0)
-    if blank.size:
-        raise InvalidRequestError.single(
-            "labels",
-            f"{shown_path(file)}: sample {int(blank[0])}'s label is empty ({blank.size} "
-            "label(s) are): give every sample one",
-        )
