@@ -24,11 +24,11 @@ from advisor.infer import file_sizes, inference
 from advisor.infer import partition as partition_module
 from advisor.infer import task as task_module
 from advisor.infer.arrangement import arrange, canonical_windows, surrogate_entanglement
+from advisor.infer.class_labels import read_labels
 from advisor.infer.combine import with_data
 from advisor.infer.data import data_from_array, read_data
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph, check_graph
-from advisor.infer.labels import read_labels
 from advisor.infer.report import InferenceReport, InferredCorrelation, dropped_reason, task_file
 from advisor.infer.task import chance_density, chance_spread, infer_task
 from advisor.model.budget import Budget

@@ -15,8 +15,8 @@ import pytest
 from advisor.cli.options import ExitCode
 from advisor.errors import InvalidRequestError
 from advisor.infer import file_sizes
+from advisor.infer.class_labels import read_labels
 from advisor.infer.data import read_data
-from advisor.infer.labels import read_labels
 from advisor.model.task import load_task
 from tests.test_cli import advisor, assert_one_error_line
 from tests.test_infer_cli import _blocks

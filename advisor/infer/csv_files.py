@@ -226,8 +226,8 @@ def csv_labels(file: Path) -> tuple[npt.NDArray[np.generic], _Ints]:
     """Read a CSV file of labels, all numbers or all names, and the line of each (row-major).
 
     Names (``cat``, ``true``) are returned as written, to be made classes by the caller's rule
-    for every format (:func:`~advisor.infer.labels.read_labels` strips them); numbers are checked
-    as classes by the caller (a NaN or a fraction is no class). A file mixing the two is
+    for every format (:func:`~advisor.infer.class_labels.read_labels` strips them); numbers are
+    checked as classes by the caller (a NaN or a fraction is no class). A file mixing the two is
     refused, naming the first label whose kind differs from the first label's: read as names,
     ``1`` and ``1.0`` would be two classes and a ``nan`` or ``0.5`` no error; read as numbers,
     the names could not be. Which one the file means is unclear (a header line, a stray value).

@@ -19,8 +19,8 @@ This module holds the sample and its entry points; the jobs they share are modul
 own, so that each rule is written once for every format: the file's checks
 (:mod:`~advisor.infer.file_sizes`, :mod:`~advisor.infer.file_formats`), its reader
 (:mod:`~advisor.infer.npy_files`, :mod:`~advisor.infer.csv_files`) and the layout of its array
-onto the grid (:mod:`~advisor.infer.grid_layout`). The labels a sample's classes are read from
-are :mod:`~advisor.infer.labels`'s.
+onto the grid (:mod:`~advisor.infer.grid_layout`). A sample's class labels are read by
+:mod:`~advisor.infer.class_labels`.
 """
 
 from __future__ import annotations
@@ -168,8 +168,8 @@ def read_data(path: str | os.PathLike[str], shape: Sequence[int] | None = None) 
     ----------
     path
         The file. A ``.npz`` holds one array, or an array named ``data`` (its ``labels``, if any,
-        are read by :func:`~advisor.infer.labels.read_labels`). A ``.csv`` holds one sample per
-        line, comma-separated numbers, no header.
+        are read by :func:`~advisor.infer.class_labels.read_labels`). A ``.csv`` holds one
+        sample per line, comma-separated numbers, no header.
     shape
         The grid; default: the array's shape after the samples axis (a ``.csv`` is 1-D).
 
