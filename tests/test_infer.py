@@ -20,12 +20,13 @@ from hypothesis import strategies as st
 
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer import data as data_module
-from advisor.infer import inference
+from advisor.infer import file_sizes, inference
 from advisor.infer import partition as partition_module
 from advisor.infer import task as task_module
 from advisor.infer.arrangement import arrange, canonical_windows, surrogate_entanglement
+from advisor.infer.class_labels import read_labels
 from advisor.infer.combine import with_data
-from advisor.infer.data import data_from_array, read_data, read_labels
+from advisor.infer.data import data_from_array, read_data
 from advisor.infer.dependence import dependence_graph
 from advisor.infer.graph import DependenceGraph, check_graph
 from advisor.infer.report import InferenceReport, InferredCorrelation, dropped_reason, task_file
@@ -1304,7 +1305,7 @@ def test_an_array_read_whole_is_bounded_by_its_header_not_the_file_s_size(
         match=r"\[100000000000\] of float64 is 800,000,000,000 bytes \(745 GiB\), over the",
     ):
         read_labels(liar, 10)
-    monkeypatch.setattr(data_module, "MAX_PARSED_BYTES", 1 << 20)
+    monkeypatch.setattr(file_sizes, "MAX_PARSED_BYTES", 1 << 20)
     packed = tmp_path / "packed.npz"
     np.savez_compressed(packed, data=np.zeros((2, 512, 257)))  # 2.1 MB in 4 kB
     assert packed.stat().st_size < 1 << 20
@@ -1328,7 +1329,7 @@ def test_a_csv_s_values_are_bounded_as_an_array_read_whole(
     # hold an array 4 times past the bound an .npz's array has, and took some 12 GB as the
     # Python floats it was read as. Sizes are in the unit they fill: in MiB alone, both sizes
     # read "(0.0 MiB)".
-    monkeypatch.setattr(data_module, "MAX_PARSED_BYTES", 1024)
+    monkeypatch.setattr(file_sizes, "MAX_PARSED_BYTES", 1024)
     csv = tmp_path / "zeros.csv"
     csv.write_text("0,0,0,0,0,0,0,0\n" * 17)  # 272 bytes; 136 values, 1,088 bytes as float64
     with pytest.raises(InvalidRequestError) as error:
@@ -1349,7 +1350,7 @@ def test_a_file_over_a_size_limit_is_told_apart_from_the_limit(
     # Both rounded to a tenth of a GB, a file just over its limit read as the limit itself:
     # 540 MB of CSV was "0.5 GB exceeds the 0.5 GB limit", 4.3 GB of .npy "4.3 GB exceeds the
     # 4.3 GB limit".
-    monkeypatch.setattr(data_module, "MAX_PARSED_BYTES", 1 << 20)
+    monkeypatch.setattr(file_sizes, "MAX_PARSED_BYTES", 1 << 20)
     large = tmp_path / "large.csv"
     large.write_bytes(b"1\n" * (1 << 19) + b"1")
     with pytest.raises(InvalidRequestError) as error:

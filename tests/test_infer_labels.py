@@ -14,8 +14,9 @@ import pytest
 
 from advisor.cli.options import ExitCode
 from advisor.errors import InvalidRequestError
-from advisor.infer import data as data_module
-from advisor.infer.data import read_data, read_labels
+from advisor.infer import file_sizes
+from advisor.infer.class_labels import read_labels
+from advisor.infer.data import read_data
 from advisor.model.task import load_task
 from tests.test_cli import advisor, assert_one_error_line
 from tests.test_infer_cli import _blocks
@@ -277,7 +278,7 @@ def test_names_whose_array_would_pass_the_size_limit_are_refused_before_it_is_bu
     # NumPy gives every name the room of the longest: a 220 kB CSV of one 200,000-character
     # name and 9,999 short ones asked for 7.45 GiB (MemoryError under a limit, the memory taken
     # without one), past the 512 MiB an array read whole may have.
-    monkeypatch.setattr(data_module, "MAX_PARSED_BYTES", 3599)
+    monkeypatch.setattr(file_sizes, "MAX_PARSED_BYTES", 3599)
     path = tmp_path / "labels.csv"
     path.write_text("cat\n" + "d" * 300 + "\ncat\n")  # 309 bytes, 3 x 300 x 4 as an array
     with pytest.raises(InvalidRequestError) as raised:
@@ -290,7 +291,7 @@ def test_names_whose_array_would_pass_the_size_limit_are_refused_before_it_is_bu
             "an array read whole; shorten the names or number the classes",
         )
     ]
-    monkeypatch.setattr(data_module, "MAX_PARSED_BYTES", 3600)
+    monkeypatch.setattr(file_sizes, "MAX_PARSED_BYTES", 3600)
     assert read_labels(path, 3).tolist() == ["cat", "d" * 300, "cat"]
 
 

@@ -33,10 +33,12 @@ from advisor.cli.output_files import (
 )
 from advisor.cli.progress import progress_bar_for
 from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.infer.class_labels import read_labels
 from advisor.infer.combine import input_mismatch, no_correlation, with_data
-from advisor.infer.data import DataSample, npz_names, read_data, read_labels
+from advisor.infer.data import DataSample, read_data
 from advisor.infer.dependence import CONSTANT_REMEDY, dependence_graph
 from advisor.infer.graph import DependenceGraph, locations_text
+from advisor.infer.npy_files import npz_names
 from advisor.infer.report import InferenceReport, own_order_reason, samples_needed, task_file
 from advisor.infer.significance import least_samples
 from advisor.infer.task import edge_thresholds

@@ -10,66 +10,49 @@ locations x 10,000 samples are estimated within a bounded footprint; ``.npz`` an
 parsed whole and bounded more tightly.
 
 Nothing is dropped or reinterpreted silently: every problem — a file too large, ragged CSV rows,
-a grid the array does not hold, a single sample, labels that do not match — is one
-:class:`~advisor.errors.InvalidRequestError` naming its field (``data``, ``data.shape``,
-``labels``) and what is wrong. NaN and constant features are found while the statistics stream
+a grid the array does not hold, a single sample — is one
+:class:`~advisor.errors.InvalidRequestError` naming its field (``data``, ``data.shape``) and
+what is wrong. NaN and constant features are found while the statistics stream
 (:mod:`advisor.infer.dependence`), since they need a pass over the values.
+
+This module holds the sample and its entry points; the jobs they share are modules of their
+own, so that each rule is written once for every format: the file's checks
+(:mod:`~advisor.infer.file_sizes`, :mod:`~advisor.infer.file_formats`), its reader
+(:mod:`~advisor.infer.npy_files`, :mod:`~advisor.infer.csv_files`) and the layout of its array
+onto the grid (:mod:`~advisor.infer.grid_layout`). A sample's class labels are read by
+:mod:`~advisor.infer.class_labels`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
-import io
 import math
 import os
-import stat
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
-from advisor.files import not_utf8_in, os_reason, read_problem
+from advisor.infer import file_sizes
+from advisor.infer.csv_files import read_csv
+from advisor.infer.file_formats import unknown_format
 from advisor.infer.graph import location_text
-from advisor.model.grid import grid_problem, squeezed_shape
-from advisor.model.text import binary_size
+from advisor.infer.grid_layout import grid_layout
+from advisor.infer.npy_files import NpyFile, npy_source, npz_array
 from advisor.stdout import shown_path
 
-__all__ = [
-    "MAX_NPY_BYTES",
-    "MAX_PARSED_BYTES",
-    "DataSample",
-    "data_from_array",
-    "npz_names",
-    "read_data",
-    "read_labels",
-]
-
-MAX_NPY_BYTES: Final = 4 * 1024**3
-"""Largest ``.npy`` file read (streamed): 65,536 locations x 10,000 float32 samples is 2.6 GB.
-The dependence estimate needs a few thousand samples, not all of a larger file."""
-
-MAX_PARSED_BYTES: Final = 512 * 1024**2
-"""Largest ``.npz`` or ``.csv`` file: these are parsed whole in memory."""
+__all__ = ["DataSample", "data_from_array", "read_data"]
 
 _CHUNK_BYTES: Final = 64 * 1024**2
-"""Target size of one chunk of samples as float64 (the streaming footprint)."""
-
-_QUOTED_CHARACTERS: Final = 40
-"""Most characters of a CSV value an error quotes: a line of another separator is one value."""
-
-_SEPARATORS: Final = ((";", "semicolons"), ("\t", "tabs"), (None, "spaces"))
-"""Separators a CSV line that is no number may use instead of commas, and their names
-(``None``: any whitespace, as :meth:`str.split` splits)."""
+"""Target size of one chunk of samples as float64 (the streaming footprint), which a
+column-major ``.npy``'s reads fill as stored (:meth:`~advisor.infer.npy_files.NpyFile.chunks`)."""
 
 _Floats = npt.NDArray[np.float64]
-_Ints = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -98,7 +81,7 @@ class DataSample:
     shape: tuple[int, ...]
     channels: int
     samples: int
-    source: npt.NDArray[np.generic] | _NpyFile
+    source: npt.NDArray[np.generic] | NpyFile
     channels_first: bool = False
     name: str = ""
 
@@ -170,104 +153,12 @@ class DataSample:
 
     def _source_chunks(self, step: int) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
         """Yield the source's chunks of ``step`` samples, each sample's values as stored."""
-        if isinstance(self.source, _NpyFile):
-            yield from self.source.chunks(self.samples, self.features, step)
+        if isinstance(self.source, NpyFile):
+            yield from self.source.chunks(self.samples, self.features, step, _CHUNK_BYTES)
             return
         for start in range(0, self.samples, step):
             block = np.asarray(self.source[start : start + step])
             yield start, block.reshape(len(block), self.features)
-
-
-@dataclass(frozen=True)
-class _NpyFile:
-    """The data of an ``.npy`` file, read chunk by chunk.
-
-    ``column_major`` is, for a Fortran-ordered file (``np.save`` of an F-contiguous array), its
-    array's dimensions after the samples axis; None for a C-ordered one.
-    """
-
-    path: Path
-    offset: int
-    dtype: np.dtype[np.generic]
-    column_major: tuple[int, ...] | None = None
-
-    def chunks(
-        self, samples: int, features: int, rows: int
-    ) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
-        """Yield ``(first sample, values (count, features))`` of ``rows`` samples each, as stored.
-
-        The file is opened for each read and closed before a chunk is yielded, so a reader
-        that stops early (an error in its own code, a stop, an abandoned pass) leaves no file
-        open: held across the yields, the file stayed open for as long as anything (an
-        exception's traceback) kept the suspended pass alive.
-        """
-        if self.column_major is not None:
-            yield from self._column_chunks(samples, rows, _column_positions(self.column_major))
-            return
-        for start in range(0, samples, rows):
-            count = min(rows, samples - start)
-            with self.path.open("rb", buffering=0) as file:
-                values = self._rows(file, start, count, features)
-            yield start, values
-
-    def _column_chunks(
-        self, samples: int, rows: int, columns: _Ints
-    ) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
-        """Yield a column-major file's chunks of ``rows`` samples, read several chunks at a time.
-
-        A read per feature per chunk is a short one (``rows`` values: 128 bytes of a uint8 file
-        of 65,536 features), so the chunks are read as many at a time as fill
-        :data:`_CHUNK_BYTES` as stored (8 chunks of uint8, 2 of float32): as many times fewer
-        reads, and no more memory than one chunk as float64 takes.
-        """
-        span = rows * max(1, _CHUNK_BYTES // (rows * columns.size * self.dtype.itemsize))
-        for first in range(0, samples, span):
-            # Unbuffered: the block is one short read per feature, and a buffered file reads
-            # 8 KiB for each.
-            with self.path.open("rb", buffering=0) as file:
-                block = self._columns(file, first, min(span, samples - first), samples, columns)
-            for start in range(0, len(block), rows):
-                yield first + start, block[start : start + rows]
-
-    def _rows(
-        self, file: io.FileIO, start: int, count: int, features: int
-    ) -> npt.NDArray[np.generic]:
-        """Read samples ``start`` to ``start + count`` of a C-ordered file: one run of bytes."""
-        file.seek(self.offset + start * features * self.dtype.itemsize)
-        values = np.fromfile(file, dtype=self.dtype, count=count * features)
-        if values.size != count * features:
-            raise self._ended(start + count)
-        return values.reshape(count, features)
-
-    def _columns(
-        self, file: io.FileIO, start: int, count: int, samples: int, columns: _Ints
-    ) -> npt.NDArray[np.generic]:
-        """Read samples ``start`` to ``start + count`` of a column-major file.
-
-        Such a file holds each feature's values of every sample together (feature ``f``'s at
-        column ``columns[f]``): the chunk is one read of ``count`` values per feature, in the
-        features' own order, so its transpose is the chunk, with no copy. Read through a memory
-        map, every page of the file the passes touched stayed resident: a 500 MB file took
-        0.92 GB at the peak of the graph's passes, its C-ordered copy 0.45.
-        """
-        itemsize = self.dtype.itemsize
-        by_feature = np.empty((columns.size, count), dtype=self.dtype)
-        for run, column in zip(by_feature, columns.tolist(), strict=True):
-            file.seek(self.offset + (column * samples + start) * itemsize)
-            if file.readinto(memoryview(run).cast("B")) != run.nbytes:
-                raise self._ended(start + count)
-        return by_feature.T
-
-    def _ended(self, sample: int) -> InvalidRequestError:
-        """Return the error for a file that ends before ``sample`` (shortened while read)."""
-        return InvalidRequestError.single(
-            "data", f"{shown_path(self.path)}: the file ends before sample {sample}"
-        )
-
-
-def _column_positions(dims: tuple[int, ...]) -> _Ints:
-    """Return where each feature of a sample of ``dims`` (C order) lies in column-major order."""
-    return np.arange(math.prod(dims), dtype=np.int64).reshape(dims, order="F").ravel()
 
 
 def read_data(path: str | os.PathLike[str], shape: Sequence[int] | None = None) -> DataSample:
@@ -277,8 +168,8 @@ def read_data(path: str | os.PathLike[str], shape: Sequence[int] | None = None) 
     ----------
     path
         The file. A ``.npz`` holds one array, or an array named ``data`` (its ``labels``, if any,
-        are read by :func:`read_labels`). A ``.csv`` holds one sample per line, comma-separated
-        numbers, no header.
+        are read by :func:`~advisor.infer.class_labels.read_labels`). A ``.csv`` holds one
+        sample per line, comma-separated numbers, no header.
     shape
         The grid; default: the array's shape after the samples axis (a ``.csv`` is 1-D).
 
@@ -289,55 +180,27 @@ def read_data(path: str | os.PathLike[str], shape: Sequence[int] | None = None) 
         or ``data.shape`` (the array does not hold that grid).
     """
     file = Path(path)
-    size = _file_size(file)
+    size = file_sizes.file_size(file)
     suffix = file.suffix.lower()
     if suffix == ".npy":
-        _check_size(file, size, MAX_NPY_BYTES)
+        file_sizes.check_size(file, size, file_sizes.MAX_NPY_BYTES)
         sample = _read_npy(file, shape)
     elif suffix in (".npz", ".csv"):
-        _check_size(file, size, MAX_PARSED_BYTES)
-        array = _npz_array(file, "data") if suffix == ".npz" else _read_csv(file, "data")
+        file_sizes.check_size(file, size, file_sizes.MAX_PARSED_BYTES)
+        array = npz_array(file, "data") if suffix == ".npz" else read_csv(file, "data")
         with _naming(file):
             sample = _numeric_sample(array, shape, shown_path(file))
     else:
-        raise _unknown_format(file, "data")
+        raise unknown_format(file, "data")
     return dataclasses.replace(sample, name=str(file))
 
 
-def _unknown_format(file: Path, field: str) -> InvalidRequestError:
-    """Refuse ``file`` for its extension, saying what it looks like if it is a known format."""
-    return InvalidRequestError.single(
-        field,
-        f"{shown_path(file)}: unknown format '{shown_path(file.suffix.lower())}'; expected "
-        f".npy, .npz or .csv{_looks_like(file, file.suffix.lower())}",
-    )
-
-
-_SIGNATURES: Final = (
-    (".npy", b"\x93NUMPY", "a .npy array (NumPy's magic string): name it .npy"),
-    (".npz", b"PK\x03\x04", "a .npz archive (a zip file): name it .npz"),
-    (None, b"\x1f\x8b", "gzip-compressed data: decompress it first (gunzip)"),
-)
-"""The formats a file is recognised as where it cannot be read: the extension that reads it
-(None: none does), its first bytes, and the words that say so."""
-
-
-def _looks_like(file: Path, suffix: str) -> str:
-    """Return ``; it looks like ...`` for a file whose first bytes are another format's, else "".
-
-    ``suffix`` is the format the file was read as. An ``.npz`` saved as ``.npy`` said only that
-    the magic string was not NumPy's (it was a zip file's), which does not tell the user what
-    the file is.
-    """
-    try:
-        with file.open("rb") as stream:
-            head = stream.read(8)
-    except OSError:
-        return ""
-    for extension, magic, words in _SIGNATURES:
-        if extension != suffix and head.startswith(magic):
-            return f"; it looks like {words}"
-    return ""
+def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
+    """Read the sample of the ``.npy`` file ``file``: its header now, its values as it streams."""
+    dims, source = npy_source(file)
+    with _naming(file):
+        grid, channels, first = grid_layout(dims, shape, shown_path(file))
+    return DataSample(grid, channels, dims[0], source, first)
 
 
 @contextlib.contextmanager
@@ -406,775 +269,5 @@ def _numeric_sample(
         raise InvalidRequestError.single(
             "data", f"values must be numbers, not {array.dtype} (dtype kind {array.dtype.kind!r})"
         )
-    grid, channels, first = _layout(array.shape, shape, name)
+    grid, channels, first = grid_layout(array.shape, shape, name)
     return DataSample(grid, channels, array.shape[0], array.reshape(array.shape[0], -1), first)
-
-
-def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.generic]:
-    """Read one class label per sample from a ``.npy``, ``.csv`` (one per line) or ``.npz``.
-
-    A ``.npz`` holds one array, or one named ``labels``. The labels are classes — integers
-    (``1.0`` is ``1``), strings or booleans — since their distinct values are the task's
-    ``outputs``: a NaN would be one more class, and a regression target as many as its values.
-    A ``.csv``'s labels are numbers when every one reads as a number, names as written
-    (``cat``, ``true``) when none does; a mix is refused (see :func:`_csv_labels`). Names, of
-    every format, are classes without the whitespace around them (:func:`_class_names`).
-
-    Raises
-    ------
-    InvalidRequestError
-        On ``labels``: unreadable, not one value per sample, a NaN, infinite, fractional or
-        empty label (the first is named), a CSV mixing numbers and names (the first odd one is
-        named), or fewer than two classes.
-    """
-    file = Path(path)
-    _check_size(file, _file_size(file, "labels"), MAX_PARSED_BYTES, "labels")
-    suffix = file.suffix.lower()
-    lines = None  # a CSV's line of each label, for an error to name
-    if suffix == ".npy":
-        try:
-            with file.open("rb") as stream:
-                labels = _read_npy_array(stream, file, "labels")
-        except (OSError, ValueError) as error:
-            raise InvalidRequestError.single(
-                "labels",
-                f"{shown_path(file)}: not a readable .npy file ({read_problem(error)})"
-                f"{_looks_like(file, '.npy')}",
-            ) from None
-    elif suffix == ".npz":
-        labels = _npz_array(file, "labels")
-    elif suffix == ".csv":
-        labels, lines = _csv_labels(file)
-    else:
-        # As the data's: read as CSV, a script or a JSON file failed as "ragged rows".
-        raise _unknown_format(file, "labels")
-    labels = labels.reshape(-1) if labels.ndim == 2 and 1 in labels.shape else labels
-    if labels.ndim != 1 or labels.size != samples:
-        raise InvalidRequestError.single(
-            "labels",
-            f"{shown_path(file)}: holds {labels.shape}, expected one label for each of "
-            f"{samples} samples"
-            + (
-                "; its rows are one-hot: pass the class of each, labels.argmax(axis=1)"
-                if _one_hot(labels, samples)
-                else ""
-            ),
-        )
-    if labels.dtype.kind in "fc":
-        _check_classes(file, labels, lines)
-    if labels.dtype.kind in "US":
-        labels = _class_names(labels)
-        _check_names(file, labels)
-    if np.unique(labels).size < 2:
-        raise InvalidRequestError.single(
-            "labels", f"{shown_path(file)}: a single class; expected at least 2"
-        )
-    return np.asarray(labels)
-
-
-def _one_hot(labels: npt.NDArray[Any], samples: int) -> bool:
-    """Whether ``labels`` is one row per sample with a single 1 among 0s (a one-hot encoding)."""
-    if labels.ndim != 2 or labels.shape[0] != samples or labels.dtype.kind not in "biuf":
-        return False
-    return bool(np.isin(labels, (0, 1)).all() and (labels.sum(axis=1) == 1).all())
-
-
-def _check_classes(file: Path, labels: npt.NDArray[Any], lines: _Ints | None) -> None:
-    """Refuse numeric labels that are not classes, naming the first: not finite, or fractional.
-
-    ``lines`` holds a CSV's line of each label: samples count from 0 and a CSV's blank lines
-    hold none, so the sample alone did not say where the file has it.
-    """
-
-    def label(sample: int) -> str:
-        line = "" if lines is None else f" (line {lines[sample]})"
-        return f"{shown_path(file)}: sample {sample}'s label{line} is {labels[sample]}"
-
-    infinite = np.flatnonzero(~np.isfinite(labels))
-    if infinite.size:
-        raise InvalidRequestError.single(
-            "labels",
-            f"{label(int(infinite[0]))}: a class label must be finite "
-            f"({infinite.size} label(s) are not)",
-        )
-    fractional = np.flatnonzero(labels != np.round(labels))
-    if fractional.size:
-        raise InvalidRequestError.single(
-            "labels",
-            f"{label(int(fractional[0]))}: class labels must be integers "
-            f"({fractional.size} label(s) are fractional; a regression target is not a class "
-            "count)",
-        )
-
-
-def _class_names(names: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """Return name labels without the whitespace around them: the one rule of every format.
-
-    ``' cat'`` and ``'cat'`` are one class, as a CSV of ``cat, dog`` means; a CSV's names were
-    stripped and an ``.npy``'s or ``.npz``'s were not, so there ``' cat'`` was a class of its
-    own and the task's ``outputs`` one too many, without a word.
-    """
-    return np.char.strip(names)
-
-
-def _check_names(file: Path, labels: npt.NDArray[Any]) -> None:
-    """Refuse an empty name label (once stripped, :func:`_class_names`), naming the first.
-
-    As a CSV's empty label is (:func:`_csv_labels`): read as a class it is one of its own, named
-    ``''``, and the task's ``outputs`` one more than the classes, without a word (a missing label
-    written as an empty string, as ``fillna('')`` writes it).
-    """
-    blank = np.flatnonzero(np.char.str_len(labels) == 0)
-    if blank.size:
-        raise InvalidRequestError.single(
-            "labels",
-            f"{shown_path(file)}: sample {int(blank[0])}'s label is empty ({blank.size} "
-            "label(s) are): give every sample one",
-        )
-
-
-def _file_size(file: Path, field: str = "data") -> int:
-    """Return the size of ``file``, which must be a regular file (refused on ``field`` if not).
-
-    A pipe (a shell's ``<(zcat data.csv.gz)``, a named pipe) has no size to check and cannot be
-    read in the passes the sample takes: it was refused as ``the file is empty (0 bytes)``.
-    """
-    try:
-        status = file.stat()
-    except OSError as error:
-        raise InvalidRequestError.single(field, f"{shown_path(file)}: {os_reason(error)}") from None
-    if stat.S_ISDIR(status.st_mode):
-        raise InvalidRequestError.single(field, f"{shown_path(file)}: is a directory, not a file")
-    if not stat.S_ISREG(status.st_mode):
-        kind = "pipe" if stat.S_ISFIFO(status.st_mode) else "device or socket"
-        raise InvalidRequestError.single(
-            field,
-            f"{shown_path(file)}: is a {kind}, not a file: save what it holds to a file "
-            "and pass that",
-        )
-    return status.st_size
-
-
-def _bytes_text(count: int) -> str:
-    """Return a byte count exactly and in binary units: ``540,000,000 bytes (515 MiB)``.
-
-    Exact, so that a size over a limit never reads as the limit itself: both rounded to a tenth
-    of a GB, 540 MB over the 512 MiB limit read "0.5 GB exceeds the 0.5 GB limit". The units are
-    :func:`~advisor.model.text.binary_size`'s, as every other size the tools write.
-    """
-    return f"{count:,} bytes ({binary_size(count)})"
-
-
-def _check_size(file: Path, size: int, limit: int, field: str = "data") -> None:
-    """Refuse (on ``field``) an empty file, which holds no array, or one over ``limit`` bytes."""
-    if size == 0:
-        raise InvalidRequestError.single(field, f"{shown_path(file)}: the file is empty (0 bytes)")
-    if size > limit:
-        raise _too_large(
-            file,
-            field,
-            f"{_bytes_text(size)} exceeds the limit of {_bytes_text(limit)} for this format",
-        )
-
-
-def _too_large(file: Path, field: str, excess: str) -> InvalidRequestError:
-    """Return the refusal (on ``field``) of ``file``, of which ``excess`` says what is over a limit.
-
-    Each ends by telling what to pass instead, a sample: the dependence estimate needs no more.
-    """
-    return InvalidRequestError.single(
-        field,
-        f"{shown_path(file)}: {excess}; pass a sample of it (a few thousand samples estimate the "
-        "dependence well)",
-    )
-
-
-def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
-    try:
-        with file.open("rb") as stream:
-            dims, fortran, dtype = _npy_header(stream)
-            offset = stream.tell()
-    except (OSError, ValueError) as error:
-        raise InvalidRequestError.single(
-            "data",
-            f"{shown_path(file)}: not a readable .npy file ({read_problem(error)})"
-            f"{_looks_like(file, '.npy')}",
-        ) from None
-    if dtype.kind not in "biuf" or dtype.hasobject:
-        raise InvalidRequestError.single(
-            "data", f"{shown_path(file)}: values must be numbers, not {dtype}"
-        )
-    needed = offset + math.prod(dims) * dtype.itemsize
-    if file.stat().st_size < needed:
-        raise InvalidRequestError.single(
-            "data", f"{shown_path(file)}: truncated ({needed} bytes expected)"
-        )
-    with _naming(file):
-        grid, channels, first = _layout(dims, shape, shown_path(file))
-    source = _NpyFile(file, offset, dtype, tuple(dims[1:]) if fortran else None)
-    return DataSample(grid, channels, dims[0], source, first)
-
-
-def _npy_header(stream: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype[np.generic]]:
-    """Read an ``.npy`` header: the array's shape, whether column-major, its dtype.
-
-    Raises
-    ------
-    ValueError
-        When the header cannot be read, or gives a negative length (a corrupt header's
-        ``(-5, 8, 8)`` read as "-5 sample(s)", and its size as negative bytes).
-    """
-    version = np.lib.format.read_magic(stream)
-    read = (
-        np.lib.format.read_array_header_1_0
-        if version == (1, 0)
-        else np.lib.format.read_array_header_2_0
-    )
-    dims, fortran, dtype = read(stream)
-    if any(length < 0 for length in dims):
-        raise ValueError(f"its header gives the shape {list(dims)}, a negative length")
-    return dims, fortran, dtype
-
-
-def _read_npy_array(stream: IO[bytes], file: Path, field: str) -> npt.NDArray[np.generic]:
-    """Read one ``.npy`` array from ``stream`` (``file`` or a member of it), never unpickling.
-
-    Raises
-    ------
-    ValueError
-        Saying what is wrong: not a ``.npy`` (its magic string), an array of Python objects
-        (stored pickled, which is not read: it could run any code), or too short.
-    InvalidRequestError
-        On ``field``, naming ``file``, for an array over :data:`MAX_PARSED_BYTES`: a file that
-        is readable but too large, which a ValueError's "not a readable .npz" did not say.
-    """
-    start = stream.tell()
-    dims, _, dtype = _npy_header(stream)
-    if dtype.hasobject:
-        raise ValueError(
-            f"it holds Python objects (dtype {dtype}), stored pickled, which are not read; "
-            "store numbers or strings"
-        )
-    # The array is allocated from its header before a byte is read: a header claiming more
-    # values than the file holds, or a compressed archive's member (gigabytes of zeros pack
-    # into megabytes), would take that memory whatever the file's own size.
-    size = math.prod(dims) * dtype.itemsize
-    if size > MAX_PARSED_BYTES:
-        raise _too_large(
-            file,
-            field,
-            f"its array {list(dims)} of {dtype} is {_bytes_text(size)}, over the limit of "
-            f"{_bytes_text(MAX_PARSED_BYTES)} for an array read whole",
-        )
-    stream.seek(start)
-    return np.asarray(np.lib.format.read_array(stream, allow_pickle=False))
-
-
-def npz_names(path: str | os.PathLike[str]) -> list[str]:
-    """Return the names of the arrays of a ``.npz`` archive; none for another or unreadable file.
-
-    What a command notes beside the array it read: the ``labels`` a data archive holds are read
-    only when ``--labels`` names the archive (:func:`read_labels`).
-    """
-    file = Path(path)
-    if file.suffix.lower() != ".npz":
-        return []
-    try:
-        with zipfile.ZipFile(file) as archive:
-            return [member.removesuffix(".npy") for member in archive.namelist()]
-    except (OSError, zipfile.BadZipFile):
-        return []
-
-
-def _npz_array(file: Path, name: str) -> npt.NDArray[np.generic]:
-    """Read the array ``name`` of a ``.npz`` archive, or its only array.
-
-    The archive is opened as a zip and its member read as a ``.npy`` (:func:`_read_npy_array`):
-    ``np.load`` takes a file that is no zip archive for a pickle, and its error advises loading
-    it unsafely.
-    """
-    field = "data" if name == "data" else "labels"
-    try:
-        with zipfile.ZipFile(file) as archive:
-            members = archive.namelist()
-            names = [member.removesuffix(".npy") for member in members]
-            if not names:  # np.savez(path) with nothing to save
-                raise InvalidRequestError.single(
-                    field,
-                    f"{shown_path(file)}: holds no array; store the {name} in it "
-                    f"(np.savez(path, {name}=...))",
-                )
-            key = name if name in names else (names[0] if len(names) == 1 else None)
-            if key is None:
-                raise InvalidRequestError.single(
-                    field,
-                    f"{shown_path(file)}: holds {names}; name the array {name!r} or store only one",
-                )
-            with archive.open(members[names.index(key)]) as stream:
-                return _read_npy_array(stream, file, field)
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise InvalidRequestError.single(
-            field,
-            f"{shown_path(file)}: not a readable .npz ({read_problem(error)})"
-            f"{_looks_like(file, '.npz')}",
-        ) from None
-
-
-def _read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
-    """Read a CSV file of numbers: one row per line, the first line not a number named.
-
-    A line whose every cell is in double quotes (pandas' ``QUOTE_ALL``) is read without them.
-
-    The values are bounded as an ``.npz``'s array is, by :data:`MAX_PARSED_BYTES` as float64,
-    and each row is held as such while the file is read: a value of the file may be 2 bytes
-    (``0,``), and a list of Python floats takes 32 bytes a value, so a 16 MB file took 380 MB
-    and one at the file size limit would have taken some 12 GB, for an array of 2 GiB.
-    """
-    rows: list[_Floats] = []
-    values = 0
-    for number, cells in _csv_lines(file, field):
-        values += len(cells)
-        if values * 8 > MAX_PARSED_BYTES:
-            raise _too_large(
-                file,
-                field,
-                f"its values up to line {number} are {_bytes_text(values * 8)} as float64, over "
-                f"the limit of {_bytes_text(MAX_PARSED_BYTES)} for an array read whole",
-            )
-        row = _numbers(cells)
-        if row is None and all(map(_in_quotes, cells)):
-            cells = [cell.strip()[1:-1] for cell in cells]
-            row = _numbers(cells)
-        if row is None:
-            column, cell = next((c, v) for c, v in enumerate(cells, 1) if not _reads_as_number(v))
-            raise InvalidRequestError.single(
-                field,
-                f"{shown_path(file)}: line {number} holds a value that is not a number "
-                f"({_quoted(cell.strip())}, column {column}); the file holds numbers only, "
-                f"comma-separated, no header{_separator_note(cells)}",
-            )
-        _check_finite(file, field, number, cells, row)
-        rows.append(row)
-    array = np.stack(rows)
-    _check_no_index_column(file, field, array)
-    _check_no_header_row(file, field, array)
-    return array
-
-
-_LEAST_INDEXED_ROWS: Final = 3
-"""Rows from which a first column counting them is taken for an index: two rows count by chance."""
-
-
-def _check_no_index_column(file: Path, field: str, array: _Floats) -> None:
-    """Refuse a CSV whose first column counts its rows (0, 1, 2, ... or 1, 2, 3, ...).
-
-    That is an index written with the data (pandas' ``to_csv(header=False)``,
-    ``np.savetxt(np.c_[np.arange(n), x])``), which was read as one more location without a
-    word: 64 features made a task of 65 locations, in the wrong shape.
-    """
-    rows, columns = array.shape
-    if columns < 2 or rows < _LEAST_INDEXED_ROWS:
-        return
-    first = array[:, 0]
-    for start in (0, 1):
-        if np.array_equal(first, np.arange(start, start + rows)):
-            raise InvalidRequestError.single(
-                field,
-                f"{shown_path(file)}: column 1 counts the rows ({start}, {start + 1}, ..., "
-                f"{start + rows - 1}), an index written with the data (as to_csv does "
-                "without index=False), not a location: drop it",
-            )
-
-
-_LEAST_HEADER_COLUMNS: Final = 8
-"""Columns from which a first row counting them from 0 is taken for pandas' header."""
-
-
-def _check_no_header_row(file: Path, field: str, array: _Floats) -> None:
-    """Refuse a CSV whose first row counts its columns from 0 (0, 1, 2, ...).
-
-    That is the header pandas writes for a frame built from an array (``to_csv(index=False)``:
-    ``0,1,2,3``, or ``"0","1","2","3"`` quoted), read as one more sample without a word (51
-    samples of 50 rows). From 0 only, and of :data:`_LEAST_HEADER_COLUMNS` columns or more: a
-    first sample of 1, 2, 3, 4, or of 0, 1, 2, is one a hand writes.
-    """
-    rows, columns = array.shape
-    if (
-        rows >= 2
-        and columns >= _LEAST_HEADER_COLUMNS
-        and np.array_equal(array[0], np.arange(columns))
-    ):
-        raise InvalidRequestError.single(
-            field,
-            f"{shown_path(file)}: the first row counts the columns (0, 1, ..., {columns - 1}), "
-            "a header written with the data (as to_csv does without header=False), not a "
-            "sample: drop it",
-        )
-
-
-def _check_finite(file: Path, field: str, number: int, cells: list[str], row: _Floats) -> None:
-    """Refuse a CSV line's value that is no finite number, quoting it with its line and column.
-
-    A number past float64 is told so (:func:`_check_overflow`); a ``nan`` or ``inf`` the file
-    writes is told where the file has it: left to the passes, it was told by its sample, which
-    counts from 0 and skips blank lines ("sample 10" of a value on line 13).
-    """
-    missing = np.flatnonzero(~np.isfinite(row))
-    if not missing.size:
-        return
-    _check_overflow(file, field, number, cells, row)
-    column = int(missing[0])
-    raise InvalidRequestError.single(
-        field,
-        f"{shown_path(file)}: line {number} holds {_quoted(cells[column].strip())} (column "
-        f"{column + 1}): every value must be a finite number (nothing is dropped; clean or remove "
-        "that line)",
-    )
-
-
-def _check_overflow(file: Path, field: str, number: int, cells: list[str], row: _Floats) -> None:
-    """Refuse a CSV line's first infinite value when its text is a finite number past float64.
-
-    ``float("1e400")`` is ``inf``: left to the passes, it was told as "sample 0, location 0 is
-    inf", a value the file does not hold. An ``inf`` the file writes is left to the caller.
-    """
-    infinite = np.flatnonzero(np.isinf(row))
-    if not infinite.size:
-        return
-    cell = cells[int(infinite[0])].strip()
-    if cell.lstrip("+-").lower().startswith("inf"):
-        return
-    raise InvalidRequestError.single(
-        field,
-        f"{shown_path(file)}: line {number} holds {_quoted(cell)} (column "
-        f"{int(infinite[0]) + 1}), past the float64 range (about 1.8e308): every value must be a "
-        "finite number",
-    )
-
-
-def _in_quotes(cell: str) -> bool:
-    """Whether a CSV cell is written in double quotes: pandas' ``QUOTE_ALL`` writes ``"0.125"``.
-
-    A line of such cells is read without them; refused, ``"0.125"`` was told as no number.
-    """
-    text = cell.strip()
-    return len(text) >= 2 and text[0] == text[-1] == '"'
-
-
-def _numbers(cells: list[str]) -> _Floats | None:
-    """Return a CSV line's cells as numbers, or None when one is none (:func:`_reads_as_number`).
-
-    ``float`` reads the whole line at C speed; the spellings only Python reads are told from the
-    line's text at once, not cell by cell.
-    """
-    if _python_spelling(",".join(cells)):
-        return None
-    try:
-        return np.fromiter(map(float, cells), dtype=np.float64, count=len(cells))
-    except ValueError:
-        return None
-
-
-def _quoted(text: str) -> str:
-    """Quote ``text``, cut to :data:`_QUOTED_CHARACTERS` with its length when longer.
-
-    A line separated otherwise than by commas is one value: quoted whole, a line of a thousand
-    numbers made an error line of ten thousand characters.
-    """
-    if len(text) <= _QUOTED_CHARACTERS:
-        return repr(text)
-    return f"{text[:_QUOTED_CHARACTERS]!r}... of {len(text):,} characters"
-
-
-def _separator_note(cells: list[str]) -> str:
-    """Say which separator a line of one value, ``cells``, uses when it is numbers so separated.
-
-    A line with commas is left alone: its odd value is no other separator's doing (``0,5;1,2``
-    is decimal commas, which no separator note fixes).
-    """
-    if len(cells) != 1:
-        return ""
-    for separator, name in _SEPARATORS:
-        parts = cells[0].split(separator)
-        if len(parts) > 1 and all(_reads_as_number(part) for part in parts):
-            return f" (the line's values are separated by {name}: separate them by commas)"
-    return ""
-
-
-def _csv_labels(file: Path) -> tuple[npt.NDArray[np.generic], _Ints]:
-    """Read a CSV file of labels, all numbers or all names, and the line of each (row-major).
-
-    Names (``cat``, ``true``) are returned as written, to be made classes by the caller's rule
-    for every format (:func:`_class_names`); numbers are checked as classes by the caller (a NaN
-    or a fraction is no class). A file mixing the two is
-    refused, naming the first label whose kind differs from the first label's: read as names,
-    ``1`` and ``1.0`` would be two classes and a ``nan`` or ``0.5`` no error; read as numbers,
-    the names could not be. Which one the file means is unclear (a header line, a stray value).
-    An empty cell (``cat,``) is refused too, not read as a class named ``''``, and so is a
-    number past float64 (``1e400``), quoted with its line as the data's is
-    (:func:`_check_overflow`), not told as the ``inf`` the file does not hold.
-    """
-    rows: list[list[str]] = []
-    line_numbers: list[int] = []  # the file's line of each row, for an error to name
-    first: tuple[int, str, bool] | None = None
-    longest = (0, 0)  # the longest label's characters and line
-    for number, row in _csv_lines(file, "labels", labels=True):
-        for cell in row:
-            longest = max(longest, (len(cell), -number))
-            text = cell.strip()  # what the cell says: ' 1' is a number, '  ' no label
-            if not text:  # read as a name it would be a class of its own, named ''
-                raise InvalidRequestError.single(
-                    "labels",
-                    f"{shown_path(file)}: line {number} holds an empty label; give "
-                    "every sample one",
-                )
-            numeric = _reads_as_number(text)
-            if first is None:
-                first = (number, text, numeric)
-            elif numeric != first[2]:
-                kind, among = ("number", "names") if numeric else ("name", "numbers")
-                raise InvalidRequestError.single(
-                    "labels",
-                    f"{shown_path(file)}: line {number} holds the {kind} {text!r} among {among} "
-                    f"(line {first[0]}: {first[1]!r}): a CSV's labels must be all numbers or all "
-                    "names",
-                )
-        rows.append(row)
-        line_numbers.append(number)
-    assert first is not None, "_csv_lines refuses a file without rows"
-    lines = np.repeat(np.asarray(line_numbers, dtype=np.int64), len(rows[0]))
-    if first[2]:
-        numbers = [np.array([float(cell) for cell in row], dtype=np.float64) for row in rows]
-        for number, row, values in zip(line_numbers, rows, numbers, strict=True):
-            _check_overflow(file, "labels", number, row, values)
-        return np.stack(numbers), lines
-    count = sum(map(len, rows))
-    # NumPy gives every name the room of the longest, 4 bytes a character: a 220 kB file of one
-    # 200,000-character name and 9,999 short ones asked for 7.45 GiB.
-    size = count * np.dtype((np.str_, longest[0])).itemsize
-    if size > MAX_PARSED_BYTES:
-        raise InvalidRequestError.single(
-            "labels",
-            f"{shown_path(file)}: its {count:,} names, each given the room of the longest "
-            f"({longest[0]:,} characters, line {-longest[1]}), are {_bytes_text(size)} as an "
-            f"array, over the limit of {_bytes_text(MAX_PARSED_BYTES)} for an array read whole; "
-            "shorten the names or number the classes",
-        )
-    return np.asarray(rows, dtype=np.str_), lines
-
-
-def _python_spelling(text: str) -> bool:
-    """Whether ``text`` spells a number as only Python does: digits grouped by ``_`` or not ASCII.
-
-    ``float`` reads ``1_000`` as 1000 and ``١٢`` (Arabic-Indic digits) as 12; no CSV writer
-    writes a number so, and other readers (NumPy's, pandas') read them as text, so such a value
-    is more likely an id or a name than a number: read as one, it was silently changed.
-    """
-    return "_" in text or not text.isascii()
-
-
-def _reads_as_number(text: str) -> bool:
-    """Whether ``text`` is a number as a CSV writes one.
-
-    As ``float`` reads it (``nan`` too: the caller refuses it), but for the spellings only
-    Python reads (:func:`_python_spelling`).
-    """
-    if _python_spelling(text):
-        return False
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _csv_lines(file: Path, field: str, labels: bool = False) -> Iterator[tuple[int, list[str]]]:
-    """Yield a CSV file's non-blank lines as (line number, comma-separated cells).
-
-    A UTF-8 byte-order mark at the start and each line's end are skipped. ``labels``: each
-    line's cells as Python's ``csv`` module writes them, so a quoted name may hold a comma
-    (``"big, cat"``) and ``""``, a missing label as pandas writes one, is empty; and a blank
-    line before the last label is refused, as an empty label is (:func:`_csv_labels`): skipped,
-    every label after it was a sample's before it, or the count was one short with no line
-    named.
-
-    Refuses (on ``field``) an unreadable file, rows of different lengths (the first line that
-    differs) and a file without rows.
-    """
-    width: int | None = None
-    blank: int | None = None  # the first blank line since the last row
-    try:
-        # utf-8-sig: a byte-order mark (spreadsheets write one) is no part of the first value;
-        # read as one, it made the first number unreadable and the first name a class of its own.
-        with file.open(encoding="utf-8-sig") as stream:
-            for number, line in enumerate(stream, start=1):
-                if not line.strip():
-                    blank = number if blank is None and width is not None else blank
-                    continue
-                if labels and blank is not None:
-                    raise InvalidRequestError.single(
-                        field,
-                        f"{shown_path(file)}: line {blank} holds an empty label; give every "
-                        "sample one",
-                    )
-                text = line.removesuffix("\n")
-                cells = next(csv.reader([text])) if labels else text.split(",")
-                if width is None:
-                    width = len(cells)
-                elif len(cells) != width:
-                    raise InvalidRequestError.single(
-                        field,
-                        f"{shown_path(file)}: ragged rows: line {number} has {len(cells)} values, "
-                        f"the first row {width}",
-                    )
-                yield number, cells
-    except UnicodeDecodeError:
-        # A binary file named .csv (an .npy copied to data.csv) said only that a codec could
-        # not decode byte 0x93, which does not tell the user the file is no text at all; the
-        # error's offset counts from the piece the reader decoded, so the file says where.
-        where = not_utf8_in(file) or "a byte is not UTF-8 text"
-        advice = _looks_like(file, ".csv") or "; for a NumPy array use .npy or .npz"
-        raise InvalidRequestError.single(
-            field,
-            f"{shown_path(file)}: is not a UTF-8 text file ({where}): a .csv holds "
-            f"comma-separated values as text{advice}",
-        ) from None
-    except OSError as error:
-        raise InvalidRequestError.single(
-            field, f"{shown_path(file)}: {read_problem(error)}"
-        ) from None
-    if width is None:
-        raise InvalidRequestError.single(field, f"{shown_path(file)}: no rows")
-
-
-def _layout(
-    dims: Sequence[int], shape: Sequence[int] | None, name: str = ""
-) -> tuple[tuple[int, ...], int, bool]:
-    """Split an array's dimensions into (grid, channels, channels first) after the samples axis.
-
-    With ``shape``, one more axis before or after the grid holds the channels: after it when
-    both read (``(S, 8, 8, 8)`` on ``(8, 8)``), since the layout is samples, grid, channels.
-    Axes of one location beside the grid's are one channel (``(S, 1, 1, 4)`` on ``(4,)``).
-    The grid is checked (:func:`_checked_grid`) on the field that named it: ``data.shape`` when
-    ``shape`` is given, else ``data`` (every axis after the samples is the grid). An array that
-    does not hold the grid is refused naming ``name``, the file it was read from if any, and
-    saying so when its transpose would hold it (:func:`_transposed`).
-    """
-    dims = tuple(int(n) for n in dims)
-    if len(dims) < 2:
-        raise InvalidRequestError.single(
-            "data", f"array of shape {list(dims)}: expected samples first, then the grid"
-        )
-    if dims[0] < 2:
-        raise InvalidRequestError.single(
-            "data", f"{dims[0]} sample(s): the dependence between locations needs at least 2"
-        )
-    rest = dims[1:]
-    if 0 in rest:
-        # Zero values per sample: no grid or channel count can be read from it.
-        raise InvalidRequestError.single(
-            "data",
-            f"array of shape {list(dims)}: an axis of size 0 holds no values; every axis after "
-            "the samples needs at least one",
-        )
-    if shape is None:
-        return _checked_grid(rest, given=False), 1, False
-    grid = _checked_grid(tuple(int(n) for n in shape), given=True)
-    fit = _channels_on(rest, grid)
-    if fit is not None:
-        return (grid, *fit)
-    named = f"{name}: " if name else ""
-    transposed = _transposed(dims, grid)
-    if transposed is not None:
-        raise InvalidRequestError.single(
-            "data.shape",
-            f"{named}samples of shape {list(rest)} are not the grid {list(grid)}, but the "
-            f"array's transpose, of shape {list(transposed)}, holds {transposed[0]:,} samples "
-            "of it: if the samples are its last axis (its columns), save it transposed "
-            "(array.T), samples first",
-        )
-    values = math.prod(rest)
-    locations = math.prod(grid)
-    flattened = ""
-    if values == locations:
-        # The grid's values on other axes: [16, 16] for the grid [256] read as a flat row of it
-        # only if the user says so, as an 8x32 image is no 16x16 one.
-        raise InvalidRequestError.single(
-            "data.shape",
-            f"{named}the array holds samples of shape {list(rest)}: as many values as the grid "
-            f"{list(grid)} has locations, on other axes. To read each sample's values in order "
-            f"(row-major) as the grid, save the array reshaped as .reshape(-1, "
-            f"{', '.join(map(str, grid))}); else give the shape the samples have",
-        )
-    if len(rest) == 1 and values % locations == 0:
-        # Interleaved (HWC) or planar (CHW): a flat row cannot say which, so it is not guessed.
-        channels = values // locations
-        last, first = (", ".join(map(str, axes)) for axes in ((*grid, channels), (channels, *grid)))
-        flattened = (
-            f"; its {values:,} values are {channels} per location: save the array reshaped "
-            f"as .reshape(-1, {last}) or .reshape(-1, {first}), as its values are ordered, "
-            "in a .npy (a flat row or a CSV line cannot say which)"
-        )
-    raise InvalidRequestError.single(
-        "data.shape",
-        f"{named}the array holds samples of shape {list(rest)}, which is not the grid "
-        f"{list(grid)} (optionally with one channels axis after or before it) nor its "
-        f"flattened form{flattened}",
-    )
-
-
-def _channels_on(rest: tuple[int, ...], grid: tuple[int, ...]) -> tuple[int, bool] | None:
-    """Return (channels, channels first) when a sample of shape ``rest`` holds ``grid``, else None.
-
-    It does with one more axis of channels after or before the grid, and as a flat row.
-    """
-    values = math.prod(rest)
-    locations = math.prod(grid)
-    if rest[: len(grid)] == grid and len(rest) <= len(grid) + 1:
-        return values // locations, False
-    if rest[1:] == grid:
-        return rest[0], True
-    if values == locations and (len(rest) == 1 or squeezed_shape(rest) == list(grid)):
-        # A flat row, or the grid among axes of one location, which hold no neighbour: the
-        # values of (1, 1, 4) are those of [4] in the same order, as the report's note reads.
-        return 1, False
-    return None
-
-
-def _transposed(dims: Sequence[int], grid: tuple[int, ...]) -> tuple[int, ...] | None:
-    """Return the transpose of ``dims`` when it holds samples of ``grid`` (None when not).
-
-    Features as rows and samples as columns (a CSV of 784 lines of 1,000 values for 1,000
-    samples of 28x28, an ``.npy`` of shape ``(784, N)``) was told only that ``[N]`` is not the
-    grid, which does not say what is wrong with the file.
-    """
-    transposed = tuple(dims[::-1])
-    if transposed[0] < 2 or _channels_on(transposed[1:], grid) is None:
-        return None
-    return transposed
-
-
-def _checked_grid(grid: tuple[int, ...], *, given: bool) -> tuple[int, ...]:
-    """Return ``grid``, or refuse it when it is no input grid or no dependence can be measured.
-
-    It must be a grid a task can have (:func:`~advisor.model.grid.grid_problem`: 1, 2 or 3 axes
-    of positive sizes), since the inferred task's input is this grid, and it must have two
-    locations or more: the dependence graph is made of pairs of locations. The error is on
-    ``data.shape`` when the grid was given, else on ``data``, whose axes after the samples were
-    read as the grid.
-    """
-    field = "data.shape" if given else "data"
-    problem = grid_problem(grid)
-    if problem is not None:
-        if given:
-            raise InvalidRequestError.single(field, f"the grid {list(grid)}: {problem}")
-        raise InvalidRequestError.single(
-            field,
-            f"the grid {list(grid)} (every axis after the samples): {problem}; name the grid "
-            "with shape (--shape): one axis after it is read as channels",
-        )
-    if math.prod(grid) == 1:
-        raise InvalidRequestError.single(
-            field, f"the grid {list(grid)} is one location: no pair of locations to measure"
-        )
-    return grid

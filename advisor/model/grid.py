@@ -212,7 +212,7 @@ def grid_problem(shape: Sequence[int]) -> str | None:
 
     A grid has 1, 2 or 3 axes of positive sizes and at most :data:`MAX_LOCATIONS` locations.
     The one rule for every reader of a grid: a task's ``input.shape``, and a data sample's grid
-    (:mod:`advisor.infer.data`), which becomes an inferred task's.
+    (:mod:`advisor.infer.grid_layout`), which becomes an inferred task's.
     """
     problem = grid_axes_problem(shape)
     if problem is None and math.prod(shape) > MAX_LOCATIONS:
