@@ -19,7 +19,6 @@ under :func:`extra_needed`, whose error says how to install it.
 from __future__ import annotations
 
 import difflib
-import math
 import numbers
 import re
 import typing
@@ -34,7 +33,7 @@ import pydantic
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-from advisor.words import counted
+from advisor.words import counted, exact_float, number_text
 
 __all__ = [
     "FLOAT_FOR_INTEGER",
@@ -52,12 +51,10 @@ __all__ = [
     "did_you_mean",
     "known_keys",
     "extra_needed",
-    "exact_float",
     "field_path",
     "fitting_violations",
     "invalid_request_from_pydantic",
     "list_form",
-    "number_text",
     "refused_limits",
     "unknown_name",
 ]
@@ -104,15 +101,6 @@ class RefusedLimit:
         as it (``120.5``, ``7200`` for 7200.0), so the value given admits the field.
         """
         return str(self.needed) if isinstance(self.needed, int) else exact_float(self.needed)
-
-
-def exact_float(value: float) -> str:
-    """Return ``value`` as the shortest text that reads back as it: ``120.5``, ``7200`` for 7200.0.
-
-    A refusal quotes a value and its limit apart (``3600.0000000000005`` over ``3600``), where
-    a fixed number of digits rounds them to the same text.
-    """
-    return repr(float(value)).removesuffix(".0")
 
 
 @dataclass(frozen=True)
@@ -645,45 +633,6 @@ def _length(value: object, ctx: Mapping[str, Any]) -> str:
         if count is None:
             return f"more than {ctx['max_length']:,} items"
     return counted(count, unit)
-
-
-_INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,400}")
-"""The text of an integer as a number field reads it (at most 400 digits: no long ``int()``)."""
-
-
-_MOST_DIGITS: Final = 24
-"""The longest integer a message writes in full (:func:`number_text`)."""
-
-
-def number_text(value: object) -> str:
-    """Write a number a message names: ``2,097,152``, ``60.5``, ``7200`` for 7200.0.
-
-    An integer with thousands separators; one of more than :data:`_MOST_DIGITS` digits by its
-    length (``a 301-digit number``): ``10**300`` in full would be most of the message, past 400
-    characters the service cuts it, and past 4,300 digits Python refuses to write it at all. A
-    float as :func:`exact_float` writes it: ``%g``'s six digits wrote a time limit of 60.0000001
-    seconds as "60", over a limit of 60. An integer's text (``--limit max_message_bytes=5000``
-    hands on ``"5000"``, which the lax field read as the number) is written as the number, as
-    the config file's ``5000`` is; anything else as ``str`` writes it.
-    """
-    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
-        value = int(value)
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        digits = _digits(abs(int(value)))
-        return f"{int(value):,}" if digits <= _MOST_DIGITS else f"a {digits}-digit number"
-    if isinstance(value, float):
-        return exact_float(value)
-    return str(value)
-
-
-def _digits(magnitude: int) -> int:
-    """Return how many decimal digits ``magnitude`` (not negative) has, without writing it out.
-
-    Its bit length puts the count at one of two values (a number of ``b`` bits has
-    ``floor(b log10 2)`` digits or one more); a power of ten tells which.
-    """
-    fewest = int(magnitude.bit_length() * math.log10(2))
-    return fewest + 1 if magnitude >= 10**fewest else fewest
 
 
 def _kind(value: object) -> str:
