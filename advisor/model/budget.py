@@ -229,7 +229,8 @@ CLASS_COUNT_KEYS: Final[Mapping[str, str]] = dict.fromkeys(
     "write the class count as outputs (the network's outputs)",
 )
 """Other frameworks' names for ``outputs``, a task's and a budget's: refused with its name
-(``foreign_keys``, which :func:`advisor.errors.invalid_request_from_pydantic` reads)."""
+(``foreign_keys``, which :func:`advisor.validation_messages.invalid_request_from_pydantic`
+reads)."""
 
 
 class Budget(NullsOmitted):

@@ -247,7 +247,8 @@ _FORMS: dict[str, type[BaseModel]] = {
 
 def _region_form(value: Any) -> str | None:
     # Pick the union member from the document's key, so a bad region gets the errors of the form
-    # it meant rather than one per form; tags are class names, which errors.field_path drops.
+    # it meant rather than one per form; tags are class names, which the field path drops
+    # (validation_messages.invalid_request_from_pydantic).
     if isinstance(value, BaseModel):
         return type(value).__name__
     if not isinstance(value, Mapping):

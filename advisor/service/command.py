@@ -29,7 +29,6 @@ from advisor.errors import (
     InvalidRequestError,
     ServerStartError,
     did_you_mean,
-    invalid_request_from_pydantic,
     known_keys,
     unknown_name,
 )
@@ -65,6 +64,7 @@ from advisor.usage import (
     variable_problem,
     violations_as_options,
 )
+from advisor.validation_messages import invalid_request_from_pydantic
 
 if TYPE_CHECKING:
     from advisor.service.config import ServerConfig
