@@ -19,7 +19,6 @@ under :func:`extra_needed`, whose error says how to install it.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -30,7 +29,6 @@ from typing import Any, Final
 from advisor.words import counted, exact_float
 
 __all__ = [
-    "KNOWN_KEYS_START",
     "AdvisorError",
     "BadRequestError",
     "FieldViolation",
@@ -40,13 +38,9 @@ __all__ = [
     "ServerStartError",
     "StalePageTokenError",
     "StoppedError",
-    "closest_name",
-    "did_you_mean",
-    "known_keys",
     "extra_needed",
     "fitting_violations",
     "refused_limits",
-    "unknown_name",
 ]
 
 
@@ -387,48 +381,6 @@ class ServerStartError(AdvisorError):
 
     def _pickled_arguments(self) -> tuple[Any, ...]:
         return self.settings, self.description
-
-
-KNOWN_KEYS_START: Final = "; known: "
-"""How a refusal of an unknown key that none is spelt like starts listing the keys known."""
-
-
-def known_keys(names: Iterable[str]) -> str:
-    """Return the hint listing the keys a place takes (``; known: a, b``), in ``names``' order.
-
-    An unknown key none is spelt like is told them: a document's nested place's
-    (:func:`~advisor.validation_messages.invalid_request_from_pydantic`) and a server config
-    file's alike, each once per place, on its first such key.
-    """
-    return f"{KNOWN_KEYS_START}{', '.join(names)}"
-
-
-def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:
-    """Say that ``name`` is no known ``kind`` (e.g. "task preset"): the known ones, the closest."""
-    names = list(known)
-    return f"unknown {kind} {name!r}{known_keys(names)}{did_you_mean(name, names)}"
-
-
-def did_you_mean(word: str, names: Iterable[str]) -> str:
-    """Return "; did you mean 'x'?" for the name closest to a misspelt ``word``, or "" if none is.
-
-    The one suggestion every error of the product makes (a field, a region's form key, a
-    command-line choice), so they all suggest alike. Where no name is spelt alike, the one
-    name whose underscore-separated words hold every word of ``word`` is suggested (``grace``:
-    ``grace_seconds``), not several.
-    """
-    close = closest_name(word, names)
-    return "" if close is None else f"; did you mean {close!r}?"
-
-
-def closest_name(word: str, names: Iterable[str]) -> str | None:
-    """Return the name :func:`did_you_mean` suggests for a misspelt ``word``, or None."""
-    candidates = list(names)
-    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.75)
-    if not close:
-        words = set(word.lower().split("_"))
-        close = [name for name in candidates if words <= set(name.lower().split("_"))]
-    return close[0] if len(close) == 1 else None
 
 
 _DISTRIBUTION: Final = "architecture-advisor"

@@ -43,12 +43,13 @@ from pydantic import (
     field_validator,
 )
 
-from advisor.errors import FieldViolation, InvalidRequestError, did_you_mean, unknown_name
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.layout import TableDisplay, table
 from advisor.model.documents import RequestModel, ShortRepr, refuse_list
 from advisor.model.grid import LocationIds, axes_mismatch
 from advisor.model.packed import PackedIds
 from advisor.model.scalars import StrictWhole
+from advisor.names import did_you_mean, unknown_name
 from advisor.words import counted
 
 __all__ = [
