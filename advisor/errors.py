@@ -13,15 +13,13 @@ reach the caller with the field paths they computed. pydantic's own refusals bec
 
 Errors that are not about a request have their own types: :class:`StoppedError` (a computation
 stopped by its :class:`~advisor.stopping.StopSignal`) and :class:`ServerStartError` (the service
-could not start: its address or its TLS files). A part that needs an optional extra imports it
-under :func:`extra_needed`, whose error says how to install it.
+could not start: its address or its TLS files).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from typing import Any, Final
@@ -38,7 +36,6 @@ __all__ = [
     "ServerStartError",
     "StalePageTokenError",
     "StoppedError",
-    "extra_needed",
     "fitting_violations",
     "refused_limits",
 ]
@@ -381,35 +378,3 @@ class ServerStartError(AdvisorError):
 
     def _pickled_arguments(self) -> tuple[Any, ...]:
         return self.settings, self.description
-
-
-_DISTRIBUTION: Final = "architecture-advisor"
-"""The distribution, ``[project] name`` in ``pyproject.toml``, as ``advisor.version.DISTRIBUTION``
-(a layer this one cannot import) says it; a test checks the message against ``pyproject.toml``."""
-
-
-@contextmanager
-def extra_needed(feature: str, extra: str, module: str, first: str = "") -> Iterator[None]:
-    """Import an optional extra's ``module`` in this block; its absence names the extra.
-
-    Python says only "No module named 'optuna'", which does not tell that the advisor has an
-    extra for it, nor its name; the ``ModuleNotFoundError`` raised instead says that ``feature``
-    needs the extra and the installs that add it, to a wheel's install and to a checkout's (its
-    ``name`` still the missing module, its cause Python's error). The checkout's keeps ``-e``:
-    without it pip replaced the editable install ``.ci/setup`` makes with a copy, which later
-    edits no longer reached. ``first``: what to install before the extra, said before the
-    installs (torch's CPU wheel: the extra's pin pulls the CUDA build from PyPI). A missing
-    module other than ``module`` (one of the extra's own dependencies, say) passes unchanged.
-    """
-    try:
-        yield
-    except ModuleNotFoundError as missing:
-        if (missing.name or "").partition(".")[0] != module:
-            raise
-        raise ModuleNotFoundError(
-            f"{feature} needs the optional '{extra}' extra, which installs {module}: "
-            f"{first}"
-            f'pip install "{_DISTRIBUTION}[{extra}]" where the advisor was installed from its '
-            f'wheel, pip install -e ".[{extra}]" in its checkout',
-            name=missing.name,
-        ) from missing

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, get_args
 import numpy as np
 import pydantic
 
-from advisor.errors import FieldViolation, InvalidRequestError, extra_needed
+from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.extras import extra_needed
 from advisor.geometry.layouts import dilation_permutation, input_permutation
 from advisor.model.architecture import (
     COUNTS,
