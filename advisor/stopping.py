@@ -19,7 +19,8 @@ longer time limit where the time limit was not the cause (:attr:`StopSignal.caus
 
 Every bad argument is refused with :class:`~advisor.errors.InvalidRequestError` naming it, as
 the library's other entry points do: :class:`StopSignal` is public (``advisor.StopSignal``).
-This module imports nothing else of the advisor, so every layer above the errors may use it.
+This module imports nothing else of the advisor but :mod:`advisor.words` (the numbers those
+refusals name), so every layer above the errors may use it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ import time
 from collections.abc import Callable
 from typing import Final, NoReturn
 
-from advisor.errors import InvalidRequestError, number_text
+from advisor.errors import InvalidRequestError
+from advisor.words import number_text
 
 __all__ = ["Clock", "StopCause", "StopSignal"]
 

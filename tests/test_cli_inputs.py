@@ -20,7 +20,7 @@ from advisor_client.client import AdvisorClient
 
 from advisor.cli.main import build_parser
 from advisor.cli.options import BUDGET_OPTIONS, ExitCode
-from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.budget import INT32_MAX, INT64_MAX, Budget, seed_problem
 from advisor.model.results import Recommendation
 from advisor.model.task import parse_task
@@ -28,6 +28,7 @@ from advisor.protocol.wire import search_result_from_proto, search_result_to_pro
 from advisor.search.objective import Objective
 from advisor.search.recommend import recommend
 from advisor.service.server import ServerConfig, start_server
+from advisor.validation_messages import invalid_request_from_pydantic
 from advisor.version import DISTRIBUTION
 from tests.support.certificates import make_certificates
 from tests.test_cli import CLI_DOC, EXAMPLES, advisor, assert_one_error_line

@@ -647,7 +647,7 @@ def test_every_install_of_the_projects_extras_names_declared_extras_and_is_quote
     for source in sources:
         for quote, extras in _PROJECT_EXTRAS.findall(source.read_text(encoding="utf-8")):
             found += 1
-            # A message's template (advisor.errors.extra_needed) names no extra itself.
+            # A message's template (advisor.extras.extra_needed) names no extra itself.
             named = {extra for extra in extras.split(",") if not extra.startswith("{")}
             assert named <= declared, f"{source.name}: [{extras}]"
             # Unquoted, zsh (macOS's shell) reads the brackets as a pattern: 'no matches found'.

@@ -17,7 +17,7 @@ import pytest
 from advisor_client.client import AdvisorClient
 
 from advisor.cli.options import ExitCode
-from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.architecture import parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.mixture import MAX_MEMBERS, Mixture
@@ -26,6 +26,7 @@ from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol.wire import budget_from_proto
 from advisor.service.server import ServerConfig
 from advisor.usage import EMPTY_PATH
+from advisor.validation_messages import invalid_request_from_pydantic
 from advisor.words import counted
 from tests.test_cli import EXAMPLES, advisor, assert_one_error_line
 

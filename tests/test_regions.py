@@ -15,7 +15,7 @@ from hypothesis.extra import numpy as hnp
 from pydantic import TypeAdapter, ValidationError
 
 import advisor.model.regions
-from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.errors import InvalidRequestError
 from advisor.model.regions import (
     REGION_PRESETS,
     Box,
@@ -28,6 +28,7 @@ from advisor.model.regions import (
     region_preset_infos,
     resolve_region,
 )
+from advisor.validation_messages import invalid_request_from_pydantic
 
 REGION = TypeAdapter(Region)
 

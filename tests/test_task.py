@@ -19,11 +19,12 @@ from hypothesis import strategies as st
 import advisor.model.strict_yaml
 import advisor.model.task
 from advisor import parse_analysis
-from advisor.errors import NEWER_KEY, FieldViolation, InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.budget import Budget
 from advisor.model.presets import TASK_PRESETS, symmetry
 from advisor.model.regions import REGION_PRESETS
 from advisor.model.task import Task, list_presets, load_task, parse_task, task_document
+from advisor.validation_messages import NEWER_KEY
 from tests.support.strategies import boundary_task_documents, valid_task_documents
 from tests.support.workloads import large_task_document
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from advisor.errors import NEWER_KEY
+from advisor.validation_messages import NEWER_KEY
 
 _ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,12 +19,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, get_args
 import numpy as np
 import pydantic
 
-from advisor.errors import (
-    FieldViolation,
-    InvalidRequestError,
-    extra_needed,
-    invalid_request_from_pydantic,
-)
+from advisor.errors import FieldViolation, InvalidRequestError
+from advisor.extras import extra_needed
 from advisor.geometry.layouts import dilation_permutation, input_permutation
 from advisor.model.architecture import (
     COUNTS,
@@ -39,6 +35,7 @@ from advisor.model.arguments import require_instance
 from advisor.model.documents import refuse_other_kind
 from advisor.model.results import Analysis, CorrelationAnalysis, SearchResult
 from advisor.model.task import repeated_names
+from advisor.validation_messages import invalid_request_from_pydantic
 
 if TYPE_CHECKING:
     from torch import nn

@@ -27,7 +27,7 @@ import os
 from collections.abc import Collection, Mapping
 from typing import Any, TypeAlias, overload
 
-from advisor.errors import FieldViolation, InvalidRequestError, did_you_mean
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.infer.report import InferenceReport, task_file
 from advisor.infer.terms import DATA_PARTS, DATA_PREFIX
 from advisor.model.arguments import require_instance
@@ -35,6 +35,7 @@ from advisor.model.documents import read_document
 from advisor.model.grid import InputSpec
 from advisor.model.scalars import is_boolean
 from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
+from advisor.names import did_you_mean
 from advisor.words import counted
 
 __all__ = ["TaskSource", "input_mismatch", "no_correlation", "with_data"]

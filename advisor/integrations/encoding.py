@@ -29,7 +29,7 @@ from typing import Annotated, Any, Final, TypeAlias, cast
 
 import pydantic
 
-from advisor.errors import FieldViolation, InvalidRequestError, invalid_request_from_pydantic
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.architecture import (
     Architecture,
     DilationGeometry,
@@ -38,6 +38,7 @@ from advisor.model.architecture import (
 )
 from advisor.model.arguments import require_instance
 from advisor.model.grid import InputSpec, Padding
+from advisor.validation_messages import invalid_request_from_pydantic
 
 __all__ = [
     "DEPTH",

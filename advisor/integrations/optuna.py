@@ -42,7 +42,8 @@ from typing import Any, Final, cast
 
 from advisor_client.client import BudgetLike, TaskLike, budget_model, checked_integer, task_model
 
-from advisor.errors import BadRequestError, InvalidRequestError, extra_needed
+from advisor.errors import BadRequestError, InvalidRequestError
+from advisor.extras import extra_needed
 from advisor.integrations.encoding import GEOMETRY, FlatValue
 from advisor.integrations.learning import rerank
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking

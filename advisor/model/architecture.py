@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from advisor.errors import FieldViolation, InvalidRequestError, list_form
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.arguments import require_path
 from advisor.model.arrangement import discarded_order
 from advisor.model.compute import COUNT_LIMIT, activations, grid_locations, multiply_adds
@@ -62,6 +62,7 @@ from advisor.model.scalars import INT32_MAX, PositiveInt32, StrictWhole, whole_n
 from advisor.model.schedule import Schedule, check_schedule
 from advisor.model.text import printable_name
 from advisor.stdout import shown_path
+from advisor.validation_messages import list_form
 
 __all__ = [
     "COUNTS",

@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from advisor.errors import FieldViolation, InvalidRequestError, number_text
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.documents import NullsOmitted
 from advisor.model.integer_text import read_count
 from advisor.model.scalars import (
@@ -33,6 +33,7 @@ from advisor.model.scalars import (
     is_boolean,
     whole_number,
 )
+from advisor.words import number_text
 
 __all__ = [
     "CLASS_COUNT_KEYS",
@@ -228,7 +229,8 @@ CLASS_COUNT_KEYS: Final[Mapping[str, str]] = dict.fromkeys(
     "write the class count as outputs (the network's outputs)",
 )
 """Other frameworks' names for ``outputs``, a task's and a budget's: refused with its name
-(``foreign_keys``, which :func:`advisor.errors.invalid_request_from_pydantic` reads)."""
+(``foreign_keys``, which :func:`advisor.validation_messages.invalid_request_from_pydantic`
+reads)."""
 
 
 class Budget(NullsOmitted):

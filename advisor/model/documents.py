@@ -29,11 +29,12 @@ from typing import Any, BinaryIO, ClassVar, Final, Literal, Self, TypeAlias, get
 
 from pydantic import BaseModel, ValidationError, model_validator
 
-from advisor.errors import InvalidRequestError, invalid_request_from_pydantic
+from advisor.errors import InvalidRequestError
 from advisor.files import read_bounded, read_problem
 from advisor.model.integer_text import MAX_INTEGER_DIGITS, read_integer
 from advisor.model.text import article
 from advisor.stdout import shown_path
+from advisor.validation_messages import invalid_request_from_pydantic
 from advisor.words import counted
 
 __all__ = [

@@ -114,7 +114,8 @@ _KINDS: Final = (
 
 def _geometry_kind(value: Any) -> str | None:
     # Pick the union member from the document's shape so a bad geometry gets one error from the
-    # member it meant (tags start upper-case: errors.field_path drops them from the field path).
+    # member it meant (tags start upper-case: validation_messages.invalid_request_from_pydantic
+    # drops them from the field path).
     if isinstance(value, str):
         if value in _NAMES:
             return "NamedGeometry"

@@ -16,9 +16,10 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
-from advisor.errors import InvalidRequestError, list_form
+from advisor.errors import InvalidRequestError
 from advisor.model.documents import NullsOmitted, ShortRepr
 from advisor.model.scalars import PositiveInt32, StrictWhole
+from advisor.validation_messages import list_form
 from advisor.words import counted
 
 __all__ = [

@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import numpy.typing as npt
 
-from advisor.errors import InvalidRequestError, unknown_name
+from advisor.errors import InvalidRequestError
 from advisor.model.grid import channel_axis_hint, squeezed_shape
 from advisor.model.regions import (
     PresetInfo,
@@ -45,6 +45,7 @@ from advisor.model.regions import (
     preset_mask,
 )
 from advisor.model.text import listed
+from advisor.names import unknown_name
 
 __all__ = [
     "LOCAL_SCALES",

@@ -43,12 +43,13 @@ from pydantic import (
     field_validator,
 )
 
-from advisor.errors import FieldViolation, InvalidRequestError, did_you_mean, unknown_name
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.layout import TableDisplay, table
 from advisor.model.documents import RequestModel, ShortRepr, refuse_list
 from advisor.model.grid import LocationIds, axes_mismatch
 from advisor.model.packed import PackedIds
 from advisor.model.scalars import StrictWhole
+from advisor.names import did_you_mean, unknown_name
 from advisor.words import counted
 
 __all__ = [
@@ -247,7 +248,8 @@ _FORMS: dict[str, type[BaseModel]] = {
 
 def _region_form(value: Any) -> str | None:
     # Pick the union member from the document's key, so a bad region gets the errors of the form
-    # it meant rather than one per form; tags are class names, which errors.field_path drops.
+    # it meant rather than one per form; tags are class names, which the field path drops
+    # (validation_messages.invalid_request_from_pydantic).
     if isinstance(value, BaseModel):
         return type(value).__name__
     if not isinstance(value, Mapping):

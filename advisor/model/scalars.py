@@ -22,8 +22,8 @@ import numpy as np
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from advisor.errors import FLOAT_FOR_INTEGER
 from advisor.usage import EMPTY_PATH
+from advisor.validation_messages import FLOAT_FOR_INTEGER
 
 __all__ = [
     "INT32_MAX",

@@ -40,11 +40,7 @@ from pydantic import (
     model_validator,
 )
 
-from advisor.errors import (
-    FieldViolation,
-    InvalidRequestError,
-    unknown_name,
-)
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.arguments import require_path
 from advisor.model.budget import CLASS_COUNT_KEYS
 from advisor.model.documents import (
@@ -70,6 +66,7 @@ from advisor.model.regions import (
 )
 from advisor.model.scalars import INT32_MAX, StrictWhole, finite_number
 from advisor.model.text import printable_name
+from advisor.names import unknown_name
 from advisor.words import counted
 
 __all__ = [

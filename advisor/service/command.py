@@ -24,17 +24,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import pydantic
 
-from advisor.errors import (
-    FieldViolation,
-    InvalidRequestError,
-    ServerStartError,
-    did_you_mean,
-    invalid_request_from_pydantic,
-    known_keys,
-    unknown_name,
-)
+from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError
 from advisor.model.documents import read_document
 from advisor.model.scalars import setting_value
+from advisor.names import did_you_mean, known_keys, unknown_name
 from advisor.protocol.metadata import token_problem
 from advisor.service.held_signals import hold_drain_signals, release_drain_signals
 from advisor.service.logs import (
@@ -65,6 +58,7 @@ from advisor.usage import (
     variable_problem,
     violations_as_options,
 )
+from advisor.validation_messages import invalid_request_from_pydantic
 
 if TYPE_CHECKING:
     from advisor.service.config import ServerConfig

@@ -29,13 +29,7 @@ from typing import Final, Literal
 
 from pydantic import Field, ValidationError
 
-from advisor.errors import (
-    FieldViolation,
-    InvalidRequestError,
-    LimitExceededError,
-    RefusedLimit,
-    number_text,
-)
+from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError, RefusedLimit
 from advisor.infer.terms import MAX_TOP_K
 from advisor.integrations.katib import (
     KatibSearch,
@@ -71,6 +65,7 @@ from advisor.service.answer_size import (
     suggestion_bytes,
 )
 from advisor.service.settings import Settings
+from advisor.words import number_text
 
 __all__ = [
     "LOCAL_LIMITS",
@@ -675,7 +670,7 @@ def _over(
     """Refuse on ``field`` ``what`` of ``value``, over the ``limits`` setting named ``setting``.
 
     ``written``: ``value`` as the refusal says it, where not as
-    :func:`~advisor.errors.number_text` writes it (a figure in bits, which the limit keeps
+    :func:`~advisor.words.number_text` writes it (a figure in bits, which the limit keeps
     exactly as the value that admits the request).
     """
     refused = _refused(limits, setting, value)
@@ -702,7 +697,7 @@ def _with_limit(violation: FieldViolation, refused: RefusedLimit) -> FieldViolat
 def _exceeding(field: str, what: str, value: float | str, bound: str) -> FieldViolation:
     """Refuse on ``field`` ``what`` of ``value``, over ``bound`` (its number and what it is).
 
-    A number is written as :func:`~advisor.errors.number_text` writes it, a text as it is.
+    A number is written as :func:`~advisor.words.number_text` writes it, a text as it is.
     """
     shown = value if isinstance(value, str) else number_text(value)
     return FieldViolation(field, f"{what} {shown} exceeds {bound}")

@@ -29,8 +29,8 @@ from urllib.parse import urlsplit
 
 from google.protobuf.descriptor import ServiceDescriptor
 
-from advisor.errors import exact_float
 from advisor.version import RANKING_VERSION, __version__
+from advisor.words import exact_float
 
 __all__ = [
     "BUCKETS",
@@ -195,7 +195,7 @@ _Sample = tuple[str, float]
 def _family(name: str, kind: str, help: str, samples: Iterable[_Sample]) -> Iterator[str]:
     """Yield the lines of the metric family ``name``: its HELP and TYPE, then its samples.
 
-    A value as :func:`~advisor.errors.exact_float` writes it (``3``, ``0.005``, ``1e+16``, as
+    A value as :func:`~advisor.words.exact_float` writes it (``3``, ``0.005``, ``1e+16``, as
     :func:`_histogram` writes a bucket's bound): the form of a float the format takes, Go's
     ``ParseFloat``'s, and the shortest that reads back as the value.
     """

@@ -19,11 +19,11 @@ from typing import Any
 
 import grpc
 
-from advisor.errors import exact_float
 from advisor.protocol.metadata import REQUEST_MISSING_REASON, REQUEST_READ_TIMEOUT_REASON
 from advisor.service.behaviors import Context, Handler, behavior_of, write_responses
 from advisor.service.status import reason_status
 from advisor.service.threads import abort_call
+from advisor.words import exact_float
 
 __all__ = ["RequestReadTimeout"]
 

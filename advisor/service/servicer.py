@@ -24,7 +24,7 @@ from typing import Final, TypeAlias
 import grpc
 from google.protobuf.message import Message
 
-from advisor.errors import StoppedError, exact_float
+from advisor.errors import StoppedError
 from advisor.model.arguments import checked_inference_arguments
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress, SearchResult
@@ -45,6 +45,7 @@ from advisor.service.limits import (
 from advisor.service.status import ServerTimeBoundError, stream_errors, unary_errors
 from advisor.service.threads import ThreadContext
 from advisor.stopping import StopCause, StopSignal
+from advisor.words import exact_float
 
 # The search and rank engines (FLINT, the geometry, rank and search modules) are imported by the
 # methods that run them, once admitted (so a drain waits for a call that is still loading them): a

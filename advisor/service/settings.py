@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
-from advisor.errors import invalid_request_from_pydantic
 from advisor.model.scalars import setting_value
+from advisor.validation_messages import invalid_request_from_pydantic
 
 __all__ = ["Settings"]
 

@@ -51,7 +51,6 @@ from advisor.errors import (
     RefusedLimit,
     StalePageTokenError,
     StoppedError,
-    exact_float,
     fitting_violations,
     refused_limits,
 )
@@ -72,6 +71,7 @@ from advisor.service.admission import NotServingError, SaturatedError, ShuttingD
 from advisor.service.call_id import CALL_REQUEST_ID, call_trailers, with_call_id
 from advisor.service.logs import FIELDS
 from advisor.service.threads import CallAbortedError, ThreadContext
+from advisor.words import exact_float
 
 __all__ = [
     "REQUEST_ID_METADATA_KEY",

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from advisor.cli.main import main as cli_main
-from advisor.errors import NEWER_KEY, InvalidRequestError, LimitExceededError, did_you_mean
+from advisor.errors import InvalidRequestError, LimitExceededError
+from advisor.names import did_you_mean
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service import config as config_module
 from advisor.service import process_pool, server
@@ -37,6 +38,7 @@ from advisor.service.process_pool import (
     WORKER_PROCESS_BYTES,
 )
 from advisor.service.server import ServerConfig
+from advisor.validation_messages import NEWER_KEY
 
 
 def _config_of(*argv: str) -> ServerConfig:

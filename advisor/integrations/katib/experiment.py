@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any, Final, Literal
 
-from advisor.errors import FieldViolation, InvalidRequestError, did_you_mean
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.integrations.proposals import PAGE_SIZE
 from advisor.model.architecture import Architecture
 from advisor.model.budget import Budget
 from advisor.model.grid import InputSpec
 from advisor.model.integer_text import CountTooLongError, read_count, read_seed
 from advisor.model.task import Task, list_presets, parse_task
+from advisor.names import did_you_mean
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
 from advisor.words import counted
 
