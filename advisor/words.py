@@ -48,9 +48,10 @@ def number_text(value: object) -> str:
     length (``a 301-digit number``): ``10**300`` in full would be most of the message, past 400
     characters the service cuts it, and past 4,300 digits Python refuses to write it at all. A
     whole float as the integer it is; another as :func:`exact_float` writes it: ``%g``'s six
-    digits wrote a time limit of 60.0000001 seconds as "60", over a limit of 60. An integer's text (``--limit max_message_bytes=5000``
-    hands on ``"5000"``, which the lax field read as the number) is written as the number, as
-    the config file's ``5000`` is; anything else as ``str`` writes it.
+    digits wrote a time limit of 60.0000001 seconds as "60", over a limit of 60. An integer's
+    text (``--limit max_message_bytes=5000`` hands on ``"5000"``, which the lax field read as
+    the number) is written as the number, as the config file's ``5000`` is; anything else as
+    ``str`` writes it.
     """
     if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
         value = int(value)
