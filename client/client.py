@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import numbers
 import os
 import queue
 import threading
@@ -40,6 +39,14 @@ from typing import Any, Final, NoReturn, Self, TypeAlias, TypeVar
 
 import grpc
 import pydantic
+from advisor_client.checks import (
+    MAX_TIMEOUT_SECONDS,
+    check_type,
+    checked_search_id,
+    checked_target,
+    checked_timeout,
+    is_real,
+)
 from advisor_client.errors import (
     AdvisorRpcError,
     ClientClosedError,
@@ -47,7 +54,7 @@ from advisor_client.errors import (
     answered_by_server,
     error_from_rpc,
 )
-from advisor_client.targets import is_loopback, target_problem
+from advisor_client.targets import is_loopback
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
@@ -84,12 +91,10 @@ from advisor.protocol.metadata import (
     bearer_metadata,
     token_problem,
 )
-from advisor.protocol.search_id import search_id_problem
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
     "MAX_MESSAGE_BYTES",
-    "MAX_TIMEOUT_SECONDS",
     "AdvisorClient",
     "ArchitectureLike",
     "BudgetLike",
@@ -101,8 +106,6 @@ __all__ = [
     "budget_model",
     "check_connection",
     "checked_integer",
-    "checked_target",
-    "checked_timeout",
     "task_model",
 ]
 
@@ -141,11 +144,6 @@ _ARGUMENT_OF_FIELD: Final = {"graph": "data"}
 MAX_MESSAGE_BYTES: Final = _INT32_MAX
 """The largest ``max_message_bytes``: gRPC holds its message limits as a C ``int``."""
 
-MAX_TIMEOUT_SECONDS: Final = 365 * 24 * 3600.0
-"""The longest deadline a call may have: a year, far past any call a server lets run (a search
-stops at its time limit, a week at most). gRPC holds a deadline as nanoseconds since 1970 in 64
-bits, which end in 2262: a timeout past about 7e9 s today wraps around to a deadline already
-passed, and the call fails at once with ``DEADLINE_EXCEEDED``."""
 
 _MIN_BACKOFF_SECONDS: Final = 0.001
 """gRPC's shortest retry backoff: it reads a backoff in whole milliseconds and refuses 0."""
@@ -171,11 +169,6 @@ def _new_request_id() -> str:
     caller never learned.
     """
     return uuid.uuid4().hex
-
-
-def _is_real(value: object) -> bool:
-    """Whether ``value`` is a real number (NumPy's too), not a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 _LOAD_BALANCING: Final[dict[str, object]] = {"loadBalancingConfig": [{"round_robin": {}}]}
@@ -260,7 +253,7 @@ class RetryPolicy:
         object.__setattr__(self, "max_attempts", attempts)  # 2.0 is kept as the 2 it is read as
         for name in ("initial_backoff_seconds", "max_backoff_seconds"):
             seconds = getattr(self, name)
-            if not (_is_real(seconds) and _MIN_BACKOFF_SECONDS <= seconds <= MAX_TIMEOUT_SECONDS):
+            if not (is_real(seconds) and _MIN_BACKOFF_SECONDS <= seconds <= MAX_TIMEOUT_SECONDS):
                 raise InvalidRequestError.single(
                     f"retry.{name}",
                     f"must be a number of seconds from {_MIN_BACKOFF_SECONDS} to "
@@ -273,7 +266,7 @@ class RetryPolicy:
                 f"or every backoff is the maximum; got {self.max_backoff_seconds!r}",
             )
         multiplier = self.backoff_multiplier
-        if not (_is_real(multiplier) and 1 <= multiplier < math.inf):
+        if not (is_real(multiplier) and 1 <= multiplier < math.inf):
             raise InvalidRequestError.single(
                 "retry.backoff_multiplier",
                 f"must be a finite number of at least 1, got {multiplier!r}",
@@ -438,7 +431,7 @@ class AdvisorClient:
         max_message_bytes = check_connection(
             token=token, tls=tls, max_message_bytes=max_message_bytes
         )
-        _check_type("retry", retry, RetryPolicy)
+        check_type("retry", retry, RetryPolicy)
         self._max_message_bytes = max_message_bytes
         self._default_timeout = checked_timeout("default_timeout", default_timeout)
         self._metadata = () if token is None else (bearer_metadata(token),)
@@ -523,7 +516,9 @@ class AdvisorClient:
             stream = self._stream_request(task, budget, timeout, search_id)
             return self._result_with_progress(*stream, progress)
         request = advisor_pb2.RecommendRequest(
-            task=_task_proto(task), budget=_budget_proto(budget), search_id=_named(search_id)
+            task=_task_proto(task),
+            budget=_budget_proto(budget),
+            search_id=checked_search_id(search_id),
         )
         response = self._call(
             self._stub.Recommend, request, self._search_timeout(request.budget, timeout)
@@ -559,7 +554,9 @@ class AdvisorClient:
     ) -> tuple[advisor_pb2.StreamRecommendRequest, float]:
         """Return a search's checked ``StreamRecommend`` request and its deadline in seconds."""
         request = advisor_pb2.StreamRecommendRequest(
-            task=_task_proto(task), budget=_budget_proto(budget), search_id=_named(search_id)
+            task=_task_proto(task),
+            budget=_budget_proto(budget),
+            search_id=checked_search_id(search_id),
         )
         deadline = self._search_timeout(request.budget, timeout)
         self._check_open()
@@ -675,7 +672,9 @@ class AdvisorClient:
         The request must reach the server running the search (the same target; behind a load
         balancer, one that keeps a client on one server).
         """
-        request = advisor_pb2.FinishSearchRequest(search_id=_named(search_id, required=True))
+        request = advisor_pb2.FinishSearchRequest(
+            search_id=checked_search_id(search_id, required=True)
+        )
         try:
             self._call(self._stub.FinishSearch, request, timeout)
         except AdvisorRpcError as error:
@@ -1025,41 +1024,6 @@ class AdvisorClient:
         return min(max(self._default_timeout, limit), MAX_TIMEOUT_SECONDS)
 
 
-def _named(search_id: object, *, required: bool = False) -> str:
-    """Return ``search_id`` as a request carries it ("" for none); refuse one no search may hold."""
-    if search_id is None and not required:
-        return ""
-    _check_type("search_id", search_id, str, optional=not required)
-    assert isinstance(search_id, str)
-    if (problem := search_id_problem(search_id)) is not None:
-        raise InvalidRequestError.single("search_id", problem)
-    return search_id
-
-
-def checked_target(target: object, *, plaintext: bool = False) -> str:
-    """Return ``target`` if a client can connect to it (:class:`AdvisorClient`'s ``target``).
-
-    ``plaintext``: whether the channel will be (no TLS), where an address needs its port.
-
-    Raises
-    ------
-    InvalidRequestError
-        On ``target`` for anything but a non-empty string gRPC would call as written: a URL, an
-        IPv6 address with a port but no brackets, a port that is no port number, an address
-        with a path after it (``localhost:50051/``), one without a port on a ``plaintext``
-        channel (gRPC would call port 443, TLS's), a Unix socket of no name or with a host
-        (``unix://adv.sock``).
-    """
-    if not (isinstance(target, str) and target):
-        raise InvalidRequestError.single(
-            "target", f"must be a non-empty string such as 'host:port'; got {target!r}"
-        )
-    problem = target_problem(target, plaintext=plaintext)
-    if problem is not None:
-        raise InvalidRequestError.single("target", problem)
-    return target
-
-
 def check_connection(*, token: object, tls: object, max_message_bytes: object) -> int:
     """Refuse a connection setting a client cannot use; return ``max_message_bytes`` as an int.
 
@@ -1073,44 +1037,12 @@ def check_connection(*, token: object, tls: object, max_message_bytes: object) -
         at either end), ``tls`` (not a :class:`TlsConfig` or None) or ``max_message_bytes``
         (not a whole number from 1 to :data:`MAX_MESSAGE_BYTES`).
     """
-    _check_type("token", token, str, optional=True)
+    check_type("token", token, str, optional=True)
     problem = token_problem(token) if isinstance(token, str) else None
     if problem is not None:
         raise InvalidRequestError.single("token", problem)
-    _check_type("tls", tls, TlsConfig, optional=True)
+    check_type("tls", tls, TlsConfig, optional=True)
     return checked_integer("max_message_bytes", max_message_bytes, 1, MAX_MESSAGE_BYTES)
-
-
-def checked_timeout(field: str, seconds: float) -> float:
-    """Return ``seconds`` as a float if it can be a call's deadline (:data:`MAX_TIMEOUT_SECONDS`).
-
-    Any real number is a number of seconds, NumPy's integers included (``np.int64(30)`` from a
-    pipeline's config was refused while ``np.float64(30)``, a float subclass, was taken); a
-    bool is not. gRPC gets a plain float.
-
-    Raises
-    ------
-    InvalidRequestError
-        On ``field`` for anything but a finite number above 0 and at most the maximum.
-    """
-    if not (_is_real(seconds) and 0 < seconds <= MAX_TIMEOUT_SECONDS):  # NaN compares False
-        raise InvalidRequestError.single(
-            field,
-            f"must be a finite positive number of seconds, at most {MAX_TIMEOUT_SECONDS:.0f} "
-            f"(a year); got {seconds!r}",
-        )
-    return float(seconds)
-
-
-def _check_type(field: str, value: object, expected: type, *, optional: bool = False) -> None:
-    """Refuse ``value`` on ``field`` unless it is an ``expected`` (or None, if ``optional``).
-
-    A wrong-typed setting would otherwise fail deep in gRPC, naming nothing.
-    """
-    if isinstance(value, expected) or (optional and value is None):
-        return
-    allowed = f"a {expected.__name__}" + (" or None" if optional else "")
-    raise InvalidRequestError.single(field, f"must be {allowed}; got {type(value).__name__}")
 
 
 def _read_status(responses: Iterator[advisor_pb2.StreamRecommendResponse]) -> None:

@@ -70,12 +70,11 @@ class AdvisorSource:
     page_size: int | None = None
 
     def __post_init__(self) -> None:
+        from advisor_client.checks import checked_target, checked_timeout
         from advisor_client.client import (
             DEFAULT_MAX_MESSAGE_BYTES,
             check_connection,
             checked_integer,
-            checked_target,
-            checked_timeout,
         )
 
         if self.target is not None:
