@@ -12,10 +12,7 @@ from advisor_client.client import (
     ArchitectureLike,
     BudgetLike,
     DataLike,
-    RetryPolicy,
-    ServerVersion,
     TaskLike,
-    TlsConfig,
 )
 from advisor_client.errors import (
     AdvisorRpcError,
@@ -33,6 +30,7 @@ from advisor_client.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
+from advisor_client.settings import RetryPolicy, ServerVersion, TlsConfig
 
 __all__ = [
     "AdvisorClient",

@@ -3,10 +3,10 @@
 What a call, or a client's setting, cannot be sent as (a deadline gRPC cannot hold, a target it
 would call as some other address, a search name no search may hold, a setting of the wrong type)
 is refused here with :class:`~advisor.errors.InvalidRequestError` before anything is sent: gRPC
-would fail deep in a call naming nothing, or call something else than asked. Apart from
-:class:`~advisor_client.client.AdvisorClient`, whose calls and settings they check, so whatever
-holds settings to open clients later (``advisor.integrations.proposals.AdvisorSource``) refuses
-alike at once.
+would fail deep in a call naming nothing, or call something else than asked. They check the calls
+and settings of :class:`~advisor_client.client.AdvisorClient`, and what holds settings to open
+clients later (``advisor.integrations.proposals.AdvisorSource``) checks them here too, so both
+refuse alike at once.
 """
 
 from __future__ import annotations
