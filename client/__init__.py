@@ -7,13 +7,8 @@ refused before it is sent raises :class:`InvalidRequestError`; bad input raises 
 :class:`InvalidArgumentError`).
 """
 
-from advisor_client.client import (
-    AdvisorClient,
-    ArchitectureLike,
-    BudgetLike,
-    DataLike,
-    TaskLike,
-)
+from advisor_client.client import AdvisorClient, DataLike
+from advisor_client.conversions import ArchitectureLike, BudgetLike, TaskLike
 from advisor_client.errors import (
     AdvisorRpcError,
     BadRequestError,

@@ -27,7 +27,8 @@ from typing import Any
 import grpc
 import numpy as np
 import pytest
-from advisor_client.client import AdvisorClient, task_model
+from advisor_client.client import AdvisorClient
+from advisor_client.conversions import task_model
 from advisor_client.errors import (
     CLIENT_CERTIFICATE_HINT,
     PLAINTEXT_HINT,

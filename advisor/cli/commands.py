@@ -19,7 +19,8 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
-from advisor_client.client import DEFAULT_MAX_MESSAGE_BYTES, AdvisorClient, task_model
+from advisor_client.client import DEFAULT_MAX_MESSAGE_BYTES, AdvisorClient
+from advisor_client.conversions import task_model
 from advisor_client.errors import (
     CLIENT_CERTIFICATE_HINT,
     LONGER_TIMEOUT,

@@ -40,7 +40,7 @@ import weakref
 from collections.abc import Callable, Container, Sequence
 from typing import Any, Final, cast
 
-from advisor_client.client import BudgetLike, TaskLike, budget_model, task_model
+from advisor_client.conversions import BudgetLike, TaskLike, budget_model, task_model
 
 from advisor.errors import BadRequestError, InvalidRequestError, extra_needed
 from advisor.integrations.encoding import GEOMETRY, FlatValue

@@ -30,7 +30,8 @@ from advisor.words import counted
 
 if TYPE_CHECKING:
     # The client (and gRPC) is loaded when it is used, not by the Katib service's PAGE_SIZE.
-    from advisor_client.client import AdvisorClient, BudgetLike, TaskLike
+    from advisor_client.client import AdvisorClient
+    from advisor_client.conversions import BudgetLike, TaskLike
     from advisor_client.settings import TlsConfig
 
 __all__ = ["PAGE_SIZE", "AdvisorSource", "fetch_ranking"]
@@ -182,7 +183,7 @@ def fetch_ranking(
         When the pages asked again meet another version of the ranking too (a fleet of two
         versions): a server's is the client's ``ServerStalePageTokenError``.
     """
-    from advisor_client.client import budget_model, task_model
+    from advisor_client.conversions import budget_model, task_model
 
     task, budget = task_model(task), budget_model(budget)
     count = checked_integer("count", count, 0)
