@@ -68,6 +68,7 @@ from advisor_client.settings import (
     check_connection,
     server_version_from,
 )
+from advisor_client.streams import last_result, pass_on, read_status
 from advisor_client.targets import is_loopback
 from google.protobuf.message import Message
 
@@ -632,10 +633,11 @@ class AdvisorClient:
     ) -> SearchResult:
         """Run the call whose request :meth:`_stream_request` checked; return its result.
 
-        ``progress`` runs here on the newest event each time (:func:`_last_result`).
+        ``progress`` runs here on the newest event each time
+        (:func:`~advisor_client.streams.last_result`).
         """
         with self._read_ahead(request, timeout) as arrived:
-            return _last_result(arrived, progress)
+            return last_result(arrived, progress)
 
     @contextlib.contextmanager
     def _read_ahead(
@@ -654,7 +656,7 @@ class AdvisorClient:
         arrived: queue.SimpleQueue[SearchProgress | SearchResult | Exception] = queue.SimpleQueue()
         events = self._read_events(call, request.budget, request_id, timeout)
         reader = threading.Thread(
-            target=_pass_on, args=(events, arrived), name="advisor-stream", daemon=True
+            target=pass_on, args=(events, arrived), name="advisor-stream", daemon=True
         )
         reader.start()
         try:
@@ -691,7 +693,7 @@ class AdvisorClient:
                 event = response.WhichOneof("event")
                 if event == "result":
                     result = decoded_page(response.result, budget)
-                    _read_status(responses)
+                    read_status(responses)
                     yield result
                     return
                 if event == "progress":
@@ -793,51 +795,3 @@ class AdvisorClient:
         # Capped, never refused: the server names a time limit past its own maximum, as
         # budget.time_limit_seconds, where a deadline that overflowed would fail at once.
         return min(max(self._default_timeout, limit), MAX_TIMEOUT_SECONDS)
-
-
-def _read_status(responses: Iterator[advisor_pb2.StreamRecommendResponse]) -> None:
-    """Read a stream on past its result, to the call's status, before the result is handed on.
-
-    The server sends its status right after the result; the call was cancelled as soon as the
-    result was taken, often before that status came, and the server logged and counted a
-    search that answered as ``CANCELLED``. A failure this late (a deadline passed just after
-    the result) leaves the result as it is.
-    """
-    with contextlib.suppress(grpc.RpcError):
-        for _ in responses:
-            pass
-
-
-def _pass_on(
-    events: Iterator[SearchProgress | SearchResult],
-    arrived: queue.SimpleQueue[SearchProgress | SearchResult | Exception],
-) -> None:
-    """Put each of ``events`` into ``arrived`` as it comes, then the error that ended them."""
-    try:
-        for event in events:
-            arrived.put(event)
-    except Exception as error:  # raised by the thread that waits on ``arrived``
-        arrived.put(error)
-
-
-def _last_result(
-    arrived: queue.SimpleQueue[SearchProgress | SearchResult | Exception],
-    progress: Callable[[SearchProgress], object],
-) -> SearchResult:
-    """Return the result that ends ``arrived``, calling ``progress`` on the newest event so far.
-
-    The events that came while ``progress`` ran are stale once it returns: it gets the newest
-    of them only, and the last one before the result always. An error raises.
-    """
-    while True:
-        batch = [arrived.get()]
-        while not arrived.empty():
-            batch.append(arrived.get_nowait())
-        end = batch[-1]
-        if isinstance(end, Exception):
-            raise end
-        newest = [event for event in batch if isinstance(event, SearchProgress)][-1:]
-        for event in newest:
-            progress(event)
-        if isinstance(end, SearchResult):
-            return end
