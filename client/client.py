@@ -3,7 +3,11 @@
 Calls take and return the library's own pydantic models (converted by :mod:`advisor.protocol.wire`,
 the one converter), so code written against :mod:`advisor` in-process works unchanged against a
 remote server. Every call has a deadline; failures raise the typed exceptions of
-:mod:`advisor_client.errors`.
+:mod:`advisor_client.errors`. Its helpers have a module of their own each, by job: the checks
+of its arguments (:mod:`advisor_client.checks`), the connection's settings
+(:mod:`advisor_client.settings`), the conversions of arguments and answers
+(:mod:`advisor_client.conversions`) and the reading of a stream ahead
+(:mod:`advisor_client.streams`).
 
 Retries. Transient ``UNAVAILABLE`` failures (a server restarting, a connection reset) are retried
 with exponential backoff, by gRPC itself from the channel's service config, for the idempotent
