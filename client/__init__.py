@@ -7,16 +7,8 @@ refused before it is sent raises :class:`InvalidRequestError`; bad input raises 
 :class:`InvalidArgumentError`).
 """
 
-from advisor_client.client import (
-    AdvisorClient,
-    ArchitectureLike,
-    BudgetLike,
-    DataLike,
-    RetryPolicy,
-    ServerVersion,
-    TaskLike,
-    TlsConfig,
-)
+from advisor_client.client import AdvisorClient, DataLike
+from advisor_client.conversions import ArchitectureLike, BudgetLike, TaskLike
 from advisor_client.errors import (
     AdvisorRpcError,
     BadRequestError,
@@ -33,6 +25,7 @@ from advisor_client.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
+from advisor_client.settings import RetryPolicy, ServerVersion, TlsConfig
 
 __all__ = [
     "AdvisorClient",

@@ -3,7 +3,11 @@
 Calls take and return the library's own pydantic models (converted by :mod:`advisor.protocol.wire`,
 the one converter), so code written against :mod:`advisor` in-process works unchanged against a
 remote server. Every call has a deadline; failures raise the typed exceptions of
-:mod:`advisor_client.errors`.
+:mod:`advisor_client.errors`. Its helpers have a module of their own each, by job: the checks
+of its arguments (:mod:`advisor_client.checks`), the connection's settings
+(:mod:`advisor_client.settings`), the conversions of arguments and answers
+(:mod:`advisor_client.conversions`) and the reading of a stream ahead
+(:mod:`advisor_client.streams`).
 
 Retries. Transient ``UNAVAILABLE`` failures (a server restarting, a connection reset) are retried
 with exponential backoff, by gRPC itself from the channel's service config, for the idempotent
@@ -25,21 +29,34 @@ for 20 s: its calls fail ``UNAVAILABLE`` rather than wait for their deadlines.
 from __future__ import annotations
 
 import contextlib
-import json
-import math
-import numbers
-import os
 import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Iterator, Sequence
 from types import TracebackType
-from typing import Any, Final, NoReturn, Self, TypeAlias, TypeVar
+from typing import Any, Final, NoReturn, Self, TypeVar
 
 import grpc
-import pydantic
+from advisor_client.checks import (
+    MAX_TIMEOUT_SECONDS,
+    check_type,
+    checked_search_id,
+    checked_target,
+    checked_timeout,
+)
+from advisor_client.conversions import (
+    ArchitectureLike,
+    BudgetLike,
+    TaskLike,
+    architecture_model,
+    architecture_proto,
+    budget_proto,
+    decoded_page,
+    decoded_response,
+    task_model,
+    task_proto,
+)
 from advisor_client.errors import (
     AdvisorRpcError,
     ClientClosedError,
@@ -47,120 +64,46 @@ from advisor_client.errors import (
     answered_by_server,
     error_from_rpc,
 )
-from advisor_client.targets import is_loopback, target_problem
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from advisor_client.settings import (
+    SERVICE,
+    RetryPolicy,
+    ServerVersion,
+    TlsConfig,
+    check_connection,
+    server_version_from,
+)
+from advisor_client.streams import last_result, pass_on, read_status
+from advisor_client.targets import is_loopback
 from google.protobuf.message import Message
 
-from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError, RefusedLimit
+from advisor.errors import FieldViolation, LimitExceededError, RefusedLimit
 from advisor.infer.report import InferenceReport
 from advisor.infer.source import DataLike, data_graph, graph_options
-from advisor.model.architecture import (
-    Architecture,
-    checked_rank,
-    parse_architecture,
-    with_task_outputs,
-)
-from advisor.model.arguments import (
-    checked_inference_arguments,
-    checked_integer,
-    require_callback,
-    require_flag,
-    whole_result_hint,
-)
+from advisor.model.architecture import with_task_outputs
+from advisor.model.arguments import checked_inference_arguments, require_callback, require_flag
 from advisor.model.budget import Budget
-from advisor.model.documents import read_document
-from advisor.model.pem import certificates_problem, key_problem, read_pem
 from advisor.model.results import Analysis, SearchProgress, SearchResult
-from advisor.model.task import Presets, Task, parse_task
-from advisor.model.text import article
+from advisor.model.task import Presets
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.protocol.metadata import (
     DEFAULT_MAX_MESSAGE_BYTES,
     INCOMING_REQUEST_ID_KEY,
-    RANKING_VERSION_METADATA_KEY,
     REQUEST_ID_METADATA_KEY,
-    SERVER_VERSION_METADATA_KEY,
     bearer_metadata,
-    token_problem,
 )
-from advisor.protocol.search_id import search_id_problem
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
-    "MAX_MESSAGE_BYTES",
-    "MAX_TIMEOUT_SECONDS",
     "AdvisorClient",
-    "ArchitectureLike",
-    "BudgetLike",
     "DataLike",
-    "RetryPolicy",
-    "ServerVersion",
-    "TaskLike",
-    "TlsConfig",
-    "budget_model",
-    "check_connection",
-    "checked_integer",
-    "checked_target",
-    "checked_timeout",
-    "task_model",
 ]
-
-TaskLike: TypeAlias = Task | Mapping[str, Any] | str | os.PathLike[str]
-"""A :class:`~advisor.model.task.Task`, its file-format mapping, or the path of a YAML/JSON task
-file."""
-ArchitectureLike: TypeAlias = Architecture | Mapping[str, Any] | str | os.PathLike[str]
-"""An :class:`~advisor.model.architecture.Architecture`, its file-format mapping, or the path of
-an architecture file or of a saved ``advisor recommend --format json|yaml`` result."""
-BudgetLike: TypeAlias = Budget | Mapping[str, Any]
-"""A :class:`~advisor.model.budget.Budget` or the mapping of its fields (``{"max_parameters":
-...}``)."""
-
 
 _Request = TypeVar("_Request", bound=Message)
 _Response = TypeVar("_Response", bound=Message)
-_Message = TypeVar("_Message", bound=Message)
-_Decoded = TypeVar("_Decoded")
-_Model = TypeVar("_Model", bound=pydantic.BaseModel)
-
-_SERVICE = advisor_pb2.DESCRIPTOR.services_by_name["ArchitectureAdvisor"]
-_RETRIED_METHODS = (
-    "Recommend",
-    "StreamRecommend",
-    "Analyze",
-    "ListPresets",
-    "InferTask",
-    "FinishSearch",
-)
-
-_INT32_MAX: Final = 2**31 - 1
 
 _ARGUMENT_OF_FIELD: Final = {"graph": "data"}
 """The argument a request field comes from, where their names differ (``infer_task``)."""
-
-MAX_MESSAGE_BYTES: Final = _INT32_MAX
-"""The largest ``max_message_bytes``: gRPC holds its message limits as a C ``int``."""
-
-MAX_TIMEOUT_SECONDS: Final = 365 * 24 * 3600.0
-"""The longest deadline a call may have: a year, far past any call a server lets run (a search
-stops at its time limit, a week at most). gRPC holds a deadline as nanoseconds since 1970 in 64
-bits, which end in 2262: a timeout past about 7e9 s today wraps around to a deadline already
-passed, and the call fails at once with ``DEADLINE_EXCEEDED``."""
-
-_MIN_BACKOFF_SECONDS: Final = 0.001
-"""gRPC's shortest retry backoff: it reads a backoff in whole milliseconds and refuses 0."""
-
-_GRPC_MAX_RECONNECT_BACKOFF_MS: Final = 120_000
-"""gRPC's own longest wait between a channel's attempts to connect, its default
-``grpc.max_reconnect_backoff_ms``: no policy makes the channel wait longer."""
-
-
-def _duration(seconds: float) -> str:
-    """Return ``seconds`` as gRPC's service config writes a duration (``"0.010000000s"``).
-
-    Fixed-point: Python writes 1e-05 in exponent notation, which gRPC does not read.
-    """
-    return f"{float(seconds):.9f}s"
 
 
 def _new_request_id() -> str:
@@ -172,17 +115,6 @@ def _new_request_id() -> str:
     """
     return uuid.uuid4().hex
 
-
-def _is_real(value: object) -> bool:
-    """Whether ``value`` is a real number (NumPy's too), not a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-_LOAD_BALANCING: Final[dict[str, object]] = {"loadBalancingConfig": [{"round_robin": {}}]}
-"""The channel's load balancing (service config). gRPC's default, ``pick_first``, keeps every
-call on one connection: a target of several replicas (``ipv4:a,b``, a DNS name of several
-addresses) had all of a call's retries refused ``UNAVAILABLE`` by the one that was draining,
-while the others served. gRPC picks an address for each attempt of a call again."""
 
 _KEEPALIVE_SECONDS: Final = 20.0
 """How long a connection with calls open may carry nothing before the channel pings it. A server
@@ -205,169 +137,6 @@ _SEARCH_DEADLINE_MARGIN_SECONDS = 10.0
 
 # The time limit of a search whose budget leaves it to the default (a server may lower it).
 _DEFAULT_TIME_LIMIT_SECONDS: float = Budget.model_fields["time_limit_seconds"].default
-
-
-@dataclass(frozen=True)
-class ServerVersion:
-    """The versions of the server that answered a call, as its answer's trailers say them.
-
-    ``version`` is its advisor's (``advisor --version``'s ``0.1.0``), ``ranking_version`` the
-    version of its ranking (:data:`advisor.version.RANKING_VERSION`, which its results report).
-    """
-
-    version: str
-    ranking_version: int
-
-
-def _server_version(metadata: Mapping[str, str]) -> ServerVersion | None:
-    """Return the versions a server's trailers ``metadata`` name; None if they lack either."""
-    version = metadata.get(SERVER_VERSION_METADATA_KEY)
-    ranking = metadata.get(RANKING_VERSION_METADATA_KEY)
-    if version is None or ranking is None or not ranking.isdecimal():
-        return None
-    return ServerVersion(version, int(ranking))
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How ``UNAVAILABLE`` failures of idempotent calls are retried (gRPC's retry policy).
-
-    Retry ``n`` (from 1) waits a random time up to ``min(initial_backoff_seconds *
-    backoff_multiplier ** (n - 1), max_backoff_seconds)`` first. ``max_attempts`` counts the
-    first call too, a whole number (``2.0`` is kept as 2); gRPC allows at most 5, and
-    ``max_attempts=1`` turns retries off. The
-    backoffs are from 1 ms (gRPC counts them in whole milliseconds and refuses 0) to
-    :data:`MAX_TIMEOUT_SECONDS` (no call waits longer), the multiplier a finite number of at
-    least 1, and ``max_backoff_seconds`` at least ``initial_backoff_seconds``; anything else
-    raises :class:`~advisor.errors.InvalidRequestError` naming it.
-
-    ``max_backoff_seconds`` also bounds the wait between the channel's attempts to reconnect to
-    a server that went away (gRPC's own bound is 120 s): a call fails at once while the channel
-    waits, so a retry, or a call made after the server came back, found no connection for as
-    long (15 s after a server down for 30 s) instead of within the policy's backoff.
-    """
-
-    max_attempts: int = 4
-    initial_backoff_seconds: float = 0.2
-    max_backoff_seconds: float = 2.0
-    backoff_multiplier: float = 2.0
-
-    def __post_init__(self) -> None:
-        # gRPC refuses a service config it cannot read (a backoff of 1e-05 s, written in
-        # exponent notation, or under a millisecond; an infinite one) only when the channel is
-        # built: every call then failed INVALID_ARGUMENT as if the server had refused it.
-        attempts = checked_integer("retry.max_attempts", self.max_attempts, 1, 5)
-        object.__setattr__(self, "max_attempts", attempts)  # 2.0 is kept as the 2 it is read as
-        for name in ("initial_backoff_seconds", "max_backoff_seconds"):
-            seconds = getattr(self, name)
-            if not (_is_real(seconds) and _MIN_BACKOFF_SECONDS <= seconds <= MAX_TIMEOUT_SECONDS):
-                raise InvalidRequestError.single(
-                    f"retry.{name}",
-                    f"must be a number of seconds from {_MIN_BACKOFF_SECONDS} to "
-                    f"{MAX_TIMEOUT_SECONDS:.0f} (a year), got {seconds!r}",
-                )
-        if self.max_backoff_seconds < self.initial_backoff_seconds:
-            raise InvalidRequestError.single(
-                "retry.max_backoff_seconds",
-                f"must be at least initial_backoff_seconds ({self.initial_backoff_seconds!r}), "
-                f"or every backoff is the maximum; got {self.max_backoff_seconds!r}",
-            )
-        multiplier = self.backoff_multiplier
-        if not (_is_real(multiplier) and 1 <= multiplier < math.inf):
-            raise InvalidRequestError.single(
-                "retry.backoff_multiplier",
-                f"must be a finite number of at least 1, got {multiplier!r}",
-            )
-
-    def channel_options(self) -> list[tuple[str, str | int]]:
-        """Return the gRPC channel options applying this policy.
-
-        The service config (:meth:`service_config`), and ``max_backoff_seconds`` as the longest
-        wait between reconnection attempts (in whole milliseconds, at most gRPC's own 120 s).
-        """
-        reconnect_ms = math.ceil(self.max_backoff_seconds * 1000)
-        return [
-            ("grpc.service_config", self.service_config()),
-            ("grpc.enable_retries", 1),
-            ("grpc.max_reconnect_backoff_ms", min(reconnect_ms, _GRPC_MAX_RECONNECT_BACKOFF_MS)),
-        ]
-
-    def service_config(self) -> str:
-        """Return the gRPC service config (JSON) applying this policy to the idempotent calls.
-
-        Calls, and each retry anew, are spread over the target's addresses (``round_robin``), so
-        a retry of a call a draining replica refused meets another replica.
-        """
-        if self.max_attempts == 1:
-            return json.dumps(_LOAD_BALANCING)
-        policy = {
-            "maxAttempts": self.max_attempts,
-            "initialBackoff": _duration(self.initial_backoff_seconds),
-            "maxBackoff": _duration(self.max_backoff_seconds),
-            "backoffMultiplier": float(self.backoff_multiplier),
-            "retryableStatusCodes": [grpc.StatusCode.UNAVAILABLE.name],
-        }
-        names = [{"service": _SERVICE.full_name, "method": name} for name in _RETRIED_METHODS]
-        return json.dumps(
-            _LOAD_BALANCING | {"methodConfig": [{"name": names, "retryPolicy": policy}]}
-        )
-
-
-@dataclass(frozen=True)
-class TlsConfig:
-    """TLS settings: the CA that signed the server, and a client certificate for mutual TLS.
-
-    ``root_ca=None`` trusts the system's roots. ``client_cert`` and ``client_key`` go together.
-    ``server_name`` is the name the server's certificate is checked against where it is not
-    the target's host: a target by IP address, through a tunnel or ``kubectl port-forward``
-    (``localhost:50051`` for a certificate of ``advisor.example.internal``); None checks the
-    target's host. A ``server_name`` that is no host name raises
-    :class:`~advisor.errors.InvalidRequestError` on ``tls.server_name`` here, as
-    :class:`RetryPolicy` refuses its settings, not once a client is built with it.
-    """
-
-    root_ca: str | os.PathLike[str] | None = None
-    client_cert: str | os.PathLike[str] | None = None
-    client_key: str | os.PathLike[str] | None = None
-    server_name: str | None = None
-
-    def __post_init__(self) -> None:
-        name = self.server_name
-        if not (name is None or (isinstance(name, str) and name.strip())):
-            raise InvalidRequestError.single(
-                "tls.server_name", f"must be a host name (a non-empty string) or None; got {name!r}"
-            )
-
-    def channel_options(self) -> list[tuple[str, str]]:
-        """Return the gRPC channel options these settings add (the ``server_name`` override)."""
-        if self.server_name is None:
-            return []
-        return [("grpc.ssl_target_name_override", self.server_name)]
-
-    def credentials(self) -> grpc.ChannelCredentials:
-        """Read the PEM files and build the channel credentials."""
-        if (self.client_cert is None) != (self.client_key is None):
-            missing = "tls.client_key" if self.client_key is None else "tls.client_cert"
-            raise InvalidRequestError.single(
-                missing, "tls.client_cert and tls.client_key go together"
-            )
-        root_ca = read_pem(self.root_ca, "tls.root_ca")
-        certificate = read_pem(self.client_cert, "tls.client_cert")
-        key = read_pem(self.client_key, "tls.client_key")
-        for field, path, pem in (
-            ("tls.root_ca", self.root_ca, root_ca),
-            ("tls.client_cert", self.client_cert, certificate),
-        ):
-            problem = None if path is None or pem is None else certificates_problem(path, pem)
-            if problem is not None:
-                raise InvalidRequestError.single(field, problem)
-        if self.client_cert is not None and self.client_key is not None:
-            problem = key_problem(self.client_cert, self.client_key)
-            if problem is not None:
-                raise InvalidRequestError.single("tls.client_key", problem)
-        return grpc.ssl_channel_credentials(
-            root_certificates=root_ca, private_key=key, certificate_chain=certificate
-        )
 
 
 class AdvisorClient:
@@ -431,14 +200,14 @@ class AdvisorClient:
         token: str | None = None,
         tls: TlsConfig | None = None,
         default_timeout: float = 30.0,
-        retry: RetryPolicy = RetryPolicy(),
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen: one shared default is safe
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
         target = checked_target(target, plaintext=tls is None)
         max_message_bytes = check_connection(
             token=token, tls=tls, max_message_bytes=max_message_bytes
         )
-        _check_type("retry", retry, RetryPolicy)
+        check_type("retry", retry, RetryPolicy)
         self._max_message_bytes = max_message_bytes
         self._default_timeout = checked_timeout("default_timeout", default_timeout)
         self._metadata = () if token is None else (bearer_metadata(token),)
@@ -523,12 +292,14 @@ class AdvisorClient:
             stream = self._stream_request(task, budget, timeout, search_id)
             return self._result_with_progress(*stream, progress)
         request = advisor_pb2.RecommendRequest(
-            task=_task_proto(task), budget=_budget_proto(budget), search_id=_named(search_id)
+            task=task_proto(task),
+            budget=budget_proto(budget),
+            search_id=checked_search_id(search_id),
         )
         response = self._call(
             self._stub.Recommend, request, self._search_timeout(request.budget, timeout)
         )
-        return _page(response.result, request.budget)
+        return decoded_page(response.result, request.budget)
 
     def stream_recommend(
         self,
@@ -559,7 +330,9 @@ class AdvisorClient:
     ) -> tuple[advisor_pb2.StreamRecommendRequest, float]:
         """Return a search's checked ``StreamRecommend`` request and its deadline in seconds."""
         request = advisor_pb2.StreamRecommendRequest(
-            task=_task_proto(task), budget=_budget_proto(budget), search_id=_named(search_id)
+            task=task_proto(task),
+            budget=budget_proto(budget),
+            search_id=checked_search_id(search_id),
         )
         deadline = self._search_timeout(request.budget, timeout)
         self._check_open()
@@ -588,15 +361,15 @@ class AdvisorClient:
         ``INVALID_ARGUMENT``).
         """
         read = task_model(task)  # checked first, as the server checks it first
-        task_message = _task_proto(read)
-        design = with_task_outputs(_architecture_model(architecture, rank), read.outputs)
+        task_message = task_proto(read)
+        design = with_task_outputs(architecture_model(architecture, rank), read.outputs)
         request = advisor_pb2.AnalyzeRequest(
             task=task_message,
-            architecture=_architecture_proto(design),
+            architecture=architecture_proto(design),
             exact=require_flag(exact, "exact"),
         )
         response = self._call(self._stub.Analyze, request, timeout)
-        return _decoded(
+        return decoded_response(
             lambda message: wire.analysis_from_proto(message, design), response.analysis
         )
 
@@ -660,7 +433,7 @@ class AdvisorClient:
             graph=wire.dependence_graph_to_proto(graph), outputs=outputs, seed=seed
         )
         response = self._call(self._stub.InferTask, request, timeout)
-        return _decoded(wire.inference_report_from_proto, response)
+        return decoded_response(wire.inference_report_from_proto, response)
 
     def finish_search(self, search_id: str, *, timeout: float | None = None) -> bool:
         """Ask the running search named ``search_id`` to finish now; False if none runs so named.
@@ -675,7 +448,9 @@ class AdvisorClient:
         The request must reach the server running the search (the same target; behind a load
         balancer, one that keeps a client on one server).
         """
-        request = advisor_pb2.FinishSearchRequest(search_id=_named(search_id, required=True))
+        request = advisor_pb2.FinishSearchRequest(
+            search_id=checked_search_id(search_id, required=True)
+        )
         try:
             self._call(self._stub.FinishSearch, request, timeout)
         except AdvisorRpcError as error:
@@ -692,7 +467,7 @@ class AdvisorClient:
         (:func:`~advisor.protocol.wire.preset_from_proto`).
         """
         response = self._call(self._stub.ListPresets, advisor_pb2.ListPresetsRequest(), timeout)
-        decoded = [_decoded(wire.preset_from_proto, preset) for preset in response.presets]
+        decoded = [decoded_response(wire.preset_from_proto, preset) for preset in response.presets]
         return Presets(preset for preset in decoded if preset is not None)
 
     def check_health(self, *, wait_for_ready: bool = False, timeout: float | None = None) -> bool:
@@ -723,7 +498,7 @@ class AdvisorClient:
         # Loaded on first use, as the status details are: most clients never check health.
         from grpc_health.v1 import health_pb2
 
-        request = health_pb2.HealthCheckRequest(service=_SERVICE.full_name)
+        request = health_pb2.HealthCheckRequest(service=SERVICE.full_name)
         check = self._health_stub()
         deadline = time.monotonic() + self._timeout(timeout)
         response = self._call(check, request, timeout, wait_for_ready=wait)
@@ -839,7 +614,7 @@ class AdvisorClient:
         """
         metadata = {k: v for k, v in call.trailing_metadata() or () if isinstance(v, str)}
         if REQUEST_ID_METADATA_KEY in metadata:
-            self._server_version = _server_version(metadata)
+            self._server_version = server_version_from(metadata)
 
     def _stream_events(
         self, request: advisor_pb2.StreamRecommendRequest, timeout: float
@@ -862,10 +637,11 @@ class AdvisorClient:
     ) -> SearchResult:
         """Run the call whose request :meth:`_stream_request` checked; return its result.
 
-        ``progress`` runs here on the newest event each time (:func:`_last_result`).
+        ``progress`` runs here on the newest event each time
+        (:func:`~advisor_client.streams.last_result`).
         """
         with self._read_ahead(request, timeout) as arrived:
-            return _last_result(arrived, progress)
+            return last_result(arrived, progress)
 
     @contextlib.contextmanager
     def _read_ahead(
@@ -884,7 +660,7 @@ class AdvisorClient:
         arrived: queue.SimpleQueue[SearchProgress | SearchResult | Exception] = queue.SimpleQueue()
         events = self._read_events(call, request.budget, request_id, timeout)
         reader = threading.Thread(
-            target=_pass_on, args=(events, arrived), name="advisor-stream", daemon=True
+            target=pass_on, args=(events, arrived), name="advisor-stream", daemon=True
         )
         reader.start()
         try:
@@ -920,12 +696,12 @@ class AdvisorClient:
                 self._answered = True
                 event = response.WhichOneof("event")
                 if event == "result":
-                    result = _page(response.result, budget)
-                    _read_status(responses)
+                    result = decoded_page(response.result, budget)
+                    read_status(responses)
                     yield result
                     return
                 if event == "progress":
-                    yield _decoded(wire.search_progress_from_proto, response.progress)
+                    yield decoded_response(wire.search_progress_from_proto, response.progress)
         raise AdvisorRpcError(
             grpc.StatusCode.INTERNAL, "the server closed the stream without sending a result"
         )
@@ -1023,375 +799,3 @@ class AdvisorClient:
         # Capped, never refused: the server names a time limit past its own maximum, as
         # budget.time_limit_seconds, where a deadline that overflowed would fail at once.
         return min(max(self._default_timeout, limit), MAX_TIMEOUT_SECONDS)
-
-
-def _named(search_id: object, *, required: bool = False) -> str:
-    """Return ``search_id`` as a request carries it ("" for none); refuse one no search may hold."""
-    if search_id is None and not required:
-        return ""
-    _check_type("search_id", search_id, str, optional=not required)
-    assert isinstance(search_id, str)
-    if (problem := search_id_problem(search_id)) is not None:
-        raise InvalidRequestError.single("search_id", problem)
-    return search_id
-
-
-def checked_target(target: object, *, plaintext: bool = False) -> str:
-    """Return ``target`` if a client can connect to it (:class:`AdvisorClient`'s ``target``).
-
-    ``plaintext``: whether the channel will be (no TLS), where an address needs its port.
-
-    Raises
-    ------
-    InvalidRequestError
-        On ``target`` for anything but a non-empty string gRPC would call as written: a URL, an
-        IPv6 address with a port but no brackets, a port that is no port number, an address
-        with a path after it (``localhost:50051/``), one without a port on a ``plaintext``
-        channel (gRPC would call port 443, TLS's), a Unix socket of no name or with a host
-        (``unix://adv.sock``).
-    """
-    if not (isinstance(target, str) and target):
-        raise InvalidRequestError.single(
-            "target", f"must be a non-empty string such as 'host:port'; got {target!r}"
-        )
-    problem = target_problem(target, plaintext=plaintext)
-    if problem is not None:
-        raise InvalidRequestError.single("target", problem)
-    return target
-
-
-def check_connection(*, token: object, tls: object, max_message_bytes: object) -> int:
-    """Refuse a connection setting a client cannot use; return ``max_message_bytes`` as an int.
-
-    The rules of :class:`AdvisorClient`'s settings, for whatever holds them to open clients
-    later (``advisor.integrations.proposals.AdvisorSource``), so both refuse alike at once.
-
-    Raises
-    ------
-    InvalidRequestError
-        On ``token`` (not a string or None, or not one line of printable ASCII without a space
-        at either end), ``tls`` (not a :class:`TlsConfig` or None) or ``max_message_bytes``
-        (not a whole number from 1 to :data:`MAX_MESSAGE_BYTES`).
-    """
-    _check_type("token", token, str, optional=True)
-    problem = token_problem(token) if isinstance(token, str) else None
-    if problem is not None:
-        raise InvalidRequestError.single("token", problem)
-    _check_type("tls", tls, TlsConfig, optional=True)
-    return checked_integer("max_message_bytes", max_message_bytes, 1, MAX_MESSAGE_BYTES)
-
-
-def checked_timeout(field: str, seconds: float) -> float:
-    """Return ``seconds`` as a float if it can be a call's deadline (:data:`MAX_TIMEOUT_SECONDS`).
-
-    Any real number is a number of seconds, NumPy's integers included (``np.int64(30)`` from a
-    pipeline's config was refused while ``np.float64(30)``, a float subclass, was taken); a
-    bool is not. gRPC gets a plain float.
-
-    Raises
-    ------
-    InvalidRequestError
-        On ``field`` for anything but a finite number above 0 and at most the maximum.
-    """
-    if not (_is_real(seconds) and 0 < seconds <= MAX_TIMEOUT_SECONDS):  # NaN compares False
-        raise InvalidRequestError.single(
-            field,
-            f"must be a finite positive number of seconds, at most {MAX_TIMEOUT_SECONDS:.0f} "
-            f"(a year); got {seconds!r}",
-        )
-    return float(seconds)
-
-
-def _check_type(field: str, value: object, expected: type, *, optional: bool = False) -> None:
-    """Refuse ``value`` on ``field`` unless it is an ``expected`` (or None, if ``optional``).
-
-    A wrong-typed setting would otherwise fail deep in gRPC, naming nothing.
-    """
-    if isinstance(value, expected) or (optional and value is None):
-        return
-    allowed = f"a {expected.__name__}" + (" or None" if optional else "")
-    raise InvalidRequestError.single(field, f"must be {allowed}; got {type(value).__name__}")
-
-
-def _read_status(responses: Iterator[advisor_pb2.StreamRecommendResponse]) -> None:
-    """Read a stream on past its result, to the call's status, before the result is handed on.
-
-    The server sends its status right after the result; the call was cancelled as soon as the
-    result was taken, often before that status came, and the server logged and counted a
-    search that answered as ``CANCELLED``. A failure this late (a deadline passed just after
-    the result) leaves the result as it is.
-    """
-    with contextlib.suppress(grpc.RpcError):
-        for _ in responses:
-            pass
-
-
-def _pass_on(
-    events: Iterator[SearchProgress | SearchResult],
-    arrived: queue.SimpleQueue[SearchProgress | SearchResult | Exception],
-) -> None:
-    """Put each of ``events`` into ``arrived`` as it comes, then the error that ended them."""
-    try:
-        for event in events:
-            arrived.put(event)
-    except Exception as error:  # raised by the thread that waits on ``arrived``
-        arrived.put(error)
-
-
-def _last_result(
-    arrived: queue.SimpleQueue[SearchProgress | SearchResult | Exception],
-    progress: Callable[[SearchProgress], object],
-) -> SearchResult:
-    """Return the result that ends ``arrived``, calling ``progress`` on the newest event so far.
-
-    The events that came while ``progress`` ran are stale once it returns: it gets the newest
-    of them only, and the last one before the result always. An error raises.
-    """
-    while True:
-        batch = [arrived.get()]
-        while not arrived.empty():
-            batch.append(arrived.get_nowait())
-        end = batch[-1]
-        if isinstance(end, Exception):
-            raise end
-        newest = [event for event in batch if isinstance(event, SearchProgress)][-1:]
-        for event in newest:
-            progress(event)
-        if isinstance(end, SearchResult):
-            return end
-
-
-def task_model(task: TaskLike) -> Task:
-    """Return the :class:`Task` a ``task`` argument stands for, as every call reads it.
-
-    The integrations (advisor/integrations) read their ``task`` arguments with it too, so they
-    take what the client takes.
-
-    Raises
-    ------
-    InvalidRequestError
-        With every violation under ``task`` (``task.correlations[0].a.indices``), or on
-        ``task`` for a value of the wrong type.
-    """
-    return _model("task", task, Task, parse_task, _task_document)
-
-
-def _task_document(path: str | os.PathLike[str]) -> Mapping[str, Any]:
-    """Read a task file; one that cannot be read, or holds no mapping, is refused on ``task``."""
-    try:
-        return read_document(path, "task")
-    except InvalidRequestError as error:
-        raise error.prefixed("task") from None
-
-
-def budget_model(budget: BudgetLike) -> Budget:
-    """Return the :class:`Budget` a ``budget`` argument stands for, as every call reads it.
-
-    Raises
-    ------
-    InvalidRequestError
-        With every violation under ``budget`` (``budget.max_parameters``), a value of the wrong
-        type included, as :class:`Budget` raises it.
-    """
-    return budget if isinstance(budget, Budget) else Budget.model_validate(budget)
-
-
-def _task_proto(task: TaskLike) -> advisor_pb2.Task:
-    model = task_model(task)
-    return _encoded("task", model, wire.task_to_proto, advisor_pb2.Task.DESCRIPTOR)
-
-
-def _architecture_model(architecture: ArchitectureLike, rank: int | None) -> Architecture:
-    """Return the design an ``analyze`` argument stands for (``rank``: a result file's pick)."""
-    if rank is not None:
-        rank = checked_rank(rank)
-        if not isinstance(architecture, str | os.PathLike):
-            kind = type(architecture).__name__
-            raise InvalidRequestError.single(
-                "rank",
-                "picks a recommendation of a result file; the architecture is "
-                f"{article(kind)} {kind}, not a file path",
-            )
-    return _model(
-        "architecture",
-        architecture,
-        Architecture,
-        parse_architecture,
-        lambda path: _design(path, rank),
-    )
-
-
-def _design(path: str | os.PathLike[str], rank: int | None) -> Architecture:
-    """Read the design a path stands for as ``advisor analyze --arch`` does, by its reader.
-
-    So a result file whose chosen recommendation states a dilation order its architecture does
-    not pool by is refused here too, naming ``architecture.recommendations[i].dilations``.
-    """
-    # Loaded on first use: the reader needs the geometry, which importing the client does not.
-    from advisor.export.document import design_argument
-
-    return design_argument(path, rank).architecture
-
-
-def _architecture_proto(design: Architecture) -> advisor_pb2.Architecture:
-    """Encode the design :func:`_architecture_model` read (``analyze`` decodes its answer by it)."""
-    return _encoded(
-        "architecture", design, wire.architecture_to_proto, advisor_pb2.Architecture.DESCRIPTOR
-    )
-
-
-def _budget_proto(budget: BudgetLike) -> advisor_pb2.Budget:
-    model = budget_model(budget)
-    return _encoded("budget", model, wire.budget_to_proto, advisor_pb2.Budget.DESCRIPTOR)
-
-
-def _model(
-    field: str,
-    value: Any,
-    model_type: type[_Model],
-    parse: Callable[[Mapping[str, Any]], _Model],
-    read: Callable[[str | os.PathLike[str]], Mapping[str, Any] | _Model],
-) -> _Model:
-    """Return the model a task or architecture argument stands for, validated by the library.
-
-    A model is taken as it is, a mapping parsed, and a path's file read by ``read`` (whose
-    refusals name their fields in full) and parsed, or taken as it is where ``read`` validated
-    it already (an architecture argument, :func:`_design`); anything else (a
-    number, None) is refused naming ``field``, as is every violation of the parse, placed
-    under it. A value that holds the model as its attribute ``field`` (a recommendation's
-    ``.architecture``, an inference report's ``.task``) is told to pass that, and a whole
-    search result where an architecture goes to pass one of its recommendations'.
-    """
-    if isinstance(value, str | os.PathLike):
-        value = read(value)
-    try:
-        if isinstance(value, model_type):
-            return value
-        if isinstance(value, Mapping):
-            return parse(value)
-    except InvalidRequestError as error:
-        raise error.prefixed(field) from None
-    holds = isinstance(getattr(value, field, None), model_type)
-    hint = f": pass its .{field}" if holds else ""
-    if model_type is Architecture:
-        hint = hint or whole_result_hint(value)
-    raise InvalidRequestError.single(
-        field,
-        f"expected {model_type.__name__}, a mapping or a file path; got {type(value).__name__}"
-        + hint,
-    )
-
-
-def _encoded(
-    field: str, model: _Model, encode: Callable[[_Model], _Message], message: Descriptor
-) -> _Message:
-    """Encode ``model`` as the request field ``field`` (a ``message``), naming what cannot go.
-
-    The library's models refuse a number past its wire field on their own
-    (:data:`~advisor.model.scalars.PositiveInt32`), but a model built without validation
-    (``model_construct``) may hold one: protobuf
-    refuses it (``ValueError``: a channel count past 2^31 - 1), and the number is then found in
-    the model's file form, so the error has its field path (``architecture.layers[0].channels``)
-    like any other rejection.
-    """
-    try:
-        return encode(model)
-    except InvalidRequestError as error:
-        raise error.prefixed(field) from None
-    except ValueError as error:
-        document = model.model_dump(mode="json", exclude_none=True)
-        violations = list(_out_of_range(document, message, field))
-        raise InvalidRequestError(
-            violations
-            or [FieldViolation(field, f"a value cannot be carried by the request ({error})")]
-        ) from None
-
-
-_INTEGER_RANGES: Final = {
-    FieldDescriptor.CPPTYPE_INT32: (-(2**31), 2**31 - 1),
-    FieldDescriptor.CPPTYPE_INT64: (-(2**63), 2**63 - 1),
-    FieldDescriptor.CPPTYPE_UINT32: (0, 2**32 - 1),
-    FieldDescriptor.CPPTYPE_UINT64: (0, 2**64 - 1),
-}
-"""What a proto integer field can hold, by its C++ type (sint32 and sfixed32 are int32, ...)."""
-
-
-def _out_of_range(document: object, message: Descriptor, path: str) -> Iterator[FieldViolation]:
-    """Yield a violation, at its path, for each whole number too large for its field.
-
-    ``document`` is a model's file form (``model_dump(mode="json")``) and ``message`` the proto
-    message carrying it; their names agree. Where the file form writes a message as a list, the
-    list is the values of its one repeated field (``indices: [...]``, ``permutation: [...]``)
-    or its fields in order (a padding's ``[before, after]``).
-    """
-    if isinstance(document, Mapping):
-        entries = [
-            (message.fields_by_name.get(key), f"{path}.{key}", value)
-            for key, value in document.items()
-        ]
-    elif isinstance(document, list) and len(message.fields) == 1 and message.fields[0].is_repeated:
-        entries = [(message.fields[0], path, document)]
-    elif isinstance(document, list):
-        entries = [
-            (field, f"{path}[{index}]", value)
-            for index, (field, value) in enumerate(zip(message.fields, document, strict=False))
-        ]
-    else:
-        return
-    for field, at, value in entries:
-        if field is not None and field.is_repeated and isinstance(value, list):
-            for index, item in enumerate(value):
-                yield from _value_out_of_range(field, item, f"{at}[{index}]")
-        elif field is not None:
-            yield from _value_out_of_range(field, value, at)
-
-
-def _value_out_of_range(
-    field: FieldDescriptor, value: object, path: str
-) -> Iterator[FieldViolation]:
-    if field.message_type is not None:
-        yield from _out_of_range(value, field.message_type, path)
-        return
-    bounds = _INTEGER_RANGES.get(field.cpp_type)
-    if bounds is None or not isinstance(value, int) or isinstance(value, bool):
-        return
-    lowest, highest = bounds
-    if not lowest <= value <= highest:
-        # The bound passed is the one to state: "-2147483648 to 2147483647" beside a count
-        # read as if negative counts were allowed.
-        side, bound = ("more", highest) if value > highest else ("less", lowest)
-        yield FieldViolation(path, f"{value:,} is {side} than the request can carry ({bound:,})")
-
-
-def _page(message: advisor_pb2.SearchResult, budget: advisor_pb2.Budget) -> SearchResult:
-    """Decode a search's result; refuse the first page answered to ``budget``'s page token.
-
-    A page a token asks for starts after the second design at least, so its ranks never start
-    at 1. A server that predates page tokens skips the field unread and answers the first page,
-    without a next page's token: read as the page asked for, it repeated designs and ended the
-    ranking there.
-
-    Raises
-    ------
-    AdvisorRpcError
-        ``UNIMPLEMENTED``, for such an answer.
-    """
-    result = _decoded(wire.search_result_from_proto, message)
-    first = [r.rank for r in result.recommendations[:1]]
-    if budget.HasField("page_token") and first == [1]:
-        raise AdvisorRpcError(
-            grpc.StatusCode.UNIMPLEMENTED,
-            "the server answered the first page: it skipped budget.page_token, which it "
-            "predates (page tokens need a server as recent as the client)",
-        )
-    return result
-
-
-def _decoded(decode: Callable[[_Message], _Decoded], message: _Message) -> _Decoded:
-    """Decode a response message; one the library rejects is the server's fault (INTERNAL)."""
-    try:
-        return decode(message)
-    except InvalidRequestError as error:
-        raise AdvisorRpcError(
-            grpc.StatusCode.INTERNAL, f"the server sent a malformed response: {error}"
-        ) from None

@@ -27,7 +27,8 @@ from typing import Any
 import grpc
 import numpy as np
 import pytest
-from advisor_client.client import AdvisorClient, RetryPolicy, TlsConfig, task_model
+from advisor_client.client import AdvisorClient
+from advisor_client.conversions import task_model
 from advisor_client.errors import (
     CLIENT_CERTIFICATE_HINT,
     PLAINTEXT_HINT,
@@ -40,6 +41,7 @@ from advisor_client.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
+from advisor_client.settings import RetryPolicy, TlsConfig
 from advisor_client.targets import is_loopback
 
 import advisor

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 import yaml
-from advisor_client.client import (
-    _architecture_model,
-    _architecture_proto,
-    _budget_proto,
-    _task_proto,
+from advisor_client.conversions import (
+    architecture_model,
+    architecture_proto,
+    budget_proto,
+    task_proto,
 )
 
 from advisor.errors import InvalidRequestError
@@ -92,7 +92,7 @@ def test_a_null_task_field_reads_as_left_out(tmp_path: Path, path: tuple[str | i
         path,
         parse_task,
         load_task,
-        lambda document: wire.task_from_proto(_task_proto(document)),
+        lambda document: wire.task_from_proto(task_proto(document)),
     )
 
 
@@ -107,7 +107,7 @@ def test_a_null_architecture_field_reads_as_left_out(
         parse_architecture,
         load_architecture,
         lambda document: wire.architecture_from_proto(
-            _architecture_proto(_architecture_model(document, None))
+            architecture_proto(architecture_model(document, None))
         ),
     )
 
@@ -135,9 +135,7 @@ def test_a_null_budget_field_reads_as_left_out(field: str) -> None:
     expected = Budget(max_parameters=10_000)
     assert Budget.model_validate({"max_parameters": 10_000, field: None}) == expected
     assert Budget(max_parameters=10_000, **{field: None}) == expected
-    assert (
-        wire.budget_from_proto(_budget_proto({"max_parameters": 10_000, field: None})) == expected
-    )
+    assert wire.budget_from_proto(budget_proto({"max_parameters": 10_000, field: None})) == expected
 
 
 def test_a_yaml_empty_value_is_a_null_and_reads_as_left_out(tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ import weakref
 from collections.abc import Callable, Container, Sequence
 from typing import Any, Final, cast
 
-from advisor_client.client import BudgetLike, TaskLike, budget_model, checked_integer, task_model
+from advisor_client.conversions import BudgetLike, TaskLike, budget_model, task_model
 
 from advisor.errors import BadRequestError, InvalidRequestError
 from advisor.extras import extra_needed
@@ -49,7 +49,7 @@ from advisor.integrations.learning import rerank
 from advisor.integrations.proposals import AdvisorSource, fetch_ranking
 from advisor.integrations.space import ArchitectureSpace, design_parameter, flat_budget
 from advisor.model.architecture import Architecture
-from advisor.model.arguments import require_flag, require_instance
+from advisor.model.arguments import checked_integer, require_flag, require_instance
 from advisor.model.budget import Budget
 from advisor.model.results import Recommendation
 from advisor.model.scalars import is_boolean

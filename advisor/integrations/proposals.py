@@ -21,6 +21,7 @@ from advisor.errors import (
     StoppedError,
 )
 from advisor.model.architecture import Architecture
+from advisor.model.arguments import checked_integer
 from advisor.model.budget import Budget
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.model.task import Task
@@ -29,7 +30,9 @@ from advisor.words import counted
 
 if TYPE_CHECKING:
     # The client (and gRPC) is loaded when it is used, not by the Katib service's PAGE_SIZE.
-    from advisor_client.client import AdvisorClient, BudgetLike, TaskLike, TlsConfig
+    from advisor_client.client import AdvisorClient
+    from advisor_client.conversions import BudgetLike, TaskLike
+    from advisor_client.settings import TlsConfig
 
 __all__ = ["PAGE_SIZE", "AdvisorSource", "fetch_ranking"]
 
@@ -70,13 +73,9 @@ class AdvisorSource:
     page_size: int | None = None
 
     def __post_init__(self) -> None:
-        from advisor_client.client import (
-            DEFAULT_MAX_MESSAGE_BYTES,
-            check_connection,
-            checked_integer,
-            checked_target,
-            checked_timeout,
-        )
+        from advisor_client.checks import checked_target, checked_timeout
+        from advisor_client.client import DEFAULT_MAX_MESSAGE_BYTES
+        from advisor_client.settings import check_connection
 
         if self.target is not None:
             checked_target(self.target, plaintext=self.tls is None)
@@ -184,7 +183,7 @@ def fetch_ranking(
         When the pages asked again meet another version of the ranking too (a fleet of two
         versions): a server's is the client's ``ServerStalePageTokenError``.
     """
-    from advisor_client.client import budget_model, checked_integer, task_model
+    from advisor_client.conversions import budget_model, task_model
 
     task, budget = task_model(task), budget_model(budget)
     count = checked_integer("count", count, 0)
