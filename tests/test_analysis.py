@@ -93,6 +93,30 @@ def test_known_loose_case_is_an_upper_bound_until_certified() -> None:
     assert certified.log2_min_cut == pytest.approx(math.log2(24))
 
 
+@pytest.mark.parametrize(
+    ("widths", "m"),
+    [([1, 5], 3), ([3, 1], 2), ([6, 5], 1)],
+    ids=["width 1 below", "width 1 above", "M = 1"],
+)
+def test_a_bound_of_rank_one_is_the_rank(widths: list[int], m: int) -> None:
+    # Widths not powers of one integer made these `upper_bound`, though a network's function is
+    # not zero for generic weights: its rank is at least 1, so a bound of 1 is the rank.
+    arch = architecture([4], widths, [[2], [2]], m)
+    problem = task([4], ("halves", [0, 1], [2, 3]), ("ends", [0], [3]))
+    bounds = analyze(problem, arch).correlations
+    certified = analyze(problem, arch, exact=True).correlations
+    for bound, exact_figure in zip(bounds, certified, strict=True):
+        assert exact_figure.log2_separation_rank == 0.0
+        assert (bound.certificate, bound.log2_separation_rank) == ("exact", 0.0)
+
+
+def test_a_bound_above_rank_one_keeps_its_certificate() -> None:
+    (figure,) = analyze(
+        task([4], ("halves", [0, 1], [2, 3])), architecture([4], [3, 5], [[2], [2]], 3)
+    ).correlations
+    assert figure.certificate == "upper_bound" and figure.log2_separation_rank > 0
+
+
 def test_widths_that_are_powers_of_three_are_tight() -> None:
     arch = architecture([4, 4], [9, 3], [[2, 2], [2, 2]], 3)
     (figure,) = analyze(task([4, 4], ("corner", [0], [15])), arch).correlations

@@ -25,7 +25,8 @@ For each correlation (A, B) the analysis reports, in log2:
 - ``certificate``:
 
   * ``exact``: the exact engine certified the figure (``exact=True``; on overlapping windows only
-    when its lower bound reaches the shared-weight bound);
+    when its lower bound reaches the shared-weight bound), or the figure is rank 1 (0 bits),
+    which every network reaches;
   * ``tight``: a tree whose channel counts, M included, are all powers of one integer, on which
     sharing does not lower the bound, and whose windows pool no one-sided siblings the bound
     does not charge (:mod:`advisor.seprank.siblings`). The figure is then proven to be the
@@ -196,7 +197,10 @@ def analyze(
             alone = [(rank, _EXACT) for rank in bounds.log2_member_exact_ranks(row)]
         else:
             result = figures.bound(bool(tight[index]))
-            alone = [(float(m[index]), _TIGHT if t[index] else _BOUND) for m, t in members]
+            alone = [
+                (float(m[index]), _proven(float(m[index]), _TIGHT if t[index] else _BOUND))
+                for m, t in members
+            ]
         scored.append(_with_members(result, alone))
     reached = [c.log2_separation_rank for c in scored]
     analysis = Analysis(
@@ -241,6 +245,16 @@ _TIGHT: Final[Certificate] = "tight"
 _BOUND: Final[Certificate] = "upper_bound"
 
 
+def _proven(log2_bound: float, certificate: Certificate) -> Certificate:
+    """Return ``certificate``, or ``exact`` where the bound is rank 1 (0 bits).
+
+    A network's function is not zero for generic weights, so its rank is at least 1: a bound of
+    rank 1 (a width-1 layer between the regions, M = 1, a region of one location beside a
+    rank-1 side) is the rank itself, which ``upper_bound`` under-claimed.
+    """
+    return _EXACT if log2_bound < SAME else certificate
+
+
 def _with_members(
     result: CorrelationAnalysis, members: Sequence[tuple[float, Certificate]]
 ) -> CorrelationAnalysis:
@@ -262,7 +276,9 @@ def _with_members(
     figures = tuple(
         MemberFigure(
             log2_separation_rank=min(_rounded_rank(figure, proven, beside), ceiling),
-            certificate=proven if figure <= ceiling + SAME else _BOUND,
+            certificate=_proven(
+                min(figure, ceiling), proven if figure <= ceiling + SAME else _BOUND
+            ),
         )
         for figure, proven in members
     )
@@ -534,8 +550,11 @@ class _Figures:
     correlation: ResolvedCorrelation
 
     def bound(self, tight: bool) -> CorrelationAnalysis:
-        """Report the shared-weight bound, ``tight`` as the bounds decided it, else a bound."""
-        return self._result(self.shared, _TIGHT if tight else _BOUND)
+        """Report the shared-weight bound, ``tight`` as the bounds decided it, else a bound.
+
+        A bound of rank 1 is ``exact`` (:func:`_proven`).
+        """
+        return self._result(self.shared, _proven(self.shared, _TIGHT if tight else _BOUND))
 
     def certified(self, log2_rank: float, is_rank: bool) -> CorrelationAnalysis:
         """Report the exact engine's figure: the rank when ``is_rank``, else a lower bound."""

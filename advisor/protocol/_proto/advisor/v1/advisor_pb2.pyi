@@ -185,7 +185,9 @@ class _CertificateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Certifica
     CERTIFICATE_UNSPECIFIED: _Certificate.ValueType  # 0
     """Never in an answer: every figure has a certificate."""
     CERTIFICATE_EXACT: _Certificate.ValueType  # 1
-    """Certified by the exact engine (rank modulo a prime)."""
+    """Certified by the exact engine (rank modulo a prime), or a bound of rank 1 (0 bits), which
+    every network reaches.
+    """
     CERTIFICATE_TIGHT: _Certificate.ValueType  # 2
     """A tree whose channel counts are all powers of one integer and where weight sharing does not
     lower the bound: the figure is the generic rank with per-location weights [LYCS18 Thm 2] and
@@ -204,7 +206,9 @@ class Certificate(_Certificate, metaclass=_CertificateEnumTypeWrapper):
 CERTIFICATE_UNSPECIFIED: Certificate.ValueType  # 0
 """Never in an answer: every figure has a certificate."""
 CERTIFICATE_EXACT: Certificate.ValueType  # 1
-"""Certified by the exact engine (rank modulo a prime)."""
+"""Certified by the exact engine (rank modulo a prime), or a bound of rank 1 (0 bits), which
+every network reaches.
+"""
 CERTIFICATE_TIGHT: Certificate.ValueType  # 2
 """A tree whose channel counts are all powers of one integer and where weight sharing does not
 lower the bound: the figure is the generic rank with per-location weights [LYCS18 Thm 2] and
