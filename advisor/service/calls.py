@@ -185,7 +185,9 @@ def run_call(
     A status the work ends with (bad input, a refusal, an internal error, already mapped by the
     servicer) is the last outcome. A call that has already ended when its work would start (its
     deadline passed on the way to the thread, or it was cancelled) is ended without running the
-    servicer, so it never takes an admission slot nobody waits for.
+    servicer, so it never takes an admission slot nobody waits for; so is one that ended while
+    its request was decoded (a request of megabytes takes a good part of a second on a loaded
+    machine, and its work then held the slot the next caller was refused).
     """
     if not context.is_active():
         yield ended_before_work(context.time_remaining())
@@ -194,6 +196,9 @@ def run_call(
     behavior = getattr(servicer, method)
     try:
         request = _decode(GetMessageClass(descriptor.input_type), payload, context)
+        if not context.is_active():
+            yield ended_before_work(context.time_remaining())
+            return
         if descriptor.server_streaming:
             for response in behavior(request, context):
                 yield response.SerializeToString()

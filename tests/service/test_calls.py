@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 import grpc
 import pytest
@@ -432,6 +432,28 @@ def test_a_call_ended_before_its_work_starts_never_reaches_the_servicer(
     # The same call with time left does reach it (and so could take the slot).
     live = list(run_call(advisor.servicer, method, b"", ThreadContext(60.0)))
     assert called == [method] and live
+
+
+@pytest.mark.parametrize("method", ["Recommend", "InferTask"])
+def test_a_call_that_ends_while_its_request_is_decoded_never_reaches_the_servicer(
+    method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 4 MB InferTask request, decoded on a loaded machine after its 0.1 s deadline had passed,
+    # still took the one slot, and the next caller was refused RESOURCE_EXHAUSTED.
+    advisor = DirectAdvisor(workers=1)
+    called = _admissions(advisor.servicer, monkeypatch)
+    context = ThreadContext(60.0)
+    decode = calls_module._decode
+
+    def slow_decode(*args: Any) -> object:
+        context.end()  # the call ends while its request is decoded
+        return decode(*args)
+
+    monkeypatch.setattr(calls_module, "_decode", slow_decode)
+    (outcome,) = run_call(advisor.servicer, method, b"", context)
+    assert isinstance(outcome, CallAbortedError)
+    assert outcome.details.startswith("the call ended before its work started: ")
+    assert called == [] and advisor.in_flight() == 0
 
 
 class _EndedContext:

@@ -106,10 +106,19 @@ def test_a_deadline_ends_a_large_inference_and_frees_its_slot(
     large_inference: pb.InferTaskRequest,
     deadline: float,
 ) -> None:
-    # 0.1 s passes as the request is read; 1 s, inside the arrangement's splits.
+    # 0.1 s passes as the request is read; 1 s, inside the arrangement's splits. The work of the
+    # call before may hold the slot a moment past the free slot one_slot saw (on a loaded
+    # machine, a request decoded just before its deadline passed): busy is retried, as a client
+    # told RESOURCE_EXHAUSTED does.
     _, advisor = one_slot
-    with pytest.raises(CallError) as failure:
-        advisor.unary("InferTask", large_inference, timeout=deadline)
+    since = time.monotonic()
+    while True:
+        with pytest.raises(CallError) as failure:
+            advisor.unary("InferTask", large_inference, timeout=deadline)
+        if failure.value.code is not grpc.StatusCode.RESOURCE_EXHAUSTED:
+            break
+        assert time.monotonic() - since < FREED_SECONDS, "the work before ran on"
+        time.sleep(0.05)
     assert failure.value.code is grpc.StatusCode.DEADLINE_EXCEEDED
     _next_call_taken(advisor, time.monotonic())
 
