@@ -33,13 +33,12 @@ from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.admission import CallGate, ShuttingDownError
 from advisor.service.handoff import reply_margin
-from advisor.service.limits import (
-    RequestLimits,
+from advisor.service.limits import RequestLimits, defaults_within
+from advisor.service.request_checks import (
     check_analysis_cost,
     check_analyze_request,
     check_infer_request,
     check_recommend_request,
-    defaults_within,
     read_on_past_limits,
 )
 from advisor.service.status import ServerTimeBoundError, stream_errors, unary_errors

@@ -36,10 +36,12 @@ from advisor.service.limits import (
     MIN_MESSAGE_BYTES,
     RequestLimits,
     Setting,
+    defaults_within,
+)
+from advisor.service.request_checks import (
     check_analysis_cost,
     check_analyze_request,
     check_recommend_request,
-    defaults_within,
 )
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from tests.support.harness import CallError, DirectAdvisor, LiveAdvisor

@@ -1,0 +1,880 @@
+"""The request limits checked on each call: on the raw request before any parsing or search.
+
+The checks only count things in the message (list lengths, products of shape entries, numbers;
+the response estimate also the few grids the search may pad the input to), so an oversized
+request is refused in time proportional to its size, never after the library has started
+resolving regions or searching. Everything the library validates on its own (a negative width,
+a window that does not tile the grid) is left to it; these limits only bound the work one
+request may ask for. docs/SERVICE.md lists the defaults. Two refusals are the library's own: a
+``min_depth`` over ``max_layers`` that no tree on the input reaches, and a
+``representation_kernel`` over ``max_representation_kernel`` wider than the input, are refused
+as the search refuses them (:func:`_min_depth_violations`, :func:`_kernel_violations`), since
+raising the limit would not admit them. A request over limits on the work it asks for alone is
+read on, so that a field wrong in itself joins the refusal (:func:`read_on_past_limits`).
+
+An analysis has one more check, :func:`check_analysis_cost`, after parsing (its cost depends on
+the pooling grids and the resolved regions) and before any rank is computed: it bounds the work
+per correlation, so that the analysis, which polls its stop signal between correlations, ends
+within a fraction of a second of a deadline or cancellation.
+
+The settings themselves, :class:`~advisor.service.limits.RequestLimits`, are
+:mod:`advisor.service.limits`'s.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Final
+
+from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError, RefusedLimit
+from advisor.infer.terms import MAX_TOP_K
+from advisor.integrations.katib import (
+    KatibSearch,
+    input_document,
+    setting_field,
+    width_spaces,
+    width_values,
+)
+from advisor.model.architecture import Architecture
+from advisor.model.budget import FAMILIES
+from advisor.model.exact_bounds import EXACT_MAX_LOG2_SIZE, elimination_problem
+from advisor.model.grid import (
+    channel_axis,
+    channel_axis_hint,
+    downsample_advice,
+    grid_axes_problem,
+    grid_problem,
+)
+from advisor.model.mixture import member_widths
+from advisor.model.padding import largest_grid
+from advisor.model.schedule import grid_text
+from advisor.model.task import Task
+from advisor.model.text import bits_over
+from advisor.protocol import wire
+from advisor.protocol._proto.advisor.v1 import advisor_pb2
+from advisor.protocol._proto.katib.v1beta1 import api_pb2
+from advisor.service.answer_size import (
+    analysis_bytes,
+    member_count,
+    recommendation_bytes,
+    suggestion_bytes,
+)
+from advisor.service.limits import (
+    RequestLimits,
+    Setting,
+    settable,
+    setting_ceiling,
+    unset_top_k,
+)
+from advisor.words import number_text
+
+__all__ = [
+    "check_analysis_cost",
+    "check_analyze_request",
+    "check_infer_request",
+    "check_katib_request",
+    "check_katib_search",
+    "check_recommend_request",
+    "read_on_past_limits",
+]
+
+
+def check_recommend_request(
+    request: advisor_pb2.RecommendRequest | advisor_pb2.StreamRecommendRequest,
+    limits: RequestLimits,
+) -> None:
+    """Raise :class:`LimitExceededError` naming every field of a search request over a limit."""
+    violations = [
+        *_task_violations(request.task, limits, "task"),
+        *_budget_violations(request.budget, request.task.input, limits, "budget"),
+    ]
+    if not violations:
+        top_k = request.budget.top_k if request.budget.HasField("top_k") else unset_top_k(limits)
+        mixtures = advisor_pb2.GEOMETRY_FAMILY_MIXTURE in request.budget.geometries
+        violations.extend(
+            _designs_response(
+                "budget.top_k",
+                f"to top_k {top_k}",
+                top_k,
+                recommendation_bytes(request.task, mixtures),
+                limits,
+                ("a top_k", "a smaller input grid"),
+            )
+        )
+    _raise_if_any(violations)
+
+
+def check_analyze_request(request: advisor_pb2.AnalyzeRequest, limits: RequestLimits) -> None:
+    """Raise :class:`LimitExceededError` naming every field of an analysis request over a limit.
+
+    What an analysis costs, an exact certification's sizes among it, is checked once the
+    request is parsed (:func:`check_analysis_cost`); the exact engine's intermediate tensors
+    are bounded by the library before it builds anything, since only it knows which modes it
+    contracts away.
+    """
+    violations = [
+        *_task_violations(request.task, limits, "task"),
+        *_architecture_violations(request.architecture, limits, "architecture"),
+    ]
+    if not violations:
+        violations.extend(
+            _response(
+                "task.correlations",
+                f"with {len(request.task.correlations):,} correlations",
+                analysis_bytes(request.task, member_count(request.architecture)),
+                limits,
+            )
+        )
+    _raise_if_any(violations)
+
+
+def check_infer_request(request: advisor_pb2.InferTaskRequest, limits: RequestLimits) -> None:
+    """Raise :class:`LimitExceededError` if a dependence graph is over the limits.
+
+    The grid is bounded by ``max_locations`` and the edges by locations x ``MAX_TOP_K``; the
+    arrangement's work grows with both.
+    """
+    graph = request.graph
+    violations = list(_input_violations(graph.input, limits, "graph.input"))
+    if not violations and grid_axes_problem(graph.input.shape) is None:
+        edges = max(len(graph.rows), len(graph.cols), len(graph.weights))
+        bound = math.prod(graph.input.shape) * MAX_TOP_K
+        if edges > bound:
+            # Not a setting: what no graph of the grid holds, whatever the server admits.
+            violations.append(
+                _exceeding(
+                    "graph.rows",
+                    "edge count",
+                    edges,
+                    f"{bound:,} (MAX_TOP_K, {MAX_TOP_K}, per location)",
+                )
+            )
+    if request.HasField("outputs"):
+        violations += _count("outputs", "output count", request.outputs, limits, "max_channels")
+    _raise_if_any(violations)
+
+
+def check_analysis_cost(
+    task: Task, architecture: Architecture, exact: bool, limits: RequestLimits
+) -> None:
+    """Raise :class:`LimitExceededError` if a parsed analysis would cost more than allowed.
+
+    Fields: ``architecture.layers`` for the pooling-window entries, ``exact`` for the exact
+    engine's instance size (``max_exact_log2_size``, or the engine's elimination bound where no
+    value of it admits a correlation: :func:`_exact_size_violations`).
+    """
+    violations = list(
+        _count(
+            "architecture.layers",
+            "pooling-window entry count",
+            _window_entries(architecture),
+            limits,
+            "max_window_entries",
+        )
+    )
+    if exact:
+        violations.extend(_exact_violations(task, architecture, limits))
+    _raise_if_any(violations)
+
+
+def check_katib_request(
+    request: api_pb2.GetSuggestionsRequest | api_pb2.ValidateAlgorithmSettingsRequest,
+    limits: RequestLimits,
+) -> None:
+    """Raise :class:`LimitExceededError` naming every field of a Katib request over a limit.
+
+    Checked on the raw experiment before it is read: the grid of ``input_sizes`` (``[H, W, C]``
+    has the grid H x W, ``[N, 1, C]`` N, ``[D, H, W, C]`` D x H x W), ``output_sizes``,
+    ``num_layers``, each ``num_filter`` space (counted, not expanded) and, for GetSuggestions,
+    ``total_request_number``, for ValidateAlgorithmSettings ``max_trial_count`` (both
+    ``max_katib_designs``).
+    """
+    graph = request.experiment.spec.nas_config.graph_config
+    field = "experiment.spec.nas_config.graph_config"
+    violations: list[FieldViolation] = []
+    spec = input_document(list(graph.input_sizes))
+    if spec is not None:  # else the experiment's reader names it
+        grid = math.prod(spec["shape"])
+        violations += _count(
+            f"{field}.input_sizes", "grid of locations", grid, limits, "max_locations"
+        )
+    for size in graph.output_sizes:
+        violations += _count(f"{field}.output_sizes", "output count", size, limits, "max_channels")
+    violations += _count(f"{field}.num_layers", "depth", graph.num_layers, limits, "max_layers")
+    for space_field, space in width_spaces(request.experiment.spec.nas_config.operations.operation):
+        try:
+            widths = width_values(space)
+        except ValueError:
+            continue  # not integers: the experiment's reader names it
+        count = _value_count(widths)
+        if count > limits.max_channel_choices:
+            violations += _count(
+                space_field, "num_filter value count", count, limits, "max_channel_choices"
+            )
+        else:
+            violations += _widths_violations(((space_field, w) for w in widths), limits)
+    if isinstance(request, api_pb2.GetSuggestionsRequest):
+        violations += _count(
+            "total_request_number",
+            "designs of the sequence to compute",
+            request.total_request_number,
+            limits,
+            "max_katib_designs",
+        )
+    else:
+        # GetSuggestions refuses a total_request_number past the limit, and Katib's controller
+        # retries a refused call without end: an experiment that would reach it is refused here.
+        violations += _count(
+            "experiment.spec.max_trial_count",
+            "designs of the sequence its trials need",
+            request.experiment.spec.max_trial_count,
+            limits,
+            "max_katib_designs",
+        )
+    _raise_if_any(violations)
+
+
+def _value_count(widths: Sequence[int]) -> int:
+    """Return how many widths a ``num_filter`` space holds, a range counted without ``len``.
+
+    ``len`` of a range of more than 2^63 - 1 values (``max: "1e30"`` written out) raises
+    OverflowError, which would end the call as an internal error instead of naming the field.
+    """
+    if isinstance(widths, range):
+        return max(0, -(-(widths.stop - widths.start) // widths.step))
+    return len(widths)
+
+
+def check_katib_search(
+    experiment: api_pb2.Experiment,
+    search: KatibSearch,
+    current_request_number: int | None,
+    limits: RequestLimits,
+) -> None:
+    """Raise :class:`LimitExceededError` if the search an experiment reads as is over a limit.
+
+    The task (a task document may hold any number of correlations) is checked as a search
+    request's task, under the ``task`` setting's field; the widths of all ``num_filter`` spaces
+    together; the time limit; and the estimated size of an answer: for GetSuggestions, of its
+    ``current_request_number`` designs; for ValidateAlgorithmSettings (None), of the most
+    designs one call of the experiment asks for (:func:`_call_answer_violations`).
+    """
+    task = wire.task_to_proto(search.task)
+    violations = [
+        *_task_violations(task, limits, setting_field(experiment, "task")),
+        *_count(
+            "experiment.spec.nas_config.operations.operation",
+            "num_filter width count over all operations",
+            len(search.budget.channel_choices or ()),
+            limits,
+            "max_channel_choices",
+        ),
+    ]
+    seconds = search.budget.time_limit_seconds
+    if seconds is not None and seconds > limits.max_time_limit_seconds:
+        violations.append(
+            _over(
+                setting_field(experiment, "time_limit"),
+                "time_limit in seconds",
+                seconds,
+                limits,
+                "max_time_limit_seconds",
+            )
+        )
+    if not violations:
+        design = suggestion_bytes(task, "mixture" in search.budget.families())
+        if current_request_number is None:
+            violations += _call_answer_violations(experiment.spec, design, limits)
+        else:
+            violations += _response(
+                "current_request_number",
+                f"for {current_request_number:,} designs",
+                current_request_number * design,
+                limits,
+            )
+    _raise_if_any(violations)
+
+
+def _call_answer_violations(
+    spec: api_pb2.ExperimentSpec, design: int, limits: RequestLimits
+) -> Iterator[FieldViolation]:
+    """Refuse a ``parallel_trial_count`` whose call's answer, ``design`` bytes each, is too large.
+
+    Katib's controller asks one GetSuggestions call for at most ``parallel_trial_count`` designs
+    (no more than ``max_trial_count``, when set) and retries a refused call without end: an
+    experiment whose every call would be refused over ``max_message_bytes`` is refused up front,
+    saying the count that fits.
+    """
+    designs = spec.parallel_trial_count
+    if spec.max_trial_count > 0:
+        designs = min(designs, spec.max_trial_count)
+    whose = f"for the {designs:,} designs a call of the experiment may ask for"
+    yield from _designs_response(
+        "experiment.spec.parallel_trial_count",
+        whose,
+        designs,
+        design,
+        limits,
+        ("a parallelTrialCount", "a smaller inputSizes grid"),
+    )
+
+
+def _designs_response(
+    field: str,
+    whose: str,
+    designs: int,
+    design: int,
+    limits: RequestLimits,
+    remedies: tuple[str, str],
+) -> Iterator[FieldViolation]:
+    """Refuse on ``field`` an answer of ``designs`` of ``design`` bytes each over the limit.
+
+    Said with the count that fits, ``remedies`` naming the count (``a top_k``) and what serves
+    where not one design fits (``a smaller input grid``): a refusal of ``--top 50`` left its
+    reader to divide the limit by the estimate.
+    """
+    fits = limits.max_message_bytes // design
+    count, smaller = remedies
+    advice = f"{count} of at most {fits:,} fits it"
+    if fits == 0:
+        advice = f"not one design fits it: {smaller} does"
+    for violation in _response(field, whose, designs * design, limits):
+        yield replace(violation, description=f"{violation.description}; {advice}")
+
+
+def _window_entries(architecture: Architecture) -> int:
+    """Sum over layers of (windows x window size): the min-cut's work per correlation.
+
+    A mixture runs the recurrence in every member.
+    """
+    schedule = architecture.schedule
+    members = 1 if architecture.mixture is None else 1 + len(architecture.mixture.members)
+    return members * sum(
+        math.prod(grid) * math.prod(pool)
+        for grid, pool in zip(schedule.grids[1:], schedule.pools, strict=True)
+    )
+
+
+def _exact_violations(
+    task: Task, architecture: Architecture, limits: RequestLimits
+) -> Iterator[FieldViolation]:
+    # The engine contracts every location the network pools, the margins included: a padded
+    # grid is counted, and named, or the count would not be the input's a user knows.
+    # The field, exact, says what is certified: "exact: exact certification: ..." said it twice.
+    grid = "certification's grid of locations"
+    if architecture.padded:
+        grid += (
+            f" (the input {list(architecture.input.shape)} padded to "
+            f"{grid_text(architecture.grid)})"
+        )
+    yield from _count("exact", grid, math.prod(architecture.grid), limits, "max_exact_locations")
+    widths, mixture = architecture.widths, architecture.mixture
+    trees = [widths] if mixture is None else member_widths(widths, mixture)  # every member's
+    widest = max(architecture.representation, *(width for tree in trees for width in tree))
+    yield from _count(
+        "exact", "certification's channel count", widest, limits, "max_exact_channels"
+    )
+    yield from _exact_size_violations(task, architecture.representation, limits)
+
+
+def _exact_size_violations(
+    task: Task, representation: int, limits: RequestLimits
+) -> Iterator[FieldViolation]:
+    """Refuse the correlations an exact certification cannot take within ``max_exact_log2_size``.
+
+    Over the setting, every correlation no value of it admits is named, with no limit to raise
+    (advised to raise it, the caller was refused again): one past the setting's ceiling, and
+    one the engine's elimination bound refuses whatever the setting is. Otherwise the largest
+    size over it is the one quoted, the value that admits every correlation (the first over it
+    was: raised to it, a larger one was refused).
+    """
+    log2_m = math.log2(representation)
+    sizes = [(c.name, c.a.size * log2_m, c.b.size * log2_m) for c in task.resolved()]
+    over = [size for size in sizes if size[1] + size[2] > limits.max_exact_log2_size]
+    unadmitted = False  # a correlation no value of the setting admits: each is named
+    for name, log2_rows, log2_columns in over:
+        if log2_rows + log2_columns > EXACT_MAX_LOG2_SIZE:  # past the setting's ceiling: said so
+            yield _exact_size(name, log2_rows + log2_columns, limits)
+            unadmitted = True
+        elif (eliminated := elimination_problem(log2_rows, log2_columns)) is not None:
+            yield FieldViolation("exact", f"certification of {name!r}: {eliminated}")
+            unadmitted = True
+    if over and not unadmitted:
+        name, log2_rows, log2_columns = max(over, key=lambda size: size[1] + size[2])
+        yield _exact_size(name, log2_rows + log2_columns, limits)
+
+
+def _exact_size(name: str, log2_size: float, limits: RequestLimits) -> FieldViolation:
+    """Refuse correlation ``name``'s exact certification of ``log2_size`` on the setting."""
+    return _over(
+        "exact",
+        f"certification of {name!r}: (|A| + |B|) log2 M",
+        log2_size,
+        limits,
+        "max_exact_log2_size",
+        bits_over(log2_size, limits.max_exact_log2_size),
+    )
+
+
+_WORK_SETTINGS: Final = frozenset(
+    {"max_top_k", "max_time_limit_seconds", "max_channels", "max_representation_kernel"}
+)
+"""The settings that bound the work a request asks for, not what reading it costs: a request
+over these alone is read on past them (:func:`_with_field_problems`)."""
+
+
+@contextmanager
+def read_on_past_limits(*stages: Callable[[], object]) -> Iterator[None]:
+    """Raise a limits check's refusal with what the request's later ``stages`` refuse.
+
+    Around a ``check_*_request`` call: its :class:`LimitExceededError` is raised as
+    :func:`_with_field_problems` makes it.
+    """
+    try:
+        yield
+    except LimitExceededError as over:
+        raise _with_field_problems(over, *stages) from None
+
+
+def _with_field_problems(
+    error: LimitExceededError, *stages: Callable[[], object]
+) -> InvalidRequestError:
+    """Return the refusal of a request over limits, with the first of its later stages' refusal.
+
+    ``LIMIT_EXCEEDED`` promises that raising the limits it names admits the request
+    (docs/SERVICE.md), yet a request also wrong in a field (a ``max_parameters`` of 0 beside a
+    ``top_k`` over ``max_top_k``) was refused again once its caller raised them. Where every
+    setting refused bounds the work asked for (:data:`_WORK_SETTINGS`), the ``stages`` after
+    the limits run (reading the task, the budget, the architecture), and the first refusal among
+    them joins the limits' (each field once, the limit's first): the reason is then
+    ``INVALID_REQUEST``. A request over a limit on what reading it costs (``max_locations``,
+    ``max_correlations``, ...) or past a ceiling no setting raises (a family list longer than
+    the families, which took seconds to read) is not read: its refusal comes alone.
+    """
+    if not all(v.limit is not None and v.limit.setting in _WORK_SETTINGS for v in error.violations):
+        return error
+    for stage in stages:
+        try:
+            stage()
+        except InvalidRequestError as refused:
+            fields = {v.field for v in error.violations}
+            more = [v for v in refused.violations if v.field not in fields]
+            return InvalidRequestError([*error.violations, *more]) if more else error
+    return error
+
+
+def _raise_if_any(violations: list[FieldViolation]) -> None:
+    if violations:
+        raise LimitExceededError(violations)
+
+
+def _over(
+    field: str,
+    what: str,
+    value: float,
+    limits: RequestLimits,
+    setting: Setting,
+    written: str | None = None,
+) -> FieldViolation:
+    """Refuse on ``field`` ``what`` of ``value``, over the ``limits`` setting named ``setting``.
+
+    ``written``: ``value`` as the refusal says it, where not as
+    :func:`~advisor.words.number_text` writes it (a figure in bits, which the limit keeps
+    exactly as the value that admits the request).
+    """
+    refused = _refused(limits, setting, value)
+    shown = refused.needed if written is None else written
+    violation = _exceeding(field, what, shown, _limit(refused))
+    return _with_limit(violation, refused)
+
+
+def _with_limit(violation: FieldViolation, refused: RefusedLimit) -> FieldViolation:
+    """Carry ``refused`` with ``violation``, unless no server may set the value it needs.
+
+    A value past a setting's ceiling (an exact rank of 2^4096, a time limit past a week) is no
+    limit to raise: the refusal says the ceiling, and carries no limit, so the service answers
+    it as a plain bad request and a caller is not told a value no server accepts.
+    """
+    setting = refused.setting
+    ceiling = setting_ceiling(setting)
+    if ceiling is None or settable(setting, refused.needed_text):
+        return replace(violation, limit=refused)
+    beyond = f"({setting}, which no server may set above {ceiling})"
+    return replace(violation, description=violation.description.replace(f"({setting})", beyond))
+
+
+def _exceeding(field: str, what: str, value: float | str, bound: str) -> FieldViolation:
+    """Refuse on ``field`` ``what`` of ``value``, over ``bound`` (its number and what it is).
+
+    A number is written as :func:`~advisor.words.number_text` writes it, a text as it is.
+    """
+    shown = value if isinstance(value, str) else number_text(value)
+    return FieldViolation(field, f"{what} {shown} exceeds {bound}")
+
+
+def _refused(limits: RequestLimits, setting: Setting, needed: float) -> RefusedLimit:
+    """Return the setting named ``setting`` of ``limits`` as refusing a field that ``needed``.
+
+    Every refusal of a limit carries it as data beside its message (the service's
+    ``LIMIT_EXCEEDED`` detail), and quotes it from it (:func:`_limit`): the two never disagree.
+    """
+    return RefusedLimit(setting, getattr(limits, setting), needed)
+
+
+def _limit(refused: RefusedLimit) -> str:
+    """Quote the setting ``refused``: its value and its name, to raise it.
+
+    Every refusal of a limit words it so: ``the server's limit of 16,384 (max_locations)``,
+    which ``advisor serve --limit`` or a config file's ``limits`` raises.
+    """
+    return f"the server's limit of {number_text(refused.limit)} ({refused.setting})"
+
+
+def _count(
+    field: str, what: str, count: int, limits: RequestLimits, setting: Setting
+) -> Iterator[FieldViolation]:
+    """Refuse on ``field`` a ``count`` over the ``limits`` setting named ``setting``."""
+    if count > getattr(limits, setting):
+        yield _over(field, what, count, limits, setting)
+
+
+def _response(
+    field: str, whose: str, estimate: int, limits: RequestLimits
+) -> Iterator[FieldViolation]:
+    """Refuse on ``field`` an answer estimated over ``max_message_bytes`` (``whose``: which)."""
+    if estimate > limits.max_message_bytes:
+        refused = _refused(limits, "max_message_bytes", estimate)
+        refusal = FieldViolation(
+            field,
+            f"the response {whose} is estimated at {refused.needed:,} bytes, over "
+            f"{_limit(refused)}",
+        )
+        yield _with_limit(refusal, refused)
+
+
+def _input_violations(
+    spec: advisor_pb2.InputSpec, limits: RequestLimits, field: str
+) -> Iterator[FieldViolation]:
+    # A shape of no grid's axes (none, four, a non-positive size) is the library's to refuse:
+    # refused on the limit, its sender was told a stride that gave a shape refused again.
+    if grid_axes_problem(spec.shape) is None:
+        for violation in _count(
+            f"{field}.shape", "grid of locations", math.prod(spec.shape), limits, "max_locations"
+        ):
+            yield replace(
+                violation, description=f"{violation.description}{_grid_advice(spec, limits)}"
+            )
+
+
+def _grid_advice(spec: advisor_pb2.InputSpec, limits: RequestLimits) -> str:
+    """Say what a grid refused on ``max_locations`` can do ('' when nothing).
+
+    A channels-first image written as a 3-D shape ([3, 96, 96]) is refused here before the
+    library's own note on its colour axis can say how to give the channels: the note is added.
+    So is the stride that brings the grid (without such an axis) within the limit, where it is
+    over it: a video clip or a volume was told only the operator's setting, which its sender
+    cannot change.
+    """
+    found, hint = channel_axis(spec.shape), channel_axis_hint(spec.shape)
+    grid = spec.shape if found is None else found.grid
+    advice = [] if hint is None else [hint]
+    if math.prod(grid) > limits.max_locations:
+        advice.append(downsample_advice(grid, limits.max_locations))
+    return "".join(f"; {text}" for text in advice)
+
+
+def _name_violations(name: str, limits: RequestLimits, field: str) -> Iterator[FieldViolation]:
+    yield from _count(field, "name length (characters)", len(name), limits, "max_name_chars")
+
+
+def _region_violations(
+    region: advisor_pb2.Region, limits: RequestLimits, field: str, grid: tuple[int, ...] | None
+) -> Iterator[FieldViolation]:
+    """Refuse a region's name or locations over the limits, or more locations than ``grid`` has.
+
+    ``grid``: the input's shape where it is a grid within the limits (:func:`_admitted_grid`).
+    A region of more indices (which are distinct) or mask cells (one a location) than that grid
+    has is wrong whatever the server admits: refused on ``max_locations``, it was refused again
+    on its indices once the limit was raised, so it is refused without a limit to raise.
+    """
+    kind = region.WhichOneof("kind")
+    if kind == "preset":
+        yield from _name_violations(region.preset, limits, f"{field}.preset")
+        return
+    if kind == "indices":
+        where, what, count = f"{field}.indices", "index count", len(region.indices.values)
+    elif kind == "mask":
+        where, what = f"{field}.mask", "mask cell count"
+        count = sum(len(row) for row in region.mask.rows)
+    else:
+        return
+    if grid is not None and count > math.prod(grid):
+        yield _exceeding(
+            where, what, count, f"the {math.prod(grid):,} locations of the input {list(grid)}"
+        )
+    else:
+        yield from _count(where, what, count, limits, "max_locations")
+
+
+def _task_violations(
+    task: advisor_pb2.Task, limits: RequestLimits, field: str
+) -> Iterator[FieldViolation]:
+    yield from _input_violations(task.input, limits, f"{field}.input")
+    yield from _count(
+        f"{field}.correlations",
+        "correlation count",
+        len(task.correlations),
+        limits,
+        "max_correlations",
+    )
+    if task.HasField("outputs"):
+        yield from _count(f"{field}.outputs", "output count", task.outputs, limits, "max_channels")
+    yield from _count(
+        f"{field}.arrangement", "arrangement length", len(task.arrangement), limits, "max_locations"
+    )
+    if task.HasField("preset"):
+        yield from _name_violations(task.preset, limits, f"{field}.preset")
+    grid = _admitted_grid(task.input, limits)
+    for i, correlation in enumerate(task.correlations[: limits.max_correlations]):
+        at = f"{field}.correlations[{i}]"
+        yield from _name_violations(correlation.name, limits, f"{at}.name")
+        yield from _region_violations(correlation.a, limits, f"{at}.a", grid)
+        if correlation.HasField("b"):
+            yield from _region_violations(correlation.b, limits, f"{at}.b", grid)
+
+
+def _widths_violations(
+    widths: Iterable[tuple[str, int]], limits: RequestLimits
+) -> Iterator[FieldViolation]:
+    for field, width in widths:
+        yield from _count(field, "channel count", width, limits, "max_channels")
+
+
+def _architecture_violations(
+    architecture: advisor_pb2.Architecture, limits: RequestLimits, field: str
+) -> Iterator[FieldViolation]:
+    """Name what is over a limit in ``architecture``: its own tree's and every mixture member's.
+
+    A member is bounded as the architecture's own tree is: one width per layer, each within
+    ``max_channels``, and its geometry.
+    """
+    yield from _input_violations(architecture.input, limits, f"{field}.input")
+    layers = architecture.layers
+    yield from _count(f"{field}.layers", "layer count", len(layers), limits, "max_layers")
+    yield from _widths_violations(
+        [
+            (f"{field}.representation", architecture.representation),
+            *(
+                (f"{field}.layers[{i}].channels", layer.channels)
+                for i, layer in enumerate(layers[: limits.max_layers])
+            ),
+        ],
+        limits,
+    )
+    padded = _padded_permutation(architecture.input, limits)
+    yield from _geometry_violations(architecture.geometry, limits, f"{field}.geometry", padded)
+    for j, member in enumerate(architecture.mixture.members):
+        member_field = f"{field}.mixture.members[{j}]"
+        channels = member.channels
+        yield from _count(
+            f"{member_field}.channels", "layer count", len(channels), limits, "max_layers"
+        )
+        yield from _widths_violations(
+            (
+                (f"{member_field}.channels[{i}]", width)
+                for i, width in enumerate(channels[: limits.max_layers])
+            ),
+            limits,
+        )
+        yield from _geometry_violations(member.geometry, limits, f"{member_field}.geometry", padded)
+    if architecture.HasField("outputs"):
+        yield from _count(
+            f"{field}.outputs", "output count", architecture.outputs, limits, "max_channels"
+        )
+    if architecture.HasField("family"):
+        yield from _name_violations(architecture.family, limits, f"{field}.family")
+    if architecture.HasField("representation_kernel"):
+        yield from _kernel_violations(architecture.representation_kernel, limits, field)
+
+
+def _padded_permutation(spec: advisor_pb2.InputSpec, limits: RequestLimits) -> int | None:
+    """Return the most ids a permutation of an architecture on ``spec`` may hold past the limit.
+
+    A permutation may hold ``max_locations`` ids, or for an input within it as many as the
+    largest padded grid the search pools (:func:`~advisor.model.padding.largest_grid`, up to
+    ``2^ndim`` times the input): the server's own recommendations carry such permutations,
+    which ``Analyze`` refused (a 23x23x23 input's pick, padded to 32x32x32, has 32,768). None
+    where that grid is no larger than ``max_locations``, which then bounds the permutation;
+    also for an input that is no grid. For an input over the limit, refused on its own field,
+    :data:`_UNBOUNDED`: the limit that admits the input admits its padded permutation with it,
+    and the refusal named the permutation's length as the limit to raise to (a 5x100x100 pick
+    padded to 6x100x100: "raise it to 60000", where 50,000 admits both).
+    """
+    shape = tuple(spec.shape)
+    if grid_problem(shape) is not None:
+        return None
+    if math.prod(shape) > limits.max_locations:
+        return _UNBOUNDED
+    padded = largest_grid(shape)
+    return padded if padded > limits.max_locations else None
+
+
+_UNBOUNDED: Final = sys.maxsize
+"""The permutation bound of an input over ``max_locations`` (:func:`_padded_permutation`): none."""
+
+
+def _admitted_grid(spec: advisor_pb2.InputSpec, limits: RequestLimits) -> tuple[int, ...] | None:
+    """Return the shape of ``spec`` where it is a grid within ``max_locations``, else None.
+
+    None for an input that is no grid (the library's to refuse) or over the limit (refused on
+    its own field): nothing of such an input is worth computing.
+    """
+    shape = tuple(spec.shape)
+    if grid_problem(shape) is not None or math.prod(shape) > limits.max_locations:
+        return None
+    return shape
+
+
+def _geometry_violations(
+    geometry: advisor_pb2.Geometry, limits: RequestLimits, field: str, padded: int | None
+) -> Iterator[FieldViolation]:
+    """Name what is over a limit in ``geometry``, whose permutation may hold ``padded`` ids.
+
+    ``padded``: the input's largest padded grid where it is over ``max_locations``
+    (:func:`_padded_permutation`).
+    """
+    length = len(geometry.permutation.permutation)
+    if padded is None:
+        yield from _count(
+            f"{field}.permutation", "permutation length", length, limits, "max_locations"
+        )
+    elif length > padded:
+        yield _exceeding(
+            f"{field}.permutation",
+            "permutation length",
+            length,
+            f"{padded:,}, the locations of the largest grid the search pads the input to",
+        )
+    yield from _count(
+        f"{field}.dilations",
+        "dilation count",
+        len(geometry.dilations.dilations),
+        limits,
+        "max_layers",
+    )
+
+
+def _min_depth_violations(
+    budget: advisor_pb2.Budget, spec: advisor_pb2.InputSpec, limits: RequestLimits, field: str
+) -> Iterator[FieldViolation]:
+    """Refuse on ``field`` a ``min_depth`` over ``max_layers``, with what would admit it.
+
+    Where no tree on the input ``spec`` is that deep, whatever the server admits, the refusal
+    is the search's (:func:`~advisor.search.checks.too_deep`, quoting the deepest tree within
+    the depth bounds the server would search), with no limit to raise: an 8 x 8 task's
+    ``min_depth`` 20 was refused over ``max_layers`` 16, and its ``ErrorInfo`` asked for 20,
+    which only led to the search's refusal to lower it to 3.
+    """
+    depth = budget.min_depth
+    if depth <= limits.max_layers:
+        return
+    # Only for a depth over the limit: importing the search loads its engines, which a command
+    # that builds no request (`advisor presets`) must not load (tests/test_startup.py).
+    from advisor.search.candidates import deepest_tree
+    from advisor.search.checks import too_deep
+
+    shape = _admitted_grid(spec, limits)
+    if shape is None or depth <= deepest_tree(shape):
+        yield _over(field, "depth", depth, limits, "max_layers")
+        return
+    bound = limits.max_layers
+    if budget.HasField("max_depth"):
+        bound = min(bound, budget.max_depth)
+    yield FieldViolation(field, too_deep(shape, depth, bound))
+
+
+def _kernel_violations(
+    kernel: int,
+    limits: RequestLimits,
+    field: str,
+    spec: advisor_pb2.InputSpec | None = None,
+) -> Iterator[FieldViolation]:
+    """Refuse on ``field`` a representation kernel over ``max_representation_kernel``.
+
+    A search's kernel (on the input ``spec``) wider than the input is refused as the search
+    refuses it (:func:`~advisor.search.checks.kernel_too_wide`), with no limit to raise: a
+    100-wide kernel on 32x32 was refused over the limit of 64, and a server that raised it
+    refused it again. An analysis may read any kernel (``spec`` None).
+    """
+    name = f"{field}.representation_kernel"
+    if kernel > limits.max_representation_kernel and spec is not None:
+        shape = _admitted_grid(spec, limits)
+        # Only past the limit: the search's checks load its engines (as _min_depth_violations).
+        from advisor.search.checks import kernel_too_wide
+
+        too_wide = None if shape is None else kernel_too_wide(shape, kernel)
+        if too_wide is not None:
+            yield FieldViolation(name, too_wide)
+            return
+    yield from _count(name, "representation kernel", kernel, limits, "max_representation_kernel")
+
+
+def _budget_violations(
+    budget: advisor_pb2.Budget,
+    spec: advisor_pb2.InputSpec,
+    limits: RequestLimits,
+    field: str,
+) -> Iterator[FieldViolation]:
+    """Name what is over a limit in ``budget``, a search's on the input ``spec``."""
+    if budget.HasField("max_depth"):
+        yield from _count(f"{field}.max_depth", "depth", budget.max_depth, limits, "max_layers")
+    if budget.HasField("min_depth"):
+        yield from _min_depth_violations(budget, spec, limits, f"{field}.min_depth")
+    if budget.HasField("max_channels"):
+        yield from _widths_violations([(f"{field}.max_channels", budget.max_channels)], limits)
+    yield from _count(
+        f"{field}.channel_choices",
+        "choice count",
+        len(budget.channel_choices),
+        limits,
+        "max_channel_choices",
+    )
+    yield from _widths_violations(
+        (
+            (f"{field}.channel_choices[{i}]", width)
+            for i, width in enumerate(budget.channel_choices[: limits.max_channel_choices])
+        ),
+        limits,
+    )
+    if len(budget.geometries) > len(FAMILIES):
+        # Not a setting: a longer list repeats a family. Left to the budget's own check, a
+        # million (a 1 MB message) took seconds to name every repeat, and held a slot as long.
+        yield _exceeding(
+            f"{field}.geometries",
+            "family count",
+            len(budget.geometries),
+            f"the {len(FAMILIES)} families there are (each may be named once)",
+        )
+    if budget.HasField("top_k"):
+        yield from _count(f"{field}.top_k", "top_k", budget.top_k, limits, "max_top_k")
+    seconds = budget.time_limit_seconds
+    # NaN and infinities are left to the budget's own check, which refuses them as the library
+    # and the command do: over a limit, inf was an ErrorInfo asking for a limit of 'inf'.
+    if math.isfinite(seconds) and seconds > limits.max_time_limit_seconds:
+        yield _over(
+            f"{field}.time_limit_seconds",
+            "time limit (seconds)",
+            seconds,
+            limits,
+            "max_time_limit_seconds",
+        )
+    if budget.HasField("outputs"):
+        yield from _count(
+            f"{field}.outputs", "output count", budget.outputs, limits, "max_channels"
+        )
+    if budget.HasField("representation_kernel"):
+        yield from _kernel_violations(budget.representation_kernel, limits, field, spec)
