@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Final
 
-from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError, RefusedLimit
+from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError
 from advisor.infer.terms import MAX_TOP_K
 from advisor.integrations.katib import (
     KatibSearch,
@@ -63,14 +63,16 @@ from advisor.service.answer_size import (
     recommendation_bytes,
     suggestion_bytes,
 )
-from advisor.service.limits import (
-    RequestLimits,
-    Setting,
-    settable,
-    setting_ceiling,
-    unset_top_k,
+from advisor.service.limit_violations import (
+    count_over,
+    exceeding,
+    over_limit,
+    quoted_limit,
+    raise_if_any,
+    refused_setting,
+    with_limit,
 )
-from advisor.words import number_text
+from advisor.service.limits import RequestLimits, unset_top_k
 
 __all__ = [
     "check_analysis_cost",
@@ -105,7 +107,7 @@ def check_recommend_request(
                 ("a top_k", "a smaller input grid"),
             )
         )
-    _raise_if_any(violations)
+    raise_if_any(violations)
 
 
 def check_analyze_request(request: advisor_pb2.AnalyzeRequest, limits: RequestLimits) -> None:
@@ -129,7 +131,7 @@ def check_analyze_request(request: advisor_pb2.AnalyzeRequest, limits: RequestLi
                 limits,
             )
         )
-    _raise_if_any(violations)
+    raise_if_any(violations)
 
 
 def check_infer_request(request: advisor_pb2.InferTaskRequest, limits: RequestLimits) -> None:
@@ -146,7 +148,7 @@ def check_infer_request(request: advisor_pb2.InferTaskRequest, limits: RequestLi
         if edges > bound:
             # Not a setting: what no graph of the grid holds, whatever the server admits.
             violations.append(
-                _exceeding(
+                exceeding(
                     "graph.rows",
                     "edge count",
                     edges,
@@ -154,8 +156,8 @@ def check_infer_request(request: advisor_pb2.InferTaskRequest, limits: RequestLi
                 )
             )
     if request.HasField("outputs"):
-        violations += _count("outputs", "output count", request.outputs, limits, "max_channels")
-    _raise_if_any(violations)
+        violations += count_over("outputs", "output count", request.outputs, limits, "max_channels")
+    raise_if_any(violations)
 
 
 def check_analysis_cost(
@@ -168,7 +170,7 @@ def check_analysis_cost(
     value of it admits a correlation: :func:`_exact_size_violations`).
     """
     violations = list(
-        _count(
+        count_over(
             "architecture.layers",
             "pooling-window entry count",
             _window_entries(architecture),
@@ -178,7 +180,7 @@ def check_analysis_cost(
     )
     if exact:
         violations.extend(_exact_violations(task, architecture, limits))
-    _raise_if_any(violations)
+    raise_if_any(violations)
 
 
 def check_katib_request(
@@ -199,12 +201,14 @@ def check_katib_request(
     spec = input_document(list(graph.input_sizes))
     if spec is not None:  # else the experiment's reader names it
         grid = math.prod(spec["shape"])
-        violations += _count(
+        violations += count_over(
             f"{field}.input_sizes", "grid of locations", grid, limits, "max_locations"
         )
     for size in graph.output_sizes:
-        violations += _count(f"{field}.output_sizes", "output count", size, limits, "max_channels")
-    violations += _count(f"{field}.num_layers", "depth", graph.num_layers, limits, "max_layers")
+        violations += count_over(
+            f"{field}.output_sizes", "output count", size, limits, "max_channels"
+        )
+    violations += count_over(f"{field}.num_layers", "depth", graph.num_layers, limits, "max_layers")
     for space_field, space in width_spaces(request.experiment.spec.nas_config.operations.operation):
         try:
             widths = width_values(space)
@@ -212,13 +216,13 @@ def check_katib_request(
             continue  # not integers: the experiment's reader names it
         count = _value_count(widths)
         if count > limits.max_channel_choices:
-            violations += _count(
+            violations += count_over(
                 space_field, "num_filter value count", count, limits, "max_channel_choices"
             )
         else:
             violations += _widths_violations(((space_field, w) for w in widths), limits)
     if isinstance(request, api_pb2.GetSuggestionsRequest):
-        violations += _count(
+        violations += count_over(
             "total_request_number",
             "designs of the sequence to compute",
             request.total_request_number,
@@ -228,14 +232,14 @@ def check_katib_request(
     else:
         # GetSuggestions refuses a total_request_number past the limit, and Katib's controller
         # retries a refused call without end: an experiment that would reach it is refused here.
-        violations += _count(
+        violations += count_over(
             "experiment.spec.max_trial_count",
             "designs of the sequence its trials need",
             request.experiment.spec.max_trial_count,
             limits,
             "max_katib_designs",
         )
-    _raise_if_any(violations)
+    raise_if_any(violations)
 
 
 def _value_count(widths: Sequence[int]) -> int:
@@ -266,7 +270,7 @@ def check_katib_search(
     task = wire.task_to_proto(search.task)
     violations = [
         *_task_violations(task, limits, setting_field(experiment, "task")),
-        *_count(
+        *count_over(
             "experiment.spec.nas_config.operations.operation",
             "num_filter width count over all operations",
             len(search.budget.channel_choices or ()),
@@ -277,7 +281,7 @@ def check_katib_search(
     seconds = search.budget.time_limit_seconds
     if seconds is not None and seconds > limits.max_time_limit_seconds:
         violations.append(
-            _over(
+            over_limit(
                 setting_field(experiment, "time_limit"),
                 "time_limit in seconds",
                 seconds,
@@ -296,7 +300,7 @@ def check_katib_search(
                 current_request_number * design,
                 limits,
             )
-    _raise_if_any(violations)
+    raise_if_any(violations)
 
 
 def _call_answer_violations(
@@ -371,11 +375,13 @@ def _exact_violations(
             f" (the input {list(architecture.input.shape)} padded to "
             f"{grid_text(architecture.grid)})"
         )
-    yield from _count("exact", grid, math.prod(architecture.grid), limits, "max_exact_locations")
+    yield from count_over(
+        "exact", grid, math.prod(architecture.grid), limits, "max_exact_locations"
+    )
     widths, mixture = architecture.widths, architecture.mixture
     trees = [widths] if mixture is None else member_widths(widths, mixture)  # every member's
     widest = max(architecture.representation, *(width for tree in trees for width in tree))
-    yield from _count(
+    yield from count_over(
         "exact", "certification's channel count", widest, limits, "max_exact_channels"
     )
     yield from _exact_size_violations(task, architecture.representation, limits)
@@ -410,7 +416,7 @@ def _exact_size_violations(
 
 def _exact_size(name: str, log2_size: float, limits: RequestLimits) -> FieldViolation:
     """Refuse correlation ``name``'s exact certification of ``log2_size`` on the setting."""
-    return _over(
+    return over_limit(
         "exact",
         f"certification of {name!r}: (|A| + |B|) log2 M",
         log2_size,
@@ -467,93 +473,18 @@ def _with_field_problems(
     return error
 
 
-def _raise_if_any(violations: list[FieldViolation]) -> None:
-    if violations:
-        raise LimitExceededError(violations)
-
-
-def _over(
-    field: str,
-    what: str,
-    value: float,
-    limits: RequestLimits,
-    setting: Setting,
-    written: str | None = None,
-) -> FieldViolation:
-    """Refuse on ``field`` ``what`` of ``value``, over the ``limits`` setting named ``setting``.
-
-    ``written``: ``value`` as the refusal says it, where not as
-    :func:`~advisor.words.number_text` writes it (a figure in bits, which the limit keeps
-    exactly as the value that admits the request).
-    """
-    refused = _refused(limits, setting, value)
-    shown = refused.needed if written is None else written
-    violation = _exceeding(field, what, shown, _limit(refused))
-    return _with_limit(violation, refused)
-
-
-def _with_limit(violation: FieldViolation, refused: RefusedLimit) -> FieldViolation:
-    """Carry ``refused`` with ``violation``, unless no server may set the value it needs.
-
-    A value past a setting's ceiling (an exact rank of 2^4096, a time limit past a week) is no
-    limit to raise: the refusal says the ceiling, and carries no limit, so the service answers
-    it as a plain bad request and a caller is not told a value no server accepts.
-    """
-    setting = refused.setting
-    ceiling = setting_ceiling(setting)
-    if ceiling is None or settable(setting, refused.needed_text):
-        return replace(violation, limit=refused)
-    beyond = f"({setting}, which no server may set above {ceiling})"
-    return replace(violation, description=violation.description.replace(f"({setting})", beyond))
-
-
-def _exceeding(field: str, what: str, value: float | str, bound: str) -> FieldViolation:
-    """Refuse on ``field`` ``what`` of ``value``, over ``bound`` (its number and what it is).
-
-    A number is written as :func:`~advisor.words.number_text` writes it, a text as it is.
-    """
-    shown = value if isinstance(value, str) else number_text(value)
-    return FieldViolation(field, f"{what} {shown} exceeds {bound}")
-
-
-def _refused(limits: RequestLimits, setting: Setting, needed: float) -> RefusedLimit:
-    """Return the setting named ``setting`` of ``limits`` as refusing a field that ``needed``.
-
-    Every refusal of a limit carries it as data beside its message (the service's
-    ``LIMIT_EXCEEDED`` detail), and quotes it from it (:func:`_limit`): the two never disagree.
-    """
-    return RefusedLimit(setting, getattr(limits, setting), needed)
-
-
-def _limit(refused: RefusedLimit) -> str:
-    """Quote the setting ``refused``: its value and its name, to raise it.
-
-    Every refusal of a limit words it so: ``the server's limit of 16,384 (max_locations)``,
-    which ``advisor serve --limit`` or a config file's ``limits`` raises.
-    """
-    return f"the server's limit of {number_text(refused.limit)} ({refused.setting})"
-
-
-def _count(
-    field: str, what: str, count: int, limits: RequestLimits, setting: Setting
-) -> Iterator[FieldViolation]:
-    """Refuse on ``field`` a ``count`` over the ``limits`` setting named ``setting``."""
-    if count > getattr(limits, setting):
-        yield _over(field, what, count, limits, setting)
-
-
 def _response(
     field: str, whose: str, estimate: int, limits: RequestLimits
 ) -> Iterator[FieldViolation]:
     """Refuse on ``field`` an answer estimated over ``max_message_bytes`` (``whose``: which)."""
     if estimate > limits.max_message_bytes:
-        refused = _refused(limits, "max_message_bytes", estimate)
+        refused = refused_setting(limits, "max_message_bytes", estimate)
         refusal = FieldViolation(
             field,
             f"the response {whose} is estimated at {refused.needed:,} bytes, over "
-            f"{_limit(refused)}",
+            f"{quoted_limit(refused)}",
         )
-        yield _with_limit(refusal, refused)
+        yield with_limit(refusal, refused)
 
 
 def _input_violations(
@@ -562,7 +493,7 @@ def _input_violations(
     # A shape of no grid's axes (none, four, a non-positive size) is the library's to refuse:
     # refused on the limit, its sender was told a stride that gave a shape refused again.
     if grid_axes_problem(spec.shape) is None:
-        for violation in _count(
+        for violation in count_over(
             f"{field}.shape", "grid of locations", math.prod(spec.shape), limits, "max_locations"
         ):
             yield replace(
@@ -588,7 +519,7 @@ def _grid_advice(spec: advisor_pb2.InputSpec, limits: RequestLimits) -> str:
 
 
 def _name_violations(name: str, limits: RequestLimits, field: str) -> Iterator[FieldViolation]:
-    yield from _count(field, "name length (characters)", len(name), limits, "max_name_chars")
+    yield from count_over(field, "name length (characters)", len(name), limits, "max_name_chars")
 
 
 def _region_violations(
@@ -613,18 +544,18 @@ def _region_violations(
     else:
         return
     if grid is not None and count > math.prod(grid):
-        yield _exceeding(
+        yield exceeding(
             where, what, count, f"the {math.prod(grid):,} locations of the input {list(grid)}"
         )
     else:
-        yield from _count(where, what, count, limits, "max_locations")
+        yield from count_over(where, what, count, limits, "max_locations")
 
 
 def _task_violations(
     task: advisor_pb2.Task, limits: RequestLimits, field: str
 ) -> Iterator[FieldViolation]:
     yield from _input_violations(task.input, limits, f"{field}.input")
-    yield from _count(
+    yield from count_over(
         f"{field}.correlations",
         "correlation count",
         len(task.correlations),
@@ -632,8 +563,10 @@ def _task_violations(
         "max_correlations",
     )
     if task.HasField("outputs"):
-        yield from _count(f"{field}.outputs", "output count", task.outputs, limits, "max_channels")
-    yield from _count(
+        yield from count_over(
+            f"{field}.outputs", "output count", task.outputs, limits, "max_channels"
+        )
+    yield from count_over(
         f"{field}.arrangement", "arrangement length", len(task.arrangement), limits, "max_locations"
     )
     if task.HasField("preset"):
@@ -651,7 +584,7 @@ def _widths_violations(
     widths: Iterable[tuple[str, int]], limits: RequestLimits
 ) -> Iterator[FieldViolation]:
     for field, width in widths:
-        yield from _count(field, "channel count", width, limits, "max_channels")
+        yield from count_over(field, "channel count", width, limits, "max_channels")
 
 
 def _architecture_violations(
@@ -664,7 +597,7 @@ def _architecture_violations(
     """
     yield from _input_violations(architecture.input, limits, f"{field}.input")
     layers = architecture.layers
-    yield from _count(f"{field}.layers", "layer count", len(layers), limits, "max_layers")
+    yield from count_over(f"{field}.layers", "layer count", len(layers), limits, "max_layers")
     yield from _widths_violations(
         [
             (f"{field}.representation", architecture.representation),
@@ -680,7 +613,7 @@ def _architecture_violations(
     for j, member in enumerate(architecture.mixture.members):
         member_field = f"{field}.mixture.members[{j}]"
         channels = member.channels
-        yield from _count(
+        yield from count_over(
             f"{member_field}.channels", "layer count", len(channels), limits, "max_layers"
         )
         yield from _widths_violations(
@@ -692,7 +625,7 @@ def _architecture_violations(
         )
         yield from _geometry_violations(member.geometry, limits, f"{member_field}.geometry", padded)
     if architecture.HasField("outputs"):
-        yield from _count(
+        yield from count_over(
             f"{field}.outputs", "output count", architecture.outputs, limits, "max_channels"
         )
     if architecture.HasField("family"):
@@ -749,17 +682,17 @@ def _geometry_violations(
     """
     length = len(geometry.permutation.permutation)
     if padded is None:
-        yield from _count(
+        yield from count_over(
             f"{field}.permutation", "permutation length", length, limits, "max_locations"
         )
     elif length > padded:
-        yield _exceeding(
+        yield exceeding(
             f"{field}.permutation",
             "permutation length",
             length,
             f"{padded:,}, the locations of the largest grid the search pads the input to",
         )
-    yield from _count(
+    yield from count_over(
         f"{field}.dilations",
         "dilation count",
         len(geometry.dilations.dilations),
@@ -789,7 +722,7 @@ def _min_depth_violations(
 
     shape = _admitted_grid(spec, limits)
     if shape is None or depth <= deepest_tree(shape):
-        yield _over(field, "depth", depth, limits, "max_layers")
+        yield over_limit(field, "depth", depth, limits, "max_layers")
         return
     bound = limits.max_layers
     if budget.HasField("max_depth"):
@@ -820,7 +753,9 @@ def _kernel_violations(
         if too_wide is not None:
             yield FieldViolation(name, too_wide)
             return
-    yield from _count(name, "representation kernel", kernel, limits, "max_representation_kernel")
+    yield from count_over(
+        name, "representation kernel", kernel, limits, "max_representation_kernel"
+    )
 
 
 def _budget_violations(
@@ -831,12 +766,12 @@ def _budget_violations(
 ) -> Iterator[FieldViolation]:
     """Name what is over a limit in ``budget``, a search's on the input ``spec``."""
     if budget.HasField("max_depth"):
-        yield from _count(f"{field}.max_depth", "depth", budget.max_depth, limits, "max_layers")
+        yield from count_over(f"{field}.max_depth", "depth", budget.max_depth, limits, "max_layers")
     if budget.HasField("min_depth"):
         yield from _min_depth_violations(budget, spec, limits, f"{field}.min_depth")
     if budget.HasField("max_channels"):
         yield from _widths_violations([(f"{field}.max_channels", budget.max_channels)], limits)
-    yield from _count(
+    yield from count_over(
         f"{field}.channel_choices",
         "choice count",
         len(budget.channel_choices),
@@ -853,19 +788,19 @@ def _budget_violations(
     if len(budget.geometries) > len(FAMILIES):
         # Not a setting: a longer list repeats a family. Left to the budget's own check, a
         # million (a 1 MB message) took seconds to name every repeat, and held a slot as long.
-        yield _exceeding(
+        yield exceeding(
             f"{field}.geometries",
             "family count",
             len(budget.geometries),
             f"the {len(FAMILIES)} families there are (each may be named once)",
         )
     if budget.HasField("top_k"):
-        yield from _count(f"{field}.top_k", "top_k", budget.top_k, limits, "max_top_k")
+        yield from count_over(f"{field}.top_k", "top_k", budget.top_k, limits, "max_top_k")
     seconds = budget.time_limit_seconds
     # NaN and infinities are left to the budget's own check, which refuses them as the library
     # and the command do: over a limit, inf was an ErrorInfo asking for a limit of 'inf'.
     if math.isfinite(seconds) and seconds > limits.max_time_limit_seconds:
-        yield _over(
+        yield over_limit(
             f"{field}.time_limit_seconds",
             "time limit (seconds)",
             seconds,
@@ -873,7 +808,7 @@ def _budget_violations(
             "max_time_limit_seconds",
         )
     if budget.HasField("outputs"):
-        yield from _count(
+        yield from count_over(
             f"{field}.outputs", "output count", budget.outputs, limits, "max_channels"
         )
     if budget.HasField("representation_kernel"):
