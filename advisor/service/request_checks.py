@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Final
 
 from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError
@@ -46,21 +45,18 @@ from advisor.model.text import bits_over
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
+from advisor.service.answer_limits import (
+    call_answer_violations,
+    designs_response_violations,
+    response_violations,
+)
 from advisor.service.answer_size import (
     analysis_bytes,
     member_count,
     recommendation_bytes,
     suggestion_bytes,
 )
-from advisor.service.limit_violations import (
-    count_over,
-    exceeding,
-    over_limit,
-    quoted_limit,
-    raise_if_any,
-    refused_setting,
-    with_limit,
-)
+from advisor.service.limit_violations import count_over, exceeding, over_limit, raise_if_any
 from advisor.service.limits import RequestLimits, unset_top_k
 from advisor.service.request_parts import (
     architecture_violations,
@@ -94,7 +90,7 @@ def check_recommend_request(
         top_k = request.budget.top_k if request.budget.HasField("top_k") else unset_top_k(limits)
         mixtures = advisor_pb2.GEOMETRY_FAMILY_MIXTURE in request.budget.geometries
         violations.extend(
-            _designs_response(
+            designs_response_violations(
                 "budget.top_k",
                 f"to top_k {top_k}",
                 top_k,
@@ -120,7 +116,7 @@ def check_analyze_request(request: advisor_pb2.AnalyzeRequest, limits: RequestLi
     ]
     if not violations:
         violations.extend(
-            _response(
+            response_violations(
                 "task.correlations",
                 f"with {len(request.task.correlations):,} correlations",
                 analysis_bytes(request.task, member_count(request.architecture)),
@@ -261,7 +257,7 @@ def check_katib_search(
     request's task, under the ``task`` setting's field; the widths of all ``num_filter`` spaces
     together; the time limit; and the estimated size of an answer: for GetSuggestions, of its
     ``current_request_number`` designs; for ValidateAlgorithmSettings (None), of the most
-    designs one call of the experiment asks for (:func:`_call_answer_violations`).
+    designs one call of the experiment asks for (:func:`call_answer_violations`).
     """
     task = wire.task_to_proto(search.task)
     violations = [
@@ -288,62 +284,15 @@ def check_katib_search(
     if not violations:
         design = suggestion_bytes(task, "mixture" in search.budget.families())
         if current_request_number is None:
-            violations += _call_answer_violations(experiment.spec, design, limits)
+            violations += call_answer_violations(experiment.spec, design, limits)
         else:
-            violations += _response(
+            violations += response_violations(
                 "current_request_number",
                 f"for {current_request_number:,} designs",
                 current_request_number * design,
                 limits,
             )
     raise_if_any(violations)
-
-
-def _call_answer_violations(
-    spec: api_pb2.ExperimentSpec, design: int, limits: RequestLimits
-) -> Iterator[FieldViolation]:
-    """Refuse a ``parallel_trial_count`` whose call's answer, ``design`` bytes each, is too large.
-
-    Katib's controller asks one GetSuggestions call for at most ``parallel_trial_count`` designs
-    (no more than ``max_trial_count``, when set) and retries a refused call without end: an
-    experiment whose every call would be refused over ``max_message_bytes`` is refused up front,
-    saying the count that fits.
-    """
-    designs = spec.parallel_trial_count
-    if spec.max_trial_count > 0:
-        designs = min(designs, spec.max_trial_count)
-    whose = f"for the {designs:,} designs a call of the experiment may ask for"
-    yield from _designs_response(
-        "experiment.spec.parallel_trial_count",
-        whose,
-        designs,
-        design,
-        limits,
-        ("a parallelTrialCount", "a smaller inputSizes grid"),
-    )
-
-
-def _designs_response(
-    field: str,
-    whose: str,
-    designs: int,
-    design: int,
-    limits: RequestLimits,
-    remedies: tuple[str, str],
-) -> Iterator[FieldViolation]:
-    """Refuse on ``field`` an answer of ``designs`` of ``design`` bytes each over the limit.
-
-    Said with the count that fits, ``remedies`` naming the count (``a top_k``) and what serves
-    where not one design fits (``a smaller input grid``): a refusal of ``--top 50`` left its
-    reader to divide the limit by the estimate.
-    """
-    fits = limits.max_message_bytes // design
-    count, smaller = remedies
-    advice = f"{count} of at most {fits:,} fits it"
-    if fits == 0:
-        advice = f"not one design fits it: {smaller} does"
-    for violation in _response(field, whose, designs * design, limits):
-        yield replace(violation, description=f"{violation.description}; {advice}")
 
 
 def _window_entries(architecture: Architecture) -> int:
@@ -467,17 +416,3 @@ def _with_field_problems(
             more = [v for v in refused.violations if v.field not in fields]
             return InvalidRequestError([*error.violations, *more]) if more else error
     return error
-
-
-def _response(
-    field: str, whose: str, estimate: int, limits: RequestLimits
-) -> Iterator[FieldViolation]:
-    """Refuse on ``field`` an answer estimated over ``max_message_bytes`` (``whose``: which)."""
-    if estimate > limits.max_message_bytes:
-        refused = refused_setting(limits, "max_message_bytes", estimate)
-        refusal = FieldViolation(
-            field,
-            f"the response {whose} is estimated at {refused.needed:,} bytes, over "
-            f"{quoted_limit(refused)}",
-        )
-        yield with_limit(refusal, refused)
