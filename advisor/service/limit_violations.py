@@ -1,10 +1,11 @@
 """The violations a request over a limit is refused with, each worded and carrying its limit.
 
-Every check of a request against the limits builds its refusals here, so that each refusal of
-a setting says it the same way (``the server's limit of 16,384 (max_locations)``) and carries
-the :class:`~advisor.errors.RefusedLimit` it quotes, built once (:func:`refused_setting`): the
-service's ``LIMIT_EXCEEDED`` detail and the message never disagree. A value no server may set
-(past a setting's ceiling) is said so and carries no limit (:func:`with_limit`).
+Every check of a request against the limits builds its refusals from these, so that each
+refusal of a setting says it the same way (``the server's limit of 16,384 (max_locations)``)
+and carries the :class:`~advisor.errors.RefusedLimit` it quotes, built once
+(:func:`refused_setting`): the service's ``LIMIT_EXCEEDED`` detail and the message never
+disagree. A value no server may set (past a setting's ceiling) is said so and carries no limit
+(:func:`with_limit`).
 """
 
 from __future__ import annotations
