@@ -51,7 +51,7 @@ from advisor.model.exact_bounds import EXACT_MAX_LOG2_SIZE
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.model.task import parse_task
 from advisor.search.recommend import recommend
-from advisor.service import limits as service_limits
+from advisor.service import limit_violations
 from advisor.service import servicer as service_servicer
 from advisor.service import status as service_status
 from advisor.service.command import main as serve_main
@@ -1333,7 +1333,7 @@ def test_the_embedded_hint_reads_the_refused_limit_not_the_refusal_s_words(
     def reworded(field: str, what: str, value: float, bound: str) -> FieldViolation:
         return FieldViolation(field, f"asks for {what} {value}, past {bound}")
 
-    monkeypatch.setattr(service_limits, "_exceeding", reworded)
+    monkeypatch.setattr(limit_violations, "exceeding", reworded)
     search = ("recommend", task_file, "--budget", "2000", "--top", "60")
     line = assert_one_error_line(advisor(*search), ExitCode.INVALID_ARGUMENT)
     assert line == (

@@ -900,7 +900,8 @@ def test_row_top_keeps_the_largest_entries_of_every_row() -> None:
 def test_the_service_bounds_the_graph_before_any_work() -> None:
     from advisor.errors import LimitExceededError
     from advisor.protocol._proto.advisor.v1 import advisor_pb2
-    from advisor.service.limits import RequestLimits, check_infer_request
+    from advisor.service.limits import RequestLimits
+    from advisor.service.request_checks import check_infer_request
 
     graph = wire.dependence_graph_to_proto(_blocks_graph((16, 16), 16, seed=9))  # 1,920 edges
     check_infer_request(advisor_pb2.InferTaskRequest(graph=graph), RequestLimits())

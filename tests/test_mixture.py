@@ -41,7 +41,8 @@ from advisor.seprank.mixture import (
 )
 from advisor.seprank.mixture_exact import MIXTURE_EXACT_MAX_LOG2_SIZE, mixture_exact_rank
 from advisor.seprank.tree import log2_min_cut
-from advisor.service.limits import RequestLimits, check_analysis_cost
+from advisor.service.analysis_cost import check_analysis_cost
+from advisor.service.limits import RequestLimits
 from tests.support.mixtures import member_trees
 
 

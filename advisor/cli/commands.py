@@ -368,7 +368,7 @@ def _raise_hints(refusal: str, limits: Mapping[str, str]) -> str:
     exceeds the server's limit of 50 (max_top_k)`` gets ``(max_top_k; raise it with --limit
     max_top_k=60)``. A value no setting may hold (a time limit past a week, an exact rank larger
     than the exact engine computes) carries no limit: its refusal says the most a server may
-    set (:mod:`advisor.service.limits`).
+    set (:func:`advisor.service.limit_violations.with_limit`).
     """
     option = SERVE_OPTION_FLAGS["limits"]
     for setting, value in limits.items():

@@ -81,7 +81,7 @@ def largest_grid(shape: Sequence[int]) -> int:
 
     The input's own count, or its largest padded grid's (:func:`friendly_paddings`), up to
     ``2^ndim`` times more: a recommendation's permutation numbers that many locations at most,
-    which bounds the size of its encoding (:mod:`advisor.service.limits`).
+    which bounds the size of its encoding (:mod:`advisor.service.answer_size`).
 
     Examples
     --------

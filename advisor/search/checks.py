@@ -367,7 +367,7 @@ def too_deep(shape: Sequence[int], min_depth: int | None, max_depth: int | None)
     (:func:`~advisor.search.candidates.deepest_tree`): no tree of the search is deeper.
     Without the figure a user cannot tell which depth to ask for (a prime 13 pools four levels
     only padded to 16). The service refuses such a ``min_depth`` in these words too where it is
-    also over its ``max_layers`` (:mod:`advisor.service.limits`).
+    also over its ``max_layers`` (:mod:`advisor.service.request_parts`).
     """
     deepest = deepest_tree(shape, max_depth)
     levels = "1 level (one global pooling)" if deepest == 1 else f"{deepest} levels"

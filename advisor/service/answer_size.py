@@ -1,9 +1,9 @@
 """The estimated size of an answer, from the request alone: a page, an analysis, suggestions.
 
 A request whose answer would exceed the server's ``max_message_bytes`` is refused before any
-work (:mod:`advisor.service.limits`), so the estimates are upper bounds counted from the message:
-the names, the correlations, the permutations (one id per location of the largest grid the
-search may pad the input to) and, for a mixture, its members' figures, with an allowance for
+work (:mod:`advisor.service.answer_limits`), so the estimates are upper bounds counted from the
+message: the names, the correlations, the permutations (one id per location of the largest grid
+the search may pad the input to) and, for a mixture, its members' figures, with an allowance for
 the rationale's prose.
 """
 

@@ -43,7 +43,8 @@ from advisor.integrations.katib import (
 )
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.service.admission import Admission
-from advisor.service.limits import RequestLimits, check_katib_request, check_katib_search
+from advisor.service.limits import RequestLimits
+from advisor.service.request_checks import check_katib_request, check_katib_search
 from advisor.service.servicer import call_stop_signal, shutdown_named
 from advisor.service.status import unary_errors
 

@@ -32,14 +32,13 @@ from advisor.model.task import Task, list_presets
 from advisor.protocol import wire
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.admission import CallGate, ShuttingDownError
+from advisor.service.analysis_cost import check_analysis_cost
 from advisor.service.handoff import reply_margin
-from advisor.service.limits import (
-    RequestLimits,
-    check_analysis_cost,
+from advisor.service.limits import RequestLimits, defaults_within
+from advisor.service.request_checks import (
     check_analyze_request,
     check_infer_request,
     check_recommend_request,
-    defaults_within,
     read_on_past_limits,
 )
 from advisor.service.status import ServerTimeBoundError, stream_errors, unary_errors

@@ -24,19 +24,14 @@ from advisor.service import config as config_module
 from advisor.service import process_pool, server
 from advisor.service.command import config_from_arguments
 from advisor.service.command import main as server_main
-from advisor.service.limits import (
-    LOCAL_LIMITS,
-    MIN_MESSAGE_BYTES,
-    RequestLimits,
-    check_recommend_request,
-    settable,
-)
+from advisor.service.limits import LOCAL_LIMITS, MIN_MESSAGE_BYTES, RequestLimits, settable
 from advisor.service.options import BAD_OPTION_EXIT_STATUS, add_serve_arguments
 from advisor.service.process_pool import (
     SERVING_PROCESS_BYTES,
     WORKER_PEAK_BYTES,
     WORKER_PROCESS_BYTES,
 )
+from advisor.service.request_checks import check_recommend_request
 from advisor.service.server import ServerConfig
 from advisor.validation_messages import NEWER_KEY
 

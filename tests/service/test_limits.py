@@ -31,16 +31,15 @@ from advisor.protocol.wire import (
 )
 from advisor.search.candidates import deepest_schedule
 from advisor.search.recommend import recommend
+from advisor.service.analysis_cost import check_analysis_cost
 from advisor.service.limits import (
     LOCAL_LIMITS,
     MIN_MESSAGE_BYTES,
     RequestLimits,
     Setting,
-    check_analysis_cost,
-    check_analyze_request,
-    check_recommend_request,
     defaults_within,
 )
+from advisor.service.request_checks import check_analyze_request, check_recommend_request
 from advisor.service.server import RunningServer, ServerConfig, start_server
 from tests.support.harness import CallError, DirectAdvisor, LiveAdvisor
 from tests.support.workloads import quick_budget
