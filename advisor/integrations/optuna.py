@@ -37,7 +37,7 @@ import numbers
 import threading
 import warnings
 import weakref
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, cast
 
 from advisor_client.client import BudgetLike, TaskLike, budget_model, checked_integer, task_model
@@ -64,6 +64,24 @@ with extra_needed("advisor.integrations.optuna", "optuna", "optuna"):
     from optuna.study import Study, StudyDirection
     from optuna.trial import FrozenTrial, TrialState
 
+    from advisor.integrations.optuna_trials import (
+        ARCHITECTURE_ATTR,
+        BUDGET_CONSTRAINT,
+        COUPLING_ATTR,
+        FINISHED,
+        FIXED_PARAMS,
+        PARAMETERS_ATTR,
+        PARAMS_ATTR,
+        RANK_ATTR,
+        SCORE_ATTR,
+        DesignKey,
+        design_key,
+        encoded_designs,
+        held_designs,
+        proposal,
+        study_trials,
+    )
+
 __all__ = [
     "ARCHITECTURE_ATTR",
     "BUDGET_CONSTRAINT",
@@ -81,15 +99,6 @@ __all__ = [
     "suggest_parameters",
 ]
 
-ARCHITECTURE_ATTR: Final = "architecture"
-PARAMETERS_ATTR: Final = "advisor.parameters"
-BUDGET_CONSTRAINT: Final = "advisor.budget"
-COUPLING_ATTR: Final = "advisor.coupling"
-RANK_ATTR: Final = "advisor.rank"
-SCORE_ATTR: Final = "advisor.score"
-PARAMS_ATTR: Final = "advisor.params"
-_FIXED_PARAMS: Final = "fixed_params"  # optuna's system attribute of an enqueued trial
-_FINISHED: Final = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 _MAX_SEED: Final = 2**32 - 1
 """The largest seed of the default fallback: TPE seeds NumPy's RandomState, which takes no more."""
 _RENAME_HINT: Final = (
@@ -308,11 +317,6 @@ def budget_constraints(max_parameters: int | float) -> Callable[[FrozenTrial], S
     return constraints
 
 
-def _encoded(space: ArchitectureSpace, designs: Sequence[Recommendation]) -> list[dict[str, Any]]:
-    """Return each design's suggested parameters (:meth:`ArchitectureSpace.trial_parameters`)."""
-    return [space.trial_parameters(space.codec.encode(d.architecture)) for d in designs]
-
-
 def enqueue_recommendations(
     study: Study,
     task: TaskLike,
@@ -342,9 +346,9 @@ def enqueue_recommendations(
     designs = fetch_ranking(task, budget, checked_integer("k", k, 0), source, asked_as="k")
     space = ArchitectureSpace.for_search(task, budget, designs)
     _warn_renamed(study, space)
-    held = _held_designs(study, space)
-    for design, params in zip(designs, _encoded(space, designs), strict=True):
-        if _design_key(space, params) not in held:
+    held = held_designs(study, space)
+    for design, params in zip(designs, encoded_designs(space, designs), strict=True):
+        if design_key(space, params) not in held:
             study.enqueue_trial(
                 params,
                 user_attrs={
@@ -375,7 +379,7 @@ def renamed_trials(study: Study, space: ArchitectureSpace) -> list[FrozenTrial]:
     no choice for: another budget's, or free widths drawn over the budget).
     """
     copies = []
-    for trial in study.get_trials(deepcopy=False, states=_FINISHED):
+    for trial in study.get_trials(deepcopy=False, states=FINISHED):
         try:
             flat = space.flat_parameters(trial.params)
         except KeyError:
@@ -477,7 +481,7 @@ class AdvisorSampler(BaseSampler):
         self._designs: list[Recommendation] | None = None
         self._space: ArchitectureSpace | None = None
         self._params: list[dict[str, Any]] = []
-        self._keys: list[_Key | None] = []
+        self._keys: list[DesignKey | None] = []
         self._remaining: list[int] = []  # of the study last proposed in (the view .remaining)
         self._exhausted: weakref.WeakKeyDictionary[Any, set[int]] = weakref.WeakKeyDictionary()
         self._warned = False  # of a study's trials under an earlier version's names
@@ -538,8 +542,8 @@ class AdvisorSampler(BaseSampler):
             self._designs = designs
         if self._space is None:
             self._space = ArchitectureSpace.for_search(self._task, self._budget, self._designs)
-            self._params = _encoded(self._space, self._designs)
-            self._keys = [_design_key(self._space, params) for params in self._params]
+            self._params = encoded_designs(self._space, self._designs)
+            self._keys = [design_key(self._space, params) for params in self._params]
 
     @property
     def designs(self) -> list[Recommendation]:
@@ -577,8 +581,8 @@ class AdvisorSampler(BaseSampler):
         (:meth:`_unheld`), until it holds every one: from then on the study is not scanned.
         """
         self._fallback.before_trial(study, trial)
-        fixed = trial.system_attrs.get(_FIXED_PARAMS) or {}
-        if _proposal(trial) is not None or any(design_parameter(name) for name in fixed):
+        fixed = trial.system_attrs.get(FIXED_PARAMS) or {}
+        if proposal(trial) is not None or any(design_parameter(name) for name in fixed):
             return
         with self._lock:
             self._ensure_ranking_for(study, trial)
@@ -595,7 +599,7 @@ class AdvisorSampler(BaseSampler):
                 return
             self._remaining = self._unheld(study)
             if not self._remaining:
-                if set(self._keys) <= _held_designs(study, self._space, states=_FINISHED):
+                if set(self._keys) <= held_designs(study, self._space, states=FINISHED):
                     exhausted.add(study._study_id)
                 return
             index = self._claim(study, trial)
@@ -663,7 +667,7 @@ class AdvisorSampler(BaseSampler):
         while self._remaining:
             index = self._remaining.pop(0)
             storage.set_trial_system_attr(trial._trial_id, PARAMS_ATTR, self._params[index])
-            if self._keys[index] not in _held_designs(study, self._space, other_than=trial):
+            if self._keys[index] not in held_designs(study, self._space, other_than=trial):
                 return index
         storage.set_trial_system_attr(trial._trial_id, PARAMS_ATTR, None)
         return None
@@ -675,7 +679,7 @@ class AdvisorSampler(BaseSampler):
         completed proposals (:meth:`_observed`). Called under the lock.
         """
         assert self._space is not None and self._designs is not None
-        held = _held_designs(study, self._space)
+        held = held_designs(study, self._space)
         unheld = [index for index, key in enumerate(self._keys) if key not in held]
         if not self._learn:
             return unheld
@@ -693,7 +697,7 @@ class AdvisorSampler(BaseSampler):
         assert self._designs is not None
         index_of: dict[Any, int] = {d.rank: index for index, d in enumerate(self._designs)}
         observed = {}
-        for trial in _study_trials(study, (TrialState.COMPLETE,)):
+        for trial in study_trials(study, (TrialState.COMPLETE,)):
             index = index_of.get(trial.user_attrs.get(RANK_ATTR))
             # An infinite value (a diverged run's loss) is left out, as Katib's learning
             # leaves it: with it the fit was NaN, and nothing moved for the rest of the study.
@@ -705,7 +709,7 @@ class AdvisorSampler(BaseSampler):
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
         """Nothing relative for a proposed design; the fallback's space otherwise."""
-        if _proposal(trial) is not None:
+        if proposal(trial) is not None:
             return {}
         # Annotated: without the optuna extra installed, mypy sees the fallback as Any.
         relative: dict[str, BaseDistribution] = self._fallback.infer_relative_search_space(
@@ -720,7 +724,7 @@ class AdvisorSampler(BaseSampler):
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
         """Nothing relative for a proposed design; the fallback's sample otherwise."""
-        if _proposal(trial) is not None:
+        if proposal(trial) is not None:
             return {}
         sampled: dict[str, Any] = self._fallback.sample_relative(study, trial, search_space)
         return sampled
@@ -742,7 +746,7 @@ class AdvisorSampler(BaseSampler):
         the fallback's M or width is capped at the widest choice that still fits the budget
         (:meth:`ArchitectureSpace.fitting_widths`), so its design is not refused over budget.
         """
-        params = _proposal(trial)
+        params = proposal(trial)
         if params is not None and param_name in params:
             self._asked.add(trial._trial_id)  # the proposal counts, run or refused (after_trial)
             design = f"the advisor's design #{trial.user_attrs.get(RANK_ATTR)}"
@@ -815,7 +819,7 @@ class AdvisorSampler(BaseSampler):
         self._fallback.after_trial(study, trial, state, values)
         asked = trial._trial_id in self._asked
         self._asked.discard(trial._trial_id)
-        params = _proposal(trial)
+        params = proposal(trial)
         # A trial an Optuna retry callback recreated carries the parameters it suggested.
         if params is None or asked or any(name in trial.params for name in params):
             return
@@ -840,84 +844,13 @@ class AdvisorSampler(BaseSampler):
         self._fallback.reseed_rng()
 
 
-_Key = tuple[tuple[str, Any], ...]
-
-
-def _proposal(trial: FrozenTrial) -> dict[str, Any] | None:
-    """Return the parameters of the design proposed to ``trial``; None when it runs none.
-
-    A claim :meth:`AdvisorSampler._claim` withdrew is None, so a trial recreated from it (a
-    retry) takes a design as a new trial does.
-    """
-    params: dict[str, Any] | None = trial.system_attrs.get(PARAMS_ATTR)
-    return params
-
-
-def _design_key(space: ArchitectureSpace, params: dict[str, Any]) -> _Key | None:
-    """Return the design ``params`` hold, as its flat parameters; None when they hold none.
-
-    The flat parameters (:meth:`ArchitectureSpace.flat_parameters`) leave out the objective's
-    own parameters and read an earlier version's names, and a permutation a named geometry
-    realises is named so (:meth:`ArchitectureSpace.canonical`), so a design is one key however
-    a trial names it and whatever else it suggests.
-    """
-    try:
-        return tuple(sorted(space.canonical(space.flat_parameters(params)).items()))
-    except KeyError:
-        return None
-
-
-def _study_trials(study: Study, states: Container[TrialState] | None = None) -> list[FrozenTrial]:
-    """Return the study's trials, every one of them, read from its storage.
-
-    Not ``study.get_trials``: under a ``HyperbandPruner`` the study Optuna hands a sampler
-    shows only the trials of the new trial's bracket, so the designs the other brackets ran
-    were proposed again (by a resumed or second worker's sampler) and learning read a part of
-    the results. Optuna's ``GridSampler`` reads the storage for the same reason (optuna#2327).
-    """
-    trials: list[FrozenTrial] = study._storage.get_all_trials(
-        study._study_id, deepcopy=False, states=states
-    )
-    return trials
-
-
-def _held_designs(
-    study: Study,
-    space: ArchitectureSpace,
-    other_than: FrozenTrial | None = None,
-    states: Container[TrialState] | None = None,
-) -> set[_Key]:
-    """Return the designs the study's trials (of ``states``; all) hold, ``other_than``'s left out.
-
-    A trial holds its parameters, a queued trial its fixed ones and a proposed one the design
-    :class:`AdvisorSampler` claimed for it (a claim withdrawn or given back holds none). A
-    queued trial that has suggested a design other than its fixed one was not given it (queued
-    under names it does not suggest, the flat encoding's ``representation``, ``width_0`` ...:
-    refused, :func:`suggest_architecture`) and holds only what it suggested: holding the queued
-    one too, the advisor's design #2 queued so was never proposed, nor trained.
-    """
-    held: set[_Key] = set()
-    for trial in _study_trials(study, states):
-        if other_than is not None and trial._trial_id == other_than._trial_id:
-            continue
-        ran = _design_key(space, trial.params) if trial.params else None
-        queued = trial.system_attrs.get(_FIXED_PARAMS)
-        queued_key = _design_key(space, queued) if queued else None
-        claimed = trial.system_attrs.get(PARAMS_ATTR)
-        claimed_key = _design_key(space, claimed) if claimed else None
-        if queued_key is not None and ran is not None and queued_key != ran:
-            queued_key = None
-        held.update(key for key in (ran, queued_key, claimed_key) if key is not None)
-    return held
-
-
 def _warn_renamed(study: Study, space: ArchitectureSpace) -> None:
     """Warn when the study's trials name their designs as an earlier version did.
 
-    Their designs are recognised (:func:`_held_designs`), but a sampler such as TPE models each
+    Their designs are recognised (:func:`held_designs`), but a sampler such as TPE models each
     parameter by its name and does not learn from them (:meth:`ArchitectureSpace.renamed`).
     """
-    renamed = sum(space.renamed(trial.params) for trial in _study_trials(study))
+    renamed = sum(space.renamed(trial.params) for trial in study_trials(study))
     if renamed:
         warnings.warn(
             f"{renamed} trials of study {study.study_name!r} name their designs as an earlier "
