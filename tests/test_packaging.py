@@ -400,6 +400,7 @@ def test_every_model_and_result_type_the_readme_s_library_section_names_is_expor
 _EXTRA_MODULES: Final = {
     "advisor/export/torch_net.py",
     "advisor/export/torch_mixture.py",
+    "advisor/integrations/optuna_pruner.py",
     "advisor/integrations/optuna_studies.py",
     "advisor/integrations/optuna_suggest.py",
     "advisor/integrations/optuna_trials.py",
