@@ -401,6 +401,7 @@ _EXTRA_MODULES: Final = {
     "advisor/export/torch_net.py",
     "advisor/export/torch_mixture.py",
     "advisor/integrations/optuna_pruner.py",
+    "advisor/integrations/optuna_sampler.py",
     "advisor/integrations/optuna_studies.py",
     "advisor/integrations/optuna_suggest.py",
     "advisor/integrations/optuna_trials.py",
