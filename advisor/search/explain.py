@@ -31,8 +31,20 @@ import numpy.typing as npt
 
 from advisor.model.budget import scaled_parameters
 from advisor.model.results import CARRIED_SHARE, CorrelationAnalysis, Efficiency
-from advisor.model.text import activations_text, bits_text, count_text, listed, told_apart
+from advisor.model.text import activations_text, bits_text, listed, told_apart
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
+from advisor.search.wording import (
+    SHOWN,
+    bits_counted,
+    capitalised,
+    difference_text,
+    factor_text,
+    factors_apart,
+    ordinal,
+    percent_text,
+    ranks_apart,
+    ratio_text,
+)
 
 __all__ = [
     "MORE_BUDGET",
@@ -54,11 +66,6 @@ Scope = Literal["complete", "stopped", "bounds"]
 scored before the search stopped (``stopped``), or, stopped before any recommendable tree was
 scored, the dimension bounds (``bounds``)."""
 
-_SMALL_RATIO_BITS = 30
-"""Rank ratios up to 2^30 are also written out as plain numbers."""
-
-_SMALL_RATIO = 1000
-"""Smaller ratios are written to 3 significant digits, larger ones as counts are."""
 
 _FULL = 1 - 1e-9
 """A correlation at this fraction of its target or above is modelled fully: one that reaches
@@ -66,8 +73,6 @@ its target, up to the rounding of sums taken in different orders. A fraction sho
 short, however little: a mirror net 1.7 bits short of 371.7 (99.5%) read as modelling every
 correlation as fully as its target asks, and no sentence said what would raise it."""
 
-_SHOWN = 3
-"""Correlations named per shortfall list; the rest are counted."""
 
 _TIED = 1e-9
 """Figures closer than this share of the larger (or than this, below 1) are equal: ranks summed
@@ -75,8 +80,6 @@ in different orders differ in their last bits. A reference whose rank on 'local/
 the pick's to 12 digits read as modelling it better ("log2 rank 333.6 against this net's
 333.6"), the factor that outscored the pick said after it."""
 
-_PLAIN_PERCENT = 1e-4
-"""Smaller percentages are written as under it (``under 0.0001%``), not as a row of zeros."""
 
 MORE_BUDGET = 1.1
 """The larger budget a rationale prices: 10% more."""
@@ -358,7 +361,7 @@ def _lowered(chosen: Design, objective: Objective) -> str:
     ranks below one that falls short: these factors do (the rationale's score sentence says
     each at length).
     """
-    said = [f"{what} (times {_factor(f)})" for f, what in _factors_below_one(chosen, objective)]
+    said = [f"{what} (times {factor_text(f)})" for f, what in _factors_below_one(chosen, objective)]
     if not said:
         return ""
     return f"Score {chosen.score:.4g}, lowered by {listed(said, quoted=False)}."
@@ -431,9 +434,9 @@ def _what(chosen: Design, max_parameters: int, standard: StandardCosts | None) -
         compared = _against_standard(chosen.activations, standard.activations) if standard else ""
         cost += f", {activations_text(chosen.activations, compared)}"
     return (
-        f"{_capitalised(chosen.description)} with {chosen.widths_text()}: "
+        f"{capitalised(chosen.description)} with {chosen.widths_text()}: "
         f"{chosen.parameters:,} parameters of the {max_parameters:,} allowed "
-        f"({_percent(chosen.parameters / max_parameters)}), {cost}."
+        f"({percent_text(chosen.parameters / max_parameters)}), {cost}."
     )
 
 
@@ -455,18 +458,18 @@ def _coverage(chosen: Design, objective: Objective, names: Sequence[str]) -> str
     fractions = objective.fractions(np.asarray(chosen.log2_ranks))
     full = [names[i] for i in range(len(names)) if fractions[i] >= _FULL]
     short = [
-        f"{names[i]!r} at {_percent(fractions[i])} "
-        f"({' of '.join(_apart(chosen.log2_ranks[i], float(objective.targets[i])))} bits of "
+        f"{names[i]!r} at {percent_text(fractions[i])} "
+        f"({' of '.join(ranks_apart(chosen.log2_ranks[i], float(objective.targets[i])))} bits of "
         "log2 rank)"
         for i in np.argsort(fractions, kind="stable")
         if fractions[i] < _FULL
     ]
     if not short:
         return "It models every correlation as fully as its target asks."
-    shortfall = f"falls short on {listed(short[:_SHOWN], len(short) - _SHOWN, quoted=False)}"
+    shortfall = f"falls short on {listed(short[:SHOWN], len(short) - SHOWN, quoted=False)}"
     if not full:
         return f"It {shortfall}."
-    modelled = listed(full[:_SHOWN], len(full) - _SHOWN)
+    modelled = listed(full[:SHOWN], len(full) - SHOWN)
     return f"It models {modelled} as fully as its target asks and {shortfall}."
 
 
@@ -517,10 +520,10 @@ def _score(
         excess = max(chosen.discarded - objective.least_discarded, 0.0)
         own, least = told_apart(chosen.discarded, objective.least_discarded)
         text += (
-            f", times {_factor(order)} for the order its pooling windows forget "
+            f", times {factor_text(order)} for the order its pooling windows forget "
             f"({own} bits per location"
         ) + (
-            f", {_difference(excess)} more than the finest tree's {least}"
+            f", {difference_text(excess)} more than the finest tree's {least}"
             f"{f' ({leaders.finest})' if leaders.finest else ''}, each bit weighing "
             f"x{2.0**-ARRANGEMENT_WEIGHT:.3g})"
             if excess
@@ -533,16 +536,16 @@ def _score(
         own, theirs = told_apart(chosen.coherence, best)
         read = ""
         if reading:
-            read = f"read as {listed(reading[:_SHOWN], len(reading) - _SHOWN, quoted=False)}; "
+            read = f"read as {listed(reading[:SHOWN], len(reading) - SHOWN, quoted=False)}; "
         if objective.relation_share < 1:
-            explained = _percent(objective.relation_share)
+            explained = percent_text(objective.relation_share)
             read += (
                 f"they explain {explained} of the correlations' weight, the share of the score "
                 "this factor scales; "
             )
         whose = f" ({leaders.most_coherent})" if leaders.most_coherent else ""
         text += (
-            f", times {_factor(factor)} for how its pooling levels meet the location pairs the "
+            f", times {factor_text(factor)} for how its pooling levels meet the location pairs the "
             f"description repeats ({read}coherence {own}"
         ) + (
             f" against the best tree's {theirs}{whose}: pairs met at one level everywhere, in "
@@ -592,7 +595,7 @@ def _versus(
     held = f", {reference.held}" if reference.held else ""
     stronger = _stronger(chosen, reference, objective, names)
     head = (
-        f"{_capitalised(label)} at this budget ({reference.description}, "
+        f"{capitalised(label)} at this budget ({reference.description}, "
         f"{reference.widths_text()}{held}) scores {reference.score:.4g}"
         f"{stronger or _score_made(reference, objective)}"
     )
@@ -608,10 +611,10 @@ def _versus(
     # A reference scoring no higher may still model some correlation better (the contiguous net
     # of ``local`` on 64 steps: s1 at 185.8 bits against the pick's 92.9, coherence decided).
     ahead = "" if stronger else _ahead(chosen, reference, objective, names)
-    theirs, own = _apart(reference.log2_ranks[best], chosen.log2_ranks[best])
+    theirs, own = ranks_apart(reference.log2_ranks[best], chosen.log2_ranks[best])
     return head + (
-        f"; {where}it models {names[best]!r} at {_percent(reached[best])} of the target "
-        f"(log2 rank {theirs} against this net's {own}: {_ratio(float(gains[best]))})"
+        f"; {where}it models {names[best]!r} at {percent_text(reached[best])} of the target "
+        f"(log2 rank {theirs} against this net's {own}: {ratio_text(float(gains[best]))})"
         f"{f'; where it is stronger, {ahead}' if ahead else ''}."
     )
 
@@ -624,7 +627,7 @@ def _score_made(reference: Design, objective: Objective) -> str:
     Empty where no factor is below 1, as the fractions alone then make the score.
     """
     factors = [
-        f"times {_factor(value)} for {what}"
+        f"times {factor_text(value)} for {what}"
         for value, what in _factors_below_one(reference, objective)
     ]
     if not factors:
@@ -659,7 +662,7 @@ def _stronger(chosen: Design, reference: Design, objective: Objective, names: Se
     order, own_order = _order_factor(reference, objective), _order_factor(chosen, objective)
     if order is not None and own_order is not None and _excess(order, own_order) > 0:
         bits, own_bits = told_apart(reference.discarded, chosen.discarded)
-        factor, own_factor = _factors_apart(order, own_order)
+        factor, own_factor = factors_apart(order, own_order)
         said.append(
             f"its pooling windows forget less of the order ({bits} bits per location against "
             f"this net's {own_bits}: times {factor} against {own_factor})"
@@ -667,7 +670,7 @@ def _stronger(chosen: Design, reference: Design, objective: Objective, names: Se
     meets, own_meets = _coherence_factor(reference, objective), _coherence_factor(chosen, objective)
     if meets is not None and own_meets is not None and _excess(meets, own_meets) > 0:
         coherence, own_coherence = told_apart(reference.coherence, chosen.coherence)
-        factor, own_factor = _factors_apart(meets, own_meets)
+        factor, own_factor = factors_apart(meets, own_meets)
         said.append(
             "its pooling levels meet the location pairs the description repeats better "
             f"(coherence {coherence} against this net's {own_coherence}: times {factor} "
@@ -687,17 +690,17 @@ def _ahead(chosen: Design, reference: Design, objective: Objective, names: Seque
     if gains[best] <= 0:
         return ""
     theirs, own = objective.fractions(reference.log2_ranks), objective.fractions(ranks)
-    own_rank, rank = _apart(ranks[best], reference.log2_ranks[best])
+    own_rank, rank = ranks_apart(ranks[best], reference.log2_ranks[best])
     target = float(objective.targets[best])
     # A reference the search may not recommend (the shallow net's global window past
     # max_window) may pass a target: "at 100% of the target (log2 rank 9)" beside "7 of 8.8".
     reached = (
         f"past its target of {bits_text(target)} bits"
         if reference.log2_ranks[best] > target
-        else f"at {_percent(theirs[best])} of the target"
+        else f"at {percent_text(theirs[best])} of the target"
     )
     return (
-        f"it models {names[best]!r} {reached} against this net's {_percent(own[best])} "
+        f"it models {names[best]!r} {reached} against this net's {percent_text(own[best])} "
         f"(log2 rank {rank} against this net's {own_rank})"
     )
 
@@ -713,7 +716,7 @@ def _past_targets(
     best = int(np.argmax(gains))
     if gains[best] <= 0:
         return ""
-    theirs, own = _apart(reference.log2_ranks[best], chosen.log2_ranks[best])
+    theirs, own = ranks_apart(reference.log2_ranks[best], chosen.log2_ranks[best])
     return (
         f"where this net's rank is higher, both reach the target (on "
         f"{names[best]!r}, log2 rank {theirs} against this net's {own}, target "
@@ -725,8 +728,9 @@ def _better(chosen: Design, reference: Design, objective: Objective, names: Sequ
     """Say that ``reference`` models every correlation at least as well, and which better.
 
     Empty where it models none better. Every correlation it models better is counted, the first
-    :data:`_SHOWN` named, with the figures of the one it passes by the most: the shallow net of
-    ``start_end`` on 100 steps, better on four of them, read "'start_end/w4' better" alone.
+    :data:`~advisor.search.wording.SHOWN` named, with the figures of the one it passes by the
+    most: the shallow net of ``start_end`` on 100 steps, better on four of them, read
+    "'start_end/w4' better" alone.
     And which factors of the score, lower than ``chosen``'s, keep it from outscoring it: called
     where the reference models no correlation less well and does not outscore ``chosen``. The
     shallow net of ``symmetry`` at 129 parameters, 4.3 bits on every correlation against a
@@ -742,7 +746,7 @@ def _better(chosen: Design, reference: Design, objective: Objective, names: Sequ
     if not better:
         return ""
     best = int(np.argmax(ahead))
-    own_rank, rank = _apart(chosen.log2_ranks[best], reference.log2_ranks[best])
+    own_rank, rank = ranks_apart(chosen.log2_ranks[best], reference.log2_ranks[best])
     figures = f"(log2 rank {rank} against this net's {own_rank})"
     # A rank past a target counts for nothing: said where it leaves one out.
     higher = np.count_nonzero(_excess(reference.log2_ranks, chosen.log2_ranks))
@@ -759,7 +763,7 @@ def _better(chosen: Design, reference: Design, objective: Objective, names: Sequ
         )
         said = (
             f"models every correlation at least as well and {count} better{capped} "
-            f"({listed(better[:_SHOWN], len(better) - _SHOWN)}), {names[best]!r} the most "
+            f"({listed(better[:SHOWN], len(better) - SHOWN)}), {names[best]!r} the most "
             f"{figures}"
         )
     lower = []
@@ -767,7 +771,7 @@ def _better(chosen: Design, reference: Design, objective: Objective, names: Sequ
         _factors(reference, objective), _factors(chosen, objective), strict=True
     ):
         if _excess(own, theirs) > 0:
-            factor, own_factor = _factors_apart(theirs, own)
+            factor, own_factor = factors_apart(theirs, own)
             lower.append(f"{what} (times {factor} against this net's {own_factor})")
     if lower:
         said += f", and scores lower through {listed(lower, quoted=False)}"
@@ -811,14 +815,14 @@ def _widened(chosen: Design, widening: Widening) -> str:
     if widening.also is not None:
         steps.append(widening.also)
     said = " and ".join(
-        f"{'M' if position == 0 else f'the {_ordinal(position)} width'} "
+        f"{'M' if position == 0 else f'the {ordinal(position)} width'} "
         f"{chosen.widths[position]} -> {width}"
         for position, width in steps
     )
     together = " together" if widening.also is not None else ""
     beyond = f" ({widening.beyond})" if widening.beyond else ""
     return (
-        f"{said}{together} would add {_counted(widening.gain)} for "
+        f"{said}{together} would add {bits_counted(widening.gain)} for "
         f"{widening.extra_parameters:,} more parameters{beyond}"
     )
 
@@ -876,7 +880,7 @@ def carriers(members: Sequence[str], correlations: Sequence[CorrelationAnalysis]
         return ""
 
     def said(reach: tuple[int, ...], names: list[str]) -> str:
-        shown = listed(names[:_SHOWN], len(names) - _SHOWN, quoted=False)
+        shown = listed(names[:SHOWN], len(names) - SHOWN, quoted=False)
         if not reach:
             return f"no member alone reaches the mixture's figure on {shown}"
         if len(reach) == len(members):
@@ -895,32 +899,6 @@ def carriers(members: Sequence[str], correlations: Sequence[CorrelationAnalysis]
     )
 
 
-def _factor(value: float, least: int = 3) -> str:
-    """Write a factor of the score with ``least`` significant digits, more up to 6 if it reads 1.
-
-    A coherence short of the best on a small share of the weight (x0.99956) read x1 beside the
-    two coherences it compares.
-    """
-    for digits in range(least, max(least, 6) + 1):
-        written = f"{value:.{digits}g}"
-        if value >= 1 or written != "1":
-            break
-    return written
-
-
-def _factors_apart(value: float, other: float) -> tuple[str, str]:
-    """Write two factors of the score as :func:`_factor` does, with the digits that tell them apart.
-
-    Up to 9: coherences of 0.25 and 0.24 on a small share of the weight read "times 0.939
-    against 0.939", as if the factor that tells them apart were equal.
-    """
-    for digits in range(3, 10):
-        written = _factor(value, digits), _factor(other, digits)
-        if written[0] != written[1]:
-            break
-    return written
-
-
 def _excess(higher: npt.ArrayLike, lower: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Return by how much each of ``higher`` passes ``lower``; 0 where it does not or they tie.
 
@@ -931,70 +909,3 @@ def _excess(higher: npt.ArrayLike, lower: npt.ArrayLike) -> npt.NDArray[np.float
     scale = np.maximum(np.maximum(np.abs(values), np.abs(others)), 1.0)
     excess: npt.NDArray[np.float64] = np.where(gains > _TIED * scale, gains, 0.0)
     return excess
-
-
-def _ordinal(number: int) -> str:
-    """``1st``, ``2nd``, ``3rd``, ``4th``, ..., ``11th``, ``21st``."""
-    teens = 10 <= number % 100 <= 20
-    suffix = "th" if teens else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
-    return f"{number}{suffix}"
-
-
-def _difference(value: float) -> str:
-    """Write a positive difference with 2 decimals, or 2 significant digits when smaller."""
-    return f"{value:.2f}" if value >= 0.005 else f"{value:.2g}"
-
-
-def _capitalised(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _percent(share: float) -> str:
-    """Write a share in whole percents, but never 0% above nothing nor 100% below all.
-
-    A pick using 0.4% of a large budget, or a reference net reaching 0.008% of a target, reads
-    as such (one significant digit), and 99.6% is not rounded up to the whole.
-    """
-    if 0 < share < 0.01:
-        value = 100 * share
-        if value < _PLAIN_PERCENT:
-            return f"under {_PLAIN_PERCENT:f}".rstrip("0") + "%"
-        # One significant digit, written as the shares of 1% and more are: 0.996% read "1.0%"
-        # beside "1%", and 0.0996% "0.10%".
-        return f"{value:.1g}%"
-    if 0.99 < share < 1:
-        return f"{math.floor(1000 * share) / 10:g}%"
-    return f"{share:.0%}"
-
-
-def _apart(rank: float, target: float) -> tuple[str, str]:
-    """Write a rank short of its target (or of another's rank), and that, told apart.
-
-    Written as :func:`~advisor.model.text.bits_text` writes them, 370.0 of 371.7; a rank 0.04
-    bits short read "371.7 of 371.7" beside "falls short". More decimals then, up to six, and
-    past that the rank rounded down and the target up, so the rank never reads as the target.
-    The two are compared to the same decimals, not as ``bits_text`` shortens a whole figure: a
-    rank a millionth short of a target of 384 read "384.0 of 384".
-    """
-    for decimals in range(1, 7):
-        if f"{rank:,.{decimals}f}" != f"{target:,.{decimals}f}":
-            return bits_text(rank, decimals), bits_text(target, decimals)
-    return f"{math.floor(rank * 1e6) / 1e6:,.6f}", f"{math.ceil(target * 1e6) / 1e6:,.6f}"
-
-
-def _counted(bits: float) -> str:
-    return f"{bits_text(bits)} {'bit' if bits == 1 else 'bits'}"
-
-
-def _ratio(bits: float) -> str:
-    """Write a rank ratio of ``bits``: ``+5 bits, x2^5 = x32``; up to 2^30 also as a number.
-
-    Below a thousand to 3 significant digits (``x1.41``), above as counts are written
-    (:func:`~advisor.model.text.count_text`): ``.3g`` wrote 2^17.7 as ``x2.1e+05`` beside
-    comma-grouped parameter counts.
-    """
-    text = f"+{_counted(bits)}, x2^{bits_text(bits)}"
-    if bits <= _SMALL_RATIO_BITS:
-        ratio = 2.0**bits
-        text += f" = x{ratio:.3g}" if ratio < _SMALL_RATIO else f" = x{count_text(round(ratio))}"
-    return text
