@@ -20,12 +20,8 @@ from advisor.model.task import Task, load_task, parse_task
 from advisor.model.text import binary_size, listed
 from advisor.protocol import wire
 from advisor.search.coherence import describe_relation
-from advisor.search.explain import (
-    Design,
-    Widening,
-    rationale,
-    summary,
-)
+from advisor.search.explain import rationale, summary
+from advisor.search.explained import Design, Widening
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
 from advisor.search.recommend import (
     recommend,

@@ -64,14 +64,8 @@ from advisor.model.task import Task
 from advisor.model.text import activations_text, tree_name
 from advisor.search.candidates import padding_text
 from advisor.search.coherence import Relation, architecture_coherence
-from advisor.search.explain import (
-    Design,
-    Leaders,
-    Scope,
-    carriers,
-    fit,
-    verdict,
-)
+from advisor.search.explain import carriers, fit, verdict
+from advisor.search.explained import Design, Leaders, Scope
 from advisor.search.notes import channel_note, stop_words
 from advisor.search.objective import Objective
 from advisor.search.page import require_whole_ranking
@@ -224,7 +218,7 @@ def with_mixtures(
     ``result`` ranks the trees from the first (:func:`tree_budget`); ``relations`` are the
     description's, as the tree search read them, where ``objective`` weighs coherence (else
     none), and ``reading`` says them in words for the rationales; ``scope`` is what the
-    objective's targets are (:data:`~advisor.search.explain.Scope`), ``searched`` the families
+    objective's targets are (:data:`~advisor.search.explained.Scope`), ``searched`` the families
     whose best they are where the budget left out a default one
     (:func:`~advisor.search.page.families_searched`), ``leaders`` the trees a lower coherence
     and a larger discard are measured against (:func:`~advisor.search.page.leaders`), named
