@@ -38,12 +38,23 @@ from advisor.search.explained import (
     StandardCosts,
     Widening,
 )
-from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
+from advisor.search.factors import (
+    FULL,
+    coherence_factor,
+    coverage,
+    factors_below_one,
+    fraction_kind,
+    lowered,
+    order_factor,
+    score_factors,
+    score_sentence,
+    searched_nets,
+)
+from advisor.search.objective import Objective
 from advisor.search.wording import (
     SHOWN,
     bits_counted,
     capitalised,
-    difference_text,
     factor_text,
     factors_apart,
     ordinal,
@@ -53,13 +64,6 @@ from advisor.search.wording import (
 )
 
 __all__ = ["carriers", "fit", "rationale", "summary", "verdict"]
-
-
-_FULL = 1 - 1e-9
-"""A correlation at this fraction of its target or above is modelled fully: one that reaches
-its target, up to the rounding of sums taken in different orders. A fraction short of it falls
-short, however little: a mirror net 1.7 bits short of 371.7 (99.5%) read as modelling every
-correlation as fully as its target asks, and no sentence said what would raise it."""
 
 
 _TIED = 1e-9
@@ -134,13 +138,13 @@ def rationale(
     """
     sentences = [
         opening,
-        # The opening has named the score where a factor lowered it (:func:`_lowered`).
-        _score(
+        # The opening has named the score where a factor lowered it (factors.py's `lowered`).
+        score_sentence(
             chosen,
             objective,
             scope,
             reading,
-            stated=bool(_lowered(chosen, objective)),
+            stated=bool(lowered(chosen, objective)),
             searched=searched,
             leaders=leaders,
         ),
@@ -189,20 +193,9 @@ def _restricted(searched: Sequence[str]) -> str:
     if not searched:
         return ""
     return (
-        f"Its targets are the best {_searched_nets(searched)} reach, so its score does not "
+        f"Its targets are the best {searched_nets(searched)} reach, so its score does not "
         "compare with a default search's."
     )
-
-
-def _searched_nets(searched: Sequence[str], last: str = "and") -> str:
-    """Name the nets of a restricted search: its families, and the shallow net where it counts.
-
-    ``searched`` as :func:`~advisor.search.page.families_searched` gives it, ``shallow`` last;
-    ``last`` joins the shallow net on.
-    """
-    families = [f for f in searched if f != "shallow"]
-    shallow = f" {last} the shallow net" if "shallow" in searched else ""
-    return f"the families searched ({listed(families, quoted=False)}){shallow}"
 
 
 def verdict(
@@ -213,56 +206,8 @@ def verdict(
     The close of a summary, a tree's (:func:`summary`) or a mixture's; with the families
     ``searched`` where they set the targets (:func:`_restricted`).
     """
-    said = (_coverage(chosen, objective, names), _lowered(chosen, objective), _restricted(searched))
+    said = (coverage(chosen, objective, names), lowered(chosen, objective), _restricted(searched))
     return " ".join(s for s in said if s)
-
-
-def _lowered(chosen: Design, objective: Objective) -> str:
-    """Say which of the score's factors lowered ``chosen``'s score, briefly; empty: none did.
-
-    A summary's coverage alone does not tell why a net that models every correlation fully
-    ranks below one that falls short: these factors do (the rationale's score sentence says
-    each at length).
-    """
-    said = [f"{what} (times {factor_text(f)})" for f, what in _factors_below_one(chosen, objective)]
-    if not said:
-        return ""
-    return f"Score {chosen.score:.4g}, lowered by {listed(said, quoted=False)}."
-
-
-def _factors_below_one(design: Design, objective: Objective) -> list[tuple[float, str]]:
-    """Return the score's factors below 1 for ``design``, each with what it weighs, in words.
-
-    The summary's "lowered by" (:func:`_lowered`) and a compared net's score
-    (:func:`_score_made`) name the same factors alike.
-    """
-    return [(value, what) for value, what in _factors(design, objective) if value < 1]
-
-
-def _factors(design: Design, objective: Objective) -> list[tuple[float, str]]:
-    """Return the score's factors the objective weighs for ``design``, each with its words."""
-    factors = (
-        (_order_factor(design, objective), "the order its pooling windows forget"),
-        (
-            _coherence_factor(design, objective),
-            "how its pooling levels meet the location pairs the description repeats",
-        ),
-    )
-    return [(value, what) for value, what in factors if value is not None]
-
-
-def _order_factor(chosen: Design, objective: Objective) -> float | None:
-    """Return the score's factor for the order ``chosen``'s windows forget (None: not weighed)."""
-    if objective.least_discarded is None:
-        return None
-    return float(objective.arrangement_factor(chosen.discarded)[0, 0])
-
-
-def _coherence_factor(chosen: Design, objective: Objective) -> float | None:
-    """Return the score's factor for how ``chosen`` meets the relations (None: not weighed)."""
-    if objective.best_coherence is None:
-        return None
-    return float(objective.coherence_factor(chosen.coherence)[0, 0])
 
 
 def fit(
@@ -284,8 +229,8 @@ def fit(
     where it weighs coherence; the ``leaders`` a lower coherence or a larger discard is
     measured against).
     """
-    stated = bool(_lowered(chosen, objective))
-    score = _score(chosen, objective, scope, reading, stated, searched, leaders)
+    stated = bool(lowered(chosen, objective))
+    score = score_sentence(chosen, objective, scope, reading, stated, searched, leaders)
     return f"{verdict(chosen, objective, names, searched)} {score}"
 
 
@@ -316,116 +261,6 @@ def _against_standard(cost: int, standard: int) -> str:
     return f"{text}x the standard CNN of this budget"
 
 
-def _coverage(chosen: Design, objective: Objective, names: Sequence[str]) -> str:
-    """Say which correlations ``chosen`` models as fully as its target asks, and which not."""
-    fractions = objective.fractions(np.asarray(chosen.log2_ranks))
-    full = [names[i] for i in range(len(names)) if fractions[i] >= _FULL]
-    short = [
-        f"{names[i]!r} at {percent_text(fractions[i])} "
-        f"({' of '.join(ranks_apart(chosen.log2_ranks[i], float(objective.targets[i])))} bits of "
-        "log2 rank)"
-        for i in np.argsort(fractions, kind="stable")
-        if fractions[i] < _FULL
-    ]
-    if not short:
-        return "It models every correlation as fully as its target asks."
-    shortfall = f"falls short on {listed(short[:SHOWN], len(short) - SHOWN, quoted=False)}"
-    if not full:
-        return f"It {shortfall}."
-    modelled = listed(full[:SHOWN], len(full) - SHOWN)
-    return f"It models {modelled} as fully as its target asks and {shortfall}."
-
-
-_TARGETS: dict[Scope, str] = {
-    "complete": "the best {nets} reaches here",
-    "stopped": "the best {nets} scored before the search stopped reaches",
-    "bounds": "the dimension bounds, the most any net of the search space could reach, as the "
-    "search stopped before it scored a design it recommends",
-}
-
-
-def _score(
-    chosen: Design,
-    objective: Objective,
-    scope: Scope,
-    reading: Sequence[str],
-    stated: bool = False,
-    searched: Sequence[str] = (),
-    leaders: Leaders = Leaders(),
-) -> str:
-    """Say how ``chosen``'s score is made: the fractions of the targets and the factors.
-
-    ``stated``: a sentence before has given the score's figure, so this one refers to it rather
-    than giving it again. ``searched``: the families a restricted search searched, whose best
-    the targets are (:func:`summary`). ``leaders``: the trees of the best coherence, named where
-    ``chosen``'s is lower (a pick's "0.32 against the best tree's 0.56" named no tree, and none
-    of the references had 0.56), and of the least discard, named where ``chosen`` discards more.
-    """
-    kind = _fraction_kind(objective)
-    head = "That score is" if stated else f"Score {chosen.score:.4g}:"
-    text = f"{head} the {kind} fraction of the targets"
-    capped = ""
-    if objective.rank_target is not None:
-        capped = (
-            f", at most {bits_text(objective.rank_target)} bits, log2_rank_target (--rank-target)"
-        )
-    if objective.max_parameters is not None:
-        # Of the nets the search scored, not of every net: a geometry it does not search (a
-        # mirror folding one axis alone) may reach more.
-        scored = " the search scored" if scope == "complete" else ""
-        nets = f" of {_searched_nets(searched, last='or')}" if searched else scored
-        targets = _TARGETS[scope].format(nets=f"any net{nets}")
-        text += f" (targets: {targets}{capped}; equal scores go to the larger net)"
-    elif capped or objective.bound_channels is not None:
-        text += f" (targets: the dimension bounds{_bounds_at(objective)}{capped})"
-    order = _order_factor(chosen, objective)
-    if order is not None and objective.least_discarded is not None:
-        excess = max(chosen.discarded - objective.least_discarded, 0.0)
-        own, least = told_apart(chosen.discarded, objective.least_discarded)
-        text += (
-            f", times {factor_text(order)} for the order its pooling windows forget "
-            f"({own} bits per location"
-        ) + (
-            f", {difference_text(excess)} more than the finest tree's {least}"
-            f"{f' ({leaders.finest})' if leaders.finest else ''}, each bit weighing "
-            f"x{2.0**-ARRANGEMENT_WEIGHT:.3g})"
-            if excess
-            else ", the least)"
-        )
-    factor = _coherence_factor(chosen, objective)
-    if factor is not None and objective.best_coherence is not None:
-        best = objective.best_coherence
-        share = chosen.coherence / best
-        own, theirs = told_apart(chosen.coherence, best)
-        read = ""
-        if reading:
-            read = f"read as {listed(reading[:SHOWN], len(reading) - SHOWN, quoted=False)}; "
-        if objective.relation_share < 1:
-            explained = percent_text(objective.relation_share)
-            read += (
-                f"they explain {explained} of the correlations' weight, the share of the score "
-                "this factor scales; "
-            )
-        whose = f" ({leaders.most_coherent})" if leaders.most_coherent else ""
-        text += (
-            f", times {factor_text(factor)} for how its pooling levels meet the location pairs the "
-            f"description repeats ({read}coherence {own}"
-        ) + (
-            f" against the best tree's {theirs}{whose}: pairs met at one level everywhere, in "
-            "small windows, are what one convolution learns from every example)"
-            if share < 1
-            else ", the best here)"
-        )
-    return text + "."
-
-
-def _bounds_at(objective: Objective) -> str:
-    """Say the M at which a free search's targets, the dimension bounds, are taken."""
-    if objective.bound_channels is None:
-        return ""
-    return f" at M = {objective.bound_channels:,}, the largest channel choice"
-
-
 def _versus(
     label: str,
     chosen: Design,
@@ -453,7 +288,7 @@ def _versus(
     reached = objective.fractions(ranks)
     # Bits past a target count for nothing: a correlation the reference reaches its target on
     # is none it models less well, however far this net's rank passes it (--rank-target).
-    counted = np.where(reached < _FULL, gains, 0.0)
+    counted = np.where(reached < FULL, gains, 0.0)
     best = int(np.argmax(counted))
     held = f", {reference.held}" if reference.held else ""
     stronger = _stronger(chosen, reference, objective, names)
@@ -491,7 +326,7 @@ def _score_made(reference: Design, objective: Objective) -> str:
     """
     factors = [
         f"times {factor_text(value)} for {what}"
-        for value, what in _factors_below_one(reference, objective)
+        for value, what in factors_below_one(reference, objective)
     ]
     if not factors:
         return ""
@@ -499,14 +334,9 @@ def _score_made(reference: Design, objective: Objective) -> str:
     weighted = objective.kind == "weighted"
     fraction = float(reached @ objective.weights) if weighted else float(reached.min())
     return (
-        f" (the {_fraction_kind(objective)} fraction of the targets {fraction:.4g}, "
+        f" (the {fraction_kind(objective)} fraction of the targets {fraction:.4g}, "
         f"{', '.join(factors)})"
     )
-
-
-def _fraction_kind(objective: Objective) -> str:
-    """Name the fraction of the targets ``objective`` scores: its weighted mean, or smallest."""
-    return "weighted mean" if objective.kind == "weighted" else "smallest"
 
 
 def _stronger(chosen: Design, reference: Design, objective: Objective, names: Sequence[str]) -> str:
@@ -522,7 +352,7 @@ def _stronger(chosen: Design, reference: Design, objective: Objective, names: Se
         return ""
     ahead = _ahead(chosen, reference, objective, names)
     said = [ahead] if ahead else []
-    order, own_order = _order_factor(reference, objective), _order_factor(chosen, objective)
+    order, own_order = order_factor(reference, objective), order_factor(chosen, objective)
     if order is not None and own_order is not None and _excess(order, own_order) > 0:
         bits, own_bits = told_apart(reference.discarded, chosen.discarded)
         factor, own_factor = factors_apart(order, own_order)
@@ -530,7 +360,7 @@ def _stronger(chosen: Design, reference: Design, objective: Objective, names: Se
             f"its pooling windows forget less of the order ({bits} bits per location against "
             f"this net's {own_bits}: times {factor} against {own_factor})"
         )
-    meets, own_meets = _coherence_factor(reference, objective), _coherence_factor(chosen, objective)
+    meets, own_meets = coherence_factor(reference, objective), coherence_factor(chosen, objective)
     if meets is not None and own_meets is not None and _excess(meets, own_meets) > 0:
         coherence, own_coherence = told_apart(reference.coherence, chosen.coherence)
         factor, own_factor = factors_apart(meets, own_meets)
@@ -631,7 +461,7 @@ def _better(chosen: Design, reference: Design, objective: Objective, names: Sequ
         )
     lower = []
     for (theirs, what), (own, _) in zip(
-        _factors(reference, objective), _factors(chosen, objective), strict=True
+        score_factors(reference, objective), score_factors(chosen, objective), strict=True
     ):
         if _excess(own, theirs) > 0:
             factor, own_factor = factors_apart(theirs, own)
@@ -652,7 +482,7 @@ def _binding(
     Empty when every correlation meets its target, since then nothing holds the score down.
     """
     ranks = np.asarray(chosen.log2_ranks)
-    if np.all(objective.fractions(ranks) >= _FULL):
+    if np.all(objective.fractions(ranks) >= FULL):
         return ""
     binding = objective.binding(ranks)
     if not widenings:
