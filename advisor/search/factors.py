@@ -75,7 +75,7 @@ def factors_below_one(design: Design, objective: Objective) -> list[tuple[float,
     """Return the score's factors below 1 for ``design``, each with what it weighs, in words.
 
     The summary's "lowered by" (:func:`lowered`) and a compared net's score
-    (:func:`~advisor.search.explain._score_made`) name the same factors alike.
+    (:func:`~advisor.search.comparisons.versus`) name the same factors alike.
     """
     return [(value, what) for value, what in score_factors(design, objective) if value < 1]
 
