@@ -17,22 +17,29 @@ width profile it does not build), and what 10% more budget would buy; the score 
 what the arrangement its windows forget costs (docs/THEORY.md §16). Figures are the analysis'
 ``log2_separation_rank`` (the search's objective); a practical search's targets are the best
 any recommendable net reaches at this budget, a free search's the dimension bounds.
+
+This module writes the opening (what the net is and costs, :func:`summary`, closed by its
+:func:`verdict`) and puts the sentences together in that order; a mixture's fit (:func:`fit`)
+is said alike. The sentences are written apart, each module one kind: the score's make-up
+(:mod:`advisor.search.factors`), the comparisons with other designs
+(:mod:`advisor.search.comparisons`) and the figures in them (:mod:`advisor.search.wording`), on
+the terms of :mod:`advisor.search.explained`; which member of a mixture carries what is
+:mod:`advisor.search.carriers`'.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-from advisor.model.results import CARRIED_SHARE, CorrelationAnalysis, Efficiency
-from advisor.model.text import activations_text, bits_text, listed
+from advisor.model.results import Efficiency
+from advisor.model.text import activations_text
 from advisor.search.comparisons import binding_sentence, more_budget_sentence, versus
 from advisor.search.explained import Design, Leaders, Scope, StandardCosts, Widening
 from advisor.search.factors import coverage, lowered, score_sentence, searched_nets
 from advisor.search.objective import Objective
-from advisor.search.wording import SHOWN, capitalised, percent_text
+from advisor.search.wording import capitalised, percent_text
 
-__all__ = ["carriers", "fit", "rationale", "summary", "verdict"]
+__all__ = ["fit", "rationale", "summary", "verdict"]
 
 
 def rationale(
@@ -221,51 +228,3 @@ def _against_standard(cost: int, standard: int) -> str:
     if float(text).is_integer() and float(text) != ratio:
         text = f"{ratio:#.3g}".rstrip(".")
     return f"{text}x the standard CNN of this budget"
-
-
-def carriers(members: Sequence[str], correlations: Sequence[CorrelationAnalysis]) -> str:
-    """Say which member of a mixture carries each correlation, with the bits each reaches alone.
-
-    ``members`` names the member networks in the order of each correlation's ``members``
-    figures. A member carries a correlation when its rank alone is at least
-    :data:`~advisor.model.results.CARRIED_SHARE` of the mixture's
-    (:meth:`~advisor.model.results.CorrelationAnalysis.carried_by`; the mixture computes each
-    member alone, so none exceeds it); where none does, no member alone reaches the figure
-    (which, an upper bound, the sum may not reach either), and the best member's share, rounded
-    down, says by how much, as one-decimal bits may not. Each group names its first
-    correlations, with the member's bits against the others'; the analysis' ``members`` hold
-    every figure. Empty for a tree.
-    """
-    groups: dict[tuple[int, ...], list[str]] = {}
-    for correlation in correlations:
-        if not correlation.members:
-            continue
-        figures = [m.log2_separation_rank for m in correlation.members]
-        reach = correlation.carried_by()
-        others = [bits_text(f) for i, f in enumerate(figures) if i not in reach]
-        own = bits_text(correlation.log2_separation_rank)
-        against = f" against {listed(others, quoted=False)}" if others else ""
-        best = math.floor(max(correlation.member_shares()) * 1000) / 10
-        share = "" if reach else f", the best member alone {best:g}% of the mixture's rank"
-        groups.setdefault(reach, []).append(f"{correlation.name!r} ({own} bits{against}{share})")
-    if not groups:
-        return ""
-
-    def said(reach: tuple[int, ...], names: list[str]) -> str:
-        shown = listed(names[:SHOWN], len(names) - SHOWN, quoted=False)
-        if not reach:
-            return f"no member alone reaches the mixture's figure on {shown}"
-        if len(reach) == len(members):
-            return f"each member alone reaches {shown}"
-        who = listed([f"the {members[i]} (member {i})" for i in reach], quoted=False)
-        return f"{who} {'carries' if len(reach) == 1 else 'each carry'} {shown}"
-
-    # The members' own correlations first, in member order; then those several reach alone;
-    # last those no member reaches alone.
-    ordered = sorted(groups.items(), key=lambda group: (not group[0], len(group[0]), group[0]))
-    return (
-        "Which member carries each correlation, its rank alone at least "
-        f"{CARRIED_SHARE:.0%} of the mixture's (the other members' bits alone after 'against'; "
-        "every member's figure is in the analysis' members): "
-        f"{'; '.join(said(reach, names) for reach, names in ordered)}."
-    )
