@@ -33,7 +33,7 @@ from advisor.model.text import activations_text
 from advisor.search import mixtures
 from advisor.search import page as page_module
 from advisor.search import run as run_module
-from advisor.search.explain import carriers
+from advisor.search.carriers import carriers
 from advisor.search.mixtures import mixture_of, tree_budget
 from advisor.search.recommend import recommend, score_architecture
 from advisor.search.run import SearchRun

@@ -20,14 +20,8 @@ from advisor.model.task import Task, load_task, parse_task
 from advisor.model.text import binary_size, listed
 from advisor.protocol import wire
 from advisor.search.coherence import describe_relation
-from advisor.search.explain import (
-    Design,
-    Widening,
-    _apart,
-    _percent,
-    rationale,
-    summary,
-)
+from advisor.search.explain import rationale, summary
+from advisor.search.explained import Design, Widening
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
 from advisor.search.recommend import (
     recommend,
@@ -36,6 +30,7 @@ from advisor.search.recommend import (
     search_objective,
 )
 from advisor.search.run import SearchRun
+from advisor.search.wording import percent_text, ranks_apart
 from advisor.seprank.analysis import analyze
 from advisor.stopping import StopCause, StopSignal
 from tests.support.workloads import LONG_TASK, long_budget
@@ -906,7 +901,7 @@ def test_a_rank_short_of_its_target_never_reads_as_the_target(target: float, gap
     rank = target * (1 - gap)
     if not rank < target:
         return
-    written, aim = _apart(rank, target)
+    written, aim = ranks_apart(rank, target)
     assert float(written.replace(",", "")) < float(aim.replace(",", ""))
 
 
@@ -923,7 +918,7 @@ def test_a_rank_short_of_a_whole_target_is_told_apart_in_digits_not_in_form(
 ) -> None:
     # A rank a millionth short of 384 read "384.0 of 384": the two differed as text (a whole
     # figure is written without decimals) but not as numbers.
-    assert _apart(rank, target) == written
+    assert ranks_apart(rank, target) == written
 
 
 def test_names_are_quoted_once_whatever_quotes_they_hold() -> None:
@@ -1541,4 +1536,4 @@ def test_a_share_under_one_percent_is_written_to_one_digit_as_larger_ones_are(
     share: float, said: str
 ) -> None:
     # 0.996% read "1.0% of the target" beside another share's "1%", and 0.0996% "0.10%".
-    assert _percent(share) == said
+    assert percent_text(share) == said

@@ -17,190 +17,29 @@ width profile it does not build), and what 10% more budget would buy; the score 
 what the arrangement its windows forget costs (docs/THEORY.md §16). Figures are the analysis'
 ``log2_separation_rank`` (the search's objective); a practical search's targets are the best
 any recommendable net reaches at this budget, a free search's the dimension bounds.
+
+This module writes the opening (what the net is and costs, :func:`summary`, closed by its
+:func:`verdict`) and puts the sentences together in that order; a mixture's fit (:func:`fit`)
+is said alike. The sentences are written apart, each module one kind: the score's make-up
+(:mod:`advisor.search.factors`), the comparisons with other designs
+(:mod:`advisor.search.comparisons`) and the figures in them (:mod:`advisor.search.wording`), on
+the terms of :mod:`advisor.search.explained`; which member of a mixture carries what is
+:mod:`advisor.search.carriers`'.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal, Protocol
 
-import numpy as np
-import numpy.typing as npt
+from advisor.model.results import Efficiency
+from advisor.model.text import activations_text
+from advisor.search.comparisons import binding_sentence, more_budget_sentence, versus
+from advisor.search.explained import Design, Leaders, Scope, StandardCosts, Widening
+from advisor.search.factors import coverage, lowered, score_sentence, searched_nets
+from advisor.search.objective import Objective
+from advisor.search.wording import capitalised, percent_text
 
-from advisor.model.budget import scaled_parameters
-from advisor.model.results import CARRIED_SHARE, CorrelationAnalysis, Efficiency
-from advisor.model.text import activations_text, bits_text, count_text, listed, told_apart
-from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
-
-__all__ = [
-    "MORE_BUDGET",
-    "Design",
-    "Leaders",
-    "Scope",
-    "StandardCosts",
-    "Widening",
-    "carriers",
-    "fit",
-    "rationale",
-    "summary",
-    "verdict",
-    "widths_text",
-]
-
-Scope = Literal["complete", "stopped", "bounds"]
-"""What a practical search's targets are: the best of every tree (``complete``), of the trees
-scored before the search stopped (``stopped``), or, stopped before any recommendable tree was
-scored, the dimension bounds (``bounds``)."""
-
-_SMALL_RATIO_BITS = 30
-"""Rank ratios up to 2^30 are also written out as plain numbers."""
-
-_SMALL_RATIO = 1000
-"""Smaller ratios are written to 3 significant digits, larger ones as counts are."""
-
-_FULL = 1 - 1e-9
-"""A correlation at this fraction of its target or above is modelled fully: one that reaches
-its target, up to the rounding of sums taken in different orders. A fraction short of it falls
-short, however little: a mirror net 1.7 bits short of 371.7 (99.5%) read as modelling every
-correlation as fully as its target asks, and no sentence said what would raise it."""
-
-_SHOWN = 3
-"""Correlations named per shortfall list; the rest are counted."""
-
-_TIED = 1e-9
-"""Figures closer than this share of the larger (or than this, below 1) are equal: ranks summed
-in different orders differ in their last bits. A reference whose rank on 'local/columns-s2' was
-the pick's to 12 digits read as modelling it better ("log2 rank 333.6 against this net's
-333.6"), the factor that outscored the pick said after it."""
-
-_PLAIN_PERCENT = 1e-4
-"""Smaller percentages are written as under it (``under 0.0001%``), not as a row of zeros."""
-
-MORE_BUDGET = 1.1
-"""The larger budget a rationale prices: 10% more."""
-
-
-class StandardCosts(Protocol):
-    """The costs of the standard CNN of a budget that a design's are compared with.
-
-    :class:`~advisor.search.ladders.StandardCnn` has them, computed once per search.
-    """
-
-    @property
-    def multiply_adds(self) -> int:
-        """Multiply-adds per input."""
-        ...
-
-    @property
-    def activations(self) -> int:
-        """Values its forward pass holds per input."""
-        ...
-
-
-@dataclass(frozen=True)
-class Leaders:
-    """The trees that lead on the score's factors, in words (their family and windows).
-
-    A design behind a leader is measured against it, and its rationale names it: "coherence 0.72
-    against the best tree's 1.00 (contiguous pooling (1x4, global 3x1))". A tree's rationale and
-    a mixture's name the same trees. Empty: the objective does not weigh the factor.
-    """
-
-    most_coherent: str = ""
-    """The tree of the best coherence, named where a design's is lower."""
-    finest: str = ""
-    """The tree that discards the least of the input's arrangement, named where a design
-    discards more."""
-
-
-@dataclass(frozen=True)
-class Design:
-    """A scored design as the rationale describes it.
-
-    Attributes
-    ----------
-    description
-        Family and windows in words, e.g. ``mirror pooling (2x2, 2x2, global 2x2)``.
-    widths
-        ``(M, r_0, ..., r_{L-1})``.
-    parameters
-        Parameter count.
-    log2_ranks
-        Per-correlation log2 min-cuts.
-    score
-        The objective's primary score.
-    multiply_adds
-        Multiply-adds per input.
-    activations
-        Values a forward pass holds per input (:func:`~advisor.model.compute.activations`); 0
-        for a reference net, whose memory no sentence states.
-    discarded
-        Bits of window order per location its pooling discards (docs/THEORY.md §16).
-    coherence
-        How alike and how soon its pooling meets the description's relations (docs/THEORY.md
-        §18); 0 where the objective does not weigh it.
-    held
-        For a reference net, what holds it below a higher score where a per-input bound does,
-        not the parameters, in words (the bound and the ladder it leaves out); empty otherwise.
-    """
-
-    description: str
-    widths: tuple[int, ...]
-    parameters: int
-    log2_ranks: tuple[float, ...]
-    score: float
-    multiply_adds: int = 0
-    activations: int = 0
-    discarded: float = 0.0
-    coherence: float = 0.0
-    held: str = ""
-
-    def widths_text(self) -> str:
-        """``M = 32 and widths 512-1-1``; ``M = 8 and width 512`` for one hidden layer."""
-        return widths_text(self.widths)
-
-
-def widths_text(widths: Sequence[int]) -> str:
-    """Write a ladder ``(M, r_0, ..., r_{L-1})`` as ``M = 8 and widths 8-16-32``.
-
-    M is named apart, so the widths listed are the hidden layers', one per pooling level.
-    """
-    hidden = "-".join(str(w) for w in widths[1:])
-    noun = "width" if len(widths) == 2 else "widths"
-    return f"M = {widths[0]} and {noun} {hidden}"
-
-
-@dataclass(frozen=True)
-class Widening:
-    """One width raised to the next channel choice, and what it does to the binding correlation.
-
-    Attributes
-    ----------
-    position
-        Index into ``(M, r_0, ..., r_{L-1})``.
-    width
-        The new width.
-    gain
-        Bits the binding correlation's log2 rank gains.
-    extra_parameters
-        Parameters it costs.
-    beyond
-        What keeps the search from this design, in words ("over the budget" or the compute
-        bound, ``max_channels`` for a width past it, and a width profile the search does not
-        build, each that applies); empty when nothing does.
-    also
-        A second width raised with this one, ``(position, width)``, where no single width
-        raises the binding correlation but the two together do; None for one width.
-    """
-
-    position: int
-    width: int
-    gain: float
-    extra_parameters: int
-    beyond: str = ""
-    also: tuple[int, int] | None = None
+__all__ = ["fit", "rationale", "summary", "verdict"]
 
 
 def rationale(
@@ -250,9 +89,9 @@ def rationale(
     notes
         Sentences to append (e.g. that dilation orders were sampled).
     scope
-        Whether the search scored every tree (:data:`Scope`); if not, the targets and the
-        references are those of the trees scored before it stopped (or the dimension bounds),
-        and the sentences say so.
+        Whether the search scored every tree (:data:`~advisor.search.explained.Scope`); if
+        not, the targets and the references are those of the trees scored before it stopped (or
+        the dimension bounds), and the sentences say so.
     reading
         The relations the description was read as, in words, where the score weighs them.
     leaders
@@ -268,23 +107,23 @@ def rationale(
     """
     sentences = [
         opening,
-        # The opening has named the score where a factor lowered it (:func:`_lowered`).
-        _score(
+        # The opening has named the score where a factor lowered it (factors.py's `lowered`).
+        score_sentence(
             chosen,
             objective,
             scope,
             reading,
-            stated=bool(_lowered(chosen, objective)),
+            stated=bool(lowered(chosen, objective)),
             searched=searched,
             leaders=leaders,
         ),
-        _versus(
+        versus(
             "the best contiguous net", chosen, contiguous, objective, names, scope, no_contiguous
         ),
-        _versus("the shallow net", chosen, shallow, objective, names, scope),
+        versus("the shallow net", chosen, shallow, objective, names, scope),
         efficiency.summary() if efficiency is not None else "",
-        _binding(chosen, objective, names, widenings),
-        _more(chosen, more_budget, max_parameters, more_budget_limit),
+        binding_sentence(chosen, objective, names, widenings),
+        more_budget_sentence(chosen, more_budget, max_parameters, more_budget_limit),
         *notes,
     ]
     return " ".join(s for s in sentences if s)
@@ -323,20 +162,9 @@ def _restricted(searched: Sequence[str]) -> str:
     if not searched:
         return ""
     return (
-        f"Its targets are the best {_searched_nets(searched)} reach, so its score does not "
+        f"Its targets are the best {searched_nets(searched)} reach, so its score does not "
         "compare with a default search's."
     )
-
-
-def _searched_nets(searched: Sequence[str], last: str = "and") -> str:
-    """Name the nets of a restricted search: its families, and the shallow net where it counts.
-
-    ``searched`` as :func:`~advisor.search.page.families_searched` gives it, ``shallow`` last;
-    ``last`` joins the shallow net on.
-    """
-    families = [f for f in searched if f != "shallow"]
-    shallow = f" {last} the shallow net" if "shallow" in searched else ""
-    return f"the families searched ({listed(families, quoted=False)}){shallow}"
 
 
 def verdict(
@@ -347,56 +175,8 @@ def verdict(
     The close of a summary, a tree's (:func:`summary`) or a mixture's; with the families
     ``searched`` where they set the targets (:func:`_restricted`).
     """
-    said = (_coverage(chosen, objective, names), _lowered(chosen, objective), _restricted(searched))
+    said = (coverage(chosen, objective, names), lowered(chosen, objective), _restricted(searched))
     return " ".join(s for s in said if s)
-
-
-def _lowered(chosen: Design, objective: Objective) -> str:
-    """Say which of the score's factors lowered ``chosen``'s score, briefly; empty: none did.
-
-    A summary's coverage alone does not tell why a net that models every correlation fully
-    ranks below one that falls short: these factors do (the rationale's score sentence says
-    each at length).
-    """
-    said = [f"{what} (times {_factor(f)})" for f, what in _factors_below_one(chosen, objective)]
-    if not said:
-        return ""
-    return f"Score {chosen.score:.4g}, lowered by {listed(said, quoted=False)}."
-
-
-def _factors_below_one(design: Design, objective: Objective) -> list[tuple[float, str]]:
-    """Return the score's factors below 1 for ``design``, each with what it weighs, in words.
-
-    The summary's "lowered by" (:func:`_lowered`) and a compared net's score
-    (:func:`_score_made`) name the same factors alike.
-    """
-    return [(value, what) for value, what in _factors(design, objective) if value < 1]
-
-
-def _factors(design: Design, objective: Objective) -> list[tuple[float, str]]:
-    """Return the score's factors the objective weighs for ``design``, each with its words."""
-    factors = (
-        (_order_factor(design, objective), "the order its pooling windows forget"),
-        (
-            _coherence_factor(design, objective),
-            "how its pooling levels meet the location pairs the description repeats",
-        ),
-    )
-    return [(value, what) for value, what in factors if value is not None]
-
-
-def _order_factor(chosen: Design, objective: Objective) -> float | None:
-    """Return the score's factor for the order ``chosen``'s windows forget (None: not weighed)."""
-    if objective.least_discarded is None:
-        return None
-    return float(objective.arrangement_factor(chosen.discarded)[0, 0])
-
-
-def _coherence_factor(chosen: Design, objective: Objective) -> float | None:
-    """Return the score's factor for how ``chosen`` meets the relations (None: not weighed)."""
-    if objective.best_coherence is None:
-        return None
-    return float(objective.coherence_factor(chosen.coherence)[0, 0])
 
 
 def fit(
@@ -418,8 +198,8 @@ def fit(
     where it weighs coherence; the ``leaders`` a lower coherence or a larger discard is
     measured against).
     """
-    stated = bool(_lowered(chosen, objective))
-    score = _score(chosen, objective, scope, reading, stated, searched, leaders)
+    stated = bool(lowered(chosen, objective))
+    score = score_sentence(chosen, objective, scope, reading, stated, searched, leaders)
     return f"{verdict(chosen, objective, names, searched)} {score}"
 
 
@@ -431,9 +211,9 @@ def _what(chosen: Design, max_parameters: int, standard: StandardCosts | None) -
         compared = _against_standard(chosen.activations, standard.activations) if standard else ""
         cost += f", {activations_text(chosen.activations, compared)}"
     return (
-        f"{_capitalised(chosen.description)} with {chosen.widths_text()}: "
+        f"{capitalised(chosen.description)} with {chosen.widths_text()}: "
         f"{chosen.parameters:,} parameters of the {max_parameters:,} allowed "
-        f"({_percent(chosen.parameters / max_parameters)}), {cost}."
+        f"({percent_text(chosen.parameters / max_parameters)}), {cost}."
     )
 
 
@@ -448,553 +228,3 @@ def _against_standard(cost: int, standard: int) -> str:
     if float(text).is_integer() and float(text) != ratio:
         text = f"{ratio:#.3g}".rstrip(".")
     return f"{text}x the standard CNN of this budget"
-
-
-def _coverage(chosen: Design, objective: Objective, names: Sequence[str]) -> str:
-    """Say which correlations ``chosen`` models as fully as its target asks, and which not."""
-    fractions = objective.fractions(np.asarray(chosen.log2_ranks))
-    full = [names[i] for i in range(len(names)) if fractions[i] >= _FULL]
-    short = [
-        f"{names[i]!r} at {_percent(fractions[i])} "
-        f"({' of '.join(_apart(chosen.log2_ranks[i], float(objective.targets[i])))} bits of "
-        "log2 rank)"
-        for i in np.argsort(fractions, kind="stable")
-        if fractions[i] < _FULL
-    ]
-    if not short:
-        return "It models every correlation as fully as its target asks."
-    shortfall = f"falls short on {listed(short[:_SHOWN], len(short) - _SHOWN, quoted=False)}"
-    if not full:
-        return f"It {shortfall}."
-    modelled = listed(full[:_SHOWN], len(full) - _SHOWN)
-    return f"It models {modelled} as fully as its target asks and {shortfall}."
-
-
-_TARGETS: dict[Scope, str] = {
-    "complete": "the best {nets} reaches here",
-    "stopped": "the best {nets} scored before the search stopped reaches",
-    "bounds": "the dimension bounds, the most any net of the search space could reach, as the "
-    "search stopped before it scored a design it recommends",
-}
-
-
-def _score(
-    chosen: Design,
-    objective: Objective,
-    scope: Scope,
-    reading: Sequence[str],
-    stated: bool = False,
-    searched: Sequence[str] = (),
-    leaders: Leaders = Leaders(),
-) -> str:
-    """Say how ``chosen``'s score is made: the fractions of the targets and the factors.
-
-    ``stated``: a sentence before has given the score's figure, so this one refers to it rather
-    than giving it again. ``searched``: the families a restricted search searched, whose best
-    the targets are (:func:`summary`). ``leaders``: the trees of the best coherence, named where
-    ``chosen``'s is lower (a pick's "0.32 against the best tree's 0.56" named no tree, and none
-    of the references had 0.56), and of the least discard, named where ``chosen`` discards more.
-    """
-    kind = _fraction_kind(objective)
-    head = "That score is" if stated else f"Score {chosen.score:.4g}:"
-    text = f"{head} the {kind} fraction of the targets"
-    capped = ""
-    if objective.rank_target is not None:
-        capped = (
-            f", at most {bits_text(objective.rank_target)} bits, log2_rank_target (--rank-target)"
-        )
-    if objective.max_parameters is not None:
-        # Of the nets the search scored, not of every net: a geometry it does not search (a
-        # mirror folding one axis alone) may reach more.
-        scored = " the search scored" if scope == "complete" else ""
-        nets = f" of {_searched_nets(searched, last='or')}" if searched else scored
-        targets = _TARGETS[scope].format(nets=f"any net{nets}")
-        text += f" (targets: {targets}{capped}; equal scores go to the larger net)"
-    elif capped or objective.bound_channels is not None:
-        text += f" (targets: the dimension bounds{_bounds_at(objective)}{capped})"
-    order = _order_factor(chosen, objective)
-    if order is not None and objective.least_discarded is not None:
-        excess = max(chosen.discarded - objective.least_discarded, 0.0)
-        own, least = told_apart(chosen.discarded, objective.least_discarded)
-        text += (
-            f", times {_factor(order)} for the order its pooling windows forget "
-            f"({own} bits per location"
-        ) + (
-            f", {_difference(excess)} more than the finest tree's {least}"
-            f"{f' ({leaders.finest})' if leaders.finest else ''}, each bit weighing "
-            f"x{2.0**-ARRANGEMENT_WEIGHT:.3g})"
-            if excess
-            else ", the least)"
-        )
-    factor = _coherence_factor(chosen, objective)
-    if factor is not None and objective.best_coherence is not None:
-        best = objective.best_coherence
-        share = chosen.coherence / best
-        own, theirs = told_apart(chosen.coherence, best)
-        read = ""
-        if reading:
-            read = f"read as {listed(reading[:_SHOWN], len(reading) - _SHOWN, quoted=False)}; "
-        if objective.relation_share < 1:
-            explained = _percent(objective.relation_share)
-            read += (
-                f"they explain {explained} of the correlations' weight, the share of the score "
-                "this factor scales; "
-            )
-        whose = f" ({leaders.most_coherent})" if leaders.most_coherent else ""
-        text += (
-            f", times {_factor(factor)} for how its pooling levels meet the location pairs the "
-            f"description repeats ({read}coherence {own}"
-        ) + (
-            f" against the best tree's {theirs}{whose}: pairs met at one level everywhere, in "
-            "small windows, are what one convolution learns from every example)"
-            if share < 1
-            else ", the best here)"
-        )
-    return text + "."
-
-
-def _bounds_at(objective: Objective) -> str:
-    """Say the M at which a free search's targets, the dimension bounds, are taken."""
-    if objective.bound_channels is None:
-        return ""
-    return f" at M = {objective.bound_channels:,}, the largest channel choice"
-
-
-def _versus(
-    label: str,
-    chosen: Design,
-    reference: Design | None,
-    objective: Objective,
-    names: Sequence[str],
-    scope: Scope,
-    absent: str = "",
-) -> str:
-    """Compare ``chosen`` with ``reference``; without one, say why (``absent``: no such tree)."""
-    if reference is None:
-        kind = label.removeprefix("the ").removeprefix("best ")
-        if absent:
-            return f"No {kind} is compared with: {absent}."
-        if scope != "complete":
-            return (
-                f"No {kind} that fits this budget was scored before the search stopped, so "
-                "there is no comparison with one."
-            )
-        return f"No {kind} fits this input and budget, so there is no comparison with one."
-    if reference.widths == chosen.widths and reference.description == chosen.description:
-        return f"This is {label} at this budget."
-    ranks = np.asarray(reference.log2_ranks)
-    gains = _excess(chosen.log2_ranks, ranks)
-    reached = objective.fractions(ranks)
-    # Bits past a target count for nothing: a correlation the reference reaches its target on
-    # is none it models less well, however far this net's rank passes it (--rank-target).
-    counted = np.where(reached < _FULL, gains, 0.0)
-    best = int(np.argmax(counted))
-    held = f", {reference.held}" if reference.held else ""
-    stronger = _stronger(chosen, reference, objective, names)
-    head = (
-        f"{_capitalised(label)} at this budget ({reference.description}, "
-        f"{reference.widths_text()}{held}) scores {reference.score:.4g}"
-        f"{stronger or _score_made(reference, objective)}"
-    )
-    if counted[best] <= 0:
-        closing = "" if stronger else _better(chosen, reference, objective, names)
-        past = _past_targets(chosen, reference, objective, names)
-        if closing:
-            return f"{head} and {closing}" + (f"; {past}." if past else ".")
-        return f"{head} and models no correlation less well" + (
-            f" up to the targets: {past}." if past else "."
-        )
-    where = "where this net is stronger, " if stronger else ""
-    # A reference scoring no higher may still model some correlation better (the contiguous net
-    # of ``local`` on 64 steps: s1 at 185.8 bits against the pick's 92.9, coherence decided).
-    ahead = "" if stronger else _ahead(chosen, reference, objective, names)
-    theirs, own = _apart(reference.log2_ranks[best], chosen.log2_ranks[best])
-    return head + (
-        f"; {where}it models {names[best]!r} at {_percent(reached[best])} of the target "
-        f"(log2 rank {theirs} against this net's {own}: {_ratio(float(gains[best]))})"
-        f"{f'; where it is stronger, {ahead}' if ahead else ''}."
-    )
-
-
-def _score_made(reference: Design, objective: Objective) -> str:
-    """Say how ``reference``'s score is made where a factor below 1 cuts its fractions.
-
-    The comparison gave a reference net's score and then its fraction of one target: "scores
-    0.03116; it models 'x' at 19% of the target" left the factors that cut 19% to 3% unsaid.
-    Empty where no factor is below 1, as the fractions alone then make the score.
-    """
-    factors = [
-        f"times {_factor(value)} for {what}"
-        for value, what in _factors_below_one(reference, objective)
-    ]
-    if not factors:
-        return ""
-    reached = objective.fractions(np.asarray(reference.log2_ranks))
-    weighted = objective.kind == "weighted"
-    fraction = float(reached @ objective.weights) if weighted else float(reached.min())
-    return (
-        f" (the {_fraction_kind(objective)} fraction of the targets {fraction:.4g}, "
-        f"{', '.join(factors)})"
-    )
-
-
-def _fraction_kind(objective: Objective) -> str:
-    """Name the fraction of the targets ``objective`` scores: its weighted mean, or smallest."""
-    return "weighted mean" if objective.kind == "weighted" else "smallest"
-
-
-def _stronger(chosen: Design, reference: Design, objective: Objective, names: Sequence[str]) -> str:
-    """Say where ``reference``, scoring higher than ``chosen``, is stronger; empty: it does not.
-
-    The correlation on which its rank passes this net's by the most bits the target counts, and
-    each factor of the score it stands higher on. #2 of ``local`` at 20,000 parameters (0.6281)
-    was compared with the best contiguous net (0.6288) only where #2 is stronger, every
-    correlation: the order the reference's windows forget less of, which outscores it, went
-    unsaid.
-    """
-    if reference.score <= chosen.score:
-        return ""
-    ahead = _ahead(chosen, reference, objective, names)
-    said = [ahead] if ahead else []
-    order, own_order = _order_factor(reference, objective), _order_factor(chosen, objective)
-    if order is not None and own_order is not None and _excess(order, own_order) > 0:
-        bits, own_bits = told_apart(reference.discarded, chosen.discarded)
-        factor, own_factor = _factors_apart(order, own_order)
-        said.append(
-            f"its pooling windows forget less of the order ({bits} bits per location against "
-            f"this net's {own_bits}: times {factor} against {own_factor})"
-        )
-    meets, own_meets = _coherence_factor(reference, objective), _coherence_factor(chosen, objective)
-    if meets is not None and own_meets is not None and _excess(meets, own_meets) > 0:
-        coherence, own_coherence = told_apart(reference.coherence, chosen.coherence)
-        factor, own_factor = _factors_apart(meets, own_meets)
-        said.append(
-            "its pooling levels meet the location pairs the description repeats better "
-            f"(coherence {coherence} against this net's {own_coherence}: times {factor} "
-            f"against {own_factor})"
-        )
-    return f", above this net's {chosen.score:.4g}, as {listed(said, quoted=False)}"
-
-
-def _ahead(chosen: Design, reference: Design, objective: Objective, names: Sequence[str]) -> str:
-    """Say where ``reference`` models a correlation better than ``chosen`` by the most bits.
-
-    Counted up to the target (empty: it nowhere ranks higher below it).
-    """
-    ranks = np.asarray(chosen.log2_ranks)
-    gains = _excess(np.minimum(reference.log2_ranks, objective.targets), ranks)
-    best = int(np.argmax(gains))
-    if gains[best] <= 0:
-        return ""
-    theirs, own = objective.fractions(reference.log2_ranks), objective.fractions(ranks)
-    own_rank, rank = _apart(ranks[best], reference.log2_ranks[best])
-    target = float(objective.targets[best])
-    # A reference the search may not recommend (the shallow net's global window past
-    # max_window) may pass a target: "at 100% of the target (log2 rank 9)" beside "7 of 8.8".
-    reached = (
-        f"past its target of {bits_text(target)} bits"
-        if reference.log2_ranks[best] > target
-        else f"at {_percent(theirs[best])} of the target"
-    )
-    return (
-        f"it models {names[best]!r} {reached} against this net's {_percent(own[best])} "
-        f"(log2 rank {rank} against this net's {own_rank})"
-    )
-
-
-def _past_targets(
-    chosen: Design, reference: Design, objective: Objective, names: Sequence[str]
-) -> str:
-    """Say where ``chosen`` ranks higher only past the targets (empty: it nowhere ranks higher).
-
-    The close of :func:`_versus` where the reference models no correlation less well.
-    """
-    gains = _excess(chosen.log2_ranks, reference.log2_ranks)
-    best = int(np.argmax(gains))
-    if gains[best] <= 0:
-        return ""
-    theirs, own = _apart(reference.log2_ranks[best], chosen.log2_ranks[best])
-    return (
-        f"where this net's rank is higher, both reach the target (on "
-        f"{names[best]!r}, log2 rank {theirs} against this net's {own}, target "
-        f"{bits_text(float(objective.targets[best]))} bits)"
-    )
-
-
-def _better(chosen: Design, reference: Design, objective: Objective, names: Sequence[str]) -> str:
-    """Say that ``reference`` models every correlation at least as well, and which better.
-
-    Empty where it models none better. Every correlation it models better is counted, the first
-    :data:`_SHOWN` named, with the figures of the one it passes by the most: the shallow net of
-    ``start_end`` on 100 steps, better on four of them, read "'start_end/w4' better" alone.
-    And which factors of the score, lower than ``chosen``'s, keep it from outscoring it: called
-    where the reference models no correlation less well and does not outscore ``chosen``. The
-    shallow net of ``symmetry`` at 129 parameters, 4.3 bits on every correlation against a
-    contiguous pick's 3, read "scores 0.02548 and models no correlation less well", as if it
-    modelled none better: it models every one at least as well, and only its order factor
-    (x0.0802) lowers its score.
-    """
-    targets = objective.targets
-    ahead = _excess(
-        np.minimum(reference.log2_ranks, targets), np.minimum(chosen.log2_ranks, targets)
-    )
-    better = [names[int(i)] for i in np.flatnonzero(ahead > 0)]
-    if not better:
-        return ""
-    best = int(np.argmax(ahead))
-    own_rank, rank = _apart(chosen.log2_ranks[best], reference.log2_ranks[best])
-    figures = f"(log2 rank {rank} against this net's {own_rank})"
-    # A rank past a target counts for nothing: said where it leaves one out.
-    higher = np.count_nonzero(_excess(reference.log2_ranks, chosen.log2_ranks))
-    capped = " up to the targets" if higher > len(better) else ""
-    if len(better) == 1:
-        said = (
-            f"models every correlation at least as well, {names[best]!r} better{capped} {figures}"
-        )
-    else:
-        count = (
-            f"all {len(names)}"
-            if len(better) == len(names)
-            else f"{len(better)} of the {len(names)}"
-        )
-        said = (
-            f"models every correlation at least as well and {count} better{capped} "
-            f"({listed(better[:_SHOWN], len(better) - _SHOWN)}), {names[best]!r} the most "
-            f"{figures}"
-        )
-    lower = []
-    for (theirs, what), (own, _) in zip(
-        _factors(reference, objective), _factors(chosen, objective), strict=True
-    ):
-        if _excess(own, theirs) > 0:
-            factor, own_factor = _factors_apart(theirs, own)
-            lower.append(f"{what} (times {factor} against this net's {own_factor})")
-    if lower:
-        said += f", and scores lower through {listed(lower, quoted=False)}"
-    return said
-
-
-def _binding(
-    chosen: Design,
-    objective: Objective,
-    names: Sequence[str],
-    widenings: Sequence[Widening],
-) -> str:
-    """Say how to raise the correlation furthest from its target: the two best widenings.
-
-    Empty when every correlation meets its target, since then nothing holds the score down.
-    """
-    ranks = np.asarray(chosen.log2_ranks)
-    if np.all(objective.fractions(ranks) >= _FULL):
-        return ""
-    binding = objective.binding(ranks)
-    if not widenings:
-        # Only the widths a request names have no step past the widest (max_channels has one).
-        return (
-            f"Every width is the widest the channel choices allow (channel_choices, --channels), "
-            f"so no layer can be widened to raise {names[binding]!r}."
-        )
-    helpful = sorted((w for w in widenings if w.gain > 0), key=lambda w: (-w.gain, w.position))
-    singles = [w for w in helpful if w.also is None]
-    if not singles:
-        # M and the 1st width of start_end on 13 steps, 32 each, hold 'w1' at 5 bits together:
-        # neither alone raises it, and "No single layer" alone left the reader without a way.
-        paired = f"; {_widened(chosen, helpful[0])}" if helpful else ""
-        return f"No single layer one step wider would raise {names[binding]!r}{paired}."
-    options = " and ".join(_widened(chosen, widening) for widening in singles[:2])
-    return f"To raise {names[binding]!r}: {options}."
-
-
-def _widened(chosen: Design, widening: Widening) -> str:
-    """Say what ``widening`` of ``chosen`` adds and costs, and what keeps the search from it."""
-    steps = [(widening.position, widening.width)]
-    if widening.also is not None:
-        steps.append(widening.also)
-    said = " and ".join(
-        f"{'M' if position == 0 else f'the {_ordinal(position)} width'} "
-        f"{chosen.widths[position]} -> {width}"
-        for position, width in steps
-    )
-    together = " together" if widening.also is not None else ""
-    beyond = f" ({widening.beyond})" if widening.beyond else ""
-    return (
-        f"{said}{together} would add {_counted(widening.gain)} for "
-        f"{widening.extra_parameters:,} more parameters{beyond}"
-    )
-
-
-def _more(chosen: Design, more: Design | None, max_parameters: int, limit: str) -> str:
-    if more is None:
-        return ""
-    budget = f"10% more budget ({scaled_parameters(max_parameters, MORE_BUDGET):,} parameters)"
-    if more.widths == chosen.widths:
-        return f"{budget} would not change this design: {limit}."
-    # Within this budget's parameters, only the compute bound kept it out: a default one, which
-    # follows the standard CNN of the larger budget.
-    held = (
-        ", within this budget but over its compute bound, which the larger budget's standard CNN "
-        "raises"
-        if more.parameters <= max_parameters
-        else ""
-    )
-    # A wider ladder as high is taken for the tie alone: the larger net ranks first.
-    gain = "" if more.score > chosen.score else ", no higher than this design's"
-    return (
-        f"{budget} would buy {more.widths_text()} on the same tree "
-        f"({more.parameters:,} parameters{held}; score {more.score:.4g} on this budget's "
-        f"targets{gain}; a search at that budget sets its own, which can order the tree's "
-        "ladders otherwise)."
-    )
-
-
-def carriers(members: Sequence[str], correlations: Sequence[CorrelationAnalysis]) -> str:
-    """Say which member of a mixture carries each correlation, with the bits each reaches alone.
-
-    ``members`` names the member networks in the order of each correlation's ``members``
-    figures. A member carries a correlation when its rank alone is at least
-    :data:`~advisor.model.results.CARRIED_SHARE` of the mixture's
-    (:meth:`~advisor.model.results.CorrelationAnalysis.carried_by`; the mixture computes each
-    member alone, so none exceeds it); where none does, no member alone reaches the figure
-    (which, an upper bound, the sum may not reach either), and the best member's share, rounded
-    down, says by how much, as one-decimal bits may not. Each group names its first
-    correlations, with the member's bits against the others'; the analysis' ``members`` hold
-    every figure. Empty for a tree.
-    """
-    groups: dict[tuple[int, ...], list[str]] = {}
-    for correlation in correlations:
-        if not correlation.members:
-            continue
-        figures = [m.log2_separation_rank for m in correlation.members]
-        reach = correlation.carried_by()
-        others = [bits_text(f) for i, f in enumerate(figures) if i not in reach]
-        own = bits_text(correlation.log2_separation_rank)
-        against = f" against {listed(others, quoted=False)}" if others else ""
-        best = math.floor(max(correlation.member_shares()) * 1000) / 10
-        share = "" if reach else f", the best member alone {best:g}% of the mixture's rank"
-        groups.setdefault(reach, []).append(f"{correlation.name!r} ({own} bits{against}{share})")
-    if not groups:
-        return ""
-
-    def said(reach: tuple[int, ...], names: list[str]) -> str:
-        shown = listed(names[:_SHOWN], len(names) - _SHOWN, quoted=False)
-        if not reach:
-            return f"no member alone reaches the mixture's figure on {shown}"
-        if len(reach) == len(members):
-            return f"each member alone reaches {shown}"
-        who = listed([f"the {members[i]} (member {i})" for i in reach], quoted=False)
-        return f"{who} {'carries' if len(reach) == 1 else 'each carry'} {shown}"
-
-    # The members' own correlations first, in member order; then those several reach alone;
-    # last those no member reaches alone.
-    ordered = sorted(groups.items(), key=lambda group: (not group[0], len(group[0]), group[0]))
-    return (
-        "Which member carries each correlation, its rank alone at least "
-        f"{CARRIED_SHARE:.0%} of the mixture's (the other members' bits alone after 'against'; "
-        "every member's figure is in the analysis' members): "
-        f"{'; '.join(said(reach, names) for reach, names in ordered)}."
-    )
-
-
-def _factor(value: float, least: int = 3) -> str:
-    """Write a factor of the score with ``least`` significant digits, more up to 6 if it reads 1.
-
-    A coherence short of the best on a small share of the weight (x0.99956) read x1 beside the
-    two coherences it compares.
-    """
-    for digits in range(least, max(least, 6) + 1):
-        written = f"{value:.{digits}g}"
-        if value >= 1 or written != "1":
-            break
-    return written
-
-
-def _factors_apart(value: float, other: float) -> tuple[str, str]:
-    """Write two factors of the score as :func:`_factor` does, with the digits that tell them apart.
-
-    Up to 9: coherences of 0.25 and 0.24 on a small share of the weight read "times 0.939
-    against 0.939", as if the factor that tells them apart were equal.
-    """
-    for digits in range(3, 10):
-        written = _factor(value, digits), _factor(other, digits)
-        if written[0] != written[1]:
-            break
-    return written
-
-
-def _excess(higher: npt.ArrayLike, lower: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """Return by how much each of ``higher`` passes ``lower``; 0 where it does not or they tie.
-
-    Tied: within :data:`_TIED` of the larger (of 1, below it).
-    """
-    values, others = np.asarray(higher, dtype=np.float64), np.asarray(lower, dtype=np.float64)
-    gains = values - others
-    scale = np.maximum(np.maximum(np.abs(values), np.abs(others)), 1.0)
-    excess: npt.NDArray[np.float64] = np.where(gains > _TIED * scale, gains, 0.0)
-    return excess
-
-
-def _ordinal(number: int) -> str:
-    """``1st``, ``2nd``, ``3rd``, ``4th``, ..., ``11th``, ``21st``."""
-    teens = 10 <= number % 100 <= 20
-    suffix = "th" if teens else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
-    return f"{number}{suffix}"
-
-
-def _difference(value: float) -> str:
-    """Write a positive difference with 2 decimals, or 2 significant digits when smaller."""
-    return f"{value:.2f}" if value >= 0.005 else f"{value:.2g}"
-
-
-def _capitalised(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _percent(share: float) -> str:
-    """Write a share in whole percents, but never 0% above nothing nor 100% below all.
-
-    A pick using 0.4% of a large budget, or a reference net reaching 0.008% of a target, reads
-    as such (one significant digit), and 99.6% is not rounded up to the whole.
-    """
-    if 0 < share < 0.01:
-        value = 100 * share
-        if value < _PLAIN_PERCENT:
-            return f"under {_PLAIN_PERCENT:f}".rstrip("0") + "%"
-        # One significant digit, written as the shares of 1% and more are: 0.996% read "1.0%"
-        # beside "1%", and 0.0996% "0.10%".
-        return f"{value:.1g}%"
-    if 0.99 < share < 1:
-        return f"{math.floor(1000 * share) / 10:g}%"
-    return f"{share:.0%}"
-
-
-def _apart(rank: float, target: float) -> tuple[str, str]:
-    """Write a rank short of its target (or of another's rank), and that, told apart.
-
-    Written as :func:`~advisor.model.text.bits_text` writes them, 370.0 of 371.7; a rank 0.04
-    bits short read "371.7 of 371.7" beside "falls short". More decimals then, up to six, and
-    past that the rank rounded down and the target up, so the rank never reads as the target.
-    The two are compared to the same decimals, not as ``bits_text`` shortens a whole figure: a
-    rank a millionth short of a target of 384 read "384.0 of 384".
-    """
-    for decimals in range(1, 7):
-        if f"{rank:,.{decimals}f}" != f"{target:,.{decimals}f}":
-            return bits_text(rank, decimals), bits_text(target, decimals)
-    return f"{math.floor(rank * 1e6) / 1e6:,.6f}", f"{math.ceil(target * 1e6) / 1e6:,.6f}"
-
-
-def _counted(bits: float) -> str:
-    return f"{bits_text(bits)} {'bit' if bits == 1 else 'bits'}"
-
-
-def _ratio(bits: float) -> str:
-    """Write a rank ratio of ``bits``: ``+5 bits, x2^5 = x32``; up to 2^30 also as a number.
-
-    Below a thousand to 3 significant digits (``x1.41``), above as counts are written
-    (:func:`~advisor.model.text.count_text`): ``.3g`` wrote 2^17.7 as ``x2.1e+05`` beside
-    comma-grouped parameter counts.
-    """
-    text = f"+{_counted(bits)}, x2^{bits_text(bits)}"
-    if bits <= _SMALL_RATIO_BITS:
-        ratio = 2.0**bits
-        text += f" = x{ratio:.3g}" if ratio < _SMALL_RATIO else f" = x{count_text(round(ratio))}"
-    return text

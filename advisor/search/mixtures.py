@@ -63,15 +63,10 @@ from advisor.model.results import Recommendation, SearchResult, pools_text
 from advisor.model.task import Task
 from advisor.model.text import activations_text, tree_name
 from advisor.search.candidates import padding_text
+from advisor.search.carriers import carriers
 from advisor.search.coherence import Relation, architecture_coherence
-from advisor.search.explain import (
-    Design,
-    Leaders,
-    Scope,
-    carriers,
-    fit,
-    verdict,
-)
+from advisor.search.explain import fit, verdict
+from advisor.search.explained import Design, Leaders, Scope
 from advisor.search.notes import channel_note, stop_words
 from advisor.search.objective import Objective
 from advisor.search.page import require_whole_ranking
@@ -224,7 +219,7 @@ def with_mixtures(
     ``result`` ranks the trees from the first (:func:`tree_budget`); ``relations`` are the
     description's, as the tree search read them, where ``objective`` weighs coherence (else
     none), and ``reading`` says them in words for the rationales; ``scope`` is what the
-    objective's targets are (:data:`~advisor.search.explain.Scope`), ``searched`` the families
+    objective's targets are (:data:`~advisor.search.explained.Scope`), ``searched`` the families
     whose best they are where the budget left out a default one
     (:func:`~advisor.search.page.families_searched`), ``leaders`` the trees a lower coherence
     and a larger discard are measured against (:func:`~advisor.search.page.leaders`), named
@@ -663,7 +658,7 @@ def _recommendation(
     correlations it models fully, which it falls short on, and the score's factors (and the
     families ``searched``, where they set the targets: :func:`~.page.families_searched`, and
     the ``leaders`` a lower coherence or a larger discard is measured against); which
-    member carries each correlation (:func:`~advisor.search.explain.carriers`, which the
+    member carries each correlation (:func:`~advisor.search.carriers.carriers`, which the
     summary, the table's ``why:``, also ends with); then the
     search's ``notes``, as a tree's rationale ends with them. ``stop``
     abandons the analysis (:class:`~advisor.errors.StoppedError`) when it cannot end before the

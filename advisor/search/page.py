@@ -29,13 +29,8 @@ from advisor.search.candidates import Candidate, deepest_tree
 from advisor.search.clock import PricingTimer
 from advisor.search.coherence import describe_relation
 from advisor.search.designs import design, tree_words
-from advisor.search.explain import (
-    Design,
-    Leaders,
-    Scope,
-    rationale,
-    summary,
-)
+from advisor.search.explain import rationale, summary
+from advisor.search.explained import Design, Leaders, Scope
 from advisor.search.headroom import (
     at_width_limits,
     bound_by,

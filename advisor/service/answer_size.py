@@ -35,7 +35,7 @@ _MEMBER_FIGURE_BYTES = 16
 # the summary repeats those six (the correlations modelled fully and those that fall short).
 _RATIONALE_EXTRA_NAMES = 12
 # A mixture's rationale also says which member carries which correlation
-# (advisor.search.explain.carriers): per member that carries some alone, for those each member
+# (advisor.search.carriers.carriers): per member that carries some alone, for those each member
 # reaches and for those only the sum reaches, up to three names, each with its figures (about 30
 # bytes); the sentence, the members' names and those figures take at most _CARRIER_BYTES.
 _CARRIER_NAMES = 12
