@@ -21,8 +21,8 @@ from advisor.model.text import binary_size, listed
 from advisor.protocol import wire
 from advisor.search.coherence import describe_relation
 from advisor.search.explain import rationale, summary
-from advisor.search.explained import Design, Widening
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
+from advisor.search.rationale_inputs import Design, Widening
 from advisor.search.recommend import (
     recommend,
     score_architecture,

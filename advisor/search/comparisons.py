@@ -19,7 +19,6 @@ import numpy.typing as npt
 
 from advisor.model.budget import scaled_parameters
 from advisor.model.text import bits_text, listed, told_apart
-from advisor.search.explained import MORE_BUDGET, Design, Scope, Widening
 from advisor.search.factors import (
     FULL,
     coherence_factor,
@@ -29,6 +28,7 @@ from advisor.search.factors import (
     score_factors,
 )
 from advisor.search.objective import Objective
+from advisor.search.rationale_inputs import MORE_BUDGET, Design, Scope, Widening
 from advisor.search.wording import (
     SHOWN,
     bits_counted,

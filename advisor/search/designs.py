@@ -1,7 +1,7 @@
 """An entry of a search's board described for the rationale: its tree in words, widths, figures.
 
 The page's designs, their reference nets and the 10%-more design are described alike
-(:class:`~advisor.search.explained.Design`).
+(:class:`~advisor.search.rationale_inputs.Design`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 from advisor.model.text import family_words
 from advisor.search.board import Entry
 from advisor.search.candidates import Candidate
-from advisor.search.explained import Design
+from advisor.search.rationale_inputs import Design
 from advisor.search.run import SearchRun
 
 __all__ = ["design", "tree_words"]

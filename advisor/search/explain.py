@@ -23,7 +23,7 @@ This module writes the opening (what the net is and costs, :func:`summary`, clos
 is said alike. The sentences are written apart, each module one kind: the score's make-up
 (:mod:`advisor.search.factors`), the comparisons with other designs
 (:mod:`advisor.search.comparisons`) and the figures in them (:mod:`advisor.search.wording`), on
-the terms of :mod:`advisor.search.explained`; which member of a mixture carries what is
+the terms of :mod:`advisor.search.rationale_inputs`; which member of a mixture carries what is
 :mod:`advisor.search.carriers`'.
 """
 
@@ -34,9 +34,9 @@ from collections.abc import Sequence
 from advisor.model.results import Efficiency
 from advisor.model.text import activations_text
 from advisor.search.comparisons import binding_sentence, more_budget_sentence, versus
-from advisor.search.explained import Design, Leaders, Scope, StandardCosts, Widening
 from advisor.search.factors import coverage, lowered, score_sentence, searched_nets
 from advisor.search.objective import Objective
+from advisor.search.rationale_inputs import Design, Leaders, Scope, StandardCosts, Widening
 from advisor.search.wording import capitalised, percent_text
 
 __all__ = ["fit", "rationale", "summary", "verdict"]
@@ -89,7 +89,7 @@ def rationale(
     notes
         Sentences to append (e.g. that dilation orders were sampled).
     scope
-        Whether the search scored every tree (:data:`~advisor.search.explained.Scope`); if
+        Whether the search scored every tree (:data:`~advisor.search.rationale_inputs.Scope`); if
         not, the targets and the references are those of the trees scored before it stopped (or
         the dimension bounds), and the sentences say so.
     reading

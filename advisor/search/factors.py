@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from advisor.model.text import bits_text, listed, told_apart
-from advisor.search.explained import Design, Leaders, Scope
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
+from advisor.search.rationale_inputs import Design, Leaders, Scope
 from advisor.search.wording import (
     SHOWN,
     difference_text,

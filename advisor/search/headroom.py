@@ -20,8 +20,8 @@ from advisor.model.budget import scaled_parameters
 from advisor.model.text import listed
 from advisor.search.board import Entry
 from advisor.search.designs import design
-from advisor.search.explained import MORE_BUDGET, Design, Widening, widths_text
 from advisor.search.profiles import ProfileRules, maximal, practical_profiles
+from advisor.search.rationale_inputs import MORE_BUDGET, Design, Widening, widths_text
 from advisor.search.run import SearchRun
 from advisor.search.widths import best_point
 

@@ -66,12 +66,12 @@ from advisor.search.candidates import padding_text
 from advisor.search.carriers import carriers
 from advisor.search.coherence import Relation, architecture_coherence
 from advisor.search.explain import fit, verdict
-from advisor.search.explained import Design, Leaders, Scope
 from advisor.search.notes import channel_note, stop_words
 from advisor.search.objective import Objective
 from advisor.search.page import require_whole_ranking
 from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.profiles import ProfileRules, maximal, practical_profiles
+from advisor.search.rationale_inputs import Design, Leaders, Scope
 from advisor.seprank.analysis import analyze
 from advisor.seprank.labels import correlation_labels, padded_labels
 from advisor.seprank.mixture import LadderBounds, mixture_structure
@@ -219,8 +219,8 @@ def with_mixtures(
     ``result`` ranks the trees from the first (:func:`tree_budget`); ``relations`` are the
     description's, as the tree search read them, where ``objective`` weighs coherence (else
     none), and ``reading`` says them in words for the rationales; ``scope`` is what the
-    objective's targets are (:data:`~advisor.search.explained.Scope`), ``searched`` the families
-    whose best they are where the budget left out a default one
+    objective's targets are (:data:`~advisor.search.rationale_inputs.Scope`), ``searched``
+    the families whose best they are where the budget left out a default one
     (:func:`~advisor.search.page.families_searched`), ``leaders`` the trees a lower coherence
     and a larger discard are measured against (:func:`~advisor.search.page.leaders`), named
     as the trees' rationales name them. The page holds the

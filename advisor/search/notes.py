@@ -21,8 +21,8 @@ from advisor.search.candidates import Candidate, deepest_tree
 from advisor.search.checks import WINDOW_MEASURES, widened_default
 from advisor.search.coherence import describe_relation
 from advisor.search.designs import design, tree_words
-from advisor.search.explained import widths_text
 from advisor.search.ladders import no_standard_cnn_reason
+from advisor.search.rationale_inputs import widths_text
 from advisor.search.run import SearchRun
 from advisor.stopping import StopCause, StopSignal
 from advisor.words import counted

@@ -30,7 +30,6 @@ from advisor.search.clock import PricingTimer
 from advisor.search.coherence import describe_relation
 from advisor.search.designs import design, tree_words
 from advisor.search.explain import rationale, summary
-from advisor.search.explained import Design, Leaders, Scope
 from advisor.search.headroom import (
     at_width_limits,
     bound_by,
@@ -41,6 +40,7 @@ from advisor.search.headroom import (
 )
 from advisor.search.notes import channel_note, one_level_note, page_notes, stop_words, tie_above
 from advisor.search.paging import PAST_THE_END, next_page_token
+from advisor.search.rationale_inputs import Design, Leaders, Scope
 from advisor.search.run import SearchRun
 from advisor.seprank.analysis import analyze
 from advisor.stopping import StopSignal
