@@ -16,6 +16,7 @@ from pathlib import Path
 import grpc
 import pytest
 from advisor_client.client import AdvisorClient
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service import server as server_module
@@ -26,6 +27,7 @@ from advisor.service.options import BAD_OPTION_EXIT_STATUS, START_FAILED_EXIT_ST
 from advisor.service.request_ids import INCOMING_REQUEST_ID_KEY
 from advisor.service.server import RunningServer
 from advisor.service.worker_link import ControlBlock, Job, Setup, encode_frame
+from tests.support.certificates import make_certificates
 from tests.support.harness import LiveAdvisor
 from tests.support.named_search import start_named_search
 from tests.support.server_process import ROOT, ServerProcess
@@ -88,6 +90,27 @@ def test_a_server_logs_every_line_as_json_with_the_access_fields(
     assert (access["status"], access["search_id"], access["request_id"]) == ("OK", "j", "r-1")
     assert access["peer"].startswith("ipv4:127.0.0.1:")
     assert isinstance(access["seconds"], float)
+
+
+def test_a_plaintext_client_on_a_tls_port_leaves_a_json_log_of_json_lines(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # With GRPC_VERBOSITY unset, gRPC's C core wrote "I... ssl_transport_security.cc ...
+    # Handshake failed" as a text line into the JSON log at every plaintext probe of the TLS
+    # port (a load balancer's, a scanner's), though docs/SERVICE.md promised gRPC's ERROR.
+    monkeypatch.delenv("GRPC_VERBOSITY", raising=False)
+    monkeypatch.setenv(LOG_FORMAT_VARIABLE, "json")
+    certificates = make_certificates(tmp_path)
+    tls = ("--tls-cert", str(certificates.server_cert), "--tls-key", str(certificates.server_key))
+    with ServerProcess("--workers", "1", "--executor", "threads", *tls) as server:
+        with grpc.insecure_channel(server.address) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            with pytest.raises(grpc.RpcError):
+                stub.Check(health_pb2.HealthCheckRequest(), timeout=5)
+        server.terminate()
+        assert server.wait(30) == 0, server.log()
+        lines = server.log().splitlines()
+    assert [json.loads(line)["message"] for line in lines][-1] == "stopped"
 
 
 def test_a_log_format_the_server_does_not_write_is_refused_naming_the_variable(
