@@ -15,6 +15,7 @@ registry (or a scrape) without bound.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import logging
 import socket
 import socketserver
@@ -57,7 +58,8 @@ METRICS_PATH: Final = "/metrics"
 """The path the endpoint serves the metrics at."""
 
 _REQUEST_SECONDS: Final = 10.0
-"""How long a scrape's connection may wait for its request: an idle one is closed after it."""
+"""How long a scrape's connection may take over one request, from waiting for it to answering
+it: an idle one, or one sending its request a byte at a time, is closed after it."""
 
 MAX_CONNECTIONS: Final = 8
 """Connections the endpoint serves at once, each on a thread of its own; one more is closed at
@@ -233,6 +235,28 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     timeout = _REQUEST_SECONDS
     protocol_version = "HTTP/1.1"
+
+    def handle_one_request(self) -> None:
+        """Serve one request within :attr:`timeout` in all, else close the connection.
+
+        ``timeout`` bounds each read of the socket alone: a client sending a header line every
+        few seconds held its connection, and eight of them every slot, for as long as it went
+        on, and Prometheus' scrapes were closed unanswered.
+        """
+        if self.timeout is None:
+            super().handle_one_request()
+            return
+        deadline = threading.Timer(self.timeout, self._cut)
+        deadline.daemon = True
+        deadline.start()
+        try:
+            super().handle_one_request()
+        finally:
+            deadline.cancel()
+
+    def _cut(self) -> None:
+        with contextlib.suppress(OSError):  # closed already
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def do_GET(self) -> None:
         """Send the metrics."""

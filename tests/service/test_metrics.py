@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -233,6 +235,36 @@ def test_connections_over_the_cap_are_closed_without_a_thread_each(
             for connection in idle:
                 connection.close()
         # Their threads end as they read the closes, and free their slots for the next scrape.
+        wait_until(lambda: _scrapes(f"127.0.0.1:{endpoint.port}"), _SECONDS)
+    finally:
+        endpoint.close()
+
+
+def test_a_request_sent_a_line_at_a_time_is_cut_at_the_requests_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The timeout bounded each read alone: a header line every 2 s held a connection for good,
+    # and eight such clients kept every scrape unanswered. Each stays under the per-read limit
+    # here; the request as a whole may take the limit, not longer.
+    monkeypatch.setattr(metrics_module._Handler, "timeout", 1.0)
+    endpoint = MetricsEndpoint("127.0.0.1", 0, lambda: "advisor_up 1\n")
+    try:
+        slow = [
+            socket.create_connection(("127.0.0.1", endpoint.port)) for _ in range(MAX_CONNECTIONS)
+        ]
+        started = time.monotonic()
+        try:
+            for connection in slow:
+                connection.sendall(b"GET /metrics HTTP/1.1\r\n")
+            while not all(map(_closed_by_the_server, slow)):
+                assert time.monotonic() - started < _SECONDS, "a slow request held its slot"
+                for connection in slow:
+                    with contextlib.suppress(OSError):  # cut already
+                        connection.sendall(b"X-Slow: 1\r\n")
+                time.sleep(0.25)
+        finally:
+            for connection in slow:
+                connection.close()
         wait_until(lambda: _scrapes(f"127.0.0.1:{endpoint.port}"), _SECONDS)
     finally:
         endpoint.close()
