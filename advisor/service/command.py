@@ -61,6 +61,7 @@ from advisor.usage import (
     violations_as_options,
 )
 from advisor.validation_messages import invalid_request_from_pydantic
+from advisor.words import number_text
 
 if TYPE_CHECKING:
     from advisor.service.config import ServerConfig
@@ -107,6 +108,7 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
     configure_logging()
     config = config_from_arguments(args)
     _warn_if_token_is_sent_in_clear(config)
+    _warn_if_anyone_may_call(config)
     if args.katib_port is None:
         if args.katib_host is not None:
             raise InvalidRequestError.single("katib_host", "needs --katib-port")
@@ -493,6 +495,29 @@ def _warn_if_token_is_sent_in_clear(config: ServerConfig) -> None:
         "network in clear, for anyone who sees a call to read and call the server with; serve "
         "TLS (--tls-cert, --tls-key) or bind it to 127.0.0.1",
         config.host,
+    )
+
+
+def _warn_if_anyone_may_call(config: ServerConfig) -> None:
+    """Log a warning when the advisor's port asks for no credentials, open to other machines.
+
+    ``--host 0.0.0.0`` without a token or client certificates started without a word, where a
+    token without TLS is warned of (:func:`_warn_if_token_is_sent_in_clear`): whoever reaches
+    the port runs searches of up to the longest time limit. Warned of, not refused: a network
+    policy or a mesh's sidecar may admit only the team's clients.
+    """
+    from advisor.service.binding import reaches_other_machines  # see the module docstring
+
+    if config.token is not None or config.tls_client_ca is not None:
+        return
+    if not reaches_other_machines(config.host):
+        return
+    _LOGGER.warning(
+        "the advisor's port on %s takes calls from anyone who reaches it (no token, no client "
+        "certificate), each a search of up to %s s; require a token (--token-file) or client "
+        "certificates (--tls-client-ca), or bind it to 127.0.0.1",
+        config.host,
+        number_text(config.limits.max_time_limit_seconds),
     )
 
 

@@ -751,6 +751,36 @@ def test_a_token_served_without_tls_to_other_machines_is_warned_of(
     assert "--tls-cert" in line and "secret-token" not in line
 
 
+@pytest.mark.parametrize(
+    ("options", "warned"),
+    [
+        (("--host", "0.0.0.0"), True),
+        (("--host", "::"), True),
+        (("--host", "127.0.0.1"), False),
+        (("--host", "unix:/tmp/advisor-test.sock"), False),
+    ],
+)
+def test_a_port_open_to_other_machines_without_credentials_is_warned_of(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    options: tuple[str, ...],
+    warned: bool,
+) -> None:
+    # --host 0.0.0.0 with no token started without a word, where a token without TLS is warned
+    # of: whoever reached the port ran searches.
+    records = _start_up_log(monkeypatch, caplog, *options)
+    warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    if not warned:
+        assert warnings == []
+        return
+    host, longest = options[1], f"{RequestLimits().max_time_limit_seconds:,g}"
+    assert warnings == [
+        f"the advisor's port on {host} takes calls from anyone who reaches it (no token, no "
+        f"client certificate), each a search of up to {longest} s; require a token "
+        "(--token-file) or client certificates (--tls-client-ca), or bind it to 127.0.0.1"
+    ]
+
+
 def test_the_log_states_the_ports_every_endpoint_bound() -> None:
     # --metrics-port 0 and --katib-port 0 bind ports of the system's choosing, which the
     # settings line said as 0: a log pipeline could not learn where the metrics were.
