@@ -1,8 +1,9 @@
 """Start the architecture advisor gRPC service and serve until SIGTERM or Ctrl-C.
 
     python server.py [--host H] [--port P] [--workers N] [--executor processes|threads]
-                     [--worker-niceness N] [--worker-max-memory MIB] [--reflection]
-                     [--no-access-log] [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
+                     [--worker-niceness N] [--worker-max-memory MIB]
+                     [--reflection|--no-reflection] [--access-log|--no-access-log]
+                     [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
                      [--token-file FILE] [--grace S] [--request-read-timeout S]
                      [--max-streams-per-connection N] [--limit NAME=VALUE ...] [--config FILE]
                      [--katib-port PORT [--katib-host H]

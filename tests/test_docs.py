@@ -325,7 +325,7 @@ def test_the_usage_of_python_server_py_names_every_serve_option() -> None:
     # server.py's docstring is its usage; it left out --worker-max-memory, which it accepts.
     import server
 
-    accepted = _command_options()["serve"] - {"-h", "--help", "--access-log"}
+    accepted = _command_options()["serve"] - {"-h", "--help"}
     written = {option for _, option in _options_by_command(server.__doc__ or "")}
     assert written == accepted
 

@@ -150,7 +150,11 @@ SERVE_SETTINGS: dict[str, dict[str, Any]] = {
         "help": "stop a call that takes its worker process over MIB resident "
         "(RESOURCE_EXHAUSTED) and replace the worker (default: never)",
     },
-    "reflection": {"action": "store_true", "default": None, "help": "serve gRPC reflection"},
+    "reflection": {
+        "action": argparse.BooleanOptionalAction,
+        "default": None,
+        "help": "serve gRPC reflection (default: off; --no-reflection overrides a config file's)",
+    },
     "access_log": {
         "action": argparse.BooleanOptionalAction,
         "default": None,

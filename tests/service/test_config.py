@@ -60,6 +60,26 @@ def test_the_access_log_is_on_unless_an_option_or_the_config_file_turns_it_off(
     assert _config_of(*options).access_log is expected
 
 
+@pytest.mark.parametrize(
+    ("options", "file", "expected"),
+    [
+        ((), None, False),
+        (("--reflection",), None, True),
+        ((), "reflection: true\n", True),
+        (("--no-reflection",), "reflection: true\n", False),
+    ],
+)
+def test_reflection_is_off_unless_turned_on_and_an_option_overrides_the_config_file(
+    options: tuple[str, ...], file: str | None, expected: bool, tmp_path: Path
+) -> None:
+    # A config file's `reflection: true` could not be turned off for one run: --no-reflection
+    # was an unrecognized argument, where --no-access-log overrides the file's access_log.
+    if file is not None:
+        (tmp_path / "server.yaml").write_text(file)
+        options = (*options, "--config", str(tmp_path / "server.yaml"))
+    assert _config_of(*options).reflection is expected
+
+
 def test_a_config_file_sets_settings_and_limits_and_options_override_it(tmp_path: Path) -> None:
     (tmp_path / "token").write_text("s3cret\n")
     path = tmp_path / "server.yaml"
