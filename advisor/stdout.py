@@ -20,13 +20,14 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import BinaryIO, Final, TextIO
 
-from advisor.files import os_reason
+from advisor.files import os_reason, read_problem
 
 __all__ = [
     "BROKEN_PIPE_EXIT_STATUS",
     "NARROWEST_TEXT",
     "OUTPUT_INTERRUPTED_EXIT_STATUS",
     "WRITE_FAILED_EXIT_STATUS",
+    "cannot_read",
     "OutputError",
     "OutputInterruptedError",
     "as_shown",
@@ -317,3 +318,16 @@ def write_stderr(text: str) -> None:
     with contextlib.suppress(OSError):
         stream.write(_sections_in_words(text, getattr(stream, "encoding", None)))
         stream.flush()
+
+
+def cannot_read(path: str | os.PathLike[str], error: Exception) -> str:
+    """Say that the file at ``path`` cannot be read, and why (``error``, raised reading it).
+
+    A relative path that names no file says where it was looked for: a config file in a mounted
+    folder naming ``token.txt`` read "cannot read token.txt: No such file or directory", which
+    left the operator to guess that paths are read from the working directory, not the file's.
+    """
+    where = ""
+    if isinstance(error, FileNotFoundError) and not os.path.isabs(path):
+        where = f" (looked for in the working directory, {shown_path(os.getcwd())})"
+    return f"cannot read {shown_path(path)}: {read_problem(error)}{where}"

@@ -12,8 +12,8 @@ import os
 import ssl
 
 from advisor.errors import InvalidRequestError
-from advisor.files import read_bounded, read_problem
-from advisor.stdout import shown_path
+from advisor.files import read_bounded
+from advisor.stdout import cannot_read, shown_path
 
 __all__ = [
     "MAX_PEM_BYTES",
@@ -74,7 +74,7 @@ def unreadable(path: str | os.PathLike[str], error: OSError) -> str:
 
     The one wording of the client's refusal (:func:`read_pem`) and the server's.
     """
-    return f"cannot read {shown_path(path)}: {read_problem(error)}"
+    return cannot_read(path, error)
 
 
 def certificates_problem(path: str | os.PathLike[str], pem: bytes) -> str | None:

@@ -15,7 +15,7 @@ from typing import Final, Literal
 from pydantic import Field, model_validator
 
 from advisor.errors import InvalidRequestError
-from advisor.files import read_bounded, read_problem
+from advisor.files import read_bounded
 from advisor.model.budget import INT32_MAX
 from advisor.protocol.metadata import UNIX_SCHEMES, socket_name_problem, token_problem
 from advisor.service.binding import port_taken_error, shares_port
@@ -27,7 +27,7 @@ from advisor.service.process_pool import (
     worker_processes_that_fit,
 )
 from advisor.service.settings import Settings
-from advisor.stdout import shown_path
+from advisor.stdout import cannot_read, shown_path
 
 __all__ = ["TOKEN_FILE_BYTES", "ServerConfig", "read_token_file"]
 
@@ -317,9 +317,7 @@ def read_token_file(path: Path) -> str:
     try:
         token = read_bounded(path, TOKEN_FILE_BYTES, "a token file").decode("utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:
-        raise InvalidRequestError.single(
-            "token_file", f"cannot read {shown_path(path)}: {read_problem(error)}"
-        ) from None
+        raise InvalidRequestError.single("token_file", cannot_read(path, error)) from None
     if not token:
         raise InvalidRequestError.single("token_file", f"{shown_path(path)} holds no token")
     return token

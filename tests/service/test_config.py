@@ -25,7 +25,11 @@ from advisor.service import process_pool, server
 from advisor.service.command import config_from_arguments
 from advisor.service.command import main as server_main
 from advisor.service.limits import LOCAL_LIMITS, MIN_MESSAGE_BYTES, RequestLimits, settable
-from advisor.service.options import BAD_OPTION_EXIT_STATUS, add_serve_arguments
+from advisor.service.options import (
+    BAD_OPTION_EXIT_STATUS,
+    START_FAILED_EXIT_STATUS,
+    add_serve_arguments,
+)
 from advisor.service.process_pool import (
     SERVING_PROCESS_BYTES,
     WORKER_PEAK_BYTES,
@@ -555,6 +559,35 @@ def test_a_config_token_file_that_is_no_path_is_refused_as_such(value: str, tmp_
     [violation] = error.value.violations
     assert violation.field == "config.token_file"
     assert violation.description.startswith("must be the path of a token file, got ")
+
+
+def test_a_relative_path_that_names_no_file_says_where_it_was_looked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A config file mounted in another folder naming token.txt read "cannot read token.txt: No
+    # such file or directory": paths are read from the working directory, not the file's.
+    mounted = tmp_path / "config"
+    mounted.mkdir()
+    (mounted / "token.txt").write_text("secret\n")
+    (mounted / "server.yaml").write_text("token_file: token.txt\n")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    with pytest.raises(InvalidRequestError) as error:
+        _config_of("--config", str(mounted / "server.yaml"))
+    assert [(v.field, v.description) for v in error.value.violations] == [
+        (
+            "config.token_file",
+            "cannot read token.txt: No such file or directory (looked for in the working "
+            f"directory, {tmp_path / 'work'})",
+        )
+    ]
+    (tmp_path / "absent.key").write_text("")
+    argv = ["--executor", "threads", "--tls-cert", "server.pem", "--tls-key", "../absent.key"]
+    assert server_main(argv) == START_FAILED_EXIT_STATUS
+    assert capsys.readouterr().err == (
+        "advisor-server: error: --tls-cert: cannot read server.pem: No such file or directory "
+        f"(looked for in the working directory, {tmp_path / 'work'})\n"
+    )
 
 
 def test_the_token_file_option_overrides_the_config_files_token_file(tmp_path: Path) -> None:
