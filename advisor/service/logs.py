@@ -159,7 +159,12 @@ def configure_logging(worker_pid: int | None = None) -> None:
         worker = "" if worker_pid is None else f" [worker {worker_pid}]"
         handler.setFormatter(logging.Formatter(_TEXT_FORMAT.format(worker=worker)))
     handler.addFilter(_CallIds())
-    logging.basicConfig(level=_chosen(LOG_LEVEL_VARIABLE), handlers=[handler])
+    level = _chosen(LOG_LEVEL_VARIABLE)
+    logging.basicConfig(level=level, handlers=[handler])
+    if level == "DEBUG":
+        # gRPC's own Python loggers wrote a line or more per call at DEBUG ("Loaded running
+        # loop", 139 of them for 131 calls) among the advisor's: they stay at INFO.
+        logging.getLogger("grpc").setLevel(logging.INFO)
 
 
 def logs_json() -> bool:

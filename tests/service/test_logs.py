@@ -70,6 +70,22 @@ def test_a_worker_process_logs_json_when_the_environment_asks() -> None:
     assert (entry["logger"], entry["message"], entry["worker_pid"]) == ("advisor.w", "ready", 7)
 
 
+def test_debug_shows_the_advisors_debug_lines_not_grpcs_own() -> None:
+    # ADVISOR_LOG_LEVEL=DEBUG, asked to see the health checks' access lines, also printed gRPC's
+    # Python debug lines, about one per call ("Loaded running loop").
+    code = (
+        "import logging; from advisor.service.logs import configure_logging; configure_logging(); "
+        "logging.getLogger('grpc._cython.cygrpc').debug('noise'); "
+        "logging.getLogger('grpc._server').info('grpc news'); "
+        "logging.getLogger('advisor.access').debug('kept')"
+    )
+    env = {"PATH": "", "PYTHONPATH": str(ROOT), LOG_LEVEL_VARIABLE: "debug"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert [line.rsplit(": ", 1)[-1] for line in done.stderr.splitlines()] == ["grpc news", "kept"]
+
+
 def test_a_server_logs_every_line_as_json_with_the_access_fields(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
