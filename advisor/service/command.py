@@ -139,10 +139,15 @@ def _settings(server: ServerConfig, **options: object) -> dict[str, object]:
 
     Each field of ``server`` but its limits (the server's ``request limits:`` line states
     those), so a setting added to the model is stated too. The token itself is no line's to
-    show: only whether one is required.
+    show: only whether one is required. The worker processes' settings are left out where the
+    threads executor starts none (the line said ``worker_niceness=10`` of no process).
     """
+    from advisor.service.config import WORKER_PROCESS_SETTINGS  # see the module docstring
+
     settings = {name: getattr(server, name) for name in type(server).model_fields}
     del settings["limits"]
+    if server.executor == "threads":  # no worker process: its settings are in force nowhere
+        settings = {k: v for k, v in settings.items() if k not in WORKER_PROCESS_SETTINGS}
     settings["token"] = server.token is not None
     return settings | options
 

@@ -29,7 +29,7 @@ from advisor.service.process_pool import (
 from advisor.service.settings import Settings
 from advisor.stdout import cannot_read, shown_path
 
-__all__ = ["TOKEN_FILE_BYTES", "ServerConfig", "read_token_file"]
+__all__ = ["TOKEN_FILE_BYTES", "WORKER_PROCESS_SETTINGS", "ServerConfig", "read_token_file"]
 
 
 _LEAST_CONNECTION_SECONDS: Final = 1.0
@@ -37,6 +37,14 @@ _LEAST_CONNECTION_SECONDS: Final = 1.0
 ``max_connection_age_seconds``): gRPC takes them in whole milliseconds (0.0004 s was 0 ms, no
 bound), and bounds of a millisecond closed and pinged connections under their calls (one call in
 ten ran into its deadline)."""
+
+
+WORKER_PROCESS_SETTINGS: Final = {
+    "worker_niceness": "sets the priority of worker processes",
+    "worker_max_memory_mib": "bounds the memory of worker processes",
+}
+"""The settings of the worker processes, which the threads executor does not start: each with
+what it does, as a refusal of one given with that executor says."""
 
 
 _NAMESPACE: Final = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
@@ -264,15 +272,12 @@ class ServerConfig(Settings):
     @model_validator(mode="after")
     def _worker_settings_have_workers(self) -> ServerConfig:
         # Given with threads, niceness was silently ignored: no process of the server runs lower.
-        settings = {
-            "worker_niceness": "sets the priority of worker processes",
-            "worker_max_memory_mib": "bounds the memory of worker processes",
-        }
-        given = [field for field in settings if field in self.model_fields_set]
+        given = [field for field in WORKER_PROCESS_SETTINGS if field in self.model_fields_set]
         if self.executor == "threads" and given:
             raise InvalidRequestError.single(
                 given[0],
-                f"{settings[given[0]]}, and the threads executor starts none (its calls run on "
+                f"{WORKER_PROCESS_SETTINGS[given[0]]}, and the threads executor starts none (its "
+                "calls run on "
                 "threads of the serving process)",
             )
         bound = self.worker_max_memory_mib
