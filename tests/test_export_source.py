@@ -382,6 +382,7 @@ _RUFF = (
     "check",
     "--no-cache",
     "--isolated",
+    "--preview",
     "--select",
     "E,F,W,B,UP,PIE",
     "--line-length",
@@ -389,7 +390,8 @@ _RUFF = (
     "-",
 )
 """ruff's check of a source on standard input: pycodestyle, pyflakes, bugbear, pyupgrade and
-flake8-pie (``range(0, n)``'s needless start).
+flake8-pie (``range(0, n)``'s needless start). With ruff's preview rules, pycodestyle's blank
+lines too (E301: a method of ``Net`` followed another without one).
 
 Not ``ruff format --check``: the permutation's numbers are packed many to a line, where the
 formatter puts one per line, and a mixture's members' list hugs ``nn.ModuleList([``."""
@@ -675,6 +677,8 @@ def test_an_architecture_without_outputs_is_warned_of_or_given_them(tmp_path: Pa
         "parameters (recommend --outputs 3, or the task's outputs; in an architecture file, its "
         "outputs)"
     )
+    one = advisor("export", stated, "--outputs", "1", "--output", "-")
+    assert "or design for 1 output, which" in assert_one_error_line(one, ExitCode.INVALID_ARGUMENT)
     line = assert_one_error_line(
         advisor("export", arch, "--outputs", "0", "--output", "-"), ExitCode.INVALID_ARGUMENT
     )

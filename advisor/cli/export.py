@@ -27,6 +27,7 @@ from advisor.model.architecture import (
 )
 from advisor.model.documents import source_name
 from advisor.stdout import shown_path, write_stderr
+from advisor.words import counted
 
 __all__ = ["export"]
 
@@ -90,8 +91,8 @@ def _with_outputs(architecture: Architecture, outputs: int | None, name: str) ->
             "--outputs",
             f"{shown_path(name)} states outputs {architecture.outputs}: leave --outputs out "
             "(it gives outputs to a design that states none), or design for "
-            f"{outputs:,} outputs, which change its parameters (recommend --outputs {outputs}, "
-            "or the task's outputs; in an architecture file, its outputs)",
+            f"{counted(outputs, 'output')}, which change its parameters (recommend --outputs "
+            f"{outputs}, or the task's outputs; in an architecture file, its outputs)",
         )
     document = {**architecture_document(architecture), "outputs": outputs}
     try:

@@ -463,6 +463,7 @@ _NET_METHODS: Final = '''
         super().__setattr__(name, value)
         if name in self._buffers:
             _find_identities(self)
+
     def __prepare_scriptable__(self) -> nn.Module:
         """Refuse torch.jit.script, which calls this first: Net is not TorchScript."""
         raise NotImplementedError(
