@@ -646,6 +646,35 @@ def test_a_dilation_order_not_the_architectures_is_refused(
         torch_source(chosen.architecture, dilations=(1, 2))
 
 
+@pytest.mark.parametrize("stated", [True, False], ids=["order stated", "order null"])
+def test_a_permutation_ordering_a_windows_members_otherwise_is_the_same_dilated_tree(
+    dilations_result: tuple[Path, Any], tmp_path: Path, stated: bool
+) -> None:
+    # Swapping the two members of a first-level window pools the same windows at every level,
+    # the same net; it was refused as "not the dilation order of the architecture's geometry",
+    # and with the order null the header left the order out.
+    path, chosen = dilations_result
+    document = json.loads(path.read_text())
+    design = document["recommendations"][0]
+    permutation = design["architecture"]["geometry"]["permutation"]
+    permutation[0], permutation[1] = permutation[1], permutation[0]
+    if not stated:
+        design["dilations"] = None
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(document))
+    run = advisor("export", edited, "--output", "-")
+    assert run.status == ExitCode.OK, run.stderr
+    assert f"dilations {' '.join(map(str, chosen.dilations))}" in _header_words(run.stdout)
+    # Members of two windows exchanged make another tree: refused.
+    permutation[1], permutation[2] = permutation[2], permutation[1]
+    design["dilations"] = list(chosen.dilations)
+    edited.write_text(json.dumps(document))
+    line = assert_one_error_line(
+        advisor("export", edited, "--output", "-"), ExitCode.INVALID_ARGUMENT
+    )
+    assert "is not the dilation order of the architecture's geometry" in line
+
+
 def test_an_architecture_without_outputs_is_warned_of_or_given_them(tmp_path: Path) -> None:
     # A file without outputs was written with a 1-logit head without a word, where analyze
     # --arch gives it the task's outputs (72,310 parameters against 69,421 for a CIFAR net).

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from advisor.errors import InvalidRequestError
 from advisor.geometry.layouts import (
+    dilation_order,
     dilation_permutation,
+    dilation_tree_of,
     input_permutation,
     interleaved_permutation,
     mirror_permutation,
@@ -22,7 +24,12 @@ from advisor.geometry.layouts import (
     structure_from_permutation,
 )
 from advisor.geometry.structure import PoolingStructure
-from advisor.model.architecture import Architecture, architecture_document, parse_architecture
+from advisor.model.architecture import (
+    Architecture,
+    architecture_document,
+    parse_architecture,
+    validate_schedule,
+)
 
 
 def _arch(shape: list[int], pools: list[list[int]], geometry: Any = "contiguous") -> Architecture:
@@ -292,3 +299,25 @@ def test_mirror_on_non_power_of_two_grid_is_accepted_when_pools_are_two() -> Non
     structure = pooling_structure(_arch([6, 6], [[2, 2], [3, 3]], "mirror"))
     assert structure.windows[0][0].tolist() == [0, 5, 30, 35]
     assert structure.is_tree
+
+
+@given(st.data(), st.integers(1, 6))
+def test_a_dilated_tree_is_read_in_any_order_of_its_windows_members(
+    data: st.DataObject, levels: int
+) -> None:
+    # A window's members in another order pool the same tree: its order was read only from the
+    # one layout dilation_permutation writes, so an edited permutation was "no dilation order".
+    order = data.draw(st.permutations([1 << level for level in range(levels)]))
+    laid = dilation_permutation(1 << levels, order)
+    for level in range(levels):  # swap the halves of some windows, at every level
+        size = 1 << (level + 1)
+        for start in range(0, laid.size, size):
+            if data.draw(st.booleans()):
+                window = laid[start : start + size].copy()
+                laid[start : start + size] = np.roll(window, size // 2)
+    schedule = validate_schedule((1 << levels,), [(2,)] * levels, None, "contiguous")
+    assert dilation_order(schedule, laid) == tuple(order)
+    assert dilation_tree_of(order, laid)
+    if levels > 1:  # members of two windows exchanged: another tree, no order of its own
+        laid[[1, 2]] = laid[[2, 1]]
+        assert not dilation_tree_of(order, laid)

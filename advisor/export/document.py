@@ -16,12 +16,11 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, get_args
 
-import numpy as np
 import pydantic
 
 from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.extras import extra_needed
-from advisor.geometry.layouts import dilation_permutation, input_permutation
+from advisor.geometry.layouts import dilation_tree_of, input_permutation
 from advisor.model.architecture import (
     COUNTS,
     Architecture,
@@ -275,14 +274,14 @@ def dilations_contradiction(
     """Name ``dilations`` (lying at ``field``) unless it is ``architecture``'s dilation order.
 
     The order of the geometry whose size-2 dilated convs pool as the architecture's
-    permutation does: a recommendation's ``dilations`` edited (or pasted from another design)
+    permutation does, its windows' members in any order (:func:`dilation_tree_of`): a
+    recommendation's ``dilations`` edited (or pasted from another design)
     was written into ``advisor export``'s header, and read by ``analyze --arch`` and
     ``parse_search_result`` without a word. The one check of all three.
     """
-    permutation = input_permutation(architecture)
     try:
-        matches = np.array_equal(dilation_permutation(len(permutation), dilations), permutation)
-    except (InvalidRequestError, TypeError):  # no order of powers of two, one per layer
+        matches = dilation_tree_of(dilations, input_permutation(architecture))
+    except TypeError:  # no order of integers
         matches = False
     if matches:
         return []

@@ -40,6 +40,7 @@ __all__ = [
     "WindowPositions",
     "dilation_order",
     "dilation_permutation",
+    "dilation_tree_of",
     "geometry_permutation",
     "geometry_structure",
     "input_permutation",
@@ -198,19 +199,45 @@ def dilation_order(schedule: Schedule, permutation: npt.ArrayLike) -> tuple[int,
     """Return the dilation order whose tree ``permutation`` lays out on ``schedule``, if any.
 
     A written-out permutation of a dilated tree does not say its order, which a mixture's
-    members and an architecture file hold only so: position ``2^l`` of
-    :func:`dilation_permutation` holds ``dilations[l]``, so the order is read there and checked
-    by laying it out again. None unless ``schedule`` pools a 1-D grid of ``2^L`` by ``L``
-    windows of 2 and ``permutation`` is such a tree.
+    members and an architecture file hold only so. Each level's first window joins two halves
+    a dilation apart, which gives the order, checked by :func:`dilation_tree_of`: a
+    permutation that orders a window's members otherwise (``{0, 32}`` as 32, 0) pools the same
+    tree, and is read as its order. None unless ``schedule`` pools a 1-D grid of ``2^L`` by
+    ``L`` windows of 2 and ``permutation`` is such a tree.
     """
     grid, pools = schedule.grids[0], schedule.pools
     if len(grid) != 1 or grid[0] != 2 ** len(pools) or any(pool != (2,) for pool in pools):
         return None
     laid = np.asarray(permutation)
-    order = tuple(int(laid[1 << level]) for level in range(len(pools)))
-    if sorted(order) != [1 << level for level in range(len(pools))]:
-        return None
-    return order if np.array_equal(dilation_permutation(grid[0], order), laid) else None
+    order = tuple(
+        abs(int(laid[half : 2 * half].min()) - int(laid[:half].min()))
+        for half in (1 << level for level in range(len(pools)))
+    )
+    return order if dilation_tree_of(order, laid) else None
+
+
+def dilation_tree_of(dilations: Sequence[int], permutation: npt.ArrayLike) -> bool:
+    """Whether ``permutation`` pools the tree of the size-2 convs dilated by ``dilations``.
+
+    The same windows at every level, in any order within them: the nets are the same, each
+    window's pooling taking its members alike (an edited document's permutation that swaps
+    two members of a window was refused as "not the dilation order" of its own tree).
+    """
+    laid = np.asarray(permutation)
+    if sorted(map(operator.index, dilations)) != [1 << level for level in range(len(dilations))]:
+        return False
+    if laid.shape != (1 << len(dilations),):
+        return False
+    canonical = dilation_permutation(laid.size, dilations)
+    return all(
+        _windows(canonical, 1 << level) == _windows(laid, 1 << level)
+        for level in range(1, len(dilations) + 1)
+    )
+
+
+def _windows(laid: _Ids, size: int) -> set[frozenset[int]]:
+    """Return the set of locations each window of ``size`` consecutive positions pools."""
+    return {frozenset(block.tolist()) for block in laid.reshape(-1, size)}
 
 
 class WindowPositions:
