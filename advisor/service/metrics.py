@@ -345,6 +345,11 @@ class MetricsEndpoint:
         """The TCP port the endpoint is bound to (the chosen one for 0)."""
         return self._server.server_port
 
+    @property
+    def host(self) -> str:
+        """The address the endpoint is bound to: ``localhost``'s first one, ``127.0.0.1``."""
+        return str(self._server.server_address[0])
+
     def close(self) -> None:
         """Stop serving and close the port; returns once the serving thread has ended."""
         self._server.shutdown()

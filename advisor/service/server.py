@@ -178,10 +178,15 @@ class RunningServer:
 
     @property
     def metrics_address(self) -> str | None:
-        """``host:port`` of the metrics endpoint, as bound; None without one (no metrics_port)."""
+        """``host:port`` of the metrics endpoint, as bound; None without one (no metrics_port).
+
+        The address bound, not the name given: the endpoint binds one address, and
+        ``localhost``'s line (``metrics on localhost:9464``) read as gRPC's ``localhost``, which
+        binds ``::1`` as well, while ``[::1]:9464`` refused every scrape.
+        """
         if self._metrics is None:
             return None
-        return host_port(self._config.metrics_interface, self._metrics.port)
+        return host_port(self._metrics.host, self._metrics.port)
 
     @property
     def worker_pids(self) -> list[int]:

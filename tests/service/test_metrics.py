@@ -176,6 +176,14 @@ def test_calls_are_counted_with_the_access_log_off(serve: Callable[..., RunningS
     wait_until(lambda: _calls(address) == {("ListPresets", "OK"): 1}, _SECONDS)
 
 
+def test_the_metrics_address_is_the_one_bound(serve: Callable[..., RunningServer]) -> None:
+    # --metrics-host localhost said "metrics on localhost:PORT", read as gRPC's localhost, which
+    # binds ::1 too, where the endpoint bound 127.0.0.1 alone and [::1]:PORT refused scrapes.
+    running = serve(workers=1, executor="threads", metrics_port=0, metrics_host="localhost")
+    assert running.metrics_address == f"127.0.0.1:{running.metrics_port}"
+    assert "advisor_serving 1" in _scrape(running.metrics_address)[1]
+
+
 def test_only_get_and_head_of_the_metrics_path_are_served(
     metered: tuple[RunningServer, grpc.Channel],
 ) -> None:
