@@ -9,7 +9,7 @@ still prints the usage, and a failed write of it is an error line and status as 
 as ``--outputs 3`` and ``--rep 64`` as ``--representation-kernel 64`` without a word. It loads
 nothing but the standard library and :mod:`advisor.stdout` (which loads nothing else), so
 building a command's parser loads neither the engines nor gRPC; a mistyped option or choice
-imports :mod:`advisor.names` (and so difflib) for its "did you mean", on the error path alone,
+imports :mod:`advisor.suggestions` (and so difflib) for its "did you mean", on the error path alone,
 and ``--version`` (:class:`VersionAction`, both commands') :mod:`advisor.version` when given.
 """
 
@@ -684,8 +684,8 @@ class _Meant:
         option = self.chosen.field_options.get(field)
         if option is not None:
             return f"; did you mean {option!r}? (it sets {field})"
-        # On the error path only: a parser loads nothing it does not use (advisor.names: difflib).
-        from advisor.names import closest_name, did_you_mean
+        # On the error path only: a parser loads nothing it does not use (difflib, here).
+        from advisor.suggestions import closest_name, did_you_mean
 
         suggested = did_you_mean(word, self.options)
         # A field's name misspelt (--max-paramters) is told the option that sets the field.
@@ -724,8 +724,8 @@ def _meant_options(unknown: Sequence[str], meant: _Meant, words: Sequence[str]) 
 
 def _not_a_choice(value: Any, choices: Iterable[Any]) -> str:
     """Say that ``value`` is none of ``choices``, and which one it resembles if any."""
-    # On the error path only: a parser loads nothing it does not use (advisor.names: difflib).
-    from advisor.names import did_you_mean
+    # On the error path only: a parser loads nothing it does not use (advisor.suggestions: difflib).
+    from advisor.suggestions import did_you_mean
 
     names = [str(choice) for choice in choices]
     meant = did_you_mean(str(value), names)

@@ -29,7 +29,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from advisor.errors import FieldViolation, InvalidRequestError
-from advisor.names import KNOWN_KEYS_START, did_you_mean, known_keys
+from advisor.suggestions import KNOWN_KEYS_START, did_you_mean, known_keys
 from advisor.words import counted, number_text
 
 __all__ = [

@@ -8,6 +8,7 @@ refused before it is sent raises :class:`InvalidRequestError`; bad input raises 
 """
 
 from advisor_client.client import AdvisorClient, DataLike
+from advisor_client.connection import RetryPolicy, ServerVersion, TlsConfig
 from advisor_client.conversions import ArchitectureLike, BudgetLike, TaskLike
 from advisor_client.errors import (
     AdvisorRpcError,
@@ -25,7 +26,6 @@ from advisor_client.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
-from advisor_client.settings import RetryPolicy, ServerVersion, TlsConfig
 
 __all__ = [
     "AdvisorClient",

@@ -5,7 +5,7 @@ the one converter), so code written against :mod:`advisor` in-process works unch
 remote server. Every call has a deadline; failures raise the typed exceptions of
 :mod:`advisor_client.errors`. Its helpers have a module of their own each, by job: the checks
 of its arguments (:mod:`advisor_client.checks`), the connection's settings
-(:mod:`advisor_client.settings`), the conversions of arguments and answers
+(:mod:`advisor_client.connection`), the conversions of arguments and answers
 (:mod:`advisor_client.conversions`) and the reading of a stream ahead
 (:mod:`advisor_client.streams`).
 
@@ -45,6 +45,14 @@ from advisor_client.checks import (
     checked_target,
     checked_timeout,
 )
+from advisor_client.connection import (
+    SERVICE,
+    RetryPolicy,
+    ServerVersion,
+    TlsConfig,
+    check_connection,
+    server_version_from,
+)
 from advisor_client.conversions import (
     ArchitectureLike,
     BudgetLike,
@@ -63,14 +71,6 @@ from advisor_client.errors import (
     DeadlineExceededError,
     answered_by_server,
     error_from_rpc,
-)
-from advisor_client.settings import (
-    SERVICE,
-    RetryPolicy,
-    ServerVersion,
-    TlsConfig,
-    check_connection,
-    server_version_from,
 )
 from advisor_client.streams import last_result, pass_on, read_status
 from advisor_client.targets import is_loopback

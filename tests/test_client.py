@@ -28,6 +28,7 @@ import grpc
 import numpy as np
 import pytest
 from advisor_client.client import AdvisorClient
+from advisor_client.connection import RetryPolicy, TlsConfig
 from advisor_client.conversions import task_model
 from advisor_client.errors import (
     CLIENT_CERTIFICATE_HINT,
@@ -41,7 +42,6 @@ from advisor_client.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
-from advisor_client.settings import RetryPolicy, TlsConfig
 from advisor_client.targets import is_loopback
 
 import advisor

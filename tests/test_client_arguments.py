@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 from advisor_client.client import AdvisorClient
+from advisor_client.connection import RetryPolicy, TlsConfig
 from advisor_client.errors import AdvisorRpcError
-from advisor_client.settings import RetryPolicy, TlsConfig
 
 import advisor
 from advisor.errors import InvalidRequestError

@@ -298,7 +298,7 @@ def _orders_drawn(steps: int) -> bool:
 def test_the_readme_names_the_calls_the_client_retries() -> None:
     # A caller deciding whether to retry a call itself reads this list; FinishSearch, retried
     # like the others, was missing from it.
-    from advisor_client.settings import RetryPolicy
+    from advisor_client.connection import RetryPolicy
 
     (config,) = json.loads(RetryPolicy().service_config())["methodConfig"]
     retried = {name["method"] for name in config["name"]}
@@ -312,7 +312,7 @@ def test_the_client_module_names_the_calls_it_retries() -> None:
     # The module docstring, what help(advisor_client.client) shows, listed the retried calls
     # without FinishSearch, as the README once did.
     import advisor_client.client
-    from advisor_client.settings import RetryPolicy
+    from advisor_client.connection import RetryPolicy
 
     (config,) = json.loads(RetryPolicy().service_config())["methodConfig"]
     retried = {name["method"] for name in config["name"]}

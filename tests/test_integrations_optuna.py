@@ -15,8 +15,8 @@ from typing import Any, cast
 
 import numpy as np
 import pytest
+from advisor_client.connection import TlsConfig
 from advisor_client.errors import InvalidArgumentError, ResourceExhaustedError, UnavailableError
-from advisor_client.settings import TlsConfig
 
 optuna = pytest.importorskip("optuna")
 

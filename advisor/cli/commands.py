@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
 from advisor_client.client import DEFAULT_MAX_MESSAGE_BYTES, AdvisorClient
+from advisor_client.connection import TlsConfig
 from advisor_client.conversions import task_model
 from advisor_client.errors import (
     CLIENT_CERTIFICATE_HINT,
@@ -34,7 +35,6 @@ from advisor_client.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
-from advisor_client.settings import TlsConfig
 
 from advisor.cli.export import export
 from advisor.cli.format import render_analysis, render_presets, render_search_result

@@ -35,7 +35,7 @@ from advisor.model.documents import read_document
 from advisor.model.grid import InputSpec
 from advisor.model.scalars import is_boolean
 from advisor.model.task import NO_CORRELATION, Task, parse_task, task_document
-from advisor.names import did_you_mean
+from advisor.suggestions import did_you_mean
 from advisor.words import counted
 
 __all__ = ["TaskSource", "input_mismatch", "no_correlation", "with_data"]

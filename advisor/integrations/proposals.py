@@ -31,8 +31,8 @@ from advisor.words import counted
 if TYPE_CHECKING:
     # The client (and gRPC) is loaded when it is used, not by the Katib service's PAGE_SIZE.
     from advisor_client.client import AdvisorClient
+    from advisor_client.connection import TlsConfig
     from advisor_client.conversions import BudgetLike, TaskLike
-    from advisor_client.settings import TlsConfig
 
 __all__ = ["PAGE_SIZE", "AdvisorSource", "fetch_ranking"]
 
@@ -75,7 +75,7 @@ class AdvisorSource:
     def __post_init__(self) -> None:
         from advisor_client.checks import checked_target, checked_timeout
         from advisor_client.client import DEFAULT_MAX_MESSAGE_BYTES
-        from advisor_client.settings import check_connection
+        from advisor_client.connection import check_connection
 
         if self.target is not None:
             checked_target(self.target, plaintext=self.tls is None)

@@ -45,7 +45,7 @@ from advisor.model.regions import (
     preset_mask,
 )
 from advisor.model.text import listed
-from advisor.names import unknown_name
+from advisor.suggestions import unknown_name
 
 __all__ = [
     "LOCAL_SCALES",

@@ -49,7 +49,7 @@ from advisor.model.documents import RequestModel, ShortRepr, refuse_list
 from advisor.model.grid import LocationIds, axes_mismatch
 from advisor.model.packed import PackedIds
 from advisor.model.scalars import StrictWhole
-from advisor.names import did_you_mean, unknown_name
+from advisor.suggestions import did_you_mean, unknown_name
 from advisor.words import counted
 
 __all__ = [

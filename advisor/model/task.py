@@ -66,7 +66,7 @@ from advisor.model.regions import (
 )
 from advisor.model.scalars import INT32_MAX, StrictWhole, finite_number
 from advisor.model.text import printable_name
-from advisor.names import unknown_name
+from advisor.suggestions import unknown_name
 from advisor.words import counted
 
 __all__ = [

@@ -28,7 +28,6 @@ import pydantic
 from advisor.errors import FieldViolation, InvalidRequestError, ServerStartError
 from advisor.model.documents import read_document
 from advisor.model.scalars import setting_value
-from advisor.names import did_you_mean, known_keys, unknown_name
 from advisor.protocol.metadata import token_problem
 from advisor.service.held_signals import hold_drain_signals, release_drain_signals
 from advisor.service.logs import (
@@ -51,6 +50,7 @@ from advisor.service.options import (
     add_serve_arguments,
 )
 from advisor.stdout import OutputError, shown_path, silence_stdout, write_stdout
+from advisor.suggestions import did_you_mean, known_keys, unknown_name
 from advisor.usage import (
     GRPC_DEFAULT_VERBOSITY,
     LinesHelpFormatter,

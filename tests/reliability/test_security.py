@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 import pytest
 from advisor_client.client import AdvisorClient
-from advisor_client.settings import TlsConfig
+from advisor_client.connection import TlsConfig
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from advisor.protocol import wire

@@ -18,7 +18,6 @@ import pytest
 
 from advisor.cli.main import main as cli_main
 from advisor.errors import InvalidRequestError, LimitExceededError
-from advisor.names import did_you_mean
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service import config as config_module
 from advisor.service import process_pool, server
@@ -38,6 +37,7 @@ from advisor.service.process_pool import (
 )
 from advisor.service.request_checks import check_recommend_request
 from advisor.service.server import ServerConfig
+from advisor.suggestions import did_you_mean
 from advisor.validation_messages import NEWER_KEY
 
 

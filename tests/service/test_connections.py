@@ -13,8 +13,8 @@ import grpc
 import pytest
 from advisor_client import client as client_module
 from advisor_client.client import AdvisorClient
+from advisor_client.connection import RetryPolicy
 from advisor_client.errors import UnavailableError
-from advisor_client.settings import RetryPolicy
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from advisor.protocol import wire

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import grpc
 import pytest
 from advisor_client.client import AdvisorClient
-from advisor_client.settings import ServerVersion
+from advisor_client.connection import ServerVersion
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 

@@ -26,8 +26,8 @@ from advisor.model.budget import Budget
 from advisor.model.grid import InputSpec
 from advisor.model.integer_text import CountTooLongError, read_count, read_seed
 from advisor.model.task import Task, list_presets, parse_task
-from advisor.names import did_you_mean
 from advisor.protocol._proto.katib.v1beta1 import api_pb2
+from advisor.suggestions import did_you_mean
 from advisor.words import counted
 
 __all__ = [
