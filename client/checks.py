@@ -41,7 +41,7 @@ def is_real(value: object) -> bool:
 
 
 def checked_target(target: object, *, plaintext: bool = False) -> str:
-    """Return ``target`` if a client can connect to it (:class:`AdvisorClient`'s ``target``).
+    """Return ``target`` if a client can connect to it (an ``AdvisorClient``'s ``target``).
 
     ``plaintext``: whether the channel will be (no TLS), where an address needs its port.
 

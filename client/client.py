@@ -172,7 +172,7 @@ class AdvisorClient:
         before any call (:class:`~advisor.errors.LimitExceededError`, an
         ``InvalidRequestError`` naming the largest argument: ``task``, ``architecture`` or
         ``data``). Match the server's limit (``max_message_bytes``, 4 MiB by default); at most
-        :data:`MAX_MESSAGE_BYTES` (2^31 - 1), what gRPC can hold.
+        :data:`~advisor_client.connection.MAX_MESSAGE_BYTES` (2^31 - 1), what gRPC can hold.
 
     Raises
     ------
@@ -180,9 +180,9 @@ class AdvisorClient:
         From here and from every call, before anything is sent, for a setting or argument that
         cannot be sent, naming it: ``target`` (not a non-empty string), ``token``, ``tls`` and
         ``retry`` (not their types), ``max_message_bytes`` (not a whole number from 1 to
-        :data:`MAX_MESSAGE_BYTES`), ``timeout``, ``exact`` (not a boolean, Python's or
-        NumPy's), ``progress`` (not callable, or an ``async def`` one, never awaited),
-        ``architecture.layers[0].channels``; and for a task, architecture or budget of the
+        :data:`~advisor_client.connection.MAX_MESSAGE_BYTES`), ``timeout``, ``exact`` (not a
+        boolean, Python's or NumPy's), ``progress`` (not callable, or an ``async def`` one, never
+        awaited), ``architecture.layers[0].channels``; and for a task, architecture or budget of the
         wrong type (``task: must be ...``).
 
     Examples

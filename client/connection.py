@@ -247,8 +247,9 @@ class TlsConfig:
 def check_connection(*, token: object, tls: object, max_message_bytes: object) -> int:
     """Refuse a connection setting a client cannot use; return ``max_message_bytes`` as an int.
 
-    The rules of :class:`AdvisorClient`'s settings, for whatever holds them to open clients
-    later (``advisor.integrations.proposals.AdvisorSource``), so both refuse alike at once.
+    The rules of :class:`~advisor_client.client.AdvisorClient`'s settings, for whatever holds them
+    to open clients later (``advisor.integrations.proposals.AdvisorSource``), so both refuse alike
+    at once.
 
     Raises
     ------

@@ -285,7 +285,7 @@ def test_every_candidate_is_realised_by_its_permutation(shape: tuple[int, ...]) 
 
 @pytest.mark.parametrize("shape", [(8, 8), (13,), (7, 6), (9, 9, 9), (129, 129)])
 def test_largest_grid_is_the_largest_a_candidate_pools(shape: tuple[int, ...]) -> None:
-    # The service bounds a recommendation's encoded size by it (advisor/service/limits.py).
+    # The service bounds a recommendation's encoded size by it (advisor/service/answer_size.py).
     space = _space(shape, ["contiguous", "mirror", "interleaved", "dilations", "synthesized"])
     assert largest_grid(shape) == max(math.prod(space.grid(c)) for c in space.candidates)
 

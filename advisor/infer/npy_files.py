@@ -226,7 +226,7 @@ def npz_names(path: str | os.PathLike[str]) -> list[str]:
     """Return the names of the arrays of a ``.npz`` archive; none for another or unreadable file.
 
     What a command notes beside the array it read: the ``labels`` a data archive holds are read
-    only when ``--labels`` names the archive (:func:`read_labels`).
+    only when ``--labels`` names the archive (:func:`~advisor.infer.class_labels.read_labels`).
     """
     file = Path(path)
     if file.suffix.lower() != ".npz":

@@ -210,7 +210,10 @@ class AdvisorSampler(BaseSampler):
 
     @property
     def space(self) -> ArchitectureSpace:
-        """The space for :func:`suggest_architecture`, holding the designs' permutations."""
+        """The space to decode the designs in, their permutations held.
+
+        As :func:`~advisor.integrations.optuna_suggest.suggest_architecture` takes it.
+        """
         with self._lock:
             self._ensure_ranking()
             assert self._space is not None
@@ -439,7 +442,7 @@ class AdvisorSampler(BaseSampler):
 
         Unchanged when ``name`` is no free width of the trial's design, fits, or no choice of
         ``distribution`` does (the widths before it, given by hand, are too wide already: the
-        design is refused by :func:`suggest_architecture`).
+        design is refused by :func:`~advisor.integrations.optuna_suggest.suggest_architecture`).
         """
         space = self.space
         if not space.free_width(name):

@@ -48,10 +48,10 @@ def enqueue_recommendations(
     A ranking that holds fewer at the budget queues those it holds, with a warning.
 
     ``task`` and ``budget`` are whatever :class:`advisor_client.AdvisorClient` takes. Returns
-    the space to pass to :func:`suggest_architecture` in the objective (it knows the designs'
-    permutations). A design the study already holds or has queued is not queued again, whatever
-    other parameters its trial has, and under the names of an earlier version too (with a
-    warning, :func:`warn_renamed`).
+    the space to pass to :func:`~advisor.integrations.optuna_suggest.suggest_architecture` in the
+    objective (it knows the designs' permutations). A design the study already holds or has queued
+    is not queued again, whatever other parameters its trial has, and under the names of an earlier
+    version too (with a warning, :func:`warn_renamed`).
 
     Raises
     ------

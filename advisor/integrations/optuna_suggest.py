@@ -48,7 +48,7 @@ def suggest_parameters(trial: optuna.Trial, space: ArchitectureSpace) -> dict[st
     so that every draw is a design; then M and the widths as one ladder of that tree within
     the budgets, under :meth:`~ArchitectureSpace.ladder_parameter` (``widths[WINDOWS]``), so
     that every draw fits them (free widths: ``representation``, ``width_0`` ... one by one,
-    which :class:`AdvisorSampler` caps to fit the budget).
+    which :class:`~advisor.integrations.optuna_sampler.AdvisorSampler` caps to fit the budget).
     Returns the flat parameters (:meth:`~ArchitectureSpace.flat_parameters`: ``schedule`` by
     that name, M and ``width_0`` ... ``width_{d-1}``), which
     :meth:`~advisor.integrations.encoding.ArchitectureCodec.decode` reads.
@@ -155,9 +155,9 @@ def suggest_architecture(
         are not a valid design (the space pairs every geometry with the schedules it pools, but
         a trial may hold parameters set otherwise, e.g. enqueued by hand), or the design exceeds
         ``space.max_parameters`` (a draw of free widths by another sampler than
-        :class:`AdvisorSampler` can; a ladder of a practical space fits) and
-        ``refuse_over_budget`` is set: the trial is refused before any training, with the
-        reason in its ``advisor.refused`` attribute.
+        :class:`~advisor.integrations.optuna_sampler.AdvisorSampler` can; a ladder of a practical
+        space fits) and ``refuse_over_budget`` is set: the trial is refused before any training,
+        with the reason in its ``advisor.refused`` attribute.
     """
     try:
         flat = suggest_parameters(trial, space)

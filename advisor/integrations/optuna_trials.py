@@ -63,8 +63,8 @@ def encoded_designs(
 def proposal(trial: FrozenTrial) -> dict[str, Any] | None:
     """Return the parameters of the design proposed to ``trial``; None when it runs none.
 
-    A claim :meth:`AdvisorSampler._claim` withdrew is None, so a trial recreated from it (a
-    retry) takes a design as a new trial does.
+    A claim :meth:`~advisor.integrations.optuna_sampler.AdvisorSampler._claim` withdrew is None, so
+    a trial recreated from it (a retry) takes a design as a new trial does.
     """
     params: dict[str, Any] | None = trial.system_attrs.get(PARAMS_ATTR)
     return params
@@ -107,11 +107,13 @@ def held_designs(
     """Return the designs the study's trials (of ``states``; all) hold, ``other_than``'s left out.
 
     A trial holds its parameters, a queued trial its fixed ones and a proposed one the design
-    :class:`AdvisorSampler` claimed for it (a claim withdrawn or given back holds none). A
-    queued trial that has suggested a design other than its fixed one was not given it (queued
-    under names it does not suggest, the flat encoding's ``representation``, ``width_0`` ...:
-    refused, :func:`suggest_architecture`) and holds only what it suggested: holding the queued
-    one too, the advisor's design #2 queued so was never proposed, nor trained.
+    :class:`~advisor.integrations.optuna_sampler.AdvisorSampler` claimed for it (a claim withdrawn
+    or given back holds none). A queued trial that has suggested a design other than its fixed one
+    was not given it (queued under names it does not suggest, the flat encoding's
+    ``representation``, ``width_0`` ...: refused,
+    :func:`~advisor.integrations.optuna_suggest.suggest_architecture`) and holds only what it
+    suggested: holding the queued one too, the advisor's design #2 queued so was never proposed, nor
+    trained.
     """
     held: set[DesignKey] = set()
     for trial in study_trials(study, states):

@@ -30,7 +30,7 @@ __all__ = ["check_analysis_cost"]
 def check_analysis_cost(
     task: Task, architecture: Architecture, exact: bool, limits: RequestLimits
 ) -> None:
-    """Raise :class:`LimitExceededError` if a parsed analysis would cost more than allowed.
+    """Refuse a parsed analysis that would cost more than allowed (a ``LimitExceededError``).
 
     Fields: ``architecture.layers`` for the pooling-window entries, ``exact`` for the exact
     engine's instance size (``max_exact_log2_size``, or the engine's elimination bound where no
