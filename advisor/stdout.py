@@ -27,10 +27,10 @@ __all__ = [
     "NARROWEST_TEXT",
     "OUTPUT_INTERRUPTED_EXIT_STATUS",
     "WRITE_FAILED_EXIT_STATUS",
-    "cannot_read",
     "OutputError",
     "OutputInterruptedError",
     "as_shown",
+    "cannot_read",
     "print_text",
     "printable",
     "say_error",
@@ -329,5 +329,6 @@ def cannot_read(path: str | os.PathLike[str], error: Exception) -> str:
     """
     where = ""
     if isinstance(error, FileNotFoundError) and not os.path.isabs(path):
-        where = f" (looked for in the working directory, {shown_path(os.getcwd())})"
+        with contextlib.suppress(OSError):  # a working directory removed has no path to say
+            where = f" (looked for in the working directory, {shown_path(os.getcwd())})"
     return f"cannot read {shown_path(path)}: {read_problem(error)}{where}"

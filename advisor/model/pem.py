@@ -21,7 +21,6 @@ __all__ = [
     "key_problem",
     "read_pem",
     "read_pem_file",
-    "unreadable",
 ]
 
 MAX_PEM_BYTES = 1 << 22
@@ -54,7 +53,7 @@ def read_pem(path: str | os.PathLike[str] | None, field: str) -> bytes | None:
     try:
         return read_pem_file(path)
     except OSError as error:
-        raise InvalidRequestError.single(field, unreadable(path, error)) from None
+        raise InvalidRequestError.single(field, cannot_read(path, error)) from None
 
 
 def read_pem_file(path: str | os.PathLike[str]) -> bytes:
@@ -67,14 +66,6 @@ def read_pem_file(path: str | os.PathLike[str]) -> bytes:
         so a path that never ends (``/dev/zero``) is refused, not read until memory runs out.
     """
     return read_bounded(path, MAX_PEM_BYTES, "a PEM file")
-
-
-def unreadable(path: str | os.PathLike[str], error: OSError) -> str:
-    """Say that the PEM file at ``path`` cannot be read, and why (``error``, raised reading it).
-
-    The one wording of the client's refusal (:func:`read_pem`) and the server's.
-    """
-    return cannot_read(path, error)
 
 
 def certificates_problem(path: str | os.PathLike[str], pem: bytes) -> str | None:

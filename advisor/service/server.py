@@ -44,7 +44,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from advisor.errors import ServerStartError
 from advisor.model.arguments import require_instance
-from advisor.model.pem import certificates_problem, key_problem, read_pem_file, unreadable
+from advisor.model.pem import certificates_problem, key_problem, read_pem_file
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.service.access import AccessLog
 from advisor.service.admission import Admission
@@ -64,6 +64,7 @@ from advisor.service.request_ids import RequestIds
 from advisor.service.searches import FINISH_GRACE_SECONDS
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.thread_pool import ThreadWorkers
+from advisor.stdout import cannot_read
 from advisor.words import counted
 
 __all__ = [
@@ -924,7 +925,7 @@ def _read_pem(path: Path, setting: str) -> bytes:
     try:
         return read_pem_file(path)
     except OSError as error:
-        raise ServerStartError([setting], unreadable(path, error)) from None
+        raise ServerStartError([setting], cannot_read(path, error)) from None
 
 
 def _check_certificates(path: Path, pem: bytes, setting: str) -> None:
