@@ -213,6 +213,12 @@ def test_an_ipv6_address_without_brackets_is_told_its_brackets() -> None:
             "'unix:adv.sock' for a path relative to the working directory, or "
             "unix:///absolute/path",
         ),
+        (  # the authority alone is read as a host, not the path after it
+            "unix://run/adv.sock",
+            "'unix://run/adv.sock' is no socket path (gRPC reads 'run' as a host): pass "
+            "'unix:run/adv.sock' for a path relative to the working directory, or "
+            "unix:///absolute/path",
+        ),
     ],
 )
 def test_a_socket_target_that_names_no_socket_is_told_how_to_name_one(

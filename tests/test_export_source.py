@@ -702,7 +702,7 @@ def test_an_architecture_without_outputs_is_warned_of_or_given_them(tmp_path: Pa
     line = assert_one_error_line(refused, ExitCode.INVALID_ARGUMENT)
     assert line.endswith(
         f"--outputs: {stated} states outputs {CONTIGUOUS.outputs}: leave --outputs out (it gives "
-        "outputs to a design that states none), or design for 3 outputs, which change its "
+        "outputs to a design that states none), or design for 3 outputs, which changes its "
         "parameters (recommend --outputs 3, or the task's outputs; in an architecture file, its "
         "outputs)"
     )

@@ -91,7 +91,7 @@ def _with_outputs(architecture: Architecture, outputs: int | None, name: str) ->
             "--outputs",
             f"{shown_path(name)} states outputs {architecture.outputs}: leave --outputs out "
             "(it gives outputs to a design that states none), or design for "
-            f"{counted(outputs, 'output')}, which change its parameters (recommend --outputs "
+            f"{counted(outputs, 'output')}, which changes its parameters (recommend --outputs "
             f"{outputs}, or the task's outputs; in an architecture file, its outputs)",
         )
     document = {**architecture_document(architecture), "outputs": outputs}

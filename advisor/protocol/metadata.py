@@ -304,16 +304,19 @@ def socket_name_problem(host: str) -> str | None:
         return f"{host} names no socket: give its path or name, e.g. {example}"
     if not host.startswith("unix://") or host.startswith("unix:///"):
         return None
+    authority = name.split("/", 1)[0]
     return (
-        f"{host!r} is no socket path (gRPC reads {name!r} as a host): pass 'unix:{name}' for "
-        "a path relative to the working directory, or unix:///absolute/path"
+        f"{host!r} is no socket path (gRPC reads {authority!r} as a host): pass 'unix:{name}' "
+        "for a path relative to the working directory, or unix:///absolute/path"
     )
 
 
 def unix_socket_name(host: str) -> str | None:
     """Return the path (``unix:``) or name (``unix-abstract:``) of a socket ``host``, else None.
 
-    A path is read as gRPC reads it: ``unix:relative``, ``unix:/absolute``, ``unix:///absolute``.
+    A path is read as gRPC reads it: ``unix:relative``, ``unix:/absolute``, ``unix:///absolute``;
+    ``unix://NAME``, which gRPC reads otherwise, is refused before any path is read of it
+    (:func:`socket_name_problem`).
     """
     if host.startswith("unix:"):
         path = host.removeprefix("unix:")

@@ -276,9 +276,8 @@ class ServerConfig(Settings):
         if self.executor == "threads" and given:
             raise InvalidRequestError.single(
                 given[0],
-                f"{WORKER_PROCESS_SETTINGS[given[0]]}, and the threads executor starts none (its "
-                "calls run on "
-                "threads of the serving process)",
+                f"{WORKER_PROCESS_SETTINGS[given[0]]}, and the threads executor starts none "
+                "(its calls run on threads of the serving process)",
             )
         bound = self.worker_max_memory_mib
         problem = None if bound is None else worker_bound_problem(bound)

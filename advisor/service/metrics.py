@@ -255,6 +255,7 @@ class _Handler(BaseHTTPRequestHandler):
             deadline.cancel()
 
     def _cut(self) -> None:
+        """Close the connection whose request passed its time (the deadline's timer thread)."""
         with contextlib.suppress(OSError):  # closed already
             self.connection.shutdown(socket.SHUT_RDWR)
 
@@ -347,7 +348,7 @@ class MetricsEndpoint:
 
     @property
     def host(self) -> str:
-        """The address the endpoint is bound to: ``localhost``'s first one, ``127.0.0.1``."""
+        """The address the endpoint is bound to (``127.0.0.1`` for ``localhost``, its first)."""
         return str(self._server.server_address[0])
 
     def close(self) -> None:
