@@ -1333,6 +1333,8 @@ def test_the_embedded_hint_reads_the_refused_limit_not_the_refusal_s_words(
     def reworded(field: str, what: str, value: float, bound: str) -> FieldViolation:
         return FieldViolation(field, f"asks for {what} {value}, past {bound}")
 
+    # --top's refusal is built by limit_violations.over_limit, which looks exceeding up there;
+    # a refusal built in request_checks or request_parts (which import it by name) is not.
     monkeypatch.setattr(limit_violations, "exceeding", reworded)
     search = ("recommend", task_file, "--budget", "2000", "--top", "60")
     line = assert_one_error_line(advisor(*search), ExitCode.INVALID_ARGUMENT)

@@ -383,15 +383,18 @@ _RUFF = (
     "--no-cache",
     "--isolated",
     "--preview",
+    "--config",
+    "lint.explicit-preview-rules = true",
     "--select",
-    "E,F,W,B,UP,PIE",
+    "E,F,W,B,UP,PIE,E301,E302,E303,E304,E305,E306",
     "--line-length",
     "100",
     "-",
 )
 """ruff's check of a source on standard input: pycodestyle, pyflakes, bugbear, pyupgrade and
-flake8-pie (``range(0, n)``'s needless start). With ruff's preview rules, pycodestyle's blank
-lines too (E301: a method of ``Net`` followed another without one).
+flake8-pie (``range(0, n)``'s needless start), and pycodestyle's blank-line rules, which ruff
+has in preview only, named one by one so a newer ruff's other preview rules do not join (E301:
+a method of ``Net`` followed another without one).
 
 Not ``ruff format --check``: the permutation's numbers are packed many to a line, where the
 formatter puts one per line, and a mixture's members' list hugs ``nn.ModuleList([``."""

@@ -39,6 +39,7 @@ from advisor.service.request_checks import check_recommend_request
 from advisor.service.server import ServerConfig
 from advisor.suggestions import did_you_mean
 from advisor.validation_messages import NEWER_KEY
+from advisor.words import number_text
 
 
 def _config_of(*argv: str) -> ServerConfig:
@@ -47,42 +48,24 @@ def _config_of(*argv: str) -> ServerConfig:
     return config_from_arguments(parser.parse_args(argv))
 
 
-@pytest.mark.parametrize(
-    ("options", "file", "expected"),
-    [
-        ((), None, True),
-        (("--no-access-log",), None, False),
-        ((), "access_log: false\n", False),
-        (("--access-log",), "access_log: false\n", True),
-    ],
-)
-def test_the_access_log_is_on_unless_an_option_or_the_config_file_turns_it_off(
-    options: tuple[str, ...], file: str | None, expected: bool, tmp_path: Path
-) -> None:
-    if file is not None:
-        (tmp_path / "server.yaml").write_text(file)
-        options = (*options, "--config", str(tmp_path / "server.yaml"))
-    assert _config_of(*options).access_log is expected
-
-
-@pytest.mark.parametrize(
-    ("options", "file", "expected"),
-    [
-        ((), None, False),
-        (("--reflection",), None, True),
-        ((), "reflection: true\n", True),
-        (("--no-reflection",), "reflection: true\n", False),
-    ],
-)
-def test_reflection_is_off_unless_turned_on_and_an_option_overrides_the_config_file(
-    options: tuple[str, ...], file: str | None, expected: bool, tmp_path: Path
+@pytest.mark.parametrize(("setting", "default"), [("access_log", True), ("reflection", False)])
+@pytest.mark.parametrize("given", ["none", "option", "file", "option over the file"])
+def test_a_switch_takes_its_default_the_files_value_and_an_option_over_both(
+    setting: str, default: bool, given: str, tmp_path: Path
 ) -> None:
     # A config file's `reflection: true` could not be turned off for one run: --no-reflection
     # was an unrecognized argument, where --no-access-log overrides the file's access_log.
-    if file is not None:
-        (tmp_path / "server.yaml").write_text(file)
-        options = (*options, "--config", str(tmp_path / "server.yaml"))
-    assert _config_of(*options).reflection is expected
+    flag = "--" + setting.replace("_", "-")
+    negated = "--no-" + setting.replace("_", "-")
+    (tmp_path / "server.yaml").write_text(f"{setting}: {str(not default).lower()}\n")
+    file = ("--config", str(tmp_path / "server.yaml"))
+    options, expected = {
+        "none": ((), default),
+        "option": ((negated if default else flag,), not default),
+        "file": (file, not default),
+        "option over the file": ((*file, flag if default else negated), default),
+    }[given]
+    assert getattr(_config_of(*options), setting) is expected
 
 
 def test_a_config_file_sets_settings_and_limits_and_options_override_it(tmp_path: Path) -> None:
@@ -812,6 +795,9 @@ def test_a_token_served_without_tls_to_other_machines_is_warned_of(
         (("--host", "::"), True),
         (("--host", "127.0.0.1"), False),
         (("--host", "unix:/tmp/advisor-test.sock"), False),
+        # Client certificates authenticate the callers as a token does.
+        (("--host", "0.0.0.0", "--tls-cert", "c.pem", "--tls-key", "k.pem"), True),
+        (("--host", "0.0.0.0", "--tls-cert", "c", "--tls-key", "k", "--tls-client-ca", "a"), False),
     ],
 )
 def test_a_port_open_to_other_machines_without_credentials_is_warned_of(
@@ -827,7 +813,7 @@ def test_a_port_open_to_other_machines_without_credentials_is_warned_of(
     if not warned:
         assert warnings == []
         return
-    host, longest = options[1], f"{RequestLimits().max_time_limit_seconds:,g}"
+    host, longest = options[1], number_text(RequestLimits().max_time_limit_seconds)
     assert warnings == [
         f"the advisor's port on {host} takes calls from anyone who reaches it (no token, no "
         f"client certificate), each a search of up to {longest} s; require a token "
