@@ -7,7 +7,7 @@ refused before it is sent raises :class:`InvalidRequestError`; bad input raises 
 :class:`InvalidArgumentError`).
 """
 
-from advisor_client.client import AdvisorClient, DataLike
+from advisor_client.client import AdvisorClient
 from advisor_client.connection import RetryPolicy, ServerVersion, TlsConfig
 from advisor_client.conversions import ArchitectureLike, BudgetLike, TaskLike
 from advisor_client.errors import (
@@ -26,6 +26,8 @@ from advisor_client.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
+
+from advisor.infer.source import DataLike
 
 __all__ = [
     "AdvisorClient",

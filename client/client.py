@@ -93,11 +93,7 @@ from advisor.protocol.metadata import (
     bearer_metadata,
 )
 
-__all__ = [
-    "DEFAULT_MAX_MESSAGE_BYTES",
-    "AdvisorClient",
-    "DataLike",
-]
+__all__ = ["AdvisorClient"]
 
 _Request = TypeVar("_Request", bound=Message)
 _Response = TypeVar("_Response", bound=Message)

@@ -27,6 +27,7 @@ from advisor_client.errors import (
     UnavailableError,
 )
 
+import advisor.infer.source
 from advisor.errors import (
     AdvisorError,
     FieldViolation,
@@ -96,7 +97,7 @@ def test_the_package_exports_what_its_calls_raise_and_take() -> None:
     exec("from advisor_client import *", namespace)
     assert namespace["LimitExceededError"] is LimitExceededError
     assert namespace["SearchIdInUseError"] is SearchIdInUseError
-    assert namespace["DataLike"] is advisor_client.client.DataLike
+    assert namespace["DataLike"] is advisor.infer.source.DataLike
     assert sorted(set(namespace) - {"__builtins__"}) == sorted(advisor_client.__all__)
 
 

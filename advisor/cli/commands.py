@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
-from advisor_client.client import DEFAULT_MAX_MESSAGE_BYTES, AdvisorClient
+from advisor_client.client import AdvisorClient
 from advisor_client.connection import TlsConfig
 from advisor_client.conversions import task_model
 from advisor_client.errors import (
@@ -63,7 +63,7 @@ from advisor.export.document import design_argument
 from advisor.model.architecture import checked_rank, with_task_outputs
 from advisor.model.budget import Budget
 from advisor.model.documents import STDIN, source_name
-from advisor.protocol.metadata import token_refusal
+from advisor.protocol.metadata import DEFAULT_MAX_MESSAGE_BYTES, token_refusal
 from advisor.service.command import (
     describe_start_error,
     limit_options,

@@ -25,6 +25,7 @@ from advisor.model.arguments import checked_integer
 from advisor.model.budget import Budget
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.model.task import Task
+from advisor.protocol.metadata import DEFAULT_MAX_MESSAGE_BYTES
 from advisor.stopping import StopSignal
 from advisor.words import counted
 
@@ -74,7 +75,6 @@ class AdvisorSource:
 
     def __post_init__(self) -> None:
         from advisor_client.checks import checked_target, checked_timeout
-        from advisor_client.client import DEFAULT_MAX_MESSAGE_BYTES
         from advisor_client.connection import check_connection
 
         if self.target is not None:
@@ -141,7 +141,7 @@ class AdvisorSource:
 
     def _client(self, target: str) -> AdvisorClient:
         """Open a client to ``target`` with this source's connection settings."""
-        from advisor_client.client import DEFAULT_MAX_MESSAGE_BYTES, AdvisorClient
+        from advisor_client.client import AdvisorClient
 
         limit = (
             DEFAULT_MAX_MESSAGE_BYTES if self.max_message_bytes is None else self.max_message_bytes

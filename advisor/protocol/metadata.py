@@ -302,7 +302,7 @@ def socket_name_problem(host: str) -> str | None:
     if name == "":
         example = "unix:/run/advisor.sock" if host.startswith("unix:") else "unix-abstract:advisor"
         return f"{host} names no socket: give its path or name, e.g. {example}"
-    if not host.startswith("unix://") or host.startswith("unix:///"):
+    if name is None or not host.startswith("unix://") or host.startswith("unix:///"):
         return None
     authority = name.split("/", 1)[0]
     return (
