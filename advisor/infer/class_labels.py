@@ -17,11 +17,10 @@ import numpy as np
 import numpy.typing as npt
 
 from advisor.errors import InvalidRequestError
-from advisor.files import read_problem
 from advisor.infer import file_sizes
 from advisor.infer.csv_files import csv_labels
-from advisor.infer.file_formats import looks_like, unknown_format
-from advisor.infer.npy_files import npz_array, read_npy_array
+from advisor.infer.file_formats import unknown_format
+from advisor.infer.npy_files import npz_array, read_npy_array, unreadable_npy
 from advisor.stdout import shown_path
 
 __all__ = ["read_labels"]
@@ -58,11 +57,7 @@ def read_labels(path: str | os.PathLike[str], samples: int) -> npt.NDArray[np.ge
             with file.open("rb") as stream:
                 labels = read_npy_array(stream, file, "labels")
         except (OSError, ValueError) as error:
-            raise InvalidRequestError.single(
-                "labels",
-                f"{shown_path(file)}: not a readable .npy file ({read_problem(error)})"
-                f"{looks_like(file, '.npy')}",
-            ) from None
+            raise unreadable_npy(file, "labels", error) from None
     elif suffix == ".npz":
         labels = npz_array(file, "labels")
     elif suffix == ".csv":

@@ -30,7 +30,7 @@ from advisor.infer import file_sizes
 from advisor.infer.file_formats import looks_like
 from advisor.stdout import shown_path
 
-__all__ = ["NpyFile", "npy_source", "npz_array", "npz_names", "read_npy_array"]
+__all__ = ["NpyFile", "npy_source", "npz_array", "npz_names", "read_npy_array", "unreadable_npy"]
 
 _Ints = npt.NDArray[np.int64]
 
@@ -148,11 +148,7 @@ def npy_source(file: Path) -> tuple[tuple[int, ...], NpyFile]:
             dims, fortran, dtype = _npy_header(stream)
             offset = stream.tell()
     except (OSError, ValueError) as error:
-        raise InvalidRequestError.single(
-            "data",
-            f"{shown_path(file)}: not a readable .npy file ({read_problem(error)})"
-            f"{looks_like(file, '.npy')}",
-        ) from None
+        raise unreadable_npy(file, "data", error) from None
     if dtype.kind not in "biuf" or dtype.hasobject:
         raise InvalidRequestError.single(
             "data", f"{shown_path(file)}: values must be numbers, not {dtype}"
@@ -270,3 +266,16 @@ def npz_array(file: Path, name: str) -> npt.NDArray[np.generic]:
             f"{shown_path(file)}: not a readable .npz ({read_problem(error)})"
             f"{looks_like(file, '.npz')}",
         ) from None
+
+
+def unreadable_npy(file: Path, field: str, error: Exception) -> InvalidRequestError:
+    """Return the refusal of ``file``, a ``.npy`` file of ``field`` that could not be read.
+
+    Why (``error``), and what the file looks like where it is not a ``.npy`` file at all
+    (:func:`~advisor.infer.file_formats.looks_like`): the data's and the labels' alike.
+    """
+    return InvalidRequestError.single(
+        field,
+        f"{shown_path(file)}: not a readable .npy file ({read_problem(error)})"
+        f"{looks_like(file, '.npy')}",
+    )
