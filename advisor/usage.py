@@ -515,7 +515,9 @@ def variable_problem(variable: str, choices: Sequence[str]) -> str | None:
     return f"invalid value {quoted(value)} (choose from {', '.join(choices)}, in any case)"
 
 
-def settle_grpc_verbosity(command: str, default: str = GRPC_DEFAULT_VERBOSITY) -> None:
+def settle_grpc_verbosity(
+    command: str, default: str = GRPC_DEFAULT_VERBOSITY, *, own_process: bool = False
+) -> None:
     """Warn of a ``GRPC_VERBOSITY`` gRPC does not read, and set ``default`` in its place.
 
     gRPC reads the variable when it is first imported and answers any other value with its own
@@ -524,7 +526,18 @@ def settle_grpc_verbosity(command: str, default: str = GRPC_DEFAULT_VERBOSITY) -
     every command, ``advisor presets`` too: the command goes on instead at the verbosity an
     unset variable gives it, ``default``, after one line on standard error that names the
     variable and that verbosity.
+
+    ``own_process``: the command runs as a process of its own (not a caller's ``main(argv)``),
+    whose log gRPC's C core shares: an unset variable (or an empty one, as a CI template leaves
+    a variable it was given no value for) is set to ``default`` too, before gRPC is imported
+    and reads it. Unset, gRPC printed its own lines (a failed bind, a plaintext client's failed
+    handshake on a TLS port, at INFO though ERROR is its stated default) above the one-line
+    error a failure gets, or as text lines in a JSON log. A value the caller set (e.g. to
+    debug) still wins.
     """
+    if own_process and not os.environ.get("GRPC_VERBOSITY"):
+        os.environ["GRPC_VERBOSITY"] = default
+        return
     problem = variable_problem("GRPC_VERBOSITY", GRPC_VERBOSITIES)
     if problem is None:
         return

@@ -234,14 +234,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the process)
     parser = build_parser()
     args = parser.parse_args(argv)
-    settle_grpc_verbosity(parser.prog, "NONE" if argv is None else GRPC_DEFAULT_VERBOSITY)
-    if argv is None and not os.environ.get("GRPC_VERBOSITY"):
-        # A process of its own: gRPC's C core would print its own log lines (a failed bind, a
-        # failed handshake) above the one-line error every failure gets. GRPC_VERBOSITY set by
-        # the caller (e.g. to debug) still wins; gRPC reads it when it is first imported. Set
-        # empty, as a CI template leaves a variable it was given no value for, it is unset:
-        # gRPC read it as its default, ERROR, and printed its lines above the one line.
-        os.environ["GRPC_VERBOSITY"] = "NONE"
+    own_process = argv is None
+    default = "NONE" if own_process else GRPC_DEFAULT_VERBOSITY
+    settle_grpc_verbosity(parser.prog, default, own_process=own_process)
     # serve drains on SIGTERM itself, once gRPC and the server have loaded: until then it holds
     # one (advisor.service.held_signals; advisor.entry holds them from the process's start).
     # The other commands give them back their default meaning, and take one that came while

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
-import os
 import stat
 import sys
 from collections.abc import Mapping, Sequence
@@ -52,7 +51,6 @@ from advisor.service.options import (
 from advisor.stdout import OutputError, shown_path, silence_stdout, write_stdout
 from advisor.suggestions import did_you_mean, known_keys, unknown_name
 from advisor.usage import (
-    GRPC_DEFAULT_VERBOSITY,
     LinesHelpFormatter,
     OneLineParser,
     quoted,
@@ -622,12 +620,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int
     parser.reporter = report_failure
     try:
         args = parser.parse_args(argv)
-        settle_grpc_verbosity(prog)
-        if argv is None and not os.environ.get("GRPC_VERBOSITY"):
-            # gRPC's C core logs its INFO lines when the variable is unset (a plaintext client's
-            # failed handshake on a TLS port: "I... Handshake failed", a text line in a JSON
-            # log), though ERROR is its stated default: a process of its own states it.
-            os.environ["GRPC_VERBOSITY"] = GRPC_DEFAULT_VERBOSITY
+        settle_grpc_verbosity(prog, own_process=argv is None)
         return serve_from_arguments(args)
     except InvalidRequestError as error:
         message = violations_as_options(error.violations, _FIELD_OPTIONS)
