@@ -38,6 +38,7 @@ from types import TracebackType
 from typing import Any, Final, NoReturn, Self, TypeVar
 
 import grpc
+from advisor_client.busy import BusyWait
 from advisor_client.checks import (
     MAX_TIMEOUT_SECONDS,
     check_type,
@@ -72,7 +73,7 @@ from advisor_client.errors import (
     answered_by_server,
     error_from_rpc,
 )
-from advisor_client.streams import last_result, pass_on, read_status
+from advisor_client.streams import StreamCalls, last_result, pass_on, read_status
 from advisor_client.targets import is_loopback
 from google.protobuf.message import Message
 
@@ -246,6 +247,9 @@ class AdvisorClient:
         # gRPC's C core crashes the interpreter on a stub built on a closed channel.
         self._lock = threading.Lock()
         self._closed = False
+        self._closing = threading.Event()  # set by close(): ends a wait for a busy server's slot
+        self._streams: set[StreamCalls] = set()  # those open, which close() cancels
+        self._retry = retry
 
     def recommend(
         self,
@@ -517,6 +521,9 @@ class AdvisorClient:
         """
         with self._lock:
             self._closed = True
+            self._closing.set()
+            for calls in self._streams:  # a stream waiting for a slot stops waiting
+                calls.cancel()
             self._channel.close()
 
     def __repr__(self) -> str:
@@ -581,16 +588,35 @@ class AdvisorClient:
         self._check_size(request)
         request_id = _new_request_id()
         seconds = self._timeout(timeout)
-        with self._typed_errors(request_id, seconds):
-            response, call = method.with_call(
-                request,
-                timeout=seconds,
-                metadata=(*self._metadata, (INCOMING_REQUEST_ID_KEY, request_id)),
-                wait_for_ready=wait_for_ready,
-            )
+        busy = BusyWait(self._retry, seconds)
+        while True:
+            try:
+                with self._typed_errors(request_id, seconds):
+                    response, call = method.with_call(
+                        request,
+                        timeout=busy.remaining(),
+                        metadata=(*self._metadata, (INCOMING_REQUEST_ID_KEY, request_id)),
+                        wait_for_ready=wait_for_ready,
+                    )
+                break
+            except AdvisorRpcError as error:
+                self._wait_for_slot(busy, error, self._closing)
         self._answered = True
         self._note_server(call)
         return response
+
+    @staticmethod
+    def _wait_for_slot(busy: BusyWait, error: AdvisorRpcError, stopped: threading.Event) -> None:
+        """Wait before retrying a call a busy server refused, or raise ``error`` (see BusyWait).
+
+        ``stopped`` ends the wait: set by :meth:`close` (or by leaving a stream), which then
+        raises :class:`ClientClosedError`, as a call made after the close does.
+        """
+        pause = busy.pause(error)
+        if pause is None:
+            raise busy.refusal(error) from error.__cause__
+        if stopped.wait(pause):
+            raise ClientClosedError() from None
 
     @property
     def server_version(self) -> ServerVersion | None:
@@ -652,27 +678,51 @@ class AdvisorClient:
         a Ctrl-C), so the search does not run on.
         """
         request_id = _new_request_id()
-        call = self._open_stream(request, timeout, request_id)
+        busy = BusyWait(self._retry, timeout)
+        calls = StreamCalls(self._open_stream(request, busy, request_id))
         arrived: queue.SimpleQueue[SearchProgress | SearchResult | Exception] = queue.SimpleQueue()
-        events = self._read_events(call, request.budget, request_id, timeout)
+        events = self._events_of(request, busy, calls, request_id)
         reader = threading.Thread(
             target=pass_on, args=(events, arrived), name="advisor-stream", daemon=True
         )
+        with self._lock:
+            self._streams.add(calls)
         reader.start()
         try:
             yield arrived
         finally:
-            call.cancel()
+            calls.cancel()
             reader.join()
-            self._note_server(call)
+            with self._lock:
+                self._streams.discard(calls)
+            self._note_server(calls.latest)
 
     def _open_stream(
-        self, request: advisor_pb2.StreamRecommendRequest, timeout: float, request_id: str
+        self, request: advisor_pb2.StreamRecommendRequest, busy: BusyWait, request_id: str
     ) -> grpc._CallIterator[advisor_pb2.StreamRecommendResponse]:
         """Start a ``StreamRecommend`` call; its caller cancels it once done with it."""
         metadata = (*self._metadata, (INCOMING_REQUEST_ID_KEY, request_id))
-        with self._typed_errors(request_id, timeout):
-            return self._stub.StreamRecommend(request, timeout=timeout, metadata=metadata)
+        with self._typed_errors(request_id, busy.timeout):
+            return self._stub.StreamRecommend(request, timeout=busy.remaining(), metadata=metadata)
+
+    def _events_of(
+        self,
+        request: advisor_pb2.StreamRecommendRequest,
+        busy: BusyWait,
+        calls: StreamCalls,
+        request_id: str,
+    ) -> Iterator[SearchProgress | SearchResult]:
+        """Read a stream's events, opened anew after a busy server's refusal (:class:`BusyWait`).
+
+        A busy server refuses before any event, so no event is read twice.
+        """
+        while True:
+            try:
+                yield from self._read_events(calls.latest, request.budget, request_id, busy.timeout)
+                return
+            except AdvisorRpcError as error:
+                self._wait_for_slot(busy, error, calls.stopped)
+            calls.add(self._open_stream(request, busy, request_id))
 
     def _read_events(
         self,

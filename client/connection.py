@@ -1,6 +1,7 @@
 """The settings of a client's connection, and the versions of the server that answered it.
 
-:class:`RetryPolicy` (how ``UNAVAILABLE`` is retried, as the channel's gRPC service config) and
+:class:`RetryPolicy` (how ``UNAVAILABLE`` is retried, as the channel's gRPC service config, and
+how long a call waits for a busy server's slot) and
 :class:`TlsConfig` (the channel's credentials) check themselves when made, and
 :func:`check_connection` checks the other settings (``token``, ``tls``, ``max_message_bytes``):
 a setting gRPC cannot use is refused at once, naming it, rather than when a channel is built or
@@ -119,12 +120,23 @@ class RetryPolicy:
     a server that went away (gRPC's own bound is 120 s): a call fails at once while the channel
     waits, so a retry, or a call made after the server came back, found no connection for as
     long (15 s after a server down for 30 s) instead of within the policy's backoff.
+
+    ``busy_wait_seconds`` is how long a call may wait in all for a slot of a busy server (every
+    slot taken, a :class:`~advisor_client.errors.ResourceExhaustedError` of ``reason``
+    ``SERVER_BUSY``): its refusals are retried, each after the server's ``retry_delay`` or a
+    random wait up to the backoff above (the longer), until the next would start past that many
+    seconds after the call or past its deadline, which all its attempts share. 0 (the default)
+    raises the first refusal, as a server that refuses rather than queues says; an AutoML pool
+    with more threads than the server has slots sets it (:mod:`advisor_client.busy`). From 0 to
+    :data:`MAX_TIMEOUT_SECONDS`. No other refusal is retried this way: the same request meets a
+    size limit or a memory bound again.
     """
 
     max_attempts: int = 4
     initial_backoff_seconds: float = 0.2
     max_backoff_seconds: float = 2.0
     backoff_multiplier: float = 2.0
+    busy_wait_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         # gRPC refuses a service config it cannot read (a backoff of 1e-05 s, written in
@@ -151,6 +163,13 @@ class RetryPolicy:
             raise InvalidRequestError.single(
                 "retry.backoff_multiplier",
                 f"must be a finite number of at least 1, got {multiplier!r}",
+            )
+        busy = self.busy_wait_seconds
+        if not (is_real(busy) and 0 <= busy <= MAX_TIMEOUT_SECONDS):
+            raise InvalidRequestError.single(
+                "retry.busy_wait_seconds",
+                f"must be a number of seconds from 0 to {MAX_TIMEOUT_SECONDS:.0f} (a year), "
+                f"got {busy!r}",
             )
 
     def channel_options(self) -> list[tuple[str, str | int]]:

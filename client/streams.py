@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import threading
 from collections.abc import Callable, Iterator
 
 import grpc
@@ -20,7 +21,34 @@ import grpc
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 
-__all__ = ["last_result", "pass_on", "read_status"]
+__all__ = ["StreamCalls", "last_result", "pass_on", "read_status"]
+
+
+class StreamCalls:
+    """The calls of one stream, the first and each opened anew after a busy server's refusal.
+
+    Leaving the stream cancels them (:meth:`cancel`): the one in flight, and one opened after,
+    which a retry the reader thread was about to make would otherwise start. ``stopped`` is set
+    then, and ends a wait for a slot (:class:`~advisor_client.busy.BusyWait`) at once.
+    """
+
+    def __init__(self, first: grpc._CallIterator[advisor_pb2.StreamRecommendResponse]) -> None:
+        self._lock = threading.Lock()
+        self.latest = first
+        self.stopped = threading.Event()
+
+    def add(self, call: grpc._CallIterator[advisor_pb2.StreamRecommendResponse]) -> None:
+        """Make ``call`` the stream's latest; cancelled at once if the stream was left."""
+        with self._lock:
+            self.latest = call
+            if self.stopped.is_set():
+                call.cancel()
+
+    def cancel(self) -> None:
+        """Cancel the latest call and any added later."""
+        with self._lock:
+            self.stopped.set()
+            self.latest.cancel()
 
 
 def read_status(responses: Iterator[advisor_pb2.StreamRecommendResponse]) -> None:

@@ -1,5 +1,6 @@
 """Shared test configuration: deterministic hypothesis runs (CI must not flake), a heap that
-stalls no timed search, and Ctrl-C taken even by a suite started ignoring it."""
+stalls no timed search, Ctrl-C taken even by a suite started ignoring it, and the scripted fake
+of the service the client's tests call (``fake``)."""
 
 import signal
 from collections.abc import Iterator
@@ -8,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from advisor.service.server import freeze_long_lived_objects
+from tests.support.scripted import ScriptedAdvisor, scripted_server
 
 settings.register_profile(
     "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -38,3 +40,11 @@ def _ctrl_c_taken() -> Iterator[None]:
     yield
     if previous is not None:
         signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture
+def fake() -> Iterator[tuple[ScriptedAdvisor, str]]:
+    """Serve a :class:`ScriptedAdvisor` on 127.0.0.1; yield it and its target."""
+    servicer = ScriptedAdvisor()
+    with scripted_server(servicer) as target:
+        yield servicer, target

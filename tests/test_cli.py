@@ -54,6 +54,7 @@ from advisor.search.recommend import recommend
 from advisor.service import limit_violations
 from advisor.service import servicer as service_servicer
 from advisor.service import status as service_status
+from advisor.service.admission import SaturatedError
 from advisor.service.command import main as serve_main
 from advisor.service.limits import LONGEST_SECONDS, RequestLimits
 from advisor.service.server import ServerConfig, start_server
@@ -1273,6 +1274,29 @@ def test_connection_options_need_a_target() -> None:
     result = advisor("presets", "--tls-ca", "ca.pem")
     assert result.status == ExitCode.INVALID_ARGUMENT
     assert result.stderr.startswith("advisor: error: --tls-ca: applies only with --target")
+
+
+def test_busy_wait_waits_for_a_slot_of_a_busy_target() -> None:
+    # Without it a busy server's refusal exits 6 at once; a script of parallel calls had to
+    # loop around the command itself.
+    servicer = ScriptedAdvisor()
+    with scripted_server(servicer) as target:
+        servicer.failures["ListPresets"] = [SaturatedError("all 1 advisor slots are busy")] * 2
+        refused = advisor("presets", "--target", target)
+        assert servicer.calls["ListPresets"] == 1
+        waited = advisor("presets", "--target", target, "--busy-wait", "60")
+        assert servicer.calls["ListPresets"] == 3  # refused once more, then answered
+        servicer.failures["ListPresets"] = [SaturatedError("all 1 advisor slots are busy")] * 99
+        short = advisor("presets", "--target", target, "--busy-wait", "0.5")
+    assert refused.status == ExitCode.RESOURCE_EXHAUSTED
+    assert waited.status == ExitCode.OK, waited.stderr
+    assert "left_half" in waited.stdout
+    line = assert_one_error_line(short, ExitCode.RESOURCE_EXHAUSTED)
+    pattern = (
+        r"advisor: error: RESOURCE_EXHAUSTED: all 1 advisor slots are busy; retried "
+        r"(once|[2-9] times) over [0-9.]+ s \(--busy-wait 0\.5\) \(request id [0-9a-f-]+\)"
+    )
+    assert re.fullmatch(pattern, line), line
 
 
 def test_limit_raises_a_limit_of_the_embedded_server(task_file: Path) -> None:

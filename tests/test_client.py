@@ -57,6 +57,7 @@ from advisor.service.server import ServerConfig, start_server
 from tests.support.certificates import make_certificates, make_server_certificate
 from tests.support.relay import relayed
 from tests.support.scripted import (
+    ARCHITECTURE,
     BUDGET,
     HOLD_SECONDS,
     TASK,
@@ -67,15 +68,6 @@ from tests.support.scripted import (
 from tests.support.waiting import wait_until
 from tests.support.workloads import LONG_TASK, long_budget
 
-ARCHITECTURE = {
-    "input": {"shape": [8]},
-    "representation": 2,
-    "layers": [
-        {"channels": 2, "pool": [2]},
-        {"channels": 4, "pool": [2]},
-        {"channels": 4, "pool": [2]},
-    ],
-}
 FAST_RETRY = RetryPolicy(max_attempts=3, initial_backoff_seconds=0.01, max_backoff_seconds=0.02)
 
 
@@ -84,13 +76,6 @@ CALLS = {
     "Analyze": lambda client: client.analyze(TASK, ARCHITECTURE),
     "ListPresets": lambda client: client.list_presets(),
 }
-
-
-@pytest.fixture
-def fake() -> Iterator[tuple[ScriptedAdvisor, str]]:
-    servicer = ScriptedAdvisor()
-    with scripted_server(servicer) as target:
-        yield servicer, target
 
 
 def _client(target: str, **settings: Any) -> AdvisorClient:
@@ -640,6 +625,11 @@ def test_retry_policy_rejects_what_grpc_would_not_apply() -> None:
         ({"max_attempts": "3"}, "retry.max_attempts"),
         # Accepted, every backoff was the maximum: the initial one was never waited.
         ({"initial_backoff_seconds": 5, "max_backoff_seconds": 1}, "retry.max_backoff_seconds"),
+        ({"busy_wait_seconds": -1}, "retry.busy_wait_seconds"),
+        ({"busy_wait_seconds": math.nan}, "retry.busy_wait_seconds"),
+        ({"busy_wait_seconds": True}, "retry.busy_wait_seconds"),
+        ({"busy_wait_seconds": "60"}, "retry.busy_wait_seconds"),
+        ({"busy_wait_seconds": 1e17}, "retry.busy_wait_seconds"),
     ],
 )
 def test_retry_policy_refuses_a_setting_grpc_cannot_read_naming_it(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,26 +27,10 @@ from advisor.infer.report import InferenceReport
 from advisor.model.budget import Budget
 from advisor.model.results import SearchProgress
 from advisor.model.task import parse_task
-from tests.support.scripted import BUDGET, TASK, ScriptedAdvisor, scripted_server
+from tests.support.scripted import ARCHITECTURE, BUDGET, TASK, ScriptedAdvisor
 
-ARCHITECTURE = {
-    "input": {"shape": [8]},
-    "representation": 2,
-    "layers": [
-        {"channels": 2, "pool": [2]},
-        {"channels": 4, "pool": [2]},
-        {"channels": 4, "pool": [2]},
-    ],
-}
 SAMPLE = np.random.default_rng(0).normal(size=(20, 8))
 RAGGED = [[1.0, 2.0], [3.0]]
-
-
-@pytest.fixture
-def fake() -> Iterator[tuple[ScriptedAdvisor, str]]:
-    servicer = ScriptedAdvisor()
-    with scripted_server(servicer) as target:
-        yield servicer, target
 
 
 def _refused(call: Any) -> list[str]:

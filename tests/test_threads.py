@@ -148,6 +148,7 @@ def test_the_readme_says_what_may_be_called_from_threads() -> None:
     text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert "One `AdvisorClient` may be shared by any number of threads" in text
     assert "The client has no asyncio API" in text
-    assert "neither queued nor retried" in text
+    assert "the server never queues and the client retries only when its policy waits" in text
+    assert "RetryPolicy(busy_wait_seconds=60)" in text
     assert "Every function may be called from several threads at once" in text
     assert "`time_limit_seconds=None` ranks alike however many run" in text

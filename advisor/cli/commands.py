@@ -19,8 +19,9 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
+from advisor_client.busy import BUSY_WAIT_SETTING
 from advisor_client.client import AdvisorClient
-from advisor_client.connection import TlsConfig
+from advisor_client.connection import RetryPolicy, TlsConfig
 from advisor_client.conversions import task_model
 from advisor_client.errors import (
     CLIENT_CERTIFICATE_HINT,
@@ -183,6 +184,7 @@ def _connect(args: argparse.Namespace) -> Iterator[AdvisorClient]:
             token = None
             tls = None
             max_message_bytes = config.limits.max_message_bytes
+            retry = RetryPolicy()  # the command's own server serves it alone: never busy
         else:
             target = args.target
             token = None if args.token_file is None else read_bearer_token(args.token_file)
@@ -192,7 +194,11 @@ def _connect(args: argparse.Namespace) -> Iterator[AdvisorClient]:
                 if args.max_message_bytes is None
                 else args.max_message_bytes
             )
-        client = AdvisorClient(target, token=token, tls=tls, max_message_bytes=max_message_bytes)
+            busy_wait = 0.0 if args.busy_wait is None else args.busy_wait
+            retry = RetryPolicy(busy_wait_seconds=busy_wait)
+        client = AdvisorClient(
+            target, token=token, tls=tls, retry=retry, max_message_bytes=max_message_bytes
+        )
         yield stack.enter_context(client)
 
 
@@ -353,6 +359,7 @@ def _details(error: AdvisorRpcError, embedded: bool) -> str:
         details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT)
         .replace(CLIENT_CERTIFICATE_HINT, _CLIENT_CERTIFICATE_HINT)
         .replace(LONGER_TIMEOUT, _LONGER_TIMEOUT)
+        .replace(BUSY_WAIT_SETTING, CONNECTION_OPTIONS["retry.busy_wait_seconds"])
     )
     if MAX_MESSAGE_BYTES_SETTING not in details:
         return details

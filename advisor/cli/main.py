@@ -368,6 +368,13 @@ def _call_options(timeout_default: str) -> _Parser:
         help="largest message sent to or received from --target (default 4 MiB, a server's "
         "default; match a server whose limit was raised)",
     )
+    calls.add_argument(
+        "--busy-wait",
+        type=float,
+        metavar="S",
+        help="wait up to S seconds for a slot of a busy --target (every worker taken), retrying "
+        "its refusal (default 0: exit status 6 at once)",
+    )
     add_limit_argument(
         calls,
         "raise (or lower) a request limit of the embedded server, e.g. max_top_k=100 "

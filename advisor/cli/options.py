@@ -441,6 +441,7 @@ CONNECTION_OPTIONS = {
     "tls.client_key": "--tls-client-key",
     "timeout": "--timeout",
     "max_message_bytes": "--max-message-bytes",
+    "retry.busy_wait_seconds": "--busy-wait",
     "exact": "--exact",
 }
 """Fields that name the connection settings of the client, reported under their option."""
@@ -455,6 +456,7 @@ TLS_OPTIONS = (
 REMOTE_OPTIONS = {
     "--token-file": "token_file",
     "--max-message-bytes": "max_message_bytes",
+    "--busy-wait": "busy_wait",
     **dict(TLS_OPTIONS),
 }
 """Options that only make sense against a remote server (``--target``), by their argparse dest."""

@@ -32,7 +32,7 @@ from advisor.words import counted
 if TYPE_CHECKING:
     # The client (and gRPC) is loaded when it is used, not by the Katib service's PAGE_SIZE.
     from advisor_client.client import AdvisorClient
-    from advisor_client.connection import TlsConfig
+    from advisor_client.connection import RetryPolicy, TlsConfig
     from advisor_client.conversions import BudgetLike, TaskLike
 
 __all__ = ["PAGE_SIZE", "AdvisorSource", "fetch_ranking"]
@@ -55,7 +55,10 @@ class AdvisorSource:
     does by its call's deadline (an analysis runs to its end).
     ``page_size`` is the most designs :func:`fetch_ranking` asks per call (None:
     :data:`PAGE_SIZE`, the service's default ``max_top_k``; match a server whose ``max_top_k``
-    is lower, which refuses a larger ``top_k`` rather than paging).
+    is lower, which refuses a larger ``top_k`` rather than paging). ``retry`` is the client's
+    retry policy (None: its default): ``RetryPolicy(busy_wait_seconds=...)`` lets the trials of
+    a study wait for a slot of a server with fewer workers than the study runs at once, rather
+    than fail on its refusal.
     Its repr, as the client's, never shows the token.
 
     Raises
@@ -63,7 +66,7 @@ class AdvisorSource:
     InvalidRequestError
         When made, naming the setting, by the client's rules (:class:`advisor_client.AdvisorClient`,
         whose settings these are): ``target``, ``token``, ``tls``, ``max_message_bytes``,
-        ``timeout``; and ``page_size`` (a whole number, at least 1).
+        ``timeout``, ``retry``; and ``page_size`` (a whole number, at least 1).
     """
 
     target: str | None = None
@@ -72,10 +75,11 @@ class AdvisorSource:
     tls: TlsConfig | None = None
     max_message_bytes: int | None = None
     page_size: int | None = None
+    retry: RetryPolicy | None = None
 
     def __post_init__(self) -> None:
-        from advisor_client.checks import checked_target, checked_timeout
-        from advisor_client.connection import check_connection
+        from advisor_client.checks import check_type, checked_target, checked_timeout
+        from advisor_client.connection import RetryPolicy, check_connection
 
         if self.target is not None:
             checked_target(self.target, plaintext=self.tls is None)
@@ -89,6 +93,8 @@ class AdvisorSource:
             checked_timeout("timeout", self.timeout)
         if self.page_size is not None:
             checked_integer("page_size", self.page_size, 1)
+        if self.retry is not None:
+            check_type("retry", self.retry, RetryPolicy)
 
     @classmethod
     def of(cls, source: object) -> AdvisorSource:
@@ -142,11 +148,15 @@ class AdvisorSource:
     def _client(self, target: str) -> AdvisorClient:
         """Open a client to ``target`` with this source's connection settings."""
         from advisor_client.client import AdvisorClient
+        from advisor_client.connection import RetryPolicy
 
         limit = (
             DEFAULT_MAX_MESSAGE_BYTES if self.max_message_bytes is None else self.max_message_bytes
         )
-        return AdvisorClient(target, token=self.token, tls=self.tls, max_message_bytes=limit)
+        retry = RetryPolicy() if self.retry is None else self.retry
+        return AdvisorClient(
+            target, token=self.token, tls=self.tls, retry=retry, max_message_bytes=limit
+        )
 
 
 def fetch_ranking(

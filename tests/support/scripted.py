@@ -21,10 +21,18 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from advisor.errors import InvalidRequestError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2, advisor_pb2_grpc
 from advisor.service.server import ADVISOR_SERVICE_NAME
-from advisor.service.status import bad_request_status
+from advisor.service.status import abort_for, bad_request_status
 from tests.support.loopback import loopback_served
 
-__all__ = ["BUDGET", "HOLD_SECONDS", "TASK", "ScriptedAdvisor", "closed_target", "scripted_server"]
+__all__ = [
+    "ARCHITECTURE",
+    "BUDGET",
+    "HOLD_SECONDS",
+    "TASK",
+    "ScriptedAdvisor",
+    "closed_target",
+    "scripted_server",
+]
 
 HOLD_SECONDS = 30.0
 """The longest a held call waits for its release."""
@@ -38,12 +46,25 @@ TASK: dict[str, Any] = {
 BUDGET: dict[str, Any] = {"max_parameters": 400, "time_limit_seconds": 5.0}
 """A small valid budget document sent with :data:`TASK`."""
 
+ARCHITECTURE: dict[str, Any] = {
+    "input": {"shape": [8]},
+    "representation": 2,
+    "layers": [
+        {"channels": 2, "pool": [2]},
+        {"channels": 4, "pool": [2]},
+        {"channels": 4, "pool": [2]},
+    ],
+}
+"""A small valid architecture document for :data:`TASK`, sent to ``Analyze``."""
+
 
 class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
     """Fails each method with the scripted failures first, then answers; records every call.
 
     A scripted failure is a status code (aborted with the message ``scripted CODE``) or an
-    :class:`InvalidRequestError`, sent as the service sends it (BadRequest field violations).
+    :class:`InvalidRequestError`, sent as the service sends it (BadRequest field violations), or
+    another error the service maps to a status (:func:`~advisor.service.status.abort_for`: a
+    :class:`~advisor.service.admission.SaturatedError` is a busy server's refusal).
     While ``release`` is an unset event, every call that is not failed waits for it (at most
     ``HOLD_SECONDS``) before answering, so only the client's deadline can end it early.
     A stream sends ``progress_events`` progress events at once (their ``candidates_evaluated``
@@ -55,9 +76,7 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
     """
 
     def __init__(self) -> None:
-        self.failures: defaultdict[str, list[grpc.StatusCode | InvalidRequestError]] = defaultdict(
-            list
-        )
+        self.failures: defaultdict[str, list[grpc.StatusCode | Exception]] = defaultdict(list)
         self.calls: Counter[str] = Counter()
         self.requests: dict[str, Any] = {}
         self.time_remaining: dict[str, float | None] = {}
@@ -79,6 +98,8 @@ class ScriptedAdvisor(advisor_pb2_grpc.ArchitectureAdvisorServicer):
             failure = self.failures[method].pop(0)
             if isinstance(failure, InvalidRequestError):
                 context.abort_with_status(bad_request_status(failure))
+            if isinstance(failure, Exception):
+                abort_for(failure, context, method)
             context.abort(failure, f"scripted {failure.name}")
         if self.release is not None:
             self.release.wait(HOLD_SECONDS)

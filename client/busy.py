@@ -1,0 +1,94 @@
+"""How a call waits for a slot of a busy server: the retries of ``RetryPolicy.busy_wait_seconds``.
+
+A server works on ``--workers`` calls at once and refuses the next at once, ``RESOURCE_EXHAUSTED``
+of reason ``SERVER_BUSY`` with a ``google.rpc.RetryInfo`` (AIP-194: wait at least its
+``retry_delay``), rather than queue it. gRPC's own retries cannot wait for a slot: at most five
+attempts, and a ``RESOURCE_EXHAUSTED`` retried whatever its cause (a request over a size limit
+meets it again). :class:`BusyWait` retries only the refusals the server asks to retry, within the
+call's one deadline and the policy's wait, backing off as gRPC's retries do (a random wait up to
+``min(initial * multiplier ** (n - 1), max)``, "full jitter", so callers refused together do not
+come back together), never sooner than the server's ``retry_delay``.
+:class:`~advisor_client.client.AdvisorClient` runs every advisor call through one.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Final
+
+from advisor_client.connection import RetryPolicy
+from advisor_client.errors import AdvisorRpcError, ResourceExhaustedError
+
+__all__ = ["BUSY_WAIT_SETTING", "BusyWait"]
+
+BUSY_WAIT_SETTING: Final = "RetryPolicy.busy_wait_seconds"
+"""The setting a refusal raised after waits names (the command says its option instead)."""
+
+
+class BusyWait:
+    """The waits of one call (all its attempts) for a busy server's slot.
+
+    Parameters
+    ----------
+    policy
+        The client's retry policy: ``busy_wait_seconds`` and the backoff.
+    timeout
+        The call's deadline in seconds, which every attempt shares.
+    clock
+        Seconds, monotonic (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        timeout: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.timeout = timeout
+        self._policy = policy
+        self._clock = clock
+        self._started = clock()
+        self._deadline = self._started + timeout
+        self._retries = 0
+        self._backoff = policy.initial_backoff_seconds
+
+    def remaining(self) -> float:
+        """Return the seconds left of the call's deadline (at least a millisecond, gRPC's least)."""
+        return max(self._deadline - self._clock(), 0.001)
+
+    def pause(self, error: AdvisorRpcError) -> float | None:
+        """Return the seconds to wait before retrying the call ``error`` refused; None: raise it.
+
+        Only a busy server's refusal (a :class:`ResourceExhaustedError` with a ``retry_delay``)
+        is retried, and only while the next attempt starts within ``busy_wait_seconds`` of the
+        call and before its deadline.
+        """
+        if not isinstance(error, ResourceExhaustedError) or error.retry_delay is None:
+            return None
+        policy = self._policy
+        wait = max(error.retry_delay, random.uniform(0.0, self._backoff))
+        if self._clock() + wait > min(self._started + policy.busy_wait_seconds, self._deadline):
+            return None
+        self._retries += 1
+        self._backoff = min(self._backoff * policy.backoff_multiplier, policy.max_backoff_seconds)
+        return wait
+
+    def refusal(self, error: AdvisorRpcError) -> AdvisorRpcError:
+        """Return the error to raise for the call's last refusal ``error``.
+
+        After retries, a busy server's refusal also says how many and for how long, so a
+        caller who set ``busy_wait_seconds`` reads that the wait ran out, not that none was made.
+        """
+        if self._retries == 0 or not isinstance(error, ResourceExhaustedError):
+            return error
+        seconds = self._clock() - self._started
+        times = "once" if self._retries == 1 else f"{self._retries} times"
+        details = (
+            f"{error.details}; retried {times} over {seconds:.1f} s "
+            f"({BUSY_WAIT_SETTING} {self._policy.busy_wait_seconds:g})"
+        )
+        waited = ResourceExhaustedError(error.code, details, error.limits).with_call_of(error)
+        waited.__cause__ = error.__cause__
+        return waited
