@@ -5,8 +5,9 @@ the worker processes inherit it with the rest of the environment, so every line 
 in the same form:
 
 - ``text`` (the default; unset or empty reads as it):
-  ``2026-12-04 16:40:02,118 INFO advisor.access: /advisor.v1.ArchitectureAdvisor/Recommend OK
-  0.412 s peer=ipv4:10.0.0.7:53124 request-id=0b9e``, a worker's with ``[worker PID]`` after
+  ``2026-12-04T16:40:02.118+00:00 INFO advisor.access: /advisor.v1.ArchitectureAdvisor/Recommend
+  OK 0.412 s peer=ipv4:10.0.0.7:53124 request-id=0b9e`` (:class:`TextFormatter`: the machine's
+  local time with its offset from UTC), a worker's with ``[worker PID]`` after
   its logger, and one logged while a call is served with ``[request ID]`` after that (the
   call's id, :mod:`advisor.service.request_ids`) unless it names the call itself;
 - ``json``: one JSON object a line, for a log pipeline that would otherwise parse the text:
@@ -44,6 +45,7 @@ __all__ = [
     "LOG_LEVELS",
     "LOG_LEVEL_VARIABLE",
     "JsonFormatter",
+    "TextFormatter",
     "configure_logging",
     "logs_json",
     "report_failure",
@@ -121,6 +123,23 @@ class _CallIds(logging.Filter):
         return True
 
 
+class TextFormatter(logging.Formatter):
+    """Format a record as a text line whose time is ISO 8601 with its offset from UTC.
+
+    ``2026-12-04T16:40:02.118+01:00``: the machine's local time, as an operator reads it, and
+    the offset that places it (:mod:`logging`'s own ``2026-12-04 16:40:02,118`` did not say
+    which zone, so the lines of two servers, or a server's and its clients', could not be put
+    in one order).
+    """
+
+    def formatTime(  # noqa: N802 - logging.Formatter's name
+        self, record: logging.LogRecord, datefmt: str | None = None
+    ) -> str:
+        """Return the record's time as ISO 8601, local, in milliseconds, with its offset."""
+        created = datetime.datetime.fromtimestamp(record.created).astimezone()
+        return created.isoformat(timespec="milliseconds")
+
+
 class JsonFormatter(logging.Formatter):
     """Format a record as one JSON object on one line (see the module docstring)."""
 
@@ -157,7 +176,7 @@ def configure_logging(worker_pid: int | None = None) -> None:
         handler.setFormatter(JsonFormatter(worker_pid))
     else:
         worker = "" if worker_pid is None else f" [worker {worker_pid}]"
-        handler.setFormatter(logging.Formatter(_TEXT_FORMAT.format(worker=worker)))
+        handler.setFormatter(TextFormatter(_TEXT_FORMAT.format(worker=worker)))
     handler.addFilter(_CallIds())
     level = _chosen(LOG_LEVEL_VARIABLE)
     logging.basicConfig(level=level, handlers=[handler])

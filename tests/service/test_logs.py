@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import math
@@ -68,6 +69,27 @@ def test_a_worker_process_logs_json_when_the_environment_asks() -> None:
     )
     entry = json.loads(done.stderr)
     assert (entry["logger"], entry["message"], entry["worker_pid"]) == ("advisor.w", "ready", 7)
+
+
+@pytest.mark.parametrize(("zone", "offset"), [("UTC0", "+00:00"), ("CET-1", "+01:00")])
+def test_a_text_line_says_its_time_with_its_offset_from_utc(zone: str, offset: str) -> None:
+    # "2026-12-04 16:40:02,118" named no zone: the lines of servers in two zones, or a server's
+    # and its clients', could not be put in one order.
+    code = (
+        "import logging, time; from advisor.service.logs import configure_logging; "
+        "configure_logging(worker_pid=7); print(time.time(), flush=True); "
+        "logging.getLogger('advisor.w').warning('ready')"
+    )
+    env = {"PATH": "", "PYTHONPATH": str(ROOT), "TZ": zone}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    stamp, rest = done.stderr.strip().split(" ", 1)
+    assert rest == "WARNING advisor.w [worker 7]: ready"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d", stamp), stamp
+    assert stamp.endswith(offset)
+    logged = datetime.datetime.fromisoformat(stamp).timestamp()
+    assert -0.001 <= logged - float(done.stdout) < 5.0  # milliseconds, truncated
 
 
 def test_debug_shows_the_advisors_debug_lines_not_grpcs_own() -> None:
