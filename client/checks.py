@@ -17,11 +17,11 @@ from typing import Final
 from advisor_client.targets import target_problem
 
 from advisor.errors import InvalidRequestError
+from advisor.model.arguments import require_instance
 from advisor.protocol.search_id import search_id_problem
 
 __all__ = [
     "MAX_TIMEOUT_SECONDS",
-    "check_type",
     "checked_search_id",
     "checked_target",
     "checked_timeout",
@@ -85,22 +85,11 @@ def checked_timeout(field: str, seconds: float) -> float:
     return float(seconds)
 
 
-def check_type(field: str, value: object, expected: type, *, optional: bool = False) -> None:
-    """Refuse ``value`` on ``field`` unless it is an ``expected`` (or None, if ``optional``).
-
-    A wrong-typed setting would otherwise fail deep in gRPC, naming nothing.
-    """
-    if isinstance(value, expected) or (optional and value is None):
-        return
-    allowed = f"a {expected.__name__}" + (" or None" if optional else "")
-    raise InvalidRequestError.single(field, f"must be {allowed}; got {type(value).__name__}")
-
-
 def checked_search_id(search_id: object, *, required: bool = False) -> str:
     """Return ``search_id`` as a request carries it ("" for none); refuse one no search may hold."""
     if search_id is None and not required:
         return ""
-    check_type("search_id", search_id, str, optional=not required)
+    require_instance(search_id, str, "search_id", optional=not required)
     assert isinstance(search_id, str)
     if (problem := search_id_problem(search_id)) is not None:
         raise InvalidRequestError.single("search_id", problem)

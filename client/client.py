@@ -41,7 +41,6 @@ import grpc
 from advisor_client.busy import BusyWait
 from advisor_client.checks import (
     MAX_TIMEOUT_SECONDS,
-    check_type,
     checked_search_id,
     checked_target,
     checked_timeout,
@@ -81,7 +80,12 @@ from advisor.errors import FieldViolation, LimitExceededError, RefusedLimit
 from advisor.infer.report import InferenceReport
 from advisor.infer.source import DataLike, data_graph, graph_options
 from advisor.model.architecture import with_task_outputs
-from advisor.model.arguments import checked_inference_arguments, require_callback, require_flag
+from advisor.model.arguments import (
+    checked_inference_arguments,
+    require_callback,
+    require_flag,
+    require_instance,
+)
 from advisor.model.budget import Budget
 from advisor.model.results import Analysis, SearchProgress, SearchResult
 from advisor.model.task import Presets
@@ -204,7 +208,7 @@ class AdvisorClient:
         max_message_bytes = check_connection(
             token=token, tls=tls, max_message_bytes=max_message_bytes
         )
-        check_type("retry", retry, RetryPolicy)
+        require_instance(retry, RetryPolicy, "retry")
         self._max_message_bytes = max_message_bytes
         self._default_timeout = checked_timeout("default_timeout", default_timeout)
         self._metadata = () if token is None else (bearer_metadata(token),)

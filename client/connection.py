@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Final
 
 import grpc
-from advisor_client.checks import MAX_TIMEOUT_SECONDS, check_type, is_real
+from advisor_client.checks import MAX_TIMEOUT_SECONDS, is_real
 
 from advisor.errors import InvalidRequestError
-from advisor.model.arguments import checked_integer
+from advisor.model.arguments import checked_integer, require_instance
 from advisor.model.pem import certificates_problem, key_problem, read_pem
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol.metadata import (
@@ -277,9 +277,9 @@ def check_connection(*, token: object, tls: object, max_message_bytes: object) -
         at either end), ``tls`` (not a :class:`TlsConfig` or None) or ``max_message_bytes``
         (not a whole number from 1 to :data:`MAX_MESSAGE_BYTES`).
     """
-    check_type("token", token, str, optional=True)
+    require_instance(token, str, "token", optional=True)
     problem = token_problem(token) if isinstance(token, str) else None
     if problem is not None:
         raise InvalidRequestError.single("token", problem)
-    check_type("tls", tls, TlsConfig, optional=True)
+    require_instance(tls, TlsConfig, "tls", optional=True)
     return checked_integer("max_message_bytes", max_message_bytes, 1, MAX_MESSAGE_BYTES)

@@ -21,7 +21,7 @@ from advisor.errors import (
     StoppedError,
 )
 from advisor.model.architecture import Architecture
-from advisor.model.arguments import checked_integer
+from advisor.model.arguments import checked_integer, require_instance
 from advisor.model.budget import Budget
 from advisor.model.results import Analysis, Recommendation, SearchResult
 from advisor.model.task import Task
@@ -78,7 +78,7 @@ class AdvisorSource:
     retry: RetryPolicy | None = None
 
     def __post_init__(self) -> None:
-        from advisor_client.checks import check_type, checked_target, checked_timeout
+        from advisor_client.checks import checked_target, checked_timeout
         from advisor_client.connection import RetryPolicy, check_connection
 
         if self.target is not None:
@@ -94,7 +94,7 @@ class AdvisorSource:
         if self.page_size is not None:
             checked_integer("page_size", self.page_size, 1)
         if self.retry is not None:
-            check_type("retry", self.retry, RetryPolicy)
+            require_instance(self.retry, RetryPolicy, "retry")
 
     @classmethod
     def of(cls, source: object) -> AdvisorSource:

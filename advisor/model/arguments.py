@@ -40,8 +40,13 @@ _READERS: dict[str, tuple[str, str]] = {
 """Per document model, the functions that read it from a mapping and from a file."""
 
 
-def require_instance(value: object, expected: type, parameter: str) -> None:
-    """Refuse ``value`` for ``parameter`` unless it is an ``expected``.
+def require_instance(
+    value: object, expected: type, parameter: str, *, optional: bool = False
+) -> None:
+    """Refuse ``value`` for ``parameter`` unless it is an ``expected`` (or None, if ``optional``).
+
+    A wrong-typed argument or setting would otherwise fail deep in a library (gRPC's, pydantic's)
+    naming nothing.
 
     Raises
     ------
@@ -57,12 +62,12 @@ def require_instance(value: object, expected: type, parameter: str) -> None:
     ...     print(error)
     task: must be a Task, got dict: read it with advisor.parse_task first
     """
-    if isinstance(value, expected):
+    if isinstance(value, expected) or (optional and value is None):
         return
     name = expected.__name__
+    allowed = f"{article(name)} {name}" + (" or None" if optional else "")
     raise InvalidRequestError.single(
-        parameter,
-        f"must be {article(name)} {name}, got {type(value).__name__}{_how_to_get(value, name)}",
+        parameter, f"must be {allowed}, got {type(value).__name__}{_how_to_get(value, name)}"
     )
 
 

@@ -209,7 +209,7 @@ def test_a_client_name_of_another_type_is_refused_naming_search_id(
     with pytest.raises(InvalidRequestError) as refused:
         client.recommend(small_task_model(), quick_budget_model(), search_id=7)  # type: ignore[arg-type]
     assert refused.value.violations[0].field == "search_id"
-    assert "must be a str or None; got int" in refused.value.violations[0].description
+    assert "must be a str or None, got int" in refused.value.violations[0].description
 
 
 def small_task_model() -> Task:
