@@ -14,6 +14,7 @@ status 1, as for ``advisor serve``, not KeyboardInterrupt's traceback.
 from __future__ import annotations
 
 import argparse
+import datetime
 import functools
 import logging
 import stat
@@ -79,6 +80,7 @@ __all__ = [
     "main",
     "read_bearer_token",
     "serve_from_arguments",
+    "warn_if_a_certificate_is_not_valid",
 ]
 
 
@@ -107,6 +109,7 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
     config = config_from_arguments(args)
     _warn_if_token_is_sent_in_clear(config)
     _warn_if_anyone_may_call(config)
+    warn_if_a_certificate_is_not_valid(config, datetime.datetime.now(datetime.UTC))
     if args.katib_port is None:
         if args.katib_host is not None:
             raise InvalidRequestError.single("katib_host", "needs --katib-port")
@@ -522,6 +525,38 @@ def _warn_if_anyone_may_call(config: ServerConfig) -> None:
         config.host,
         number_text(config.limits.max_time_limit_seconds),
     )
+
+
+def warn_if_a_certificate_is_not_valid(config: ServerConfig, now: datetime.datetime) -> None:
+    """Log a warning for a TLS certificate that is expired, or not yet valid, at ``now``.
+
+    OpenSSL loads it and gRPC serves it, and the server started without a word while every
+    client's handshake failed (``certificate has expired``): with ``--tls-cert``'s, every
+    client's; with ``--tls-client-ca``'s, every client certificate it signed. Warned of, not
+    refused: a client that does not check the dates still connects, and a server that would
+    not start would hide the cause in a restart loop. A file that cannot be read is left to the
+    start, which names it.
+    """
+    from advisor.model.certificate_dates import dates_problem
+    from advisor.model.pem import read_pem_file
+
+    settings = (
+        (config.tls_cert, "--tls-cert", "every client's TLS handshake fails until it is replaced"),
+        (
+            config.tls_client_ca,
+            "--tls-client-ca",
+            "the client certificates it signed are refused until it is replaced",
+        ),
+    )
+    for path, option, effect in settings:
+        if path is None:
+            continue
+        try:
+            problem = dates_problem(path, read_pem_file(path), now)
+        except OSError:
+            continue
+        if problem is not None:
+            _LOGGER.warning("%s: %s: %s", option, problem, effect)
 
 
 _FIELD_OPTIONS = {**SERVE_OPTION_FLAGS, "token_file": "--token-file", "config": "--config"}

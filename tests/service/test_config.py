@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import logging
 import math
 import os
@@ -21,7 +22,7 @@ from advisor.errors import InvalidRequestError, LimitExceededError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service import config as config_module
 from advisor.service import process_pool, server
-from advisor.service.command import config_from_arguments
+from advisor.service.command import config_from_arguments, warn_if_a_certificate_is_not_valid
 from advisor.service.command import main as server_main
 from advisor.service.config import WORKER_PROCESS_SETTINGS
 from advisor.service.limits import LOCAL_LIMITS, MIN_MESSAGE_BYTES, RequestLimits, settable
@@ -40,6 +41,7 @@ from advisor.service.server import ServerConfig
 from advisor.suggestions import did_you_mean
 from advisor.validation_messages import NEWER_KEY
 from advisor.words import number_text
+from tests.support.certificates import make_certificates
 
 
 def _config_of(*argv: str) -> ServerConfig:
@@ -819,6 +821,28 @@ def test_a_port_open_to_other_machines_without_credentials_is_warned_of(
         f"client certificate), each a search of up to {longest} s; require a token "
         "(--token-file) or client certificates (--tls-client-ca), or bind it to 127.0.0.1"
     ]
+
+
+def test_a_certificate_out_of_its_dates_is_warned_of(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # OpenSSL loads an expired certificate and gRPC serves it: the server started without a
+    # word while every client's handshake failed.
+    pem = make_certificates(tmp_path)
+    options = ["--tls-cert", str(pem.server_cert), "--tls-key", str(pem.server_key)]
+    records = _start_up_log(monkeypatch, caplog, *options, "--tls-client-ca", str(pem.ca))
+    assert [r for r in records if r.levelno == logging.WARNING] == []  # valid today
+    config = ServerConfig(tls_cert=pem.server_cert, tls_key=pem.server_key, tls_client_ca=pem.ca)
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=2)  # they live a day
+    with caplog.at_level(logging.WARNING, logger="advisor.service.command"):
+        caplog.clear()
+        warn_if_a_certificate_is_not_valid(config, later)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2
+    assert lines[0].startswith(f"--tls-cert: the certificate in {pem.server_cert} expired on ")
+    assert lines[0].endswith(": every client's TLS handshake fails until it is replaced")
+    assert lines[1].startswith(f"--tls-client-ca: the certificate in {pem.ca} expired on ")
+    assert lines[1].endswith(": the client certificates it signed are refused until it is replaced")
 
 
 def test_the_log_states_the_ports_every_endpoint_bound() -> None:
