@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import socket
+import stat
 import sys
 import threading
 import time
@@ -533,6 +534,18 @@ def test_a_unix_socket_is_bound_and_served_as_written(tmp_path: Path) -> None:
         with grpc.insecure_channel(running.address) as channel:
             assert _health(channel) == SERVING
             assert _health(channel, ADVISOR_SERVICE_NAME) == SERVING
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o755), (0o002, 0o775)])
+def test_a_unix_socket_takes_the_server_s_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    # As docs/SERVICE.md says: who may call is who may write the socket file.
+    path = tmp_path / "advisor.sock"
+    previous = os.umask(umask)
+    try:
+        with start_server(ServerConfig(host=f"unix:{path}", executor="threads", workers=1)):
+            assert stat.S_IMODE(path.stat().st_mode) == mode
+    finally:
+        os.umask(previous)
 
 
 def test_a_unix_socket_a_live_server_answers_on_is_refused_and_a_stale_one_reused(
