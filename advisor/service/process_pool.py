@@ -829,8 +829,11 @@ class ProcessWorkers:
                     )
                     with contextlib.suppress(ProcessLookupError):
                         replacement.process.kill()
-                elif replacement.ready.exception() is None and self._on_replaced is not None:
-                    self._on_replaced()  # one that exited before it was ready starts another
+                elif replacement.ready.exception() is None:
+                    # The warning of the exit said "starting another": this closes it.
+                    _LOGGER.info("worker process %d is ready in its place", replacement.process.pid)
+                    if self._on_replaced is not None:
+                        self._on_replaced()  # one that exited before it was ready starts another
                 return
             except OSError as error:
                 _LOGGER.warning(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import signal
@@ -283,17 +284,24 @@ def _replacements(address: str) -> float:
     return _samples(_scrape(address)[1])["advisor_worker_replacements_total", frozenset()]
 
 
-def test_a_worker_process_replaced_after_it_died_is_counted(
-    serve: Callable[..., RunningServer],
+def test_a_worker_process_replaced_after_it_died_is_counted_and_logged(
+    serve: Callable[..., RunningServer], caplog: pytest.LogCaptureFixture
 ) -> None:
     running = serve(workers=1, metrics_port=0)
     address = running.metrics_address or ""
     assert _replacements(address) == 0
     (killed,) = running.worker_pids
-    os.kill(killed, signal.SIGKILL)
-    wait_until(lambda: _replacements(address) == 1, _SECONDS)  # once its replacement is ready
+    with caplog.at_level(logging.INFO, logger="advisor.service.process_pool"):
+        os.kill(killed, signal.SIGKILL)
+        wait_until(lambda: _replacements(address) == 1, _SECONDS)  # once its replacement is ready
     (replacement,) = running.worker_pids
     assert replacement != killed
+    # The exit's warning said "starting another"; the operator reads that it came.
+    lines = [r.getMessage() for r in caplog.records if r.name == "advisor.service.process_pool"]
+    assert lines == [
+        f"worker process {killed} exited with signal SIGKILL; starting another",
+        f"worker process {replacement} is ready in its place",
+    ]
 
 
 def test_no_endpoint_unless_asked(serve: Callable[..., RunningServer]) -> None:
