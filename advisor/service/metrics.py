@@ -44,9 +44,14 @@ __all__ = [
     "method_paths",
 ]
 
-BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+BUCKETS: Final = (
+    *(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+    *(120.0, 300.0, 600.0),
+)
 """Upper bounds (seconds) of ``advisor_call_seconds``' buckets, ``+Inf`` after them: from a
-health check's milliseconds to a search's time limit (60 s by default)."""
+health check's milliseconds to a search's time limit (60 s at most by default, and the longer
+limits an operator admits with ``--limit max_time_limit_seconds=...``, up to ten minutes: past
+60 s every call fell in ``+Inf``)."""
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 """The ``Content-Type`` of Prometheus' text exposition format, version 0.0.4."""

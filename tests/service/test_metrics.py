@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import re
 import signal
@@ -306,6 +307,31 @@ def test_a_worker_process_replaced_after_it_died_is_counted_and_logged(
 
 def test_no_endpoint_unless_asked(serve: Callable[..., RunningServer]) -> None:
     assert serve(workers=1, executor="threads").metrics_address is None
+
+
+def test_a_call_longer_than_a_minute_falls_in_a_bucket_of_its_own() -> None:
+    # A server whose max_time_limit_seconds was raised ran searches past 60 s, the top bucket:
+    # every one fell in +Inf, and no quantile past a minute could be read.
+    metrics = Metrics(["/s.S/Recommend"])
+    for seconds in (45.0, 90.0, 250.0, 700.0):
+        metrics.started("/s.S/Recommend")
+        metrics.ended("/s.S/Recommend", "OK", seconds)
+    buckets = {
+        float(_label(labels, "le")): count
+        for labels, count in _of(
+            _samples(metrics.exposition(draining=False, serving=True, workers=1)),
+            "advisor_call_seconds_bucket",
+            method="Recommend",
+        ).items()
+    }
+    assert [buckets[bound] for bound in (30.0, 60.0, 120.0, 300.0, 600.0, math.inf)] == [
+        0,
+        1,
+        2,
+        3,
+        3,
+        4,
+    ]
 
 
 def test_label_values_and_the_servers_state_are_written_as_the_format_says() -> None:
