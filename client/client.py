@@ -23,7 +23,10 @@ requests are retried like small ones. A channel whose server went away tries to 
 least every ``max_backoff_seconds`` of the policy (gRPC's own wait grows to 120 s, and every
 call fails at once while it waits), so a server that comes back is reached within the backoff.
 A connection whose calls carry nothing for 20 s is pinged, and ended when a ping goes unanswered
-for 20 s: its calls fail ``UNAVAILABLE`` rather than wait for their deadlines.
+for 20 s: its calls fail ``UNAVAILABLE`` rather than wait for their deadlines. A busy server's
+refusal (``RESOURCE_EXHAUSTED``, ``SERVER_BUSY``) is retried by the client itself, and only when
+the policy waits for a slot (``RetryPolicy.busy_wait_seconds``, :mod:`advisor_client.busy`),
+within the call's one deadline; a stream only before its first event.
 """
 
 from __future__ import annotations
@@ -166,7 +169,8 @@ class AdvisorClient:
         :class:`~advisor.errors.InvalidRequestError` naming the parameter, since gRPC cannot
         hold such a deadline.
     retry
-        Retry policy for ``UNAVAILABLE`` on the idempotent calls.
+        Retry policy for ``UNAVAILABLE`` on the idempotent calls, and how long a call waits for
+        a busy server's slot (``busy_wait_seconds``, 0 by default: not at all).
     max_message_bytes
         Largest request the client sends and response it accepts; requests up to it are held for
         retries (each call its own copy, so any number in flight at once), larger ones refused
