@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import numpy as np
 import pytest
-from advisor_client.connection import TlsConfig
+from advisor_client.connection import RetryPolicy, TlsConfig
 from advisor_client.errors import InvalidArgumentError, ResourceExhaustedError, UnavailableError
 
 optuna = pytest.importorskip("optuna")
@@ -1139,6 +1139,12 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         (lambda: AdvisorSource(target="localhost"), "target"),
         (lambda: AdvisorSource(max_message_bytes=0), "max_message_bytes"),
         (lambda: AdvisorSource(tls=cast(Any, "ca.pem")), "tls"),
+        (lambda: AdvisorSource(target="a:1", retry=cast(Any, "wait")), "retry"),
+        # Accepted and unused before: in-process, nothing connects.
+        (lambda: AdvisorSource(token="secret"), "token"),
+        (lambda: AdvisorSource(tls=TlsConfig()), "tls"),
+        (lambda: AdvisorSource(max_message_bytes=2**23), "max_message_bytes"),
+        (lambda: AdvisorSource(retry=RetryPolicy(busy_wait_seconds=60)), "retry"),
         # AttributeErrors before ('NoneType' object has no attribute '_storage', ...).
         (lambda: enqueue_recommendations(cast(Any, None), TASK, BUDGET, 2), "study"),
         (
@@ -1180,6 +1186,11 @@ def test_the_entry_points_take_a_task_and_budget_as_the_client_does() -> None:
         "source-target-no-port-plaintext",
         "source-max-message-bytes-zero",
         "source-tls-path",
+        "source-retry-text",
+        "source-token-in-process",
+        "source-tls-in-process",
+        "source-max-message-bytes-in-process",
+        "source-retry-in-process",
         "enqueue-study-none",
         "pruner-trial-none",
         "pruner-architecture-recommendation",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 from advisor.errors import (
     AdvisorError,
     BadRequestError,
+    FieldViolation,
     InvalidRequestError,
     LimitExceededError,
     StalePageTokenError,
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
     from advisor_client.conversions import BudgetLike, TaskLike
 
 __all__ = ["PAGE_SIZE", "AdvisorSource", "fetch_ranking"]
+
+_CONNECTION_SETTINGS: Final = ("token", "tls", "max_message_bytes", "retry")
+"""The settings of a connection to a server, which an in-process source (no target) has no use
+for: given without a target they are refused, not left unused."""
 
 PAGE_SIZE: Final = 50
 """Designs asked per call: the service's default ``max_top_k``."""
@@ -66,7 +71,9 @@ class AdvisorSource:
     InvalidRequestError
         When made, naming the setting, by the client's rules (:class:`advisor_client.AdvisorClient`,
         whose settings these are): ``target``, ``token``, ``tls``, ``max_message_bytes``,
-        ``timeout``, ``retry``; and ``page_size`` (a whole number, at least 1).
+        ``timeout``, ``retry``; and ``page_size`` (a whole number, at least 1). ``token``,
+        ``tls``, ``max_message_bytes`` and ``retry`` without a ``target``, which in-process
+        nothing would use, each named.
     """
 
     target: str | None = None
@@ -95,6 +102,19 @@ class AdvisorSource:
             checked_integer("page_size", self.page_size, 1)
         if self.retry is not None:
             require_instance(self.retry, RetryPolicy, "retry")
+        if self.target is None:
+            unused = [name for name in _CONNECTION_SETTINGS if getattr(self, name) is not None]
+            if unused:
+                raise InvalidRequestError(
+                    [
+                        FieldViolation(
+                            name,
+                            "applies only with a target: without one the library answers "
+                            "in-process and no connection is made",
+                        )
+                        for name in unused
+                    ]
+                )
 
     @classmethod
     def of(cls, source: object) -> AdvisorSource:
