@@ -21,10 +21,13 @@ from typing import Final
 from advisor_client.connection import RetryPolicy
 from advisor_client.errors import AdvisorRpcError, ResourceExhaustedError
 
-__all__ = ["BUSY_WAIT_SETTING", "BusyWait"]
+__all__ = ["BUSY_WAIT_HINT", "BUSY_WAIT_SETTING", "BusyWait"]
 
 BUSY_WAIT_SETTING: Final = "RetryPolicy.busy_wait_seconds"
 """The setting a refusal raised after waits names (the command says its option instead)."""
+
+BUSY_WAIT_HINT: Final = "or let the call wait for one: RetryPolicy(busy_wait_seconds=...)"
+"""What a busy server's refusal, raised at once, adds (the command says its option instead)."""
 
 
 class BusyWait:
@@ -79,9 +82,14 @@ class BusyWait:
         """Return the error to raise for the call's last refusal ``error``.
 
         After retries, a busy server's refusal also says how many and for how long, so a
-        caller who set ``busy_wait_seconds`` reads that the wait ran out, not that none was made.
+        caller who set ``busy_wait_seconds`` reads that the wait ran out, not that none was made;
+        under a policy that waits for nothing, how to wait (:data:`BUSY_WAIT_HINT`).
         """
-        if self._retries == 0 or not isinstance(error, ResourceExhaustedError):
+        if not isinstance(error, ResourceExhaustedError) or error.retry_delay is None:
+            return error
+        if self._policy.busy_wait_seconds == 0:
+            return self._reworded(error, f"{error.details} ({BUSY_WAIT_HINT})")
+        if self._retries == 0:
             return error
         seconds = self._clock() - self._started
         times = "once" if self._retries == 1 else f"{self._retries} times"
@@ -89,6 +97,11 @@ class BusyWait:
             f"{error.details}; retried {times} over {seconds:.1f} s "
             f"({BUSY_WAIT_SETTING} {self._policy.busy_wait_seconds:g})"
         )
-        waited = ResourceExhaustedError(error.code, details, error.limits).with_call_of(error)
-        waited.__cause__ = error.__cause__
-        return waited
+        return self._reworded(error, details)
+
+    @staticmethod
+    def _reworded(error: ResourceExhaustedError, details: str) -> ResourceExhaustedError:
+        """Return ``error`` with ``details``, the call's request id, reason and delay kept."""
+        reworded = ResourceExhaustedError(error.code, details, error.limits).with_call_of(error)
+        reworded.__cause__ = error.__cause__
+        return reworded

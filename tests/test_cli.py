@@ -1279,21 +1279,22 @@ def test_connection_options_need_a_target() -> None:
 def test_busy_wait_waits_for_a_slot_of_a_busy_target() -> None:
     # Without it a busy server's refusal exits 6 at once; a script of parallel calls had to
     # loop around the command itself.
-    servicer = ScriptedAdvisor()
+    servicer, busy = ScriptedAdvisor(), SaturatedError("all 1 advisor slots are busy; retry later")
     with scripted_server(servicer) as target:
-        servicer.failures["ListPresets"] = [SaturatedError("all 1 advisor slots are busy")] * 2
+        servicer.failures["ListPresets"] = [busy] * 2
         refused = advisor("presets", "--target", target)
         assert servicer.calls["ListPresets"] == 1
         waited = advisor("presets", "--target", target, "--busy-wait", "60")
         assert servicer.calls["ListPresets"] == 3  # refused once more, then answered
-        servicer.failures["ListPresets"] = [SaturatedError("all 1 advisor slots are busy")] * 99
+        servicer.failures["ListPresets"] = [busy] * 99
         short = advisor("presets", "--target", target, "--busy-wait", "0.5")
-    assert refused.status == ExitCode.RESOURCE_EXHAUSTED
+    hint = "retry later (or let the command wait for one: --busy-wait S) (request id "
+    assert hint in assert_one_error_line(refused, ExitCode.RESOURCE_EXHAUSTED)
     assert waited.status == ExitCode.OK, waited.stderr
     assert "left_half" in waited.stdout
     line = assert_one_error_line(short, ExitCode.RESOURCE_EXHAUSTED)
     pattern = (
-        r"advisor: error: RESOURCE_EXHAUSTED: all 1 advisor slots are busy; retried "
+        r"advisor: error: RESOURCE_EXHAUSTED: all 1 advisor slots are busy; retry later; retried "
         r"(once|[2-9] times) over [0-9.]+ s \(--busy-wait 0\.5\) \(request id [0-9a-f-]+\)"
     )
     assert re.fullmatch(pattern, line), line

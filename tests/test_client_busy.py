@@ -13,7 +13,7 @@ from typing import Any
 
 import grpc
 import pytest
-from advisor_client.busy import BusyWait
+from advisor_client.busy import BUSY_WAIT_HINT, BusyWait
 from advisor_client.client import AdvisorClient
 from advisor_client.connection import RetryPolicy
 from advisor_client.errors import (
@@ -81,7 +81,7 @@ def test_only_a_refusal_the_server_asks_to_retry_is_waited_for() -> None:
     initial=st.floats(0.001, 5.0),
     spread=st.floats(1.0, 10.0),
     multiplier=st.floats(1.0, 1e6),
-    retry_delay=st.floats(0.0, 3.0),
+    retry_delay=st.floats(0.05, 3.0),  # the server's is 0.2 s; 0 would loop for long
     attempt=st.floats(0.0, 2.0),
 )
 def test_the_waits_keep_within_the_policy_and_the_deadline(
@@ -112,13 +112,15 @@ def test_the_waits_keep_within_the_policy_and_the_deadline(
         assert clock.now - start <= min(busy_wait, timeout) + 1e-9
         assert busy.remaining() == pytest.approx(max(start + timeout - clock.now, 0.001))
         clock.now += attempt  # the refused attempt's round trip
-        assert len(waits) < 100_000
+        assert len(waits) <= busy_wait / retry_delay + 1
     refusal = busy.refusal(_busy(retry_delay))
     if waits:
         times = "once" if len(waits) == 1 else f"{len(waits)} times"
         assert f"; retried {times} over " in refusal.details
         assert f"(RetryPolicy.busy_wait_seconds {busy_wait:g})" in refusal.details
         assert (refusal.reason, refusal.retry_delay) == ("SERVER_BUSY", retry_delay)
+    elif busy_wait == 0:  # a policy that waits for nothing says how to wait
+        assert refusal.details == f"{BUSY} ({BUSY_WAIT_HINT})"
     else:
         assert refusal.details == BUSY
 
@@ -156,7 +158,8 @@ def test_a_unary_call_waits_for_a_slot_and_a_default_one_does_not(
         client.analyze(TASK, ARCHITECTURE)
     assert servicer.calls["Analyze"] == 1
     assert (refused.value.reason, refused.value.retry_delay) == ("SERVER_BUSY", 0.2)
-    assert str(refused.value) == f"RESOURCE_EXHAUSTED: {BUSY}"
+    assert str(refused.value) == f"RESOURCE_EXHAUSTED: {BUSY} ({BUSY_WAIT_HINT})"
+    assert refused.value.request_id is not None
 
 
 def test_a_refusal_without_retry_info_is_never_waited_for(

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
-from advisor_client.busy import BUSY_WAIT_SETTING
+from advisor_client.busy import BUSY_WAIT_HINT, BUSY_WAIT_SETTING
 from advisor_client.client import AdvisorClient
 from advisor_client.connection import RetryPolicy, TlsConfig
 from advisor_client.conversions import task_model
@@ -360,6 +360,7 @@ def _details(error: AdvisorRpcError, embedded: bool) -> str:
         .replace(CLIENT_CERTIFICATE_HINT, _CLIENT_CERTIFICATE_HINT)
         .replace(LONGER_TIMEOUT, _LONGER_TIMEOUT)
         .replace(BUSY_WAIT_SETTING, CONNECTION_OPTIONS["retry.busy_wait_seconds"])
+        .replace(BUSY_WAIT_HINT, _BUSY_WAIT_HINT)
     )
     if MAX_MESSAGE_BYTES_SETTING not in details:
         return details
@@ -425,6 +426,9 @@ _CLIENT_CERTIFICATE_HINT = (
 
 _LONGER_TIMEOUT = "pass a longer --timeout"
 """The client's :data:`LONGER_TIMEOUT` in the command's terms."""
+
+_BUSY_WAIT_HINT = "or let the command wait for one: --busy-wait S"
+"""The client's :data:`BUSY_WAIT_HINT` in the command's terms."""
 
 _FIELD_OPTIONS = {
     **{f"budget.{o.field}": o.flag for o in BUDGET_OPTIONS},
