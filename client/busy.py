@@ -13,21 +13,59 @@ come back together), never sooner than the server's ``retry_delay``.
 
 from __future__ import annotations
 
+import enum
 import random
+import threading
 import time
 from collections.abc import Callable
 from typing import Final
 
 from advisor_client.connection import RetryPolicy
-from advisor_client.errors import AdvisorRpcError, ResourceExhaustedError
+from advisor_client.errors import AdvisorRpcError, ResourceExhaustedError, SearchNotStartedError
 
-__all__ = ["BUSY_WAIT_HINT", "BUSY_WAIT_SETTING", "BusyWait"]
+__all__ = ["BUSY_WAIT_HINT", "BUSY_WAIT_SETTING", "FINISHED_WAIT", "BusyWait", "Ended", "Waiting"]
 
 BUSY_WAIT_SETTING: Final = "RetryPolicy.busy_wait_seconds"
 """The setting a refusal raised after waits names (the command says its option instead)."""
 
 BUSY_WAIT_HINT: Final = "or let the call wait for one: RetryPolicy(busy_wait_seconds=...)"
 """What a busy server's refusal, raised at once, adds (the command says its option instead)."""
+
+FINISHED_WAIT: Final = "finish_search ended the wait for a slot"
+"""What a :class:`SearchNotStartedError` says ended the wait (the command says Ctrl-C did)."""
+
+
+class Ended(enum.Enum):
+    """Why a call's wait for a slot ended before its pause did."""
+
+    CLOSED = "the client was closed"
+    FINISHED = "finish_search was asked for the call's search"
+    LEFT = "the stream was left"
+
+
+class Waiting:
+    """What ends one call's wait for a busy server's slot early, and why it did.
+
+    ``search_id`` is the name of the call's search ("" for none), whose
+    :meth:`~advisor_client.client.AdvisorClient.finish_search` ends the wait as closing the
+    client does; leaving a stream ends its own.
+    """
+
+    def __init__(self, search_id: str = "") -> None:
+        self.search_id = search_id
+        self.why: Ended | None = None
+        self._event = threading.Event()
+
+    def end(self, why: Ended) -> None:
+        """End the wait now and any to come, for ``why`` (the first reason given stands)."""
+        if self.why is None:
+            self.why = why
+        self._event.set()
+
+    def wait(self, seconds: float) -> Ended | None:
+        """Wait ``seconds``; return why the wait was ended, or None if it ran its time."""
+        self._event.wait(seconds)
+        return self.why
 
 
 class BusyWait:
@@ -99,9 +137,19 @@ class BusyWait:
         )
         return self._reworded(error, details)
 
+    def not_started(self, error: ResourceExhaustedError) -> ResourceExhaustedError:
+        """Return the :class:`SearchNotStartedError` of a call whose wait ``FINISHED`` ended."""
+        seconds = self._clock() - self._started
+        details = f"{error.details}; {FINISHED_WAIT} after {seconds:.1f} s: no search ran"
+        return self._reworded(error, details, SearchNotStartedError)
+
     @staticmethod
-    def _reworded(error: ResourceExhaustedError, details: str) -> ResourceExhaustedError:
-        """Return ``error`` with ``details``, the call's request id, reason and delay kept."""
-        reworded = ResourceExhaustedError(error.code, details, error.limits).with_call_of(error)
+    def _reworded(
+        error: ResourceExhaustedError,
+        details: str,
+        kind: type[ResourceExhaustedError] = ResourceExhaustedError,
+    ) -> ResourceExhaustedError:
+        """Return ``error`` as a ``kind`` with ``details``, the call's id, reason and delay kept."""
+        reworded = kind(error.code, details, error.limits).with_call_of(error)
         reworded.__cause__ = error.__cause__
         return reworded

@@ -41,7 +41,7 @@ from types import TracebackType
 from typing import Any, Final, NoReturn, Self, TypeVar
 
 import grpc
-from advisor_client.busy import BusyWait
+from advisor_client.busy import BusyWait, Ended, Waiting
 from advisor_client.checks import (
     MAX_TIMEOUT_SECONDS,
     checked_search_id,
@@ -72,6 +72,7 @@ from advisor_client.errors import (
     AdvisorRpcError,
     ClientClosedError,
     DeadlineExceededError,
+    ResourceExhaustedError,
     answered_by_server,
     error_from_rpc,
 )
@@ -255,8 +256,8 @@ class AdvisorClient:
         # gRPC's C core crashes the interpreter on a stub built on a closed channel.
         self._lock = threading.Lock()
         self._closed = False
-        self._closing = threading.Event()  # set by close(): ends a wait for a busy server's slot
-        self._streams: set[StreamCalls] = set()  # those open, which close() cancels
+        # Every call's wait for a busy server's slot, which close() and finish_search() end.
+        self._waiting: set[Waiting] = set()
         self._retry = retry
 
     def recommend(
@@ -305,7 +306,10 @@ class AdvisorClient:
             search_id=checked_search_id(search_id),
         )
         response = self._call(
-            self._stub.Recommend, request, self._search_timeout(request.budget, timeout)
+            self._stub.Recommend,
+            request,
+            self._search_timeout(request.budget, timeout),
+            search_id=request.search_id,
         )
         return decoded_page(response.result, request.budget)
 
@@ -455,10 +459,21 @@ class AdvisorClient:
         ``UNAVAILABLE``) is True. Safe to call from any thread.
         The request must reach the server running the search (the same target; behind a load
         balancer, one that keeps a client on one server).
+
+        A call of this client that is still waiting for a busy server's slot to start the search
+        (``RetryPolicy.busy_wait_seconds``) stops waiting: it raises
+        :class:`~advisor_client.errors.SearchNotStartedError`, as no search ran; the answer is
+        still the server's (False, unless an attempt started the search meanwhile), so a caller
+        that asks again until the call returns, as the command's Ctrl-C does, also finishes a
+        search an attempt in flight had started.
         """
         request = advisor_pb2.FinishSearchRequest(
             search_id=checked_search_id(search_id, required=True)
         )
+        with self._lock:
+            waiting = [w for w in self._waiting if w.search_id == request.search_id]
+        for named in waiting:
+            named.end(Ended.FINISHED)
         try:
             self._call(self._stub.FinishSearch, request, timeout)
         except AdvisorRpcError as error:
@@ -529,9 +544,8 @@ class AdvisorClient:
         """
         with self._lock:
             self._closed = True
-            self._closing.set()
-            for calls in self._streams:  # a stream waiting for a slot stops waiting
-                calls.cancel()
+            for waiting in self._waiting:
+                waiting.end(Ended.CLOSED)
             self._channel.close()
 
     def __repr__(self) -> str:
@@ -591,39 +605,62 @@ class AdvisorClient:
         timeout: float | None,
         *,
         wait_for_ready: bool = False,
+        search_id: str = "",
     ) -> _Response:
         self._check_open()
         self._check_size(request)
         request_id = _new_request_id()
         seconds = self._timeout(timeout)
         busy = BusyWait(self._retry, seconds)
-        while True:
-            try:
-                with self._typed_errors(request_id, seconds):
-                    response, call = method.with_call(
-                        request,
-                        timeout=busy.remaining(),
-                        metadata=(*self._metadata, (INCOMING_REQUEST_ID_KEY, request_id)),
-                        wait_for_ready=wait_for_ready,
-                    )
-                break
-            except AdvisorRpcError as error:
-                self._wait_for_slot(busy, error, self._closing)
+        with self._waiting_for_slot(search_id) as waiting:
+            while True:
+                try:
+                    with self._typed_errors(request_id, seconds):
+                        response, call = method.with_call(
+                            request,
+                            timeout=busy.remaining(),
+                            metadata=(*self._metadata, (INCOMING_REQUEST_ID_KEY, request_id)),
+                            wait_for_ready=wait_for_ready,
+                        )
+                    break
+                except AdvisorRpcError as error:
+                    self._wait_for_slot(busy, error, waiting)
         self._answered = True
         self._note_server(call)
         return response
 
+    @contextlib.contextmanager
+    def _waiting_for_slot(self, search_id: str) -> Iterator[Waiting]:
+        """Yield what ends a call's wait for a slot, known to :meth:`close` while the call runs.
+
+        ``search_id``: the call's search's name, which :meth:`finish_search` ends it by.
+        """
+        waiting = Waiting(search_id)
+        with self._lock:
+            if self._closed:
+                waiting.end(Ended.CLOSED)
+            self._waiting.add(waiting)
+        try:
+            yield waiting
+        finally:
+            with self._lock:
+                self._waiting.discard(waiting)
+
     @staticmethod
-    def _wait_for_slot(busy: BusyWait, error: AdvisorRpcError, stopped: threading.Event) -> None:
+    def _wait_for_slot(busy: BusyWait, error: AdvisorRpcError, waiting: Waiting) -> None:
         """Wait before retrying a call a busy server refused, or raise ``error`` (see BusyWait).
 
-        ``stopped`` ends the wait: set by :meth:`close` (or by leaving a stream), which then
-        raises :class:`ClientClosedError`, as a call made after the close does.
+        ``waiting`` may end the wait: :meth:`close`, or leaving a stream, raises
+        :class:`ClientClosedError`, as a call made after the close does; :meth:`finish_search`
+        of the call's search raises :class:`SearchNotStartedError`, no search having run.
         """
         pause = busy.pause(error)
         if pause is None:
             raise busy.refusal(error) from error.__cause__
-        if stopped.wait(pause):
+        why = waiting.wait(pause)
+        if why is Ended.FINISHED and isinstance(error, ResourceExhaustedError):
+            raise busy.not_started(error) from error.__cause__
+        if why is not None:
             raise ClientClosedError() from None
 
     @property
@@ -687,23 +724,21 @@ class AdvisorClient:
         """
         request_id = _new_request_id()
         busy = BusyWait(self._retry, timeout)
-        calls = StreamCalls(self._open_stream(request, busy, request_id))
-        arrived: queue.SimpleQueue[SearchProgress | SearchResult | Exception] = queue.SimpleQueue()
-        events = self._events_of(request, busy, calls, request_id)
-        reader = threading.Thread(
-            target=pass_on, args=(events, arrived), name="advisor-stream", daemon=True
-        )
-        with self._lock:
-            self._streams.add(calls)
-        reader.start()
-        try:
-            yield arrived
-        finally:
-            calls.cancel()
-            reader.join()
-            with self._lock:
-                self._streams.discard(calls)
-            self._note_server(calls.latest)
+        with self._waiting_for_slot(request.search_id) as waiting:
+            calls = StreamCalls(self._open_stream(request, busy, request_id), waiting)
+            arrived: queue.SimpleQueue[SearchProgress | SearchResult | Exception]
+            arrived = queue.SimpleQueue()
+            events = self._events_of(request, busy, calls, request_id)
+            reader = threading.Thread(
+                target=pass_on, args=(events, arrived), name="advisor-stream", daemon=True
+            )
+            reader.start()
+            try:
+                yield arrived
+            finally:
+                calls.cancel()
+                reader.join()
+                self._note_server(calls.latest)
 
     def _open_stream(
         self, request: advisor_pb2.StreamRecommendRequest, busy: BusyWait, request_id: str
@@ -729,7 +764,7 @@ class AdvisorClient:
                 yield from self._read_events(calls.latest, request.budget, request_id, busy.timeout)
                 return
             except AdvisorRpcError as error:
-                self._wait_for_slot(busy, error, calls.stopped)
+                self._wait_for_slot(busy, error, calls.waiting)
             calls.add(self._open_stream(request, busy, request_id))
 
     def _read_events(

@@ -71,6 +71,7 @@ __all__ = [
     "PLAINTEXT_REFUSED",
     "ResourceExhaustedError",
     "SearchIdInUseError",
+    "SearchNotStartedError",
     "ServerLimitExceededError",
     "ServerStalePageTokenError",
     "StalePageTokenError",
@@ -296,6 +297,15 @@ class ResourceExhaustedError(AdvisorRpcError):
     ``limits`` alike). And a server answers it for a call whose work took its worker process
     over the server's memory bound (``details`` names ``--worker-max-memory``, ``reason``
     ``WORKER_MEMORY_EXCEEDED``).
+    """
+
+
+class SearchNotStartedError(ResourceExhaustedError):
+    """A call's wait for a busy server's slot ended by :meth:`AdvisorClient.finish_search`.
+
+    Its search never started, so there are no designs to return: the busy server's refusal the
+    call was waiting out (``reason`` ``SERVER_BUSY``), its ``details`` saying the wait was ended
+    and after how long (``RetryPolicy.busy_wait_seconds``, :mod:`advisor_client.busy`).
     """
 
 

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 import grpc
+from advisor_client.busy import Ended, Waiting
 
 from advisor.model.results import SearchProgress, SearchResult
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
@@ -28,26 +29,32 @@ class StreamCalls:
     """The calls of one stream, the first and each opened anew after a busy server's refusal.
 
     Leaving the stream cancels them (:meth:`cancel`): the one in flight, and one opened after,
-    which a retry the reader thread was about to make would otherwise start. ``stopped`` is set
-    then, and ends a wait for a slot (:class:`~advisor_client.busy.BusyWait`) at once.
+    which a retry the reader thread was about to make would otherwise start; and it ends the
+    stream's wait for a slot (``waiting``, :class:`~advisor_client.busy.Waiting`) at once.
     """
 
-    def __init__(self, first: grpc._CallIterator[advisor_pb2.StreamRecommendResponse]) -> None:
+    def __init__(
+        self,
+        first: grpc._CallIterator[advisor_pb2.StreamRecommendResponse],
+        waiting: Waiting,
+    ) -> None:
         self._lock = threading.Lock()
         self.latest = first
-        self.stopped = threading.Event()
+        self.waiting = waiting
+        self._left = False
 
     def add(self, call: grpc._CallIterator[advisor_pb2.StreamRecommendResponse]) -> None:
         """Make ``call`` the stream's latest; cancelled at once if the stream was left."""
         with self._lock:
             self.latest = call
-            if self.stopped.is_set():
+            if self._left:
                 call.cancel()
 
     def cancel(self) -> None:
-        """Cancel the latest call and any added later."""
+        """Cancel the latest call and any added later, and end the stream's wait for a slot."""
         with self._lock:
-            self.stopped.set()
+            self._left = True
+            self.waiting.end(Ended.LEFT)
             self.latest.cancel()
 
 

@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,6 +34,7 @@ from advisor.model.results import SearchProgress, SearchResult
 from advisor.service import searches
 from advisor.service.limits import LOCAL_LIMITS
 from advisor.service.server import ServerConfig, start_server
+from tests.support.named_search import start_named_search
 
 SEARCH = ["--budget", "1000000", "--top", "3", "--time-limit", "60", "--format", "json"]
 
@@ -138,6 +140,42 @@ def test_ctrl_c_before_the_server_runs_the_search_still_finishes_it(
     result = json.loads(stdout)
     assert result["complete"] is False
     assert result["recommendations"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
+def test_ctrl_c_while_waiting_for_a_slot_ends_the_wait(
+    long_task: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With --busy-wait the first Ctrl-C asked the server to finish a search it did not run yet:
+    # the command waited on for its slot, up to the whole wait, then ran the search it was told
+    # to stop.
+    sent = AdvisorClient.recommend
+
+    def pressed_before(client: AdvisorClient, *args: Any, **kwargs: Any) -> SearchResult:
+        os.kill(os.getpid(), signal.SIGINT)
+        return sent(client, *args, **kwargs)
+
+    config = ServerConfig(port=0, workers=1, executor="threads", grace_seconds=1.0)
+    with start_server(config) as one_slot, AdvisorClient(one_slot.address) as holder:
+        thread, _ = start_named_search(holder, one_slot, "holds-the-slot")
+        monkeypatch.setattr(AdvisorClient, "recommend", pressed_before)
+        try:
+            status, stdout, stderr = _run(
+                "recommend", long_task, *SEARCH, "--target", one_slot.address, "--busy-wait", "600"
+            )
+        finally:
+            monkeypatch.undo()
+            holder.finish_search("holds-the-slot")
+            thread.join(timeout=30.0)
+    assert status == ExitCode.INTERRUPTED, stderr
+    assert stdout == ""
+    lines = stderr.splitlines()
+    assert lines[0] == interrupt.STOPPING
+    assert re.fullmatch(
+        r"advisor: error: RESOURCE_EXHAUSTED: all 1 advisor slots are busy; retry later; Ctrl-C "
+        r"ended the wait for a slot after [0-9.]+ s: no search ran \(request id \w+\)",
+        lines[1],
+    ), lines
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
 
 

@@ -19,6 +19,7 @@ from advisor_client.connection import RetryPolicy
 from advisor_client.errors import (
     ClientClosedError,
     ResourceExhaustedError,
+    SearchNotStartedError,
     UnavailableError,
 )
 from hypothesis import given, settings
@@ -266,6 +267,42 @@ def test_a_pool_of_more_callers_than_slots_all_get_answers() -> None:
             holder.finish_search("holds-the-slot")
             thread.join(timeout=30.0)
     assert waited["presets"]
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_finishing_a_search_that_waits_for_a_slot_ends_the_wait(streamed: bool) -> None:
+    # A pipeline finishing a trial's search while the call waited for a slot: the server ran no
+    # search of the name (False) and the call waited on, then ran the whole search.
+    config = ServerConfig(port=0, workers=1, executor="threads", grace_seconds=1.0)
+    raised: list[BaseException] = []
+    with start_server(config) as one_slot, AdvisorClient(one_slot.address) as holder:
+        thread, _ = start_named_search(holder, one_slot, "holds-the-slot")
+        try:
+            with AdvisorClient(one_slot.address, retry=WAITS) as patient:
+
+                def call() -> None:
+                    try:
+                        if streamed:
+                            list(patient.stream_recommend(TASK, BUDGET, search_id="waits"))
+                        else:
+                            patient.recommend(TASK, BUDGET, search_id="waits")
+                    except Exception as error:  # the test's thread reports what it raised
+                        raised.append(error)
+
+                waiter = threading.Thread(target=call)
+                waiter.start()
+                time.sleep(0.5)  # refused at least once meanwhile
+                assert waiter.is_alive()
+                assert patient.finish_search("waits") is False  # the server runs none
+                waiter.join(timeout=10.0)
+                assert not waiter.is_alive()
+        finally:
+            holder.finish_search("holds-the-slot")
+            thread.join(timeout=30.0)
+    [error] = raised
+    assert isinstance(error, SearchNotStartedError) and error.reason == "SERVER_BUSY"
+    assert "; finish_search ended the wait for a slot after " in error.details
+    assert error.details.endswith(" s: no search ran")
 
 
 def test_an_advisor_source_passes_its_retry_policy_to_its_clients(

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
-from advisor_client.busy import BUSY_WAIT_HINT, BUSY_WAIT_SETTING
+from advisor_client.busy import BUSY_WAIT_HINT, BUSY_WAIT_SETTING, FINISHED_WAIT
 from advisor_client.client import AdvisorClient
 from advisor_client.connection import RetryPolicy, TlsConfig
 from advisor_client.conversions import task_model
@@ -33,6 +33,7 @@ from advisor_client.errors import (
     DeadlineExceededError,
     InvalidArgumentError,
     ResourceExhaustedError,
+    SearchNotStartedError,
     UnauthenticatedError,
     UnavailableError,
 )
@@ -90,6 +91,8 @@ _EXIT_CODE_BY_ERROR: tuple[tuple[type[Exception], ExitCode], ...] = (
     (UnauthenticatedError, ExitCode.UNAUTHENTICATED),
     (DeadlineExceededError, ExitCode.DEADLINE_EXCEEDED),
     (UnavailableError, ExitCode.UNAVAILABLE),
+    # Ctrl-C while --busy-wait waited for a slot: the search was stopped, before it started.
+    (SearchNotStartedError, ExitCode.INTERRUPTED),
     (ResourceExhaustedError, ExitCode.RESOURCE_EXHAUSTED),
     (ServerStartError, ExitCode.SERVER_NOT_STARTED),
 )
@@ -361,6 +364,7 @@ def _details(error: AdvisorRpcError, embedded: bool) -> str:
         .replace(LONGER_TIMEOUT, _LONGER_TIMEOUT)
         .replace(BUSY_WAIT_SETTING, CONNECTION_OPTIONS["retry.busy_wait_seconds"])
         .replace(BUSY_WAIT_HINT, _BUSY_WAIT_HINT)
+        .replace(FINISHED_WAIT, _FINISHED_WAIT)
     )
     if MAX_MESSAGE_BYTES_SETTING not in details:
         return details
@@ -429,6 +433,9 @@ _LONGER_TIMEOUT = "pass a longer --timeout"
 
 _BUSY_WAIT_HINT = "or let the command wait for one: --busy-wait S"
 """The client's :data:`BUSY_WAIT_HINT` in the command's terms."""
+
+_FINISHED_WAIT = "Ctrl-C ended the wait for a slot"
+"""The client's :data:`FINISHED_WAIT` in the command's terms: its Ctrl-C finishes the search."""
 
 _FIELD_OPTIONS = {
     **{f"budget.{o.field}": o.flag for o in BUDGET_OPTIONS},

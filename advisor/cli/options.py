@@ -87,15 +87,16 @@ _EXIT_STATUS_MEANINGS: dict[int, str] = {
     ExitCode.UNAUTHENTICATED: "UNAUTHENTICATED: missing or wrong token (--token-file)",
     ExitCode.DEADLINE_EXCEEDED: "DEADLINE_EXCEEDED: the call's deadline passed (--timeout)",
     ExitCode.UNAVAILABLE: "UNAVAILABLE: the server cannot be reached or is shutting down",
-    ExitCode.RESOURCE_EXHAUSTED: "RESOURCE_EXHAUSTED: the server is saturated (try again later), "
+    ExitCode.RESOURCE_EXHAUSTED: "RESOURCE_EXHAUSTED: the server is saturated (try again later, "
+    "or wait for a slot with --busy-wait S), "
     "or a message is over a size limit (the server's or --max-message-bytes), or the call took "
     "a worker over the server's --worker-max-memory",
     ExitCode.SERVER_NOT_STARTED: "the server could not start: address in use or not bindable, "
     "unusable TLS file",
     ExitCode.INTERRUPTED: "Ctrl-C stopped recommend's search (the embedded server's or a "
     "--target's): the best designs found so far were printed; a second Ctrl-C aborts (1); "
-    "Ctrl-C stopped infer or recommend --data's inference (no task written); or "
-    + _OUTPUT_CUT_SHORT,
+    "Ctrl-C stopped infer or recommend --data's inference (no task written), or a --busy-wait "
+    "for a busy --target's slot (no search ran); or " + _OUTPUT_CUT_SHORT,
     ExitCode.BROKEN_PIPE: "the reader of standard output went away before the output ended "
     "(| head -1): nothing more is printed",
     ExitCode.TERMINATED: "SIGTERM ended the command (a cancelled job, a stopped container): "
