@@ -22,6 +22,7 @@ from advisor_client.errors import (
     InvalidArgumentError,
     ResourceExhaustedError,
     SearchIdInUseError,
+    SearchNotStartedError,
     ServerLimitExceededError,
     ServerStalePageTokenError,
     UnavailableError,
@@ -69,6 +70,7 @@ ERRORS: list[AdvisorError] = [
     ServerStalePageTokenError("written by version 3", STALE, 3, 4),
     ClientClosedError(),
     SearchIdInUseError("search_id 's1' names a search running on this server", "s1"),
+    SearchNotStartedError(grpc.StatusCode.RESOURCE_EXHAUSTED, "busy; finish_search ended the wait"),
     InvalidRequestError(VIOLATIONS),
     LimitExceededError(VIOLATIONS),
     StalePageTokenError(STALE, None, 4),
@@ -97,6 +99,7 @@ def test_the_package_exports_what_its_calls_raise_and_take() -> None:
     exec("from advisor_client import *", namespace)
     assert namespace["LimitExceededError"] is LimitExceededError
     assert namespace["SearchIdInUseError"] is SearchIdInUseError
+    assert namespace["SearchNotStartedError"] is SearchNotStartedError
     assert namespace["DataLike"] is advisor.infer.source.DataLike
     assert sorted(set(namespace) - {"__builtins__"}) == sorted(advisor_client.__all__)
 
