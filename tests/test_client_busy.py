@@ -206,7 +206,9 @@ def test_the_wait_ends_at_the_call_s_deadline_and_says_it_waited(
     servicer.failures["Analyze"] = [SaturatedError(BUSY)] * 1000
     with AdvisorClient(target, retry=short) as client, pytest.raises(ResourceExhaustedError):
         client.analyze(TASK, ARCHITECTURE, timeout=30.0)
-    assert 2 <= servicer.calls["Analyze"] <= 4  # waits of at least 0.2 s, within 0.5 s
+    # Waits of at least 0.2 s within 0.5 s: two retries at most (one fewer on a machine so
+    # loaded that an attempt's round trip takes a tenth of a second).
+    assert 1 <= servicer.calls["Analyze"] <= 3
 
 
 @pytest.mark.parametrize("streamed", [False, True])
@@ -291,10 +293,12 @@ def test_finishing_a_search_that_waits_for_a_slot_ends_the_wait(streamed: bool) 
 
                 waiter = threading.Thread(target=call)
                 waiter.start()
-                time.sleep(0.5)  # refused at least once meanwhile
-                assert waiter.is_alive()
-                assert patient.finish_search("waits") is False  # the server runs none
-                waiter.join(timeout=10.0)
+                # Asked until the call returns, as the command's Ctrl-C asks: the first ask may
+                # come before the call has begun to wait.
+                asked = time.monotonic()
+                while waiter.is_alive() and time.monotonic() - asked < 30.0:
+                    assert patient.finish_search("waits") is False  # the server runs none
+                    waiter.join(timeout=0.1)
                 assert not waiter.is_alive()
         finally:
             holder.finish_search("holds-the-slot")
