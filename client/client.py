@@ -462,10 +462,11 @@ class AdvisorClient:
 
         A call of this client that is still waiting for a busy server's slot to start the search
         (``RetryPolicy.busy_wait_seconds``) stops waiting: it raises
-        :class:`~advisor_client.errors.SearchNotStartedError`, as no search ran; the answer is
-        still the server's (False, unless an attempt started the search meanwhile), so a caller
-        that asks again until the call returns, as the command's Ctrl-C does, also finishes a
-        search an attempt in flight had started.
+        :class:`~advisor_client.errors.SearchNotStartedError`, as no search ran. The answer is
+        still the server's: False, or True where the ask met an attempt on its way (the server
+        then refuses it, or finishes the search it starts), so a caller that asks again until the
+        call returns, as the command's Ctrl-C does, also finishes a search an attempt in flight
+        started.
         """
         request = advisor_pb2.FinishSearchRequest(
             search_id=checked_search_id(search_id, required=True)

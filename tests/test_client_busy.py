@@ -294,10 +294,11 @@ def test_finishing_a_search_that_waits_for_a_slot_ends_the_wait(streamed: bool) 
                 waiter = threading.Thread(target=call)
                 waiter.start()
                 # Asked until the call returns, as the command's Ctrl-C asks: the first ask may
-                # come before the call has begun to wait.
+                # come before the call has begun to wait. (The server's answer is False, or True
+                # where the ask met an attempt on its way, which the server then refused.)
                 asked = time.monotonic()
                 while waiter.is_alive() and time.monotonic() - asked < 30.0:
-                    assert patient.finish_search("waits") is False  # the server runs none
+                    patient.finish_search("waits")
                     waiter.join(timeout=0.1)
                 assert not waiter.is_alive()
         finally:
