@@ -59,6 +59,17 @@ def _pressing(presses: int) -> Callable[[TextIO], ProgressBar]:
     return bar_for
 
 
+def _press_ctrl_c_before_the_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``AdvisorClient.recommend`` press Ctrl-C (this process's SIGINT) before it calls."""
+    sent = AdvisorClient.recommend
+
+    def pressed_before(client: AdvisorClient, *args: Any, **kwargs: Any) -> SearchResult:
+        os.kill(os.getpid(), signal.SIGINT)
+        return sent(client, *args, **kwargs)
+
+    monkeypatch.setattr(AdvisorClient, "recommend", pressed_before)
+
+
 @pytest.fixture
 def long_task(tmp_path: Path) -> Path:
     """A search of seconds: 512x512, the symmetry preset, a budget of a million parameters."""
@@ -126,13 +137,7 @@ def test_ctrl_c_before_the_server_runs_the_search_still_finishes_it(
     # task, sending it) stopped the server under the call: "UNAVAILABLE: Stream removed (...
     # Server shutdown)", exit status 5, as if no server could be reached. The stop now asks
     # until the server runs the search.
-    sent = AdvisorClient.recommend
-
-    def pressed_before(client: AdvisorClient, *args: Any, **kwargs: Any) -> SearchResult:
-        os.kill(os.getpid(), signal.SIGINT)
-        return sent(client, *args, **kwargs)
-
-    monkeypatch.setattr(AdvisorClient, "recommend", pressed_before)
+    _press_ctrl_c_before_the_call(monkeypatch)
     monkeypatch.setattr(searches, "FINISH_GRACE_SECONDS", 0.0)
     status, stdout, stderr = _run("recommend", long_task, *SEARCH)
     assert status == ExitCode.INTERRUPTED, stderr
@@ -149,16 +154,10 @@ def test_ctrl_c_while_waiting_for_a_slot_ends_the_wait(
     # With --busy-wait the first Ctrl-C asked the server to finish a search it did not run yet:
     # the command waited on for its slot, up to the whole wait, then ran the search it was told
     # to stop.
-    sent = AdvisorClient.recommend
-
-    def pressed_before(client: AdvisorClient, *args: Any, **kwargs: Any) -> SearchResult:
-        os.kill(os.getpid(), signal.SIGINT)
-        return sent(client, *args, **kwargs)
-
     config = ServerConfig(port=0, workers=1, executor="threads", grace_seconds=1.0)
     with start_server(config) as one_slot, AdvisorClient(one_slot.address) as holder:
         thread, _ = start_named_search(holder, one_slot, "holds-the-slot")
-        monkeypatch.setattr(AdvisorClient, "recommend", pressed_before)
+        _press_ctrl_c_before_the_call(monkeypatch)
         try:
             status, stdout, stderr = _run(
                 "recommend", long_task, *SEARCH, "--target", one_slot.address, "--busy-wait", "600"
