@@ -9,11 +9,16 @@ call's one deadline and the policy's wait, backing off as gRPC's retries do (a r
 ``min(initial * multiplier ** (n - 1), max)``, "full jitter", so callers refused together do not
 come back together), never sooner than the server's ``retry_delay``.
 :class:`~advisor_client.client.AdvisorClient` runs every advisor call through one.
+
+Each wait is logged at INFO on the ``advisor_client`` logger (:data:`LOGGER`), so a pool's
+logs show a call that waits rather than one that hangs; the record's ``busy_retry`` (1 for the
+call's first wait), ``busy_pause`` and ``busy_waited`` (seconds) carry the figures.
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 import random
 import threading
 import time
@@ -23,7 +28,18 @@ from typing import Final
 from advisor_client.connection import RetryPolicy
 from advisor_client.errors import AdvisorRpcError, ResourceExhaustedError, SearchNotStartedError
 
-__all__ = ["BUSY_WAIT_HINT", "BUSY_WAIT_SETTING", "FINISHED_WAIT", "BusyWait", "Ended", "Waiting"]
+__all__ = [
+    "BUSY_WAIT_HINT",
+    "BUSY_WAIT_SETTING",
+    "FINISHED_WAIT",
+    "LOGGER",
+    "BusyWait",
+    "Ended",
+    "Waiting",
+]
+
+LOGGER: Final = logging.getLogger("advisor_client")
+"""The client library's logger: a call's waits for a busy server's slot (INFO)."""
 
 BUSY_WAIT_SETTING: Final = "RetryPolicy.busy_wait_seconds"
 """The setting a refusal raised after waits names (the command says its option instead)."""
@@ -104,7 +120,7 @@ class BusyWait:
 
         Only a busy server's refusal (a :class:`ResourceExhaustedError` with a ``retry_delay``)
         is retried, and only while the next attempt starts within ``busy_wait_seconds`` of the
-        call and before its deadline.
+        call and before its deadline. A wait is logged (:data:`LOGGER`).
         """
         if not isinstance(error, ResourceExhaustedError) or error.retry_delay is None:
             return None
@@ -114,6 +130,17 @@ class BusyWait:
             return None
         self._retries += 1
         self._backoff = min(self._backoff * policy.backoff_multiplier, policy.max_backoff_seconds)
+        waited = self._clock() - self._started
+        LOGGER.info(
+            "the server is busy (request id %s): retry %d in %.2f s, %.1f s into %s %g",
+            error.request_id,
+            self._retries,
+            wait,
+            waited,
+            BUSY_WAIT_SETTING,
+            policy.busy_wait_seconds,
+            extra={"busy_retry": self._retries, "busy_pause": wait, "busy_waited": waited},
+        )
         return wait
 
     def refusal(self, error: AdvisorRpcError) -> AdvisorRpcError:

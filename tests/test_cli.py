@@ -1286,12 +1286,18 @@ def test_busy_wait_waits_for_a_slot_of_a_busy_target() -> None:
         assert servicer.calls["ListPresets"] == 1
         waited = advisor("presets", "--target", target, "--busy-wait", "60")
         assert servicer.calls["ListPresets"] == 3  # refused once more, then answered
+        servicer.failures["ListPresets"] = [busy] * 3
+        seen = advisor("presets", "--target", target, "--busy-wait", "60", terminal=True)
         servicer.failures["ListPresets"] = [busy] * 99
         short = advisor("presets", "--target", target, "--busy-wait", "0.5")
     hint = "retry later (or let the command wait for one: --busy-wait S) (request id "
     assert hint in assert_one_error_line(refused, ExitCode.RESOURCE_EXHAUSTED)
-    assert waited.status == ExitCode.OK, waited.stderr
+    assert (waited.status, waited.stderr) == (ExitCode.OK, "")  # a pipe sees the result alone
     assert "left_half" in waited.stdout
+    # On a terminal the wait is said once, however many refusals it meets.
+    notice = f"advisor: {target} is busy (every worker taken): waiting up to 60 s for a slot"
+    assert (seen.status, seen.stderr) == (ExitCode.OK, f"{notice} (--busy-wait)\n")
+    assert "left_half" in seen.stdout
     line = assert_one_error_line(short, ExitCode.RESOURCE_EXHAUSTED)
     pattern = (
         r"advisor: error: RESOURCE_EXHAUSTED: all 1 advisor slots are busy; retry later; retried "

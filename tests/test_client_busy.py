@@ -7,13 +7,15 @@ call's deadline, for the refusals the server asks to retry and no other.
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
 from typing import Any
 
 import grpc
 import pytest
-from advisor_client.busy import BUSY_WAIT_HINT, BusyWait
+from advisor_client.busy import BUSY_WAIT_HINT, LOGGER, BusyWait
 from advisor_client.client import AdvisorClient
 from advisor_client.connection import RetryPolicy
 from advisor_client.errors import (
@@ -145,14 +147,24 @@ def test_the_backoff_grows_to_its_maximum_and_jitters_below_it() -> None:
 
 
 def test_a_unary_call_waits_for_a_slot_and_a_default_one_does_not(
-    fake: tuple[ScriptedAdvisor, str],
+    fake: tuple[ScriptedAdvisor, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     servicer, target = fake
     servicer.failures["Recommend"] = [SaturatedError(BUSY)] * 3
-    with AdvisorClient(target, retry=WAITS) as client:
+    with caplog.at_level(logging.INFO, LOGGER.name), AdvisorClient(target, retry=WAITS) as client:
         result = client.recommend(TASK, BUDGET)
     assert result.candidates_evaluated == 7
     assert servicer.calls["Recommend"] == 4
+    # Each wait is logged, so a pool's logs show calls that wait, not calls that hang.
+    waits = [record for record in caplog.records if record.name == LOGGER.name]
+    assert [record.busy_retry for record in waits] == [1, 2, 3]  # type: ignore[attr-defined]
+    assert all(record.levelno == logging.INFO for record in waits)
+    first = waits[0].getMessage()
+    assert re.fullmatch(
+        r"the server is busy \(request id [0-9a-f-]+\): retry 1 in [0-9.]+ s, "
+        r"[0-9.]+ s into RetryPolicy\.busy_wait_seconds 30",
+        first,
+    ), first
     servicer.failures["Analyze"] = [SaturatedError(BUSY)]
     with AdvisorClient(target) as client, pytest.raises(ResourceExhaustedError) as refused:
         client.list_presets()  # answered: only Analyze is scripted to fail

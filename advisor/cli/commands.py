@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
 from advisor_client.busy import BUSY_WAIT_HINT, BUSY_WAIT_SETTING, FINISHED_WAIT
+from advisor_client.busy import LOGGER as BUSY_LOGGER
 from advisor_client.client import AdvisorClient
 from advisor_client.connection import RetryPolicy, TlsConfig
 from advisor_client.conversions import task_model
@@ -199,10 +200,52 @@ def _connect(args: argparse.Namespace) -> Iterator[AdvisorClient]:
             )
             busy_wait = 0.0 if args.busy_wait is None else args.busy_wait
             retry = RetryPolicy(busy_wait_seconds=busy_wait)
+            if busy_wait > 0 and sys.stderr is not None and sys.stderr.isatty():
+                stack.enter_context(_busy_notice(target, busy_wait))
         client = AdvisorClient(
             target, token=token, tls=tls, retry=retry, max_message_bytes=max_message_bytes
         )
         yield stack.enter_context(client)
+
+
+class _BusyNotice(logging.Handler):
+    """Says once on a terminal that a call waits for a busy server's slot (``--busy-wait``).
+
+    The client logs each wait (:data:`~advisor_client.busy.LOGGER`); without a word the command
+    sat silent for up to its ``--busy-wait``, as if it hung. The call's first wait is said, the
+    retries after it are not: the progress bar follows once a slot is had. Only on a terminal,
+    as the bar: a pipe's standard error keeps a failure's one line.
+    """
+
+    def __init__(self, target: str, seconds: float) -> None:
+        super().__init__(logging.INFO)
+        self._said = (
+            f"advisor: {target} is busy (every worker taken): "
+            f"waiting up to {seconds:g} s for a slot (--busy-wait)\n"
+        )
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "busy_retry", None) == 1:
+            write_stderr(self._said)
+
+
+@contextlib.contextmanager
+def _busy_notice(target: str, seconds: float) -> Iterator[None]:
+    """Say a busy server's wait (:class:`_BusyNotice`) while the block runs.
+
+    The client's logger is left as it was after: a command run by ``main(argv)`` in another
+    program leaves that program's logging alone.
+    """
+    notice = _BusyNotice(target, seconds)
+    level = BUSY_LOGGER.level
+    BUSY_LOGGER.addHandler(notice)
+    if not BUSY_LOGGER.isEnabledFor(logging.INFO):
+        BUSY_LOGGER.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        BUSY_LOGGER.removeHandler(notice)
+        BUSY_LOGGER.setLevel(level)
 
 
 def _tls(args: argparse.Namespace) -> TlsConfig | None:
