@@ -73,6 +73,7 @@ __all__ = [
     "SearchIdInUseError",
     "SearchNotStartedError",
     "ServerLimitExceededError",
+    "ServerMessageLimitError",
     "ServerStalePageTokenError",
     "StalePageTokenError",
     "UnauthenticatedError",
@@ -287,8 +288,8 @@ class ResourceExhaustedError(AdvisorRpcError):
 
     A saturated server (every search slot busy, ``reason`` ``SERVER_BUSY``) asks for a retry
     after ``retry_delay``, with backoff. The others meet the same refusal again, and have no
-    ``retry_delay``: a message over a size limit, a request over the server's (gRPC's own
-    ``Received message larger than max``); an answer over the server's ``max_message_bytes``,
+    ``retry_delay``: a message over a size limit, a request over the server's
+    (:class:`ServerMessageLimitError`); an answer over the server's ``max_message_bytes``,
     refused before it is sent (``the response is N bytes, over this server's limit``), or
     over the client's (``the response is N bytes, over this client's max_message_bytes``,
     with the setting to raise), both of ``reason`` ``LIMIT_EXCEEDED`` with ``limits`` naming
@@ -298,6 +299,26 @@ class ResourceExhaustedError(AdvisorRpcError):
     over the server's memory bound (``details`` names ``--worker-max-memory``, ``reason``
     ``WORKER_MEMORY_EXCEEDED``).
     """
+
+
+class ServerMessageLimitError(ResourceExhaustedError, LimitExceededError):
+    """A request over the server's ``max_message_bytes``, refused by its gRPC before it was read.
+
+    gRPC says only ``SERVER: Received message larger than max (N vs. M)``, no reason and no
+    limits; decoded as the client's refusal of an answer over its own limit is: ``reason``
+    ``LIMIT_EXCEEDED``, ``limits`` ``{"max_message_bytes": "N"}`` (the request's size, which a
+    server of that limit admits), ``details`` saying both sizes. A
+    :class:`~advisor.errors.LimitExceededError` too, as the client's own refusal of a request
+    over its ``max_message_bytes`` is, so ``except LimitExceededError`` catches a request over
+    a limit wherever it was refused; ``violations`` holds one, of the field ``request``. No
+    ``retry_delay``: the same request meets the same limit.
+    """
+
+    def __init__(
+        self, code: grpc.StatusCode, details: str, limits: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(code, details, limits)
+        self.violations = (FieldViolation("request", details),)
 
 
 class SearchNotStartedError(ResourceExhaustedError):
@@ -343,19 +364,23 @@ class ClientClosedError(AdvisorRpcError):
 MAX_MESSAGE_BYTES_SETTING: Final = "AdvisorClient(max_message_bytes=...)"
 """Where a caller of the client raises the largest answer it accepts, as its refusal names it."""
 
-_ANSWER_OVER_CLIENT_LIMIT: Final = re.compile(
-    r"CLIENT: Received message larger than max \((\d+) vs\. (\d+)\)"
+_MESSAGE_OVER_LIMIT: Final = re.compile(
+    r"(CLIENT|SERVER): Received message larger than max \((\d+) vs\. (\d+)\)"
 )
-"""What gRPC says of an answer over the client's ``max_message_bytes``: its size, the limit."""
+"""What gRPC says of a message over a receiver's ``max_message_bytes``: the receiver (the
+client, of an answer; the server, of a request), the message's size, the limit."""
 
 
-def _refused_answer(code: grpc.StatusCode, details: str) -> RefusedLimit | None:
-    """Return the client's own limit an answer was refused over (gRPC's words), else None."""
-    found = _ANSWER_OVER_CLIENT_LIMIT.search(details)
+def _refused_message(code: grpc.StatusCode, details: str) -> tuple[str, RefusedLimit] | None:
+    """Return the receiver that refused a message over its limit, and the limit; else None.
+
+    Read off gRPC's words (:data:`_MESSAGE_OVER_LIMIT`): ``CLIENT`` or ``SERVER``.
+    """
+    found = _MESSAGE_OVER_LIMIT.search(details)
     if code != grpc.StatusCode.RESOURCE_EXHAUSTED or found is None:
         return None
-    size, limit = map(int, found.groups())
-    return RefusedLimit("max_message_bytes", limit, size)
+    receiver, size, limit = found.groups()
+    return receiver, RefusedLimit("max_message_bytes", int(limit), int(size))
 
 
 def _answer_refusal(refused: RefusedLimit) -> str:
@@ -368,6 +393,18 @@ def _answer_refusal(refused: RefusedLimit) -> str:
         f"the response is {refused.needed:,} bytes, over this client's {refused.setting} "
         f"({refused.limit:,}): raise {MAX_MESSAGE_BYTES_SETTING} to at least {refused.needed:,}, "
         "as far as the server's limit (a retry gets the same answer)"
+    )
+
+
+def _request_refusal(refused: RefusedLimit) -> str:
+    """Say that a request was over the server's ``max_message_bytes``, and what admits it.
+
+    gRPC's words, ``SERVER: Received message larger than max``, read as a busy server's.
+    """
+    return (
+        f"the request is {refused.needed:,} bytes, over the server's {refused.setting} "
+        f"({refused.limit:,}): make it smaller, or call a server whose limit is at least "
+        f"{refused.needed:,} (a retry meets the same limit)"
     )
 
 
@@ -538,7 +575,7 @@ def error_from_rpc(
     if not isinstance(error, grpc.Call):
         return AdvisorRpcError(grpc.StatusCode.UNKNOWN, str(error))
     status = _rich_status(error)
-    refused = _refused_answer(error.code(), error.details() or "")
+    refused = _refused_message(error.code(), error.details() or "")
     reason = LIMIT_EXCEEDED_REASON if refused is not None else _reason(status)
     converted = _converted(error, status, reason, client_closed, plaintext, without_certificate)
     if isinstance(converted, DeadlineExceededError) and timeout is not None:
@@ -567,10 +604,13 @@ def _converted(
     details = error.details() or ""
     if code == grpc.StatusCode.CANCELLED and client_closed:
         return ClientClosedError()
-    refused = _refused_answer(code, details)
+    refused = _refused_message(code, details)
     if refused is not None:
-        limits = {refused.setting: refused.needed_text}
-        return ResourceExhaustedError(code, _answer_refusal(refused), limits)
+        receiver, limit = refused
+        limits = {limit.setting: limit.needed_text}
+        if receiver == "SERVER":
+            return ServerMessageLimitError(code, _request_refusal(limit), limits)
+        return ResourceExhaustedError(code, _answer_refusal(limit), limits)
     limits = _limits(status)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return _invalid_argument(details, status, reason, limits)

@@ -24,6 +24,7 @@ from advisor_client.errors import (
     SearchIdInUseError,
     SearchNotStartedError,
     ServerLimitExceededError,
+    ServerMessageLimitError,
     ServerStalePageTokenError,
     UnavailableError,
 )
@@ -279,6 +280,48 @@ def test_an_answer_over_the_client_s_message_limit_names_the_size_that_admits_it
         f"{needed:,}"
     )
     assert pickle.loads(pickle.dumps(refused.value)).limits == refused.value.limits
+
+
+def test_a_request_over_the_server_s_message_limit_is_a_limit_exceeded_error() -> None:
+    # gRPC's "SERVER: Received message larger than max (N vs. M)" came with no reason or limits,
+    # so `except LimitExceededError`, which the docs say catches a request over a limit wherever
+    # it was refused, missed it.
+    task = {
+        "input": {"shape": [16384]},
+        "correlations": [{"name": "c", "a": {"indices": list(range(8192))}}],
+    }
+    config = ServerConfig(
+        port=0, executor="threads", limits={"max_message_bytes": 8_000}, grace_seconds=1.0
+    )
+    with start_server(config) as server, AdvisorClient(server.address) as client:
+        with pytest.raises(LimitExceededError) as refused:
+            client.recommend(task, {"max_parameters": 20_000})
+        # The channel is none the worse: a smaller request is answered.
+        assert client.recommend(TINY_TASK, {"max_parameters": 1_000, "top_k": 1}).recommendations
+    error = refused.value
+    assert isinstance(error, ServerMessageLimitError) and isinstance(error, ResourceExhaustedError)
+    needed = int(error.limits["max_message_bytes"])
+    assert needed > 8_000
+    assert (error.reason, error.retry_delay) == ("LIMIT_EXCEEDED", None)
+    assert str(error) == (
+        f"RESOURCE_EXHAUSTED: the request is {needed:,} bytes, over the server's "
+        f"max_message_bytes (8,000): make it smaller, or call a server whose limit is at least "
+        f"{needed:,} (a retry meets the same limit)"
+    )
+    assert [v.field for v in error.violations] == ["request"]
+    again = pickle.loads(pickle.dumps(error))
+    assert (type(again), again.limits, again.violations) == (
+        ServerMessageLimitError,
+        error.limits,
+        error.violations,
+    )
+    # The size it names is the request's, as the client's own check counts it.
+    with (
+        AdvisorClient("localhost:1", max_message_bytes=needed - 1) as client,
+        pytest.raises(LimitExceededError) as own,
+    ):
+        client.recommend(task, {"max_parameters": 20_000})
+    assert own.value.limits == error.limits
 
 
 def test_a_name_a_running_search_holds_is_refused_on_search_id() -> None:
