@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Self
 
 import grpc
+from advisor_client.targets import may_be_several
 
 from advisor.errors import (
     AdvisorError,
@@ -64,6 +65,7 @@ __all__ = [
     "InvalidRequestError",
     "LimitExceededError",
     "CLIENT_CERTIFICATE_HINT",
+    "SEVERAL_ADDRESSES_HINT",
     "LONGER_TIMEOUT",
     "UNANSWERED_HINT",
     "MAX_MESSAGE_BYTES_SETTING",
@@ -452,9 +454,22 @@ CLIENT_CERTIFICATE_HINT: Final = (
     "tls=TlsConfig(client_cert=..., client_key=...))"
 )
 """Appended to an ``UNAVAILABLE`` on a TLS channel without a client certificate when no connection
-was made (:data:`_CONNECT_FAILED`): a server that asks for one ends the handshake, and gRPC
-reports whatever its last address attempt said (``Connection refused`` on ``::1`` for
-``localhost``), no word of a certificate."""
+was made (:data:`_CONNECT_FAILED`) and gRPC's words name no cause: a server that asks for one
+ends the handshake, which gRPC reports as ``Socket closed``, no word of a certificate."""
+
+SEVERAL_ADDRESSES_HINT: Final = (
+    " (gRPC says how the last address it tried failed, and {target} may stand for several: "
+    "another may have failed otherwise, its TLS handshake among them; call one address, such as "
+    "the server's IP address and port, to see how it fails)"
+)
+"""Appended to an ``UNAVAILABLE`` whose connection was refused, on a channel no server has answered
+on yet, whose ``{target}`` may stand for several addresses (:func:`~advisor_client.targets.
+may_be_several`): ``localhost`` is ``::1`` and ``127.0.0.1``, and a server on the one, whose TLS
+handshake failed (a certificate ``root_ca`` did not sign), read as ``Connection refused`` on the
+other in about half the calls."""
+
+_REFUSED: Final = "Connection refused"
+"""gRPC's words for a connection no server took: its cause, named, but of one address only."""
 
 _CONNECT_FAILED: Final = (
     "connections to all backends failing",
@@ -555,7 +570,9 @@ def error_from_rpc(
         call to a server it cannot reach at the call's deadline as it ends a slow one (its
         retries of the connection outlast a short deadline), in the same words; its
         ``DEADLINE_EXCEEDED`` then says to check that a server is reachable there, not only to
-        wait longer.
+        wait longer; and a connection refused, on a target that may stand for several
+        addresses, says that another address may have failed otherwise
+        (:data:`SEVERAL_ADDRESSES_HINT`).
 
     Returns
     -------
@@ -577,7 +594,10 @@ def error_from_rpc(
     status = _rich_status(error)
     refused = _refused_message(error.code(), error.details() or "")
     reason = LIMIT_EXCEEDED_REASON if refused is not None else _reason(status)
-    converted = _converted(error, status, reason, client_closed, plaintext, without_certificate)
+    several = unanswered_target if unanswered_target and may_be_several(unanswered_target) else None
+    converted = _converted(
+        error, status, reason, client_closed, plaintext, without_certificate, several
+    )
     if isinstance(converted, DeadlineExceededError) and timeout is not None:
         converted = _past_timeout(converted, reason, timeout, unanswered_target)
     answered_id = _request_id(error)
@@ -595,10 +615,13 @@ def _converted(
     client_closed: bool,
     plaintext: bool,
     without_certificate: bool,
+    several: str | None,
 ) -> AdvisorRpcError:
     """Return the typed error of a failed call whose rich status is ``status`` (or None).
 
-    ``reason`` is its ErrorInfo's (:func:`_reason`). See :func:`error_from_rpc`.
+    ``reason`` is its ErrorInfo's (:func:`_reason`); ``several`` the channel's target where it
+    may stand for several addresses and no server has answered on it. See
+    :func:`error_from_rpc`.
     """
     code = error.code()
     details = error.details() or ""
@@ -627,6 +650,8 @@ def _converted(
         details += PLAINTEXT_HINT
     if code == grpc.StatusCode.UNAVAILABLE and without_certificate and _unexplained(details):
         details += CLIENT_CERTIFICATE_HINT
+    if code == grpc.StatusCode.UNAVAILABLE and several is not None and _refused(details):
+        details += SEVERAL_ADDRESSES_HINT.format(target=several)
     return _ERROR_BY_CODE.get(code, AdvisorRpcError)(code, details, limits)
 
 
@@ -699,11 +724,19 @@ def _unexplained(details: str) -> bool:
     """Whether an ``UNAVAILABLE``'s ``details`` say no connection was made, naming no cause.
 
     A server that asks for a client certificate and gets none ends the handshake with no word
-    of it; a refusal of the client's own (:data:`_CLIENT_HANDSHAKE_REFUSALS`) names its cause.
+    of it; a refusal of the client's own (:data:`_CLIENT_HANDSHAKE_REFUSALS`) names its cause,
+    and so does a connection refused (no server there: a server that was down read as one
+    asking for a client certificate).
     """
+    named = (*_CLIENT_HANDSHAKE_REFUSALS, _REFUSED)
     return any(words in details for words in _CONNECT_FAILED) and not any(
-        refusal in details for refusal in _CLIENT_HANDSHAKE_REFUSALS
+        cause in details for cause in named
     )
+
+
+def _refused(details: str) -> bool:
+    """Whether an ``UNAVAILABLE``'s ``details`` say no connection was made, one refused."""
+    return _REFUSED in details and any(words in details for words in _CONNECT_FAILED)
 
 
 def _rich_status(call: grpc.Call) -> status_pb2.Status | None:

@@ -14,7 +14,7 @@ from typing import Final
 
 from advisor.protocol.metadata import address_problem, is_loopback_ip, socket_name_problem
 
-__all__ = ["is_loopback", "target_problem"]
+__all__ = ["is_loopback", "may_be_several", "target_problem"]
 
 _URL_SCHEMES: Final = ("http://", "https://", "grpc://", "grpcs://")
 """Schemes of URLs, never gRPC targets (``dns:``, ``unix:``, ``ipv4:`` ... are)."""
@@ -171,6 +171,36 @@ def is_loopback(target: str) -> bool:
     """
     named = _addresses(target)
     return named is not None and all(_names_this_machine(address) for address in named[1])
+
+
+def may_be_several(target: str) -> bool:
+    """Whether ``target`` may stand for several addresses: a list, or a host name to resolve.
+
+    ``localhost`` resolves to ``::1`` and ``127.0.0.1``, a service's name to its replicas; an
+    IP address, a socket's name and another resolver's URI (``xds:///name``) are one target.
+    gRPC's failure to connect says how the last address it tried failed, not the others.
+    """
+    named = _addresses(target)
+    if named is None:
+        return False
+    addresses = named[1]
+    return len(addresses) > 1 or not _is_ip(_host(addresses[0]))
+
+
+def _host(address: str) -> str:
+    """Return the host of ``address`` (``host:port``, ``[v6]:port``, ``host``)."""
+    if address.startswith("["):
+        return address[1:].partition("]")[0]
+    return address.rpartition(":")[0] if _port(address) is not None else address
+
+
+def _is_ip(text: str) -> bool:
+    """Whether ``text`` is an IP address, of either version."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _names_this_machine(address: str) -> bool:

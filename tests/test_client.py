@@ -34,6 +34,7 @@ from advisor_client.errors import (
     CLIENT_CERTIFICATE_HINT,
     PLAINTEXT_HINT,
     PLAINTEXT_REFUSED,
+    SEVERAL_ADDRESSES_HINT,
     AdvisorRpcError,
     ClientClosedError,
     DeadlineExceededError,
@@ -42,7 +43,7 @@ from advisor_client.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
-from advisor_client.targets import is_loopback
+from advisor_client.targets import is_loopback, may_be_several
 
 import advisor
 from advisor.cli.format import render_search_result
@@ -985,7 +986,7 @@ def test_mutual_tls_round_trip(tmp_path: Path) -> None:
             pytest.raises(UnavailableError) as caught,
         ):
             client.list_presets()
-    # gRPC's words named the last address it tried ("Connection refused"), no certificate.
+    # gRPC's words ("Socket closed") name no certificate.
     assert caught.value.details.endswith(CLIENT_CERTIFICATE_HINT)
     assert PLAINTEXT_HINT not in caught.value.details
 
@@ -1015,6 +1016,48 @@ def test_a_draining_tls_server_s_refusal_is_not_said_to_want_a_client_certificat
                 client.list_presets()
         assert stopped() == []  # the stream's close cancelled the search, ending the drain
     assert caught.value.details == "the server is shutting down"
+
+
+def test_a_refused_connection_is_not_said_to_want_a_client_certificate(tmp_path: Path) -> None:
+    # A TLS client of a server that was down read "Connection refused (if the server asks for
+    # a client certificate, ...)": the refusal names its cause, no server there.
+    pem = make_certificates(tmp_path)
+    with (
+        AdvisorClient(
+            closed_target(), tls=TlsConfig(root_ca=pem.ca), retry=RetryPolicy(max_attempts=1)
+        ) as client,
+        pytest.raises(UnavailableError) as caught,
+    ):
+        client.list_presets()
+    assert "Connection refused" in caught.value.details
+    assert CLIENT_CERTIFICATE_HINT not in caught.value.details
+    assert "may stand for several" not in caught.value.details  # one address: its own failure
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_a_refused_connection_to_a_name_says_another_address_may_have_failed_otherwise(
+    tmp_path: Path, tls: bool
+) -> None:
+    # localhost is ::1 and 127.0.0.1, and gRPC says how the last one tried failed: a server on
+    # 127.0.0.1 whose TLS handshake failed read, in about half the calls, as "Connection
+    # refused" on ::1, with a hint that sent the reader after a client certificate.
+    port = closed_target().rpartition(":")[2]
+    target = f"localhost:{port}"
+    settings = TlsConfig(root_ca=make_certificates(tmp_path).ca) if tls else None
+    with (
+        AdvisorClient(target, tls=settings, retry=RetryPolicy(max_attempts=1)) as client,
+        pytest.raises(UnavailableError) as caught,
+    ):
+        client.list_presets()
+    assert caught.value.details.endswith(SEVERAL_ADDRESSES_HINT.format(target=target))
+    assert CLIENT_CERTIFICATE_HINT not in caught.value.details
+
+
+def test_a_target_that_may_stand_for_several_addresses_is_told_apart() -> None:
+    several = ["localhost:50051", "dns:///advisor.internal:50051", "ipv4:10.0.0.1:1,10.0.0.2:1"]
+    one = ["127.0.0.1:50051", "[::1]:50051", "ipv6:///[::1]:50051", "unix:/run/advisor.sock"]
+    assert [may_be_several(target) for target in several] == [True] * len(several)
+    assert [may_be_several(target) for target in one] == [False] * len(one)
 
 
 @pytest.mark.parametrize("mismatch", ["server without TLS", "untrusted CA", "another name"])
