@@ -231,6 +231,29 @@ def test_health_is_logged_at_debug_only(
     assert level == logging.DEBUG
 
 
+def test_a_watch_its_client_s_deadline_ended_is_logged_deadline_exceeded(
+    stub_of: Callable[..., _Stub],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Its client gets DEADLINE_EXCEEDED; the server's line read CANCELLED in a third of the
+    # calls, the client's timer firing a few milliseconds before the server's deadline.
+    _, channel = stub_of()
+    health = health_pb2_grpc.HealthStub(channel)
+    caplog.set_level(logging.DEBUG, logger=ACCESS_LOGGER)
+    calls = 4
+    for _ in range(calls):
+        with pytest.raises(grpc.RpcError) as ended:
+            for _ in health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=0.5):
+                pass
+        assert ended.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+    deadline = time.monotonic() + _WAIT_SECONDS
+    while len(_lines(caplog)) < calls:
+        assert time.monotonic() < deadline, _lines(caplog)
+        time.sleep(0.05)
+    codes = [_LINE.match(message)["code"] for _, message in _lines(caplog)]  # type: ignore[index]
+    assert codes == ["DEADLINE_EXCEEDED"] * calls
+
+
 def test_the_access_log_can_be_turned_off(
     stub_of: Callable[..., _Stub],
     caplog: pytest.LogCaptureFixture,

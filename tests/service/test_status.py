@@ -24,11 +24,13 @@ from advisor.protocol.metadata import ERROR_DOMAIN
 from advisor.service.admission import NotServingError, SaturatedError, ShuttingDownError
 from advisor.service.calls import aborted_for, ended_before_work, oversized
 from advisor.service.status import (
+    CLIENT_AHEAD_SECONDS,
     REQUEST_ID_METADATA_KEY,
     ServerTimeBoundError,
     abort_for,
     as_aborted,
     bad_request_status,
+    ended_status,
     memory_status,
     search_status,
     stream_errors,
@@ -180,6 +182,16 @@ def test_a_stopped_call_is_deadline_exceeded_unless_the_client_cancelled_it(
     with pytest.raises(CallAbortedError) as stopped:
         _Servicer(StoppedError("stopped")).unary(1, context)
     assert stopped.value.code is code
+
+
+def test_a_call_ended_just_before_the_server_s_deadline_ended_at_the_client_s() -> None:
+    # The client's deadline comes first, by the request's way there: a Watch its client's
+    # deadline ended read 6-8 ms short of the server's, and was logged CANCELLED.
+    assert ended_status(0.007) is grpc.StatusCode.DEADLINE_EXCEEDED
+    assert ended_status(0.0) is grpc.StatusCode.DEADLINE_EXCEEDED
+    assert ended_status(CLIENT_AHEAD_SECONDS) is grpc.StatusCode.DEADLINE_EXCEEDED
+    assert ended_status(CLIENT_AHEAD_SECONDS + 0.01) is grpc.StatusCode.CANCELLED
+    assert ended_status(None) is grpc.StatusCode.CANCELLED  # no deadline: only a cancel
 
 
 def test_unexpected_errors_are_logged_with_a_request_id_and_hidden_from_the_client(
