@@ -516,7 +516,11 @@ def variable_problem(variable: str, choices: Sequence[str]) -> str | None:
 
 
 def settle_grpc_verbosity(
-    command: str, default: str = GRPC_DEFAULT_VERBOSITY, *, own_process: bool = False
+    command: str,
+    default: str = GRPC_DEFAULT_VERBOSITY,
+    *,
+    own_process: bool = False,
+    warn: Callable[[str, str], None] | None = None,
 ) -> None:
     """Warn of a ``GRPC_VERBOSITY`` gRPC does not read, and set ``default`` in its place.
 
@@ -534,6 +538,9 @@ def settle_grpc_verbosity(
     handshake on a TLS port, at INFO though ERROR is its stated default) above the one-line
     error a failure gets, or as text lines in a JSON log. A value the caller set (e.g. to
     debug) still wins.
+
+    ``warn(command, message)`` says the warning where the command says its own (a server's JSON
+    log); by default ``COMMAND: warning: MESSAGE`` on standard error.
     """
     if own_process and not os.environ.get("GRPC_VERBOSITY"):
         os.environ["GRPC_VERBOSITY"] = default
@@ -542,8 +549,11 @@ def settle_grpc_verbosity(
     if problem is None:
         return
     os.environ["GRPC_VERBOSITY"] = default
-    ignored = f"ignored: gRPC logs at {default}, as when it is unset"
-    write_stderr(f"{command}: warning: GRPC_VERBOSITY: {problem}; {ignored}\n")
+    message = f"GRPC_VERBOSITY: {problem}; ignored: gRPC logs at {default}, as when it is unset"
+    if warn is None:
+        write_stderr(f"{command}: warning: {message}\n")
+    else:
+        warn(command, message)
 
 
 class VersionAction(argparse.Action):

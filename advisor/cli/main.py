@@ -40,7 +40,7 @@ from advisor.service.held_signals import (
     release_drain_signals,
     take_held_signals,
 )
-from advisor.service.logs import report_failure
+from advisor.service.logs import report_failure, report_warning
 from advisor.service.options import (
     SERVE_DESCRIPTION,
     SERVE_EPILOG,
@@ -236,12 +236,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     own_process = argv is None
     default = "NONE" if own_process else GRPC_DEFAULT_VERBOSITY
-    settle_grpc_verbosity(parser.prog, default, own_process=own_process)
+    serving = args.command == "serve"
+    # A server's warning is a record of its log (JSON where that is).
+    warn = report_warning if serving else None
+    settle_grpc_verbosity(parser.prog, default, own_process=own_process, warn=warn)
     # serve drains on SIGTERM itself, once gRPC and the server have loaded: until then it holds
     # one (advisor.service.held_signals; advisor.entry holds them from the process's start).
     # The other commands give them back their default meaning, and take one that came while
     # the command line was read. A caller passing argv keeps its own handlers.
-    serving = args.command == "serve"
     if argv is None and serving:
         hold_drain_signals()
     elif argv is None:

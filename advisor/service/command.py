@@ -38,6 +38,7 @@ from advisor.service.logs import (
     LOG_LEVELS,
     configure_logging,
     report_failure,
+    report_warning,
 )
 from advisor.service.options import (
     BAD_OPTION_EXIT_STATUS,
@@ -655,7 +656,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "advisor-server") -> int
     parser.reporter = report_failure
     try:
         args = parser.parse_args(argv)
-        settle_grpc_verbosity(prog, own_process=argv is None)
+        settle_grpc_verbosity(prog, own_process=argv is None, warn=report_warning)
         return serve_from_arguments(args)
     except InvalidRequestError as error:
         message = violations_as_options(error.violations, _FIELD_OPTIONS)

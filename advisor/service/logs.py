@@ -35,7 +35,7 @@ import re
 from typing import Final
 
 from advisor.service.call_id import CALL_REQUEST_ID
-from advisor.stdout import say_error
+from advisor.stdout import say_error, write_stderr
 
 __all__ = [
     "COMMAND_LOGGER",
@@ -49,6 +49,7 @@ __all__ = [
     "configure_logging",
     "logs_json",
     "report_failure",
+    "report_warning",
     "shown",
 ]
 
@@ -216,3 +217,17 @@ def report_failure(prog: str, message: str, status: int) -> int:
     configure_logging()  # nothing if the serve command has configured it already
     logging.getLogger(COMMAND_LOGGER).error("%s", message, extra={FIELDS: {"exit_status": status}})
     return status
+
+
+def report_warning(prog: str, message: str) -> None:
+    """Say a warning of the serve command ``prog`` before it serves, in the log's form.
+
+    As ``PROG: warning: MESSAGE`` on standard error, or, where the log is JSON, as one JSON
+    record of level WARNING: a pipeline that reads the log takes every line as an object, and
+    a ``GRPC_VERBOSITY`` gRPC does not read was the one text line of a JSON log.
+    """
+    if not logs_json():
+        write_stderr(f"{prog}: warning: {message}\n")
+        return
+    configure_logging()  # nothing if the serve command has configured it already
+    logging.getLogger(COMMAND_LOGGER).warning("%s", message)

@@ -202,14 +202,16 @@ def test_bad_log_variables_are_refused_each_named(
     )
 
 
-def _failed_start(command: list[str], *options: str) -> tuple[int, str, str]:
+def _failed_start(
+    command: list[str], *options: str, grpc_verbosity: str = "NONE"
+) -> tuple[int, str, str]:
     """Return the exit status, stdout and stderr of ``command *options`` with a JSON log.
 
-    gRPC's own lines silenced, as the JSON log's section says to.
+    gRPC's own lines silenced (``grpc_verbosity``), as the JSON log's section says to.
     """
     done = subprocess.run(
         [sys.executable, *command, "--executor", "threads", *options],
-        env={**os.environ, LOG_FORMAT_VARIABLE: "json", "GRPC_VERBOSITY": "NONE"},
+        env={**os.environ, LOG_FORMAT_VARIABLE: "json", "GRPC_VERBOSITY": grpc_verbosity},
         capture_output=True,
         text=True,
         timeout=120,
@@ -246,6 +248,26 @@ def test_a_start_that_fails_under_a_json_log_says_why_in_one_json_record(
             assert (entry["level"], entry["exit_status"]) == ("ERROR", status)
             assert entry["message"].startswith(start), entry
             assert {"time", "logger", "pid"} <= entry.keys()
+
+
+@pytest.mark.parametrize(
+    ("command", "verbosity"),
+    [([str(ROOT / "server.py")], "ERROR"), (["-m", "advisor", "serve"], "NONE")],
+)
+def test_a_grpc_verbosity_warning_under_a_json_log_is_a_json_record(
+    command: list[str], verbosity: str
+) -> None:
+    # It was the one text line of a JSON log, "advisor: warning: GRPC_VERBOSITY: ...". Each
+    # command takes its own default in its place (docs/CLI.md, "Errors and exit status").
+    returned, _, stderr = _failed_start(command, "--workers", "0", grpc_verbosity="bogus")
+    assert returned == BAD_OPTION_EXIT_STATUS, stderr
+    warning, error = [json.loads(line) for line in stderr.splitlines()]
+    assert warning["level"] == "WARNING", warning
+    assert warning["message"] == (
+        "GRPC_VERBOSITY: invalid value 'bogus' (choose from DEBUG, INFO, ERROR, NONE, in any "
+        f"case); ignored: gRPC logs at {verbosity}, as when it is unset"
+    )
+    assert (error["level"], error["exit_status"]) == ("ERROR", BAD_OPTION_EXIT_STATUS)
 
 
 def test_the_drain_says_how_many_calls_it_waits_for_and_how_long(
