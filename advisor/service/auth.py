@@ -198,8 +198,9 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         if len(values) != 1:
             return TOKEN_INVALID_REASON
         presented = values[0].encode() if isinstance(values[0], str) else values[0]
-        # HTTP's credentials: a case-insensitive scheme, one or more spaces (RFC 9110, 11.4).
-        scheme, space, credentials = presented.partition(b" ")
+        # HTTP's credentials: a case-insensitive scheme, one or more spaces (RFC 9110, 11.4), in
+        # a field value whose surrounding spaces and tabs are no part of it (RFC 9110, 5.5).
+        scheme, space, credentials = presented.strip(b" \t").partition(b" ")
         authorized = (
             scheme.lower() == b"bearer"
             and bool(space)
