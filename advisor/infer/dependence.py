@@ -26,6 +26,7 @@ largest standardized deviation — which set the evidence threshold of its pairs
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final
@@ -575,10 +576,20 @@ def _dense_correlation(data: DataSample, chunks: _Chunks, moments: _Moments) -> 
 
 
 def _location_weights(block: _Block, channels: int, norms: _Floats, first: int) -> _Block:
-    """Combine a block of channel correlations (rows ``first..``) into location weights."""
+    """Combine a block of channel correlations (rows ``first..``) into location weights.
+
+    ``block`` is squared in place, and each location pair's ``channels``-squared entries are
+    summed as that many strided additions: a sum over two axes of the block's 4-D view took
+    three and a half times as long, most of ``infer``'s time on a 128x128 RGB sample.
+    """
     if channels == 1:
         return np.abs(block, out=block)
-    squares = (block**2).reshape(-1, channels, norms.size, channels).sum(axis=(1, 3))
+    np.square(block, out=block)
+    cells = block.reshape(-1, channels, norms.size, channels)
+    squares = cells[:, 0, :, 0].copy()
+    for a, b in itertools.product(range(channels), repeat=2):
+        if a or b:
+            squares += cells[:, a, :, b]
     rows = norms[first : first + squares.shape[0], None]
     with np.errstate(divide="ignore", invalid="ignore"):
         weights = np.sqrt(squares / (rows * norms[None, :]))
