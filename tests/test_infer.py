@@ -348,6 +348,29 @@ def test_a_csv_of_quoted_numbers_reads_as_the_numbers(tmp_path: Path) -> None:
         read_data(quoted)
 
 
+def test_pandas_default_header_over_an_index_is_named(tmp_path: Path) -> None:
+    # to_csv's default, a header (",0,1,...") over an index column, was told only as a value
+    # that is no number, the empty cell: a header alone or an index alone was named.
+    values = np.random.default_rng(5).standard_normal((12, 8))
+    rows = "".join(
+        f"{i}," + ",".join(repr(float(v)) for v in row) + "\n" for i, row in enumerate(values)
+    )
+    path = tmp_path / "frame.csv"
+    for header in (",0,1,2,3,4,5,6,7", '"","0","1","2","3","4","5","6","7"'):
+        path.write_text(header + "\n" + rows)
+        with pytest.raises(InvalidRequestError) as error:
+            read_data(path)
+        assert str(error.value).endswith(
+            "frame.csv: line 1 is a header over an index column (an empty cell, then 0, 1, ..., "
+            "7), as to_csv writes an array's frame by default, not a sample: write it with "
+            "to_csv(index=False, header=False), or drop that line and the first column"
+        ), error.value
+    # Named columns over an index are no such header: the empty cell is told as before.
+    path.write_text(",a,b,c,d,e,f,g,h\n" + rows)
+    with pytest.raises(InvalidRequestError, match=r"line 1 holds a value that is not a number"):
+        read_data(path)
+
+
 def test_data_saved_transposed_is_told_so_naming_the_file(tmp_path: Path) -> None:
     # Features as rows, samples as columns (64 lines of 30 values for 30 samples of 8x8) was told
     # only that [30] is not the grid [8, 8], which did not say what was wrong with the file.

@@ -66,6 +66,8 @@ def read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
         if row is None and all(map(_in_quotes, cells)):
             cells = [cell.strip()[1:-1] for cell in cells]
             row = _numbers(cells)
+        if row is None and number == 1:
+            _check_no_indexed_header(file, field, cells)
         if row is None:
             column, cell = next((c, v) for c, v in enumerate(cells, 1) if not _reads_as_number(v))
             raise InvalidRequestError.single(
@@ -131,6 +133,28 @@ def _check_no_header_row(file: Path, field: str, array: _Floats) -> None:
             "a header written with the data (as to_csv does without header=False), not a "
             "sample: drop it",
         )
+
+
+def _check_no_indexed_header(file: Path, field: str, cells: list[str]) -> None:
+    """Refuse a first line that is pandas' header of an indexed frame: ``,0,1,2,...``.
+
+    ``to_csv`` writes it by default (an index and a header: an empty cell over the index, then
+    the columns counted from 0), the most common CSV of an array, and it was told only as a
+    value that is no number, the empty cell, where a header alone or an index alone is named.
+    """
+    first, *rest = (cell.strip() for cell in cells)
+    if first not in ("", '""') or len(rest) < _LEAST_HEADER_COLUMNS:
+        return
+    counted = _numbers([cell[1:-1] if _in_quotes(cell) else cell for cell in rest])
+    if counted is None or not np.array_equal(counted, np.arange(len(rest))):
+        return
+    raise InvalidRequestError.single(
+        field,
+        f"{shown_path(file)}: line 1 is a header over an index column (an empty cell, then 0, "
+        f"1, ..., {len(rest) - 1}), as to_csv writes an array's frame by default, not a "
+        "sample: write it with to_csv(index=False, header=False), or drop that line and the "
+        "first column",
+    )
 
 
 def _check_finite(file: Path, field: str, number: int, cells: list[str], row: _Floats) -> None:
