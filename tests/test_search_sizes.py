@@ -229,6 +229,33 @@ def test_a_grid_over_the_library_limit_is_told_its_size_and_a_stride_that_fits(
     assert np.prod([len(range(0, n, stride - 1)) for n in shape]) > MAX_LOCATIONS
 
 
+@pytest.mark.parametrize(
+    ("shape", "advice"),
+    [
+        (
+            [2, 4_000_000],
+            "if the axis of 2 locations holds a pair of channels, as stereo's or a signal's I and "
+            "Q, give the shape [4000000] and channels 2: the shape lists locations only; then "
+            "downsample or crop it (a stride of 4 on every axis gives [1000000])",
+        ),
+        (
+            [1024, 1024, 3],
+            "if the axis of 3 locations holds colour channels, give the shape [1024, 1024] and "
+            "channels 3: the shape lists locations only, and it fits",
+        ),
+    ],
+)
+def test_a_grid_over_the_limit_with_a_channel_axis_keeps_its_channels(
+    shape: list[int], advice: str
+) -> None:
+    # Stereo audio over the bound was told "a stride of 4 on every axis gives [1, 1000000]": one
+    # of its two channels dropped, where the shape's channels belong in input.channels.
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_task({"input": {"shape": shape}, "preset": "local"})
+    (only,) = raised.value.violations
+    assert only.description.endswith(advice), only.description
+
+
 def test_a_shape_no_stride_makes_sense_of_is_told_to_be_checked() -> None:
     # An axis of 10^20 was told "a stride of 95367431640625 on every axis gives [1048576, 1]".
     shape = [10**20, 1]

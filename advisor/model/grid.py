@@ -219,9 +219,25 @@ def grid_problem(shape: Sequence[int]) -> str | None:
     if problem is None and math.prod(shape) > MAX_LOCATIONS:
         return (
             f"has more than {MAX_LOCATIONS:,} locations: {list(shape)} has "
-            f"{math.prod(shape):,}; {downsample_advice(shape, MAX_LOCATIONS)}"
+            f"{math.prod(shape):,}; {_over_bound_advice(shape)}"
         )
     return problem
+
+
+def _over_bound_advice(shape: Sequence[int]) -> str:
+    """Say what brings ``shape``, over :data:`MAX_LOCATIONS`, within it.
+
+    Where an end axis looks like channels (:func:`channel_axis_hint`), that first, and the
+    stride of the grid without it: the stride on every axis made ``[2, 4000000]``, stereo audio,
+    ``[1, 1000000]``, one channel dropped.
+    """
+    found = channel_axis(shape)
+    if found is None:
+        return downsample_advice(shape, MAX_LOCATIONS)
+    hint = channel_axis_hint(shape)
+    if math.prod(found.grid) <= MAX_LOCATIONS:
+        return f"{hint}, and it fits"
+    return f"{hint}; then {downsample_advice(found.grid, MAX_LOCATIONS)}"
 
 
 def downsample_advice(shape: Sequence[int], most: int) -> str:
