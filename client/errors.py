@@ -322,6 +322,11 @@ class ServerMessageLimitError(ResourceExhaustedError, LimitExceededError):
         super().__init__(code, details, limits)
         self.violations = (FieldViolation("request", details),)
 
+    def _holding(self, violations: Sequence[FieldViolation]) -> ServerMessageLimitError:
+        held = type(self)(self.code, self.details, self.limits).with_call_of(self)
+        held.violations = tuple(violations)
+        return held
+
 
 class SearchNotStartedError(ResourceExhaustedError):
     """A call's wait for a busy server's slot ended by :meth:`AdvisorClient.finish_search`.

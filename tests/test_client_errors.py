@@ -309,6 +309,10 @@ def test_a_request_over_the_server_s_message_limit_is_a_limit_exceeded_error() -
         f"{needed:,} (a retry meets the same limit)"
     )
     assert [v.field for v in error.violations] == ["request"]
+    placed = error.prefixed("call")  # as the library places a refusal under its argument
+    assert isinstance(placed, ServerMessageLimitError)
+    assert [v.field for v in placed.violations] == ["call.request"]
+    assert (placed.reason, placed.limits) == (error.reason, error.limits)
     again = pickle.loads(pickle.dumps(error))
     assert (type(again), again.limits, again.violations) == (
         ServerMessageLimitError,
