@@ -205,5 +205,5 @@ def _is_ip(text: str) -> bool:
 
 def _names_this_machine(address: str) -> bool:
     """Whether ``address`` (``host:port``, ``[v6]:port``) is this machine's, by its host."""
-    host = address[1:].partition("]")[0] if address.startswith("[") else address.rpartition(":")[0]
+    host = _host(address)
     return host.lower() == "localhost" or is_loopback_ip(host)
