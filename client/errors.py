@@ -463,9 +463,9 @@ was made (:data:`_CONNECT_FAILED`) and gRPC's words name no cause: a server that
 ends the handshake, which gRPC reports as ``Socket closed``, no word of a certificate."""
 
 SEVERAL_ADDRESSES_HINT: Final = (
-    " (gRPC says how the last address it tried failed, and {target} may stand for several: "
-    "another may have failed otherwise, its TLS handshake among them; call one address, such as "
-    "the server's IP address and port, to see how it fails)"
+    " (gRPC says how the last address it tried failed, and {target} may stand for several, "
+    "whose failures may differ, a TLS handshake's among them: call one address, such as the "
+    "server's IP address and port, to see how it fails)"
 )
 """Appended to an ``UNAVAILABLE`` whose connection was refused, on a channel no server has answered
 on yet, whose ``{target}`` may stand for several addresses (:func:`~advisor_client.targets.
