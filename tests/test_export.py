@@ -688,6 +688,44 @@ def test_a_gather_buffer_edited_by_hand_is_the_one_the_module_uses(mixed: bool, 
 
 @pytest.mark.torch
 @pytest.mark.parametrize("mixed", [False, True])
+def test_a_gather_buffer_that_is_no_permutation_of_its_grid_is_refused(mixed: bool) -> None:
+    """A checkpoint whose gather was all zeros loaded and ran every location as the first, an
+    identity of another length (``arange(10)`` on 7 locations) skipped the gather, and a short
+    gather failed at the next call in torch's words, naming no buffer."""
+    torch = pytest.importorskip("torch")
+    _, mirror = _contiguous_and_mirror(mixed)
+    module = torch_module(mirror)
+    name = "gather_0" if mixed else "permutation"
+    size = len(module.get_buffer(name))
+    state = module.state_dict()
+    zeros = torch.zeros(size, dtype=torch.int64)
+    repeated = f"{name}: is no permutation of 0..{size - 1}: location 1 is missing"
+    with pytest.raises(ValueError, match=f"^{repeated}"):
+        torch_module(mirror).load_state_dict({**state, name: zeros})
+    refusals = [
+        (torch.arange(10), f"{name}: holds shape (10,), not the {size} locations of its grid"),
+        (torch.arange(size, dtype=torch.uint8), f"{name}: holds torch.uint8, not location ids"),
+        (torch.arange(size) + 1, f"{name}: holds {size}, outside the locations 0..{size - 1}"),
+        (zeros, repeated),
+    ]
+    for gather, refusal in refusals:
+        fresh = torch_module(mirror)
+        with pytest.raises(ValueError) as refused:
+            setattr(fresh, name, gather)
+        assert str(refused.value).startswith(refusal), refused.value
+        assert torch.equal(fresh.get_buffer(name), state[name])  # left as it was
+    copied = torch_module(mirror)
+    copied.get_buffer(name).copy_(zeros)  # in place: seen at the next call
+    with pytest.raises(ValueError, match=f"^{repeated}"):
+        copied(torch.randn((1, 2, 7)))
+    # Another permutation of the grid is taken, as the tests above take a mirror's.
+    reversed_ = torch_module(mirror)
+    setattr(reversed_, name, torch.arange(size - 1, -1, -1))
+    assert reversed_(torch.randn((1, 2, 7))).shape == (1, mirror.outputs)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mixed", [False, True])
 def test_a_batch_of_another_dtype_is_refused_naming_both_dtypes(mixed: bool) -> None:
     """It failed in torch's words: "Input type (double) and bias type (float) should be the same".
 

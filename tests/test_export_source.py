@@ -893,12 +893,20 @@ _RUNNER = textwrap.dedent(
                 edited[edit] = torch.equal(other(batch), scores)
         with torch.autocast("cpu", dtype=torch.bfloat16):
             autocast = refusal(net, batch.double())
+        zeros = {}  # each gather of zeros, assigned and loaded: no permutation of its grid
+        for name, buffer in module.Net().named_buffers():
+            zero = torch.zeros_like(buffer)
+            zeros[name] = [
+                refusal(setattr, module.Net(), name, zero),
+                refusal(module.Net().load_state_dict, {**state, name: zero}),
+            ]
         report[folder.name] = {
             "parameters": sum(p.numel() for p in own.parameters()),
             "refusal": refusal(net, torch.zeros((1, 1))),
             "autocast": autocast,
             "script": refusal(torch.jit.script, net),
             "edited": edited,
+            "zeros": zeros,
         }
     print(json.dumps(report))
     """
@@ -974,6 +982,28 @@ def test_the_file_computes_what_the_torch_module_computes(
         warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
         script = _refusal(NotImplementedError, torch.jit.script, module)
     assert report[f"{index}"]["script"] == script.replace(f" {type(module).__name__} ", " Net ")
+    # A gather of zeros loaded and ran every location as the first: both refuse it alike.
+    zeros = {}
+    for name, buffer in module.named_buffers():
+        zero = torch.zeros_like(buffer)
+        state = torch.load(folder / "state.pt")
+        zeros[name] = [
+            _refusal_or_none(setattr, torch_module(source_arch, pooling), name, zero),
+            _refusal_or_none(
+                torch_module(source_arch, pooling).load_state_dict, {**state, name: zero}
+            ),
+        ]
+    assert report[f"{index}"]["zeros"] == zeros
+    assert any(refused for refused, _ in zeros.values())
+
+
+def _refusal_or_none(call: Callable[..., object], *args: object) -> str | None:
+    """Return what ``call(*args)`` raises, as the runner reports it; None if nothing."""
+    try:
+        call(*args)
+    except Exception as error:  # any refusal: compared with the file's
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
 def _refusal(kind: type[Exception], call: Callable[..., object], *args: object) -> str:

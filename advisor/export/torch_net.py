@@ -69,7 +69,9 @@ class GatherNet(NotScriptable):
     whatever they hold, so every ``state_dict`` keeps its keys; which are identities is worked out
     again whenever one loads, as the loaded gathers may be another geometry's, whenever one is
     assigned (``net.permutation = ...``), and on the next call after one changed in place
-    (``net.permutation.copy_(...)``, which bumps the tensor's version counter).
+    (``net.permutation.copy_(...)``, which bumps the tensor's version counter). Each is checked
+    then to be a permutation of its grid's locations (:func:`gather_problem`): a checkpoint of
+    zeros ran every location as the first, and an identity of another length skipped the gather.
     """
 
     identities: frozenset[str]
@@ -89,8 +91,11 @@ class GatherNet(NotScriptable):
         """Set an attribute; an own buffer assigned is looked at again, identity or not.
 
         Done here, not only on the next call, so a graph ``torch.compile`` captured, which
-        guards on :attr:`identities`, is captured again.
+        guards on :attr:`identities`, is captured again. A buffer that is no permutation of the
+        grid the one before gathered is refused (``ValueError`` naming it), the module unchanged.
         """
+        if name in self._buffers and isinstance(value, torch.Tensor):
+            _check_gather(name, value, len(self.get_buffer(name)))
         super().__setattr__(name, value)
         if name in self._buffers:
             self.find_identities()
@@ -102,6 +107,8 @@ class GatherNet(NotScriptable):
         values to compare: it is kept as a gather until a ``state_dict`` loads into it.
         """
         buffers = dict(self.named_buffers(recurse=False))
+        for name, buffer in buffers.items():
+            _check_gather(name, buffer, len(buffer))
         self.identities = frozenset(
             name
             for name, buffer in buffers.items()
@@ -130,6 +137,34 @@ class GatherNet(NotScriptable):
     def gather(self, flat: torch.Tensor, name: str) -> torch.Tensor:
         """Gather the last axis of ``flat`` by the buffer ``name``, or return it if no gather."""
         return flat if name in self.identities else flat[:, :, self.get_buffer(name)]
+
+
+def gather_problem(gather: torch.Tensor, size: int) -> str | None:
+    """Say why ``gather`` is no permutation of a grid of ``size`` locations (None if it is one).
+
+    One on the ``meta`` device holds no values: none is said of it.
+    """
+    if gather.dim() != 1 or len(gather) != size:
+        return f"holds shape {tuple(gather.shape)}, not the {size} locations of its grid"
+    if gather.dtype not in (torch.int64, torch.int32):  # torch reads uint8 and bool as masks
+        return f"holds {gather.dtype}, not location ids (torch.int64)"
+    if gather.is_meta or size == 0:
+        return None
+    low, high = int(gather.min()), int(gather.max())
+    if low < 0 or high >= size:
+        return f"holds {low if low < 0 else high}, outside the locations 0..{size - 1}"
+    counts = torch.bincount(gather.to(torch.int64), minlength=size)
+    if bool((counts == 1).all()):
+        return None
+    missing = int(torch.nonzero(counts == 0)[0])
+    return f"is no permutation of 0..{size - 1}: location {missing} is missing, another repeats"
+
+
+def _check_gather(name: str, gather: torch.Tensor, size: int) -> None:
+    """Refuse a gather buffer ``name`` that :func:`gather_problem` finds wrong."""
+    problem = gather_problem(gather, size)
+    if problem is not None:
+        raise ValueError(f"{name}: {problem}")
 
 
 def _after_load(module: nn.Module, incompatible: object) -> None:

@@ -373,9 +373,12 @@ def _find_identities(net: Net) -> None:
     """Record which of the net's gather buffers are the identity (a copy, skipped): in
     net.identities, and each buffer then, with its version counter, in net.found.
 
-    A buffer on the meta device holds no values to compare, and is kept as a gather.
+    A buffer on the meta device holds no values to compare, and is kept as a gather. Each is
+    checked to be a permutation of its grid's locations (_check_gather).
     """
     buffers = dict(net.named_buffers(recurse=False))
+    for name, buffer in buffers.items():
+        _check_gather(name, buffer, len(buffer))
     net.identities = frozenset(
         name
         for name, buffer in buffers.items()
@@ -398,6 +401,32 @@ def _refresh(net: Net) -> None:
         for name, buffer in net.named_buffers(recurse=False)
     ):
         _find_identities(net)
+
+
+def _check_gather(name: str, gather: torch.Tensor, size: int) -> None:
+    """Refuse a gather buffer that is no permutation of a grid of ``size`` locations.
+
+    A checkpoint of zeros ran every location as the first, and an identity of another length
+    skipped the gather.
+    """
+    problem = None
+    if gather.dim() != 1 or len(gather) != size:
+        problem = f"holds shape {{tuple(gather.shape)}}, not the {{size}} locations of its grid"
+    elif gather.dtype not in (torch.int64, torch.int32):  # torch reads uint8, bool as masks
+        problem = f"holds {{gather.dtype}}, not location ids (torch.int64)"
+    elif not gather.is_meta and size:
+        low, high = int(gather.min()), int(gather.max())
+        counts = torch.bincount(gather.to(torch.int64).clamp(0, size - 1), minlength=size)
+        if low < 0 or high >= size:
+            problem = f"holds {{low if low < 0 else high}}, outside the locations 0..{{size - 1}}"
+        elif not bool((counts == 1).all()):
+            missing = int(torch.nonzero(counts == 0)[0])
+            problem = (
+                f"is no permutation of 0..{{size - 1}}: location {{missing}} is missing, "
+                "another repeats"
+            )
+    if problem is not None:
+        raise ValueError(f"{{name}}: {{problem}}")
 
 
 def _after_load(module: nn.Module, incompatible: object) -> None:
@@ -459,7 +488,12 @@ Written after ``self.representation = `` in ``Net.__init__``, hence its indentat
 
 _NET_METHODS: Final = '''
     def __setattr__(self, name: str, value: torch.Tensor | nn.Module) -> None:
-        """Set an attribute; a gather buffer assigned is looked at again: identity or not."""
+        """Set an attribute; a gather buffer assigned is looked at again: identity or not.
+
+        One that is no permutation of the grid the one before gathered is refused.
+        """
+        if name in self._buffers and isinstance(value, torch.Tensor):
+            _check_gather(name, value, len(self.get_buffer(name)))
         super().__setattr__(name, value)
         if name in self._buffers:
             _find_identities(self)
