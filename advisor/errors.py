@@ -33,6 +33,7 @@ __all__ = [
     "InvalidRequestError",
     "LimitExceededError",
     "RefusedLimit",
+    "SearchFinishedError",
     "ServerStartError",
     "StalePageTokenError",
     "StoppedError",
@@ -353,6 +354,17 @@ class StoppedError(AdvisorError):
 
     Raised by computations that have no partial result to return (an analysis); a search returns
     its best so far instead.
+    """
+
+
+class SearchFinishedError(StoppedError):
+    """A ``FinishSearch`` call stopped a search before it ranked the page asked for.
+
+    A later page (a ``page_token``) is ranked by the whole search: one whose search was
+    finished before it scored every tree has no ranks to give (the first page answers with the
+    best designs so far instead). The service answers ``DEADLINE_EXCEEDED``, as a finish brings
+    the search's deadline forward, with the ``ErrorInfo`` reason ``SEARCH_FINISHED``: a longer
+    deadline would not have helped, the same request not finished early does.
     """
 
 

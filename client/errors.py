@@ -115,7 +115,8 @@ class AdvisorRpcError(AdvisorError):
     alone), ``LIMIT_EXCEEDED``, ``PAGE_TOKEN_STALE``, ``SERVER_BUSY``, ``SERVER_DRAINING``,
     ``NO_WORKER``, ``SEARCH_ID_IN_USE``, ``SEARCH_NOT_FOUND``, ``WORKER_MEMORY_EXCEEDED``,
     ``SERVER_TIME_BOUND``, ``REQUEST_READ_TIMEOUT``, ``TOKEN_MISSING``, ``TOKEN_INVALID``,
-    ``INTERNAL_ERROR``, ``METHOD_NOT_FOUND``, ``CALL_DEADLINE_EXCEEDED``... (docs/SERVICE.md,
+    ``INTERNAL_ERROR``, ``METHOD_NOT_FOUND``, ``CALL_DEADLINE_EXCEEDED``, ``SEARCH_FINISHED``...
+    (docs/SERVICE.md,
     "Status codes"); None where there is none (a status of gRPC's own, the call's own deadline
     or cancel as the client's gRPC ends it, a server that predates the reason).
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import pickle
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -14,7 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from advisor import Budget, parse_search_result, parse_task, recommend, search_result_document
-from advisor.errors import InvalidRequestError, StalePageTokenError, StoppedError
+from advisor.errors import (
+    InvalidRequestError,
+    SearchFinishedError,
+    StalePageTokenError,
+    StoppedError,
+)
 from advisor.model.regions import IndicesRegion
 from advisor.model.results import Recommendation
 from advisor.model.task import Task
@@ -26,7 +32,7 @@ from advisor.search.paging import next_page_token, page_offset
 from advisor.search.run import SearchRun
 from advisor.service.limits import LOCAL_LIMITS, RequestLimits
 from advisor.service.server import ServerConfig, start_server
-from advisor.stopping import StopSignal
+from advisor.stopping import StopCause, StopSignal
 from advisor.version import RANKING_VERSION
 from tests.support.page_tokens import of_ranking_version
 
@@ -385,6 +391,12 @@ def test_a_later_page_of_a_search_stopped_before_every_tree_is_refused() -> None
     for stop, by in ((cancelled, " by a cancel"), (StopSignal.after(0.0), "")):
         with pytest.raises(StoppedError, match=f"^the search was stopped{by} before it scored"):
             recommend(TASK, _second_page(time_limit_seconds=60.0), stop=stop)
+    # A FinishSearch's is told apart (the service's reason SEARCH_FINISHED): a longer deadline,
+    # which the call's own stop asks for, would not have helped.
+    finished = StopSignal()
+    finished.bring_forward(time.monotonic(), StopCause.FINISH)
+    with pytest.raises(SearchFinishedError, match=r"^the search was stopped by a FinishSearch"):
+        recommend(TASK, _second_page(time_limit_seconds=60.0), stop=finished)
     # The first page still answers with the best found so far, and no token.
     first = recommend(TASK, Budget(**{**OPTIONS, "top_k": 3, "time_limit_seconds": 1e-9}))
     assert not first.complete and first.recommendations and first.next_page_token is None

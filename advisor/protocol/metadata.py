@@ -17,6 +17,7 @@ __all__ = [
     "AUTHORIZATION_METADATA_KEY",
     "CALL_CANCELLED_REASON",
     "CALL_DEADLINE_EXCEEDED_REASON",
+    "SEARCH_FINISHED_REASON",
     "DEFAULT_MAX_MESSAGE_BYTES",
     "ERROR_DOMAIN",
     "INCOMING_REQUEST_ID_KEY",
@@ -122,6 +123,12 @@ CALL_DEADLINE_EXCEEDED_REASON: Final = "CALL_DEADLINE_EXCEEDED"
 for the call's own deadline: it passed, or an analysis saw it could not finish before it. A
 longer deadline may pass; the client's own ``DEADLINE_EXCEEDED``, which its gRPC makes when the
 deadline passes first, carries no detail at all."""
+
+SEARCH_FINISHED_REASON: Final = "SEARCH_FINISHED"
+"""The ``reason`` of the ``google.rpc.ErrorInfo`` of the ``DEADLINE_EXCEEDED`` a later page (a
+``page_token``) ends with when a ``FinishSearch`` call stopped its search before it scored every
+tree: that page is ranked by the whole search. Not the call's deadline (``CALL_DEADLINE_EXCEEDED``):
+a longer one would not help; the same request, not finished early, does."""
 
 CALL_CANCELLED_REASON: Final = "CALL_CANCELLED"
 """The ``reason`` of the ``google.rpc.ErrorInfo`` of the ``CANCELLED`` the server ends a cancelled

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
-from advisor.errors import InvalidRequestError, StoppedError
+from advisor.errors import InvalidRequestError, SearchFinishedError, StoppedError
 from advisor.model.architecture import Architecture
 from advisor.model.budget import (
     DEFAULT_FAMILIES,
@@ -43,7 +43,7 @@ from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.rationale_inputs import Design, Leaders, Scope
 from advisor.search.run import SearchRun
 from advisor.seprank.analysis import analyze
-from advisor.stopping import StopSignal
+from advisor.stopping import StopCause, StopSignal
 from advisor.version import RANKING_VERSION
 
 __all__ = [
@@ -206,7 +206,8 @@ def require_whole_ranking(signal: StopSignal, caller: StopSignal, offset: int) -
             # Not "or none": a request (the command's, the service's) has no time limit of none.
             f"stopped the search before it scored every tree, and {page}: {remedy} lets it finish",
         )
-    raise StoppedError(
+    finished = signal.cause is StopCause.FINISH
+    raise (SearchFinishedError if finished else StoppedError)(
         f"the search was stopped{by} before it scored every tree, and {page}: {remedy} "
         "lets it finish"
     )

@@ -49,6 +49,7 @@ from grpc_status import rpc_status
 from advisor.errors import (
     InvalidRequestError,
     RefusedLimit,
+    SearchFinishedError,
     StalePageTokenError,
     StoppedError,
     fitting_violations,
@@ -63,6 +64,7 @@ from advisor.protocol.metadata import (
     LIMIT_EXCEEDED_REASON,
     PAGE_TOKEN_STALE_REASON,
     REQUEST_ID_METADATA_KEY,
+    SEARCH_FINISHED_REASON,
     SEARCH_ID_IN_USE_REASON,
     SERVER_TIME_BOUND_REASON,
     stale_token_metadata,
@@ -331,6 +333,10 @@ def abort_for(
     if isinstance(error, ServerTimeBoundError):
         metadata = {"max_time_limit_seconds": exact_float(error.bound)}
         details = [_error_info(SERVER_TIME_BOUND_REASON, metadata)]
+        status = _status(code_pb2.DEADLINE_EXCEEDED, str(error), details)
+        context.abort_with_status(_with_call_id(status))
+    if isinstance(error, SearchFinishedError) and context.is_active():
+        details = [_error_info(SEARCH_FINISHED_REASON)]
         status = _status(code_pb2.DEADLINE_EXCEEDED, str(error), details)
         context.abort_with_status(_with_call_id(status))
     if isinstance(error, StoppedError):

@@ -15,6 +15,7 @@ from advisor.errors import (
     InvalidRequestError,
     LimitExceededError,
     RefusedLimit,
+    SearchFinishedError,
     StalePageTokenError,
     StoppedError,
     fitting_violations,
@@ -319,6 +320,12 @@ _SERVER_STATUSES: list[tuple[str, Callable[[], CallAbortedError], grpc.StatusCod
         lambda: _stopped(cancelled=False),
         grpc.StatusCode.DEADLINE_EXCEEDED,
         "CALL_DEADLINE_EXCEEDED",
+    ),
+    (
+        "a later page's search finished early",
+        lambda: aborted_for(SearchFinishedError("finished"), "Recommend"),
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        "SEARCH_FINISHED",
     ),
     (
         "cancelled",
