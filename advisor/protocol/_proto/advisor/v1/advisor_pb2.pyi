@@ -231,7 +231,9 @@ class _UnpricedReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Unpric
     UNPRICED_REASON_STOPPED: _UnpricedReason.ValueType  # 2
     """A search's deadline cut the pricing."""
     UNPRICED_REASON_NOT_ASKED: _UnpricedReason.ValueType  # 3
-    """The caller left it out."""
+    """The caller left it out: the library's analyze(price_contiguous=False); no request field of
+    the service asks for it.
+    """
 
 class UnpricedReason(_UnpricedReason, metaclass=_UnpricedReasonEnumTypeWrapper):
     """Why an analysis left the contiguous net unpriced."""
@@ -243,7 +245,9 @@ UNPRICED_REASON_TOO_LARGE: UnpricedReason.ValueType  # 1
 UNPRICED_REASON_STOPPED: UnpricedReason.ValueType  # 2
 """A search's deadline cut the pricing."""
 UNPRICED_REASON_NOT_ASKED: UnpricedReason.ValueType  # 3
-"""The caller left it out."""
+"""The caller left it out: the library's analyze(price_contiguous=False); no request field of
+the service asks for it.
+"""
 Global___UnpricedReason: _TypeAlias = UnpricedReason  # noqa: Y015
 
 class _PresetKind:
@@ -553,7 +557,10 @@ class Layer(_message.Message):
 
     @_builtins.property
     def stride(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
-        """Window step, one entry per dimension; empty = equal to pool (non-overlapping)."""
+        """Window step, one entry per dimension; empty = equal to pool (non-overlapping). Set, it must
+        be below pool on some axis: a stride equal to pool is refused, to be left empty (one
+        spelling per architecture).
+        """
 
     def __init__(
         self,
@@ -899,7 +906,10 @@ class Budget(_message.Message):
     smallest axis and max_representation_kernel (64).
     """
     width_profile: Global___WidthProfile.ValueType
-    """Which widths the search considers; unspecified = practical."""
+    """Which widths the search considers; unspecified = practical. min_width, min_representation,
+    max_representation, max_window, max_multiply_adds, max_step and max_activations apply to
+    practical profiles only: set with FREE, each is refused (0 where it means no bound is taken).
+    """
     min_width: _builtins.int
     """Narrowest hidden width of a practical profile; absent = max(outputs, 8)."""
     min_representation: _builtins.int
@@ -907,12 +917,13 @@ class Budget(_message.Message):
     max_representation: _builtins.int
     """Largest M of a practical profile; absent = 64."""
     max_window: _builtins.int
-    """Largest pooling window (locations) a recommendation may have; absent = 16, which gives way
-    where no tree meets it; a value set that no tree meets is refused; 0 = no bound.
+    """Largest pooling window (locations) a recommendation may have; absent = 16 (practical
+    profiles; FREE has no bound), which gives way where no tree meets it; a value set that no
+    tree meets is refused; 0 = no bound.
     """
     max_multiply_adds: _builtins.int
     """Upper bound on multiply-adds per input; absent = 4x the standard CNN's at this budget
-    (practical profiles) or none (free).
+    (practical profiles) or none (FREE, which refuses it set).
     """
     max_step: _builtins.int
     """Widest pooling step per axis below the top level a practical recommendation may have (2: 2x2
@@ -1357,7 +1368,10 @@ class SearchResult(_message.Message):
     far is kept.
     """
     next_page_token: _builtins.str
-    """Pass as Budget.page_token to get the next-ranked designs; empty = no more."""
+    """Pass as Budget.page_token to get the next-ranked designs; empty = no more, or a stopped
+    search (complete false), whose later pages are ranked by the whole search and which writes
+    no token: ask again with a longer time limit for a full ranking.
+    """
     empty_reason: _builtins.str
     """Why recommendations is empty, and what gets designs: the search stopped (time limit,
     deadline, shutdown, FinishSearch) before it scored a design for this page that the budget
@@ -1566,7 +1580,9 @@ Global___StreamRecommendRequest: _TypeAlias = StreamRecommendRequest  # noqa: Y0
 
 @_typing.final
 class StreamRecommendResponse(_message.Message):
-    """Zero or more progress events, then exactly one result (the last message of the stream)."""
+    """Zero or more progress events, then exactly one result (the last message of the stream), or the
+    call's error status (see StreamRecommend).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -1933,12 +1949,16 @@ class InferredCorrelation(_message.Message):
     """Crossing dependence per location of the smaller side (|r| for a pair of locations)."""
     kept: _builtins.bool
     """Whether the task keeps it (its name is then a correlation of the task): its entanglement is
-    at least a tenth of the largest and above chance, and for a partition of the whole grid
-    (stripes, halves) the evidence reaches at least half of the varying locations.
+    at least a tenth of the largest and above chance by a margin (the spread of random splits,
+    so that a graph of locations without structure keeps any partition with probability about
+    5%); the stripes 1 wide along an axis are kept, above chance or not, where the halves along
+    that axis are under chance by that margin (a local texture's sign); and for a partition of
+    the whole grid (stripes, halves) the evidence reaches at least half of the varying
+    locations. docs/INFER.md says each rule; dropped says which one a partition failed.
     """
     chance: _builtins.float
     """The entanglement two random disjoint sets of the same sizes would have (expected value);
-    a partition at or below it is not kept.
+    a partition at or below it is kept only as a local texture's stripe (kept).
     """
     dropped: _builtins.str
     """Why it is not kept; empty when it is."""
@@ -2007,7 +2027,7 @@ class InferTaskResponse(_message.Message):
     @_builtins.property
     def entanglement_before(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
         """Surrogate entanglement per canonical level (fraction of the total weight crossing it), in
-        the data's own order and arranged.
+        the data's own order.
         """
 
     @_builtins.property

@@ -79,7 +79,9 @@ class ArchitectureAdvisorServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StreamRecommend(self, request, context):
-        """Same search; streams progress events, then exactly one result as the last message.
+        """Same search; streams progress events, then exactly one result as the last message, unless
+        the call ends with an error status instead, as Recommend's would (after progress events: a
+        later page whose search a stop cut before it scored every tree, docs/SERVICE.md).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

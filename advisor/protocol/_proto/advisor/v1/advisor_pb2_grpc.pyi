@@ -41,7 +41,10 @@ class ArchitectureAdvisorStub:
     Recommend: _grpc.UnaryUnaryMultiCallable[_advisor_pb2.RecommendRequest, _advisor_pb2.RecommendResponse]
     """Searches architectures under a parameter budget and returns the ranked recommendations."""
     StreamRecommend: _grpc.UnaryStreamMultiCallable[_advisor_pb2.StreamRecommendRequest, _advisor_pb2.StreamRecommendResponse]
-    """Same search; streams progress events, then exactly one result as the last message."""
+    """Same search; streams progress events, then exactly one result as the last message, unless
+    the call ends with an error status instead, as Recommend's would (after progress events: a
+    later page whose search a stop cut before it scored every tree, docs/SERVICE.md).
+    """
     Analyze: _grpc.UnaryUnaryMultiCallable[_advisor_pb2.AnalyzeRequest, _advisor_pb2.AnalyzeResponse]
     """Scores one architecture against a task: the separation rank of every correlation."""
     ListPresets: _grpc.UnaryUnaryMultiCallable[_advisor_pb2.ListPresetsRequest, _advisor_pb2.ListPresetsResponse]
@@ -66,7 +69,10 @@ class ArchitectureAdvisorAsyncStub(ArchitectureAdvisorStub):
     Recommend: _aio.UnaryUnaryMultiCallable[_advisor_pb2.RecommendRequest, _advisor_pb2.RecommendResponse]  # type: ignore[assignment]
     """Searches architectures under a parameter budget and returns the ranked recommendations."""
     StreamRecommend: _aio.UnaryStreamMultiCallable[_advisor_pb2.StreamRecommendRequest, _advisor_pb2.StreamRecommendResponse]  # type: ignore[assignment]
-    """Same search; streams progress events, then exactly one result as the last message."""
+    """Same search; streams progress events, then exactly one result as the last message, unless
+    the call ends with an error status instead, as Recommend's would (after progress events: a
+    later page whose search a stop cut before it scored every tree, docs/SERVICE.md).
+    """
     Analyze: _aio.UnaryUnaryMultiCallable[_advisor_pb2.AnalyzeRequest, _advisor_pb2.AnalyzeResponse]  # type: ignore[assignment]
     """Scores one architecture against a task: the separation rank of every correlation."""
     ListPresets: _aio.UnaryUnaryMultiCallable[_advisor_pb2.ListPresetsRequest, _advisor_pb2.ListPresetsResponse]  # type: ignore[assignment]
@@ -100,7 +106,10 @@ class ArchitectureAdvisorServicer(metaclass=_abc_1.ABCMeta):
         request: _advisor_pb2.StreamRecommendRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_advisor_pb2.StreamRecommendResponse], _abc.AsyncIterator[_advisor_pb2.StreamRecommendResponse]]:
-        """Same search; streams progress events, then exactly one result as the last message."""
+        """Same search; streams progress events, then exactly one result as the last message, unless
+        the call ends with an error status instead, as Recommend's would (after progress events: a
+        later page whose search a stop cut before it scored every tree, docs/SERVICE.md).
+        """
 
     @_abc_1.abstractmethod
     def Analyze(
