@@ -25,6 +25,7 @@ __all__ = [
     "NotScriptable",
     "check_inputs",
     "gather_buffer",
+    "gather_problem",
     "hidden_layer",
     "pads_inputs",
     "representation_layer",
