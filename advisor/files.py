@@ -133,8 +133,12 @@ def not_utf8_in(path: Path, piece: int = 1 << 20) -> str | None:
     return None
 
 
-def replace_file(path: Path, text: str, prefix: str) -> None:
+def replace_file(path: Path, text: str, prefix: str, *, exclusive: bool = False) -> None:
     """Make ``path`` a file holding ``text`` (UTF-8), in one step: it never holds a part of it.
+
+    ``exclusive``: ``path`` must not exist (a file another process made since the caller looked
+    is not replaced, nor the file a symbolic link put there names): the new file is linked in
+    under its name, which fails where anything holds it (``FileExistsError``).
 
     A path that exists and is no regular file (a device such as ``/dev/null``, a named pipe, a
     standard stream's ``/dev/stdout``) is opened and written as it is, as a shell's ``>`` does:
@@ -155,7 +159,7 @@ def replace_file(path: Path, text: str, prefix: str) -> None:
         with open(path, "w", encoding="utf-8") as stream:
             stream.write(text)
         return
-    target = Path(os.path.realpath(path))
+    target = Path(path) if exclusive else Path(os.path.realpath(path))
     temporary = target.parent / f"{prefix}{secrets.token_hex(8)}"
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
@@ -165,11 +169,33 @@ def replace_file(path: Path, text: str, prefix: str) -> None:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, target)
+        if exclusive:
+            _link_new(temporary, target)
+        else:
+            os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     _sync_directory(target.parent)
+
+
+def _link_new(temporary: Path, target: Path) -> None:
+    """Give the written ``temporary`` the name ``target``, which must be free, and drop its own.
+
+    A hard link is made under the name only where nothing holds it, a dangling symbolic link
+    included, in one step. A file system without hard links (some network and FAT ones) gets the
+    rename after a look, which a file made between the two would lose to.
+    """
+    try:
+        os.link(temporary, target, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError:
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target)) from None
+        os.replace(temporary, target)
+        return
+    temporary.unlink()
 
 
 def _special(path: Path) -> bool:

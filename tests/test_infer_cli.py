@@ -22,6 +22,7 @@ from advisor_client import AdvisorClient
 from advisor_client.errors import AdvisorRpcError, DeadlineExceededError, InvalidArgumentError
 
 import advisor.cli.infer as infer_module
+import advisor.cli.output_files as output_files_module
 from advisor.cli.infer import _infer_task
 from advisor.cli.options import ExitCode
 from advisor.errors import FieldViolation
@@ -1052,6 +1053,65 @@ def test_an_existing_output_file_is_replaced_only_with_force(tmp_path: Path, com
     said = forced.stdout if command == "infer" else forced.stderr
     assert said.endswith(f"task written to {existing}\n")
     assert load_task(existing).correlations
+
+
+@pytest.mark.parametrize("command", ["infer", "recommend"])
+@pytest.mark.parametrize("planted", ["file", "link"])
+def test_a_file_made_while_the_command_ran_is_not_replaced_without_force(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, planted: str
+) -> None:
+    # --force was checked before the work alone, and the write followed a symbolic link: a file,
+    # or a link to another's file, put there during a long inference was replaced (a security
+    # review, in a shared directory).
+    data, _ = _blocks(tmp_path)
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    output, victim = tmp_path / "out.yaml", tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    option = "--output" if command == "infer" else "--save-task"
+    given = (
+        ("infer", data, "--output", output)
+        if command == "infer"
+        else ("recommend", task, "--data", data, "--budget", "20000", "--save-task", output)
+    )
+    replace = output_files_module.replace_file
+
+    def made_meanwhile(path: Path, text: str, prefix: str, *, exclusive: bool = False) -> None:
+        if not os.path.lexists(path):
+            if planted == "file":
+                path.write_text("theirs\n")
+            else:
+                path.symlink_to(victim)
+        replace(path, text, prefix, exclusive=exclusive)
+
+    monkeypatch.setattr(output_files_module, "replace_file", made_meanwhile)
+    line = assert_one_error_line(advisor(*given), ExitCode.INVALID_ARGUMENT)
+    assert line == (
+        f"advisor: error: {option}: {output} was made while the command ran: not replaced; "
+        "pass --force to replace it"
+    )
+    assert victim.read_text() == "precious\n"
+    assert output.read_text() == ("theirs\n" if planted == "file" else "precious\n")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.yaml.")] == []
+
+
+def test_a_dangling_link_is_not_written_through_without_force(tmp_path: Path) -> None:
+    # Written through, it made the file it names, wherever that is.
+    data, _ = _blocks(tmp_path)
+    output, target = tmp_path / "out.yaml", tmp_path / "elsewhere" / "new.yaml"
+    target.parent.mkdir()
+    output.symlink_to(target)
+    line = assert_one_error_line(
+        advisor("infer", data, "--output", output), ExitCode.INVALID_ARGUMENT
+    )
+    assert line == (
+        f"advisor: error: --output: {output} is a symbolic link to {target}, which does not "
+        "exist: pass --force to write there"
+    )
+    assert not target.exists()
+    forced = advisor("infer", data, "--output", output, "--force")
+    assert forced.status == 0, forced.stderr
+    assert output.is_symlink() and load_task(target).correlations
 
 
 @pytest.mark.parametrize(

@@ -60,7 +60,7 @@ def export(args: argparse.Namespace) -> str:
     )
     if output is None:
         return source
-    write_output_file(output, source, "--output")
+    write_output_file(output, source, "--output", force=args.force)
     return f"PyTorch source written to {shown_path(output)}\n"
 
 

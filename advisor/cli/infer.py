@@ -145,7 +145,7 @@ def infer(advisor: AdvisorClient, args: argparse.Namespace) -> str:
     if output is None:
         write_stderr(summary)
         return stdout_document(task_file(report.task), args.format or "yaml")
-    _write_task(task_file(report.task), output, "--output", args.format)
+    _write_task(task_file(report.task), output, "--output", args.format, force=args.force)
     return summary + f"task written to {shown_path(output)}\n"
 
 
@@ -298,14 +298,17 @@ def _write_task(
     path: Path,
     option: str,
     form: TaskFormat | None = None,
+    *,
+    force: bool,
 ) -> None:
     """Write a task ``document`` to ``path`` (``option``'s, checked before the work) as ``form``.
 
     ``form`` defaults to the one the advisor reads ``path`` in
     (:func:`~advisor.model.documents.document_form`), replaced in one step
-    (:func:`~advisor.cli.output_files.write_output_file`).
+    (:func:`~advisor.cli.output_files.write_output_file`; ``force`` as ``--force``).
     """
-    write_output_file(path, document_text(document, form or document_form(path)), option)
+    text = document_text(document, form or document_form(path))
+    write_output_file(path, text, option, force=force)
 
 
 def _check_output(args: argparse.Namespace, output: Path | None) -> None:
@@ -482,7 +485,7 @@ def save_searched_task(task: Task | str, args: argparse.Namespace) -> None:
     if args.save_task is None:
         return
     assert isinstance(task, Task), "--save-task is refused without --data"
-    _write_task(task_document(task), args.save_task, "--save-task")
+    _write_task(task_document(task), args.save_task, "--save-task", force=args.force)
     # On standard error, as standard output holds the result: said as infer says it.
     write_stderr(f"task written to {shown_path(args.save_task)}\n")
 

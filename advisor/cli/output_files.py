@@ -82,6 +82,13 @@ def check_writable(
         raise InvalidRequestError.single(
             option, f"{shown_path(path)} exists: pass --force to replace it"
         )
+    if os.path.islink(path) and not os.path.exists(path) and not force:
+        # Written through, it made the file it names, wherever that is.
+        raise InvalidRequestError.single(
+            option,
+            f"{shown_path(path)} is a symbolic link to {shown_path(Path(os.readlink(path)))}, "
+            "which does not exist: pass --force to write there",
+        )
     _check_can_write(option, path)
 
 
@@ -139,19 +146,28 @@ def _refuse_overwriting(
             )
 
 
-def write_output_file(path: Path, text: str, option: str) -> None:
+def write_output_file(path: Path, text: str, option: str, *, force: bool) -> None:
     """Write ``text`` to ``path`` (``option``'s file) in one step; a failure names ``option``.
 
     The file is replaced in one step (:func:`~advisor.files.replace_file`): a write that fails
-    part-way or a Ctrl-C leaves the file written before whole, not cut short.
+    part-way or a Ctrl-C leaves the file written before whole, not cut short. Without ``force``
+    it must still not exist (:func:`check_writable` looked before the work): a file, or a
+    symbolic link, made there while the command ran is not replaced.
 
     Raises
     ------
     InvalidRequestError
-        On ``option``, naming the path and why it could not be written (a full disk).
+        On ``option``, naming the path and why it could not be written (a full disk, a file
+        made there meanwhile).
     """
     try:
-        replace_file(Path(path), text, f".{Path(path).name}.")
+        replace_file(Path(path), text, f".{Path(path).name}.", exclusive=not force)
+    except FileExistsError:
+        raise InvalidRequestError.single(
+            option,
+            f"{shown_path(path)} was made while the command ran: not replaced; pass --force to "
+            "replace it",
+        ) from None
     except OSError as error:
         raise _refusal(option, path, error) from None
 
