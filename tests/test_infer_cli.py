@@ -23,6 +23,7 @@ from advisor_client.errors import AdvisorRpcError, DeadlineExceededError, Invali
 
 import advisor.cli.infer as infer_module
 import advisor.cli.output_files as output_files_module
+import advisor.files as files_module
 from advisor.cli.infer import _infer_task
 from advisor.cli.options import ExitCode
 from advisor.errors import FieldViolation
@@ -1074,7 +1075,7 @@ def test_a_file_made_while_the_command_ran_is_not_replaced_without_force(
         if command == "infer"
         else ("recommend", task, "--data", data, "--budget", "20000", "--save-task", output)
     )
-    replace = output_files_module.replace_file
+    replace = files_module.replace_file
 
     def made_meanwhile(path: Path, text: str, prefix: str, *, exclusive: bool = False) -> None:
         if not os.path.lexists(path):
