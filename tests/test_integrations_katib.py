@@ -318,6 +318,17 @@ def _refused_by_both(
             },
             [f"{SETTINGS_FIELD}[0].value.outputs"],
         ),
+        (  # 4,000 correlations of one region by alias: 2 million ids in 130 kB, refused unbuilt
+            {
+                "task": base64.b64encode(
+                    f"r: &r [{', '.join(map(str, range(512)))}]\ncorrelations: [".encode()
+                    + b", ".join([b"{name: c, a: {indices: *r}}"] * 4000)
+                    + b"]\n"
+                ).decode(),
+                "max_parameters": "1000",
+            },
+            [f"{SETTINGS_FIELD}[0].value"],
+        ),
     ],
 )
 def test_bad_settings_are_invalid_argument_naming_each_field(
