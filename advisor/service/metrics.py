@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from google.protobuf.descriptor import ServiceDescriptor
 
+from advisor.stdout import printable
 from advisor.version import RANKING_VERSION, __version__
 from advisor.words import exact_float
 
@@ -285,8 +286,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
-        """Log each request at DEBUG: a scrape every few seconds is no news (stderr by default)."""
-        _LOGGER.debug("%s %s", self.address_string(), format % args)
+        r"""Log each request at DEBUG: a scrape every few seconds is no news (stderr by default).
+
+        The request line is the client's, unauthenticated: its control characters are written
+        as escapes (``\x1b``), as ``http.server``'s own logging does and this override had
+        lost, so an escape sequence or a carriage return cannot act on a terminal showing the
+        log or make the line read as another.
+        """
+        _LOGGER.debug("%s %s", self.address_string(), printable(format % args))
 
 
 class _HTTPServer(ThreadingHTTPServer):

@@ -250,6 +250,28 @@ def test_connections_over_the_cap_are_closed_without_a_thread_each(
         endpoint.close()
 
 
+def test_a_request_line_s_control_characters_reach_the_log_as_escapes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The handler's log_message override lost http.server's escaping: an unauthenticated
+    # request line's escape sequences and carriage returns reached the DEBUG log raw.
+    endpoint = MetricsEndpoint("127.0.0.1", 0, lambda: "advisor_up 1\n")
+    forged = b"GET /metrics\x1b[2J\x1b[31mFAKE\rINFO\x0bforged HTTP/1.1\r\n\r\n"
+    try:
+        with caplog.at_level(logging.DEBUG, logger=metrics_module.__name__):
+            with socket.create_connection(("127.0.0.1", endpoint.port)) as connection:
+                connection.sendall(forged)
+                connection.recv(4096)  # the answer: the request was read and logged
+            wait_until(lambda: any("FAKE" in r.getMessage() for r in caplog.records), _SECONDS)
+    finally:
+        endpoint.close()
+    lines = [r.getMessage() for r in caplog.records if "FAKE" in r.getMessage()]
+    assert lines  # the request line, and any error http.server logs of it
+    for line in lines:
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in line), repr(line)
+        assert "\\x1b[2J\\x1b[31mFAKE\\rINFO\\x0bforged" in line
+
+
 def test_a_request_sent_a_line_at_a_time_is_cut_at_the_requests_deadline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
