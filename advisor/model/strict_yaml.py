@@ -208,8 +208,13 @@ def _values_beyond(document: Any, most: int, flat: frozenset[int]) -> bool:
         value, children_counted = pending.pop()
         if not isinstance(value, (dict, list)) or id(value) in counts:
             continue
+        if id(value) in flat:
+            counts[id(value)] = 1 + len(value)
+            if counts[id(value)] > most:
+                return True
+            continue
         children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
-        if children_counted or id(value) in flat:
+        if children_counted:
             counts[id(value)] = 1 + sum(counts.get(id(child), 1) for child in children)
             open_.discard(id(value))
             if counts[id(value)] > most:
