@@ -1030,21 +1030,32 @@ def test_a_save_task_whose_write_fails_after_the_search_prints_the_result_first(
     assert json.loads(run.stdout)["recommendations"]
 
 
+def _writing(tmp_path: Path, command: str, output: Path) -> tuple[str, tuple[str | Path, ...]]:
+    """The option and the command line of ``infer --output`` or ``recommend --save-task``."""
+    data, _ = _blocks(tmp_path)
+    if command == "infer":
+        return "--output", ("infer", data, "--output", output)
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    return "--save-task", (
+        "recommend",
+        task,
+        "--data",
+        data,
+        "--budget",
+        "20000",
+        "--save-task",
+        output,
+    )
+
+
 @pytest.mark.parametrize("command", ["infer", "recommend"])
 def test_an_existing_output_file_is_replaced_only_with_force(tmp_path: Path, command: str) -> None:
     # infer --output and recommend --save-task replaced an existing file without a word, where
     # export --output refused it: one rule for every file a command writes.
-    data, _ = _blocks(tmp_path)
-    task = tmp_path / "local.yaml"
-    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
     existing = tmp_path / "existing.yaml"
     existing.write_text("mine\n")
-    option = "--output" if command == "infer" else "--save-task"
-    given = (
-        ("infer", data, "--output", existing)
-        if command == "infer"
-        else ("recommend", task, "--data", data, "--budget", "20000", "--save-task", existing)
-    )
+    option, given = _writing(tmp_path, command, existing)
     line = assert_one_error_line(advisor(*given), ExitCode.INVALID_ARGUMENT)
     assert line == f"advisor: error: {option}: {existing} exists: pass --force to replace it"
     assert existing.read_text() == "mine\n"
@@ -1064,17 +1075,9 @@ def test_a_file_made_while_the_command_ran_is_not_replaced_without_force(
     # --force was checked before the work alone, and the write followed a symbolic link: a file,
     # or a link to another's file, put there during a long inference was replaced (a security
     # review, in a shared directory).
-    data, _ = _blocks(tmp_path)
-    task = tmp_path / "local.yaml"
-    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
     output, victim = tmp_path / "out.yaml", tmp_path / "victim.txt"
     victim.write_text("precious\n")
-    option = "--output" if command == "infer" else "--save-task"
-    given = (
-        ("infer", data, "--output", output)
-        if command == "infer"
-        else ("recommend", task, "--data", data, "--budget", "20000", "--save-task", output)
-    )
+    option, given = _writing(tmp_path, command, output)
     replace = files_module.replace_file
 
     def made_meanwhile(path: Path, text: str, prefix: str, *, exclusive: bool = False) -> None:
