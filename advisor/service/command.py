@@ -14,6 +14,7 @@ status 1, as for ``advisor serve``, not KeyboardInterrupt's traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import functools
 import logging
@@ -82,6 +83,7 @@ __all__ = [
     "read_bearer_token",
     "serve_from_arguments",
     "warn_if_a_certificate_is_not_valid",
+    "warn_if_the_tls_key_is_readable",
 ]
 
 
@@ -111,6 +113,7 @@ def serve_from_arguments(args: argparse.Namespace) -> int:
     _warn_if_token_is_sent_in_clear(config)
     _warn_if_anyone_may_call(config)
     warn_if_a_certificate_is_not_valid(config, datetime.datetime.now(datetime.UTC))
+    warn_if_the_tls_key_is_readable(config)
     if args.katib_port is None:
         if args.katib_host is not None:
             raise InvalidRequestError.single("katib_host", "needs --katib-port")
@@ -311,23 +314,43 @@ def _server_token(path: Path) -> str:
     return token
 
 
-def _warn_if_others_can_read(path: Path, what: str) -> None:
-    """Log a warning when the file at ``path``, which holds the token, is readable by others.
+def _warn_if_others_can_read(
+    path: Path, what: str, then: str = "who can then call the server"
+) -> None:
+    """Log a warning when the file at ``path``, which holds a secret, is readable by others.
 
-    ``what`` names the file in the warning, its ``{path}`` the file's name.
+    ``what`` names the file in the warning, its ``{path}`` the file's name; ``then`` says what
+    a reader of the secret can do.
 
-    The token is the one secret that admits a caller, and a umask's 0644 let every user of the
-    machine read it. Warned of, not refused: a mounted secret (Kubernetes' default 0644) works
-    as it did. Only a regular file: a pipe or a device keeps no owner's secret.
+    The token is the one secret that admits a caller (the TLS key, the one that makes a server
+    this server), and a umask's 0644 let every user of the machine read it. Warned of, not
+    refused: a mounted secret (Kubernetes' default 0644) works as it did. Only a regular file: a
+    pipe or a device keeps no owner's secret.
     """
     mode = path.stat().st_mode
     if stat.S_ISREG(mode) and mode & (stat.S_IRGRP | stat.S_IROTH):
         _LOGGER.warning(
-            "%s is readable by other users (mode %04o), who can then call the server; make it "
-            "its owner's alone (chmod 600 %s)",
+            "%s is readable by other users (mode %04o), %s; make it its owner's alone "
+            "(chmod 600 %s)",
             what.format(path=shown_path(path)),
             stat.S_IMODE(mode),
+            then,
             shown_path(path),
+        )
+
+
+def warn_if_the_tls_key_is_readable(config: ServerConfig) -> None:
+    """Log a warning when ``--tls-key``'s file is readable by other users than its owner.
+
+    A security review: the token file's mode was warned of, the private key's was not, though
+    whoever reads it can pose as this server to its clients. A file that cannot be read is left
+    to the start, which names it.
+    """
+    if config.tls_key is None:
+        return
+    with contextlib.suppress(OSError):
+        _warn_if_others_can_read(
+            Path(config.tls_key), "--tls-key {path}", "who can then pose as this server"
         )
 
 

@@ -22,7 +22,11 @@ from advisor.errors import InvalidRequestError, LimitExceededError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service import config as config_module
 from advisor.service import process_pool, server
-from advisor.service.command import config_from_arguments, warn_if_a_certificate_is_not_valid
+from advisor.service.command import (
+    config_from_arguments,
+    warn_if_a_certificate_is_not_valid,
+    warn_if_the_tls_key_is_readable,
+)
 from advisor.service.command import main as server_main
 from advisor.service.config import WORKER_PROCESS_SETTINGS
 from advisor.service.limits import LOCAL_LIMITS, MIN_MESSAGE_BYTES, RequestLimits, settable
@@ -843,6 +847,29 @@ def test_a_certificate_out_of_its_dates_is_warned_of(
     assert lines[0].endswith(": every client's TLS handshake fails until it is replaced")
     assert lines[1].startswith(f"--tls-client-ca: the certificate in {pem.ca} expired on ")
     assert lines[1].endswith(": the client certificates it signed are refused until it is replaced")
+
+
+@pytest.mark.parametrize(("mode", "warned"), [(0o600, False), (0o400, False), (0o644, True)])
+def test_a_tls_key_other_users_can_read_is_warned_of(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, mode: int, warned: bool
+) -> None:
+    # The token file's mode was warned of, the private key's was not (a security review),
+    # though whoever reads it can pose as this server.
+    pem = make_certificates(tmp_path)
+    pem.server_key.chmod(mode)
+    config = ServerConfig(tls_cert=pem.server_cert, tls_key=pem.server_key)
+    with caplog.at_level(logging.WARNING, logger="advisor.service.command"):
+        warn_if_the_tls_key_is_readable(config)
+        warn_if_the_tls_key_is_readable(ServerConfig())  # no key: nothing to say
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert lines == (
+        [
+            f"--tls-key {pem.server_key} is readable by other users (mode {mode:04o}), who can "
+            f"then pose as this server; make it its owner's alone (chmod 600 {pem.server_key})"
+        ]
+        if warned
+        else []
+    )
 
 
 def test_the_log_states_the_ports_every_endpoint_bound() -> None:
