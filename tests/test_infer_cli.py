@@ -34,6 +34,13 @@ from tests.test_cli import Run, advisor, assert_one_error_line
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _local_task(tmp_path: Path) -> Path:
+    """A task file of the ``local`` preset on the 8x8 grid of :func:`_blocks`' samples."""
+    task = tmp_path / "local.yaml"
+    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    return task
+
+
 def _blocks(tmp_path: Path, name: str = "data.npy") -> tuple[Path, np.ndarray]:
     """Samples of an 8x8 grid whose locations come in scattered groups of 4 copies."""
     rng = np.random.default_rng(0)
@@ -240,8 +247,7 @@ def test_a_file_read_by_its_name_refuses_a_dash_for_standard_input(
 ) -> None:
     # `advisor infer - < x.npy` said "DATA: -: No such file or directory".
     data, _ = _blocks(tmp_path)
-    task = tmp_path / "local.yaml"
-    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    task = _local_task(tmp_path)
     given = [{"DATA": data, "TASK": task}.get(word, word) for word in argv]
     line = assert_one_error_line(advisor(*given), ExitCode.INVALID_ARGUMENT)
     assert line == (
@@ -288,8 +294,7 @@ def test_data_or_labels_in_a_pipe_are_told_so_not_empty(tmp_path: Path) -> None:
 
 def test_recommend_with_data_searches_the_data_arranged_family(tmp_path: Path) -> None:
     data, _ = _blocks(tmp_path)
-    task = tmp_path / "local.yaml"
-    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    task = _local_task(tmp_path)
     run = advisor("recommend", task, "--data", data, "--budget", "20000", "--top", "8")
     assert run.status == 0, run.stderr
     assert "data_arranged" in run.stdout
@@ -329,8 +334,7 @@ def _searched(task: Path, data: Path, *options: str) -> tuple[set[str], set[str]
 
 def test_recommend_with_data_adds_the_inferred_correlations(tmp_path: Path) -> None:
     data, _ = _blocks(tmp_path)
-    task = tmp_path / "local.yaml"
-    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    task = _local_task(tmp_path)
     inferred = tmp_path / "inferred.yaml"
     assert advisor("infer", data, "--output", inferred).status == 0
     found = {f"data: {c.name}" for c in load_task(inferred).correlations}
@@ -393,8 +397,7 @@ def test_recommend_with_data_says_when_the_arrangement_is_not_added(tmp_path: Pa
     assert isinstance(blurred, np.ndarray)  # sum's start, 0, is gone after the first term
     data = tmp_path / "blurred.npy"
     np.save(data, blurred.astype(np.float32))
-    task = tmp_path / "local.yaml"
-    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    task = _local_task(tmp_path)
     run = advisor("recommend", task, "--data", data, "--budget", "20000", "--top", "8")
     assert run.status == 0, run.stderr
     assert "--data: the arrangement lowers the crossing dependence by under 20%" in run.stderr
@@ -839,8 +842,7 @@ def test_data_that_does_not_hold_the_task_grid_is_an_error_on_data(tmp_path: Pat
     # The grid read is the task's, not a --shape the user gave: the data is what to change.
     data = tmp_path / "rgb.npy"
     np.save(data, np.zeros((10, 16, 16, 3), dtype=np.float32))
-    task = tmp_path / "local.yaml"
-    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    task = _local_task(tmp_path)
     line = assert_one_error_line(
         advisor("recommend", task, "--data", data, "--budget", "20000"),
         ExitCode.INVALID_ARGUMENT,
@@ -880,8 +882,7 @@ def test_recommend_saves_the_task_it_searched_and_analyze_confirms_the_figures_o
     tmp_path: Path,
 ) -> None:
     data, _ = _blocks(tmp_path)
-    task = tmp_path / "local.yaml"
-    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    task = _local_task(tmp_path)
     saved, result = tmp_path / "searched.yaml", tmp_path / "result.json"
     run = advisor(
         "recommend",
@@ -946,8 +947,7 @@ def test_a_refused_search_saves_no_task_and_keeps_the_one_saved_before(tmp_path:
     replaced by a task no result belongs to. A path that cannot be written is still refused
     before the data is read."""
     data, _ = _blocks(tmp_path)
-    task = tmp_path / "local.yaml"
-    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    task = _local_task(tmp_path)
     saved = tmp_path / "searched.yaml"
     saved.write_text("kept\n")
     refused = advisor(
@@ -984,8 +984,7 @@ def test_a_save_task_that_cannot_be_written_is_refused_before_the_data_is_read(
         unwritable = Path("/sys")
         if not unwritable.is_dir():
             pytest.skip("no directory this process cannot write in")
-    task = tmp_path / "local.yaml"
-    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    task = _local_task(tmp_path)
     saved = unwritable / "task.yaml"
     # No such data: the refusal of --save-task comes first, so nothing was read or searched.
     run = advisor(
@@ -1011,8 +1010,7 @@ def test_a_save_task_whose_write_fails_after_the_search_prints_the_result_first(
     if not full.exists():
         pytest.skip("no /dev/full on this platform")
     data, _ = _blocks(tmp_path)
-    task = tmp_path / "local.yaml"
-    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    task = _local_task(tmp_path)
     run = advisor(
         "recommend",
         task,
@@ -1035,8 +1033,7 @@ def _writing(tmp_path: Path, command: str, output: Path) -> tuple[str, tuple[str
     data, _ = _blocks(tmp_path)
     if command == "infer":
         return "--output", ("infer", data, "--output", output)
-    task = tmp_path / "local.yaml"
-    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    task = _local_task(tmp_path)
     return "--save-task", (
         "recommend",
         task,
@@ -1127,8 +1124,7 @@ def test_force_without_a_file_to_replace_is_refused(
 ) -> None:
     # It was accepted and did nothing: a --force meant for a file that is not being written.
     data, _ = _blocks(tmp_path)
-    task = tmp_path / "local.yaml"
-    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    task = _local_task(tmp_path)
     given = ("infer", data) if command == "infer" else ("recommend", task, "--budget", "20000")
     line = assert_one_error_line(advisor(*given, "--force"), ExitCode.INVALID_ARGUMENT)
     assert line.startswith(f"advisor: error: --force: needs {needs}"), line
@@ -1212,8 +1208,7 @@ def test_an_empty_or_unreadable_archive_is_named_with_a_true_reason(tmp_path: Pa
     empty.write_bytes(b"")
     garbage = tmp_path / "garbage.npz"
     garbage.write_bytes(b"garbage" * 10)
-    task = tmp_path / "local.yaml"
-    task.write_text("input: {shape: [8, 8]}\npreset: local\n")
+    task = _local_task(tmp_path)
     commands: tuple[tuple[list[str | Path], list[str], str], ...] = (
         (["infer"], [], "DATA"),
         (["recommend", task, "--data"], ["--budget", "20000"], "--data"),
