@@ -92,13 +92,13 @@ _EXIT_STATUS_MEANINGS: dict[int, str] = {
     "or a message is over a size limit (the server's or --max-message-bytes), or the call took "
     "a worker over the server's --worker-max-memory",
     ExitCode.SERVER_NOT_STARTED: "the server could not start: address in use or not bindable, "
-    "unusable TLS file",
+    "unusable TLS file, a --katib-data-dir it cannot write in",
     ExitCode.INTERRUPTED: "Ctrl-C stopped recommend's search (the embedded server's or a "
     "--target's): the best designs found so far were printed; a second Ctrl-C aborts (1); "
     "Ctrl-C stopped infer or recommend --data's inference (no task written), or a --busy-wait "
     "for a busy --target's slot (no search ran); or " + _OUTPUT_CUT_SHORT,
     ExitCode.BROKEN_PIPE: "the reader of standard output went away before the output ended "
-    "(| head -1): nothing more is printed",
+    "(| head -1 while output remains to be written): nothing more is printed",
     ExitCode.TERMINATED: "SIGTERM ended the command (a cancelled job, a stopped container): "
     "nothing is printed but the error line",
 }
