@@ -531,7 +531,8 @@ def render_report(graph: DependenceGraph, report: InferenceReport) -> str:
         shown = locations_text(graph.shape, graph.constant)
         notes.append(f"constant locations (no edges): {len(graph.constant):,}, at {shown}")
     lines = [line for note in notes for line in wrapped(note, "", "  ")]
-    return "\n".join(lines) + "\n" + report.as_table()
+    no_task = None if report.task is not None else _no_task(graph, report)
+    return "\n".join(lines) + "\n" + report.as_table(no_task)
 
 
 def _evidence_line(graph: DependenceGraph, report: InferenceReport) -> str:
@@ -543,6 +544,9 @@ def _evidence_line(graph: DependenceGraph, report: InferenceReport) -> str:
     "at dependence 0.481 or more" read as if some pair could have been. A server that predates
     the threshold reports none ("0 of the pairs at dependence 0.000 or more", it read).
     """
+    constant = _too_constant(graph)
+    if constant is not None:
+        return f"evidence: none can be: {constant}"
     threshold, evidence = report.threshold, report.evidence
     if threshold is None or evidence is None:
         return (
@@ -573,13 +577,9 @@ def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:
     data with every location constant (an array of zeros) is one distinct sample, which the
     threshold alone calls too few samples ("at least 18 ... are needed").
     """
-    varying = graph.num_locations - len(graph.constant)
-    if varying < 2:  # no pair to measure; "no pair depends more than chance" would be no reason
-        return (
-            f"the sample shows no dependence to model: {len(graph.constant):,} of its "
-            f"{graph.num_locations:,} locations never vary, which leaves no pair of varying "
-            "locations to measure"
-        )
+    constant = _too_constant(graph)
+    if constant is not None:
+        return f"the sample shows no dependence to model: {constant}"
     threshold, evidence = report.threshold, report.evidence
     if threshold is None or evidence is None:  # a server that predates the evidence threshold
         return "no partition is kept from the sample's pairs"
@@ -591,6 +591,21 @@ def _no_task(graph: DependenceGraph, report: InferenceReport) -> str:
             f"independent ones would in {_samples_text(graph)} ({_largest_pair(graph, threshold)})"
         )
     return f"no partition is kept from the sample's {evidence:,} dependent pair(s)"
+
+
+def _too_constant(graph: DependenceGraph) -> str | None:
+    """Say that fewer than two locations vary, where so: no pair is left to measure.
+
+    "No pair depends more than chance" would be no reason there, nor "too few samples", what
+    the evidence threshold alone makes of data whose every location is constant (one distinct
+    sample).
+    """
+    if graph.num_locations - len(graph.constant) >= 2:
+        return None
+    return (
+        f"{len(graph.constant):,} of its {graph.num_locations:,} locations never vary, which "
+        "leaves no pair of varying locations to measure"
+    )
 
 
 def _largest_pair(graph: DependenceGraph, normal: float) -> str:

@@ -118,15 +118,18 @@ class InferenceReport(TableDisplay):
 
     __repr__ = short_dataclass_repr
 
-    def as_table(self) -> str:
+    def as_table(self, no_task: str | None = None) -> str:
         """Return what ``advisor infer`` reports of the inference, after its lines on the data.
 
         The surrogate entanglement in the data's own order and arranged, whether the task
         carries the arrangement, and every partition measured with its density, chance and
         weight or why it was dropped. The lines before them, on the data (samples, evidence,
-        constant locations), need the dependence graph, which the report does not hold.
+        constant locations), need the dependence graph, which the report does not hold; so
+        may the reason there is no task, which ``no_task`` gives where the caller has it (the
+        report alone called data whose every location is constant too few samples, where the
+        command's error named the constant locations).
         """
-        return _report_table(self)
+        return _report_table(self, no_task)
 
 
 THIN_EVIDENCE: Final = (
@@ -194,7 +197,7 @@ def task_file(task: Task) -> dict[str, Any]:
     return document
 
 
-def _report_table(report: InferenceReport) -> str:
+def _report_table(report: InferenceReport, no_task: str | None) -> str:
     """Lay a report out as ``advisor infer`` prints it, after its lines on the data.
 
     See :meth:`InferenceReport.as_table`.
@@ -210,7 +213,7 @@ def _report_table(report: InferenceReport) -> str:
         ("arranged ", f"{_figures(after)}  total {sum(after):.3f} ({report.partitioner})"),
     ):
         lines += wrapped(f"{order}  {text}", "  ", " " * 13)
-    lines += [*wrapped(_arrangement_line(report), "", "  "), ""]
+    lines += [*wrapped(_arrangement_line(report, no_task), "", "  "), ""]
     weights = {} if report.task is None else {c.name: c.weight for c in report.task.correlations}
     rows = [
         [
@@ -243,16 +246,17 @@ def _pairs_capped(report: InferenceReport) -> list[str]:
     ]
 
 
-def _arrangement_line(report: InferenceReport) -> str:
+def _arrangement_line(report: InferenceReport, no_task: str | None) -> str:
     """Say whether the inferred task carries the arrangement, and why not.
 
     Without a task, why, as far as the report tells (``advisor infer``'s lines before the table
     say more of the data): too few samples for any weight to be evidence, no evidence, or the
-    partitions' reasons below. On 5 samples of a 16x16 grid it said only "no partition is kept
-    (the reasons below)", and every partition "the evidence reaches under 50% ...".
+    partitions' reasons below; or ``no_task``, the caller's reason. On 5 samples of a 16x16 grid
+    it said only "no partition is kept (the reasons below)", and every partition "the evidence
+    reaches under 50% ...".
     """
     if report.task is None:
-        return f"no task: {_no_task_reason(report)}"
+        return f"no task: {no_task or _no_task_reason(report)}"
     if report.task.arrangement is not None:
         return "the task carries the arrangement"
     return f"the task keeps the data's own order ({own_order_reason(report)})"
