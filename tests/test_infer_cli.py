@@ -515,6 +515,33 @@ def test_a_described_name_the_data_adds_is_refused_naming_the_description(
     assert "the data adds" in line
 
 
+def test_a_task_saved_with_the_data_given_the_data_again_is_told_to_use_it_alone(
+    tmp_path: Path,
+) -> None:
+    # --data on a task --save-task wrote was refused for its arrangement, then with --from-data
+    # correlations once a correlation, each message pointing at the other option.
+    data, _ = _blocks(tmp_path)
+    described = tmp_path / "described.yaml"
+    described.write_text("input: {shape: [8, 8]}\n")
+    saved = tmp_path / "saved.yaml"
+    budget = ("--budget", "20000", "--top", "1")
+    first = advisor("recommend", described, "--data", data, *budget, "--save-task", saved)
+    assert first.status == 0, first.stderr
+    count = sum(c.name.startswith("data: ") for c in load_task(saved).correlations)
+    assert count > 1 and load_task(saved).arrangement is not None
+    for parts in ((), ("--from-data", "correlations"), ("--from-data", "arrangement")):
+        line = assert_one_error_line(
+            advisor("recommend", saved, "--data", data, *budget, *parts),
+            ExitCode.INVALID_ARGUMENT,
+        )
+        assert line == (
+            f"advisor: error: task.correlations: the task already holds {count} correlations of "
+            "a data inference (their names start 'data: ', as --save-task writes them): use it "
+            "without the data, or rename them to add the data's again"
+        ), (parts, line)
+    assert advisor("recommend", saved, *budget).status == 0
+
+
 def test_recommend_with_data_keeps_a_task_arrangement(tmp_path: Path) -> None:
     data, _ = _blocks(tmp_path)
     task = tmp_path / "arranged.yaml"

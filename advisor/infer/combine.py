@@ -178,18 +178,23 @@ def _combined(
     _check_input(document, report)
     combined = dict(document)
     violations = _outputs_added(combined, report)
+    given = document.get("correlations")
+    described = list(given) if isinstance(given, list | tuple) else []
+    saved = _saved_from_data(described)
     if report.task is not None and "correlations" in parts:
         found = task_file(report.task).get("correlations", [])
         added = [{**c, "name": DATA_PREFIX + c["name"]} for c in found]
-        given = document.get("correlations")
         if given is None or isinstance(given, list | tuple):
-            described = list(given or [])
-            violations += _taken_names(described, {c["name"] for c in added})
+            taken = _taken_names(described, {c["name"] for c in added})
+            # Every name the data adds already there: a task a run with this data saved.
+            violations += saved if len(taken) == len(added) > 0 else taken
             combined["correlations"] = [*described, *added]
         # Else no list: kept as given, for the task's own validation to name (it raised
         # TypeError, 'int' object is not iterable).
     if report.task is not None and "arrangement" in parts and report.task.arrangement is not None:
-        if document.get("arrangement") is not None:
+        if document.get("arrangement") is not None and saved:
+            violations += [] if saved[0] in violations else saved
+        elif document.get("arrangement") is not None:
             violations.append(
                 FieldViolation(
                     "arrangement",
@@ -256,6 +261,28 @@ def _outputs_added(combined: dict[str, Any], report: InferenceReport) -> list[Fi
             "outputs",
             f"is {stated:,}, but the data's report holds outputs {outputs:,} (the classes the "
             f"inference was given): make the task's outputs {outputs:,}, or infer without them",
+        )
+    ]
+
+
+def _saved_from_data(described: list[Any]) -> list[FieldViolation]:
+    """Refuse, in one violation, a task that already holds a data inference's correlations.
+
+    A task ``--save-task`` wrote, given ``--data`` again, was refused for its arrangement, then,
+    with ``--from-data correlations``, once for each of its 24 correlations named as the data's,
+    each message pointing at the other option: what helps is to use it without the data.
+    """
+    saved = sum(
+        isinstance(c, Mapping) and str(c.get("name", "")).startswith(DATA_PREFIX) for c in described
+    )
+    if not saved:
+        return []
+    return [
+        FieldViolation(
+            "correlations",
+            f"the task already holds {counted(saved, 'correlation')} of a data inference (their "
+            f"names start {DATA_PREFIX!r}, as --save-task writes them): use it without the data, or "
+            "rename them to add the data's again",
         )
     ]
 
