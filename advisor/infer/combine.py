@@ -281,8 +281,8 @@ def _saved_from_data(described: list[Any]) -> list[FieldViolation]:
         FieldViolation(
             "correlations",
             f"the task already holds {counted(saved, 'correlation')} of a data inference (their "
-            f"names start {DATA_PREFIX!r}, as --save-task writes them): use it without the data, or "
-            "rename them to add the data's again",
+            f"names start {DATA_PREFIX!r}, as --save-task writes them): use it without the "
+            "data, or rename them to add the data's again",
         )
     ]
 
