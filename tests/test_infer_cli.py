@@ -542,6 +542,26 @@ def test_a_task_saved_with_the_data_given_the_data_again_is_told_to_use_it_alone
     assert advisor("recommend", saved, *budget).status == 0
 
 
+def test_recommend_with_data_says_it_read_flat_rows_as_the_task_grid(tmp_path: Path) -> None:
+    # (400, 64) on an 8x8 task was read row-major as images without a word, where a file of
+    # sequences given for an image task is a mistake the user should see.
+    data, _ = _blocks(tmp_path)
+    flat = _saved(tmp_path, "flat.npy", np.load(data).reshape(400, 64))
+    task = _local_task(tmp_path)
+    budget = ("--budget", "20000", "--top", "1")
+    note = "--data: each sample's 64 values, a flat row, were read row-major as the task's 8x8 grid"
+    as_rows = advisor("recommend", task, "--data", flat, *budget)
+    assert as_rows.status == 0, as_rows.stderr
+    assert note in as_rows.stderr  # and the same search as the grids' (below)
+    runs = [
+        advisor("recommend", task, "--data", d, *budget, "--format", "json") for d in (data, flat)
+    ]
+    pages = [json.loads(run.stdout) for run in runs]
+    for page in pages:
+        del page["search_seconds"]
+    assert pages[0] == pages[1] and note not in runs[0].stderr
+
+
 def test_recommend_with_data_keeps_a_task_arrangement(tmp_path: Path) -> None:
     data, _ = _blocks(tmp_path)
     task = tmp_path / "arranged.yaml"

@@ -403,6 +403,11 @@ def arranged_task(
             error = InvalidRequestError([no_correlation(_no_task(graph, report))])
         raise error.prefixed("task") from None
     notes = _labels_notes(args, classes, sample.samples)
+    if sample.flat:  # a sequence's file given for an image task read as images, without a word
+        notes.append(
+            f"--data: each sample's {sample.num_locations * sample.channels:,} values, a flat "
+            f"row, were read row-major as the task's {grid_text(sample.shape)} grid"
+        )
     if report.task is None:
         notes.append(f"--data: {_no_task(graph, report)}; the task is the description alone")
     elif "arrangement" in parts and report.task.arrangement is None:

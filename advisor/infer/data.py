@@ -76,6 +76,9 @@ class DataSample:
     name
         The file the values were read from, which an error in them names (:meth:`refused`);
         empty for an array given in memory.
+    stored
+        The shape each sample had as given (after the samples axis): ``(256,)`` for flat rows
+        read onto a 16x16 grid, which :attr:`flat` tells.
     """
 
     shape: tuple[int, ...]
@@ -84,6 +87,12 @@ class DataSample:
     source: npt.NDArray[np.generic] | NpyFile
     channels_first: bool = False
     name: str = ""
+    stored: tuple[int, ...] = ()
+
+    @property
+    def flat(self) -> bool:
+        """Whether each sample was a flat row of values read row-major onto a grid of 2+ axes."""
+        return len(self.stored) == 1 and len(self.shape) > 1
 
     @property
     def num_locations(self) -> int:
@@ -200,7 +209,7 @@ def _read_npy(file: Path, shape: Sequence[int] | None) -> DataSample:
     dims, source = npy_source(file)
     with _naming(file):
         grid, channels, first = grid_layout(dims, shape, shown_path(file))
-    return DataSample(grid, channels, dims[0], source, first)
+    return DataSample(grid, channels, dims[0], source, first, stored=tuple(dims[1:]))
 
 
 @contextlib.contextmanager
@@ -270,4 +279,5 @@ def _numeric_sample(
             "data", f"values must be numbers, not {array.dtype} (dtype kind {array.dtype.kind!r})"
         )
     grid, channels, first = grid_layout(array.shape, shape, name)
-    return DataSample(grid, channels, array.shape[0], array.reshape(array.shape[0], -1), first)
+    flat = array.reshape(array.shape[0], -1)
+    return DataSample(grid, channels, array.shape[0], flat, first, stored=array.shape[1:])
