@@ -362,13 +362,34 @@ def test_pandas_default_header_over_an_index_is_named(tmp_path: Path) -> None:
             read_data(path)
         assert str(error.value).endswith(
             "frame.csv: line 1 is a header over an index column (an empty cell, then 0, 1, ..., "
-            "7), as to_csv writes an array's frame by default, not a sample: write it with "
+            "7), as to_csv writes a frame by default, not a sample: write it with "
             "to_csv(index=False, header=False), or drop that line and the first column"
         ), error.value
-    # Named columns over an index are no such header: the empty cell is told as before.
-    path.write_text(",a,b,c,d,e,f,g,h\n" + rows)
+    # Named columns over an index too (they were told as "not a number ('', column 1)").
+    path.write_text(",px0,px1,c,d,e,f,g,h\n" + rows)
+    with pytest.raises(InvalidRequestError) as error:
+        read_data(path)
+    assert "line 1 is a header over an index column (an empty cell, then 'px0', 'px1', ...)" in (
+        str(error.value)
+    )
+    # A first line with an empty cell and numbers is no header: the empty cell is told.
+    path.write_text(",1.5,x,c,d,e,f,g,h\n" + rows)
     with pytest.raises(InvalidRequestError, match=r"line 1 holds a value that is not a number"):
         read_data(path)
+
+
+def test_a_trailing_comma_is_named_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "trailing.csv"
+    path.write_text("0.5,1.5,\n2.5,3.5,\n")
+    with pytest.raises(InvalidRequestError) as error:
+        read_data(path)
+    assert "line 1 holds a value that is not a number ('', column 3: a comma ends the line)" in (
+        str(error.value)
+    )
+    path.write_text("0.5,1.5,x\n2.5,3.5,4\n")  # a last cell that is not empty: no such note
+    with pytest.raises(InvalidRequestError) as error:
+        read_data(path)
+    assert "('x', column 3);" in str(error.value)
 
 
 def test_data_saved_transposed_is_told_so_naming_the_file(tmp_path: Path) -> None:

@@ -223,7 +223,11 @@ def test_a_csv_label_that_is_no_class_is_told_with_its_line(
     [
         ("1\ncat\n2\n", "line 2 holds the name 'cat' among numbers (line 1: '1')"),
         ("\ncat\n 1.0 \ndog\n", "line 3 holds the number '1.0' among names (line 2: 'cat')"),
-        ("label\n0\n1\n", "line 2 holds the number '0' among names (line 1: 'label')"),
+        (
+            "label\n0\n1\n",
+            "line 2 holds the number '0' among names (line 1: 'label'): a CSV's labels must be "
+            "all numbers or all names; if line 1 is a header, drop it",
+        ),
         ("0.5\nnan\nx\n", "line 3 holds the name 'x' among numbers (line 1: '0.5')"),
     ],
     ids=["name-among-numbers", "number-among-names", "header", "checks-kept"],
@@ -234,9 +238,8 @@ def test_a_csv_mixing_numbers_and_names_is_refused_naming_the_first_odd_one(
     # Read as names, '1' and '1.0' were two classes and a 'nan' or '0.5' among names no error:
     # which the file means is unclear, so it is refused rather than read either way.
     path = tmp_path / "labels.csv"
-    assert _refusal(path, text) == (
-        f"{path}: {problem}: a CSV's labels must be all numbers or all names"
-    )
+    rule = ": a CSV's labels must be all numbers or all names"
+    assert _refusal(path, text) == f"{path}: {problem}{'' if rule in problem else rule}"
 
 
 def _refusal(path: Path, text: str) -> str:
@@ -403,7 +406,7 @@ def test_a_csv_value_only_python_reads_as_a_number_is_no_number(tmp_path: Path, 
     labels = tmp_path / "labels.csv"
     assert _refusal(labels, f"{value}\n0\n1\n") == (
         f"{labels}: line 2 holds the number '0' among names (line 1: {value!r}): a CSV's labels "
-        "must be all numbers or all names"
+        "must be all numbers or all names; if line 1 is a header, drop it"
     )
 
 

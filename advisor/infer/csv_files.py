@@ -70,11 +70,13 @@ def read_csv(file: Path, field: str) -> npt.NDArray[np.float64]:
             _check_no_indexed_header(file, field, cells)
         if row is None:
             column, cell = next((c, v) for c, v in enumerate(cells, 1) if not _reads_as_number(v))
+            last_empty = column == len(cells) > 1 and not cell.strip()
+            trailing = ": a comma ends the line" if last_empty else ""
             raise InvalidRequestError.single(
                 field,
                 f"{shown_path(file)}: line {number} holds a value that is not a number "
-                f"({_quoted(cell.strip())}, column {column}); the file holds numbers only, "
-                f"comma-separated, no header{_separator_note(cells)}",
+                f"({_quoted(cell.strip())}, column {column}{trailing}); the file holds numbers "
+                f"only, comma-separated, no header{_separator_note(cells)}",
             )
         _check_finite(file, field, number, cells, row)
         rows.append(row)
@@ -143,17 +145,24 @@ def _check_no_indexed_header(file: Path, field: str, cells: list[str]) -> None:
     value that is no number, the empty cell, where a header alone or an index alone is named.
     """
     first, *rest = (cell.strip() for cell in cells)
-    if first not in ("", '""') or len(rest) < _LEAST_HEADER_COLUMNS:
+    if first not in ("", '""') or not rest:
         return
-    counted = _numbers([cell[1:-1] if _in_quotes(cell) else cell for cell in rest])
-    if counted is None or not np.array_equal(counted, np.arange(len(rest))):
+    names = [cell[1:-1] if _in_quotes(cell) else cell for cell in rest]
+    counted = _numbers(names)
+    if counted is not None and len(rest) >= _LEAST_HEADER_COLUMNS:
+        if not np.array_equal(counted, np.arange(len(rest))):
+            return
+        header = f"0, 1, ..., {len(rest) - 1}"
+    elif counted is None and not any(map(_reads_as_number, names)):
+        # Named columns (``px0,px1,...``): the empty cell alone was named, as no number.
+        header = ", ".join(map(_quoted, names[:2])) + (", ..." if len(names) > 2 else "")
+    else:
         return
     raise InvalidRequestError.single(
         field,
-        f"{shown_path(file)}: line 1 is a header over an index column (an empty cell, then 0, "
-        f"1, ..., {len(rest) - 1}), as to_csv writes an array's frame by default, not a "
-        "sample: write it with to_csv(index=False, header=False), or drop that line and the "
-        "first column",
+        f"{shown_path(file)}: line 1 is a header over an index column (an empty cell, then "
+        f"{header}), as to_csv writes a frame by default, not a sample: write it with "
+        "to_csv(index=False, header=False), or drop that line and the first column",
     )
 
 
@@ -278,11 +287,12 @@ def csv_labels(file: Path) -> tuple[npt.NDArray[np.generic], _Ints]:
                 first = (number, text, numeric)
             elif numeric != first[2]:
                 kind, among = ("number", "names") if numeric else ("name", "numbers")
+                header = numeric and first[0] == 1 and number == first[0] + 1
                 raise InvalidRequestError.single(
                     "labels",
                     f"{shown_path(file)}: line {number} holds the {kind} {text!r} among {among} "
                     f"(line {first[0]}: {first[1]!r}): a CSV's labels must be all numbers or all "
-                    "names",
+                    f"names{'; if line 1 is a header, drop it' if header else ''}",
                 )
         rows.append(row)
         line_numbers.append(number)
