@@ -21,6 +21,7 @@ from typing import Final
 
 import grpc
 from advisor_client.checks import MAX_TIMEOUT_SECONDS, is_real
+from advisor_client.targets import host_name_problem
 
 from advisor.errors import InvalidRequestError
 from advisor.model.arguments import checked_integer, require_instance
@@ -230,6 +231,9 @@ class TlsConfig:
             raise InvalidRequestError.single(
                 "tls.server_name", f"must be a host name (a non-empty string) or None; got {name!r}"
             )
+        problem = None if name is None else host_name_problem(name)
+        if problem is not None:
+            raise InvalidRequestError.single("tls.server_name", problem)
 
     def channel_options(self) -> list[tuple[str, str]]:
         """Return the gRPC channel options these settings add (the ``server_name`` override)."""

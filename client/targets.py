@@ -10,11 +10,18 @@ environment's proxy. :func:`target_problem` names what can be no target;
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Final
 
 from advisor.protocol.metadata import address_problem, is_loopback_ip, socket_name_problem
 
-__all__ = ["is_loopback", "may_be_several", "target_problem"]
+__all__ = ["host_name_problem", "is_loopback", "may_be_several", "target_problem"]
+
+_HOST_LABEL: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+"""One label of a host name (RFC 1123): letters, digits and inner hyphens, at most 63."""
+
+_MAX_HOST_NAME: Final = 253
+"""The longest host name, without a final dot (RFC 1035's 255 octets on the wire)."""
 
 _URL_SCHEMES: Final = ("http://", "https://", "grpc://", "grpcs://")
 """Schemes of URLs, never gRPC targets (``dns:``, ``unix:``, ``ipv4:`` ... are)."""
@@ -48,6 +55,29 @@ def target_problem(target: str, *, plaintext: bool = False) -> str | None:
     address = target[len(scheme) :].rstrip("/")
     tls = ", with TLS on" if scheme in ("https://", "grpcs://") else ""
     return f"is a URL; a gRPC target is host:port: pass {address!r}{tls}"
+
+
+def host_name_problem(name: str) -> str | None:
+    """Say why ``name`` is neither a host name nor an IP address (None when it is one).
+
+    What a TLS ``server_name`` checks the server's certificate against: a name with a space,
+    an underscore or a leading hyphen matches no certificate, and the call failed only as the
+    connection did, ``UNAVAILABLE``, naming no setting.
+    """
+    if _is_ip(name):
+        return None
+    if len(name.removesuffix(".")) > _MAX_HOST_NAME:
+        return f"is {len(name):,} characters, over the {_MAX_HOST_NAME} of a host name"
+    bad = next(
+        (label for label in name.removesuffix(".").split(".") if not _HOST_LABEL.fullmatch(label)),
+        None,
+    )
+    if bad is None:
+        return None
+    return (
+        f"{name!r} is no host name: its part {bad!r} is not 1 to 63 letters, digits and inner "
+        "hyphens"
+    )
 
 
 def _unbracketed_ipv6(target: str) -> str | None:

@@ -795,6 +795,18 @@ def test_a_server_name_that_is_no_host_name_is_refused_when_the_settings_are_mad
         assert str(caught.value) == (
             f"tls.server_name: must be a host name (a non-empty string) or None; got {name!r}"
         )
+    # A string that is no host name was taken, and the call failed UNAVAILABLE naming no setting.
+    for name, part in (("not a host!", "not a host!"), ("-bad.example", "-bad"), ("a_b", "a_b")):
+        with pytest.raises(InvalidRequestError) as caught:
+            TlsConfig(server_name=name)
+        assert str(caught.value) == (
+            f"tls.server_name: {name!r} is no host name: its part {part!r} is not 1 to 63 "
+            "letters, digits and inner hyphens"
+        )
+    with pytest.raises(InvalidRequestError, match=r"is 300 characters, over the 253 of a host"):
+        TlsConfig(server_name="a." * 150)
+    for name in ("advisor.example.internal", "localhost", "x1-y.z.", "127.0.0.1", "::1"):
+        assert TlsConfig(server_name=name).server_name == name
 
 
 def test_a_tls_setting_that_is_no_path_is_named_and_no_descriptor_is_touched(
