@@ -427,6 +427,26 @@ def test_missing_file_is_refused_on_the_whole_document(tmp_path: Path) -> None:
     )
 
 
+def test_a_document_given_as_a_path_keeps_the_reason_and_says_to_parse_it(tmp_path: Path) -> None:
+    # A task's JSON passed where a path goes was quoted whole, and the error, cut at its bound,
+    # ended in the middle of the text: the reason (File name too long) and the remedy were lost.
+    document = json.dumps({"input": {"shape": [16, 16]}, "preset": "symmetry", "x": "y" * 800})
+    for text in (document, "input: {shape: [4]}\npreset: local\n"):
+        with pytest.raises(InvalidRequestError) as info:
+            load_task(text)
+        (only,) = info.value.violations
+        reason = "File name too long" if len(text) > 255 else "No such file or directory"
+        assert only.description.endswith(
+            f"': {reason}; a string is read as a file's path: for a document's text, parse it "
+            "first (json.loads or yaml.safe_load) and pass the mapping"
+        ), only.description
+    with pytest.raises(InvalidRequestError) as info:
+        load_task("x" * 300)  # a long name, not a document: cut, counted, no such advice
+    assert str(info.value) == (
+        f"cannot read task file '{'x' * 200}... (300 characters)': File name too long"
+    )
+
+
 def test_document_errors_in_a_file_keep_their_field_paths(tmp_path: Path) -> None:
     with pytest.raises(InvalidRequestError) as info:
         load_text(

@@ -340,6 +340,27 @@ def _null_defaulted(model: type[BaseModel]) -> frozenset[str]:
     )
 
 
+_SHOWN_NAME_CHARS: Final = 200
+"""The characters of a file's name an error shows; the rest are counted."""
+
+
+def _shown_name(name: str) -> str:
+    """``name`` as :func:`shown_path` shows it, cut to :data:`_SHOWN_NAME_CHARS`.
+
+    A task document's text passed where a path goes was quoted whole, and the error, cut at its
+    own bound, lost the reason after it.
+    """
+    shown = shown_path(name)
+    if len(shown) <= _SHOWN_NAME_CHARS:
+        return shown
+    return f"{shown[:_SHOWN_NAME_CHARS]}... ({len(shown):,} characters)"
+
+
+def _reads_as_document(name: str) -> bool:
+    """Whether a path that could not be read is rather a document's text: JSON, or YAML lines."""
+    return name.lstrip().startswith("{") or "\n" in name.strip()
+
+
 def read_document(
     path: str | os.PathLike[str], kind: str, max_bytes: int = MAX_DOCUMENT_BYTES
 ) -> Mapping[str, Any]:
@@ -356,7 +377,7 @@ def read_document(
     """
     name = os.fspath(path)
     source = (
-        f"{kind} file '{shown_path(name)}'" if name != STDIN else f"{kind} on {source_name(name)}"
+        f"{kind} file '{_shown_name(name)}'" if name != STDIN else f"{kind} on {source_name(name)}"
     )
     try:
         file = _standard_input() if name == STDIN else path
@@ -368,7 +389,14 @@ def read_document(
         # value: line 1 column 1").
         document = _parse_document(name, text) if text.strip() else None
     except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or the parser's refusal
-        raise InvalidRequestError.single("", f"cannot read {source}: {read_problem(exc)}") from None
+        text_given = isinstance(exc, OSError) and _reads_as_document(name)
+        given = (
+            "; a string is read as a file's path: for a document's text, parse it first "
+            "(json.loads or yaml.safe_load) and pass the mapping"
+        )
+        raise InvalidRequestError.single(
+            "", f"cannot read {source}: {read_problem(exc)}{given if text_given else ''}"
+        ) from None
     except RecursionError:
         raise InvalidRequestError.single(
             "", f"cannot read {source}: it is nested too deeply to read"
