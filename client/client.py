@@ -621,7 +621,7 @@ class AdvisorClient:
                             request,
                             timeout=busy.remaining(),
                             metadata=(*self._metadata, (INCOMING_REQUEST_ID_KEY, request_id)),
-                            wait_for_ready=wait_for_ready,
+                            wait_for_ready=wait_for_ready or self._retry.wait_for_ready,
                         )
                     break
                 except AdvisorRpcError as error:
@@ -747,7 +747,12 @@ class AdvisorClient:
         """Start a ``StreamRecommend`` call; its caller cancels it once done with it."""
         metadata = (*self._metadata, (INCOMING_REQUEST_ID_KEY, request_id))
         with self._typed_errors(request_id, busy.timeout):
-            return self._stub.StreamRecommend(request, timeout=busy.remaining(), metadata=metadata)
+            return self._stub.StreamRecommend(
+                request,
+                timeout=busy.remaining(),
+                metadata=metadata,
+                wait_for_ready=self._retry.wait_for_ready,
+            )
 
     def _events_of(
         self,

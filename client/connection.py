@@ -24,7 +24,7 @@ from advisor_client.checks import MAX_TIMEOUT_SECONDS, is_real
 from advisor_client.targets import host_name_problem
 
 from advisor.errors import InvalidRequestError
-from advisor.model.arguments import checked_integer, require_instance
+from advisor.model.arguments import checked_integer, require_flag, require_instance
 from advisor.model.pem import certificates_problem, key_problem, read_pem
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol.metadata import (
@@ -131,6 +131,13 @@ class RetryPolicy:
     with more threads than the server has slots sets it (:mod:`advisor_client.busy`). From 0 to
     :data:`MAX_TIMEOUT_SECONDS`. No other refusal is retried this way: the same request meets a
     size limit or a memory bound again.
+
+    ``wait_for_ready`` makes every call wait, within its deadline, for a server it cannot reach
+    (not up yet, or restarting) to come up, where by default a call that finds no connection
+    fails ``UNAVAILABLE`` after its ``max_attempts``: about 1.5 s with the defaults, at most
+    five attempts (gRPC's bound), so a restart that takes longer failed the calls made meanwhile.
+    A server that never comes up then ends the call at its deadline
+    (:class:`~advisor_client.errors.DeadlineExceededError`, which says to check the target).
     """
 
     max_attempts: int = 4
@@ -138,6 +145,7 @@ class RetryPolicy:
     max_backoff_seconds: float = 2.0
     backoff_multiplier: float = 2.0
     busy_wait_seconds: float = 0.0
+    wait_for_ready: bool = False
 
     def __post_init__(self) -> None:
         # gRPC refuses a service config it cannot read (a backoff of 1e-05 s, written in
@@ -172,6 +180,8 @@ class RetryPolicy:
                 f"must be a number of seconds from 0 to {MAX_TIMEOUT_SECONDS:.0f} (a year), "
                 f"got {busy!r}",
             )
+        wait = require_flag(self.wait_for_ready, "retry.wait_for_ready")
+        object.__setattr__(self, "wait_for_ready", wait)  # NumPy's True as the bool it reads as
 
     def channel_options(self) -> list[tuple[str, str | int]]:
         """Return the gRPC channel options applying this policy.

@@ -561,6 +561,23 @@ def test_a_server_that_comes_back_is_reached_within_the_retry_backoff() -> None:
             assert client.check_health(wait_for_ready=True, timeout=0.5) is True
 
 
+def test_a_policy_that_waits_for_ready_rides_out_a_server_down_longer_than_its_retries() -> None:
+    # The default retries span about 1.5 s: a call made while a server restarted for longer
+    # failed UNAVAILABLE. With wait_for_ready it waits for the server within its deadline.
+    target = closed_target()
+    waiting = RetryPolicy(max_attempts=2, initial_backoff_seconds=0.01, wait_for_ready=True)
+    with _client(target, retry=waiting) as client:
+        with pytest.raises(DeadlineExceededError):  # no server: the deadline ends the wait
+            client.list_presets(timeout=0.5)
+        joined = _raised_in_thread(lambda: client.list_presets(timeout=HOLD_SECONDS))
+        time.sleep(0.5)  # the call waits meanwhile; the default's two attempts would have failed
+        with scripted_server(ScriptedAdvisor(), int(target.rpartition(":")[2])):
+            assert joined() == []
+    with pytest.raises(InvalidRequestError, match=r"^retry\.wait_for_ready: "):
+        RetryPolicy(wait_for_ready="no")  # type: ignore[arg-type]
+    assert RetryPolicy(wait_for_ready=np.True_).wait_for_ready is True  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("variable", ["http_proxy", "https_proxy", "grpc_proxy"])
 def test_a_server_on_this_machine_is_reached_past_a_proxy_the_environment_sets(
     fake: tuple[ScriptedAdvisor, str], monkeypatch: pytest.MonkeyPatch, variable: str

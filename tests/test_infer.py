@@ -1026,9 +1026,9 @@ def test_with_data_adds_the_inferred_parts_and_keeps_the_description() -> None:
     with pytest.raises(InvalidRequestError) as error:  # twice: every added name is taken too
         with_data(with_data(described, report), report)
     # Once, not once per added name and the arrangement, each pointing at another part.
-    added = len(combined.correlations) - 1
+    count = len(combined.correlations) - 1
     assert str(error.value) == (
-        f"correlations: the task already holds {added} correlations of a data inference (their "
+        f"correlations: the task already holds {count} correlations of a data inference (their "
         "names start 'data: ', as --save-task writes them): use it without the data, or rename "
         "them to add the data's again"
     )
