@@ -11,6 +11,7 @@ back.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
 import subprocess
@@ -428,6 +429,42 @@ def test_the_source_is_lint_clean(architecture: Architecture, pooling: PoolingKi
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+def test_the_source_type_checks_and_formats_as_written(tmp_path: Path) -> None:
+    """A tree's and a mixture's file pass mypy, and a formatter leaves its gathers' lists be.
+
+    Undeclared, ``identities`` and ``found`` read to mypy as ``nn.Module.__getattr__``'s tensors
+    or modules (six errors a file); and the trailing comma of ``PERMUTATION`` made ruff's and
+    black's formatter write each of its numbers on a line of its own (16,384 for 16x32x32).
+    """
+    pytest.importorskip("torch")  # mypy reads the file's types through torch's
+    files = []
+    for name, (architecture, pooling) in {
+        "tree.py": (PADDED_PERMUTED, "max"),
+        "mixture.py": MIXTURES["sequence mixture of three, summed at level 2, avg"],
+    }.items():
+        files.append(tmp_path / name)
+        files[-1].write_text(torch_source(architecture, pooling, source="result.json", rank=1))
+    cache = ("--cache-dir", str(tmp_path / "mypy"))
+    mypy = [sys.executable, "-m", "mypy", *cache, "--no-error-summary", *map(str, files)]
+    checked = subprocess.run(  # in tmp_path: mypy's defaults, not this project's strict mode
+        mypy, capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    if importlib.util.find_spec("ruff") is None:
+        return
+    # At the file's own width (docs/CLI.md); at another a formatter rewraps its long lines.
+    width = ("--line-length", "96")
+    for file in files:
+        formatted = subprocess.run(
+            [sys.executable, "-m", "ruff", "format", "--isolated", *width, "--diff", str(file)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert formatted.returncode == 0, formatted.stdout[:2000]
+
+
 @pytest.mark.parametrize(
     ("architecture", "pooling"),
     [CASES["image, permuted, avg"], MIXTURES["sequence mixture of three, summed at level 2, avg"]],
@@ -783,6 +820,11 @@ def test_an_existing_output_is_replaced_only_with_force(tmp_path: Path) -> None:
     )
     assert line == f"advisor: error: --output: {output} exists: pass --force to replace it"
     assert output.read_text() == "# my edits\n"
+    # A missing ARCH is said first: it was said only once --force or a new name was given.
+    missing = assert_one_error_line(
+        advisor("export", tmp_path / "none.yaml", "--output", output), ExitCode.INVALID_ARGUMENT
+    )
+    assert "none.yaml': No such file or directory" in missing, missing
     run = advisor("export", arch, "--output", output, "--force")
     assert run.status == ExitCode.OK, run.stderr
     assert "class Net(nn.Module):" in output.read_text()

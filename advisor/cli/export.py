@@ -47,10 +47,10 @@ def export(args: argparse.Namespace) -> str:
     """
     output = None if args.output is None or standard_output(args.output) else args.output
     check_force(args.force, output, "--output FILE (standard output replaces no file)")
-    if output is not None:
-        _check_output(args, output)
     rank = None if args.rank is None else checked_rank(args.rank)
     chosen = design_argument(args.arch, rank, counted=True)
+    if output is not None:  # after ARCH is read: a missing ARCH was said only after --force
+        _check_output(args, output)
     source = torch_source(
         _with_outputs(chosen.architecture, args.outputs, source_name(args.arch)),
         args.pooling,

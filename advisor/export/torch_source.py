@@ -98,6 +98,7 @@ def torch_source(
         "output": f"nn.Linear({architecture.widths[-1]}, {architecture.outputs})",
         "outputs": str(architecture.outputs),
         "methods": _NET_METHODS,
+        "declared": _NET_ATTRIBUTES,
     }
     mixture = architecture.mixture
     gathers, net = (
@@ -109,6 +110,7 @@ def torch_source(
     return _TEMPLATE.format(
         header=_header(architecture, pooling, source, rank, _said_order(architecture, dilations)),
         input_shape=_tuple((spec.channels, *spec.shape)),
+        imports="from typing import cast\n\n" if mixture is not None else "",
         gathers=gathers,
         net=net,
         unpadded=unpadded,
@@ -152,12 +154,12 @@ def _member_lines(
 ) -> str:
     """Return ``members[member]``'s lines: an ``nn.Sequential`` of one per level's layers."""
     levels = "".join(
-        f"{_INDENT * 4}nn.Sequential(\n"
-        f"{_layer_lines(architecture, widths, level, pooling, _INDENT * 5)}"
-        f"{_INDENT * 4}),\n"
+        f"{_INDENT * 5}nn.Sequential(\n"
+        f"{_layer_lines(architecture, widths, level, pooling, _INDENT * 6)}"
+        f"{_INDENT * 5}),\n"
         for level in range(len(architecture.layers))
     )
-    return f"{_INDENT * 3}nn.Sequential(  # member {member}\n{levels}{_INDENT * 3}),\n"
+    return f"{_INDENT * 4}nn.Sequential(  # member {member}\n{levels}{_INDENT * 4}),\n"
 
 
 def _header(
@@ -353,7 +355,7 @@ _TEMPLATE: Final = '''\
 
 from __future__ import annotations
 
-import torch
+{imports}import torch
 from torch import nn
 
 INPUT_SHAPE = {input_shape}
@@ -486,6 +488,13 @@ The padding is :func:`_padding_layer`'s, ``nn.Identity()`` for a net that pads n
 
 Written after ``self.representation = `` in ``Net.__init__``, hence its indentation."""
 
+_NET_ATTRIBUTES: Final = """    identities: frozenset[str]
+    found: dict[str, tuple[torch.Tensor, int]]
+"""
+"""The attributes ``_find_identities`` sets, declared in ``Net``'s body: undeclared, a type
+checker read them through ``nn.Module.__getattr__`` as tensors or modules (six mypy errors in a
+file otherwise typed throughout)."""
+
 _NET_METHODS: Final = '''
     def __setattr__(self, name: str, value: torch.Tensor | nn.Module) -> None:
         """Set an attribute; a gather buffer assigned is looked at again: identity or not.
@@ -516,9 +525,14 @@ mixture's ``import statements aren't supported``); it is refused as ``NotScripta
 """
 
 _TREE_GATHER: Final = '''\
+# fmt: off
 PERMUTATION = {permutation}
-"""The pooling geometry: position p of the pooled grid holds location PERMUTATION[p]."""'''
-"""A tree's gather, the buffer ``permutation``."""
+"""The pooling geometry: position p of the pooled grid holds location PERMUTATION[p]."""
+# fmt: on'''
+"""A tree's gather, the buffer ``permutation``.
+
+Kept from formatters (``fmt: off``): for the trailing comma of the list, ruff's and black's
+wrote each number on a line of its own, 16,384 lines for a 16x32x32 grid."""
 
 _TREE_NET: Final = '''\
 class Net(nn.Module):
@@ -533,7 +547,7 @@ class Net(nn.Module):
     """
 
     permutation: torch.Tensor
-
+{declared}
     def __init__(self) -> None:
         super().__init__()
         self.representation = {representation}
@@ -557,6 +571,7 @@ class Net(nn.Module):
 """A tree's ``Net``: ``ConvNet``'s layers and buffer."""
 
 _MIXTURE_GATHERS: Final = '''\
+# fmt: off
 GATHERS = {{
 {entries}}}
 """The gather buffers by name. gather_m is member m's pooling geometry: position p of the grid
@@ -565,8 +580,10 @@ i-th level of MIXING, to_canonical_m_i[c] is member m's position of the node at 
 position c, and from_canonical_m_i is its inverse."""
 
 MIXING = {mixing}
-"""The levels after whose pooling the members' maps are summed node by node, the root last."""'''
-"""A mixture's gathers, ``mixture_gathers``'s buffers, and its summing levels."""
+"""The levels after whose pooling the members' maps are summed node by node, the root last."""
+# fmt: on'''
+"""A mixture's gathers, ``mixture_gathers``'s buffers, and its summing levels, kept from
+formatters as a tree's gather is (:data:`_TREE_GATHER`)."""
 
 _MIXTURE_NET: Final = '''\
 class Net(nn.Module):
@@ -583,13 +600,16 @@ class Net(nn.Module):
     5. Output, shared: a linear layer from the root's sum to the scores (logits).
     """
 
+{declared}
     def __init__(self) -> None:
         super().__init__()
         self.representation = {representation}
         for name, gather in GATHERS.items():
             self.register_buffer(name, torch.tensor(gather, dtype=torch.int64))
-        self.members = nn.ModuleList([
-{members}        ])
+        self.members = nn.ModuleList(
+            [
+{members}            ]
+        )
         self.output = {output}
         _find_identities(self)
         self.register_load_state_dict_post_hook(_after_load)
@@ -605,7 +625,10 @@ class Net(nn.Module):
             for m in range(len(self.members))
         ]
         for level in range({depth}):
-            maps = [layers[level](own) for layers, own in zip(self.members, maps, strict=True)]
+            maps = [
+                cast(nn.Sequential, layers)[level](own)
+                for layers, own in zip(self.members, maps, strict=True)
+            ]
             if level + 1 in MIXING:
                 maps = self._summed(MIXING.index(level + 1), maps)
         output: torch.Tensor = self.output(maps[0].flatten(1))

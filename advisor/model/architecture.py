@@ -496,9 +496,9 @@ def load_architecture(path: str | os.PathLike[str], rank: int | None = None) -> 
         When the file cannot be read or parsed (field ``""``, the whole document), the document
         is invalid (see :func:`parse_architecture`; in a result, under
         ``recommendations[i].architecture``), or on ``rank`` when it is no whole number from 1
-        (``True`` and ``2.0`` are not ranks), a result holds no such rank or the file is an
-        architecture, not a result. On ``path`` when it is no file path (a mapping:
-        :func:`parse_architecture` reads it).
+        (``True`` and ``2.5`` are not ranks; ``2.0`` reads as 2), a result holds no such rank
+        or the file is an architecture, not a result. On ``path`` when it is no file path (a
+        mapping: :func:`parse_architecture` reads it).
     """
     require_path(path, "path", "Architecture")
     return _chosen_architecture(read_document(path, "architecture"), path, rank, "").architecture
