@@ -50,6 +50,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 import grpc
 
@@ -115,6 +116,11 @@ _NO_WORKER = (
 )
 # Why a worker that exits during the shutdown drain is not replaced (_replacement_needed).
 _NOT_REPLACED = "not replaced, as the server is shutting down"
+
+_LIGHT_METHODS: Final = frozenset({"ListPresets"})
+"""The calls a worker over its memory bound serves until its replacement is ready: their
+memory is small and fixed (the presets' 9 kB answer), where every other call's grows with its
+request, and would run without the bound the worker is over already."""
 
 
 WORKER_PEAK_BYTES = 450 * 2**20
@@ -394,7 +400,7 @@ class ProcessWorkers:
         slot = contextlib.ExitStack()
         slot.enter_context(self._admission.admit())
         try:
-            worker = await self._idle_worker()
+            worker = await self._idle_worker(method)
         except BaseException:
             slot.close()
             raise
@@ -533,7 +539,7 @@ class ProcessWorkers:
         Refused UNAVAILABLE, as a new call is, if the pool stops serving meanwhile.
         """
         try:
-            worker = await self._idle_worker()
+            worker = await self._idle_worker(job.method)
         except NotServingError as error:
             job.resend = None
             job.fail(error)
@@ -545,13 +551,17 @@ class ProcessWorkers:
             return
         self._dispatch(job, worker)
 
-    async def _idle_worker(self) -> _Worker:
-        """Wait for an idle worker; raise ``NotServingError`` while the pool does not serve.
+    async def _idle_worker(self, method: str) -> _Worker:
+        """Wait for an idle worker for ``method``; raise ``NotServingError`` while not serving.
 
         A call already waiting when the pool stops serving is refused then too
         (:meth:`_report_serving` wakes it): admitted while the replacement of a dead worker was
         on its way, it waited on until its deadline, where a call that came a moment later was
-        refused at once.
+        refused at once. A worker over its memory bound (superseded) takes only a call of
+        :data:`_LIGHT_METHODS`; any other waits for its replacement, and the superseded worker
+        is set aside until that replacement retires it (a call of a method that grows its
+        memory, run on it, had no bound: the same search sent again at once took it from 125 to
+        145 MiB over a bound of 110 and answered, where the first was refused).
         """
         self._waiting += 1
         try:
@@ -560,7 +570,9 @@ class ProcessWorkers:
                     raise NotServingError(_NO_WORKER)
                 worker = await self._idle.get()
                 # Died or retired while idle: its replacement joins the queue when ready.
-                if worker is not None and worker.alive and not worker.retired:
+                if worker is None or not worker.alive or worker.retired:
+                    continue
+                if not worker.superseded or method in _LIGHT_METHODS:
                     return worker
         finally:
             self._waiting -= 1
@@ -716,9 +728,10 @@ class ProcessWorkers:
 
         Let go at once, it left its slot without a worker while the replacement loaded the
         engines (about half a second, more on a busy machine): a call that came meanwhile
-        waited that long, where an idle pool answers at once. Its calls meanwhile have no
-        memory bound, which it is over already. Once the replacement is ready it
-        takes the worker's place (:meth:`_retire`); until then both run, but only the worker
+        waited that long, where an idle pool answers at once. It serves only calls of
+        :data:`_LIGHT_METHODS` meanwhile, without the memory bound it is over already (any
+        other waits for the replacement, :meth:`_idle_worker`). Once the replacement is ready
+        it takes the worker's place (:meth:`_retire`); until then both run, but only the worker
         serves. Once the server shuts down, unless a call waits for a worker, no replacement is
         started and the worker is let go at once.
 
@@ -733,7 +746,7 @@ class ProcessWorkers:
             self._retire(worker)
             return
         worker.superseded = True
-        worker.control.memory_bound = math.inf  # over it already: it would stop every call
+        worker.control.memory_bound = math.inf  # over it already: it would stop a ListPresets
         self._start_replacement(replacing=worker)
         self._idle.put_nowait(worker)
 

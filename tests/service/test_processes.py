@@ -1232,6 +1232,38 @@ def test_a_worker_over_its_memory_bound_serves_until_its_replacement_is_ready(
     asyncio.run(replace_while_serving())
 
 
+def test_a_search_waits_for_the_replacement_of_a_worker_over_its_memory_bound(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The worker over its bound served every call until its replacement was ready, with no
+    # bound: the same search sent again at once ran to 145 MiB over a bound of 110 and
+    # answered, where the first had been refused. Only a ListPresets may run on it now.
+    async def search_after_the_bound() -> None:
+        async with _worker_over_its_bound(monkeypatch, tmp_path) as (workers, over):
+            await _until(lambda: len(workers.pids) == 2)
+            (replacement,) = set(workers.pids) - {over}
+            await _until(lambda: stat_fields(replacement)[0] == "T")  # held: not ready
+            request = pb.RecommendRequest(task=small_task(), budget=quick_budget())
+            search = asyncio.create_task(
+                workers.begin("Recommend", request.SerializeToString(), cast(Any, _CallContext()))
+            )
+            # It cannot be dispatched while the replacement is held, however long this waits.
+            await asyncio.sleep(0.3)
+            assert not search.done()
+            os.kill(replacement, signal.SIGCONT)
+            started = await search
+            outcomes = []
+            while (outcome := await started.outcomes.get()) is not None:
+                outcomes.append(outcome)
+            # Run by the replacement, under the bound (of 1 byte here), which refuses it.
+            (refused,) = outcomes
+            assert isinstance(refused, CallAbortedError), refused
+            assert "over this server's bound" in str(refused)
+            assert over not in workers.pids
+
+    asyncio.run(search_after_the_bound())
+
+
 @pytest.mark.parametrize(
     ("dies", "logged"),
     [("over", "; its replacement was started already"), ("replacement", "; starting another")],
