@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from advisor.errors import StoppedError
 from advisor.model import maps as maps_module
 from advisor.model.budget import Budget
-from advisor.model.maps import SAMPLE, Sides, displacements, reflections
+from advisor.model.maps import SAMPLE, Sides, displacements, reflections, relation_problem
 from advisor.model.regions import ResolvedCorrelation
 from advisor.model.results import Recommendation
 from advisor.model.task import Task, parse_task
@@ -175,6 +175,73 @@ def test_a_region_and_its_move_are_found_related_by_that_move_or_a_shorter_one(
     # B is A moved by ``offset``, and B has at most 16 locations: the move is among the
     # candidates tried, so some move is found.
     assert found
+
+
+def _reading(correlations: list[ResolvedCorrelation], shape: list[int]) -> list[object]:
+    """The relations' maps, weights and unordered pairs: what the coherence reads of them."""
+    return sorted(
+        (
+            r.key,
+            sorted(
+                zip(
+                    np.minimum(r.first, r.second).tolist(),
+                    np.maximum(r.first, r.second).tolist(),
+                    r.weights.tolist(),
+                    strict=True,
+                )
+            ),
+        )
+        for r in description_relations(correlations, shape)
+    )
+
+
+@st.composite
+def _two_sides(draw: st.DrawFn) -> tuple[list[int], _Ids, _Ids]:
+    """A small grid and two disjoint regions on it, of sizes that may differ."""
+    shape = draw(st.sampled_from([[3], [5], [6], [9], [2, 3], [3, 4], [4, 4], [2, 2, 3]]))
+    size = int(np.prod(shape))
+    ids = draw(st.permutations(range(size)))
+    cut = draw(st.integers(1, size - 1))
+    end = draw(st.integers(cut + 1, size))
+    return (
+        shape,
+        np.sort(np.array(ids[:cut], dtype=np.intp)),
+        np.sort(np.array(ids[cut:end], dtype=np.intp)),
+    )
+
+
+@given(_two_sides())
+@settings(max_examples=150, deadline=None)
+def test_a_correlation_is_read_alike_with_its_sides_swapped(
+    case: tuple[list[int], _Ids, _Ids],
+) -> None:
+    # On 3 steps {0, 1} against {2} was read as a shift by 2, {2} against {0, 1} as one by 1:
+    # the scores and the #1 differed, where FORMATS.md §1 has the two the same correlation.
+    shape, a, b = case
+    forward = [ResolvedCorrelation("c", a, b, 1.0)]
+    backward = [ResolvedCorrelation("c", b, a, 1.0)]
+    assert _reading(forward, shape) == _reading(backward, shape)
+    for kind in ("shift", "mirror"):  # a stated relation is accepted alike, as it is read
+        assert (relation_problem(kind, a, b, shape) is None) == (
+            relation_problem(kind, b, a, shape) is None
+        )
+
+
+def test_a_search_ranks_a_correlation_alike_with_its_sides_swapped() -> None:
+    results = [
+        recommend(
+            parse_task({"input": {"shape": [3]}, "correlations": [{"name": "c", "a": a, "b": b}]}),
+            Budget(max_parameters=3000, top_k=2, time_limit_seconds=None),
+        )
+        for a, b in (
+            ({"indices": [0, 1]}, {"indices": [2]}),
+            ({"indices": [2]}, {"indices": [0, 1]}),
+        )
+    ]
+    first, swapped = (
+        [(r.architecture, r.score) for r in result.recommendations] for result in results
+    )
+    assert first == swapped
 
 
 def test_closed_forms_on_eight_steps_pooled_by_two() -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "displacements",
     "mirror_map",
     "mirrors",
+    "oriented",
     "reflections",
     "relation_problem",
     "shifts",
@@ -222,6 +223,24 @@ class Sides:
         return self.a[kept], moved
 
 
+def oriented(a: _Ids, b: _Ids) -> tuple[_Ids, _Ids]:
+    """Return a correlation's sides in one order, whichever it writes first.
+
+    A correlation with its sides swapped is the same correlation (docs/FORMATS.md §1), but the
+    rule of :meth:`Sides.fits` is not symmetric where the sides differ in size: on 3 steps,
+    {0, 1} against {2} fits a shift by 2 only, {2} against {0, 1} one by 1 as well, which
+    changed the reading, the scores and the #1. The side whose first location comes first is
+    first; of two that start alike, the one whose first differing location comes first, or the
+    shorter where one begins the other.
+    """
+    common = min(len(a), len(b))
+    differ = np.flatnonzero(a[:common] != b[:common])
+    if differ.size:
+        first = int(differ[0])
+        return (a, b) if a[first] < b[first] else (b, a)
+    return (a, b) if len(a) <= len(b) else (b, a)
+
+
 def _into(
     kept: npt.NDArray[np.bool_], landed: npt.NDArray[np.bool_], size: int
 ) -> npt.NDArray[np.bool_]:
@@ -358,6 +377,7 @@ def relation_problem(kind: RelationKind, a: _Ids, b: _Ids, shape: Sequence[int])
     A correlation that states its relation (``relation``) is read that way only, so a
     statement its regions contradict would leave it no relation at all: it is refused instead.
     """
+    a, b = oriented(a, b)  # as the reading takes them (advisor.search.coherence)
     if kind == "shift":
         if displacements(a, b, shape):
             return None

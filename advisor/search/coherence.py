@@ -61,7 +61,7 @@ from advisor.errors import StoppedError
 from advisor.geometry.layouts import geometry_structure
 from advisor.model.architecture import Architecture
 from advisor.model.grid import Padding, padded_shape
-from advisor.model.maps import SAMPLE, Sides, mirror_map, mirrors, shifts
+from advisor.model.maps import SAMPLE, Sides, mirror_map, mirrors, oriented, shifts
 from advisor.model.regions import ResolvedCorrelation
 from advisor.search.bounded import BoundedCache
 from advisor.search.objective import normalised
@@ -157,8 +157,7 @@ def task_relations(
     for correlation in correlations:
         if stop is not None and stop.stopped():
             raise StoppedError("the description's relations were not read before the stop")
-        b = correlation.b
-        sides = Sides.of(correlation.a, b, shape)
+        sides = Sides.of(*oriented(correlation.a, correlation.b), shape)
         options: dict[_Key, tuple[_Ids, _Ids]] = {}
         moves = shifts(sides) if correlation.relation != "mirror" else []
         if moves:
