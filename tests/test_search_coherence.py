@@ -177,7 +177,9 @@ def test_a_region_and_its_move_are_found_related_by_that_move_or_a_shorter_one(
     assert found
 
 
-def _reading(correlations: list[ResolvedCorrelation], shape: list[int]) -> list[object]:
+def _reading(
+    correlations: list[ResolvedCorrelation], shape: list[int]
+) -> list[tuple[object, list[tuple[int, int, float]]]]:
     """The relations' maps, weights and unordered pairs: what the coherence reads of them."""
     return sorted(
         (
