@@ -258,12 +258,20 @@ def shares_port(host: str, port: int, other_host: str, other_port: int | None) -
 
 
 def _resolved(host: str) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    """Return the IP addresses a TCP ``host`` binds (none when it does not resolve)."""
+    """Return the IP addresses a TCP ``host`` binds (none when it does not resolve).
+
+    An IPv4-mapped address is the IPv4 address it maps: ``::ffff:127.0.0.1`` binds 127.0.0.1's
+    port (the metrics endpoint there took ``--port``'s, and the start failed on ``--port``).
+    """
     try:
         addresses = _bind_addresses(host, 0)
     except (OSError, UnicodeError):
         return set()
-    return {ipaddress.ip_address(str(address[4][0]).split("%")[0]) for address in addresses}
+    found = {ipaddress.ip_address(str(address[4][0]).split("%")[0]) for address in addresses}
+    return {
+        address.ipv4_mapped or address if isinstance(address, ipaddress.IPv6Address) else address
+        for address in found
+    }
 
 
 def port_taken_error(setting: str, port: int, owner: str) -> InvalidRequestError:

@@ -230,14 +230,16 @@ class ServerConfig(Settings):
                 raise InvalidRequestError.single("metrics_host", "needs --metrics-port")
             return self
         if self.metrics_host is None and self.host.startswith(UNIX_SCHEMES):
-            problem = f"--host is a Unix domain socket, {self.host}"
+            # On the setting given: a refusal on metrics_host named a key the file did not hold.
+            field, problem = "metrics_port", f"--host is a Unix domain socket, {self.host}"
+            remedy = "give --metrics-host the interface, e.g. 127.0.0.1"
         elif self.metrics_host is not None and self.metrics_host.startswith(UNIX_SCHEMES):
-            problem = f"{self.metrics_host} is a Unix domain socket"
+            field, problem = "metrics_host", f"{self.metrics_host} is a Unix domain socket"
+            remedy = "give it an interface, e.g. 127.0.0.1"
         else:
             return self
         raise InvalidRequestError.single(
-            "metrics_host",
-            f"{problem}: the metrics endpoint is HTTP on an interface, e.g. 127.0.0.1",
+            field, f"{problem}: the metrics endpoint is HTTP on an interface: {remedy}"
         )
 
     @model_validator(mode="after")

@@ -471,7 +471,9 @@ def _metrics_endpoint(
         settings = ["host" if config.metrics_host is None else "metrics_host", "metrics_port"]
         problem = f"cannot bind {host_port(host, port)}: {bind_error(error)}"
         raise ServerStartError(settings, problem) from None
-    _LOGGER.info("serving metrics at http://%s%s", host_port(host, endpoint.port), METRICS_PATH)
+    # The address bound, as the "metrics on" line gives it (localhost binds 127.0.0.1 alone).
+    bound = host_port(endpoint.host, endpoint.port)
+    _LOGGER.info("serving metrics at http://%s%s", bound, METRICS_PATH)
     return endpoint
 
 

@@ -398,8 +398,10 @@ def test_advisor_serving_follows_health_and_stays_0_once_the_drain_begins() -> N
     assert asyncio.run(states()) == [False, True, False, False]
 
 
-def test_the_command_announces_the_endpoint_and_stops_it_at_sigterm() -> None:
-    with ServerProcess("--executor", "threads", "--metrics-port", "0") as server:
+@pytest.mark.parametrize("named", [(), ("--metrics-host", "localhost")], ids=["host", "named"])
+def test_the_command_announces_the_endpoint_and_stops_it_at_sigterm(named: tuple[str, ...]) -> None:
+    # The log line gives the address bound, as stdout does: it said localhost, stdout 127.0.0.1.
+    with ServerProcess("--executor", "threads", "--metrics-port", "0", *named) as server:
         assert server.process.stdout is not None
         line = server.process.stdout.readline()
         assert line.startswith("metrics on 127.0.0.1:"), line
@@ -504,10 +506,17 @@ _OWN_PORT = "%d is %s's too: each endpoint needs a port of its own"
     ("argv", "error"),
     [
         (["--metrics-host", "0.0.0.0"], "--metrics-host: needs --metrics-port"),
+        # On the option given (it named --metrics-host, and a config file's key it lacked).
         (
             ["--host", "unix:/tmp/advisor-metrics.sock", "--metrics-port", "0"],
-            "--metrics-host: --host is a Unix domain socket, unix:/tmp/advisor-metrics.sock: the "
-            "metrics endpoint is HTTP on an interface, e.g. 127.0.0.1",
+            "--metrics-port: --host is a Unix domain socket, unix:/tmp/advisor-metrics.sock: the "
+            "metrics endpoint is HTTP on an interface: give --metrics-host the interface, e.g. "
+            "127.0.0.1",
+        ),
+        (
+            ["--metrics-host", "unix:/tmp/advisor-metrics.sock", "--metrics-port", "0"],
+            "--metrics-host: unix:/tmp/advisor-metrics.sock is a Unix domain socket: the metrics "
+            "endpoint is HTTP on an interface: give it an interface, e.g. 127.0.0.1",
         ),
         (["--metrics-port", "65536"], "--metrics-port: "),
         # The metrics endpoint bound the port first: gRPC's bind failed, exit 7 on --port.
@@ -531,6 +540,11 @@ _OWN_PORT = "%d is %s's too: each endpoint needs a port of its own"
         (
             ["--katib-port", "46121", "--katib-host", "::", "--metrics-port", "46121"],
             f"--katib-port: {_OWN_PORT % (46121, '--metrics-port')}",
+        ),
+        # An IPv4-mapped address binds the IPv4 one's port: the start failed on --port, exit 7.
+        (
+            ["--port", "46120", "--metrics-port", "46120", "--metrics-host", "::ffff:127.0.0.1"],
+            f"--metrics-port: {_OWN_PORT % (46120, '--port')}",
         ),
     ],
 )
