@@ -202,8 +202,9 @@ def config_from_arguments(args: argparse.Namespace) -> ServerConfig:
     settings |= options
     if args.token_file is not None:
         settings["token"] = _server_token(args.token_file)
-    elif inline_token:  # the file's own token is in force
-        _warn_if_others_can_read(args.config, "config file {path}, which holds the token,")
+    if inline_token:  # in force, or --token-file's over it: a secret others can read either way
+        held = "the token" if args.token_file is None else "a token (--token-file's is in force)"
+        _warn_if_others_can_read(args.config, f"config file {{path}}, which holds {held},")
     given_limits = limit_options(args.limits) if args.limits else {}
     if given_limits:
         limits = settings.get("limits", {})

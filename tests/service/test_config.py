@@ -638,6 +638,18 @@ def test_a_config_file_holding_the_token_that_others_can_read_is_warned_of(
     assert line.startswith(f"config file {path}, which holds the token, is readable by other")
     assert f"mode {mode:04o}" in line and f"chmod 600 {path}" in line
     assert "secret-token" not in line
+    # A token --token-file overrides is a secret others can read all the same (it was not said).
+    token_file = tmp_path / "token"
+    token_file.write_text("other-token\n")
+    token_file.chmod(0o600)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="advisor.service.command"):
+        config = _config_of("--config", str(path), "--token-file", str(token_file))
+    assert config.token == "other-token"
+    [line] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert line.startswith(
+        f"config file {path}, which holds a token (--token-file's is in force), is readable"
+    )
 
 
 def test_worker_max_memory_is_refused_with_threads_and_below_an_idle_worker(
