@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import json
 import logging
 import math
@@ -48,6 +49,7 @@ from advisor.integrations.katib.trials import architecture_json
 from advisor.integrations.proposals import PAGE_SIZE, fetch_ranking
 from advisor.model.architecture import Architecture, Layer, parse_architecture
 from advisor.model.grid import InputSpec
+from advisor.model.results import SearchResult
 from advisor.protocol._proto.katib.v1beta1 import api_pb2, api_pb2_grpc
 from advisor.search.recommend import recommend, sample_architectures, score_architectures
 from advisor.search.scoring import DesignScorer
@@ -703,6 +705,31 @@ def test_a_ranking_its_time_limit_cut_is_logged_once_per_experiment(
         "a larger time_limit setting ranks further"
         for name in ("cut", "other")
     ]
+
+
+def test_a_ranking_page_its_time_limit_cut_ends_the_ranking(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The page after one its time limit cut continued from its token, and its search, cut too,
+    # was refused (a later page is ranked by the whole search): INVALID_ARGUMENT on time_limit,
+    # which failed the experiment at its validation. The rest is sampled, as documented.
+    # A page cut in its builds, after every tree, keeps a token: the search is made to say so
+    # of the first page, which a time limit cuts so only on some machines' timing.
+    from advisor.search import recommend as recommend_module
+
+    real, pages = recommend_module.recommend, []
+
+    def first_cut(*args: Any, **kwargs: Any) -> SearchResult:
+        result = real(*args, **kwargs)
+        pages.append(result.next_page_token)
+        return dataclasses.replace(result, complete=len(pages) > 1)
+
+    monkeypatch.setattr(recommend_module, "recommend", first_cut)
+    search, cache = _small_search(), SuggestionCache()
+    (first,) = suggestions(search, 0, 1, cache=cache)
+    assert first.source == "ranked" and pages[0] is not None
+    later = suggestions(search, 1, 3, cache=cache)
+    assert [s.source for s in later] == ["sampled"] * 3 and len(pages) == 1
 
 
 @pytest.mark.parametrize(

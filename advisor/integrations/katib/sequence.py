@@ -319,7 +319,10 @@ class DesignSequence:
             self._log2_ranks.extend(log2_ranks(result.recommendations))
             self._ranking_cut |= not result.complete
             self._token = result.next_page_token
-            if self._token is None or not result.recommendations:
+            # A page its time limit cut ends the ranking: the next page's search, cut too,
+            # would be refused (a later page is ranked by the whole search), which failed
+            # the experiment's validation on a short time_limit.
+            if self._token is None or not result.recommendations or not result.complete:
                 self._ranking_ended = True
                 self._seen = set(self._texts)
 
