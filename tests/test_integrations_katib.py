@@ -863,6 +863,21 @@ def test_a_task_documents_input_must_agree_with_the_input_sizes() -> None:
         "the input (shape [16, 16], channels 3) differs from "
         "experiment.spec.nas_config.graph_config.input_sizes [32, 32, 3]"
     )
+    # Its other fields are read on: outputs that differ too were named only once the input
+    # was mended.
+    both = _experiment(
+        task=base64.b64encode(
+            b"input: {shape: [16, 16], channels: 3}\noutputs: 5\npreset: symmetry\n"
+        ).decode(),
+        max_parameters="50000",
+    )
+    both.spec.nas_config.graph_config.input_sizes[:] = [32, 32, 3]
+    with pytest.raises(InvalidRequestError) as raised:
+        read_experiment(both)
+    assert [v.field for v in raised.value.violations] == [
+        f"{SETTINGS_FIELD}[0].value.input",
+        f"{SETTINGS_FIELD}[0].value.outputs",
+    ]
 
 
 @pytest.mark.parametrize(

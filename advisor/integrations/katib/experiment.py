@@ -638,6 +638,7 @@ def _task(
     """
     field = f"{_SETTINGS_FIELD}[{index}].value"
     presets = [p.name for p in list_presets() if p.kind == "task"]
+    differences: list[FieldViolation] = []  # of the document's input: its other fields read on
     if value in presets:
         document: Any = {"input": input_document, "preset": value}
     elif not value.strip():
@@ -668,9 +669,7 @@ def _task(
         given = document.get("input")
         if given is not None:
             differences = _input_differences(given, input_sizes, input_document, f"{field}.input")
-            if differences:
-                violations.extend(differences)
-                return None
+            violations.extend(differences)
         document = {**document, "input": input_document}
     try:
         task = parse_task(document)
@@ -690,7 +689,7 @@ def _task(
             )
         )
         return None
-    return task
+    return None if differences else task
 
 
 def _not_a_task(field: str, value: str, presets: list[str], problem: str) -> FieldViolation:
