@@ -46,6 +46,7 @@ from advisor.service.threads import (
     abort_call,
     deadline_in,
 )
+from advisor.service.undelivered import is_undelivered
 
 __all__ = [
     "SERVICE",
@@ -398,7 +399,7 @@ async def relay(
             elif _is_stream_result(outcome):
                 result = outcome  # the stream's last message: its end follows
             else:
-                await context.write(outcome)
+                await _written(context, outcome)
     except asyncio.CancelledError:  # gRPC ended the call: its deadline passed, or cancelled
         deadline.follow(outcomes, result is not None, _is_result)
         raise
@@ -406,9 +407,24 @@ async def relay(
         ended()
     if result is not None:
         deadline.check(sent=True)
-        await context.write(result)
+        await _written(context, result)
     if aborted is not None:
         await abort_call(context, aborted)
+
+
+async def _written(context: AioContext, message: bytes) -> None:
+    """Write ``message``; a write its client left the call during ends the call as cancelled.
+
+    gRPC fails the write of a client that stopped reading, then disconnected
+    (:func:`~advisor.service.undelivered.is_undelivered`): raised on, the call read ``UNKNOWN``
+    and gRPC logged a traceback at ERROR.
+    """
+    try:
+        await context.write(message)
+    except Exception as error:
+        if not is_undelivered(error):
+            raise
+        raise asyncio.CancelledError from None
 
 
 def oversized(message: bytes, max_message_bytes: int) -> CallAbortedError | None:

@@ -64,6 +64,7 @@ from advisor.service.request_ids import RequestIds
 from advisor.service.searches import FINISH_GRACE_SECONDS
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.thread_pool import ThreadWorkers
+from advisor.service.undelivered import quiet_undelivered
 from advisor.stdout import cannot_read
 from advisor.words import counted
 
@@ -429,6 +430,7 @@ async def _start(
     draining once ``stopping`` is set (:func:`serve_forever`'s signal), before the drain itself
     begins: also while a start the signal abandoned winds down, whose server never drains.
     """
+    quiet_undelivered()
     admission = Admission(config.workers)
     health = _Health()
     endpoint = None

@@ -29,6 +29,7 @@ from advisor.service.logs import FIELDS
 from advisor.service.searches import FINISH_METHOD
 from advisor.service.status import REQUEST_ID_METADATA_KEY
 from advisor.service.threads import AioContext, CallAbortedError, ThreadContext
+from advisor.service.undelivered import quiet_undelivered
 from tests.support.harness import Advisor, CallError, DirectAdvisor, call_error_of
 from tests.support.workloads import quick_budget, small_task
 
@@ -217,6 +218,71 @@ def test_a_streams_result_leaves_once_its_work_has_ended_and_progress_at_once() 
         return writes
 
     assert asyncio.run(written()) == [("progress", False), ("result", True)]
+
+
+class ExecuteBatchError(Exception):
+    """As gRPC's (private) error of a write on a call its client has left."""
+
+
+def test_a_write_its_client_left_ends_the_stream_as_cancelled() -> None:
+    # A client that stopped reading, then disconnected: gRPC failed the write, raised on, and
+    # the call read UNKNOWN with gRPC's ERROR traceback. It is the client's cancel; the work
+    # is followed to its end as for any cancel, so its slot frees as usual.
+    async def relayed() -> bool:
+        outcomes: Outcomes = asyncio.Queue()
+
+        class Context(_NoDeadline):
+            async def write(self, message: bytes) -> None:
+                raise ExecuteBatchError('Failed "execute_batch"')
+
+        outcomes.put_nowait(b"progress")
+        asyncio.get_running_loop().call_later(0.01, outcomes.put_nowait, None)
+        with pytest.raises(asyncio.CancelledError):
+            await relay(outcomes, Context(), 2**20, None, method=_STREAM)  # type: ignore[arg-type]
+        return outcomes.empty()
+
+    assert asyncio.run(relayed())
+
+    async def other_failure() -> None:  # any other error of a write stays what it is
+        outcomes: Outcomes = asyncio.Queue()
+
+        class Context(_NoDeadline):
+            async def write(self, message: bytes) -> None:
+                raise RuntimeError("not the peer")
+
+        outcomes.put_nowait(b"progress")
+        await relay(outcomes, Context(), 2**20, None, method=_STREAM)  # type: ignore[arg-type]
+
+    with pytest.raises(RuntimeError, match="not the peer"):
+        asyncio.run(other_failure())
+
+
+def test_grpcs_line_of_an_undelivered_answer_is_one_info_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A unary answer its client left unread was told by gRPC at ERROR with a traceback, as a
+    # defect of the server: its access line had read OK already.
+    quiet_undelivered()
+    quiet_undelivered()  # once, however often a server starts
+    grpc_logger = logging.getLogger("grpc._cython.cygrpc")
+    assert (
+        len([f for f in grpc_logger.filters if f.__class__.__name__ == "_UndeliveredAnswers"]) == 1
+    )
+    method = "/advisor.v1.ArchitectureAdvisor/Recommend"
+    with caplog.at_level(logging.INFO, logger="grpc._cython.cygrpc"):
+        for error in (ExecuteBatchError("Failed"), ValueError("a defect")):
+            try:
+                raise error
+            except Exception:
+                grpc_logger.exception(
+                    f"{type(error).__name__} raised in core by servicer method [{method}]"
+                )
+    undelivered, defect = caplog.records
+    assert (undelivered.levelno, undelivered.exc_info) == (logging.INFO, None)
+    assert undelivered.getMessage() == (
+        f"the answer to {method} was not delivered: its client went away before reading it"
+    )
+    assert defect.levelno == logging.ERROR and defect.exc_info is not None
 
 
 def test_a_stream_response_over_the_message_limit_ends_the_call_once_its_work_has() -> None:
