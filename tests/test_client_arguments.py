@@ -71,6 +71,18 @@ def test_a_bad_infer_task_argument_is_named_whatever_the_data(
     assert not servicer.calls
 
 
+def test_bad_outputs_and_seed_are_named_together(fake: tuple[ScriptedAdvisor, str]) -> None:
+    # The seed was named only once the outputs were mended (the service's InferTask too).
+    servicer, target = fake
+    with AdvisorClient(target) as client:
+        assert _refused(lambda: client.infer_task(SAMPLE, outputs=0, seed=-1)) == [
+            "outputs",
+            "seed",
+        ]
+    assert _refused(lambda: advisor.infer_task(SAMPLE, outputs=0, seed=-1)) == ["outputs", "seed"]
+    assert not servicer.calls
+
+
 def test_a_whole_float_argument_is_read_as_the_count_it_is(
     fake: tuple[ScriptedAdvisor, str], tmp_path: Path
 ) -> None:

@@ -17,7 +17,7 @@ import inspect
 import os
 from collections.abc import Mapping
 
-from advisor.errors import InvalidRequestError
+from advisor.errors import FieldViolation, InvalidRequestError
 from advisor.model.budget import seed_problem
 from advisor.model.scalars import INT32_MAX, boolean_problem, whole_number
 from advisor.model.text import article
@@ -168,10 +168,22 @@ def checked_inference_arguments(outputs: object, seed: object) -> tuple[int | No
     Raises
     ------
     InvalidRequestError
-        On ``outputs`` or ``seed``.
+        On ``outputs`` and ``seed``, each that is wrong (a bad seed beside bad outputs was named
+        only once the outputs were mended).
     """
-    counted = None if outputs is None else checked_integer("outputs", outputs, 1, INT32_MAX)
-    return counted, checked_seed("seed", seed)
+    violations: list[FieldViolation] = []
+    counted = None
+    try:
+        counted = None if outputs is None else checked_integer("outputs", outputs, 1, INT32_MAX)
+    except InvalidRequestError as error:
+        violations += error.violations
+    try:
+        number = checked_seed("seed", seed)
+    except InvalidRequestError as error:
+        raise InvalidRequestError([*violations, *error.violations]) from None
+    if violations:
+        raise InvalidRequestError(violations)
+    return counted, number
 
 
 def require_callback(value: object, parameter: str) -> None:
