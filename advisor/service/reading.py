@@ -28,7 +28,9 @@ from advisor.words import exact_float
 __all__ = ["RequestReadTimeout"]
 
 _NO_REQUEST = reason_status(
-    grpc.StatusCode.INVALID_ARGUMENT, "the call sent no request", REQUEST_MISSING_REASON
+    grpc.StatusCode.INVALID_ARGUMENT,
+    "the call sent no complete request message",
+    REQUEST_MISSING_REASON,
 )
 """The answer to a call that ended its requests without a message and was not cancelled."""
 

@@ -158,7 +158,7 @@ def test_a_call_that_ends_its_requests_without_a_message_is_told_so(
     error = failure.value
     assert isinstance(error, grpc.Call)
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
-    assert error.details() == "the call sent no request"
+    assert error.details() == "the call sent no complete request message"
     [info] = error_infos_of(rpc_status.from_call(error))  # no field to name: a cause of its own
     assert (info.reason, info.domain) == ("REQUEST_MISSING", "advisor.v1")
     assert running.in_flight == 0
