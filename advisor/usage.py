@@ -43,6 +43,7 @@ __all__ = [
     "LinesHelpFormatter",
     "OneLineParser",
     "StoreOnce",
+    "ToggleOnce",
     "UsageReporter",
     "VersionAction",
     "exit_status_help",
@@ -298,6 +299,25 @@ def violations_as_options(
     )
 
 
+class _Given:
+    """The namespaces an option was stored into, and the form it was given in (kept weakly).
+
+    By id, as a Namespace (which defines ==) cannot be hashed; the reference tells a namespace
+    from a later one at the same address.
+    """
+
+    def __init__(self) -> None:
+        self._stored: dict[int, tuple[weakref.ref[argparse.Namespace], str]] = {}
+
+    def before(self, namespace: argparse.Namespace, option: str) -> str | None:
+        """Return the form the option was given in before into ``namespace``; record this one."""
+        stored = self._stored.get(id(namespace))
+        if stored is not None and stored[0]() is namespace:
+            return stored[1]
+        self._stored[id(namespace)] = (weakref.ref(namespace), option)
+        return None
+
+
 class StoreOnce(argparse._StoreAction):
     """Store an option's value as argparse does, refusing the option given a second time.
 
@@ -313,9 +333,7 @@ class StoreOnce(argparse._StoreAction):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # By id, as a Namespace (which defines ==) cannot be hashed; the reference tells a
-        # namespace from a later one at the same address.
-        self._stored: dict[int, weakref.ref[argparse.Namespace]] = {}
+        self._given = _Given()
 
     def __call__(
         self,
@@ -325,11 +343,9 @@ class StoreOnce(argparse._StoreAction):
         option_string: str | None = None,
     ) -> None:
         """Store ``values``; refuse them when the option was given before."""
-        stored = self._stored.get(id(namespace))
-        if stored is not None and stored() is namespace:
-            option = option_string or self.option_strings[0]
+        option = option_string or next(iter(self.option_strings), self.dest)
+        if self._given.before(namespace, option) is not None:
             raise argparse.ArgumentError(self, self._given_twice(option))
-        self._stored[id(namespace)] = weakref.ref(namespace)
         super().__call__(parser, namespace, values, option_string)
 
     def _given_twice(self, option: str) -> str:
@@ -341,6 +357,37 @@ class StoreOnce(argparse._StoreAction):
                 f"after one {option} ({option} {value} ...)"
             )
         return f"is given twice, and the second would replace the first: give one {option} {value}"
+
+
+class ToggleOnce(argparse.BooleanOptionalAction):
+    """An on/off option (``--reflection`` / ``--no-reflection``) given once, in one form.
+
+    argparse took ``--search-dilations --no-search-dilations`` as the last one said, where the
+    usage line offers them as either/or and an option given twice is refused (:class:`StoreOnce`).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._given = _Given()
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        """Set the flag; refuse it when either of its forms was given before."""
+        option = option_string or self.option_strings[0]
+        before = self._given.before(namespace, option)
+        # Named by the form given, not by argparse's "--reflection/--no-reflection".
+        if before == option:
+            raise argparse.ArgumentError(None, f"{option}: is given twice: give it once")
+        if before is not None:
+            raise argparse.ArgumentError(
+                None, f"{option}: contradicts {before}, given before: give one"
+            )
+        super().__call__(parser, namespace, values, option_string)
 
 
 class OneLineParser(argparse.ArgumentParser):

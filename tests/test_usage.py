@@ -18,6 +18,7 @@ from advisor.usage import (
     GRPC_VERBOSITIES,
     USAGE_EXIT_STATUS,
     OneLineParser,
+    ToggleOnce,
     variable_problem,
     violations_as_options,
 )
@@ -204,6 +205,30 @@ def test_an_option_is_taken_once_wherever_it_was_added(
             parser.parse_args(twice)
         assert exited.value.code == USAGE_EXIT_STATUS
         assert f"{twice[0]}: is given twice" in capsys.readouterr().err
+
+
+def test_an_on_off_option_is_given_once_in_one_form(capsys: pytest.CaptureFixture[str]) -> None:
+    # argparse took `--search-dilations --no-search-dilations` as the last one said, where the
+    # usage line offers the two as either/or and any other option given twice is refused.
+    parser = OneLineParser(prog="tool")
+    parser.add_argument("--dilations", action=ToggleOnce, default=None)
+    assert parser.parse_args(["--no-dilations"]).dilations is False
+    assert parser.parse_args([]).dilations is None
+    for given, said in (
+        (
+            ["--dilations", "--no-dilations"],
+            "--no-dilations: contradicts --dilations, given before",
+        ),
+        (
+            ["--no-dilations", "--dilations"],
+            "--dilations: contradicts --no-dilations, given before",
+        ),
+        (["--dilations", "--dilations"], "--dilations: is given twice: give it once"),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            parser.parse_args(given)
+        assert exited.value.code == USAGE_EXIT_STATUS
+        assert capsys.readouterr().err.startswith(f"tool: error: {said}")
 
 
 class _FullDisk(io.StringIO):

@@ -341,7 +341,7 @@ BUDGET_OPTIONS = (
         "--search-dilations",
         "search_dilations",
         {
-            "action": argparse.BooleanOptionalAction,
+            "action": usage.ToggleOnce,
             "help": "search dilation orders, all of them up to 64 steps (default: on)",
         },
     ),

@@ -18,7 +18,13 @@ from advisor.service.logs import (
     LOG_LEVEL_VARIABLE,
     LOG_LEVELS,
 )
-from advisor.usage import EMPTY_PATH, USAGE_EXIT_STATUS, VersionAction, exit_status_help
+from advisor.usage import (
+    EMPTY_PATH,
+    USAGE_EXIT_STATUS,
+    ToggleOnce,
+    VersionAction,
+    exit_status_help,
+)
 
 __all__ = [
     "BAD_OPTION_EXIT_STATUS",
@@ -151,12 +157,12 @@ SERVE_SETTINGS: dict[str, dict[str, Any]] = {
         "(RESOURCE_EXHAUSTED) and replace the worker (default: never)",
     },
     "reflection": {
-        "action": argparse.BooleanOptionalAction,
+        "action": ToggleOnce,
         "default": None,
         "help": "serve gRPC reflection (default: off; --no-reflection overrides a config file's)",
     },
     "access_log": {
-        "action": argparse.BooleanOptionalAction,
+        "action": ToggleOnce,
         "default": None,
         "help": "log one line per finished call: method, status, seconds, peer (default: on)",
     },
