@@ -77,20 +77,22 @@ class TableDisplay:
         printer.text(self.as_table().removesuffix("\n"))
 
 
-def packed(fields: Sequence[str], first: str, rest: str) -> list[str]:
-    """Lay ``fields`` out two spaces apart, a field that would pass the width on a new line.
+def packed(fields: Sequence[str], first: str, rest: str, separator: str = "  ") -> list[str]:
+    """Lay ``fields`` out ``separator`` apart, a field that would pass the width on a new line.
 
     A recommendation's header and shape lines as one line each ran past an 80-column terminal
     (83 columns for ``#3  interleaved  depth 4 ...``, more with a padding or a mixture); a
     field is split only where it is wider than a line on its own, as prose is (:func:`wrapped`:
     the activations' ``15,028,737 activations per input (1.79 GiB a float32 batch of 32)``,
-    which analyze's costs line wraps), so ``7,901,408 multiply-adds`` reads whole.
+    which wraps within), so ``7,901,408 multiply-adds`` reads whole. ``analyze``'s costs line
+    is such fields one space apart, each but the last ending in a comma: wrapped as prose, it
+    split ``(14.9`` from ``MiB a float32 batch of 32)``.
     """
     width = text_columns()
     lines = [first + _shown(fields[0])]
     for field in map(_shown, fields[1:]):
-        if _display_width(lines[-1]) + 2 + _display_width(field) <= width:
-            lines[-1] += "  " + field
+        if _display_width(lines[-1]) + len(separator) + _display_width(field) <= width:
+            lines[-1] += separator + field
         elif _display_width(rest + field) > width:
             lines.extend(wrapped(field, rest, rest))
         else:

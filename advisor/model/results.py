@@ -726,13 +726,15 @@ def pools_text(architecture: Architecture) -> str:
 
 def _analysis_table(analysis: Analysis, architecture: Architecture | None) -> str:
     """Lay an analysis out as ``advisor analyze`` prints it (:meth:`Analysis.as_table`)."""
-    costs = f"{analysis.parameters:,} parameters, {analysis.multiply_adds:,} multiply-adds"
+    costs = [f"{analysis.parameters:,} parameters", f"{analysis.multiply_adds:,} multiply-adds"]
     if analysis.activations is not None:
-        costs += f", {activations_text(analysis.activations)}"
+        costs.append(activations_text(analysis.activations))
     padded = analysis.padded_input if architecture is None else padded_input(architecture)
     if padded:
-        costs += f", on the input {padded}"
-    lines = [*wrapped(costs, "", ""), ""]
+        costs.append(f"on the input {padded}")
+    # Broken between the figures, never inside one: "(14.9" and "MiB a float32 batch of 32)".
+    fields = [f"{cost}," for cost in costs[:-1]] + costs[-1:]
+    lines = [*packed(fields, "", "", separator=" "), ""]
     lines.extend(_correlation_table(analysis.correlations))
     lines.extend(_efficiency_lines(analysis.efficiency, analysis.correlations))
     return "\n".join(lines) + "\n"
