@@ -750,6 +750,16 @@ class _Meant:
                 f"; it is {self.command}'s own option, so it goes before the command "
                 f"({self.command} {word})"
             )
+        if word == "--output":  # told --outputs, the network's output count, which it is not
+            outputs = (
+                ", and --outputs is the network's output count"
+                if "--outputs" in (self.options)
+                else ""
+            )
+            return (
+                "; this command writes its result on standard output: redirect it "
+                f"(> result.yaml){outputs}"
+            )
         field = word.lstrip("-").replace("-", "_")
         option = self.chosen.field_options.get(field)
         if option is not None:

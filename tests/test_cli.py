@@ -839,7 +839,7 @@ def test_a_usage_error_is_one_line_naming_the_option(
 @pytest.mark.parametrize(
     ("command", "abbreviated", "meant"),
     [
-        (["recommend", "TASK", "--budget", "5000"], ["--output", "file.yaml"], "--outputs"),
+        (["recommend", "TASK", "--budget", "5000"], ["--outp", "3"], "--outputs"),
         (["recommend", "TASK", "--budget", "5000"], ["--rep", "3"], None),  # too short to tell
         (["analyze", "TASK", "--arch", "TASK"], ["--form", "json"], "--format"),  # a shared one
         (["infer", "data.npy"], ["--out", "task.yaml"], "--output"),
@@ -849,7 +849,8 @@ def test_a_usage_error_is_one_line_naming_the_option(
 def test_an_abbreviated_option_is_refused_as_unrecognized(
     task_file: Path, command: list[str], abbreviated: list[str], meant: str | None
 ) -> None:
-    # argparse would take each as the option it begins, silently: --output 3 set --outputs.
+    # argparse would take each as the option it begins, silently: --output 3 set --outputs
+    # (--output itself is told where a result goes: test_a_misspelt_option_is_told_...).
     # The option it resembles is suggested, not taken.
     argv = [task_file if word == "TASK" else word for word in command]
     result = advisor(*argv, *abbreviated)
@@ -867,6 +868,12 @@ def test_an_abbreviated_option_is_refused_as_unrecognized(
         ),
         # Only the chosen command's options: analyze has no --budget to suggest.
         (["analyze", "TASK", "--arch", "TASK", "--bugdet", "5000"], ""),
+        # --output was told --outputs, the network's output count.
+        (
+            ["recommend", "TASK", "--budget", "5000", "--output", "x"],
+            "; this command writes its result on standard output: redirect it (> result.yaml), "
+            "and --outputs is the network's output count",
+        ),
         (
             ["recommend", "TASK", "--bugdet", "5000", "--tme-limit=3"],
             "; --bugdet: did you mean '--budget'?; --tme-limit: did you mean '--time-limit'?",
