@@ -23,7 +23,7 @@ import os
 import secrets
 import stat
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
 __all__ = ["not_utf8_in", "os_reason", "read_bounded", "read_problem", "replace_file"]
 
@@ -74,6 +74,13 @@ def os_reason(error: OSError) -> str:
     return error.strerror or str(error)
 
 
+_BINARY_KINDS: Final = (
+    (b"\x93NUMPY", "a NumPy array (.npy)"),
+    (b"PK\x03\x04", "a zip archive (.npz?)"),
+)
+"""The binary files a document's reader is most often given by mistake, by their first bytes."""
+
+
 def _not_utf8(error: UnicodeDecodeError) -> str:
     """Say where a file stops being UTF-8: ``line 3, column 7: byte 0xE9 is not UTF-8 ...``.
 
@@ -82,6 +89,12 @@ def _not_utf8(error: UnicodeDecodeError) -> str:
     ``error.object`` is the whole input decoded (a whole read's error, not a piece's).
     """
     data, start = error.object, error.start
+    kind = next((kind for magic, kind in _BINARY_KINDS if data.startswith(magic)), None)
+    if kind is not None:  # "byte 0x93 is not UTF-8 text" said nothing of what the file was
+        return (
+            f"it is {kind}, not a text document (a data sample goes to recommend --data or "
+            "advisor infer)"
+        )
     line = data.count(b"\n", 0, start) + 1
     column = start - (data.rfind(b"\n", 0, start) + 1) + 1
     return _not_utf8_at(line, column, data[start])

@@ -12,6 +12,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from advisor.cli.options import ExitCode
@@ -91,6 +92,20 @@ def test_a_file_that_is_not_utf8_is_refused_where_it_stops_being_so(
             f"cannot read task file '{task}': {place} is not UTF-8 text (save the file as UTF-8)",
         ),
     )
+
+
+def test_a_data_file_given_as_a_document_is_named_for_what_it_is(tmp_path: Path) -> None:
+    # A .npy given as the task read "byte 0x93 is not UTF-8 text (save the file as UTF-8)".
+    array, archive = tmp_path / "data.npy", tmp_path / "data.npz"
+    np.save(array, np.zeros((3, 4)))
+    np.savez(archive, data=np.zeros((3, 4)))
+    for path, kind in ((array, "a NumPy array (.npy)"), (archive, "a zip archive (.npz?)")):
+        with pytest.raises(InvalidRequestError) as raised:
+            load_task(path)
+        assert str(raised.value) == (
+            f"cannot read task file '{path}': it is {kind}, not a text document (a data sample "
+            "goes to recommend --data or advisor infer)"
+        )
 
 
 def test_a_document_longer_than_the_bound_is_refused_not_read_on(
