@@ -188,6 +188,16 @@ def test_a_task_copied_with_an_update_is_validated_and_resolved_anew() -> None:
     ]
 
 
+def test_a_part_copied_with_an_update_is_validated_too() -> None:
+    # A layer copied with channels -5 (pydantic's unchecked copy) went into an architecture,
+    # which takes a model instance as it is, and its analysis failed on a NaN.
+    layer = Layer(channels=4, pool=(2, 2))
+    assert refused_fields(lambda: layer.model_copy(update={"channels": -5})) == ["channels"]
+    assert layer.model_copy(update={"channels": 7}) == Layer(channels=7, pool=(2, 2))
+    box = Box(start=(0,), stop=(4,))
+    assert refused_fields(lambda: box.model_copy(update={"start": ("x",)})) == ["start[0]"]
+
+
 @pytest.mark.parametrize(
     ("update", "field"),
     [

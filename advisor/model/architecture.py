@@ -162,7 +162,6 @@ class Architecture(NullsOmitted):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    _copy_validates: ClassVar[bool] = True
 
     input: InputSpec
     representation: PositiveInt32 = Field(description="M, the representation channels.")

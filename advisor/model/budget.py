@@ -252,7 +252,6 @@ class Budget(NullsOmitted):
     # Every refusal, pydantic's and the checks across fields, on budget.<field> (RequestModel).
     _error_prefix: ClassVar[str] = "budget"
     foreign_keys: ClassVar[Mapping[str, str]] = CLASS_COUNT_KEYS
-    _copy_validates: ClassVar[bool] = True
 
     max_parameters: int = Field(
         gt=0, le=INT64_MAX, description="Upper bound on Architecture.parameters."

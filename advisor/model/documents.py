@@ -172,9 +172,10 @@ class RequestModel(BaseModel):
     """
 
     _error_prefix: ClassVar[str] = ""
-    # Whether model_copy validates an update: a task's and a budget's, which callers copy to
-    # page on or change an option; parts keep pydantic's unchecked copy.
-    _copy_validates: ClassVar[bool] = False
+    # Whether model_copy validates an update: every model's. A part's copy was pydantic's
+    # unchecked one: a layer copied with channels -5 went into an architecture (which does not
+    # validate a model instance again) and its analysis failed on a NaN.
+    _copy_validates: ClassVar[bool] = True
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -257,7 +258,7 @@ class RequestModel(BaseModel):
             return super().model_validate_strings(obj, **options)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """Return a copy; with ``update``, of a request (:attr:`_copy_validates`), validated anew.
+        """Return a copy; with ``update``, validated anew (:attr:`_copy_validates`).
 
         Unlike pydantic's copy, which takes an update unchecked: ``budget.model_copy(update=
         {"top_k": "3"})`` failed inside the search with a ``TypeError``, and a task's resolved

@@ -141,7 +141,6 @@ class Task(NullsOmitted):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    _copy_validates: ClassVar[bool] = True
     foreign_keys: ClassVar[Mapping[str, str]] = CLASS_COUNT_KEYS
 
     input: InputSpec
