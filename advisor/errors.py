@@ -248,9 +248,16 @@ class InvalidRequestError(BadRequestError):
     """
 
     def __init__(self, violations: Sequence[FieldViolation]) -> None:
-        if not violations:
+        given = () if isinstance(violations, str) else tuple(violations)
+        if isinstance(violations, str) or not all(isinstance(v, FieldViolation) for v in given):
+            # A message given as the violations was read letter by letter (AttributeError).
+            raise TypeError(
+                "InvalidRequestError takes a sequence of FieldViolation; for one field, "
+                "InvalidRequestError.single(field, description)"
+            )
+        if not given:
             raise ValueError("InvalidRequestError needs at least one violation")
-        self.violations: tuple[FieldViolation, ...] = tuple(violations)
+        self.violations: tuple[FieldViolation, ...] = given
         super().__init__("; ".join(map(str, fitting_violations(self.violations))))
 
     @classmethod

@@ -19,6 +19,7 @@ import pytest
 from pydantic import ConfigDict
 
 from advisor import Architecture, Budget, InvalidRequestError, Task, parse_task, recommend
+from advisor.errors import FieldViolation
 from advisor.model.architecture import Layer
 from advisor.model.documents import RequestModel
 from advisor.model.geometries import PermutationGeometry
@@ -376,3 +377,16 @@ def test_a_budgets_lists_cannot_be_changed_past_validation(
     with pytest.raises((AttributeError, TypeError)):
         mutate(getattr(budget, field))
     assert budget == Budget(max_parameters=9_000, channel_choices=[8, 16], geometries=["mirror"])
+
+
+def test_an_invalid_request_error_is_built_of_violations_or_refused_saying_how() -> None:
+    # A message given as the violations was read letter by letter: AttributeError, 'str' object
+    # has no attribute 'field'.
+    for given in ("budget.top_k: bad", ["budget.top_k: bad"]):
+        with pytest.raises(TypeError, match=r"InvalidRequestError\.single\(field, description\)"):
+            InvalidRequestError(given)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="at least one violation"):
+        InvalidRequestError([])
+    built = InvalidRequestError(FieldViolation(f, "bad") for f in ("a", "b"))  # type: ignore[arg-type]
+    assert [v.field for v in built.violations] == ["a", "b"]
+    assert pickle.loads(pickle.dumps(built)).violations == built.violations
