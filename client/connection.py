@@ -25,7 +25,7 @@ from advisor_client.targets import host_name_problem
 
 from advisor.errors import InvalidRequestError
 from advisor.model.arguments import checked_integer, require_flag, require_instance
-from advisor.model.pem import certificates_problem, key_problem, read_pem
+from advisor.model.pem import certificates_problem, key_problem, pem_path_problem, read_pem
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
 from advisor.protocol.metadata import (
     RANKING_VERSION_METADATA_KEY,
@@ -244,6 +244,12 @@ class TlsConfig:
         problem = None if name is None else host_name_problem(name)
         if problem is not None:
             raise InvalidRequestError.single("tls.server_name", problem)
+        # Here, not once a client is built: PEM text given as a path sat in the settings' repr.
+        for field in ("root_ca", "client_cert", "client_key"):
+            path = getattr(self, field)
+            problem = None if path is None else pem_path_problem(path)
+            if problem is not None:
+                raise InvalidRequestError.single(f"tls.{field}", problem)
 
     def channel_options(self) -> list[tuple[str, str]]:
         """Return the gRPC channel options these settings add (the ``server_name`` override)."""

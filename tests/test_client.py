@@ -839,10 +839,15 @@ def test_a_tls_setting_that_is_no_path_is_named_and_no_descriptor_is_touched(
             b"-----BEGIN CERTIFICATE-----\n",
             "-----BEGIN CERTIFICATE-----\n",
         ):
+            # Refused as the settings are made: PEM text sat in their repr until a client was.
             with pytest.raises(InvalidRequestError) as caught:
-                AdvisorClient("localhost:1", tls=TlsConfig(root_ca=setting))  # type: ignore[arg-type]
+                TlsConfig(root_ca=setting)  # type: ignore[arg-type]
             assert caught.value.violations[0].field == "tls.root_ca"
             assert "path of a PEM file" in caught.value.violations[0].description
+        with pytest.raises(InvalidRequestError) as caught:
+            TlsConfig(client_cert="c.pem", client_key="-----BEGIN PRIVATE KEY-----\nSECRET")
+        assert caught.value.violations[0].field == "tls.client_key"
+        assert "SECRET" not in str(caught.value)
         os.fstat(descriptor)  # still open
     finally:
         os.close(descriptor)

@@ -19,6 +19,7 @@ __all__ = [
     "MAX_PEM_BYTES",
     "certificates_problem",
     "key_problem",
+    "pem_path_problem",
     "read_pem",
     "read_pem_file",
 ]
@@ -40,20 +41,26 @@ def read_pem(path: str | os.PathLike[str] | None, field: str) -> bytes | None:
     """
     if path is None:
         return None
-    if not isinstance(path, str | os.PathLike):
-        raise InvalidRequestError.single(
-            field,
-            f"must be the path of a PEM file (a str or os.PathLike); got {type(path).__name__}",
-        )
-    if str(path).lstrip().startswith("-----BEGIN"):
-        raise InvalidRequestError.single(
-            field,
-            "holds PEM text, not the path of a PEM file: write it to a file and pass its path",
-        )
+    problem = pem_path_problem(path)
+    if problem is not None:
+        raise InvalidRequestError.single(field, problem)
     try:
         return read_pem_file(path)
     except OSError as error:
         raise InvalidRequestError.single(field, cannot_read(path, error)) from None
+
+
+def pem_path_problem(path: object) -> str | None:
+    """Say why ``path`` is no path of a PEM file (None when it may be one).
+
+    An int would be opened as a file descriptor, and bytes or a string holding PEM text are
+    content, not a file's name: a key given so was also kept, and shown, in the settings' repr.
+    """
+    if not isinstance(path, str | os.PathLike):
+        return f"must be the path of a PEM file (a str or os.PathLike); got {type(path).__name__}"
+    if str(path).lstrip().startswith("-----BEGIN"):
+        return "holds PEM text, not the path of a PEM file: write it to a file and pass its path"
+    return None
 
 
 def read_pem_file(path: str | os.PathLike[str]) -> bytes:
