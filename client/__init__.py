@@ -30,6 +30,7 @@ from advisor_client.errors import (
 )
 
 from advisor.infer.source import DataLike
+from advisor.version import __version__
 
 __all__ = [
     "AdvisorClient",
@@ -56,4 +57,5 @@ __all__ = [
     "TlsConfig",
     "UnauthenticatedError",
     "UnavailableError",
+    "__version__",
 ]
