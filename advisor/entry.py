@@ -89,10 +89,9 @@ def _client_problem() -> str | None:
 def _install(checkout: Path | None) -> str:
     """Say how to install the advisor: from ``checkout``, the one it runs from, or its wheel."""
     if checkout is not None:
-        return (
-            f"install the project from its checkout {checkout}: pip install -e . "
-            "(or bash .ci/setup)"
-        )
+        # An unpacked sdist has no .ci/: its hint named a script it lacks.
+        setup = " (or bash .ci/setup)" if (checkout / ".ci" / "setup").is_file() else ""
+        return f"install the project from its checkout {checkout}: pip install -e .{setup}"
     return (
         "reinstall the project from the wheel or checkout it came from: pip install "
         "--force-reinstall WHEEL (pip install -e . in a checkout)"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from advisor import entry
 from advisor.usage import USAGE_EXIT_STATUS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +67,14 @@ def test_a_checkout_with_another_copys_client_names_both_and_imports_neither(
         f"another copy, {other}: install the project from its checkout {ROOT}: pip install -e . "
         "(or bash .ci/setup)"
     ]
+
+
+def test_an_unpacked_sdist_is_not_told_of_the_setup_script_it_lacks(tmp_path: Path) -> None:
+    # The sdist ships no .ci/: its hint named "bash .ci/setup", which is not there.
+    assert entry._install(tmp_path) == (
+        f"install the project from its checkout {tmp_path}: pip install -e ."
+    )
+    assert entry._install(ROOT).endswith("pip install -e . (or bash .ci/setup)")
 
 
 def test_a_checkout_runs_with_its_own_client_reached_through_a_link(tmp_path: Path) -> None:
