@@ -299,95 +299,79 @@ def violations_as_options(
     )
 
 
-class _Given:
-    """The namespaces an option was stored into, and the form it was given in (kept weakly).
+class _Once(argparse.Action):
+    """An option refused when given a second time, in any of its forms (:meth:`_repeated`).
 
-    By id, as a Namespace (which defines ==) cannot be hashed; the reference tells a namespace
-    from a later one at the same address.
+    The namespaces it was stored into are kept (weakly), with the form it was given in; by id,
+    as a Namespace (which defines ==) cannot be hashed, the reference telling a namespace from a
+    later one at the same address.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._stored: dict[int, tuple[weakref.ref[argparse.Namespace], str]] = {}
 
-    def before(self, namespace: argparse.Namespace, option: str) -> str | None:
-        """Return the form the option was given in before into ``namespace``; record this one."""
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        """Take the option as its action does; refuse it when it was given before."""
+        option = option_string or next(iter(self.option_strings), self.dest)
         stored = self._stored.get(id(namespace))
         if stored is not None and stored[0]() is namespace:
-            return stored[1]
+            raise self._repeated(option, stored[1])
         self._stored[id(namespace)] = (weakref.ref(namespace), option)
-        return None
+        super().__call__(parser, namespace, values, option_string)
+
+    def _repeated(self, option: str, before: str) -> argparse.ArgumentError:
+        """Return the error of ``option`` given after ``before`` (the same option)."""
+        raise NotImplementedError
 
 
-class StoreOnce(argparse._StoreAction):
+class StoreOnce(_Once, argparse._StoreAction):
     """Store an option's value as argparse does, refusing the option given a second time.
 
     argparse's store replaces the first value by the second, and drops the first without a
     word: ``--geometries mirror --geometries contiguous`` searched contiguous pooling alone,
     ``--config a.yaml --config b.yaml`` ignored a.yaml, typos and all, and ``--budget 20000
     --budget 3000`` searched at 3,000, so the first run's page token was then refused as another
-    request's. Every store of a :class:`OneLineParser` is this one.
-
-    The namespaces it stored into are kept (weakly), as a value other than the default did not
-    tell a given option: ``--top 5 --top 3`` stored the default's own object, 5, first.
+    request's. Every store of a :class:`OneLineParser` is this one. A given option is told by
+    the namespaces it was stored into, as a value other than the default did not tell it:
+    ``--top 5 --top 3`` stored the default's own object, 5, first.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._given = _Given()
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: str | Sequence[Any] | None,
-        option_string: str | None = None,
-    ) -> None:
-        """Store ``values``; refuse them when the option was given before."""
-        option = option_string or next(iter(self.option_strings), self.dest)
-        if self._given.before(namespace, option) is not None:
-            raise argparse.ArgumentError(self, self._given_twice(option))
-        super().__call__(parser, namespace, values, option_string)
-
-    def _given_twice(self, option: str) -> str:
+    def _repeated(self, option: str, before: str) -> argparse.ArgumentError:
         """Say that ``option`` is given twice, and how to give it once."""
         value = self.metavar or self.dest.upper()
         if self.nargs in ("+", "*"):
-            return (
+            said = (
                 "is given twice, and the second list would replace the first: give every value "
                 f"after one {option} ({option} {value} ...)"
             )
-        return f"is given twice, and the second would replace the first: give one {option} {value}"
+        else:
+            said = (
+                f"is given twice, and the second would replace the first: give one {option} {value}"
+            )
+        return argparse.ArgumentError(self, said)
 
 
-class ToggleOnce(argparse.BooleanOptionalAction):
+class ToggleOnce(_Once, argparse.BooleanOptionalAction):
     """An on/off option (``--reflection`` / ``--no-reflection``) given once, in one form.
 
     argparse took ``--search-dilations --no-search-dilations`` as the last one said, where the
     usage line offers them as either/or and an option given twice is refused (:class:`StoreOnce`).
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._given = _Given()
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: str | Sequence[Any] | None,
-        option_string: str | None = None,
-    ) -> None:
-        """Set the flag; refuse it when either of its forms was given before."""
-        option = option_string or self.option_strings[0]
-        before = self._given.before(namespace, option)
-        # Named by the form given, not by argparse's "--reflection/--no-reflection".
+    def _repeated(self, option: str, before: str) -> argparse.ArgumentError:
+        """Name the form given (not argparse's ``--reflection/--no-reflection``) and the first."""
         if before == option:
-            raise argparse.ArgumentError(None, f"{option}: is given twice: give it once")
-        if before is not None:
-            raise argparse.ArgumentError(
-                None, f"{option}: contradicts {before}, given before: give one"
-            )
-        super().__call__(parser, namespace, values, option_string)
+            return argparse.ArgumentError(None, f"{option}: is given twice: give it once")
+        return argparse.ArgumentError(
+            None, f"{option}: contradicts {before}, given before: give one"
+        )
 
 
 class OneLineParser(argparse.ArgumentParser):
