@@ -428,7 +428,8 @@ class OneLineParser(argparse.ArgumentParser):
         except _MissingRequiredError as missing:
             parsed, unknown = self._unrecognized(args)
             if not unknown:
-                missing.parser._report(str(missing) + _swallowed(missing.parser, parsed))
+                hint = _swallowed(missing.parser, parsed) or _commands_named(missing.parser)
+                missing.parser._report(str(missing) + hint)
             unknown = [word for word in unknown if word.startswith("-")] or unknown
         finally:
             _deferring.active = outer
@@ -491,7 +492,7 @@ class OneLineParser(argparse.ArgumentParser):
     def _check_value(self, action: argparse.Action, value: Any) -> None:
         # argparse's own check lists the choices but does not say which one was meant.
         if action.choices is not None and value not in action.choices:
-            hint = _list_hint(self, action, [value])
+            hint = _list_hint(self, action, [value]) or _command_meant(self, action, value)
             raise argparse.ArgumentError(action, _not_a_choice(value, action.choices) + hint)
 
     def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
@@ -644,6 +645,30 @@ def _list_hint(
         f"; {option} took '{shown_path(files[-1])}' into its list, which runs to the next "
         f"option: give {positionals[0]} before {option}, or end the list with --"
     )
+
+
+def _commands_named(parser: argparse.ArgumentParser) -> str:
+    """Name ``parser``'s commands where it has them: its missing argument may be the command.
+
+    ``advisor`` alone said only ``the following arguments are required: COMMAND``.
+    """
+    commands = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    if commands is None or commands.choices is None:
+        return ""
+    return f" (one of {', '.join(commands.choices)}: {parser.prog} --help says what each does)"
+
+
+def _command_meant(parser: argparse.ArgumentParser, action: argparse.Action, value: Any) -> str:
+    """Say what ``help`` or ``version`` given as a command meant: the options that do it."""
+    if not isinstance(action, argparse._SubParsersAction):
+        return ""
+    if value == "help":
+        return (
+            f"; {parser.prog} --help lists them, {parser.prog} COMMAND --help a command's options"
+        )
+    if value == "version" and "--version" in parser._option_string_actions:
+        return f"; did you mean {parser.prog} --version?"
+    return ""
 
 
 def _swallowed(parser: argparse.ArgumentParser, parsed: argparse.Namespace) -> str:

@@ -859,6 +859,11 @@ def test_an_abbreviated_option_is_refused_as_unrecognized(
     assert line == f"advisor: error: unrecognized arguments: {' '.join(abbreviated)}{hint}"
 
 
+def test_version_written_as_a_command_is_told_the_option() -> None:
+    line = assert_one_error_line(advisor("version"), ExitCode.INVALID_ARGUMENT)
+    assert line.endswith("; did you mean advisor --version?"), line
+
+
 @pytest.mark.parametrize(
     ("argv", "hint"),
     [

@@ -96,7 +96,20 @@ def _tool() -> OneLineParser:
         # Read with --budget waived, 5 is the task and t an extra word: the option is the error.
         (["run", "--bogus", "5", "t"], "tool: error: unrecognized arguments: --bogus"),
         # Nothing unrecognized: the missing arguments, by the parser that missed them, as before.
-        ([], "tool: error: the following arguments are required: COMMAND"),
+        # The missing COMMAND is told the commands (it named COMMAND alone).
+        (
+            [],
+            "tool: error: the following arguments are required: COMMAND (one of run: tool --help "
+            "says what each does)",
+        ),
+        # A command written as help or version is told the option that does it.
+        (
+            ["help"],
+            "tool: error: COMMAND: invalid value 'help' (choose from run); tool --help lists "
+            "them, tool COMMAND --help a command's options",
+        ),
+        # A tool without --version is not told of it.
+        (["version"], "tool: error: COMMAND: invalid value 'version' (choose from run)"),
         (["run", "t"], "tool run: error: the following arguments are required: --budget"),
         (
             ["--verbose", "run"],
