@@ -13,6 +13,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import grpc
 import numpy as np
@@ -39,6 +40,13 @@ def _local_task(tmp_path: Path) -> Path:
     task = tmp_path / "local.yaml"
     task.write_text("input: {shape: [8, 8]}\npreset: local\n")
     return task
+
+
+def _untimed(run: Run) -> dict[str, Any]:
+    """A JSON result a command printed, without its timing, which differs run to run."""
+    page: dict[str, Any] = json.loads(run.stdout)
+    del page["search_seconds"]
+    return page
 
 
 def _blocks(tmp_path: Path, name: str = "data.npy") -> tuple[Path, np.ndarray]:
@@ -556,10 +564,7 @@ def test_recommend_with_data_says_it_read_flat_rows_as_the_task_grid(tmp_path: P
     runs = [
         advisor("recommend", task, "--data", d, *budget, "--format", "json") for d in (data, flat)
     ]
-    pages = [json.loads(run.stdout) for run in runs]
-    for page in pages:
-        del page["search_seconds"]
-    assert pages[0] == pages[1] and note not in runs[0].stderr
+    assert _untimed(runs[0]) == _untimed(runs[1]) and note not in runs[0].stderr
 
 
 def test_recommend_with_data_keeps_a_task_arrangement(tmp_path: Path) -> None:
@@ -986,11 +991,8 @@ def test_the_saved_task_is_the_task_searched_so_its_pages_continue_on_it(tmp_pat
     again = advisor("recommend", task, "--data", data, *search, "--page-token", token)
     on_saved = advisor("recommend", saved, *search, "--page-token", token)
     assert again.status == on_saved.status == 0, on_saved.stderr
-    pages = [json.loads(run.stdout) for run in (again, on_saved)]
-    for page in pages:
-        del page["search_seconds"]
-    assert pages[0] == pages[1]
-    assert [r["rank"] for r in pages[1]["recommendations"]] == [3, 4]
+    assert _untimed(again) == _untimed(on_saved)
+    assert [r["rank"] for r in _untimed(on_saved)["recommendations"]] == [3, 4]
 
 
 def test_a_refused_search_saves_no_task_and_keeps_the_one_saved_before(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ from advisor.errors import ServerStartError
 from advisor.protocol._proto.advisor.v1 import advisor_pb2 as pb
 from advisor.service import process_pool
 from advisor.service.admission import Admission
+from advisor.service.calls import StartedCall
 from advisor.service.limits import RequestLimits
 from advisor.service.logs import FIELDS
 from advisor.service.process_pool import ProcessWorkers
@@ -1174,14 +1175,29 @@ def test_a_late_hand_off_gives_the_next_calls_worker_an_earlier_deadline(
     assert deadline >= asked + 2.0 / 2 - 0.1  # at most half the call's time is kept
 
 
+async def _outcomes(started: StartedCall) -> list[object]:
+    """Return a started call's outcomes, up to its work's end."""
+    outcomes: list[object] = []
+    while (outcome := await started.outcomes.get()) is not None:
+        outcomes.append(outcome)
+    return outcomes
+
+
 async def _answered(workers: ProcessWorkers) -> bool:
     """Whether a ``ListPresets`` call through ``workers`` is answered (with its response alone)."""
     request = pb.ListPresetsRequest().SerializeToString()
-    started = await workers.begin("ListPresets", request, cast(Any, _CallContext()))
-    outcomes = []
-    while (outcome := await started.outcomes.get()) is not None:
-        outcomes.append(outcome)
+    outcomes = await _outcomes(
+        await workers.begin("ListPresets", request, cast(Any, _CallContext()))
+    )
     return len(outcomes) == 1 and isinstance(outcomes[0], bytes)
+
+
+async def _replacement_held(workers: ProcessWorkers, over: int) -> int:
+    """Return the pid of the replacement of ``over``, once it has stopped itself (not ready)."""
+    await _until(lambda: len(workers.pids) == 2)
+    (replacement,) = set(workers.pids) - {over}
+    await _until(lambda: stat_fields(replacement)[0] == "T")
+    return replacement
 
 
 async def _until(condition: Callable[[], bool]) -> None:
@@ -1220,9 +1236,7 @@ def test_a_worker_over_its_memory_bound_serves_until_its_replacement_is_ready(
     # comes after the first must be served all the same, by the worker over its bound.
     async def replace_while_serving() -> None:
         async with _worker_over_its_bound(monkeypatch, tmp_path) as (workers, over):
-            await _until(lambda: len(workers.pids) == 2)
-            (replacement,) = set(workers.pids) - {over}
-            await _until(lambda: stat_fields(replacement)[0] == "T")  # held: not ready
+            replacement = await _replacement_held(workers, over)
             assert await _answered(workers)  # served by the worker over its bound
             assert over in workers.pids
             os.kill(replacement, signal.SIGCONT)
@@ -1240,9 +1254,7 @@ def test_a_search_waits_for_the_replacement_of_a_worker_over_its_memory_bound(
     # answered, where the first had been refused. Only a ListPresets may run on it now.
     async def search_after_the_bound() -> None:
         async with _worker_over_its_bound(monkeypatch, tmp_path) as (workers, over):
-            await _until(lambda: len(workers.pids) == 2)
-            (replacement,) = set(workers.pids) - {over}
-            await _until(lambda: stat_fields(replacement)[0] == "T")  # held: not ready
+            replacement = await _replacement_held(workers, over)
             request = pb.RecommendRequest(task=small_task(), budget=quick_budget())
             search = asyncio.create_task(
                 workers.begin("Recommend", request.SerializeToString(), cast(Any, _CallContext()))
@@ -1251,10 +1263,7 @@ def test_a_search_waits_for_the_replacement_of_a_worker_over_its_memory_bound(
             await asyncio.sleep(0.3)
             assert not search.done()
             os.kill(replacement, signal.SIGCONT)
-            started = await search
-            outcomes = []
-            while (outcome := await started.outcomes.get()) is not None:
-                outcomes.append(outcome)
+            outcomes = await _outcomes(await search)
             # Run by the replacement, under the bound (of 1 byte here), which refuses it.
             (refused,) = outcomes
             assert isinstance(refused, CallAbortedError), refused
@@ -1346,9 +1355,7 @@ def test_a_worker_that_ended_its_output_mid_call_but_does_not_exit_is_killed_and
             request = pb.ListPresetsRequest().SerializeToString()
             started = await workers.begin("ListPresets", request, cast(Any, _CallContext()))
             async with asyncio.timeout(30):
-                outcomes: list[object] = []
-                while (outcome := await started.outcomes.get()) is not None:
-                    outcomes.append(outcome)
+                outcomes = await _outcomes(started)
             in_flight = admission.in_flight
             async with asyncio.timeout(120):
                 assert await _answered(workers)  # by its replacement
