@@ -647,12 +647,17 @@ def _list_hint(
     )
 
 
+def _commands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[Any] | None:
+    """Return ``parser``'s commands (its subparsers action), None where it has none."""
+    return next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+
+
 def _commands_named(parser: argparse.ArgumentParser) -> str:
     """Name ``parser``'s commands where it has them: its missing argument may be the command.
 
     ``advisor`` alone said only ``the following arguments are required: COMMAND``.
     """
-    commands = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    commands = _commands(parser)
     if commands is None or commands.choices is None:
         return ""
     return f" (one of {', '.join(commands.choices)}: {parser.prog} --help says what each does)"
@@ -688,7 +693,7 @@ def _before_its_command(parser: argparse.ArgumentParser, words: Sequence[str]) -
     recommend, ...)``: argparse left the option it did not know and read its value as the
     command. "" when no word before the command is an option of the command's alone.
     """
-    commands = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    commands = _commands(parser)
     at = next((i for i, word in enumerate(words) if commands and word in commands.choices), None)
     if commands is None or at is None:
         return ""
