@@ -473,9 +473,6 @@ def _metrics_endpoint(
         settings = ["host" if config.metrics_host is None else "metrics_host", "metrics_port"]
         problem = f"cannot bind {host_port(host, port)}: {bind_error(error)}"
         raise ServerStartError(settings, problem) from None
-    # The address bound, as the "metrics on" line gives it (localhost binds 127.0.0.1 alone).
-    bound = host_port(endpoint.host, endpoint.port)
-    _LOGGER.info("serving metrics at http://%s%s", bound, METRICS_PATH)
     return endpoint
 
 
@@ -546,6 +543,11 @@ async def _start_grpc(
         config.executor,
         processes,
     )
+    if endpoint is not None:
+        # Once the start succeeded (a start that failed on --port had logged it served metrics),
+        # at the address bound, as the "metrics on" line gives it (localhost binds 127.0.0.1).
+        bound = host_port(endpoint.host, endpoint.port)
+        _LOGGER.info("serving metrics at http://%s%s", bound, METRICS_PATH)
     # The limits in force, whichever of the defaults, --config and --limit set them.
     _LOGGER.info(
         "request limits: %s",

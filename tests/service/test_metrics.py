@@ -499,6 +499,17 @@ def test_a_metrics_port_in_use_is_a_start_error(
     )
 
 
+def test_a_start_that_fails_on_its_port_never_logs_serving_metrics(
+    live_server: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The endpoint binds first: a start refused on --port logged "serving metrics at ..." before
+    # its error, and the endpoint it named was closed at once.
+    argv = ["--port", str(live_server.port), "--metrics-port", "0", "--executor", "threads"]
+    with caplog.at_level(logging.INFO, logger=server_module.__name__):
+        assert serve_main(argv) == START_FAILED_EXIT_STATUS
+    assert "serving metrics" not in caplog.text
+
+
 _OWN_PORT = "%d is %s's too: each endpoint needs a port of its own"
 
 
