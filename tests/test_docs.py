@@ -339,6 +339,7 @@ _COMMAND_SECTIONS = {
     "infer": ("`infer`",),
     "export": ("`export`",),
     "serve": ("`serve` options",),
+    "completion": ("Shell completion: `completion`",),
 }
 _CALLS_SECTION = "Where the calls go"
 # Every command takes them, and the document describes them once.

@@ -16,9 +16,11 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
+from advisor.cli.completion import SHELLS, completion_script
 from advisor.cli.infer_options import add_data_arguments
 from advisor.cli.options import (
     BUDGET_OPTIONS,
+    COMPLETION_EXIT_STATUS_HELP,
     EXIT_STATUS_HELP,
     EXPORT_EXIT_STATUS_HELP,
     OUTPUT_FORMATS,
@@ -48,6 +50,7 @@ from advisor.service.options import (
     add_serve_arguments,
     address,
 )
+from advisor.stdout import print_text
 from advisor.usage import (
     GRPC_DEFAULT_VERBOSITY,
     LinesHelpFormatter,
@@ -222,6 +225,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_serve_arguments(serve)
     serve.reporter = report_failure
+
+    completion = _add_command(
+        commands,
+        "completion",
+        "print a shell completion script of advisor and advisor-server",
+        description="Print a completion script of advisor and advisor-server for SHELL. Load it "
+        'in the current shell with eval "$(advisor completion bash)", or for every shell save '
+        "it as ~/.local/share/bash-completion/completions/advisor (and a copy named "
+        "advisor-server); write it again after an upgrade.",
+        epilog=COMPLETION_EXIT_STATUS_HELP,
+    )
+    completion.add_argument("shell", metavar="SHELL", choices=SHELLS, help="bash or zsh")
     return parser
 
 
@@ -234,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the process)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "completion":  # made from the parser alone: no engine, no gRPC
+        return print_text(completion_script(args.shell, parser), parser.prog)
     own_process = argv is None
     default = "NONE" if own_process else GRPC_DEFAULT_VERBOSITY
     serving = args.command == "serve"

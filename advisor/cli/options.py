@@ -25,6 +25,7 @@ from advisor.stdout import BROKEN_PIPE_EXIT_STATUS, OUTPUT_INTERRUPTED_EXIT_STAT
 
 __all__ = [
     "BUDGET_OPTIONS",
+    "COMPLETION_EXIT_STATUS_HELP",
     "CONNECTION_OPTIONS",
     "EMBEDDED_OPTIONS",
     "EXIT_STATUS_HELP",
@@ -126,6 +127,17 @@ _EXPORT_EXIT_STATUS_MEANINGS: dict[int, str] = {
 EXPORT_EXIT_STATUS_HELP = usage.exit_status_help(_EXPORT_EXIT_STATUS_MEANINGS)
 """The exit statuses as ``export``'s help lists them: the others' help listed 3 to 7, the
 statuses of a call, and options export does not have (``--token-file``, ``--timeout``)."""
+
+COMPLETION_EXIT_STATUS_HELP = usage.exit_status_help(
+    {
+        ExitCode.OK: "success",
+        ExitCode.OTHER: "standard output could not be written",
+        ExitCode.INVALID_ARGUMENT: "usage error (a shell other than bash or zsh)",
+        ExitCode.INTERRUPTED: _OUTPUT_CUT_SHORT,
+        ExitCode.BROKEN_PIPE: _EXIT_STATUS_MEANINGS[ExitCode.BROKEN_PIPE],
+    }
+)
+"""The exit statuses as ``completion``'s help lists them: it only writes a script."""
 
 OutputFormat = Literal["table", "json", "yaml"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = get_args(OutputFormat)
