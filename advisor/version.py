@@ -25,7 +25,7 @@ UNKNOWN_VERSION: Final = "0+unknown"
 """The version of code neither in a checkout nor installed (copied by hand): a valid PEP 440
 version, below every release, so a comparison with it does not raise."""
 
-RANKING_VERSION: Final = 8
+RANKING_VERSION: Final = 9
 """The version of the order the search ranks one request's designs in, written in every page
 token and part of its digest (:mod:`advisor.search.paging`) and in every result
 (``ranking_version``): raised whenever that order changes (the objective, its factors, its
@@ -48,7 +48,8 @@ primes taken in turn (:func:`advisor.search.candidates.interleaved_steps`; lengt
 mirror 2, 5, global 10, not only 2, 2, global 25 or 5, 5, global 4), 2026-12-07; 8: a
 correlation's relation is read alike with its sides swapped (:meth:`advisor.model.maps.Sides.of`;
 on 3 steps {0, 1} against {2} was a shift by 2, {2} against {0, 1} one by 1, and the #1 differed),
-2026-12-08."""
+2026-12-08; 9: mixtures of equal score rank by fewer parameters (they were left in the order their
+pairs were scored in), 2026-12-08."""
 
 _PYPROJECT: Final = Path(__file__).resolve().parent.parent / "pyproject.toml"
 

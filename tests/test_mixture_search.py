@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import math
 import re
 import time
@@ -1034,3 +1035,74 @@ def test_a_mixture_names_the_trees_it_is_measured_against_as_the_trees_do() -> N
             said[match[1]].add(match[0])
     assert mixtures_measured, [d.rationale for d in designs]
     assert [len(phrases) for phrases in said.values()] == [1, 1], said
+
+
+_TIE = "It ties the design ranked just above it on "
+_LEADS = {
+    "is a tree, which reaches that score alone",
+    "leads by needing fewer parameters",
+    "leads only by the order the search paired the trees in",
+    "leads only by the search's listing order",
+}
+
+
+def _halves_and_neighbours(steps: int) -> Task:
+    half = steps // 2
+    return parse_task(
+        {
+            "input": {"shape": [steps]},
+            "correlations": [
+                {
+                    "name": "halves",
+                    "a": {"box": {"start": [0], "stop": [half]}},
+                    "b": {"box": {"start": [half], "stop": [steps]}},
+                },
+                {
+                    "name": "neighbours",
+                    "a": {"indices": list(range(0, steps, 2))},
+                    "b": {"indices": list(range(1, steps, 2))},
+                },
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("steps", "budget", "families"),
+    [
+        (16, 3_000, ("contiguous", "dilations", "mixture")),  # five mixtures of one score
+        (16, 3_000, ("interleaved", "contiguous", "mixture")),  # tied trees below mixtures
+        (8, 50_000, ("contiguous", "mirror", "mixture")),  # mixtures that tie a tree
+    ],
+)
+def test_every_design_that_ties_the_one_above_says_so_and_what_ranks_that_first(
+    steps: int, budget: int, families: tuple[str, ...]
+) -> None:
+    # Tied mixtures said nothing (ranked in the order their pairs were scored in), and a tree
+    # ranked 5 below mixtures read "It ties the design ranked 1": its rank among the trees.
+    limits = Budget(max_parameters=budget, geometries=families, top_k=8, time_limit_seconds=None)
+    ranked = recommend(_halves_and_neighbours(steps), limits).recommendations
+    ties = 0
+    for above, below in itertools.pairwise(ranked):
+        tied = above.score == below.score
+        said = below.rationale.count(_TIE)
+        assert said == tied, below.rank
+        if not tied:
+            continue
+        ties += 1
+        lead = below.rationale.split(_TIE)[1].split("and that one ", 1)[1].split(".")[0]
+        assert lead in _LEADS
+        if below.architecture.mixture is not None:
+            # A tree before a mixture of its score; of two mixtures, the smaller first.
+            assert (lead == "is a tree, which reaches that score alone") == (
+                above.architecture.mixture is None
+            )
+            if above.architecture.mixture is not None:
+                assert above.parameters <= below.parameters
+                assert (lead == "leads by needing fewer parameters") == (
+                    above.parameters < below.parameters
+                )
+        else:
+            assert above.architecture.mixture is None  # tied trees stay together
+    assert ties >= 1
+    assert _TIE not in ranked[0].rationale

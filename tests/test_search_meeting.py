@@ -185,14 +185,14 @@ def test_a_design_that_ties_the_one_ranked_above_it_says_so_and_what_decided() -
     decided = ("leads by needing fewer parameters", "pools each", "leads only by the search's")
     ties = 0
     for above, below in itertools.pairwise(ranked):
-        said = f"It ties the design ranked {above.rank} on every figure of the score" in (
+        said = "It ties the design ranked just above it on every figure of the score" in (
             below.rationale
         )
         same = (above.score, above.parameters) == (below.score, below.parameters)
         assert said == same, below.rank
         if said:
             ties += 1
-            note = below.rationale.split(f"design ranked {above.rank} on every figure")[1]
+            note = below.rationale.split("design ranked just above it on every figure")[1]
             assert any(f"and that one {words}" in note for words in decided)
     assert ties >= 2
     assert "It ties the design ranked" not in ranked[0].rationale

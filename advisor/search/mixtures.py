@@ -273,7 +273,7 @@ def with_mixtures(
     if not ranking_whole:
         require_whole_ranking(stop, caller, offset)
     contenders: list[Recommendation | _Scored] = [*result.recommendations, *scored]
-    ranked = sorted(contenders, key=_score)
+    ranked = sorted(contenders, key=_rank_key)
     more_trees = result.next_page_token is not None
     if complete and not more_trees and 0 < offset >= len(ranked):
         raise InvalidRequestError.single(
@@ -293,10 +293,19 @@ def with_mixtures(
             recommendations.append(entry)
             end = position
             continue
+        tie = _tie_above(ranked, position)
         try:
             recommendations.append(
                 _recommendation(
-                    task, entry, objective, scope, reading, searched, leaders, notes, analyses
+                    task,
+                    entry,
+                    objective,
+                    scope,
+                    reading,
+                    searched,
+                    leaders,
+                    [*notes, tie] if tie else notes,
+                    analyses,
                 )
             )
             end = position
@@ -360,8 +369,39 @@ def _pairing_share(stop: StopSignal, analyses: float) -> float:
 
 
 def _score(entry: Recommendation | _Scored) -> float:
-    """Rank key, best first (the sort is stable: trees before mixtures of equal score)."""
+    """Return the score, negated: the key of the best first (of equals, the first listed)."""
     return -(entry.score[0] if isinstance(entry, _Scored) else entry.score)
+
+
+def _rank_key(entry: Recommendation | _Scored) -> tuple[float, bool, int]:
+    """Rank key, best first: the score, then a tree before a mixture that only ties it.
+
+    A tree reaches that score alone. Between mixtures of equal score, the one of fewer
+    parameters (tied mixtures were left in the order their pairs were scored in, which no
+    rationale said); the sort is stable, so the trees keep the tree search's order and mixtures
+    of equal parameters the pairing order.
+    """
+    if isinstance(entry, _Scored):
+        return (_score(entry), True, entry.architecture.parameters)
+    return (_score(entry), False, 0)
+
+
+def _tie_above(ranked: Sequence[Recommendation | _Scored], position: int) -> str:
+    """Say that the mixture ranked ``position`` ties the design above, and what ranks that first.
+
+    Empty for the first design and where the scores differ; a tree's rationale says the same of
+    the tree above it (:func:`~advisor.search.notes.tie_above`).
+    """
+    entry = ranked[position - 1]
+    if position == 1 or _score(above := ranked[position - 2]) != _score(entry):
+        return ""
+    if not isinstance(above, _Scored):
+        lead = "is a tree, which reaches that score alone"
+    elif above.architecture.parameters < entry.architecture.parameters:
+        lead = "leads by needing fewer parameters"
+    else:
+        lead = "leads only by the order the search paired the trees in"
+    return f"It ties the design ranked just above it on the score, and that one {lead}."
 
 
 def mixture_of(

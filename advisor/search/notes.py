@@ -343,8 +343,11 @@ def tie_above(run: SearchRun, rank: int, entry: Entry) -> str:
     above = run.board.top[rank - 2]
     if above.allocation.keys != entry.allocation.keys:
         return ""
+    # Not by its rank: a mixture search ranks its mixtures among the trees after these notes
+    # (a tree ranked 5 read "ties the design ranked 1"); a tree that ties another stays next to
+    # it there, as a mixture of equal score ranks after the trees.
     return (
-        f"It ties the design ranked {rank - 1} on every figure of the score, and that one "
+        "It ties the design ranked just above it on every figure of the score, and that one "
         f"{_tie_lead(run, above, entry)}."
     )
 
