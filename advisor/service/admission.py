@@ -33,7 +33,23 @@ from typing import ClassVar, Protocol
 
 from advisor.stopping import StopCause, StopSignal
 
-__all__ = ["Admission", "CallGate", "NotServingError", "SaturatedError", "ShuttingDownError"]
+__all__ = [
+    "Admission",
+    "CallGate",
+    "NotServingError",
+    "SaturatedError",
+    "ShuttingDownError",
+    "every_slot",
+]
+
+
+def every_slot(slots: int) -> str:
+    """Name every advisor slot of a server of ``slots``, as the subject of a plural verb's refusal.
+
+    >>> every_slot(1), every_slot(4)
+    ('the one advisor slot is', 'all 4 advisor slots are')
+    """
+    return "the one advisor slot is" if slots == 1 else f"all {slots} advisor slots are"
 
 
 class SaturatedError(Exception):
@@ -158,7 +174,7 @@ class Admission:
         if self._shutting_down:
             raise ShuttingDownError("the server is shutting down")
         if self._in_flight >= self._max_in_flight:
-            raise SaturatedError(f"all {self._max_in_flight} advisor slots are busy; retry later")
+            raise SaturatedError(f"{every_slot(self._max_in_flight)} busy; retry later")
 
     def begin_shutdown(self, grace_seconds: float) -> None:
         """Refuse new calls from now on; admitted calls have ``grace_seconds`` to finish.

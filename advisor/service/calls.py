@@ -27,7 +27,12 @@ from google.protobuf.message_factory import GetMessageClass
 
 from advisor.errors import InvalidRequestError, RefusedLimit
 from advisor.protocol._proto.advisor.v1 import advisor_pb2
-from advisor.service.admission import NotServingError, SaturatedError, ShuttingDownError
+from advisor.service.admission import (
+    NotServingError,
+    SaturatedError,
+    ShuttingDownError,
+    every_slot,
+)
 from advisor.service.logs import FIELDS
 from advisor.service.servicer import AdvisorServicer
 from advisor.service.status import (
@@ -166,8 +171,8 @@ class StartingWorkers:
         """Begin the call on the workers once they are ready (see :class:`CallStarter`)."""
         if not self._workers.done() and self._waiting >= self._slots:
             raise SaturatedError(
-                f"all {self._slots} advisor slots are taken by calls waiting for the workers "
-                "to start; retry later"
+                f"{every_slot(self._slots)} taken by calls waiting for the workers to start; "
+                "retry later"
             )
         self._waiting += 1
         try:

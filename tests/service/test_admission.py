@@ -15,9 +15,15 @@ def test_admits_up_to_the_bound_then_refuses_at_once() -> None:
     with admission.admit(), admission.admit():
         assert admission.in_flight == 2
         started = time.monotonic()
-        with pytest.raises(SaturatedError), admission.admit():
+        with pytest.raises(SaturatedError) as refused, admission.admit():
             pass
         assert time.monotonic() - started < 1.0  # refused, not waiting for a slot
+    assert str(refused.value) == "all 2 advisor slots are busy; retry later"
+    single = Admission(1)
+    with single.admit(), pytest.raises(SaturatedError) as refused, single.admit():
+        pass
+    # A server of one worker said "all 1 advisor slots are busy".
+    assert str(refused.value) == "the one advisor slot is busy; retry later"
     assert admission.in_flight == 0
 
 
