@@ -7,7 +7,8 @@ every level, widths doubling per level (16x16 images: M = 8, widths 8-16-32-64, 
 - the advisor's top :data:`ADVISOR_TOP` from the full default search
   (:func:`advisor.search.recommend.recommend`, no restriction but ``outputs``);
 - :data:`RANDOM_DRAWS` random draws from the advisor's own search space (more when the search
-  returns fewer than :data:`ADVISOR_TOP` designs, so every pool holds 24)
+  returns fewer than :data:`ADVISOR_TOP` designs, so every pool holds 24 members; an advisor
+  pick that is the standard CNN is a member apart from ``baseline-doubling``, by its family)
   (:func:`advisor.search.recommend.sample_architectures`: a recommendable tree uniformly, then
   one of the width vectors the search considers for it, spending at least half the budget; a
   draw that is not a pool member yet);
