@@ -20,6 +20,7 @@ from advisor.model.task import Task, load_task, parse_task
 from advisor.model.text import binary_size, listed
 from advisor.protocol import wire
 from advisor.search.coherence import describe_relation
+from advisor.search.comparisons import versus
 from advisor.search.explain import rationale, summary
 from advisor.search.objective import ARRANGEMENT_WEIGHT, Objective
 from advisor.search.rationale_inputs import Design, Widening
@@ -1537,3 +1538,32 @@ def test_a_share_under_one_percent_is_written_to_one_digit_as_larger_ones_are(
 ) -> None:
     # 0.996% read "1.0% of the target" beside another share's "1%", and 0.0996% "0.10%".
     assert percent_text(share) == said
+
+
+def test_a_compared_score_below_the_compared_decimals_is_written_as_its_parts_product() -> None:
+    # Scores compare at 12 decimals: a shallow net of 1024x1024 read "scores 0 (the weighted
+    # mean fraction of the targets 9.727e-06, times 7.48e-06 ..., times 0.00564 ...)".
+    objective = Objective(
+        targets=np.array([1000.0]),
+        weights=np.array([1.0]),
+        kind="weighted",
+        least_discarded=1.0,
+        best_coherence=0.5,
+    )
+    fraction, discarded, coherence = 1e-2, 1.0 + 20.0, 0.5 * 1e-6
+    reference = Design(
+        description="one global pooling",
+        widths=(4, 8),
+        parameters=100,
+        log2_ranks=(1000.0 * fraction,),
+        score=float(
+            objective.keys([1000.0 * fraction], discarded=[discarded], coherence=[coherence])[0, 0]
+        ),
+        discarded=discarded,
+        coherence=coherence,
+    )
+    chosen = replace(reference, description="mirror pooling", log2_ranks=(1000.0,), score=1.0)
+    text = versus("the shallow net", chosen, reference, objective, ["c"], "complete")
+    product = fraction * 2.0 ** (-ARRANGEMENT_WEIGHT * 20.0) * 1e-6
+    assert reference.score == 0.0 < product < 5e-13
+    assert f"scores {product:.4g} (0 at the 12 decimals scores compare at) (the weighted" in text

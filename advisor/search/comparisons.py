@@ -84,7 +84,7 @@ def versus(
     stronger = _stronger(chosen, reference, objective, names)
     head = (
         f"{capitalised(label)} at this budget ({reference.description}, "
-        f"{reference.widths_text()}{held}) scores {reference.score:.4g}"
+        f"{reference.widths_text()}{held}) scores {_score_shown(reference, objective)}"
         f"{stronger or _score_made(reference, objective)}"
     )
     if counted[best] <= 0:
@@ -120,13 +120,32 @@ def _score_made(reference: Design, objective: Objective) -> str:
     ]
     if not factors:
         return ""
-    reached = objective.fractions(np.asarray(reference.log2_ranks))
-    weighted = objective.kind == "weighted"
-    fraction = float(reached @ objective.weights) if weighted else float(reached.min())
     return (
-        f" (the {fraction_kind(objective)} fraction of the targets {fraction:.4g}, "
-        f"{', '.join(factors)})"
+        f" (the {fraction_kind(objective)} fraction of the targets "
+        f"{_fraction(reference, objective):.4g}, {', '.join(factors)})"
     )
+
+
+def _fraction(design: Design, objective: Objective) -> float:
+    """Return the fraction of the targets the score starts from: the weighted mean, or the least."""
+    reached = objective.fractions(np.asarray(design.log2_ranks))
+    weighted = objective.kind == "weighted"
+    return float(reached @ objective.weights) if weighted else float(reached.min())
+
+
+def _score_shown(reference: Design, objective: Objective) -> str:
+    """Write a compared net's score, which the sentence goes on to make of its parts.
+
+    Scores compare at 12 decimals, so one below 5e-13 is 0: "scores 0 (the weighted mean
+    fraction of the targets 9.727e-06, times 7.48e-06 ..., times 0.00564 ...)" read as a sum
+    gone wrong. Such a score is written as its parts' product, saying it compares as 0.
+    """
+    if reference.score != 0:
+        return f"{reference.score:.4g}"
+    product = _fraction(reference, objective)
+    for value, _ in score_factors(reference, objective):
+        product *= value
+    return f"{product:.4g} (0 at the 12 decimals scores compare at)" if product > 0 else "0"
 
 
 def _stronger(chosen: Design, reference: Design, objective: Objective, names: Sequence[str]) -> str:
