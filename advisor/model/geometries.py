@@ -400,7 +400,13 @@ def validate_permutation(
             path, f"has {counted(len(permutation), 'entry', 'entries')}, {held}"
         )
     values = np.asarray(permutation)
-    if values.dtype.kind in "iu" and np.array_equal(np.sort(values), np.arange(size)):
+    # Each of 0..size-1 once: counted, not sorted (4 ms against 13 for a million ids).
+    if (
+        values.dtype.kind in "iu"
+        and values.min() >= 0
+        and values.max() < size
+        and bool((np.bincount(values, minlength=size) == 1).all())
+    ):
         return
     problems = _set_problems([operator.index(v) for v in permutation], range(size))
     raise InvalidRequestError.single(path, f"must be a permutation of range({size}): {problems}")

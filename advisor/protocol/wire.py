@@ -300,7 +300,7 @@ def _geometry_document(message: advisor_pb2.Geometry) -> str | _Document:
     if kind == "named":
         return _NAMED_GEOMETRY.label(message.named, "geometry.named")
     if kind == "permutation":
-        return {"permutation": list(message.permutation.permutation)}
+        return {"permutation": message.permutation.permutation[:]}  # a list; faster than list()
     if kind == "dilations":
         return {"dilations": list(message.dilations.dilations)}
     raise InvalidRequestError.single("geometry", "set one of named, permutation or dilations")
