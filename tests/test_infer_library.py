@@ -20,6 +20,7 @@ import advisor
 from advisor.infer import inference as inference_module
 from advisor.infer.data import data_from_array
 from advisor.infer.dependence import dependence_graph
+from advisor.infer.report import task_file
 from advisor.model.documents import read_document
 from advisor.model.task import task_document
 from advisor.service.server import ServerConfig, start_server
@@ -300,3 +301,12 @@ def test_a_report_without_a_task_says_why_in_its_table() -> None:
         "no task: no pair of locations depends more than independent ones would (evidence "
         f"from {noise.threshold:.3f})"
     ) in " ".join(noise.as_table().split())
+
+
+@pytest.mark.parametrize("values", [_smooth(), _shuffled()], ids=["grid", "arranged"])
+def test_an_inferred_task_equals_the_task_file_written_from_it(values: np.ndarray) -> None:
+    # The arranged stripes' ids came in the arrangement's order, the file's ascending: one
+    # task, two cache keys (equal sets; regions compare their ids in order).
+    report = advisor.infer_task(values, shape=[8, 8])
+    assert report.task is not None
+    assert advisor.parse_task(task_file(report.task)) == report.task

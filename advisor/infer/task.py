@@ -321,8 +321,9 @@ def _measure_arranged(
     measured = []
     for split in splits:
         poll(stop)
-        a_ids = permutation[np.flatnonzero(split.a.reshape(-1))]
-        b_ids = permutation[np.flatnonzero(split.b.reshape(-1))]
+        # Ascending, as a task file written and read back holds them (and as regions compare).
+        a_ids = np.sort(permutation[np.flatnonzero(split.a.reshape(-1))])
+        b_ids = np.sort(permutation[np.flatnonzero(split.b.reshape(-1))])
         measured.append(_measure_ids(evidence, null, split.name, a_ids, b_ids))
     return splits, measured
 
