@@ -61,8 +61,9 @@ class HandOffWatch:
     process; only positive ones count (a call whose work ended early says nothing of it). Kept:
     the last :data:`SAMPLES` of the last :data:`HORIZON_SECONDS`, so a load that has gone away
     stops costing time. A call's worker is given its deadline less :data:`GROWTH` times the
-    longest of them (its own margin comes on top), and never less than half of its time: a
-    machine too loaded for that is one the deadline cannot be met on by stopping sooner.
+    longest of them (its own margin comes on top), never so much less that its work has under
+    about half the call's time (:meth:`most_kept`): a machine too loaded for that is one the
+    deadline cannot be met on by stopping sooner.
     """
 
     SAMPLES = 64
@@ -86,11 +87,23 @@ class HandOffWatch:
             self._seen.popleft()
         return max((seconds for _, seconds in self._seen), default=0.0)
 
+    @staticmethod
+    def most_kept(remaining: float) -> float:
+        """Return the most of a call's ``remaining`` seconds kept for the hand-offs seen.
+
+        What leaves the work about half the call's time once the worker's margin is kept too
+        (:func:`reply_margin`), and nothing where the margin alone takes half. Capped at half the
+        time, with the margin on top, a 0.1 s call after 35 ms hand-offs kept 50 ms and its
+        worker 50 more, and an analysis of 8 ms ended ``DEADLINE_EXCEEDED`` at once.
+        """
+        half = remaining / 2
+        return max(0.0, half - reply_margin(half))
+
     def plan(self, remaining: float | None) -> WorkerDeadline:
         """Return the worker's deadline for a call with ``remaining`` seconds (None: none)."""
         now = self._clock()
         if remaining is None or not math.isfinite(remaining):
             return WorkerDeadline(math.inf, math.inf)
-        kept = min(self.GROWTH * self.longest(), remaining / 2)
+        kept = min(self.GROWTH * self.longest(), self.most_kept(remaining))
         stop = now + remaining - kept - reply_margin(remaining - kept)
         return WorkerDeadline(now + remaining - kept, stop if stop > now else math.inf)

@@ -79,8 +79,11 @@ def test_the_worker_stops_in_time_for_the_hand_offs_seen_or_keeps_half_its_time(
         return
     assert math.isclose(planned.stop, planned.deadline - margin, rel_tol=0, abs_tol=tolerance)
     longest = max([0.0, *handoffs])
-    if planned.deadline > clock.now + remaining / 2 + tolerance:  # the floor does not bind
+    if HandOffWatch.GROWTH * longest < HandOffWatch.most_kept(remaining):  # no cap binds
         assert planned.stop + HandOffWatch.GROWTH * longest <= call_ends + tolerance
+    else:  # the work keeps about half the call's time, less its own margin's change
+        work = planned.stop - clock.now if planned.stop < math.inf else 0.0
+        assert work >= min(remaining / 2, remaining - reply_margin(remaining)) - 0.05 * remaining
 
 
 def test_a_call_too_short_for_any_work_teaches_no_hand_off() -> None:
@@ -97,3 +100,15 @@ def test_a_call_too_short_for_any_work_teaches_no_hand_off() -> None:
     assert watch.longest() == 0.0
     planned = watch.plan(0.1)
     assert planned.stop == clock.now + 0.1 - reply_margin(0.1)
+
+
+def test_a_short_call_after_slow_hand_offs_keeps_time_for_its_work() -> None:
+    # After 35 ms hand-offs a 0.1 s call kept 50 ms for them and its worker 50 ms more: its
+    # work had none, and an analysis of 8 ms ended DEADLINE_EXCEEDED within 5 ms.
+    clock = ManualClock()
+    watch = _watch_with(clock, [0.035])
+    planned = watch.plan(0.1)
+    assert planned.deadline == clock.now + 0.1  # the margin alone takes half: nothing more kept
+    assert planned.stop == clock.now + 0.1 - reply_margin(0.1)
+    planned = watch.plan(0.4)  # here 1.5 x 35 ms fits below the cap, and is kept
+    assert math.isclose(planned.deadline, clock.now + 0.4 - HandOffWatch.GROWTH * 0.035)
