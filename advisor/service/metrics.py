@@ -129,12 +129,12 @@ class Metrics:
         with self._lock:
             self._replacements += 1
 
-    def exposition(self, *, draining: bool, serving: bool, workers: int) -> str:
+    def exposition(self, *, draining: bool, serving: bool, workers: int, busy: int) -> str:
         """Return every metric in Prometheus' text exposition format 0.0.4.
 
-        ``draining``, ``serving`` and ``workers`` are the server's state at the scrape: whether
-        it has begun to drain, whether its health reports the advisor SERVING, and the advisor
-        calls it serves at once.
+        ``draining``, ``serving``, ``workers`` and ``busy`` are the server's state at the
+        scrape: whether it has begun to drain, whether its health reports the advisor SERVING,
+        the advisor calls it serves at once, and the slots taken by work.
         """
         with self._lock:
             calls = sorted(self._calls.items())
@@ -164,6 +164,12 @@ class Metrics:
                 "gauge",
                 "Advisor calls the server serves at once.",
                 [("advisor_workers", workers)],
+            ),
+            *_family(
+                "advisor_slots_busy",
+                "gauge",
+                "Advisor slots taken by work, which may outlive its call.",
+                [("advisor_slots_busy", busy)],
             ),
             *_family(
                 "advisor_calls_total",

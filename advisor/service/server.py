@@ -443,7 +443,10 @@ async def _start(
             signalled = stopping is not None and stopping.is_set()
             draining = signalled or admission.shutting_down
             return counted.exposition(
-                draining=draining, serving=health.serving, workers=config.workers
+                draining=draining,
+                serving=health.serving,
+                workers=config.workers,
+                busy=admission.in_flight,
             )
 
         endpoint = _metrics_endpoint(config, config.metrics_port, exposition)

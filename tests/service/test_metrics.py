@@ -41,7 +41,7 @@ from advisor.version import RANKING_VERSION, __version__
 from tests.service.test_katib import experiment
 from tests.support.server_process import ServerProcess
 from tests.support.waiting import wait_until
-from tests.support.workloads import quick_budget, small_task
+from tests.support.workloads import LONG_TASK, long_budget, quick_budget, small_task
 
 _SECONDS = 30.0
 _SAMPLE = re.compile(r"^(?P<name>[a-z_]+)(?:\{(?P<labels>.*)\})? (?P<value>\S+)$")
@@ -137,11 +137,13 @@ def test_a_scrape_counts_the_calls_made_and_times_them(
     assert samples["advisor_draining", frozenset()] == 0
     assert samples["advisor_serving", frozenset()] == 1
     assert samples["advisor_workers", frozenset()] == 2
+    assert samples["advisor_slots_busy", frozenset()] == 0
     families = {
         "advisor_info": "gauge",
         "advisor_draining": "gauge",
         "advisor_serving": "gauge",
         "advisor_workers": "gauge",
+        "advisor_slots_busy": "gauge",
         "advisor_calls_total": "counter",
         "advisor_call_seconds": "histogram",
         "advisor_calls_in_flight": "gauge",
@@ -150,6 +152,27 @@ def test_a_scrape_counts_the_calls_made_and_times_them(
     for name, kind in families.items():
         assert f"\n# TYPE {name} {kind}\n" in f"\n{text}"
         assert re.search(rf"^# HELP {name} \S", text, re.MULTILINE), name
+
+
+def test_a_slot_its_work_holds_is_busy_while_the_call_runs_and_free_after(
+    metered: tuple[RunningServer, grpc.Channel],
+) -> None:
+    # advisor_calls_in_flight counts calls, and work outlives its call: a server refusing every
+    # call SERVER_BUSY read 0 calls in flight. The slots taken are a gauge of their own.
+    running, channel = metered
+    address = running.metrics_address or ""
+    stub = advisor_pb2_grpc.ArchitectureAdvisorStub(channel)
+    search = stub.StreamRecommend(
+        pb.RecommendRequest(task=LONG_TASK, budget=long_budget()), timeout=_SECONDS
+    )
+    next(search)  # its first progress event: the work holds a slot
+
+    def busy() -> float:
+        return _samples(_scrape(address)[1])["advisor_slots_busy", frozenset()]
+
+    assert busy() == 1
+    search.cancel()
+    wait_until(lambda: busy() == 0, _SECONDS)
 
 
 def test_a_call_of_a_method_the_server_lacks_is_counted_as_other(
@@ -341,7 +364,7 @@ def test_a_call_longer_than_a_minute_falls_in_a_bucket_of_its_own() -> None:
     buckets = {
         float(_label(labels, "le")): count
         for labels, count in _of(
-            _samples(metrics.exposition(draining=False, serving=True, workers=1)),
+            _samples(metrics.exposition(draining=False, serving=True, workers=1, busy=0)),
             "advisor_call_seconds_bucket",
             method="Recommend",
         ).items()
@@ -359,14 +382,14 @@ def test_a_call_longer_than_a_minute_falls_in_a_bucket_of_its_own() -> None:
 def test_label_values_and_the_servers_state_are_written_as_the_format_says() -> None:
     metrics = Metrics(['/s.S/a"b\\c\nd'])
     metrics.started('/s.S/a"b\\c\nd')
-    text = metrics.exposition(draining=False, serving=True, workers=3)
+    text = metrics.exposition(draining=False, serving=True, workers=3, busy=0)
     assert 'advisor_calls_in_flight{method="a\\"b\\\\c\\nd"} 1\n' in text
     assert _of(_samples(text), "advisor_calls_in_flight") == {
         frozenset({("method", 'a"b\\c\nd')}): 1
     }
-    state = _samples(metrics.exposition(draining=True, serving=False, workers=3))
-    names = ("advisor_draining", "advisor_serving", "advisor_workers")
-    assert [state[name, frozenset()] for name in names] == [1, 0, 3]
+    state = _samples(metrics.exposition(draining=True, serving=False, workers=3, busy=2))
+    names = ("advisor_draining", "advisor_serving", "advisor_workers", "advisor_slots_busy")
+    assert [state[name, frozenset()] for name in names] == [1, 0, 3, 2]
 
 
 def test_a_value_is_written_as_the_shortest_float_that_reads_back_as_it() -> None:
@@ -377,7 +400,7 @@ def test_a_value_is_written_as_the_shortest_float_that_reads_back_as_it() -> Non
     metrics.ended("/s.S/m", "OK", 1e20)
     metrics.started("/s.S/m")
     metrics.ended("/s.S/m", "OK", 0.5)
-    text = metrics.exposition(draining=False, serving=True, workers=3)
+    text = metrics.exposition(draining=False, serving=True, workers=3, busy=0)
     assert 'advisor_call_seconds_sum{method="m"} 1e+20\n' in text
     assert 'advisor_call_seconds_bucket{method="m",le="0.5"} 1\n' in text
     assert 'advisor_call_seconds_bucket{method="m",le="60"} 1\n' in text
