@@ -163,7 +163,7 @@ def test_a_slot_its_work_holds_is_busy_while_the_call_runs_and_free_after(
     address = running.metrics_address or ""
     stub = advisor_pb2_grpc.ArchitectureAdvisorStub(channel)
     search = stub.StreamRecommend(
-        pb.RecommendRequest(task=LONG_TASK, budget=long_budget()), timeout=_SECONDS
+        pb.StreamRecommendRequest(task=LONG_TASK, budget=long_budget()), timeout=_SECONDS
     )
     next(search)  # its first progress event: the work holds a slot
 
