@@ -1567,3 +1567,37 @@ def test_a_compared_score_below_the_compared_decimals_is_written_as_its_parts_pr
     product = fraction * 2.0 ** (-ARRANGEMENT_WEIGHT * 20.0) * 1e-6
     assert reference.score == 0.0 < product < 5e-13
     assert f"scores {product:.4g} (0 at the 12 decimals scores compare at) (the weighted" in text
+
+
+def test_an_interleaved_sequence_tree_of_windows_of_2_names_its_dilation_order() -> None:
+    # Its `dilations` stays null (the family is interleaved), and the rationale said nothing:
+    # a user after a dilated stack worked the order out.
+    steps = 16
+    task = parse_task(
+        {
+            "input": {"shape": [steps]},
+            "correlations": [
+                {"name": f"p{i}", "a": {"indices": [i]}, "b": {"indices": [i + steps // 2]}}
+                for i in range(steps // 2)
+            ],
+        }
+    )
+    ranked = recommend(task, Budget(max_parameters=2000, time_limit_seconds=None)).recommendations
+    noted = [r for r in ranked if "dilated stack of dilations" in r.rationale]
+    assert noted, [r.architecture.family for r in ranked]
+    for design in ranked:
+        windows_of_2 = all(math.prod(layer.pool) == 2 for layer in design.architecture.layers)
+        said = design in noted
+        assert said == (design.architecture.family == "interleaved" and windows_of_2)
+        if not said:
+            continue
+        (order,) = re.findall(r"\{dilations: \[([\d, ]+)\]\}", design.rationale)
+        dilations = [int(d) for d in order.split(", ")]
+        dilated = design.architecture.model_copy(update={"geometry": {"dilations": dilations}})
+        # The same windows, so the same figures; and a gather-free stack's level l runs its
+        # conv on the steps the earlier dilations leave (docs/FORMATS.md §2), those counted.
+        assert (
+            analyze(task, dilated).correlations == analyze(task, design.architecture).correlations
+        )
+        left = [steps - sum(dilations[:level]) for level in range(len(dilations))]
+        assert left == [steps // 2**level for level in range(len(dilations))]

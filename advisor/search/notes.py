@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from advisor.model.budget import DEFAULT_COMPUTE_FACTOR
+from advisor.model.geometries import is_sequence
 from advisor.model.grid import MAX_LOCATIONS, Padding, channel_axis_hint, padded_shape
 from advisor.model.schedule import grid_text
 from advisor.model.text import family_words, listed, told_apart
@@ -219,6 +220,30 @@ def one_level_note(shape: tuple[int, ...]) -> str:
         f"The input {list(shape)} is pooled in one level only, padded or not (no padding past "
         f"{MAX_LOCATIONS:,} locations is searched), so this net is measured against itself: "
         "crop or downsample the input for a deeper net."
+    )
+
+
+def dilated_note(candidate: Candidate, shape: Sequence[int]) -> str:
+    """Say the dilation order an interleaved tree of a sequence is, where it is one; else "".
+
+    Pooled in windows of 2 at every level, an unpadded sequence's interleaved tree pools at
+    level l the steps 2^(L-1-l) apart: the dilated stack largest first (docs/THEORY.md §7),
+    which needs no gather, and whose convs run on the positions ``multiply_adds`` counts
+    (docs/FORMATS.md §2). Its ``dilations`` stays null (the family is interleaved), and the
+    rationale said nothing of it, so a user after a dilated stack worked the order out.
+    """
+    if (
+        candidate.family != "interleaved"
+        or candidate.padding is not None
+        or not is_sequence(shape)
+        or any(math.prod(pool) != 2 for pool in candidate.pools)
+    ):
+        return ""
+    order = ", ".join(str(2**level) for level in reversed(range(len(candidate.pools))))
+    return (
+        "On this sequence the tree is also the dilated stack of dilations "
+        f"{order} (bottom level first; the geometry {{dilations: [{order}]}}), which runs "
+        "without the gather, each conv on the positions its multiply-adds count."
     )
 
 

@@ -38,7 +38,14 @@ from advisor.search.headroom import (
     widenings,
     wider_limit,
 )
-from advisor.search.notes import channel_note, one_level_note, page_notes, stop_words, tie_above
+from advisor.search.notes import (
+    channel_note,
+    dilated_note,
+    one_level_note,
+    page_notes,
+    stop_words,
+    tie_above,
+)
 from advisor.search.paging import PAST_THE_END, next_page_token
 from advisor.search.rationale_inputs import Design, Leaders, Scope
 from advisor.search.run import SearchRun
@@ -234,7 +241,6 @@ def build_recommendation(
     """
     architecture, analysis = _analysed(run, entry, stop, pricing)
     described = replace(design(run, entry), activations=architecture.activations)
-    tie = tie_above(run, rank, entry)
     holding = held(run, entry)
     searched = families_searched(run)
     said = summary(
@@ -247,6 +253,7 @@ def build_recommendation(
         searched,
     )
     shape = run.task.input.shape
+    added = [n for n in (tie_above(run, rank, entry), dilated_note(entry.candidate, shape)) if n]
     brief = " ".join(s for s in (said, channel_note(shape), one_level_note(tuple(shape))) if s)
     text = rationale(
         described,
@@ -260,7 +267,7 @@ def build_recommendation(
         more_budget=more_budget(run, entry),
         more_budget_limit=wider_limit(run, entry, said=bool(holding)),
         efficiency=analysis.efficiency,
-        notes=[*notes, tie] if tie else notes,
+        notes=[*notes, *added],
         scope=targets_scope(run, complete),
         reading=relations_read(run),
         leaders=leaders(run),
