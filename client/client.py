@@ -245,6 +245,7 @@ class AdvisorClient:
         self._answered = False
         self._server_version: ServerVersion | None = None
         self._without_certificate = tls is not None and tls.client_cert is None
+        self._with_certificate = tls is not None and tls.client_cert is not None
         if tls is None:
             self._channel = grpc.insecure_channel(target, options=options)
         else:
@@ -825,6 +826,7 @@ class AdvisorClient:
                 client_closed=self._closed,
                 plaintext=self._plaintext and not self._answered,
                 without_certificate=self._without_certificate,
+                with_certificate=self._with_certificate,
                 sent_request_id=request_id,
                 timeout=timeout,
                 unanswered_target=None if self._answered else self._target,

@@ -64,6 +64,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidRequestError",
     "LimitExceededError",
+    "CERTIFICATE_REFUSED_HINT",
     "CLIENT_CERTIFICATE_HINT",
     "SEVERAL_ADDRESSES_HINT",
     "LONGER_TIMEOUT",
@@ -463,6 +464,14 @@ CLIENT_CERTIFICATE_HINT: Final = (
 was made (:data:`_CONNECT_FAILED`) and gRPC's words name no cause: a server that asks for one
 ends the handshake, which gRPC reports as ``Socket closed``, no word of a certificate."""
 
+CERTIFICATE_REFUSED_HINT: Final = (
+    " (if the server checks client certificates, it may have refused this one: "
+    "TlsConfig(client_cert=...) must be signed by a CA the server trusts, its tls_client_ca)"
+)
+"""Appended to the same ``UNAVAILABLE`` on a channel with a client certificate: a server that
+checks them ends the handshake on one its CA did not sign as it does without one, ``Socket
+closed``, and logs nothing."""
+
 SEVERAL_ADDRESSES_HINT: Final = (
     " (gRPC says how the last address it tried failed, and {target} may stand for several, "
     "whose failures may differ, a TLS handshake's among them: call one address, such as the "
@@ -538,6 +547,7 @@ def error_from_rpc(
     client_closed: bool = False,
     plaintext: bool = False,
     without_certificate: bool = False,
+    with_certificate: bool = False,
     sent_request_id: str | None = None,
     timeout: float | None = None,
     unanswered_target: str | None = None,
@@ -564,6 +574,10 @@ def error_from_rpc(
         connection never made (:data:`_CONNECT_FAILED`), whose words name no other cause (a
         server certificate not trusted, a server without TLS), then adds
         :data:`CLIENT_CERTIFICATE_HINT`, as a server that asks for one leaves no other trace.
+    with_certificate
+        Whether the call went over TLS with a client certificate: the same ``UNAVAILABLE``
+        then adds :data:`CERTIFICATE_REFUSED_HINT` (a server that checks client certificates
+        ends the handshake alike on one its CA did not sign).
     sent_request_id
         The ``x-request-id`` the call sent, which a server honours as the call's id: the
         error's ``request_id`` where no status of the server's came with one (the call's own
@@ -601,9 +615,8 @@ def error_from_rpc(
     refused = _refused_message(error.code(), error.details() or "")
     reason = LIMIT_EXCEEDED_REASON if refused is not None else _reason(status)
     several = unanswered_target if unanswered_target and may_be_several(unanswered_target) else None
-    converted = _converted(
-        error, status, reason, client_closed, plaintext, without_certificate, several
-    )
+    certificate = with_certificate if with_certificate or without_certificate else None
+    converted = _converted(error, status, reason, client_closed, plaintext, certificate, several)
     if isinstance(converted, DeadlineExceededError) and timeout is not None:
         converted = _past_timeout(converted, reason, timeout, unanswered_target)
     answered_id = _request_id(error)
@@ -620,14 +633,14 @@ def _converted(
     reason: str | None,
     client_closed: bool,
     plaintext: bool,
-    without_certificate: bool,
+    certificate: bool | None,
     several: str | None,
 ) -> AdvisorRpcError:
     """Return the typed error of a failed call whose rich status is ``status`` (or None).
 
-    ``reason`` is its ErrorInfo's (:func:`_reason`); ``several`` the channel's target where it
-    may stand for several addresses and no server has answered on it. See
-    :func:`error_from_rpc`.
+    ``reason`` is its ErrorInfo's (:func:`_reason`); ``certificate`` whether a TLS call sent a
+    client certificate (None: a plaintext call); ``several`` the channel's target where it may
+    stand for several addresses and no server has answered on it. See :func:`error_from_rpc`.
     """
     code = error.code()
     details = error.details() or ""
@@ -654,8 +667,8 @@ def _converted(
         details = (details or "unknown service") + _NOT_FOUND_HINT
     if code == grpc.StatusCode.UNAVAILABLE and plaintext and PLAINTEXT_REFUSED in details:
         details += PLAINTEXT_HINT
-    if code == grpc.StatusCode.UNAVAILABLE and without_certificate and _unexplained(details):
-        details += CLIENT_CERTIFICATE_HINT
+    if code == grpc.StatusCode.UNAVAILABLE and certificate is not None and _unexplained(details):
+        details += CERTIFICATE_REFUSED_HINT if certificate else CLIENT_CERTIFICATE_HINT
     if code == grpc.StatusCode.UNAVAILABLE and several is not None and _refused(details):
         details += SEVERAL_ADDRESSES_HINT.format(target=several)
     return _ERROR_BY_CODE.get(code, AdvisorRpcError)(code, details, limits)

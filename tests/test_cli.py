@@ -1478,6 +1478,11 @@ def test_mutual_tls_target(tmp_path: Path) -> None:
         # gRPC's words ("Socket closed") name no certificate.
         line = assert_one_error_line(unknown_ca, ExitCode.UNAVAILABLE)
         assert line.endswith("pass --tls-client-cert and --tls-client-key)")
+        intruder: list[str | Path] = ["--tls-client-cert", pem.intruder_cert]
+        intruder += ["--tls-client-key", pem.intruder_key]
+        refused = advisor("presets", "--target", running.address, "--tls-ca", pem.ca, *intruder)
+        line = assert_one_error_line(refused, ExitCode.UNAVAILABLE)
+        assert line.endswith("must be signed by a CA the server trusts, its --tls-client-ca)")
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ from advisor_client.client import AdvisorClient
 from advisor_client.connection import RetryPolicy, TlsConfig
 from advisor_client.conversions import task_model
 from advisor_client.errors import (
+    CERTIFICATE_REFUSED_HINT,
     CLIENT_CERTIFICATE_HINT,
     PLAINTEXT_HINT,
     PLAINTEXT_REFUSED,
@@ -1023,6 +1024,30 @@ def test_mutual_tls_round_trip(tmp_path: Path) -> None:
     # gRPC's words ("Socket closed") name no certificate.
     assert caught.value.details.endswith(CLIENT_CERTIFICATE_HINT)
     assert PLAINTEXT_HINT not in caught.value.details
+
+
+def test_a_client_certificate_another_ca_signed_is_said_to_be_maybe_refused(
+    tmp_path: Path,
+) -> None:
+    # A server that checks client certificates ends the handshake on one its CA did not sign
+    # as it does without one ("Socket closed"), and logs nothing: the error named no cause.
+    pem = make_certificates(tmp_path)
+    config = ServerConfig(
+        host="localhost",
+        workers=1,
+        tls_cert=pem.server_cert,
+        tls_key=pem.server_key,
+        tls_client_ca=pem.ca,
+    )
+    tls = TlsConfig(root_ca=pem.ca, client_cert=pem.intruder_cert, client_key=pem.intruder_key)
+    with (
+        start_server(config) as running,
+        AdvisorClient(running.address, tls=tls, retry=RetryPolicy(max_attempts=1)) as client,
+        pytest.raises(UnavailableError) as caught,
+    ):
+        client.list_presets()
+    assert caught.value.details.endswith(CERTIFICATE_REFUSED_HINT)
+    assert CLIENT_CERTIFICATE_HINT not in caught.value.details
 
 
 def test_a_draining_tls_server_s_refusal_is_not_said_to_want_a_client_certificate(

@@ -25,6 +25,7 @@ from advisor_client.client import AdvisorClient
 from advisor_client.connection import RetryPolicy, TlsConfig
 from advisor_client.conversions import task_model
 from advisor_client.errors import (
+    CERTIFICATE_REFUSED_HINT,
     CLIENT_CERTIFICATE_HINT,
     LONGER_TIMEOUT,
     MAX_MESSAGE_BYTES_SETTING,
@@ -404,6 +405,7 @@ def _details(error: AdvisorRpcError, embedded: bool) -> str:
     details = (
         details.replace(PLAINTEXT_HINT, _PLAINTEXT_HINT)
         .replace(CLIENT_CERTIFICATE_HINT, _CLIENT_CERTIFICATE_HINT)
+        .replace(CERTIFICATE_REFUSED_HINT, _CERTIFICATE_REFUSED_HINT)
         .replace(LONGER_TIMEOUT, _LONGER_TIMEOUT)
         .replace(BUSY_WAIT_SETTING, CONNECTION_OPTIONS["retry.busy_wait_seconds"])
         .replace(BUSY_WAIT_HINT, _BUSY_WAIT_HINT)
@@ -470,6 +472,12 @@ _CLIENT_CERTIFICATE_HINT = (
     " (if the server asks for a client certificate, pass --tls-client-cert and --tls-client-key)"
 )
 """The client's :data:`CLIENT_CERTIFICATE_HINT` in the command's terms."""
+
+_CERTIFICATE_REFUSED_HINT = (
+    " (if the server checks client certificates, it may have refused this one: --tls-client-cert "
+    "must be signed by a CA the server trusts, its --tls-client-ca)"
+)
+"""The client's :data:`CERTIFICATE_REFUSED_HINT` in the command's terms."""
 
 _LONGER_TIMEOUT = "pass a longer --timeout"
 """The client's :data:`LONGER_TIMEOUT` in the command's terms."""
