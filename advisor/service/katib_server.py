@@ -142,15 +142,21 @@ def start_katib_server(
         ``katib_port`` when the address cannot be bound.
     """
     files = None if data_dir is None else _writable_files(data_dir, namespace or "")
+    limits = limits or RequestLimits()
     server = grpc.server(
         ThreadPoolExecutor(max_workers=workers + _RESERVED_THREADS, thread_name_prefix="katib"),
         # Outermost, the ids: the access line names the call's.
         interceptors=[SyncRequestIds(), *_access_log(access_log, metrics)],
-        options=[("grpc.so_reuseport", 0)],  # a port in use is an error, not a shared port
+        options=[
+            ("grpc.so_reuseport", 0),  # a port in use is an error, not a shared port
+            # As the advisor's port (gRPC's 4 MiB took requests over a lower limit).
+            ("grpc.max_receive_message_length", limits.max_message_bytes),
+            ("grpc.max_send_message_length", limits.max_message_bytes),
+        ],
     )
     admission = Admission(workers)
     api_pb2_grpc.add_SuggestionServicer_to_server(
-        KatibSuggestionServicer(limits or RequestLimits(), admission, files), server
+        KatibSuggestionServicer(limits, admission, files), server
     )
     health_servicer = SyncHealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Final
 
-from advisor.errors import FieldViolation, InvalidRequestError, LimitExceededError
+from advisor.errors import InvalidRequestError, LimitExceededError
 from advisor.infer.terms import MAX_TOP_K
 from advisor.integrations.katib import (
     KatibSearch,
@@ -54,6 +54,7 @@ from advisor.service.request_parts import (
     architecture_violations,
     budget_violations,
     input_violations,
+    name_violations,
     task_violations,
     widths_violations,
 )
@@ -149,7 +150,8 @@ def check_katib_request(
 ) -> None:
     """Raise :class:`LimitExceededError` naming every field of a Katib request over a limit.
 
-    Checked on the raw experiment before it is read: the grid of ``input_sizes`` (``[H, W, C]``
+    Checked on the raw experiment before it is read: its ``name`` (``max_name_chars``), the grid
+    of ``input_sizes`` (``[H, W, C]``
     has the grid H x W, ``[N, 1, C]`` N, ``[D, H, W, C]`` D x H x W), ``output_sizes``,
     ``num_layers``, each ``num_filter`` space (counted, not expanded) and, for GetSuggestions,
     ``total_request_number``, for ValidateAlgorithmSettings ``max_trial_count`` (both
@@ -157,7 +159,8 @@ def check_katib_request(
     """
     graph = request.experiment.spec.nas_config.graph_config
     field = "experiment.spec.nas_config.graph_config"
-    violations: list[FieldViolation] = []
+    # A name of megabytes was a file of as many in --katib-data-dir and a log line as long.
+    violations = list(name_violations(request.experiment.name, limits, "experiment.name"))
     spec = input_document(list(graph.input_sizes))
     if spec is not None:  # else the experiment's reader names it
         grid = math.prod(spec["shape"])

@@ -37,6 +37,7 @@ __all__ = [
     "architecture_violations",
     "budget_violations",
     "input_violations",
+    "name_violations",
     "task_violations",
     "widths_violations",
 ]
@@ -74,7 +75,8 @@ def _grid_advice(spec: advisor_pb2.InputSpec, limits: RequestLimits) -> str:
     return "".join(f"; {text}" for text in advice)
 
 
-def _name_violations(name: str, limits: RequestLimits, field: str) -> Iterator[FieldViolation]:
+def name_violations(name: str, limits: RequestLimits, field: str) -> Iterator[FieldViolation]:
+    """Refuse a name longer than ``max_name_chars``: a correlation's, a preset's, a family."""
     yield from count_over(field, "name length (characters)", len(name), limits, "max_name_chars")
 
 
@@ -90,7 +92,7 @@ def _region_violations(
     """
     kind = region.WhichOneof("kind")
     if kind == "preset":
-        yield from _name_violations(region.preset, limits, f"{field}.preset")
+        yield from name_violations(region.preset, limits, f"{field}.preset")
         return
     if kind == "indices":
         where, what, count = f"{field}.indices", "index count", len(region.indices.values)
@@ -127,11 +129,11 @@ def task_violations(
         f"{field}.arrangement", "arrangement length", len(task.arrangement), limits, "max_locations"
     )
     if task.HasField("preset"):
-        yield from _name_violations(task.preset, limits, f"{field}.preset")
+        yield from name_violations(task.preset, limits, f"{field}.preset")
     grid = _admitted_grid(task.input, limits)
     for i, correlation in enumerate(task.correlations[: limits.max_correlations]):
         at = f"{field}.correlations[{i}]"
-        yield from _name_violations(correlation.name, limits, f"{at}.name")
+        yield from name_violations(correlation.name, limits, f"{at}.name")
         yield from _region_violations(correlation.a, limits, f"{at}.a", grid)
         if correlation.HasField("b"):
             yield from _region_violations(correlation.b, limits, f"{at}.b", grid)
@@ -187,7 +189,7 @@ def architecture_violations(
             f"{field}.outputs", "output count", architecture.outputs, limits, "max_channels"
         )
     if architecture.HasField("family"):
-        yield from _name_violations(architecture.family, limits, f"{field}.family")
+        yield from name_violations(architecture.family, limits, f"{field}.family")
     if architecture.HasField("representation_kernel"):
         yield from _kernel_violations(architecture.representation_kernel, limits, field)
 

@@ -113,6 +113,11 @@ def _many_outputs(e: api_pb2.Experiment) -> None:
     e.spec.nas_config.graph_config.output_sizes[:] = [10**6]
 
 
+def _long_name(e: api_pb2.Experiment) -> None:
+    # A name of megabytes was a file of as many in --katib-data-dir and a log line as long.
+    e.name = "y" * 257
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -123,6 +128,7 @@ def _many_outputs(e: api_pb2.Experiment) -> None:
         (_endless_range, f"{WIDTHS}.feasible_space"),
         (_deep, f"{GRAPH}.num_layers"),
         (_many_outputs, f"{GRAPH}.output_sizes"),
+        (_long_name, "experiment.name"),
     ],
 )
 def test_an_experiment_over_the_limits_is_refused_by_both_rpcs(
@@ -383,6 +389,26 @@ def test_an_answer_the_size_estimate_admits_is_within_the_message_limit() -> Non
         server.stop(0)
     assert len(reply.parameter_assignments) == 2
     assert reply.ByteSize() <= limits.max_message_bytes
+
+
+def test_a_request_over_the_message_limit_is_refused_as_on_the_advisors_port() -> None:
+    # The endpoint kept gRPC's 4 MiB whatever max_message_bytes said: 3 MB went through 1 MB.
+    large = experiment()
+    large.name = "z" * 200
+    large.spec.nas_config.graph_config.input_sizes[:] = [8, 8, 1]
+    request = api_pb2.ValidateAlgorithmSettingsRequest(experiment=large)
+    request.experiment.spec.nas_config.operations.operation.add().operation_type = "x" * 300_000
+    server = start_katib_server(
+        "127.0.0.1", 0, workers=1, limits=RequestLimits(max_message_bytes=200_000)
+    )
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            katib = api_pb2_grpc.SuggestionStub(channel)
+            refused = _refusal(katib.ValidateAlgorithmSettings, request)
+    finally:
+        server.stop(0)
+    assert refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, refused.details()
+    assert "larger than max" in (refused.details() or "")
 
 
 def test_validation_refuses_a_parallel_trial_count_whose_calls_answer_is_over_the_limit() -> None:
