@@ -171,7 +171,7 @@ def test_ctrl_c_while_waiting_for_a_slot_ends_the_wait(
     lines = stderr.splitlines()
     assert lines[0] == interrupt.STOPPING
     assert re.fullmatch(
-        r"advisor: error: RESOURCE_EXHAUSTED: all 1 advisor slots are busy; retry later; Ctrl-C "
+        r"advisor: error: RESOURCE_EXHAUSTED: the one advisor slot is busy; retry later; Ctrl-C "
         r"ended the wait for a slot after [0-9.]+ s: no search ran \(request id \w+\)",
         lines[1],
     ), lines

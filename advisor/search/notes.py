@@ -30,6 +30,7 @@ from advisor.words import counted
 
 __all__ = [
     "channel_note",
+    "dilated_note",
     "one_level_note",
     "page_notes",
     "search_notes",
