@@ -17,6 +17,8 @@ from advisor.service.options import add_serve_arguments
 from advisor.usage import OneLineParser
 
 _HARNESS = r"""
+set -u  # a user's strict settings: the functions must not trip on them
+shopt -s failglob
 source "$1"
 shift
 for line in "$@"; do
@@ -30,7 +32,8 @@ done
 complete -p advisor advisor-server
 """
 """Completes each command line given (its last word; a trailing space starts an empty one) as
-bash does on Tab, printing the words offered, then the ``complete`` lines registered."""
+bash does on Tab, printing the words offered, then the ``complete`` lines registered; under
+``set -u`` and ``failglob``, which a file name of glob characters tripped."""
 
 
 def _completed(tmp_path: Path, *lines: str) -> list[set[str]]:
@@ -66,7 +69,8 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 
 def test_commands_options_and_choices_complete(tmp_path: Path) -> None:
-    (tmp_path / "task.yaml").touch()
+    for name in ("task.yaml", "t[1].yaml", "-dash.yaml"):
+        (tmp_path / name).touch()
     (tmp_path / "tasks").mkdir()
     cases = {
         "advisor ": {"recommend", "infer", "analyze", "presets", "export", "serve", "completion"},
@@ -82,17 +86,28 @@ def test_commands_options_and_choices_complete(tmp_path: Path) -> None:
         "advisor recommend --geometries ": set(FAMILIES),
         "advisor recommend --geometries mirror con": {"contiguous"},
         "advisor recommend --from-data correlations --to": {"--token-file", "--top", "--top-k"},
-        # Files where a file is expected, nothing where a number or an address is.
-        "advisor recommend t": {"task.yaml", "tasks"},
-        "advisor recommend --budget 5000 t": {"task.yaml", "tasks"},
-        "advisor analyze - --arch t": {"task.yaml", "tasks"},
-        "advisor recommend --tls-ca t": {"task.yaml", "tasks"},
+        # --option=value as one word, as zsh gives it: the values, after the option.
+        "advisor recommend --format=j": {"--format=json"},
+        "advisor recommend --geometries=mi": {"--geometries=mirror", "--geometries=mixture"},
+        # Files where a file is expected (a name of glob characters was globbed away),
+        # directories where a directory is, nothing where a number or an address is.
+        "advisor recommend t": {"task.yaml", "t[1].yaml", "tasks"},
+        "advisor recommend --budget 5000 t": {"task.yaml", "t[1].yaml", "tasks"},
+        "advisor analyze - --arch t": {"task.yaml", "t[1].yaml", "tasks"},
+        "advisor recommend --tls-ca t": {"task.yaml", "t[1].yaml", "tasks"},
+        "advisor serve --katib-data-dir t": {"tasks"},
         "advisor recommend --budget ": set(),
         "advisor recommend --target ": set(),
         "advisor recommend --seed -": set(),  # a value, though it starts with "-"
+        # After --, no options: a file named like one. A positional given is not offered again.
+        "advisor recommend --budget 5 -- -": {"-dash.yaml"},
+        "advisor recommend task.yaml ": set(),
+        "advisor recommend - --budget 5 t": set(),
+        "advisor completion bash ": set(),
         "advisor-server --por": {"--port"},
-        "advisor-server --config t": {"task.yaml", "tasks"},
+        "advisor-server --config t": {"task.yaml", "t[1].yaml", "tasks"},
         "advisor-server --executor ": {"threads", "processes"},
+        "advisor-server ": set(),
         "advisor serve --executor ": {"threads", "processes"},
         "advisor bogus --": set(),
     }
@@ -114,10 +129,14 @@ def test_the_zsh_script_is_the_bash_script_behind_bashcompinit() -> None:
     zsh = completion_script("zsh", build_parser()).splitlines()
     assert zsh[0] == bash[0].replace("bash", "zsh")
     assert zsh[1:3] == [
-        "(( $+functions[compdef] )) || { autoload -U +X compinit && compinit }",
+        # Braced: under setopt ksharrays "$+functions[compdef]" was a bad output format.
+        "(( ${+functions[compdef]} )) || { autoload -U +X compinit && compinit }",
         "autoload -U +X bashcompinit && bashcompinit",
     ]
-    assert zsh[3:] == bash[1:]
+    # zsh's emulation has no compopt: its completions are file names where registered.
+    registered = [line.replace("complete -F", "complete -o filenames -F") for line in bash[1:]]
+    assert zsh[3:] == registered
+    assert registered != bash[1:]
 
 
 def test_the_command_prints_the_script_without_loading_grpc() -> None:

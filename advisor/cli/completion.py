@@ -2,9 +2,11 @@
 
 ``advisor completion bash`` prints a bash script; ``advisor completion zsh`` the same script
 behind zsh's ``bashcompinit``. It completes the commands, every command's options, the values of
-an option with choices (``--format``, ``--geometries``, ``--pooling``, ...) and file names where
-a file is expected (a task, an ARCH, ``--data``, ``--output``, a TLS file); an option taking a
-number or an address completes nothing. The script is static: a Tab press runs no Python (the
+an option with choices (``--format``, ``--geometries``, ``--pooling``, ...), also written
+``--option=value``, file names where a file is expected (a task, an ARCH, ``--data``,
+``--output``, a TLS file) and directories where a directory is; an option taking a number or an
+address completes nothing, nor does a positional argument already given, and after ``--`` every
+word is one. The script is static: a Tab press runs no Python (the
 command's start, a few tenths of a second, would be felt on every press), so it describes the
 installed version and is written again after an upgrade. It is made from the parsers themselves,
 so an option added to a command is completed without a change here.
@@ -28,10 +30,16 @@ _PATH_TYPES: Final = frozenset({"read_path", "output_path", "saved_path", "given
 _FILE_METAVARS: Final = frozenset({"FILE", "ARCH"})
 """The metavars of untyped values that name a file (``--arch``, ``--tls-ca``): files too."""
 
+_DIRECTORY_METAVARS: Final = frozenset({"DIR"})
+"""The metavars of values that name a directory (``--katib-data-dir``): directories only."""
+
 _SERVE: Final = "serve"
 """The command whose options ``advisor-server`` takes (both are built by the same function)."""
 
 Arity = Literal["none", "one", "many"]
+
+Paths = Literal["", "files", "directories"]
+"""What a value completes as when it has no choices: nothing, file names, directory names."""
 
 
 @dataclass(frozen=True)
@@ -40,16 +48,17 @@ class _Option:
 
     flags: tuple[str, ...]
     arity: Arity
-    files: bool
+    paths: Paths
     choices: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class _Command:
-    """A command's options, and what its positional arguments complete as."""
+    """A command's options, and its positional arguments: how many, and what they complete as."""
 
     options: tuple[_Option, ...]
-    files: bool
+    positionals: int
+    paths: Paths
     choices: tuple[str, ...]
 
 
@@ -66,10 +75,11 @@ def completion_script(shell: str, parser: argparse.ArgumentParser) -> str:
     from advisor.model.budget import FAMILIES  # not at import: building the parser loads no model
 
     commands = _commands(parser, {"FAMILY": FAMILIES})
-    head = _ZSH_HEAD if shell == "zsh" else ""
+    zsh = shell == "zsh"
+    script = _script(_command(parser), commands, _ZSH_REGISTER if zsh else "")
     return (
         f"# {shell} completion of advisor and advisor-server, written by "
-        f"'advisor completion {shell}'.\n{head}{_script(_command(parser), commands)}"
+        f"'advisor completion {shell}'.\n{_ZSH_HEAD if zsh else ''}{script}"
     )
 
 
@@ -94,17 +104,17 @@ def _command(
 ) -> _Command:
     """Describe one parser's options and positional arguments (its subcommands apart)."""
     options: list[_Option] = []
-    files = False
-    choices: tuple[str, ...] = ()
+    positionals: list[argparse.Action] = []
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            continue
-        if action.option_strings:
+            positionals.append(action)
+        elif action.option_strings:
             options.append(_option(action, named or {}))
         else:
-            files = files or action.choices is None
-            choices += tuple(map(str, action.choices or ()))
-    return _Command(tuple(options), files, choices)
+            positionals.append(action)
+    choices = tuple(str(c) for action in positionals for c in action.choices or ())
+    paths: Paths = "files" if any(a.choices is None for a in positionals) else ""
+    return _Command(tuple(options), len(positionals), paths, choices)
 
 
 def _option(action: argparse.Action, named: Mapping[str, Sequence[str]]) -> _Option:
@@ -117,13 +127,17 @@ def _option(action: argparse.Action, named: Mapping[str, Sequence[str]]) -> _Opt
     else:
         arity = "one"
     metavar = action.metavar if isinstance(action.metavar, str) else ""
-    files = getattr(action.type, "__name__", "") in _PATH_TYPES or metavar in _FILE_METAVARS
+    paths: Paths = ""
+    if metavar in _DIRECTORY_METAVARS:
+        paths = "directories"
+    elif getattr(action.type, "__name__", "") in _PATH_TYPES or metavar in _FILE_METAVARS:
+        paths = "files"
     choices = tuple(map(str, action.choices or named.get(metavar, ())))
-    return _Option(tuple(action.option_strings), arity, files, choices)
+    return _Option(tuple(action.option_strings), arity, paths, choices)
 
 
-def _script(top: _Command, commands: dict[str, _Command]) -> str:
-    """Write the bash functions and their ``complete`` lines."""
+def _script(top: _Command, commands: dict[str, _Command], register: str) -> str:
+    """Write the bash functions and their ``complete`` lines (``register``: its options)."""
     arity = _cases(
         (f"{name} {flag}", f"echo {option.arity}")
         for name, command in [("", top), *commands.items()]
@@ -132,30 +146,41 @@ def _script(top: _Command, commands: dict[str, _Command]) -> str:
         if option.arity != "none"
     )
     values = _cases(
-        (f"{name} {flag}", _values(option.files, option.choices))
+        (f"{name} {flag}", _values(option.paths, option.choices))
         for name, command in commands.items()
         for option in command.options
         for flag in option.flags
         if option.arity != "none"
     )
     flags = _cases(
-        (name, _values(False, [flag for option in command.options for flag in option.flags]))
+        (name, _values("", [flag for option in command.options for flag in option.flags]))
         for name, command in [("", top), *commands.items()]
     )
     positional = _cases(
-        (name, _values(command.files, command.choices))
-        for name, command in [("", _Command((), False, tuple(commands))), *commands.items()]
+        (name, _values(command.paths, command.choices))
+        for name, command in [("", top), *commands.items()]
+    )
+    counts = _cases(
+        (name, f"echo {command.positionals}") for name, command in [("", top), *commands.items()]
     )
     return _TEMPLATE.format(
-        arity=arity, values=values, flags=flags, positional=positional, serve=_SERVE
+        arity=arity,
+        values=values,
+        flags=flags,
+        positional=positional,
+        counts=counts,
+        serve=_SERVE,
+        register=register,
     )
 
 
-def _values(files: bool, choices: Sequence[str]) -> str:
-    """Return the bash statement that completes a value: a file, one of ``choices``, or none."""
+def _values(paths: Paths, choices: Sequence[str]) -> str:
+    """Return the bash statement that completes a value: one of ``choices``, a path, or none."""
     if choices:
         return f"_advisor_words {_words(choices)}"
-    return "_advisor_files" if files else "COMPREPLY=()"
+    if paths:
+        return f"_advisor_paths {'-d' if paths == 'directories' else '-f'}"
+    return "COMPREPLY=()"
 
 
 def _words(words: Sequence[str]) -> str:
@@ -169,10 +194,15 @@ def _cases(pairs: Iterator[tuple[str, str]]) -> str:
 
 
 _ZSH_HEAD: Final = (
-    "(( $+functions[compdef] )) || { autoload -U +X compinit && compinit }\n"
+    "(( ${+functions[compdef]} )) || { autoload -U +X compinit && compinit }\n"
     "autoload -U +X bashcompinit && bashcompinit\n"
 )
-"""zsh runs the bash script through its emulation of bash completion (which needs compinit)."""
+"""zsh runs the bash script through its emulation of bash completion (which needs compinit).
+The braces keep ``$+functions`` from reading as an array index under ``setopt ksharrays``."""
+
+_ZSH_REGISTER: Final = "-o filenames "
+"""zsh's emulation has no ``compopt``: its completions are marked as file names where they are
+registered (a directory then gets its slash, as in bash)."""
 
 _TEMPLATE: Final = """\
 # Load it in this shell with eval "$(advisor completion bash)", or for every shell save it as
@@ -184,9 +214,11 @@ _advisor_words() {{
     COMPREPLY=($(compgen -W "$1" -- "$cur"))
 }}
 
-_advisor_files() {{
-    local IFS=$'\\n'
-    COMPREPLY=($(compgen -f -- "$cur"))
+_advisor_paths() {{
+    local found
+    COMPREPLY=()
+    # Read line by line, not split and globbed: a name such as x[1].yaml stays itself.
+    while IFS= read -r found; do COMPREPLY+=("$found"); done < <(compgen "$1" -- "$cur")
     compopt -o filenames 2>/dev/null
 }}
 
@@ -196,33 +228,52 @@ _advisor_arity() {{
     esac
 }}
 
+_advisor_positionals() {{
+    case "$1" in
+{counts}        *) echo 0 ;;
+    esac
+}}
+
 _advisor_complete_from() {{
-    local command=$1 cur=${{COMP_WORDS[COMP_CWORD]}} option="" left=0 i word
+    local command=$1 cur=${{COMP_WORDS[COMP_CWORD]}} option="" left=0 given=0 ended=0 i word
+    local prefix=""
+    [[ -n $command ]] && given=1
     [[ $cur == "=" ]] && cur=""
     for ((i = 1; i < COMP_CWORD; i++)); do
         word=${{COMP_WORDS[i]}}
         [[ $word == "=" ]] && continue  # --option=value, split at the "="
         if [[ $left == 1 ]]; then  # an option's value, even one like "-" (standard input)
             option="" left=0
-        elif [[ $word == -?* ]]; then
+        elif [[ $word == -- && $ended == 0 ]]; then  # the options end: positionals follow
+            ended=1 option="" left=0
+        elif [[ $word == -?* && $ended == 0 ]]; then
             option=$word
             case $(_advisor_arity "$command" "$word") in
                 one) left=1 ;;
                 many) left=many ;;
                 *) option="" left=0 ;;
             esac
-        elif [[ -z $command && $left == 0 ]]; then
-            command=$word
+        elif [[ $left == 0 || $ended == 1 ]]; then
+            [[ -z $command ]] && command=$word
+            ((given++))
         fi
     done
-    if [[ $left == 1 || ( $left == many && $cur != -* ) ]]; then
+    if [[ $ended == 0 && $left == 0 && $cur == --*=* ]]; then
+        # --option=value as one word (zsh, or "=" taken out of COMP_WORDBREAKS)
+        option=${{cur%%=*}} prefix=${{cur%%=*}}= cur=${{cur#*=}}
+        [[ $(_advisor_arity "$command" "$option") == none ]] || left=1
+    fi
+    if [[ $ended == 0 && ( $left == 1 || ( $left == many && $cur != -* ) ) ]]; then
         case "$command $option" in
 {values}        *) COMPREPLY=() ;;
         esac
-    elif [[ $cur == -* ]]; then
+        [[ -n $prefix ]] && COMPREPLY=("${{COMPREPLY[@]/#/$prefix}}")
+    elif [[ $ended == 0 && $cur == -* ]]; then
         case "$command" in
 {flags}        *) COMPREPLY=() ;;
         esac
+    elif ((given > $(_advisor_positionals "$command"))); then
+        COMPREPLY=()  # every positional argument given
     else
         case "$command" in
 {positional}        *) COMPREPLY=() ;;
@@ -238,6 +289,6 @@ _advisor_server() {{
     _advisor_complete_from {serve}
 }}
 
-complete -F _advisor advisor
-complete -F _advisor_server advisor-server
+complete {register}-F _advisor advisor
+complete {register}-F _advisor_server advisor-server
 """
