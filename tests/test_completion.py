@@ -99,6 +99,10 @@ def test_commands_options_and_choices_complete(tmp_path: Path) -> None:
         "advisor recommend --budget ": set(),
         "advisor recommend --target ": set(),
         "advisor recommend --seed -": set(),  # a value, though it starts with "-"
+        # bash splits HOST:PORT and NAME=VALUE into three words: one value still.
+        "advisor recommend --target localhost : 50051 t": {"task.yaml", "t[1].yaml", "tasks"},
+        "advisor recommend --target = localhost : 50051 t": {"task.yaml", "t[1].yaml", "tasks"},
+        "advisor recommend --limit max_locations = 100 t": {"task.yaml", "t[1].yaml", "tasks"},
         # After --, no options: a file named like one. A positional given is not offered again.
         "advisor recommend --budget 5 -- -": {"-dash.yaml"},
         "advisor recommend task.yaml ": set(),

@@ -241,7 +241,12 @@ _advisor_complete_from() {{
     [[ $cur == "=" ]] && cur=""
     for ((i = 1; i < COMP_CWORD; i++)); do
         word=${{COMP_WORDS[i]}}
-        [[ $word == "=" ]] && continue  # --option=value, split at the "="
+        if [[ $word == [=:] ]]; then
+            # bash splits a word at "=" and ":" (COMP_WORDBREAKS): after an option, its value
+            # follows; after a value (HOST:PORT, NAME=VALUE), the next word continues it.
+            [[ ${{COMP_WORDS[i - 1]}} == -?* ]] || ((i++))
+            continue
+        fi
         if [[ $left == 1 ]]; then  # an option's value, even one like "-" (standard input)
             option="" left=0
         elif [[ $word == -- && $ended == 0 ]]; then  # the options end: positionals follow
