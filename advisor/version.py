@@ -48,8 +48,8 @@ primes taken in turn (:func:`advisor.search.candidates.interleaved_steps`; lengt
 mirror 2, 5, global 10, not only 2, 2, global 25 or 5, 5, global 4), 2026-12-07; 8: a
 correlation's relation is read alike with its sides swapped (:meth:`advisor.model.maps.Sides.of`;
 on 3 steps {0, 1} against {2} was a shift by 2, {2} against {0, 1} one by 1, and the #1 differed),
-2026-12-08; 9: mixtures of equal score rank by fewer parameters (they were left in the order their
-pairs were scored in), 2026-12-08."""
+2026-12-08; 9: mixtures of equal score rank as trees do, by the score's other keys, then by fewer
+parameters (they were left in the order their pairs were scored in), 2026-12-08."""
 
 _PYPROJECT: Final = Path(__file__).resolve().parent.parent / "pyproject.toml"
 

@@ -9,14 +9,15 @@ import re
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
 import pytest
 from pydantic import BaseModel
 
 from advisor.cli.format import render_search_result
-from advisor.model.architecture import architecture_document, parse_architecture
+from advisor.model.architecture import Architecture, architecture_document, parse_architecture
 from advisor.model.budget import Budget
 from advisor.model.compute import COUNT_LIMIT
 from advisor.model.presets import expand_task_preset
@@ -1106,3 +1107,36 @@ def test_every_design_that_ties_the_one_above_says_so_and_what_ranks_that_first(
             assert above.architecture.mixture is None  # tied trees stay together
     assert ties >= 1
     assert _TIE not in ranked[0].rationale
+
+
+def _scored(keys: tuple[float, ...], parameters: int) -> Any:
+    """A pair's best mixture as the ranking sees it: its score's keys and its parameters."""
+    net = cast(Architecture, SimpleNamespace(parameters=parameters))
+    return mixtures._Scored(keys, net, cast(Any, ()), (), 0.0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "first", "second", "lead"),
+    [
+        # As trees rank: the score's next keys, then fewer parameters, then the listing order.
+        ("weighted", _scored((0.5, 0.95), 47_500), _scored((0.5, 0.8), 40_000), "using more of"),
+        ("maximin", _scored((0.5, 0.9, 0.7), 47_500), _scored((0.5, 0.6, 0.8), 40_000), "its mean"),
+        ("weighted", _scored((0.5, 0.8), 40_000), _scored((0.5, 0.8), 47_500), "fewer parameters"),
+        ("weighted", _scored((0.5, 0.8), 40_000), _scored((0.5, 0.8), 40_000), "paired the trees"),
+        ("weighted", SimpleNamespace(score=0.5), _scored((0.5, 0.95), 10), "is a tree"),
+    ],
+)
+def test_designs_of_one_score_rank_as_the_score_s_other_keys_then_their_parameters_say(
+    kind: str, first: Any, second: Any, lead: str
+) -> None:
+    # Mixtures of one score were left in the order their pairs were scored in, though the
+    # documented tie-break is the budget used (a maximin score's mean before it) and then fewer
+    # parameters; and their rationales said nothing of the tie.
+    for given in ([first, second], [second, first]):
+        ranked = sorted(given, key=mixtures._rank_key)
+        if "paired" not in lead:  # equal on every key: the order given stays
+            assert ranked == [first, second]
+    note = mixtures._tie_above([first, second], 2, kind)
+    assert note.startswith("It ties the design ranked just above it on the score, and that one ")
+    assert lead in note
+    assert mixtures._tie_above([first, second], 1, kind) == ""

@@ -293,7 +293,7 @@ def with_mixtures(
             recommendations.append(entry)
             end = position
             continue
-        tie = _tie_above(ranked, position)
+        tie = _tie_above(ranked, position, objective.kind)
         try:
             recommendations.append(
                 _recommendation(
@@ -373,30 +373,42 @@ def _score(entry: Recommendation | _Scored) -> float:
     return -(entry.score[0] if isinstance(entry, _Scored) else entry.score)
 
 
-def _rank_key(entry: Recommendation | _Scored) -> tuple[float, bool, int]:
+def _rank_key(entry: Recommendation | _Scored) -> tuple[float | bool, ...]:
     """Rank key, best first: the score, then a tree before a mixture that only ties it.
 
-    A tree reaches that score alone. Between mixtures of equal score, the one of fewer
-    parameters (tied mixtures were left in the order their pairs were scored in, which no
-    rationale said); the sort is stable, so the trees keep the tree search's order and mixtures
-    of equal parameters the pairing order.
+    A tree reaches that score alone. Mixtures of equal score rank as trees do: by the score's
+    other keys (the mean fraction after a maximin score's least one, then the share of the
+    budget used), then by fewer parameters (they were left in the order their pairs were scored
+    in, which no rationale said); the sort is stable, so the trees keep the tree search's order
+    and mixtures equal on all of it the pairing order.
     """
     if isinstance(entry, _Scored):
-        return (_score(entry), True, entry.architecture.parameters)
-    return (_score(entry), False, 0)
+        return (
+            _score(entry),
+            True,
+            *(-key for key in entry.score[1:]),
+            entry.architecture.parameters,
+        )
+    return (_score(entry), False)
 
 
-def _tie_above(ranked: Sequence[Recommendation | _Scored], position: int) -> str:
+def _tie_above(ranked: Sequence[Recommendation | _Scored], position: int, kind: str) -> str:
     """Say that the mixture ranked ``position`` ties the design above, and what ranks that first.
 
     Empty for the first design and where the scores differ; a tree's rationale says the same of
-    the tree above it (:func:`~advisor.search.notes.tie_above`).
+    the tree above it (:func:`~advisor.search.notes.tie_above`). ``kind`` is the objective's.
     """
     entry = ranked[position - 1]
     if position == 1 or _score(above := ranked[position - 2]) != _score(entry):
         return ""
     if not isinstance(above, _Scored):
         lead = "is a tree, which reaches that score alone"
+    elif above.score[1:] != entry.score[1:]:
+        # A maximin score's next key is the mean fraction; the budget's share comes last.
+        mean = kind == "maximin" and above.score[1] != entry.score[1]
+        lead = (
+            f"leads by {'its mean fraction of the targets' if mean else 'using more of the budget'}"
+        )
     elif above.architecture.parameters < entry.architecture.parameters:
         lead = "leads by needing fewer parameters"
     else:
