@@ -398,9 +398,13 @@ def _tie_above(ranked: Sequence[Recommendation | _Scored], position: int, kind: 
     Empty for the first design and where the scores differ; a tree's rationale says the same of
     the tree above it (:func:`~advisor.search.notes.tie_above`). ``kind`` is the objective's.
     """
-    entry = ranked[position - 1]
-    if position == 1 or _score(above := ranked[position - 2]) != _score(entry):
+    if position == 1:
         return ""
+    entry = ranked[position - 1]
+    assert isinstance(entry, _Scored), "a tree's rationale is written before the ranking"
+    if _score(ranked[position - 2]) != _score(entry):
+        return ""
+    above = ranked[position - 2]
     if not isinstance(above, _Scored):
         lead = "is a tree, which reaches that score alone"
     elif above.score[1:] != entry.score[1:]:
