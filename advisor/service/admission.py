@@ -43,13 +43,13 @@ __all__ = [
 ]
 
 
-def every_slot(slots: int) -> str:
-    """Name every advisor slot of a server of ``slots``, as the subject of a plural verb's refusal.
+def every_slot(slots: int, kind: str = "advisor") -> str:
+    """Name every slot of an endpoint of ``slots`` (``kind``'s), as a refusal's subject.
 
-    >>> every_slot(1), every_slot(4)
-    ('the one advisor slot is', 'all 4 advisor slots are')
+    >>> every_slot(1), every_slot(4, "Katib")
+    ('the one advisor slot is', 'all 4 Katib slots are')
     """
-    return "the one advisor slot is" if slots == 1 else f"all {slots} advisor slots are"
+    return f"the one {kind} slot is" if slots == 1 else f"all {slots} {kind} slots are"
 
 
 class SaturatedError(Exception):
@@ -108,12 +108,16 @@ class Admission:
     ----------
     max_in_flight
         The most advisor calls that may run at the same time (at least 1).
+    kind
+        Whose slots they are, as a refusal names them: the advisor port's, or the Katib
+        endpoint's, which has its own (its refusal said "advisor slot").
     """
 
-    def __init__(self, max_in_flight: int) -> None:
+    def __init__(self, max_in_flight: int, kind: str = "advisor") -> None:
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
         self._max_in_flight = max_in_flight
+        self._kind = kind
         self._in_flight = 0
         self._shutting_down = False
         self._drain = StopSignal()
@@ -174,7 +178,7 @@ class Admission:
         if self._shutting_down:
             raise ShuttingDownError("the server is shutting down")
         if self._in_flight >= self._max_in_flight:
-            raise SaturatedError(f"{every_slot(self._max_in_flight)} busy; retry later")
+            raise SaturatedError(f"{every_slot(self._max_in_flight, self._kind)} busy; retry later")
 
     def begin_shutdown(self, grace_seconds: float) -> None:
         """Refuse new calls from now on; admitted calls have ``grace_seconds`` to finish.

@@ -171,8 +171,8 @@ class StartingWorkers:
         """Begin the call on the workers once they are ready (see :class:`CallStarter`)."""
         if not self._workers.done() and self._waiting >= self._slots:
             raise SaturatedError(
-                f"{every_slot(self._slots)} taken by calls waiting for the workers to start; "
-                "retry later"
+                f"{every_slot(self._slots)} taken by {'a call' if self._slots == 1 else 'calls'} "
+                "waiting for the workers to start; retry later"
             )
         self._waiting += 1
         try:

@@ -154,7 +154,7 @@ def start_katib_server(
             ("grpc.max_send_message_length", limits.max_message_bytes),
         ],
     )
-    admission = Admission(workers)
+    admission = Admission(workers, "Katib")
     api_pb2_grpc.add_SuggestionServicer_to_server(
         KatibSuggestionServicer(limits, admission, files), server
     )

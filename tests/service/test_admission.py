@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from typing import Any, cast
 
 import pytest
 
 from advisor.service.admission import Admission, SaturatedError, ShuttingDownError
+from advisor.service.calls import StartingWorkers
 
 
 def test_admits_up_to_the_bound_then_refuses_at_once() -> None:
@@ -87,3 +90,33 @@ def test_check_refuses_as_admit_would_without_taking_a_slot() -> None:
     admission.begin_shutdown(0.0)
     with pytest.raises(ShuttingDownError):
         admission.check()
+
+
+@pytest.mark.parametrize(
+    ("slots", "taken"),
+    [
+        (1, "the one advisor slot is taken by a call waiting"),
+        (2, "all 2 advisor slots are taken by calls waiting"),
+    ],
+)
+def test_a_call_past_those_waiting_for_the_workers_is_refused_in_words_that_fit(
+    slots: int, taken: str
+) -> None:
+    # A server of one worker said "the one advisor slot is taken by calls waiting".
+    async def refusal() -> str:
+        starting = StartingWorkers(slots)
+        waiting = [
+            asyncio.create_task(starting.begin("Analyze", b"", cast(Any, None)))
+            for _ in range(slots)
+        ]
+        await asyncio.sleep(0.01)
+        try:
+            with pytest.raises(SaturatedError) as refused:
+                await starting.begin("Analyze", b"", cast(Any, None))
+        finally:
+            for task in waiting:
+                task.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)
+        return str(refused.value)
+
+    assert asyncio.run(refusal()) == f"{taken} for the workers to start; retry later"

@@ -203,6 +203,8 @@ def _admitted(katib: api_pb2_grpc.SuggestionStub) -> bool:
         katib.ValidateAlgorithmSettings(request, timeout=30)
     except grpc.RpcError as error:
         assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error.details()
+        # Its slots are its own, not the advisor port's: it said "advisor slot".
+        assert "Katib slot" in (error.details() or ""), error.details()
         return False
     return True
 
