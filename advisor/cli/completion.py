@@ -138,31 +138,22 @@ def _option(action: argparse.Action, named: Mapping[str, Sequence[str]]) -> _Opt
 
 def _script(top: _Command, commands: dict[str, _Command], register: str) -> str:
     """Write the bash functions and their ``complete`` lines (``register``: its options)."""
-    arity = _cases(
-        (f"{name} {flag}", f"echo {option.arity}")
-        for name, command in [("", top), *commands.items()]
+    every = [("", top), *commands.items()]
+    valued = [
+        (f"{name} {flag}", option)
+        for name, command in every
         for option in command.options
         for flag in option.flags
         if option.arity != "none"
-    )
-    values = _cases(
-        (f"{name} {flag}", _values(option.paths, option.choices))
-        for name, command in commands.items()
-        for option in command.options
-        for flag in option.flags
-        if option.arity != "none"
-    )
+    ]
+    arity = _cases((key, f"echo {option.arity}") for key, option in valued)
+    values = _cases((key, _values(option.paths, option.choices)) for key, option in valued)
     flags = _cases(
         (name, _values("", [flag for option in command.options for flag in option.flags]))
-        for name, command in [("", top), *commands.items()]
+        for name, command in every
     )
-    positional = _cases(
-        (name, _values(command.paths, command.choices))
-        for name, command in [("", top), *commands.items()]
-    )
-    counts = _cases(
-        (name, f"echo {command.positionals}") for name, command in [("", top), *commands.items()]
-    )
+    positional = _cases((name, _values(command.paths, command.choices)) for name, command in every)
+    counts = _cases((name, f"echo {command.positionals}") for name, command in every)
     return _TEMPLATE.format(
         arity=arity,
         values=values,
