@@ -66,7 +66,7 @@ from advisor.search.candidates import padding_text
 from advisor.search.carriers import carriers
 from advisor.search.coherence import Relation, architecture_coherence
 from advisor.search.explain import fit, verdict
-from advisor.search.notes import channel_note, stop_words
+from advisor.search.notes import channel_note, stop_words, tie_sentence
 from advisor.search.objective import Objective
 from advisor.search.page import require_whole_ranking
 from advisor.search.paging import PAST_THE_END, next_page_token
@@ -417,7 +417,7 @@ def _tie_above(ranked: Sequence[Recommendation | _Scored], position: int, kind: 
         lead = "leads by needing fewer parameters"
     else:
         lead = "leads only by the order the search paired the trees in"
-    return f"It ties the design ranked just above it on the score, and that one {lead}."
+    return tie_sentence("the score", lead)
 
 
 def mixture_of(

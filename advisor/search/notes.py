@@ -36,6 +36,7 @@ __all__ = [
     "search_notes",
     "stop_words",
     "tie_above",
+    "tie_sentence",
 ]
 
 
@@ -369,13 +370,18 @@ def tie_above(run: SearchRun, rank: int, entry: Entry) -> str:
     above = run.board.top[rank - 2]
     if above.allocation.keys != entry.allocation.keys:
         return ""
-    # Not by its rank: a mixture search ranks its mixtures among the trees after these notes
-    # (a tree ranked 5 read "ties the design ranked 1"); a tree that ties another stays next to
-    # it there, as a mixture of equal score ranks after the trees.
-    return (
-        "It ties the design ranked just above it on every figure of the score, and that one "
-        f"{_tie_lead(run, above, entry)}."
-    )
+    return tie_sentence("every figure of the score", _tie_lead(run, above, entry))
+
+
+def tie_sentence(keys: str, lead: str) -> str:
+    """Say that a design ties the one ranked just above it on ``keys``, and what ranks that first.
+
+    Not by its rank: a mixture search ranks its mixtures among the trees after the trees' notes
+    are written (a tree ranked 5 read "ties the design ranked 1"); a tree that ties another stays
+    next to it there, as a mixture of equal score ranks after the trees. A tree's note and a
+    mixture's (:func:`~advisor.search.mixtures.with_mixtures`) are this sentence.
+    """
+    return f"It ties the design ranked just above it on {keys}, and that one {lead}."
 
 
 def _tie_lead(run: SearchRun, first: Entry, second: Entry) -> str:
